@@ -1,0 +1,41 @@
+/**
+ * Writing a function for deployment, shared by POST/PUT /api/functions and project import: enrichment,
+ * the checks that need the store (project exists), the skip-build/skip-deploy annotations of an export,
+ * and the stored state that tells the controller what to do (`building`, or `imported`).
+ */
+import { ApiError, conflict, preconditionFailed } from '../errors.js';
+import { enrichFunction } from '../resources/function-enrich.js';
+import { checkSource } from '../resources/function-source.js';
+import { checkReservedName } from '../resources/function-validate.js';
+import { PROJECT_LABEL, type FunctionConfig, type FunctionRecord, type FunctionRef, type FunctionStatus } from '../resources/types.js';
+import type { Config } from '../config.js';
+import type { Store } from '../store/store.js';
+
+export async function storeForDeploy(deps: { store: Store; config: Config }, input: FunctionConfig, existing: FunctionRecord | undefined): Promise<FunctionRecord> {
+  const { store, config } = deps;
+  const fn = enrichFunction(input);
+  const annotations = fn.metadata.annotations ?? {};
+  const skipDeploy = annotations['skip-deploy'] === 'true';
+  delete annotations['skip-deploy'];
+  delete annotations['skip-build'];
+  if (Object.keys(annotations).length === 0) delete fn.metadata.annotations;
+  const { name, namespace } = fn.metadata as Required<FunctionRef>;
+  checkReservedName(name);
+  checkSource(fn.spec, { sourceRoots: config.sourceRoots });
+  const project = fn.metadata.labels![PROJECT_LABEL]!;
+  if (!(await store.get('project', namespace, project))) {
+    throw preconditionFailed(`Project does not exist: ${JSON.stringify(project)} (label ${PROJECT_LABEL})`);
+  }
+  // Keep the port of an existing function so that its URLs stay stable across updates.
+  const status: FunctionStatus = { state: skipDeploy ? 'imported' : 'building' };
+  if (existing?.status.httpPort) status.httpPort = existing.status.httpPort;
+  const record: FunctionRecord = { ...fn, status };
+  if (existing) return store.update('function', record, { ifVersion: fn.metadata.resourceVersion });
+  delete record.metadata.resourceVersion;
+  try {
+    return await store.create('function', record);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 409) throw conflict('Cannot create two functions with the same name');
+    throw e;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * /api/api_gateways (seed "API Gateways", spec §4.5). Create answers 202 as the seed says (Nuclio's code
+ * answers 201); the gateway controller validates, compiles the routing table and sets the state.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { badRequest, notFound } from '../../errors.js';
+import { readApiGatewayBody, upstreamFunctions } from '../../resources/api-gateway.js';
+import { PROJECT_LABEL, type ApiGateway } from '../../resources/types.js';
+import { writeGateway } from '../gateway-writer.js';
+import { header, headerTrue, keyedByName, namespaceOf, paramName, queryTrue, sendEmpty, sendJson } from '../reply.js';
+import type { ApiDeps } from '../server.js';
+
+const NS_HEADER = 'x-nuclio-api-gateway-namespace';
+
+/** Exported gateways drop namespace, creation time, version and status (spec §4.2). */
+export function exportGateway(g: ApiGateway) {
+  const { namespace: _n, resourceVersion: _r, creationTimestamp: _c, ...metadata } = g.metadata;
+  return { metadata, spec: g.spec };
+}
+
+export function apiGatewayRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { store, config } = deps;
+  const ctx = (req: FastifyRequest, nameFallback?: string) => ({
+    defaultNamespace: header(req, NS_HEADER) ?? config.namespace,
+    projectName: header(req, 'x-nuclio-project-name'),
+    nameFallback,
+  });
+
+  app.get('/api/api_gateways', async (req, reply) => {
+    const ns = namespaceOf(req, NS_HEADER, config.namespace);
+    const project = header(req, 'x-nuclio-project-name');
+    const fn = header(req, 'x-nuclio-function-name');
+    let gws = await store.list('apiGateway', ns, project ? { labels: { [PROJECT_LABEL]: project } } : undefined);
+    if (fn) gws = gws.filter((g) => upstreamFunctions(g).includes(fn));
+    return sendJson(reply, 200, keyedByName(gws, queryTrue(req, 'export') ? exportGateway : (g) => g));
+  });
+
+  app.get('/api/api_gateways/:name', async (req, reply) => {
+    const ns = namespaceOf(req, NS_HEADER, config.namespace);
+    const gw = await store.get('apiGateway', ns, paramName(req));
+    if (!gw) throw notFound('Api-Gateway not found');
+    return sendJson(reply, 200, queryTrue(req, 'export') ? exportGateway(gw) : gw);
+  });
+
+  app.post('/api/api_gateways', async (req, reply) => {
+    const gw = readApiGatewayBody(req.body, ctx(req));
+    if (!gw.metadata.labels?.[PROJECT_LABEL]) gw.metadata.labels = { ...(gw.metadata.labels ?? {}), [PROJECT_LABEL]: 'default' };
+    const stored = await writeGateway(deps, gw, { mode: 'create', validateFunctions: headerTrue(req, 'x-nuclio-agw-validate-functions-existence') });
+    return sendJson(reply, 202, stored);
+  });
+
+  app.put('/api/api_gateways/:name', async (req, reply) => {
+    const id = paramName(req);
+    const gw = readApiGatewayBody(req.body, ctx(req, id));
+    if (gw.metadata.name !== id) throw badRequest(`Api gateway name is different from request id (${JSON.stringify(gw.metadata.name)} != ${JSON.stringify(id)})`);
+    const existing = await store.get('apiGateway', gw.metadata.namespace!, id);
+    if (existing && !gw.metadata.labels?.[PROJECT_LABEL]) {
+      gw.metadata.labels = { ...(gw.metadata.labels ?? {}), [PROJECT_LABEL]: existing.metadata.labels?.[PROJECT_LABEL] ?? 'default' };
+    }
+    if (existing?.metadata.creationTimestamp) gw.metadata.creationTimestamp = existing.metadata.creationTimestamp;
+    await writeGateway(deps, gw, { mode: 'update', validateFunctions: headerTrue(req, 'x-nuclio-agw-validate-functions-existence') });
+    return sendEmpty(reply, 204);
+  });
+
+  app.delete('/api/api_gateways', async (req, reply) => {
+    const body = req.body;
+    const gw = readIdentity(body, header(req, NS_HEADER) ?? config.namespace);
+    await store.delete('apiGateway', gw.namespace, gw.name);
+    return sendEmpty(reply, 204);
+  });
+}
+
+/** DELETE needs only the identity: metadata.name (or spec.name) and the namespace. */
+function readIdentity(body: unknown, defaultNamespace: string): { namespace: string; name: string } {
+  const b = body as { metadata?: { name?: unknown; namespace?: unknown }; spec?: { name?: unknown } } | null;
+  if (!b || typeof b !== 'object' || Array.isArray(b)) throw badRequest('Request body must be a JSON object with metadata.name');
+  const meta = b.metadata && typeof b.metadata === 'object' ? b.metadata : {};
+  const name = typeof meta.name === 'string' && meta.name ? meta.name : typeof b.spec?.name === 'string' ? b.spec.name : '';
+  const namespace = typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : defaultNamespace;
+  if (!name) throw badRequest('Api gateway name must be provided in metadata');
+  return { namespace, name };
+}

@@ -1,0 +1,72 @@
+/**
+ * /api/function_events (seed "Function event", spec §4.3): saved test events bound to a function by the
+ * `nuclio.io/function-name` label. PUT and DELETE take the identity from the body at the collection URL.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { FieldError, notFound } from '../../errors.js';
+import { enrichFunctionEvent, eventFunctionName, readFunctionEventBody } from '../../resources/function-event.js';
+import { FUNCTION_LABEL, PROJECT_LABEL, type FunctionEvent } from '../../resources/types.js';
+import { header, keyedByName, namespaceOf, paramName, sendEmpty, sendJson } from '../reply.js';
+import type { ApiDeps } from '../server.js';
+
+const NS_HEADER = 'x-nuclio-function-event-namespace';
+
+const present = (e: FunctionEvent) => ({ metadata: e.metadata, spec: e.spec });
+
+export function functionEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { store, config } = deps;
+  const defaultNs = (req: FastifyRequest) => header(req, NS_HEADER) ?? config.namespace;
+
+  /** Enrichment that needs the store: the project label comes from the parent function. */
+  async function prepare(ev: FunctionEvent): Promise<FunctionEvent> {
+    const fnName = eventFunctionName(ev);
+    const out = enrichFunctionEvent(ev);
+    if (!out.metadata.labels![PROJECT_LABEL]) {
+      const fn = await store.get('function', out.metadata.namespace!, fnName);
+      if (!fn) throw new FieldError(`metadata.labels.${FUNCTION_LABEL}`, `The Function event parent function does not exist: ${JSON.stringify(fnName)}`);
+      const project = fn.metadata.labels?.[PROJECT_LABEL];
+      if (project) out.metadata.labels![PROJECT_LABEL] = project;
+    }
+    return out;
+  }
+
+  app.get('/api/function_events', async (req, reply) => {
+    const ns = namespaceOf(req, NS_HEADER, config.namespace);
+    const fn = header(req, 'x-nuclio-function-name');
+    const only = header(req, 'x-nuclio-function-event-name');
+    let events = await store.list('functionEvent', ns, fn ? { labels: { [FUNCTION_LABEL]: fn } } : undefined);
+    if (only) events = events.filter((e) => e.metadata.name === only);
+    return sendJson(reply, 200, keyedByName(events, present));
+  });
+
+  app.get('/api/function_events/:name', async (req, reply) => {
+    const ns = namespaceOf(req, NS_HEADER, config.namespace);
+    const ev = await store.get('functionEvent', ns, paramName(req));
+    if (!ev) throw notFound('Function event not found');
+    return sendJson(reply, 200, present(ev));
+  });
+
+  app.post('/api/function_events', async (req, reply) => {
+    const ev = readFunctionEventBody(req.body, { defaultNamespace: defaultNs(req), generateName: randomUUID });
+    const stored = await store.create('functionEvent', await prepare(ev));
+    return sendJson(reply, 201, present(stored));
+  });
+
+  app.put('/api/function_events', async (req, reply) => {
+    const ev = readFunctionEventBody(req.body, { defaultNamespace: defaultNs(req) });
+    const existing = await store.get('functionEvent', ev.metadata.namespace!, ev.metadata.name!);
+    if (!existing) throw notFound('Function event not found');
+    if (!ev.metadata.labels?.[FUNCTION_LABEL] && existing.metadata.labels?.[FUNCTION_LABEL]) {
+      ev.metadata.labels = { ...(ev.metadata.labels ?? {}), [FUNCTION_LABEL]: existing.metadata.labels[FUNCTION_LABEL] };
+    }
+    await store.update('functionEvent', await prepare(ev), { ifVersion: ev.metadata.resourceVersion });
+    return sendEmpty(reply, 204);
+  });
+
+  app.delete('/api/function_events', async (req, reply) => {
+    const ev = readFunctionEventBody(req.body, { defaultNamespace: defaultNs(req), withSpec: false });
+    await store.delete('functionEvent', ev.metadata.namespace!, ev.metadata.name!, { ifVersion: ev.metadata.resourceVersion });
+    return sendEmpty(reply, 204);
+  });
+}

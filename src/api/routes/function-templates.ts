@@ -1,0 +1,36 @@
+/**
+ * /api/function_templates (seed "Function template", spec §4.4): the built-in templates keyed by name,
+ * each `{metadata, spec}` with base64 source as the seed shows; `X-Nuclio-Filter-Contains` narrows the list.
+ * POST /render fills a parametrized template (`{{ .name }}` placeholders) and returns a function config.
+ */
+import type { FastifyInstance } from 'fastify';
+import { parse as parseYaml } from 'yaml';
+import { badRequest } from '../../errors.js';
+import { isObject } from '../../resources/shape.js';
+import { renderTemplate } from '../../resources/template-render.js';
+import { header, sendJson } from '../reply.js';
+import type { ApiDeps } from '../server.js';
+
+export function functionTemplateRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.get('/api/function_templates', async (req, reply) => {
+    const out: Record<string, unknown> = {};
+    for (const t of deps.templates.list(header(req, 'x-nuclio-filter-contains'))) {
+      out[t.metadata.name] = { metadata: t.metadata, spec: t.spec };
+    }
+    return sendJson(reply, 200, out);
+  });
+
+  app.post('/api/function_templates/render', async (req, reply) => {
+    const body = req.body;
+    if (!isObject(body) || typeof body.template !== 'string') throw badRequest('Request body must be {"template": "<yaml text>", "values": {...}}');
+    if (body.values !== undefined && body.values !== null && !isObject(body.values)) throw badRequest('values must be an object');
+    let doc: unknown;
+    try {
+      doc = parseYaml(renderTemplate(body.template, (body.values ?? {}) as Record<string, unknown>));
+    } catch (e) {
+      throw badRequest(`Failed to get functionConfig from template: ${(e as Error).message}`);
+    }
+    if (!isObject(doc)) throw badRequest('Failed to get functionConfig from template: the rendered template is not a YAML mapping');
+    return sendJson(reply, 200, { metadata: isObject(doc.metadata) ? doc.metadata : {}, spec: isObject(doc.spec) ? doc.spec : {} });
+  });
+}

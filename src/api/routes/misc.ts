@@ -1,0 +1,59 @@
+/**
+ * Misc routes (seed "Misc", spec §3, §4.8, §4.9): versions, external IP addresses, namespaces and the
+ * frontend spec the Nuclio UI reads at start.
+ */
+import { networkInterfaces } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import { versionInfo } from '../../version.js';
+import { sendJson } from '../reply.js';
+import type { ApiDeps } from '../server.js';
+
+/** This host's non-loopback IPv4 addresses. */
+export function hostAddresses(): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) out.push(a.address);
+  }
+  return out;
+}
+
+export function miscRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const external = () => deps.config.externalIps ?? hostAddresses();
+
+  app.get('/api/versions', async (_req, reply) => sendJson(reply, 200, { dashboard: versionInfo() }));
+
+  app.get('/api/external_ip_addresses', async (_req, reply) =>
+    sendJson(reply, 200, { externalIPAddresses: { addresses: external() } }));
+
+  app.get('/api/namespaces', async (_req, reply) => {
+    const names = new Set([deps.config.namespace, ...(await deps.store.namespaces())]);
+    return sendJson(reply, 200, { namespaces: { names: [...names].sort() } });
+  });
+
+  app.get('/api/frontend_spec', async (_req, reply) => sendJson(reply, 200, {
+    externalIPAddresses: external().length ? external() : ['localhost'],
+    namespace: deps.config.namespace,
+    defaultHTTPIngressHostTemplate: '',
+    imageNamePrefixTemplate: '',
+    scaleToZero: { mode: 'enabled', inactivityWindowPresets: ['1m', '2m', '5m', '10m', '30m'], scaleResources: [{ metricName: '', windowSize: '5m', threshold: 0 }] },
+    defaultFunctionConfig: {
+      attributes: {
+        metadata: {},
+        spec: {
+          resources: {}, build: {}, platform: {}, eventTimeout: '', minReplicas: 1, maxReplicas: 1, targetCPU: 75,
+          readinessTimeoutSeconds: 120,
+          triggers: {
+            'default-http': { class: '', kind: 'http', name: 'default-http', numWorkers: 1, workerAvailabilityTimeoutMilliseconds: 10000, attributes: { serviceType: 'ClusterIP' } },
+          },
+        },
+      },
+    },
+    platformKind: 'local',
+    allowedAuthenticationModes: ['none', 'basicAuth', 'accessKey'],
+    validFunctionPriorityClassNames: null,
+    defaultFunctionPodResources: { requests: {}, limits: {} },
+    autoScaleMetrics: { customMetricsEnabled: false, metricPresets: [], windowSizePresets: ['1m', '2m'] },
+    disableDefaultHttpTrigger: false,
+    logsScreenEnabled: true,
+  }));
+}

@@ -1,0 +1,209 @@
+/**
+ * /api/projects (seed "Project", spec §4.2): CRUD, deletion strategies, and the export/import bundles
+ * that move a project (functions, function events, API gateways) between dashboards.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ApiError, badRequest, conflict, notFound, preconditionFailed } from '../../errors.js';
+import { exportFunction } from '../../resources/function-export.js';
+import { readFunctionBody } from '../../resources/function-validate.js';
+import { deleteStrategy, readProjectBody } from '../../resources/project.js';
+import { readApiGatewayBody, upstreamFunctions } from '../../resources/api-gateway.js';
+import { enrichFunctionEvent, readFunctionEventBody } from '../../resources/function-event.js';
+import { isObject } from '../../resources/shape.js';
+import {
+  DEFAULT_PROJECT, FUNCTION_LABEL, PROJECT_LABEL, type ApiGateway, type FunctionEvent, type Project,
+} from '../../resources/types.js';
+import type { StoreOp } from '../../store/store.js';
+import { storeForDeploy } from '../function-writer.js';
+import { writeGateway } from '../gateway-writer.js';
+import { header, keyedByName, namespaceOf, paramName, queryTrue, sendEmpty, sendJson } from '../reply.js';
+import type { ApiDeps } from '../server.js';
+
+const NS_HEADER = 'x-nuclio-project-namespace';
+
+const present = (p: Project) => ({ metadata: p.metadata, spec: p.spec, status: p.status ?? {} });
+
+export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { store, config } = deps;
+  const defaultNs = (req: FastifyRequest) => header(req, NS_HEADER) ?? config.namespace;
+
+  /** The export bundle of a project (spec §4.2): exported functions, their events, the project's gateways. */
+  async function exportBundle(p: Project) {
+    const ns = p.metadata.namespace!;
+    const name = p.metadata.name!;
+    const fns = await store.list('function', ns, { labels: { [PROJECT_LABEL]: name } });
+    const functionEvents: Record<string, unknown> = {};
+    for (const fn of fns) {
+      for (const ev of await store.list('functionEvent', ns, { labels: { [FUNCTION_LABEL]: fn.metadata.name! } })) {
+        const { resourceVersion: _rv, ...metadata } = ev.metadata;
+        functionEvents[ev.metadata.name!] = { metadata, spec: ev.spec };
+      }
+    }
+    const gateways = await store.list('apiGateway', ns, { labels: { [PROJECT_LABEL]: name } });
+    const { namespace: _ns, resourceVersion: _rv, ...projectMeta } = p.metadata;
+    return {
+      project: { metadata: projectMeta, spec: p.spec, status: p.status ?? {} },
+      functions: keyedByName(fns, (f) => exportFunction(f)),
+      functionEvents,
+      apiGateways: keyedByName(gateways, (g) => {
+        const { namespace: _n, resourceVersion: _r, creationTimestamp: _c, ...metadata } = g.metadata;
+        return { metadata, spec: g.spec };
+      }),
+    };
+  }
+
+  app.get('/api/projects', async (req, reply) => {
+    const ns = namespaceOf(req, NS_HEADER, config.namespace);
+    let projects = await store.list('project', ns);
+    const only = header(req, 'x-nuclio-project-name');
+    if (only) projects = projects.filter((p) => p.metadata.name === only);
+    if (queryTrue(req, 'export')) {
+      const out: Record<string, unknown> = {};
+      for (const p of projects) out[p.metadata.name!] = await exportBundle(p);
+      return sendJson(reply, 200, out);
+    }
+    return sendJson(reply, 200, keyedByName(projects, present));
+  });
+
+  app.get('/api/projects/:name', async (req, reply) => {
+    const ns = namespaceOf(req, NS_HEADER, config.namespace);
+    const p = await store.get('project', ns, paramName(req));
+    if (!p) throw notFound('Project not found');
+    return sendJson(reply, 200, queryTrue(req, 'export') ? await exportBundle(p) : present(p));
+  });
+
+  app.post('/api/projects', async (req, reply) => {
+    if (queryTrue(req, 'import')) return sendJson(reply, 201, await importBundle(req));
+    const p = readProjectBody(req.body, { defaultNamespace: defaultNs(req), generateName: randomUUID });
+    try {
+      return sendJson(reply, 201, present(await store.create('project', p)));
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 409) throw conflict(`Project ${JSON.stringify(p.metadata.name)} already exists`);
+      throw e;
+    }
+  });
+
+  async function updateProject(req: FastifyRequest, id: string | undefined): Promise<void> {
+    const p = readProjectBody(req.body, { defaultNamespace: defaultNs(req), nameFallback: id });
+    if (id && p.metadata.name !== id) throw badRequest(`Project name is different from request id (${JSON.stringify(p.metadata.name)} != ${JSON.stringify(id)})`);
+    const existing = await store.get('project', p.metadata.namespace!, p.metadata.name!);
+    if (!existing) throw notFound('Project not found');
+    await store.update('project', { ...p, status: existing.status }, { ifVersion: p.metadata.resourceVersion });
+  }
+
+  app.put('/api/projects/:name', async (req, reply) => {
+    await updateProject(req, paramName(req));
+    return sendEmpty(reply, 204);
+  });
+
+  // Deprecated form: identity from the body or X-Nuclio-Project-Name (spec §4.2).
+  app.put('/api/projects', async (req, reply) => {
+    const bodyName = isObject(req.body) && isObject(req.body.metadata) && typeof req.body.metadata.name === 'string' ? req.body.metadata.name : undefined;
+    const id = bodyName || header(req, 'x-nuclio-project-name');
+    reply.header('deprecation', 'true');
+    if (id) reply.header('link', `</api/projects/${encodeURIComponent(id)}>; rel="alternate"`);
+    await updateProject(req, id);
+    return sendEmpty(reply, 204);
+  });
+
+  app.delete('/api/projects', async (req, reply) => {
+    const p = readProjectBody(req.body, { defaultNamespace: defaultNs(req) });
+    const ns = p.metadata.namespace!;
+    const name = p.metadata.name!;
+    const strategy = deleteStrategy(header(req, 'x-nuclio-delete-project-strategy'));
+    if (name === DEFAULT_PROJECT) throw preconditionFailed('Cannot delete the default project');
+    const existing = await store.get('project', ns, name);
+    if (!existing) return sendEmpty(reply, 204);
+    const byProject = { labels: { [PROJECT_LABEL]: name } };
+    const fns = await store.list('function', ns, byProject);
+    const gateways = await store.list('apiGateway', ns, byProject);
+    if (strategy !== 'cascading') {
+      if (fns.length) throw preconditionFailed(`Project contains functions: ${fns.map((f) => f.metadata.name).join(', ')} (delete them first, or send X-Nuclio-Delete-Project-Strategy: cascading)`);
+      if (gateways.length) throw preconditionFailed(`Project contains api gateways: ${gateways.map((g) => g.metadata.name).join(', ')}`);
+      if (strategy === 'check') return sendEmpty(reply, 204);
+    }
+    const ops: StoreOp[] = gateways.map((g) => ({ op: 'delete', kind: 'apiGateway', namespace: ns, name: g.metadata.name! }));
+    // Gateways of other projects that route to a function going away would dangle: refuse instead.
+    const fnNames = new Set(fns.map((f) => f.metadata.name!));
+    const foreign = (await store.list('apiGateway', ns)).filter((g) => g.metadata.labels?.[PROJECT_LABEL] !== name && upstreamFunctions(g).some((u) => fnNames.has(u)));
+    if (foreign.length) throw preconditionFailed(`Functions of the project are used by api gateways of other projects: ${foreign.map((g) => g.metadata.name).join(', ')}`);
+    for (const fn of fns) {
+      for (const ev of await store.list('functionEvent', ns, { labels: { [FUNCTION_LABEL]: fn.metadata.name! } })) {
+        ops.push({ op: 'delete', kind: 'functionEvent', namespace: ns, name: ev.metadata.name! });
+      }
+      ops.push({ op: 'delete', kind: 'function', namespace: ns, name: fn.metadata.name! });
+    }
+    ops.push({ op: 'delete', kind: 'project', namespace: ns, name });
+    await store.batch(ops);
+    return sendEmpty(reply, 204);
+  });
+
+  /** POST /api/projects?import=true: creates the project if needed, then its functions, events and gateways. */
+  async function importBundle(req: FastifyRequest) {
+    const body = isObject(req.body) ? req.body : undefined;
+    if (!body) throw badRequest('Import body must be a JSON object {"project": ..., "functions": ..., "functionEvents": ..., "apiGateways": ...}');
+    const p = readProjectBody(body.project ?? {}, { defaultNamespace: defaultNs(req) });
+    const ns = p.metadata.namespace!;
+    const projectName = p.metadata.name!;
+    for (const key of ['functions', 'functionEvents', 'apiGateways'] as const) {
+      if (body[key] !== undefined && body[key] !== null && !isObject(body[key])) throw badRequest(`Import field ${key} must be an object keyed by name`);
+    }
+    if (!(await store.get('project', ns, projectName))) await store.create('project', { ...p, status: {} });
+
+    const failedFunctions: { function: string; error: string }[] = [];
+    const failedFnNames = new Set<string>();
+    const fnEntries = Object.entries((body.functions ?? {}) as Record<string, unknown>);
+    for (const [key, raw] of fnEntries) {
+      let name = key;
+      try {
+        const obj = isObject(raw) ? { ...raw, metadata: { ...(isObject(raw.metadata) ? raw.metadata : {}), namespace: ns } } : raw;
+        const fn = readFunctionBody(obj, { defaultNamespace: ns, projectName });
+        name = fn.metadata.name!;
+        if (await store.get('function', ns, name)) throw new Error('Function name already exists');
+        await storeForDeploy(deps, fn, undefined);
+      } catch (e) {
+        failedFnNames.add(name);
+        failedFunctions.push({ function: name, error: (e as Error).message });
+      }
+    }
+
+    const failedFunctionEvents: { functionEvent: string; error: string }[] = [];
+    const evEntries = Object.entries((body.functionEvents ?? {}) as Record<string, unknown>);
+    for (const [key, raw] of evEntries) {
+      const display = isObject(raw) && isObject(raw.spec) && typeof raw.spec.displayName === 'string' ? raw.spec.displayName : key;
+      try {
+        const obj = isObject(raw) ? { ...raw, metadata: { ...(isObject(raw.metadata) ? raw.metadata : {}), name: undefined, namespace: ns } } : raw;
+        const ev = readFunctionEventBody(obj, { defaultNamespace: ns, generateName: randomUUID });
+        const fnName = ev.metadata.labels?.[FUNCTION_LABEL];
+        if (!fnName) throw new Error("Event doesn't belong to any function");
+        if (failedFnNames.has(fnName)) throw new Error(`Event belongs to function that failed import: ${fnName}`);
+        ev.metadata.labels = { ...ev.metadata.labels, [PROJECT_LABEL]: projectName };
+        await store.create('functionEvent', enrichFunctionEvent(ev) as FunctionEvent);
+      } catch (e) {
+        failedFunctionEvents.push({ functionEvent: display, error: (e as Error).message });
+      }
+    }
+
+    const failedAPIGateways: { apiGateway: string; error: string }[] = [];
+    const gwEntries = Object.entries((body.apiGateways ?? {}) as Record<string, unknown>);
+    for (const [key, raw] of gwEntries) {
+      let name = key;
+      try {
+        const obj = isObject(raw) ? { ...raw, metadata: { ...(isObject(raw.metadata) ? raw.metadata : {}), namespace: ns } } : raw;
+        const gw = readApiGatewayBody(obj, { defaultNamespace: ns, projectName, nameFallback: key });
+        name = gw.spec.name ?? key;
+        await writeGateway(deps, gw as ApiGateway, { mode: 'create', validateFunctions: false });
+      } catch (e) {
+        failedAPIGateways.push({ apiGateway: name, error: (e as Error).message });
+      }
+    }
+
+    const result = (n: number, failed: unknown[]) => ({ createdAmount: n - failed.length, failedAmount: failed.length });
+    return {
+      functionImportResult: { ...result(fnEntries.length, failedFunctions), failedFunctions: failedFunctions.length ? failedFunctions : null },
+      functionEventImportResult: { ...result(evEntries.length, failedFunctionEvents), failedFunctionEvents: failedFunctionEvents.length ? failedFunctionEvents : null },
+      apiGatewayImportResult: { ...result(gwEntries.length, failedAPIGateways), failedAPIGateways: failedAPIGateways.length ? failedAPIGateways : null },
+    };
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The dashboard's HTTP API: a Fastify instance with every route of the seed, one error format, CORS as
+ * Nuclio's dashboard sets it (spec §1), the `X-Igz-*` header rewrite, JSON bodies of any content type up
+ * to 10 MiB, and optional bearer-token auth.
+ */
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/store.js';
+import type { Platform } from '../platform/platform.js';
+import type { Invoker } from '../invoke/invoker.js';
+import type { TemplateCatalog } from '../build/template-catalog.js';
+import { badRequest } from '../errors.js';
+import { installErrorHandling } from './error-reply.js';
+import { installAuth } from './auth.js';
+import { functionRoutes } from './routes/functions.js';
+import { projectRoutes } from './routes/projects.js';
+import { functionEventRoutes } from './routes/function-events.js';
+import { functionTemplateRoutes } from './routes/function-templates.js';
+import { apiGatewayRoutes } from './routes/api-gateways.js';
+import { functionInvocationRoutes } from './routes/function-invocations.js';
+import { v3ioStreamRoutes } from './routes/v3io-streams.js';
+import { miscRoutes } from './routes/misc.js';
+
+export const BODY_LIMIT = 10 * 1024 * 1024;
+
+export interface ApiDeps {
+  config: Config;
+  store: Store;
+  platform: Platform;
+  invoker: Invoker;
+  templates: TemplateCatalog;
+  log: Logger;
+  /** Bearer token every /api route but versions requires; undefined → no auth. */
+  authToken?: string;
+  /** Extra routes (e.g. the stream service, the web UI) registered by the composition root. */
+  extraRoutes?: (app: FastifyInstance) => void;
+}
+
+/** Request headers the Nuclio dashboard allows cross-origin (spec §1). */
+const ALLOWED_HEADERS = [
+  'Accept', 'Authorization', 'Content-Type', 'Content-Length', 'X-CSRF-Token', 'X-Nuclio-Log-Level',
+  'X-Nuclio-Function-Name', 'X-Nuclio-Function-Namespace', 'X-Nuclio-Wait-Function-Action', 'X-Nuclio-Api-Gateway-Name',
+  'X-Nuclio-Api-Gateway-Namespace', 'X-Nuclio-Invoke-Timeout', 'X-Nuclio-Invoke-Via', 'X-Nuclio-Invoke-Url',
+  'X-Nuclio-Project-Name', 'X-Nuclio-Project-Namespace', 'X-Nuclio-Function-Event-Name', 'X-Nuclio-Function-Event-Namespace',
+  'X-Nuclio-Function-Enrich-Apigateways', 'X-Nuclio-Path', 'X-Nuclio-Filter-Contains', 'X-Nuclio-Delete-Project-Strategy',
+  'X-Nuclio-Delete-Function-Ignore-State-Validation', 'X-Nuclio-Delete-Function-With-API-Gateways',
+  'X-Nuclio-Agw-Validate-Functions-Existence', 'X-Nuclio-Creation-State-Updated-Timeout', 'X-Nuclio-Skip-Tls-Verification',
+  'X-Nuclio-Imported-Function-Only', 'X-Nuclio-Skip-Spec-Cleanup',
+];
+
+export function buildApi(deps: ApiDeps): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  installErrorHandling(app, deps.log);
+
+  // Nuclio reads every body as JSON whatever its content type (clients often send none).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    parseJson(req, text, (err, value) => {
+      if (err) return done(badRequest(`Failed to parse JSON body: ${err.message}`), undefined);
+      done(null, value);
+    });
+  });
+
+  // X-Igz-* headers are X-* headers to Nuclio (spec §1, middleware 5).
+  app.addHook('onRequest', async (req) => {
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (k.startsWith('x-igz')) {
+        const renamed = `x${k.slice(5)}`;
+        if (req.headers[renamed] === undefined) req.headers[renamed] = v;
+      }
+    }
+  });
+
+  void app.register(cors, {
+    origin: true,
+    credentials: true,
+    maxAge: 300,
+    methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'],
+    allowedHeaders: ALLOWED_HEADERS,
+    exposedHeaders: ['Content-Length', 'X-Nuclio-Logs'],
+  });
+
+  installAuth(app, deps.authToken);
+  void app.register(async (api) => {
+    functionRoutes(api, deps);
+    projectRoutes(api, deps);
+    functionEventRoutes(api, deps);
+    functionTemplateRoutes(api, deps);
+    apiGatewayRoutes(api, deps);
+    functionInvocationRoutes(api, deps);
+    v3ioStreamRoutes(api, deps);
+    miscRoutes(api, deps);
+    deps.extraRoutes?.(api);
+  });
+  return app;
+}

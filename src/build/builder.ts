@@ -1,0 +1,41 @@
+/**
+ * The Builder seam: a function's spec in, an immutable, content-addressed artifact out.
+ */
+import type { RuntimeFamily } from '../resources/runtimes.js';
+import type { FunctionConfig } from '../resources/types.js';
+
+/** A built function: a read-only folder with the sources, installed dependencies and `artifact.json`. */
+export interface Artifact {
+  /** Content hash of the build inputs (hex). */
+  id: string;
+  /** The name recorded in spec.image (`protium/processor-<fn>:<id>`), so PATCH can redeploy without a build. */
+  image: string;
+  runtime: string;
+  family: RuntimeFamily;
+  handler: string;
+  /** Absolute path of the artifact folder. */
+  dir: string;
+}
+
+/** One line of build output. */
+export interface BuildLogLine { time: number; level: 'debug' | 'info' | 'warn' | 'error'; message: string }
+
+export interface BuildOptions {
+  signal?: AbortSignal;
+  onLog?: (line: BuildLogLine) => void;
+}
+
+export interface Builder {
+  /** Builds (or reuses) the artifact of `fn`. Rejects with a BuildError whose message a user can act on. */
+  build(fn: FunctionConfig, opts?: BuildOptions): Promise<Artifact>;
+  /** The artifact an image name refers to, if it exists on this machine. */
+  fromImage(image: string): Promise<Artifact | undefined>;
+}
+
+/** A build failure; `message` quotes the failing step and the last lines of its output. */
+export class BuildError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BuildError';
+  }
+}

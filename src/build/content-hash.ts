@@ -1,0 +1,32 @@
+/**
+ * Content addressing of build inputs: the same runtime, handler, build commands and source files give the
+ * same artifact id, whatever the order files were written in.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+
+/** Every file under `dir` (relative paths, sorted). */
+export async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) out.push(relative(dir, p));
+    }
+  };
+  await walk(dir);
+  return out.sort();
+}
+
+/** Hex id (32 characters) of the build inputs: `inputs` (JSON) plus each file's path and bytes. */
+export async function contentHash(inputs: unknown, dir: string): Promise<string> {
+  const h = createHash('sha256');
+  h.update(JSON.stringify(inputs));
+  for (const f of await listFiles(dir)) {
+    h.update(`\0${f}\0`);
+    h.update(await readFile(join(dir, f)));
+  }
+  return h.digest('hex').slice(0, 32);
+}

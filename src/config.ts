@@ -1,0 +1,122 @@
+/**
+ * The dashboard's configuration: flags and environment variables turned into one validated Config, with
+ * every default in one place. Pure: `loadConfig` reads only what it is given.
+ */
+import { resolve } from 'node:path';
+
+export interface HostPort { host: string; port: number }
+
+export interface Config {
+  /** Where the dashboard API listens (--listen-addr, PROTIUM_LISTEN_ADDR). */
+  listen: HostPort;
+  /** Where API gateways are served (--gateway-listen-addr, PROTIUM_GATEWAY_LISTEN_ADDR). */
+  gatewayListen: HostPort;
+  /** Store, artifacts, logs and run files (--data-dir, PROTIUM_DATA_DIR). */
+  dataDir: string;
+  /** The default namespace (--namespace, PROTIUM_NAMESPACE). */
+  namespace: string;
+  /** Addresses reported by /api/external_ip_addresses; undefined → this host's IPv4 addresses. */
+  externalIps?: string[];
+  /** The address function ports bind to (--function-host); defaults to the dashboard's host. */
+  functionHost: string;
+  /** Function ports are taken from this inclusive range (--port-range 30000-32767). */
+  portRange: [number, number];
+  /** File of platform access keys, one per line, for `accessKey` gateways (--access-keys-file). */
+  accessKeysFile?: string;
+  /** File holding the bearer token every /api route but versions requires (--auth-token-file). */
+  authTokenFile?: string;
+  /** Folders a local spec.build.path may point into (--source-root, repeatable); none → local paths refused. */
+  sourceRoots: string[];
+  /** pino level of the dashboard's own log (--log-level). */
+  logLevel: string;
+}
+
+/** Raw option values as commander gives them (strings, or lists for repeatable options). */
+export interface RawOptions {
+  listenAddr?: string;
+  gatewayListenAddr?: string;
+  dataDir?: string;
+  namespace?: string;
+  externalIp?: string[];
+  functionHost?: string;
+  portRange?: string;
+  accessKeysFile?: string;
+  authTokenFile?: string;
+  sourceRoot?: string[];
+  logLevel?: string;
+}
+
+/** Each option's environment variable. */
+export const ENV_NAMES: Record<keyof RawOptions, string> = {
+  listenAddr: 'PROTIUM_LISTEN_ADDR',
+  gatewayListenAddr: 'PROTIUM_GATEWAY_LISTEN_ADDR',
+  dataDir: 'PROTIUM_DATA_DIR',
+  namespace: 'PROTIUM_NAMESPACE',
+  externalIp: 'PROTIUM_EXTERNAL_IPS',
+  functionHost: 'PROTIUM_FUNCTION_HOST',
+  portRange: 'PROTIUM_PORT_RANGE',
+  accessKeysFile: 'PROTIUM_ACCESS_KEYS_FILE',
+  authTokenFile: 'PROTIUM_AUTH_TOKEN_FILE',
+  sourceRoot: 'PROTIUM_SOURCE_ROOTS',
+  logLevel: 'PROTIUM_LOG_LEVEL',
+};
+
+export const DEFAULTS = {
+  listenAddr: '127.0.0.1:8070',
+  gatewayListenAddr: '127.0.0.1:8071',
+  dataDir: './.protium',
+  namespace: 'nuclio',
+  portRange: '30000-32767',
+  logLevel: 'info',
+};
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** A configuration error: the message names the flag and the value. */
+export class ConfigError extends Error {}
+
+/** Parses `HOST:PORT` (or `:PORT`, `[::1]:PORT`); port 0 means "any free port". */
+export function parseHostPort(value: string, flag: string): HostPort {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65_535) throw new ConfigError(`${flag} must be HOST:PORT (e.g. 127.0.0.1:8070), got "${value}"`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+function parseRange(value: string): [number, number] {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(value.trim());
+  const lo = Number(m?.[1]);
+  const hi = Number(m?.[2]);
+  if (!m || lo < 1 || hi > 65_535 || lo > hi) throw new ConfigError(`--port-range must be LOW-HIGH within 1-65535 (e.g. 30000-32767), got "${value}"`);
+  return [lo, hi];
+}
+
+const list = (v: string | undefined): string[] | undefined => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+
+/** Flags win over environment variables, which win over defaults. */
+export function loadConfig(raw: RawOptions, env: Record<string, string | undefined>): Config {
+  const pick = (k: Exclude<keyof RawOptions, 'externalIp' | 'sourceRoot'>): string | undefined => raw[k] ?? env[ENV_NAMES[k]] ?? undefined;
+  const listen = parseHostPort(pick('listenAddr') ?? DEFAULTS.listenAddr, '--listen-addr');
+  const gatewayListen = parseHostPort(pick('gatewayListenAddr') ?? DEFAULTS.gatewayListenAddr, '--gateway-listen-addr');
+  const namespace = pick('namespace') ?? DEFAULTS.namespace;
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) throw new ConfigError(`--namespace must be a DNS-1123 label, got "${namespace}"`);
+  const logLevel = pick('logLevel') ?? DEFAULTS.logLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  const externalIps = raw.externalIp?.length ? raw.externalIp : list(env[ENV_NAMES.externalIp]);
+  const sourceRoots = (raw.sourceRoot?.length ? raw.sourceRoot : list(env[ENV_NAMES.sourceRoot]) ?? []).map((p) => resolve(p));
+  const dataDir = pick('dataDir') ?? DEFAULTS.dataDir;
+  if (!dataDir.trim()) throw new ConfigError('--data-dir must not be empty');
+  return {
+    listen,
+    gatewayListen,
+    dataDir: resolve(dataDir),
+    namespace,
+    ...(externalIps ? { externalIps } : {}),
+    functionHost: pick('functionHost') ?? listen.host,
+    portRange: parseRange(pick('portRange') ?? DEFAULTS.portRange),
+    ...(pick('accessKeysFile') ? { accessKeysFile: resolve(pick('accessKeysFile')!) } : {}),
+    ...(pick('authTokenFile') ? { authTokenFile: resolve(pick('authTokenFile')!) } : {}),
+    sourceRoots,
+    logLevel,
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * The dashboard's command line, shared by `npm start` and `protium dashboard`: options, config loading,
+ * the one "listening" line, clean shutdown on SIGINT/SIGTERM, and one clear line for start-up errors.
+ */
+import type { Command } from 'commander';
+import { ConfigError, DEFAULTS, ENV_NAMES, loadConfig, type RawOptions } from './config.js';
+import { startDashboard, StartupError } from './dashboard.js';
+import { createLogger } from './log.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function addDashboardOptions(cmd: Command): Command {
+  return cmd
+    .option('--listen-addr <host:port>', `dashboard API address (env ${ENV_NAMES.listenAddr}, default ${DEFAULTS.listenAddr})`)
+    .option('--gateway-listen-addr <host:port>', `API gateway address (env ${ENV_NAMES.gatewayListenAddr}, default ${DEFAULTS.gatewayListenAddr})`)
+    .option('--data-dir <dir>', `store, artifacts and logs (env ${ENV_NAMES.dataDir}, default ${DEFAULTS.dataDir})`)
+    .option('--namespace <name>', `default namespace (env ${ENV_NAMES.namespace}, default ${DEFAULTS.namespace})`)
+    .option('--external-ip <address>', `address reported by /api/external_ip_addresses, repeatable (env ${ENV_NAMES.externalIp}, comma-separated)`, collect)
+    .option('--function-host <address>', `address function ports bind to (env ${ENV_NAMES.functionHost}, default: the dashboard's host)`)
+    .option('--port-range <low-high>', `function ports (env ${ENV_NAMES.portRange}, default ${DEFAULTS.portRange})`)
+    .option('--access-keys-file <file>', `access keys for accessKey API gateways, one per line (env ${ENV_NAMES.accessKeysFile})`)
+    .option('--auth-token-file <file>', `require "Authorization: Bearer <token>" on /api (env ${ENV_NAMES.authTokenFile})`)
+    .option('--source-root <dir>', `allow local spec.build.path inside this folder, repeatable (env ${ENV_NAMES.sourceRoot}, comma-separated)`, collect)
+    .option('--log-level <level>', `dashboard log level (env ${ENV_NAMES.logLevel}, default ${DEFAULTS.logLevel})`);
+}
+
+export async function runDashboard(opts: RawOptions): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(opts, process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`protium: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const log = createLogger(config.logLevel);
+  let dashboard;
+  try {
+    dashboard = await startDashboard(config, log);
+  } catch (e) {
+    if (e instanceof StartupError) {
+      process.stderr.write(`protium: ${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  log.info({ url: dashboard.url, dataDir: config.dataDir, namespace: config.namespace }, `Protium dashboard listening on ${dashboard.url}`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    await dashboard.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

@@ -1,0 +1,141 @@
+/**
+ * The composition root: builds every part from a Config, wires them, starts them, and stops them in
+ * reverse order. Used by `npm start` (main.ts), `protium dashboard`, and the integration tests (which
+ * start whole dashboards in-process on port 0).
+ */
+import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from './api/server.js';
+import { LocalBuilder } from './build/local-builder.js';
+import { TemplateCatalog } from './build/template-catalog.js';
+import type { Config } from './config.js';
+import { FunctionController } from './controllers/function-controller.js';
+import { Invoker } from './invoke/invoker.js';
+import type { Logger } from './log.js';
+import { dataLayout, PROCESSOR_MAIN, PYTHON_RUNTIME_DIR, TEMPLATES_DIR, type DataLayout } from './paths.js';
+import { baseReplicaEnv, LocalPlatform } from './platform/local/local-platform.js';
+import { hostAddresses } from './api/routes/misc.js';
+import { DEFAULT_PROJECT } from './resources/types.js';
+import { SqliteStore } from './store/sqlite-store.js';
+import type { Store } from './store/store.js';
+
+export interface Dashboard {
+  config: Config;
+  layout: DataLayout;
+  /** http://host:port of the API. */
+  url: string;
+  store: Store;
+  platform: LocalPlatform;
+  controller: FunctionController;
+  api: FastifyInstance;
+  close(): Promise<void>;
+}
+
+/** A start-up failure with a message for a person (port taken, data dir not writable). */
+export class StartupError extends Error {}
+
+function ensureWritable(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    const probe = join(dir, `.write-test-${process.pid}`);
+    writeFileSync(probe, 'ok');
+    rmSync(probe);
+  } catch (e) {
+    throw new StartupError(`The data directory ${dir} is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another with --data-dir`);
+  }
+}
+
+function readSecretFile(path: string | undefined, what: string): string | undefined {
+  if (!path) return undefined;
+  try {
+    const v = readFileSync(path, 'utf8').trim();
+    if (!v) throw new Error('the file is empty');
+    return v;
+  } catch (e) {
+    throw new StartupError(`Cannot read the ${what} file ${path}: ${(e as Error).message}`);
+  }
+}
+
+async function listen(app: FastifyInstance, host: string, port: number, flag: string): Promise<string> {
+  try {
+    return await app.listen({ host, port });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new StartupError(`Port ${port} on ${host} is already in use (${flag}): stop the other program or choose another address`);
+    if (code === 'EADDRNOTAVAIL') throw new StartupError(`Address ${host} is not an address of this machine (${flag})`);
+    if (code === 'EACCES') throw new StartupError(`Not allowed to listen on ${host}:${port} (${flag}): ports below 1024 need privileges`);
+    throw e;
+  }
+}
+
+export async function startDashboard(config: Config, log: Logger): Promise<Dashboard> {
+  ensureWritable(config.dataDir);
+  const layout = dataLayout(config.dataDir);
+  for (const dir of [layout.artifacts, layout.logs, layout.run]) mkdirSync(dir, { recursive: true });
+  const authToken = readSecretFile(config.authTokenFile, 'auth token');
+
+  let store: SqliteStore;
+  try {
+    store = new SqliteStore(layout.store);
+  } catch (e) {
+    throw new StartupError(`Cannot open the store ${layout.store}: ${(e as Error).message}`);
+  }
+  const closers: (() => Promise<void> | void)[] = [() => store.close()];
+  const closeAll = async () => {
+    for (const c of closers.reverse()) {
+      try { await c(); } catch (e) { log.warn({ err: e }, 'error while stopping'); }
+    }
+  };
+  try {
+    if (!(await store.get('project', config.namespace, DEFAULT_PROJECT))) {
+      await store.create('project', { metadata: { name: DEFAULT_PROJECT, namespace: config.namespace }, spec: { description: 'The default project' }, status: {} });
+    }
+    const templates = TemplateCatalog.load(TEMPLATES_DIR, (folder, err) => log.warn({ folder, err: err.message }, 'skipping a broken template'));
+    const builder = new LocalBuilder({ artifactsDir: layout.artifacts, templates, baseEnv: baseReplicaEnv(process.env) });
+    const invoker = new Invoker();
+    closers.push(() => invoker.close());
+    let controller: FunctionController | undefined;
+    const platform = new LocalPlatform({
+      layout,
+      host: config.functionHost,
+      portRange: config.portRange,
+      externalIps: () => config.externalIps ?? hostAddresses(),
+      program: PROCESSOR_MAIN,
+      pythonRuntimeDir: PYTHON_RUNTIME_DIR,
+      log: log.child({ component: 'platform' }),
+      onStatus: (ref, status) => void controller?.platformStatus(ref, status).catch((e) => log.warn({ err: e }, 'status update failed')),
+    });
+    closers.push(() => platform.close());
+    controller = new FunctionController({
+      store,
+      builder,
+      platform,
+      log: log.child({ component: 'function-controller' }),
+      buildLogPath: (ref) => platform.buildLogPath(ref),
+      onRemoved: (ref, port) => {
+        if (port) invoker.forget(`127.0.0.1:${port}`);
+        platform.forgetLogs(ref);
+      },
+    });
+    closers.push(() => controller!.stop());
+
+    const api = buildApi({ config, store, platform, invoker, templates, log, authToken });
+    closers.push(() => api.close());
+    await listen(api, config.listen.host, config.listen.port, '--listen-addr');
+    const addr = api.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
+    const host = config.listen.host === '0.0.0.0' ? '127.0.0.1' : config.listen.host;
+    await controller.start();
+
+    return {
+      config, layout, store, platform, controller, api,
+      url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+      close: closeAll,
+    };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}

@@ -1,0 +1,376 @@
+/**
+ * One function on the local platform: its port, its replicas, and the rules that move between them.
+ *
+ * The dashboard binds the function's port itself (a `pauseOnConnect` server) and hands each accepted
+ * connection to a ready replica over IPC — the kernel socket moves, the bytes never pass through the
+ * dashboard, and keep-alive connections stay on their replica. Because the port is ours, a function scaled
+ * to zero keeps it: a connection arriving then is held, a replica is started, and the held connections are
+ * handed over once it is ready. The same holding covers replicas that are restarting after a crash.
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Artifact } from '../../build/builder.js';
+import type { Logger } from '../../log.js';
+import type { ProcessorConfig } from '../../processor/config.js';
+import type { FunctionRecord, FunctionRef, FunctionStatus } from '../../resources/types.js';
+import { parseDuration } from '../../util/duration.js';
+import type { ReplicaInfo } from '../platform.js';
+import { backoffDelay, nextAttempt } from './backoff.js';
+import { Replica } from './replica.js';
+
+/** What every instance of the platform shares. */
+export interface InstanceEnv {
+  host: string;
+  program: string;
+  runDir: string;
+  logsDir: string;
+  /** Environment every replica starts from (PATH, LANG...): never the dashboard's own. */
+  baseEnv: Record<string, string>;
+  pythonPath?: string;
+  pythonRuntimeDir: string;
+  log: Logger;
+  /** How long connections are held for a replica to come up before a 503. */
+  holdTimeoutMs: number;
+}
+
+interface Deployment {
+  fn: FunctionRecord;
+  artifact: Artifact;
+  min: number;
+  max: number;
+  readinessMs: number;
+  idleWindowMs?: number;
+  /** Target in-flight events per replica before another is added. */
+  targetInflight: number;
+  disabled: boolean;
+}
+
+interface Held { socket: net.Socket; since: number }
+
+const STOP_GRACE_MS = 30_000;
+const TICK_MS = 1_000;
+const SCALE_DOWN_AFTER_MS = 30_000;
+const DEFAULT_READINESS_S = 120;
+
+/** Replica names follow Nuclio's container names plus a pod-like suffix. */
+export function replicaPrefix(ref: FunctionRef): string {
+  return `nuclio-${ref.namespace}-${ref.name}-`;
+}
+
+/** A raw HTTP answer for a connection whose request was never read (held, then refused). */
+function refuse(socket: net.Socket, status: number, message: string): void {
+  const body = JSON.stringify({ error: message });
+  const reason = status === 503 ? 'Service Unavailable' : status === 404 ? 'Not Found' : 'Error';
+  socket.on('error', () => {});
+  socket.resume();
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+export class FunctionInstance {
+  readonly server: net.Server;
+  port = 0;
+  private deployment?: Deployment;
+  private replicas: Replica[] = [];
+  private readonly draining = new Set<Replica>();
+  private held: Held[] = [];
+  private parked = true;
+  private waking?: Promise<void>;
+  private rr = 0;
+  private closed = false;
+  private lowSince = 0;
+  private readonly attempts = new Map<Replica, number>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly log: Logger;
+
+  constructor(readonly ref: FunctionRef, private readonly env: InstanceEnv, private readonly onStatus: (s: Partial<FunctionStatus>) => void) {
+    this.log = env.log.child({ function: `${ref.namespace}/${ref.name}` });
+    this.server = net.createServer({ pauseOnConnect: true }, (s) => this.dispatch(s));
+    this.server.on('error', (e) => this.log.error({ err: e }, 'function port error'));
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.timer.unref();
+  }
+
+  /** Replicas of the current version, live. */
+  replicaInfos(): ReplicaInfo[] {
+    return this.replicas.map((r) => ({
+      name: r.name,
+      state: r.state === 'exited' ? 'restarting' : r.state,
+      pid: r.pid,
+      restarts: r.restarts,
+      startedAt: new Date(r.startedAt).toISOString(),
+    }));
+  }
+
+  /** True when `replica` is (or was) one of this function's replicas. */
+  ownsReplica(name: string): boolean {
+    return name.startsWith(replicaPrefix(this.ref));
+  }
+
+  // ---------------------------------------------------------------- deploy, park, remove
+
+  /** Rolls to a new version: new replicas first, then the switch, then the old ones drain. */
+  async deploy(fn: FunctionRecord, artifact: Artifact, parked: boolean): Promise<void> {
+    const d = this.deploymentOf(fn, artifact);
+    this.deployment = d;
+    if (parked || d.disabled) {
+      this.parked = true;
+      await this.stopAll(this.replicas.splice(0));
+      return;
+    }
+    const fresh: Replica[] = [];
+    try {
+      await Promise.all(Array.from({ length: Math.max(d.min, 1) }, () => {
+        const r = this.newReplica(d);
+        fresh.push(r);
+        return r.start();
+      }));
+    } catch (e) {
+      await this.stopAll(fresh);
+      throw e;
+    }
+    if (this.closed || this.deployment !== d) {
+      await this.stopAll(fresh);
+      return;
+    }
+    const old = this.replicas;
+    this.replicas = fresh;
+    for (const r of fresh) this.watch(r);
+    this.parked = false;
+    this.flushHeld();
+    void this.stopAll(old);
+  }
+
+  /** Stops every replica, keeping the port: the next connection wakes the function. */
+  async scaleToZero(): Promise<void> {
+    this.parked = true;
+    await this.stopAll(this.replicas.splice(0));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const h of this.held.splice(0)) refuse(h.socket, 503, `Function ${this.ref.name} was removed`);
+    await new Promise<void>((r) => (this.server.listening ? this.server.close(() => r()) : r()));
+    await this.stopAll([...this.replicas.splice(0), ...this.draining]);
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  private dispatch(socket: net.Socket): void {
+    socket.on('error', () => {});
+    const d = this.deployment;
+    if (d?.disabled) return refuse(socket, 503, `Function ${this.ref.name} is disabled (spec.disable)`);
+    if (this.sendToReplica(socket)) return;
+    this.held.push({ socket, since: Date.now() });
+    if (this.parked && d && !this.closed) void this.wake();
+  }
+
+  private sendToReplica(socket: net.Socket): boolean {
+    const n = this.replicas.length;
+    for (let i = 0; i < n; i++) {
+      const r = this.replicas[(this.rr++) % n]!;
+      if (r.state === 'ready' && r.send(socket)) return true;
+    }
+    return false;
+  }
+
+  private flushHeld(): void {
+    while (this.held.length) {
+      if (!this.sendToReplica(this.held[0]!.socket)) return;
+      this.held.shift();
+    }
+  }
+
+  /** Starts replicas for connections that arrived while scaled to zero. */
+  wake(): Promise<void> {
+    if (this.waking) return this.waking;
+    const d = this.deployment!;
+    this.onStatus({ state: 'waitingForScaleResourceFromZero' });
+    const started = Date.now();
+    this.waking = (async () => {
+      const fresh: Replica[] = [];
+      try {
+        await Promise.all(Array.from({ length: Math.max(d.min, 1) }, () => {
+          const r = this.newReplica(d);
+          fresh.push(r);
+          return r.start();
+        }));
+        if (this.closed || this.deployment !== d) { await this.stopAll(fresh); return; }
+        this.replicas.push(...fresh);
+        for (const r of fresh) this.watch(r);
+        this.parked = false;
+        this.flushHeld();
+        this.log.info({ ms: Date.now() - started }, 'woke from zero');
+        this.onStatus({ state: 'ready', message: undefined, scaleToZero: { lastScaleEvent: 'scaleFromZeroCompleted', lastScaleEventTime: new Date().toISOString() } });
+      } catch (e) {
+        await this.stopAll(fresh);
+        const message = `Failed to wake the function from zero: ${(e as Error).message}`;
+        for (const h of this.held.splice(0)) refuse(h.socket, 503, message);
+        this.onStatus({ state: 'error', message });
+      } finally {
+        this.waking = undefined;
+      }
+    })();
+    return this.waking;
+  }
+
+  // ---------------------------------------------------------------- replicas
+
+  private deploymentOf(fn: FunctionRecord, artifact: Artifact): Deployment {
+    const spec = fn.spec;
+    const min = spec.minReplicas ?? spec.replicas ?? 1;
+    const max = Math.max(spec.maxReplicas ?? Math.max(min, 1), 1);
+    const window = spec.scaleToZero?.scaleResources?.map((r) => parseDuration(r.windowSize ?? '') ?? 0).filter((ms) => ms > 0) ?? [];
+    const http = Object.values(spec.triggers ?? {}).find((t) => t.kind === 'http');
+    return {
+      fn,
+      artifact,
+      min,
+      max,
+      readinessMs: (spec.readinessTimeoutSeconds || DEFAULT_READINESS_S) * 1000,
+      idleWindowMs: window.length ? Math.min(...window) : undefined,
+      targetInflight: Math.max(1, http?.numWorkers ?? 1),
+      disabled: spec.disable === true,
+    };
+  }
+
+  private newReplica(d: Deployment): Replica {
+    const name = `${replicaPrefix(this.ref)}${randomBytes(3).toString('hex').slice(0, 5)}`;
+    const configPath = join(this.env.runDir, 'configs', `${name}.json`);
+    mkdirSync(join(this.env.runDir, 'configs'), { recursive: true });
+    writeFileSync(configPath, JSON.stringify(this.processorConfig(d, name)));
+    return new Replica({
+      name,
+      program: this.env.program,
+      configPath,
+      cwd: d.artifact.dir,
+      env: this.replicaEnv(d),
+      logPath: join(this.env.logsDir, this.ref.namespace, this.ref.name, `${name}.log`),
+      pidDir: join(this.env.runDir, 'replicas'),
+      readinessTimeoutMs: d.readinessMs,
+    });
+  }
+
+  private processorConfig(d: Deployment, replica: string): ProcessorConfig {
+    const spec = d.fn.spec;
+    return {
+      replica,
+      namespace: this.ref.namespace,
+      functionName: this.ref.name,
+      family: d.artifact.family,
+      runtime: spec.runtime ?? d.artifact.runtime,
+      handler: spec.handler || d.artifact.handler,
+      artifactDir: d.artifact.dir,
+      triggers: spec.triggers ?? {},
+      env: spec.env ?? [],
+      eventTimeoutMs: parseDuration(spec.eventTimeout || '0') ?? 0,
+      runtimeAttributes: (spec.runtimeAttributes ?? {}) as Record<string, unknown>,
+      pythonPath: this.env.pythonPath,
+      pythonRuntimeDir: this.env.pythonRuntimeDir,
+      logLevel: 'debug',
+    };
+  }
+
+  /** A curated environment: the function's env on top of a small base, plus what the runtime needs. */
+  private replicaEnv(d: Deployment): Record<string, string> {
+    const dir = d.artifact.dir;
+    const home = join(this.env.runDir, 'home', this.ref.namespace, this.ref.name);
+    mkdirSync(home, { recursive: true });
+    const env: Record<string, string> = {
+      ...this.env.baseEnv,
+      HOME: home,
+      NUCLIO_FUNCTION_NAME: this.ref.name,
+      NUCLIO_NAMESPACE: this.ref.namespace,
+      NUCLIO_FUNCTION_HANDLER: d.fn.spec.handler ?? '',
+      NUCLIO_RUNTIME: d.artifact.runtime,
+      NODE_PATH: join(dir, '.protium', 'npm-global', 'lib', 'node_modules'),
+      PYTHONPATH: [dir, join(dir, '.protium', 'site-packages'), this.env.pythonRuntimeDir].join(':'),
+      PYTHONUNBUFFERED: '1',
+      PATH: `${join(dir, '.protium', 'npm-global', 'bin')}:${join(dir, '.protium', 'site-packages', 'bin')}:${this.env.baseEnv.PATH ?? '/usr/bin:/bin'}`,
+    };
+    for (const e of d.fn.spec.env ?? []) if (e.name && typeof e.value === 'string') env[e.name] = e.value;
+    return env;
+  }
+
+  /** Restarts a replica of the current version that exits on its own, with back-off. */
+  private watch(r: Replica): void {
+    r.on('exit', (info: { stopping: boolean; why: string }) => {
+      if (info.stopping || this.closed || !this.replicas.includes(r)) return;
+      const attempt = nextAttempt(this.attempts.get(r) ?? -1, Date.now() - r.startedAt);
+      this.attempts.set(r, attempt);
+      const delay = backoffDelay(attempt);
+      const others = this.replicas.some((x) => x !== r && x.state === 'ready');
+      this.log.warn({ replica: r.name, why: info.why, restartInMs: delay }, 'replica exited; restarting');
+      if (!others) this.onStatus({ state: 'unhealthy', message: `Replica ${r.name} exited (${info.why}); restarting in ${delay} ms (restart ${r.restarts + 1}). Last output:\n${r.lastLines()}` });
+      setTimeout(() => {
+        if (this.closed || !this.replicas.includes(r)) return;
+        r.restarts++;
+        r.start().then(() => {
+          this.flushHeld();
+          if (this.replicas.filter((x) => x.state === 'ready').length === 1) this.onStatus({ state: 'ready', message: undefined });
+        }, (e) => this.log.warn({ replica: r.name, err: (e as Error).message }, 'replica failed to restart'));
+      }, delay).unref();
+    });
+  }
+
+  private async stopAll(list: Replica[]): Promise<void> {
+    await Promise.all(list.map(async (r) => {
+      this.draining.add(r);
+      try {
+        await r.stop(STOP_GRACE_MS);
+      } finally {
+        this.draining.delete(r);
+        this.attempts.delete(r);
+        try { rmSync(join(this.env.runDir, 'configs', `${r.name}.json`), { force: true }); } catch { /* gone */ }
+      }
+    }));
+  }
+
+  // ---------------------------------------------------------------- idle and autoscaling
+
+  private tick(): void {
+    const d = this.deployment;
+    const now = Date.now();
+    for (const h of this.held) {
+      if (now - h.since > this.env.holdTimeoutMs) refuse(h.socket, 503, `Function ${this.ref.name} has no ready replica (waited ${Math.round(this.env.holdTimeoutMs / 1000)} s)`);
+    }
+    this.held = this.held.filter((h) => now - h.since <= this.env.holdTimeoutMs);
+    if (!d || this.parked || this.closed || this.waking) return;
+    const live = this.replicas.filter((r) => r.state === 'ready');
+    if (!live.length) return;
+    const inflight = live.reduce((n, r) => n + r.inflight, 0);
+    const lastActivity = Math.max(...this.replicas.map((r) => r.lastActivity));
+    if (d.idleWindowMs && d.min === 0 && inflight === 0 && this.held.length === 0 && now - lastActivity >= d.idleWindowMs) {
+      this.log.info({ idleMs: now - lastActivity }, 'idle: scaling to zero');
+      void this.scaleToZero().then(() => this.onStatus({ state: 'scaledToZero', message: undefined, scaleToZero: { lastScaleEvent: 'scaleToZeroCompleted', lastScaleEventTime: new Date().toISOString() } }));
+      return;
+    }
+    const perReplica = inflight / live.length;
+    if (perReplica >= d.targetInflight && this.replicas.length < d.max) {
+      const r = this.newReplica(d);
+      this.replicas.push(r);
+      this.watch(r);
+      this.log.info({ replicas: this.replicas.length, inflight }, 'scaling up');
+      r.start().then(() => this.flushHeld(), () => {
+        this.replicas = this.replicas.filter((x) => x !== r);
+      });
+      this.lowSince = 0;
+      return;
+    }
+    const floor = Math.max(d.min, 1);
+    if (perReplica < d.targetInflight * 0.25 && this.replicas.length > floor) {
+      if (!this.lowSince) this.lowSince = now;
+      if (now - this.lowSince >= SCALE_DOWN_AFTER_MS) {
+        const victim = this.replicas[this.replicas.length - 1]!;
+        this.replicas = this.replicas.slice(0, -1);
+        this.log.info({ replicas: this.replicas.length }, 'scaling down');
+        void this.stopAll([victim]);
+        this.lowSince = now;
+      }
+    } else {
+      this.lowSince = 0;
+    }
+  }
+}

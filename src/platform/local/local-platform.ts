@@ -1,0 +1,183 @@
+/**
+ * The local Platform: functions run as processes on this machine, one FunctionInstance each. It owns the
+ * function ports, the replicas' run files and logs, and cleans up replicas a previous dashboard left
+ * behind (kill -9) before it starts anything.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiError } from '../../errors.js';
+import type { Artifact } from '../../build/builder.js';
+import type { Logger } from '../../log.js';
+import type { DataLayout } from '../../paths.js';
+import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
+import type { ApplyOptions, Endpoint, LogQuery, Platform, ReplicaInfo, StatusListener } from '../platform.js';
+import { FunctionInstance, replicaPrefix } from './function-instance.js';
+import { candidatePorts, listenOnFree } from './port-pool.js';
+import { readLog } from './log-files.js';
+
+export interface LocalPlatformOptions {
+  layout: DataLayout;
+  /** Address function ports bind to. */
+  host: string;
+  portRange: [number, number];
+  /** Addresses that make external invocation URLs when functions bind every interface. */
+  externalIps: () => string[];
+  program: string;
+  pythonRuntimeDir: string;
+  log: Logger;
+  onStatus: StatusListener;
+  /** How long a connection waits for a replica (wake, restart) before a 503. */
+  holdTimeoutMs?: number;
+}
+
+const key = (ref: FunctionRef) => `${ref.namespace}/${ref.name}`;
+
+/** The interpreter's real path: pyenv-style shims cost ~60 ms per start (issue 3). */
+export function resolvePython(): string | undefined {
+  for (const candidate of ['python3', 'python']) {
+    try {
+      const out = execFileSync(candidate, ['-c', 'import sys; print(sys.executable)'], { timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+      if (out && existsSync(out)) return out;
+    } catch { /* try the next */ }
+  }
+  return undefined;
+}
+
+/** The environment replicas start from: enough to run programs, nothing of the dashboard's own. */
+export function baseReplicaEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ['PATH', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR']) if (env[k]) out[k] = env[k]!;
+  if (!out.PATH) out.PATH = '/usr/local/bin:/usr/bin:/bin';
+  return out;
+}
+
+/** Kills replicas (whole process groups) that a previous dashboard run left behind. Returns how many. */
+export function killOrphans(pidDir: string, program: string): number {
+  if (!existsSync(pidDir)) return 0;
+  let killed = 0;
+  for (const f of readdirSync(pidDir)) {
+    if (!f.endsWith('.pid')) continue;
+    const file = join(pidDir, f);
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    rmSync(file, { force: true });
+    if (!Number.isInteger(pid) || pid <= 1) continue;
+    let cmdline = '';
+    try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
+    if (!cmdline.includes(program)) continue;
+    try { process.kill(-pid, 'SIGKILL'); killed++; } catch { /* gone */ }
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+  return killed;
+}
+
+export class LocalPlatform implements Platform {
+  readonly name = 'local';
+  private readonly instances = new Map<string, FunctionInstance>();
+  private readonly usedPorts = new Set<number>();
+  private readonly pythonPath?: string;
+
+  constructor(private readonly opts: LocalPlatformOptions) {
+    const orphans = killOrphans(join(opts.layout.run, 'replicas'), opts.program);
+    if (orphans) opts.log.warn({ orphans }, 'killed replicas left behind by a previous run');
+    rmSync(join(opts.layout.run, 'configs'), { recursive: true, force: true });
+    this.pythonPath = resolvePython();
+    if (!this.pythonPath) opts.log.warn('python3 was not found: python functions will fail to start');
+  }
+
+  private endpoint(port: number): Endpoint {
+    const host = this.opts.host;
+    const any = host === '0.0.0.0' || host === '::';
+    const internal = [`${any ? '127.0.0.1' : host}:${port}`];
+    const external = any ? this.opts.externalIps().map((ip) => `${ip}:${port}`) : [`${host}:${port}`];
+    return { httpPort: port, internalInvocationUrls: internal, externalInvocationUrls: external.length ? external : internal };
+  }
+
+  private async instanceFor(fn: FunctionRecord, previousPort?: number): Promise<FunctionInstance> {
+    const ref = { namespace: fn.metadata.namespace!, name: fn.metadata.name! };
+    const http = Object.values(fn.spec.triggers ?? {}).find((t) => t.kind === 'http');
+    const fixed = typeof http?.attributes?.port === 'number' && http.attributes.port > 0 ? http.attributes.port : undefined;
+    let inst = this.instances.get(key(ref));
+    if (inst && fixed && inst.port !== fixed) {
+      // The http trigger asks for another port: move.
+      await this.remove(ref);
+      inst = undefined;
+    }
+    if (inst) return inst;
+    inst = new FunctionInstance(ref, {
+      host: this.opts.host,
+      program: this.opts.program,
+      runDir: this.opts.layout.run,
+      logsDir: this.opts.layout.logs,
+      baseEnv: baseReplicaEnv(process.env),
+      pythonPath: this.pythonPath,
+      pythonRuntimeDir: this.opts.pythonRuntimeDir,
+      log: this.opts.log,
+      holdTimeoutMs: this.opts.holdTimeoutMs ?? 60_000,
+    }, (s) => this.opts.onStatus(ref, s));
+    const candidates = fixed ? [fixed] : candidatePorts(this.opts.portRange, key(ref), previousPort);
+    inst.port = await listenOnFree(inst.server, this.opts.host, candidates, this.usedPorts, fixed !== undefined);
+    this.usedPorts.add(inst.port);
+    this.instances.set(key(ref), inst);
+    return inst;
+  }
+
+  async apply(fn: FunctionRecord, artifact: Artifact, opts: ApplyOptions = {}): Promise<Endpoint> {
+    const inst = await this.instanceFor(fn, opts.previousPort);
+    await inst.deploy(fn, artifact, opts.parked === true);
+    return this.endpoint(inst.port);
+  }
+
+  async scaleToZero(ref: FunctionRef): Promise<void> {
+    await this.instances.get(key(ref))?.scaleToZero();
+  }
+
+  async remove(ref: FunctionRef): Promise<void> {
+    const inst = this.instances.get(key(ref));
+    if (!inst) return;
+    this.instances.delete(key(ref));
+    await inst.close();
+    this.usedPorts.delete(inst.port);
+  }
+
+  /** Removes the logs of a function that no longer exists. */
+  forgetLogs(ref: FunctionRef): void {
+    rmSync(join(this.opts.layout.logs, ref.namespace, ref.name), { recursive: true, force: true });
+  }
+
+  replicas(ref: FunctionRef): ReplicaInfo[] {
+    return this.instances.get(key(ref))?.replicaInfos() ?? [];
+  }
+
+  port(ref: FunctionRef): number | undefined {
+    return this.instances.get(key(ref))?.port;
+  }
+
+  logs(ref: FunctionRef, replica: string, query: LogQuery): AsyncIterable<string> {
+    const prefix = replicaPrefix(ref);
+    const lower = replica.toLowerCase();
+    if (!lower.startsWith(prefix.toLowerCase())) {
+      throw new ApiError('BadRequest', `${replica} replica does not belong to function ${ref.name}`);
+    }
+    const suffix = lower.slice(prefix.length);
+    if (!/^[a-z0-9]{1,16}$/.test(suffix)) throw new ApiError('BadRequest', `${replica} is not a replica name of function ${ref.name}`);
+    const dir = join(this.opts.layout.logs, ref.namespace, ref.name);
+    const name = suffix === 'build' ? 'build' : `${prefix}${suffix}`;
+    const path = join(dir, `${name}.log`);
+    if (!existsSync(path) && !existsSync(`${path}.1`)) {
+      throw new ApiError('NotFound', `Replica ${replica} of function ${ref.name} has no log (GET /api/functions/${ref.name}/replicas lists the live ones)`);
+    }
+    return readLog(path, query);
+  }
+
+  /** The build log file of a function (written by the function controller). */
+  buildLogPath(ref: FunctionRef): string {
+    return join(this.opts.layout.logs, ref.namespace, ref.name, 'build.log');
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.instances.values()];
+    this.instances.clear();
+    await Promise.all(all.map((i) => i.close()));
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * One replica: a processor process with an IPC channel, its own process group (so a stop takes its
+ * python workers and shell children along), a pid file (so a dashboard that died with -9 can clean up
+ * after itself), and its output stored as the replica's log.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import type { FromReplica, ToReplica } from '../../processor/config.js';
+import { RotatingLog } from './log-files.js';
+import type { ReplicaState } from '../platform.js';
+
+export interface ReplicaOptions {
+  name: string;
+  /** The processor program (dist/src/processor/main.js). */
+  program: string;
+  configPath: string;
+  cwd: string;
+  env: Record<string, string>;
+  logPath: string;
+  pidDir: string;
+  readinessTimeoutMs: number;
+}
+
+const TAIL_LINES = 30;
+
+export class Replica extends EventEmitter {
+  state: ReplicaState | 'exited' = 'starting';
+  startedAt = 0;
+  restarts = 0;
+  inflight = 0;
+  handled = 0;
+  lastActivity = Date.now();
+  child?: ChildProcess;
+  private log: RotatingLog;
+  private tail: string[] = [];
+
+  constructor(readonly opts: ReplicaOptions) {
+    super();
+    this.log = new RotatingLog(opts.logPath);
+  }
+
+  get name(): string { return this.opts.name; }
+  get pid(): number | undefined { return this.child?.pid; }
+
+  /** The last lines the process wrote (for error messages). */
+  lastLines(): string {
+    return this.tail.join('\n');
+  }
+
+  /** Spawns the process; resolves when it reports ready, rejects with the reason (and its last output). */
+  start(): Promise<void> {
+    this.state = this.restarts > 0 ? 'restarting' : 'starting';
+    this.startedAt = Date.now();
+    this.tail = [];
+    const child = spawn(process.execPath, [this.opts.program], {
+      cwd: this.opts.cwd,
+      env: { ...this.opts.env, PROTIUM_PROCESSOR_CONFIG: this.opts.configPath },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      detached: true,
+      serialization: 'json',
+    });
+    this.child = child;
+    const pidFile = join(this.opts.pidDir, `${this.name}.pid`);
+    if (child.pid) {
+      try {
+        mkdirSync(this.opts.pidDir, { recursive: true });
+        writeFileSync(pidFile, String(child.pid));
+      } catch { /* cleanup on next start is best effort */ }
+    }
+    const onOutput = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+      this.log.writeChunk(chunk, stream);
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line.trim()) continue;
+        this.tail.push(line.length > 2000 ? `${line.slice(0, 2000)}…` : line);
+        if (this.tail.length > TAIL_LINES) this.tail.shift();
+      }
+    };
+    child.stdout!.on('data', onOutput('stdout'));
+    child.stderr!.on('data', onOutput('stderr'));
+
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) {
+          this.kill();
+          reject(err);
+        } else {
+          resolve();
+        }
+      };
+      const timer = setTimeout(() => settle(new Error(`Function wasn't ready in time (${this.opts.readinessTimeoutMs / 1000} s, spec.readinessTimeoutSeconds). Logs:\n${this.lastLines()}`)), this.opts.readinessTimeoutMs);
+      child.on('message', (m: FromReplica) => {
+        if (m.t === 'ready') {
+          this.state = 'ready';
+          this.lastActivity = Date.now();
+          settle();
+          this.emit('ready');
+        } else if (m.t === 'failed') {
+          settle(new Error(m.message));
+        } else if (m.t === 'load') {
+          if (m.handled !== this.handled || m.inflight > 0) this.lastActivity = Date.now();
+          this.inflight = m.inflight;
+          this.handled = m.handled;
+          this.emit('load');
+        }
+      });
+      child.once('error', (e) => settle(new Error(`Failed to start the processor: ${e.message}`)));
+      child.once('exit', (code, signal) => {
+        const wasReady = this.state === 'ready';
+        const stopping = this.state === 'stopping';
+        this.state = 'exited';
+        this.inflight = 0;
+        try { rmSync(pidFile, { force: true }); } catch { /* gone */ }
+        const why = signal ? `killed by ${signal}` : `exit code ${code}`;
+        settle(new Error(`The replica exited (${why}) before it was ready${this.tail.length ? `. Logs:\n${this.lastLines()}` : ''}`));
+        this.emit('exit', { code, signal, wasReady, stopping, why });
+      });
+    });
+  }
+
+  /** Hands an accepted connection to the process; false when it cannot take it. */
+  send(socket: Socket): boolean {
+    const child = this.child;
+    if (this.state !== 'ready' || !child?.connected) return false;
+    try {
+      child.send({ t: 'conn' } satisfies ToReplica, socket, { keepOpen: false }, (err) => {
+        if (err) socket.destroy();
+      });
+      this.lastActivity = Date.now();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Stops gracefully: no new connections, requests in flight finish within `graceMs`, then SIGKILL. */
+  async stop(graceMs: number): Promise<void> {
+    const child = this.child;
+    if (!child || this.state === 'exited') { this.closeLog(); return; }
+    this.state = 'stopping';
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    try {
+      if (child.connected) child.send({ t: 'stop', graceMs } satisfies ToReplica);
+      else child.kill('SIGTERM');
+    } catch {
+      child.kill('SIGTERM');
+    }
+    const timer = setTimeout(() => this.kill(), graceMs + 2000);
+    await exited;
+    clearTimeout(timer);
+    // The processor's children (python workers, shell commands) share its process group.
+    this.killGroup('SIGKILL');
+    this.closeLog();
+  }
+
+  /** Kills the process group at once. */
+  kill(): void {
+    this.killGroup('SIGKILL');
+  }
+
+  private killGroup(signal: NodeJS.Signals): void {
+    const pid = this.child?.pid;
+    if (!pid) return;
+    try { process.kill(-pid, signal); } catch { /* already gone */ }
+  }
+
+  closeLog(): void {
+    this.log.close();
+  }
+}

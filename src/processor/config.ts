@@ -1,0 +1,40 @@
+/**
+ * What the dashboard tells a replica: written as JSON to a file named by PROTIUM_PROCESSOR_CONFIG before
+ * the processor starts. The processor shares only resource types with the dashboard.
+ */
+import type { RuntimeFamily } from '../resources/runtimes.js';
+import type { EnvVar, Trigger } from '../resources/types.js';
+
+export interface ProcessorConfig {
+  /** Replica name, e.g. nuclio-nuclio-hello-7x2kq. */
+  replica: string;
+  namespace: string;
+  functionName: string;
+  family: RuntimeFamily;
+  runtime: string;
+  /** `module:entry` as in spec.handler. */
+  handler: string;
+  /** The artifact folder (sources, installed dependencies). */
+  artifactDir: string;
+  triggers: Record<string, Trigger>;
+  env: EnvVar[];
+  /** spec.eventTimeout in ms (0: none). */
+  eventTimeoutMs: number;
+  runtimeAttributes: Record<string, unknown>;
+  /** Real path of the python interpreter (python family). */
+  pythonPath?: string;
+  /** Folder holding the python wrapper and the nuclio_sdk shim. */
+  pythonRuntimeDir?: string;
+  /** Minimum level of the replica's own log lines. */
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** Messages on the IPC channel between the dashboard and a replica. */
+export type ToReplica =
+  | { t: 'conn' }
+  | { t: 'stop'; graceMs: number };
+
+export type FromReplica =
+  | { t: 'ready' }
+  | { t: 'failed'; message: string }
+  | { t: 'load'; inflight: number; handled: number };

@@ -1,0 +1,45 @@
+/**
+ * The event model (spec §11): what a trigger hands a runtime, and what a runtime answers.
+ */
+
+export interface NuclioEvent {
+  id: string;
+  trigger: { kind: string; name: string; class: string };
+  method: string;
+  /** URI path without the query. */
+  path: string;
+  /** Path and query as received. */
+  url: string;
+  headers: Record<string, string>;
+  /** Query-string arguments. */
+  fields: Record<string, string>;
+  contentType: string;
+  body: Buffer;
+  timestamp: Date;
+  shardId?: number;
+  numShards?: number;
+  offset?: number;
+  /** Level of logs to capture for X-Nuclio-Logs (from X-Nuclio-Log-Level), if asked. */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export interface HandlerResult {
+  status: number;
+  headers: Record<string, string>;
+  contentType: string;
+  body: Buffer;
+  /** Captured log records (X-Nuclio-Logs). */
+  logs?: unknown[];
+}
+
+/** A handler failure: 500 with the message, unless it carries a status. */
+export class HandlerError extends Error {
+  constructor(message: string, readonly status = 500) {
+    super(message);
+    this.name = 'HandlerError';
+  }
+}
+
+export function errorResult(status: number, message: string, logs?: unknown[]): HandlerResult {
+  return { status, headers: {}, contentType: 'text/plain', body: Buffer.from(message), ...(logs ? { logs } : {}) };
+}

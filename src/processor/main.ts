@@ -1,0 +1,125 @@
+/**
+ * The processor: the program one replica of a function runs. It reads its config (PROTIUM_PROCESSOR_CONFIG),
+ * starts the runtime and the triggers, tells the dashboard it is ready over IPC, then serves the
+ * connections the dashboard passes it. It exits when told to stop or when the dashboard goes away, so a
+ * dashboard killed with -9 leaves no replica behind.
+ *
+ * Standalone use (no IPC channel): PROTIUM_PROCESSOR_PORT=8080 serves the http trigger on that port.
+ */
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import type { FromReplica, ProcessorConfig, ToReplica } from './config.js';
+import { errorResult, type HandlerResult, type NuclioEvent } from './event.js';
+import { ProcessorLogger } from './logger.js';
+import { runtimeFactories } from './runtimes/index.js';
+import type { HttpTrigger } from './triggers/http-trigger.js';
+import { triggerFactories } from './triggers/index.js';
+import type { Trigger } from './triggers/trigger.js';
+import { WorkerPool } from './worker-pool.js';
+
+const send = (m: FromReplica) => { if (process.send && process.connected) process.send(m); };
+
+async function main(): Promise<void> {
+  const path = process.env.PROTIUM_PROCESSOR_CONFIG;
+  if (!path) throw new Error('PROTIUM_PROCESSOR_CONFIG is not set');
+  const config = JSON.parse(readFileSync(path, 'utf8')) as ProcessorConfig;
+  const log = new ProcessorLogger('processor', config.logLevel);
+
+  const enabled = Object.entries(config.triggers).filter(([, t]) => !t.disabled);
+  const pools = new Map<string, WorkerPool>();
+  let offset = 0;
+  for (const [name, t] of enabled) {
+    const size = Math.max(1, Math.min(t.numWorkers ?? 1, 1024));
+    pools.set(name, new WorkerPool(size, offset));
+    offset += size;
+  }
+  const runtime = runtimeFactories[config.family]({ config, log, workers: Math.max(1, offset) });
+  try {
+    await runtime.start();
+  } catch (e) {
+    const message = (e as Error).message;
+    log.error(`Failed to start the ${config.runtime} runtime: ${message}`);
+    send({ t: 'failed', message });
+    setTimeout(() => process.exit(1), 50);
+    return;
+  }
+
+  let handled = 0;
+  const timeoutMs = config.eventTimeoutMs;
+  /** Runs an event on a worker, bounded by spec.eventTimeout (408, as Nuclio answers). */
+  const submit = (event: NuclioEvent, worker: number): Promise<HandlerResult> => {
+    handled++;
+    const run = runtime.invoke(event, worker);
+    if (!timeoutMs) return run;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        runtime.forget?.(event, worker);
+        log.warn(`Event ${event.id} timed out after ${timeoutMs} ms (spec.eventTimeout)`);
+        resolve({ ...errorResult(408, JSON.stringify({ error: 'handler timed out' })), contentType: 'application/json' });
+      }, timeoutMs);
+      void run.then((r) => { clearTimeout(timer); resolve(r); });
+    });
+  };
+
+  const triggers: Trigger[] = [];
+  let http: HttpTrigger | undefined;
+  for (const [name, spec] of enabled) {
+    const factory = triggerFactories[spec.kind];
+    if (!factory) {
+      log.warn(`Trigger ${name} of kind ${spec.kind} is not supported on this platform and does not run`);
+      continue;
+    }
+    const trigger = factory({ name, spec, log, pool: pools.get(name)!, submit });
+    await trigger.start();
+    triggers.push(trigger);
+    if (spec.kind === 'http') http = trigger as HttpTrigger;
+  }
+
+  let stopping = false;
+  const stop = async (graceMs: number, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    await Promise.all(triggers.map((t) => t.stop(graceMs).catch(() => {})));
+    await runtime.stop(Math.min(graceMs, 2000)).catch(() => {});
+    process.exit(code);
+  };
+
+  process.on('message', (m: ToReplica, handle?: Socket) => {
+    if (m.t === 'conn') {
+      if (handle && http) http.accept(handle);
+      else handle?.destroy();
+    } else if (m.t === 'stop') {
+      void stop(m.graceMs, 0);
+    }
+  });
+  // The dashboard went away (even kill -9): this replica must not outlive it.
+  process.on('disconnect', () => void stop(1000, 0));
+  process.on('SIGTERM', () => void stop(5000, 0));
+
+  if (process.send) {
+    let last = '';
+    const report = () => {
+      const inflight = [...pools.values()].reduce((n, p) => n + p.inflight + p.queued, 0);
+      const msg = `${inflight}/${handled}`;
+      if (msg !== last) {
+        last = msg;
+        send({ t: 'load', inflight, handled });
+      }
+    };
+    setInterval(report, 250).unref();
+    send({ t: 'ready' });
+  } else {
+    const port = Number(process.env.PROTIUM_PROCESSOR_PORT ?? 8080);
+    if (!http) throw new Error('standalone mode needs an http trigger');
+    await http.listen(port, process.env.PROTIUM_PROCESSOR_HOST ?? '127.0.0.1');
+    log.info(`serving on port ${port}`);
+  }
+  log.debug('processor started', { replica: config.replica, handler: config.handler, runtime: config.runtime });
+}
+
+main().catch((e) => {
+  const message = (e as Error).stack ?? String(e);
+  process.stderr.write(`${message}\n`);
+  send({ t: 'failed', message: (e as Error).message });
+  setTimeout(() => process.exit(1), 50);
+});

@@ -1,0 +1,66 @@
+/**
+ * Mapping a handler's output to an HTTP-shaped result, as Nuclio's nodejs wrapper does (spec §11.2):
+ * string or Buffer → body; [status, body] → status + body (non-string → JSON); a Response → as given;
+ * anything else → JSON with `application/json`.
+ */
+import type { HandlerResult } from './event.js';
+
+const JSON_TYPE = 'application/json';
+
+/** The Response class handlers construct: `new context.Response(body, headers, contentType, statusCode)`. */
+export class NodeResponse {
+  body: unknown;
+  headers: Record<string, unknown>;
+  content_type: string;
+  status_code: number;
+  body_encoding: string;
+  constructor(body: unknown = null, headers: Record<string, unknown> | null = null, contentType = 'text/plain', statusCode = 200, bodyEncoding = 'text') {
+    this.body = body;
+    this.headers = headers ?? {};
+    this.content_type = contentType;
+    this.status_code = statusCode;
+    this.body_encoding = bodyEncoding;
+    if (typeof body !== 'string' && !(body instanceof String) && !Buffer.isBuffer(body)) {
+      this.body = JSON.stringify(body);
+      this.content_type = JSON_TYPE;
+    }
+  }
+}
+
+const isText = (v: unknown): v is string | String => typeof v === 'string' || v instanceof String;
+
+function toBuffer(body: unknown): Buffer {
+  if (Buffer.isBuffer(body)) return body;
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (body === undefined || body === null) return Buffer.alloc(0);
+  return Buffer.from(String(body));
+}
+
+/** Header values become strings; null/undefined values are dropped. */
+export function stringHeaders(h: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!h || typeof h !== 'object') return out;
+  for (const [k, v] of Object.entries(h as Record<string, unknown>)) {
+    if (v === undefined || v === null) continue;
+    out[k] = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }
+  return out;
+}
+
+export function resultFromOutput(output: unknown): HandlerResult {
+  if (isText(output) || Buffer.isBuffer(output) || output instanceof Uint8Array) {
+    return { status: 200, headers: {}, contentType: 'text/plain', body: toBuffer(output) };
+  }
+  if (Array.isArray(output) && output.length === 2 && typeof output[0] === 'number') {
+    const [status, body] = output as [number, unknown];
+    if (isText(body) || Buffer.isBuffer(body)) return { status, headers: {}, contentType: 'text/plain', body: toBuffer(body) };
+    return { status, headers: {}, contentType: JSON_TYPE, body: Buffer.from(JSON.stringify(body) ?? '') };
+  }
+  if (output instanceof NodeResponse) {
+    let body = toBuffer(output.body);
+    if (output.body_encoding === 'base64' && isText(output.body)) body = Buffer.from(String(output.body), 'base64');
+    return { status: output.status_code || 200, headers: stringHeaders(output.headers), contentType: output.content_type || 'text/plain', body };
+  }
+  if (output === undefined) return { status: 200, headers: {}, contentType: 'text/plain', body: Buffer.alloc(0) };
+  return { status: 200, headers: {}, contentType: JSON_TYPE, body: Buffer.from(JSON.stringify(output) ?? 'null') };
+}

@@ -1,0 +1,210 @@
+/**
+ * The python runtime: a pool of `python3` worker processes running `python/wrapper.py`, one per worker
+ * slot, with the `nuclio_sdk` shim on the path so Nuclio handlers run unchanged.
+ *
+ * Protocol (fd 3 of each worker, a socketpair). Every frame, in both directions, is
+ *   u32 BE header length | u32 BE body length | header (UTF-8 JSON) | body (raw bytes)
+ * Processor → worker: one frame per event; header {id, trigger: {class, kind, name}, content_type,
+ *   headers, fields, method, path, url, timestamp (unix seconds), shard_id, num_shards, offset}; body = the
+ *   event body, raw (no base64).
+ * Worker → processor:
+ *   {t: 's'}                              started (handler loaded, init_context done)
+ *   {t: 'f', message}                     failed to start (traceback); the worker exits
+ *   {t: 'l', id, level, message, with?}   a log record (id: the event being handled, or null)
+ *   {t: 'r', id, status, content_type, headers} + body   the answer to event `id`
+ * Raw bodies avoid Nuclio's base64+msgpack round trip; one frame header is a short JSON object.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { Socket } from 'node:net';
+import { parseHandler } from '../../resources/runtimes.js';
+import { errorResult, type HandlerResult, type NuclioEvent } from '../event.js';
+import { LogCapture, parseLevel } from '../logger.js';
+import type { Runtime, RuntimeFactory, RuntimeOptions } from './runtime.js';
+
+interface Pending { resolve: (r: HandlerResult) => void; capture?: LogCapture }
+
+/** Reassembles frames from a byte stream. */
+class FrameReader {
+  private buf: Buffer = Buffer.alloc(0);
+  constructor(private readonly onFrame: (header: Record<string, unknown>, body: Buffer) => void) {}
+  push(chunk: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    while (this.buf.length >= 8) {
+      const hl = this.buf.readUInt32BE(0);
+      const bl = this.buf.readUInt32BE(4);
+      if (this.buf.length < 8 + hl + bl) return;
+      const header = JSON.parse(this.buf.toString('utf8', 8, 8 + hl)) as Record<string, unknown>;
+      const body = this.buf.subarray(8 + hl, 8 + hl + bl);
+      this.buf = this.buf.subarray(8 + hl + bl);
+      this.onFrame(header, body);
+    }
+  }
+}
+
+export function encodeFrame(header: unknown, body: Buffer = Buffer.alloc(0)): Buffer {
+  const h = Buffer.from(JSON.stringify(header));
+  const head = Buffer.allocUnsafe(8);
+  head.writeUInt32BE(h.length, 0);
+  head.writeUInt32BE(body.length, 4);
+  return Buffer.concat([head, h, body]);
+}
+
+/** One python process serving one worker slot. */
+class PythonWorker {
+  private child?: ChildProcess;
+  private channel?: Socket;
+  private readonly pending = new Map<string, Pending>();
+  private started?: { resolve: () => void; reject: (e: Error) => void };
+  private stopping = false;
+  private stderrTail = '';
+
+  constructor(private readonly id: number, private readonly rt: PythonRuntime) {}
+
+  start(): Promise<void> {
+    const { config } = this.rt.opts;
+    const trigger = Object.values(config.triggers)[0];
+    const args = [
+      join(config.pythonRuntimeDir!, 'wrapper.py'),
+      '--handler', config.handler, '--socket-fd', '3', '--worker-id', String(this.id),
+      '--namespace', config.namespace, '--trigger-kind', trigger?.kind ?? '', '--trigger-name', trigger?.name ?? '',
+    ];
+    const child = spawn(config.pythonPath ?? 'python3', args, {
+      cwd: config.artifactDir,
+      stdio: ['ignore', 'inherit', 'pipe', 'pipe'],
+      env: process.env,
+    });
+    this.child = child;
+    this.channel = child.stdio[3] as Socket;
+    const reader = new FrameReader((h, b) => this.onFrame(h, b));
+    this.channel.on('data', (c: Buffer) => reader.push(c));
+    this.channel.on('error', () => { /* the exit handler reports */ });
+    child.stderr!.on('data', (c: Buffer) => {
+      process.stderr.write(c);
+      this.stderrTail = (this.stderrTail + c.toString('utf8')).slice(-4000);
+    });
+    child.once('exit', (code, signal) => this.onExit(code, signal));
+    child.once('error', (e) => this.started?.reject(new Error(`Failed to start python (${config.pythonPath}): ${e.message}`)));
+    return new Promise((resolve, reject) => { this.started = { resolve, reject }; });
+  }
+
+  private onFrame(h: Record<string, unknown>, body: Buffer): void {
+    switch (h.t) {
+      case 's':
+        this.started?.resolve();
+        this.started = undefined;
+        return;
+      case 'f':
+        this.started?.reject(new Error(String(h.message ?? 'the python worker failed to start')));
+        this.started = undefined;
+        return;
+      case 'l': {
+        const level = parseLevel(String(h.level)) ?? 'info';
+        const p = typeof h.id === 'string' ? this.pending.get(h.id) : undefined;
+        this.rt.opts.log.log(level, String(h.message ?? ''), h.with ? { with: h.with } : undefined, p?.capture);
+        return;
+      }
+      case 'r': {
+        const id = String(h.id);
+        const p = this.pending.get(id);
+        if (!p) return;
+        this.pending.delete(id);
+        const headers = (h.headers ?? {}) as Record<string, string>;
+        p.resolve({
+          status: Number(h.status) || 200,
+          headers,
+          contentType: String(h.content_type || 'text/plain'),
+          body,
+          ...(p.capture ? { logs: p.capture.records } : {}),
+        });
+        return;
+      }
+    }
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    const why = signal ? `signal ${signal}` : `exit code ${code}`;
+    this.started?.reject(new Error(`The python worker exited (${why}) before it was ready${this.stderrTail ? `:\n${this.stderrTail}` : ''}`));
+    this.started = undefined;
+    for (const p of this.pending.values()) p.resolve(errorResult(500, `The python worker exited (${why}) while handling the event`));
+    this.pending.clear();
+    this.child = undefined;
+    if (!this.stopping && !this.rt.stopped) {
+      this.rt.opts.log.warn(`python worker ${this.id} exited (${why}); starting a new one`);
+      setTimeout(() => {
+        if (!this.rt.stopped) this.start().catch((e) => this.rt.opts.log.error(`python worker ${this.id} failed to restart: ${(e as Error).message}`));
+      }, 100).unref();
+    }
+  }
+
+  invoke(event: NuclioEvent): Promise<HandlerResult> {
+    if (!this.child || !this.channel) return Promise.resolve(errorResult(503, 'The python worker is restarting'));
+    const capture = event.logLevel ? new LogCapture(event.logLevel) : undefined;
+    const header = {
+      id: event.id,
+      trigger: event.trigger,
+      content_type: event.contentType,
+      headers: event.headers,
+      fields: event.fields,
+      method: event.method,
+      path: event.path,
+      url: event.url,
+      timestamp: event.timestamp.getTime() / 1000,
+      shard_id: event.shardId ?? 0,
+      num_shards: event.numShards ?? 0,
+      offset: event.offset ?? 0,
+    };
+    return new Promise((resolve) => {
+      this.pending.set(event.id, { resolve, capture });
+      this.channel!.write(encodeFrame(header, event.body));
+    });
+  }
+
+  /** Drops a pending event (timed out): its late answer is ignored. */
+  forget(id: string): void {
+    this.pending.delete(id);
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    const child = this.child;
+    if (!child) return;
+    const deadline = Date.now() + graceMs;
+    while (this.pending.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+class PythonRuntime implements Runtime {
+  stopped = false;
+  private readonly workers: PythonWorker[];
+
+  constructor(readonly opts: RuntimeOptions) {
+    this.workers = Array.from({ length: Math.max(1, opts.workers) }, (_, i) => new PythonWorker(i, this));
+  }
+
+  async start(): Promise<void> {
+    const parsed = parseHandler('python', this.opts.config.handler);
+    if (typeof parsed === 'string') throw new Error(parsed);
+    await Promise.all(this.workers.map((w) => w.start()));
+  }
+
+  invoke(event: NuclioEvent, workerId: number): Promise<HandlerResult> {
+    return this.workers[workerId % this.workers.length]!.invoke(event);
+  }
+
+  forget(event: NuclioEvent, workerId: number): void {
+    this.workers[workerId % this.workers.length]!.forget(event.id);
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.workers.map((w) => w.stop(graceMs)));
+  }
+}
+
+export const pythonRuntime: RuntimeFactory = (opts) => new PythonRuntime(opts);

@@ -1,0 +1,180 @@
+/**
+ * The http trigger: turns HTTP requests into events (spec §11) and results into answers. It takes
+ * connections the dashboard accepted on the function's port and passed over IPC, so every replica of a
+ * function shares that port; `listen()` serves a port of its own instead (standalone use).
+ */
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { errorResult, type HandlerResult, type NuclioEvent } from '../event.js';
+import { parseLevel } from '../logger.js';
+import { WorkerUnavailableError } from '../worker-pool.js';
+import type { Trigger, TriggerContext, TriggerFactory } from './trigger.js';
+
+/** Nuclio's default body limit (fasthttp, spec §10). */
+const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
+/** X-Nuclio-Logs is sent only when it stays under this size (spec §2). */
+const MAX_LOGS_HEADER = 4096;
+
+/** Go's textproto.CanonicalMIMEHeaderKey: `x-cf-probe` → `X-Cf-Probe`, as Nuclio handlers see header names. */
+export function canonicalHeader(name: string): string {
+  let out = '';
+  let upper = true;
+  for (const ch of name) {
+    out += upper ? ch.toUpperCase() : ch.toLowerCase();
+    upper = ch === '-';
+  }
+  return out;
+}
+
+function decodePath(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+class HttpTrigger implements Trigger {
+  readonly kind = 'http';
+  readonly name: string;
+  private readonly server: http.Server;
+  private readonly maxBody: number;
+  private readonly availabilityMs: number;
+  private stopping = false;
+
+  constructor(private readonly ctx: TriggerContext) {
+    this.name = ctx.name;
+    const attrs = ctx.spec.attributes ?? {};
+    this.maxBody = typeof attrs.maxRequestBodySize === 'number' && attrs.maxRequestBodySize > 0 ? attrs.maxRequestBodySize : DEFAULT_MAX_BODY;
+    this.availabilityMs = ctx.spec.workerAvailabilityTimeoutMilliseconds ?? 10_000;
+    this.server = http.createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) => this.handle(req, res));
+    this.server.on('clientError', (err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else socket.destroy(err);
+    });
+  }
+
+  async start(): Promise<void> {}
+
+  /** Serves a connection accepted elsewhere (the dashboard's acceptor). */
+  accept(socket: Socket): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    this.server.emit('connection', socket);
+    socket.resume();
+  }
+
+  /** Serves a port of its own (standalone processor). */
+  listen(port: number, host: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const rawUrl = req.url ?? '/';
+    if (rawUrl.startsWith('/__internal/health')) {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end();
+      return;
+    }
+    if (this.stopping) res.shouldKeepAlive = false;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > this.maxBody) {
+      this.sendJsonError(res, 413, `Request body is larger than ${this.maxBody} bytes`);
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooBig = false;
+    req.on('data', (c: Buffer) => {
+      if (tooBig) return;
+      size += c.length;
+      if (size > this.maxBody) {
+        tooBig = true;
+        this.sendJsonError(res, 413, `Request body is larger than ${this.maxBody} bytes`);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (tooBig) return;
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      void this.dispatch(req, res, rawUrl, body);
+    });
+    req.on('error', () => res.destroy());
+  }
+
+  private async dispatch(req: http.IncomingMessage, res: http.ServerResponse, rawUrl: string, body: Buffer): Promise<void> {
+    const q = rawUrl.indexOf('?');
+    const path = decodePath(q >= 0 ? rawUrl.slice(0, q) : rawUrl);
+    const fields: Record<string, string> = {};
+    if (q >= 0) for (const [k, v] of new URLSearchParams(rawUrl.slice(q + 1))) fields[k] = v;
+    const headers: Record<string, string> = {};
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = canonicalHeader(raw[i]!);
+      headers[k] = headers[k] === undefined ? raw[i + 1]! : `${headers[k]}, ${raw[i + 1]}`;
+    }
+    const logLevel = parseLevel(headers['X-Nuclio-Log-Level']);
+    const event: NuclioEvent = {
+      id: randomUUID(),
+      trigger: { kind: 'http', name: this.name, class: 'sync' },
+      method: req.method ?? 'GET',
+      path,
+      url: rawUrl,
+      headers,
+      fields,
+      contentType: headers['Content-Type'] ?? '',
+      body,
+      timestamp: new Date(),
+      ...(logLevel ? { logLevel } : {}),
+    };
+    let result: HandlerResult;
+    try {
+      result = await this.ctx.pool.run(this.availabilityMs, (id) => this.ctx.submit(event, id));
+    } catch (e) {
+      if (e instanceof WorkerUnavailableError) return this.sendJsonError(res, 503, e.message);
+      result = errorResult(500, (e as Error).message);
+    }
+    if (res.destroyed) return;
+    const out: Record<string, string> = { ...result.headers };
+    out['content-type'] = result.contentType || 'text/plain';
+    if (result.logs && logLevel) {
+      const text = JSON.stringify(result.logs);
+      if (Buffer.byteLength(text) < MAX_LOGS_HEADER) out['x-nuclio-logs'] = text;
+    }
+    try {
+      res.writeHead(result.status || 200, out);
+    } catch (e) {
+      // A header value a handler set is not valid HTTP: answer 500 instead of dropping the connection.
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`Error in handler: invalid response header: ${(e as Error).message}`);
+      return;
+    }
+    res.end(req.method === 'HEAD' ? undefined : result.body);
+  }
+
+  private sendJsonError(res: http.ServerResponse, status: number, message: string): void {
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: message }));
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.server.closeIdleConnections();
+    const deadline = Date.now() + graceMs;
+    while (this.ctx.pool.inflight + this.ctx.pool.queued > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    this.server.closeAllConnections();
+    if (this.server.listening) await new Promise((r) => this.server.close(() => r(undefined)));
+  }
+}
+
+export const httpTrigger: TriggerFactory = (ctx) => new HttpTrigger(ctx);
+export type { HttpTrigger };

@@ -1,0 +1,28 @@
+/**
+ * The Trigger seam: a source of events (http requests, cron ticks) feeding the runtime through `submit`.
+ */
+import type { Trigger as TriggerSpec } from '../../resources/types.js';
+import type { HandlerResult, NuclioEvent } from '../event.js';
+import type { ProcessorLogger } from '../logger.js';
+import type { WorkerPool } from '../worker-pool.js';
+
+/** Runs an event on a worker of the trigger's pool and returns the handler's result. */
+export type Submit = (event: NuclioEvent, workerId: number) => Promise<HandlerResult>;
+
+export interface TriggerContext {
+  name: string;
+  spec: TriggerSpec;
+  log: ProcessorLogger;
+  pool: WorkerPool;
+  submit: Submit;
+}
+
+export interface Trigger {
+  readonly kind: string;
+  readonly name: string;
+  start(): Promise<void>;
+  /** Stops taking events; resolves when events in flight are done (or `graceMs` passed). */
+  stop(graceMs: number): Promise<void>;
+}
+
+export type TriggerFactory = (ctx: TriggerContext) => Trigger;

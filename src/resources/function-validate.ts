@@ -1,0 +1,222 @@
+/**
+ * Turning an untrusted request body into a FunctionConfig: the body rules of spec §4.1 (name and
+ * namespace from the body, project label from the header) and the field rules of spec §6. Every failure is
+ * an ApiError naming the field and quoting the value. Pure.
+ */
+import { Cron } from 'croner';
+import { ApiError, FieldError, badRequest, quote } from '../errors.js';
+import { parseDuration } from '../util/duration.js';
+import { qualifiedNameErrors, labelKeyErrors, labelValueErrors } from './names.js';
+import {
+  isObject, optBoolean, optInt, optObject, optString, optStringArray, optStringMap,
+} from './shape.js';
+import { PROJECT_LABEL, type FunctionConfig, type Meta, type Trigger } from './types.js';
+
+export const RESERVED_FUNCTION_NAMES = ['dashboard', 'controller', 'dlx', 'scaler'];
+
+export interface BodyContext {
+  /** The dashboard's default namespace (used when the body has none). */
+  defaultNamespace: string;
+  /** The X-Nuclio-Project-Name header, which overrides the body's project label. */
+  projectName?: string;
+}
+
+/** Reads metadata of any resource body: object check, labels and annotations as string maps. */
+export function readMeta(body: Record<string, unknown>, what: string): Meta {
+  const raw = optObject(body.metadata, 'metadata') ?? {};
+  const meta: Meta = {};
+  const name = optString(raw.name, 'metadata.name');
+  if (name !== undefined) meta.name = name;
+  const namespace = optString(raw.namespace, 'metadata.namespace');
+  if (namespace !== undefined) meta.namespace = namespace;
+  const labels = optStringMap(raw.labels, 'metadata.labels');
+  if (labels) {
+    for (const [k, v] of Object.entries(labels)) {
+      const ke = labelKeyErrors(k);
+      if (ke.length) throw new FieldError('metadata.labels', `${what} label key ${quote(k)} is invalid: ${ke.join('; ')}`);
+      const ve = labelValueErrors(v);
+      if (ve.length) throw new FieldError(`metadata.labels.${k}`, `${what} label ${k} value ${quote(v)} is invalid: ${ve.join('; ')}`);
+    }
+    meta.labels = { ...labels };
+  }
+  const annotations = optStringMap(raw.annotations, 'metadata.annotations');
+  if (annotations) meta.annotations = { ...annotations };
+  const rv = raw.resourceVersion;
+  if (rv !== undefined && rv !== null && rv !== '') {
+    if (typeof rv !== 'string' && typeof rv !== 'number') throw new FieldError('metadata.resourceVersion', `metadata.resourceVersion must be a string, got ${quote(rv)}`);
+    meta.resourceVersion = String(rv);
+  }
+  return meta;
+}
+
+/** The request body must be a JSON object. */
+export function requireObjectBody(body: unknown): Record<string, unknown> {
+  if (!isObject(body)) throw badRequest(`Request body must be a JSON object, got ${quote(body)}`);
+  return body;
+}
+
+/**
+ * Create/update/delete body processing of spec §4.1: namespace defaults, project header, name rules.
+ * `withSpec` false (delete) reads only the identity.
+ */
+export function readFunctionBody(bodyIn: unknown, ctx: BodyContext, withSpec = true): FunctionConfig {
+  const body = requireObjectBody(bodyIn);
+  const metadata = readMeta(body, 'Function');
+  metadata.namespace = metadata.namespace || ctx.defaultNamespace;
+  if (ctx.projectName) metadata.labels = { ...(metadata.labels ?? {}), [PROJECT_LABEL]: ctx.projectName };
+  if (!metadata.name) throw new FieldError('metadata.name', 'Function name must be provided in metadata');
+  if (!metadata.namespace) throw new FieldError('metadata.namespace', 'Function namespace must be provided in metadata');
+  const nameErrors = qualifiedNameErrors(metadata.name);
+  if (nameErrors.length) {
+    throw new FieldError('metadata.name', `Function name doesn't conform to k8s naming convention. Errors: ${nameErrors.join('; ')} (metadata.name ${quote(metadata.name)})`);
+  }
+  if (!withSpec) return { metadata, spec: { resources: {}, build: {}, platform: {}, eventTimeout: '' } };
+  const spec = optObject(body.spec, 'spec') ?? {};
+  validateFunctionSpec(spec);
+  return { metadata, spec: spec as unknown as FunctionConfig['spec'] };
+}
+
+/** Names a platform refuses (spec §6): 412, as Nuclio answers. */
+export function checkReservedName(name: string): void {
+  if (RESERVED_FUNCTION_NAMES.includes(name)) {
+    throw new ApiError('PreconditionFailed', `Function name ${name} is reserved and cannot be used.`);
+  }
+}
+
+const IMAGE_REF = /^(?:[a-zA-Z0-9][a-zA-Z0-9.-]*(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+function checkImage(value: unknown, field: string, goName: string): void {
+  const s = optString(value, field);
+  if (!s) return;
+  const trimmed = s.replace(/\/$/, '');
+  if (trimmed && !IMAGE_REF.test(trimmed)) throw new FieldError(field, `Invalid ${goName} passed (${field} ${quote(s)})`);
+}
+
+/** Field rules of a function spec (spec §6, §9). Throws on the first problem. */
+export function validateFunctionSpec(spec: Record<string, unknown>): void {
+  optString(spec.runtime, 'spec.runtime');
+  optString(spec.handler, 'spec.handler');
+  optString(spec.description, 'spec.description');
+  optBoolean(spec.disable, 'spec.disable');
+  optObject(spec.resources, 'spec.resources');
+  optObject(spec.platform, 'spec.platform');
+  optObject(spec.runtimeAttributes, 'spec.runtimeAttributes');
+  optInt(spec.readinessTimeoutSeconds, 'spec.readinessTimeoutSeconds', 0, 86_400);
+  optInt(spec.targetCPU, 'spec.targetCPU', 0);
+  optInt(spec.replicas, 'spec.replicas', 0, 1000);
+  checkImage(spec.image, 'spec.image', 'Spec.Image');
+  checkImage(spec.runRegistry, 'spec.runRegistry', 'Spec.RunRegistry');
+
+  const eventTimeout = optString(spec.eventTimeout, 'spec.eventTimeout');
+  if (eventTimeout) {
+    const ms = parseDuration(eventTimeout);
+    if (ms === undefined || ms < 0) throw new FieldError('spec.eventTimeout', `spec.eventTimeout must be a duration such as "30s", got ${quote(eventTimeout)}`);
+  }
+
+  const min = optInt(spec.minReplicas, 'spec.minReplicas', 0, 100);
+  const max = optInt(spec.maxReplicas, 'spec.maxReplicas', 0, 100);
+  if (min === 0 && max === undefined) throw new FieldError('spec.maxReplicas', 'Max replicas must be set when min replicas is zero');
+  if (max === 0) throw new FieldError('spec.maxReplicas', 'Max replicas must be greater than zero');
+  if (min !== undefined && max !== undefined && min > max) {
+    throw new FieldError('spec.minReplicas', `Min replicas must be less than or equal to max replicas (min ${min}, max ${max})`);
+  }
+
+  if (spec.env !== undefined && spec.env !== null) {
+    if (!Array.isArray(spec.env)) throw new FieldError('spec.env', `spec.env must be a list of {name, value}, got ${quote(spec.env)}`);
+    spec.env.forEach((e, i) => {
+      if (!isObject(e)) throw new FieldError(`spec.env[${i}]`, `spec.env[${i}] must be an object {name, value}, got ${quote(e)}`);
+      const name = optString(e.name, `spec.env[${i}].name`);
+      if (!name || !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) {
+        throw new FieldError(`spec.env[${i}].name`, `spec.env[${i}].name must be a valid environment variable name, got ${quote(e.name)}`);
+      }
+      optString(e.value, `spec.env[${i}].value`);
+    });
+  }
+
+  const build = optObject(spec.build, 'spec.build') ?? {};
+  optString(build.path, 'spec.build.path');
+  optString(build.functionSourceCode, 'spec.build.functionSourceCode');
+  optString(build.codeEntryType, 'spec.build.codeEntryType');
+  optObject(build.codeEntryAttributes, 'spec.build.codeEntryAttributes');
+  optStringArray(build.commands, 'spec.build.commands');
+  optBoolean(build.noCache, 'spec.build.noCache');
+  optInt(build.buildTimeoutSeconds, 'spec.build.buildTimeoutSeconds', 1, 86_400);
+  checkImage(build.image, 'spec.build.image', 'Spec.Build.Image');
+  checkImage(build.registry, 'spec.build.registry', 'Spec.Build.Registry');
+
+  const s2z = optObject(spec.scaleToZero, 'spec.scaleToZero');
+  if (s2z?.scaleResources !== undefined && s2z.scaleResources !== null) {
+    if (!Array.isArray(s2z.scaleResources)) throw new FieldError('spec.scaleToZero.scaleResources', `spec.scaleToZero.scaleResources must be a list, got ${quote(s2z.scaleResources)}`);
+    s2z.scaleResources.forEach((r, i) => {
+      const f = `spec.scaleToZero.scaleResources[${i}]`;
+      if (!isObject(r)) throw new FieldError(f, `${f} must be an object, got ${quote(r)}`);
+      const w = optString(r.windowSize, `${f}.windowSize`);
+      if (w !== undefined && !(parseDuration(w)! > 0)) throw new FieldError(`${f}.windowSize`, `${f}.windowSize must be a positive duration such as "5m", got ${quote(w)}`);
+    });
+  }
+
+  validateTriggers(spec.triggers);
+}
+
+function validateTriggers(value: unknown): void {
+  const triggers = optObject(value, 'spec.triggers');
+  if (!triggers) return;
+  let httpCount = 0;
+  for (const [key, raw] of Object.entries(triggers)) {
+    const f = `spec.triggers.${key}`;
+    if (key === '') throw new FieldError('spec.triggers', 'Trigger key can not be empty');
+    if (!isObject(raw)) throw new FieldError(f, `${f} must be an object, got ${quote(raw)}`);
+    const t = raw as Partial<Trigger>;
+    const kind = optString(t.kind, `${f}.kind`);
+    const name = optString(t.name, `${f}.name`);
+    if (name && name !== key) throw new FieldError(`${f}.name`, `Trigger key and name mismatch (${key} != ${name})`);
+    optInt(t.numWorkers, `${f}.numWorkers`, 0, 100_000);
+    optInt(t.maxWorkers, `${f}.maxWorkers`, 0, 100_000);
+    optInt(t.workerAvailabilityTimeoutMilliseconds, `${f}.workerAvailabilityTimeoutMilliseconds`, 0);
+    const attrs = optObject(t.attributes, `${f}.attributes`) ?? {};
+    if (kind === 'http') {
+      httpCount++;
+      optInt(attrs.port, `${f}.attributes.port`, 0, 65_535);
+      optObject(attrs.ingresses, `${f}.attributes.ingresses`);
+    }
+    if (kind === 'cron') validateCron(attrs, f);
+  }
+  if (httpCount > 1) throw new FieldError('spec.triggers', "There's more than one http trigger (unsupported)");
+}
+
+function validateCron(attrs: Record<string, unknown>, f: string): void {
+  const schedule = optString(attrs.schedule, `${f}.attributes.schedule`);
+  const interval = optString(attrs.interval, `${f}.attributes.interval`);
+  if (!schedule && !interval) throw new FieldError(`${f}.attributes`, `${f} (cron) needs attributes.schedule or attributes.interval`);
+  if (interval) {
+    const ms = parseDuration(interval);
+    if (!(ms! > 0)) throw new FieldError(`${f}.attributes.interval`, `${f}.attributes.interval must be a positive duration such as "10s", got ${quote(interval)}`);
+  }
+  if (schedule) {
+    try {
+      new Cron(normaliseCronSchedule(schedule), { paused: true }).stop();
+    } catch (e) {
+      throw new FieldError(`${f}.attributes.schedule`, `${f}.attributes.schedule ${quote(schedule)} is not a valid cron expression: ${(e as Error).message}`);
+    }
+  }
+  const event = optObject(attrs.event, `${f}.attributes.event`);
+  if (event) {
+    optString(event.body, `${f}.attributes.event.body`);
+    optObject(event.headers, `${f}.attributes.event.headers`);
+  }
+}
+
+/**
+ * Nuclio's cron trigger accepts the robfig/cron forms: 5 or 6 fields and descriptors such as `@every 1m`
+ * or `@hourly`. croner takes 5–7 fields and the common descriptors; `@every` is mapped to an interval by
+ * the trigger, so here it is only checked for a valid duration.
+ */
+export function normaliseCronSchedule(schedule: string): string {
+  const s = schedule.trim();
+  if (s.startsWith('@every ')) {
+    const ms = parseDuration(s.slice(7));
+    if (!(ms! > 0)) throw new Error(`"@every" needs a positive duration, got ${quote(s.slice(7))}`);
+    return '* * * * * *';
+  }
+  return s;
+}

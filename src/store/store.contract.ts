@@ -1,0 +1,140 @@
+/**
+ * The contract every Store implementation must pass (hono's common.case.test.ts idea): run it with a
+ * factory of fresh, empty stores. A future Kubernetes store calls `storeContract` the same way.
+ */
+import { describe, it, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Store, StoreChange } from './store.js';
+import type { FunctionRecord, Project } from '../resources/types.js';
+
+const project = (name: string, ns = 'nuclio', labels?: Record<string, string>): Project => ({
+  metadata: { name, namespace: ns, ...(labels ? { labels } : {}) }, spec: { description: name }, status: {},
+});
+const fn = (name: string, projectName = 'p1'): FunctionRecord => ({
+  metadata: { name, namespace: 'nuclio', labels: { 'nuclio.io/project-name': projectName } },
+  spec: { resources: {}, build: {}, platform: {}, eventTimeout: '', runtime: 'nodejs' },
+  status: { state: 'building' },
+});
+
+export function storeContract(label: string, makeStore: () => Promise<Store>): void {
+  describe(`Store contract: ${label}`, () => {
+    let store: Store;
+    afterEach(async () => { await store?.close(); });
+
+    it('create() then get() returns a copy with a resourceVersion', async () => {
+      store = await makeStore();
+      const created = await store.create('project', project('a'));
+      assert.ok(created.metadata.resourceVersion);
+      const got = await store.get('project', 'nuclio', 'a');
+      assert.deepEqual(got, created);
+      got!.spec.description = 'mutated';
+      assert.equal((await store.get('project', 'nuclio', 'a'))!.spec.description, 'a');
+    });
+
+    it('create() of an existing name throws a 409 error and changes nothing', async () => {
+      store = await makeStore();
+      await store.create('project', project('a'));
+      await assert.rejects(store.create('project', { ...project('a'), spec: { description: 'other' } }), (e: { status?: number }) => e.status === 409);
+      assert.equal((await store.get('project', 'nuclio', 'a'))!.spec.description, 'a');
+    });
+
+    it('get() of a missing resource is undefined; kinds and namespaces are separate', async () => {
+      store = await makeStore();
+      await store.create('project', project('a', 'ns1'));
+      assert.equal(await store.get('project', 'ns2', 'a'), undefined);
+      assert.equal(await store.get('function', 'ns1', 'a'), undefined);
+    });
+
+    it('list() filters by namespace and label selector, sorted by name', async () => {
+      store = await makeStore();
+      await store.create('function', fn('b', 'p1'));
+      await store.create('function', fn('a', 'p1'));
+      await store.create('function', fn('c', 'p2'));
+      await store.create('project', project('x', 'other'));
+      assert.deepEqual((await store.list('function', 'nuclio')).map((f) => f.metadata.name), ['a', 'b', 'c']);
+      assert.deepEqual((await store.list('function', 'nuclio', { labels: { 'nuclio.io/project-name': 'p1' } })).map((f) => f.metadata.name), ['a', 'b']);
+      assert.deepEqual(await store.list('function', 'other'), []);
+      assert.equal((await store.list('project', undefined)).length, 1);
+    });
+
+    it('update() bumps the resourceVersion and refuses a stale ifVersion with 409', async () => {
+      store = await makeStore();
+      const v1 = await store.create('project', project('a'));
+      const v2 = await store.update('project', { ...v1, spec: { description: 'two' } }, { ifVersion: v1.metadata.resourceVersion });
+      assert.notEqual(v2.metadata.resourceVersion, v1.metadata.resourceVersion);
+      await assert.rejects(store.update('project', { ...v1, spec: { description: 'three' } }, { ifVersion: v1.metadata.resourceVersion }), (e: { status?: number }) => e.status === 409);
+      assert.equal((await store.get('project', 'nuclio', 'a'))!.spec.description, 'two');
+    });
+
+    it('update() of a missing resource throws 404', async () => {
+      store = await makeStore();
+      await assert.rejects(store.update('project', project('nope')), (e: { status?: number }) => e.status === 404);
+    });
+
+    it('update() without a status keeps the stored status', async () => {
+      store = await makeStore();
+      const created = await store.create('function', fn('f'));
+      const { status: _drop, ...rest } = created;
+      await store.update('function', rest as FunctionRecord);
+      assert.equal((await store.get('function', 'nuclio', 'f'))!.status.state, 'building');
+    });
+
+    it('setStatus() merges, keeps the resourceVersion, and is undefined for a missing resource', async () => {
+      store = await makeStore();
+      const created = await store.create('function', fn('f'));
+      const after = await store.setStatus('function', 'nuclio', 'f', { state: 'ready', httpPort: 1234 });
+      assert.equal(after!.status.state, 'ready');
+      assert.equal(after!.status.httpPort, 1234);
+      assert.equal(after!.metadata.resourceVersion, created.metadata.resourceVersion);
+      const replaced = await store.setStatus('function', 'nuclio', 'f', { state: 'error' }, { replace: true });
+      assert.deepEqual(replaced!.status, { state: 'error' });
+      assert.equal(await store.setStatus('function', 'nuclio', 'missing', { state: 'ready' }), undefined);
+    });
+
+    it('delete() is true once, false after; a stale ifVersion throws 409', async () => {
+      store = await makeStore();
+      const created = await store.create('project', project('a'));
+      await assert.rejects(store.delete('project', 'nuclio', 'a', { ifVersion: '999999' }), (e: { status?: number }) => e.status === 409);
+      assert.equal(await store.delete('project', 'nuclio', 'a', { ifVersion: created.metadata.resourceVersion }), true);
+      assert.equal(await store.delete('project', 'nuclio', 'a'), false);
+    });
+
+    it('batch() is atomic: a failing operation leaves nothing of the batch behind', async () => {
+      store = await makeStore();
+      await store.create('project', project('exists'));
+      await assert.rejects(store.batch([
+        { op: 'create', kind: 'project', object: project('new') },
+        { op: 'delete', kind: 'project', namespace: 'nuclio', name: 'exists' },
+        { op: 'create', kind: 'project', object: project('new') },
+      ]));
+      assert.ok(await store.get('project', 'nuclio', 'exists'));
+      assert.equal(await store.get('project', 'nuclio', 'new'), undefined);
+      await store.batch([
+        { op: 'create', kind: 'project', object: project('new') },
+        { op: 'delete', kind: 'project', namespace: 'nuclio', name: 'exists' },
+      ]);
+      assert.ok(await store.get('project', 'nuclio', 'new'));
+      assert.equal(await store.get('project', 'nuclio', 'exists'), undefined);
+    });
+
+    it('watch() sees created, updated, status and deleted changes after commit, until unsubscribed', async () => {
+      store = await makeStore();
+      const seen: string[] = [];
+      const stop = store.watch((c: StoreChange) => seen.push(`${c.type}:${c.kind}:${c.name}`));
+      const f = await store.create('function', fn('f'));
+      await store.update('function', f);
+      await store.setStatus('function', 'nuclio', 'f', { state: 'ready' });
+      await store.delete('function', 'nuclio', 'f');
+      stop();
+      await store.create('function', fn('g'));
+      assert.deepEqual(seen, ['created:function:f', 'updated:function:f', 'status:function:f', 'deleted:function:f']);
+    });
+
+    it('namespaces() lists the namespaces in use', async () => {
+      store = await makeStore();
+      await store.create('project', project('a', 'n1'));
+      await store.create('project', project('b', 'n2'));
+      assert.deepEqual(await store.namespaces(), ['n1', 'n2']);
+    });
+  });
+}

@@ -1,0 +1,71 @@
+/**
+ * The Store seam: persistence of resources with resource versions, label selectors and change
+ * notifications. Async so that a Kubernetes (custom resources) store fits later; the embedded SQLite
+ * store resolves at once. Objects go in and come out as plain JSON copies: callers never share state
+ * with the store.
+ */
+import type { ApiGateway, FunctionEvent, FunctionRecord, Project } from '../resources/types.js';
+
+export type Kind = 'function' | 'project' | 'functionEvent' | 'apiGateway';
+
+export interface ResourceMap {
+  function: FunctionRecord;
+  project: Project;
+  functionEvent: FunctionEvent;
+  apiGateway: ApiGateway;
+}
+export type ResourceOf<K extends Kind> = ResourceMap[K];
+export type AnyResource = ResourceMap[Kind];
+
+/** Equality label selector: every key must be present with that value. */
+export type LabelSelector = Record<string, string>;
+
+export interface ListQuery {
+  labels?: LabelSelector;
+}
+
+export interface StoreChange {
+  kind: Kind;
+  type: 'created' | 'updated' | 'status' | 'deleted';
+  namespace: string;
+  name: string;
+  /** The object after the change (before it, for deletes). */
+  object: AnyResource;
+}
+
+/** One operation of an atomic batch. */
+export type StoreOp =
+  | { op: 'create'; kind: Kind; object: AnyResource }
+  | { op: 'update'; kind: Kind; object: AnyResource }
+  | { op: 'delete'; kind: Kind; namespace: string; name: string };
+
+export interface Store {
+  get<K extends Kind>(kind: K, namespace: string, name: string): Promise<ResourceOf<K> | undefined>;
+  /** Resources of a namespace (every namespace when `namespace` is undefined), sorted by name. */
+  list<K extends Kind>(kind: K, namespace: string | undefined, query?: ListQuery): Promise<ResourceOf<K>[]>;
+  /** Creates; throws ApiError Conflict when the name exists. Returns the stored copy (with resourceVersion). */
+  create<K extends Kind>(kind: K, object: ResourceOf<K>): Promise<ResourceOf<K>>;
+  /**
+   * Replaces metadata and spec (status too, when the object carries one). Throws NotFound when missing,
+   * Conflict when `ifVersion` is given and differs from the stored resourceVersion.
+   */
+  update<K extends Kind>(kind: K, object: ResourceOf<K>, opts?: { ifVersion?: string }): Promise<ResourceOf<K>>;
+  /** Merges fields into `status` without touching the resource version; undefined when missing. */
+  setStatus<K extends 'function' | 'apiGateway'>(kind: K, namespace: string, name: string, status: Partial<ResourceOf<K>['status']>, opts?: { replace?: boolean }): Promise<ResourceOf<K> | undefined>;
+  /** Deletes; false when it did not exist. Conflict when `ifVersion` is stale. */
+  delete(kind: Kind, namespace: string, name: string, opts?: { ifVersion?: string }): Promise<boolean>;
+  /** Runs the operations atomically: all or none. */
+  batch(ops: StoreOp[]): Promise<void>;
+  /** Namespaces that hold any resource. */
+  namespaces(): Promise<string[]>;
+  /** Calls `listener` after each committed change; returns the unsubscribe function. */
+  watch(listener: (change: StoreChange) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** True when every selector label is on the object with that value. */
+export function matchesLabels(labels: Record<string, string> | undefined, selector: LabelSelector | undefined): boolean {
+  if (!selector) return true;
+  for (const [k, v] of Object.entries(selector)) if (labels?.[k] !== v) return false;
+  return true;
+}
