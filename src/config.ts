@@ -99,7 +99,7 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
   const listen = parseHostPort(pick('listenAddr') ?? DEFAULTS.listenAddr, '--listen-addr');
   const gatewayListen = parseHostPort(pick('gatewayListenAddr') ?? DEFAULTS.gatewayListenAddr, '--gateway-listen-addr');
   const namespace = pick('namespace') ?? DEFAULTS.namespace;
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) throw new ConfigError(`--namespace must be a DNS-1123 label, got "${namespace}"`);
+  if (namespace.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) throw new ConfigError(`--namespace must be a DNS-1123 label, got "${namespace}"`);
   const logLevel = pick('logLevel') ?? DEFAULTS.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   const externalIps = raw.externalIp?.length ? raw.externalIp : list(env[ENV_NAMES.externalIp]);

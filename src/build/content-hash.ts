@@ -23,10 +23,12 @@ export async function listFiles(dir: string): Promise<string[]> {
 /** Hex id (32 characters) of the build inputs: `inputs` (JSON) plus each file's path and bytes. */
 export async function contentHash(inputs: unknown, dir: string): Promise<string> {
   const h = createHash('sha256');
-  h.update(JSON.stringify(inputs));
+  h.update(JSON.stringify(inputs) ?? 'null');
+  // Length-prefixed names and contents: no two different file sets hash alike.
   for (const f of await listFiles(dir)) {
-    h.update(`\0${f}\0`);
-    h.update(await readFile(join(dir, f)));
+    const data = await readFile(join(dir, f));
+    h.update(`\n${Buffer.byteLength(f)}:${f}:${data.length}:`);
+    h.update(data);
   }
   return h.digest('hex').slice(0, 32);
 }

@@ -30,6 +30,8 @@ export interface FunctionControllerDeps {
 const WORK_STATES = new Set(['building', 'configuringResources', 'waitingForScaleResourceToZero']);
 /** States in which the platform's own reports (crash, wake, idle) may change the stored state. */
 const PLATFORM_OWNED = new Set(['ready', 'unhealthy', 'scaledToZero', 'waitingForScaleResourceFromZero', 'error']);
+/** States of a function whose replicas run; after a restart they are redeployed from their artifact. */
+const RUNNING_STATES = new Set(['ready', 'unhealthy', 'waitingForScaleResourceFromZero']);
 /** status.logs keeps this many build records on error. */
 const STATUS_LOG_RECORDS = 30;
 
@@ -58,7 +60,15 @@ export class FunctionController {
   /** Starts watching the store and reconciles every stored function. */
   async start(): Promise<void> {
     this.unwatch = this.deps.store.watch((c) => this.onChange(c));
-    for (const fn of await this.deps.store.list('function', undefined)) this.queue.add(keyOf(refOf(fn)));
+    for (const fn of await this.deps.store.list('function', undefined)) {
+      const ref = refOf(fn);
+      if (RUNNING_STATES.has(fn.status.state ?? '')) {
+        // Nothing runs yet after a restart: say so until the replicas are back (the change queues the work).
+        await this.deps.store.setStatus('function', ref.namespace, ref.name, { state: 'configuringResources' });
+      } else {
+        this.queue.add(keyOf(ref));
+      }
+    }
   }
 
   /** Resolves when no reconcile is queued or running. */
@@ -77,6 +87,8 @@ export class FunctionController {
     this.unwatch?.();
     this.queue.stop();
     for (const a of this.aborts.values()) a.abort();
+    // Let reconciles in flight notice; the platform refuses new work once it is closed.
+    await Promise.race([this.queue.idle(), new Promise((r) => setTimeout(r, 5_000).unref())]);
   }
 
   private onChange(c: StoreChange): void {

@@ -31,10 +31,13 @@ export interface ProcessorConfig {
 
 /** Messages on the IPC channel between the dashboard and a replica. */
 export type ToReplica =
-  | { t: 'conn' }
-  | { t: 'stop'; graceMs: number };
+  /** A connection (the handle) to serve; the replica acknowledges it before reading from it. */
+  | { t: 'conn'; id: number }
+  /** Stop: events in flight get `graceMs`; idle keep-alive clients get `drainMs` to leave on their own. */
+  | { t: 'stop'; graceMs: number; drainMs: number };
 
 export type FromReplica =
   | { t: 'ready' }
+  | { t: 'ack'; id: number }
   | { t: 'failed'; message: string }
   | { t: 'load'; inflight: number; handled: number };

@@ -76,20 +76,22 @@ async function main(): Promise<void> {
   }
 
   let stopping = false;
-  const stop = async (graceMs: number, code: number) => {
+  const stop = async (graceMs: number, code: number, drainMs = 0) => {
     if (stopping) return;
     stopping = true;
-    await Promise.all(triggers.map((t) => t.stop(graceMs).catch(() => {})));
+    await Promise.all(triggers.map((t) => t.stop(graceMs, drainMs).catch(() => {})));
     await runtime.stop(Math.min(graceMs, 2000)).catch(() => {});
     process.exit(code);
   };
 
   process.on('message', (m: ToReplica, handle?: Socket) => {
     if (m.t === 'conn') {
+      // Acknowledge before reading: until then the dashboard may give the connection to another replica.
+      send({ t: 'ack', id: m.id });
       if (handle && http) http.accept(handle);
       else handle?.destroy();
     } else if (m.t === 'stop') {
-      void stop(m.graceMs, 0);
+      void stop(m.graceMs, 0, m.drainMs);
     }
   });
   // The dashboard went away (even kill -9): this replica must not outlive it.

@@ -16,7 +16,8 @@ const AUTH_MODES: Record<string, AuthenticationMode> = { none: 'none', '': 'none
 
 /** The effective mode of a stored gateway. */
 export function authMode(mode: string | undefined): AuthenticationMode {
-  return AUTH_MODES[mode ?? 'none'] ?? 'none';
+  const m = mode ?? 'none';
+  return Object.hasOwn(AUTH_MODES, m) ? AUTH_MODES[m]! : 'none';
 }
 
 /** `path` as routed: leading slash added, trailing slash removed (but "/" stays). */
@@ -62,7 +63,7 @@ export function validateApiGatewaySpec(spec: Record<string, unknown>): void {
   optString(spec.description, 'spec.description');
 
   const mode = optString(spec.authenticationMode, 'spec.authenticationMode') ?? 'none';
-  if (!(mode in AUTH_MODES)) {
+  if (!Object.hasOwn(AUTH_MODES, mode)) {
     throw new FieldError('spec.authenticationMode', `spec.authenticationMode ${quote(mode)} is not supported: use none, basicAuth or accessKey`);
   }
   const auth = optObject(spec.authentication, 'spec.authentication');

@@ -3,7 +3,7 @@
  * accepts: inline base64, an http(s) URL, a local path inside an allowed root, a built-in template, or an
  * existing artifact (spec.image). Pure.
  */
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { FieldError, quote } from '../errors.js';
 import type { FunctionSpec } from './types.js';
 
@@ -31,7 +31,7 @@ export function insideRoots(path: string, roots: string[]): boolean {
   const abs = resolve(path);
   return roots.some((root) => {
     const rel = relative(root, abs);
-    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+    return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
   });
 }
 

@@ -6,11 +6,14 @@
 import { Cron } from 'croner';
 import { ApiError, FieldError, badRequest, quote } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
+import { normaliseCronSchedule } from './cron-schedule.js';
 import { qualifiedNameErrors, labelKeyErrors, labelValueErrors } from './names.js';
 import {
   isObject, optBoolean, optInt, optObject, optString, optStringArray, optStringMap,
 } from './shape.js';
 import { PROJECT_LABEL, type FunctionConfig, type Meta, type Trigger } from './types.js';
+
+export { normaliseCronSchedule };
 
 export const RESERVED_FUNCTION_NAMES = ['dashboard', 'controller', 'dlx', 'scaler'];
 
@@ -204,19 +207,4 @@ function validateCron(attrs: Record<string, unknown>, f: string): void {
     optString(event.body, `${f}.attributes.event.body`);
     optObject(event.headers, `${f}.attributes.event.headers`);
   }
-}
-
-/**
- * Nuclio's cron trigger accepts the robfig/cron forms: 5 or 6 fields and descriptors such as `@every 1m`
- * or `@hourly`. croner takes 5–7 fields and the common descriptors; `@every` is mapped to an interval by
- * the trigger, so here it is only checked for a valid duration.
- */
-export function normaliseCronSchedule(schedule: string): string {
-  const s = schedule.trim();
-  if (s.startsWith('@every ')) {
-    const ms = parseDuration(s.slice(7));
-    if (!(ms! > 0)) throw new Error(`"@every" needs a positive duration, got ${quote(s.slice(7))}`);
-    return '* * * * * *';
-  }
-  return s;
 }

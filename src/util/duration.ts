@@ -13,7 +13,8 @@ const PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
  * (empty strings, missing units, garbage). "0" alone is zero, as in Go.
  */
 export function parseDuration(text: string): number | undefined {
-  let s = text.trim();
+  // No trimming: Go refuses surrounding whitespace too (HTTP header values arrive trimmed).
+  let s = text;
   if (s === '') return undefined;
   let sign = 1;
   if (s[0] === '-' || s[0] === '+') {

@@ -50,6 +50,8 @@ interface Deployment {
 interface Held { socket: net.Socket; since: number }
 
 const STOP_GRACE_MS = 30_000;
+/** Idle keep-alive clients of a replica being replaced get this long to go (the replica's keepAliveTimeout + 1 s). */
+const DRAIN_MS = 6_000;
 const TICK_MS = 1_000;
 const SCALE_DOWN_AFTER_MS = 30_000;
 const DEFAULT_READINESS_S = 120;
@@ -116,7 +118,7 @@ export class FunctionInstance {
     this.deployment = d;
     if (parked || d.disabled) {
       this.parked = true;
-      await this.stopAll(this.replicas.splice(0));
+      void this.stopAll(this.replicas.splice(0));
       return;
     }
     const fresh: Replica[] = [];
@@ -127,11 +129,11 @@ export class FunctionInstance {
         return r.start();
       }));
     } catch (e) {
-      await this.stopAll(fresh);
+      await this.stopAll(fresh, 0);
       throw e;
     }
     if (this.closed || this.deployment !== d) {
-      await this.stopAll(fresh);
+      await this.stopAll(fresh, 0);
       return;
     }
     const old = this.replicas;
@@ -142,18 +144,23 @@ export class FunctionInstance {
     void this.stopAll(old);
   }
 
-  /** Stops every replica, keeping the port: the next connection wakes the function. */
+  /**
+   * Stops every replica, keeping the port: the next connection wakes the function. Resolves once no
+   * replica takes new connections; the old ones finish their requests and drain in the background.
+   */
   async scaleToZero(): Promise<void> {
     this.parked = true;
-    await this.stopAll(this.replicas.splice(0));
+    void this.stopAll(this.replicas.splice(0));
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
     for (const h of this.held.splice(0)) refuse(h.socket, 503, `Function ${this.ref.name} was removed`);
-    await new Promise<void>((r) => (this.server.listening ? this.server.close(() => r()) : r()));
-    await this.stopAll([...this.replicas.splice(0), ...this.draining]);
+    // Stop listening now; connections already handed to replicas are theirs (close()'s callback would
+    // wait for them).
+    if (this.server.listening) this.server.close();
+    await this.stopAll([...this.replicas.splice(0), ...this.draining], 0);
   }
 
   // ---------------------------------------------------------------- connections
@@ -197,7 +204,7 @@ export class FunctionInstance {
           fresh.push(r);
           return r.start();
         }));
-        if (this.closed || this.deployment !== d) { await this.stopAll(fresh); return; }
+        if (this.closed || this.deployment !== d) { await this.stopAll(fresh, 0); return; }
         this.replicas.push(...fresh);
         for (const r of fresh) this.watch(r);
         this.parked = false;
@@ -205,7 +212,7 @@ export class FunctionInstance {
         this.log.info({ ms: Date.now() - started }, 'woke from zero');
         this.onStatus({ state: 'ready', message: undefined, scaleToZero: { lastScaleEvent: 'scaleFromZeroCompleted', lastScaleEventTime: new Date().toISOString() } });
       } catch (e) {
-        await this.stopAll(fresh);
+        await this.stopAll(fresh, 0);
         const message = `Failed to wake the function from zero: ${(e as Error).message}`;
         for (const h of this.held.splice(0)) refuse(h.socket, 503, message);
         this.onStatus({ state: 'error', message });
@@ -241,7 +248,7 @@ export class FunctionInstance {
     const configPath = join(this.env.runDir, 'configs', `${name}.json`);
     mkdirSync(join(this.env.runDir, 'configs'), { recursive: true });
     writeFileSync(configPath, JSON.stringify(this.processorConfig(d, name)));
-    return new Replica({
+    const replica = new Replica({
       name,
       program: this.env.program,
       configPath,
@@ -251,6 +258,8 @@ export class FunctionInstance {
       pidDir: join(this.env.runDir, 'replicas'),
       readinessTimeoutMs: d.readinessMs,
     });
+    replica.on('orphans', (sockets: net.Socket[]) => { for (const s of sockets) this.dispatch(s); });
+    return replica;
   }
 
   private processorConfig(d: Deployment, replica: string): ProcessorConfig {
@@ -315,11 +324,11 @@ export class FunctionInstance {
     });
   }
 
-  private async stopAll(list: Replica[]): Promise<void> {
+  private async stopAll(list: Replica[], drainMs = DRAIN_MS): Promise<void> {
     await Promise.all(list.map(async (r) => {
       this.draining.add(r);
       try {
-        await r.stop(STOP_GRACE_MS);
+        await r.stop(STOP_GRACE_MS, drainMs);
       } finally {
         this.draining.delete(r);
         this.attempts.delete(r);

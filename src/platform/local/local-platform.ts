@@ -76,6 +76,7 @@ export class LocalPlatform implements Platform {
   private readonly instances = new Map<string, FunctionInstance>();
   private readonly usedPorts = new Set<number>();
   private readonly pythonPath?: string;
+  private closed = false;
 
   constructor(private readonly opts: LocalPlatformOptions) {
     const orphans = killOrphans(join(opts.layout.run, 'replicas'), opts.program);
@@ -94,6 +95,7 @@ export class LocalPlatform implements Platform {
   }
 
   private async instanceFor(fn: FunctionRecord, previousPort?: number): Promise<FunctionInstance> {
+    if (this.closed) throw new Error('The platform is shutting down');
     const ref = { namespace: fn.metadata.namespace!, name: fn.metadata.name! };
     const http = Object.values(fn.spec.triggers ?? {}).find((t) => t.kind === 'http');
     const fixed = typeof http?.attributes?.port === 'number' && http.attributes.port > 0 ? http.attributes.port : undefined;
@@ -116,7 +118,16 @@ export class LocalPlatform implements Platform {
       holdTimeoutMs: this.opts.holdTimeoutMs ?? 60_000,
     }, (s) => this.opts.onStatus(ref, s));
     const candidates = fixed ? [fixed] : candidatePorts(this.opts.portRange, key(ref), previousPort);
-    inst.port = await listenOnFree(inst.server, this.opts.host, candidates, this.usedPorts, fixed !== undefined);
+    try {
+      inst.port = await listenOnFree(inst.server, this.opts.host, candidates, this.usedPorts, fixed !== undefined);
+    } catch (e) {
+      await inst.close();
+      throw e;
+    }
+    if (this.closed) {
+      await inst.close();
+      throw new Error('The platform is shutting down');
+    }
     this.usedPorts.add(inst.port);
     this.instances.set(key(ref), inst);
     return inst;
@@ -176,6 +187,7 @@ export class LocalPlatform implements Platform {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const all = [...this.instances.values()];
     this.instances.clear();
     await Promise.all(all.map((i) => i.close()));

@@ -104,12 +104,15 @@ export function readExisting(path: string, q: Pick<ReadQuery, 'sinceMs' | 'tailL
 
 /** The log as text chunks: existing lines, then (with follow) new lines until the signal aborts. */
 export async function* readLog(path: string, q: ReadQuery): AsyncGenerator<string> {
+  // The follow position is taken with the existing lines, before the first yield: lines written while the
+  // caller handles that chunk are sent next.
+  const st0 = existsSync(path) ? statSync(path) : undefined;
   const existing = readExisting(path, q);
+  let offset = st0?.size ?? 0;
+  let ino = st0?.ino ?? 0;
   // Yield at least one chunk so the caller can start the answer (and learn the replica is valid).
   yield existing.length ? `${existing.join('\n')}\n` : '';
   if (!q.follow) return;
-  let offset = existsSync(path) ? statSync(path).size : 0;
-  let ino = existsSync(path) ? statSync(path).ino : 0;
   while (!q.signal.aborted) {
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, FOLLOW_POLL_MS);

@@ -36,6 +36,9 @@ export class Replica extends EventEmitter {
   child?: ChildProcess;
   private log: RotatingLog;
   private tail: string[] = [];
+  /** Connections handed to the process that it has not acknowledged yet (it never read from them). */
+  private readonly unacked = new Map<number, Socket>();
+  private nextConn = 1;
 
   constructor(readonly opts: ReplicaOptions) {
     super();
@@ -101,6 +104,10 @@ export class Replica extends EventEmitter {
           this.lastActivity = Date.now();
           settle();
           this.emit('ready');
+        } else if (m.t === 'ack') {
+          // The process has its own copy of the connection now; ours goes.
+          this.unacked.get(m.id)?.destroy();
+          this.unacked.delete(m.id);
         } else if (m.t === 'failed') {
           settle(new Error(m.message));
         } else if (m.t === 'load') {
@@ -119,7 +126,11 @@ export class Replica extends EventEmitter {
         try { rmSync(pidFile, { force: true }); } catch { /* gone */ }
         const why = signal ? `killed by ${signal}` : `exit code ${code}`;
         settle(new Error(`The replica exited (${why}) before it was ready${this.tail.length ? `. Logs:\n${this.lastLines()}` : ''}`));
+        // Connections it never took were never read: they can go to another replica.
+        const orphans = [...this.unacked.values()].filter((s) => !s.destroyed);
+        this.unacked.clear();
         this.emit('exit', { code, signal, wasReady, stopping, why });
+        if (orphans.length) this.emit('orphans', orphans);
       });
     });
   }
@@ -128,25 +139,35 @@ export class Replica extends EventEmitter {
   send(socket: Socket): boolean {
     const child = this.child;
     if (this.state !== 'ready' || !child?.connected) return false;
+    const id = this.nextConn++;
     try {
-      child.send({ t: 'conn' } satisfies ToReplica, socket, { keepOpen: false }, (err) => {
-        if (err) socket.destroy();
+      // keepOpen: our copy stays until the process acknowledges, so a process that dies first loses nothing.
+      this.unacked.set(id, socket);
+      child.send({ t: 'conn', id } satisfies ToReplica, socket, { keepOpen: true }, (err) => {
+        if (err) {
+          this.unacked.delete(id);
+          socket.destroy();
+        }
       });
       this.lastActivity = Date.now();
       return true;
     } catch {
+      this.unacked.delete(id);
       return false;
     }
   }
 
-  /** Stops gracefully: no new connections, requests in flight finish within `graceMs`, then SIGKILL. */
-  async stop(graceMs: number): Promise<void> {
+  /**
+   * Stops gracefully: no new connections, requests in flight finish within `graceMs`, idle keep-alive
+   * clients get up to `drainMs` to leave, then SIGKILL.
+   */
+  async stop(graceMs: number, drainMs = 0): Promise<void> {
     const child = this.child;
     if (!child || this.state === 'exited') { this.closeLog(); return; }
     this.state = 'stopping';
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     try {
-      if (child.connected) child.send({ t: 'stop', graceMs } satisfies ToReplica);
+      if (child.connected) child.send({ t: 'stop', graceMs, drainMs } satisfies ToReplica);
       else child.kill('SIGTERM');
     } catch {
       child.kill('SIGTERM');

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseDuration } from '../../util/duration.js';
+import { normaliseCronSchedule } from '../../resources/cron-schedule.js';
 import type { NuclioEvent } from '../event.js';
 import type { Trigger, TriggerContext, TriggerFactory } from './trigger.js';
 
@@ -30,7 +31,7 @@ class CronTrigger implements Trigger {
     if (!schedule) throw new Error(`cron trigger ${this.name} needs attributes.schedule or attributes.interval`);
     // croner is loaded only by functions that have a cron schedule: it costs start time otherwise.
     const { Cron } = await import('croner');
-    this.job = new Cron(schedule, () => this.tick());
+    this.job = new Cron(normaliseCronSchedule(schedule), () => this.tick());
   }
 
   private tick(): void {

@@ -42,6 +42,7 @@ class HttpTrigger implements Trigger {
   private readonly maxBody: number;
   private readonly availabilityMs: number;
   private stopping = false;
+  private readonly connections = new Set<Socket>();
 
   constructor(private readonly ctx: TriggerContext) {
     this.name = ctx.name;
@@ -49,6 +50,10 @@ class HttpTrigger implements Trigger {
     this.maxBody = typeof attrs.maxRequestBodySize === 'number' && attrs.maxRequestBodySize > 0 ? attrs.maxRequestBodySize : DEFAULT_MAX_BODY;
     this.availabilityMs = ctx.spec.workerAvailabilityTimeoutMilliseconds ?? 10_000;
     this.server = http.createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) => this.handle(req, res));
+    this.server.on('connection', (s: Socket) => {
+      this.connections.add(s);
+      s.once('close', () => this.connections.delete(s));
+    });
     this.server.on('clientError', (err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else socket.destroy(err);
@@ -164,11 +169,16 @@ class HttpTrigger implements Trigger {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: message }));
   }
 
-  async stop(graceMs: number): Promise<void> {
+  async stop(graceMs: number, drainMs = 0): Promise<void> {
     this.stopping = true;
-    this.server.closeIdleConnections();
-    const deadline = Date.now() + graceMs;
-    while (this.ctx.pool.inflight + this.ctx.pool.queued > 0 && Date.now() < deadline) {
+    // Closing an idle keep-alive connection races with a client sending on it; instead every connection
+    // gets `Connection: close` on its next answer, and idle ones may leave by themselves for `drainMs`.
+    const start = Date.now();
+    for (;;) {
+      const busy = this.ctx.pool.inflight + this.ctx.pool.queued > 0;
+      const elapsed = Date.now() - start;
+      if (elapsed >= graceMs) break;
+      if (!busy && (this.connections.size === 0 || elapsed >= drainMs)) break;
       await new Promise((r) => setTimeout(r, 10));
     }
     this.server.closeAllConnections();

@@ -21,8 +21,11 @@ export interface Trigger {
   readonly kind: string;
   readonly name: string;
   start(): Promise<void>;
-  /** Stops taking events; resolves when events in flight are done (or `graceMs` passed). */
-  stop(graceMs: number): Promise<void>;
+  /**
+   * Stops taking events; resolves when events in flight are done (or `graceMs` passed). `drainMs`: how
+   * long idle keep-alive connections may stay (each gets `Connection: close` on its next answer).
+   */
+  stop(graceMs: number, drainMs?: number): Promise<void>;
 }
 
 export type TriggerFactory = (ctx: TriggerContext) => Trigger;

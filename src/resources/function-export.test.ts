@@ -1,0 +1,121 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { exportFunction } from './function-export.js';
+import type { FunctionRecord } from './types.js';
+
+function record(): FunctionRecord {
+  return {
+    metadata: {
+      name: 'f1',
+      namespace: 'nuclio',
+      resourceVersion: '12',
+      creationTimestamp: '2024-01-01T00:00:00Z',
+      labels: { 'nuclio.io/project-name': 'p1' },
+      annotations: { keep: 'me' },
+    },
+    spec: {
+      runtime: 'python:3.9',
+      handler: 'main:handler',
+      image: 'localhost:5000/f1:latest',
+      runRegistry: 'localhost:5000',
+      replicas: 10,
+      resources: {},
+      platform: {},
+      eventTimeout: '',
+      build: {
+        functionSourceCode: 'YQ==',
+        registry: 'localhost:5000',
+        codeEntryAttributes: { password: '$ref:/spec/build/codeentryattributes/password' },
+      },
+      triggers: {
+        k: { class: '', kind: 'kafka', name: 'k', password: 'p@ss', secret: 's3cret', username: 'u' },
+        h: { class: '', kind: 'http', name: 'h', password: '' },
+      },
+    },
+    status: { state: 'ready', httpPort: 31000, message: 'ok' },
+  };
+}
+
+describe('exportFunction', () => {
+  it('exportFunction() drops namespace, resourceVersion, creationTimestamp and status', () => {
+    const out = exportFunction(record());
+    assert.deepEqual(Object.keys(out).sort(), ['metadata', 'spec']);
+    assert.equal('namespace' in out.metadata, false);
+    assert.equal('resourceVersion' in out.metadata, false);
+    assert.equal('creationTimestamp' in out.metadata, false);
+    assert.equal(out.metadata.name, 'f1');
+    assert.deepEqual(out.metadata.labels, { 'nuclio.io/project-name': 'p1' });
+  });
+
+  const states: [string | undefined, string][] = [
+    ['ready', 'ready'],
+    ['scaledToZero', 'scaledToZero'],
+    ['error', 'error'],
+    [undefined, ''],
+  ];
+  for (const [state, want] of states) {
+    it(`exportFunction() adds skip-build, skip-deploy and previous-state ${JSON.stringify(want)} for state ${state}`, () => {
+      const r = record();
+      r.status = state === undefined ? {} : { state: state as FunctionRecord['status']['state'] };
+      assert.deepEqual(exportFunction(r).metadata.annotations, {
+        keep: 'me',
+        'nuclio.io/previous-state': want,
+        'skip-build': 'true',
+        'skip-deploy': 'true',
+      });
+    });
+  }
+
+  it('exportFunction() copes with a record without status or annotations', () => {
+    const r = record() as Partial<FunctionRecord>;
+    delete r.status;
+    delete r.metadata!.annotations;
+    assert.deepEqual(exportFunction(r as FunctionRecord).metadata.annotations, { 'nuclio.io/previous-state': '', 'skip-build': 'true', 'skip-deploy': 'true' });
+  });
+
+  it('exportFunction() blanks trigger passwords and secrets and keeps other trigger fields', () => {
+    const t = exportFunction(record()).spec.triggers!;
+    assert.equal(t.k!.password, '');
+    assert.equal(t.k!.secret, '');
+    assert.equal(t.k!.username, 'u');
+    assert.equal(t.h!.password, '');
+    assert.equal('secret' in t.h!, false);
+  });
+
+  it('exportFunction() keeps scrubbed-secret references and the rest of the spec', () => {
+    const s = exportFunction(record()).spec;
+    assert.equal(s.build.codeEntryAttributes?.password, '$ref:/spec/build/codeentryattributes/password');
+    assert.equal(s.replicas, 10);
+    assert.equal(s.runtime, 'python:3.9');
+  });
+
+  it('exportFunction() without skipSpecCleanup keeps registries and image', () => {
+    const s = exportFunction(record()).spec;
+    assert.equal(s.runRegistry, 'localhost:5000');
+    assert.equal(s.build.registry, 'localhost:5000');
+    assert.equal(s.image, 'localhost:5000/f1:latest');
+  });
+
+  it('exportFunction() with skipSpecCleanup clears registries, and the image when source code is present', () => {
+    const s = exportFunction(record(), { skipSpecCleanup: true }).spec;
+    assert.equal('runRegistry' in s, false);
+    assert.equal('registry' in s.build, false);
+    assert.equal('image' in s, false);
+    assert.equal(s.build.functionSourceCode, 'YQ==');
+  });
+
+  it('exportFunction() with skipSpecCleanup keeps the image when there is no source code', () => {
+    const r = record();
+    delete r.spec.build.functionSourceCode;
+    const s = exportFunction(r, { skipSpecCleanup: true }).spec;
+    assert.equal(s.image, 'localhost:5000/f1:latest');
+    assert.equal('runRegistry' in s, false);
+  });
+
+  it('exportFunction() does not mutate the record', () => {
+    const r = record();
+    const before = structuredClone(r);
+    exportFunction(r, { skipSpecCleanup: true });
+    assert.deepEqual(r, before);
+  });
+});

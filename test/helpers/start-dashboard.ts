@@ -1,0 +1,97 @@
+/**
+ * Starts a real dashboard in-process on ephemeral ports with a fresh data dir, and gives tests a small
+ * HTTP client for it. Every test calls `close()` (in an after hook), which stops replicas and removes the
+ * data dir.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type RawOptions } from '../../src/config.js';
+import { startDashboard, type Dashboard } from '../../src/dashboard.js';
+import { createLogger, silentLogger } from '../../src/log.js';
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any;
+}
+
+export interface TestDashboard {
+  url: string;
+  dataDir: string;
+  dashboard: Dashboard;
+  /** A request to the dashboard; objects are sent as JSON. */
+  api(method: string, path: string, opts?: { headers?: Record<string, string>; body?: unknown; timeoutMs?: number }): Promise<Answer>;
+  close(): Promise<void>;
+}
+
+export async function request(url: string, method: string, opts: { headers?: Record<string, string>; body?: unknown; timeoutMs?: number } = {}): Promise<Answer> {
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  let body: string | Buffer | undefined;
+  if (opts.body !== undefined) {
+    if (typeof opts.body === 'string' || Buffer.isBuffer(opts.body)) body = opts.body;
+    else {
+      body = JSON.stringify(opts.body);
+      if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    }
+  }
+  const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000) });
+  const text = await res.text();
+  let json: unknown;
+  try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+export async function startTestDashboard(raw: RawOptions = {}, dataDir?: string): Promise<TestDashboard> {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'protium-test-'));
+  const config = loadConfig({ listenAddr: '127.0.0.1:0', gatewayListenAddr: '127.0.0.1:0', dataDir: dir, ...raw }, {});
+  // PROTIUM_TEST_LOG=debug shows the dashboard's own log while debugging a test.
+  const log = process.env.PROTIUM_TEST_LOG ? createLogger(process.env.PROTIUM_TEST_LOG) : silentLogger();
+  const dashboard = await startDashboard(config, log);
+  const url = dashboard.url;
+  return {
+    url,
+    dataDir: dir,
+    dashboard,
+    api: (method, path, opts) => request(`${url}${path}`, method, opts),
+    async close() {
+      await dashboard.close();
+      if (!dataDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const b64 = (s: string) => Buffer.from(s).toString('base64');
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A function body with inline source. */
+export function functionBody(name: string, runtime: string, source: string, opts: { handler?: string; project?: string; spec?: Record<string, unknown> } = {}) {
+  const handler = opts.handler ?? (runtime === 'nodejs' ? 'handler:handler' : runtime.startsWith('python') ? 'main:handler' : 'main.sh:main');
+  return {
+    metadata: { name, namespace: 'nuclio', labels: { 'nuclio.io/project-name': opts.project ?? 'default' } },
+    spec: { runtime, handler, build: { functionSourceCode: b64(source) }, ...(opts.spec ?? {}) },
+  };
+}
+
+/** Polls GET /api/functions/<name> until `done(state)` or the timeout; returns the last body. */
+export async function waitFor(d: TestDashboard, name: string, done: (fn: any) => boolean, timeoutMs = 60_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  let last: any;
+  for (;;) {
+    const res = await d.api('GET', `/api/functions/${name}`);
+    last = res.json;
+    if (res.status === 200 && done(last)) return last;
+    if (Date.now() > deadline) throw new Error(`function ${name}: condition not reached within ${timeoutMs} ms; last: ${JSON.stringify(last?.status ?? res.status).slice(0, 500)}`);
+    await sleep(100);
+  }
+}
+
+/** Creates a function and waits until it is ready (fails fast on error). */
+export async function deploy(d: TestDashboard, body: { metadata: { name: string } }, timeoutMs = 60_000): Promise<any> {
+  const res = await d.api('POST', '/api/functions', { body });
+  if (res.status !== 202) throw new Error(`POST /api/functions answered ${res.status}: ${res.text}`);
+  const fn = await waitFor(d, body.metadata.name, (f) => f.status?.state === 'ready' || f.status?.state === 'error', timeoutMs);
+  if (fn.status.state !== 'ready') throw new Error(`function ${body.metadata.name} ended in ${fn.status.state}: ${fn.status.message}`);
+  return fn;
+}
