@@ -46,7 +46,7 @@ export async function runDashboard(opts: RawOptions): Promise<void> {
     }
     throw e;
   }
-  log.info({ url: dashboard.url, dataDir: config.dataDir, namespace: config.namespace }, `Protium dashboard listening on ${dashboard.url}`);
+  log.info({ url: dashboard.url, gatewayUrl: dashboard.gatewayUrl, dataDir: config.dataDir, namespace: config.namespace }, `Protium dashboard listening on ${dashboard.url} (API gateways on ${dashboard.gatewayUrl})`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

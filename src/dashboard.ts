@@ -11,6 +11,8 @@ import { LocalBuilder } from './build/local-builder.js';
 import { TemplateCatalog } from './build/template-catalog.js';
 import type { Config } from './config.js';
 import { FunctionController } from './controllers/function-controller.js';
+import { GatewayController } from './controllers/gateway-controller.js';
+import { Gateway } from './gateway/gateway.js';
 import { Invoker } from './invoke/invoker.js';
 import type { Logger } from './log.js';
 import { dataLayout, PROCESSOR_MAIN, PYTHON_RUNTIME_DIR, TEMPLATES_DIR, type DataLayout } from './paths.js';
@@ -25,9 +27,12 @@ export interface Dashboard {
   layout: DataLayout;
   /** http://host:port of the API. */
   url: string;
+  /** http://host:port of the API gateway listener. */
+  gatewayUrl: string;
   store: Store;
   platform: LocalPlatform;
   controller: FunctionController;
+  gateways: GatewayController;
   api: FastifyInstance;
   close(): Promise<void>;
 }
@@ -44,6 +49,16 @@ function ensureWritable(dir: string): void {
     rmSync(probe);
   } catch (e) {
     throw new StartupError(`The data directory ${dir} is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another with --data-dir`);
+  }
+}
+
+/** Access keys: one per line; blank lines and # comments are skipped. */
+function readAccessKeys(path: string | undefined): string[] {
+  if (!path) return [];
+  try {
+    return readFileSync(path, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  } catch (e) {
+    throw new StartupError(`Cannot read the access keys file ${path}: ${(e as Error).message}`);
   }
 }
 
@@ -75,6 +90,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   const layout = dataLayout(config.dataDir);
   for (const dir of [layout.artifacts, layout.logs, layout.run]) mkdirSync(dir, { recursive: true });
   const authToken = readSecretFile(config.authTokenFile, 'auth token');
+  const accessKeys = readAccessKeys(config.accessKeysFile);
 
   let store: SqliteStore;
   try {
@@ -121,17 +137,40 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     });
     closers.push(() => controller!.stop());
 
+    const gateway = new Gateway({
+      invoker,
+      functionPort: (namespace, name) => platform.port({ namespace, name }),
+      accessKeys: () => accessKeys,
+      log: log.child({ component: 'gateway' }),
+    });
+    const gateways = new GatewayController({ store, gateway, accessKeys: () => accessKeys, log: log.child({ component: 'gateway-controller' }) });
+    closers.push(() => gateway.close());
+    closers.push(() => gateways.stop());
+
     const api = buildApi({ config, store, platform, invoker, templates, log, authToken });
     closers.push(() => api.close());
     await listen(api, config.listen.host, config.listen.port, '--listen-addr');
     const addr = api.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
-    const host = config.listen.host === '0.0.0.0' ? '127.0.0.1' : config.listen.host;
+    let gatewayAddr;
+    try {
+      gatewayAddr = await gateway.listen(config.gatewayListen.host, config.gatewayListen.port);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new StartupError(`Port ${config.gatewayListen.port} on ${config.gatewayListen.host} is already in use (--gateway-listen-addr): stop the other program or choose another address`);
+      throw new StartupError(`Cannot listen on ${config.gatewayListen.host}:${config.gatewayListen.port} (--gateway-listen-addr): ${(e as Error).message}`);
+    }
     await controller.start();
+    await gateways.start();
 
+    const show = (h: string, p: number) => {
+      const host = h === '0.0.0.0' ? '127.0.0.1' : h === '::' ? '::1' : h;
+      return `http://${host.includes(':') ? `[${host}]` : host}:${p}`;
+    };
     return {
-      config, layout, store, platform, controller, api,
-      url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+      config, layout, store, platform, controller, gateways, api,
+      url: show(config.listen.host, port),
+      gatewayUrl: show(config.gatewayListen.host, gatewayAddr.port),
       close: closeAll,
     };
   } catch (e) {

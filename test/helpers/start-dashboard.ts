@@ -19,6 +19,7 @@ export interface Answer {
 
 export interface TestDashboard {
   url: string;
+  gatewayUrl: string;
   dataDir: string;
   dashboard: Dashboard;
   /** A request to the dashboard; objects are sent as JSON. */
@@ -52,6 +53,7 @@ export async function startTestDashboard(raw: RawOptions = {}, dataDir?: string)
   const url = dashboard.url;
   return {
     url,
+    gatewayUrl: dashboard.gatewayUrl,
     dataDir: dir,
     dashboard,
     api: (method, path, opts) => request(`${url}${path}`, method, opts),

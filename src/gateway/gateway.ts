@@ -1,0 +1,106 @@
+/**
+ * The API gateway listener (--gateway-listen-addr): matches Host and path against the routing table,
+ * checks the gateway's authentication, and forwards through the same Invoker as the invocation endpoint
+ * (keep-alive pools, streamed bodies, X-Forwarded-* headers). The table is swapped whole on every change,
+ * so a request sees one consistent set of routes.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApiError } from '../errors.js';
+import type { Invoker } from '../invoke/invoker.js';
+import type { Logger } from '../log.js';
+import { authorize } from './auth.js';
+import { RoutingTable } from './routing-table.js';
+
+export interface GatewayOptions {
+  invoker: Invoker;
+  /** The port of a function, if it has one (a function scaled to zero keeps it, and wakes). */
+  functionPort: (namespace: string, name: string) => number | undefined;
+  accessKeys: () => readonly string[];
+  log: Logger;
+  /** How long a forwarded request may take. */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) { res.destroy(); return; }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export class Gateway {
+  private table = new RoutingTable(new Map());
+  readonly server: http.Server;
+
+  constructor(private readonly opts: GatewayOptions) {
+    this.server = http.createServer({ keepAliveTimeout: 5_000, requestTimeout: 0, maxHeaderSize: 32 * 1024 }, (req, res) => void this.handle(req, res));
+    this.server.on('clientError', (err, socket) => {
+      const status = (err as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      else socket.destroy();
+    });
+  }
+
+  /** Serves `table` from the next request on. */
+  apply(table: RoutingTable): void {
+    this.table = table;
+  }
+
+  async listen(host: string, port: number): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => { this.server.off('error', reject); resolve(); });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server.listening) return;
+    this.server.closeIdleConnections();
+    await new Promise((r) => this.server.close(() => r(undefined)));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const host = req.headers.host ?? '';
+    const url = req.url ?? '/';
+    const match = this.table.match(host, url);
+    if (!match) return sendJson(res, 404, { error: `No API gateway routes host ${JSON.stringify(host)} and path ${JSON.stringify(url.split('?')[0])}` });
+    const auth = authorize(match.route, req.headers, this.opts.accessKeys());
+    if (!auth.ok) return sendJson(res, auth.status, { error: auth.message }, auth.challenge ? { 'www-authenticate': auth.challenge } : {});
+    const { upstream } = match;
+    const port = this.opts.functionPort(upstream.namespace, upstream.function);
+    if (!port) return sendJson(res, 503, { error: `The gateway's function ${upstream.function} is not running (it does not exist, or failed to deploy)` });
+    const headers: Record<string, string | string[] | undefined> = { ...req.headers };
+    const remote = req.socket.remoteAddress ?? '';
+    const prior = req.headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${remote}` : remote;
+    headers['x-forwarded-host'] = host;
+    headers['x-forwarded-proto'] = 'http';
+    headers['x-forwarded-prefix'] = match.route.path;
+    headers['x-nuclio-target'] = upstream.function;
+    const aborted = new AbortController();
+    res.once('close', () => { if (!res.writableFinished) aborted.abort(); });
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    try {
+      const out = await this.opts.invoker.forward({
+        target: `127.0.0.1:${port}`,
+        method: req.method ?? 'GET',
+        path: match.path,
+        headers,
+        body: hasBody ? req : null,
+        timeoutMs: this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        signal: aborted.signal,
+      });
+      res.writeHead(out.status, out.headers);
+      out.body.on('error', () => res.destroy());
+      out.body.pipe(res);
+    } catch (e) {
+      if (e instanceof ApiError) return sendJson(res, e.status, { error: e.message });
+      this.opts.log.error({ err: e }, 'gateway forward failed');
+      return sendJson(res, 502, { error: `Failed to reach function ${upstream.function}: ${(e as Error).message}` });
+    }
+  }
+}
