@@ -4,6 +4,7 @@
  * data dir.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type RawOptions } from '../../src/config.js';
@@ -42,6 +43,32 @@ export async function request(url: string, method: string, opts: { headers?: Rec
   let json: unknown;
   try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
   return { status: res.status, headers: res.headers, text, json };
+}
+
+/**
+ * A request with node:http, for what fetch cannot send: a Host header of our choice (gateway routing).
+ * Keep-alive through a shared agent, as a real client would.
+ */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+export function rawRequest(url: string, method: string, opts: { headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: opts.headers, agent, timeout: opts.timeoutMs ?? 30_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json: unknown;
+        try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+        resolve({ status: res.statusCode ?? 0, headers, text, json });
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
 }
 
 export async function startTestDashboard(raw: RawOptions = {}, dataDir?: string): Promise<TestDashboard> {
