@@ -22,6 +22,7 @@ import { apiGatewayRoutes } from './routes/api-gateways.js';
 import { functionInvocationRoutes } from './routes/function-invocations.js';
 import { v3ioStreamRoutes } from './routes/v3io-streams.js';
 import { miscRoutes } from './routes/misc.js';
+import { registerWebUi, WEB_DIST_DIR } from './web-ui.js';
 
 export const BODY_LIMIT = 10 * 1024 * 1024;
 
@@ -102,5 +103,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     miscRoutes(api, deps);
     deps.extraRoutes?.(api);
   });
+  registerWebUi(app, WEB_DIST_DIR);
   return app;
 }

@@ -81,22 +81,16 @@ export class Gateway {
     headers['x-forwarded-proto'] = 'http';
     headers['x-forwarded-prefix'] = match.route.path;
     headers['x-nuclio-target'] = upstream.function;
-    const aborted = new AbortController();
-    res.once('close', () => { if (!res.writableFinished) aborted.abort(); });
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     try {
-      const out = await this.opts.invoker.forward({
+      await this.opts.invoker.forward({
         target: `127.0.0.1:${port}`,
         method: req.method ?? 'GET',
         path: match.path,
         headers,
         body: hasBody ? req : null,
         timeoutMs: this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-        signal: aborted.signal,
-      });
-      res.writeHead(out.status, out.headers);
-      out.body.on('error', () => res.destroy());
-      out.body.pipe(res);
+      }, res);
     } catch (e) {
       if (e instanceof ApiError) return sendJson(res, e.status, { error: e.message });
       this.opts.log.error({ err: e }, 'gateway forward failed');

@@ -1,10 +1,13 @@
 /**
  * The Invoker: one way to call a function, shared by /api/function_invocations and the API-gateway
- * listener. It forwards a request to a function's port over keep-alive connection pools (undici), streams
- * bodies both ways, and turns transport failures into labelled errors (504 on timeout, 502 otherwise) so
- * that a caller can tell the proxy's errors from the function's own answers (faas-provider
- * X-OpenFaaS-Internal). Waking a function scaled to zero happens behind the port (platform/local).
+ * listener. It forwards a request to a function's port over keep-alive connection pools (undici) and
+ * writes the function's answer straight into the caller's ServerResponse: no intermediate stream object,
+ * no per-request timers or abort signals (undici's own timeouts bound the call). Failures before the
+ * function answered are thrown as labelled errors (504 on timeout, 502 otherwise) so a caller can tell the
+ * proxy's errors from the function's own answers (faas-provider X-OpenFaaS-Internal); after the answer
+ * started, a failure cuts the response. Waking a function scaled to zero happens behind the port.
  */
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { ApiError } from '../errors.js';
@@ -18,30 +21,36 @@ export interface ForwardRequest {
   method: string;
   /** Path and query, starting with '/'. */
   path: string;
-  headers: Record<string, string | string[] | undefined>;
+  headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>;
   body?: Readable | Buffer | string | null;
-  /** The whole call (until the answer's headers and body end) must finish within this. */
+  /** No answer (headers, then each body chunk) for this long ends the call with 504. */
   timeoutMs: number;
-  /** Aborts the call when the caller goes away. */
-  signal?: AbortSignal;
-}
-
-export interface ForwardResponse {
-  status: number;
-  headers: Record<string, string | string[]>;
-  body: Readable;
+  /** Response headers to leave out (lower-case names), besides hop-by-hop ones. */
+  dropResponseHeader?: (name: string) => boolean;
 }
 
 /** Removes hop-by-hop headers and the ones named by Connection. */
 export function forwardableHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const conn = headers.connection;
-  const named = new Set((Array.isArray(conn) ? conn.join(',') : conn ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
-  for (const [k, v] of Object.entries(headers)) {
+  const named = conn ? (Array.isArray(conn) ? conn.join(',') : conn).split(',').map((s) => s.trim().toLowerCase()) : [];
+  for (const k in headers) {
+    const v = headers[k];
     if (v === undefined) continue;
     const lower = k.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || (named.length && named.includes(lower))) continue;
     out[lower] = v;
+  }
+  return out;
+}
+
+/** Headers of an answer for ServerResponse.writeHead, without hop-by-hop ones (repeated ones stay lists). */
+function answerHeaders(headers: IncomingHttpHeaders, drop?: (name: string) => boolean): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const k in headers) {
+    const v = headers[k];
+    if (v === undefined || HOP_BY_HOP.has(k) || drop?.(k)) continue;
+    out[k] = v;
   }
   return out;
 }
@@ -53,43 +62,64 @@ export class Invoker {
   private pool(target: string): Pool {
     let p = this.pools.get(target);
     if (!p) {
-      p = new Pool(`http://${target}`, {
-        connections: 256,
-        pipelining: 1,
-        keepAliveTimeout: 4_000,
-        // Our own deadline (timeoutMs) bounds the call; undici's defaults would cut long invocations (nuclio#3016).
-        headersTimeout: 0,
-        bodyTimeout: 0,
-        connectTimeout: 10_000,
-      });
+      p = new Pool(`http://${target}`, { connections: 256, pipelining: 1, keepAliveTimeout: 4_000, connectTimeout: 10_000 });
       this.pools.set(target, p);
     }
     return p;
   }
 
-  /** Forwards one request. Rejects with ApiError 504 (deadline) or 502 (transport) — never with a raw error. */
-  async forward(req: ForwardRequest): Promise<ForwardResponse> {
-    if (this.closed) throw new ApiError('Unavailable', 'The dashboard is shutting down');
-    const deadline = AbortSignal.timeout(req.timeoutMs);
-    const signal = req.signal ? AbortSignal.any([deadline, req.signal]) : deadline;
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await this.pool(req.target).request({
+  /**
+   * Forwards one request and writes the answer into `res`. Resolves when the answer is complete (or the
+   * client left). Rejects with ApiError 504/502 when the function failed before answering — `res` is then
+   * untouched and the caller answers.
+   */
+  forward(req: ForwardRequest, res: ServerResponse): Promise<void> {
+    if (this.closed) return Promise.reject(new ApiError('Unavailable', 'The dashboard is shutting down'));
+    return new Promise<void>((resolve, reject) => {
+      let started = false;
+      let finished = false;
+      let controller: Dispatcher.DispatchController | undefined;
+      const onClose = () => { if (!finished) controller?.abort(new Error('the client went away')); };
+      res.once('close', onClose);
+      const done = (err?: Error) => {
+        if (finished) return;
+        finished = true;
+        res.off('close', onClose);
+        if (!err) return resolve();
+        if (started) {
+          res.destroy(err);
+          return resolve();
+        }
+        reject(transportError(err, req));
+      };
+      const opts: Dispatcher.DispatchOptions = {
+        origin: `http://${req.target}`,
         path: req.path,
         method: req.method as Dispatcher.HttpMethod,
-        headers: forwardableHeaders(req.headers),
+        headers: forwardableHeaders(req.headers as Record<string, string | string[] | undefined>),
         body: req.body ?? null,
-        signal,
+        headersTimeout: req.timeoutMs,
+        bodyTimeout: req.timeoutMs,
+      };
+      this.pool(req.target).dispatch(opts, {
+        onRequestStart(c) { controller = c; },
+        onResponseStart(c, statusCode, headers) {
+          started = true;
+          res.writeHead(statusCode, answerHeaders(headers, req.dropResponseHeader));
+          res.on('drain', () => c.resume());
+        },
+        onResponseData(c, chunk) {
+          if (!res.write(chunk)) c.pause();
+        },
+        onResponseEnd() {
+          res.end();
+          done();
+        },
+        onResponseError(_c, err) {
+          done(err);
+        },
       });
-    } catch (e) {
-      throw transportError(e, req, deadline.aborted);
-    }
-    const onAbort = () => res.body.destroy(deadline.aborted ? new Error('timeout') : undefined);
-    signal.addEventListener('abort', onAbort, { once: true });
-    res.body.once('close', () => signal.removeEventListener('abort', onAbort));
-    const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
-    return { status: res.statusCode, headers, body: res.body };
+    });
   }
 
   /** Drops the pool of a target (its function went away). */
@@ -109,9 +139,11 @@ export class Invoker {
   }
 }
 
-function transportError(e: unknown, req: ForwardRequest, timedOut: boolean): ApiError {
-  if (timedOut) return new ApiError('GatewayTimeout', `Failed to invoke function: no answer within ${req.timeoutMs} ms (X-Nuclio-Invoke-Timeout)`);
-  if (req.signal?.aborted) return new ApiError('BadRequest', 'The client went away before the function answered');
-  const err = e as { code?: string; message?: string };
-  return new ApiError('BadGateway', `Failed to invoke function at ${req.target}: ${err.code ?? ''} ${err.message ?? String(e)}`.replace(/\s+/g, ' ').trim());
+function transportError(e: Error, req: ForwardRequest): ApiError {
+  const code = (e as { code?: string }).code;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return new ApiError('GatewayTimeout', `Failed to invoke function: no answer within ${req.timeoutMs} ms (X-Nuclio-Invoke-Timeout)`);
+  }
+  if (e.message === 'the client went away') return new ApiError('BadRequest', 'The client went away before the function answered');
+  return new ApiError('BadGateway', `Failed to invoke function at ${req.target}: ${code ?? ''} ${e.message}`.replace(/\s+/g, ' ').trim());
 }

@@ -27,7 +27,8 @@ export interface HandlerResult {
   status: number;
   headers: Record<string, string>;
   contentType: string;
-  body: Buffer;
+  /** Text stays a string: Node then writes head and body in one syscall. */
+  body: string | Buffer;
   /** Captured log records (X-Nuclio-Logs). */
   logs?: unknown[];
 }
@@ -41,5 +42,5 @@ export class HandlerError extends Error {
 }
 
 export function errorResult(status: number, message: string, logs?: unknown[]): HandlerResult {
-  return { status, headers: {}, contentType: 'text/plain', body: Buffer.from(message), ...(logs ? { logs } : {}) };
+  return { status, headers: {}, contentType: 'text/plain', body: message, ...(logs ? { logs } : {}) };
 }

@@ -29,11 +29,12 @@ export class NodeResponse {
 
 const isText = (v: unknown): v is string | String => typeof v === 'string' || v instanceof String;
 
-function toBuffer(body: unknown): Buffer {
+/** A body as the http trigger writes it: bytes stay bytes, anything else becomes text. */
+function toBody(body: unknown): string | Buffer {
   if (Buffer.isBuffer(body)) return body;
   if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  if (body === undefined || body === null) return Buffer.alloc(0);
-  return Buffer.from(String(body));
+  if (body === undefined || body === null) return '';
+  return String(body);
 }
 
 /** Header values become strings; null/undefined values are dropped. */
@@ -49,18 +50,18 @@ export function stringHeaders(h: unknown): Record<string, string> {
 
 export function resultFromOutput(output: unknown): HandlerResult {
   if (isText(output) || Buffer.isBuffer(output) || output instanceof Uint8Array) {
-    return { status: 200, headers: {}, contentType: 'text/plain', body: toBuffer(output) };
+    return { status: 200, headers: {}, contentType: 'text/plain', body: toBody(output) };
   }
   if (Array.isArray(output) && output.length === 2 && typeof output[0] === 'number') {
     const [status, body] = output as [number, unknown];
-    if (isText(body) || Buffer.isBuffer(body)) return { status, headers: {}, contentType: 'text/plain', body: toBuffer(body) };
-    return { status, headers: {}, contentType: JSON_TYPE, body: Buffer.from(JSON.stringify(body) ?? '') };
+    if (isText(body) || Buffer.isBuffer(body)) return { status, headers: {}, contentType: 'text/plain', body: toBody(body) };
+    return { status, headers: {}, contentType: JSON_TYPE, body: JSON.stringify(body) ?? '' };
   }
   if (output instanceof NodeResponse) {
-    let body = toBuffer(output.body);
+    let body = toBody(output.body);
     if (output.body_encoding === 'base64' && isText(output.body)) body = Buffer.from(String(output.body), 'base64');
     return { status: output.status_code || 200, headers: stringHeaders(output.headers), contentType: output.content_type || 'text/plain', body };
   }
-  if (output === undefined) return { status: 200, headers: {}, contentType: 'text/plain', body: Buffer.alloc(0) };
-  return { status: 200, headers: {}, contentType: JSON_TYPE, body: Buffer.from(JSON.stringify(output) ?? 'null') };
+  if (output === undefined) return { status: 200, headers: {}, contentType: 'text/plain', body: '' };
+  return { status: 200, headers: {}, contentType: JSON_TYPE, body: JSON.stringify(output) ?? 'null' };
 }

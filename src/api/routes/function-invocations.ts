@@ -7,8 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { ApiError, badRequest, notFound } from '../../errors.js';
 import { parseDuration } from '../../util/duration.js';
-import { header, namespaceOf, sendJson } from '../reply.js';
-import { clientGone } from '../wait.js';
+import { header, namespaceOf } from '../reply.js';
 import type { ApiDeps } from '../server.js';
 
 export const DEFAULT_INVOKE_TIMEOUT_MS = 60_000;
@@ -64,23 +63,30 @@ async function invoke(req: FastifyRequest, reply: FastifyReply, deps: ApiDeps): 
   for (const [k, v] of Object.entries(req.headers)) if (!CONTROL_HEADERS.has(k)) headers[k] = v;
   headers['x-nuclio-target'] = name;
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && req.body !== undefined;
-  const res = await deps.invoker.forward({
-    target: wanted ?? `127.0.0.1:${port}`,
-    method: req.method,
-    path,
-    headers,
-    body: hasBody ? (req.body as Readable) : null,
-    timeoutMs,
-    signal: clientGone(req.raw, reply.raw),
-  });
-  reply.code(res.status);
-  for (const [k, v] of Object.entries(res.headers)) {
-    // Nuclio drops the function's X-Nuclio-* headers; X-Nuclio-Logs stays, as the UI's test pane shows it.
-    if (k.startsWith('x-nuclio-') && k !== 'x-nuclio-logs') continue;
-    reply.header(k, v);
+  // The answer is the function's, written straight to the socket: Fastify steps aside (its CORS headers
+  // are carried over first).
+  reply.hijack();
+  const raw = reply.raw;
+  for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) raw.setHeader(k, v as string | string[]);
+  try {
+    await deps.invoker.forward({
+      target: wanted ?? `127.0.0.1:${port}`,
+      method: req.method,
+      path,
+      headers,
+      body: hasBody ? (req.body as Readable) : null,
+      timeoutMs,
+      // Nuclio drops the function's X-Nuclio-* headers; X-Nuclio-Logs stays, as the UI's test pane shows it.
+      dropResponseHeader: (k) => k.startsWith('x-nuclio-') && k !== 'x-nuclio-logs',
+    }, raw);
+  } catch (e) {
+    const err = e instanceof ApiError ? e : new ApiError('BadGateway', (e as Error).message);
+    if (!raw.headersSent) {
+      raw.writeHead(err.status, { 'content-type': 'application/json' });
+      raw.end(`${JSON.stringify({ error: err.message })}\n`);
+    } else {
+      raw.destroy();
+    }
   }
-  res.body.once('error', () => { /* a cut upstream ends the answer; the client sees a short body */ });
-  return reply.send(res.body);
+  return reply;
 }
-
-export { sendJson };

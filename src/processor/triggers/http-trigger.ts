@@ -18,14 +18,19 @@ const MAX_LOGS_HEADER = 4096;
 
 /** Go's textproto.CanonicalMIMEHeaderKey: `x-cf-probe` → `X-Cf-Probe`, as Nuclio handlers see header names. */
 export function canonicalHeader(name: string): string {
+  const known = canonicalCache.get(name);
+  if (known !== undefined) return known;
   let out = '';
   let upper = true;
   for (const ch of name) {
     out += upper ? ch.toUpperCase() : ch.toLowerCase();
     upper = ch === '-';
   }
+  if (canonicalCache.size < 1000) canonicalCache.set(name, out);
   return out;
 }
+/** Header names repeat from request to request: canonicalise each once. */
+const canonicalCache = new Map<string, string>();
 
 function decodePath(raw: string): string {
   try {
@@ -147,8 +152,15 @@ class HttpTrigger implements Trigger {
       result = errorResult(500, (e as Error).message);
     }
     if (res.destroyed) return;
-    const out: Record<string, string> = { ...result.headers };
+    const out: Record<string, string | number> = {};
+    for (const k in result.headers) {
+      const lower = k.toLowerCase();
+      // The trigger frames the body itself; a handler's own length or encoding would contradict it.
+      if (lower !== 'content-length' && lower !== 'transfer-encoding' && lower !== 'content-type') out[k] = result.headers[k]!;
+    }
     out['content-type'] = result.contentType || 'text/plain';
+    // A known length: no chunked framing, and a string body goes out with the head in one write.
+    out['content-length'] = typeof result.body === 'string' ? Buffer.byteLength(result.body) : result.body.length;
     if (result.logs && logLevel) {
       const text = JSON.stringify(result.logs);
       if (Buffer.byteLength(text) < MAX_LOGS_HEADER) out['x-nuclio-logs'] = text;

@@ -1,0 +1,251 @@
+/**
+ * `npm run bench`: every benchmark in one go, each against a baseline measured in the same run, printed as
+ * one markdown table of ratios and written to bench/results.json. These machines are shared and noisy, so
+ * an absolute number is never the result: the ratio to its baseline is.
+ *
+ *   npm run bench                 full run (5 s per load phase)
+ *   npm run bench -- --quick      CI-sized (2 s per phase, fewer repetitions)
+ *   npm run bench -- --only throughput,wake
+ *
+ * The dashboard runs as its own process (as users run it) and the load generator (autocannon) here, so
+ * that the proxy and gateway do not share an event loop with the load.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const args = process.argv.slice(2);
+const QUICK = args.includes('--quick');
+const ONLY = (() => { const i = args.indexOf('--only'); return i >= 0 ? args[i + 1]!.split(',') : undefined; })();
+const PHASE_S = QUICK ? 2 : 5;
+const REPEAT = QUICK ? 1 : 2;
+const CONNECTIONS = 32;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+interface Row { benchmark: string; measured: string; baseline: string; ratio: number | null; target: string; pass: boolean | null }
+const rows: Row[] = [];
+function row(r: Row): void {
+  rows.push(r);
+  process.stderr.write(`  ${r.benchmark}: ${r.measured} vs ${r.baseline} → ${r.ratio === null ? '-' : r.ratio.toFixed(2)} (target ${r.target})\n`);
+}
+
+// ---------------------------------------------------------------- processes
+
+const children: ChildProcess[] = [];
+process.on('exit', () => { for (const c of children) { try { process.kill(-c.pid!, 'SIGKILL'); } catch { /* gone */ } } });
+
+async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      await r.arrayBuffer();
+      if (r.status < 500) return;
+    } catch { /* not yet */ }
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+/** A bare Node http hello server in its own process: the baseline of function throughput. */
+async function bareNode(port: number): Promise<ChildProcess> {
+  const code = `require('http').createServer((q, s) => { s.writeHead(200, {'content-type': 'text/plain'}); s.end('hello'); }).listen(${port}, '127.0.0.1');`;
+  const c = spawn(process.execPath, ['-e', code], { stdio: 'ignore', detached: true });
+  children.push(c);
+  await waitHttp(`http://127.0.0.1:${port}/`);
+  return c;
+}
+
+interface Dash { url: string; gateway: string; dir: string; proc: ChildProcess; api: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; json: any }> }
+
+async function dashboard(): Promise<Dash> {
+  const dir = mkdtempSync(join(tmpdir(), 'protium-bench-'));
+  const port = 18_400 + Math.floor(Math.random() * 500);
+  const proc = spawn(process.execPath, ['--max-semi-space-size=32', join(ROOT, 'dist/src/main.js'), '--listen-addr', `127.0.0.1:${port}`, '--gateway-listen-addr', `127.0.0.1:${port + 1}`, '--data-dir', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  children.push(proc);
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttp(`${url}/api/versions`);
+  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const r = await fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await r.text();
+    return { status: r.status, json: text ? JSON.parse(text) : undefined };
+  };
+  return { url, gateway: `http://127.0.0.1:${port + 1}`, dir, proc, api };
+}
+
+async function stopDashboard(d: Dash): Promise<void> {
+  d.proc.kill('SIGTERM');
+  await new Promise((r) => d.proc.once('exit', r));
+  rmSync(d.dir, { recursive: true, force: true });
+}
+
+async function deploy(d: Dash, name: string, runtime: string, source: string, spec: Record<string, unknown> = {}): Promise<any> {
+  const handler = runtime === 'nodejs' ? 'handler:handler' : 'main:handler';
+  const t0 = Date.now();
+  const post = await d.api('POST', '/api/functions', { metadata: { name }, spec: { runtime, handler, build: { functionSourceCode: b64(source) }, ...spec } });
+  if (post.status !== 202) throw new Error(`deploy ${name}: ${post.status} ${JSON.stringify(post.json)}`);
+  for (;;) {
+    const fn = (await d.api('GET', `/api/functions/${name}`)).json;
+    if (fn.status?.state === 'ready') return { ...fn, deployMs: Date.now() - t0 };
+    if (fn.status?.state === 'error') throw new Error(`deploy ${name}: ${fn.status.message}`);
+    await sleep(5);
+  }
+}
+
+const NODE_HELLO = "exports.handler = (context, event) => context.callback('hello');\n";
+const PY_HELLO = "def handler(context, event):\n    return 'hello'\n";
+
+async function load(url: string, opts: { connections?: number; seconds?: number; headers?: Record<string, string> } = {}): Promise<AutocannonResult> {
+  return autocannon({ url, connections: opts.connections ?? CONNECTIONS, duration: opts.seconds ?? PHASE_S, headers: opts.headers, pipelining: 1 });
+}
+
+/** Alternates baseline and subject REPEAT times; returns the median req/s of each. */
+async function compare(baseline: () => Promise<AutocannonResult>, subject: () => Promise<AutocannonResult>): Promise<{ base: number; subj: number; errors: number }> {
+  const b: number[] = [];
+  const s: number[] = [];
+  let errors = 0;
+  for (let i = 0; i < REPEAT; i++) {
+    const rb = await baseline();
+    const rs = await subject();
+    b.push(rb.requests.average);
+    s.push(rs.requests.average);
+    errors += rs.errors + rs.timeouts + rs.non2xx;
+  }
+  return { base: median(b), subj: median(s), errors };
+}
+
+/** RSS (MB) of processes whose command line contains `needle`, with their children. */
+function rssOf(needle: string): number[] {
+  const out: number[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(needle)) continue;
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) out.push(Number(m[1]) / 1024);
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- benchmarks
+
+const benches: Record<string, () => Promise<void>> = {
+  async throughput() {
+    const d = await dashboard();
+    const bare = await bareNode(18_390);
+    try {
+      const node = await deploy(d, 'hello-node', 'nodejs', NODE_HELLO);
+      const py = await deploy(d, 'hello-py', 'python:3.9', PY_HELLO);
+      const bareUrl = 'http://127.0.0.1:18390/';
+      const n = await compare(() => load(bareUrl), () => load(`http://127.0.0.1:${node.status.httpPort}/`));
+      row({ benchmark: 'nodejs hello via its port (req/s)', measured: n.subj.toFixed(0), baseline: `${n.base.toFixed(0)} bare Node http`, ratio: n.subj / n.base, target: '≥ 0.85', pass: n.subj / n.base >= 0.85 && n.errors === 0 });
+      const p = await compare(() => load(bareUrl), () => load(`http://127.0.0.1:${py.status.httpPort}/`));
+      row({ benchmark: 'python hello via its port (req/s)', measured: p.subj.toFixed(0), baseline: `${p.base.toFixed(0)} bare Node http`, ratio: p.subj / p.base, target: '≥ 0.60', pass: p.subj / p.base >= 0.6 && p.errors === 0 });
+      const direct = `http://127.0.0.1:${node.status.httpPort}/`;
+      const proxy = await compare(() => load(direct), () => load(`${d.url}/api/function_invocations`, { headers: { 'x-nuclio-function-name': 'hello-node' } }));
+      row({ benchmark: 'nodejs hello via /api/function_invocations (req/s)', measured: proxy.subj.toFixed(0), baseline: `${proxy.base.toFixed(0)} direct to its port`, ratio: proxy.subj / proxy.base, target: '≥ 0.40', pass: proxy.subj / proxy.base >= 0.4 && proxy.errors === 0 });
+      const gw = await d.api('POST', '/api/api_gateways', { metadata: { name: 'bench' }, spec: { host: 'bench.test', path: '/', upstreams: [{ kind: 'nucliofunction', nucliofunction: { name: 'hello-node' } }] } });
+      if (gw.status !== 202) throw new Error(`gateway: ${JSON.stringify(gw.json)}`);
+      for (let i = 0; i < 100 && (await d.api('GET', '/api/api_gateways/bench')).json.status?.state !== 'ready'; i++) await sleep(20);
+      const g = await compare(() => load(direct), () => load(`${d.gateway}/`, { headers: { host: 'bench.test' } }));
+      row({ benchmark: 'nodejs hello via an API gateway (req/s)', measured: g.subj.toFixed(0), baseline: `${g.base.toFixed(0)} direct to its port`, ratio: g.subj / g.base, target: '≥ 0.50', pass: g.subj / g.base >= 0.5 && g.errors === 0 });
+      const one = await load(direct, { connections: 1 });
+      const oneGw = await load(`${d.gateway}/`, { connections: 1, headers: { host: 'bench.test' } });
+      row({ benchmark: 'latency added by the gateway at 1 connection (p50 ms)', measured: `${oneGw.latency.p50} ms`, baseline: `${one.latency.p50} ms direct`, ratio: null, target: 'report', pass: null });
+    } finally {
+      bare.kill('SIGKILL');
+      await stopDashboard(d);
+    }
+  },
+
+  async deploy() {
+    const d = await dashboard();
+    try {
+      const times: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        // A fresh source each time: a real build, not a cached artifact.
+        const fn = await deploy(d, `deploy-${i}`, 'nodejs', `${NODE_HELLO}// build ${i} ${Date.now()}\n`);
+        times.push(fn.deployMs);
+      }
+      const p50 = median(times);
+      row({ benchmark: 'deploy, POST → ready, nodejs (p50 of 20, ms)', measured: `${p50} ms`, baseline: '1000 ms target', ratio: p50 / 1000, target: '≤ 1.00', pass: p50 <= 1000 });
+      const pyTimes: number[] = [];
+      for (let i = 0; i < 5; i++) pyTimes.push((await deploy(d, `deploy-py-${i}`, 'python:3.9', `${PY_HELLO}# build ${i} ${Date.now()}\n`)).deployMs);
+      row({ benchmark: 'deploy, POST → ready, python (p50 of 5, ms)', measured: `${median(pyTimes)} ms`, baseline: '1000 ms target', ratio: median(pyTimes) / 1000, target: 'report', pass: null });
+      await sleep(2_000);
+      const rss = rssOf('processor/main.js');
+      const nodeRss = median(rss);
+      row({ benchmark: 'idle nodejs replica RSS (MB)', measured: `${nodeRss.toFixed(1)} MB`, baseline: '60 MB target', ratio: nodeRss / 60, target: '≤ 1.00', pass: nodeRss <= 60 });
+    } finally {
+      await stopDashboard(d);
+    }
+  },
+
+  async wake() {
+    const d = await dashboard();
+    try {
+      for (const [runtime, source, target] of [['nodejs', NODE_HELLO, 100], ['python:3.9', PY_HELLO, 150]] as const) {
+        const name = `wake-${runtime.split(':')[0]}`;
+        const fn = await deploy(d, name, runtime, source, { minReplicas: 0, maxReplicas: 1 });
+        const url = `http://127.0.0.1:${fn.status.httpPort}/`;
+        const times: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          await d.api('PATCH', `/api/functions/${name}`, { desiredState: 'scaledToZero' }, { 'x-nuclio-wait-function-action': 'true' });
+          await sleep(300);
+          const t0 = process.hrtime.bigint();
+          const r = await fetch(url, { headers: { connection: 'close' } });
+          await r.text();
+          if (r.status !== 200) throw new Error(`wake ${name}: ${r.status}`);
+          times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        }
+        const p50 = median(times);
+        row({ benchmark: `wake from zero to first 200, ${runtime.split(':')[0]} (p50 of 20, ms)`, measured: `${p50.toFixed(0)} ms`, baseline: `${target} ms target`, ratio: p50 / target, target: '≤ 1.00', pass: p50 <= target });
+      }
+      // 64 concurrent requests at a function scaled to zero.
+      await d.api('PATCH', '/api/functions/wake-nodejs', { desiredState: 'scaledToZero' }, { 'x-nuclio-wait-function-action': 'true' });
+      await sleep(300);
+      const fn = (await d.api('GET', '/api/functions/wake-nodejs')).json;
+      const answers = await Promise.all(Array.from({ length: 64 }, () => fetch(`http://127.0.0.1:${fn.status.httpPort}/`).then((r) => r.status).catch(() => 0)));
+      const errors = answers.filter((s) => s !== 200).length;
+      row({ benchmark: '64 concurrent requests at a function scaled to zero (errors)', measured: `${errors} errors`, baseline: '0 errors target', ratio: null, target: '0', pass: errors === 0 });
+    } finally {
+      await stopDashboard(d);
+    }
+  },
+};
+
+async function main(): Promise<void> {
+  const names = Object.keys(benches).filter((n) => !ONLY || ONLY.includes(n));
+  process.stderr.write(`protium bench (${QUICK ? 'quick' : 'full'}): ${names.join(', ')}\n`);
+  for (const n of names) {
+    process.stderr.write(`# ${n}\n`);
+    await benches[n]!();
+  }
+  const lines = [
+    '| benchmark | measured | baseline (same run) | ratio | target | ok |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.benchmark} | ${r.measured} | ${r.baseline} | ${r.ratio === null ? '-' : r.ratio.toFixed(2)} | ${r.target} | ${r.pass === null ? '-' : r.pass ? 'yes' : 'no'} |`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), quick: QUICK, cpus: (await import('node:os')).cpus().length, rows }, null, 2)}\n`);
+}
+
+main().then(() => process.exit(0), (e) => { process.stderr.write(`${(e as Error).stack}\n`); process.exit(1); });

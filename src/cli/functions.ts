@@ -1,0 +1,124 @@
+/**
+ * Function helpers shared by verbs: the invocation URL a user can call, and waiting for a deploy to settle
+ * while showing its state and streaming its build log.
+ */
+import type { ApiClient } from './api-client.js';
+import { seg, sleep } from './context.js';
+import { CliError } from './errors.js';
+import { Progress } from './output.js';
+
+export interface FunctionLike {
+  metadata: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: string; [k: string]: unknown };
+  spec: Record<string, unknown> & { runtime?: string; minReplicas?: number; maxReplicas?: number };
+  status?: {
+    state?: string;
+    message?: string;
+    httpPort?: number;
+    internalInvocationUrls?: string[];
+    externalInvocationUrls?: string[];
+    logs?: { level?: string; time?: number | string; name?: string; message?: string }[];
+    [k: string]: unknown;
+  };
+}
+
+const isLoopback = (host: string) => host === 'localhost' || host.startsWith('127.') || host === '[::1]' || host === '::1';
+
+/**
+ * The URL to call a function at from where the CLI runs: its internal URL when the dashboard is on this
+ * machine, else an external URL that is not a loopback address, else the dashboard's host with its port.
+ */
+export function invocationUrl(fn: FunctionLike, dashboardUrl: string): string | undefined {
+  const st = fn.status ?? {};
+  const port = st.httpPort;
+  const host = new URL(dashboardUrl).hostname;
+  if (isLoopback(host)) {
+    const internal = st.internalInvocationUrls?.[0];
+    if (internal) return `http://${internal}`;
+    return port ? `http://127.0.0.1:${port}` : undefined;
+  }
+  const ext = (st.externalInvocationUrls ?? []).find((u) => !isLoopback(u.split(':')[0] ?? ''));
+  if (ext) return `http://${ext}`;
+  return port ? `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}` : undefined;
+}
+
+/** States a deploy (or wake-up) ends in. */
+const SUCCESS = new Set(['ready', 'scaledToZero']);
+const FAILURE = new Set(['error']);
+
+export interface WaitOptions {
+  timeoutMs: number;
+  /** States that end the wait successfully (default ready, scaledToZero). */
+  success?: Set<string>;
+  /** When the deploy started (for the build log's `since`). */
+  startedAt?: number;
+  progress: Progress;
+  /** Stream the build log while waiting. */
+  buildLog?: boolean;
+}
+
+/** The first line of a multi-line message. */
+const first = (s: string | undefined) => (s ?? '').split('\n')[0]!.trim();
+
+/**
+ * Polls GET /api/functions/<name> until the function settles, showing its state (and its build log);
+ * returns the function when it succeeded, throws CliError with the reason and the last log lines when not.
+ */
+export async function waitForFunction(client: ApiClient, name: string, opts: WaitOptions): Promise<FunctionLike> {
+  const started = opts.startedAt ?? Date.now();
+  const deadline = Date.now() + opts.timeoutMs;
+  const success = opts.success ?? SUCCESS;
+  const printed = new Set<string>();
+  const progress = opts.progress;
+
+  const pumpBuildLog = async (namespace: string) => {
+    if (!opts.buildLog) return;
+    // `since` keeps out the log of an earlier build (the controller replaces the file when it starts).
+    const since = `${Math.ceil((Date.now() - started) / 1000) + 2}s`;
+    const res = await client.raw('GET', `/api/functions/${seg(name)}/logs/${seg(`nuclio-${namespace}-${name}-build`)}`, {
+      ns: 'function', query: { follow: 'false', since },
+    });
+    const text = await res.text();
+    if (!res.ok) return; // no build log yet
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      let rec: { time?: string; message?: string };
+      try { rec = JSON.parse(line) as typeof rec; } catch { rec = { message: line }; }
+      const key = `${rec.time ?? ''}|${first(rec.message)}`;
+      if (printed.has(key)) continue;
+      printed.add(key);
+      progress.line(`[build] ${first(rec.message)}`);
+    }
+  };
+
+  let lastState = '';
+  for (;;) {
+    const fn = await client.find<FunctionLike>(`/api/functions/${seg(name)}`, { ns: 'function' });
+    if (!fn) throw new CliError(`function ${name} was deleted while waiting for it`);
+    const state = fn.status?.state || 'unknown';
+    if (state !== lastState) {
+      progress.status(`${name}: ${state}`);
+      lastState = state;
+    }
+    const namespace = fn.metadata.namespace ?? client.namespace ?? 'nuclio';
+    await pumpBuildLog(namespace).catch(() => { /* the log is a nicety; the state is what counts */ });
+    if (success.has(state)) {
+      progress.stop();
+      return fn;
+    }
+    if (FAILURE.has(state)) {
+      progress.stop();
+      const records = fn.status?.logs ?? [];
+      const unseen = records.filter((r) => {
+        const t = typeof r.time === 'number' ? new Date(r.time).toISOString() : r.time ?? '';
+        return !printed.has(`${t}|${first(r.message)}`);
+      });
+      for (const r of unseen.slice(-10)) progress.line(`[build] ${first(r.message)}`);
+      throw new CliError(`function ${name} failed to deploy: ${first(fn.status?.message) || 'state error'}`);
+    }
+    if (Date.now() > deadline) {
+      progress.stop();
+      throw new CliError(`function ${name} is still ${state} after ${Math.round(opts.timeoutMs / 1000)} s; it keeps going on the dashboard (protium get function ${name} shows its state)`);
+    }
+    await sleep(250);
+  }
+}
