@@ -14,6 +14,7 @@ import { FunctionController } from './controllers/function-controller.js';
 import { GatewayController } from './controllers/gateway-controller.js';
 import { Gateway } from './gateway/gateway.js';
 import { Invoker } from './invoke/invoker.js';
+import { FunctionDirectory } from './invoke/function-directory.js';
 import type { Logger } from './log.js';
 import { dataLayout, PROCESSOR_MAIN, PYTHON_RUNTIME_DIR, TEMPLATES_DIR, type DataLayout } from './paths.js';
 import { baseReplicaEnv, LocalPlatform } from './platform/local/local-platform.js';
@@ -147,7 +148,10 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     closers.push(() => gateway.close());
     closers.push(() => gateways.stop());
 
-    const api = buildApi({ config, store, platform, invoker, templates, log, authToken });
+    const directory = new FunctionDirectory(store);
+    await directory.start();
+    closers.push(() => directory.stop());
+    const api = buildApi({ config, store, platform, invoker, templates, directory, log, authToken });
     closers.push(() => api.close());
     await listen(api, config.listen.host, config.listen.port, '--listen-addr');
     const addr = api.server.address();

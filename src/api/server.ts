@@ -5,6 +5,7 @@
  */
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
+import http from 'node:http';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
@@ -19,7 +20,8 @@ import { projectRoutes } from './routes/projects.js';
 import { functionEventRoutes } from './routes/function-events.js';
 import { functionTemplateRoutes } from './routes/function-templates.js';
 import { apiGatewayRoutes } from './routes/api-gateways.js';
-import { functionInvocationRoutes } from './routes/function-invocations.js';
+import { handleInvocation, isInvocation } from './routes/function-invocations.js';
+import type { FunctionDirectory } from '../invoke/function-directory.js';
 import { v3ioStreamRoutes } from './routes/v3io-streams.js';
 import { miscRoutes } from './routes/misc.js';
 import { registerWebUi, WEB_DIST_DIR } from './web-ui.js';
@@ -32,6 +34,8 @@ export interface ApiDeps {
   platform: Platform;
   invoker: Invoker;
   templates: TemplateCatalog;
+  /** Function states and URLs in memory, for the invocation path. */
+  directory: FunctionDirectory;
   log: Logger;
   /** Bearer token every /api route but versions requires; undefined → no auth. */
   authToken?: string;
@@ -52,7 +56,20 @@ const ALLOWED_HEADERS = [
 ];
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
+  const invocation = { defaultNamespace: deps.config.namespace, directory: deps.directory, platform: deps.platform, invoker: deps.invoker, authToken: deps.authToken };
   const app = Fastify({
+    // Invocations go straight to the function, ahead of Fastify's routing and hooks (the hot path).
+    serverFactory: (handler) => http.createServer((req, res) => {
+      if (isInvocation(req)) {
+        handleInvocation(req, res, invocation).catch((e) => {
+          deps.log.error({ err: e }, 'invocation failed');
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'Internal error' }));
+          else res.destroy();
+        });
+        return;
+      }
+      handler(req, res);
+    }),
     bodyLimit: BODY_LIMIT,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
     return503OnClosing: true,
@@ -98,7 +115,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     functionEventRoutes(api, deps);
     functionTemplateRoutes(api, deps);
     apiGatewayRoutes(api, deps);
-    functionInvocationRoutes(api, deps);
     v3ioStreamRoutes(api, deps);
     miscRoutes(api, deps);
     deps.extraRoutes?.(api);

@@ -26,14 +26,17 @@ async function main(): Promise<void> {
   const log = new ProcessorLogger('processor', config.logLevel);
 
   const enabled = Object.entries(config.triggers).filter(([, t]) => !t.disabled);
+  const factory = runtimeFactories[config.family];
+  const depth = factory.pipelineDepth ?? 1;
   const pools = new Map<string, WorkerPool>();
-  let offset = 0;
+  let workers = 0;
   for (const [name, t] of enabled) {
-    const size = Math.max(1, Math.min(t.numWorkers ?? 1, 1024));
-    pools.set(name, new WorkerPool(size, offset));
-    offset += size;
+    const n = Math.max(1, Math.min(t.numWorkers ?? 1, 1024));
+    // A pool slot per queued event: worker w owns slots w·depth … w·depth + depth − 1.
+    pools.set(name, new WorkerPool(n * depth, workers * depth));
+    workers += n;
   }
-  const runtime = runtimeFactories[config.family]({ config, log, workers: Math.max(1, offset) });
+  const runtime = factory({ config, log, workers: Math.max(1, workers) });
   try {
     await runtime.start();
   } catch (e) {
@@ -64,12 +67,12 @@ async function main(): Promise<void> {
   const triggers: Trigger[] = [];
   let http: HttpTrigger | undefined;
   for (const [name, spec] of enabled) {
-    const factory = triggerFactories[spec.kind];
-    if (!factory) {
+    const triggerFactory = triggerFactories[spec.kind];
+    if (!triggerFactory) {
       log.warn(`Trigger ${name} of kind ${spec.kind} is not supported on this platform and does not run`);
       continue;
     }
-    const trigger = factory({ name, spec, log, pool: pools.get(name)!, submit });
+    const trigger = triggerFactory({ name, spec, log, pool: pools.get(name)!, submit });
     await trigger.start();
     triggers.push(trigger);
     if (spec.kind === 'http') http = trigger as HttpTrigger;

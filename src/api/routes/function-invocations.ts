@@ -2,91 +2,116 @@
  * <Method> /api/function_invocations (seed "Invoking a function", spec §4.6): the method, body (streamed,
  * never buffered whole) and headers go to the function; its status, headers and body come back as it gave
  * them. Errors of the proxy itself are `{"error": ...}` JSON.
+ *
+ * This is the dashboard's hot path, so it runs on the raw Node request ahead of Fastify (see server.ts):
+ * no routing, hooks or body parsing per call. It repeats the three things Fastify's hooks do for other
+ * routes: the X-Igz-* header rewrite, bearer-token auth, and CORS headers.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Readable } from 'node:stream';
-import { ApiError, badRequest, notFound } from '../../errors.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError } from '../../errors.js';
+import type { Invoker } from '../../invoke/invoker.js';
+import type { FunctionDirectory } from '../../invoke/function-directory.js';
+import type { Platform } from '../../platform/platform.js';
+import { dnsLabelErrors } from '../../resources/names.js';
 import { parseDuration } from '../../util/duration.js';
-import { header, namespaceOf } from '../reply.js';
-import type { ApiDeps } from '../server.js';
+import { safeEqual } from '../auth.js';
 
 export const DEFAULT_INVOKE_TIMEOUT_MS = 60_000;
+export const INVOCATIONS_PATH = '/api/function_invocations';
 
 /** Headers that steer the proxy and are not the function's business. */
 const CONTROL_HEADERS = new Set([
   'x-nuclio-function-name', 'x-nuclio-function-namespace', 'x-nuclio-invoke-url', 'x-nuclio-invoke-timeout',
   'x-nuclio-invoke-via', 'x-nuclio-path', 'x-nuclio-skip-tls-verification', 'x-nuclio-sanitize-response',
-  'authorization-dashboard',
 ]);
 
 /** States whose port serves (or wakes) the function. */
 const SERVING = new Set(['ready', 'scaledToZero', 'unhealthy', 'waitingForScaleResourceFromZero']);
 
-export function functionInvocationRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  // The body is the function's, not ours: hand the raw stream through instead of parsing it.
-  void app.register(async (scope) => {
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
-    const handler = (req: FastifyRequest, reply: FastifyReply) => invoke(req, reply, deps);
-    for (const url of ['/api/function_invocations', '/api/function_invocations/*']) {
-      scope.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'], url, handler });
-    }
-  });
+export interface InvocationDeps {
+  defaultNamespace: string;
+  directory: FunctionDirectory;
+  platform: Platform;
+  invoker: Invoker;
+  authToken?: string;
 }
 
-async function invoke(req: FastifyRequest, reply: FastifyReply, deps: ApiDeps): Promise<FastifyReply> {
+/** True for requests this handler serves (everything on the path but CORS preflights). */
+export function isInvocation(req: IncomingMessage): boolean {
+  const url = req.url ?? '';
+  if (!url.startsWith(INVOCATIONS_PATH)) return false;
+  const rest = url.charCodeAt(INVOCATIONS_PATH.length);
+  // the path itself, a sub-path, a query, or a trailing slash
+  if (!(Number.isNaN(rest) || rest === 47 || rest === 63)) return false;
+  return !(req.method === 'OPTIONS' && req.headers['access-control-request-method']);
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name] ?? req.headers[`x-igz${name.slice(1)}`];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s === undefined || s === '' ? undefined : s;
+}
+
+function fail(res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}): void {
+  if (res.headersSent) { res.destroy(); return; }
+  const body = `${JSON.stringify({ error: message })}\n`;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
+  res.end(body);
+}
+
+export async function handleInvocation(req: IncomingMessage, res: ServerResponse, deps: InvocationDeps): Promise<void> {
+  const origin = req.headers.origin;
+  if (origin) {
+    res.setHeader('access-control-allow-origin', origin);
+    res.setHeader('access-control-allow-credentials', 'true');
+    res.setHeader('access-control-expose-headers', 'Content-Length, X-Nuclio-Logs');
+    res.setHeader('vary', 'Origin');
+  }
+  if (deps.authToken) {
+    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+    if (!m || !safeEqual(m[1]!.trim(), deps.authToken)) {
+      return fail(res, 401, 'Missing or invalid dashboard token: send Authorization: Bearer <token>', { 'www-authenticate': 'Bearer realm="protium"' });
+    }
+  }
   const name = header(req, 'x-nuclio-function-name');
-  if (!name) throw badRequest('Function name must be provided (header X-Nuclio-Function-Name)');
-  const ns = namespaceOf(req, 'x-nuclio-function-namespace', deps.config.namespace);
+  if (!name) return fail(res, 400, 'Function name must be provided (header X-Nuclio-Function-Name)');
+  const ns = header(req, 'x-nuclio-function-namespace') ?? deps.defaultNamespace;
+  if (!ns || dnsLabelErrors(ns).length) return fail(res, 400, `Namespace ${JSON.stringify(ns.slice(0, 80))} (header X-Nuclio-Function-Namespace) is not a valid namespace name`);
   const timeoutHeader = header(req, 'x-nuclio-invoke-timeout');
   let timeoutMs = DEFAULT_INVOKE_TIMEOUT_MS;
   if (timeoutHeader !== undefined) {
     const ms = parseDuration(timeoutHeader);
-    if (ms === undefined || ms <= 0) throw badRequest(`Invalid invoke timeout: X-Nuclio-Invoke-Timeout must be a duration such as "5s", got ${JSON.stringify(timeoutHeader.slice(0, 40))}`);
+    if (ms === undefined || ms <= 0) return fail(res, 400, `Invalid invoke timeout: X-Nuclio-Invoke-Timeout must be a duration such as "5s", got ${JSON.stringify(timeoutHeader.slice(0, 40))}`);
     timeoutMs = ms;
   }
-  const fn = await deps.store.get('function', ns, name);
-  if (!fn) throw notFound(`Function not found: ${name} @ ${ns}`);
+  const fn = deps.directory.get(ns, name);
+  if (!fn) return fail(res, 404, `Function not found: ${name} @ ${ns}`);
   const port = deps.platform.port({ namespace: ns, name });
-  const state = fn.status.state ?? '';
-  if (!port || !(SERVING.has(state) || (state === 'building' && fn.status.httpPort === port))) {
-    const why = fn.status.message ? `: ${fn.status.message.split('\n')[0]}` : '';
-    throw new ApiError('Unavailable', `Function ${name} is not ready to be invoked (state ${state || 'unknown'}${why})`);
+  if (!port || !SERVING.has(fn.state)) {
+    const why = fn.message ? `: ${fn.message.split('\n')[0]}` : '';
+    return fail(res, 503, `Function ${name} is not ready to be invoked (state ${fn.state || 'unknown'}${why})`);
   }
-  const urls = [...(fn.status.internalInvocationUrls ?? []), ...(fn.status.externalInvocationUrls ?? [])];
   const wanted = header(req, 'x-nuclio-invoke-url')?.replace(/^https?:\/\//, '').replace(/\/+$/, '');
-  if (wanted && !urls.includes(wanted)) {
-    throw badRequest(`Invalid function url ${wanted}: it must be one of the function's invocation URLs (${urls.join(', ') || 'none'})`);
+  if (wanted && !fn.urls.includes(wanted)) {
+    return fail(res, 400, `Invalid function url ${wanted}: it must be one of the function's invocation URLs (${fn.urls.join(', ') || 'none'})`);
   }
-  const path = `/${(header(req, 'x-nuclio-path') ?? '').replace(/^\/+/, '')}`;
   const headers: Record<string, string | string[] | undefined> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (!CONTROL_HEADERS.has(k)) headers[k] = v;
+  for (const k in req.headers) if (!CONTROL_HEADERS.has(k) && !k.startsWith('x-igz-nuclio')) headers[k] = req.headers[k];
   headers['x-nuclio-target'] = name;
-  const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && req.body !== undefined;
-  // The answer is the function's, written straight to the socket: Fastify steps aside (its CORS headers
-  // are carried over first).
-  reply.hijack();
-  const raw = reply.raw;
-  for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) raw.setHeader(k, v as string | string[]);
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   try {
     await deps.invoker.forward({
       target: wanted ?? `127.0.0.1:${port}`,
-      method: req.method,
-      path,
+      method: req.method ?? 'GET',
+      path: `/${(header(req, 'x-nuclio-path') ?? '').replace(/^\/+/, '')}`,
       headers,
-      body: hasBody ? (req.body as Readable) : null,
+      body: hasBody ? req : null,
       timeoutMs,
       // Nuclio drops the function's X-Nuclio-* headers; X-Nuclio-Logs stays, as the UI's test pane shows it.
       dropResponseHeader: (k) => k.startsWith('x-nuclio-') && k !== 'x-nuclio-logs',
-    }, raw);
+    }, res);
   } catch (e) {
     const err = e instanceof ApiError ? e : new ApiError('BadGateway', (e as Error).message);
-    if (!raw.headersSent) {
-      raw.writeHead(err.status, { 'content-type': 'application/json' });
-      raw.end(`${JSON.stringify({ error: err.message })}\n`);
-    } else {
-      raw.destroy();
-    }
+    fail(res, err.status, err.message);
   }
-  return reply;
 }

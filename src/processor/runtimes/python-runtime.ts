@@ -57,6 +57,7 @@ class PythonWorker {
   private readonly pending = new Map<string, Pending>();
   private started?: { resolve: () => void; reject: (e: Error) => void };
   private stopping = false;
+  private corked = false;
   private stderrTail = '';
 
   constructor(private readonly id: number, private readonly rt: PythonRuntime) {}
@@ -156,13 +157,25 @@ class PythonWorker {
     };
     return new Promise((resolve) => {
       this.pending.set(event.id, { resolve, capture });
-      this.channel!.write(encodeFrame(header, event.body));
+      const channel = this.channel!;
+      // Events submitted in the same tick leave in one write.
+      if (!this.corked) {
+        this.corked = true;
+        channel.cork();
+        process.nextTick(() => { this.corked = false; channel.uncork(); });
+      }
+      channel.write(encodeFrame(header, event.body));
     });
   }
 
   /** Drops a pending event (timed out): its late answer is ignored. */
   forget(id: string): void {
     this.pending.delete(id);
+  }
+
+  /** Events sent and not answered yet (a worker that is not running counts as full). */
+  get load(): number {
+    return this.child ? this.pending.size : Number.MAX_SAFE_INTEGER;
   }
 
   async stop(graceMs: number): Promise<void> {
@@ -193,12 +206,15 @@ class PythonRuntime implements Runtime {
     await Promise.all(this.workers.map((w) => w.start()));
   }
 
-  invoke(event: NuclioEvent, workerId: number): Promise<HandlerResult> {
-    return this.workers[workerId % this.workers.length]!.invoke(event);
+  /** The least busy worker process takes the event (queued behind the one it runs, if any). */
+  invoke(event: NuclioEvent): Promise<HandlerResult> {
+    let best = this.workers[0]!;
+    for (const w of this.workers) if (w.load < best.load) best = w;
+    return best.invoke(event);
   }
 
-  forget(event: NuclioEvent, workerId: number): void {
-    this.workers[workerId % this.workers.length]!.forget(event.id);
+  forget(event: NuclioEvent): void {
+    for (const w of this.workers) w.forget(event.id);
   }
 
   async stop(graceMs: number): Promise<void> {
@@ -207,4 +223,10 @@ class PythonRuntime implements Runtime {
   }
 }
 
-export const pythonRuntime: RuntimeFactory = (opts) => new PythonRuntime(opts);
+/**
+ * Events queued per python process: enough that one write carries a burst of events and one read their
+ * answers, few enough that a slow handler does not strand many requests behind it.
+ */
+export const PIPELINE_DEPTH = 8;
+
+export const pythonRuntime: RuntimeFactory = Object.assign((opts: Parameters<RuntimeFactory>[0]) => new PythonRuntime(opts), { pipelineDepth: PIPELINE_DEPTH });

@@ -19,8 +19,15 @@ export interface Runtime {
 export interface RuntimeOptions {
   config: ProcessorConfig;
   log: ProcessorLogger;
-  /** Total workers across triggers: the most events that run at once. */
+  /** Total workers across triggers (Nuclio's numWorkers): the most handler calls that run at once. */
   workers: number;
 }
 
-export type RuntimeFactory = (opts: RuntimeOptions) => Runtime;
+export interface RuntimeFactory {
+  (opts: RuntimeOptions): Runtime;
+  /**
+   * Events each worker may hold queued behind the one it runs (pipelining). Worker ids passed to invoke
+   * then range over workers × depth; id / depth is the worker. 1 when the runtime takes no queue.
+   */
+  pipelineDepth?: number;
+}

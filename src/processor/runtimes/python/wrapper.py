@@ -21,22 +21,56 @@ HEAD = struct.Struct('>II')
 
 
 class Channel(object):
+    """Frames over the socket. Answers are batched: they go out together when no complete frame is left
+    to handle, so a burst of pipelined events costs one write, not one per event."""
+
     def __init__(self, fd):
         self.sock = socket.socket(fileno=fd)
-        self.reader = self.sock.makefile('rb', buffering=256 * 1024)
+        self.buf = bytearray()
+        self.pending = []
 
-    def read(self):
-        head = self.reader.read(8)
-        if len(head) < 8:
-            return None, None
-        hl, bl = HEAD.unpack(head)
-        header = json.loads(self.reader.read(hl))
-        body = self.reader.read(bl) if bl else b''
+    def _frame(self):
+        if len(self.buf) < 8:
+            return None
+        hl, bl = HEAD.unpack_from(self.buf, 0)
+        end = 8 + hl + bl
+        if len(self.buf) < end:
+            return None
+        header = json.loads(bytes(self.buf[8:8 + hl]))
+        body = bytes(self.buf[8 + hl:end])
+        del self.buf[:end]
         return header, body
 
-    def write(self, header, body=b''):
+    def read(self):
+        while True:
+            frame = self._frame()
+            if frame is not None:
+                return frame
+            self.flush()
+            chunk = self.sock.recv(262144)
+            if not chunk:
+                return None, None
+            self.buf += chunk
+
+    def queue(self, header, body=b''):
         data = json.dumps(header, default=str, separators=(',', ':')).encode('utf-8')
-        self.sock.sendall(HEAD.pack(len(data), len(body)) + data + body)
+        self.pending.append(HEAD.pack(len(data), len(body)) + data + body)
+
+    def queue_text(self, event_id, text):
+        """A 200 text/plain answer (a handler returned a str)."""
+        body = text.encode('utf-8')
+        data = ('{"t":"r","id":%s,"status":200,"content_type":"text/plain","headers":{}}' % json.dumps(event_id)).encode('utf-8')
+        self.pending.append(HEAD.pack(len(data), len(body)) + data + body)
+
+    def write(self, header, body=b''):
+        self.queue(header, body)
+        self.flush()
+
+    def flush(self):
+        if self.pending:
+            data = b''.join(self.pending)
+            self.pending = []
+            self.sock.sendall(data)
 
 
 def load_handler(handler, root):
@@ -54,6 +88,41 @@ def load_handler(handler, root):
     if not callable(fn):
         raise RuntimeError('Handler function "{}" is not defined in {}'.format(entry, os.path.relpath(path, root)))
     return module, fn
+
+
+class WireEvent(nuclio_sdk.Event):
+    """An event straight from a frame: fields set directly, the timestamp made a datetime only when read."""
+
+    def __init__(self, header, body):
+        trig = header.get('trigger') or {}
+        content_type = header.get('content_type', '')
+        self.body = nuclio_sdk.Event.decode_body(body, content_type) if content_type == 'application/json' else body
+        self.content_type = content_type
+        self.trigger = nuclio_sdk.TriggerInfo(trig.get('class', ''), trig.get('kind', ''), trig.get('name', ''))
+        self.fields = header.get('fields') or {}
+        self.headers = header.get('headers') or {}
+        self.id = header.get('id')
+        self.method = header.get('method')
+        self.path = header.get('path') or '/'
+        self.size = len(body)
+        self._ts = header.get('timestamp', 0)
+        self.url = header.get('url')
+        self.shard_id = header.get('shard_id')
+        self.num_shards = header.get('num_shards')
+        self.type = None
+        self.type_version = None
+        self.version = None
+        self.offset = header.get('offset')
+        self.topic = None
+        self.last_in_batch = None
+
+    @property
+    def timestamp(self):
+        return datetime.datetime.fromtimestamp(self._ts, tz=datetime.timezone.utc)
+
+    @timestamp.setter
+    def timestamp(self, value):
+        self._ts = value.timestamp() if isinstance(value, datetime.datetime) else value
 
 
 def json_encoder(obj):
@@ -100,29 +169,17 @@ def main():
         if header is None:
             return
         current['id'] = header.get('id')
-        trig = header.get('trigger') or {}
-        content_type = header.get('content_type', '')
-        event = nuclio_sdk.Event(
-            body=nuclio_sdk.Event.decode_body(body, content_type),
-            content_type=content_type,
-            trigger=nuclio_sdk.TriggerInfo(trig.get('class', ''), trig.get('kind', ''), trig.get('name', '')),
-            fields=header.get('fields'),
-            headers=header.get('headers'),
-            _id=header.get('id'),
-            method=header.get('method'),
-            path=header.get('path'),
-            size=len(body),
-            timestamp=datetime.datetime.fromtimestamp(header.get('timestamp', 0), tz=datetime.timezone.utc),
-            url=header.get('url'),
-            shard_id=header.get('shard_id'),
-            num_shards=header.get('num_shards'),
-            offset=header.get('offset'),
-        )
+        event = WireEvent(header, body)
         try:
             output = handler(context, event)
             if inspect.isawaitable(output):
                 loop = loop or asyncio.new_event_loop()
                 output = loop.run_until_complete(output)
+            if type(output) is str:
+                # The common case, without building a response dict.
+                channel.queue_text(current['id'], output)
+                current['id'] = None
+                continue
             response = nuclio_sdk.Response.from_entrypoint_output(json_encoder, output)
         except SystemExit as exc:
             # The worker process ends; the processor answers this event and starts a new worker.
@@ -144,7 +201,7 @@ def main():
             status = int(response.get('status_code') or 200)
         except (TypeError, ValueError):
             status = 500
-        channel.write({'t': 'r', 'id': current['id'], 'status': status,
+        channel.queue({'t': 'r', 'id': current['id'], 'status': status,
                        'content_type': response.get('content_type') or 'text/plain', 'headers': headers}, bytes(out))
         current['id'] = None
 
