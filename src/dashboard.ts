@@ -114,6 +114,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     const invoker = new Invoker();
     closers.push(() => invoker.close());
     let controller: FunctionController | undefined;
+    let apiUrl: string | undefined;
     const platform = new LocalPlatform({
       layout,
       host: config.functionHost,
@@ -122,6 +123,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       program: PROCESSOR_MAIN,
       pythonRuntimeDir: PYTHON_RUNTIME_DIR,
       log: log.child({ component: 'platform' }),
+      dashboardUrl: () => apiUrl,
       onStatus: (ref, status) => void controller?.platformStatus(ref, status).catch((e) => log.warn({ err: e }, 'status update failed')),
     });
     closers.push(() => platform.close());
@@ -156,6 +158,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     await listen(api, config.listen.host, config.listen.port, '--listen-addr');
     const addr = api.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
+    apiUrl = `http://${config.listen.host === '0.0.0.0' || config.listen.host === '::' ? '127.0.0.1' : config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${port}`;
     let gatewayAddr;
     try {
       gatewayAddr = await gateway.listen(config.gatewayListen.host, config.gatewayListen.port);

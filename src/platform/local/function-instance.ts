@@ -33,6 +33,8 @@ export interface InstanceEnv {
   log: Logger;
   /** How long connections are held for a replica to come up before a 503. */
   holdTimeoutMs: number;
+  /** The dashboard's URL, given to replicas as PROTIUM_DASHBOARD_URL (stream triggers use its stream service). */
+  dashboardUrl: () => string | undefined;
 }
 
 interface Deployment {
@@ -297,6 +299,7 @@ export class FunctionInstance {
       NODE_PATH: join(dir, '.protium', 'npm-global', 'lib', 'node_modules'),
       PYTHONPATH: [dir, join(dir, '.protium', 'site-packages'), this.env.pythonRuntimeDir].join(':'),
       PYTHONUNBUFFERED: '1',
+      ...(this.env.dashboardUrl() ? { PROTIUM_DASHBOARD_URL: this.env.dashboardUrl()! } : {}),
       PATH: `${join(dir, '.protium', 'npm-global', 'bin')}:${join(dir, '.protium', 'site-packages', 'bin')}:${this.env.baseEnv.PATH ?? '/usr/bin:/bin'}`,
     };
     for (const e of d.fn.spec.env ?? []) if (e.name && typeof e.value === 'string') env[e.name] = e.value;

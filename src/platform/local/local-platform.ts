@@ -29,6 +29,8 @@ export interface LocalPlatformOptions {
   onStatus: StatusListener;
   /** How long a connection waits for a replica (wake, restart) before a 503. */
   holdTimeoutMs?: number;
+  /** The dashboard's own URL, once it listens. */
+  dashboardUrl?: () => string | undefined;
 }
 
 const key = (ref: FunctionRef) => `${ref.namespace}/${ref.name}`;
@@ -116,6 +118,7 @@ export class LocalPlatform implements Platform {
       pythonRuntimeDir: this.opts.pythonRuntimeDir,
       log: this.opts.log,
       holdTimeoutMs: this.opts.holdTimeoutMs ?? 60_000,
+      dashboardUrl: this.opts.dashboardUrl ?? (() => undefined),
     }, (s) => this.opts.onStatus(ref, s));
     const candidates = fixed ? [fixed] : candidatePorts(this.opts.portRange, key(ref), previousPort);
     try {
