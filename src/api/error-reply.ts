@@ -27,6 +27,11 @@ export function installErrorHandling(app: FastifyInstance, log: Logger): void {
     const code = (err as FastifyError).code;
     const known = code ? FASTIFY_STATUS[code] : undefined;
     if (known) return sendJson(reply, known.status, { error: known.message ?? err.message });
+    // SQLite (or the filesystem under it) is out of space: say so instead of a bare 500.
+    if (code === 'SQLITE_FULL' || (err as NodeJS.ErrnoException).code === 'ENOSPC') {
+      log.error({ err }, 'the data directory is full');
+      return sendJson(reply, 507, { error: 'The data directory is full: free some space (nothing was changed)' });
+    }
     const status = (err as FastifyError).statusCode;
     if (status && status >= 400 && status < 500) return sendJson(reply, status, { error: err.message });
     log.error({ err, method: req.method, url: req.url }, 'unexpected error while handling a request');

@@ -25,6 +25,8 @@ export interface ProcessorConfig {
   pythonPath?: string;
   /** Folder holding the python wrapper and the nuclio_sdk shim. */
   pythonRuntimeDir?: string;
+  /** spec.resources.limits.memory in bytes: each python worker process gets it as its address-space limit. */
+  memoryLimitBytes?: number;
   /** Minimum level of the replica's own log lines. */
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }

@@ -7,6 +7,7 @@ import { Cron } from 'croner';
 import { ApiError, FieldError, badRequest, quote } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { normaliseCronSchedule } from './cron-schedule.js';
+import { parseQuantity } from './quantity.js';
 import { qualifiedNameErrors, labelKeyErrors, labelValueErrors } from './names.js';
 import {
   isObject, optBoolean, optInt, optObject, optString, optStringArray, optStringMap,
@@ -101,7 +102,14 @@ export function validateFunctionSpec(spec: Record<string, unknown>): void {
   optString(spec.handler, 'spec.handler');
   optString(spec.description, 'spec.description');
   optBoolean(spec.disable, 'spec.disable');
-  optObject(spec.resources, 'spec.resources');
+  const resources = optObject(spec.resources, 'spec.resources');
+  const limits = optObject(resources?.limits, 'spec.resources.limits');
+  if (limits?.memory !== undefined) {
+    const bytes = parseQuantity(limits.memory);
+    if (bytes === undefined || bytes < 16 * 2 ** 20) {
+      throw new FieldError('spec.resources.limits.memory', `spec.resources.limits.memory must be a quantity of at least 16Mi such as "128Mi", got ${quote(limits.memory)}`);
+    }
+  }
   optObject(spec.platform, 'spec.platform');
   optObject(spec.runtimeAttributes, 'spec.runtimeAttributes');
   optInt(spec.readinessTimeoutSeconds, 'spec.readinessTimeoutSeconds', 0, 86_400);

@@ -16,6 +16,7 @@ import type { Logger } from '../../log.js';
 import type { ProcessorConfig } from '../../processor/config.js';
 import type { FunctionRecord, FunctionRef, FunctionStatus } from '../../resources/types.js';
 import { parseDuration } from '../../util/duration.js';
+import { memoryLimitBytes } from '../../resources/quantity.js';
 import type { ReplicaInfo } from '../platform.js';
 import { backoffDelay, nextAttempt } from './backoff.js';
 import { Replica } from './replica.js';
@@ -47,6 +48,8 @@ interface Deployment {
   /** Target in-flight events per replica before another is added. */
   targetInflight: number;
   disabled: boolean;
+  /** spec.resources.limits.memory in bytes. */
+  memoryLimit?: number;
 }
 
 interface Held { socket: net.Socket; since: number }
@@ -242,6 +245,7 @@ export class FunctionInstance {
       idleWindowMs: window.length ? Math.min(...window) : undefined,
       targetInflight: Math.max(1, http?.numWorkers ?? 1),
       disabled: spec.disable === true,
+      memoryLimit: memoryLimitBytes(spec.resources),
     };
   }
 
@@ -250,8 +254,11 @@ export class FunctionInstance {
     const configPath = join(this.env.runDir, 'configs', `${name}.json`);
     mkdirSync(join(this.env.runDir, 'configs'), { recursive: true });
     writeFileSync(configPath, JSON.stringify(this.processorConfig(d, name)));
+    // A memory limit bounds the processor's heap (a leaking nodejs handler then dies and is restarted).
+    const nodeArgs = d.memoryLimit ? [`--max-old-space-size=${Math.max(16, Math.floor(d.memoryLimit / 2 ** 20))}`] : [];
     const replica = new Replica({
       name,
+      nodeArgs,
       program: this.env.program,
       configPath,
       cwd: d.artifact.dir,
@@ -280,6 +287,7 @@ export class FunctionInstance {
       runtimeAttributes: (spec.runtimeAttributes ?? {}) as Record<string, unknown>,
       pythonPath: this.env.pythonPath,
       pythonRuntimeDir: this.env.pythonRuntimeDir,
+      ...(d.memoryLimit ? { memoryLimitBytes: d.memoryLimit } : {}),
       logLevel: 'debug',
     };
   }

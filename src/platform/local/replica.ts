@@ -14,6 +14,8 @@ import type { ReplicaState } from '../platform.js';
 
 export interface ReplicaOptions {
   name: string;
+  /** Options for node itself (e.g. a heap limit). */
+  nodeArgs?: string[];
   /** The processor program (dist/src/processor/main.js). */
   program: string;
   configPath: string;
@@ -58,7 +60,7 @@ export class Replica extends EventEmitter {
     this.state = this.restarts > 0 ? 'restarting' : 'starting';
     this.startedAt = Date.now();
     this.tail = [];
-    const child = spawn(process.execPath, [this.opts.program], {
+    const child = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), this.opts.program], {
       cwd: this.opts.cwd,
       env: { ...this.opts.env, PROTIUM_PROCESSOR_CONFIG: this.opts.configPath },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -69,6 +69,7 @@ class PythonWorker {
       join(config.pythonRuntimeDir!, 'wrapper.py'),
       '--handler', config.handler, '--socket-fd', '3', '--worker-id', String(this.id),
       '--namespace', config.namespace, '--trigger-kind', trigger?.kind ?? '', '--trigger-name', trigger?.name ?? '',
+      ...(config.memoryLimitBytes ? ['--memory-limit', String(Math.floor(config.memoryLimitBytes))] : []),
     ];
     const child = spawn(config.pythonPath ?? 'python3', args, {
       cwd: config.artifactDir,

@@ -131,6 +131,11 @@ def json_encoder(obj):
 
 def main():
     args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+    if args.get('--memory-limit'):
+        # spec.resources.limits.memory: a handler that outgrows it gets MemoryError or dies, and is restarted.
+        import resource
+        limit = int(args['--memory-limit'])
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     channel = Channel(int(args.get('--socket-fd', '3')))
     current = {'id': None}
 
