@@ -106,6 +106,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'],
     allowedHeaders: ALLOWED_HEADERS,
     exposedHeaders: ['Content-Length', 'X-Nuclio-Logs'],
+    // A bare OPTIONS (no Origin) gets a plain 204 instead of a text/plain 400.
+    strictPreflight: false,
   });
 
   installAuth(app, deps.authToken);

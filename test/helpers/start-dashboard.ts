@@ -50,9 +50,14 @@ export async function request(url: string, method: string, opts: { headers?: Rec
  * Keep-alive through a shared agent, as a real client would.
  */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-export function rawRequest(url: string, method: string, opts: { headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number } = {}): Promise<Answer> {
+const guarded = new WeakSet<object>();
+export function rawRequest(url: string, method: string, opts: { headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number; fresh?: boolean } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers: opts.headers, agent, timeout: opts.timeoutMs ?? 30_000 }, (res) => {
+    // Node sends no length for a DELETE or OPTIONS body on its own: without one a server reads the body as
+    // the next request.
+    const headers = { ...(opts.headers ?? {}) };
+    if (opts.body !== undefined && !Object.keys(headers).some((k) => /^(content-length|transfer-encoding)$/i.test(k))) headers['content-length'] = String(Buffer.byteLength(opts.body));
+    const req = http.request(url, { method, headers, agent: opts.fresh ? false : agent, timeout: opts.timeoutMs ?? 30_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -67,6 +72,12 @@ export function rawRequest(url: string, method: string, opts: { headers?: Record
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
+    // A server may answer (413) and close while a big body is still going out: that write error is expected.
+    req.on('socket', (s) => {
+      if (guarded.has(s)) return;
+      guarded.add(s);
+      s.on('error', () => {});
+    });
     req.end(opts.body);
   });
 }
