@@ -124,6 +124,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       pythonRuntimeDir: PYTHON_RUNTIME_DIR,
       log: log.child({ component: 'platform' }),
       dashboardUrl: () => apiUrl,
+      onRollover: (port) => invoker.forgetPort(port),
       onStatus: (ref, status) => void controller?.platformStatus(ref, status).catch((e) => log.warn({ err: e }, 'status update failed')),
     });
     closers.push(() => platform.close());
@@ -134,7 +135,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       log: log.child({ component: 'function-controller' }),
       buildLogPath: (ref) => platform.buildLogPath(ref),
       onRemoved: (ref, port) => {
-        if (port) invoker.forget(`127.0.0.1:${port}`);
+        if (port) invoker.forgetPort(port);
         platform.forgetLogs(ref);
       },
     });

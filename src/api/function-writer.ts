@@ -32,6 +32,7 @@ export async function storeForDeploy(deps: { store: Store; config: Config }, inp
   const record: FunctionRecord = { ...fn, status };
   if (existing) return store.update('function', record, { ifVersion: fn.metadata.resourceVersion });
   delete record.metadata.resourceVersion;
+  record.metadata.creationTimestamp = new Date().toISOString();
   try {
     return await store.create('function', record);
   } catch (e) {

@@ -73,7 +73,7 @@ export function lineOf(fy: FunctionYaml, fieldPath: string): number | undefined 
 /** Parses the text of a function.yaml; every problem is a CliError naming the file and line. */
 export function parseFunctionYaml(text: string, file: string): FunctionYaml {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
   if (doc.errors.length) {
     const e = doc.errors[0]!;
     const pos = e.linePos?.[0];
@@ -85,6 +85,12 @@ export function parseFunctionYaml(text: string, file: string): FunctionYaml {
     const pos = posOf(fy, path);
     throw new CliError(`${file}${pos ? ` line ${pos.line}` : ''}: ${msg}`);
   };
+  const failAtKey = (key: string, msg: string): never => {
+    const items = (doc.contents as { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] } | null)?.items ?? [];
+    const range = items.find((p) => p.key?.value === key)?.key?.range;
+    const pos = range ? lineCounter.linePos(range[0]) : posOf(fy, [key]);
+    throw new CliError(`${file}${pos ? ` line ${pos.line}` : ''}: ${msg}`);
+  };
   const raw = doc.toJS() as unknown;
   if (raw === null || raw === undefined) {
     throw new CliError(`${file} is empty: it needs apiVersion: nuclio.io/v1, kind: NuclioFunction, metadata (name) and spec (runtime, handler)`);
@@ -94,7 +100,7 @@ export function parseFunctionYaml(text: string, file: string): FunctionYaml {
   for (const key of Object.keys(top)) {
     if (!TOP_LEVEL_KEYS.includes(key)) {
       const near = closest(key, TOP_LEVEL_KEYS);
-      fail([key], `unknown key ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ''}: a function.yaml has apiVersion, kind, metadata and spec`);
+      failAtKey(key, `unknown key ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ''}: a function.yaml has apiVersion, kind, metadata and spec`);
     }
   }
   if (top.kind !== undefined && top.kind !== 'NuclioFunction') fail(['kind'], `kind must be NuclioFunction, got ${JSON.stringify(top.kind)}`);
@@ -377,7 +383,9 @@ export async function loadDeployInput(pathArg: string | undefined, flags: Deploy
   const family = familyOf(spec.runtime, yaml?.config.spec.runtime && !flags.runtime ? `${yaml.file}: spec.runtime` : '--runtime');
 
   if (!spec.handler) {
-    const candidates = files.filter((f) => EXT_FAMILY[extname(f)] === family);
+    const all = files.filter((f) => EXT_FAMILY[extname(f)] === family);
+    const topLevel = all.filter((f) => !f.includes('/'));
+    const candidates = topLevel.length ? topLevel : all;
     const conventional = files.includes(parseHandlerFile(family, DEFAULT_HANDLER[family]));
     if (!isDir) spec.handler = defaultHandler(family, files[0]!);
     else if (candidates.length === 1) spec.handler = defaultHandler(family, candidates[0]!);

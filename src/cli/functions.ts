@@ -59,6 +59,15 @@ export interface WaitOptions {
 /** The first line of a multi-line message. */
 const first = (s: string | undefined) => (s ?? '').split('\n')[0]!.trim();
 
+/** One line for a failure message: its first line, or for a traceback the line that says what went wrong. */
+export function summary(message: string | undefined): string {
+  const lines = (message ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  if (lines.length > 1 && /Traceback \(most recent call last\):$/.test(lines[0]!)) {
+    return `${lines[0]!.replace(/Traceback \(most recent call last\):$/, '')}${lines[lines.length - 1]}`;
+  }
+  return lines[0] ?? '';
+}
+
 /**
  * Polls GET /api/functions/<name> until the function settles, showing its state (and its build log);
  * returns the function when it succeeded, throws CliError with the reason and the last log lines when not.
@@ -69,6 +78,21 @@ export async function waitForFunction(client: ApiClient, name: string, opts: Wai
   const success = opts.success ?? SUCCESS;
   const printed = new Set<string>();
   const progress = opts.progress;
+
+  const shown = new Set<string>();
+  /** A build record: its first line; for an error, the lines after it too (a traceback, a command's output). */
+  const printRecord = (rec: { time?: string | number; message?: string; level?: string }) => {
+    const t = typeof rec.time === 'number' ? new Date(rec.time).toISOString() : rec.time ?? '';
+    const key = `${t}|${first(rec.message)}`;
+    if (printed.has(key)) return;
+    printed.add(key);
+    const lines = (rec.message ?? '').split('\n').filter((l) => l.trim());
+    progress.line(`[build] ${lines[0] ?? ''}`);
+    shown.add((lines[0] ?? '').trim());
+    if (rec.level === 'error') {
+      for (const l of lines.slice(1).slice(-20)) if (!shown.has(l.trim())) progress.line(`[build]   ${l}`);
+    }
+  };
 
   const pumpBuildLog = async (namespace: string) => {
     if (!opts.buildLog) return;
@@ -81,12 +105,9 @@ export async function waitForFunction(client: ApiClient, name: string, opts: Wai
     if (!res.ok) return; // no build log yet
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
-      let rec: { time?: string; message?: string };
+      let rec: { time?: string; message?: string; level?: string };
       try { rec = JSON.parse(line) as typeof rec; } catch { rec = { message: line }; }
-      const key = `${rec.time ?? ''}|${first(rec.message)}`;
-      if (printed.has(key)) continue;
-      printed.add(key);
-      progress.line(`[build] ${first(rec.message)}`);
+      printRecord(rec);
     }
   };
 
@@ -95,25 +116,20 @@ export async function waitForFunction(client: ApiClient, name: string, opts: Wai
     const fn = await client.find<FunctionLike>(`/api/functions/${seg(name)}`, { ns: 'function' });
     if (!fn) throw new CliError(`function ${name} was deleted while waiting for it`);
     const state = fn.status?.state || 'unknown';
+    const namespace = fn.metadata.namespace ?? client.namespace ?? 'nuclio';
+    await pumpBuildLog(namespace).catch(() => { /* the log is a nicety; the state is what counts */ });
     if (state !== lastState) {
       progress.status(`${name}: ${state}`);
       lastState = state;
     }
-    const namespace = fn.metadata.namespace ?? client.namespace ?? 'nuclio';
-    await pumpBuildLog(namespace).catch(() => { /* the log is a nicety; the state is what counts */ });
     if (success.has(state)) {
       progress.stop();
       return fn;
     }
     if (FAILURE.has(state)) {
       progress.stop();
-      const records = fn.status?.logs ?? [];
-      const unseen = records.filter((r) => {
-        const t = typeof r.time === 'number' ? new Date(r.time).toISOString() : r.time ?? '';
-        return !printed.has(`${t}|${first(r.message)}`);
-      });
-      for (const r of unseen.slice(-10)) progress.line(`[build] ${first(r.message)}`);
-      throw new CliError(`function ${name} failed to deploy: ${first(fn.status?.message) || 'state error'}`);
+      for (const r of (fn.status?.logs ?? []).slice(-10)) printRecord(r);
+      throw new CliError(`function ${name} failed to deploy: ${summary(fn.status?.message) || 'state error'}`);
     }
     if (Date.now() > deadline) {
       progress.stop();

@@ -99,6 +99,7 @@ const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '
 export class Progress {
   private text = '';
   private frame = 0;
+  private readonly started = Date.now();
   private timer?: NodeJS.Timeout;
   private readonly tty: boolean;
 
@@ -137,6 +138,7 @@ export class Progress {
   private draw(): void {
     const cols = this.out.columns || 80;
     const frame = FRAMES[this.frame++ % FRAMES.length]!;
-    this.out.write(`\r\x1b[K${frame} ${this.text.split('\n')[0]!.slice(0, Math.max(10, cols - 3))}`);
+    const text = `${this.text.split('\n')[0]} (${Math.floor((Date.now() - this.started) / 1000)}s)`;
+    this.out.write(`\r\x1b[K${frame} ${text.slice(0, Math.max(10, cols - 3))}`);
   }
 }

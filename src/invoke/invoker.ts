@@ -122,6 +122,11 @@ export class Invoker {
     });
   }
 
+  /** Drops the pools of every target on `port` (its function went away or moved to a new version). */
+  forgetPort(port: number): void {
+    for (const target of [...this.pools.keys()]) if (target.endsWith(`:${port}`)) this.forget(target);
+  }
+
   /** Drops the pool of a target (its function went away). */
   forget(target: string): void {
     const p = this.pools.get(target);

@@ -76,6 +76,18 @@ describe('operate', () => {
       assert.equal(long.text, 'slow done');
     });
 
+    it('right after an update is ready, the proxy answers with the new version (its keep-alive pool is renewed)', async () => {
+      const v = (n: number) => `exports.handler = (c) => c.callback('version ${n}');`;
+      await deploy(d, functionBody('op-versions', 'nodejs', v(1)));
+      for (let n = 2; n <= 4; n++) {
+        assert.equal((await invoke(d, 'op-versions', 'GET')).text, `version ${n - 1}`);
+        const cur = (await d.api('GET', '/api/functions/op-versions')).json;
+        cur.spec.build.functionSourceCode = Buffer.from(v(n)).toString('base64');
+        assert.equal((await d.api('PUT', '/api/functions/op-versions', { headers: { 'x-nuclio-wait-function-action': 'true' }, body: { metadata: cur.metadata, spec: cur.spec } })).status, 202);
+        assert.equal((await invoke(d, 'op-versions', 'GET')).text, `version ${n}`);
+      }
+    });
+
     it('a function that is not ready answers a clear 503', async () => {
       await d.api('POST', '/api/functions', { body: { metadata: { name: 'op-broken' }, spec: { runtime: 'golang', handler: 'main:Handler', build: { functionSourceCode: 'eA==' } } } });
       await waitFor(d, 'op-broken', (f) => f.status.state === 'error');

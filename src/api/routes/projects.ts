@@ -76,6 +76,7 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/api/projects', async (req, reply) => {
     if (queryTrue(req, 'import')) return sendJson(reply, 201, await importBundle(req));
     const p = readProjectBody(req.body, { defaultNamespace: defaultNs(req), generateName: randomUUID });
+    p.metadata.creationTimestamp = new Date().toISOString();
     try {
       return sendJson(reply, 201, present(await store.create('project', p)));
     } catch (e) {

@@ -20,7 +20,7 @@ export function deployCommand(program: Command): void {
   program
     .command('deploy')
     .argument('[path]', 'a folder with function.yaml, a folder of sources, or one source file', '.')
-    .description('build and run a function from a folder with function.yaml (Nuclio\'s format) or a single source file; updates it if it exists')
+    .description('deploy (or update) a function: a folder with function.yaml, or one source file')
     .option('-f, --file <function.yaml>', 'the function.yaml to read (default: PATH/function.yaml)')
     .option('--name <name>', 'function name (default: metadata.name, else the folder or file name)')
     .option('--runtime <runtime>', 'nodejs, python, python:3.x or shell (default: spec.runtime, else from the file extension)')
@@ -80,7 +80,7 @@ async function deploy(path: string, opts: DeployOptions, cmd: Command): Promise<
       await client.request('POST', '/api/functions', { ns: 'function', body: { metadata: config.metadata, spec } });
     }
   } catch (e) {
-    throw withYamlLine(e, input.yaml);
+    throw withYamlLine(e, input.yaml, client.namespace);
   }
 
   if (!opts.wait) {
@@ -93,8 +93,12 @@ async function deploy(path: string, opts: DeployOptions, cmd: Command): Promise<
   process.stdout.write(`Function ${name} is ${fn.status?.state} (${secs} s)${url ? `: ${url}` : ''}\n`);
 }
 
-/** A dashboard error about a field gets the line of that field in function.yaml. */
-function withYamlLine(e: unknown, yaml: FunctionYaml | undefined): unknown {
+/** A dashboard error about a field gets the line of that field in function.yaml; a missing project, a hint. */
+function withYamlLine(e: unknown, yaml: FunctionYaml | undefined, namespace: string | undefined): unknown {
+  if (e instanceof ApiAnswerError && e.status === 412) {
+    const m = /^Project does not exist: "([^"]+)"/.exec(e.message);
+    if (m) return new CliError(`project ${m[1]} does not exist${namespace ? ` in namespace ${namespace}` : ''}: create it with "protium${namespace ? ` -n ${namespace}` : ''} create project ${m[1]}"`);
+  }
   if (!(e instanceof ApiAnswerError) || !e.field || !yaml) return e;
   const line = lineOf(yaml, e.field);
   return line ? new CliError(`${e.message} (${yaml.file} line ${line})`) : e;

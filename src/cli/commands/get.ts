@@ -39,7 +39,7 @@ export function getCommand(program: Command): void {
     .command('get')
     .argument('<kind>', 'functions, projects, apigateways, functionevents or templates (singular or plural)')
     .argument('[name]', 'one resource by name')
-    .description('list resources, or show one: functions, projects, apigateways, functionevents, templates')
+    .description('list or show functions, projects, apigateways, functionevents, templates')
     .option('-o, --output <format>', 'table, json or yaml', 'table')
     .option('--function <name>', 'function events: only those of this function')
     .addHelpText('after', `

@@ -36,6 +36,11 @@ export interface InstanceEnv {
   holdTimeoutMs: number;
   /** The dashboard's URL, given to replicas as PROTIUM_DASHBOARD_URL (stream triggers use its stream service). */
   dashboardUrl: () => string | undefined;
+  /**
+   * A new version took over the port: keep-alive clients of the old replicas (the dashboard's own pools)
+   * should reconnect, or their next request is answered by the old version while it drains.
+   */
+  onRollover: (port: number) => void;
 }
 
 interface Deployment {
@@ -146,6 +151,7 @@ export class FunctionInstance {
     for (const r of fresh) this.watch(r);
     this.parked = false;
     this.flushHeld();
+    if (old.length) this.env.onRollover(this.port);
     void this.stopAll(old);
   }
 

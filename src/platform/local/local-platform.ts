@@ -31,6 +31,8 @@ export interface LocalPlatformOptions {
   holdTimeoutMs?: number;
   /** The dashboard's own URL, once it listens. */
   dashboardUrl?: () => string | undefined;
+  /** A function's port switched to a new version (see InstanceEnv.onRollover). */
+  onRollover?: (port: number) => void;
 }
 
 const key = (ref: FunctionRef) => `${ref.namespace}/${ref.name}`;
@@ -119,6 +121,7 @@ export class LocalPlatform implements Platform {
       log: this.opts.log,
       holdTimeoutMs: this.opts.holdTimeoutMs ?? 60_000,
       dashboardUrl: this.opts.dashboardUrl ?? (() => undefined),
+      onRollover: this.opts.onRollover ?? (() => {}),
     }, (s) => this.opts.onStatus(ref, s));
     const candidates = fixed ? [fixed] : candidatePorts(this.opts.portRange, key(ref), previousPort);
     try {
