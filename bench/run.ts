@@ -6,6 +6,7 @@
  *   npm run bench                 full run (5 s per load phase)
  *   npm run bench -- --quick      CI-sized (2 s per phase, fewer repetitions)
  *   npm run bench -- --only throughput,wake
+ *   npm run bench -- --only soak --soak 100000   the soak (default 1,000,000 invocations; CI runs 100,000)
  *
  * The dashboard runs as its own process (as users run it) and the load generator (autocannon) here, so
  * that the proxy and gateway do not share an event loop with the load.
@@ -35,6 +36,7 @@ const ONLY = (() => { const i = args.indexOf('--only'); return i >= 0 ? args[i +
 const PHASE_S = QUICK ? 2 : 5;
 const REPEAT = QUICK ? 1 : 2;
 const CONNECTIONS = 32;
+const SOAK = (() => { const i = args.indexOf('--soak'); return i >= 0 ? Number(args[i + 1]) : 1_000_000; })();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
@@ -132,6 +134,12 @@ async function compare(baseline: () => Promise<AutocannonResult>, subject: () =>
   return { base: median(b), subj: median(s), errors };
 }
 
+/** RSS (MB) of one process. */
+function rssOfPid(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
 /** RSS (MB) of processes whose command line contains `needle`, with their children. */
 function rssOf(needle: string): number[] {
   const out: number[] = [];
@@ -148,6 +156,47 @@ function rssOf(needle: string): number[] {
 // ---------------------------------------------------------------- benchmarks
 
 const benches: Record<string, () => Promise<void>> = {
+  /** Many invocations through the port, the proxy and a gateway: no errors, and memory that stays flat. */
+  async soak() {
+    const d = await dashboard();
+    try {
+      const fn = await deploy(d, 'soak', 'nodejs', "exports.handler = (context, event) => context.callback('soaked ' + event.body.length);\n", { triggers: { http: { kind: 'http', numWorkers: 8 } } });
+      const gw = await d.api('POST', '/api/api_gateways', { metadata: { name: 'soak' }, spec: { host: 'soak.test', path: '/s', upstreams: [{ kind: 'nucliofunction', nucliofunction: { name: 'soak' } }] } });
+      if (gw.status !== 202) throw new Error(`gateway: ${JSON.stringify(gw.json)}`);
+      for (let i = 0; i < 100 && (await d.api('GET', '/api/api_gateways/soak')).json.status?.state !== 'ready'; i++) await sleep(20);
+      const paths = [
+        { name: 'port', url: `http://127.0.0.1:${fn.status.httpPort}/`, headers: {} },
+        { name: 'proxy', url: `${d.url}/api/function_invocations`, headers: { 'x-nuclio-function-name': 'soak' } },
+        { name: 'gateway', url: `${d.gateway}/s`, headers: { host: 'soak.test' } },
+      ];
+      const per = Math.ceil(SOAK / paths.length);
+      const run = (p: typeof paths[number], amount: number) => autocannon({ url: p.url, connections: 16, amount, headers: p.headers, method: 'POST', body: 'x'.repeat(64) });
+      // Warm up (10 %, and enough for the heaps to reach their working size), then measure memory, then the rest.
+      const warm = Math.min(per - 1, Math.max(Math.ceil(per / 10), 15_000));
+      for (const p of paths) await run(p, warm);
+      const replicaPid = () => rssOf('processor/main.js');
+      await sleep(1_000);
+      const before = { dashboard: rssOfPid(d.proc.pid!), replica: Math.max(...replicaPid()) };
+      let errors = 0;
+      let total = 0;
+      const t0 = Date.now();
+      for (const p of paths) {
+        const r = await run(p, per - warm);
+        errors += r.errors + r.timeouts + r.non2xx;
+        total += r.requests.total;
+        process.stderr.write(`  soak via ${p.name}: ${r.requests.total} requests, ${r.errors + r.timeouts + r.non2xx} errors\n`);
+      }
+      await sleep(1_000);
+      const after = { dashboard: rssOfPid(d.proc.pid!), replica: Math.max(...replicaPid()) };
+      const growth = (a: number, b: number) => (b - a) / a;
+      row({ benchmark: `soak: ${total + paths.length * warm} invocations via port, proxy and gateway (errors)`, measured: `${errors} errors in ${((Date.now() - t0) / 1000).toFixed(0)} s`, baseline: '0 errors target', ratio: null, target: '0', pass: errors === 0 });
+      row({ benchmark: 'soak: dashboard RSS growth after warm-up', measured: `${before.dashboard.toFixed(1)} → ${after.dashboard.toFixed(1)} MB`, baseline: 'RSS after warm-up', ratio: after.dashboard / before.dashboard, target: '≤ 1.10', pass: growth(before.dashboard, after.dashboard) <= 0.1 });
+      row({ benchmark: 'soak: replica RSS growth after warm-up', measured: `${before.replica.toFixed(1)} → ${after.replica.toFixed(1)} MB`, baseline: 'RSS after warm-up', ratio: after.replica / before.replica, target: '≤ 1.10', pass: growth(before.replica, after.replica) <= 0.1 });
+    } finally {
+      await stopDashboard(d);
+    }
+  },
+
   async throughput() {
     const d = await dashboard();
     const bare = await bareNode(18_390);
@@ -233,7 +282,8 @@ const benches: Record<string, () => Promise<void>> = {
 };
 
 async function main(): Promise<void> {
-  const names = Object.keys(benches).filter((n) => !ONLY || ONLY.includes(n));
+  // The soak is long: it runs when asked for (--only soak, or --soak N).
+  const names = Object.keys(benches).filter((n) => (ONLY ? ONLY.includes(n) : n !== 'soak' || args.includes('--soak')));
   process.stderr.write(`protium bench (${QUICK ? 'quick' : 'full'}): ${names.join(', ')}\n`);
   for (const n of names) {
     process.stderr.write(`# ${n}\n`);
@@ -245,6 +295,9 @@ async function main(): Promise<void> {
     ...rows.map((r) => `| ${r.benchmark} | ${r.measured} | ${r.baseline} | ${r.ratio === null ? '-' : r.ratio.toFixed(2)} | ${r.target} | ${r.pass === null ? '-' : r.pass ? 'yes' : 'no'} |`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+  // Lost requests fail the run (CI runs the soak); ratios and memory are reported, noise and all.
+  const failed = rows.filter((r) => r.pass === false && /\(errors\)$/.test(r.benchmark));
+  if (failed.length) process.exitCode = 1;
   writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), quick: QUICK, cpus: (await import('node:os')).cpus().length, rows }, null, 2)}\n`);
 }
 
