@@ -119,3 +119,19 @@ describe('exportFunction', () => {
     assert.deepEqual(r, before);
   });
 });
+
+describe('exportFunction() secrets', () => {
+  it('blanks env values whose names mark them secret, and keeps the others', () => {
+    const fn = {
+      metadata: { name: 'f', namespace: 'nuclio' },
+      spec: { resources: {}, build: {}, platform: {}, eventTimeout: '', env: [
+        { name: 'DB_PASSWORD', value: 'hunter2' }, { name: 'API_KEY', value: 'k' }, { name: 'GITHUB_TOKEN', value: 't' },
+        { name: 'WEBHOOK_SECRET', value: 's' }, { name: 'GREETING', value: 'hello' }, { name: 'TOKENIZER_MODE', value: 'fast' },
+      ] },
+      status: { state: 'ready' as const },
+    };
+    const env = Object.fromEntries((exportFunction(fn).spec.env ?? []).map((e) => [e.name, e.value]));
+    assert.deepEqual(env, { DB_PASSWORD: '', API_KEY: '', GITHUB_TOKEN: '', WEBHOOK_SECRET: '', GREETING: 'hello', TOKENIZER_MODE: 'fast' });
+    assert.equal(fn.spec.env[0]!.value, 'hunter2', 'the stored function is not changed');
+  });
+});

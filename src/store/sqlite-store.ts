@@ -4,6 +4,7 @@
  * (kind, namespace, name); a global counter gives resource versions, as Kubernetes does.
  */
 import Database from 'better-sqlite3';
+import { chmodSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { ApiError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
@@ -26,6 +27,8 @@ export class SqliteStore implements Store {
   /** Opens (and migrates) the database at `file`; ':memory:' for a throwaway store. */
   constructor(file: string) {
     this.db = new Database(file);
+    // The store holds functions' env values: readable by the dashboard's user only.
+    if (file !== ':memory:') try { chmodSync(file, 0o600); } catch { /* not ours to change */ }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');

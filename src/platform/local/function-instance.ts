@@ -259,7 +259,8 @@ export class FunctionInstance {
     const name = `${replicaPrefix(this.ref)}${randomBytes(3).toString('hex').slice(0, 5)}`;
     const configPath = join(this.env.runDir, 'configs', `${name}.json`);
     mkdirSync(join(this.env.runDir, 'configs'), { recursive: true });
-    writeFileSync(configPath, JSON.stringify(this.processorConfig(d, name)));
+    // The config holds the function's env (secrets included): readable by this user only.
+    writeFileSync(configPath, JSON.stringify(this.processorConfig(d, name)), { mode: 0o600 });
     // A memory limit bounds the processor's heap (a leaking nodejs handler then dies and is restarted).
     const nodeArgs = d.memoryLimit ? [`--max-old-space-size=${Math.max(16, Math.floor(d.memoryLimit / 2 ** 20))}`] : [];
     const replica = new Replica({
