@@ -29,6 +29,8 @@ export interface Config {
   sourceRoots: string[];
   /** pino level of the dashboard's own log (--log-level). */
   logLevel: string;
+  /** Run replicas inside a bubblewrap sandbox (--sandbox bwrap), or not (none, the default). */
+  sandbox: 'none' | 'bwrap';
 }
 
 /** Raw option values as commander gives them (strings, or lists for repeatable options). */
@@ -44,6 +46,7 @@ export interface RawOptions {
   authTokenFile?: string;
   sourceRoot?: string[];
   logLevel?: string;
+  sandbox?: string;
 }
 
 /** Each option's environment variable. */
@@ -59,6 +62,7 @@ export const ENV_NAMES: Record<keyof RawOptions, string> = {
   authTokenFile: 'PROTIUM_AUTH_TOKEN_FILE',
   sourceRoot: 'PROTIUM_SOURCE_ROOTS',
   logLevel: 'PROTIUM_LOG_LEVEL',
+  sandbox: 'PROTIUM_SANDBOX',
 };
 
 export const DEFAULTS = {
@@ -68,6 +72,7 @@ export const DEFAULTS = {
   namespace: 'nuclio',
   portRange: '30000-32767',
   logLevel: 'info',
+  sandbox: 'none',
 };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -104,6 +109,8 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   const externalIps = raw.externalIp?.length ? raw.externalIp : list(env[ENV_NAMES.externalIp]);
   const sourceRoots = (raw.sourceRoot?.length ? raw.sourceRoot : list(env[ENV_NAMES.sourceRoot]) ?? []).map((p) => resolve(p));
+  const sandbox = pick('sandbox') ?? DEFAULTS.sandbox;
+  if (sandbox !== 'none' && sandbox !== 'bwrap') throw new ConfigError(`--sandbox must be none or bwrap, got "${sandbox}"`);
   const dataDir = pick('dataDir') ?? DEFAULTS.dataDir;
   if (!dataDir.trim()) throw new ConfigError('--data-dir must not be empty');
   return {
@@ -118,5 +125,6 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
     ...(pick('authTokenFile') ? { authTokenFile: resolve(pick('authTokenFile')!) } : {}),
     sourceRoots,
     logLevel,
+    sandbox,
   };
 }

@@ -18,6 +18,7 @@ import { FunctionDirectory } from './invoke/function-directory.js';
 import type { Logger } from './log.js';
 import { dataLayout, PROCESSOR_MAIN, PYTHON_RUNTIME_DIR, TEMPLATES_DIR, type DataLayout } from './paths.js';
 import { baseReplicaEnv, LocalPlatform } from './platform/local/local-platform.js';
+import { findBwrap } from './platform/local/sandbox.js';
 import { hostAddresses } from './api/routes/misc.js';
 import { DEFAULT_PROJECT } from './resources/types.js';
 import { SqliteStore } from './store/sqlite-store.js';
@@ -92,6 +93,8 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   for (const dir of [layout.artifacts, layout.logs, layout.run]) mkdirSync(dir, { recursive: true });
   const authToken = readSecretFile(config.authTokenFile, 'auth token');
   const accessKeys = readAccessKeys(config.accessKeysFile);
+  const bwrap = config.sandbox === 'bwrap' ? findBwrap() : undefined;
+  if (config.sandbox === 'bwrap' && !bwrap) throw new StartupError('--sandbox bwrap needs bubblewrap (apt-get install bubblewrap)');
 
   let store: SqliteStore;
   try {
@@ -125,6 +128,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       log: log.child({ component: 'platform' }),
       dashboardUrl: () => apiUrl,
       onRollover: (port) => invoker.forgetPort(port),
+      ...(bwrap ? { bwrap } : {}),
       onStatus: (ref, status) => void controller?.platformStatus(ref, status).catch((e) => log.warn({ err: e }, 'status update failed')),
     });
     closers.push(() => platform.close());

@@ -27,6 +27,7 @@ export const PYTHON_RUNTIME_DIR = join(PACKAGE_ROOT, 'src', 'processor', 'runtim
 /** The layout of a data directory (ARCHITECTURE.md, "Data on disk"). */
 export function dataLayout(dataDir: string) {
   return {
+    root: dataDir,
     store: join(dataDir, 'store.db'),
     artifacts: join(dataDir, 'artifacts'),
     logs: join(dataDir, 'logs'),

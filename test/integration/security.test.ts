@@ -81,3 +81,35 @@ describe('security', () => {
     assert.equal((await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'GET')).text, 'authed');
   });
 });
+
+describe('the bwrap sandbox (--sandbox bwrap)', () => {
+  it('a sandboxed replica cannot see the store or other artifacts, cannot write outside its home, and still serves', async (t) => {
+    const { findBwrap } = await import('../../src/platform/local/sandbox.js');
+    if (!findBwrap()) { t.skip('bubblewrap is not installed'); return; }
+    const d = await startTestDashboard({ sandbox: 'bwrap' });
+    try {
+      const src = [
+        "const fs = require('fs');",
+        'exports.handler = (c) => {',
+        '  const tryIt = (f) => { try { f(); return "allowed"; } catch (e) { return e.code; } };',
+        '  c.callback({',
+        `    store: tryIt(() => fs.readFileSync(${JSON.stringify(join('DATA', 'store.db'))}.replace('DATA', process.env.PROTIUM_TEST_DATA_DIR))),`,
+        "    artifacts: fs.readdirSync(process.env.PROTIUM_TEST_DATA_DIR + '/artifacts'),",
+        "    etc: tryIt(() => fs.writeFileSync('/etc/protium-test', 'x')),",
+        "    home: tryIt(() => fs.writeFileSync(process.env.HOME + '/note', 'x')),",
+        "    own: tryIt(() => fs.readFileSync(__dirname + '/handler.js')),",
+        '  });',
+        '};',
+      ].join('\n');
+      const fn = await deploy(d, functionBody('boxed', 'nodejs', src, { spec: { env: [{ name: 'PROTIUM_TEST_DATA_DIR', value: d.dataDir }] } }));
+      const res = (await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'GET')).json;
+      assert.equal(res.store, 'ENOENT');
+      assert.equal(res.etc, 'EROFS');
+      assert.equal(res.home, 'allowed');
+      assert.equal(res.own, 'allowed');
+      assert.deepEqual(res.artifacts, [fn.spec.image.split(':')[1]], 'only its own artifact is visible');
+    } finally {
+      await d.close();
+    }
+  });
+});

@@ -20,6 +20,7 @@ import { memoryLimitBytes } from '../../resources/quantity.js';
 import type { ReplicaInfo } from '../platform.js';
 import { backoffDelay, nextAttempt } from './backoff.js';
 import { Replica } from './replica.js';
+import { bwrapArgs } from './sandbox.js';
 
 /** What every instance of the platform shares. */
 export interface InstanceEnv {
@@ -41,6 +42,10 @@ export interface InstanceEnv {
    * should reconnect, or their next request is answered by the old version while it drains.
    */
   onRollover: (port: number) => void;
+  /** The data dir, hidden from sandboxed replicas. */
+  dataDir: string;
+  /** bwrap's path when replicas run sandboxed. */
+  bwrap?: string;
 }
 
 interface Deployment {
@@ -263,9 +268,12 @@ export class FunctionInstance {
     writeFileSync(configPath, JSON.stringify(this.processorConfig(d, name)), { mode: 0o600 });
     // A memory limit bounds the processor's heap (a leaking nodejs handler then dies and is restarted).
     const nodeArgs = d.memoryLimit ? [`--max-old-space-size=${Math.max(16, Math.floor(d.memoryLimit / 2 ** 20))}`] : [];
+    const home = join(this.env.runDir, 'home', this.ref.namespace, this.ref.name);
+    const wrap = this.env.bwrap ? [this.env.bwrap, ...bwrapArgs({ dataDir: this.env.dataDir, artifactDir: d.artifact.dir, configPath, homeDir: home })] : undefined;
     const replica = new Replica({
       name,
       nodeArgs,
+      wrap,
       program: this.env.program,
       configPath,
       cwd: d.artifact.dir,

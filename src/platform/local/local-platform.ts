@@ -33,6 +33,8 @@ export interface LocalPlatformOptions {
   dashboardUrl?: () => string | undefined;
   /** A function's port switched to a new version (see InstanceEnv.onRollover). */
   onRollover?: (port: number) => void;
+  /** bwrap's path: replicas run in a sandbox (sandbox.ts). */
+  bwrap?: string;
 }
 
 const key = (ref: FunctionRef) => `${ref.namespace}/${ref.name}`;
@@ -122,6 +124,8 @@ export class LocalPlatform implements Platform {
       holdTimeoutMs: this.opts.holdTimeoutMs ?? 60_000,
       dashboardUrl: this.opts.dashboardUrl ?? (() => undefined),
       onRollover: this.opts.onRollover ?? (() => {}),
+      dataDir: this.opts.layout.root,
+      ...(this.opts.bwrap ? { bwrap: this.opts.bwrap } : {}),
     }, (s) => this.opts.onStatus(ref, s));
     const candidates = fixed ? [fixed] : candidatePorts(this.opts.portRange, key(ref), previousPort);
     try {

@@ -16,6 +16,8 @@ export interface ReplicaOptions {
   name: string;
   /** Options for node itself (e.g. a heap limit). */
   nodeArgs?: string[];
+  /** A command the processor runs inside (the sandbox): [program, ...args]. */
+  wrap?: string[];
   /** The processor program (dist/src/processor/main.js). */
   program: string;
   configPath: string;
@@ -60,7 +62,9 @@ export class Replica extends EventEmitter {
     this.state = this.restarts > 0 ? 'restarting' : 'starting';
     this.startedAt = Date.now();
     this.tail = [];
-    const child = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), this.opts.program], {
+    const argv = [process.execPath, ...(this.opts.nodeArgs ?? []), this.opts.program];
+    const [command, ...args] = this.opts.wrap?.length ? [...this.opts.wrap, ...argv] : argv;
+    const child = spawn(command!, args, {
       cwd: this.opts.cwd,
       env: { ...this.opts.env, PROTIUM_PROCESSOR_CONFIG: this.opts.configPath },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -1,0 +1,17 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { bwrapArgs } from './sandbox.js';
+
+describe('bwrapArgs', () => {
+  it('hides the data dir before binding back only the replica\'s artifact, config and home', () => {
+    const args = bwrapArgs({ dataDir: '/d', artifactDir: '/d/artifacts/abc', configPath: '/d/run/configs/r.json', homeDir: '/d/run/home/ns/f' });
+    const at = (flag: string, path: string) => args.findIndex((a, i) => a === flag && args[i + 1] === path);
+    assert.ok(at('--tmpfs', '/d') > at('--ro-bind', '/'));
+    for (const [flag, path] of [['--ro-bind', '/d/artifacts/abc'], ['--ro-bind', '/d/run/configs/r.json'], ['--bind', '/d/run/home/ns/f']] as const) {
+      assert.ok(at(flag, path) > at('--tmpfs', '/d'), `${flag} ${path} comes after the data dir is hidden`);
+    }
+    assert.equal(args.at(-1), '--');
+    assert.ok(args.includes('--die-with-parent'));
+    assert.ok(!args.includes('--unshare-net'), 'functions keep the network');
+  });
+});
