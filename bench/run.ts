@@ -12,7 +12,7 @@
  * that the proxy and gateway do not share an event loop with the load.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,10 +78,10 @@ async function bareNode(port: number): Promise<ChildProcess> {
 
 interface Dash { url: string; gateway: string; dir: string; proc: ChildProcess; api: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; json: any }> }
 
-async function dashboard(): Promise<Dash> {
+async function dashboard(extra: string[] = []): Promise<Dash> {
   const dir = mkdtempSync(join(tmpdir(), 'protium-bench-'));
   const port = 18_400 + Math.floor(Math.random() * 500);
-  const proc = spawn(process.execPath, ['--max-semi-space-size=32', join(ROOT, 'dist/src/main.js'), '--listen-addr', `127.0.0.1:${port}`, '--gateway-listen-addr', `127.0.0.1:${port + 1}`, '--data-dir', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  const proc = spawn(process.execPath, ['--max-semi-space-size=32', join(ROOT, 'dist/src/main.js'), '--listen-addr', `127.0.0.1:${port}`, '--gateway-listen-addr', `127.0.0.1:${port + 1}`, '--data-dir', dir, '--log-level', 'warn', ...extra], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
   children.push(proc);
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/api/versions`);
@@ -246,6 +246,32 @@ const benches: Record<string, () => Promise<void>> = {
     } finally {
       await stopDashboard(d);
     }
+  },
+
+  /** What the bwrap sandbox costs a replica's start: wake p50 with and without it, in the same run. */
+  async sandbox() {
+    if (!existsSync('/usr/bin/bwrap')) { process.stderr.write('  (bwrap is not installed: skipped)\n'); return; }
+    const p50 = async (extra: string[]) => {
+      const d = await dashboard(extra);
+      try {
+        const fn = await deploy(d, 'wake-box', 'nodejs', NODE_HELLO, { minReplicas: 0, maxReplicas: 1 });
+        const times: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          await d.api('PATCH', '/api/functions/wake-box', { desiredState: 'scaledToZero' }, { 'x-nuclio-wait-function-action': 'true' });
+          await sleep(300);
+          const t0 = process.hrtime.bigint();
+          const r = await fetch(`http://127.0.0.1:${fn.status.httpPort}/`, { headers: { connection: 'close' } });
+          await r.text();
+          times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        }
+        return median(times);
+      } finally {
+        await stopDashboard(d);
+      }
+    };
+    const plain = await p50([]);
+    const boxed = await p50(['--sandbox', 'bwrap']);
+    row({ benchmark: 'wake from zero in the bwrap sandbox, nodejs (p50 of 20, ms)', measured: `${boxed.toFixed(0)} ms`, baseline: `${plain.toFixed(0)} ms without the sandbox`, ratio: boxed / plain, target: 'report', pass: null });
   },
 
   async wake() {
