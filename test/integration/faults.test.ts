@@ -164,6 +164,22 @@ describe('faults', () => {
       assert.doesNotMatch(out, /at .*\.js:\d+/);
     });
 
+    it('a port that is taken stops the start with a clear error', async () => {
+      const blocker = (await import('node:net')).createServer().listen(0, '127.0.0.1');
+      await new Promise((r) => blocker.once('listening', r));
+      const port = (blocker.address() as { port: number }).port;
+      const dir = mkdtempSync(join(tmpdir(), 'protium-port-'));
+      try {
+        const config = loadConfig({ listenAddr: `127.0.0.1:${port}`, gatewayListenAddr: '127.0.0.1:0', dataDir: dir }, {});
+        await assert.rejects(startDashboard(config, silentLogger()), (e: Error) => e instanceof StartupError && e.message.includes(`Port ${port}`) && /already in use \(--listen-addr\)/.test(e.message));
+        const gwConfig = loadConfig({ listenAddr: '127.0.0.1:0', gatewayListenAddr: `127.0.0.1:${port}`, dataDir: dir }, {});
+        await assert.rejects(startDashboard(gwConfig, silentLogger()), (e: Error) => e instanceof StartupError && /--gateway-listen-addr/.test(e.message));
+      } finally {
+        blocker.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('a data dir that fills up during a build: the build fails with a clear error and the store stays intact', async (t) => {
       const mnt = mkdtempSync(join(tmpdir(), 'protium-small-'));
       try {

@@ -178,6 +178,21 @@ describe('operate', () => {
       assert.equal((await request(at(fn), 'GET')).text, 'awake');
     });
 
+    it('between minReplicas and maxReplicas, replicas are added when requests queue up', async () => {
+      const fn = await deploy(d, functionBody('op-busy', 'nodejs', "exports.handler = (c) => setTimeout(() => c.callback(String(process.pid)), 150);", { spec: { minReplicas: 1, maxReplicas: 3 } }));
+      assert.equal((await d.api('GET', '/api/functions/op-busy/replicas')).json.names.length, 1);
+      const pids = new Set<string>();
+      const t0 = Date.now();
+      // Fresh connections (new clients), so that new replicas get some of them.
+      while (Date.now() - t0 < 6_000 && pids.size < 2) {
+        const answers = await Promise.all(Array.from({ length: 12 }, () => request(at(fn), 'GET', { headers: { connection: 'close' } })));
+        for (const a of answers) if (a.status === 200) pids.add(a.text);
+      }
+      const replicas = (await d.api('GET', '/api/functions/op-busy/replicas')).json.names;
+      assert.ok(replicas.length >= 2 && replicas.length <= 3, `replicas: ${replicas.join(', ')}`);
+      assert.ok(pids.size >= 2, `answers came from ${pids.size} process(es)`);
+    });
+
     it('a wake that fails answers 503 with the reason', async () => {
       const src = "if (process.env.BROKEN === 'yes' && require('fs').existsSync(__dirname + '/armed')) throw new Error('cannot start'); exports.handler=(c)=>c.callback('x');";
       const fn = await deploy(d, functionBody('op-badwake', 'nodejs', src, { spec: { minReplicas: 0, maxReplicas: 1, env: [{ name: 'BROKEN', value: 'yes' }] } }));
