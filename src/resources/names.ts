@@ -32,25 +32,21 @@ export function qualifiedNameErrors(value: string): string[] {
   return errors;
 }
 
-/** Problems of a DNS-1123 label: lowercase alphanumerics and '-', ≤ 63 characters. */
-export function dnsLabelErrors(value: string): string[] {
+/** Problems of a value that must match `pattern` within 63 characters. */
+function shortNameErrors(value: string, pattern: RegExp, message: string): string[] {
   const errors: string[] = [];
   if (value.length > 63) errors.push('must be no more than 63 characters');
-  if (!DNS1123_LABEL.test(value)) {
-    errors.push("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc')");
-  }
+  if (!pattern.test(value)) errors.push(message);
   return errors;
 }
 
+/** Problems of a DNS-1123 label: lowercase alphanumerics and '-', ≤ 63 characters. */
+export const dnsLabelErrors = (value: string): string[] => shortNameErrors(value, DNS1123_LABEL,
+  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc')");
+
 /** Problems of a label value: empty, or a qualified-name-like string of at most 63 characters. */
-export function labelValueErrors(value: string): string[] {
-  const errors: string[] = [];
-  if (value.length > 63) errors.push('must be no more than 63 characters');
-  if (!LABEL_VALUE.test(value)) {
-    errors.push("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character");
-  }
-  return errors;
-}
+export const labelValueErrors = (value: string): string[] => shortNameErrors(value, LABEL_VALUE,
+  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character");
 
 /** Problems of a label key (a qualified name). */
 export const labelKeyErrors = qualifiedNameErrors;

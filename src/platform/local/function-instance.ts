@@ -136,17 +136,7 @@ export class FunctionInstance {
       void this.stopAll(this.replicas.splice(0));
       return;
     }
-    const fresh: Replica[] = [];
-    try {
-      await Promise.all(Array.from({ length: Math.max(d.min, 1) }, () => {
-        const r = this.newReplica(d);
-        fresh.push(r);
-        return r.start();
-      }));
-    } catch (e) {
-      await this.stopAll(fresh, 0);
-      throw e;
-    }
+    const fresh = await this.startReplicas(d, Math.max(d.min, 1));
     if (this.closed || this.deployment !== d) {
       await this.stopAll(fresh, 0);
       return;
@@ -213,13 +203,8 @@ export class FunctionInstance {
     this.onStatus({ state: 'waitingForScaleResourceFromZero' });
     const started = Date.now();
     this.waking = (async () => {
-      const fresh: Replica[] = [];
       try {
-        await Promise.all(Array.from({ length: Math.max(d.min, 1) }, () => {
-          const r = this.newReplica(d);
-          fresh.push(r);
-          return r.start();
-        }));
+        const fresh = await this.startReplicas(d, Math.max(d.min, 1));
         if (this.closed || this.deployment !== d) { await this.stopAll(fresh, 0); return; }
         this.replicas.push(...fresh);
         for (const r of fresh) this.watch(r);
@@ -228,7 +213,6 @@ export class FunctionInstance {
         this.log.info({ ms: Date.now() - started }, 'woke from zero');
         this.onStatus({ state: 'ready', message: undefined, scaleToZero: { lastScaleEvent: 'scaleFromZeroCompleted', lastScaleEventTime: new Date().toISOString() } });
       } catch (e) {
-        await this.stopAll(fresh, 0);
         const message = `Failed to wake the function from zero: ${(e as Error).message}`;
         for (const h of this.held.splice(0)) refuse(h.socket, 503, message);
         this.onStatus({ state: 'error', message });
@@ -240,6 +224,18 @@ export class FunctionInstance {
   }
 
   // ---------------------------------------------------------------- replicas
+
+  /** Starts `n` replicas of `d` and waits until all are ready; on a failure stops them all and rethrows. */
+  private async startReplicas(d: Deployment, n: number): Promise<Replica[]> {
+    const fresh = Array.from({ length: n }, () => this.newReplica(d));
+    try {
+      await Promise.all(fresh.map((r) => r.start()));
+      return fresh;
+    } catch (e) {
+      await this.stopAll(fresh, 0);
+      throw e;
+    }
+  }
 
   private deploymentOf(fn: FunctionRecord, artifact: Artifact): Deployment {
     const spec = fn.spec;
