@@ -45,6 +45,7 @@ describe('loadConfig', () => {
       portRange: [30000, 32767],
       sourceRoots: [],
       logLevel: 'info',
+      sandbox: 'none',
     });
     assert.equal('externalIps' in c, false);
     assert.equal('accessKeysFile' in c, false);
