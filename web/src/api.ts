@@ -137,6 +137,8 @@ export interface RequestOptions {
   body?: unknown;
   signal?: AbortSignal;
   query?: Record<string, string | number | boolean | undefined>;
+  /** False when the answer may be someone else's (a function's, through the invocation endpoint). */
+  dashboardAnswer?: boolean;
 }
 
 function buildUrl(path: string, query?: RequestOptions['query']): string {
@@ -169,6 +171,9 @@ export async function rawFetch(method: string, path: string, opts: RequestOption
     throw new ApiError(`${why}: ${method} ${path} could not be sent. The page reconnects by itself.`, 0, 'network');
   }
   if (res.status === 401 && !path.startsWith('/api/versions')) authFailed();
+  // 503 from the dashboard itself: it is shutting down (or not ready). A function's own 503 (through
+  // the invocation endpoint) is the function's business.
+  if (res.status === 503 && opts.dashboardAnswer !== false) connectionLost('The dashboard is restarting or unavailable (503)');
   return res;
 }
 
@@ -215,9 +220,10 @@ export async function api<T = unknown>(method: string, path: string, opts: Reque
  * Reads a text/plain stream of lines (replica logs) until it ends or `signal` aborts, calling `onLines`
  * with each batch of complete lines.
  */
-export async function streamLines(path: string, query: RequestOptions['query'], onLines: (lines: string[]) => void, signal: AbortSignal): Promise<void> {
+export async function streamLines(path: string, query: RequestOptions['query'], onLines: (lines: string[]) => void, signal: AbortSignal, onOpen?: () => void): Promise<void> {
   const res = await rawFetch('GET', path, { query, signal });
   if (!res.ok) throw await errorFrom(res, 'reading the log');
+  onOpen?.();
   if (!res.body) return;
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
@@ -422,7 +428,7 @@ export async function invokeFunction(
   };
   const started = performance.now();
   const withBody = req.method !== 'GET' && req.method !== 'HEAD';
-  const res = await rawFetch(req.method, '/api/function_invocations', { headers, body: withBody ? req.body : undefined, signal });
+  const res = await rawFetch(req.method, '/api/function_invocations', { headers, body: withBody ? req.body : undefined, signal, dashboardAnswer: false });
   const body = await res.text();
   const timeMs = performance.now() - started;
   let logs: LogRecord[] = [];

@@ -1,6 +1,6 @@
 /** Data loading that survives a restarting dashboard: polls, keeps the last good data, reloads on reconnect. */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { conn, isAbort, subscribe, type ConnState } from './api';
+import { ApiError, conn, isAbort, subscribe, type ConnState } from './api';
 
 /** The connection state, re-rendering on change. */
 export function useConn(): ConnState {
@@ -19,7 +19,7 @@ export interface Loaded<T> {
 
 /**
  * Calls `load` now, then every `intervalMs` (0: once), again when `deps` change and when the connection
- * comes back. Errors are kept beside the last good data, never thrown.
+ * comes back. Errors are kept beside the last good data, never thrown; a 404 stops the polling.
  */
 export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs: number, deps: unknown[]): Loaded<T> {
   const { epoch } = useConn();
@@ -37,6 +37,7 @@ export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs
     setData(undefined);
     setLoading(true);
     setError(undefined);
+    let gone = false;
     const run = async (): Promise<void> => {
       if (running) return running;
       clearTimeout(timer);
@@ -48,6 +49,10 @@ export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs
           setError(undefined);
         } catch (e) {
           if (ac.signal.aborted || isAbort(e)) return;
+          // A 404 will not go away by asking again: stop until the page (or a reload) asks.
+          gone = e instanceof ApiError && e.status === 404;
+          // A lost dashboard is told once, by the connection banner; the last data stays.
+          if (e instanceof ApiError && e.kind === 'network') return;
           setError(e);
         } finally {
           if (!ac.signal.aborted) setLoading(false);
@@ -58,7 +63,7 @@ export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs
       } finally {
         running = undefined;
         // While the dashboard is away, the reconnect (epoch) restarts the polling.
-        if (!ac.signal.aborted && intervalMs > 0 && conn.online) timer = setTimeout(() => void run(), intervalMs);
+        if (!ac.signal.aborted && intervalMs > 0 && conn.online && !gone) timer = setTimeout(() => void run(), intervalMs);
       }
     };
     runRef.current = run;

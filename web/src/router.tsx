@@ -7,7 +7,7 @@
  *   /projects/:project/gateways                 its API gateways
  *   /projects/:project/functions/:fn[/:tab]     a function (tab: code, config, build, logs)
  */
-import type { ComponentChildren, JSX } from 'preact';
+import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 
 const NAV_EVENT = 'protium:navigate';
@@ -67,12 +67,11 @@ export const paths = {
   fn: (p: string, f: string, tab?: string) => `/projects/${enc(p)}/functions/${enc(f)}${tab && tab !== 'code' ? `/${tab}` : ''}`,
 };
 
-export function Link(props: { href: string; children: ComponentChildren } & Omit<JSX.HTMLAttributes<HTMLAnchorElement>, 'href'>) {
-  const { href, children, ...rest } = props;
+export function Link(props: { href: string; children: ComponentChildren; class?: string; title?: string }) {
   const onClick = (e: MouseEvent) => {
     if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     e.preventDefault();
-    navigate(href);
+    navigate(props.href);
   };
-  return <a href={href} onClick={onClick} {...rest}>{children}</a>;
+  return <a href={props.href} onClick={onClick} class={props.class} title={props.title}>{props.children}</a>;
 }

@@ -28,6 +28,9 @@ const DEFAULT_CREATION_TIMEOUT_MS = 60_000;
 
 export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { store, config, platform } = deps;
+  // Followed logs never end by themselves: a closing dashboard ends them, or close() would wait for clients.
+  const following = new Set<AbortController>();
+  app.addHook('preClose', async () => { for (const ac of following) ac.abort(); });
   const ctx = (req: FastifyRequest) => ({
     defaultNamespace: header(req, NS_HEADER) ?? config.namespace,
     projectName: header(req, 'x-nuclio-project-name'),
@@ -176,6 +179,8 @@ export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (tailLines === undefined) throw badRequest(`Query parameter tailLines must be a non-negative integer, got ${JSON.stringify(q.tailLines)}`);
     }
     const ac = new AbortController();
+    following.add(ac);
+    ac.signal.addEventListener('abort', () => following.delete(ac), { once: true });
     reply.raw.once('close', () => ac.abort());
     const lines = platform.logs({ namespace: ns, name }, replica, { follow, sinceMs, tailLines, signal: ac.signal });
     // Pull the first chunk before answering so that a 400 (replica of another function) is still possible.

@@ -115,8 +115,9 @@ export async function* readLog(path: string, q: ReadQuery): AsyncGenerator<strin
   if (!q.follow) return;
   while (!q.signal.aborted) {
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, FOLLOW_POLL_MS);
-      q.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+      const onAbort = () => { clearTimeout(t); resolve(); };
+      const t = setTimeout(() => { q.signal.removeEventListener('abort', onAbort); resolve(); }, FOLLOW_POLL_MS);
+      q.signal.addEventListener('abort', onAbort, { once: true });
     });
     if (q.signal.aborted || !existsSync(path)) continue;
     const st = statSync(path);

@@ -27,7 +27,7 @@ const theme = EditorView.theme({
 
 export function CodeEditor(props: { value: string; runtime: string | undefined; onChange: (v: string) => void; readOnly?: boolean; label?: string }) {
   const host = useRef<HTMLDivElement>(null);
-  const view = useRef<EditorView>();
+  const view = useRef<EditorView | undefined>(undefined);
   const lang = useRef(new Compartment());
   const ro = useRef(new Compartment());
   const onChange = useRef(props.onChange);

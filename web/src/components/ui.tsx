@@ -1,5 +1,5 @@
 /** Shared bits of the UI: buttons with progress, errors next to what they concern, state badges, tabs. */
-import type { ComponentChildren, JSX } from 'preact';
+import type { ButtonHTMLAttributes, ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError, errorMessage } from '../api';
 
@@ -7,7 +7,7 @@ export function Spinner(props: { label?: string }) {
   return <span class="spinner" role="status" aria-label={props.label ?? 'Working'} />;
 }
 
-type ButtonProps = Omit<JSX.HTMLAttributes<HTMLButtonElement>, 'disabled'> & {
+type ButtonProps = Omit<ButtonHTMLAttributes<HTMLButtonElement>, 'disabled' | 'type'> & {
   busy?: boolean;
   variant?: 'primary' | 'danger' | 'plain' | 'link';
   disabled?: boolean;
