@@ -20,6 +20,9 @@ import { dataLayout, PROCESSOR_MAIN, PYTHON_RUNTIME_DIR, TEMPLATES_DIR, type Dat
 import { baseReplicaEnv, LocalPlatform } from './platform/local/local-platform.js';
 import { findBwrap } from './platform/local/sandbox.js';
 import { hostAddresses } from './api/routes/misc.js';
+import { shardLagRoutes } from './api/routes/v3io-streams.js';
+import { StreamService } from './streams/stream-service.js';
+import { streamRoutes } from './streams/v3io-routes.js';
 import { DEFAULT_PROJECT } from './resources/types.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -102,10 +105,18 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   } catch (e) {
     throw new StartupError(`Cannot open the store ${layout.store}: ${(e as Error).message}`);
   }
-  const closers: (() => Promise<void> | void)[] = [() => store.close()];
+  // Shutdown order: stop taking work (controllers), then stop replicas — while the API and the stream
+  // service still answer, so stream triggers commit their last offsets —, then the rest. Each step runs
+  // only if that part was started.
+  const steps: Record<string, () => Promise<void> | void> = {};
+  const ORDER = ['gateways', 'controller', 'gateway', 'platform', 'api', 'streams', 'directory', 'invoker', 'store'];
+  steps.store = () => store.close();
   const closeAll = async () => {
-    for (const c of closers.reverse()) {
-      try { await c(); } catch (e) { log.warn({ err: e }, 'error while stopping'); }
+    for (const name of ORDER) {
+      const step = steps[name];
+      delete steps[name];
+      if (!step) continue;
+      try { await step(); } catch (e) { log.warn({ err: e, part: name }, 'error while stopping'); }
     }
   };
   try {
@@ -115,7 +126,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     const templates = TemplateCatalog.load(TEMPLATES_DIR, (folder, err) => log.warn({ folder, err: err.message }, 'skipping a broken template'));
     const builder = new LocalBuilder({ artifactsDir: layout.artifacts, templates, baseEnv: baseReplicaEnv(process.env) });
     const invoker = new Invoker();
-    closers.push(() => invoker.close());
+    steps.invoker = () => invoker.close();
     let controller: FunctionController | undefined;
     let apiUrl: string | undefined;
     const platform = new LocalPlatform({
@@ -131,7 +142,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       ...(bwrap ? { bwrap } : {}),
       onStatus: (ref, status) => void controller?.platformStatus(ref, status).catch((e) => log.warn({ err: e }, 'status update failed')),
     });
-    closers.push(() => platform.close());
+    steps.platform = () => platform.close();
     controller = new FunctionController({
       store,
       builder,
@@ -143,7 +154,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
         platform.forgetLogs(ref);
       },
     });
-    closers.push(() => controller!.stop());
+    steps.controller = () => controller!.stop();
 
     const gateway = new Gateway({
       invoker,
@@ -152,14 +163,21 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       log: log.child({ component: 'gateway' }),
     });
     const gateways = new GatewayController({ store, gateway, accessKeys: () => accessKeys, log: log.child({ component: 'gateway-controller' }) });
-    closers.push(() => gateway.close());
-    closers.push(() => gateways.stop());
+    steps.gateway = () => gateway.close();
+    steps.gateways = () => gateways.stop();
 
     const directory = new FunctionDirectory(store);
     await directory.start();
-    closers.push(() => directory.stop());
-    const api = buildApi({ config, store, platform, invoker, templates, directory, log, authToken });
-    closers.push(() => api.close());
+    steps.directory = () => directory.stop();
+    // The embedded stream service (v3ioStream triggers, /v3io/…, get_shard_lags).
+    const streams = new StreamService({ dir: join(config.dataDir, 'streams'), onRepair: (message) => log.warn({ component: 'streams' }, message) });
+    steps.streams = () => streams.close();
+    const extraRoutes = (app: FastifyInstance) => {
+      streamRoutes(app, streams);
+      shardLagRoutes(app, streams);
+    };
+    const api = buildApi({ config, store, platform, invoker, templates, directory, log, authToken, extraRoutes });
+    steps.api = () => api.close();
     await listen(api, config.listen.host, config.listen.port, '--listen-addr');
     const addr = api.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;

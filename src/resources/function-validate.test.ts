@@ -248,3 +248,16 @@ describe('normaliseCronSchedule', () => {
     });
   }
 });
+
+describe('validateFunctionSpec() and v3ioStream triggers', () => {
+  const stream = { s: { kind: 'v3ioStream', attributes: { containerName: 'c', streamPath: '/s', consumerGroup: 'g' } } };
+  it('accepts fixed replica counts', () => {
+    validateFunctionSpec({ triggers: stream });
+    validateFunctionSpec({ triggers: stream, minReplicas: 2, maxReplicas: 2 });
+  });
+  for (const [min, max] of [[1, 3], [0, 2]] as const) {
+    it(`refuses minReplicas ${min} with maxReplicas ${max} (no autoscaling)`, () => {
+      throwsApi(() => validateFunctionSpec({ triggers: stream, minReplicas: min, maxReplicas: max }), 400, 'V3IO Stream trigger does not support autoscaling');
+    });
+  }
+});

@@ -131,6 +131,14 @@ export function validateFunctionSpec(spec: Record<string, unknown>): void {
   if (min !== undefined && max !== undefined && min > max) {
     throw new FieldError('spec.minReplicas', `Min replicas must be less than or equal to max replicas (min ${min}, max ${max})`);
   }
+  // Stream consumers share shards among a fixed set of replicas (Nuclio: no autoscaling, spec §6).
+  const triggerList = isObject(spec.triggers) ? Object.values(spec.triggers) : [];
+  if (triggerList.some((t) => isObject(t) && t.kind === 'v3ioStream')) {
+    const n = min ?? max ?? 1;
+    if ((max ?? n) !== n || n < 1) {
+      throw new FieldError('spec.maxReplicas', `V3IO Stream trigger does not support autoscaling: set minReplicas equal to maxReplicas, at least 1 (min ${min ?? '-'}, max ${max ?? '-'})`);
+    }
+  }
 
   if (spec.env !== undefined && spec.env !== null) {
     if (!Array.isArray(spec.env)) throw new FieldError('spec.env', `spec.env must be a list of {name, value}, got ${quote(spec.env)}`);

@@ -1,9 +1,10 @@
 /**
  * /api/v3io_streams (seed "V3IO Streams", spec §4.7): the `v3ioStream` triggers of a project's functions,
- * keyed `<function>@<trigger>`. Shard lags need a stream service, which this platform does not have yet.
+ * keyed `<function>@<trigger>`, and the shard lags of a stream for a consumer group, which come from a
+ * `ShardLagSource` (the embedded stream service, src/streams) that the composition root wires in.
  */
 import type { FastifyInstance } from 'fastify';
-import { ApiError, badRequest } from '../../errors.js';
+import { badRequest } from '../../errors.js';
 import { isObject } from '../../resources/shape.js';
 import { PROJECT_LABEL } from '../../resources/types.js';
 import { header, namespaceOf, sendJson } from '../reply.js';
@@ -28,8 +29,21 @@ export function v3ioStreamRoutes(app: FastifyInstance, deps: ApiDeps): void {
     }
     return sendJson(reply, 200, out);
   });
+}
 
-  app.post('/api/v3io_streams/get_shard_lags', async (req) => {
+/** Where shard lags come from: one entry per shard, in shard order (404 for an unknown stream). */
+export interface ShardLagSource {
+  shardLags(query: { containerName: string; streamPath: string; consumerGroup: string }): Promise<{ committed: number; current: number; lag: number }[]>;
+}
+
+/**
+ * POST /api/v3io_streams/get_shard_lags: `{"<container>/<stream path>": {"<group>": {"<shard id>":
+ * {committed, current, lag}}}}` for every shard, as Nuclio answers it (the stream key is the container
+ * followed by the path with a leading `/`; shard ids are the keys; the figures are numbers, 0 committed
+ * when the group committed nothing yet).
+ */
+export function shardLagRoutes(app: FastifyInstance, source: ShardLagSource): void {
+  app.post('/api/v3io_streams/get_shard_lags', async (req, reply) => {
     const project = header(req, 'x-nuclio-project-name');
     if (!project) throw badRequest('Project name must not be empty (header X-Nuclio-Project-Name)');
     const body = req.body;
@@ -37,6 +51,11 @@ export function v3ioStreamRoutes(app: FastifyInstance, deps: ApiDeps): void {
     for (const k of ['consumerGroup', 'containerName', 'streamPath']) {
       if (typeof body[k] !== 'string' || !body[k]) throw badRequest(`${k} must be provided in the request body`);
     }
-    throw new ApiError('NotImplemented', 'Stream shard lags are not supported by this platform yet');
+    const query = { containerName: body.containerName as string, streamPath: body.streamPath as string, consumerGroup: body.consumerGroup as string };
+    const lags = await source.shardLags(query);
+    const shards: Record<string, unknown> = {};
+    lags.forEach((l, s) => { shards[String(s)] = { committed: l.committed, current: l.current, lag: l.lag }; });
+    const path = query.streamPath.startsWith('/') ? query.streamPath : `/${query.streamPath}`;
+    return sendJson(reply, 200, { [`${query.containerName}${path}`]: { [query.consumerGroup]: shards } });
   });
 }
