@@ -21,6 +21,7 @@ import type { ReplicaInfo } from '../platform.js';
 import { backoffDelay, nextAttempt } from './backoff.js';
 import { Replica } from './replica.js';
 import { bwrapArgs } from './sandbox.js';
+import { PACKAGE_ROOT } from '../../paths.js';
 
 /** What every instance of the platform shares. */
 export interface InstanceEnv {
@@ -265,7 +266,7 @@ export class FunctionInstance {
     // A memory limit bounds the processor's heap (a leaking nodejs handler then dies and is restarted).
     const nodeArgs = d.memoryLimit ? [`--max-old-space-size=${Math.max(16, Math.floor(d.memoryLimit / 2 ** 20))}`] : [];
     const home = join(this.env.runDir, 'home', this.ref.namespace, this.ref.name);
-    const wrap = this.env.bwrap ? [this.env.bwrap, ...bwrapArgs({ dataDir: this.env.dataDir, artifactDir: d.artifact.dir, configPath, homeDir: home })] : undefined;
+    const wrap = this.env.bwrap ? [this.env.bwrap, ...bwrapArgs({ packageRoot: PACKAGE_ROOT, dataDir: this.env.dataDir, artifactDir: d.artifact.dir, configPath, homeDir: home })] : undefined;
     const replica = new Replica({
       name,
       nodeArgs,

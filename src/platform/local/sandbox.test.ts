@@ -4,9 +4,11 @@ import { bwrapArgs } from './sandbox.js';
 
 describe('bwrapArgs', () => {
   it('hides the data dir before binding back only the replica\'s artifact, config and home', () => {
-    const args = bwrapArgs({ dataDir: '/d', artifactDir: '/d/artifacts/abc', configPath: '/d/run/configs/r.json', homeDir: '/d/run/home/ns/f' });
+    const args = bwrapArgs({ packageRoot: '/tmp/checkout', dataDir: '/d', artifactDir: '/d/artifacts/abc', configPath: '/d/run/configs/r.json', homeDir: '/d/run/home/ns/f' });
     const at = (flag: string, path: string) => args.findIndex((a, i) => a === flag && args[i + 1] === path);
     assert.ok(at('--tmpfs', '/d') > at('--ro-bind', '/'));
+    assert.ok(at('--ro-bind', '/tmp/checkout') > at('--tmpfs', '/tmp'), 'a checkout under /tmp stays visible');
+    assert.ok(at('--tmpfs', '/d') > at('--ro-bind', '/tmp/checkout'), 'a data dir inside the checkout is still hidden');
     for (const [flag, path] of [['--ro-bind', '/d/artifacts/abc'], ['--ro-bind', '/d/run/configs/r.json'], ['--bind', '/d/run/home/ns/f']] as const) {
       assert.ok(at(flag, path) > at('--tmpfs', '/d'), `${flag} ${path} comes after the data dir is hidden`);
     }

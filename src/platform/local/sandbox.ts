@@ -17,6 +17,8 @@ export function findBwrap(): string | undefined {
 }
 
 export interface SandboxPaths {
+  /** The package (the processor program, the python wrapper): shown read-only even under /tmp. */
+  packageRoot: string;
   dataDir: string;
   artifactDir: string;
   configPath: string;
@@ -30,7 +32,9 @@ export function bwrapArgs(p: SandboxPaths): string[] {
     '--dev', '/dev',
     '--proc', '/proc',
     '--tmpfs', '/tmp',
-    // Hide the whole data dir, then show back what this replica needs.
+    // A checkout under /tmp must stay visible (read-only): the processor runs from it.
+    '--ro-bind', p.packageRoot, p.packageRoot,
+    // Hide the whole data dir (even one inside the checkout), then show back what this replica needs.
     '--tmpfs', p.dataDir,
     '--ro-bind', p.artifactDir, p.artifactDir,
     '--ro-bind', p.configPath, p.configPath,
