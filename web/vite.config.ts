@@ -5,8 +5,9 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: '/',
-  // JSX compiles to Preact's automatic runtime (no Babel, no plugin).
-  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  // JSX compiles to Preact's automatic runtime (no Babel, no plugin). Vite 7: it works with npm 10 and 11,
+  // where Vite 8 does not install with npm 10.
+  esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
   build: {
     outDir: 'dist',
     emptyOutDir: true,
