@@ -1,22 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../errors.js';
 import {
   authMode, normaliseHost, normalisePath, readApiGatewayBody, upstreamFunctions, validateApiGatewaySpec,
 } from './api-gateway.js';
 import type { ApiGateway, AuthenticationMode } from './types.js';
+import { throws400 } from '../../test/helpers/expect-api-error.js';
 
 const up = (name: string, extra: Record<string, unknown> = {}) => ({ kind: 'nucliofunction', nucliofunction: { name }, ...extra });
 const base = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ host: 'my.host.com', upstreams: [up('f1')], ...extra });
 
-function throws400(fn: () => unknown, text: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof ApiError, String(e));
-    assert.equal(e.status, 400);
-    assert.ok(e.message.includes(text), e.message);
-    return true;
-  });
-}
 
 describe('validateApiGatewaySpec', () => {
   const valid: [string, Record<string, unknown>][] = [

@@ -1,19 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../errors.js';
 import { enrichFunctionEvent, eventFunctionName, readFunctionEventBody } from './function-event.js';
 import type { FunctionEvent } from './types.js';
+import { throws400 } from '../../test/helpers/expect-api-error.js';
 
 const MISSING = 'Function event name must be provided in metadata';
 
-function throws400(fn: () => unknown, text: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof ApiError, String(e));
-    assert.equal(e.status, 400);
-    assert.ok(e.message.includes(text), e.message);
-    return true;
-  });
-}
 
 describe('readFunctionEventBody', () => {
   const full = {

@@ -1,22 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../errors.js';
 import {
   checkReservedName, normaliseCronSchedule, readFunctionBody, requireObjectBody, validateFunctionSpec,
 } from './function-validate.js';
+import { throwsApiError as throwsApi } from '../../test/helpers/expect-api-error.js';
 
 const ctx = { defaultNamespace: 'nuclio' };
 
-/** Asserts `fn` throws an ApiError with `status` whose message contains `text`. */
-function throwsApi(fn: () => unknown, status: number, text: string | RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof ApiError, `expected an ApiError, got ${String(e)}`);
-    assert.equal(e.status, status);
-    if (typeof text === 'string') assert.ok(e.message.includes(text), `message ${JSON.stringify(e.message)} lacks ${JSON.stringify(text)}`);
-    else assert.match(e.message, text);
-    return true;
-  });
-}
 
 describe('readFunctionBody', () => {
   it('readFunctionBody() reads name and namespace, defaulting the namespace', () => {

@@ -1,11 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../errors.js';
 import { deleteStrategy, readProjectBody, type DeleteProjectStrategy } from './project.js';
+import { throws400 } from '../../test/helpers/expect-api-error.js';
 
-function throws400(fn: () => unknown, text: string): void {
-  assert.throws(fn, (e: unknown) => e instanceof ApiError && e.status === 400 && e.message.includes(text));
-}
 
 describe('readProjectBody', () => {
   it('readProjectBody() reads a full body and adds an empty status', () => {
