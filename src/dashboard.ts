@@ -19,6 +19,7 @@ import type { Logger } from './log.js';
 import { dataLayout, PROCESSOR_MAIN, PYTHON_RUNTIME_DIR, TEMPLATES_DIR, type DataLayout } from './paths.js';
 import { baseReplicaEnv, LocalPlatform } from './platform/local/local-platform.js';
 import { findBwrap } from './platform/local/sandbox.js';
+import { Interpreters } from './platform/local/interpreters.js';
 import { hostAddresses } from './api/routes/misc.js';
 import { shardLagRoutes } from './api/routes/v3io-streams.js';
 import { StreamService } from './streams/stream-service.js';
@@ -129,7 +130,9 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     steps.invoker = () => invoker.close();
     let controller: FunctionController | undefined;
     let apiUrl: string | undefined;
+    const interpreters = new Interpreters(config.runtimeInterpreters);
     const platform = new LocalPlatform({
+      interpreters,
       layout,
       host: config.functionHost,
       portRange: config.portRange,
@@ -149,6 +152,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       platform,
       log: log.child({ component: 'function-controller' }),
       buildLogPath: (ref) => platform.buildLogPath(ref),
+      runtimeNote: (runtime) => interpreters.note(runtime),
       onRemoved: (ref, port) => {
         if (port) invoker.forgetPort(port);
         platform.forgetLogs(ref);
