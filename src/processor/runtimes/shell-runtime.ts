@@ -8,7 +8,8 @@
  * The body reaches the command through a real pipe, as Nuclio's runtime gives it: Node's child stdio is a
  * socket, and a program that opens /dev/stdin (`rev /dev/stdin`) cannot open a socket ("No such device or
  * address"). So the command runs as the second stage of `cat | …`: cat copies the body from the socket
- * into a pipe, and the pipeline's exit status is the command's.
+ * into a pipe, and the pipeline's exit status is the command's. Its stderr goes into its stdout, as
+ * Nuclio's combined output: the lines keep the order in which the command wrote them.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -28,11 +29,10 @@ const CONTENT_TYPE = 'text/plain; charset=utf-8';
  * with its stdin a pipe fed by `cat` from ours. Pure.
  */
 export function shellArgv(command: { file?: string; cmd?: string }, args: string[]): string[] {
-  if (command.file) return ['-c', 'cat | /bin/sh "$@"', 'sh', command.file, ...args];
+  if (command.file) return ['-c', 'exec 2>&1; cat | /bin/sh "$@"', 'sh', command.file, ...args];
   // A command line is shell text, as in Nuclio (arguments are joined with spaces); the braces keep every
   // part of it behind the pipe, and the newline closes a line that ends in a comment.
-  return ['-c', `cat | { ${[command.cmd, ...args].join(' ')}
-}`];
+  return ['-c', `exec 2>&1; cat | { ${[command.cmd, ...args].join(' ')}` + '\n}'];
 }
 
 class ShellRuntime implements Runtime {
