@@ -6,7 +6,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { deploy, functionBody, startTestDashboard, waitFor, type TestDashboard } from '../helpers/start-dashboard.js';
@@ -81,6 +84,22 @@ describe('protium CLI errors', () => {
   it('a --url ending in /api says to drop it', async () => {
     oneErrorLine(await cli(`${d.url}/api`, ['get', 'functions']), new RegExp(`ends in /api: give the dashboard's address without it \\(${d.url.replace(/[.:/]/g, '\\$&')}\\)$`));
     oneErrorLine(await cli(`${d.url}/api/`, ['invoke', 'cli-echo-js']), /ends in \/api/);
+  });
+
+  it('a deploy that fails to start says the user\'s error: nodejs\'s SyntaxError and python\'s exception, with file and line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'protium-cli-errors-'));
+    try {
+      writeFileSync(join(dir, 'broken.js'), 'exports.handler = function (context, event) {\n  context.callback("x");\n});\n');
+      writeFileSync(join(dir, 'initfail.py'), 'def init_context(context):\n    raise ValueError("no database configured")\n\ndef handler(context, event):\n    return "x"\n');
+      const js = await cli(d.url, ['deploy', join(dir, 'broken.js')]);
+      assert.equal(js.code, 1);
+      assert.match(js.stderr.trim().split('\n').pop()!, /^protium: function broken failed to deploy: Failed to deploy the function: Failed to load broken\.js: SyntaxError: Unexpected token '\)' \(broken\.js:3\)$/);
+      const py = await cli(d.url, ['deploy', join(dir, 'initfail.py')]);
+      assert.equal(py.code, 1);
+      assert.match(py.stderr.trim().split('\n').pop()!, /^protium: function initfail failed to deploy: Failed to deploy the function: ValueError: no database configured \(initfail\.py, line 2, in init_context\)$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('on a terminal the answer ends with a newline; piped, it is the body exactly', async () => {
