@@ -177,7 +177,7 @@ export class FunctionController {
     }
     let current = fn;
     const log = new DeployLog({
-      write: (r) => buildLog?.writeLine(JSON.stringify({ ...r, time: new Date(r.time).toISOString() })),
+      write: ({ time, ...rest }) => buildLog?.writeLine(JSON.stringify({ time: new Date(time).toISOString(), ...rest })),
       publish: (logs) => this.publishLogs(current, logs, abort.signal),
       whereFull: `GET /api/functions/${ref.name}/logs/nuclio-${ref.namespace}-${ref.name}-build`,
     });
