@@ -31,6 +31,8 @@ export interface Config {
   logLevel: string;
   /** Run replicas inside a bubblewrap sandbox (--sandbox bwrap), or not (none, the default). */
   sandbox: 'none' | 'bwrap';
+  /** Interpreters of python runtime versions (--runtime-interpreter python:3.9=PATH, repeatable). */
+  runtimeInterpreters?: Record<string, string>;
 }
 
 /** Raw option values as commander gives them (strings, or lists for repeatable options). */
@@ -47,6 +49,7 @@ export interface RawOptions {
   sourceRoot?: string[];
   logLevel?: string;
   sandbox?: string;
+  runtimeInterpreter?: string[];
 }
 
 /** Each option's environment variable. */
@@ -63,6 +66,7 @@ export const ENV_NAMES: Record<keyof RawOptions, string> = {
   sourceRoot: 'PROTIUM_SOURCE_ROOTS',
   logLevel: 'PROTIUM_LOG_LEVEL',
   sandbox: 'PROTIUM_SANDBOX',
+  runtimeInterpreter: 'PROTIUM_RUNTIME_INTERPRETERS',
 };
 
 export const DEFAULTS = {
@@ -96,11 +100,26 @@ function parseRange(value: string): [number, number] {
   return [lo, hi];
 }
 
+/** `python:3.9=/usr/bin/python3.9` entries → a map; only versioned python runtimes can be mapped. */
+function parseInterpreters(entries: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of entries) {
+    const i = entry.indexOf('=');
+    const runtime = i > 0 ? entry.slice(0, i).trim() : '';
+    const path = i > 0 ? entry.slice(i + 1).trim() : '';
+    if (!/^python:3\.\d+$/.test(runtime) || !path) {
+      throw new ConfigError(`--runtime-interpreter must be python:3.X=PATH (e.g. python:3.9=/usr/bin/python3.9; nodejs functions run in the processor's own Node.js), got "${entry}"`);
+    }
+    out[runtime] = path;
+  }
+  return out;
+}
+
 const list = (v: string | undefined): string[] | undefined => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
 
 /** Flags win over environment variables, which win over defaults. */
 export function loadConfig(raw: RawOptions, env: Record<string, string | undefined>): Config {
-  const pick = (k: Exclude<keyof RawOptions, 'externalIp' | 'sourceRoot'>): string | undefined => raw[k] ?? env[ENV_NAMES[k]] ?? undefined;
+  const pick = (k: Exclude<keyof RawOptions, 'externalIp' | 'sourceRoot' | 'runtimeInterpreter'>): string | undefined => raw[k] ?? env[ENV_NAMES[k]] ?? undefined;
   const listen = parseHostPort(pick('listenAddr') ?? DEFAULTS.listenAddr, '--listen-addr');
   const gatewayListen = parseHostPort(pick('gatewayListenAddr') ?? DEFAULTS.gatewayListenAddr, '--gateway-listen-addr');
   const namespace = pick('namespace') ?? DEFAULTS.namespace;
@@ -113,6 +132,7 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
   if (sandbox !== 'none' && sandbox !== 'bwrap') throw new ConfigError(`--sandbox must be none or bwrap, got "${sandbox}"`);
   const dataDir = pick('dataDir') ?? DEFAULTS.dataDir;
   if (!dataDir.trim()) throw new ConfigError('--data-dir must not be empty');
+  const interpreterEntries = raw.runtimeInterpreter?.length ? raw.runtimeInterpreter : list(env[ENV_NAMES.runtimeInterpreter]) ?? [];
   return {
     listen,
     gatewayListen,
@@ -126,5 +146,6 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
     sourceRoots,
     logLevel,
     sandbox,
+    ...(interpreterEntries.length ? { runtimeInterpreters: parseInterpreters(interpreterEntries) } : {}),
   };
 }

@@ -19,6 +19,7 @@ import type { Logger } from './log.js';
 import { dataLayout, PROCESSOR_MAIN, PYTHON_RUNTIME_DIR, TEMPLATES_DIR, type DataLayout } from './paths.js';
 import { baseReplicaEnv, LocalPlatform } from './platform/local/local-platform.js';
 import { findBwrap } from './platform/local/sandbox.js';
+import { Interpreters } from './platform/local/interpreters.js';
 import { hostAddresses } from './api/routes/misc.js';
 import { shardLagRoutes } from './api/routes/v3io-streams.js';
 import { StreamService } from './streams/stream-service.js';
@@ -129,7 +130,9 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     steps.invoker = () => invoker.close();
     let controller: FunctionController | undefined;
     let apiUrl: string | undefined;
+    const interpreters = new Interpreters(config.runtimeInterpreters);
     const platform = new LocalPlatform({
+      interpreters,
       layout,
       host: config.functionHost,
       portRange: config.portRange,
@@ -149,6 +152,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       platform,
       log: log.child({ component: 'function-controller' }),
       buildLogPath: (ref) => platform.buildLogPath(ref),
+      runtimeNote: (runtime) => interpreters.note(runtime),
       onRemoved: (ref, port) => {
         if (port) invoker.forgetPort(port);
         platform.forgetLogs(ref);
@@ -176,7 +180,8 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       streamRoutes(app, streams);
       shardLagRoutes(app, streams);
     };
-    const api = buildApi({ config, store, platform, invoker, templates, directory, log, authToken, extraRoutes });
+    let gatewayUrl: string | undefined;
+    const api = buildApi({ config, store, platform, invoker, templates, directory, log, authToken, extraRoutes, gatewayUrl: () => gatewayUrl });
     steps.api = () => api.close();
     await listen(api, config.listen.host, config.listen.port, '--listen-addr');
     const addr = api.server.address();
@@ -190,17 +195,18 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       if (code === 'EADDRINUSE') throw new StartupError(`Port ${config.gatewayListen.port} on ${config.gatewayListen.host} is already in use (--gateway-listen-addr): stop the other program or choose another address`);
       throw new StartupError(`Cannot listen on ${config.gatewayListen.host}:${config.gatewayListen.port} (--gateway-listen-addr): ${(e as Error).message}`);
     }
-    await controller.start();
-    await gateways.start();
-
     const show = (h: string, p: number) => {
       const host = h === '0.0.0.0' ? '127.0.0.1' : h === '::' ? '::1' : h;
       return `http://${host.includes(':') ? `[${host}]` : host}:${p}`;
     };
+    gatewayUrl = show(config.gatewayListen.host, gatewayAddr.port);
+    await controller.start();
+    await gateways.start();
+
     return {
       config, layout, store, platform, controller, gateways, api,
       url: show(config.listen.host, port),
-      gatewayUrl: show(config.gatewayListen.host, gatewayAddr.port),
+      gatewayUrl,
       close: closeAll,
     };
   } catch (e) {

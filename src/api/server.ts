@@ -39,6 +39,8 @@ export interface ApiDeps {
   log: Logger;
   /** Bearer token every /api route but versions requires; undefined → no auth. */
   authToken?: string;
+  /** http://host:port of the API gateway listener, once it listens (for /api/frontend_spec). */
+  gatewayUrl?: () => string | undefined;
   /** Extra routes (e.g. the stream service, the web UI) registered by the composition root. */
   extraRoutes?: (app: FastifyInstance) => void;
 }

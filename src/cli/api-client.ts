@@ -46,7 +46,22 @@ export function resolveUrl(flag: string | undefined, env: NodeJS.ProcessEnv): st
     throw new CliError(`--url ${JSON.stringify(raw)} is not a URL (e.g. http://127.0.0.1:8070)`);
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new CliError(`--url ${JSON.stringify(raw)} must be an http:// or https:// URL`);
+  if (/\/api\/*$/.test(u.pathname)) {
+    const without = `${u.origin}${u.pathname.replace(/\/api\/*$/, '')}`;
+    throw new CliError(`--url ${JSON.stringify(raw)} ends in /api: give the dashboard's address without it (${without})`);
+  }
   return u.toString().replace(/\/+$/, '');
+}
+
+/** True for an answer that is a web page (a web server or an app, not a dashboard's API). */
+export function isHtml(res: Response, text?: string): boolean {
+  if ((res.headers.get('content-type') ?? '').toLowerCase().startsWith('text/html')) return true;
+  return text !== undefined && /^\s*<(!doctype html|html)[\s>]/i.test(text);
+}
+
+/** The error for a URL whose /api answers are web pages. */
+export function notADashboard(url: string): CliError {
+  return new CliError(`${url} answered with an HTML page: this is not a Protium/Nuclio dashboard (point --url or PROTIUM_URL at the dashboard's address, e.g. http://127.0.0.1:8070)`);
 }
 
 /** Why a connection failed, in a few words. */
@@ -129,6 +144,8 @@ export class ApiClient {
   /** Sends a request; a non-2xx answer throws ApiAnswerError with the dashboard's message. */
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
     const res = await this.raw(method, path, opts);
+    // The API answers JSON or text; a web page means the URL is something else (a web server, a proxy's page).
+    if (isHtml(res)) throw notADashboard(this.url);
     if (res.status >= 200 && res.status < 300) return res;
     throw await answerError(res, this.url);
   }
@@ -141,6 +158,7 @@ export class ApiClient {
     try {
       return JSON.parse(text) as T;
     } catch {
+      if (isHtml(res, text)) throw notADashboard(this.url);
       throw new CliError(`the dashboard at ${this.url} answered ${method} ${path} with something that is not JSON: ${text.slice(0, 120)}`);
     }
   }
@@ -163,6 +181,7 @@ export function unreachable(url: string, why: string): CliError {
 /** Turns an error answer into an ApiAnswerError with the dashboard's own message. */
 export async function answerError(res: Response, url: string): Promise<ApiAnswerError> {
   const text = await res.text().catch(() => '');
+  if (isHtml(res, text)) return new ApiAnswerError(notADashboard(url).message, res.status);
   let message = '';
   let field: string | undefined;
   try {

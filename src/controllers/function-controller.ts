@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import type { Platform } from '../platform/platform.js';
 import { RotatingLog } from '../platform/local/log-files.js';
 import type { Store, StoreChange } from '../store/store.js';
+import { DeployLog } from './deploy-log.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface FunctionControllerDeps {
@@ -24,6 +25,11 @@ export interface FunctionControllerDeps {
   buildLogPath: (ref: FunctionRef) => string;
   /** Called when a function is gone for good (drop connection pools, logs). */
   onRemoved?: (ref: FunctionRef, port: number | undefined) => void;
+  /**
+   * What a deploy of `runtime` should tell the user about the interpreter that runs it (a version asked
+   * for but not installed), for the build log and status.message; undefined when there is nothing to say.
+   */
+  runtimeNote?: (runtime: string | undefined) => string | undefined;
 }
 
 /** States the API writes to ask for work. */
@@ -32,8 +38,8 @@ const WORK_STATES = new Set(['building', 'configuringResources', 'waitingForScal
 const PLATFORM_OWNED = new Set(['ready', 'unhealthy', 'scaledToZero', 'waitingForScaleResourceFromZero', 'error']);
 /** States of a function whose replicas run; after a restart they are redeployed from their artifact. */
 const RUNNING_STATES = new Set(['ready', 'unhealthy', 'waitingForScaleResourceFromZero']);
-/** status.logs keeps this many build records on error. */
-const STATUS_LOG_RECORDS = 30;
+/** Start-up lines of each new replica copied into status.logs (the replica's log has them all). */
+const STARTUP_LINES_PER_REPLICA = 20;
 
 const refOf = (fn: FunctionRecord): FunctionRef => ({ namespace: fn.metadata.namespace!, name: fn.metadata.name! });
 const keyOf = (ref: FunctionRef) => `${ref.namespace}/${ref.name}`;
@@ -50,6 +56,8 @@ export class FunctionController {
   private readonly ownVersions = new Set<string>();
   /** Functions whose spec.image the controller is writing right now (the store may notify during the write). */
   private readonly writingImage = new Set<string>();
+  /** Functions whose status.logs the controller is writing during a deploy (key → their state): not new work. */
+  private readonly writingLogs = new Map<string, string>();
   private readonly aborts = new Map<string, AbortController>();
   private unwatch?: () => void;
 
@@ -101,7 +109,7 @@ export class FunctionController {
     }
     const fn = c.object as FunctionRecord;
     if (c.type === 'updated' && (this.writingImage.has(key) || this.ownVersions.delete(fn.metadata.resourceVersion ?? ''))) return;
-    if (c.type === 'status' && !WORK_STATES.has(fn.status.state ?? '')) return;
+    if (c.type === 'status' && (!WORK_STATES.has(fn.status.state ?? '') || this.writingLogs.get(key) === fn.status.state)) return;
     if (c.type === 'updated') this.aborts.get(key)?.abort();
     this.queue.add(key);
   }
@@ -160,7 +168,6 @@ export class FunctionController {
     const key = keyOf(ref);
     const abort = new AbortController();
     this.aborts.set(key, abort);
-    const records: LogRecord[] = [];
     let buildLog: RotatingLog | undefined;
     if (opts.build) {
       const path = this.deps.buildLogPath(ref);
@@ -168,14 +175,19 @@ export class FunctionController {
       rmSync(`${path}.1`, { force: true });
       buildLog = new RotatingLog(path);
     }
-    const onLog = (r: LogRecord) => {
-      records.push(r);
-      if (records.length > 200) records.shift();
-      buildLog?.writeLine(JSON.stringify({ time: new Date(r.time).toISOString(), level: r.level, name: r.name, message: r.message }));
-    };
-    const started = Date.now();
     let current = fn;
+    const log = new DeployLog({
+      write: ({ time, ...rest }) => buildLog?.writeLine(JSON.stringify({ time: new Date(time).toISOString(), ...rest })),
+      publish: (logs) => this.publishLogs(current, logs, abort.signal),
+      whereFull: `GET /api/functions/${ref.name}/logs/nuclio-${ref.namespace}-${ref.name}-build`,
+    });
+    const onLog = (r: LogRecord) => log.add(r);
+    const say = (message: string, level = 'info', extra: Record<string, unknown> = {}) => onLog({ level, time: Date.now(), name: 'deployer', message, ...extra });
+    const started = Date.now();
+    const note = this.deps.runtimeNote?.(fn.spec.runtime);
     try {
+      if (opts.build) say(`Building function ${ref.name} (${fn.spec.runtime ?? 'no runtime'}, handler ${fn.spec.handler || 'default'})`);
+      if (note) say(note, 'warn');
       const artifact = await this.artifactFor(fn, opts.build, abort.signal, onLog);
       if (abort.signal.aborted) return;
       if (fn.spec.image !== artifact.image) {
@@ -192,13 +204,17 @@ export class FunctionController {
         // A store that notifies later (not during the write) recognises the version instead.
         this.ownVersions.add(current.metadata.resourceVersion!);
       }
+      if (!opts.parked) say(`Starting the function's replicas (${Math.max(current.spec.minReplicas ?? 1, 1)})`);
       const endpoint = await this.deps.platform.apply(current, artifact, { previousPort: fn.status.httpPort, parked: opts.parked, signal: abort.signal });
       this.applied.add(key);
+      await this.copyStartupLines(ref, onLog, abort.signal);
+      say(opts.parked ? 'Function deployed, scaled to zero' : 'Function deploy complete', 'info', { httpPort: endpoint.httpPort });
       this.deps.log.info({ function: key, ms: Date.now() - started, artifact: artifact.id, parked: opts.parked === true }, 'function deployed');
+      await log.close();
       await this.setStatusIfCurrent(current, {
         state: opts.parked ? 'scaledToZero' : 'ready',
-        message: undefined,
-        logs: undefined,
+        message: note,
+        logs: log.records(),
         httpPort: endpoint.httpPort,
         internalInvocationUrls: endpoint.internalInvocationUrls,
         externalInvocationUrls: endpoint.externalInvocationUrls,
@@ -210,15 +226,48 @@ export class FunctionController {
       onLog({ level: 'error', time: Date.now(), name: opts.build ? 'builder' : 'deployer', message });
       this.deps.log.warn({ function: key, err: message.split('\n')[0] }, 'function deploy failed');
       const port = this.deps.platform.port(ref);
+      await log.close();
       await this.setStatusIfCurrent(current, {
         state: 'error',
         message: e instanceof BuildError ? message : `Failed to deploy the function: ${message}`,
-        logs: records.slice(-STATUS_LOG_RECORDS),
+        logs: log.records(),
         ...(port ? { httpPort: port } : {}),
       });
     } finally {
+      await log.close();
       buildLog?.close();
       if (this.aborts.get(key) === abort) this.aborts.delete(key);
+    }
+  }
+
+  /** The first lines each new replica wrote (its start-up: runtime, init_context output), as deploy records. */
+  private async copyStartupLines(ref: FunctionRef, onLog: (r: LogRecord) => void, signal: AbortSignal): Promise<void> {
+    for (const replica of this.deps.platform.replicas(ref)) {
+      let text = '';
+      try {
+        for await (const chunk of this.deps.platform.logs(ref, replica.name, { follow: false, signal })) text += chunk;
+      } catch {
+        continue; // no log (yet): nothing to copy
+      }
+      // The processor's own debug lines stay in the replica's log.
+      const records = text.split('\n').filter((l) => l.trim()).map((l) => replicaRecord(l, replica.name)).filter((r) => r.level !== 'debug');
+      for (const r of records.slice(0, STARTUP_LINES_PER_REPLICA)) onLog(r);
+    }
+  }
+
+  /** Writes status.logs of a deploy in progress, unless newer work owns the function. */
+  private async publishLogs(fn: FunctionRecord, logs: LogRecord[], signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    const ref = refOf(fn);
+    const key = keyOf(ref);
+    const latest = await this.deps.store.get('function', ref.namespace, ref.name);
+    if (!latest || signal.aborted) return;
+    if (latest.metadata.resourceVersion !== fn.metadata.resourceVersion && !this.ownVersions.has(latest.metadata.resourceVersion ?? '')) return;
+    this.writingLogs.set(key, latest.status.state ?? '');
+    try {
+      await this.deps.store.setStatus('function', ref.namespace, ref.name, { logs });
+    } finally {
+      this.writingLogs.delete(key);
     }
   }
 
@@ -230,5 +279,23 @@ export class FunctionController {
     if (latest.metadata.resourceVersion !== fn.metadata.resourceVersion) return;
     if (WORK_STATES.has(latest.status.state ?? '') && latest.status.state !== fn.status.state) return;
     await this.deps.store.setStatus('function', ref.namespace, ref.name, status);
+  }
+}
+
+/** A stored replica log line as a deploy record: its level, time and message, its other fields kept. */
+function replicaRecord(line: string, replica: string): LogRecord {
+  try {
+    const obj = JSON.parse(line) as Record<string, unknown>;
+    const { time, level, message, msg, name: _name, ...rest } = obj;
+    const t = typeof time === 'string' ? Date.parse(time) : typeof time === 'number' ? time : NaN;
+    return {
+      ...rest,
+      level: typeof level === 'string' ? level : 'info',
+      time: Number.isNaN(t) ? Date.now() : t,
+      name: replica,
+      message: String(message ?? msg ?? ''),
+    };
+  } catch {
+    return { level: 'info', time: Date.now(), name: replica, message: line };
   }
 }

@@ -9,6 +9,7 @@ import { parseDuration } from '../util/duration.js';
 import { normaliseCronSchedule } from './cron-schedule.js';
 import { parseQuantity } from './quantity.js';
 import { qualifiedNameErrors, labelKeyErrors, labelValueErrors } from './names.js';
+import { triggerKindError } from './trigger-kinds.js';
 import {
   isObject, optBoolean, optInt, optObject, optString, optStringArray, optStringMap,
 } from './shape.js';
@@ -187,6 +188,8 @@ function validateTriggers(value: unknown): void {
     if (!isObject(raw)) throw new FieldError(f, `${f} must be an object, got ${quote(raw)}`);
     const t = raw as Partial<Trigger>;
     const kind = optString(t.kind, `${f}.kind`);
+    const kindError = triggerKindError(`${f}.kind`, kind);
+    if (kindError) throw new FieldError(`${f}.kind`, kindError);
     const name = optString(t.name, `${f}.name`);
     if (name && name !== key) throw new FieldError(`${f}.name`, `Trigger key and name mismatch (${key} != ${name})`);
     optInt(t.numWorkers, `${f}.numWorkers`, 0, 100_000);

@@ -56,6 +56,11 @@ describe('parseHandler', () => {
     ['nodejs', 'main.cjs:h', { module: 'main.cjs', entry: 'h', file: 'main.cjs' }],
     ['nodejs', 'lib/index:$run', { module: 'lib/index', entry: '$run', file: 'lib/index.js' }],
     ['nodejs', 'my-file:handler', { module: 'my-file', entry: 'handler', file: 'my-file.js' }],
+    // No file part: Nuclio's nodejs runtime loads the export from handler.js (its "dates" example, the seed).
+    ['nodejs', 'handler', { module: 'handler', entry: 'handler', file: 'handler.js' }],
+    ['nodejs', 'main', { module: 'handler', entry: 'main', file: 'handler.js' }],
+    ['nodejs', 'testHandler', { module: 'handler', entry: 'testHandler', file: 'handler.js' }],
+    ['nodejs', 'outputter.js:testHandler', { module: 'outputter.js', entry: 'testHandler', file: 'outputter.js' }],
     ['python', 'main:handler', { module: 'main', entry: 'handler', file: 'main.py' }],
     ['python', 'pkg.mod:h', { module: 'pkg.mod', entry: 'h', file: 'pkg/mod.py' }],
     ['python', 'a.b.c:h', { module: 'a.b.c', entry: 'h', file: 'a/b/c.py' }],
@@ -63,6 +68,8 @@ describe('parseHandler', () => {
     ['python', 'my_mod:my_handler', { module: 'my_mod', entry: 'my_handler', file: 'my_mod.py' }],
     ['shell', 'main.sh:main', { module: 'main.sh', entry: 'main', file: 'main.sh' }],
     ['shell', 'echo', { module: 'echo', entry: '', file: 'echo' }],
+    ['shell', 'rev', { module: 'rev', entry: '', file: 'rev' }],
+    ['shell', 'reverser.sh', { module: 'reverser.sh', entry: '', file: 'reverser.sh' }],
     ['shell', 'scripts/run.sh:go', { module: 'scripts/run.sh', entry: 'go', file: 'scripts/run.sh' }],
   ];
   for (const [family, handler, want] of ok) {
@@ -72,7 +79,8 @@ describe('parseHandler', () => {
   }
 
   const bad: [RuntimeFamily, string, RegExp][] = [
-    ['nodejs', 'handler', /must look like "file:exportName"/],
+    ['nodejs', 'index.js', /must look like "file:exportName"/],
+    ['nodejs', 'a:b:c', /must look like "file:exportName"/],
     ['nodejs', ':handler', /must look like "file:exportName"/],
     ['nodejs', 'main:', /must look like "file:exportName"/],
     ['nodejs', 'a b:h', /must look like/],
@@ -94,6 +102,7 @@ describe('parseHandler', () => {
     ['shell', 'a/../../x.sh', /must name a script or command/],
     ['shell', '/bin/sh:main', /must name a script or command/],
     ['shell', 'rm -rf', /must name a script or command/],
+    ['shell', 'main.sh:main:x', /must name a script or command/],
   ];
   for (const [family, handler, msg] of bad) {
     it(`parseHandler() refuses ${family} ${JSON.stringify(handler)} with a message`, () => {

@@ -47,12 +47,16 @@ export interface ParsedHandler {
 }
 
 const PY_HANDLER = /^([\w-]+(?:\.[\w-]+)*):(\w+)$/;
-const JS_HANDLER = /^([\w.\-/]+):([\w$]+)$/;
+const JS_HANDLER = /^(?:([\w.\-/]+):)?([\w$]+)$/;
+/** Nuclio's nodejs runtime loads a handler given without a file part from this module. */
+const JS_DEFAULT_MODULE = 'handler';
 
 /**
- * Parses a handler string for a family. Returns a message (string) when the handler is malformed.
- * nodejs `handler:handler` → handler.js; python `main:handler` → main.py (dots are packages);
- * shell `main.sh:main` → main.sh, or a bare command name.
+ * Parses a handler string for a family, with the forms Nuclio's runtimes accept. Returns a message
+ * (string) when the handler is malformed.
+ * nodejs `main:handler` → main.js, and a bare `handler` (no file part, as Nuclio's "dates" example) →
+ * handler.js, export `handler`; python `main:handler` → main.py (dots are packages; python needs the
+ * module part, as Nuclio's wrapper does); shell `main.sh:main` → main.sh, or a bare script or command.
  */
 export function parseHandler(family: RuntimeFamily, handler: string): ParsedHandler | string {
   if (family === 'python') {
@@ -63,15 +67,15 @@ export function parseHandler(family: RuntimeFamily, handler: string): ParsedHand
   }
   if (family === 'nodejs') {
     const m = JS_HANDLER.exec(handler);
-    if (!m) return `spec.handler ${JSON.stringify(handler)} must look like "file:exportName" (e.g. "handler:handler")`;
-    const module = m[1]!;
+    if (!m) return `spec.handler ${JSON.stringify(handler)} must look like "file:exportName" (e.g. "handler:handler") or "exportName" (file handler.js)`;
+    const module = m[1] ?? JS_DEFAULT_MODULE;
     if (module.includes('..') || module.startsWith('/')) return `spec.handler ${JSON.stringify(handler)} must name a file inside the function`;
     const file = /\.(c|m)?js$/.test(module) ? module : `${module}.js`;
     return { module, entry: m[2]!, file };
   }
   const idx = handler.indexOf(':');
   const module = idx >= 0 ? handler.slice(0, idx) : handler;
-  if (!module || module.includes('..') || module.startsWith('/') || /\s/.test(module)) {
+  if (!module || module.includes('..') || module.startsWith('/') || /\s/.test(module) || handler.indexOf(':', idx + 1) > idx) {
     return `spec.handler ${JSON.stringify(handler)} must name a script or command (e.g. "main.sh:main")`;
   }
   return { module, entry: idx >= 0 ? handler.slice(idx + 1) : '', file: module };

@@ -361,7 +361,9 @@ export const Api = {
   project: (name: string) => api<Project>('GET', `/api/projects/${enc(name)}`),
   createProject: (name: string, description: string) =>
     api<Project>('POST', '/api/projects', { body: { metadata: { name }, spec: { description } } }),
-  deleteProject: (name: string) => api('DELETE', '/api/projects', { body: { metadata: { name } } }),
+  /** `cascading` deletes the project's functions, their function events and its API gateways with it. */
+  deleteProject: (name: string, cascading = false) =>
+    api('DELETE', '/api/projects', { body: { metadata: { name } }, headers: cascading ? { 'X-Nuclio-Delete-Project-Strategy': 'cascading' } : {} }),
   exportProject: (name: string) => api<unknown>('GET', `/api/projects/${enc(name)}`, { query: { export: 'true' } }),
   importProject: (bundle: unknown) => api<ImportResult>('POST', '/api/projects', { query: { import: 'true' }, body: bundle }),
 
@@ -396,6 +398,8 @@ export const Api = {
   deleteGateway: (name: string) => api('DELETE', '/api/api_gateways', { body: { metadata: { name } } }),
 
   versions: () => api<{ dashboard?: { label?: string; gitCommit?: string } }>('GET', '/api/versions'),
+  /** Nuclio's frontend spec; Protium adds where it serves API gateways. */
+  frontendSpec: () => api<{ apiGatewayListenUrl?: string; externalIPAddresses?: string[] }>('GET', '/api/frontend_spec'),
 };
 
 export interface ImportResult {

@@ -101,3 +101,49 @@ export function download(filename: string, data: string, type = 'application/jso
 }
 
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** What a request to a function in `state` meets, in a sentence (the test pane shows it when not ready). */
+export function stateSentence(state: string | undefined): string {
+  switch (state) {
+    case 'ready': return 'The function is ready.';
+    case 'building':
+    case 'waitingForBuild': return 'The function is being built: a request fails until it is ready.';
+    case 'waitingForResourceConfiguration':
+    case 'configuringResources': return 'The function is starting: a request waits for it or fails.';
+    case 'waitingForScaleResourceFromZero': return 'The function is waking up: a request waits for it.';
+    case 'waitingForScaleResourceToZero': return 'The function is scaling to zero: the next request wakes it up.';
+    case 'scaledToZero': return 'The function is scaled to zero: a request wakes it up (the first answer takes longer).';
+    case 'unhealthy': return 'The function\'s replicas are restarting: a request may fail.';
+    case 'imported': return 'The function is imported but not deployed: deploy it before calling it.';
+    case 'error': return 'The function failed to deploy: a request fails until a deploy succeeds.';
+    case undefined:
+    case '': return 'The function\'s state is not known yet.';
+    default: return `The function is in state ${state}: a request may wait or fail.`;
+  }
+}
+
+/** The first line of a message, and the rest (a traceback, a code frame). */
+export function splitFirstLine(text: string | undefined): [string, string] {
+  const t = (text ?? '').replace(/^\s+/, '');
+  const i = t.indexOf('\n');
+  return i < 0 ? [t, ''] : [t.slice(0, i), t.slice(i + 1)];
+}
+
+/** The fields of a log record besides time, level, name and message (a structured call's), as JSON. */
+export function logExtras(r: Record<string, unknown>): string {
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) if (!['time', 'level', 'name', 'message'].includes(k)) rest[k] = v;
+  return Object.keys(rest).length ? JSON.stringify(rest) : '';
+}
+
+/**
+ * A curl command that calls an API gateway through the dashboard's gateway listener: the Host header names
+ * the gateway, the path starts with its path, and the credentials its authentication mode wants.
+ */
+export function gatewayCurl(listenUrl: string, gw: { host?: string; path?: string; authenticationMode?: string; username?: string }): string {
+  const path = !gw.path || gw.path === '/' ? '/' : gw.path.startsWith('/') ? gw.path : `/${gw.path}`;
+  const auth = gw.authenticationMode === 'basicAuth' || gw.authenticationMode === 'basic'
+    ? ` -u '${gw.username || 'USER'}:PASSWORD'`
+    : gw.authenticationMode === 'accessKey' ? " -H 'X-V3io-Session-Key: ACCESS_KEY'" : '';
+  return `curl -H 'Host: ${gw.host ?? ''}'${auth} ${listenUrl.replace(/\/+$/, '')}${path}`;
+}

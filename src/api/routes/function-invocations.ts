@@ -52,10 +52,13 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return s === undefined || s === '' ? undefined : s;
 }
 
+/** Marks the dashboard's own answers (not the function's), so a client can tell them apart (faas-provider's X-OpenFaaS-Internal). */
+export const INTERNAL_ERROR_HEADER = 'x-protium-internal';
+
 function fail(res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}): void {
   if (res.headersSent) { res.destroy(); return; }
   const body = `${JSON.stringify({ error: message })}\n`;
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), [INTERNAL_ERROR_HEADER]: 'true', ...extra });
   res.end(body);
 }
 

@@ -1,6 +1,8 @@
 /**
- * /api/function_templates (seed "Function template", spec §4.4): the built-in templates keyed by name,
- * each `{metadata, spec}` with base64 source as the seed shows; `X-Nuclio-Filter-Contains` narrows the list.
+ * /api/function_templates (seed "Function template", spec §4.4): the built-in templates keyed by name, with
+ * base64 source; `X-Nuclio-Filter-Contains` narrows the list. Each entry comes in both shapes clients read:
+ * `{metadata, spec}` as the seed shows, and `rendered: {metadata, spec}` as Nuclio's dashboard answers
+ * for plain templates (and its web UI reads) — the same objects, so either kind of client works.
  * POST /render fills a parametrized template (`{{ .name }}` placeholders) and returns a function config.
  */
 import type { FastifyInstance } from 'fastify';
@@ -15,7 +17,7 @@ export function functionTemplateRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.get('/api/function_templates', async (req, reply) => {
     const out: Record<string, unknown> = {};
     for (const t of deps.templates.list(header(req, 'x-nuclio-filter-contains'))) {
-      out[t.metadata.name] = { metadata: t.metadata, spec: t.spec };
+      out[t.metadata.name] = { metadata: t.metadata, spec: t.spec, rendered: { metadata: t.metadata, spec: t.spec } };
     }
     return sendJson(reply, 200, out);
   });

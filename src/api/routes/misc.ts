@@ -1,6 +1,7 @@
 /**
  * Misc routes (seed "Misc", spec §3, §4.8, §4.9): versions, external IP addresses, namespaces and the
- * frontend spec the Nuclio UI reads at start.
+ * frontend spec the Nuclio UI reads at start. The frontend spec also carries `apiGatewayListenUrl`, where
+ * this dashboard serves API gateways (Protium's own key; Nuclio's UI ignores it, ours shows it).
  */
 import { networkInterfaces } from 'node:os';
 import type { FastifyInstance } from 'fastify';
@@ -55,5 +56,6 @@ export function miscRoutes(app: FastifyInstance, deps: ApiDeps): void {
     autoScaleMetrics: { customMetricsEnabled: false, metricPresets: [], windowSizePresets: ['1m', '2m'] },
     disableDefaultHttpTrigger: false,
     logsScreenEnabled: true,
+    ...(deps.gatewayUrl?.() ? { apiGatewayListenUrl: deps.gatewayUrl() } : {}),
   }));
 }

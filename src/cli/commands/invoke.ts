@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { isHtml, notADashboard } from '../api-client.js';
 import { collect, contextOf, durationMs } from '../context.js';
 import { CliError } from '../errors.js';
 import { formatLogRecord } from '../output.js';
@@ -103,11 +104,12 @@ async function invoke(name: string, opts: InvokeOptions, cmd: Command): Promise<
   const res = await client.raw(method, '/api/function_invocations', { headers, body: sendBody ? new Uint8Array(sendBody) : undefined, timeoutMs: timeoutMs + 10_000 });
   const bytes = Buffer.from(await res.arrayBuffer());
 
-  // The dashboard's own refusals (unknown function, bad timeout) are {"error": ...}: one plain line.
-  if (res.status >= 400 && res.status < 500 && (res.headers.get('content-type') ?? '').startsWith('application/json')) {
-    const own = dashboardError(bytes);
-    if (own) throw new CliError(`${own}${res.status === 401 ? ' (pass --token or set PROTIUM_TOKEN)' : ''}`);
-  }
+  // The dashboard's own refusals (unknown function, a function not ready or in error, a timeout) are
+  // {"error": ...} and marked as its own: one line on stderr, never the JSON on stdout.
+  const own = ownError(res, bytes);
+  if (own) throw new CliError(`${own.split('\n')[0]}${res.status === 401 ? ' (pass --token or set PROTIUM_TOKEN)' : ''}`);
+  // A web page where the dashboard should answer: maybe the function's own page, maybe not a dashboard.
+  if (isHtml(res) && !(await isDashboard(client))) throw notADashboard(client.url);
   if (opts.verbose) {
     process.stderr.write(`< ${res.status} ${res.statusText}\n`);
     res.headers.forEach((v, k) => { if (k !== 'x-nuclio-logs') process.stderr.write(`< ${k}: ${v}\n`); });
@@ -123,6 +125,33 @@ async function invoke(name: string, opts: InvokeOptions, cmd: Command): Promise<
   process.stdout.write(bytes);
   if (bytes.length && bytes[bytes.length - 1] !== 0x0a && process.stdout.isTTY) process.stdout.write('\n');
   return res.status >= 500 ? 1 : 0;
+}
+
+/** The dashboard's own error message, if the answer is one (and not the function's). */
+function ownError(res: Response, bytes: Buffer): string | undefined {
+  if (!(res.headers.get('content-type') ?? '').startsWith('application/json')) return undefined;
+  if (res.headers.get('x-protium-internal') === 'true') return errorField(bytes);
+  // A Nuclio dashboard does not mark its answers: its known refusals are 4xx `{"error": ...}`.
+  return res.status >= 400 && res.status < 500 ? dashboardError(bytes) : undefined;
+}
+
+function errorField(bytes: Buffer): string | undefined {
+  try {
+    const obj = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    return typeof obj.error === 'string' ? obj.error : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the URL's /api/versions answers as a dashboard does. */
+async function isDashboard(client: import('../api-client.js').ApiClient): Promise<boolean> {
+  try {
+    await client.json('GET', '/api/versions');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The message of a `{"error": "..."}` body (exactly that shape), if it is one. */

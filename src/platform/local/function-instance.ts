@@ -31,7 +31,8 @@ export interface InstanceEnv {
   logsDir: string;
   /** Environment every replica starts from (PATH, LANG...): never the dashboard's own. */
   baseEnv: Record<string, string>;
-  pythonPath?: string;
+  /** The interpreter of a python runtime name (interpreters.ts). */
+  pythonFor: (runtime: string | undefined) => string | undefined;
   pythonRuntimeDir: string;
   log: Logger;
   /** How long connections are held for a replica to come up before a 503. */
@@ -297,7 +298,7 @@ export class FunctionInstance {
       env: spec.env ?? [],
       eventTimeoutMs: parseDuration(spec.eventTimeout || '0') ?? 0,
       runtimeAttributes: (spec.runtimeAttributes ?? {}) as Record<string, unknown>,
-      pythonPath: this.env.pythonPath,
+      pythonPath: d.artifact.family === 'python' ? this.env.pythonFor(spec.runtime ?? d.artifact.runtime) : undefined,
       pythonRuntimeDir: this.env.pythonRuntimeDir,
       ...(d.memoryLimit ? { memoryLimitBytes: d.memoryLimit } : {}),
       logLevel: 'debug',

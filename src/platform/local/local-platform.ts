@@ -3,7 +3,6 @@
  * function ports, the replicas' run files and logs, and cleans up replicas a previous dashboard left
  * behind (kill -9) before it starts anything.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from '../../errors.js';
@@ -13,6 +12,7 @@ import type { DataLayout } from '../../paths.js';
 import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
 import type { ApplyOptions, Endpoint, LogQuery, Platform, ReplicaInfo, StatusListener } from '../platform.js';
 import { FunctionInstance, replicaPrefix } from './function-instance.js';
+import { Interpreters } from './interpreters.js';
 import { candidatePorts, listenOnFree } from './port-pool.js';
 import { readLog } from './log-files.js';
 
@@ -35,20 +35,11 @@ export interface LocalPlatformOptions {
   onRollover?: (port: number) => void;
   /** bwrap's path: replicas run in a sandbox (sandbox.ts). */
   bwrap?: string;
+  /** Which interpreter runs each python runtime version (interpreters.ts); default: probe this machine. */
+  interpreters?: Interpreters;
 }
 
 const key = (ref: FunctionRef) => `${ref.namespace}/${ref.name}`;
-
-/** The interpreter's real path: pyenv-style shims cost ~60 ms per start (issue 3). */
-export function resolvePython(): string | undefined {
-  for (const candidate of ['python3', 'python']) {
-    try {
-      const out = execFileSync(candidate, ['-c', 'import sys; print(sys.executable)'], { timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-      if (out && existsSync(out)) return out;
-    } catch { /* try the next */ }
-  }
-  return undefined;
-}
 
 /** The environment replicas start from: enough to run programs, nothing of the dashboard's own. */
 export function baseReplicaEnv(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -81,15 +72,15 @@ export class LocalPlatform implements Platform {
   readonly name = 'local';
   private readonly instances = new Map<string, FunctionInstance>();
   private readonly usedPorts = new Set<number>();
-  private readonly pythonPath?: string;
+  private readonly interpreters: Interpreters;
   private closed = false;
 
   constructor(private readonly opts: LocalPlatformOptions) {
     const orphans = killOrphans(join(opts.layout.run, 'replicas'), opts.program);
     if (orphans) opts.log.warn({ orphans }, 'killed replicas left behind by a previous run');
     rmSync(join(opts.layout.run, 'configs'), { recursive: true, force: true });
-    this.pythonPath = resolvePython();
-    if (!this.pythonPath) opts.log.warn('python3 was not found: python functions will fail to start');
+    this.interpreters = opts.interpreters ?? new Interpreters();
+    if (!this.interpreters.python('python').path) opts.log.warn('python3 was not found: python functions will fail to start');
   }
 
   private endpoint(port: number): Endpoint {
@@ -118,7 +109,7 @@ export class LocalPlatform implements Platform {
       runDir: this.opts.layout.run,
       logsDir: this.opts.layout.logs,
       baseEnv: baseReplicaEnv(process.env),
-      pythonPath: this.pythonPath,
+      pythonFor: (runtime) => this.interpreters.python(runtime).path,
       pythonRuntimeDir: this.opts.pythonRuntimeDir,
       log: this.opts.log,
       holdTimeoutMs: this.opts.holdTimeoutMs ?? 60_000,

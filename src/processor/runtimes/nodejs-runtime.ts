@@ -4,6 +4,7 @@
  * async handlers that return a value, `context.Response`, `context.logger`, `context.userData`, and an
  * exported `initContext(context)` run once at start.
  */
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { errorResult, type HandlerResult, type NuclioEvent } from '../event.js';
 import { LogCapture, type Level, type ProcessorLogger } from '../logger.js';
 import { NodeResponse, resultFromOutput } from '../response.js';
 import type { Runtime, RuntimeFactory, RuntimeOptions } from './runtime.js';
+import { describeUserError } from '../user-error.js';
 
 type Handler = (context: unknown, event: unknown) => unknown;
 
@@ -67,8 +69,12 @@ class NodejsRuntime implements Runtime {
       mod = createRequire(file)(file) as Record<string, unknown>;
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      if (err.code !== 'ERR_REQUIRE_ESM') throw new Error(`Failed to load ${parsed.file}: ${err.stack ?? err.message}`);
-      mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      if (err.code !== 'ERR_REQUIRE_ESM') throw new Error(`Failed to load ${parsed.file}: ${describeUserError(e, config.artifactDir)}`);
+      try {
+        mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      } catch (e2) {
+        throw new Error(`Failed to load ${parsed.file}: ${describeUserError(withSyntaxLocation(e2, file), config.artifactDir)}`);
+      }
     }
     const entry = mod[parsed.entry] ?? (mod.default as Record<string, unknown> | undefined)?.[parsed.entry];
     if (typeof entry !== 'function') {
@@ -81,7 +87,7 @@ class NodejsRuntime implements Runtime {
       try {
         await init(this.baseContext);
       } catch (e) {
-        throw new Error(`initContext failed: ${(e as Error).stack ?? String(e)}`);
+        throw new Error(`initContext failed: ${describeUserError(e, config.artifactDir)}`);
       }
     }
   }
@@ -133,9 +139,24 @@ class NodejsRuntime implements Runtime {
   }
 }
 
+/**
+ * An ES module that does not compile rejects import() with a SyntaxError that does not say where (Node
+ * keeps the location for its uncaught-error printer); `node --check` reports it, so ask it.
+ */
+function withSyntaxLocation(err: unknown, file: string): unknown {
+  if (!(err instanceof SyntaxError) || /^(?:file:\/\/)?\/.*:\d+$/.test(err.stack?.split('\n')[0] ?? '')) return err;
+  try {
+    execFileSync(process.execPath, ['--check', file], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
+  } catch (e) {
+    const report = String((e as { stderr?: Buffer }).stderr ?? '');
+    if (/^\/.*:\d+\n/.test(report)) return Object.assign(new SyntaxError(err.message), { stack: report });
+  }
+  return err;
+}
+
 function makeLogger(log: ProcessorLogger, capture?: LogCapture) {
   const at = (level: Level) => (message: unknown, withData?: Record<string, unknown>) =>
-    log.log(level, typeof message === 'string' ? message : JSON.stringify(message), withData && typeof withData === 'object' ? { with: withData } : undefined, capture);
+    log.log(level, typeof message === 'string' ? message : JSON.stringify(message), withData && typeof withData === 'object' && !Array.isArray(withData) ? withData : undefined, capture);
   return {
     debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'),
     debugWith: at('debug'), infoWith: at('info'), warnWith: at('warn'), errorWith: at('error'),

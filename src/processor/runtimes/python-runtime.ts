@@ -103,7 +103,8 @@ class PythonWorker {
       case 'l': {
         const level = parseLevel(String(h.level)) ?? 'info';
         const p = typeof h.id === 'string' ? this.pending.get(h.id) : undefined;
-        this.rt.opts.log.log(level, String(h.message ?? ''), h.with ? { with: h.with } : undefined, p?.capture);
+        const fields = h.with && typeof h.with === 'object' && !Array.isArray(h.with) ? (h.with as Record<string, unknown>) : undefined;
+        this.rt.opts.log.log(level, String(h.message ?? ''), fields, p?.capture);
         return;
       }
       case 'r': {

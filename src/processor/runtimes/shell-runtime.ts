@@ -1,8 +1,15 @@
 /**
  * The shell runtime (spec §11.2): each event runs the handler script (with `sh`) or command (with
  * `sh -c`), the body on stdin, NUCLIO_EVENT_* in the environment, arguments from X-Nuclio-Arguments or
- * spec.runtimeAttributes.arguments. The combined stdout and stderr is the 200 body; a non-zero exit is a
- * 500 with the output; spec.runtimeAttributes.responseHeaders are added to every answer.
+ * spec.runtimeAttributes.arguments. The combined stdout and stderr is the 200 body (`text/plain;
+ * charset=utf-8`, as Nuclio's processor answers a shell function); a non-zero exit is a 500 with the
+ * output; spec.runtimeAttributes.responseHeaders are added to every answer.
+ *
+ * The body reaches the command through a real pipe, as Nuclio's runtime gives it: Node's child stdio is a
+ * socket, and a program that opens /dev/stdin (`rev /dev/stdin`) cannot open a socket ("No such device or
+ * address"). So the command runs as the second stage of `cat | …`: cat copies the body from the socket
+ * into a pipe, and the pipeline's exit status is the command's. Its stderr goes into its stdout, as
+ * Nuclio's combined output: the lines keep the order in which the command wrote them.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,6 +21,19 @@ import type { Runtime, RuntimeFactory, RuntimeOptions } from './runtime.js';
 
 /** Output beyond this is cut (a runaway script must not eat the processor's memory). */
 const MAX_OUTPUT = 64 * 1024 * 1024;
+/** Nuclio's processor writes a shell function's output with Go's default text content type. */
+const CONTENT_TYPE = 'text/plain; charset=utf-8';
+
+/**
+ * The `/bin/sh` arguments that run a script (`sh FILE ARGS…`) or a command line (`sh -c "CMD ARGS…"`)
+ * with its stdin a pipe fed by `cat` from ours. Pure.
+ */
+export function shellArgv(command: { file?: string; cmd?: string }, args: string[]): string[] {
+  if (command.file) return ['-c', 'exec 2>&1; cat | /bin/sh "$@"', 'sh', command.file, ...args];
+  // A command line is shell text, as in Nuclio (arguments are joined with spaces); the braces keep every
+  // part of it behind the pipe, and the newline closes a line that ends in a comment.
+  return ['-c', `exec 2>&1; cat | { ${[command.cmd, ...args].join(' ')}` + '\n}'];
+}
 
 class ShellRuntime implements Runtime {
   private command!: { file?: string; cmd?: string };
@@ -37,7 +57,7 @@ class ShellRuntime implements Runtime {
   invoke(event: NuclioEvent): Promise<HandlerResult> {
     const argText = event.headers['x-nuclio-arguments'] ?? event.headers['X-Nuclio-Arguments'] ?? this.defaultArgs;
     const args = argText.split(' ').filter(Boolean);
-    const argv = this.command.file ? [this.command.file, ...args] : ['-c', [this.command.cmd, ...args].join(' ')];
+    const argv = shellArgv(this.command, args);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       NUCLIO_EVENT_ID: event.id,
@@ -76,10 +96,10 @@ class ShellRuntime implements Runtime {
         this.running.delete(child);
         const out = Buffer.concat(chunks);
         if (code === 0) {
-          resolve({ status: 200, headers: { ...this.responseHeaders }, contentType: 'text/plain', body: out });
+          resolve({ status: 200, headers: { ...this.responseHeaders }, contentType: CONTENT_TYPE, body: out });
         } else {
           const why = signal ? `signal ${signal}` : `exit status ${code}`;
-          resolve({ ...errorResult(500, `Failed to run shell command.\nError: ${why}\nOutput:${out.toString('utf8')}`), headers: { ...this.responseHeaders } });
+          resolve({ ...errorResult(500, `Failed to run shell command.\nError: ${why}\nOutput:${out.toString('utf8')}`), contentType: CONTENT_TYPE, headers: { ...this.responseHeaders } });
         }
       });
     });

@@ -109,6 +109,14 @@ export function toSpec(base: FunctionSpec, d: Draft): FunctionSpec {
   return spec;
 }
 
+/** The replicas a function gets when the spec leaves them out (the platform's and Nuclio's defaults). */
+export const DEFAULT_MIN_REPLICAS = 1;
+/** Max replicas when left out: min replicas (the API copies one to the other), at least 1. */
+export function defaultMax(d: Draft): number {
+  const min = Number(d.minReplicas.trim());
+  return d.minReplicas.trim() !== '' && Number.isInteger(min) && min > 0 ? min : 1;
+}
+
 /** Fields of the configuration form (errors with these fields are shown in it). */
 export const CONFIG_FIELDS = ['spec.handler', 'spec.runtime', 'spec.description', 'spec.env', 'spec.minReplicas', 'spec.maxReplicas', 'spec.triggers', 'spec.build.commands'];
 
@@ -144,11 +152,11 @@ export function ConfigForm(props: { draft: Draft; onChange: (d: Draft) => void; 
       </div>
 
       <div class="grid-3">
-        <Field label="Min replicas" error={fieldError(error, 'spec.minReplicas')} hint="0 lets it scale to zero.">
-          <input name="minReplicas" type="number" min={0} value={d.minReplicas} onInput={(e) => set('minReplicas', e.currentTarget.value)} />
+        <Field label="Min replicas" error={fieldError(error, 'spec.minReplicas')} hint={`Empty: ${DEFAULT_MIN_REPLICAS} (the default). 0 lets it scale to zero.`}>
+          <input name="minReplicas" type="number" min={0} value={d.minReplicas} placeholder={String(DEFAULT_MIN_REPLICAS)} onInput={(e) => set('minReplicas', e.currentTarget.value)} />
         </Field>
-        <Field label="Max replicas" error={fieldError(error, 'spec.maxReplicas')}>
-          <input name="maxReplicas" type="number" min={1} value={d.maxReplicas} onInput={(e) => set('maxReplicas', e.currentTarget.value)} />
+        <Field label="Max replicas" error={fieldError(error, 'spec.maxReplicas')} hint={d.minReplicas.trim() === '0' ? 'Needed when min replicas is 0.' : `Empty: ${defaultMax(d)} (the default: as many as min replicas, at least 1).`}>
+          <input name="maxReplicas" type="number" min={1} value={d.maxReplicas} placeholder={String(defaultMax(d))} onInput={(e) => set('maxReplicas', e.currentTarget.value)} />
         </Field>
       </div>
 

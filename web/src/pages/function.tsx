@@ -9,7 +9,7 @@ import { LogLines, parseLine, streamStateLabel, useLogStream, type LogLine } fro
 import { Button, ErrorText, Loading, Notice, Spinner, StateBadge, Tabs, isTransient } from '../components/ui';
 import { useAction, useNow, usePoll } from '../hooks';
 import { Link, navigate, paths } from '../router';
-import { fieldError, formatMs, invocationUrl, isFieldOf } from '../util';
+import { fieldError, formatMs, invocationUrl, isFieldOf, splitFirstLine } from '../util';
 import { CONFIG_FIELDS, ConfigForm, draftOf, toSpec, type Draft } from './config';
 import { TestPane } from './test-pane';
 
@@ -225,6 +225,20 @@ function stepOf(state: string | undefined, accepted: boolean): number {
   return 1;
 }
 
+/**
+ * A deploy error: its first line — the user's own error (exception, file, line), as the dashboard writes
+ * it — on its own, then the details (the user's frames, a code frame) below.
+ */
+function ErrorMessage(props: { message: string | undefined }) {
+  const [first, rest] = splitFirstLine(props.message);
+  return (
+    <>
+      <p class="error-line" data-testid="error-line">{first || 'No message.'}</p>
+      {rest && <pre class="error-pre" data-testid="error-details">{rest}</pre>}
+    </>
+  );
+}
+
 function DeployStatus(props: { fn: NuclioFunction; deploy: Deploy | undefined; now: number; lastLine: LogLine | undefined; onShowLog: () => void; onDismiss: () => void }) {
   const { fn, deploy } = props;
   const state = fn.status.state;
@@ -248,7 +262,7 @@ function DeployStatus(props: { fn: NuclioFunction; deploy: Deploy | undefined; n
     return (
       <div class="deploy-failed" role="alert" data-testid="deploy-result">
         <strong>Deploy failed after {formatMs(o.ms)} ({o.state}).</strong>
-        <pre class="error-pre">{o.message ?? 'No message.'}</pre>
+        <ErrorMessage message={o.message} />
         <Button variant="link" onClick={props.onShowLog}>See the build log</Button>
         <Button variant="link" onClick={props.onDismiss}>Dismiss</Button>
       </div>
@@ -258,8 +272,8 @@ function DeployStatus(props: { fn: NuclioFunction; deploy: Deploy | undefined; n
     if (state === 'error') {
       return (
         <div class="deploy-failed" role="alert" data-testid="function-error">
-          <strong>The function is in error.</strong>
-          <pre class="error-pre">{fn.status.message ?? 'No message.'}</pre>
+          <strong>The function failed to deploy.</strong>
+          <ErrorMessage message={fn.status.message} />
           <Button variant="link" onClick={props.onShowLog}>See the build log</Button>
         </div>
       );

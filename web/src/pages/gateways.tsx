@@ -7,7 +7,7 @@ import { Api, byName, inputError, PROJECT_LABEL, type ApiGateway, type Upstream 
 import { Button, ConfirmButton, Empty, ErrorText, Field, Loading, StateBadge } from '../components/ui';
 import { useAction, usePoll } from '../hooks';
 import { Link, paths } from '../router';
-import { fieldError, isFieldOf } from '../util';
+import { fieldError, gatewayCurl, isFieldOf } from '../util';
 
 export function GatewaysPanel(props: { project: string }) {
   const { project } = props;
@@ -15,6 +15,9 @@ export function GatewaysPanel(props: { project: string }) {
   const [fast, setFast] = useState(false);
   const list = usePoll(async () => byName(await Api.gateways(project)), fast ? 1000 : 3000, [project, fast]);
   const fns = usePoll(async () => byName(await Api.functions(project)).map((f) => f.metadata.name), 5000, [project]);
+  // Where the dashboard serves gateways (its gateway listener), for the address and the curl lines below.
+  const spec = usePoll(() => Api.frontendSpec(), 0, []);
+  const listenUrl = spec.data?.apiGatewayListenUrl;
   useEffect(() => {
     setFast(!!list.data?.some((g) => g.status?.state !== 'ready' && g.status?.state !== 'error'));
   }, [list.data]);
@@ -32,9 +35,9 @@ export function GatewaysPanel(props: { project: string }) {
       ) : (
         <div class="toolbar">
           <Button variant="primary" onClick={() => setEditing('new')} data-testid="new-gateway">New API gateway</Button>
-          <span class="muted small">
-            Gateways are served on the dashboard's gateway listener (<code>--gateway-listen-addr</code>), routed by the request's Host
-            header and path.
+          <span class="muted small" data-testid="gateway-listener">
+            Gateways are served at {listenUrl ? <code>{listenUrl}</code> : 'the dashboard\'s gateway listener'} (<code>--gateway-listen-addr</code>): a
+            request reaches a gateway when its <code>Host</code> header is the gateway's host and its path starts with the gateway's path.
           </span>
         </div>
       )}
@@ -60,7 +63,7 @@ export function GatewaysPanel(props: { project: string }) {
                 </thead>
                 <tbody>
                   {list.data.map((g) => (
-                    <GatewayRow key={g.metadata.name} project={project} gw={g} onEdit={() => setEditing(g)} onDeleted={() => void list.reload()} />
+                    <GatewayRow key={g.metadata.name} project={project} gw={g} listenUrl={listenUrl} onEdit={() => setEditing(g)} onDeleted={() => void list.reload()} />
                   ))}
                 </tbody>
               </table>
@@ -79,7 +82,7 @@ function upstreamText(u: Upstream, i: number, all: Upstream[]): string {
   return `${name} ${pct}%`;
 }
 
-function GatewayRow(props: { project: string; gw: ApiGateway; onEdit: () => void; onDeleted: () => void }) {
+function GatewayRow(props: { project: string; gw: ApiGateway; listenUrl?: string; onEdit: () => void; onDeleted: () => void }) {
   const { gw } = props;
   const name = gw.metadata.name;
   const del = useAction();
@@ -90,7 +93,14 @@ function GatewayRow(props: { project: string; gw: ApiGateway; onEdit: () => void
         <span class="strong">{name}</span>
         {gw.spec.description && <div class="muted small">{gw.spec.description}</div>}
       </td>
-      <td data-label="Host and path"><code>{gw.spec.host}{gw.spec.path && gw.spec.path !== '/' ? (gw.spec.path.startsWith('/') ? gw.spec.path : `/${gw.spec.path}`) : '/'}</code></td>
+      <td data-label="Host and path">
+        <code>{gw.spec.host}{gw.spec.path && gw.spec.path !== '/' ? (gw.spec.path.startsWith('/') ? gw.spec.path : `/${gw.spec.path}`) : '/'}</code>
+        {props.listenUrl && (
+          <div class="muted small" data-testid="gateway-curl">
+            Call it: <code class="copyable">{gatewayCurl(props.listenUrl, { ...gw.spec, username: gw.spec.authentication?.basicAuth?.username })}</code>
+          </div>
+        )}
+      </td>
       <td data-label="Upstreams">
         {ups.map((u, i) => (
           <div key={i}>

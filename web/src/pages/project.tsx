@@ -194,6 +194,8 @@ function CreateFunction(props: { project: string }) {
   const [name, setName] = useState('');
   const [runtime, setRuntime] = useState('python:3.9');
   const [templateName, setTemplateName] = useState('');
+  /** The name the last template choice filled in: replaced by the next choice, never a name the user typed. */
+  const [autoName, setAutoName] = useState('');
   const templates = usePoll(() => Api.templates(), 0, [open]);
   const act = useAction();
   const list = useMemo(() => (templates.data ? byName(templates.data) : []), [templates.data]);
@@ -206,6 +208,17 @@ function CreateFunction(props: { project: string }) {
       </div>
     );
   }
+
+  const chooseTemplate = (value: string) => {
+    setTemplateName(value);
+    // "helloworld:python" → "helloworld", unless the user typed a name of their own.
+    const suggested = value ? value.split(':')[0]!.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') : '';
+    if (!name.trim() || name === autoName) {
+      setName(suggested);
+      setAutoName(suggested);
+      act.setError(undefined);
+    }
+  };
 
   const submit = (e: Event) => {
     e.preventDefault();
@@ -233,7 +246,7 @@ function CreateFunction(props: { project: string }) {
           <input name="function-name" value={name} onInput={(e) => { setName(e.currentTarget.value); act.setError(undefined); }} placeholder="hello" autocomplete="off" />
         </Field>
         <Field label="Start from" error={templates.error ? `Templates unavailable: ${(templates.error as Error).message}` : undefined}>
-          <select name="template" value={templateName} onChange={(e) => setTemplateName(e.currentTarget.value)}>
+          <select name="template" value={templateName} onChange={(e) => chooseTemplate(e.currentTarget.value)}>
             <option value="">Scratch: a minimal handler</option>
             {list.map((t) => <option key={t.metadata.name} value={t.metadata.name}>Template: {templateTitle(t)}</option>)}
           </select>

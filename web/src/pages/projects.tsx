@@ -1,6 +1,6 @@
 /** Projects: list, create, delete (the API refuses while functions exist), export and import bundles. */
 import { useRef, useState } from 'preact/hooks';
-import { Api, byName, inputError, PROJECT_LABEL, type ImportResult, type Project } from '../api';
+import { Api, ApiError, byName, inputError, PROJECT_LABEL, type ImportResult, type Project } from '../api';
 import { Button, ConfirmButton, Empty, ErrorText, Field, Loading, Notice } from '../components/ui';
 import { useAction, usePoll } from '../hooks';
 import { Link, navigate, paths } from '../router';
@@ -63,6 +63,7 @@ function ProjectRow(props: { project: Project; functions: number; onDeleted: () 
   const name = props.project.metadata.name;
   const del = useAction();
   const exp = useAction();
+  const notEmpty = del.error instanceof ApiError && del.error.status === 412 && /contains/i.test(del.error.message);
   return (
     <tr data-testid={`project-row-${name}`}>
       <td data-label="Name">
@@ -86,10 +87,54 @@ function ProjectRow(props: { project: Project; functions: number; onDeleted: () 
             props.onDeleted();
           })} />
         </div>
-        <ErrorText error={del.error} prefix="Delete refused" testId={`project-delete-error-${name}`} />
+        {/* Not empty: say so and offer the cascading delete (the API's own message asks for a header). */}
+        <ErrorText error={notEmpty ? `project ${name} is not empty` : del.error} prefix="Delete refused" testId={`project-delete-error-${name}`} />
+        {notEmpty && <CascadeDelete project={name} onDeleted={() => { del.setError(undefined); props.onDeleted(); }} />}
         <ErrorText error={exp.error} prefix="Export failed" />
       </td>
     </tr>
+  );
+}
+
+/** "a, b and c" */
+const listOf = (names: string[]) => (names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`);
+const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * A project that still has functions or gateways: says what it holds and offers to delete it all
+ * (Nuclio's cascading delete), asking once with everything that goes named.
+ */
+function CascadeDelete(props: { project: string; onDeleted: () => void }) {
+  const contents = usePoll(async () => {
+    const [fns, gws] = await Promise.all([Api.functions(props.project), Api.gateways(props.project)]);
+    const functions = byName(fns).map((f) => f.metadata.name);
+    const events = await Promise.all(functions.map((f) => Api.functionEvents(f).then((e) => Object.keys(e).length, () => 0)));
+    return { functions, gateways: byName(gws).map((g) => g.metadata.name), events: events.reduce((a, b) => a + b, 0) };
+  }, 0, [props.project]);
+  const del = useAction();
+  const c = contents.data;
+  if (!c) return <Loading error={contents.error} what={`the contents of ${props.project}`} />;
+  const parts = [
+    c.functions.length ? `${count(c.functions.length, 'function', 'functions')} (${listOf(c.functions)})` : '',
+    c.events ? count(c.events, 'function event', 'function events') : '',
+    c.gateways.length ? `${count(c.gateways.length, 'API gateway', 'API gateways')} (${listOf(c.gateways)})` : '',
+  ].filter(Boolean);
+  const what = parts.length ? listOf(parts) : 'nothing else any more';
+  return (
+    <div class="cascade" data-testid={`project-cascade-${props.project}`}>
+      <span class="small">{props.project} still holds {what}.</span>{' '}
+      <ConfirmButton
+        label="Delete with its contents"
+        question={`Delete project ${props.project} and ${what}? This cannot be undone.`}
+        confirmLabel="Yes, delete all"
+        busy={del.busy}
+        onConfirm={() => void del.run(async () => {
+          await Api.deleteProject(props.project, true);
+          props.onDeleted();
+        })}
+      />
+      <ErrorText error={del.error} prefix="Delete failed" />
+    </div>
   );
 }
 

@@ -7,7 +7,7 @@ import { useState } from 'preact/hooks';
 import { Api, byName, FUNCTION_LABEL, inputError, invokeFunction, PROJECT_LABEL, type FunctionEvent, type Invocation } from '../api';
 import { Button, ConfirmButton, ErrorText, Field, Notice } from '../components/ui';
 import { useAction, usePoll } from '../hooks';
-import { fieldError, formatMs, formatTime, headerLines, parseHeaderLines, prettyBody } from '../util';
+import { fieldError, formatMs, formatTime, headerLines, logExtras, parseHeaderLines, prettyBody, stateSentence } from '../util';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
@@ -136,7 +136,7 @@ export function TestPane(props: { fn: string; project: string; ready: boolean; s
               <option value="error">error</option>
             </select>
           </label>
-          {!props.ready && <span class="muted small">The function is {props.state ?? 'not ready'}; a request may wait or fail.</span>}
+          {!props.ready && <span class="muted small" data-testid="state-sentence">{stateSentence(props.state)}</span>}
         </div>
         {!fieldError(send.error, 'headers', 'body') && <ErrorText error={send.error} prefix="Request failed" testId="send-error" />}
       </form>
@@ -181,7 +181,7 @@ function Answer(props: { a: Invocation }) {
               <span class="log-time">{formatTime(r.time)}</span>
               <span class="log-level">{String(r.level ?? '')}</span>
               <span class="log-msg">{String(r.message ?? '')}</span>
-              {r.with !== undefined && <span class="log-extra">{JSON.stringify(r.with)}</span>}
+              {logExtras(r) && <span class="log-extra">{logExtras(r)}</span>}
             </div>
           ))}
         </div>

@@ -73,12 +73,16 @@ class Channel(object):
             self.sock.sendall(data)
 
 
+class HandlerNotFound(Exception):
+    """spec.handler names a file or function the source does not have (the message says which)."""
+
+
 def load_handler(handler, root):
     module_name, _, entry = handler.partition(':')
     rel = module_name[:-3] if module_name.endswith('.py') else module_name
     path = os.path.join(root, *rel.split('.')) + '.py'
     if not os.path.exists(path):
-        raise RuntimeError('Handler module file {} does not exist in the function (spec.handler "{}")'.format(
+        raise HandlerNotFound('Handler module file {} does not exist in the function (spec.handler "{}")'.format(
             os.path.relpath(path, root), handler))
     spec = importlib.util.spec_from_file_location(rel, path)
     module = importlib.util.module_from_spec(spec)
@@ -86,7 +90,7 @@ def load_handler(handler, root):
     spec.loader.exec_module(module)
     fn = getattr(module, entry, None)
     if not callable(fn):
-        raise RuntimeError('Handler function "{}" is not defined in {}'.format(entry, os.path.relpath(path, root)))
+        raise HandlerNotFound('Handler function "{}" is not defined in {}'.format(entry, os.path.relpath(path, root)))
     return module, fn
 
 
@@ -118,7 +122,8 @@ class WireEvent(nuclio_sdk.Event):
 
     @property
     def timestamp(self):
-        return datetime.datetime.fromtimestamp(self._ts, tz=datetime.timezone.utc)
+        # A naive UTC datetime, as nuclio-sdk-py gives it (handlers write `timestamp.isoformat() + 'Z'`).
+        return datetime.datetime.fromtimestamp(self._ts, tz=datetime.timezone.utc).replace(tzinfo=None)
 
     @timestamp.setter
     def timestamp(self, value):
@@ -127,6 +132,49 @@ class WireEvent(nuclio_sdk.Event):
 
 def json_encoder(obj):
     return json.dumps(obj, default=str)
+
+
+def user_error(exc, root):
+    """What went wrong, for a person: the exception line with the user's file and line first (not the
+    wrapper's frames), then the traceback of the user's own files only.
+
+        NameError: name 'x' is not defined (main.py, line 4, in init_context)
+        Traceback (most recent call last), in the function's files:
+          File "main.py", line 4, in init_context
+            x + 1
+    """
+    if isinstance(exc, HandlerNotFound):
+        return str(exc)
+    root = os.path.realpath(root)
+
+    def mine(filename):
+        path = os.path.realpath(filename or '')
+        return path.startswith(root + os.sep)
+
+    def rel(filename):
+        return os.path.relpath(os.path.realpath(filename), root)
+
+    headline = ''.join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()
+    last = headline[-1] if headline else type(exc).__name__
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if mine(f.filename)]
+    where = ''
+    details = []
+    if isinstance(exc, SyntaxError) and exc.filename and mine(exc.filename):
+        # The error is in a file that did not compile: its name and line are on the exception itself.
+        where = '{}, line {}'.format(rel(exc.filename), exc.lineno)
+        last = '{}: {}'.format(type(exc).__name__, exc.msg)
+        details = ['  ' + line for line in headline[:-1]]
+        details = [line.replace('"{}"'.format(exc.filename), '"{}"'.format(rel(exc.filename))) for line in details]
+    elif frames:
+        f = frames[-1]
+        where = '{}, line {}, in {}'.format(rel(f.filename), f.lineno, f.name)
+        details = ['Traceback (most recent call last), in the function\'s files:']
+        for f in frames:
+            details.append('  File "{}", line {}, in {}'.format(rel(f.filename), f.lineno, f.name))
+            if f.line:
+                details.append('    ' + f.line)
+    first = '{} ({})'.format(last, where) if where else last
+    return '\n'.join([first] + details)
 
 
 def main():
@@ -164,8 +212,8 @@ def main():
             if inspect.isawaitable(result):
                 loop = loop or asyncio.new_event_loop()
                 loop.run_until_complete(result)
-    except BaseException:
-        channel.write({'t': 'f', 'message': traceback.format_exc()})
+    except BaseException as exc:
+        channel.write({'t': 'f', 'message': user_error(exc, os.getcwd())})
         sys.exit(1)
     channel.write({'t': 's'})
 
