@@ -158,7 +158,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
 
     const gateway = new Gateway({
       invoker,
-      functionPort: (namespace, name) => platform.port({ namespace, name }),
+      functionPort: (namespace, name) => platform.servingPort({ namespace, name }),
       accessKeys: () => accessKeys,
       log: log.child({ component: 'gateway' }),
     });

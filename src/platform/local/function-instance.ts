@@ -89,7 +89,13 @@ function refuse(socket: net.Socket, status: number, message: string): void {
 export class FunctionInstance {
   readonly server: net.Server;
   port = 0;
+  /** The version asked for last (it may still be starting). */
   private deployment?: Deployment;
+  /**
+   * The version that serves: its replicas answer, or (parked) wake on the next connection. It stays the
+   * previous version while a new one starts, and stays so if the new one fails to start.
+   */
+  private live?: Deployment;
   private replicas: Replica[] = [];
   private readonly draining = new Set<Replica>();
   private held: Held[] = [];
@@ -121,6 +127,11 @@ export class FunctionInstance {
     }));
   }
 
+  /** True when a version serves the port (replicas answer, restart, or wake from zero); false before the first deploy succeeds, when disabled, and once closed. */
+  serving(): boolean {
+    return !this.closed && this.live !== undefined && !this.live.disabled;
+  }
+
   /** True when `replica` is (or was) one of this function's replicas. */
   ownsReplica(name: string): boolean {
     return name.startsWith(replicaPrefix(this.ref));
@@ -134,10 +145,18 @@ export class FunctionInstance {
     this.deployment = d;
     if (parked || d.disabled) {
       this.parked = true;
+      this.live = d;
       void this.stopAll(this.replicas.splice(0));
       return;
     }
-    const fresh = await this.startReplicas(d, Math.max(d.min, 1));
+    let fresh: Replica[];
+    try {
+      fresh = await this.startReplicas(d, Math.max(d.min, 1));
+    } catch (e) {
+      // The previous version keeps serving (and scaling, and waking) as it did.
+      if (this.deployment === d && this.live) this.deployment = this.live;
+      throw e;
+    }
     if (this.closed || this.deployment !== d) {
       await this.stopAll(fresh, 0);
       return;
@@ -145,6 +164,7 @@ export class FunctionInstance {
     const old = this.replicas;
     this.replicas = fresh;
     for (const r of fresh) this.watch(r);
+    this.live = d;
     this.parked = false;
     this.flushHeld();
     if (old.length) this.env.onRollover(this.port);
@@ -174,7 +194,7 @@ export class FunctionInstance {
 
   private dispatch(socket: net.Socket): void {
     socket.on('error', () => {});
-    const d = this.deployment;
+    const d = this.live ?? this.deployment;
     if (d?.disabled) return refuse(socket, 503, `Function ${this.ref.name} is disabled (spec.disable)`);
     if (this.sendToReplica(socket)) return;
     this.held.push({ socket, since: Date.now() });
@@ -200,13 +220,14 @@ export class FunctionInstance {
   /** Starts replicas for connections that arrived while scaled to zero. */
   wake(): Promise<void> {
     if (this.waking) return this.waking;
-    const d = this.deployment!;
+    // The serving version wakes; a version still being deployed takes over when it is ready.
+    const d = (this.live ?? this.deployment)!;
     this.onStatus({ state: 'waitingForScaleResourceFromZero' });
     const started = Date.now();
     this.waking = (async () => {
       try {
         const fresh = await this.startReplicas(d, Math.max(d.min, 1));
-        if (this.closed || this.deployment !== d) { await this.stopAll(fresh, 0); return; }
+        if (this.closed || (this.live ?? this.deployment) !== d) { await this.stopAll(fresh, 0); return; }
         this.replicas.push(...fresh);
         for (const r of fresh) this.watch(r);
         this.parked = false;
@@ -363,7 +384,8 @@ export class FunctionInstance {
   // ---------------------------------------------------------------- idle and autoscaling
 
   private tick(): void {
-    const d = this.deployment;
+    // Scaling concerns the replicas that serve, not a version still starting.
+    const d = this.live;
     const now = Date.now();
     for (const h of this.held) {
       if (now - h.since > this.env.holdTimeoutMs) refuse(h.socket, 503, `Function ${this.ref.name} has no ready replica (waited ${Math.round(this.env.holdTimeoutMs / 1000)} s)`);

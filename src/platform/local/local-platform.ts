@@ -174,6 +174,11 @@ export class LocalPlatform implements Platform {
     return this.instances.get(key(ref))?.port;
   }
 
+  servingPort(ref: FunctionRef): number | undefined {
+    const inst = this.instances.get(key(ref));
+    return inst?.serving() ? inst.port : undefined;
+  }
+
   logs(ref: FunctionRef, replica: string, query: LogQuery): AsyncIterable<string> {
     const prefix = replicaPrefix(ref);
     const lower = replica.toLowerCase();
