@@ -3,6 +3,7 @@
  * every default in one place. Pure: `loadConfig` reads only what it is given.
  */
 import { resolve } from 'node:path';
+import { parseQuantity } from './resources/quantity.js';
 
 export interface HostPort { host: string; port: number }
 
@@ -31,6 +32,19 @@ export interface Config {
   logLevel: string;
   /** Run replicas inside a bubblewrap sandbox (--sandbox bwrap), or not (none, the default). */
   sandbox: 'none' | 'bwrap';
+  /**
+   * What a function's source may grow to once fetched: an archive expanded, a folder copied, a download,
+   * inline code decoded (--max-source-size, --max-source-files).
+   */
+  sourceLimits: SourceLimits;
+}
+
+/** Bounds of one function's source files. */
+export interface SourceLimits {
+  /** Total bytes of the files (--max-source-size). */
+  maxBytes: number;
+  /** Number of files and folders (--max-source-files). */
+  maxFiles: number;
 }
 
 /** Raw option values as commander gives them (strings, or lists for repeatable options). */
@@ -47,6 +61,8 @@ export interface RawOptions {
   sourceRoot?: string[];
   logLevel?: string;
   sandbox?: string;
+  maxSourceSize?: string;
+  maxSourceFiles?: string;
 }
 
 /** Each option's environment variable. */
@@ -63,6 +79,8 @@ export const ENV_NAMES: Record<keyof RawOptions, string> = {
   sourceRoot: 'PROTIUM_SOURCE_ROOTS',
   logLevel: 'PROTIUM_LOG_LEVEL',
   sandbox: 'PROTIUM_SANDBOX',
+  maxSourceSize: 'PROTIUM_MAX_SOURCE_SIZE',
+  maxSourceFiles: 'PROTIUM_MAX_SOURCE_FILES',
 };
 
 export const DEFAULTS = {
@@ -73,6 +91,8 @@ export const DEFAULTS = {
   portRange: '30000-32767',
   logLevel: 'info',
   sandbox: 'none',
+  maxSourceSize: '512Mi',
+  maxSourceFiles: '50000',
 };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -94,6 +114,18 @@ function parseRange(value: string): [number, number] {
   const hi = Number(m?.[2]);
   if (!m || lo < 1 || hi > 65_535 || lo > hi) throw new ConfigError(`--port-range must be LOW-HIGH within 1-65535 (e.g. 30000-32767), got "${value}"`);
   return [lo, hi];
+}
+
+function parseSourceLimits(size: string, files: string): SourceLimits {
+  const maxBytes = parseQuantity(size);
+  if (maxBytes === undefined || maxBytes < 1 || !Number.isSafeInteger(Math.floor(maxBytes))) {
+    throw new ConfigError(`--max-source-size must be a size in bytes such as 512Mi, 1Gi or 100000000, got "${size}"`);
+  }
+  const maxFiles = Number(files.trim());
+  if (!/^\d+$/.test(files.trim()) || maxFiles < 1 || !Number.isSafeInteger(maxFiles)) {
+    throw new ConfigError(`--max-source-files must be a whole number of at least 1, got "${files}"`);
+  }
+  return { maxBytes: Math.floor(maxBytes), maxFiles };
 }
 
 const list = (v: string | undefined): string[] | undefined => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
@@ -126,5 +158,6 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
     sourceRoots,
     logLevel,
     sandbox,
+    sourceLimits: parseSourceLimits(pick('maxSourceSize') ?? DEFAULTS.maxSourceSize, pick('maxSourceFiles') ?? DEFAULTS.maxSourceFiles),
   };
 }

@@ -124,7 +124,13 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       await store.create('project', { metadata: { name: DEFAULT_PROJECT, namespace: config.namespace }, spec: { description: 'The default project' }, status: {} });
     }
     const templates = TemplateCatalog.load(TEMPLATES_DIR, (folder, err) => log.warn({ folder, err: err.message }, 'skipping a broken template'));
-    const builder = new LocalBuilder({ artifactsDir: layout.artifacts, templates, baseEnv: baseReplicaEnv(process.env) });
+    const builder = new LocalBuilder({
+      artifactsDir: layout.artifacts,
+      templates,
+      baseEnv: baseReplicaEnv(process.env),
+      sourceRoots: { roots: config.sourceRoots, forbidden: [config.dataDir] },
+      sourceLimits: config.sourceLimits,
+    });
     const invoker = new Invoker();
     steps.invoker = () => invoker.close();
     let controller: FunctionController | undefined;
