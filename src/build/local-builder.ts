@@ -5,9 +5,8 @@
  * Same inputs give the same id, and an existing artifact is reused unless spec.build.noCache.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile, open } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -15,6 +14,8 @@ import { sourceKind, isBase64 } from '../resources/function-source.js';
 import { DEFAULT_HANDLER, parseHandler, runtimeFamily, unavailableRuntimeMessage, type RuntimeFamily } from '../resources/runtimes.js';
 import type { FunctionConfig } from '../resources/types.js';
 import { archiveKindOf, extractArchive, sniffArchive, type ArchiveKind } from './archive.js';
+import { artifactIdOfImage } from './artifact-gc.js';
+import type { ArtifactStore } from './artifact-store.js';
 import { BuildError, type Artifact, type BuildLogLine, type BuildOptions, type Builder } from './builder.js';
 import { contentHash } from './content-hash.js';
 import { formatBytes, SourceBudget, sizeLimitMessage, type SourceLimits } from './source-limits.js';
@@ -29,7 +30,8 @@ export const NPM_PREFIX_DIR = '.protium/npm-global';
 export const PIP_TARGET_DIR = '.protium/site-packages';
 
 export interface LocalBuilderOptions {
-  artifactsDir: string;
+  /** Where artifacts live (and are collected). */
+  artifacts: ArtifactStore;
   templates: TemplateCatalog;
   /** PATH and the like for build commands (never the dashboard's secrets). */
   baseEnv: Record<string, string>;
@@ -49,18 +51,8 @@ export class LocalBuilder implements Builder {
   constructor(private readonly opts: LocalBuilderOptions) {}
 
   async fromImage(image: string): Promise<Artifact | undefined> {
-    const m = /:([0-9a-f]{32})$/.exec(image);
-    if (!m) return undefined;
-    return this.read(m[1]!);
-  }
-
-  private async read(id: string): Promise<Artifact | undefined> {
-    try {
-      const meta = JSON.parse(await readFile(join(this.opts.artifactsDir, id, '.protium', 'artifact.json'), 'utf8')) as Omit<Artifact, 'dir'>;
-      return { ...meta, dir: join(this.opts.artifactsDir, id) };
-    } catch {
-      return undefined;
-    }
+    const id = artifactIdOfImage(image);
+    return id ? this.opts.artifacts.read(id) : undefined;
   }
 
   async build(fn: FunctionConfig, opts: BuildOptions = {}): Promise<Artifact> {
@@ -82,9 +74,7 @@ export class LocalBuilder implements Builder {
       return existing;
     }
 
-    await mkdir(this.opts.artifactsDir, { recursive: true });
-    const staging = join(this.opts.artifactsDir, `.staging-${randomBytes(6).toString('hex')}`);
-    await mkdir(staging, { recursive: true });
+    const staging = await this.opts.artifacts.staging();
     try {
       await this.fetchSource(fn, kind, parsed.file, staging, log, opts.signal);
       if (family !== 'shell' && !existsSync(join(staging, parsed.file))) {
@@ -97,9 +87,10 @@ export class LocalBuilder implements Builder {
       }
       const commands = spec.build.commands ?? [];
       const id = await contentHash({ v: 1, family, runtime: spec.runtime, handler, commands }, staging);
-      const final = join(this.opts.artifactsDir, id);
+      const final = join(this.opts.artifacts.dir, id);
+      // Pinned from here: a collection running meanwhile keeps it (or removed it before, and we rebuild).
+      const cached = await this.opts.artifacts.reuse(id, opts.pin);
       if (!spec.build.noCache) {
-        const cached = await this.read(id);
         if (cached) {
           log('info', `Reusing the artifact ${id} (same runtime, handler, source and build commands)`);
           return { ...cached, image: imageName(fn.metadata.name ?? 'function', id) };
@@ -115,7 +106,7 @@ export class LocalBuilder implements Builder {
         await rename(staging, final);
       } catch (e) {
         // Two builds of the same inputs raced; the first one's artifact is as good as ours.
-        if (!(await this.read(id))) throw e;
+        if (!(await this.opts.artifacts.read(id))) throw e;
       }
       log('info', `Built the artifact ${id}`);
       return artifact;

@@ -24,6 +24,8 @@ export interface FunctionControllerDeps {
   buildLogPath: (ref: FunctionRef) => string;
   /** Called when a function is gone for good (drop connection pools, logs). */
   onRemoved?: (ref: FunctionRef, port: number | undefined) => void;
+  /** Called when a deploy is over, whatever its outcome (artifacts it pinned may be collectable). */
+  onDeployEnded?: () => void;
 }
 
 /** States the API writes to ask for work. */
@@ -51,6 +53,8 @@ export class FunctionController {
   /** Functions whose spec.image the controller is writing right now (the store may notify during the write). */
   private readonly writingImage = new Set<string>();
   private readonly aborts = new Map<string, AbortController>();
+  /** Artifact ids each deploy in progress builds or reuses: kept from collection until the deploy ends. */
+  private readonly pins = new Set<Set<string>>();
   private unwatch?: () => void;
 
   constructor(private readonly deps: FunctionControllerDeps) {
@@ -74,6 +78,13 @@ export class FunctionController {
   /** Resolves when no reconcile is queued or running. */
   idle(): Promise<void> {
     return this.queue.idle();
+  }
+
+  /** Artifact ids deploys in progress hold (built or reused, not yet recorded or running). */
+  pinnedArtifacts(): Set<string> {
+    const ids = new Set<string>();
+    for (const p of this.pins) for (const id of p) ids.add(id);
+    return ids;
   }
 
   /** A status change the platform reports on its own (crash, restart, wake, idle). */
@@ -142,7 +153,7 @@ export class FunctionController {
   }
 
   /** The artifact to run: built (or reused), or the one spec.image names. */
-  private async artifactFor(fn: FunctionRecord, build: boolean, signal: AbortSignal, onLog: (r: LogRecord) => void): Promise<Artifact> {
+  private async artifactFor(fn: FunctionRecord, build: boolean, signal: AbortSignal, onLog: (r: LogRecord) => void, pins: Set<string>): Promise<Artifact> {
     const { builder } = this.deps;
     const toRecord = (l: { time: number; level: string; message: string }): LogRecord => ({ level: l.level, time: l.time, name: 'builder', message: l.message });
     if (!build && fn.spec.image) {
@@ -152,7 +163,7 @@ export class FunctionController {
     if (!build && sourceKind({ ...fn.spec, image: undefined }) === undefined) {
       throw new BuildError(`The artifact of spec.image ${JSON.stringify(fn.spec.image)} is not on this machine, and the function has no source to rebuild it from`);
     }
-    return builder.build(fn, { signal, onLog: (l) => onLog(toRecord(l)) });
+    return builder.build(fn, { signal, onLog: (l) => onLog(toRecord(l)), pin: (id) => pins.add(id) });
   }
 
   private async deploy(fn: FunctionRecord, opts: { build: boolean; parked?: boolean }): Promise<void> {
@@ -160,6 +171,8 @@ export class FunctionController {
     const key = keyOf(ref);
     const abort = new AbortController();
     this.aborts.set(key, abort);
+    const pins = new Set<string>();
+    this.pins.add(pins);
     const records: LogRecord[] = [];
     let buildLog: RotatingLog | undefined;
     if (opts.build) {
@@ -176,7 +189,8 @@ export class FunctionController {
     const started = Date.now();
     let current = fn;
     try {
-      const artifact = await this.artifactFor(fn, opts.build, abort.signal, onLog);
+      const artifact = await this.artifactFor(fn, opts.build, abort.signal, onLog, pins);
+      pins.add(artifact.id);
       if (abort.signal.aborted) return;
       if (fn.spec.image !== artifact.image) {
         const latest = await this.deps.store.get('function', ref.namespace, ref.name);
@@ -219,6 +233,8 @@ export class FunctionController {
     } finally {
       buildLog?.close();
       if (this.aborts.get(key) === abort) this.aborts.delete(key);
+      this.pins.delete(pins);
+      this.deps.onDeployEnded?.();
     }
   }
 

@@ -45,6 +45,8 @@ export interface InstanceEnv {
   onRollover: (port: number) => void;
   /** The data dir, hidden from sandboxed replicas. */
   dataDir: string;
+  /** Replicas stopped (their artifacts may no longer be in use). */
+  onReplicasStopped: () => void;
   /** bwrap's path when replicas run sandboxed. */
   bwrap?: string;
 }
@@ -105,6 +107,8 @@ export class FunctionInstance {
   private closed = false;
   private lowSince = 0;
   private readonly attempts = new Map<Replica, number>();
+  /** The artifact each replica runs from (draining replicas may run an older one). */
+  private readonly artifactOf = new WeakMap<Replica, string>();
   private readonly timer: NodeJS.Timeout;
   private readonly log: Logger;
 
@@ -130,6 +134,13 @@ export class FunctionInstance {
   /** True when a version serves the port (replicas answer, restart, or wake from zero); false before the first deploy succeeds, when disabled, and once closed. */
   serving(): boolean {
     return !this.closed && this.live !== undefined && !this.live.disabled;
+  }
+
+  /** Artifact ids in use: the versions deployed and serving, and every replica's, draining ones included. */
+  artifactsInUse(): string[] {
+    const ids = [this.deployment?.artifact.id, this.live?.artifact.id];
+    for (const r of [...this.replicas, ...this.draining]) ids.push(this.artifactOf.get(r));
+    return ids.filter((id): id is string => id !== undefined);
   }
 
   /** True when `replica` is (or was) one of this function's replicas. */
@@ -301,6 +312,7 @@ export class FunctionInstance {
       readinessTimeoutMs: d.readinessMs,
     });
     replica.on('orphans', (sockets: net.Socket[]) => { for (const s of sockets) this.dispatch(s); });
+    this.artifactOf.set(replica, d.artifact.id);
     return replica;
   }
 
@@ -369,6 +381,7 @@ export class FunctionInstance {
   }
 
   private async stopAll(list: Replica[], drainMs = DRAIN_MS): Promise<void> {
+    if (!list.length) return;
     await Promise.all(list.map(async (r) => {
       this.draining.add(r);
       try {
@@ -379,6 +392,7 @@ export class FunctionInstance {
         try { rmSync(join(this.env.runDir, 'configs', `${r.name}.json`), { force: true }); } catch { /* gone */ }
       }
     }));
+    this.env.onReplicasStopped();
   }
 
   // ---------------------------------------------------------------- idle and autoscaling
