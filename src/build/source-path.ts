@@ -60,7 +60,14 @@ function refusal(real: string, roots: SourceRoots): string | undefined {
  * the field and quotes the path).
  */
 export async function resolveLocalSource(path: string, roots: SourceRoots): Promise<{ real: string } | { refused: string }> {
-  const real = await realPathOf(path);
+  let real: string;
+  try {
+    real = await realPathOf(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ELOOP' ? 'a loop of symbolic links' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    return { refused: `spec.build.path ${JSON.stringify(path)} cannot be resolved: ${why}` };
+  }
   const r = await realRoots(roots);
   const why = refusal(real, r);
   if (why) return { refused: `spec.build.path ${JSON.stringify(path)} ${why}${real !== resolve(path) ? ' (through a symbolic link)' : ''}` };
@@ -114,7 +121,7 @@ export async function copySourceFolder(from: string, into: string, opts: CopyFol
       target = await realpath(src);
     } catch {
       const to = await readlink(src).catch(() => '?');
-      throw refuse(`the symbolic link ${shown(src)} leads to ${JSON.stringify(to)}, which does not exist`);
+      throw refuse(`the symbolic link ${shown(src)} leads to ${JSON.stringify(to)}, which does not resolve (missing, or a loop of links)`);
     }
     const why = refusal(target, roots);
     if (why) throw refuse(`the symbolic link ${shown(src)} ${why}`);

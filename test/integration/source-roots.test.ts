@@ -41,6 +41,8 @@ describe('local sources inside --source-root, with symbolic links', () => {
     folder(join(root, 'fn'));
     symlinkSync('/', join(root, 'slash'));
     symlinkSync(outside, join(root, 'out'));
+    symlinkSync(join(root, 'loop-b'), join(root, 'loop-a'));
+    symlinkSync(join(root, 'loop-a'), join(root, 'loop-b'));
     // The data dir inside the root: still never a source.
     const dataDir = join(root, '.data');
     symlinkSync(dataDir, join(root, 'data-link'));
@@ -64,6 +66,7 @@ describe('local sources inside --source-root, with symbolic links', () => {
       [join(root, 'data-link', 'store.db'), /leads into the dashboard's data directory/],
       [join(root, '.data', 'store.db'), /leads into the dashboard's data directory/],
       [join(root, 'fn', '..', '..', 'outside'), /must be an absolute path inside/],
+      [join(root, 'loop-a', 'handler.js'), /cannot be resolved: a loop of symbolic links/],
     ];
     for (const [i, [path, why]] of cases.entries()) {
       const res = await d.api('POST', '/api/functions', { body: fn(`refused-${i}`, path) });
