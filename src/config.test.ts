@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { ConfigError, DEFAULTS, ENV_NAMES, loadConfig, parseHostPort } from './config.js';
+import { ConfigError, DEFAULTS, ENV_NAMES, loadConfig, parseHostPort, type RawOptions } from './config.js';
 
 describe('parseHostPort', () => {
   const good: [string, string, number][] = [
@@ -46,6 +46,7 @@ describe('loadConfig', () => {
       sourceRoots: [],
       logLevel: 'info',
       sandbox: 'none',
+      sourceLimits: { maxBytes: 512 * 2 ** 20, maxFiles: 50_000 },
     });
     assert.equal('externalIps' in c, false);
     assert.equal('accessKeysFile' in c, false);
@@ -173,4 +174,32 @@ describe('loadConfig', () => {
     assert.deepEqual(loadConfig({}, { [ENV_NAMES.externalIp]: '3.3.3.3, 4.4.4.4' }).externalIps, ['3.3.3.3', '4.4.4.4']);
     assert.equal(loadConfig({ externalIp: [] }, {}).externalIps, undefined);
   });
+
+  const goodLimits: [RawOptionsPair, { maxBytes: number; maxFiles: number }][] = [
+    [[{ maxSourceSize: '1Mi', maxSourceFiles: '10' }, {}], { maxBytes: 2 ** 20, maxFiles: 10 }],
+    [[{}, { [ENV_NAMES.maxSourceSize]: '2G', [ENV_NAMES.maxSourceFiles]: ' 7 ' }], { maxBytes: 2e9, maxFiles: 7 }],
+    [[{ maxSourceSize: '1000' }, { [ENV_NAMES.maxSourceSize]: '5Gi' }], { maxBytes: 1000, maxFiles: 50_000 }],
+  ];
+  for (const [[raw, env], want] of goodLimits) {
+    it(`loadConfig() reads source limits ${JSON.stringify({ ...raw, ...env })} as ${JSON.stringify(want)}`, () => {
+      assert.deepEqual(loadConfig(raw, env).sourceLimits, want);
+    });
+  }
+
+  const badLimits: [RawOptions, string][] = [
+    [{ maxSourceSize: 'lots' }, '--max-source-size'],
+    [{ maxSourceSize: '0' }, '--max-source-size'],
+    [{ maxSourceSize: '-1Mi' }, '--max-source-size'],
+    [{ maxSourceFiles: '0' }, '--max-source-files'],
+    [{ maxSourceFiles: '1.5' }, '--max-source-files'],
+    [{ maxSourceFiles: 'many' }, '--max-source-files'],
+  ];
+  for (const [raw, flag] of badLimits) {
+    it(`loadConfig() rejects ${JSON.stringify(raw)} with a ConfigError naming ${flag} and the value`, () => {
+      const value = Object.values(raw)[0]!;
+      assert.throws(() => loadConfig(raw, {}), (e: unknown) => e instanceof ConfigError && e.message.includes(flag) && e.message.includes(value));
+    });
+  }
 });
+
+type RawOptionsPair = [RawOptions, Record<string, string>];

@@ -3,6 +3,7 @@
  * every default in one place. Pure: `loadConfig` reads only what it is given.
  */
 import { resolve } from 'node:path';
+import { parseQuantity } from './resources/quantity.js';
 
 export interface HostPort { host: string; port: number }
 
@@ -33,6 +34,19 @@ export interface Config {
   sandbox: 'none' | 'bwrap';
   /** Interpreters of python runtime versions (--runtime-interpreter python:3.9=PATH, repeatable). */
   runtimeInterpreters?: Record<string, string>;
+  /**
+   * What a function's source may grow to once fetched: an archive expanded, a folder copied, a download,
+   * inline code decoded (--max-source-size, --max-source-files).
+   */
+  sourceLimits: SourceLimits;
+}
+
+/** Bounds of one function's source files. */
+export interface SourceLimits {
+  /** Total bytes of the files (--max-source-size). */
+  maxBytes: number;
+  /** Number of files and folders (--max-source-files). */
+  maxFiles: number;
 }
 
 /** Raw option values as commander gives them (strings, or lists for repeatable options). */
@@ -50,6 +64,8 @@ export interface RawOptions {
   logLevel?: string;
   sandbox?: string;
   runtimeInterpreter?: string[];
+  maxSourceSize?: string;
+  maxSourceFiles?: string;
 }
 
 /** Each option's environment variable. */
@@ -67,6 +83,8 @@ export const ENV_NAMES: Record<keyof RawOptions, string> = {
   logLevel: 'PROTIUM_LOG_LEVEL',
   sandbox: 'PROTIUM_SANDBOX',
   runtimeInterpreter: 'PROTIUM_RUNTIME_INTERPRETERS',
+  maxSourceSize: 'PROTIUM_MAX_SOURCE_SIZE',
+  maxSourceFiles: 'PROTIUM_MAX_SOURCE_FILES',
 };
 
 export const DEFAULTS = {
@@ -77,6 +95,8 @@ export const DEFAULTS = {
   portRange: '30000-32767',
   logLevel: 'info',
   sandbox: 'none',
+  maxSourceSize: '512Mi',
+  maxSourceFiles: '50000',
 };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -115,6 +135,18 @@ function parseInterpreters(entries: string[]): Record<string, string> {
   return out;
 }
 
+function parseSourceLimits(size: string, files: string): SourceLimits {
+  const maxBytes = parseQuantity(size);
+  if (maxBytes === undefined || maxBytes < 1 || !Number.isSafeInteger(Math.floor(maxBytes))) {
+    throw new ConfigError(`--max-source-size must be a size in bytes such as 512Mi, 1Gi or 100000000, got "${size}"`);
+  }
+  const maxFiles = Number(files.trim());
+  if (!/^\d+$/.test(files.trim()) || maxFiles < 1 || !Number.isSafeInteger(maxFiles)) {
+    throw new ConfigError(`--max-source-files must be a whole number of at least 1, got "${files}"`);
+  }
+  return { maxBytes: Math.floor(maxBytes), maxFiles };
+}
+
 const list = (v: string | undefined): string[] | undefined => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
 
 /** Flags win over environment variables, which win over defaults. */
@@ -147,5 +179,6 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
     logLevel,
     sandbox,
     ...(interpreterEntries.length ? { runtimeInterpreters: parseInterpreters(interpreterEntries) } : {}),
+    sourceLimits: parseSourceLimits(pick('maxSourceSize') ?? DEFAULTS.maxSourceSize, pick('maxSourceFiles') ?? DEFAULTS.maxSourceFiles),
   };
 }

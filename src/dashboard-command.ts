@@ -23,6 +23,8 @@ export function addDashboardOptions(cmd: Command): Command {
     .option('--source-root <dir>', `allow local spec.build.path inside this folder, repeatable (env ${ENV_NAMES.sourceRoot}, comma-separated)`, collect)
     .option('--runtime-interpreter <runtime=path>', `interpreter of a python runtime version, e.g. python:3.9=/usr/bin/python3.9, repeatable (env ${ENV_NAMES.runtimeInterpreter}, comma-separated)`, collect)
     .option('--sandbox <kind>', `run replicas in a bubblewrap sandbox: none or bwrap (env ${ENV_NAMES.sandbox}, default ${DEFAULTS.sandbox})`)
+    .option('--max-source-size <size>', `bound of a function's source once fetched: archive expanded, folder copied, download (env ${ENV_NAMES.maxSourceSize}, default ${DEFAULTS.maxSourceSize})`)
+    .option('--max-source-files <n>', `bound of the files and folders in a function's source (env ${ENV_NAMES.maxSourceFiles}, default ${DEFAULTS.maxSourceFiles})`)
     .option('--log-level <level>', `dashboard log level (env ${ENV_NAMES.logLevel}, default ${DEFAULTS.logLevel})`);
 }
 

@@ -7,9 +7,11 @@ import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api/server.js';
+import { ArtifactStore } from './build/artifact-store.js';
 import { LocalBuilder } from './build/local-builder.js';
 import { TemplateCatalog } from './build/template-catalog.js';
 import type { Config } from './config.js';
+import { ArtifactCollector } from './controllers/artifact-collector.js';
 import { FunctionController } from './controllers/function-controller.js';
 import { GatewayController } from './controllers/gateway-controller.js';
 import { Gateway } from './gateway/gateway.js';
@@ -110,7 +112,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   // service still answer, so stream triggers commit their last offsets —, then the rest. Each step runs
   // only if that part was started.
   const steps: Record<string, () => Promise<void> | void> = {};
-  const ORDER = ['gateways', 'controller', 'gateway', 'platform', 'api', 'streams', 'directory', 'invoker', 'store'];
+  const ORDER = ['gateways', 'collector', 'controller', 'gateway', 'platform', 'api', 'streams', 'directory', 'invoker', 'store'];
   steps.store = () => store.close();
   const closeAll = async () => {
     for (const name of ORDER) {
@@ -125,10 +127,20 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       await store.create('project', { metadata: { name: DEFAULT_PROJECT, namespace: config.namespace }, spec: { description: 'The default project' }, status: {} });
     }
     const templates = TemplateCatalog.load(TEMPLATES_DIR, (folder, err) => log.warn({ folder, err: err.message }, 'skipping a broken template'));
-    const builder = new LocalBuilder({ artifactsDir: layout.artifacts, templates, baseEnv: baseReplicaEnv(process.env) });
+    const artifacts = new ArtifactStore(layout.artifacts);
+    // Before any build starts: staging and trash folders a previous run left half done.
+    await artifacts.removeLeftovers();
+    const builder = new LocalBuilder({
+      artifacts,
+      templates,
+      baseEnv: baseReplicaEnv(process.env),
+      sourceRoots: { roots: config.sourceRoots, forbidden: [config.dataDir] },
+      sourceLimits: config.sourceLimits,
+    });
     const invoker = new Invoker();
     steps.invoker = () => invoker.close();
     let controller: FunctionController | undefined;
+    let collector: ArtifactCollector | undefined;
     let apiUrl: string | undefined;
     const interpreters = new Interpreters(config.runtimeInterpreters);
     const platform = new LocalPlatform({
@@ -142,6 +154,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       log: log.child({ component: 'platform' }),
       dashboardUrl: () => apiUrl,
       onRollover: (port) => invoker.forgetPort(port),
+      onReplicasStopped: () => collector?.schedule(),
       ...(bwrap ? { bwrap } : {}),
       onStatus: (ref, status) => void controller?.platformStatus(ref, status).catch((e) => log.warn({ err: e }, 'status update failed')),
     });
@@ -156,13 +169,22 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       onRemoved: (ref, port) => {
         if (port) invoker.forgetPort(port);
         platform.forgetLogs(ref);
+        collector?.schedule();
       },
+      onDeployEnded: () => collector?.schedule(),
     });
     steps.controller = () => controller!.stop();
+    collector = new ArtifactCollector({
+      store,
+      collect: (keep) => artifacts.collect(keep),
+      inUse: () => [...platform.artifactsInUse(), ...controller!.pinnedArtifacts()],
+      log: log.child({ component: 'artifact-collector' }),
+    });
+    steps.collector = () => collector!.stop();
 
     const gateway = new Gateway({
       invoker,
-      functionPort: (namespace, name) => platform.port({ namespace, name }),
+      functionPort: (namespace, name) => platform.servingPort({ namespace, name }),
       accessKeys: () => accessKeys,
       log: log.child({ component: 'gateway' }),
     });
@@ -201,6 +223,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     };
     gatewayUrl = show(config.gatewayListen.host, gatewayAddr.port);
     await controller.start();
+    collector.start();
     await gateways.start();
 
     return {

@@ -5,6 +5,7 @@
  */
 import { ApiError, conflict, preconditionFailed } from '../errors.js';
 import { enrichFunction } from '../resources/function-enrich.js';
+import { checkSourceAtEdge } from '../build/source-check.js';
 import { checkSource } from '../resources/function-source.js';
 import { checkReservedName } from '../resources/function-validate.js';
 import { PROJECT_LABEL, type FunctionConfig, type FunctionRecord, type FunctionRef, type FunctionStatus } from '../resources/types.js';
@@ -22,6 +23,7 @@ export async function storeForDeploy(deps: { store: Store; config: Config }, inp
   const { name, namespace } = fn.metadata as Required<FunctionRef>;
   checkReservedName(name);
   checkSource(fn.spec, { sourceRoots: config.sourceRoots });
+  await checkSourceAtEdge(fn.spec, { roots: { roots: config.sourceRoots, forbidden: [config.dataDir] }, limits: config.sourceLimits });
   const project = fn.metadata.labels![PROJECT_LABEL]!;
   if (!(await store.get('project', namespace, project))) {
     throw preconditionFailed(`Project does not exist: ${JSON.stringify(project)} (label ${PROJECT_LABEL})`);

@@ -8,6 +8,9 @@ import * as tar from 'tar';
 import { archiveKindOf, extractArchive, safeEntryPath, sniffArchive, type ArchiveKind } from './archive.js';
 import { BuildError } from './builder.js';
 
+/** Generous bounds: these tests are about paths and links (archive-limits.test.ts is about the bounds). */
+const LIMITS = { maxBytes: 64 * 2 ** 20, maxFiles: 1000 };
+
 describe('archiveKindOf', () => {
   const cases: [string, ArchiveKind | undefined][] = [
     ['f.zip', 'zip'],
@@ -213,7 +216,7 @@ describe('extractArchive', () => {
       const file = join(archives, `good.${kind}`);
       await tar.c({ gzip: kind === 'tgz', file, cwd: join(root, 'src') }, ['main.py', 'sub', 'run.sh']);
       const dest = freshDest();
-      await extractArchive(file, kind, dest);
+      await extractArchive(file, kind, dest, LIMITS);
       assert.equal(readFileSync(join(dest, 'main.py'), 'utf8'), 'def handler(c, e):\n    return "hi"\n');
       assert.equal(readFileSync(join(dest, 'sub', 'data.txt'), 'utf8'), 'data');
       assert.ok(statSync(join(dest, 'run.sh')).mode & 0o100, 'run.sh keeps its executable bit');
@@ -225,28 +228,28 @@ describe('extractArchive', () => {
     const file = join(archives, 'symlink.tgz');
     await tar.c({ gzip: true, file, cwd: join(root, 'src') }, ['main.py', 'link']);
     const dest = freshDest();
-    await assert.rejects(extractArchive(file, 'tgz', dest), isBuildError(/The archive was refused: link "link"/));
+    await assert.rejects(extractArchive(file, 'tgz', dest, LIMITS), isBuildError(/The archive was refused: link "link"/));
     assert.throws(() => lstatSync(join(dest, 'link')), /ENOENT/);
     assert.deepEqual(strays(), []);
   });
 
   it('extractArchive() refuses a tar containing a symlink that points outside, and creates no link', async () => {
     const dest = freshDest();
-    await assert.rejects(extractArchive(tarSymlink(), 'tar', dest), isBuildError('links are not allowed'));
+    await assert.rejects(extractArchive(tarSymlink(), 'tar', dest, LIMITS), isBuildError('links are not allowed'));
     assert.throws(() => lstatSync(join(dest, 'link')), /ENOENT/);
     assert.deepEqual(strays(), []);
   });
 
   it('extractArchive() refuses a tar.gz containing a hard link', async () => {
     const dest = freshDest();
-    await assert.rejects(extractArchive(tarHardlink(), 'tgz', dest), isBuildError('links are not allowed'));
+    await assert.rejects(extractArchive(tarHardlink(), 'tgz', dest, LIMITS), isBuildError('links are not allowed'));
     assert.equal(existsSync(join(dest, 'hard')), false);
   });
 
   for (const [name, file] of evilTars) {
     it(`extractArchive() refuses a tar.gz with the entry ${name === 'ABSOLUTE' ? 'of an absolute path' : JSON.stringify(name)} and writes nothing outside the destination`, async () => {
       const dest = freshDest();
-      await assert.rejects(extractArchive(file(), 'tgz', dest), isBuildError(name === 'ABSOLUTE' ? 'absolute path' : 'leaves the archive'));
+      await assert.rejects(extractArchive(file(), 'tgz', dest, LIMITS), isBuildError(name === 'ABSOLUTE' ? 'absolute path' : 'leaves the archive'));
       assert.deepEqual(strays(), []);
       assert.equal(existsSync(absTarget()), false);
     });
@@ -254,19 +257,19 @@ describe('extractArchive', () => {
 
   it('extractArchive() refuses a tar with a FIFO entry', async () => {
     const dest = freshDest();
-    await assert.rejects(extractArchive(tarFifo(), 'tar', dest), isBuildError('of type'));
+    await assert.rejects(extractArchive(tarFifo(), 'tar', dest, LIMITS), isBuildError('of type'));
     assert.equal(existsSync(join(dest, 'pipe')), false);
   });
 
   it('extractArchive() wraps a corrupt tar.gz in a BuildError', async () => {
     const file = join(archives, 'corrupt.tgz');
     writeFileSync(file, Buffer.from('this is not a gzip stream at all, just text'.repeat(20)));
-    await assert.rejects(extractArchive(file, 'tgz', freshDest()), isBuildError('Failed to extract the archive'));
+    await assert.rejects(extractArchive(file, 'tgz', freshDest(), LIMITS), isBuildError('Failed to extract the archive'));
   });
 
   it('extractArchive() extracts a normal zip made by python, keeping the executable bit', async () => {
     const dest = freshDest();
-    await extractArchive(goodZip(), 'zip', dest);
+    await extractArchive(goodZip(), 'zip', dest, LIMITS);
     assert.equal(readFileSync(join(dest, 'main.py'), 'utf8'), 'print(1)\n');
     assert.equal(readFileSync(join(dest, 'pkg', 'mod.py'), 'utf8'), 'x = 1\n');
     assert.ok(statSync(join(dest, 'run.sh')).mode & 0o100, 'run.sh is executable');
@@ -277,7 +280,7 @@ describe('extractArchive', () => {
   for (const [name, file] of evilZips) {
     it(`extractArchive() refuses a zip with the entry ${name === 'ABSOLUTE' ? 'of an absolute path' : JSON.stringify(name)} and writes nothing outside the destination`, async () => {
       const dest = freshDest();
-      await assert.rejects(extractArchive(file(), 'zip', dest), isBuildError(/./));
+      await assert.rejects(extractArchive(file(), 'zip', dest, LIMITS), isBuildError(/./));
       assert.deepEqual(strays(), []);
       assert.equal(existsSync(absTarget()), false);
       assert.equal(existsSync(join(dest, 'C:')), false);
@@ -286,13 +289,13 @@ describe('extractArchive', () => {
 
   it('extractArchive() refuses a zip containing a symlink and creates no link', async () => {
     const dest = freshDest();
-    await assert.rejects(extractArchive(zipSymlink(), 'zip', dest), isBuildError('The archive was refused: link "link"'));
+    await assert.rejects(extractArchive(zipSymlink(), 'zip', dest, LIMITS), isBuildError('The archive was refused: link "link"'));
     assert.throws(() => lstatSync(join(dest, 'link')), /ENOENT/);
   });
 
   it('extractArchive() wraps a file that is not a zip in a BuildError', async () => {
     const file = join(archives, 'notzip.zip');
     writeFileSync(file, 'not a zip');
-    await assert.rejects(extractArchive(file, 'zip', freshDest()), isBuildError('Failed to open the zip archive'));
+    await assert.rejects(extractArchive(file, 'zip', freshDest(), LIMITS), isBuildError('Failed to open the zip archive'));
   });
 });

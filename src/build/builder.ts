@@ -23,6 +23,11 @@ export interface BuildLogLine { time: number; level: 'debug' | 'info' | 'warn' |
 export interface BuildOptions {
   signal?: AbortSignal;
   onLog?: (line: BuildLogLine) => void;
+  /**
+   * Called with the id of the artifact the build will return, before it reuses or publishes it: the
+   * caller keeps that id from artifact collection until its deploy is over (artifact-store.ts).
+   */
+  pin?: (id: string) => void;
 }
 
 export interface Builder {

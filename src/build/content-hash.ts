@@ -3,7 +3,7 @@
  * same artifact id, whatever the order files were written in.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 
 /** Every file under `dir` (relative paths, sorted). */
@@ -20,7 +20,21 @@ export async function listFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/** Hex id (32 characters) of the build inputs: `inputs` (JSON) plus each file's path and bytes. */
+/** Every symbolic link under `dir` (relative paths, sorted): a local folder's links inside it stay links. */
+async function listLinks(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isSymbolicLink()) out.push(relative(dir, p));
+    }
+  };
+  await walk(dir);
+  return out.sort();
+}
+
+/** Hex id (32 characters) of the build inputs: `inputs` (JSON) plus each file's path and bytes, and each link's target. */
 export async function contentHash(inputs: unknown, dir: string): Promise<string> {
   const h = createHash('sha256');
   h.update(JSON.stringify(inputs) ?? 'null');
@@ -29,6 +43,11 @@ export async function contentHash(inputs: unknown, dir: string): Promise<string>
     const data = await readFile(join(dir, f));
     h.update(`\n${Buffer.byteLength(f)}:${f}:${data.length}:`);
     h.update(data);
+  }
+  // Links after files, with their own marker: a source without links hashes as it always did.
+  for (const l of await listLinks(dir)) {
+    const target = await readlink(join(dir, l));
+    h.update(`\nlink ${Buffer.byteLength(l)}:${l}:${Buffer.byteLength(target)}:${target}`);
   }
   return h.digest('hex').slice(0, 32);
 }

@@ -5,33 +5,40 @@
  * Same inputs give the same id, and an existing artifact is reused unless spec.build.noCache.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { cp, mkdir, readFile, rename, rm, stat, writeFile, open } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, rename, rm, stat, writeFile, open } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { sourceKind, isBase64 } from '../resources/function-source.js';
 import { DEFAULT_HANDLER, parseHandler, runtimeFamily, unavailableRuntimeMessage, type RuntimeFamily } from '../resources/runtimes.js';
 import type { FunctionConfig } from '../resources/types.js';
 import { archiveKindOf, extractArchive, sniffArchive, type ArchiveKind } from './archive.js';
+import { artifactIdOfImage } from './artifact-gc.js';
+import type { ArtifactStore } from './artifact-store.js';
 import { BuildError, type Artifact, type BuildLogLine, type BuildOptions, type Builder } from './builder.js';
 import { contentHash } from './content-hash.js';
+import { formatBytes, SourceBudget, sizeLimitMessage, type SourceLimits } from './source-limits.js';
+import { copySourceFile, copySourceFolder, resolveLocalSource, type SourceRoots } from './source-path.js';
 import type { TemplateCatalog } from './template-catalog.js';
 
 /** Default bound of all build commands together (spec.build.buildTimeoutSeconds overrides). */
 const DEFAULT_BUILD_TIMEOUT_S = 600;
 const DOWNLOAD_TIMEOUT_MS = 60_000;
-const MAX_DOWNLOAD = 200 * 1024 * 1024;
 /** Where installs go inside an artifact: npm's global prefix and pip's --target. */
 export const NPM_PREFIX_DIR = '.protium/npm-global';
 export const PIP_TARGET_DIR = '.protium/site-packages';
 
 export interface LocalBuilderOptions {
-  artifactsDir: string;
+  /** Where artifacts live (and are collected). */
+  artifacts: ArtifactStore;
   templates: TemplateCatalog;
   /** PATH and the like for build commands (never the dashboard's secrets). */
   baseEnv: Record<string, string>;
+  /** Where local spec.build.path sources may come from (checked again at build time). */
+  sourceRoots: SourceRoots;
+  /** Bounds of a source once fetched: archive expanded, folder copied, download, inline code. */
+  sourceLimits: SourceLimits;
 }
 
 /** The image name recorded in spec.image for an artifact. */
@@ -44,18 +51,8 @@ export class LocalBuilder implements Builder {
   constructor(private readonly opts: LocalBuilderOptions) {}
 
   async fromImage(image: string): Promise<Artifact | undefined> {
-    const m = /:([0-9a-f]{32})$/.exec(image);
-    if (!m) return undefined;
-    return this.read(m[1]!);
-  }
-
-  private async read(id: string): Promise<Artifact | undefined> {
-    try {
-      const meta = JSON.parse(await readFile(join(this.opts.artifactsDir, id, '.protium', 'artifact.json'), 'utf8')) as Omit<Artifact, 'dir'>;
-      return { ...meta, dir: join(this.opts.artifactsDir, id) };
-    } catch {
-      return undefined;
-    }
+    const id = artifactIdOfImage(image);
+    return id ? this.opts.artifacts.read(id) : undefined;
   }
 
   async build(fn: FunctionConfig, opts: BuildOptions = {}): Promise<Artifact> {
@@ -77,9 +74,7 @@ export class LocalBuilder implements Builder {
       return existing;
     }
 
-    await mkdir(this.opts.artifactsDir, { recursive: true });
-    const staging = join(this.opts.artifactsDir, `.staging-${randomBytes(6).toString('hex')}`);
-    await mkdir(staging, { recursive: true });
+    const staging = await this.opts.artifacts.staging();
     try {
       await this.fetchSource(fn, kind, parsed.file, staging, log, opts.signal);
       if (family !== 'shell' && !existsSync(join(staging, parsed.file))) {
@@ -92,9 +87,10 @@ export class LocalBuilder implements Builder {
       }
       const commands = spec.build.commands ?? [];
       const id = await contentHash({ v: 1, family, runtime: spec.runtime, handler, commands }, staging);
-      const final = join(this.opts.artifactsDir, id);
+      const final = join(this.opts.artifacts.dir, id);
+      // Pinned from here: a collection running meanwhile keeps it (or removed it before, and we rebuild).
+      const cached = await this.opts.artifacts.reuse(id, opts.pin);
       if (!spec.build.noCache) {
-        const cached = await this.read(id);
         if (cached) {
           log('info', `Reusing the artifact ${id} (same runtime, handler, source and build commands)`);
           return { ...cached, image: imageName(fn.metadata.name ?? 'function', id) };
@@ -110,7 +106,7 @@ export class LocalBuilder implements Builder {
         await rename(staging, final);
       } catch (e) {
         // Two builds of the same inputs raced; the first one's artifact is as good as ours.
-        if (!(await this.read(id))) throw e;
+        if (!(await this.opts.artifacts.read(id))) throw e;
       }
       log('info', `Built the artifact ${id}`);
       return artifact;
@@ -121,6 +117,7 @@ export class LocalBuilder implements Builder {
 
   private async fetchSource(fn: FunctionConfig, kind: string, handlerFile: string, dir: string, log: (l: BuildLogLine['level'], m: string) => void, signal?: AbortSignal): Promise<void> {
     const b = fn.spec.build;
+    const limits = this.opts.sourceLimits;
     const declaredArchive = b.codeEntryType === 'archive';
     if (kind === 'inline' || kind === 'template') {
       let source: string;
@@ -134,11 +131,12 @@ export class LocalBuilder implements Builder {
       }
       if (!isBase64(source)) throw new BuildError('spec.build.functionSourceCode is not valid base64: encode the source with base64 (e.g. `base64 -w0 main.py`)');
       const bytes = Buffer.from(source, 'base64');
+      if (bytes.length > limits.maxBytes) throw new BuildError(sizeLimitMessage('spec.build.functionSourceCode (decoded)', limits));
       const kindOf = declaredArchive ? sniffArchive(bytes) : undefined;
       if (kindOf) {
         const tmp = join(dir, '.protium-archive');
         await writeFile(tmp, bytes);
-        await extractArchive(tmp, kindOf, dir);
+        await extractArchive(tmp, kindOf, dir, limits);
         await rm(tmp);
       } else {
         await mkdir(dirname(join(dir, handlerFile)), { recursive: true });
@@ -150,12 +148,12 @@ export class LocalBuilder implements Builder {
       const url = b.path!;
       log('info', `Downloading ${url}`);
       const tmp = join(dir, '.protium-download');
-      await download(url, tmp, signal);
+      await download(url, tmp, limits.maxBytes, signal);
       const head = await readHead(tmp);
       const archive: ArchiveKind | undefined = declaredArchive || archiveKindOf(url) ? (archiveKindOf(url) ?? sniffArchive(head)) : undefined;
       if (declaredArchive && !archive) throw new BuildError(`${url} is not a zip or tar(.gz) archive (spec.build.codeEntryType is archive)`);
       if (archive) {
-        await extractArchive(tmp, archive, dir);
+        await extractArchive(tmp, archive, dir, limits);
         await rm(tmp);
       } else {
         await mkdir(dirname(join(dir, handlerFile)), { recursive: true });
@@ -163,26 +161,37 @@ export class LocalBuilder implements Builder {
       }
       return;
     }
-    // A local file or folder (inside an allowed root; checked at the API edge).
+    // A local file or folder. The API checked it was inside a source root when it was given; the files
+    // may have changed since (a link swapped in), so it is checked again here, on the real path.
     const path = b.path!;
+    const resolved = await resolveLocalSource(path, this.opts.sourceRoots);
+    if ('refused' in resolved) throw new BuildError(resolved.refused);
+    const real = resolved.real;
     let st;
     try {
-      st = await stat(path);
+      st = await stat(real);
     } catch {
       throw new BuildError(`spec.build.path ${JSON.stringify(path)} does not exist on the dashboard's machine`);
     }
+    const subject = `spec.build.path ${JSON.stringify(path)}`;
     if (st.isDirectory()) {
-      log('info', `Copying the folder ${path}`);
-      await cp(path, dir, { recursive: true, dereference: false, filter: (src) => !basename(src).startsWith('.git') });
+      log('info', `Copying the folder ${path}${real !== path ? ` (${real})` : ''}`);
+      await copySourceFolder(real, dir, {
+        roots: this.opts.sourceRoots,
+        budget: new SourceBudget(limits, `The folder ${subject}`),
+        skip: (name) => name.startsWith('.git'),
+        onWarn: (m) => log('warn', m),
+        subject: `The folder ${subject}`,
+      });
       return;
     }
-    const archive = archiveKindOf(path) ?? (declaredArchive ? sniffArchive(await readHead(path)) : undefined);
+    const archive = archiveKindOf(path) ?? (declaredArchive ? sniffArchive(await readHead(real)) : undefined);
     if (archive) {
       log('info', `Extracting ${path}`);
-      await extractArchive(path, archive, dir);
+      await extractArchive(real, archive, dir, limits);
     } else {
       await mkdir(dirname(join(dir, handlerFile)), { recursive: true });
-      await cp(path, join(dir, handlerFile));
+      await copySourceFile(real, join(dir, handlerFile), new SourceBudget(limits, `The file ${subject}`));
     }
   }
 
@@ -248,7 +257,8 @@ async function readHead(file: string): Promise<Buffer> {
   }
 }
 
-async function download(url: string, file: string, signal?: AbortSignal): Promise<void> {
+/** Downloads `url` into `file`, at most `maxBytes` (counted as it arrives, whatever Content-Length says). */
+async function download(url: string, file: string, maxBytes: number, signal?: AbortSignal): Promise<void> {
   const timeout = AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS);
   let res: Response;
   try {
@@ -259,18 +269,18 @@ async function download(url: string, file: string, signal?: AbortSignal): Promis
     throw new BuildError(`Failed to download ${url}: ${why}`);
   }
   if (!res.ok || !res.body) throw new BuildError(`Failed to download ${url}: the server answered ${res.status} ${res.statusText}`);
+  const tooBig = `Failed to download ${url}: ${sizeLimitMessage('it', { maxBytes, maxFiles: 1 })}`;
   const declared = Number(res.headers.get('content-length') ?? 0);
-  if (declared > MAX_DOWNLOAD) throw new BuildError(`Failed to download ${url}: ${declared} bytes is over the ${MAX_DOWNLOAD} byte limit`);
-  let size = 0;
+  if (declared > maxBytes) {
+    await res.body.cancel().catch(() => {});
+    throw new BuildError(`${tooBig}: the server announces ${formatBytes(declared)}`);
+  }
   const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
-  body.on('data', (c: Buffer) => {
-    size += c.length;
-    if (size > MAX_DOWNLOAD) body.destroy(new BuildError(`Failed to download ${url}: over the ${MAX_DOWNLOAD} byte limit`));
-  });
+  const counter = new SourceBudget({ maxBytes, maxFiles: 1 }, 'it').counter();
   try {
-    await pipeline(body, createWriteStream(file));
+    await pipeline(body, counter, createWriteStream(file));
   } catch (e) {
-    if (e instanceof BuildError) throw e;
+    if (e instanceof BuildError) throw new BuildError(tooBig);
     throw new BuildError(`Failed to download ${url}: ${(e as Error).message}`);
   }
 }

@@ -30,6 +30,8 @@ export interface FunctionControllerDeps {
    * for but not installed), for the build log and status.message; undefined when there is nothing to say.
    */
   runtimeNote?: (runtime: string | undefined) => string | undefined;
+  /** Called when a deploy is over, whatever its outcome (artifacts it pinned may be collectable). */
+  onDeployEnded?: () => void;
 }
 
 /** States the API writes to ask for work. */
@@ -59,6 +61,8 @@ export class FunctionController {
   /** Functions whose status.logs the controller is writing during a deploy (key → their state): not new work. */
   private readonly writingLogs = new Map<string, string>();
   private readonly aborts = new Map<string, AbortController>();
+  /** Artifact ids each deploy in progress builds or reuses: kept from collection until the deploy ends. */
+  private readonly pins = new Set<Set<string>>();
   private unwatch?: () => void;
 
   constructor(private readonly deps: FunctionControllerDeps) {
@@ -82,6 +86,13 @@ export class FunctionController {
   /** Resolves when no reconcile is queued or running. */
   idle(): Promise<void> {
     return this.queue.idle();
+  }
+
+  /** Artifact ids deploys in progress hold (built or reused, not yet recorded or running). */
+  pinnedArtifacts(): Set<string> {
+    const ids = new Set<string>();
+    for (const p of this.pins) for (const id of p) ids.add(id);
+    return ids;
   }
 
   /** A status change the platform reports on its own (crash, restart, wake, idle). */
@@ -150,7 +161,7 @@ export class FunctionController {
   }
 
   /** The artifact to run: built (or reused), or the one spec.image names. */
-  private async artifactFor(fn: FunctionRecord, build: boolean, signal: AbortSignal, onLog: (r: LogRecord) => void): Promise<Artifact> {
+  private async artifactFor(fn: FunctionRecord, build: boolean, signal: AbortSignal, onLog: (r: LogRecord) => void, pins: Set<string>): Promise<Artifact> {
     const { builder } = this.deps;
     const toRecord = (l: { time: number; level: string; message: string }): LogRecord => ({ level: l.level, time: l.time, name: 'builder', message: l.message });
     if (!build && fn.spec.image) {
@@ -160,7 +171,7 @@ export class FunctionController {
     if (!build && sourceKind({ ...fn.spec, image: undefined }) === undefined) {
       throw new BuildError(`The artifact of spec.image ${JSON.stringify(fn.spec.image)} is not on this machine, and the function has no source to rebuild it from`);
     }
-    return builder.build(fn, { signal, onLog: (l) => onLog(toRecord(l)) });
+    return builder.build(fn, { signal, onLog: (l) => onLog(toRecord(l)), pin: (id) => pins.add(id) });
   }
 
   private async deploy(fn: FunctionRecord, opts: { build: boolean; parked?: boolean }): Promise<void> {
@@ -168,6 +179,8 @@ export class FunctionController {
     const key = keyOf(ref);
     const abort = new AbortController();
     this.aborts.set(key, abort);
+    const pins = new Set<string>();
+    this.pins.add(pins);
     let buildLog: RotatingLog | undefined;
     if (opts.build) {
       const path = this.deps.buildLogPath(ref);
@@ -188,7 +201,8 @@ export class FunctionController {
     try {
       if (opts.build) say(`Building function ${ref.name} (${fn.spec.runtime ?? 'no runtime'}, handler ${fn.spec.handler || 'default'})`);
       if (note) say(note, 'warn');
-      const artifact = await this.artifactFor(fn, opts.build, abort.signal, onLog);
+      const artifact = await this.artifactFor(fn, opts.build, abort.signal, onLog, pins);
+      pins.add(artifact.id);
       if (abort.signal.aborted) return;
       if (fn.spec.image !== artifact.image) {
         const latest = await this.deps.store.get('function', ref.namespace, ref.name);
@@ -237,6 +251,8 @@ export class FunctionController {
       await log.close();
       buildLog?.close();
       if (this.aborts.get(key) === abort) this.aborts.delete(key);
+      this.pins.delete(pins);
+      this.deps.onDeployEnded?.();
     }
   }
 

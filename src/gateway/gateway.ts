@@ -14,7 +14,7 @@ import { RoutingTable } from './routing-table.js';
 
 export interface GatewayOptions {
   invoker: Invoker;
-  /** The port of a function, if it has one (a function scaled to zero keeps it, and wakes). */
+  /** The port of a function if a version of it serves (a function scaled to zero keeps it, and wakes). */
   functionPort: (namespace: string, name: string) => number | undefined;
   accessKeys: () => readonly string[];
   log: Logger;
@@ -72,7 +72,7 @@ export class Gateway {
     if (!auth.ok) return sendJson(res, auth.status, { error: auth.message }, auth.challenge ? { 'www-authenticate': auth.challenge } : {});
     const { upstream } = match;
     const port = this.opts.functionPort(upstream.namespace, upstream.function);
-    if (!port) return sendJson(res, 503, { error: `The gateway's function ${upstream.function} is not running (it does not exist, or failed to deploy)` });
+    if (!port) return sendJson(res, 503, { error: `The gateway's function ${upstream.function} is not running (it does not exist, is still being deployed for the first time, or failed to deploy)` });
     const headers: Record<string, string | string[] | undefined> = { ...req.headers };
     const remote = req.socket.remoteAddress ?? '';
     const prior = req.headers['x-forwarded-for'];

@@ -60,5 +60,12 @@ export interface Platform {
   logs(ref: FunctionRef, replica: string, query: LogQuery): AsyncIterable<string>;
   /** The port a function answers on, if it has one. */
   port(ref: FunctionRef): number | undefined;
+  /**
+   * The port, if a version of the function serves it: one whose replicas answer, restart, or wake from
+   * zero — the previous version while a new one builds or rolls over, or after it failed to start.
+   * Undefined when nothing serves (first deploy still running, disabled, removed). Invocation paths ask
+   * this rather than the stored state, which says what is being done, not what answers.
+   */
+  servingPort(ref: FunctionRef): number | undefined;
   close(): Promise<void>;
 }

@@ -72,7 +72,7 @@ export function validateApiGatewaySpec(spec: Record<string, unknown>): void {
     const username = optString(basic?.username, 'spec.authentication.basicAuth.username');
     const password = optString(basic?.password, 'spec.authentication.basicAuth.password');
     if (!username || !password) {
-      throw new FieldError('spec.authentication.basicAuth', 'Basic authentication needs spec.authentication.basicAuth.username and .password');
+      throw new FieldError('spec.authentication.basicAuth', 'Basic authentication needs spec.authentication.basicAuth.username and .password (an export blanks the password unless made with ?includeSecrets=true)');
     }
     if (username.includes(':')) throw new FieldError('spec.authentication.basicAuth.username', 'spec.authentication.basicAuth.username must not contain ":"');
   }

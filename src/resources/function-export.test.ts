@@ -135,3 +135,39 @@ describe('exportFunction() secrets', () => {
     assert.equal(fn.spec.env[0]!.value, 'hunter2', 'the stored function is not changed');
   });
 });
+
+describe('exportFunction() secrets beyond env names', () => {
+  const fn = () => ({
+    metadata: { name: 'f', namespace: 'nuclio', annotations: { 'nuclio.io/kafka-sasl-password': 'ann-pw', keep: 'me' } },
+    spec: {
+      resources: {}, platform: {}, eventTimeout: '',
+      build: {
+        functionSourceCode: 'cGFzc3dvcmQ9eA==', path: 'https://tok@example.com/src.zip', commands: ['pip install x'],
+        codeEntryAttributes: { headers: { Authorization: 'Bearer t', 'X-V3io-Session-Key': 'k' }, s3SecretAccessKey: 's3', s3Bucket: 'b' },
+      },
+      env: [{ name: 'DATABASE_URL', value: 'mysql://u:pw@h/db' }],
+      triggers: { k: { class: '', kind: 'kafka', name: 'k', attributes: { sasl: { password: 'x' }, accessKey: 'ak', topics: ['t'] } } },
+    },
+    status: { state: 'ready' as const },
+  });
+
+  it('exportFunction() blanks secrets in build attributes, source URL, triggers, env values and annotations; keeps the source code', () => {
+    const out = exportFunction(fn());
+    assert.deepEqual(out.spec.build.codeEntryAttributes, { headers: { Authorization: '', 'X-V3io-Session-Key': '' }, s3SecretAccessKey: '', s3Bucket: 'b' });
+    assert.equal(out.spec.build.path, '');
+    assert.deepEqual(out.spec.build.commands, ['pip install x']);
+    assert.equal(out.spec.build.functionSourceCode, 'cGFzc3dvcmQ9eA==');
+    assert.deepEqual(out.spec.triggers!.k!.attributes, { sasl: { password: '' }, accessKey: '', topics: ['t'] });
+    assert.deepEqual(out.spec.env, [{ name: 'DATABASE_URL', value: '' }]);
+    assert.equal(out.metadata.annotations!['nuclio.io/kafka-sasl-password'], '');
+    assert.equal(out.metadata.annotations!.keep, 'me');
+  });
+
+  it('exportFunction() with includeSecrets keeps them all', () => {
+    const out = exportFunction(fn(), { includeSecrets: true });
+    assert.deepEqual(out.spec.build.codeEntryAttributes, fn().spec.build.codeEntryAttributes);
+    assert.deepEqual(out.spec.triggers, fn().spec.triggers);
+    assert.deepEqual(out.spec.env, fn().spec.env);
+    assert.equal(out.metadata.annotations!['nuclio.io/kafka-sasl-password'], 'ann-pw');
+  });
+});

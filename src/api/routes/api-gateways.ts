@@ -5,18 +5,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest, notFound } from '../../errors.js';
 import { readApiGatewayBody, upstreamFunctions } from '../../resources/api-gateway.js';
-import { PROJECT_LABEL, type ApiGateway } from '../../resources/types.js';
+import { exportApiGateway } from '../../resources/resource-export.js';
+import { PROJECT_LABEL } from '../../resources/types.js';
 import { writeGateway } from '../gateway-writer.js';
 import { header, headerTrue, keyedByName, namespaceOf, paramName, queryTrue, sendEmpty, sendJson } from '../reply.js';
 import type { ApiDeps } from '../server.js';
 
 const NS_HEADER = 'x-nuclio-api-gateway-namespace';
-
-/** Exported gateways drop namespace, creation time, version and status (spec §4.2). */
-export function exportGateway(g: ApiGateway) {
-  const { namespace: _n, resourceVersion: _r, creationTimestamp: _c, ...metadata } = g.metadata;
-  return { metadata, spec: g.spec };
-}
 
 export function apiGatewayRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { store, config } = deps;
@@ -32,14 +27,15 @@ export function apiGatewayRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const fn = header(req, 'x-nuclio-function-name');
     let gws = await store.list('apiGateway', ns, project ? { labels: { [PROJECT_LABEL]: project } } : undefined);
     if (fn) gws = gws.filter((g) => upstreamFunctions(g).includes(fn));
-    return sendJson(reply, 200, keyedByName(gws, queryTrue(req, 'export') ? exportGateway : (g) => g));
+    const includeSecrets = queryTrue(req, 'includeSecrets');
+    return sendJson(reply, 200, keyedByName(gws, queryTrue(req, 'export') ? (g) => exportApiGateway(g, { includeSecrets }) : (g) => g));
   });
 
   app.get('/api/api_gateways/:name', async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const gw = await store.get('apiGateway', ns, paramName(req));
     if (!gw) throw notFound('Api-Gateway not found');
-    return sendJson(reply, 200, queryTrue(req, 'export') ? exportGateway(gw) : gw);
+    return sendJson(reply, 200, queryTrue(req, 'export') ? exportApiGateway(gw, { includeSecrets: queryTrue(req, 'includeSecrets') }) : gw);
   });
 
   app.post('/api/api_gateways', async (req, reply) => {

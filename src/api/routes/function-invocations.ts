@@ -25,9 +25,6 @@ const CONTROL_HEADERS = new Set([
   'x-nuclio-invoke-via', 'x-nuclio-path', 'x-nuclio-skip-tls-verification', 'x-nuclio-sanitize-response',
 ]);
 
-/** States whose port serves (or wakes) the function. */
-const SERVING = new Set(['ready', 'scaledToZero', 'unhealthy', 'waitingForScaleResourceFromZero']);
-
 export interface InvocationDeps {
   defaultNamespace: string;
   directory: FunctionDirectory;
@@ -89,8 +86,9 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
   }
   const fn = deps.directory.get(ns, name);
   if (!fn) return fail(res, 404, `Function not found: ${name} @ ${ns}`);
-  const port = deps.platform.port({ namespace: ns, name });
-  if (!port || !SERVING.has(fn.state)) {
+  // The platform knows whether a version serves: during an update (state building) the previous one does.
+  const port = deps.platform.servingPort({ namespace: ns, name });
+  if (!port) {
     const why = fn.message ? `: ${fn.message.split('\n')[0]}` : '';
     return fail(res, 503, `Function ${name} is not ready to be invoked (state ${fn.state || 'unknown'}${why})`);
   }

@@ -49,7 +49,8 @@ export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
     if (nameFilter) fns = fns.filter((f) => f.metadata.name === nameFilter);
     if (queryTrue(req, 'export')) {
       const cleanup = header(req, 'x-nuclio-skip-spec-cleanup') !== undefined;
-      return sendJson(reply, 200, keyedByName(fns, (f) => exportFunction(f, { skipSpecCleanup: cleanup })));
+      const includeSecrets = queryTrue(req, 'includeSecrets');
+      return sendJson(reply, 200, keyedByName(fns, (f) => exportFunction(f, { skipSpecCleanup: cleanup, includeSecrets })));
     }
     return sendJson(reply, 200, keyedByName(fns));
   });
@@ -59,7 +60,7 @@ export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const fn = await store.get('function', ns, paramName(req));
     if (!fn) throw notFound('Function not found');
     if (queryTrue(req, 'export')) {
-      return sendJson(reply, 200, exportFunction(fn, { skipSpecCleanup: header(req, 'x-nuclio-skip-spec-cleanup') !== undefined }));
+      return sendJson(reply, 200, exportFunction(fn, { skipSpecCleanup: header(req, 'x-nuclio-skip-spec-cleanup') !== undefined, includeSecrets: queryTrue(req, 'includeSecrets') }));
     }
     if (headerTrue(req, 'x-nuclio-function-enrich-apigateways')) {
       fn.status = { ...fn.status, apiGateways: await gatewaysOf({ namespace: ns, name: fn.metadata.name! }) };

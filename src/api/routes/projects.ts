@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, badRequest, conflict, notFound, preconditionFailed } from '../../errors.js';
 import { exportFunction } from '../../resources/function-export.js';
+import { exportApiGateway, exportFunctionEvent } from '../../resources/resource-export.js';
 import { readFunctionBody } from '../../resources/function-validate.js';
 import { deleteStrategy, readProjectBody } from '../../resources/project.js';
 import { readApiGatewayBody, upstreamFunctions } from '../../resources/api-gateway.js';
@@ -28,28 +29,27 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { store, config } = deps;
   const defaultNs = (req: FastifyRequest) => header(req, NS_HEADER) ?? config.namespace;
 
-  /** The export bundle of a project (spec §4.2): exported functions, their events, the project's gateways. */
-  async function exportBundle(p: Project) {
+  /**
+   * The export bundle of a project (spec §4.2): exported functions, their events, the project's gateways,
+   * secrets blanked unless `?includeSecrets=true`.
+   */
+  async function exportBundle(p: Project, includeSecrets: boolean) {
     const ns = p.metadata.namespace!;
     const name = p.metadata.name!;
     const fns = await store.list('function', ns, { labels: { [PROJECT_LABEL]: name } });
     const functionEvents: Record<string, unknown> = {};
     for (const fn of fns) {
       for (const ev of await store.list('functionEvent', ns, { labels: { [FUNCTION_LABEL]: fn.metadata.name! } })) {
-        const { resourceVersion: _rv, ...metadata } = ev.metadata;
-        functionEvents[ev.metadata.name!] = { metadata, spec: ev.spec };
+        functionEvents[ev.metadata.name!] = exportFunctionEvent(ev, { includeSecrets });
       }
     }
     const gateways = await store.list('apiGateway', ns, { labels: { [PROJECT_LABEL]: name } });
     const { namespace: _ns, resourceVersion: _rv, ...projectMeta } = p.metadata;
     return {
       project: { metadata: projectMeta, spec: p.spec, status: p.status ?? {} },
-      functions: keyedByName(fns, (f) => exportFunction(f)),
+      functions: keyedByName(fns, (f) => exportFunction(f, { includeSecrets })),
       functionEvents,
-      apiGateways: keyedByName(gateways, (g) => {
-        const { namespace: _n, resourceVersion: _r, creationTimestamp: _c, ...metadata } = g.metadata;
-        return { metadata, spec: g.spec };
-      }),
+      apiGateways: keyedByName(gateways, (g) => exportApiGateway(g, { includeSecrets })),
     };
   }
 
@@ -60,7 +60,7 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
     if (only) projects = projects.filter((p) => p.metadata.name === only);
     if (queryTrue(req, 'export')) {
       const out: Record<string, unknown> = {};
-      for (const p of projects) out[p.metadata.name!] = await exportBundle(p);
+      for (const p of projects) out[p.metadata.name!] = await exportBundle(p, queryTrue(req, 'includeSecrets'));
       return sendJson(reply, 200, out);
     }
     return sendJson(reply, 200, keyedByName(projects, present));
@@ -70,7 +70,7 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const p = await store.get('project', ns, paramName(req));
     if (!p) throw notFound('Project not found');
-    return sendJson(reply, 200, queryTrue(req, 'export') ? await exportBundle(p) : present(p));
+    return sendJson(reply, 200, queryTrue(req, 'export') ? await exportBundle(p, queryTrue(req, 'includeSecrets')) : present(p));
   });
 
   app.post('/api/projects', async (req, reply) => {

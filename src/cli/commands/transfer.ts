@@ -16,21 +16,25 @@ export function exportCommand(program: Command): void {
     .command('export')
     .argument('<kind>', 'project or function')
     .argument('<name>', 'its name')
-    .description('print a project (or one function) as YAML, to import elsewhere')
+    .description('print a project (or one function) as YAML, to import elsewhere; secrets are blanked unless --include-secrets')
     .option('-o, --output <format>', 'yaml or json', 'yaml')
+    .option('--include-secrets', 'keep passwords, tokens, keys and credentials in the export (they are blanked by default)')
+    .option('--no-scrub', 'the same as --include-secrets (nuctl\'s name)')
     .addHelpText('after', `
 Example:
-  $ protium export project shop > shop.yaml`)
-    .action(async (kind: string, name: string, opts: { output: string }, cmd: Command) => {
+  $ protium export project shop > shop.yaml
+  $ protium export project shop --include-secrets > shop-with-secrets.yaml`)
+    .action(async (kind: string, name: string, opts: { output: string; includeSecrets?: boolean; scrub: boolean }, cmd: Command) => {
       const format = parseFormat(opts.output, ['yaml', 'json']) as 'yaml' | 'json';
       const { client } = contextOf(cmd);
       const k = kind.toLowerCase();
+      const query: Record<string, string> = { export: 'true', ...(opts.includeSecrets || !opts.scrub ? { includeSecrets: 'true' } : {}) };
       let data: unknown;
       if (['project', 'projects', 'proj'].includes(k)) {
-        data = await client.find(`/api/projects/${seg(name)}`, { ns: 'project', query: { export: 'true' } });
+        data = await client.find(`/api/projects/${seg(name)}`, { ns: 'project', query });
         if (!data) throw new CliError(`project ${name} not found`);
       } else if (['function', 'functions', 'fn', 'fu'].includes(k)) {
-        data = await client.find(`/api/functions/${seg(name)}`, { ns: 'function', query: { export: 'true' } });
+        data = await client.find(`/api/functions/${seg(name)}`, { ns: 'function', query });
         if (!data) throw new CliError(`function ${name} not found`);
       } else {
         throw new CliError(`cannot export ${JSON.stringify(kind)}: use project or function`, 2);

@@ -46,6 +46,8 @@ export interface InstanceEnv {
   onRollover: (port: number) => void;
   /** The data dir, hidden from sandboxed replicas. */
   dataDir: string;
+  /** Replicas stopped (their artifacts may no longer be in use). */
+  onReplicasStopped: () => void;
   /** bwrap's path when replicas run sandboxed. */
   bwrap?: string;
 }
@@ -90,7 +92,13 @@ function refuse(socket: net.Socket, status: number, message: string): void {
 export class FunctionInstance {
   readonly server: net.Server;
   port = 0;
+  /** The version asked for last (it may still be starting). */
   private deployment?: Deployment;
+  /**
+   * The version that serves: its replicas answer, or (parked) wake on the next connection. It stays the
+   * previous version while a new one starts, and stays so if the new one fails to start.
+   */
+  private live?: Deployment;
   private replicas: Replica[] = [];
   private readonly draining = new Set<Replica>();
   private held: Held[] = [];
@@ -100,6 +108,8 @@ export class FunctionInstance {
   private closed = false;
   private lowSince = 0;
   private readonly attempts = new Map<Replica, number>();
+  /** The artifact each replica runs from (draining replicas may run an older one). */
+  private readonly artifactOf = new WeakMap<Replica, string>();
   private readonly timer: NodeJS.Timeout;
   private readonly log: Logger;
 
@@ -122,6 +132,18 @@ export class FunctionInstance {
     }));
   }
 
+  /** True when a version serves the port (replicas answer, restart, or wake from zero); false before the first deploy succeeds, when disabled, and once closed. */
+  serving(): boolean {
+    return !this.closed && this.live !== undefined && !this.live.disabled;
+  }
+
+  /** Artifact ids in use: the versions deployed and serving, and every replica's, draining ones included. */
+  artifactsInUse(): string[] {
+    const ids = [this.deployment?.artifact.id, this.live?.artifact.id];
+    for (const r of [...this.replicas, ...this.draining]) ids.push(this.artifactOf.get(r));
+    return ids.filter((id): id is string => id !== undefined);
+  }
+
   /** True when `replica` is (or was) one of this function's replicas. */
   ownsReplica(name: string): boolean {
     return name.startsWith(replicaPrefix(this.ref));
@@ -135,10 +157,18 @@ export class FunctionInstance {
     this.deployment = d;
     if (parked || d.disabled) {
       this.parked = true;
+      this.live = d;
       void this.stopAll(this.replicas.splice(0));
       return;
     }
-    const fresh = await this.startReplicas(d, Math.max(d.min, 1));
+    let fresh: Replica[];
+    try {
+      fresh = await this.startReplicas(d, Math.max(d.min, 1));
+    } catch (e) {
+      // The previous version keeps serving (and scaling, and waking) as it did.
+      if (this.deployment === d && this.live) this.deployment = this.live;
+      throw e;
+    }
     if (this.closed || this.deployment !== d) {
       await this.stopAll(fresh, 0);
       return;
@@ -146,6 +176,7 @@ export class FunctionInstance {
     const old = this.replicas;
     this.replicas = fresh;
     for (const r of fresh) this.watch(r);
+    this.live = d;
     this.parked = false;
     this.flushHeld();
     if (old.length) this.env.onRollover(this.port);
@@ -175,7 +206,7 @@ export class FunctionInstance {
 
   private dispatch(socket: net.Socket): void {
     socket.on('error', () => {});
-    const d = this.deployment;
+    const d = this.live ?? this.deployment;
     if (d?.disabled) return refuse(socket, 503, `Function ${this.ref.name} is disabled (spec.disable)`);
     if (this.sendToReplica(socket)) return;
     this.held.push({ socket, since: Date.now() });
@@ -201,13 +232,14 @@ export class FunctionInstance {
   /** Starts replicas for connections that arrived while scaled to zero. */
   wake(): Promise<void> {
     if (this.waking) return this.waking;
-    const d = this.deployment!;
+    // The serving version wakes; a version still being deployed takes over when it is ready.
+    const d = (this.live ?? this.deployment)!;
     this.onStatus({ state: 'waitingForScaleResourceFromZero' });
     const started = Date.now();
     this.waking = (async () => {
       try {
         const fresh = await this.startReplicas(d, Math.max(d.min, 1));
-        if (this.closed || this.deployment !== d) { await this.stopAll(fresh, 0); return; }
+        if (this.closed || (this.live ?? this.deployment) !== d) { await this.stopAll(fresh, 0); return; }
         this.replicas.push(...fresh);
         for (const r of fresh) this.watch(r);
         this.parked = false;
@@ -281,6 +313,7 @@ export class FunctionInstance {
       readinessTimeoutMs: d.readinessMs,
     });
     replica.on('orphans', (sockets: net.Socket[]) => { for (const s of sockets) this.dispatch(s); });
+    this.artifactOf.set(replica, d.artifact.id);
     return replica;
   }
 
@@ -349,6 +382,7 @@ export class FunctionInstance {
   }
 
   private async stopAll(list: Replica[], drainMs = DRAIN_MS): Promise<void> {
+    if (!list.length) return;
     await Promise.all(list.map(async (r) => {
       this.draining.add(r);
       try {
@@ -359,12 +393,14 @@ export class FunctionInstance {
         try { rmSync(join(this.env.runDir, 'configs', `${r.name}.json`), { force: true }); } catch { /* gone */ }
       }
     }));
+    this.env.onReplicasStopped();
   }
 
   // ---------------------------------------------------------------- idle and autoscaling
 
   private tick(): void {
-    const d = this.deployment;
+    // Scaling concerns the replicas that serve, not a version still starting.
+    const d = this.live;
     const now = Date.now();
     for (const h of this.held) {
       if (now - h.since > this.env.holdTimeoutMs) refuse(h.socket, 503, `Function ${this.ref.name} has no ready replica (waited ${Math.round(this.env.holdTimeoutMs / 1000)} s)`);

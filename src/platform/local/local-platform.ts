@@ -37,6 +37,8 @@ export interface LocalPlatformOptions {
   bwrap?: string;
   /** Which interpreter runs each python runtime version (interpreters.ts); default: probe this machine. */
   interpreters?: Interpreters;
+  /** Replicas stopped: artifacts they ran from may be collectable now. */
+  onReplicasStopped?: () => void;
 }
 
 const key = (ref: FunctionRef) => `${ref.namespace}/${ref.name}`;
@@ -71,6 +73,8 @@ export function killOrphans(pidDir: string, program: string): number {
 export class LocalPlatform implements Platform {
   readonly name = 'local';
   private readonly instances = new Map<string, FunctionInstance>();
+  /** Instances removed whose replicas are still stopping (their artifacts are still in use). */
+  private readonly closing = new Set<FunctionInstance>();
   private readonly usedPorts = new Set<number>();
   private readonly interpreters: Interpreters;
   private closed = false;
@@ -116,6 +120,7 @@ export class LocalPlatform implements Platform {
       dashboardUrl: this.opts.dashboardUrl ?? (() => undefined),
       onRollover: this.opts.onRollover ?? (() => {}),
       dataDir: this.opts.layout.root,
+      onReplicasStopped: this.opts.onReplicasStopped ?? (() => {}),
       ...(this.opts.bwrap ? { bwrap: this.opts.bwrap } : {}),
     }, (s) => this.opts.onStatus(ref, s));
     const candidates = fixed ? [fixed] : candidatePorts(this.opts.portRange, key(ref), previousPort);
@@ -148,7 +153,12 @@ export class LocalPlatform implements Platform {
     const inst = this.instances.get(key(ref));
     if (!inst) return;
     this.instances.delete(key(ref));
-    await inst.close();
+    this.closing.add(inst);
+    try {
+      await inst.close();
+    } finally {
+      this.closing.delete(inst);
+    }
     this.usedPorts.delete(inst.port);
   }
 
@@ -163,6 +173,18 @@ export class LocalPlatform implements Platform {
 
   port(ref: FunctionRef): number | undefined {
     return this.instances.get(key(ref))?.port;
+  }
+
+  /** Artifact ids replicas run (or drain, or are about to start) from, across every function. */
+  artifactsInUse(): Set<string> {
+    const ids = new Set<string>();
+    for (const inst of [...this.instances.values(), ...this.closing]) for (const id of inst.artifactsInUse()) ids.add(id);
+    return ids;
+  }
+
+  servingPort(ref: FunctionRef): number | undefined {
+    const inst = this.instances.get(key(ref));
+    return inst?.serving() ? inst.port : undefined;
   }
 
   logs(ref: FunctionRef, replica: string, query: LogQuery): AsyncIterable<string> {
