@@ -46,6 +46,7 @@ describe('loadConfig', () => {
       sourceRoots: [],
       logLevel: 'info',
       sandbox: 'none',
+      connectionLimits: { maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000 },
     });
     assert.equal('externalIps' in c, false);
     assert.equal('accessKeysFile' in c, false);
@@ -117,6 +118,30 @@ describe('loadConfig', () => {
   for (const value of badRanges) {
     it(`loadConfig() rejects --port-range ${JSON.stringify(value)} with a ConfigError naming the flag`, () => {
       assert.throws(() => loadConfig({ portRange: value }, {}), (e: unknown) => e instanceof ConfigError && e.message.includes('--port-range'));
+    });
+  }
+
+  it('loadConfig() reads the connection limits from flags or the environment', () => {
+    assert.deepEqual(loadConfig({ maxConnections: '64', headersTimeout: '500ms', requestTimeout: '3s' }, {}).connectionLimits, { maxConnections: 64, headersTimeoutMs: 500, requestTimeoutMs: 3000 });
+    const env = { [ENV_NAMES.maxConnections]: '7', [ENV_NAMES.headersTimeout]: '1m', [ENV_NAMES.requestTimeout]: '1h' };
+    assert.deepEqual(loadConfig({}, env).connectionLimits, { maxConnections: 7, headersTimeoutMs: 60_000, requestTimeoutMs: 3_600_000 });
+  });
+
+  const badLimits: [keyof typeof ENV_NAMES, string, string][] = [
+    ['maxConnections', '0', '--max-connections'],
+    ['maxConnections', '-5', '--max-connections'],
+    ['maxConnections', 'lots', '--max-connections'],
+    ['maxConnections', '1.5', '--max-connections'],
+    ['maxConnections', '2000000', '--max-connections'],
+    ['headersTimeout', '10', '--headers-timeout'],
+    ['headersTimeout', '0s', '--headers-timeout'],
+    ['headersTimeout', '-1s', '--headers-timeout'],
+    ['requestTimeout', 'soon', '--request-timeout'],
+    ['requestTimeout', '5s', '--request-timeout'],
+  ];
+  for (const [key, value, flag] of badLimits) {
+    it(`loadConfig() rejects ${key} ${JSON.stringify(value)} with a ConfigError naming ${flag}`, () => {
+      assert.throws(() => loadConfig({ [key]: value }, {}), (e: unknown) => e instanceof ConfigError && e.message.includes(flag) && e.message.includes(value));
     });
   }
 

@@ -3,6 +3,8 @@
  * every default in one place. Pure: `loadConfig` reads only what it is given.
  */
 import { resolve } from 'node:path';
+import type { ConnectionLimits } from './util/connection-guard.js';
+import { parseDuration } from './util/duration.js';
 
 export interface HostPort { host: string; port: number }
 
@@ -31,6 +33,12 @@ export interface Config {
   logLevel: string;
   /** Run replicas inside a bubblewrap sandbox (--sandbox bwrap), or not (none, the default). */
   sandbox: 'none' | 'bwrap';
+  /**
+   * Bounds on every listener's connections — the dashboard, the gateway listener, each replica's share of a
+   * function port, and the connections held while a function wakes (--max-connections, --headers-timeout,
+   * --request-timeout).
+   */
+  connectionLimits: ConnectionLimits;
 }
 
 /** Raw option values as commander gives them (strings, or lists for repeatable options). */
@@ -47,6 +55,9 @@ export interface RawOptions {
   sourceRoot?: string[];
   logLevel?: string;
   sandbox?: string;
+  maxConnections?: string;
+  headersTimeout?: string;
+  requestTimeout?: string;
 }
 
 /** Each option's environment variable. */
@@ -63,6 +74,9 @@ export const ENV_NAMES: Record<keyof RawOptions, string> = {
   sourceRoot: 'PROTIUM_SOURCE_ROOTS',
   logLevel: 'PROTIUM_LOG_LEVEL',
   sandbox: 'PROTIUM_SANDBOX',
+  maxConnections: 'PROTIUM_MAX_CONNECTIONS',
+  headersTimeout: 'PROTIUM_HEADERS_TIMEOUT',
+  requestTimeout: 'PROTIUM_REQUEST_TIMEOUT',
 };
 
 export const DEFAULTS = {
@@ -73,6 +87,9 @@ export const DEFAULTS = {
   portRange: '30000-32767',
   logLevel: 'info',
   sandbox: 'none',
+  maxConnections: '1024',
+  headersTimeout: '10s',
+  requestTimeout: '2m',
 };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -96,6 +113,18 @@ function parseRange(value: string): [number, number] {
   return [lo, hi];
 }
 
+function parseCount(value: string, flag: string): number {
+  const n = /^\d{1,7}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!(n >= 1 && n <= 1_000_000)) throw new ConfigError(`${flag} must be a whole number from 1 to 1000000, got "${value}"`);
+  return n;
+}
+
+function parsePositiveDuration(value: string, flag: string): number {
+  const ms = parseDuration(value.trim());
+  if (ms === undefined || ms < 1) throw new ConfigError(`${flag} must be a duration such as "10s" or "2m", got "${value}"`);
+  return ms;
+}
+
 const list = (v: string | undefined): string[] | undefined => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
 
 /** Flags win over environment variables, which win over defaults. */
@@ -111,6 +140,14 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
   const sourceRoots = (raw.sourceRoot?.length ? raw.sourceRoot : list(env[ENV_NAMES.sourceRoot]) ?? []).map((p) => resolve(p));
   const sandbox = pick('sandbox') ?? DEFAULTS.sandbox;
   if (sandbox !== 'none' && sandbox !== 'bwrap') throw new ConfigError(`--sandbox must be none or bwrap, got "${sandbox}"`);
+  const connectionLimits: ConnectionLimits = {
+    maxConnections: parseCount(pick('maxConnections') ?? DEFAULTS.maxConnections, '--max-connections'),
+    headersTimeoutMs: parsePositiveDuration(pick('headersTimeout') ?? DEFAULTS.headersTimeout, '--headers-timeout'),
+    requestTimeoutMs: parsePositiveDuration(pick('requestTimeout') ?? DEFAULTS.requestTimeout, '--request-timeout'),
+  };
+  if (connectionLimits.requestTimeoutMs < connectionLimits.headersTimeoutMs) {
+    throw new ConfigError(`--request-timeout (${pick('requestTimeout') ?? DEFAULTS.requestTimeout}) must be at least --headers-timeout (${pick('headersTimeout') ?? DEFAULTS.headersTimeout}): it covers the headers and the body`);
+  }
   const dataDir = pick('dataDir') ?? DEFAULTS.dataDir;
   if (!dataDir.trim()) throw new ConfigError('--data-dir must not be empty');
   return {
@@ -126,5 +163,6 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
     sourceRoots,
     logLevel,
     sandbox,
+    connectionLimits,
   };
 }

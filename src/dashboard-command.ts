@@ -22,6 +22,9 @@ export function addDashboardOptions(cmd: Command): Command {
     .option('--auth-token-file <file>', `require "Authorization: Bearer <token>" on /api (env ${ENV_NAMES.authTokenFile})`)
     .option('--source-root <dir>', `allow local spec.build.path inside this folder, repeatable (env ${ENV_NAMES.sourceRoot}, comma-separated)`, collect)
     .option('--sandbox <kind>', `run replicas in a bubblewrap sandbox: none or bwrap (env ${ENV_NAMES.sandbox}, default ${DEFAULTS.sandbox})`)
+    .option('--max-connections <n>', `connections open at once per listener (dashboard, gateways, each function port); slow clients make room for new ones (env ${ENV_NAMES.maxConnections}, default ${DEFAULTS.maxConnections})`)
+    .option('--headers-timeout <duration>', `a client must send a request's headers within this (env ${ENV_NAMES.headersTimeout}, default ${DEFAULTS.headersTimeout})`)
+    .option('--request-timeout <duration>', `a client must send a whole request, headers and body, within this (env ${ENV_NAMES.requestTimeout}, default ${DEFAULTS.requestTimeout})`)
     .option('--log-level <level>', `dashboard log level (env ${ENV_NAMES.logLevel}, default ${DEFAULTS.logLevel})`);
 }
 

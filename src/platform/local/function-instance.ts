@@ -22,6 +22,7 @@ import { backoffDelay, nextAttempt } from './backoff.js';
 import { Replica } from './replica.js';
 import { bwrapArgs } from './sandbox.js';
 import { PACKAGE_ROOT } from '../../paths.js';
+import type { ConnectionLimits } from '../../util/connection-guard.js';
 
 /** What every instance of the platform shares. */
 export interface InstanceEnv {
@@ -38,6 +39,10 @@ export interface InstanceEnv {
   holdTimeoutMs: number;
   /** The dashboard's URL, given to replicas as PROTIUM_DASHBOARD_URL (stream triggers use its stream service). */
   dashboardUrl: () => string | undefined;
+  /** The credential for the dashboard's stream service, given only to replicas with a v3ioStream trigger. */
+  streamToken?: string;
+  /** Bounds on the port's connections: each replica applies them; at most maxConnections are held for a wake. */
+  connectionLimits: ConnectionLimits;
   /**
    * A new version took over the port: keep-alive clients of the old replicas (the dashboard's own pools)
    * should reconnect, or their next request is answered by the old version while it drains.
@@ -177,6 +182,11 @@ export class FunctionInstance {
     const d = this.deployment;
     if (d?.disabled) return refuse(socket, 503, `Function ${this.ref.name} is disabled (spec.disable)`);
     if (this.sendToReplica(socket)) return;
+    // Held connections cost the dashboard a descriptor each until a replica is up: bounded in number here
+    // and in time by the hold timeout.
+    if (this.held.length >= this.env.connectionLimits.maxConnections) {
+      return refuse(socket, 503, `Function ${this.ref.name} has too many connections waiting for it to start (${this.held.length}); try again`);
+    }
     this.held.push({ socket, since: Date.now() });
     if (this.parked && d && !this.closed) void this.wake();
   }
@@ -300,6 +310,10 @@ export class FunctionInstance {
       pythonPath: this.env.pythonPath,
       pythonRuntimeDir: this.env.pythonRuntimeDir,
       ...(d.memoryLimit ? { memoryLimitBytes: d.memoryLimit } : {}),
+      connectionLimits: this.env.connectionLimits,
+      // Only a replica that reads the dashboard's streams gets the stream credential (a file readable by
+      // this user only, not the environment its handler's children inherit).
+      ...(this.env.streamToken && Object.values(spec.triggers ?? {}).some((t) => t.kind === 'v3ioStream') ? { streamToken: this.env.streamToken } : {}),
       logLevel: 'debug',
     };
   }
