@@ -10,8 +10,10 @@
  *   'public'  anyone: /api/versions and the web UI's files
  *
  * A route may decide per request (the web UI's catch-all is public unless the path spells an /api or
- * /v3io path). CORS preflights are public: the CORS hook answers them with headers only, before any
- * handler. Tokens are compared in constant time. Without a token the dashboard is open, as Nuclio's is.
+ * /v3io path). CORS preflights are public: the CORS hook (registered first, so it runs first) answers
+ * every OPTIONS request with headers only, before auth and before any handler — so 401 answers carry
+ * CORS headers too, and a browser can read them. Tokens are compared in constant time. Without a token
+ * the dashboard is open, as Nuclio's is.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
