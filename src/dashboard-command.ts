@@ -19,7 +19,7 @@ export function addDashboardOptions(cmd: Command): Command {
     .option('--function-host <address>', `address function ports bind to (env ${ENV_NAMES.functionHost}, default: the dashboard's host)`)
     .option('--port-range <low-high>', `function ports (env ${ENV_NAMES.portRange}, default ${DEFAULTS.portRange})`)
     .option('--access-keys-file <file>', `access keys for accessKey API gateways, one per line (env ${ENV_NAMES.accessKeysFile})`)
-    .option('--auth-token-file <file>', `require "Authorization: Bearer <token>" on /api (env ${ENV_NAMES.authTokenFile})`)
+    .option('--auth-token-file <file>', `require "Authorization: Bearer <token>" on every route but /api/versions and the web UI's files, /v3io included (env ${ENV_NAMES.authTokenFile})`)
     .option('--source-root <dir>', `allow local spec.build.path inside this folder, repeatable (env ${ENV_NAMES.sourceRoot}, comma-separated)`, collect)
     .option('--sandbox <kind>', `run replicas in a bubblewrap sandbox: none or bwrap (env ${ENV_NAMES.sandbox}, default ${DEFAULTS.sandbox})`)
     .option('--max-connections <n>', `connections open at once per listener (dashboard, gateways, each function port); slow clients make room for new ones (env ${ENV_NAMES.maxConnections}, default ${DEFAULTS.maxConnections})`)

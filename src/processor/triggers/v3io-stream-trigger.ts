@@ -4,7 +4,8 @@
  * It speaks the V3IO streams web API (Seek and GetRecords on `<url>/<container>/<stream path>/<shard>`),
  * plus the consumer-group operations of Protium's embedded stream service (src/streams/v3io-routes.ts:
  * Heartbeat, CommitOffset, LeaveGroup). By default `url` is the dashboard's stream service
- * (`$PROTIUM_DASHBOARD_URL/v3io`).
+ * (`$PROTIUM_DASHBOARD_URL/v3io`), to which it sends the stream credential the dashboard gave the replica
+ * (when the dashboard has a token); a url elsewhere gets the trigger's own `secret` or user and password.
  *
  * - Membership: every replica is a member (`<replica name>:<pid>:<random>`) and heartbeats every
  *   `heartbeatInterval`; the service divides the shards among live members and moves them by hand-off
