@@ -86,11 +86,6 @@ export class SocketBudget {
 
   constructor(private readonly max: number, private readonly phaseOf: (socket: Socket) => Phase) {}
 
-  /** Sockets held now. */
-  get size(): number {
-    return this.entries.size;
-  }
-
   /**
    * Admits `socket` (held until it closes or is forgotten) and returns true; or returns false, and the
    * caller refuses it. Making room calls `evict` with the socket it replaces (already forgotten).
@@ -135,22 +130,12 @@ export class SocketBudget {
   }
 }
 
-/** Counts of connections the guard closed, by reason. */
-export interface GuardStats {
-  /** Closed to make room for a newcomer. */
-  evicted: number;
-  /** Newcomers closed because no connection could make room. */
-  refused: number;
-  /** Closed for taking longer than the timeouts. */
-  timedOut: number;
-}
-
+/** Applies `limits` to every connection of `server` (see the module comment). */
 export class ConnectionGuard {
   /** The request each connection is on, while it is on one. */
   private readonly requests = new Map<Socket, http.IncomingMessage>();
   private readonly budget: SocketBudget;
   private readonly timer: NodeJS.Timeout;
-  readonly stats: GuardStats = { evicted: 0, refused: 0, timedOut: 0 };
 
   constructor(server: http.Server, private readonly limits: ConnectionLimits) {
     this.budget = new SocketBudget(limits.maxConnections, (socket) => {
@@ -160,14 +145,7 @@ export class ConnectionGuard {
     });
     // Ahead of http's own listener: a socket closed here is never parsed.
     server.prependListener('connection', (socket: Socket) => {
-      const admitted = this.budget.admit(socket, (victim) => {
-        this.stats.evicted++;
-        victim.destroy();
-      });
-      if (!admitted) {
-        this.stats.refused++;
-        socket.destroy();
-      }
+      if (!this.budget.admit(socket, (victim) => victim.destroy())) socket.destroy();
     });
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       const socket = req.socket;
@@ -186,11 +164,6 @@ export class ConnectionGuard {
     server.once('close', () => this.stop());
   }
 
-  /** Connections open now. */
-  get size(): number {
-    return this.budget.size;
-  }
-
   /** Stops the timeout checks (the server is closing). */
   stop(): void {
     clearInterval(this.timer);
@@ -198,7 +171,6 @@ export class ConnectionGuard {
 
   private sweep(): void {
     for (const socket of this.budget.overdue(Date.now(), this.limits)) {
-      this.stats.timedOut++;
       this.budget.forget(socket);
       this.requests.delete(socket);
       socket.destroy();

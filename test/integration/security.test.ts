@@ -39,7 +39,7 @@ function send(base: string, method: string, target: string, opts: { headers?: Re
 }
 
 /** Every spelling of `path` a client might try to slip past a prefix check. */
-export function spellingsOf(path: string): string[] {
+function spellingsOf(path: string): string[] {
   const segs = path.split('/').slice(1);
   const first = segs[0]!;
   const rest = segs.slice(1).join('/');
