@@ -47,6 +47,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       sandbox: 'none',
       sourceLimits: { maxBytes: 512 * 2 ** 20, maxFiles: 50_000 },
+      connectionLimits: { maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000 },
     });
     assert.equal('externalIps' in c, false);
     assert.equal('accessKeysFile' in c, false);
@@ -121,6 +122,30 @@ describe('loadConfig', () => {
     });
   }
 
+  it('loadConfig() reads the connection limits from flags or the environment', () => {
+    assert.deepEqual(loadConfig({ maxConnections: '64', headersTimeout: '500ms', requestTimeout: '3s' }, {}).connectionLimits, { maxConnections: 64, headersTimeoutMs: 500, requestTimeoutMs: 3000 });
+    const env = { [ENV_NAMES.maxConnections]: '7', [ENV_NAMES.headersTimeout]: '1m', [ENV_NAMES.requestTimeout]: '1h' };
+    assert.deepEqual(loadConfig({}, env).connectionLimits, { maxConnections: 7, headersTimeoutMs: 60_000, requestTimeoutMs: 3_600_000 });
+  });
+
+  const badLimits: [keyof typeof ENV_NAMES, string, string][] = [
+    ['maxConnections', '0', '--max-connections'],
+    ['maxConnections', '-5', '--max-connections'],
+    ['maxConnections', 'lots', '--max-connections'],
+    ['maxConnections', '1.5', '--max-connections'],
+    ['maxConnections', '2000000', '--max-connections'],
+    ['headersTimeout', '10', '--headers-timeout'],
+    ['headersTimeout', '0s', '--headers-timeout'],
+    ['headersTimeout', '-1s', '--headers-timeout'],
+    ['requestTimeout', 'soon', '--request-timeout'],
+    ['requestTimeout', '5s', '--request-timeout'],
+  ];
+  for (const [key, value, flag] of badLimits) {
+    it(`loadConfig() rejects ${key} ${JSON.stringify(value)} with a ConfigError naming ${flag}`, () => {
+      assert.throws(() => loadConfig({ [key]: value }, {}), (e: unknown) => e instanceof ConfigError && e.message.includes(flag) && e.message.includes(value));
+    });
+  }
+
   const goodNamespaces = ['nuclio', 'a', 'my-ns', '123', 'a1-b2', 'a'.repeat(63)];
   for (const ns of goodNamespaces) {
     it(`loadConfig() accepts namespace ${JSON.stringify(ns.length > 20 ? `${ns.slice(0, 5)}…(${ns.length})` : ns)}`, () => {
@@ -186,7 +211,7 @@ describe('loadConfig', () => {
     });
   }
 
-  const badLimits: [RawOptions, string][] = [
+  const badSourceLimits: [RawOptions, string][] = [
     [{ maxSourceSize: 'lots' }, '--max-source-size'],
     [{ maxSourceSize: '0' }, '--max-source-size'],
     [{ maxSourceSize: '-1Mi' }, '--max-source-size'],
@@ -194,7 +219,7 @@ describe('loadConfig', () => {
     [{ maxSourceFiles: '1.5' }, '--max-source-files'],
     [{ maxSourceFiles: 'many' }, '--max-source-files'],
   ];
-  for (const [raw, flag] of badLimits) {
+  for (const [raw, flag] of badSourceLimits) {
     it(`loadConfig() rejects ${JSON.stringify(raw)} with a ConfigError naming ${flag} and the value`, () => {
       const value = Object.values(raw)[0]!;
       assert.throws(() => loadConfig(raw, {}), (e: unknown) => e instanceof ConfigError && e.message.includes(flag) && e.message.includes(value));

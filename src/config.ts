@@ -4,6 +4,8 @@
  */
 import { resolve } from 'node:path';
 import { parseQuantity } from './resources/quantity.js';
+import type { ConnectionLimits } from './util/connection-guard.js';
+import { parseDuration } from './util/duration.js';
 
 export interface HostPort { host: string; port: number }
 
@@ -39,6 +41,12 @@ export interface Config {
    * inline code decoded (--max-source-size, --max-source-files).
    */
   sourceLimits: SourceLimits;
+  /**
+   * Bounds on every listener's connections — the dashboard, the gateway listener, each replica's share of a
+   * function port, and the connections held while a function wakes (--max-connections, --headers-timeout,
+   * --request-timeout).
+   */
+  connectionLimits: ConnectionLimits;
 }
 
 /** Bounds of one function's source files. */
@@ -66,6 +74,9 @@ export interface RawOptions {
   runtimeInterpreter?: string[];
   maxSourceSize?: string;
   maxSourceFiles?: string;
+  maxConnections?: string;
+  headersTimeout?: string;
+  requestTimeout?: string;
 }
 
 /** Each option's environment variable. */
@@ -85,6 +96,9 @@ export const ENV_NAMES: Record<keyof RawOptions, string> = {
   runtimeInterpreter: 'PROTIUM_RUNTIME_INTERPRETERS',
   maxSourceSize: 'PROTIUM_MAX_SOURCE_SIZE',
   maxSourceFiles: 'PROTIUM_MAX_SOURCE_FILES',
+  maxConnections: 'PROTIUM_MAX_CONNECTIONS',
+  headersTimeout: 'PROTIUM_HEADERS_TIMEOUT',
+  requestTimeout: 'PROTIUM_REQUEST_TIMEOUT',
 };
 
 export const DEFAULTS = {
@@ -97,6 +111,9 @@ export const DEFAULTS = {
   sandbox: 'none',
   maxSourceSize: '512Mi',
   maxSourceFiles: '50000',
+  maxConnections: '1024',
+  headersTimeout: '10s',
+  requestTimeout: '2m',
 };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -147,6 +164,18 @@ function parseSourceLimits(size: string, files: string): SourceLimits {
   return { maxBytes: Math.floor(maxBytes), maxFiles };
 }
 
+function parseCount(value: string, flag: string): number {
+  const n = /^\d{1,7}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!(n >= 1 && n <= 1_000_000)) throw new ConfigError(`${flag} must be a whole number from 1 to 1000000, got "${value}"`);
+  return n;
+}
+
+function parsePositiveDuration(value: string, flag: string): number {
+  const ms = parseDuration(value.trim());
+  if (ms === undefined || ms < 1) throw new ConfigError(`${flag} must be a duration such as "10s" or "2m", got "${value}"`);
+  return ms;
+}
+
 const list = (v: string | undefined): string[] | undefined => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
 
 /** Flags win over environment variables, which win over defaults. */
@@ -162,6 +191,14 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
   const sourceRoots = (raw.sourceRoot?.length ? raw.sourceRoot : list(env[ENV_NAMES.sourceRoot]) ?? []).map((p) => resolve(p));
   const sandbox = pick('sandbox') ?? DEFAULTS.sandbox;
   if (sandbox !== 'none' && sandbox !== 'bwrap') throw new ConfigError(`--sandbox must be none or bwrap, got "${sandbox}"`);
+  const connectionLimits: ConnectionLimits = {
+    maxConnections: parseCount(pick('maxConnections') ?? DEFAULTS.maxConnections, '--max-connections'),
+    headersTimeoutMs: parsePositiveDuration(pick('headersTimeout') ?? DEFAULTS.headersTimeout, '--headers-timeout'),
+    requestTimeoutMs: parsePositiveDuration(pick('requestTimeout') ?? DEFAULTS.requestTimeout, '--request-timeout'),
+  };
+  if (connectionLimits.requestTimeoutMs < connectionLimits.headersTimeoutMs) {
+    throw new ConfigError(`--request-timeout (${pick('requestTimeout') ?? DEFAULTS.requestTimeout}) must be at least --headers-timeout (${pick('headersTimeout') ?? DEFAULTS.headersTimeout}): it covers the headers and the body`);
+  }
   const dataDir = pick('dataDir') ?? DEFAULTS.dataDir;
   if (!dataDir.trim()) throw new ConfigError('--data-dir must not be empty');
   const interpreterEntries = raw.runtimeInterpreter?.length ? raw.runtimeInterpreter : list(env[ENV_NAMES.runtimeInterpreter]) ?? [];
@@ -180,5 +217,6 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
     sandbox,
     ...(interpreterEntries.length ? { runtimeInterpreters: parseInterpreters(interpreterEntries) } : {}),
     sourceLimits: parseSourceLimits(pick('maxSourceSize') ?? DEFAULTS.maxSourceSize, pick('maxSourceFiles') ?? DEFAULTS.maxSourceFiles),
+    connectionLimits,
   };
 }

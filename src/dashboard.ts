@@ -3,6 +3,7 @@
  * reverse order. Used by `npm start` (main.ts), `protium dashboard`, and the integration tests (which
  * start whole dashboards in-process on port 0).
  */
+import { randomBytes } from 'node:crypto';
 import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -98,6 +99,9 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   const layout = dataLayout(config.dataDir);
   for (const dir of [layout.artifacts, layout.logs, layout.run]) mkdirSync(dir, { recursive: true });
   const authToken = readSecretFile(config.authTokenFile, 'auth token');
+  // With a token, replicas whose v3ioStream triggers read this dashboard's stream service get a credential
+  // of their own, good for /v3io only and new on every start — never the dashboard's token.
+  const credentials = authToken ? { token: authToken, streamToken: randomBytes(32).toString('base64url') } : undefined;
   const accessKeys = readAccessKeys(config.accessKeysFile);
   const bwrap = config.sandbox === 'bwrap' ? findBwrap() : undefined;
   if (config.sandbox === 'bwrap' && !bwrap) throw new StartupError('--sandbox bwrap needs bubblewrap (apt-get install bubblewrap)');
@@ -153,6 +157,8 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       pythonRuntimeDir: PYTHON_RUNTIME_DIR,
       log: log.child({ component: 'platform' }),
       dashboardUrl: () => apiUrl,
+      ...(credentials ? { streamToken: credentials.streamToken } : {}),
+      connectionLimits: config.connectionLimits,
       onRollover: (port) => invoker.forgetPort(port),
       onReplicasStopped: () => collector?.schedule(),
       ...(bwrap ? { bwrap } : {}),
@@ -187,6 +193,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       functionPort: (namespace, name) => platform.servingPort({ namespace, name }),
       accessKeys: () => accessKeys,
       log: log.child({ component: 'gateway' }),
+      connectionLimits: config.connectionLimits,
     });
     const gateways = new GatewayController({ store, gateway, accessKeys: () => accessKeys, log: log.child({ component: 'gateway-controller' }) });
     steps.gateway = () => gateway.close();
@@ -203,7 +210,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       shardLagRoutes(app, streams);
     };
     let gatewayUrl: string | undefined;
-    const api = buildApi({ config, store, platform, invoker, templates, directory, log, authToken, extraRoutes, gatewayUrl: () => gatewayUrl });
+    const api = buildApi({ config, store, platform, invoker, templates, directory, log, credentials, extraRoutes, gatewayUrl: () => gatewayUrl });
     steps.api = () => api.close();
     await listen(api, config.listen.host, config.listen.port, '--listen-addr');
     const addr = api.server.address();

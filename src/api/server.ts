@@ -1,7 +1,8 @@
 /**
  * The dashboard's HTTP API: a Fastify instance with every route of the seed, one error format, CORS as
  * Nuclio's dashboard sets it (spec §1), the `X-Igz-*` header rewrite, JSON bodies of any content type up
- * to 10 MiB, and optional bearer-token auth.
+ * to 10 MiB and 128 levels deep, optional bearer-token auth decided per matched route (auth.ts), and
+ * bounded connections (util/connection-guard.ts).
  */
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -13,14 +14,16 @@ import type { Platform } from '../platform/platform.js';
 import type { Invoker } from '../invoke/invoker.js';
 import type { TemplateCatalog } from '../build/template-catalog.js';
 import { badRequest } from '../errors.js';
+import { ConnectionGuard } from '../util/connection-guard.js';
+import { jsonTextDepth, MAX_JSON_DEPTH } from '../util/json-depth.js';
 import { installErrorHandling } from './error-reply.js';
-import { installAuth } from './auth.js';
+import { installAuth, type Credentials } from './auth.js';
 import { functionRoutes } from './routes/functions.js';
 import { projectRoutes } from './routes/projects.js';
 import { functionEventRoutes } from './routes/function-events.js';
 import { functionTemplateRoutes } from './routes/function-templates.js';
 import { apiGatewayRoutes } from './routes/api-gateways.js';
-import { handleInvocation, isInvocation } from './routes/function-invocations.js';
+import { invocationRoutes, isInvocation, serveInvocation } from './routes/function-invocations.js';
 import type { FunctionDirectory } from '../invoke/function-directory.js';
 import { v3ioStreamRoutes } from './routes/v3io-streams.js';
 import { miscRoutes } from './routes/misc.js';
@@ -37,8 +40,8 @@ export interface ApiDeps {
   /** Function states and URLs in memory, for the invocation path. */
   directory: FunctionDirectory;
   log: Logger;
-  /** Bearer token every /api route but versions requires; undefined → no auth. */
-  authToken?: string;
+  /** The token every route but the public ones requires, and the stream credential; undefined → no auth. */
+  credentials?: Credentials;
   /** http://host:port of the API gateway listener, once it listens (for /api/frontend_spec). */
   gatewayUrl?: () => string | undefined;
   /** Extra routes (e.g. the stream service, the web UI) registered by the composition root. */
@@ -58,20 +61,21 @@ const ALLOWED_HEADERS = [
 ];
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
-  const invocation = { defaultNamespace: deps.config.namespace, directory: deps.directory, platform: deps.platform, invoker: deps.invoker, authToken: deps.authToken };
+  const invocation = { defaultNamespace: deps.config.namespace, directory: deps.directory, platform: deps.platform, invoker: deps.invoker, credentials: deps.credentials, log: deps.log };
   const app = Fastify({
-    // Invocations go straight to the function, ahead of Fastify's routing and hooks (the hot path).
-    serverFactory: (handler) => http.createServer((req, res) => {
-      if (isInvocation(req)) {
-        handleInvocation(req, res, invocation).catch((e) => {
-          deps.log.error({ err: e }, 'invocation failed');
-          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'Internal error' }));
-          else res.destroy();
-        });
-        return;
-      }
-      handler(req, res);
-    }),
+    // Invocations spelled the canonical way go straight to the function, ahead of Fastify's routing and
+    // hooks (the hot path); every other spelling is routed (invocationRoutes).
+    serverFactory: (handler) => {
+      const server = http.createServer((req, res) => {
+        if (isInvocation(req)) {
+          void serveInvocation(req, res, invocation);
+          return;
+        }
+        handler(req, res);
+      });
+      new ConnectionGuard(server, deps.config.connectionLimits);
+      return server;
+    },
     bodyLimit: BODY_LIMIT,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
     return503OnClosing: true,
@@ -85,6 +89,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
+    // Refused before parsing: every recursive walk after the parser (validation, JSON.stringify, clones)
+    // would blow the stack on a body nested deeper than any resource is.
+    if (jsonTextDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      return done(badRequest(`Failed to parse JSON body: it nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`), undefined);
+    }
     parseJson(req, text, (err, value) => {
       if (err) return done(badRequest(`Failed to parse JSON body: ${err.message}`), undefined);
       done(null, value);
@@ -112,8 +121,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     strictPreflight: false,
   });
 
-  installAuth(app, deps.authToken);
+  installAuth(app, deps.credentials);
   void app.register(async (api) => {
+    invocationRoutes(api, invocation);
     functionRoutes(api, deps);
     projectRoutes(api, deps);
     functionEventRoutes(api, deps);

@@ -2,14 +2,18 @@
  * The web dashboard: the single-page app built by `npm run build:web` (web/ → web/dist) served at `/`.
  * Files that exist are sent as they are (hashed assets cached for a year, index.html never cached); any
  * other GET outside /api answers index.html, so that the app's own paths (/projects/x/functions/y) can be
- * reloaded and bookmarked. /api stays the API's: an unknown /api path is the API's JSON 404. The app talks
- * to the dashboard through the public /api endpoints only.
+ * reloaded and bookmarked. The app's files are public; /api and /v3io stay the services': a path that
+ * spells one of them in any way (`/API/x`, `/api%2Fx`, `/./api/x`: see path-spelling.ts) is never the
+ * app's — it needs the token like every service route, and then is the API's JSON 404. The app talks to
+ * the dashboard through the public /api endpoints only.
  */
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { existsSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { PACKAGE_ROOT } from '../paths.js';
+import type { Access } from './auth.js';
+import { isServicePath } from './path-spelling.js';
 
 /** Where `npm run build:web` writes the app. */
 export const WEB_DIST_DIR = join(PACKAGE_ROOT, 'web', 'dist');
@@ -38,8 +42,7 @@ export function registerWebUi(app: FastifyInstance, distDir: string = WEB_DIST_D
     await scope.register(fastifyStatic, { root, serve: false, wildcard: false });
 
     const handler = async (req: FastifyRequest, reply: FastifyReply) => {
-      const path = req.url.split('?')[0]!;
-      if (path === '/api' || path.startsWith('/api/')) return reply.callNotFound();
+      if (isServicePath(req.url)) return reply.callNotFound();
       if (!existsSync(join(root, 'index.html'))) {
         return reply.code(503).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(NOT_BUILT_PAGE);
       }
@@ -57,7 +60,8 @@ export function registerWebUi(app: FastifyInstance, distDir: string = WEB_DIST_D
       if (wanted.startsWith('assets/')) return reply.callNotFound();
       return reply.header('cache-control', 'no-cache').sendFile('index.html', { cacheControl: false });
     };
-    scope.get('/', handler);
-    scope.get('/*', handler);
+    const access = (req: FastifyRequest): Access => (isServicePath(req.url) ? 'token' : 'public');
+    scope.get('/', { config: { access } }, handler);
+    scope.get('/*', { config: { access } }, handler);
   });
 }

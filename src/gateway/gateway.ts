@@ -7,6 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiError } from '../errors.js';
+import { ConnectionGuard, type ConnectionLimits } from '../util/connection-guard.js';
 import type { Invoker } from '../invoke/invoker.js';
 import type { Logger } from '../log.js';
 import { authorize } from './auth.js';
@@ -20,6 +21,8 @@ export interface GatewayOptions {
   log: Logger;
   /** How long a forwarded request may take. */
   timeoutMs?: number;
+  /** Bounds on the listener's connections (slow clients). */
+  connectionLimits: ConnectionLimits;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -37,6 +40,9 @@ export class Gateway {
 
   constructor(private readonly opts: GatewayOptions) {
     this.server = http.createServer({ keepAliveTimeout: 5_000, requestTimeout: 0, maxHeaderSize: 32 * 1024 }, (req, res) => void this.handle(req, res));
+    // Slow clients: the guard bounds connections and header and body times (Node's own requestTimeout
+    // stays off, so there is one mechanism, with the configured limits).
+    new ConnectionGuard(this.server, opts.connectionLimits);
     this.server.on('clientError', (err, socket) => {
       const status = (err as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
       if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);

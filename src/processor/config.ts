@@ -4,6 +4,7 @@
  */
 import type { RuntimeFamily } from '../resources/runtimes.js';
 import type { EnvVar, Trigger } from '../resources/types.js';
+import type { ConnectionLimits } from '../util/connection-guard.js';
 
 export interface ProcessorConfig {
   /** Replica name, e.g. nuclio-nuclio-hello-7x2kq. */
@@ -27,6 +28,10 @@ export interface ProcessorConfig {
   pythonRuntimeDir?: string;
   /** spec.resources.limits.memory in bytes: each python worker process gets it as its address-space limit. */
   memoryLimitBytes?: number;
+  /** Bounds on the http trigger's connections (the dashboard's --max-connections and timeouts). */
+  connectionLimits?: ConnectionLimits;
+  /** The credential v3ioStream triggers send to the dashboard's own stream service (when it has a token). */
+  streamToken?: string;
   /** Minimum level of the replica's own log lines. */
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }

@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       log.warn(`Trigger ${name} of kind ${spec.kind} is not supported on this platform and does not run`);
       continue;
     }
-    const trigger = triggerFactory({ name, spec, log, pool: pools.get(name)!, submit });
+    const trigger = triggerFactory({ name, spec, log, pool: pools.get(name)!, submit, connectionLimits: config.connectionLimits, streamToken: config.streamToken });
     await trigger.start();
     triggers.push(trigger);
     if (spec.kind === 'http') http = trigger as HttpTrigger;

@@ -51,6 +51,8 @@ describe('validateApiGatewaySpec', () => {
     ['no kind', base({ upstreams: [{ nucliofunction: { name: 'f1' } }] }), 'Unsupported upstream kind: ""'],
     ['an upstream without a function name', base({ upstreams: [{ kind: 'nucliofunction' }] }), 'spec.upstreams[0].nucliofunction.name must name a function'],
     ['a non-object upstream', base({ upstreams: ['f1'] }), 'spec.upstreams[0] must be an object'],
+    ['an upstream function name with a slash', base({ upstreams: [up('x.y/z')] }), 'spec.upstreams[0].nucliofunction.name "x.y/z"'],
+    ['an upstream function name in capitals', base({ upstreams: [up('f1'), up('F2')] }), "Function name doesn't conform to k8s naming convention"],
     ['the same function twice', base({ upstreams: [up('f1'), up('f1')] }), 'spec.upstreams[1] names function "f1" twice'],
     ['percentage 101', base({ upstreams: [up('f1'), up('f2', { percentage: 101 })] }), 'spec.upstreams[1].percentage must be between 0 and 100'],
     ['percentage -1', base({ upstreams: [up('f1', { percentage: -1 })] }), 'spec.upstreams[0].percentage must be between 0 and 100'],

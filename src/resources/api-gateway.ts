@@ -5,7 +5,7 @@
 import { FieldError, quote } from '../errors.js';
 import { dnsLabelErrors } from './names.js';
 import { isObject, optInt, optObject, optString } from './shape.js';
-import { readMeta, requireObjectBody } from './function-validate.js';
+import { checkFunctionName, readMeta, requireObjectBody } from './function-validate.js';
 import type { ApiGateway, ApiGatewayUpstream, AuthenticationMode } from './types.js';
 
 const HOST = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:\d{1,5})?$/;
@@ -92,6 +92,7 @@ export function validateApiGatewaySpec(spec: Record<string, unknown>): void {
     const fn = optObject(u.nucliofunction, `${f}.nucliofunction`);
     const name = optString(fn?.name, `${f}.nucliofunction.name`);
     if (!name) throw new FieldError(`${f}.nucliofunction.name`, `${f}.nucliofunction.name must name a function`);
+    checkFunctionName(name, `${f}.nucliofunction.name`);
     if (names.has(name)) throw new FieldError(`${f}.nucliofunction.name`, `${f} names function ${quote(name)} twice`);
     names.add(name);
     optInt(u.percentage, `${f}.percentage`, 0, 100);

@@ -82,6 +82,15 @@ describe('eventFunctionName', () => {
   }
 });
 
+describe('eventFunctionName names', () => {
+  for (const fn of ['x.y/z', '..', 'Bad_Name', 'a'.repeat(64)]) {
+    it(`eventFunctionName() refuses the function label ${JSON.stringify(fn.length > 20 ? `a…(${fn.length})` : fn)}, naming the label`, () => {
+      assert.throws(() => eventFunctionName({ metadata: { name: 'fe', labels: { 'nuclio.io/function-name': fn } }, spec: {} }),
+        (e: { status?: number; field?: string; message?: string }) => e.status === 400 && e.field === 'metadata.labels.nuclio.io/function-name' && /k8s naming convention/.test(e.message ?? ''));
+    });
+  }
+});
+
 describe('enrichFunctionEvent', () => {
   it('enrichFunctionEvent() fills displayName, triggerKind, labels and the http attribute defaults', () => {
     const out = enrichFunctionEvent({ metadata: { name: 'fe1' }, spec: {} });

@@ -4,7 +4,7 @@
  */
 import { FieldError, quote } from '../errors.js';
 import { isObject, optObject, optString } from './shape.js';
-import { readMeta, requireObjectBody } from './function-validate.js';
+import { checkFunctionName, readMeta, requireObjectBody } from './function-validate.js';
 import { qualifiedNameErrors } from './names.js';
 import { FUNCTION_LABEL, type FunctionEvent } from './types.js';
 
@@ -33,10 +33,12 @@ export function readFunctionEventBody(bodyIn: unknown, opts: { defaultNamespace:
   return { metadata, spec: { ...spec } };
 }
 
-/** The function an event belongs to (label `nuclio.io/function-name`), required. */
+/** The function an event belongs to (label `nuclio.io/function-name`), required, and a valid function name. */
 export function eventFunctionName(ev: FunctionEvent): string {
+  const field = `metadata.labels.${FUNCTION_LABEL}`;
   const fn = ev.metadata.labels?.[FUNCTION_LABEL];
-  if (!fn) throw new FieldError(`metadata.labels.${FUNCTION_LABEL}`, `Function event has a missing label - \`${FUNCTION_LABEL}\``);
+  if (!fn) throw new FieldError(field, `Function event has a missing label - \`${FUNCTION_LABEL}\``);
+  checkFunctionName(fn, field);
   return fn;
 }
 

@@ -4,6 +4,7 @@ import {
   checkReservedName, normaliseCronSchedule, readFunctionBody, requireObjectBody, validateFunctionSpec,
 } from './function-validate.js';
 import { throwsApiError as throwsApi } from '../../test/helpers/expect-api-error.js';
+import { FieldError } from '../errors.js';
 
 const ctx = { defaultNamespace: 'nuclio' };
 
@@ -32,17 +33,23 @@ describe('readFunctionBody', () => {
     });
   }
 
-  for (const name of ['!funcmylif&', '-f', 'f-', 'a b', 'a'.repeat(64)]) {
-    it(`readFunctionBody() refuses the name ${JSON.stringify(name.length > 20 ? `a…(${name.length})` : name)} as not a k8s name`, () => {
-      throwsApi(() => readFunctionBody({ metadata: { name } }, ctx), 400, "Function name doesn't conform to k8s naming convention");
+  // A function name is a DNS-1123 label: it becomes a folder here (and a Service name on Kubernetes).
+  for (const name of ['!funcmylif&', '-f', 'f-', 'a b', 'a'.repeat(64), 'x.y/z', 'a/b', '..', '.', 'MyFunc', 'my_func', 'my.func', 'f\u0000']) {
+    it(`readFunctionBody() refuses the name ${JSON.stringify(name.length > 20 ? `a…(${name.length})` : name)} with a 400 naming metadata.name`, () => {
+      assert.throws(() => readFunctionBody({ metadata: { name } }, ctx), (e: unknown) =>
+        e instanceof FieldError && e.status === 400 && e.field === 'metadata.name' && e.message.includes("Function name doesn't conform to k8s naming convention"));
     });
   }
 
-  for (const name of ['MyFunc', 'my_func', 'my.func', 'f1']) {
-    it(`readFunctionBody() accepts the qualified name ${JSON.stringify(name)}`, () => {
+  for (const name of ['f1', 'my-func', '1', 'a'.repeat(63)]) {
+    it(`readFunctionBody() accepts the DNS-1123 label ${JSON.stringify(name.length > 20 ? `a…(${name.length})` : name)}`, () => {
       assert.equal(readFunctionBody({ metadata: { name } }, ctx).metadata.name, name);
     });
   }
+
+  it('readFunctionBody() without the spec (delete) only looks names up: any non-empty name is read', () => {
+    assert.equal(readFunctionBody({ metadata: { name: 'x.y/z' } }, ctx, false).metadata.name, 'x.y/z');
+  });
 
   it('readFunctionBody() lets the project header override the body label', () => {
     const f = readFunctionBody({ metadata: { name: 'f', labels: { 'nuclio.io/project-name': 'body-p', other: 'x' } } }, { ...ctx, projectName: 'header-p' });

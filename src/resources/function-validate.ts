@@ -8,7 +8,7 @@ import { ApiError, FieldError, badRequest, quote } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { normaliseCronSchedule } from './cron-schedule.js';
 import { parseQuantity } from './quantity.js';
-import { qualifiedNameErrors, labelKeyErrors, labelValueErrors } from './names.js';
+import { functionNameErrors, labelKeyErrors, labelValueErrors } from './names.js';
 import { triggerKindError } from './trigger-kinds.js';
 import {
   isObject, optBoolean, optInt, optObject, optString, optStringArray, optStringMap,
@@ -61,8 +61,20 @@ export function requireObjectBody(body: unknown): Record<string, unknown> {
 }
 
 /**
+ * The name rule for a function name given as input (`field` names where it came from): a FieldError
+ * quoting it, or nothing when it is valid.
+ */
+export function checkFunctionName(name: string, field: string): void {
+  const errors = functionNameErrors(name);
+  if (errors.length) {
+    throw new FieldError(field, `Function name doesn't conform to k8s naming convention. Errors: ${errors.join('; ')} (${field} ${quote(name)})`);
+  }
+}
+
+/**
  * Create/update/delete body processing of spec §4.1: namespace defaults, project header, name rules.
- * `withSpec` false (delete) reads only the identity.
+ * `withSpec` false (delete) reads only the identity, and looks the name up without the name rule: a name
+ * no function can have is simply not found, and a function stored before the rule stays deletable.
  */
 export function readFunctionBody(bodyIn: unknown, ctx: BodyContext, withSpec = true): FunctionConfig {
   const body = requireObjectBody(bodyIn);
@@ -71,11 +83,8 @@ export function readFunctionBody(bodyIn: unknown, ctx: BodyContext, withSpec = t
   if (ctx.projectName) metadata.labels = { ...(metadata.labels ?? {}), [PROJECT_LABEL]: ctx.projectName };
   if (!metadata.name) throw new FieldError('metadata.name', 'Function name must be provided in metadata');
   if (!metadata.namespace) throw new FieldError('metadata.namespace', 'Function namespace must be provided in metadata');
-  const nameErrors = qualifiedNameErrors(metadata.name);
-  if (nameErrors.length) {
-    throw new FieldError('metadata.name', `Function name doesn't conform to k8s naming convention. Errors: ${nameErrors.join('; ')} (metadata.name ${quote(metadata.name)})`);
-  }
   if (!withSpec) return { metadata, spec: { resources: {}, build: {}, platform: {}, eventTimeout: '' } };
+  checkFunctionName(metadata.name, 'metadata.name');
   const spec = optObject(body.spec, 'spec') ?? {};
   validateFunctionSpec(spec);
   return { metadata, spec: spec as unknown as FunctionConfig['spec'] };

@@ -1,7 +1,8 @@
 /**
- * Name rules of Kubernetes that Nuclio applies (spec §6): function names are qualified names, project
- * names DNS-1123 labels, labels valid label keys and values. Each check returns the list of problems
- * (empty when valid), worded like Kubernetes' validation messages.
+ * Name rules of Kubernetes that Nuclio applies (spec §6): function and project names are DNS-1123 labels
+ * (a function's name becomes its Kubernetes Service and Deployment names, and here a folder name), labels
+ * valid label keys and values. Each check returns the list of problems (empty when valid), worded like
+ * Kubernetes' validation messages.
  */
 
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
@@ -43,6 +44,13 @@ function shortNameErrors(value: string, pattern: RegExp, message: string): strin
 /** Problems of a DNS-1123 label: lowercase alphanumerics and '-', ≤ 63 characters. */
 export const dnsLabelErrors = (value: string): string[] => shortNameErrors(value, DNS1123_LABEL,
   "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc')");
+
+/**
+ * Problems of a function name: a DNS-1123 label. Nuclio's dashboard checks only for a qualified name, but
+ * Kubernetes then refuses anything that is not a label (Service names); here a name with `/` or `..`
+ * would also become a path. So the rule is the label, at every edge that takes a function name.
+ */
+export const functionNameErrors = dnsLabelErrors;
 
 /** Problems of a label value: empty, or a qualified-name-like string of at most 63 characters. */
 export const labelValueErrors = (value: string): string[] => shortNameErrors(value, LABEL_VALUE,

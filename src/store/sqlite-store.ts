@@ -115,8 +115,17 @@ export class SqliteStore implements Store {
       const out: StoreChange[] = [];
       for (const op of ops) {
         if (op.op === 'create') out.push(this.createTx(op.kind, op.object).change);
-        else if (op.op === 'update') out.push(this.updateTx(op.kind, op.object, undefined).change);
-        else {
+        else if (op.op === 'update') out.push(this.updateTx(op.kind, op.object, op.ifVersion).change);
+        else if (op.op === 'require') {
+          if (!this.stmts.get.get(op.kind, op.namespace, op.name)) throw op.error;
+        } else if (op.op === 'deleteMatching') {
+          for (const row of this.stmts.list.all(op.kind, op.namespace)) {
+            const obj = JSON.parse(row.body) as AnyResource;
+            if (!matchesLabels(obj.metadata.labels, op.labels)) continue;
+            const c = this.deleteTx(op.kind, op.namespace, obj.metadata.name!, undefined);
+            if (c) out.push(c);
+          }
+        } else {
           const c = this.deleteTx(op.kind, op.namespace, op.name, undefined);
           if (c) out.push(c);
         }

@@ -4,6 +4,7 @@
  */
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { ApiError } from '../errors.js';
 import type { Store, StoreChange } from './store.js';
 import type { FunctionRecord, Project } from '../resources/types.js';
 
@@ -115,6 +116,43 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
       ]);
       assert.ok(await store.get('project', 'nuclio', 'new'));
       assert.equal(await store.get('project', 'nuclio', 'exists'), undefined);
+    });
+
+    it('batch() require fails the whole batch with its error when the resource is missing, and passes when it exists', async () => {
+      store = await makeStore();
+      const error = new ApiError('BadRequest', 'the parent is gone');
+      await assert.rejects(store.batch([
+        { op: 'require', kind: 'project', namespace: 'nuclio', name: 'parent', error },
+        { op: 'create', kind: 'project', object: project('child') },
+      ]), (e) => e === error);
+      assert.equal(await store.get('project', 'nuclio', 'child'), undefined);
+      await store.create('project', project('parent'));
+      await store.batch([
+        { op: 'require', kind: 'project', namespace: 'nuclio', name: 'parent', error },
+        { op: 'create', kind: 'project', object: project('child') },
+      ]);
+      assert.ok(await store.get('project', 'nuclio', 'child'));
+    });
+
+    it('batch() deleteMatching deletes exactly the resources of that namespace with all the labels, and reports each', async () => {
+      store = await makeStore();
+      await store.create('project', project('a', 'nuclio', { owner: 'x', tier: '1' }));
+      await store.create('project', project('b', 'nuclio', { owner: 'x' }));
+      await store.create('project', project('c', 'nuclio', { owner: 'y' }));
+      await store.create('project', project('d', 'other', { owner: 'x' }));
+      const seen: string[] = [];
+      const stop = store.watch((c: StoreChange) => seen.push(`${c.type}:${c.namespace}/${c.name}`));
+      await store.batch([{ op: 'deleteMatching', kind: 'project', namespace: 'nuclio', labels: { owner: 'x' } }]);
+      stop();
+      assert.deepEqual((await store.list('project', undefined)).map((p) => `${p.metadata.namespace}/${p.metadata.name}`), ['nuclio/c', 'other/d']);
+      assert.deepEqual(seen.sort(), ['deleted:nuclio/a', 'deleted:nuclio/b']);
+    });
+
+    it('batch() update honours ifVersion', async () => {
+      store = await makeStore();
+      const a = await store.create('project', project('a'));
+      await assert.rejects(store.batch([{ op: 'update', kind: 'project', object: a, ifVersion: '999999' }]), (e: { status?: number }) => e.status === 409);
+      await store.batch([{ op: 'update', kind: 'project', object: a, ifVersion: a.metadata.resourceVersion }]);
     });
 
     it('watch() sees created, updated, status and deleted changes after commit, until unsubscribed', async () => {

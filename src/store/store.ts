@@ -4,6 +4,7 @@
  * store resolves at once. Objects go in and come out as plain JSON copies: callers never share state
  * with the store.
  */
+import type { ApiError } from '../errors.js';
 import type { ApiGateway, FunctionEvent, FunctionRecord, Project } from '../resources/types.js';
 
 export type Kind = 'function' | 'project' | 'functionEvent' | 'apiGateway';
@@ -33,11 +34,19 @@ export interface StoreChange {
   object: AnyResource;
 }
 
-/** One operation of an atomic batch. */
+/**
+ * One operation of an atomic batch. `require` and `deleteMatching` keep references whole under concurrent
+ * requests: a child is written only while its parent exists (`require` in the child's batch), and a parent
+ * goes with every child that exists at that moment (`deleteMatching` in the parent's batch).
+ */
 export type StoreOp =
   | { op: 'create'; kind: Kind; object: AnyResource }
-  | { op: 'update'; kind: Kind; object: AnyResource }
-  | { op: 'delete'; kind: Kind; namespace: string; name: string };
+  | { op: 'update'; kind: Kind; object: AnyResource; ifVersion?: string }
+  | { op: 'delete'; kind: Kind; namespace: string; name: string }
+  /** Fails the batch with `error` unless the resource exists. */
+  | { op: 'require'; kind: Kind; namespace: string; name: string; error: ApiError }
+  /** Deletes every resource of `kind` in the namespace that has all of `labels`. */
+  | { op: 'deleteMatching'; kind: Kind; namespace: string; labels: LabelSelector };
 
 export interface Store {
   get<K extends Kind>(kind: K, namespace: string, name: string): Promise<ResourceOf<K> | undefined>;

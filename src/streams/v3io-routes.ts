@@ -25,7 +25,9 @@
  *
  * Sequence numbers start at 1 in every shard; a committed sequence number is the last record done with
  * (null: nothing committed yet; 0: done with nothing, a group that started at the end of an empty shard). Errors are the dashboard's `{"error": "…"}` with a 4xx status; nothing is stored by a request
- * that fails validation. These routes are outside /api: a dashboard token does not guard them.
+ * that fails validation. When the dashboard has a token, these routes need it, or the stream credential
+ * the dashboard gives the replicas it starts (see api/auth.ts), as `Authorization: Bearer` or
+ * `X-v3io-session-key`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest } from '../errors.js';
@@ -231,5 +233,5 @@ export function streamRoutes(app: FastifyInstance, service: StreamService): void
     }
     throw badRequest(`${fn} works on a shard, not on a stream`);
   };
-  for (const method of ['POST', 'PUT', 'DELETE'] as const) app.route({ method, url: `${V3IO_PREFIX}/*`, handler: handle });
+  for (const method of ['POST', 'PUT', 'DELETE'] as const) app.route({ method, url: `${V3IO_PREFIX}/*`, config: { access: 'streams' }, handler: handle });
 }

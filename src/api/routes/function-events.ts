@@ -1,10 +1,16 @@
 /**
  * /api/function_events (seed "Function event", spec §4.3): saved test events bound to a function by the
  * `nuclio.io/function-name` label. PUT and DELETE take the identity from the body at the collection URL.
+ *
+ * An event is written only while its function exists (checked in the same store batch as the write), and
+ * a function's deletion takes its events along (api/routes/functions.ts): no event outlives its function
+ * or waits for a later function of the same name. Nuclio checks the parent only when it has to look up
+ * the project label; Protium checks it always.
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { FieldError, notFound } from '../../errors.js';
+import type { StoreOp } from '../../store/store.js';
 import { enrichFunctionEvent, eventFunctionName, readFunctionEventBody } from '../../resources/function-event.js';
 import { FUNCTION_LABEL, PROJECT_LABEL, type FunctionEvent } from '../../resources/types.js';
 import { header, keyedByName, namespaceOf, paramName, sendEmpty, sendJson } from '../reply.js';
@@ -18,17 +24,20 @@ export function functionEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { store, config } = deps;
   const defaultNs = (req: FastifyRequest) => header(req, NS_HEADER) ?? config.namespace;
 
-  /** Enrichment that needs the store: the project label comes from the parent function. */
-  async function prepare(ev: FunctionEvent): Promise<FunctionEvent> {
+  const missingParent = (fnName: string) => new FieldError(`metadata.labels.${FUNCTION_LABEL}`, `The Function event parent function does not exist: ${JSON.stringify(fnName)}`);
+
+  /** Enrichment that needs the store (the project label comes from the parent function), and the parent check. */
+  async function prepare(ev: FunctionEvent): Promise<{ event: FunctionEvent; parent: StoreOp }> {
     const fnName = eventFunctionName(ev);
     const out = enrichFunctionEvent(ev);
+    const ns = out.metadata.namespace!;
     if (!out.metadata.labels![PROJECT_LABEL]) {
-      const fn = await store.get('function', out.metadata.namespace!, fnName);
-      if (!fn) throw new FieldError(`metadata.labels.${FUNCTION_LABEL}`, `The Function event parent function does not exist: ${JSON.stringify(fnName)}`);
+      const fn = await store.get('function', ns, fnName);
+      if (!fn) throw missingParent(fnName);
       const project = fn.metadata.labels?.[PROJECT_LABEL];
       if (project) out.metadata.labels![PROJECT_LABEL] = project;
     }
-    return out;
+    return { event: out, parent: { op: 'require', kind: 'function', namespace: ns, name: fnName, error: missingParent(fnName) } };
   }
 
   app.get('/api/function_events', async (req, reply) => {
@@ -49,8 +58,10 @@ export function functionEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.post('/api/function_events', async (req, reply) => {
     const ev = readFunctionEventBody(req.body, { defaultNamespace: defaultNs(req), generateName: randomUUID });
-    const stored = await store.create('functionEvent', await prepare(ev));
-    return sendJson(reply, 201, present(stored));
+    const { event, parent } = await prepare(ev);
+    await store.batch([parent, { op: 'create', kind: 'functionEvent', object: event }]);
+    const stored = await store.get('functionEvent', event.metadata.namespace!, event.metadata.name!);
+    return sendJson(reply, 201, present(stored ?? event));
   });
 
   app.put('/api/function_events', async (req, reply) => {
@@ -60,7 +71,8 @@ export function functionEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
     if (!ev.metadata.labels?.[FUNCTION_LABEL] && existing.metadata.labels?.[FUNCTION_LABEL]) {
       ev.metadata.labels = { ...(ev.metadata.labels ?? {}), [FUNCTION_LABEL]: existing.metadata.labels[FUNCTION_LABEL] };
     }
-    await store.update('functionEvent', await prepare(ev), { ifVersion: ev.metadata.resourceVersion });
+    const { event, parent } = await prepare(ev);
+    await store.batch([parent, { op: 'update', kind: 'functionEvent', object: event, ifVersion: ev.metadata.resourceVersion }]);
     return sendEmpty(reply, 204);
   });
 

@@ -3,18 +3,23 @@
  * never buffered whole) and headers go to the function; its status, headers and body come back as it gave
  * them. Errors of the proxy itself are `{"error": ...}` JSON.
  *
- * This is the dashboard's hot path, so it runs on the raw Node request ahead of Fastify (see server.ts):
- * no routing, hooks or body parsing per call. It repeats the three things Fastify's hooks do for other
- * routes: the X-Igz-* header rewrite, bearer-token auth, and CORS headers.
+ * This is the dashboard's hot path, so the one canonical spelling of the path runs on the raw Node request
+ * ahead of Fastify (see server.ts): no routing, hooks or body parsing per call. It repeats the three
+ * things Fastify's hooks do for other routes: the X-Igz-* header rewrite, bearer-token auth, and CORS
+ * headers. Every other spelling the router accepts (`//api/function_invocations`, `/%61pi/…`, absolute
+ * form, sub-paths) goes through Fastify's routing and auth hook first (`invocationRoutes`), so no
+ * spelling reaches a function without the token.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../errors.js';
 import type { Invoker } from '../../invoke/invoker.js';
 import type { FunctionDirectory } from '../../invoke/function-directory.js';
+import type { Logger } from '../../log.js';
 import type { Platform } from '../../platform/platform.js';
 import { dnsLabelErrors } from '../../resources/names.js';
 import { parseDuration } from '../../util/duration.js';
-import { safeEqual } from '../auth.js';
+import { CHALLENGE, hasAccess, UNAUTHORIZED_MESSAGE, type Credentials } from '../auth.js';
 
 export const DEFAULT_INVOKE_TIMEOUT_MS = 60_000;
 export const INVOCATIONS_PATH = '/api/function_invocations';
@@ -30,17 +35,43 @@ export interface InvocationDeps {
   directory: FunctionDirectory;
   platform: Platform;
   invoker: Invoker;
-  authToken?: string;
+  /** The dashboard's credentials; undefined → no auth. */
+  credentials?: Credentials;
+  log: Logger;
 }
 
-/** True for requests this handler serves (everything on the path but CORS preflights). */
+/**
+ * True for requests the fast path serves: the canonical spelling only — exactly the path, with an optional
+ * trailing slash and query — and not CORS preflights. Anything else is left to Fastify.
+ */
 export function isInvocation(req: IncomingMessage): boolean {
   const url = req.url ?? '';
   if (!url.startsWith(INVOCATIONS_PATH)) return false;
-  const rest = url.charCodeAt(INVOCATIONS_PATH.length);
-  // the path itself, a sub-path, a query, or a trailing slash
-  if (!(Number.isNaN(rest) || rest === 47 || rest === 63)) return false;
+  let end = INVOCATIONS_PATH.length;
+  if (url.charCodeAt(end) === 47 /* / */) end++;
+  if (end < url.length && url.charCodeAt(end) !== 63 /* ? */) return false;
   return !(req.method === 'OPTIONS' && req.headers['access-control-request-method']);
+}
+
+const INVOCATION_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+
+/**
+ * The invocation endpoint as Fastify routes, for the spellings `isInvocation` leaves to the router. Auth
+ * (a global onRequest hook) has run when the route's own onRequest hook takes the raw request over, before
+ * Fastify reads the body, so the body still streams to the function.
+ */
+export function invocationRoutes(app: FastifyInstance, deps: InvocationDeps): void {
+  for (const url of [INVOCATIONS_PATH, `${INVOCATIONS_PATH}/*`]) {
+    app.route({
+      method: [...INVOCATION_METHODS],
+      url,
+      onRequest: async (req, reply) => {
+        reply.hijack();
+        await serveInvocation(req.raw, reply.raw, deps);
+      },
+      handler: async () => undefined,
+    });
+  }
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -59,6 +90,16 @@ function fail(res: ServerResponse, status: number, message: string, extra: Recor
   res.end(body);
 }
 
+/** Serves one invocation; an unexpected failure is logged and answered 500 (or cuts a started answer). */
+export async function serveInvocation(req: IncomingMessage, res: ServerResponse, deps: InvocationDeps): Promise<void> {
+  try {
+    await handleInvocation(req, res, deps);
+  } catch (e) {
+    deps.log.error({ err: e }, 'invocation failed');
+    fail(res, 500, 'Internal error');
+  }
+}
+
 export async function handleInvocation(req: IncomingMessage, res: ServerResponse, deps: InvocationDeps): Promise<void> {
   const origin = req.headers.origin;
   if (origin) {
@@ -67,11 +108,8 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
     res.setHeader('access-control-expose-headers', 'Content-Length, X-Nuclio-Logs');
     res.setHeader('vary', 'Origin');
   }
-  if (deps.authToken) {
-    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    if (!m || !safeEqual(m[1]!.trim(), deps.authToken)) {
-      return fail(res, 401, 'Missing or invalid dashboard token: send Authorization: Bearer <token>', { 'www-authenticate': 'Bearer realm="protium"' });
-    }
+  if (deps.credentials && !hasAccess(req.headers, 'token', deps.credentials)) {
+    return fail(res, 401, UNAUTHORIZED_MESSAGE, { 'www-authenticate': CHALLENGE });
   }
   const name = header(req, 'x-nuclio-function-name');
   if (!name) return fail(res, 400, 'Function name must be provided (header X-Nuclio-Function-Name)');

@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { badRequest } from '../../errors.js';
 import { isObject } from '../../resources/shape.js';
 import { renderTemplate } from '../../resources/template-render.js';
+import { MAX_JSON_DEPTH, valueDepth } from '../../util/json-depth.js';
 import { header, sendJson } from '../reply.js';
 import type { ApiDeps } from '../server.js';
 
@@ -26,13 +27,24 @@ export function functionTemplateRoutes(app: FastifyInstance, deps: ApiDeps): voi
     const body = req.body;
     if (!isObject(body) || typeof body.template !== 'string') throw badRequest('Request body must be {"template": "<yaml text>", "values": {...}}');
     if (body.values !== undefined && body.values !== null && !isObject(body.values)) throw badRequest('values must be an object');
+    const tooDeep = `Failed to get functionConfig from template: it nests mappings and lists more than ${MAX_JSON_DEPTH} levels deep`;
     let doc: unknown;
     try {
       doc = parseYaml(renderTemplate(body.template, (body.values ?? {}) as Record<string, unknown>));
     } catch (e) {
+      // The YAML parser recurses: it reports text nested deeply enough to overflow its stack as an error.
+      if (e instanceof RangeError || /Maximum call stack size exceeded/.test((e as Error).message)) throw badRequest(tooDeep);
       throw badRequest(`Failed to get functionConfig from template: ${(e as Error).message}`);
     }
     if (!isObject(doc)) throw badRequest('Failed to get functionConfig from template: the rendered template is not a YAML mapping');
-    return sendJson(reply, 200, { metadata: isObject(doc.metadata) ? doc.metadata : {}, spec: isObject(doc.spec) ? doc.spec : {} });
+    if (valueDepth(doc) > MAX_JSON_DEPTH) throw badRequest(tooDeep);
+    const out = { metadata: isObject(doc.metadata) ? doc.metadata : {}, spec: isObject(doc.spec) ? doc.spec : {} };
+    // YAML aliases can make a cycle, which JSON cannot hold.
+    try {
+      JSON.stringify(out);
+    } catch (e) {
+      throw badRequest(`Failed to get functionConfig from template: ${(e as Error).message}`);
+    }
+    return sendJson(reply, 200, out);
   });
 }

@@ -145,10 +145,10 @@ export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
     if (gateways.length && !withGateways) {
       throw preconditionFailed(`Function is used by api gateways: ${gateways.join(', ')} (send X-Nuclio-Delete-Function-With-API-Gateways: true to delete them too)`);
     }
-    const events = await store.list('functionEvent', ns, { labels: { [FUNCTION_LABEL]: name } });
+    // Its events go in the same batch, matched inside it: an event written a moment ago goes too.
     const ops: StoreOp[] = [
       ...gateways.map((g): StoreOp => ({ op: 'delete', kind: 'apiGateway', namespace: ns, name: g })),
-      ...events.map((e): StoreOp => ({ op: 'delete', kind: 'functionEvent', namespace: ns, name: e.metadata.name! })),
+      { op: 'deleteMatching', kind: 'functionEvent', namespace: ns, labels: { [FUNCTION_LABEL]: name } },
       { op: 'delete', kind: 'function', namespace: ns, name },
     ];
     await store.batch(ops);

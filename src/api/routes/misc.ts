@@ -21,7 +21,8 @@ export function hostAddresses(): string[] {
 export function miscRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const external = () => deps.config.externalIps ?? hostAddresses();
 
-  app.get('/api/versions', async (_req, reply) => sendJson(reply, 200, { dashboard: versionInfo() }));
+  // The one public API route: clients probe it before they have a token.
+  app.get('/api/versions', { config: { access: 'public' } }, async (_req, reply) => sendJson(reply, 200, { dashboard: versionInfo() }));
 
   app.get('/api/external_ip_addresses', async (_req, reply) =>
     sendJson(reply, 200, { externalIPAddresses: { addresses: external() } }));

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, badRequest, conflict, notFound, preconditionFailed } from '../../errors.js';
 import { exportFunction } from '../../resources/function-export.js';
 import { exportApiGateway, exportFunctionEvent } from '../../resources/resource-export.js';
-import { readFunctionBody } from '../../resources/function-validate.js';
+import { checkFunctionName, readFunctionBody } from '../../resources/function-validate.js';
 import { deleteStrategy, readProjectBody } from '../../resources/project.js';
 import { readApiGatewayBody, upstreamFunctions } from '../../resources/api-gateway.js';
 import { enrichFunctionEvent, readFunctionEventBody } from '../../resources/function-event.js';
@@ -130,9 +130,7 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const foreign = (await store.list('apiGateway', ns)).filter((g) => g.metadata.labels?.[PROJECT_LABEL] !== name && upstreamFunctions(g).some((u) => fnNames.has(u)));
     if (foreign.length) throw preconditionFailed(`Functions of the project are used by api gateways of other projects: ${foreign.map((g) => g.metadata.name).join(', ')}`);
     for (const fn of fns) {
-      for (const ev of await store.list('functionEvent', ns, { labels: { [FUNCTION_LABEL]: fn.metadata.name! } })) {
-        ops.push({ op: 'delete', kind: 'functionEvent', namespace: ns, name: ev.metadata.name! });
-      }
+      ops.push({ op: 'deleteMatching', kind: 'functionEvent', namespace: ns, labels: { [FUNCTION_LABEL]: fn.metadata.name! } });
       ops.push({ op: 'delete', kind: 'function', namespace: ns, name: fn.metadata.name! });
     }
     ops.push({ op: 'delete', kind: 'project', namespace: ns, name });
@@ -179,8 +177,12 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
         const fnName = ev.metadata.labels?.[FUNCTION_LABEL];
         if (!fnName) throw new Error("Event doesn't belong to any function");
         if (failedFnNames.has(fnName)) throw new Error(`Event belongs to function that failed import: ${fnName}`);
+        checkFunctionName(fnName, `metadata.labels.${FUNCTION_LABEL}`);
         ev.metadata.labels = { ...ev.metadata.labels, [PROJECT_LABEL]: projectName };
-        await store.create('functionEvent', enrichFunctionEvent(ev) as FunctionEvent);
+        await store.batch([
+          { op: 'require', kind: 'function', namespace: ns, name: fnName, error: badRequest(`The Function event parent function does not exist: ${JSON.stringify(fnName)}`) },
+          { op: 'create', kind: 'functionEvent', object: enrichFunctionEvent(ev) as FunctionEvent },
+        ]);
       } catch (e) {
         failedFunctionEvents.push({ functionEvent: display, error: (e as Error).message });
       }

@@ -22,6 +22,7 @@ import { backoffDelay, nextAttempt } from './backoff.js';
 import { Replica } from './replica.js';
 import { bwrapArgs } from './sandbox.js';
 import { PACKAGE_ROOT } from '../../paths.js';
+import { SocketBudget, type ConnectionLimits } from '../../util/connection-guard.js';
 
 /** What every instance of the platform shares. */
 export interface InstanceEnv {
@@ -39,6 +40,10 @@ export interface InstanceEnv {
   holdTimeoutMs: number;
   /** The dashboard's URL, given to replicas as PROTIUM_DASHBOARD_URL (stream triggers use its stream service). */
   dashboardUrl: () => string | undefined;
+  /** The credential for the dashboard's stream service, given only to replicas with a v3ioStream trigger. */
+  streamToken?: string;
+  /** Bounds on the port's connections: each replica applies them; at most maxConnections are held for a wake. */
+  connectionLimits: ConnectionLimits;
   /**
    * A new version took over the port: keep-alive clients of the old replicas (the dashboard's own pools)
    * should reconnect, or their next request is answered by the old version while it drains.
@@ -112,9 +117,21 @@ export class FunctionInstance {
   private readonly artifactOf = new WeakMap<Replica, string>();
   private readonly timer: NodeJS.Timeout;
   private readonly log: Logger;
+  /**
+   * The connections the dashboard has for this port cost it a descriptor each, so both kinds are bounded
+   * by maxConnections: those held for a replica (to come up, or to take them: see `passing`) — a newcomer
+   * may take a held one's place, as on every listener (util/connection-guard.ts), and the hold timeout
+   * bounds their time —, and those passed to a replica that has not acknowledged them yet (`passing`).
+   * While `passing` is full, newcomers are held: a flood of connections waits on the replicas instead of
+   * piling up descriptors here.
+   */
+  private readonly holding: SocketBudget;
+  private readonly passing = new Set<net.Socket>();
+  private readonly watched = new WeakSet<net.Socket>();
 
   constructor(readonly ref: FunctionRef, private readonly env: InstanceEnv, private readonly onStatus: (s: Partial<FunctionStatus>) => void) {
     this.log = env.log.child({ function: `${ref.namespace}/${ref.name}` });
+    this.holding = new SocketBudget(env.connectionLimits.maxConnections, () => 'headers');
     this.server = net.createServer({ pauseOnConnect: true }, (s) => this.dispatch(s));
     this.server.on('error', (e) => this.log.error({ err: e }, 'function port error'));
     this.timer = setInterval(() => this.tick(), TICK_MS);
@@ -206,18 +223,37 @@ export class FunctionInstance {
 
   private dispatch(socket: net.Socket): void {
     socket.on('error', () => {});
+    // A connection back from a replica that died before acknowledging it is no longer being passed.
+    this.passing.delete(socket);
     const d = this.live ?? this.deployment;
     if (d?.disabled) return refuse(socket, 503, `Function ${this.ref.name} is disabled (spec.disable)`);
     if (this.sendToReplica(socket)) return;
+    const admitted = this.holding.admit(socket, (victim) => {
+      this.held = this.held.filter((h) => h.socket !== victim);
+      refuse(victim, 503, `Function ${this.ref.name} has too many connections waiting for a replica; try again`);
+    });
+    if (!admitted) return refuse(socket, 503, `Function ${this.ref.name} has too many connections waiting for a replica (${this.env.connectionLimits.maxConnections}); try again`);
     this.held.push({ socket, since: Date.now() });
     if (this.parked && d && !this.closed) void this.wake();
   }
 
   private sendToReplica(socket: net.Socket): boolean {
+    if (this.passing.size >= this.env.connectionLimits.maxConnections) return false;
     const n = this.replicas.length;
     for (let i = 0; i < n; i++) {
       const r = this.replicas[(this.rr++) % n]!;
-      if (r.state === 'ready' && r.send(socket)) return true;
+      if (r.state === 'ready' && r.send(socket)) {
+        this.holding.forget(socket);
+        this.passing.add(socket);
+        // Our copy closes once the replica acknowledges it: room for a held one.
+        if (!this.watched.has(socket)) {
+          this.watched.add(socket);
+          socket.once('close', () => {
+            if (this.passing.delete(socket)) this.flushHeld();
+          });
+        }
+        return true;
+      }
     }
     return false;
   }
@@ -334,6 +370,10 @@ export class FunctionInstance {
       pythonPath: d.artifact.family === 'python' ? this.env.pythonFor(spec.runtime ?? d.artifact.runtime) : undefined,
       pythonRuntimeDir: this.env.pythonRuntimeDir,
       ...(d.memoryLimit ? { memoryLimitBytes: d.memoryLimit } : {}),
+      connectionLimits: this.env.connectionLimits,
+      // Only a replica that reads the dashboard's streams gets the stream credential (a file readable by
+      // this user only, not the environment its handler's children inherit).
+      ...(this.env.streamToken && Object.values(spec.triggers ?? {}).some((t) => t.kind === 'v3ioStream') ? { streamToken: this.env.streamToken } : {}),
       logLevel: 'debug',
     };
   }

@@ -15,6 +15,7 @@ import { FunctionInstance, replicaPrefix } from './function-instance.js';
 import { Interpreters } from './interpreters.js';
 import { candidatePorts, listenOnFree } from './port-pool.js';
 import { readLog } from './log-files.js';
+import type { ConnectionLimits } from '../../util/connection-guard.js';
 
 export interface LocalPlatformOptions {
   layout: DataLayout;
@@ -31,6 +32,10 @@ export interface LocalPlatformOptions {
   holdTimeoutMs?: number;
   /** The dashboard's own URL, once it listens. */
   dashboardUrl?: () => string | undefined;
+  /** The credential replicas send to the dashboard's stream service (when the dashboard has a token). */
+  streamToken?: string;
+  /** Bounds on each function port's connections: in each replica, and while held for a wake. */
+  connectionLimits?: ConnectionLimits;
   /** A function's port switched to a new version (see InstanceEnv.onRollover). */
   onRollover?: (port: number) => void;
   /** bwrap's path: replicas run in a sandbox (sandbox.ts). */
@@ -42,6 +47,9 @@ export interface LocalPlatformOptions {
 }
 
 const key = (ref: FunctionRef) => `${ref.namespace}/${ref.name}`;
+
+/** The dashboard's defaults (config.ts), for platforms built without a Config (tests, benchmarks). */
+const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000 };
 
 /** The environment replicas start from: enough to run programs, nothing of the dashboard's own. */
 export function baseReplicaEnv(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -118,6 +126,8 @@ export class LocalPlatform implements Platform {
       log: this.opts.log,
       holdTimeoutMs: this.opts.holdTimeoutMs ?? 60_000,
       dashboardUrl: this.opts.dashboardUrl ?? (() => undefined),
+      ...(this.opts.streamToken ? { streamToken: this.opts.streamToken } : {}),
+      connectionLimits: this.opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS,
       onRollover: this.opts.onRollover ?? (() => {}),
       dataDir: this.opts.layout.root,
       onReplicasStopped: this.opts.onReplicasStopped ?? (() => {}),

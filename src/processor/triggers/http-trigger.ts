@@ -9,12 +9,15 @@ import type { Socket } from 'node:net';
 import { errorResult, type HandlerResult, type NuclioEvent } from '../event.js';
 import { parseLevel } from '../logger.js';
 import { WorkerUnavailableError } from '../worker-pool.js';
+import { ConnectionGuard, type ConnectionLimits } from '../../util/connection-guard.js';
 import type { Trigger, TriggerContext, TriggerFactory } from './trigger.js';
 
 /** Nuclio's default body limit (fasthttp, spec §10). */
 const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
 /** X-Nuclio-Logs is sent only when it stays under this size (spec §2). */
 const MAX_LOGS_HEADER = 4096;
+/** Standalone (no dashboard to say otherwise): the dashboard's defaults. */
+const STANDALONE_LIMITS: ConnectionLimits = { maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000 };
 
 /** Go's textproto.CanonicalMIMEHeaderKey: `x-cf-probe` → `X-Cf-Probe`, as Nuclio handlers see header names. */
 export function canonicalHeader(name: string): string {
@@ -48,6 +51,7 @@ class HttpTrigger implements Trigger {
   private readonly availabilityMs: number;
   private stopping = false;
   private readonly connections = new Set<Socket>();
+  private readonly guard: ConnectionGuard;
 
   constructor(private readonly ctx: TriggerContext) {
     this.name = ctx.name;
@@ -55,6 +59,9 @@ class HttpTrigger implements Trigger {
     this.maxBody = typeof attrs.maxRequestBodySize === 'number' && attrs.maxRequestBodySize > 0 ? attrs.maxRequestBodySize : DEFAULT_MAX_BODY;
     this.availabilityMs = ctx.spec.workerAvailabilityTimeoutMilliseconds ?? 10_000;
     this.server = http.createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) => this.handle(req, res));
+    // Slow clients of the function's port: its connections come from the dashboard over IPC, which Node's
+    // own timeouts do not watch; the guard bounds them (see util/connection-guard.ts).
+    this.guard = new ConnectionGuard(this.server, ctx.connectionLimits ?? STANDALONE_LIMITS);
     this.server.on('connection', (s: Socket) => {
       this.connections.add(s);
       s.once('close', () => this.connections.delete(s));
@@ -194,6 +201,7 @@ class HttpTrigger implements Trigger {
       await new Promise((r) => setTimeout(r, 10));
     }
     this.server.closeAllConnections();
+    this.guard.stop();
     if (this.server.listening) await new Promise((r) => this.server.close(() => r(undefined)));
   }
 }

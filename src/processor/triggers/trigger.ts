@@ -5,6 +5,7 @@ import type { Trigger as TriggerSpec } from '../../resources/types.js';
 import type { HandlerResult, NuclioEvent } from '../event.js';
 import type { ProcessorLogger } from '../logger.js';
 import type { WorkerPool } from '../worker-pool.js';
+import type { ConnectionLimits } from '../../util/connection-guard.js';
 
 /** Runs an event on a worker of the trigger's pool and returns the handler's result. */
 export type Submit = (event: NuclioEvent, workerId: number) => Promise<HandlerResult>;
@@ -15,6 +16,10 @@ export interface TriggerContext {
   log: ProcessorLogger;
   pool: WorkerPool;
   submit: Submit;
+  /** Bounds on an http trigger's connections (from the dashboard; defaults when standalone). */
+  connectionLimits?: ConnectionLimits;
+  /** The credential for the dashboard's own stream service, when it has one. */
+  streamToken?: string;
 }
 
 export interface Trigger {

@@ -57,6 +57,22 @@ describe('streamTriggerConfig()', () => {
     assert.deepEqual(streamTriggerConfig(spec(base, { secret: 'k' }), 'http://x').authHeaders, { 'x-v3io-session-key': 'k' });
   });
 
+  it('streamTriggerConfig() sends the dashboard\'s stream credential to the dashboard\'s own stream service only', () => {
+    const dash = 'http://127.0.0.1:8070';
+    const cases: [Partial<TriggerSpec>, Record<string, string>][] = [
+      [{}, { authorization: 'Bearer st' }],
+      [{ url: 'http://127.0.0.1:8070/v3io/' }, { authorization: 'Bearer st' }],
+      [{ url: 'http://127.0.0.1:8070/v3io/bigdata/s@g' }, { authorization: 'Bearer st' }],
+      [{ secret: 'k' }, { authorization: 'Bearer st' }],
+      [{ url: 'http://127.0.0.1:8071/v3io' }, {}],
+      [{ url: 'http://127.0.0.1:8070/v3iox' }, {}],
+      [{ url: 'http://evil.example/v3io' }, {}],
+      [{ url: 'https://webapi:8443', secret: 'k' }, { 'x-v3io-session-key': 'k' }],
+    ];
+    for (const [extra, want] of cases) assert.deepEqual(streamTriggerConfig(spec(base, extra), dash, 'st').authHeaders, want, JSON.stringify(extra));
+    assert.deepEqual(streamTriggerConfig(spec(base), dash).authHeaders, {}, 'no credential: no header');
+  });
+
   const bad: [string, Record<string, unknown>, Partial<TriggerSpec>, string | undefined, RegExp][] = [
     ['no container', { streamPath: 's', consumerGroup: 'g' }, {}, 'http://x', /containerName must be set/],
     ['no stream path', { containerName: 'c', consumerGroup: 'g' }, {}, 'http://x', /streamPath must be set/],

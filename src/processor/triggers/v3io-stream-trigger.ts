@@ -4,7 +4,8 @@
  * It speaks the V3IO streams web API (Seek and GetRecords on `<url>/<container>/<stream path>/<shard>`),
  * plus the consumer-group operations of Protium's embedded stream service (src/streams/v3io-routes.ts:
  * Heartbeat, CommitOffset, LeaveGroup). By default `url` is the dashboard's stream service
- * (`$PROTIUM_DASHBOARD_URL/v3io`).
+ * (`$PROTIUM_DASHBOARD_URL/v3io`), to which it sends the stream credential the dashboard gave the replica
+ * (when the dashboard has a token); a url elsewhere gets the trigger's own `secret` or user and password.
  *
  * - Membership: every replica is a member (`<replica name>:<pid>:<random>`) and heartbeats every
  *   `heartbeatInterval`; the service divides the shards among live members and moves them by hand-off
@@ -61,8 +62,11 @@ const MAX_BACKOFF_MS = 5_000;
 /** Failure back-off: 100 ms doubling to 5 s. */
 export const retryDelay = (attempt: number): number => Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(attempt, 16));
 
-/** Resolves a trigger spec into settings; throws an Error that says which attribute is wrong. */
-export function streamTriggerConfig(spec: TriggerSpec, dashboardUrl: string | undefined): StreamTriggerConfig {
+/**
+ * Resolves a trigger spec into settings; throws an Error that says which attribute is wrong. `streamToken`
+ * is the dashboard's stream credential: sent to the dashboard's own stream service only.
+ */
+export function streamTriggerConfig(spec: TriggerSpec, dashboardUrl: string | undefined, streamToken?: string): StreamTriggerConfig {
   const attrs = spec.attributes ?? {};
   const lower = new Map(Object.entries(attrs).map(([k, v]) => [k.toLowerCase(), v]));
   const attr = (name: string): unknown => lower.get(name.toLowerCase());
@@ -129,7 +133,8 @@ export function streamTriggerConfig(spec: TriggerSpec, dashboardUrl: string | un
   if (heartbeatIntervalMs > sessionTimeoutMs / 3) heartbeatIntervalMs = Math.max(50, Math.floor(sessionTimeoutMs / 3));
 
   const authHeaders: Record<string, string> = {};
-  if (typeof spec.secret === 'string' && spec.secret) authHeaders['x-v3io-session-key'] = spec.secret;
+  if (streamToken && dashboardUrl && isUnder(url, `${dashboardUrl.replace(/\/+$/, '')}/v3io`)) authHeaders.authorization = `Bearer ${streamToken}`;
+  else if (typeof spec.secret === 'string' && spec.secret) authHeaders['x-v3io-session-key'] = spec.secret;
   else if (spec.username && spec.password) authHeaders.authorization = `Basic ${Buffer.from(`${spec.username}:${spec.password}`).toString('base64')}`;
 
   return {
@@ -145,6 +150,18 @@ export function streamTriggerConfig(spec: TriggerSpec, dashboardUrl: string | un
     commitIntervalMs: duration('sequenceNumberCommitInterval', DEFAULTS.sequenceNumberCommitInterval),
     authHeaders,
   };
+}
+
+/** True when `url` is `base` or below it (same origin, path on a segment boundary). */
+function isUnder(url: string, base: string): boolean {
+  try {
+    const u = new URL(url);
+    const b = new URL(base);
+    const path = u.pathname.replace(/\/+$/, '');
+    return u.origin === b.origin && (path === b.pathname || path.startsWith(`${b.pathname}/`));
+  } catch {
+    return false;
+  }
 }
 
 // ---------------------------------------------------------------- the web API client
@@ -254,7 +271,7 @@ class V3ioStreamTrigger implements Trigger {
   constructor(readonly ctx: TriggerContext, opts: StreamTriggerOptions = {}) {
     this.name = ctx.name;
     try {
-      this.cfg = streamTriggerConfig(ctx.spec, opts.dashboardUrl ?? process.env.PROTIUM_DASHBOARD_URL);
+      this.cfg = streamTriggerConfig(ctx.spec, opts.dashboardUrl ?? process.env.PROTIUM_DASHBOARD_URL, ctx.streamToken);
     } catch (e) {
       throw new Error(`v3ioStream trigger ${ctx.name}: ${(e as Error).message}`);
     }
