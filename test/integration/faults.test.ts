@@ -7,7 +7,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
@@ -203,8 +203,16 @@ describe('faults', () => {
       // The failed build's files are gone, so the store and the other function work on.
       assert.equal((await request(at(ok), 'GET')).text, 'small');
       assert.equal((await d.api('GET', '/api/functions')).status, 200);
-      await deploy(d, functionBody('after', 'nodejs', 'exports.handler = (c) => c.callback("after");'));
-      assert.ok(!existsSync(join(mnt, 'data', 'artifacts', 'filler')));
+      const later = await deploy(d, functionBody('after', 'nodejs', 'exports.handler = (c) => c.callback("after");'));
+      // Builds run in artifacts/.staging-*: the failed one left no folder behind, only the good artifacts.
+      const artifacts = readdirSync(join(mnt, 'data', 'artifacts')).sort();
+      assert.deepEqual(artifacts, [ok, later].map((f) => f.spec.image.split(':')[1]).sort(), `artifacts left: ${artifacts.join(', ')}`);
+      // The store is intact: SQLite's own check, and every function with its state.
+      const { default: Database } = await import('better-sqlite3');
+      const db = new Database(join(mnt, 'data', 'store.db'), { readonly: true });
+      try { assert.equal(db.pragma('integrity_check', { simple: true }), 'ok'); } finally { db.close(); }
+      const states = Object.fromEntries(Object.entries((await d.api('GET', '/api/functions')).json).map(([k, f]: [string, any]) => [k, f.status.state]));
+      assert.deepEqual(states, { after: 'ready', big: 'error', small: 'ready' });
     });
   });
 });

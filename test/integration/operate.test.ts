@@ -207,14 +207,21 @@ describe('operate', () => {
   });
 
   it('a restarted dashboard brings functions back on the same ports, parked ones parked', async () => {
-    const dir = d.dataDir;
-    const a = await deploy(d, functionBody('op-survivor', 'python', 'def handler(c, e):\n    return "survived"\n'));
-    const parked = (await d.api('GET', '/api/functions/op-zero')).json;
-    await d.dashboard.close();
-    await assert.rejects(request(at(a), 'GET', { timeoutMs: 2_000 }));
-    const d2 = await startTestDashboard({}, dir);
+    // A dashboard of its own, with its own functions: no state from the tests above.
+    const first = await startTestDashboard();
+    const dir = first.dataDir;
+    let second: TestDashboard | undefined;
+    let firstClosed = false;
     try {
-      const back = await waitFor(d2, 'op-survivor', (f) => f.status.state === 'ready');
+      const a = await deploy(first, functionBody('op-survivor', 'python', 'def handler(c, e):\n    return "survived"\n'));
+      const p = await deploy(first, functionBody('op-parked', 'nodejs', 'exports.handler = (c) => c.callback("woke");', { spec: { minReplicas: 0, maxReplicas: 1 } }));
+      assert.equal((await first.api('PATCH', '/api/functions/op-parked', { headers: { 'x-nuclio-wait-function-action': 'true' }, body: { desiredState: 'scaledToZero' } })).status, 204);
+      assert.equal((await first.api('GET', '/api/functions/op-parked')).json.status.state, 'scaledToZero');
+      await first.dashboard.close();
+      firstClosed = true;
+      await assert.rejects(request(at(a), 'GET', { timeoutMs: 2_000 }));
+      second = await startTestDashboard({}, dir);
+      const back = await waitFor(second, 'op-survivor', (f) => f.status.state === 'ready');
       assert.equal(back.status.httpPort, a.status.httpPort);
       let res;
       for (let i = 0; i < 50; i++) {
@@ -223,12 +230,20 @@ describe('operate', () => {
         await sleep(100);
       }
       assert.equal(res?.text, 'survived');
-      const zero = (await d2.api('GET', '/api/functions/op-zero')).json;
-      assert.equal(zero.status.state, parked.status.state);
-      assert.equal(zero.status.httpPort, parked.status.httpPort);
+      // Every stored function has been reconciled: the parked one is still parked, with no replica, and
+      // keeps its port (bound by the dashboard, so that a request wakes it).
+      await second.dashboard.controller.idle();
+      const parked = (await second.api('GET', '/api/functions/op-parked')).json;
+      assert.equal(parked.status.state, 'scaledToZero');
+      assert.equal(parked.status.httpPort, p.status.httpPort);
+      assert.deepEqual((await second.api('GET', '/api/functions/op-parked/replicas')).json.names, []);
+      assert.equal((await request(at(parked), 'GET')).text, 'woke');
+      await waitFor(second, 'op-parked', (f) => f.status.state === 'ready', 5_000);
     } finally {
-      await d2.close();
-      d = { ...d, close: async () => { const { rmSync } = await import('node:fs'); rmSync(dir, { recursive: true, force: true }); } };
+      if (second) await second.close();
+      else if (!firstClosed) await first.dashboard.close();
+      const { rmSync } = await import('node:fs');
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

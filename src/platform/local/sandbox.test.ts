@@ -5,7 +5,12 @@ import { bwrapArgs } from './sandbox.js';
 describe('bwrapArgs', () => {
   it('hides the data dir before binding back only the replica\'s artifact, config and home', () => {
     const args = bwrapArgs({ packageRoot: '/tmp/checkout', dataDir: '/d', artifactDir: '/d/artifacts/abc', configPath: '/d/run/configs/r.json', homeDir: '/d/run/home/ns/f' });
-    const at = (flag: string, path: string) => args.findIndex((a, i) => a === flag && args[i + 1] === path);
+    // Where `flag path` is; a missing pair fails here (an order check against -1 would pass).
+    const at = (flag: string, path: string) => {
+      const i = args.findIndex((a, j) => a === flag && args[j + 1] === path);
+      assert.ok(i >= 0, `${flag} ${path} is missing from ${args.join(' ')}`);
+      return i;
+    };
     assert.ok(at('--tmpfs', '/d') > at('--ro-bind', '/'));
     assert.ok(at('--ro-bind', '/tmp/checkout') > at('--tmpfs', '/tmp'), 'a checkout under /tmp stays visible');
     assert.ok(at('--tmpfs', '/d') > at('--ro-bind', '/tmp/checkout'), 'a data dir inside the checkout is still hidden');

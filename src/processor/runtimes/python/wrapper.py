@@ -180,7 +180,7 @@ def user_error(exc, root):
 def main():
     args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
     if args.get('--memory-limit'):
-        # spec.resources.limits.memory: a handler that outgrows it gets MemoryError or dies, and is restarted.
+        # spec.resources.limits.memory: a handler that outgrows it gets MemoryError, and the worker restarts.
         import resource
         limit = int(args['--memory-limit'])
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
@@ -239,6 +239,15 @@ def main():
             channel.write({'t': 'r', 'id': current['id'], 'status': 500, 'content_type': 'text/plain',
                            'headers': {}}, 'Handler called sys.exit({})'.format(exc.code).encode('utf-8'))
             raise
+        except MemoryError:
+            # Past spec.resources.limits.memory (RLIMIT_DATA): the handler still holds what it allocated, so
+            # every later event would fail too. Answer this one and end the worker; the processor starts a
+            # fresh one, as a container over its limit is restarted.
+            emit('error', 'The handler ran out of memory (spec.resources.limits.memory): this python worker exits '
+                          'and a new one starts', {'traceback': traceback.format_exc()})
+            channel.write({'t': 'r', 'id': current['id'], 'status': 500, 'content_type': 'text/plain', 'headers': {}},
+                          b'The handler ran out of memory (spec.resources.limits.memory); its python worker restarts')
+            os._exit(1)
         except Exception as exc:
             tb = traceback.format_exc()
             emit('error', 'Exception caught in handler: {}'.format(exc), {'traceback': tb})
