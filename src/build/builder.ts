@@ -23,6 +23,8 @@ export interface BuildLogLine { time: number; level: 'debug' | 'info' | 'warn' |
 export interface BuildOptions {
   signal?: AbortSignal;
   onLog?: (line: BuildLogLine) => void;
+  /** A folder that outlives the build, for logs the build's tools write (npm's debug logs). */
+  logDir?: string;
 }
 
 export interface Builder {

@@ -60,5 +60,10 @@ export interface Platform {
   logs(ref: FunctionRef, replica: string, query: LogQuery): AsyncIterable<string>;
   /** The port a function answers on, if it has one. */
   port(ref: FunctionRef): number | undefined;
+  /**
+   * Keeps stored ports (status.httpPort) for their functions: no other function is given one of them.
+   * Called with every stored function's port before the first apply after a start.
+   */
+  reservePorts(ports: { ref: FunctionRef; port: number }[]): void;
   close(): Promise<void>;
 }

@@ -20,8 +20,7 @@ import { memoryLimitBytes } from '../../resources/quantity.js';
 import type { ReplicaInfo } from '../platform.js';
 import { backoffDelay, nextAttempt } from './backoff.js';
 import { Replica } from './replica.js';
-import { bwrapArgs } from './sandbox.js';
-import { PACKAGE_ROOT } from '../../paths.js';
+import type { Confinement } from './confinement.js';
 
 /** What every instance of the platform shares. */
 export interface InstanceEnv {
@@ -43,10 +42,8 @@ export interface InstanceEnv {
    * should reconnect, or their next request is answered by the old version while it drains.
    */
   onRollover: (port: number) => void;
-  /** The data dir, hidden from sandboxed replicas. */
-  dataDir: string;
-  /** bwrap's path when replicas run sandboxed. */
-  bwrap?: string;
+  /** How replicas are confined (a PID namespace, the sandbox, or only a process group). */
+  confinement: Confinement;
 }
 
 interface Deployment {
@@ -105,7 +102,8 @@ export class FunctionInstance {
   constructor(readonly ref: FunctionRef, private readonly env: InstanceEnv, private readonly onStatus: (s: Partial<FunctionStatus>) => void) {
     this.log = env.log.child({ function: `${ref.namespace}/${ref.name}` });
     this.server = net.createServer({ pauseOnConnect: true }, (s) => this.dispatch(s));
-    this.server.on('error', (e) => this.log.error({ err: e }, 'function port error'));
+    // Errors while binding (a taken port) are listenOnFree's to handle: it moves to the next port.
+    this.server.on('error', (e) => { if (this.server.listening) this.log.error({ err: e }, 'function port error'); });
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
@@ -266,11 +264,12 @@ export class FunctionInstance {
     // A memory limit bounds the processor's heap (a leaking nodejs handler then dies and is restarted).
     const nodeArgs = d.memoryLimit ? [`--max-old-space-size=${Math.max(16, Math.floor(d.memoryLimit / 2 ** 20))}`] : [];
     const home = join(this.env.runDir, 'home', this.ref.namespace, this.ref.name);
-    const wrap = this.env.bwrap ? [this.env.bwrap, ...bwrapArgs({ packageRoot: PACKAGE_ROOT, dataDir: this.env.dataDir, artifactDir: d.artifact.dir, configPath, homeDir: home })] : undefined;
+    const wrap = this.env.confinement.replicaPrefix({ artifactDir: d.artifact.dir, configPath, homeDir: home });
     const replica = new Replica({
       name,
       nodeArgs,
       wrap,
+      signalsAsExitCodes: this.env.confinement.signalsAsExitCodes,
       program: this.env.program,
       configPath,
       cwd: d.artifact.dir,

@@ -4,7 +4,7 @@
  * behind (kill -9) before it starts anything.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from '../../errors.js';
 import type { Artifact } from '../../build/builder.js';
@@ -12,6 +12,8 @@ import type { Logger } from '../../log.js';
 import type { DataLayout } from '../../paths.js';
 import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
 import type { ApplyOptions, Endpoint, LogQuery, Platform, ReplicaInfo, StatusListener } from '../platform.js';
+import { killRecorded } from '../../util/pid-files.js';
+import type { Confinement } from './confinement.js';
 import { FunctionInstance, replicaPrefix } from './function-instance.js';
 import { candidatePorts, listenOnFree } from './port-pool.js';
 import { readLog } from './log-files.js';
@@ -33,8 +35,10 @@ export interface LocalPlatformOptions {
   dashboardUrl?: () => string | undefined;
   /** A function's port switched to a new version (see InstanceEnv.onRollover). */
   onRollover?: (port: number) => void;
-  /** bwrap's path: replicas run in a sandbox (sandbox.ts). */
-  bwrap?: string;
+  /** How replicas are confined (confinement.ts). */
+  confinement: Confinement;
+  /** The python interpreter (resolvePython()); undefined: python functions fail to start. */
+  pythonPath: string | undefined;
 }
 
 const key = (ref: FunctionRef) => `${ref.namespace}/${ref.name}`;
@@ -58,29 +62,20 @@ export function baseReplicaEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
-/** Kills replicas (whole process groups) that a previous dashboard run left behind. Returns how many. */
+/**
+ * Kills replicas (whole process groups, and with them their PID namespaces) that a previous dashboard run
+ * left behind. A recorded pid counts only while it still runs the processor. Returns how many.
+ */
 export function killOrphans(pidDir: string, program: string): number {
-  if (!existsSync(pidDir)) return 0;
-  let killed = 0;
-  for (const f of readdirSync(pidDir)) {
-    if (!f.endsWith('.pid')) continue;
-    const file = join(pidDir, f);
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    rmSync(file, { force: true });
-    if (!Number.isInteger(pid) || pid <= 1) continue;
-    let cmdline = '';
-    try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
-    if (!cmdline.includes(program)) continue;
-    try { process.kill(-pid, 'SIGKILL'); killed++; } catch { /* gone */ }
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-  }
-  return killed;
+  return killRecorded(pidDir, (p) => p.argv.includes(program));
 }
 
 export class LocalPlatform implements Platform {
   readonly name = 'local';
   private readonly instances = new Map<string, FunctionInstance>();
   private readonly usedPorts = new Set<number>();
+  /** Stored ports (status.httpPort) kept for their function until it binds (port → function key). */
+  private readonly reserved = new Map<number, string>();
   private readonly pythonPath?: string;
   private closed = false;
 
@@ -88,7 +83,7 @@ export class LocalPlatform implements Platform {
     const orphans = killOrphans(join(opts.layout.run, 'replicas'), opts.program);
     if (orphans) opts.log.warn({ orphans }, 'killed replicas left behind by a previous run');
     rmSync(join(opts.layout.run, 'configs'), { recursive: true, force: true });
-    this.pythonPath = resolvePython();
+    this.pythonPath = opts.pythonPath;
     if (!this.pythonPath) opts.log.warn('python3 was not found: python functions will fail to start');
   }
 
@@ -124,12 +119,18 @@ export class LocalPlatform implements Platform {
       holdTimeoutMs: this.opts.holdTimeoutMs ?? 60_000,
       dashboardUrl: this.opts.dashboardUrl ?? (() => undefined),
       onRollover: this.opts.onRollover ?? (() => {}),
-      dataDir: this.opts.layout.root,
-      ...(this.opts.bwrap ? { bwrap: this.opts.bwrap } : {}),
+      confinement: this.opts.confinement,
     }, (s) => this.opts.onStatus(ref, s));
-    const candidates = fixed ? [fixed] : candidatePorts(this.opts.portRange, key(ref), previousPort);
+    const own = key(ref);
+    const preferred = previousPort ?? [...this.reserved].find(([, k]) => k === own)?.[0];
+    const candidates = fixed ? [fixed] : candidatePorts(this.opts.portRange, own, preferred);
+    // Ports in use, and every other function's stored port: a function binding first after a restart
+    // must not take a port another one is about to claim back.
+    const taken = new Set(this.usedPorts);
+    for (const [port, k] of this.reserved) if (k !== own) taken.add(port);
+    const onTaken = (port: number, err: Error) => this.opts.log.debug({ function: own, port, err: err.message }, 'port taken; trying the next');
     try {
-      inst.port = await listenOnFree(inst.server, this.opts.host, candidates, this.usedPorts, fixed !== undefined);
+      inst.port = await listenOnFree(inst.server, this.opts.host, candidates, taken, { exact: fixed !== undefined, onTaken });
     } catch (e) {
       await inst.close();
       throw e;
@@ -138,9 +139,24 @@ export class LocalPlatform implements Platform {
       await inst.close();
       throw new Error('The platform is shutting down');
     }
+    if (preferred && inst.port !== preferred && !fixed) this.opts.log.info({ function: own, previousPort: preferred, port: inst.port }, 'the function\'s previous port is taken by another program: it moved');
+    this.release(own);
     this.usedPorts.add(inst.port);
-    this.instances.set(key(ref), inst);
+    this.instances.set(own, inst);
     return inst;
+  }
+
+  /**
+   * Keeps each function's stored port for it alone until it binds, so that after a restart a function
+   * without a stored port (or one that binds first) cannot take another's. Call before the first apply;
+   * the first claim of a port wins.
+   */
+  reservePorts(ports: { ref: FunctionRef; port: number }[]): void {
+    for (const { ref, port } of ports) if (!this.reserved.has(port)) this.reserved.set(port, key(ref));
+  }
+
+  private release(k: string): void {
+    for (const [port, owner] of this.reserved) if (owner === k) this.reserved.delete(port);
   }
 
   async apply(fn: FunctionRecord, artifact: Artifact, opts: ApplyOptions = {}): Promise<Endpoint> {
@@ -154,6 +170,7 @@ export class LocalPlatform implements Platform {
   }
 
   async remove(ref: FunctionRef): Promise<void> {
+    this.release(key(ref));
     const inst = this.instances.get(key(ref));
     if (!inst) return;
     this.instances.delete(key(ref));
