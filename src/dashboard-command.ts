@@ -21,7 +21,7 @@ export function addDashboardOptions(cmd: Command): Command {
     .option('--access-keys-file <file>', `access keys for accessKey API gateways, one per line (env ${ENV_NAMES.accessKeysFile})`)
     .option('--auth-token-file <file>', `require "Authorization: Bearer <token>" on /api (env ${ENV_NAMES.authTokenFile})`)
     .option('--source-root <dir>', `allow local spec.build.path inside this folder, repeatable (env ${ENV_NAMES.sourceRoot}, comma-separated)`, collect)
-    .option('--sandbox <kind>', `run replicas in a bubblewrap sandbox: none or bwrap (env ${ENV_NAMES.sandbox}, default ${DEFAULTS.sandbox})`)
+    .option('--sandbox <kind>', `run replicas and build commands in a bubblewrap sandbox: none or bwrap (env ${ENV_NAMES.sandbox}, default ${DEFAULTS.sandbox})`)
     .option('--log-level <level>', `dashboard log level (env ${ENV_NAMES.logLevel}, default ${DEFAULTS.logLevel})`);
 }
 

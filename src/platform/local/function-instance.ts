@@ -273,7 +273,7 @@ export class FunctionInstance {
       program: this.env.program,
       configPath,
       cwd: d.artifact.dir,
-      env: this.replicaEnv(d),
+      env: this.replicaEnv(d, name),
       logPath: join(this.env.logsDir, this.ref.namespace, this.ref.name, `${name}.log`),
       pidDir: join(this.env.runDir, 'replicas'),
       readinessTimeoutMs: d.readinessMs,
@@ -304,13 +304,15 @@ export class FunctionInstance {
   }
 
   /** A curated environment: the function's env on top of a small base, plus what the runtime needs. */
-  private replicaEnv(d: Deployment): Record<string, string> {
+  private replicaEnv(d: Deployment, replica: string): Record<string, string> {
     const dir = d.artifact.dir;
     const home = join(this.env.runDir, 'home', this.ref.namespace, this.ref.name);
     mkdirSync(home, { recursive: true });
     const env: Record<string, string> = {
       ...this.env.baseEnv,
       HOME: home,
+      // The replica's name, as a pod's HOSTNAME is: pids are its namespace's own (the processor is PID 2).
+      HOSTNAME: replica,
       NUCLIO_FUNCTION_NAME: this.ref.name,
       NUCLIO_NAMESPACE: this.ref.namespace,
       NUCLIO_FUNCTION_HANDLER: d.fn.spec.handler ?? '',
