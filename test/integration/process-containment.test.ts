@@ -6,9 +6,15 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findBwrap } from '../../src/platform/local/sandbox.js';
 import { b64, deploy, functionBody, request, sleep, startTestDashboard, waitFor, type TestDashboard } from '../helpers/start-dashboard.js';
+
+const MAIN = new URL('../../src/main.js', import.meta.url).pathname;
 
 /** Live processes (not zombies) whose environment holds `name=value`. */
 function markedPids(name: string, value: string): number[] {
@@ -105,4 +111,54 @@ describe('process containment (--sandbox none)', () => {
     const left = await gone(before, 20_000);
     assert.deepEqual(left, []);
   });
+});
+
+describe('process containment for a dashboard that is not root', {
+  skip: process.getuid?.() !== 0 ? 'needs root to become another user' : !existsSync('/usr/bin/setpriv') ? 'needs setpriv' : false,
+}, () => {
+  const NOBODY = 65_534;
+  const dir = mkdtempSync(join(tmpdir(), 'protium-nobody-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const sandbox of ['none', ...(findBwrap() ? ['bwrap'] : [])]) {
+    it(`--sandbox ${sandbox}: replicas run as that user, in a PID namespace (through a user namespace), and a setsid child ends with the delete`, async (t) => {
+      const data = join(dir, `data-${sandbox}`);
+      const home = join(dir, `home-${sandbox}`);
+      for (const d of [data, home]) { mkdirSync(d); chownSync(d, NOBODY, NOBODY); }
+      chownSync(dir, NOBODY, NOBODY);
+      const port = 19_200 + Math.floor(Math.random() * 400);
+      const lo = 20_000 + Math.floor(Math.random() * 9_000);
+      const dash = spawn('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--', process.execPath, MAIN,
+        '--listen-addr', `127.0.0.1:${port}`, '--gateway-listen-addr', '127.0.0.1:0', '--data-dir', data, '--port-range', `${lo}-${lo + 20}`, '--sandbox', sandbox, '--log-level', 'info'],
+      { env: { ...process.env, HOME: home }, stdio: ['ignore', 'pipe', 'inherit'] });
+      t.after(() => { dash.kill('SIGKILL'); });
+      let out = '';
+      dash.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+      const api = (method: string, path: string, body?: unknown) => request(`http://127.0.0.1:${port}${path}`, method, { body });
+      const t0 = Date.now();
+      while ((await api('GET', '/api/versions').then((r) => r.status, () => 0)) !== 200) {
+        assert.ok(Date.now() - t0 < 20_000 && dash.exitCode === null, `the dashboard started: ${out}`);
+        await sleep(100);
+      }
+      const containment = out.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.containment);
+      assert.equal(containment?.containment, sandbox === 'bwrap' ? 'bwrap' : 'pid-namespace', 'the start-up log says which containment is in use');
+      const mark = randomBytes(6).toString('hex');
+      assert.equal((await api('POST', '/api/functions', functionBody('det-nobody', 'nodejs', NODE_DETACHER, { spec: { env: [{ name: 'PROTIUM_TEST_MARK', value: mark }] } }))).status, 202);
+      let fn: any;
+      while ((fn = (await api('GET', '/api/functions/det-nobody')).json)?.status?.state !== 'ready') {
+        assert.notEqual(fn?.status?.state, 'error', fn?.status?.message);
+        assert.ok(Date.now() - t0 < 60_000, 'deployed');
+        await sleep(100);
+      }
+      assert.equal((await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'POST', { body: 'x' })).text, 'started');
+      await sleep(300);
+      const all = markedPids('PROTIUM_TEST_MARK', mark);
+      assert.ok(all.some((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sleep\0')), 'the detached children run');
+      for (const p of all) assert.match(readFileSync(`/proc/${p}/status`, 'utf8'), new RegExp(`^Uid:\\s+${NOBODY}\\s`, 'm'), `process ${p} runs as the dashboard's user`);
+      assert.equal((await api('DELETE', '/api/functions', { metadata: { name: 'det-nobody' } })).status, 204);
+      assert.deepEqual(await gone(all), []);
+      dash.kill('SIGTERM');
+      await new Promise((r) => dash.once('exit', r));
+    });
+  }
 });
