@@ -35,6 +35,18 @@ describe('packageManagerConfig', () => {
     });
   });
 
+  it('passes none of what `npm start` exports about the dashboard\'s own run', () => {
+    // As `npm run` sets them for its scripts (npm 11).
+    const env = {
+      npm_config_local_prefix: '/srv/protium', npm_config_global_prefix: '/usr', npm_config_node_gyp: '/usr/lib/node-gyp.js', npm_config_user_agent: 'npm/11',
+      npm_config_npm_version: '11.0.0', npm_config_init_module: '/root/.npm-init.js', npm_config_loglevel: 'silent', npm_config_noproxy: '', npm_config_yes: '',
+      npm_config_cache: '/root/.npm', npm_config_prefix: '/usr', npm_config_cafile: '/etc/corp/ca.pem',
+    };
+    const c = packageManagerConfig(env, { ...s, exists: (p) => p === '/etc/corp/ca.pem' });
+    assert.deepEqual(c.env, { npm_config_cafile: '/etc/corp/ca.pem' });
+    assert.deepEqual(c.files, ['/etc/corp/ca.pem']);
+  });
+
   it('honours explicit config locations, and looks for the global npmrc under the user\'s prefix', () => {
     const c = packageManagerConfig({ NPM_CONFIG_USERCONFIG: '/opt/custom.npmrc', npm_config_prefix: '/home/u', PIP_CONFIG_FILE: '/home/u/.pip/pip.conf', SSL_CERT_FILE: '/etc/corp/ca.pem' }, { ...s, exists: (p) => p in files || p === '/home/u/etc/npmrc' });
     assert.equal(c.env.npm_config_userconfig, '/opt/custom.npmrc');

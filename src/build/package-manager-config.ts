@@ -26,8 +26,16 @@ export const PASSED_VARIABLES = [
 /** Variables among those that name a file or folder to show to a sandboxed build. */
 const FILE_VARIABLES = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'PIP_CERT', 'PIP_CLIENT_CERT', 'PIP_CONFIG_FILE'];
 
-/** npm settings the builder sets itself (normalised: lower case, dashes): the user's are not passed. */
-export const BUILDER_NPM_SETTINGS = new Set(['prefix', 'cache', 'logs-dir', 'update-notifier', 'fund', 'audit', 'userconfig', 'globalconfig']);
+/**
+ * npm settings not passed on (normalised: lower case, dashes): those the builder sets itself, and those
+ * `npm run` exports to its scripts about the dashboard's own run (`npm start`) — `local-prefix` would make
+ * a build's `npm install` install into the dashboard's checkout, `loglevel=silent` (`npm run -s`) would
+ * silence the build log.
+ */
+export const BUILDER_NPM_SETTINGS = new Set([
+  'prefix', 'cache', 'logs-dir', 'update-notifier', 'fund', 'audit', 'userconfig', 'globalconfig',
+  'local-prefix', 'global-prefix', 'node-gyp', 'user-agent', 'npm-version', 'init-module', 'loglevel',
+]);
 /** pip settings the builder sets itself. */
 export const BUILDER_PIP_SETTINGS = new Set(['PIP_TARGET', 'PIP_NO_CACHE_DIR', 'PIP_DISABLE_PIP_VERSION_CHECK']);
 
@@ -56,7 +64,7 @@ export function packageManagerConfig(env: Record<string, string | undefined>, s:
   const out: Record<string, string> = {};
   for (const name of PASSED_VARIABLES) if (env[name]) out[name] = env[name]!;
   for (const [name, value] of Object.entries(env)) {
-    if (value === undefined) continue;
+    if (!value) continue;
     if (/^npm_config_/i.test(name) && !BUILDER_NPM_SETTINGS.has(npmKey(name))) out[name] = value;
     if (/^PIP_/.test(name) && !BUILDER_PIP_SETTINGS.has(name)) out[name] = value;
   }

@@ -73,6 +73,8 @@ describe('the package managers\' configuration in build commands', () => {
     writeFileSync(join(home, '.npmrc'), `registry=${registry.url}\n`);
     writeFileSync(join(home, '.config', 'pip', 'pip.conf'), '[global]\nindex-url = http://127.0.0.1:9/protium-simple\n');
     copyFileSync('/etc/ssl/certs/ca-certificates.crt', join(dir, 'corp-ca.pem'));
+    // A user starting the dashboard directly: none of what `npm test` exports about its own run.
+    for (const k of Object.keys(process.env)) if (/^npm_config_/i.test(k)) setEnv({ [k]: '' });
     setEnv({
       HOME: home,
       NODE_EXTRA_CA_CERTS: join(dir, 'corp-ca.pem'),
