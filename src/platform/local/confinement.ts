@@ -108,7 +108,7 @@ export function detectPidNamespace(): Confinement {
     if (probe([...prefix, '/bin/sh', '-c', 'echo $$']) !== '1') continue;
     return {
       kind: 'pid-namespace',
-      description: `Replicas and build commands run in PID namespaces of their own (${[...prefix.slice(0, -1)].map((a) => a.split('/').pop()).join(' ')}): whatever they start ends with them${withDeathSignal ? ', and with the dashboard' : ''}`,
+      description: `Replicas and build commands run in PID namespaces of their own (unshare --pid${userArgs.length ? ` ${userArgs.join(' ')}` : ''}${withDeathSignal ? ', setpriv --pdeathsig' : ''}): whatever they start ends with them${withDeathSignal ? ', and with the dashboard' : ''}`,
       replicaPrefix: () => [...prefix, ...REAPER],
       buildPrefix: () => prefix,
       signalsAsExitCodes: true,

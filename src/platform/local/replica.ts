@@ -169,11 +169,13 @@ export class Replica extends EventEmitter {
     if (!child || this.state === 'exited') { this.closeLog(); return; }
     this.state = 'stopping';
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    // Without the IPC channel, SIGTERM goes to the whole group: the confinement's wrapper (unshare) does
+    // not pass signals on, the processor stops gracefully on it.
     try {
       if (child.connected) child.send({ t: 'stop', graceMs, drainMs } satisfies ToReplica);
-      else child.kill('SIGTERM');
+      else this.killGroup('SIGTERM');
     } catch {
-      child.kill('SIGTERM');
+      this.killGroup('SIGTERM');
     }
     const timer = setTimeout(() => this.kill(), graceMs + 2000);
     await exited;
