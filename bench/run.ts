@@ -144,18 +144,22 @@ function rssOfPid(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
-/** RSS (MB) of the replicas of the dashboard whose data dir is `dataDir` (other dashboards' are not ours). */
+/**
+ * RSS (MB) of each replica of the dashboard whose data dir is `dataDir` (other dashboards' are not ours):
+ * every process of the replica summed — the processor and its confinement's wrappers (unshare, the
+ * reaping sh), which all carry its config path in their environment.
+ */
 function replicaRss(dataDir: string): number[] {
-  const out: number[] = [];
+  const byReplica = new Map<string, number>();
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('processor/main.js')) continue;
-      if (!readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`PROTIUM_PROCESSOR_CONFIG=${dataDir}`)) continue;
+      const config = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((kv) => kv.startsWith(`PROTIUM_PROCESSOR_CONFIG=${dataDir}`));
+      if (!config) continue;
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) out.push(Number(m[1]) / 1024);
+      if (m) byReplica.set(config, (byReplica.get(config) ?? 0) + Number(m[1]) / 1024);
     } catch { /* gone */ }
   }
-  return out;
+  return [...byReplica.values()];
 }
 
 // ---------------------------------------------------------------- benchmarks

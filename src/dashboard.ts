@@ -5,11 +5,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api/server.js';
 import { ArtifactStore } from './build/artifact-store.js';
+import { BuildCommands } from './build/build-commands.js';
+import { cleanUpBuildLeftovers } from './build/build-leftovers.js';
 import { LocalBuilder } from './build/local-builder.js';
+import { currentPackageManagerConfig } from './build/package-manager-config.js';
 import { TemplateCatalog } from './build/template-catalog.js';
 import type { Config } from './config.js';
 import { ArtifactCollector } from './controllers/artifact-collector.js';
@@ -19,10 +23,11 @@ import { Gateway } from './gateway/gateway.js';
 import { Invoker } from './invoke/invoker.js';
 import { FunctionDirectory } from './invoke/function-directory.js';
 import type { Logger } from './log.js';
-import { dataLayout, PROCESSOR_MAIN, PYTHON_RUNTIME_DIR, TEMPLATES_DIR, type DataLayout } from './paths.js';
+import { dataLayout, PACKAGE_ROOT, PROCESSOR_MAIN, PYTHON_RUNTIME_DIR, TEMPLATES_DIR, type DataLayout } from './paths.js';
+import { bwrapConfinement, detectPidNamespace, type Confinement } from './platform/local/confinement.js';
 import { baseReplicaEnv, LocalPlatform } from './platform/local/local-platform.js';
-import { findBwrap } from './platform/local/sandbox.js';
 import { Interpreters } from './platform/local/interpreters.js';
+import { findBwrap, homeFoldersToKeep } from './platform/local/sandbox.js';
 import { hostAddresses } from './api/routes/misc.js';
 import { shardLagRoutes } from './api/routes/v3io-streams.js';
 import { StreamService } from './streams/stream-service.js';
@@ -82,6 +87,30 @@ function readSecretFile(path: string | undefined, what: string): string | undefi
   }
 }
 
+/**
+ * How replicas and build commands are confined (confinement.ts): the sandbox when asked for, else a PID
+ * namespace each when this machine allows it.
+ */
+function chooseConfinement(config: Config, pythonPath: string | undefined): Confinement {
+  if (config.sandbox !== 'bwrap') return detectPidNamespace();
+  const bwrap = findBwrap();
+  if (!bwrap) throw new StartupError('--sandbox bwrap needs bubblewrap (apt-get install bubblewrap)');
+  const home = homedir();
+  // The home folder is hidden but for the folders holding programs: PATH entries, node's and python's installs.
+  const programs = [dirname(dirname(process.execPath)), ...(pythonPath ? [dirname(dirname(pythonPath))] : []), ...(process.env.PATH ?? '').split(delimiter)];
+  try {
+    return bwrapConfinement(bwrap, {
+      packageRoot: PACKAGE_ROOT,
+      dataDir: config.dataDir,
+      hiddenFiles: [config.authTokenFile, config.accessKeysFile].filter((f): f is string => !!f),
+      home,
+      homeKeep: homeFoldersToKeep(home, programs),
+    });
+  } catch (e) {
+    throw new StartupError((e as Error).message);
+  }
+}
+
 async function listen(app: FastifyInstance, host: string, port: number, flag: string): Promise<string> {
   try {
     return await app.listen({ host, port });
@@ -103,8 +132,13 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   // of their own, good for /v3io only and new on every start — never the dashboard's token.
   const credentials = authToken ? { token: authToken, streamToken: randomBytes(32).toString('base64url') } : undefined;
   const accessKeys = readAccessKeys(config.accessKeysFile);
-  const bwrap = config.sandbox === 'bwrap' ? findBwrap() : undefined;
-  if (config.sandbox === 'bwrap' && !bwrap) throw new StartupError('--sandbox bwrap needs bubblewrap (apt-get install bubblewrap)');
+  const interpreters = new Interpreters(config.runtimeInterpreters);
+  const confinement = chooseConfinement(config, interpreters.python('python').path);
+  if (confinement.kind === 'process-group') log.warn({ containment: confinement.kind }, confinement.description);
+  else log.info({ containment: confinement.kind }, confinement.description);
+  // A dashboard killed with -9 mid-build left its build commands running and its staging folders behind.
+  const leftovers = cleanUpBuildLeftovers({ pidDir: join(layout.run, 'builds'), artifactsDir: layout.artifacts });
+  if (leftovers.killed || leftovers.removed.length) log.warn({ killed: leftovers.killed, removed: leftovers.removed.length }, 'ended builds left behind by a previous run');
 
   let store: SqliteStore;
   try {
@@ -134,19 +168,19 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     const artifacts = new ArtifactStore(layout.artifacts);
     // Before any build starts: staging and trash folders a previous run left half done.
     await artifacts.removeLeftovers();
+    const commands = new BuildCommands({ baseEnv: baseReplicaEnv(process.env), packageManagers: currentPackageManagerConfig(), jail: confinement, pidDir: join(layout.run, 'builds') });
     const builder = new LocalBuilder({
       artifacts,
       templates,
-      baseEnv: baseReplicaEnv(process.env),
       sourceRoots: { roots: config.sourceRoots, forbidden: [config.dataDir] },
       sourceLimits: config.sourceLimits,
+      commands,
     });
     const invoker = new Invoker();
     steps.invoker = () => invoker.close();
     let controller: FunctionController | undefined;
     let collector: ArtifactCollector | undefined;
     let apiUrl: string | undefined;
-    const interpreters = new Interpreters(config.runtimeInterpreters);
     const platform = new LocalPlatform({
       interpreters,
       layout,
@@ -161,7 +195,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       connectionLimits: config.connectionLimits,
       onRollover: (port) => invoker.forgetPort(port),
       onReplicasStopped: () => collector?.schedule(),
-      ...(bwrap ? { bwrap } : {}),
+      confinement,
       onStatus: (ref, status) => void controller?.platformStatus(ref, status).catch((e) => log.warn({ err: e }, 'status update failed')),
     });
     steps.platform = () => platform.close();

@@ -28,6 +28,8 @@ export interface BuildOptions {
    * caller keeps that id from artifact collection until its deploy is over (artifact-store.ts).
    */
   pin?: (id: string) => void;
+  /** A folder that outlives the build, for logs the build's tools write (npm's debug logs). */
+  logDir?: string;
 }
 
 export interface Builder {

@@ -4,7 +4,6 @@
  * and publishes it as `artifacts/<content hash>` — atomically, so a crash never leaves a half artifact.
  * Same inputs give the same id, and an existing artifact is reused unless spec.build.noCache.
  */
-import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -17,6 +16,7 @@ import { archiveKindOf, extractArchive, sniffArchive, type ArchiveKind } from '.
 import { artifactIdOfImage } from './artifact-gc.js';
 import type { ArtifactStore } from './artifact-store.js';
 import { BuildError, type Artifact, type BuildLogLine, type BuildOptions, type Builder } from './builder.js';
+import type { BuildCommands } from './build-commands.js';
 import { contentHash } from './content-hash.js';
 import { formatBytes, SourceBudget, sizeLimitMessage, type SourceLimits } from './source-limits.js';
 import { copySourceFile, copySourceFolder, resolveLocalSource, type SourceRoots } from './source-path.js';
@@ -25,20 +25,18 @@ import type { TemplateCatalog } from './template-catalog.js';
 /** Default bound of all build commands together (spec.build.buildTimeoutSeconds overrides). */
 const DEFAULT_BUILD_TIMEOUT_S = 600;
 const DOWNLOAD_TIMEOUT_MS = 60_000;
-/** Where installs go inside an artifact: npm's global prefix and pip's --target. */
-export const NPM_PREFIX_DIR = '.protium/npm-global';
-export const PIP_TARGET_DIR = '.protium/site-packages';
+export { NPM_PREFIX_DIR, PIP_TARGET_DIR } from './build-commands.js';
 
 export interface LocalBuilderOptions {
   /** Where artifacts live (and are collected). */
   artifacts: ArtifactStore;
   templates: TemplateCatalog;
-  /** PATH and the like for build commands (never the dashboard's secrets). */
-  baseEnv: Record<string, string>;
   /** Where local spec.build.path sources may come from (checked again at build time). */
   sourceRoots: SourceRoots;
   /** Bounds of a source once fetched: archive expanded, folder copied, download, inline code. */
   sourceLimits: SourceLimits;
+  /** Runs spec.build.commands (confined, tracked, with the package managers' configuration). */
+  commands: BuildCommands;
 }
 
 /** The image name recorded in spec.image for an artifact. */
@@ -96,7 +94,7 @@ export class LocalBuilder implements Builder {
           return { ...cached, image: imageName(fn.metadata.name ?? 'function', id) };
         }
       }
-      if (commands.length) await this.runCommands(commands, staging, family, spec.build.buildTimeoutSeconds ?? DEFAULT_BUILD_TIMEOUT_S, log, opts.signal);
+      if (commands.length) await this.runCommands(commands, staging, family, spec.build.buildTimeoutSeconds ?? DEFAULT_BUILD_TIMEOUT_S, log, opts.signal, opts.logDir);
       const artifact: Artifact = { id, image: imageName(fn.metadata.name ?? 'function', id), runtime: spec.runtime ?? family, family, handler, dir: final };
       await mkdir(join(staging, '.protium'), { recursive: true });
       const { dir: _dir, ...meta } = artifact;
@@ -195,54 +193,8 @@ export class LocalBuilder implements Builder {
     }
   }
 
-  private async runCommands(commands: string[], dir: string, family: RuntimeFamily, timeoutS: number, log: (l: BuildLogLine['level'], m: string) => void, signal?: AbortSignal): Promise<void> {
-    const env: Record<string, string> = {
-      ...this.opts.baseEnv,
-      HOME: join(dir, '.protium', 'home'),
-      npm_config_prefix: join(dir, NPM_PREFIX_DIR),
-      npm_config_cache: join(dir, '.protium', 'npm-cache'),
-      npm_config_update_notifier: 'false',
-      npm_config_fund: 'false',
-      npm_config_audit: 'false',
-      PIP_TARGET: join(dir, PIP_TARGET_DIR),
-      PIP_DISABLE_PIP_VERSION_CHECK: '1',
-      PIP_NO_CACHE_DIR: '1',
-      PATH: `${join(dir, NPM_PREFIX_DIR, 'bin')}:${this.opts.baseEnv.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`,
-      NUCLIO_RUNTIME: family,
-    };
-    await mkdir(env.HOME!, { recursive: true });
-    const deadline = Date.now() + timeoutS * 1000;
-    for (const cmd of commands) {
-      log('info', `Running build command: ${cmd}`);
-      const tail: string[] = [];
-      const code = await new Promise<number | string>((resolve) => {
-        const child = spawn('/bin/sh', ['-c', cmd], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-        const onLine = (level: 'info' | 'warn') => (chunk: Buffer) => {
-          for (const line of chunk.toString('utf8').split('\n')) {
-            if (!line.trim()) continue;
-            tail.push(line);
-            if (tail.length > 20) tail.shift();
-            log(level, line);
-          }
-        };
-        child.stdout.on('data', onLine('info'));
-        child.stderr.on('data', onLine('warn'));
-        const kill = () => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } };
-        const timer = setTimeout(() => { kill(); resolve(`timed out after ${timeoutS} s (spec.build.buildTimeoutSeconds)`); }, Math.max(0, deadline - Date.now()));
-        const onAbort = () => { kill(); resolve('cancelled'); };
-        signal?.addEventListener('abort', onAbort, { once: true });
-        child.once('error', (e) => resolve(e.message));
-        child.once('close', (c, sig) => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          resolve(sig ? `killed by ${sig}` : (c ?? 0));
-        });
-      });
-      if (code !== 0) {
-        const why = typeof code === 'number' ? `exit code ${code}` : code;
-        throw new BuildError(`Build command failed (${why}): ${cmd}${tail.length ? `\n${tail.join('\n')}` : ''}`);
-      }
-    }
+  private async runCommands(commands: string[], dir: string, family: RuntimeFamily, timeoutS: number, log: (l: BuildLogLine['level'], m: string) => void, signal?: AbortSignal, logDir?: string): Promise<void> {
+    await this.opts.commands.run(commands, { dir, family, timeoutS, log, ...(signal ? { signal } : {}), ...(logDir ? { logDir } : {}) });
   }
 }
 

@@ -6,6 +6,7 @@
  * so a restarted dashboard brings back what ran before. Each step is idempotent.
  */
 import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { BuildError, type Artifact, type Builder } from '../build/builder.js';
 import { sourceKind } from '../resources/function-source.js';
 import type { FunctionRecord, FunctionRef, FunctionStatus, LogRecord } from '../resources/types.js';
@@ -72,7 +73,10 @@ export class FunctionController {
   /** Starts watching the store and reconciles every stored function. */
   async start(): Promise<void> {
     this.unwatch = this.deps.store.watch((c) => this.onChange(c));
-    for (const fn of await this.deps.store.list('function', undefined)) {
+    const stored = await this.deps.store.list('function', undefined);
+    // Functions bind concurrently: every stored port is claimed before any function is given a new one.
+    this.deps.platform.reservePorts(stored.filter((fn) => fn.status.httpPort).map((fn) => ({ ref: refOf(fn), port: fn.status.httpPort! })));
+    for (const fn of stored) {
       const ref = refOf(fn);
       if (RUNNING_STATES.has(fn.status.state ?? '')) {
         // Nothing runs yet after a restart: say so until the replicas are back (the change queues the work).
@@ -171,7 +175,7 @@ export class FunctionController {
     if (!build && sourceKind({ ...fn.spec, image: undefined }) === undefined) {
       throw new BuildError(`The artifact of spec.image ${JSON.stringify(fn.spec.image)} is not on this machine, and the function has no source to rebuild it from`);
     }
-    return builder.build(fn, { signal, onLog: (l) => onLog(toRecord(l)), pin: (id) => pins.add(id) });
+    return builder.build(fn, { signal, onLog: (l) => onLog(toRecord(l)), pin: (id) => pins.add(id), logDir: dirname(this.deps.buildLogPath(refOf(fn))) });
   }
 
   private async deploy(fn: FunctionRecord, opts: { build: boolean; parked?: boolean }): Promise<void> {

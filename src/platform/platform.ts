@@ -67,5 +67,10 @@ export interface Platform {
    * this rather than the stored state, which says what is being done, not what answers.
    */
   servingPort(ref: FunctionRef): number | undefined;
+  /**
+   * Keeps stored ports (status.httpPort) for their functions: no other function is given one of them.
+   * Called with every stored function's port before the first apply after a start.
+   */
+  reservePorts(ports: { ref: FunctionRef; port: number }[]): void;
   close(): Promise<void>;
 }

@@ -179,9 +179,9 @@ describe('operate', () => {
     });
 
     it('between minReplicas and maxReplicas, replicas are added when requests queue up', async () => {
-      const fn = await deploy(d, functionBody('op-busy', 'nodejs', "exports.handler = (c) => setTimeout(() => c.callback(String(process.pid)), 150);", { spec: { minReplicas: 1, maxReplicas: 3 } }));
+      const fn = await deploy(d, functionBody('op-busy', 'nodejs', "exports.handler = (c) => setTimeout(() => c.callback(String(process.env.HOSTNAME)), 150);", { spec: { minReplicas: 1, maxReplicas: 3 } }));
       assert.equal((await d.api('GET', '/api/functions/op-busy/replicas')).json.names.length, 1);
-      const pids = new Set<string>();
+      const pids = new Set<string>(); // replica names (HOSTNAME): pids are per-replica namespaces
       const t0 = Date.now();
       // Fresh connections (new clients), so that new replicas get some of them.
       while (Date.now() - t0 < 6_000 && pids.size < 2) {

@@ -83,7 +83,8 @@ describe('promises of the README and ARCHITECTURE', () => {
     let dash = await childDashboard(dir, ['--log-level', 'info']);
     cleanups.push(() => dash.stop());
     // After answering /stick, the replica spins: it cannot see the dashboard go, so it outlives it.
-    const src = "exports.handler = (c, e) => { c.callback(String(process.pid)); if (e.path === '/stick') setTimeout(() => { const end = Date.now() + 120000; while (Date.now() < end); }, 50); };";
+    // The replica's pid as this machine sees it (replicas have PID namespaces of their own; /proc is the host's).
+    const src = "const hostPid = () => require('fs').readFileSync('/proc/self/status', 'utf8').match(/NSpid:\\s+(\\d+)/)[1]; exports.handler = (c, e) => { c.callback(hostPid()); if (e.path === '/stick') setTimeout(() => { const end = Date.now() + 120000; while (Date.now() < end); }, 50); };";
     const fn = await deploy(asTest(dash.url, dir), functionBody('stuck', 'nodejs', src));
     const pid = Number((await request(at(fn, '/stick'), 'GET')).text);
     const started = startTime(pid)!;
@@ -118,8 +119,10 @@ describe('promises of the README and ARCHITECTURE', () => {
       // acknowledged (its event loop never reads the IPC channel again).
       const src = [
         "exports.handler = (c, e) => {",
-        "  if (e.path === '/block') { require('fs').writeFileSync(process.env.MARK, String(process.pid)); const end = Date.now() + 120000; while (Date.now() < end); }",
-        "  c.callback(String(process.pid));",
+        // Its pid as this machine sees it (replicas have PID namespaces of their own; /proc is the host's).
+        "  const hostPid = require('fs').readFileSync('/proc/self/status', 'utf8').match(/NSpid:\\s+(\\d+)/)[1];",
+        "  if (e.path === '/block') { require('fs').writeFileSync(process.env.MARK, `${hostPid} ${process.env.HOSTNAME}`); const end = Date.now() + 120000; while (Date.now() < end); }",
+        "  c.callback(process.env.HOSTNAME);",
         "};",
       ].join('\n');
       const fn = await deploy(d, functionBody('handover', 'nodejs', src, { spec: { minReplicas: 2, maxReplicas: 2, env: [{ name: 'MARK', value: mark }] } }));
@@ -137,7 +140,8 @@ describe('promises of the README and ARCHITECTURE', () => {
       for (let i = 0; i < 10 && pids.size < 2; i++) pids.add((await get('/')).text);
       assert.equal(pids.size, 2, 'two replicas answer');
       void get('/block', 120_000).catch(() => undefined);
-      const blocked = Number(await until('a replica blocked', () => (existsSync(mark) ? readFileSync(mark, 'utf8') || undefined : undefined)));
+      const [blockedPid, blockedName] = (await until('a replica blocked', () => (existsSync(mark) ? readFileSync(mark, 'utf8') || undefined : undefined))).split(' ');
+      const blocked = Number(blockedPid);
       cleanups.push(() => { try { process.kill(blocked, 'SIGKILL'); } catch { /* gone */ } });
       let answered = 0;
       const calls = Array.from({ length: 8 }, () => get('/', 20_000).then((r) => { answered++; return r; }, (e: Error) => ({ status: 0, text: e.message })));
@@ -148,7 +152,7 @@ describe('promises of the README and ARCHITECTURE', () => {
       process.kill(blocked, 'SIGKILL');
       const results = await Promise.all(calls);
       assert.deepEqual(results.filter((r) => r.status !== 200), [], 'every connection is answered');
-      assert.ok(results.every((r) => r.text !== String(blocked)), 'none by the replica that died');
+      assert.ok(results.every((r) => r.text !== blockedName), 'none by the replica that died');
     });
 
     it('python: a handler allocating past spec.resources.limits.memory gets a 500, its worker restarts, and the log says so', async () => {

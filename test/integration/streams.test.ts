@@ -14,17 +14,21 @@ import { deploy, functionBody, sleep, startTestDashboard, waitFor, type Answer, 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const PROJECT = { 'x-nuclio-project-name': 'default' };
 
-/** Appends `<shard> <sequence number> <pid> <body>` per event to $OUT; $DELAY_MS slows it down. */
+/**
+ * Appends `<shard> <sequence number> <replica>/<process> <body>` per event to $OUT; $DELAY_MS slows it down.
+ * The replica is its name (HOSTNAME); the process, an id drawn at load (a restarted replica keeps its name).
+ */
 const CONSUMER = `const fs = require('fs');
+const PROC = process.env.HOSTNAME + '/' + require('crypto').randomBytes(4).toString('hex');
 exports.handler = (context, event) => {
-  fs.appendFileSync(process.env.OUT, event.shard_id + ' ' + event.offset + ' ' + process.pid + ' ' + event.body.toString() + ' ' + event.trigger.kind + '\\n');
+  fs.appendFileSync(process.env.OUT, event.shard_id + ' ' + event.offset + ' ' + PROC + ' ' + event.body.toString() + ' ' + event.trigger.kind + '\\n');
   const delay = Number(process.env.DELAY_MS || 0);
   if (delay) setTimeout(() => context.callback('ok'), delay);
   else context.callback('ok');
 };
 `;
 
-interface Handled { shard: number; seq: number; pid: number; body: string; kind: string }
+interface Handled { shard: number; seq: number; replica: string; proc: string; body: string; kind: string }
 
 describe('v3io streams', () => {
   let d: TestDashboard;
@@ -67,8 +71,8 @@ describe('v3io streams', () => {
     }
   }
   const handled = (file: string): Handled[] => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : []).map((l) => {
-    const [shard, seq, pid, body, kind] = l.split(' ');
-    return { shard: Number(shard), seq: Number(seq), pid: Number(pid), body: body!, kind: kind! };
+    const [shard, seq, proc, body, kind] = l.split(' ');
+    return { shard: Number(shard), seq: Number(seq), replica: proc!.split('/')[0]!, proc: proc!, body: body!, kind: kind! };
   });
   const countBy = (list: Handled[]) => {
     const m = new Map<string, number>();
@@ -213,7 +217,7 @@ describe('v3io streams', () => {
         assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), `shard ${s} in order`);
         assert.equal(seqs.length, 2500);
       }
-      assert.equal(new Set(seen.map((h) => h.pid)).size, 2);
+      assert.equal(new Set(seen.map((h) => h.replica)).size, 2);
       const res = await lags('bigdata', '/orders', 'g');
       for (let s = 0; s < 4; s++) assert.deepEqual(res.json['bigdata/orders'].g[s], { committed: 2500, current: 2500, lag: 0 });
     });
@@ -228,11 +232,12 @@ describe('v3io streams', () => {
         await sleep(50);
       }
       const replicas = d.dashboard.platform.replicas({ namespace: 'nuclio', name: 'stream-clicks' });
-      const busy = new Set(handled(out).map((h) => h.pid));
-      const victim = replicas.map((r) => r.pid).find((pid) => pid !== undefined && busy.has(pid))!;
-      assert.ok(victim, 'a replica that consumed records');
-      process.kill(victim, 'SIGKILL');
-      const killedAt = handled(out).filter((h) => h.pid === victim);
+      const busy = handled(out);
+      const target = replicas.find((r) => r.pid !== undefined && busy.some((h) => h.replica === r.name));
+      assert.ok(target, 'a replica that consumed records');
+      const victim = busy.find((h) => h.replica === target!.name)!.proc;
+      process.kill(target!.pid!, 'SIGKILL');
+      const killedAt = handled(out).filter((h) => h.proc === victim);
 
       await untilLagZero('bigdata', '/clicks', 'g');
       const seen = handled(out);
@@ -242,9 +247,9 @@ describe('v3io streams', () => {
       // The victim's shards went on in other processes from where it stopped.
       const victimShards = new Set(killedAt.map((h) => h.shard));
       for (const s of victimShards) {
-        const lastByVictim = Math.max(...seen.filter((h) => h.shard === s && h.pid === victim).map((h) => h.seq));
+        const lastByVictim = Math.max(...seen.filter((h) => h.shard === s && h.proc === victim).map((h) => h.seq));
         const after = seen.filter((h) => h.shard === s && h.seq > lastByVictim);
-        assert.ok(after.length > 0 && after.every((h) => h.pid !== victim), `shard ${s} continued elsewhere`);
+        assert.ok(after.length > 0 && after.every((h) => h.proc !== victim), `shard ${s} continued elsewhere`);
       }
       // At least once: only records of the victim's shards may have been handled twice.
       for (const h of seen.filter((x) => counts.get(x.body)! > 1)) assert.ok(victimShards.has(h.shard), `${h.body} handled twice`);

@@ -20,8 +20,7 @@ import { memoryLimitBytes } from '../../resources/quantity.js';
 import type { ReplicaInfo } from '../platform.js';
 import { backoffDelay, nextAttempt } from './backoff.js';
 import { Replica } from './replica.js';
-import { bwrapArgs } from './sandbox.js';
-import { PACKAGE_ROOT } from '../../paths.js';
+import type { Confinement } from './confinement.js';
 import { SocketBudget, type ConnectionLimits } from '../../util/connection-guard.js';
 
 /** What every instance of the platform shares. */
@@ -49,12 +48,10 @@ export interface InstanceEnv {
    * should reconnect, or their next request is answered by the old version while it drains.
    */
   onRollover: (port: number) => void;
-  /** The data dir, hidden from sandboxed replicas. */
-  dataDir: string;
   /** Replicas stopped (their artifacts may no longer be in use). */
   onReplicasStopped: () => void;
-  /** bwrap's path when replicas run sandboxed. */
-  bwrap?: string;
+  /** How replicas are confined (a PID namespace, the sandbox, or only a process group). */
+  confinement: Confinement;
 }
 
 interface Deployment {
@@ -133,7 +130,8 @@ export class FunctionInstance {
     this.log = env.log.child({ function: `${ref.namespace}/${ref.name}` });
     this.holding = new SocketBudget(env.connectionLimits.maxConnections, () => 'headers');
     this.server = net.createServer({ pauseOnConnect: true }, (s) => this.dispatch(s));
-    this.server.on('error', (e) => this.log.error({ err: e }, 'function port error'));
+    // Errors while binding (a taken port) are listenOnFree's to handle: it moves to the next port.
+    this.server.on('error', (e) => { if (this.server.listening) this.log.error({ err: e }, 'function port error'); });
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
@@ -335,15 +333,16 @@ export class FunctionInstance {
     // A memory limit bounds the processor's heap (a leaking nodejs handler then dies and is restarted).
     const nodeArgs = d.memoryLimit ? [`--max-old-space-size=${Math.max(16, Math.floor(d.memoryLimit / 2 ** 20))}`] : [];
     const home = join(this.env.runDir, 'home', this.ref.namespace, this.ref.name);
-    const wrap = this.env.bwrap ? [this.env.bwrap, ...bwrapArgs({ packageRoot: PACKAGE_ROOT, dataDir: this.env.dataDir, artifactDir: d.artifact.dir, configPath, homeDir: home })] : undefined;
+    const wrap = this.env.confinement.replicaPrefix({ artifactDir: d.artifact.dir, configPath, homeDir: home });
     const replica = new Replica({
       name,
       nodeArgs,
       wrap,
+      signalsAsExitCodes: this.env.confinement.signalsAsExitCodes,
       program: this.env.program,
       configPath,
       cwd: d.artifact.dir,
-      env: this.replicaEnv(d),
+      env: this.replicaEnv(d, name),
       logPath: join(this.env.logsDir, this.ref.namespace, this.ref.name, `${name}.log`),
       pidDir: join(this.env.runDir, 'replicas'),
       readinessTimeoutMs: d.readinessMs,
@@ -379,13 +378,15 @@ export class FunctionInstance {
   }
 
   /** A curated environment: the function's env on top of a small base, plus what the runtime needs. */
-  private replicaEnv(d: Deployment): Record<string, string> {
+  private replicaEnv(d: Deployment, replica: string): Record<string, string> {
     const dir = d.artifact.dir;
     const home = join(this.env.runDir, 'home', this.ref.namespace, this.ref.name);
     mkdirSync(home, { recursive: true });
     const env: Record<string, string> = {
       ...this.env.baseEnv,
       HOME: home,
+      // The replica's name, as a pod's HOSTNAME is: pids are its namespace's own (the processor is PID 2).
+      HOSTNAME: replica,
       NUCLIO_FUNCTION_NAME: this.ref.name,
       NUCLIO_NAMESPACE: this.ref.namespace,
       NUCLIO_FUNCTION_HANDLER: d.fn.spec.handler ?? '',

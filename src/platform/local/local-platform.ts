@@ -3,7 +3,7 @@
  * function ports, the replicas' run files and logs, and cleans up replicas a previous dashboard left
  * behind (kill -9) before it starts anything.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from '../../errors.js';
 import type { Artifact } from '../../build/builder.js';
@@ -11,6 +11,8 @@ import type { Logger } from '../../log.js';
 import type { DataLayout } from '../../paths.js';
 import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
 import type { ApplyOptions, Endpoint, LogQuery, Platform, ReplicaInfo, StatusListener } from '../platform.js';
+import { killRecorded } from '../../util/pid-files.js';
+import type { Confinement } from './confinement.js';
 import { FunctionInstance, replicaPrefix } from './function-instance.js';
 import { Interpreters } from './interpreters.js';
 import { candidatePorts, listenOnFree } from './port-pool.js';
@@ -38,8 +40,8 @@ export interface LocalPlatformOptions {
   connectionLimits?: ConnectionLimits;
   /** A function's port switched to a new version (see InstanceEnv.onRollover). */
   onRollover?: (port: number) => void;
-  /** bwrap's path: replicas run in a sandbox (sandbox.ts). */
-  bwrap?: string;
+  /** How replicas are confined (confinement.ts). */
+  confinement: Confinement;
   /** Which interpreter runs each python runtime version (interpreters.ts); default: probe this machine. */
   interpreters?: Interpreters;
   /** Replicas stopped: artifacts they ran from may be collectable now. */
@@ -59,23 +61,12 @@ export function baseReplicaEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
-/** Kills replicas (whole process groups) that a previous dashboard run left behind. Returns how many. */
+/**
+ * Kills replicas (whole process groups, and with them their PID namespaces) that a previous dashboard run
+ * left behind. A recorded pid counts only while it still runs the processor. Returns how many.
+ */
 export function killOrphans(pidDir: string, program: string): number {
-  if (!existsSync(pidDir)) return 0;
-  let killed = 0;
-  for (const f of readdirSync(pidDir)) {
-    if (!f.endsWith('.pid')) continue;
-    const file = join(pidDir, f);
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    rmSync(file, { force: true });
-    if (!Number.isInteger(pid) || pid <= 1) continue;
-    let cmdline = '';
-    try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
-    if (!cmdline.includes(program)) continue;
-    try { process.kill(-pid, 'SIGKILL'); killed++; } catch { /* gone */ }
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-  }
-  return killed;
+  return killRecorded(pidDir, (p) => p.argv.includes(program));
 }
 
 export class LocalPlatform implements Platform {
@@ -85,6 +76,8 @@ export class LocalPlatform implements Platform {
   private readonly closing = new Set<FunctionInstance>();
   private readonly usedPorts = new Set<number>();
   private readonly interpreters: Interpreters;
+  /** Stored ports (status.httpPort) kept for their function until it binds (port → function key). */
+  private readonly reserved = new Map<number, string>();
   private closed = false;
 
   constructor(private readonly opts: LocalPlatformOptions) {
@@ -129,13 +122,19 @@ export class LocalPlatform implements Platform {
       ...(this.opts.streamToken ? { streamToken: this.opts.streamToken } : {}),
       connectionLimits: this.opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS,
       onRollover: this.opts.onRollover ?? (() => {}),
-      dataDir: this.opts.layout.root,
       onReplicasStopped: this.opts.onReplicasStopped ?? (() => {}),
-      ...(this.opts.bwrap ? { bwrap: this.opts.bwrap } : {}),
+      confinement: this.opts.confinement,
     }, (s) => this.opts.onStatus(ref, s));
-    const candidates = fixed ? [fixed] : candidatePorts(this.opts.portRange, key(ref), previousPort);
+    const own = key(ref);
+    const preferred = previousPort ?? [...this.reserved].find(([, k]) => k === own)?.[0];
+    const candidates = fixed ? [fixed] : candidatePorts(this.opts.portRange, own, preferred);
+    // Ports in use, and every other function's stored port: a function binding first after a restart
+    // must not take a port another one is about to claim back.
+    const taken = new Set(this.usedPorts);
+    for (const [port, k] of this.reserved) if (k !== own) taken.add(port);
+    const onTaken = (port: number, err: Error) => this.opts.log.debug({ function: own, port, err: err.message }, 'port taken; trying the next');
     try {
-      inst.port = await listenOnFree(inst.server, this.opts.host, candidates, this.usedPorts, fixed !== undefined);
+      inst.port = await listenOnFree(inst.server, this.opts.host, candidates, taken, { exact: fixed !== undefined, onTaken });
     } catch (e) {
       await inst.close();
       throw e;
@@ -144,9 +143,24 @@ export class LocalPlatform implements Platform {
       await inst.close();
       throw new Error('The platform is shutting down');
     }
+    if (preferred && inst.port !== preferred && !fixed) this.opts.log.info({ function: own, previousPort: preferred, port: inst.port }, 'the function\'s previous port is taken by another program: it moved');
+    this.release(own);
     this.usedPorts.add(inst.port);
-    this.instances.set(key(ref), inst);
+    this.instances.set(own, inst);
     return inst;
+  }
+
+  /**
+   * Keeps each function's stored port for it alone until it binds, so that after a restart a function
+   * without a stored port (or one that binds first) cannot take another's. Call before the first apply;
+   * the first claim of a port wins.
+   */
+  reservePorts(ports: { ref: FunctionRef; port: number }[]): void {
+    for (const { ref, port } of ports) if (!this.reserved.has(port)) this.reserved.set(port, key(ref));
+  }
+
+  private release(k: string): void {
+    for (const [port, owner] of this.reserved) if (owner === k) this.reserved.delete(port);
   }
 
   async apply(fn: FunctionRecord, artifact: Artifact, opts: ApplyOptions = {}): Promise<Endpoint> {
@@ -160,6 +174,7 @@ export class LocalPlatform implements Platform {
   }
 
   async remove(ref: FunctionRef): Promise<void> {
+    this.release(key(ref));
     const inst = this.instances.get(key(ref));
     if (!inst) return;
     this.instances.delete(key(ref));

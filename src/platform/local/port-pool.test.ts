@@ -80,7 +80,7 @@ describe('listenOnFree', () => {
   const close = (s: net.Server) => new Promise<void>((r) => s.close(() => r()));
   const listen = (s: net.Server) => new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as net.AddressInfo).port)));
 
-  it('listenOnFree() skips ports in use and taken ports, and listens on the next', async () => {
+  it('listenOnFree() skips ports in use and taken ports, reports the taken ones, and listens on the next', async () => {
     const taken = net.createServer();
     const takenPort = await listen(taken);
     const probe = net.createServer();
@@ -88,8 +88,10 @@ describe('listenOnFree', () => {
     await close(probe);
     const s = net.createServer();
     try {
-      const port = await listenOnFree(s, '127.0.0.1', [takenPort, 1, freePort], new Set([1]));
+      const reported: number[] = [];
+      const port = await listenOnFree(s, '127.0.0.1', [takenPort, 1, freePort], new Set([1]), { onTaken: (p) => reported.push(p) });
       assert.equal(port, freePort);
+      assert.deepEqual(reported, [takenPort]);
       assert.equal((s.address() as net.AddressInfo).port, freePort);
     } finally {
       await close(s);
@@ -102,7 +104,7 @@ describe('listenOnFree', () => {
     const takenPort = await listen(taken);
     const s = net.createServer();
     try {
-      await assert.rejects(listenOnFree(s, '127.0.0.1', [takenPort, 0], new Set(), true), new RegExp(`Port ${takenPort} .* is taken`));
+      await assert.rejects(listenOnFree(s, '127.0.0.1', [takenPort, 0], new Set(), { exact: true }), new RegExp(`Port ${takenPort} .* is taken`));
     } finally {
       await close(taken);
     }

@@ -21,8 +21,16 @@ export function candidatePorts(range: [number, number], seed: string, preferred?
   return out;
 }
 
-/** Listens `server` on the first free candidate; `exact` allows only the first. */
-export async function listenOnFree(server: net.Server, host: string, candidates: number[], inUse: Set<number>, exact = false): Promise<number> {
+export interface ListenOptions {
+  /** Only the first candidate will do (an http trigger's attributes.port). */
+  exact?: boolean;
+  /** A candidate was taken by another program and the next one is tried (expected: worth a debug line). */
+  onTaken?: (port: number, err: Error) => void;
+}
+
+/** Listens `server` on the first free candidate not in `inUse`. */
+export async function listenOnFree(server: net.Server, host: string, candidates: number[], inUse: Set<number>, opts: ListenOptions = {}): Promise<number> {
+  const exact = opts.exact === true;
   let lastError: Error | undefined;
   for (const port of candidates) {
     if (inUse.has(port)) continue;
@@ -40,6 +48,7 @@ export async function listenOnFree(server: net.Server, host: string, candidates:
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'EADDRINUSE' && code !== 'EACCES') throw e;
       if (exact) break;
+      opts.onTaken?.(port, lastError);
     }
   }
   throw new Error(exact

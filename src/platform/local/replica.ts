@@ -1,14 +1,15 @@
 /**
  * One replica: a processor process with an IPC channel, its own process group (so a stop takes its
- * python workers and shell children along), a pid file (so a dashboard that died with -9 can clean up
- * after itself), and its output stored as the replica's log.
+ * python workers and shell children along), run inside its confinement (confinement.ts: a PID namespace
+ * or the sandbox, so that what it starts ends with it), a pid file (so a dashboard that died with -9 can
+ * clean up after itself), and its output stored as the replica's log.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { join } from 'node:path';
 import type { FromReplica, ToReplica } from '../../processor/config.js';
+import { exitReason } from '../../util/exit-reason.js';
+import { removePidFile, writePidFile } from '../../util/pid-files.js';
 import { RotatingLog } from './log-files.js';
 import type { ReplicaState } from '../platform.js';
 
@@ -16,8 +17,10 @@ export interface ReplicaOptions {
   name: string;
   /** Options for node itself (e.g. a heap limit). */
   nodeArgs?: string[];
-  /** A command the processor runs inside (the sandbox): [program, ...args]. */
+  /** A command the processor runs inside (its confinement): [program, ...args]. */
   wrap?: string[];
+  /** The wrapper reports a processor killed by signal N as exit code 128 + N. */
+  signalsAsExitCodes?: boolean;
   /** The processor program (dist/src/processor/main.js). */
   program: string;
   configPath: string;
@@ -72,13 +75,7 @@ export class Replica extends EventEmitter {
       serialization: 'json',
     });
     this.child = child;
-    const pidFile = join(this.opts.pidDir, `${this.name}.pid`);
-    if (child.pid) {
-      try {
-        mkdirSync(this.opts.pidDir, { recursive: true });
-        writeFileSync(pidFile, String(child.pid));
-      } catch { /* cleanup on next start is best effort */ }
-    }
+    const pidFile = child.pid ? writePidFile(this.opts.pidDir, this.name, child.pid) : undefined;
     const onOutput = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
       this.log.writeChunk(chunk, stream);
       for (const line of chunk.toString('utf8').split('\n')) {
@@ -129,8 +126,8 @@ export class Replica extends EventEmitter {
         const stopping = this.state === 'stopping';
         this.state = 'exited';
         this.inflight = 0;
-        try { rmSync(pidFile, { force: true }); } catch { /* gone */ }
-        const why = signal ? `killed by ${signal}` : `exit code ${code}`;
+        if (pidFile) removePidFile(pidFile);
+        const why = exitReason(code, signal, this.opts.signalsAsExitCodes === true);
         settle(new Error(`The replica exited (${why}) before it was ready${this.tail.length ? `. Logs:\n${this.lastLines()}` : ''}`));
         // Connections it never took were never read: they can go to another replica.
         const orphans = [...this.unacked.values()].filter((s) => !s.destroyed);
@@ -172,11 +169,13 @@ export class Replica extends EventEmitter {
     if (!child || this.state === 'exited') { this.closeLog(); return; }
     this.state = 'stopping';
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    // Without the IPC channel, SIGTERM goes to the whole group: the confinement's wrapper (unshare) does
+    // not pass signals on, the processor stops gracefully on it.
     try {
       if (child.connected) child.send({ t: 'stop', graceMs, drainMs } satisfies ToReplica);
-      else child.kill('SIGTERM');
+      else this.killGroup('SIGTERM');
     } catch {
-      child.kill('SIGTERM');
+      this.killGroup('SIGTERM');
     }
     const timer = setTimeout(() => this.kill(), graceMs + 2000);
     await exited;
