@@ -10,7 +10,7 @@ import { ApiError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
 import {
   matchesLabels, type AnyResource, type Kind, type ListQuery, type ResourceOf, type Store, type StoreChange,
-  type StoreOp,
+  type StoreOp, type WriteOptions,
 } from './store.js';
 
 interface Row { body: string; version: number }
@@ -77,19 +77,19 @@ export class SqliteStore implements Store {
     return out;
   }
 
-  async create<K extends Kind>(kind: K, object: ResourceOf<K>): Promise<ResourceOf<K>> {
+  async create<K extends Kind>(kind: K, object: ResourceOf<K>, opts: WriteOptions = {}): Promise<ResourceOf<K>> {
     const { stored, change } = this.db.transaction(() => this.createTx(kind, object))();
-    this.emit(change);
+    this.emit(change, opts.by);
     return stored;
   }
 
-  async update<K extends Kind>(kind: K, object: ResourceOf<K>, opts: { ifVersion?: string } = {}): Promise<ResourceOf<K>> {
+  async update<K extends Kind>(kind: K, object: ResourceOf<K>, opts: WriteOptions & { ifVersion?: string } = {}): Promise<ResourceOf<K>> {
     const { stored, change } = this.db.transaction(() => this.updateTx(kind, object, opts.ifVersion))();
-    this.emit(change);
+    this.emit(change, opts.by);
     return stored;
   }
 
-  async setStatus<K extends 'function' | 'apiGateway'>(kind: K, namespace: string, name: string, status: Partial<ResourceOf<K>['status']>, opts: { replace?: boolean } = {}): Promise<ResourceOf<K> | undefined> {
+  async setStatus<K extends 'function' | 'apiGateway'>(kind: K, namespace: string, name: string, status: Partial<ResourceOf<K>['status']>, opts: WriteOptions & { replace?: boolean } = {}): Promise<ResourceOf<K> | undefined> {
     const result = this.db.transaction(() => {
       const row = this.stmts.get.get(kind, namespace, name);
       if (!row) return undefined;
@@ -100,17 +100,17 @@ export class SqliteStore implements Store {
       this.stmts.update.run(row.version, JSON.stringify(obj), kind, namespace, name);
       return obj;
     })();
-    if (result) this.emit({ kind, type: 'status', namespace, name, object: result });
+    if (result) this.emit({ kind, type: 'status', namespace, name, object: result }, opts.by);
     return result;
   }
 
-  async delete(kind: Kind, namespace: string, name: string, opts: { ifVersion?: string } = {}): Promise<boolean> {
+  async delete(kind: Kind, namespace: string, name: string, opts: WriteOptions & { ifVersion?: string } = {}): Promise<boolean> {
     const change = this.db.transaction(() => this.deleteTx(kind, namespace, name, opts.ifVersion))();
-    if (change) this.emit(change);
+    if (change) this.emit(change, opts.by);
     return change !== undefined;
   }
 
-  async batch(ops: StoreOp[]): Promise<void> {
+  async batch(ops: StoreOp[], opts: WriteOptions = {}): Promise<void> {
     const changes = this.db.transaction(() => {
       const out: StoreChange[] = [];
       for (const op of ops) {
@@ -132,7 +132,7 @@ export class SqliteStore implements Store {
       }
       return out;
     })();
-    for (const c of changes) this.emit(c);
+    for (const c of changes) this.emit(c, opts.by);
   }
 
   async namespaces(): Promise<string[]> {
@@ -190,7 +190,8 @@ export class SqliteStore implements Store {
     return { kind, type: 'deleted', namespace, name, object: JSON.parse(row.body) as AnyResource };
   }
 
-  private emit(change: StoreChange): void {
+  private emit(change: StoreChange, by: string | undefined): void {
+    if (by !== undefined) change.by = by;
     // A listener's failure must not undo or hide a committed change.
     for (const listener of this.events.listeners('change') as ((c: StoreChange) => void)[]) {
       try {

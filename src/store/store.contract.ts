@@ -168,6 +168,24 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
       assert.deepEqual(seen, ['created:function:f', 'updated:function:f', 'status:function:f', 'deleted:function:f']);
     });
 
+    it('watch() carries who made each change (WriteOptions.by), for every kind of write, and nothing when the writer did not say', async () => {
+      store = await makeStore();
+      const seen: string[] = [];
+      const stop = store.watch((c: StoreChange) => seen.push(`${c.type}:${c.name}:${c.by ?? '-'}`));
+      const f = await store.create('function', fn('f'), { by: 'api' });
+      await store.update('function', f, { by: 'controller', ifVersion: f.metadata.resourceVersion });
+      await store.setStatus('function', 'nuclio', 'f', { state: 'ready' }, { by: 'platform' });
+      await store.setStatus('function', 'nuclio', 'f', { state: 'error' });
+      await store.batch([{ op: 'create', kind: 'function', object: fn('g') }, { op: 'delete', kind: 'function', namespace: 'nuclio', name: 'f' }], { by: 'api' });
+      await store.delete('function', 'nuclio', 'g', { by: 'controller' });
+      await store.create('function', fn('h'));
+      stop();
+      assert.deepEqual(seen, [
+        'created:f:api', 'updated:f:controller', 'status:f:platform', 'status:f:-', 'created:g:api', 'deleted:f:api',
+        'deleted:g:controller', 'created:h:-',
+      ]);
+    });
+
     it('namespaces() lists the namespaces in use', async () => {
       store = await makeStore();
       await store.create('project', project('a', 'n1'));

@@ -25,6 +25,19 @@ export interface ListQuery {
   labels?: LabelSelector;
 }
 
+/**
+ * Who made a change, as the writer names itself (`'controller'`, `'platform'`, `'api'`): carried to every
+ * watcher, so that a watcher that also writes (the function controller) can tell its own changes from work
+ * asked of it. undefined when the writer did not say.
+ */
+export type ChangeOrigin = string;
+
+/** Options every write takes. */
+export interface WriteOptions {
+  /** Who makes the change; watchers see it in `StoreChange.by`. */
+  by?: ChangeOrigin;
+}
+
 export interface StoreChange {
   kind: Kind;
   type: 'created' | 'updated' | 'status' | 'deleted';
@@ -32,6 +45,8 @@ export interface StoreChange {
   name: string;
   /** The object after the change (before it, for deletes). */
   object: AnyResource;
+  /** Who made the change (`WriteOptions.by`), if the writer said. */
+  by?: ChangeOrigin;
 }
 
 /**
@@ -52,19 +67,19 @@ export interface Store {
   get<K extends Kind>(kind: K, namespace: string, name: string): Promise<ResourceOf<K> | undefined>;
   /** Resources of a namespace (every namespace when `namespace` is undefined), sorted by name. */
   list<K extends Kind>(kind: K, namespace: string | undefined, query?: ListQuery): Promise<ResourceOf<K>[]>;
-  /** Creates; throws ApiError Conflict when the name exists. Returns the stored copy (with resourceVersion). */
-  create<K extends Kind>(kind: K, object: ResourceOf<K>): Promise<ResourceOf<K>>;
+  /** Creates; throws StoreError ALREADY_EXISTS when the name exists. Returns the stored copy (with resourceVersion). */
+  create<K extends Kind>(kind: K, object: ResourceOf<K>, opts?: WriteOptions): Promise<ResourceOf<K>>;
   /**
-   * Replaces metadata and spec (status too, when the object carries one). Throws NotFound when missing,
-   * Conflict when `ifVersion` is given and differs from the stored resourceVersion.
+   * Replaces metadata and spec (status too, when the object carries one). Throws StoreError NOT_FOUND when
+   * missing, VERSION_CONFLICT when `ifVersion` is given and differs from the stored resourceVersion.
    */
-  update<K extends Kind>(kind: K, object: ResourceOf<K>, opts?: { ifVersion?: string }): Promise<ResourceOf<K>>;
+  update<K extends Kind>(kind: K, object: ResourceOf<K>, opts?: WriteOptions & { ifVersion?: string }): Promise<ResourceOf<K>>;
   /** Merges fields into `status` without touching the resource version; undefined when missing. */
-  setStatus<K extends 'function' | 'apiGateway'>(kind: K, namespace: string, name: string, status: Partial<ResourceOf<K>['status']>, opts?: { replace?: boolean }): Promise<ResourceOf<K> | undefined>;
-  /** Deletes; false when it did not exist. Conflict when `ifVersion` is stale. */
-  delete(kind: Kind, namespace: string, name: string, opts?: { ifVersion?: string }): Promise<boolean>;
+  setStatus<K extends 'function' | 'apiGateway'>(kind: K, namespace: string, name: string, status: Partial<ResourceOf<K>['status']>, opts?: WriteOptions & { replace?: boolean }): Promise<ResourceOf<K> | undefined>;
+  /** Deletes; false when it did not exist. StoreError VERSION_CONFLICT when `ifVersion` is stale. */
+  delete(kind: Kind, namespace: string, name: string, opts?: WriteOptions & { ifVersion?: string }): Promise<boolean>;
   /** Runs the operations atomically: all or none. */
-  batch(ops: StoreOp[]): Promise<void>;
+  batch(ops: StoreOp[], opts?: WriteOptions): Promise<void>;
   /** Namespaces that hold any resource. */
   namespaces(): Promise<string[]>;
   /** Calls `listener` after each committed change; returns the unsubscribe function. */

@@ -7,9 +7,9 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, conflict, notFound, preconditionFailed } from '../../errors.js';
 import { exportFunction } from '../../resources/function-export.js';
-import { isProvisioning } from '../../resources/function-state.js';
+import { canTransition, isProvisioning, patchTarget } from '../../resources/function-state.js';
 import { readFunctionBody } from '../../resources/function-validate.js';
-import { storeForDeploy } from '../function-writer.js';
+import { deployState, storeForDeploy } from '../function-writer.js';
 import { upstreamFunctions } from '../../resources/api-gateway.js';
 import { isObject } from '../../resources/shape.js';
 import { FUNCTION_LABEL, PROJECT_LABEL, type FunctionRecord, type FunctionRef } from '../../resources/types.js';
@@ -95,7 +95,7 @@ export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const input = readFunctionBody(body, ctx(req));
     const ns = input.metadata.namespace!;
     const existing = await store.get('function', ns, input.metadata.name!);
-    if (existing && isProvisioning(existing.status.state)) {
+    if (existing && !canTransition(existing.status.state, deployState(input), 'api')) {
       throw preconditionFailed('Function cannot be updated when existing function is being provisioned');
     }
     const stored = await storeForDeploy(deps, input, existing);
@@ -119,11 +119,13 @@ export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
       throw preconditionFailed('Cannot scale to zero a function with non-zero min replicas');
     }
     if (headerTrue(req, 'x-nuclio-imported-function-only') && fn.status.state !== 'imported') return sendEmpty(reply, 204);
-    if (isProvisioning(fn.status.state)) {
+    // The state names the work: ready redeploys the artifact spec.image names (no build), as Nuclio's
+    // redeploy runs the stored image.
+    const state = patchTarget(desired);
+    if (!canTransition(fn.status.state, state, 'api')) {
       throw preconditionFailed(`Function is being provisioned (state ${fn.status.state}); try again when it is ready`);
     }
-    const state = desired === 'ready' ? 'building' : 'waitingForScaleResourceToZero';
-    await store.setStatus('function', ns, name, { state, message: undefined });
+    await store.setStatus('function', ns, name, { state, message: undefined }, { by: 'api' });
     await maybeWait(req, reply, { namespace: ns, name }, (f) => !isProvisioning(f.status.state));
     return sendEmpty(reply, 204);
   });
