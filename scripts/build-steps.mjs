@@ -19,7 +19,7 @@ export const STEPS = {
     // (test/package/web-shared-sources.test.ts keeps this list whole).
     inputs: [
       'web/src', 'web/index.html', 'web/vite.config.ts', 'web/tsconfig.json', 'package-lock.json',
-      'src/resources/function-state.ts', 'src/resources/types.ts',
+      'src/errors.ts', 'src/resources/function-state.ts', 'src/resources/types.ts',
     ],
     extensions: ['.ts', '.tsx', '.css', '.html', '.json', '.svg', '.png'],
     output: 'web/dist/index.html',

@@ -13,7 +13,7 @@ import type { Store } from '../store/store.js';
 import type { Platform } from '../platform/platform.js';
 import type { Invoker } from '../invoke/invoker.js';
 import type { TemplateCatalog } from '../build/template-catalog.js';
-import { badRequest } from '../errors.js';
+import { apiError } from '../errors.js';
 import { ConnectionGuard } from '../util/connection-guard.js';
 import { jsonTextDepth, MAX_JSON_DEPTH } from '../util/json-depth.js';
 import { installErrorHandling } from './error-reply.js';
@@ -92,10 +92,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     // Refused before parsing: every recursive walk after the parser (validation, JSON.stringify, clones)
     // would blow the stack on a body nested deeper than any resource is.
     if (jsonTextDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
-      return done(badRequest(`Failed to parse JSON body: it nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`), undefined);
+      return done(apiError('BODY_TOO_DEEP', MAX_JSON_DEPTH), undefined);
     }
     parseJson(req, text, (err, value) => {
-      if (err) return done(badRequest(`Failed to parse JSON body: ${err.message}`), undefined);
+      if (err) return done(apiError('INVALID_JSON', err.message), undefined);
       done(null, value);
     });
   });

@@ -6,18 +6,13 @@
 import Database from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
-import { ApiError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
 import {
-  matchesLabels, type AnyResource, type Kind, type ListQuery, type ResourceOf, type Store, type StoreChange,
+  matchesLabels, StoreError, type AnyResource, type Kind, type ListQuery, type ResourceOf, type Store, type StoreChange,
   type StoreOp, type WriteOptions,
 } from './store.js';
 
 interface Row { body: string; version: number }
-
-const KIND_LABEL: Record<Kind, string> = {
-  function: 'Function', project: 'Project', functionEvent: 'Function event', apiGateway: 'Api-Gateway',
-};
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -117,7 +112,7 @@ export class SqliteStore implements Store {
         if (op.op === 'create') out.push(this.createTx(op.kind, op.object).change);
         else if (op.op === 'update') out.push(this.updateTx(op.kind, op.object, op.ifVersion).change);
         else if (op.op === 'require') {
-          if (!this.stmts.get.get(op.kind, op.namespace, op.name)) throw op.error;
+          if (!this.stmts.get.get(op.kind, op.namespace, op.name)) throw new StoreError('REQUIRED_MISSING', { kind: op.kind, namespace: op.namespace, name: op.name });
         } else if (op.op === 'deleteMatching') {
           for (const row of this.stmts.list.all(op.kind, op.namespace)) {
             const obj = JSON.parse(row.body) as AnyResource;
@@ -152,10 +147,8 @@ export class SqliteStore implements Store {
   // ---- inside transactions ----
 
   private createTx<K extends Kind>(kind: K, object: ResourceOf<K>): { stored: ResourceOf<K>; change: StoreChange } {
-    const { namespace, name } = identity(object);
-    if (this.stmts.get.get(kind, namespace, name)) {
-      throw new ApiError('Conflict', `${KIND_LABEL[kind]} ${JSON.stringify(name)} already exists in namespace ${JSON.stringify(namespace)}`);
-    }
+    const { namespace, name } = identity(kind, object);
+    if (this.stmts.get.get(kind, namespace, name)) throw new StoreError('ALREADY_EXISTS', { kind, namespace, name });
     const version = this.stmts.nextVersion.get()!.value;
     const stored = structuredClone(object) as ResourceOf<K>;
     stored.metadata.resourceVersion = String(version);
@@ -164,11 +157,11 @@ export class SqliteStore implements Store {
   }
 
   private updateTx<K extends Kind>(kind: K, object: ResourceOf<K>, ifVersion: string | undefined): { stored: ResourceOf<K>; change: StoreChange } {
-    const { namespace, name } = identity(object);
+    const { namespace, name } = identity(kind, object);
     const row = this.stmts.get.get(kind, namespace, name);
-    if (!row) throw new ApiError('NotFound', `${KIND_LABEL[kind]} not found`);
+    if (!row) throw new StoreError('NOT_FOUND', { kind, namespace, name });
     if (ifVersion !== undefined && ifVersion !== String(row.version)) {
-      throw new ApiError('Conflict', `${KIND_LABEL[kind]} resource version is stale (given ${ifVersion}, stored ${row.version})`);
+      throw new StoreError('VERSION_CONFLICT', { kind, namespace, name }, { given: ifVersion, stored: String(row.version) });
     }
     const previous = JSON.parse(row.body) as AnyResource;
     const version = this.stmts.nextVersion.get()!.value;
@@ -184,7 +177,7 @@ export class SqliteStore implements Store {
     const row = this.stmts.get.get(kind, namespace, name);
     if (!row) return undefined;
     if (ifVersion !== undefined && ifVersion !== String(row.version)) {
-      throw new ApiError('Conflict', `${KIND_LABEL[kind]} resource version is stale (given ${ifVersion}, stored ${row.version})`);
+      throw new StoreError('VERSION_CONFLICT', { kind, namespace, name }, { given: ifVersion, stored: String(row.version) });
     }
     this.stmts.remove.run(kind, namespace, name);
     return { kind, type: 'deleted', namespace, name, object: JSON.parse(row.body) as AnyResource };
@@ -203,8 +196,8 @@ export class SqliteStore implements Store {
   }
 }
 
-function identity(object: AnyResource): { namespace: string; name: string } {
+function identity(kind: Kind, object: AnyResource): { namespace: string; name: string } {
   const { namespace, name } = object.metadata;
-  if (!namespace || !name) throw new ApiError('BadRequest', 'A resource needs metadata.name and metadata.namespace');
+  if (!namespace || !name) throw new StoreError('INVALID_RESOURCE', { kind, namespace: namespace ?? '', name: name ?? '' });
   return { namespace, name };
 }

@@ -4,7 +4,6 @@
  * store resolves at once. Objects go in and come out as plain JSON copies: callers never share state
  * with the store.
  */
-import type { ApiError } from '../errors.js';
 import type { ApiGateway, FunctionEvent, FunctionRecord, Project } from '../resources/types.js';
 
 export type Kind = 'function' | 'project' | 'functionEvent' | 'apiGateway';
@@ -17,6 +16,39 @@ export interface ResourceMap {
 }
 export type ResourceOf<K extends Kind> = ResourceMap[K];
 export type AnyResource = ResourceMap[Kind];
+
+/** Why a store refused a write. The API words these for clients (error-body.ts); callers test `code`. */
+export type StoreErrorCode =
+  /** update() of a resource that does not exist. */
+  | 'NOT_FOUND'
+  /** create() of a name that exists. */
+  | 'ALREADY_EXISTS'
+  /** `ifVersion` differs from the stored resourceVersion. */
+  | 'VERSION_CONFLICT'
+  /** A batch's `require` found no such resource. */
+  | 'REQUIRED_MISSING'
+  /** The object has no metadata.name or metadata.namespace. */
+  | 'INVALID_RESOURCE';
+
+/** An error of the Store: what was refused and for which resource — no HTTP in it. */
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    /** The resource refused (or required). */
+    readonly resource: { kind: Kind; namespace: string; name: string },
+    /** VERSION_CONFLICT: the version given and the one stored. */
+    readonly versions?: { given: string; stored: string },
+  ) {
+    const { kind, namespace, name } = resource;
+    super(`${code}: ${kind} ${namespace}/${name}${versions ? ` (given version ${versions.given}, stored ${versions.stored})` : ''}`);
+    this.name = 'StoreError';
+  }
+}
+
+/** True when `e` is a StoreError with code `code`. */
+export function isStoreError(e: unknown, code: StoreErrorCode): e is StoreError {
+  return e instanceof StoreError && e.code === code;
+}
 
 /** Equality label selector: every key must be present with that value. */
 export type LabelSelector = Record<string, string>;
@@ -58,8 +90,8 @@ export type StoreOp =
   | { op: 'create'; kind: Kind; object: AnyResource }
   | { op: 'update'; kind: Kind; object: AnyResource; ifVersion?: string }
   | { op: 'delete'; kind: Kind; namespace: string; name: string }
-  /** Fails the batch with `error` unless the resource exists. */
-  | { op: 'require'; kind: Kind; namespace: string; name: string; error: ApiError }
+  /** Fails the batch with StoreError REQUIRED_MISSING unless the resource exists. */
+  | { op: 'require'; kind: Kind; namespace: string; name: string }
   /** Deletes every resource of `kind` in the namespace that has all of `labels`. */
   | { op: 'deleteMatching'; kind: Kind; namespace: string; labels: LabelSelector };
 
