@@ -16,7 +16,7 @@ import { ApiError, apiError } from './errors.js';
 import { StoreError, type Kind } from './store/store.js';
 
 /** Marks the dashboard's own answers, so a client can tell them from a function's. */
-export const INTERNAL_ERROR_HEADER = 'x-protium-internal';
+const INTERNAL_ERROR_HEADER = 'x-protium-internal';
 
 /** An error answer, ready to write. */
 export interface ErrorAnswer {
@@ -66,7 +66,7 @@ function fromFastifyError(code: string, err: Error): ApiError | undefined {
 }
 
 /** Any thrown value as an error of the catalogue; `unexpected` when it was not one of ours. */
-export function toApiError(err: unknown): { error: ApiError; unexpected: boolean } {
+function toApiError(err: unknown): { error: ApiError; unexpected: boolean } {
   if (err instanceof ApiError) return { error: err, unexpected: false };
   if (err instanceof StoreError) return { error: fromStoreError(err), unexpected: false };
   const e = err instanceof Error ? err : new Error(String(err));

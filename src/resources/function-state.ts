@@ -10,8 +10,6 @@
  */
 import type { FunctionState } from './types.js';
 
-export type { FunctionState };
-
 /** Every state, in the order of spec §8. */
 export const FUNCTION_STATES: readonly FunctionState[] = [
   'waitingForBuild', 'building', 'waitingForResourceConfiguration', 'waitingForScaleResourceFromZero',

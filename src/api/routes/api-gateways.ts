@@ -9,11 +9,11 @@ import { exportApiGateway } from '../../resources/resource-export.js';
 import { PROJECT_LABEL } from '../../resources/types.js';
 import { writeGateway } from '../gateway-writer.js';
 import { header, headerTrue, keyedByName, namespaceOf, paramName, queryTrue, sendEmpty, sendJson } from '../reply.js';
-import type { ApiDeps } from '../server.js';
+import type { ApiDeps } from '../deps.js';
 
 const NS_HEADER = 'x-nuclio-api-gateway-namespace';
 
-export function apiGatewayRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function apiGatewayRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' | 'config'>): void {
   const { store, config } = deps;
   const ctx = (req: FastifyRequest, nameFallback?: string) => ({
     defaultNamespace: header(req, NS_HEADER) ?? config.namespace,

@@ -14,13 +14,13 @@ import { isStoreError, type StoreOp } from '../../store/store.js';
 import { enrichFunctionEvent, eventFunctionName, readFunctionEventBody } from '../../resources/function-event.js';
 import { FUNCTION_LABEL, PROJECT_LABEL, type FunctionEvent } from '../../resources/types.js';
 import { header, keyedByName, namespaceOf, paramName, sendEmpty, sendJson } from '../reply.js';
-import type { ApiDeps } from '../server.js';
+import type { ApiDeps } from '../deps.js';
 
 const NS_HEADER = 'x-nuclio-function-event-namespace';
 
 const present = (e: FunctionEvent) => ({ metadata: e.metadata, spec: e.spec });
 
-export function functionEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function functionEventRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' | 'config'>): void {
   const { store, config } = deps;
   const defaultNs = (req: FastifyRequest) => header(req, NS_HEADER) ?? config.namespace;
 

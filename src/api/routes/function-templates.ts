@@ -12,9 +12,9 @@ import { isObject } from '../../resources/shape.js';
 import { renderTemplate } from '../../resources/template-render.js';
 import { MAX_JSON_DEPTH, valueDepth } from '../../util/json-depth.js';
 import { header, sendJson } from '../reply.js';
-import type { ApiDeps } from '../server.js';
+import type { ApiDeps } from '../deps.js';
 
-export function functionTemplateRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function functionTemplateRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'templates'>): void {
   app.get('/api/function_templates', async (req, reply) => {
     const out: Record<string, unknown> = {};
     for (const t of deps.templates.list(header(req, 'x-nuclio-filter-contains'))) {

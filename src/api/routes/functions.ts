@@ -19,14 +19,14 @@ import {
   header, headerTrue, keyedByName, namespaceOf, paramName, queryTrue, sendEmpty, sendJson,
 } from '../reply.js';
 import { clientGone, waitForFunction } from '../wait.js';
-import type { ApiDeps } from '../server.js';
+import type { ApiDeps } from '../deps.js';
 
 const NS_HEADER = 'x-nuclio-function-namespace';
 /** Upper bound of X-Nuclio-Wait-Function-Action waits: a deploy that takes longer is reported by state. */
 const MAX_WAIT_MS = 15 * 60_000;
 const DEFAULT_CREATION_TIMEOUT_MS = 60_000;
 
-export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function functionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' | 'config' | 'platform'>): void {
   const { store, config, platform } = deps;
   // Followed logs never end by themselves: a closing dashboard ends them, or close() would wait for clients.
   const following = new Set<AbortController>();

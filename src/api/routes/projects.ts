@@ -19,13 +19,13 @@ import { isStoreError, type StoreOp } from '../../store/store.js';
 import { storeForDeploy } from '../function-writer.js';
 import { writeGateway } from '../gateway-writer.js';
 import { header, keyedByName, namespaceOf, paramName, queryTrue, sendEmpty, sendJson } from '../reply.js';
-import type { ApiDeps } from '../server.js';
+import type { ApiDeps } from '../deps.js';
 
 const NS_HEADER = 'x-nuclio-project-namespace';
 
 const present = (p: Project) => ({ metadata: p.metadata, spec: p.spec, status: p.status ?? {} });
 
-export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' | 'config'>): void {
   const { store, config } = deps;
   const defaultNs = (req: FastifyRequest) => header(req, NS_HEADER) ?? config.namespace;
 

@@ -8,9 +8,9 @@ import { apiError } from '../../errors.js';
 import { isObject } from '../../resources/shape.js';
 import { PROJECT_LABEL } from '../../resources/types.js';
 import { header, namespaceOf, sendJson } from '../reply.js';
-import type { ApiDeps } from '../server.js';
+import type { ApiDeps } from '../deps.js';
 
-export function v3ioStreamRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function v3ioStreamRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' | 'config'>): void {
   app.get('/api/v3io_streams', async (req, reply) => {
     const ns = namespaceOf(req, 'x-nuclio-project-namespace', deps.config.namespace);
     const project = header(req, 'x-nuclio-project-name');
