@@ -29,6 +29,7 @@ const DASHBOARD_CHALLENGE = 'Bearer realm="protium"';
 const DELETE_WITH_GATEWAYS = 'X-Nuclio-Delete-Function-With-API-Gateways';
 const names = (list: readonly string[]) => list.join(', ');
 
+/** The catalogue: code → the status it answers with and its message template (and its field and headers). */
 export const ERRORS = {
   // ---- Requests: bodies, headers, query parameters, routes, auth ----
   INVALID_JSON: { status: 400, message: (detail: string) => `Failed to parse JSON body: ${detail}` },

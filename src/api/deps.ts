@@ -13,6 +13,7 @@ import type { Store } from '../store/store.js';
 import type { StreamService } from '../streams/stream-service.js';
 import type { Credentials } from './auth.js';
 
+/** The parts the API is built from (dashboard.ts wires them). */
 export interface ApiDeps {
   config: Config;
   store: Store;

@@ -5,6 +5,7 @@
  */
 import { apiError } from '../errors.js';
 import { enrichFunction } from '../resources/function-enrich.js';
+import { deployTarget } from '../resources/function-state.js';
 import { checkSourceAtEdge } from '../build/source-check.js';
 import { checkSource } from '../resources/function-source.js';
 import { checkReservedName } from '../resources/function-validate.js';
@@ -14,7 +15,7 @@ import { isStoreError, type Store } from '../store/store.js';
 
 /** The state a write of `input` asks for: `imported` when an export said skip-deploy, else `building`. */
 export function deployState(input: FunctionConfig): FunctionState {
-  return input.metadata.annotations?.['skip-deploy'] === 'true' ? 'imported' : 'building';
+  return deployTarget(input.metadata.annotations?.['skip-deploy'] === 'true');
 }
 
 export async function storeForDeploy(deps: { store: Store; config: Config }, input: FunctionConfig, existing: FunctionRecord | undefined): Promise<FunctionRecord> {

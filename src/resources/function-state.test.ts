@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  canTransition, FUNCTION_STATES, isFunctionState, isProvisioning, isRunning, isServing, isWorkPending, patchTarget,
+  canTransition, deployTarget, FUNCTION_STATES, isFunctionState, isProvisioning, isRunning, isServing, isWorkPending, patchTarget,
   ranBeforeExport, TRANSITIONS, workFor, type StateWriter,
 } from './function-state.js';
 import type { FunctionState } from './types.js';
@@ -51,6 +51,13 @@ describe('function lifecycle (function-state.ts)', () => {
     // Nuclio's rule: anything but the provisioned states is provisioning.
     assert.equal(isProvisioning('somethingNew'), true);
     assert.equal(workFor('toString'), undefined);
+  });
+
+  it('deployTarget(): a write builds and deploys, or with skip-deploy only stores (imported)', () => {
+    assert.equal(deployTarget(false), 'building');
+    assert.equal(workFor(deployTarget(false)), 'build');
+    assert.equal(deployTarget(true), 'imported');
+    assert.equal(workFor(deployTarget(true)), undefined);
   });
 
   it('patchTarget(): PATCH ready names a redeploy of spec.image (no build), scaledToZero the scale-down', () => {

@@ -79,6 +79,11 @@ export function ranBeforeExport(state: string | undefined): boolean {
   return state === '' || isRunning(state) || isWorkPending(state) || state === 'scaledToZero';
 }
 
+/** The state the API writes for a create, update or import: build and deploy, or only store (`skip-deploy`). */
+export function deployTarget(skipDeploy: boolean): FunctionState {
+  return skipDeploy ? 'imported' : 'building';
+}
+
 /** The state the API writes for `PATCH {"desiredState": ...}`: the state that names that work. */
 export function patchTarget(desired: 'ready' | 'scaledToZero'): FunctionState {
   return desired === 'ready' ? 'configuringResources' : 'waitingForScaleResourceToZero';
