@@ -67,5 +67,10 @@ export interface Platform {
    * this rather than the stored state, which says what is being done, not what answers.
    */
   servingPort(ref: FunctionRef): number | undefined;
+  /**
+   * What the serving replicas report is wrong while they run — a broker trigger that cannot reach its
+   * broker, with the reason — or undefined. The deploy's status carries it; later changes come as reports.
+   */
+  triggerProblem(ref: FunctionRef): string | undefined;
   close(): Promise<void>;
 }
