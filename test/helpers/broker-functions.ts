@@ -125,3 +125,9 @@ export function functionFolder(dir: string, yaml: string): string {
   writeFileSync(join(dir, 'handler.js'), CONSUMER);
   return dir;
 }
+
+/** The log of a function's first replica. */
+export async function replicaLog(d: TestDashboard, name: string): Promise<string> {
+  const replica = (await d.api('GET', `/api/functions/${name}/replicas`)).json.names[0];
+  return (await d.api('GET', `/api/functions/${name}/logs/${replica}?follow=false`)).text;
+}

@@ -56,7 +56,9 @@ class MqttBrokerClient implements BrokerClient {
   }
 
   async connect(): Promise<BrokerSession> {
-    const client = await mqtt.connectAsync(this.cfg.url, this.options(false));
+    // The client is made and its handlers set before the CONNACK: a resumed session's unacknowledged
+    // messages come right after it, and MQTT.js would acknowledge them itself otherwise.
+    const client = mqtt.connect(this.cfg.url, this.options(false));
     let settleLost!: (reason: string) => void;
     const lost = new Promise<string>((r) => { settleLost = r; });
     let lastError = '';
@@ -66,14 +68,17 @@ class MqttBrokerClient implements BrokerClient {
     // PUBACK, which this trigger sends itself once the handler succeeded (handleMessage must call back at
     // once: MQTT.js reads the next packet only then).
     client.handleMessage = (packet: IPublishPacket, done: (err?: Error) => void) => {
-      if (packet.qos === 1) {
-        done(new Error('acknowledged after the handler succeeds'));
-        void this.onMessage(client, packet);
-      } else {
-        done();
-        void this.onMessage(client, packet);
-      }
+      done(packet.qos === 1 ? new Error('acknowledged after the handler succeeds') : undefined);
+      void this.onMessage(client, packet);
     };
+    const connected = await Promise.race([
+      new Promise<true>((r) => client.once('connect', () => r(true))),
+      lost,
+    ]);
+    if (connected !== true) {
+      await client.endAsync(true).catch(() => {});
+      throw new Error(connected);
+    }
     try {
       const granted = await client.subscribeAsync(Object.fromEntries(this.cfg.subscriptions.map((s) => [s.filter, { qos: s.qos }])));
       const refused = granted.filter((g) => g.qos === 128 || g.qos > 2);
