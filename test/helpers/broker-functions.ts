@@ -1,7 +1,7 @@
 /**
  * The function the broker tests deploy, and reading what it handled. The handler (nodejs) appends one JSON
  * line per event it handled to $OUT (body, pid, and the event's trigger, path, topic, headers, ...), waits
- * $DELAY_MS first, and fails on purpose for bodies starting `fail-always` (every time) or `fail-once` (the
+ * $DELAY_MS first (writing a `started` line before), and fails on purpose for bodies starting `fail-always` (every time) or `fail-once` (the
  * first time; a marker file remembers), writing a `failed` line then.
  */
 import { execFile } from 'node:child_process';
@@ -17,7 +17,10 @@ exports.handler = async (context, event) => {
     headers: event.headers, id: event.id, offset: event.offset, shard: event.shard_id, key: event.key, ct: event.content_type,
     url: event.url, method: event.method };
   const delay = Number(process.env.DELAY_MS || 0);
-  if (delay) await new Promise((r) => setTimeout(r, delay));
+  if (delay) {
+    fs.appendFileSync(process.env.OUT, JSON.stringify({ body, pid: process.pid, started: true }) + '\\n');
+    await new Promise((r) => setTimeout(r, delay));
+  }
   const marker = process.env.OUT + '.' + body.replace(/[^A-Za-z0-9_-]/g, '_');
   if (body.startsWith('fail-always') || (body.startsWith('fail-once') && !fs.existsSync(marker))) {
     if (body.startsWith('fail-once')) fs.writeFileSync(marker, '');
@@ -46,12 +49,23 @@ export interface Handled {
   url: string;
   method: string;
   failed?: boolean;
+  started?: boolean;
 }
 
-/** Every line the consumer wrote (handled and failed). */
-export function records(file: string): Handled[] {
+/** Every line the consumer wrote (`started` ones too). */
+function lines(file: string): Handled[] {
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Handled);
+}
+
+/** The events the consumer finished (handled and failed). */
+export function records(file: string): Handled[] {
+  return lines(file).filter((r) => !r.started);
+}
+
+/** The events the consumer started (with a delay only): {body, pid}. */
+export function starts(file: string): Handled[] {
+  return lines(file).filter((r) => r.started);
 }
 
 /** Successful handlings per body. */
