@@ -216,5 +216,15 @@ spec:
     const get = await cli(d.url, ['get', 'function', 'nats-cli', '-o', 'yaml']);
     assert.match(get.stdout, /kind: nats/);
     assert.ok(readFileSync(out, 'utf8').includes('"kind":"nats"'));
+
+    // A second trigger from the command line's short form; `get function` lists both.
+    const again = await cli(d.url, ['deploy', dir, '--trigger', `flag:nats=${nats.url}?topic=cli.flag&numWorkers=2`]);
+    assert.equal(again.code, 0, again.stderr);
+    nc.publish('cli.flag', Buffer.from('from-flag'));
+    await untilHandled(out, ['from-flag']);
+    const table = await cli(d.url, ['get', 'function', 'nats-cli']);
+    assert.match(table.stdout, /TRIGGER\s+KIND\s+SOURCE\s+CONSUMES\s+WORKERS/);
+    assert.match(table.stdout, /flag\s+nats\s+nats:\/\/127\.0\.0\.1:\d+\s+subject cli\.flag\s+2/);
+    assert.match(table.stdout, /myNatsTopic\s+nats\s+\S+\s+subject my\.topic, queue/);
   });
 });
