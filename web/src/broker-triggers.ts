@@ -89,7 +89,7 @@ export const BROKER_KINDS: BrokerKind[] = [
 ];
 
 export const brokerKind = (kind: string): BrokerKind | undefined =>
-  BROKER_KINDS.find((k) => k.kind === kind || (kind === 'rabbitMq' && k.kind === 'rabbit-mq'));
+  BROKER_KINDS.find((k) => k.kind === kind || (kind === 'rabbitMq' && k.kind === 'rabbit-mq') || (kind === 'kafka' && k.kind === 'kafka-cluster'));
 
 /** The error field of a broker field: spec.triggers.<key>.<path>. */
 export const fieldPath = (key: string, f: BrokerField) => `spec.triggers.${key}.${f.path.join('.')}`;

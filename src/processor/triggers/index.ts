@@ -29,4 +29,5 @@ export const triggerFactories: Record<string, TriggerFactory> = {
   'rabbit-mq': lazy(async () => (await import('./rabbitmq-trigger.js')).rabbitTrigger),
   rabbitMq: lazy(async () => (await import('./rabbitmq-trigger.js')).rabbitTrigger),
   'kafka-cluster': lazy(async () => (await import('./kafka-trigger.js')).kafkaTrigger),
+  kafka: lazy(async () => (await import('./kafka-trigger.js')).kafkaTrigger),
 };

@@ -94,7 +94,7 @@ class KafkaClient implements BrokerClient {
       if (!isRunning() || isStale() || this.handle.stopping) break;
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(record.headers ?? {})) headers[k] = headerText(v);
-      const event = messageEvent('kafka-cluster', this.ctx.name, {
+      const event = messageEvent(this.ctx.spec.kind, this.ctx.name, {
         body: record.value ?? Buffer.alloc(0),
         ...(record.key ? { key: record.key.toString('utf8') } : {}),
         headers,
@@ -116,5 +116,5 @@ class KafkaClient implements BrokerClient {
 export const kafkaTrigger: TriggerFactory = (ctx) => {
   const fn = ctx.fn ?? { namespace: 'nuclio', name: 'function', labels: {}, annotations: {} };
   const cfg = kafkaTriggerConfig(ctx.name, ctx.spec, fn);
-  return brokerTrigger(ctx, { kind: 'kafka-cluster', client: (handle) => new KafkaClient(cfg, ctx, handle) });
+  return brokerTrigger(ctx, { kind: ctx.spec.kind, client: (handle) => new KafkaClient(cfg, ctx, handle) });
 };

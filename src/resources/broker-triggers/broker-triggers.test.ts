@@ -97,6 +97,8 @@ describe('mqttTriggerConfig()', () => {
     assert.deepEqual([b.url, b.username, b.password], ['mqtts://h:8883', 'tu', 'tp']);
     const c = mqttTriggerConfig('in', t('mqtt', { url: 'h:1883', username: 'tu', attributes: { username: 'au', password: 'ap', subscriptions: [{ topic: 'a' }] } }), FN);
     assert.deepEqual([c.username, c.password], ['au', 'ap']);
+    // One subscription as topic + qos attributes.
+    assert.deepEqual(mqttTriggerConfig('in', t('mqtt', { url: 'h:1883', attributes: { topic: 'x/y', qos: 1 } }), FN).subscriptions, [{ filter: '$share/nuclio.orders.in/x/y', topic: 'x/y', qos: 1 }]);
   });
   const bad: [Partial<Trigger>, string, RegExp][] = [
     [{ attributes: { subscriptions: [{ topic: 'a' }] } }, 'spec.triggers.in.url', /must be set to the MQTT broker/],

@@ -10,13 +10,14 @@ import { mqttTriggerConfig } from './mqtt.js';
 import { natsTriggerConfig } from './nats.js';
 import { rabbitTriggerConfig } from './rabbitmq.js';
 
-/** Broker trigger kinds (with Nuclio's `rabbitMq` alias) → the broker. */
+/** Broker trigger kinds (with Nuclio's aliases `rabbitMq` and `kafka`) → the broker. */
 export const BROKER_TRIGGER_KINDS = {
   nats: 'nats',
   mqtt: 'mqtt',
   'rabbit-mq': 'rabbitmq',
   rabbitMq: 'rabbitmq',
   'kafka-cluster': 'kafka',
+  kafka: 'kafka',
 } as const;
 
 export type Broker = (typeof BROKER_TRIGGER_KINDS)[keyof typeof BROKER_TRIGGER_KINDS];

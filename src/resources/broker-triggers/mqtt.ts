@@ -2,7 +2,7 @@
  * The `mqtt` trigger's settings, from Nuclio's trigger reference: `url` (`tcp://`, `mqtt://`, `mqtts://`,
  * `ssl://`, `tls://`, `ws://`, `wss://`, or a bare `host:port`; credentials in it, else `attributes.username`/
  * `attributes.password`, else the trigger's `username`/`password`), `attributes.subscriptions` (a list of
- * `{topic, qos}`), `attributes.clientID` and `attributes.protocolVersion` (3, 4 — the default, MQTT 3.1.1 —
+ * `{topic, qos}`; or one as `attributes.topic` and `attributes.qos`), `attributes.clientID` and `attributes.protocolVersion` (3, 4 — the default, MQTT 3.1.1 —
  * or 5).
  *
  * Replicas share the load: each subscription is made as an MQTT shared subscription
@@ -49,7 +49,8 @@ export function mqttTriggerConfig(name: string, trigger: Trigger, fn: FunctionId
   const shareGroup = f.str('shareGroup') || `${fn.namespace}.${fn.name}.${name}`;
   if (/[/+#\s]/.test(shareGroup)) f.fail(f.attrField('shareGroup'), `${f.attrField('shareGroup')} must not hold "/", "+", "#" or spaces, got ${quote(shareGroup)}`);
 
-  const rawSubs = f.raw('subscriptions');
+  // Nuclio also takes one subscription as `topic` and `qos` attributes.
+  const rawSubs = f.raw('subscriptions') ?? (f.raw('topic') !== undefined ? [{ topic: f.raw('topic'), qos: f.raw('qos') ?? 0 }] : undefined);
   const field = f.attrField('subscriptions');
   if (!Array.isArray(rawSubs) || rawSubs.length === 0) {
     f.fail(field, `${field} must be a list of {topic, qos}, e.g. [{"topic": "house/+/temperature", "qos": 1}], got ${quote(rawSubs)}`);
