@@ -160,9 +160,9 @@ export async function startMosquitto(): Promise<Broker> {
  * rabbitmq user), with its own node name, data, logs, config, epmd and distribution port. It takes a few
  * seconds to start: start it once per test file.
  */
-export async function startRabbit(): Promise<Broker & { ctl(args: string[]): string }> {
+export async function startRabbit(opts: { port?: number } = {}): Promise<Broker & { ctl(args: string[]): string }> {
   const dir = mkdtempSync(join(tmpdir(), 'protium-rabbit-'));
-  const port = await freePort();
+  const port = opts.port ?? await freePort();
   const epmdPort = await freePort();
   const distPort = await freePort();
   const node = `protium${port}@localhost`;
