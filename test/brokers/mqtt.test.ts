@@ -23,16 +23,12 @@ describe('mqtt trigger (real mosquitto)', { skip }, () => {
   let broker: Broker;
   let pub: MqttClient;
   let work: string;
-  /** The broker's $SYS counters, as last published (every second). */
-  const sys = new Map<string, number>();
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'protium-mqtt-out-'));
     broker = await startMosquitto();
     d = await startTestDashboard();
     pub = await mqtt.connectAsync(broker.url, { clientId: `protium-test-pub-${process.pid}`, clean: true, reconnectPeriod: 200, protocolVersion: 5 });
-    pub.on('message', (topic, payload) => { if (topic.startsWith('$SYS/')) sys.set(topic, Number(payload.toString())); });
-    await pub.subscribeAsync(['$SYS/broker/clients/total', '$SYS/broker/clients/connected']);
   });
   after(async () => {
     await pub?.endAsync(true).catch(() => {});
@@ -47,8 +43,6 @@ describe('mqtt trigger (real mosquitto)', { skip }, () => {
   const publishAll = async (topic: string, bodies: string[], opts: mqtt.IClientPublishOptions = { qos: 1 }) => {
     for (const b of bodies) await pub.publishAsync(topic, b, opts);
   };
-  /** Clients the broker knows (connected, and disconnected ones with a session), from $SYS. */
-  const total = () => sys.get('$SYS/broker/clients/total') ?? -1;
 
   it('300 QoS 1 messages to 2 replicas: each handled exactly once, both take a share; events carry the topic, packet id, kind and name', async () => {
     const out = join(work, 'share.jsonl');
@@ -118,20 +112,29 @@ describe('mqtt trigger (real mosquitto)', { skip }, () => {
   });
 
   it('deleting the function leaves no client and no session behind', async () => {
-    await eventually('$SYS counters arrive', () => total() >= 1, 30_000);
     const out = join(work, 'delete.jsonl');
-    // Settle: the count before this function exists.
-    let baseline = -1;
-    await eventually('a steady client count', async () => {
-      const t = total();
-      await new Promise((r) => setTimeout(r, 1_200));
-      baseline = total();
-      return t === baseline;
-    }, 30_000);
     await deployConsumer(d, 'mqtt-delete', out, trigger('delete/in'), { replicas: 2 });
-    await eventually('its two clients are counted', () => total() === baseline + 2, 30_000, () => `(total ${total()}, baseline ${baseline})`);
+    await publishAll('delete/in', ['before-delete']);
+    await untilHandled(out, ['before-delete']);
+    // The replicas' client ids: the trigger's base and each replica's suffix.
+    const ids = ((await d.api('GET', '/api/functions/mqtt-delete/replicas')).json.names as string[]).map((r) => `nuclio-nuclio-mqtt-delete-in-${r.split('-').pop()}`);
+    assert.equal(ids.length, 2);
+    const pids = replicaPids(d, 'mqtt-delete');
     assert.equal((await d.api('DELETE', '/api/functions', { body: { metadata: { name: 'mqtt-delete' } } })).status, 204);
-    await eventually('its clients and sessions are gone', () => total() === baseline, 30_000, () => `(total ${total()}, baseline ${baseline})`);
+    const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    await eventually('its replicas have stopped', () => !pids.some(alive), 60_000);
+    // Connecting with a replica's client id asks for its session: a connected replica or a session left
+    // behind would answer "session present" (and be taken over); none may.
+    for (const clientId of ids) {
+      const probe = mqtt.connect(broker.url, { clientId, clean: false, protocolVersion: 5, reconnectPeriod: 0, properties: { sessionExpiryInterval: 0 } });
+      probe.on('error', () => {});
+      const sessionPresent = await new Promise<boolean>((resolve, reject) => {
+        probe.once('connect', (connack) => resolve(connack.sessionPresent));
+        probe.once('close', () => reject(new Error(`could not connect as ${clientId}`)));
+      });
+      await probe.endAsync();
+      assert.equal(sessionPresent, false, `a session or client ${clientId} was left behind`);
+    }
   });
 
   it('a Nuclio function.yaml with an mqtt trigger deploys with the CLI and consumes', async () => {
