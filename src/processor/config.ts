@@ -11,6 +11,9 @@ export interface ProcessorConfig {
   replica: string;
   namespace: string;
   functionName: string;
+  /** The function's labels and annotations (NATS queue names and Kafka settings may come from them). */
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
   family: RuntimeFamily;
   runtime: string;
   /** `module:entry` as in spec.handler. */
@@ -47,4 +50,6 @@ export type FromReplica =
   | { t: 'ready' }
   | { t: 'ack'; id: number }
   | { t: 'failed'; message: string }
-  | { t: 'load'; inflight: number; handled: number };
+  | { t: 'load'; inflight: number; handled: number }
+  /** A broker trigger reaches its broker, or not (`message` says why); sent on every change, before `ready` too. */
+  | { t: 'trigger'; name: string; kind: string; connected: boolean; message?: string };
