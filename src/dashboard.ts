@@ -28,7 +28,7 @@ import { bwrapConfinement, detectPidNamespace, type Confinement } from './platfo
 import { baseReplicaEnv, LocalPlatform } from './platform/local/local-platform.js';
 import { Interpreters } from './platform/local/interpreters.js';
 import { findBwrap, homeFoldersToKeep } from './platform/local/sandbox.js';
-import { hostAddresses } from './api/routes/misc.js';
+import { hostAddresses } from './platform/local/host-addresses.js';
 import { shardLagRoutes } from './api/routes/v3io-streams.js';
 import { StreamService } from './streams/stream-service.js';
 import { streamRoutes } from './streams/v3io-routes.js';
