@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { installedPaths } from '../../build/artifact-layout.js';
 import type { Artifact } from '../../build/builder.js';
 import type { Logger } from '../../log.js';
 import type { ProcessorConfig } from '../../processor/config.js';
@@ -29,6 +30,8 @@ export interface InstanceEnv {
   program: string;
   runDir: string;
   logsDir: string;
+  /** The folder an artifact's files are in on this machine (the artifact store's). */
+  artifactDir: (id: string) => string;
   /** Environment every replica starts from (PATH, LANG...): never the dashboard's own. */
   baseEnv: Record<string, string>;
   /** The interpreter of a python runtime name (interpreters.ts). */
@@ -57,6 +60,8 @@ export interface InstanceEnv {
 interface Deployment {
   fn: FunctionRecord;
   artifact: Artifact;
+  /** The artifact's folder. */
+  dir: string;
   min: number;
   max: number;
   readinessMs: number;
@@ -314,6 +319,7 @@ export class FunctionInstance {
     return {
       fn,
       artifact,
+      dir: this.env.artifactDir(artifact.id),
       min,
       max,
       readinessMs: (spec.readinessTimeoutSeconds || DEFAULT_READINESS_S) * 1000,
@@ -333,7 +339,7 @@ export class FunctionInstance {
     // A memory limit bounds the processor's heap (a leaking nodejs handler then dies and is restarted).
     const nodeArgs = d.memoryLimit ? [`--max-old-space-size=${Math.max(16, Math.floor(d.memoryLimit / 2 ** 20))}`] : [];
     const home = join(this.env.runDir, 'home', this.ref.namespace, this.ref.name);
-    const wrap = this.env.confinement.replicaPrefix({ artifactDir: d.artifact.dir, configPath, homeDir: home });
+    const wrap = this.env.confinement.replicaPrefix({ artifactDir: d.dir, configPath, homeDir: home });
     const replica = new Replica({
       name,
       nodeArgs,
@@ -341,7 +347,7 @@ export class FunctionInstance {
       signalsAsExitCodes: this.env.confinement.signalsAsExitCodes,
       program: this.env.program,
       configPath,
-      cwd: d.artifact.dir,
+      cwd: d.dir,
       env: this.replicaEnv(d, name),
       logPath: join(this.env.logsDir, this.ref.namespace, this.ref.name, `${name}.log`),
       pidDir: join(this.env.runDir, 'replicas'),
@@ -361,7 +367,7 @@ export class FunctionInstance {
       family: d.artifact.family,
       runtime: spec.runtime ?? d.artifact.runtime,
       handler: spec.handler || d.artifact.handler,
-      artifactDir: d.artifact.dir,
+      artifactDir: d.dir,
       triggers: spec.triggers ?? {},
       env: spec.env ?? [],
       eventTimeoutMs: parseDuration(spec.eventTimeout || '0') ?? 0,
@@ -379,7 +385,8 @@ export class FunctionInstance {
 
   /** A curated environment: the function's env on top of a small base, plus what the runtime needs. */
   private replicaEnv(d: Deployment, replica: string): Record<string, string> {
-    const dir = d.artifact.dir;
+    const dir = d.dir;
+    const installed = installedPaths(dir);
     const home = join(this.env.runDir, 'home', this.ref.namespace, this.ref.name);
     mkdirSync(home, { recursive: true });
     const env: Record<string, string> = {
@@ -391,11 +398,11 @@ export class FunctionInstance {
       NUCLIO_NAMESPACE: this.ref.namespace,
       NUCLIO_FUNCTION_HANDLER: d.fn.spec.handler ?? '',
       NUCLIO_RUNTIME: d.artifact.runtime,
-      NODE_PATH: join(dir, '.protium', 'npm-global', 'lib', 'node_modules'),
-      PYTHONPATH: [dir, join(dir, '.protium', 'site-packages'), this.env.pythonRuntimeDir].join(':'),
+      NODE_PATH: installed.nodeModules,
+      PYTHONPATH: [dir, installed.sitePackages, this.env.pythonRuntimeDir].join(':'),
       PYTHONUNBUFFERED: '1',
       ...(this.env.dashboardUrl() ? { PROTIUM_DASHBOARD_URL: this.env.dashboardUrl()! } : {}),
-      PATH: `${join(dir, '.protium', 'npm-global', 'bin')}:${join(dir, '.protium', 'site-packages', 'bin')}:${this.env.baseEnv.PATH ?? '/usr/bin:/bin'}`,
+      PATH: [...installed.bin, this.env.baseEnv.PATH ?? '/usr/bin:/bin'].join(':'),
     };
     for (const e of d.fn.spec.env ?? []) if (e.name && typeof e.value === 'string') env[e.name] = e.value;
     return env;

@@ -42,7 +42,7 @@ describe('LocalPlatform ports', () => {
     return p;
   };
   const fn = (name: string): FunctionRecord => ({ metadata: { name, namespace: 'nuclio' }, spec: { runtime: 'nodejs', handler: 'handler:handler' }, status: {} }) as FunctionRecord;
-  const artifact = { id: 'a'.repeat(32), image: 'protium/processor-x:a', runtime: 'nodejs', family: 'nodejs' as const, handler: 'handler:handler', dir };
+  const artifact = { id: 'a'.repeat(32), image: 'protium/processor-x:a', runtime: 'nodejs', family: 'nodejs' as const, handler: 'handler:handler' };
   /** A function name whose first choice of port is `port`. */
   const nameStartingAt = (r: [number, number], port: number, prefix: string) => {
     for (let i = 0; ; i++) if (candidatePorts(r, `nuclio/${prefix}${i}`)[0] === port) return `${prefix}${i}`;

@@ -6,6 +6,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from '../../errors.js';
+import { artifactDir } from '../../build/artifact-layout.js';
 import type { Artifact } from '../../build/builder.js';
 import type { Logger } from '../../log.js';
 import type { DataLayout } from '../../paths.js';
@@ -113,6 +114,7 @@ export class LocalPlatform implements Platform {
       program: this.opts.program,
       runDir: this.opts.layout.run,
       logsDir: this.opts.layout.logs,
+      artifactDir: (id) => artifactDir(this.opts.layout.artifacts, id),
       baseEnv: baseReplicaEnv(process.env),
       pythonFor: (runtime) => this.interpreters.python(runtime).path,
       pythonRuntimeDir: this.opts.pythonRuntimeDir,
