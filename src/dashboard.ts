@@ -17,6 +17,7 @@ import { currentPackageManagerConfig } from './build/package-manager-config.js';
 import { TemplateCatalog } from './build/template-catalog.js';
 import type { Config } from './config.js';
 import { ArtifactCollector } from './controllers/artifact-collector.js';
+import { BuildLogs } from './controllers/build-log.js';
 import { FunctionController } from './controllers/function-controller.js';
 import { GatewayController } from './controllers/gateway-controller.js';
 import { Gateway } from './gateway/gateway.js';
@@ -176,6 +177,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       sourceLimits: config.sourceLimits,
       commands,
     });
+    const buildLogs = new BuildLogs(layout.builds);
     const invoker = new Invoker();
     steps.invoker = () => invoker.close();
     let controller: FunctionController | undefined;
@@ -204,7 +206,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       builder,
       platform,
       log: log.child({ component: 'function-controller' }),
-      buildLogPath: (ref) => platform.buildLogPath(ref),
+      buildLogs,
       runtimeNote: (runtime) => interpreters.note(runtime),
       onRemoved: (ref, port) => {
         if (port) invoker.forgetPort(port);
@@ -244,7 +246,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       shardLagRoutes(app, streams);
     };
     let gatewayUrl: string | undefined;
-    const api = buildApi({ config, store, platform, invoker, templates, directory, log, credentials, extraRoutes, gatewayUrl: () => gatewayUrl });
+    const api = buildApi({ config, store, platform, buildLogs, invoker, templates, directory, log, credentials, extraRoutes, gatewayUrl: () => gatewayUrl });
     steps.api = () => api.close();
     await listen(api, config.listen.host, config.listen.port, '--listen-addr');
     const addr = api.server.address();

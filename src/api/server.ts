@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
+import type { BuildLogs } from '../controllers/build-log.js';
 import type { Platform } from '../platform/platform.js';
 import type { Invoker } from '../invoke/invoker.js';
 import type { TemplateCatalog } from '../build/template-catalog.js';
@@ -35,6 +36,8 @@ export interface ApiDeps {
   config: Config;
   store: Store;
   platform: Platform;
+  /** Build logs, served beside replica logs as `nuclio-<ns>-<fn>-build`. */
+  buildLogs: BuildLogs;
   invoker: Invoker;
   templates: TemplateCatalog;
   /** Function states and URLs in memory, for the invocation path. */

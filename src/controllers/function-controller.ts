@@ -5,14 +5,13 @@
  * and writes the outcome (`ready`, `error`, `scaledToZero`). On start every stored function is reconciled,
  * so a restarted dashboard brings back what ran before. Each step is idempotent.
  */
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { BuildError, type Artifact, type Builder } from '../build/builder.js';
 import { sourceKind } from '../resources/function-source.js';
 import type { FunctionRecord, FunctionRef, FunctionStatus, LogRecord } from '../resources/types.js';
 import type { Logger } from '../log.js';
 import type { Platform } from '../platform/platform.js';
-import { RotatingLog } from '../platform/local/log-files.js';
+import type { RotatingLog } from '../util/log-files.js';
+import { buildLogName, type BuildLogs } from './build-log.js';
 import type { Store, StoreChange } from '../store/store.js';
 import { DeployLog } from './deploy-log.js';
 import { WorkQueue } from './work-queue.js';
@@ -22,8 +21,8 @@ export interface FunctionControllerDeps {
   builder: Builder;
   platform: Platform;
   log: Logger;
-  /** Where the build log of a function goes. */
-  buildLogPath: (ref: FunctionRef) => string;
+  /** The build logs: written while a function builds, removed with the function. */
+  buildLogs: BuildLogs;
   /** Called when a function is gone for good (drop connection pools, logs). */
   onRemoved?: (ref: FunctionRef, port: number | undefined) => void;
   /**
@@ -137,6 +136,7 @@ export class FunctionController {
       const port = platform.port(ref);
       await platform.remove(ref);
       this.applied.delete(key);
+      this.deps.buildLogs.remove(ref);
       this.deps.onRemoved?.(ref, port);
       return;
     }
@@ -175,7 +175,7 @@ export class FunctionController {
     if (!build && sourceKind({ ...fn.spec, image: undefined }) === undefined) {
       throw new BuildError(`The artifact of spec.image ${JSON.stringify(fn.spec.image)} is not on this machine, and the function has no source to rebuild it from`);
     }
-    return builder.build(fn, { signal, onLog: (l) => onLog(toRecord(l)), pin: (id) => pins.add(id), logDir: dirname(this.deps.buildLogPath(refOf(fn))) });
+    return builder.build(fn, { signal, onLog: (l) => onLog(toRecord(l)), pin: (id) => pins.add(id), logDir: this.deps.buildLogs.folder(refOf(fn)) });
   }
 
   private async deploy(fn: FunctionRecord, opts: { build: boolean; parked?: boolean }): Promise<void> {
@@ -185,18 +185,12 @@ export class FunctionController {
     this.aborts.set(key, abort);
     const pins = new Set<string>();
     this.pins.add(pins);
-    let buildLog: RotatingLog | undefined;
-    if (opts.build) {
-      const path = this.deps.buildLogPath(ref);
-      rmSync(path, { force: true });
-      rmSync(`${path}.1`, { force: true });
-      buildLog = new RotatingLog(path);
-    }
+    const buildLog: RotatingLog | undefined = opts.build ? this.deps.buildLogs.start(ref) : undefined;
     let current = fn;
     const log = new DeployLog({
       write: ({ time, ...rest }) => buildLog?.writeLine(JSON.stringify({ time: new Date(time).toISOString(), ...rest })),
       publish: (logs) => this.publishLogs(current, logs, abort.signal),
-      whereFull: `GET /api/functions/${ref.name}/logs/nuclio-${ref.namespace}-${ref.name}-build`,
+      whereFull: `GET /api/functions/${ref.name}/logs/${buildLogName(ref)}`,
     });
     const onLog = (r: LogRecord) => log.add(r);
     const say = (message: string, level = 'info', extra: Record<string, unknown> = {}) => onLog({ level, time: Date.now(), name: 'deployer', message, ...extra });

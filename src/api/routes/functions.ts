@@ -27,7 +27,7 @@ const MAX_WAIT_MS = 15 * 60_000;
 const DEFAULT_CREATION_TIMEOUT_MS = 60_000;
 
 export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const { store, config, platform } = deps;
+  const { store, config, platform, buildLogs } = deps;
   // Followed logs never end by themselves: a closing dashboard ends them, or close() would wait for clients.
   const following = new Set<AbortController>();
   app.addHook('preClose', async () => { for (const ac of following) ac.abort(); });
@@ -183,7 +183,10 @@ export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
     following.add(ac);
     ac.signal.addEventListener('abort', () => following.delete(ac), { once: true });
     reply.raw.once('close', () => ac.abort());
-    const lines = platform.logs({ namespace: ns, name }, replica, { follow, sinceMs, tailLines, signal: ac.signal });
+    const ref = { namespace: ns, name };
+    const query = { follow, sinceMs, tailLines, signal: ac.signal };
+    // The build log is the controller's; every other name is a replica's, the platform's.
+    const lines = buildLogs.isBuildLog(ref, replica) ? buildLogs.read(ref, query) : platform.logs(ref, replica, query);
     // Pull the first chunk before answering so that a 400 (replica of another function) is still possible.
     const it = lines[Symbol.asyncIterator]();
     const first = await it.next();

@@ -17,7 +17,7 @@ import type { Confinement } from './confinement.js';
 import { FunctionInstance, replicaPrefix } from './function-instance.js';
 import { Interpreters } from './interpreters.js';
 import { candidatePorts, listenOnFree } from './port-pool.js';
-import { readLog } from './log-files.js';
+import { readLog } from '../../util/log-files.js';
 import type { ConnectionLimits } from '../../util/connection-guard.js';
 
 export interface LocalPlatformOptions {
@@ -223,17 +223,11 @@ export class LocalPlatform implements Platform {
     const suffix = lower.slice(prefix.length);
     if (!/^[a-z0-9]{1,16}$/.test(suffix)) throw new ApiError('BadRequest', `${replica} is not a replica name of function ${ref.name}`);
     const dir = join(this.opts.layout.logs, ref.namespace, ref.name);
-    const name = suffix === 'build' ? 'build' : `${prefix}${suffix}`;
-    const path = join(dir, `${name}.log`);
+    const path = join(dir, `${prefix}${suffix}.log`);
     if (!existsSync(path) && !existsSync(`${path}.1`)) {
       throw new ApiError('NotFound', `Replica ${replica} of function ${ref.name} has no log (GET /api/functions/${ref.name}/replicas lists the live ones)`);
     }
     return readLog(path, query);
-  }
-
-  /** The build log file of a function (written by the function controller). */
-  buildLogPath(ref: FunctionRef): string {
-    return join(this.opts.layout.logs, ref.namespace, ref.name, 'build.log');
   }
 
   async close(): Promise<void> {
