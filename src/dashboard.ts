@@ -29,7 +29,6 @@ import { bwrapConfinement, detectPidNamespace, type Confinement } from './platfo
 import { baseReplicaEnv, LocalPlatform } from './platform/local/local-platform.js';
 import { Interpreters } from './platform/local/interpreters.js';
 import { findBwrap, homeFoldersToKeep } from './platform/local/sandbox.js';
-import { hostAddresses } from './platform/local/host-addresses.js';
 import { shardLagRoutes } from './api/routes/v3io-streams.js';
 import { StreamService } from './streams/stream-service.js';
 import { streamRoutes } from './streams/v3io-routes.js';
@@ -180,53 +179,54 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     const buildLogs = new BuildLogs(layout.builds);
     const invoker = new Invoker();
     steps.invoker = () => invoker.close();
-    let controller: FunctionController | undefined;
     let collector: ArtifactCollector | undefined;
     let apiUrl: string | undefined;
+    // Functions bind concurrently after a restart: every stored port is claimed before any is given out.
+    const stored = await store.list('function', undefined);
     const platform = new LocalPlatform({
       interpreters,
       layout,
       host: config.functionHost,
       portRange: config.portRange,
-      externalIps: () => config.externalIps ?? hostAddresses(),
+      ...(config.externalIps ? { externalIps: config.externalIps } : {}),
       program: PROCESSOR_MAIN,
       pythonRuntimeDir: PYTHON_RUNTIME_DIR,
       log: log.child({ component: 'platform' }),
-      dashboardUrl: () => apiUrl,
-      ...(credentials ? { streamToken: credentials.streamToken } : {}),
+      dashboard: { url: () => apiUrl, ...(credentials ? { replicaToken: credentials.streamToken } : {}) },
       connectionLimits: config.connectionLimits,
-      onRollover: (port) => invoker.forgetPort(port),
-      onReplicasStopped: () => collector?.schedule(),
       confinement,
-      onStatus: (ref, status) => void controller?.platformStatus(ref, status).catch((e) => log.warn({ err: e }, 'status update failed')),
+      reservedPorts: stored.filter((fn) => fn.status.httpPort).map((fn) => ({ ref: { namespace: fn.metadata.namespace!, name: fn.metadata.name! }, port: fn.status.httpPort! })),
     });
     steps.platform = () => platform.close();
-    controller = new FunctionController({
+    const controller = new FunctionController({
       store,
       builder,
       platform,
       log: log.child({ component: 'function-controller' }),
       buildLogs,
       runtimeNote: (runtime) => interpreters.note(runtime),
-      onRemoved: (ref, port) => {
-        if (port) invoker.forgetPort(port);
-        platform.forgetLogs(ref);
-        collector?.schedule();
-      },
+      onRemoved: () => collector?.schedule(),
       onDeployEnded: () => collector?.schedule(),
     });
-    steps.controller = () => controller!.stop();
+    steps.controller = () => controller.stop();
     collector = new ArtifactCollector({
       store,
       collect: (keep) => artifacts.collect(keep),
-      inUse: () => [...platform.artifactsInUse(), ...controller!.pinnedArtifacts()],
+      inUse: async () => [...await platform.artifactsInUse(), ...controller.pinnedArtifacts()],
       log: log.child({ component: 'artifact-collector' }),
     });
     steps.collector = () => collector!.stop();
+    // What the platform reports on its own: status to the store (through the controller), new versions
+    // and removals to the invoker's pools, stopped replicas to the artifact collector.
+    platform.subscribe((e) => {
+      if (e.type === 'status') void controller.platformStatus(e.ref, e.status).catch((err) => log.warn({ err }, 'status update failed'));
+      else if (e.type === 'routeChanged') for (const target of e.targets) invoker.forget(target);
+      else collector?.schedule();
+    });
 
     const gateway = new Gateway({
       invoker,
-      functionPort: (namespace, name) => platform.servingPort({ namespace, name }),
+      route: (ref) => platform.route(ref),
       accessKeys: () => accessKeys,
       log: log.child({ component: 'gateway' }),
       connectionLimits: config.connectionLimits,

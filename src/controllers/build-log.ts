@@ -45,7 +45,7 @@ export class BuildLogs {
   }
 
   /** The build log's lines (tail, since, follow as for replica logs); a 404 when the function has none. */
-  read(ref: FunctionRef, query: ReadQuery): AsyncIterable<string> {
+  async read(ref: FunctionRef, query: ReadQuery): Promise<AsyncIterable<string>> {
     const path = this.file(ref);
     if (!existsSync(path) && !existsSync(`${path}.1`)) {
       throw new ApiError('NotFound', `Function ${ref.name} has no build log: it was not built by this dashboard yet`);

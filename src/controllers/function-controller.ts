@@ -9,7 +9,7 @@ import { BuildError, type Artifact, type Builder } from '../build/builder.js';
 import { sourceKind } from '../resources/function-source.js';
 import type { FunctionRecord, FunctionRef, FunctionStatus, LogRecord } from '../resources/types.js';
 import type { Logger } from '../log.js';
-import type { Platform } from '../platform/platform.js';
+import { ApplyError, type Platform } from '../platform/platform.js';
 import type { RotatingLog } from '../util/log-files.js';
 import { buildLogName, type BuildLogs } from './build-log.js';
 import type { Store, StoreChange } from '../store/store.js';
@@ -23,8 +23,8 @@ export interface FunctionControllerDeps {
   log: Logger;
   /** The build logs: written while a function builds, removed with the function. */
   buildLogs: BuildLogs;
-  /** Called when a function is gone for good (drop connection pools, logs). */
-  onRemoved?: (ref: FunctionRef, port: number | undefined) => void;
+  /** Called when a function is gone for good (its replicas, replica logs and build log with it). */
+  onRemoved?: (ref: FunctionRef) => void;
   /**
    * What a deploy of `runtime` should tell the user about the interpreter that runs it (a version asked
    * for but not installed), for the build log and status.message; undefined when there is nothing to say.
@@ -72,10 +72,7 @@ export class FunctionController {
   /** Starts watching the store and reconciles every stored function. */
   async start(): Promise<void> {
     this.unwatch = this.deps.store.watch((c) => this.onChange(c));
-    const stored = await this.deps.store.list('function', undefined);
-    // Functions bind concurrently: every stored port is claimed before any function is given a new one.
-    this.deps.platform.reservePorts(stored.filter((fn) => fn.status.httpPort).map((fn) => ({ ref: refOf(fn), port: fn.status.httpPort! })));
-    for (const fn of stored) {
+    for (const fn of await this.deps.store.list('function', undefined)) {
       const ref = refOf(fn);
       if (RUNNING_STATES.has(fn.status.state ?? '')) {
         // Nothing runs yet after a restart: say so until the replicas are back (the change queues the work).
@@ -133,11 +130,10 @@ export class FunctionController {
     const { store, platform } = this.deps;
     const fn = await store.get('function', ref.namespace, ref.name);
     if (!fn) {
-      const port = platform.port(ref);
       await platform.remove(ref);
       this.applied.delete(key);
       this.deps.buildLogs.remove(ref);
-      this.deps.onRemoved?.(ref, port);
+      this.deps.onRemoved?.(ref);
       return;
     }
     const state = fn.status.state ?? '';
@@ -217,7 +213,7 @@ export class FunctionController {
         this.ownVersions.add(current.metadata.resourceVersion!);
       }
       if (!opts.parked) say(`Starting the function's replicas (${Math.max(current.spec.minReplicas ?? 1, 1)})`);
-      const endpoint = await this.deps.platform.apply(current, artifact, { previousPort: fn.status.httpPort, parked: opts.parked, signal: abort.signal });
+      const endpoint = await this.deps.platform.apply(current, artifact, { parked: opts.parked, signal: abort.signal });
       this.applied.add(key);
       await this.copyStartupLines(ref, onLog, abort.signal);
       say(opts.parked ? 'Function deployed, scaled to zero' : 'Function deploy complete', 'info', { httpPort: endpoint.httpPort });
@@ -237,7 +233,8 @@ export class FunctionController {
       const message = (e as Error).message || String(e);
       onLog({ level: 'error', time: Date.now(), name: opts.build ? 'builder' : 'deployer', message });
       this.deps.log.warn({ function: key, err: message.split('\n')[0] }, 'function deploy failed');
-      const port = this.deps.platform.port(ref);
+      // The platform says where the function still answers (a previous version serves) or is bound.
+      const port = e instanceof ApplyError ? e.endpoint?.httpPort : undefined;
       await log.close();
       await this.setStatusIfCurrent(current, {
         state: 'error',
@@ -256,10 +253,10 @@ export class FunctionController {
 
   /** The first lines each new replica wrote (its start-up: runtime, init_context output), as deploy records. */
   private async copyStartupLines(ref: FunctionRef, onLog: (r: LogRecord) => void, signal: AbortSignal): Promise<void> {
-    for (const replica of this.deps.platform.replicas(ref)) {
+    for (const replica of await this.deps.platform.replicas(ref)) {
       let text = '';
       try {
-        for await (const chunk of this.deps.platform.logs(ref, replica.name, { follow: false, signal })) text += chunk;
+        for await (const chunk of await this.deps.platform.logs(ref, replica.name, { follow: false, signal })) text += chunk;
       } catch {
         continue; // no log (yet): nothing to copy
       }

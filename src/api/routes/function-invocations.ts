@@ -125,8 +125,10 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
   const fn = deps.directory.get(ns, name);
   if (!fn) return fail(res, 404, `Function not found: ${name} @ ${ns}`);
   // The platform knows whether a version serves: during an update (state building) the previous one does.
-  const port = deps.platform.servingPort({ namespace: ns, name });
-  if (!port) {
+  let route: string;
+  try {
+    route = await deps.platform.route({ namespace: ns, name });
+  } catch {
     const why = fn.message ? `: ${fn.message.split('\n')[0]}` : '';
     return fail(res, 503, `Function ${name} is not ready to be invoked (state ${fn.state || 'unknown'}${why})`);
   }
@@ -140,7 +142,7 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   try {
     await deps.invoker.forward({
-      target: wanted ?? `127.0.0.1:${port}`,
+      target: wanted ?? route,
       method: req.method ?? 'GET',
       path: `/${(header(req, 'x-nuclio-path') ?? '').replace(/^\/+/, '')}`,
       headers,

@@ -159,7 +159,7 @@ export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const name = paramName(req);
     if (!(await store.get('function', ns, name))) throw notFound('Function not found');
-    return sendJson(reply, 200, { names: platform.replicas({ namespace: ns, name }).map((r) => r.name) });
+    return sendJson(reply, 200, { names: (await platform.replicas({ namespace: ns, name })).map((r) => r.name) });
   });
 
   app.get('/api/functions/:name/logs/:replica', async (req, reply) => {
@@ -186,8 +186,8 @@ export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const ref = { namespace: ns, name };
     const query = { follow, sinceMs, tailLines, signal: ac.signal };
     // The build log is the controller's; every other name is a replica's, the platform's.
-    const lines = buildLogs.isBuildLog(ref, replica) ? buildLogs.read(ref, query) : platform.logs(ref, replica, query);
-    // Pull the first chunk before answering so that a 400 (replica of another function) is still possible.
+    const lines = await (buildLogs.isBuildLog(ref, replica) ? buildLogs.read(ref, query) : platform.logs(ref, replica, query));
+    // The first chunk is pulled before answering: a log that fails to open is still an error answer.
     const it = lines[Symbol.asyncIterator]();
     const first = await it.next();
     async function* rest(): AsyncGenerator<string> {

@@ -157,6 +157,11 @@ export class FunctionInstance {
     return !this.closed && this.live !== undefined && !this.live.disabled;
   }
 
+  /** True when the version asked for last is disabled (spec.disable). */
+  disabled(): boolean {
+    return this.deployment?.disabled === true;
+  }
+
   /** Artifact ids in use: the versions deployed and serving, and every replica's, draining ones included. */
   artifactsInUse(): string[] {
     const ids = [this.deployment?.artifact.id, this.live?.artifact.id];
