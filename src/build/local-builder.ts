@@ -99,7 +99,15 @@ export class LocalBuilder implements Builder {
       const meta = join(staging, ARTIFACT_META_FILE);
       await mkdir(dirname(meta), { recursive: true });
       await writeFile(meta, JSON.stringify({ ...artifact, createdAt: new Date().toISOString() }));
-      if (existsSync(final)) await rm(final, { recursive: true, force: true });
+      if (existsSync(final)) {
+        // An identical build published while ours ran: replicas may already run from its folder, which must
+        // not be swapped from under them. Ours goes (noCache asked for a fresh one: it replaces).
+        if (!spec.build.noCache && (await this.opts.artifacts.read(id))) {
+          log('info', `Reusing the artifact ${id} (an identical build finished first)`);
+          return artifact;
+        }
+        await rm(final, { recursive: true, force: true });
+      }
       try {
         await rename(staging, final);
       } catch (e) {
