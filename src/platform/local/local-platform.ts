@@ -16,7 +16,8 @@ import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
 import { ApplyError, type ApplyOptions, type DashboardAccess, type Endpoint, type LogQuery, type Platform, type PlatformEvent, type PlatformListener, type ReplicaInfo } from '../platform.js';
 import { killRecorded } from '../../util/pid-files.js';
 import type { Confinement } from './confinement.js';
-import { FunctionInstance, replicaPrefix } from './function-instance.js';
+import { FunctionInstance } from './function-instance.js';
+import { replicaPrefix } from './replica-spec.js';
 import { Interpreters } from './interpreters.js';
 import { candidatePorts, listenOnFree } from './port-pool.js';
 import { readLog } from '../../util/log-files.js';
@@ -141,7 +142,6 @@ export class LocalPlatform implements Platform {
     }
     if (inst) return inst;
     inst = new FunctionInstance(ref, {
-      host: this.opts.host,
       program: this.opts.program,
       runDir: this.opts.layout.run,
       logsDir: this.opts.layout.logs,
