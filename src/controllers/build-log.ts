@@ -9,7 +9,7 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiError } from '../errors.js';
+import { apiError } from '../errors.js';
 import type { FunctionRef } from '../resources/types.js';
 import { readLog, RotatingLog, type ReadQuery } from '../util/log-files.js';
 
@@ -48,7 +48,7 @@ export class BuildLogs {
   async read(ref: FunctionRef, query: ReadQuery): Promise<AsyncIterable<string>> {
     const path = this.file(ref);
     if (!existsSync(path) && !existsSync(`${path}.1`)) {
-      throw new ApiError('NotFound', `Function ${ref.name} has no build log: it was not built by this dashboard yet`);
+      throw apiError('REPLICA_LOG_NOT_FOUND', buildLogName(ref), ref.name);
     }
     return readLog(path, query);
   }

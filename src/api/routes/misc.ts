@@ -4,13 +4,12 @@
  * this dashboard serves API gateways (Protium's own key; Nuclio's UI ignores it, ours shows it).
  */
 import type { FastifyInstance } from 'fastify';
-import { hostAddresses } from '../../platform/local/host-addresses.js';
 import { versionInfo } from '../../version.js';
 import { sendJson } from '../reply.js';
-import type { ApiDeps } from '../server.js';
+import type { ApiDeps } from '../deps.js';
 
-export function miscRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const external = () => deps.config.externalIps ?? hostAddresses();
+export function miscRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'config' | 'store' | 'externalIps' | 'gatewayUrl'>): void {
+  const external = deps.externalIps;
 
   // The one public API route: clients probe it before they have a token.
   app.get('/api/versions', { config: { access: 'public' } }, async (_req, reply) => sendJson(reply, 200, { dashboard: versionInfo() }));

@@ -14,6 +14,8 @@
  * piling up descriptors here.
  */
 import net from 'node:net';
+import { refuseSocket } from '../../error-body.js';
+import { apiError, type ApiError } from '../../errors.js';
 import { SocketBudget } from '../../util/connection-guard.js';
 import type { Logger } from '../../log.js';
 
@@ -34,22 +36,13 @@ export interface BrokerOptions {
   /** The replicas connections go to, round-robin over the ready ones. */
   replicas: () => readonly HandOver[];
   /** Why a connection is refused at once (the function is disabled); undefined: take it. */
-  refusal: () => string | undefined;
+  refusal: () => ApiError | undefined;
   /** A connection is held for lack of a ready replica (the instance wakes a function scaled to zero). */
   onHeld: () => void;
   log: Logger;
 }
 
 interface Held { socket: net.Socket; since: number }
-
-/** A raw HTTP answer for a connection whose request was never read (held, then refused). */
-export function refuse(socket: net.Socket, status: number, message: string): void {
-  const body = JSON.stringify({ error: message });
-  const reason = status === 503 ? 'Service Unavailable' : status === 404 ? 'Not Found' : 'Error';
-  socket.on('error', () => {});
-  socket.resume();
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-}
 
 export class ConnectionBroker {
   /** The function's port; the platform makes it listen (port-pool.ts). */
@@ -78,13 +71,13 @@ export class ConnectionBroker {
     // A connection back from a replica that died before acknowledging it is no longer being passed.
     this.passing.delete(socket);
     const refusal = this.opts.refusal();
-    if (refusal) return refuse(socket, 503, refusal);
+    if (refusal) return refuseSocket(socket, refusal);
     if (this.sendToReplica(socket)) return;
     const admitted = this.holding.admit(socket, (victim) => {
       this.held = this.held.filter((h) => h.socket !== victim);
-      refuse(victim, 503, `Function ${this.opts.name} has too many connections waiting for a replica; try again`);
+      refuseSocket(victim, apiError('FUNCTION_BUSY', this.opts.name));
     });
-    if (!admitted) return refuse(socket, 503, `Function ${this.opts.name} has too many connections waiting for a replica (${this.opts.maxConnections}); try again`);
+    if (!admitted) return refuseSocket(socket, apiError('FUNCTION_BUSY', this.opts.name, this.opts.maxConnections));
     this.held.push({ socket, since: Date.now() });
     this.opts.onHeld();
   }
@@ -101,19 +94,19 @@ export class ConnectionBroker {
   expire(now: number): void {
     const limit = this.opts.holdTimeoutMs;
     for (const h of this.held) {
-      if (now - h.since > limit) refuse(h.socket, 503, `Function ${this.opts.name} has no ready replica (waited ${Math.round(limit / 1000)} s)`);
+      if (now - h.since > limit) refuseSocket(h.socket, apiError('FUNCTION_NO_REPLICA', this.opts.name, Math.round(limit / 1000)));
     }
     this.held = this.held.filter((h) => now - h.since <= limit);
   }
 
-  /** Refuses every held connection with `message` (a wake failed, the function is removed). */
-  refuseHeld(message: string): void {
-    for (const h of this.held.splice(0)) refuse(h.socket, 503, message);
+  /** Refuses every held connection with `error` (a wake failed, the function is removed). */
+  refuseHeld(error: ApiError): void {
+    for (const h of this.held.splice(0)) refuseSocket(h.socket, error);
   }
 
   /** Refuses what is held and stops listening; connections already handed to replicas are theirs. */
-  close(message: string): void {
-    this.refuseHeld(message);
+  close(error: ApiError): void {
+    this.refuseHeld(error);
     // close()'s callback would wait for the connections replicas have: not ours to wait for.
     if (this.server.listening) this.server.close();
   }

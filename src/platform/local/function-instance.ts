@@ -14,6 +14,7 @@ import type net from 'node:net';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Artifact } from '../../build/builder.js';
+import { apiError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { FunctionRecord, FunctionRef, FunctionStatus } from '../../resources/types.js';
 import type { ReplicaInfo } from '../platform.js';
@@ -74,7 +75,7 @@ export class FunctionInstance {
       maxConnections: env.connectionLimits.maxConnections,
       holdTimeoutMs: env.holdTimeoutMs,
       replicas: () => this.replicas,
-      refusal: () => ((this.live ?? this.deployment)?.disabled ? `Function ${ref.name} is disabled (spec.disable)` : undefined),
+      refusal: () => ((this.live ?? this.deployment)?.disabled ? apiError('FUNCTION_DISABLED', ref.name) : undefined),
       onHeld: () => { if (this.parked && (this.live ?? this.deployment) && !this.closed) void this.wake(); },
       log: this.log,
     });
@@ -161,7 +162,7 @@ export class FunctionInstance {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    this.broker.close(`Function ${this.ref.name} was removed`);
+    this.broker.close(apiError('FUNCTION_REMOVED', this.ref.name));
     await this.stopAll([...this.replicas.splice(0), ...this.draining], 0);
   }
 
@@ -184,7 +185,7 @@ export class FunctionInstance {
         this.onStatus({ state: 'ready', message: undefined, scaleToZero: { lastScaleEvent: 'scaleFromZeroCompleted', lastScaleEventTime: new Date().toISOString() } });
       } catch (e) {
         const message = `Failed to wake the function from zero: ${(e as Error).message}`;
-        this.broker.refuseHeld(message);
+        this.broker.refuseHeld(apiError('FUNCTION_START_FAILED', message));
         this.onStatus({ state: 'error', message });
       } finally {
         this.waking = undefined;

@@ -1,7 +1,4 @@
-/**
- * The addresses of this machine that make a local function's external invocation URLs (and the
- * dashboard's /api/external_ip_addresses) when nothing is configured (--external-ips).
- */
+/** The addresses this machine is reached at, for the external invocation URLs of functions it runs. */
 import { networkInterfaces } from 'node:os';
 
 /** This host's non-loopback IPv4 addresses. */

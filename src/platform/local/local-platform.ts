@@ -7,7 +7,7 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiError } from '../../errors.js';
+import { apiError } from '../../errors.js';
 import { artifactDir } from '../../build/artifact-layout.js';
 import type { Artifact } from '../../build/builder.js';
 import type { Logger } from '../../log.js';
@@ -108,12 +108,17 @@ export class LocalPlatform implements Platform {
     }
   }
 
+  /** The addresses functions are reached at from outside (--external-ip, else this host's): /api/external_ip_addresses. */
+  externalAddresses(): string[] {
+    return this.opts.externalIps ?? hostAddresses();
+  }
+
   /** Where a function bound on `port` answers: from this machine, the route; from outside, these addresses. */
   private endpoint(port: number): Endpoint {
     const host = this.opts.host;
     const any = host === '0.0.0.0' || host === '::';
     const internal = [this.routeTo(port)];
-    const external = any ? (this.opts.externalIps ?? hostAddresses()).map((ip) => hostPort(ip, port)) : [hostPort(host, port)];
+    const external = any ? this.externalAddresses().map((ip) => hostPort(ip, port)) : [hostPort(host, port)];
     return { httpPort: port, internalInvocationUrls: internal, externalInvocationUrls: external.length ? external : internal };
   }
 
@@ -243,21 +248,21 @@ export class LocalPlatform implements Platform {
     const inst = this.instances.get(key(ref));
     if (inst?.serving()) return Promise.resolve(this.routeTo(inst.port));
     const why = !inst ? 'it is not deployed' : inst.disabled() ? 'it is disabled (spec.disable)' : 'no version of it has started yet';
-    return Promise.reject(new ApiError('Unavailable', `Function ${ref.name} has no replica to route to: ${why}`));
+    return Promise.reject(apiError('FUNCTION_NOT_ROUTABLE', ref.name, why));
   }
 
   async logs(ref: FunctionRef, replica: string, query: LogQuery): Promise<AsyncIterable<string>> {
     const prefix = replicaPrefix(ref);
     const lower = replica.toLowerCase();
     if (!lower.startsWith(prefix.toLowerCase())) {
-      throw new ApiError('BadRequest', `${replica} replica does not belong to function ${ref.name}`);
+      throw apiError('REPLICA_OF_OTHER_FUNCTION', replica, ref.name);
     }
     const suffix = lower.slice(prefix.length);
-    if (!/^[a-z0-9]{1,16}$/.test(suffix)) throw new ApiError('BadRequest', `${replica} is not a replica name of function ${ref.name}`);
+    if (!/^[a-z0-9]{1,16}$/.test(suffix)) throw apiError('REPLICA_NAME_INVALID', replica, ref.name);
     const dir = join(this.opts.layout.logs, ref.namespace, ref.name);
     const path = join(dir, `${prefix}${suffix}.log`);
     if (!existsSync(path) && !existsSync(`${path}.1`)) {
-      throw new ApiError('NotFound', `Replica ${replica} of function ${ref.name} has no log (GET /api/functions/${ref.name}/replicas lists the live ones)`);
+      throw apiError('REPLICA_LOG_NOT_FOUND', replica, ref.name);
     }
     return readLog(path, query);
   }
