@@ -141,8 +141,9 @@ export class LocalPlatform implements Platform {
     const fixed = typeof http?.attributes?.port === 'number' && http.attributes.port > 0 ? http.attributes.port : undefined;
     let inst = this.instances.get(key(ref));
     if (inst && fixed && inst.port !== fixed) {
-      // The http trigger asks for another port: move (the logs stay).
-      await this.stopInstance(ref);
+      // The http trigger asks for another port: move (the logs stay; clients of the old port reconnect).
+      const old = await this.stopInstance(ref);
+      if (old) this.emit({ type: 'routeChanged', ref, targets: this.targets(old) });
       inst = undefined;
     }
     if (inst) return inst;
