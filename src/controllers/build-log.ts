@@ -18,6 +18,7 @@ export function buildLogName(ref: FunctionRef): string {
   return `nuclio-${ref.namespace}-${ref.name}-build`;
 }
 
+/** The build logs of every function, under the data dir's `builds/`. */
 export class BuildLogs {
   /** `dir`: the data dir's builds folder. */
   constructor(private readonly dir: string) {}

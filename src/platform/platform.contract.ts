@@ -106,6 +106,7 @@ async function readLines(p: Platform, ref: FunctionRef, replica: string, q: { ta
 
 const statusOf = (e: unknown) => (e as { status?: number }).status;
 
+/** Registers the contract's cases (node:test) for the platform `makeSubject` builds, a fresh one per case. */
 export function platformContract(label: string, makeSubject: () => Promise<ContractSubject>): void {
   describe(`Platform contract: ${label}`, () => {
     let subject: ContractSubject | undefined;

@@ -12,6 +12,7 @@
 import type { Artifact } from '../build/builder.js';
 import type { FunctionRecord, FunctionRef, FunctionStatus } from '../resources/types.js';
 
+/** Where a replica is in its life: only a `ready` one takes requests. */
 export type ReplicaState = 'starting' | 'ready' | 'restarting' | 'stopping';
 
 /** One replica of a function's serving version, as the replicas endpoint lists it. */
@@ -37,6 +38,7 @@ export interface Endpoint {
   externalInvocationUrls: string[];
 }
 
+/** Which lines of a log to read, and whether to keep reading (the logs endpoint's query, spec §4.1). */
 export interface LogQuery {
   /** Keep the stream open and send new lines until the signal aborts. */
   follow: boolean;
@@ -60,8 +62,10 @@ export type PlatformEvent =
   /** Replicas of a function stopped: the artifacts they ran from may be collectable now. */
   | { type: 'replicasStopped'; ref: FunctionRef };
 
+/** Receives every PlatformEvent; it must not throw (a throw is logged and ignored). */
 export type PlatformListener = (event: PlatformEvent) => void;
 
+/** Options of `Platform.apply`. */
 export interface ApplyOptions {
   /** Aborts waiting for the new version (the caller has newer work). */
   signal?: AbortSignal;
@@ -69,6 +73,7 @@ export interface ApplyOptions {
   parked?: boolean;
 }
 
+/** Options of `Platform.route`. */
 export interface RouteOptions {
   /** Gives up waiting for a replica to wake (the client left). */
   signal?: AbortSignal;
@@ -93,6 +98,7 @@ export interface DashboardAccess {
   replicaToken?: string;
 }
 
+/** Runs functions: see the module comment, and platform.contract.ts for what every implementation must pass. */
 export interface Platform {
   readonly name: string;
   /**

@@ -40,6 +40,7 @@ export const FUNCTION_HEADER = 'x-v3io-function';
 export const STREAM_FUNCTIONS = ['CreateStream', 'DescribeStream', 'DeleteStream', 'PutRecords', 'Heartbeat', 'LeaveGroup', 'CommitOffset', 'GetOffsets'] as const;
 /** Operations on one shard (`<stream>/<shard>`). */
 export const SHARD_FUNCTIONS = ['Seek', 'GetRecords'] as const;
+/** Any operation's name, as X-v3io-function carries it. */
 export type StreamFunction = (typeof STREAM_FUNCTIONS)[number] | (typeof SHARD_FUNCTIONS)[number];
 
 /** CreateStream's body. */
@@ -47,6 +48,7 @@ export interface CreateStreamRequest { ShardCount: number; RetentionPeriodHours?
 
 /** PutRecords: records to append; `ShardId` picks the shard, else `PartitionKey` hashes to one, else round-robin. */
 export interface PutRecordsRequest { Records: { Data: string; ShardId?: number; PartitionKey?: string }[] }
+/** PutRecords' answer. */
 export interface PutRecordsAnswer {
   FailedRecordCount: number;
   /** One per record, in order: where it went, or why it was refused. */
@@ -62,11 +64,13 @@ export interface SeekRequest {
   TimestampSec?: number;
   TimestampNSec?: number;
 }
+/** Seek's answer. */
 export interface SeekAnswer {
   /** An opaque cursor for GetRecords. */
   Location: string;
 }
 
+/** GetRecords: up to `Limit` records from `Location` on. */
 export interface GetRecordsRequest { Location: string; Limit?: number }
 /** One record as it travels. */
 export interface WireRecord {
@@ -76,6 +80,7 @@ export interface WireRecord {
   /** The record's bytes, base64. */
   Data: string;
 }
+/** GetRecords' answer: the records, where to read next, and how far behind the end. */
 export interface GetRecordsAnswer {
   /** The cursor after the records returned (the same one when there were none). */
   NextLocation: string;
@@ -93,6 +98,7 @@ export interface HeartbeatRequest {
   /** Shards the member stopped consuming (it was asked to hand them back). */
   Release?: number[];
 }
+/** Heartbeat's answer: what this member consumes and hands back, and where every shard stands. */
 export interface HeartbeatAnswer {
   ShardCount: number;
   /** Shards this member consumes. */
@@ -105,10 +111,13 @@ export interface HeartbeatAnswer {
   Current: number[];
 }
 
+/** LeaveGroup: the member goes; its shards are free for the others at their next heartbeat. */
 export interface LeaveGroupRequest { ConsumerGroup: string; MemberId: string }
 
 /** CommitOffset: the last record done in a shard; refused (409) when MemberId does not own the shard. */
 export interface CommitOffsetRequest { ConsumerGroup: string; ShardId: number; SequenceNumber: number; MemberId?: string }
 
+/** GetOffsets: a consumer group's position in every shard. */
 export interface GetOffsetsRequest { ConsumerGroup: string }
+/** GetOffsets' answer: per shard, the committed and last sequence numbers and the lag between them. */
 export interface GetOffsetsAnswer { Shards: { ShardId: number; Committed: number | null; Current: number; Lag: number }[] }

@@ -26,6 +26,7 @@ export interface HandOver {
   send(socket: net.Socket): boolean;
 }
 
+/** What a broker needs of its function instance. */
 export interface BrokerOptions {
   /** The function's name, for the answers to refused connections. */
   name: string;
@@ -44,6 +45,7 @@ export interface BrokerOptions {
 
 interface Held { socket: net.Socket; since: number }
 
+/** The connections of one function port (see the module comment). */
 export class ConnectionBroker {
   /** The function's port; the platform makes it listen (port-pool.ts). */
   readonly server: net.Server;

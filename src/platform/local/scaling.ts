@@ -43,8 +43,10 @@ export interface FunctionLoad {
   lowSince: number;
 }
 
+/** What to do: nothing, add a replica, remove one, stop them all (the port stays, and wakes the function). */
 export type ScaleAction = 'none' | 'up' | 'down' | 'toZero';
 
+/** A decision, and the state the next one starts from. */
 export interface ScaleDecision {
   action: ScaleAction;
   /** The next `FunctionLoad.lowSince`. */

@@ -21,6 +21,7 @@ export class StreamCallError extends Error {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
+/** A client of one stream (the trigger's url, container and stream path). */
 export class StreamClient {
   private agent?: http.Agent;
   private request?: typeof http.request;
