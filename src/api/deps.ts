@@ -3,7 +3,7 @@
  * route group takes only the part it uses (a `Pick` of this), so its signature says what it touches.
  * Its own module, so that route groups import it without importing the server that imports them.
  */
-import type { TemplateCatalog } from '../build/template-catalog.js';
+import type { TemplateCatalog } from '../builder/template-catalog.js';
 import type { Config } from '../config.js';
 import type { BuildLogs } from '../controllers/build-log.js';
 import type { FunctionDirectory } from '../invoke/function-directory.js';

@@ -6,7 +6,7 @@
  * (what a previous run left). Runs are coalesced: one at a time, and at most one more queued.
  */
 import type { Logger } from '../log.js';
-import { referencedArtifacts } from '../build/artifact-gc.js';
+import { referencedArtifacts } from '../builder/artifact-gc.js';
 import type { FunctionRecord } from '../resources/types.js';
 import type { Store } from '../store/store.js';
 

@@ -7,7 +7,7 @@
  * idempotent. The controller's own store writes say so (`by: 'controller'`), and it ignores those changes:
  * spec.image after a build, status.logs during a deploy and outcomes are never new work.
  */
-import { BuildError, type Artifact, type Builder } from '../build/builder.js';
+import { BuildError, type Artifact, type Builder } from '../builder/builder.js';
 import { sourceKind } from '../resources/function-source.js';
 import { canTransition, isRunning, isWorkPending, workFor } from '../resources/function-state.js';
 import type { FunctionRecord, FunctionRef, FunctionState, FunctionStatus, LogRecord } from '../resources/types.js';

@@ -12,7 +12,7 @@ import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Pool } from 'undici';
-import type { Artifact } from '../build/builder.js';
+import type { Artifact } from '../builder/builder.js';
 import { enrichFunction } from '../resources/function-enrich.js';
 import type { FunctionConfig, FunctionRecord, FunctionRef, FunctionSpec } from '../resources/types.js';
 import type { Platform, PlatformEvent } from './platform.js';

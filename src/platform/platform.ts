@@ -9,7 +9,7 @@
  * the dashboard holding a request while it scales from zero) implement the same interface: nothing here
  * names a process, a port the dashboard binds, or a path on this machine.
  */
-import type { Artifact } from '../build/builder.js';
+import type { Artifact } from '../builder/builder.js';
 import type { FunctionRecord, FunctionRef, FunctionStatus } from '../resources/types.js';
 
 /** Where a replica is in its life: only a `ready` one takes requests. */

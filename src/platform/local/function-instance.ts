@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Artifact } from '../../build/builder.js';
+import type { Artifact } from '../../builder/builder.js';
 import { apiError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { FunctionRecord, FunctionRef, FunctionStatus } from '../../resources/types.js';

@@ -6,11 +6,11 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArtifactStore } from '../../build/artifact-store.js';
-import { BuildCommands } from '../../build/build-commands.js';
-import { LocalBuilder } from '../../build/local-builder.js';
-import { currentPackageManagerConfig } from '../../build/package-manager-config.js';
-import { TemplateCatalog } from '../../build/template-catalog.js';
+import { ArtifactStore } from '../../builder/artifact-store.js';
+import { BuildCommands } from '../../builder/build-commands.js';
+import { LocalBuilder } from '../../builder/local-builder.js';
+import { currentPackageManagerConfig } from '../../builder/package-manager-config.js';
+import { TemplateCatalog } from '../../builder/template-catalog.js';
 import { loadConfig } from '../../config.js';
 import { silentLogger } from '../../log.js';
 import { dataLayout, PROCESSOR_MAIN, PYTHON_RUNTIME_DIR, TEMPLATES_DIR } from '../../paths.js';

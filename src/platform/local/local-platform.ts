@@ -8,8 +8,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiError } from '../../errors.js';
-import { artifactDir } from '../../build/artifact-layout.js';
-import type { Artifact } from '../../build/builder.js';
+import { artifactDir } from '../../builder/artifact-layout.js';
+import type { Artifact } from '../../builder/builder.js';
 import type { Logger } from '../../log.js';
 import type { DataLayout } from '../../paths.js';
 import type { FunctionRecord, FunctionRef } from '../../resources/types.js';

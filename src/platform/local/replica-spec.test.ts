@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Artifact } from '../../build/builder.js';
+import type { Artifact } from '../../builder/builder.js';
 import type { FunctionRecord, FunctionSpec } from '../../resources/types.js';
 import { PROCESS_GROUP_ONLY, type Confinement } from './confinement.js';
 import { deploymentOf, replicaPrefix, replicaSpec, type Deployment, type ReplicaHost, type ReplicaSpec } from './replica-spec.js';

@@ -5,8 +5,8 @@
  * folder and starts the process (function-instance.ts, replica.ts); everything it passes is decided here.
  */
 import { join } from 'node:path';
-import { installedPaths } from '../../build/artifact-layout.js';
-import type { Artifact } from '../../build/builder.js';
+import { installedPaths } from '../../builder/artifact-layout.js';
+import type { Artifact } from '../../builder/builder.js';
 import type { ProcessorConfig } from '../../processor/config.js';
 import { brokerOf } from '../../resources/broker-triggers/index.js';
 import { memoryLimitBytes } from '../../resources/quantity.js';
