@@ -268,7 +268,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       inUse: async () => [...(await platform.artifactsInUse()), ...controller.pinnedArtifacts()],
       log: log.child({ component: 'artifact-collector' }),
     });
-    steps.collector = () => collector!.stop();
+    steps.collector = () => collector.stop();
     // What the platform reports on its own: status to the store (through the controller), new versions
     // and removals to the invoker's pools, stopped replicas to the artifact collector.
     platform.subscribe((e) => {

@@ -5,7 +5,7 @@
  * bounded connections (util/connection-guard.ts).
  */
 import cors from '@fastify/cors';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import http from 'node:http';
 import { apiError } from '../errors.js';
 import { streamRoutes } from '../streams/v3io-routes.js';
@@ -90,7 +90,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   installErrorHandling(app, deps.log);
 
   // Nuclio reads every body as JSON whatever its content type (clients often send none).
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // Fastify's default parser takes a callback and returns nothing (its declared type also admits a parser
+  // that returns a promise instead).
+  const parseJson = app.getDefaultJsonParser('error', 'error') as (
+    req: FastifyRequest,
+    body: string,
+    done: (err: Error | null, value?: unknown) => void,
+  ) => void;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');

@@ -18,7 +18,7 @@ export type ArchiveKind = 'zip' | 'tar' | 'tgz';
 
 /** The archive kind a file name implies, if any. */
 export function archiveKindOf(name: string): ArchiveKind | undefined {
-  const n = name.toLowerCase().split('?')[0]!;
+  const n = name.toLowerCase().split('?')[0];
   if (n.endsWith('.zip')) return 'zip';
   if (n.endsWith('.tar.gz') || n.endsWith('.tgz')) return 'tgz';
   if (n.endsWith('.tar')) return 'tar';

@@ -75,7 +75,7 @@ export class BuildCommands {
   async run(commands: string[], o: RunOptions): Promise<void> {
     const npmLogs = o.logDir ? join(o.logDir, 'npm') : undefined;
     const env = this.env(o.dir, o.family, npmLogs);
-    await mkdir(env.HOME!, { recursive: true });
+    await mkdir(env.HOME, { recursive: true });
     if (npmLogs) await mkdir(npmLogs, { recursive: true });
     const prefix = this.opts.jail.buildPrefix({
       stagingDir: o.dir,
@@ -89,7 +89,7 @@ export class BuildCommands {
       const code = await new Promise<number | string>((resolve) => {
         const argv = [...prefix, '/bin/sh', '-c', cmd];
         // Its own process group: a timeout or a cancel kills the group (and with it the namespace).
-        const child = spawn(argv[0]!, argv.slice(1), {
+        const child = spawn(argv[0], argv.slice(1), {
           cwd: o.dir,
           env,
           stdio: ['ignore', 'pipe', 'pipe'],

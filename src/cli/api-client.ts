@@ -91,7 +91,7 @@ function connectionProblem(e: unknown): string | undefined {
     case 'ENETUNREACH':
       return 'host unreachable';
     default:
-      return err.cause?.message ?? err.cause?.code ?? (e as Error).message;
+      return err.cause?.message ?? err.cause?.code ?? e.message;
   }
 }
 

@@ -365,12 +365,14 @@ function replicaRecord(line: string, replica: string): LogRecord {
     const obj = JSON.parse(line) as Record<string, unknown>;
     const { time, level, message, msg, name: _name, ...rest } = obj;
     const t = typeof time === 'string' ? Date.parse(time) : typeof time === 'number' ? time : NaN;
+    const text = message ?? msg;
     return {
       ...rest,
       level: typeof level === 'string' ? level : 'info',
       time: Number.isNaN(t) ? Date.now() : t,
       name: replica,
-      message: String(message ?? msg ?? ''),
+      // A handler may log an object: it reads as JSON.
+      message: typeof text === 'string' ? text : (JSON.stringify(text) ?? ''),
     };
   } catch {
     return { level: 'info', time: Date.now(), name: replica, message: line };

@@ -24,7 +24,7 @@ const AUTH_MODES: Record<string, AuthenticationMode> = {
 /** The effective mode of a stored gateway. */
 export function authMode(mode: string | undefined): AuthenticationMode {
   const m = mode ?? 'none';
-  return Object.hasOwn(AUTH_MODES, m) ? AUTH_MODES[m]! : 'none';
+  return Object.hasOwn(AUTH_MODES, m) ? AUTH_MODES[m] : 'none';
 }
 
 /** `path` as routed: leading slash added, trailing slash removed (but "/" stays). */

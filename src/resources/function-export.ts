@@ -54,7 +54,7 @@ function redactSpec(spec: FunctionConfig['spec']): FunctionConfig['spec'] {
         k,
         k === 'functionSourceCode' ? v : redactSecrets(v, isSecretName(k)),
       ]),
-    ) as typeof spec.build;
+    );
   }
   return out;
 }

@@ -46,7 +46,7 @@ export function optStringArray(value: unknown, field: string): string[] | undefi
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
     throw apiError('FIELD_MUST_BE', field, 'a list of strings', value);
   }
-  return value as string[];
+  return value;
 }
 
 /** A map of string values (labels, annotations). */

@@ -98,7 +98,7 @@ export class RotatingLog {
 export function lineTime(line: string): number | undefined {
   const m = /"time":"([^"]+)"/.exec(line);
   if (!m) return undefined;
-  const t = Date.parse(m[1]!);
+  const t = Date.parse(m[1]);
   return Number.isNaN(t) ? undefined : t;
 }
 

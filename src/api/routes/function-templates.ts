@@ -33,7 +33,7 @@ export function functionTemplateRoutes(app: FastifyInstance, deps: Pick<ApiDeps,
       apiError('INVALID_TEMPLATE', `it nests mappings and lists more than ${MAX_JSON_DEPTH} levels deep`);
     let doc: unknown;
     try {
-      doc = parseYaml(renderTemplate(body.template, (body.values ?? {}) as Record<string, unknown>));
+      doc = parseYaml(renderTemplate(body.template, body.values ?? {}));
     } catch (e) {
       // The YAML parser recurses: it reports text nested deeply enough to overflow its stack as an error.
       if (e instanceof RangeError || /Maximum call stack size exceeded/.test((e as Error).message)) throw tooDeep();

@@ -12,14 +12,7 @@ import { deleteStrategy, readProjectBody } from '../../resources/project.js';
 import { readApiGatewayBody, upstreamFunctions } from '../../resources/api-gateway.js';
 import { enrichFunctionEvent, readFunctionEventBody } from '../../resources/function-event.js';
 import { isObject } from '../../resources/shape.js';
-import {
-  DEFAULT_PROJECT,
-  FUNCTION_LABEL,
-  PROJECT_LABEL,
-  type ApiGateway,
-  type FunctionEvent,
-  type Project,
-} from '../../resources/types.js';
+import { DEFAULT_PROJECT, FUNCTION_LABEL, PROJECT_LABEL, type Project } from '../../resources/types.js';
 import { isStoreError, type StoreOp } from '../../store/store.js';
 import { storeForDeploy } from '../function-writer.js';
 import { writeGateway } from '../gateway-writer.js';
@@ -230,7 +223,7 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
         await store
           .batch([
             { op: 'require', kind: 'function', namespace: ns, name: fnName },
-            { op: 'create', kind: 'functionEvent', object: enrichFunctionEvent(ev) as FunctionEvent },
+            { op: 'create', kind: 'functionEvent', object: enrichFunctionEvent(ev) },
           ])
           .catch((e: unknown) => {
             throw isStoreError(e, 'REQUIRED_MISSING') ? apiError('FUNCTION_EVENT_PARENT_MISSING', fnName) : e;
@@ -250,7 +243,7 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
           : raw;
         const gw = readApiGatewayBody(obj, { defaultNamespace: ns, projectName, nameFallback: key });
         name = gw.spec.name ?? key;
-        await writeGateway(deps, gw as ApiGateway, { mode: 'create', validateFunctions: false });
+        await writeGateway(deps, gw, { mode: 'create', validateFunctions: false });
       } catch (e) {
         failedAPIGateways.push({ apiGateway: name, error: (e as Error).message });
       }

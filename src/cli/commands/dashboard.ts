@@ -29,7 +29,7 @@ Example:
         );
       addDashboardOptions(inner);
       // --namespace is also a global flag, and the program takes it wherever it appears: hand it on.
-      const globals = c.optsWithGlobals() as { namespace?: string };
+      const globals = c.optsWithGlobals<{ namespace?: string }>();
       inner.action(async (opts: Record<string, unknown>) => {
         await runDashboard({
           ...opts,

@@ -36,7 +36,7 @@ Example:
     .action(
       async (kindWord: string, name: string, opts: { cascade?: boolean; withApiGateways?: boolean }, cmd: Command) => {
         const kind = kindOf(kindWord, DELETABLE);
-        const route = ROUTES[kind]!;
+        const route = ROUTES[kind];
         const { client } = contextOf(cmd);
         const existing = await client.find(`${route.path}/${seg(name)}`, { ns: route.ns });
         if (!existing)
@@ -63,7 +63,7 @@ Example:
           }
           throw e;
         }
-        process.stdout.write(`${route.what[0]!.toUpperCase()}${route.what.slice(1)} ${name} deleted\n`);
+        process.stdout.write(`${route.what[0].toUpperCase()}${route.what.slice(1)} ${name} deleted\n`);
       },
     );
 }

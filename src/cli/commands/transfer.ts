@@ -92,7 +92,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** The bundles in an export file: one bundle, or several keyed by project name (GET /api/projects?export=true). */
 export function bundlesOf(doc: unknown, file: string): Bundle[] {
-  if (isMap(doc) && isMap(doc.project)) return [doc as Bundle];
+  if (isMap(doc) && isMap(doc.project)) return [doc];
   if (isMap(doc) && Object.keys(doc).length && Object.values(doc).every((v) => isMap(v) && isMap(v.project)))
     return Object.values(doc) as Bundle[];
   throw new CliError(
@@ -124,10 +124,10 @@ Example:
       }
       const doc = parseDocument(text, {});
       if (doc.errors.length) {
-        const e = doc.errors[0]!;
+        const e = doc.errors[0];
         const pos = e.linePos?.[0];
         throw new CliError(
-          `${opts.file}${pos ? ` line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+          `${opts.file}${pos ? ` line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
         );
       }
       const bundles = bundlesOf(doc.toJS(), opts.file);

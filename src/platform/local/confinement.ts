@@ -96,7 +96,7 @@ function which(program: string): string | undefined {
 /** Runs `argv`; its trimmed output, or undefined when it fails. */
 function probe(argv: string[]): string | undefined {
   try {
-    return execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 })
+    return execFileSync(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 })
       .toString()
       .trim();
   } catch {
@@ -151,7 +151,7 @@ export function bwrapConfinement(bwrap: string, view: SandboxView): Confinement 
   const test = [bwrap, ...bwrapArgs(current(), { readOnly: [], writable: [] }), '/bin/sh', '-c', 'echo $$'];
   let failure = '';
   try {
-    const out = execFileSync(test[0]!, test.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 })
+    const out = execFileSync(test[0], test.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 })
       .toString()
       .trim();
     if (out !== '2') failure = `expected to run as PID 2 of a new namespace, got ${JSON.stringify(out)}`;

@@ -384,7 +384,7 @@ export class FunctionInstance {
         return;
       }
       case 'down': {
-        const victim = this.replicas[this.replicas.length - 1]!;
+        const victim = this.replicas[this.replicas.length - 1];
         this.replicas = this.replicas.slice(0, -1);
         this.log.info({ replicas: this.replicas.length }, 'scaling down');
         void this.stopAll([victim]);

@@ -140,7 +140,7 @@ function processorConfig(ref: FunctionRef, d: Deployment, replica: string, host:
     triggers: spec.triggers ?? {},
     env: spec.env ?? [],
     eventTimeoutMs: parseDuration(spec.eventTimeout || '0') ?? 0,
-    runtimeAttributes: (spec.runtimeAttributes ?? {}) as Record<string, unknown>,
+    runtimeAttributes: spec.runtimeAttributes ?? {},
     pythonPath: d.artifact.family === 'python' ? host.pythonFor(runtime) : undefined,
     pythonRuntimeDir: host.pythonRuntimeDir,
     ...(d.memoryLimit ? { memoryLimitBytes: d.memoryLimit } : {}),

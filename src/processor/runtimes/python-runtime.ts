@@ -113,13 +113,15 @@ class PythonWorker {
   }
 
   private onFrame(h: Record<string, unknown>, body: Buffer): void {
+    // A frame's text field as text: a string as it is, anything else (a handler may log a dict) as JSON.
+    const fieldText = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
     switch (h.t) {
       case 's':
         this.started?.resolve();
         this.started = undefined;
         return;
       case 'f':
-        this.started?.reject(new Error(String(h.message ?? 'the python worker failed to start')));
+        this.started?.reject(new Error(fieldText(h.message ?? 'the python worker failed to start')));
         this.started = undefined;
         return;
       case 'l': {
@@ -129,7 +131,7 @@ class PythonWorker {
           h.with && typeof h.with === 'object' && !Array.isArray(h.with)
             ? (h.with as Record<string, unknown>)
             : undefined;
-        this.rt.opts.log.log(level, String(h.message ?? ''), fields, p?.capture);
+        this.rt.opts.log.log(level, fieldText(h.message ?? ''), fields, p?.capture);
         return;
       }
       case 'r': {
@@ -141,7 +143,7 @@ class PythonWorker {
         p.resolve({
           status: Number(h.status) || 200,
           headers,
-          contentType: String(h.content_type || 'text/plain'),
+          contentType: fieldText(h.content_type || 'text/plain'),
           body,
           ...(p.capture ? { logs: p.capture.records } : {}),
         });
@@ -248,7 +250,7 @@ class PythonRuntime implements Runtime {
 
   /** The least busy worker process takes the event (queued behind the one it runs, if any). */
   invoke(event: NuclioEvent): Promise<HandlerResult> {
-    let best = this.workers[0]!;
+    let best = this.workers[0];
     for (const w of this.workers) if (w.load < best.load) best = w;
     return best.invoke(event);
   }

@@ -95,6 +95,8 @@ export function messageEvent(kind: string, name: string, fields: Partial<NuclioE
 /** Header values of any broker (numbers, buffers, lists) as the strings an event carries. */
 export function headerText(value: unknown): string {
   if (value === undefined || value === null) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (Buffer.isBuffer(value)) return value.toString('utf8');
   if (Array.isArray(value)) return value.map(headerText).join(', ');
   if (value instanceof Date) return value.toISOString();
@@ -102,10 +104,11 @@ export function headerText(value: unknown): string {
     try {
       return JSON.stringify(value);
     } catch {
-      return String(value);
+      // An object JSON cannot hold (a cycle, a BigInt): its tag is all the text there is.
+      return Object.prototype.toString.call(value);
     }
   }
-  return String(value);
+  return ''; // a symbol or a function, which no broker's client decodes
 }
 
 class BrokerTrigger implements Trigger, ConsumerHandle {

@@ -129,7 +129,7 @@ class HttpTrigger implements Trigger {
     });
     req.on('end', () => {
       if (tooBig) return;
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
       void this.dispatch(req, res, rawUrl, body);
     });
     req.on('error', () => res.destroy());
@@ -148,8 +148,8 @@ class HttpTrigger implements Trigger {
     const headers: Record<string, string> = {};
     const raw = req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
-      const k = canonicalHeader(raw[i]!);
-      headers[k] = headers[k] === undefined ? raw[i + 1]! : `${headers[k]}, ${raw[i + 1]}`;
+      const k = canonicalHeader(raw[i]);
+      headers[k] = headers[k] === undefined ? raw[i + 1] : `${headers[k]}, ${raw[i + 1]}`;
     }
     const logLevel = parseLevel(headers['X-Nuclio-Log-Level']);
     const event: NuclioEvent = {

@@ -81,7 +81,7 @@ class V3ioStreamTrigger implements Trigger {
     try {
       this.cfg = streamTriggerConfig(ctx.spec, opts.dashboardUrl ?? process.env.PROTIUM_DASHBOARD_URL, ctx.streamToken);
     } catch (e) {
-      throw new Error(`v3ioStream trigger ${ctx.name}: ${(e as Error).message}`);
+      throw new Error(`v3ioStream trigger ${ctx.name}: ${(e as Error).message}`, { cause: e });
     }
     this.memberId = opts.memberId ?? defaultMemberId();
     this.client = new StreamClient(this.cfg);
@@ -101,6 +101,7 @@ class V3ioStreamTrigger implements Trigger {
       this.client.close();
       throw new Error(
         `v3ioStream trigger ${this.name} cannot join consumer group ${this.cfg.consumerGroup} of ${this.cfg.containerName}/${this.cfg.streamPath} at ${this.cfg.url}: ${(e as Error).message}`,
+        { cause: e },
       );
     }
     this.ctx.log.info(

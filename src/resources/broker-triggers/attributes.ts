@@ -209,7 +209,7 @@ export function renderNameTemplate(
     const dotted = /^\.(Labels|Annotations)\.([A-Za-z0-9_]+)$/.exec(expr);
     const indexed = /^index\s+\.(Labels|Annotations)\s+"([^"]*)"$/.exec(expr);
     const m = dotted ?? indexed;
-    if (m) return values[m[1] as 'Labels' | 'Annotations'][m[2]!] ?? '';
+    if (m) return values[m[1] as 'Labels' | 'Annotations'][m[2]] ?? '';
     throw fieldError(
       field,
       `${field} has ${quote(whole)}, which is not one of {{ .Namespace }}, {{ .Name }}, {{ .Id }}, {{ .Labels.<key> }}, {{ .Annotations.<key> }}`,

@@ -172,8 +172,8 @@ describe('mqttTriggerConfig()', () => {
         a.password,
         a.clientIdBase,
         a.protocolVersion,
-        a.subscriptions[0]!.filter,
-        a.subscriptions[0]!.qos,
+        a.subscriptions[0].filter,
+        a.subscriptions[0].qos,
       ],
       ['mqtt://h:1883', 'u', 'p', 'c1', 5, '$share/g/a/#', 1],
     );

@@ -63,8 +63,8 @@ function withAnnotations(trigger: Trigger, annotations: Record<string, string>):
     const value = annotations[key];
     if (value === undefined) continue;
     const [head, tail] = path.split('.');
-    if (tail) nested[head!]![tail] = value;
-    else attrs[head!] = value;
+    if (tail) nested[head][tail] = value;
+    else attrs[head] = value;
   }
   const own = trigger.attributes ?? {};
   for (const [k, v] of Object.entries(own)) {
