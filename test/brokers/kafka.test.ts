@@ -119,7 +119,7 @@ describe('kafka-cluster trigger (real Kafka broker from KAFKA_BROKERS)', { skip 
     const bodies = Array.from({ length: 400 }, (_, i) => `k${i}`);
     await send(t, bodies);
     await eventually('some records handled', () => records(out).length >= 50, 60_000);
-    process.kill((await replicaPids(d, 'kafka-kill'))[0]!, 'SIGKILL');
+    process.kill((await replicaPids(d, 'kafka-kill'))[0], 'SIGKILL');
     const counts = await untilHandled(out, bodies, 180_000);
     assert.equal(bodies.filter((b) => !counts.has(b)).length, 0);
     assert.ok(handledCounts(out).size === bodies.length);
@@ -131,7 +131,7 @@ describe('kafka-cluster trigger (real Kafka broker from KAFKA_BROKERS)', { skip 
     await deployConsumer(d, 'kafka-delete', join(work, 'delete.jsonl'), trigger(t, group), { replicas: 2 });
     await eventually(
       'two members',
-      async () => (await admin.describeGroups([group])).groups[0]!.members.length === 2,
+      async () => (await admin.describeGroups([group])).groups[0].members.length === 2,
       60_000,
     );
     assert.equal(
@@ -140,7 +140,7 @@ describe('kafka-cluster trigger (real Kafka broker from KAFKA_BROKERS)', { skip 
     );
     await eventually(
       'no member left',
-      async () => (await admin.describeGroups([group])).groups[0]!.members.length === 0,
+      async () => (await admin.describeGroups([group])).groups[0].members.length === 0,
       60_000,
     );
   });

@@ -56,7 +56,7 @@ function run(cmd: string, args: string[], opts: { cwd: string; env?: Record<stri
     CONFORMANCE_DIR: undefined,
     ...opts.env,
   };
-  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: env as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: env, encoding: 'utf8', timeout: 120_000 });
   return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 

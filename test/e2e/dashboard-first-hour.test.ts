@@ -155,7 +155,7 @@ describe("web dashboard: a new user's first hour", { skip }, () => {
     assert.equal(curl, `curl -H 'Host: greeter.local' ${d.gatewayUrl}/greet`);
     // What the line does: that Host, that URL.
     const [, host, url] = /-H 'Host: ([^']+)' (\S+)$/.exec(curl)!;
-    const res = await rawRequest(url!, 'GET', { headers: { host: host! } });
+    const res = await rawRequest(url, 'GET', { headers: { host: host } });
     assert.deepEqual([res.status, res.text], [200, 'hi /']);
     noProblems();
   });

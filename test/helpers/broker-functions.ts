@@ -8,7 +8,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deploy, functionBody, waitFor, type TestDashboard } from './start-dashboard.js';
+import { deploy, functionBody, waitFor, type ReplicaNames, type TestDashboard } from './start-dashboard.js';
+import type { FunctionRecord } from '../../src/resources/types.js';
 
 export const CONSUMER = `const fs = require('fs');
 exports.handler = async (context, event) => {
@@ -121,7 +122,7 @@ export async function deployConsumer(
   out: string,
   triggers: Record<string, unknown>,
   opts: { replicas?: number; delayMs?: number; spec?: Record<string, unknown>; expect?: 'ready' | 'unhealthy' } = {},
-): Promise<any> {
+): Promise<FunctionRecord> {
   const body = functionBody(name, 'nodejs', CONSUMER, {
     spec: {
       minReplicas: opts.replicas ?? 1,
@@ -137,7 +138,7 @@ export async function deployConsumer(
   if ((opts.expect ?? 'ready') === 'ready') return deploy(d, body, 90_000);
   const res = await d.api('POST', '/api/functions', { body });
   if (res.status !== 202) throw new Error(`POST /api/functions answered ${res.status}: ${res.text}`);
-  return waitFor(d, name, (f) => ['ready', 'error', 'unhealthy'].includes(f.status?.state), 90_000);
+  return waitFor(d, name, (f) => ['ready', 'error', 'unhealthy'].includes(f.status?.state ?? ''), 90_000);
 }
 
 /** The pids of a function's replica processes (the in-process dashboard's platform knows them). */
@@ -189,6 +190,6 @@ export function functionFolder(dir: string, yaml: string): string {
 
 /** The log of a function's first replica. */
 export async function replicaLog(d: TestDashboard, name: string): Promise<string> {
-  const replica = (await d.api('GET', `/api/functions/${name}/replicas`)).json.names[0];
+  const replica = (await d.api<ReplicaNames>('GET', `/api/functions/${name}/replicas`)).json.names[0];
   return (await d.api('GET', `/api/functions/${name}/logs/${replica}?follow=false`)).text;
 }

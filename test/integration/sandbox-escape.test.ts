@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { findBwrap } from '../../src/platform/local/sandbox.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import {
+  artifactOf,
   b64,
   deploy,
   functionBody,
@@ -68,6 +69,19 @@ const report = {
   allowedWrites: Object.fromEntries(T.allowedWrites.map((p) => [p, write(p)])),
 };
 `;
+
+/** What PROBE reports: per attempt, what came of it (an errno code when refused). */
+interface ProbeReport {
+  read: Record<string, string | string[]>;
+  anyProcRoot: Record<string, string>;
+  /** The folder's entries, or the code of the error listing it. */
+  artifacts: string[] | string;
+  signalDashboard: string;
+  visibleProcesses: number;
+  nestedUserNamespace: string | number | null;
+  write: Record<string, string>;
+  allowedWrites: Record<string, string>;
+}
 
 describe(
   'the bwrap sandbox against a hostile handler (--sandbox bwrap)',
@@ -139,7 +153,7 @@ describe(
     };
 
     /** What the probe reports must all be refusals. */
-    const assertContained = (report: any, forbidden: string[]) => {
+    const assertContained = (report: ProbeReport, forbidden: string[]) => {
       for (const [what, result] of Object.entries(report.read)) {
         assert.ok(typeof result !== 'string' || /^E[A-Z]+$/.test(result), `${what}: ${JSON.stringify(result)}`);
         if (Array.isArray(result)) assert.deepEqual(result, [], `${what} lists nothing`);
@@ -163,7 +177,7 @@ describe(
         readFileSync(join(d.dataDir, 'run', 'home', 'nuclio', 'victim', 'secret.txt'), 'utf8').includes(SECRET),
         'the victim wrote its secret',
       );
-      const victimArtifact = victim.spec.image.split(':')[1];
+      const victimArtifact = artifactOf(victim);
       const ownHome = join(d.dataDir, 'run', 'home', 'nuclio', 'attacker');
       const t = targets(victimArtifact, ownHome, {
         allowed: [],
@@ -182,10 +196,12 @@ describe(
           ),
         ),
       );
-      const report = JSON.parse((await request(`http://127.0.0.1:${attacker.status.httpPort}/`, 'GET')).text);
+      const report = JSON.parse(
+        (await request(`http://127.0.0.1:${attacker.status.httpPort}/`, 'GET')).text,
+      ) as ProbeReport;
       if (process.env.SHOW_REPORT) console.error(JSON.stringify(report, null, 1));
       assertContained(report, t.forbiddenWrites);
-      assert.deepEqual(report.artifacts, [attacker.spec.image.split(':')[1]], 'only its own artifact is visible');
+      assert.deepEqual(report.artifacts, [artifactOf(attacker)], 'only its own artifact is visible');
       assert.deepEqual(
         Object.values(report.allowedWrites),
         ['written', 'written'],
@@ -198,7 +214,7 @@ describe(
     });
 
     it('build commands run in the same confinement: staging writable, nothing else, network allowed', async () => {
-      const victimArtifact = (await waitFor(d, 'victim', (f) => f.status.state === 'ready')).spec.image.split(':')[1];
+      const victimArtifact = artifactOf(await waitFor(d, 'victim', (f) => f.status.state === 'ready'));
       const stagingMarker = `staging-${randomBytes(4).toString('hex')}`;
       const t = targets(victimArtifact, '/nonexistent-home', {
         allowed: [stagingMarker],
@@ -224,7 +240,7 @@ describe(
       });
       const fn = await deploy(d, body);
       const [reportText, net] = (await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'GET')).text.split('\n');
-      const report = JSON.parse(reportText!);
+      const report = JSON.parse(reportText) as ProbeReport;
       if (process.env.SHOW_REPORT) console.error(JSON.stringify(report, null, 1));
       // While it builds, the staging folder is the only artifact-like thing it sees (not even the published ones).
       assert.equal(report.artifacts.length, 1, JSON.stringify(report.artifacts));
