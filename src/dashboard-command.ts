@@ -37,7 +37,8 @@ export function addDashboardOptions(cmd: Command): Command {
     )
     .option(
       '--auth-token-file <file>',
-      `require "Authorization: Bearer <token>" on every route but /api/versions and the web UI's files, /v3io included (env ${ENV_NAMES.authTokenFile})`,
+      `require "Authorization: Bearer <token>" on every route but /api/versions and the web UI's files, /v3io ` +
+        `included (env ${ENV_NAMES.authTokenFile})`,
     )
     .option(
       '--source-root <dir>',
@@ -46,32 +47,39 @@ export function addDashboardOptions(cmd: Command): Command {
     )
     .option(
       '--runtime-interpreter <runtime=path>',
-      `interpreter of a python runtime version, e.g. python:3.9=/usr/bin/python3.9, repeatable (env ${ENV_NAMES.runtimeInterpreter}, comma-separated)`,
+      `interpreter of a python runtime version, e.g. python:3.9=/usr/bin/python3.9, repeatable ` +
+        `(env ${ENV_NAMES.runtimeInterpreter}, comma-separated)`,
       collect,
     )
     .option(
       '--sandbox <kind>',
-      `run replicas and build commands in a bubblewrap sandbox: none or bwrap (env ${ENV_NAMES.sandbox}, default ${DEFAULTS.sandbox})`,
+      `run replicas and build commands in a bubblewrap sandbox: none or bwrap (env ${ENV_NAMES.sandbox}, ` +
+        `default ${DEFAULTS.sandbox})`,
     )
     .option(
       '--max-source-size <size>',
-      `bound of a function's source once fetched: archive expanded, folder copied, download (env ${ENV_NAMES.maxSourceSize}, default ${DEFAULTS.maxSourceSize})`,
+      `bound of a function's source once fetched: archive expanded, folder copied, download ` +
+        `(env ${ENV_NAMES.maxSourceSize}, default ${DEFAULTS.maxSourceSize})`,
     )
     .option(
       '--max-source-files <n>',
-      `bound of the files and folders in a function's source (env ${ENV_NAMES.maxSourceFiles}, default ${DEFAULTS.maxSourceFiles})`,
+      `bound of the files and folders in a function's source (env ${ENV_NAMES.maxSourceFiles}, ` +
+        `default ${DEFAULTS.maxSourceFiles})`,
     )
     .option(
       '--max-connections <n>',
-      `connections open at once per listener (dashboard, gateways, each function port); slow clients make room for new ones (env ${ENV_NAMES.maxConnections}, default ${DEFAULTS.maxConnections})`,
+      `connections open at once per listener (dashboard, gateways, each function port); slow clients make room ` +
+        `for new ones (env ${ENV_NAMES.maxConnections}, default ${DEFAULTS.maxConnections})`,
     )
     .option(
       '--headers-timeout <duration>',
-      `a client must send a request's headers within this (env ${ENV_NAMES.headersTimeout}, default ${DEFAULTS.headersTimeout})`,
+      `a client must send a request's headers within this (env ${ENV_NAMES.headersTimeout}, ` +
+        `default ${DEFAULTS.headersTimeout})`,
     )
     .option(
       '--request-timeout <duration>',
-      `a client must send a whole request, headers and body, within this (env ${ENV_NAMES.requestTimeout}, default ${DEFAULTS.requestTimeout})`,
+      `a client must send a whole request, headers and body, within this (env ${ENV_NAMES.requestTimeout}, ` +
+        `default ${DEFAULTS.requestTimeout})`,
     )
     .option('--log-level <level>', `dashboard log level (env ${ENV_NAMES.logLevel}, default ${DEFAULTS.logLevel})`);
 }

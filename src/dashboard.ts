@@ -68,7 +68,8 @@ function ensureWritable(dir: string): void {
     rmSync(probe);
   } catch (e) {
     throw new StartupError(
-      `The data directory ${dir} is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another with --data-dir`,
+      `The data directory ${dir} is not writable ` +
+        `(${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another with --data-dir`,
     );
   }
 }
@@ -330,10 +331,12 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE')
         throw new StartupError(
-          `Port ${config.gatewayListen.port} on ${config.gatewayListen.host} is already in use (--gateway-listen-addr): stop the other program or choose another address`,
+          `Port ${config.gatewayListen.port} on ${config.gatewayListen.host} is already in use ` +
+            `(--gateway-listen-addr): stop the other program or choose another address`,
         );
       throw new StartupError(
-        `Cannot listen on ${config.gatewayListen.host}:${config.gatewayListen.port} (--gateway-listen-addr): ${(e as Error).message}`,
+        `Cannot listen on ${config.gatewayListen.host}:${config.gatewayListen.port} ` +
+          `(--gateway-listen-addr): ${(e as Error).message}`,
       );
     }
     const show = (h: string, p: number) => {

@@ -123,7 +123,10 @@ export function sendError(res: ServerResponse, err: unknown, extraHeaders: Recor
   return answer;
 }
 
-/** Answers `err` on a raw socket whose request was never read (a function port refusing a held connection), and closes it. */
+/**
+ * Answers `err` on a raw socket whose request was never read (a function port refusing a held connection), and closes
+ * it.
+ */
 export function refuseSocket(socket: Socket, err: unknown): void {
   const answer = renderError(err);
   const head = [`HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? 'Error'}`];

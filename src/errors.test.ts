@@ -85,7 +85,8 @@ describe('error catalogue (errors.ts)', () => {
       'FUNCTION_USED_BY_API_GATEWAYS',
       [['a', 'b']],
       412,
-      'Function is used by api gateways: a, b (send X-Nuclio-Delete-Function-With-API-Gateways: true to delete them too)',
+      'Function is used by api gateways: a, b (send X-Nuclio-Delete-Function-With-API-Gateways: true to delete ' +
+        'them too)',
     ],
     ['PROJECT_NOT_FOUND', [], 404, 'Project not found'],
     [

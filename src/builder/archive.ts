@@ -129,7 +129,8 @@ function extractZip(file: string, dest: string, budget: SourceBudget): Promise<v
         if (mode === 0o120000)
           return fail(
             new BuildError(
-              `The archive was refused: link ${JSON.stringify(entry.fileName)} (links are not allowed in function archives)`,
+              `The archive was refused: link ${JSON.stringify(entry.fileName)} (links are not allowed in ` +
+                `function archives)`,
             ),
           );
         try {

@@ -131,7 +131,8 @@ export async function copySourceFolder(from: string, into: string, opts: CopyFol
     } catch {
       const to = await readlink(src).catch(() => '?');
       throw refuse(
-        `the symbolic link ${shown(src)} leads to ${JSON.stringify(to)}, which does not resolve (missing, or a loop of links)`,
+        `the symbolic link ${shown(src)} leads to ${JSON.stringify(to)}, which does not resolve (missing, or a ` +
+          `loop of links)`,
       );
     }
     const why = refusal(target, roots);

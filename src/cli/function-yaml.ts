@@ -103,7 +103,8 @@ export function parseFunctionYaml(text: string, file: string): FunctionYaml {
   const raw = doc.toJS() as unknown;
   if (raw === null || raw === undefined) {
     throw new CliError(
-      `${file} is empty: it needs apiVersion: nuclio.io/v1, kind: NuclioFunction, metadata (name) and spec (runtime, handler)`,
+      `${file} is empty: it needs apiVersion: nuclio.io/v1, kind: NuclioFunction, metadata (name) and spec ` +
+        `(runtime, handler)`,
     );
   }
   if (!isMap(raw)) fail([], 'expected a mapping with apiVersion, kind, metadata and spec');
@@ -113,7 +114,8 @@ export function parseFunctionYaml(text: string, file: string): FunctionYaml {
       const near = closest(key, TOP_LEVEL_KEYS);
       failAtKey(
         key,
-        `unknown key ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ''}: a function.yaml has apiVersion, kind, metadata and spec`,
+        `unknown key ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ''}: a function.yaml has ` +
+          `apiVersion, kind, metadata and spec`,
       );
     }
   }
@@ -248,7 +250,8 @@ export function parseTrigger(value: string): Record<string, Record<string, unkno
     return { [m[1] ?? 'cron']: { kind: 'cron', attributes: isInterval ? { interval: spec } : { schedule: spec } } };
   }
   throw new CliError(
-    `--trigger ${JSON.stringify(value)} must be JSON (e.g. '{"tick": {"kind": "cron", "attributes": {"interval": "10s"}}}'), cron=<interval|schedule> (e.g. cron=10s), or <kind>=<url>?<attribute>=<value>&… for nats, mqtt, rabbit-mq and kafka-cluster (e.g. 'nats=nats://127.0.0.1:4222?topic=orders.*')`,
+    `--trigger ${JSON.stringify(value)} must be JSON (e.g. '{"tick": {"kind": "cron", "attributes": ` +
+      `{"interval": "10s"}}}'), cron=<interval|schedule> (e.g. cron=10s), or <kind>=<url>?<attribute>=<value>&… for nats, mqtt, rabbit-mq and kafka-cluster (e.g. 'nats=nats://127.0.0.1:4222?topic=orders.*')`,
     2,
   );
 }
@@ -385,7 +388,8 @@ export async function listSourceFiles(root: string): Promise<string[]> {
       out.push(rel);
       if (out.length > MAX_FILES)
         throw new CliError(
-          `${root} has more than ${MAX_FILES} files: deploy a smaller folder, and install dependencies with --build-command`,
+          `${root} has more than ${MAX_FILES} files: deploy a smaller folder, and install dependencies with ` +
+            `--build-command`,
         );
     }
   };
@@ -421,7 +425,8 @@ function familyOf(runtime: string | undefined, flag: string): RuntimeFamily {
   const f = runtimeFamily(runtime);
   if (!f)
     throw new CliError(
-      `${flag} ${JSON.stringify(runtime)} is not a runtime this platform runs: use nodejs, python (python:3.x) or shell`,
+      `${flag} ${JSON.stringify(runtime)} is not a runtime this platform runs: use nodejs, python (python:3.x) ` +
+        `or shell`,
       2,
     );
   return f;
@@ -491,7 +496,8 @@ export async function loadDeployInput(
     const families = new Set(files.map((f) => EXT_FAMILY[extname(f)]).filter((f): f is RuntimeFamily => !!f));
     if (families.size !== 1) {
       throw new CliError(
-        `cannot tell the runtime of ${given}: give --runtime (nodejs, python or shell)${isDir && !yaml ? ' or add a function.yaml' : ''}`,
+        `cannot tell the runtime of ${given}: give --runtime (nodejs, python or ` +
+          `shell)${isDir && !yaml ? ' or add a function.yaml' : ''}`,
         2,
       );
     }
@@ -516,7 +522,8 @@ export async function loadDeployInput(
   if (typeof parsed === 'string') throw new CliError(parsed, 2);
   if (isDir && family !== 'shell' && !files.includes(parsed.file)) {
     throw new CliError(
-      `the handler ${JSON.stringify(spec.handler)} is in ${parsed.file}, which is not in ${given} (it has ${files.slice(0, 5).join(', ')}${files.length > 5 ? ', ...' : ''})`,
+      `the handler ${JSON.stringify(spec.handler)} is in ${parsed.file}, which is not in ${given} (it ` +
+        `has ${files.slice(0, 5).join(', ')}${files.length > 5 ? ', ...' : ''})`,
     );
   }
   if (!config.metadata.name) {
@@ -562,7 +569,8 @@ export async function packSource(
   if (code.length > MAX_SOURCE_BASE64) {
     const mb = (bytes.length / 1024 / 1024).toFixed(1);
     throw new CliError(
-      `the source is ${mb} MiB${plan.kind === 'archive' ? ' packed' : ''}, over what the dashboard accepts (about ${Math.floor((MAX_SOURCE_BASE64 * 3) / 4 / 1024 / 1024)} MiB): leave out large files and install dependencies with --build-command`,
+      `the source is ${mb} MiB${plan.kind === 'archive' ? ' packed' : ''}, over what the dashboard accepts ` +
+        `(about ${Math.floor((MAX_SOURCE_BASE64 * 3) / 4 / 1024 / 1024)} MiB): leave out large files and install dependencies with --build-command`,
     );
   }
   return plan.kind === 'archive'

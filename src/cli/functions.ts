@@ -160,7 +160,8 @@ export async function waitForFunction(client: ApiClient, name: string, opts: Wai
     if (Date.now() > deadline) {
       progress.stop();
       throw new CliError(
-        `function ${name} is still ${state} after ${Math.round(opts.timeoutMs / 1000)} s; it keeps going on the dashboard (protium get function ${name} shows its state)`,
+        `function ${name} is still ${state} after ${Math.round(opts.timeoutMs / 1000)} s; it keeps going on the ` +
+          `dashboard (protium get function ${name} shows its state)`,
       );
     }
     await sleep(250);

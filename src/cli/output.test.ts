@@ -57,7 +57,8 @@ describe('output', () => {
   it('summarises a traceback by its last line', () => {
     assert.equal(
       summary(
-        'Failed to deploy the function: Traceback (most recent call last):\n  File "x"\nModuleNotFoundError: No module named \'g\'\n',
+        'Failed to deploy the function: Traceback (most recent call last):\n  File "x"\nModuleNotFoundError: No ' +
+          "module named 'g'\n",
       ),
       "Failed to deploy the function: ModuleNotFoundError: No module named 'g'",
     );

@@ -191,7 +191,9 @@ export class FunctionController {
     if (sourceKind({ ...fn.spec, image: undefined }) === undefined) {
       return {
         build: false,
-        missing: `The artifact of spec.image ${JSON.stringify(fn.spec.image)} is not on this machine, and the function has no source to rebuild it from`,
+        missing:
+          `The artifact of spec.image ${JSON.stringify(fn.spec.image)} is not on this machine, and the ` +
+          `function has no source to rebuild it from`,
       };
     }
     return { build: true };

@@ -89,7 +89,8 @@ export function validateApiGatewaySpec(spec: Record<string, unknown>): void {
     if (!username || !password) {
       throw fieldError(
         'spec.authentication.basicAuth',
-        'Basic authentication needs spec.authentication.basicAuth.username and .password (an export blanks the password unless made with ?includeSecrets=true)',
+        'Basic authentication needs spec.authentication.basicAuth.username and .password (an export blanks the ' +
+          'password unless made with ?includeSecrets=true)',
       );
     }
     if (username.includes(':'))

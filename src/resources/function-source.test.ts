@@ -116,7 +116,8 @@ describe('checkSource', () => {
     refuses(
       spec({}),
       roots,
-      'Function must have either spec.build.path, spec.build.functionSourceCode, spec.build.image or spec.image set in order to create',
+      'Function must have either spec.build.path, spec.build.functionSourceCode, spec.build.image or spec.image ' +
+        'set in order to create',
     );
   });
 

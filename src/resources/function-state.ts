@@ -145,7 +145,9 @@ export const TRANSITIONS: readonly TransitionRule[] = [
     by: 'controller',
     from: ['building', 'configuringResources'],
     to: ['ready', 'unhealthy', 'error'],
-    when: 'the build and deploy, or the deploy, ended (unhealthy: it runs, but a broker trigger cannot reach its broker)',
+    when:
+      'the build and deploy, or the deploy, ended (unhealthy: it runs, but a broker trigger cannot reach ' +
+      'its broker)',
   },
   {
     by: 'controller',

@@ -166,7 +166,8 @@ export function validateFunctionSpec(spec: Record<string, unknown>, meta: Meta =
     if ((max ?? n) !== n || n < 1) {
       throw fieldError(
         'spec.maxReplicas',
-        `V3IO Stream trigger does not support autoscaling: set minReplicas equal to maxReplicas, at least 1 (min ${min ?? '-'}, max ${max ?? '-'})`,
+        `V3IO Stream trigger does not support autoscaling: set minReplicas equal to maxReplicas, at least 1 ` +
+          `(min ${min ?? '-'}, max ${max ?? '-'})`,
       );
     }
   }

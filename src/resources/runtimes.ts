@@ -25,7 +25,10 @@ export function unavailableRuntimeMessage(runtime: string | undefined): string {
   if (!runtime) return 'spec.runtime must be set (one of nodejs, python, python:3.x, shell)';
   const base = runtime.split(':')[0];
   if ((KNOWN_UNAVAILABLE as readonly string[]).includes(base)) {
-    return `Runtime "${runtime}" is not available on this platform: it runs nodejs, python (python:3.x) and shell functions only`;
+    return (
+      `Runtime "${runtime}" is not available on this platform: it runs nodejs, python (python:3.x) and ` +
+      `shell functions only`
+    );
   }
   return `Runtime "${runtime}" is not supported: use one of nodejs, python, python:3.x, shell`;
 }
@@ -68,7 +71,10 @@ export function parseHandler(family: RuntimeFamily, handler: string): ParsedHand
   if (family === 'nodejs') {
     const m = JS_HANDLER.exec(handler);
     if (!m)
-      return `spec.handler ${JSON.stringify(handler)} must look like "file:exportName" (e.g. "handler:handler") or "exportName" (file handler.js)`;
+      return (
+        `spec.handler ${JSON.stringify(handler)} must look like "file:exportName" (e.g. "handler:handler") ` +
+        `or "exportName" (file handler.js)`
+      );
     const module = m[1] ?? JS_DEFAULT_MODULE;
     if (module.includes('..') || module.startsWith('/'))
       return `spec.handler ${JSON.stringify(handler)} must name a file inside the function`;

@@ -1,6 +1,6 @@
 /**
- * Shape checks for untrusted JSON: each helper either returns the typed value or throws an error of the catalogue (FIELD_MUST_BE, INVALID_FIELD) that
- * names the field and quotes the value. Used at the edge of every resource family.
+ * Shape checks for untrusted JSON: each helper either returns the typed value or throws an error of the catalogue
+ * (FIELD_MUST_BE, INVALID_FIELD) that names the field and quotes the value. Used at the edge of every resource family.
  */
 import { apiError, fieldError } from '../errors.js';
 

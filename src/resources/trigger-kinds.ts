@@ -34,5 +34,8 @@ const KNOWN = new Set<string>([...RUN_TRIGGER_KINDS, ...OTHER_NUCLIO_TRIGGER_KIN
 export function triggerKindError(field: string, kind: unknown): string | undefined {
   if (typeof kind === 'string' && KNOWN.has(kind)) return undefined;
   const got = kind === undefined || kind === '' ? 'is missing' : `${JSON.stringify(kind)} is not a trigger kind`;
-  return `${field} ${got}: use one of ${RUN_TRIGGER_KINDS.join(', ')} (run here), or ${OTHER_NUCLIO_TRIGGER_KINDS.join(', ')} (Nuclio's, accepted but not run here)`;
+  return (
+    `${field} ${got}: use one of ${RUN_TRIGGER_KINDS.join(', ')} (run here), ` +
+    `or ${OTHER_NUCLIO_TRIGGER_KINDS.join(', ')} (Nuclio's, accepted but not run here)`
+  );
 }

@@ -175,7 +175,8 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
     if (!body)
       throw apiError(
         'INVALID_BODY',
-        'Import body must be a JSON object {"project": ..., "functions": ..., "functionEvents": ..., "apiGateways": ...}',
+        'Import body must be a JSON object {"project": ..., "functions": ..., "functionEvents": ..., ' +
+          '"apiGateways": ...}',
       );
     const p = readProjectBody(body.project ?? {}, { defaultNamespace: defaultNs(req) });
     const ns = p.metadata.namespace!;

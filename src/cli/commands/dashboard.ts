@@ -17,7 +17,8 @@ export function dashboardCommand(program: Command, configure: (cmd: Command) => 
       const { addDashboardOptions, runDashboard } = await import('../../dashboard-command.js');
       const inner = configure(new Command('protium dashboard'))
         .description(
-          'Start the Protium dashboard on this machine (the program "npm start" runs). Ctrl-C stops it and its functions.',
+          'Start the Protium dashboard on this machine (the program "npm start" runs). Ctrl-C stops it and its ' +
+            'functions.',
         )
         .addHelpText(
           'after',

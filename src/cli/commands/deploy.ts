@@ -112,7 +112,8 @@ function withYamlLine(e: unknown, yaml: FunctionYaml | undefined, namespace: str
     const m = /^Project does not exist: "([^"]+)"/.exec(e.message);
     if (m)
       return new CliError(
-        `project ${m[1]} does not exist${namespace ? ` in namespace ${namespace}` : ''}: create it with "protium${namespace ? ` -n ${namespace}` : ''} create project ${m[1]}"`,
+        `project ${m[1]} does not exist${namespace ? ` in namespace ${namespace}` : ''}: create it with ` +
+          `"protium${namespace ? ` -n ${namespace}` : ''} create project ${m[1]}"`,
       );
   }
   if (!(e instanceof ApiAnswerError) || !e.field || !yaml) return e;

@@ -51,7 +51,8 @@ export function kindOf(
   const near = closest(word, names);
   const singular = (x: Kind) => x.replace(/s$/, '');
   throw new CliError(
-    `unknown kind ${JSON.stringify(word)}${near ? ` (did you mean ${near}?)` : ''}: use ${allowed.map(singular).join(', ')}`,
+    `unknown kind ${JSON.stringify(word)}${near ? ` (did you mean ${near}?)` : ''}: ` +
+      `use ${allowed.map(singular).join(', ')}`,
     2,
   );
 }
@@ -126,7 +127,10 @@ async function getFunctions(ctx: Context, name: string | undefined, format: Form
   if (format !== 'table') return render(data, format);
   const fns = name ? [data as FunctionLike] : byName(Object.values(data as Keyed<FunctionLike>));
   if (!fns.length)
-    return `No functions${globals.project ? ` in project ${globals.project}` : ''}. Deploy one with: protium deploy PATH\n`;
+    return (
+      `No functions${globals.project ? ` in project ${globals.project}` : ''}. Deploy one with: protium ` +
+      `deploy PATH\n`
+    );
   const replicas = await mapLimit(fns, 8, async (f) => {
     try {
       const r = await client.json<{ names?: string[] }>('GET', `/api/functions/${seg(f.metadata.name!)}/replicas`, {

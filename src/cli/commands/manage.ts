@@ -54,7 +54,8 @@ Example:
           if (e instanceof ApiAnswerError && e.status === 412) {
             if (kind === 'projects' && /functions|api gateways/i.test(e.message))
               throw new CliError(
-                `${e.message.replace(/ \(delete them first.*\)$/, '')}: delete them first, or add --cascade to delete them with the project`,
+                `${e.message.replace(/ \(delete them first.*\)$/, '')}: delete them first, or add --cascade to ` +
+                  `delete them with the project`,
               );
             if (kind === 'functions' && /api gateways/i.test(e.message))
               throw new CliError(

@@ -96,7 +96,8 @@ export function bundlesOf(doc: unknown, file: string): Bundle[] {
   if (isMap(doc) && Object.keys(doc).length && Object.values(doc).every((v) => isMap(v) && isMap(v.project)))
     return Object.values(doc) as Bundle[];
   throw new CliError(
-    `${file} is not a project export: it needs project, functions, functionEvents and apiGateways (protium export project NAME writes one)`,
+    `${file} is not a project export: it needs project, functions, functionEvents and apiGateways (protium ` +
+      `export project NAME writes one)`,
   );
 }
 
@@ -146,7 +147,8 @@ Example:
         const e = res?.functionEventImportResult ?? {};
         const g = res?.apiGatewayImportResult ?? {};
         process.stdout.write(
-          `Project ${project} imported: ${plural(f.createdAmount ?? 0, 'function')}, ${plural(e.createdAmount ?? 0, 'function event')}, ${plural(g.createdAmount ?? 0, 'API gateway')}\n`,
+          `Project ${project} ` +
+            `imported: ${plural(f.createdAmount ?? 0, 'function')}, ${plural(e.createdAmount ?? 0, 'function event')}, ${plural(g.createdAmount ?? 0, 'API gateway')}\n`,
         );
         const failures = [
           ...(f.failedFunctions ?? []).map((x) => `function ${x.function}: ${x.error}`),

@@ -78,7 +78,9 @@ export function pidNamespacePrefix(t: PidNamespaceTools): string[] {
 
 export const PROCESS_GROUP_ONLY = (why: string): Confinement => ({
   kind: 'process-group',
-  description: `No PID namespaces here (${why}): replicas and build commands get their own process group only, so a process a handler moves to another session (setsid) can outlive its replica. Install util-linux or allow user namespaces (sysctl kernel.unprivileged_userns_clone=1)`,
+  description:
+    `No PID namespaces here (${why}): replicas and build commands get their own process group only, ` +
+    `so a process a handler moves to another session (setsid) can outlive its replica. Install util-linux or allow user namespaces (sysctl kernel.unprivileged_userns_clone=1)`,
   replicaPrefix: () => [],
   buildPrefix: () => [],
   signalsAsExitCodes: false,
@@ -118,7 +120,9 @@ export function detectPidNamespace(): Confinement {
     if (probe([...prefix, '/bin/sh', '-c', 'echo $$']) !== '1') continue;
     return {
       kind: 'pid-namespace',
-      description: `Replicas and build commands run in PID namespaces of their own (unshare --pid${userArgs.length ? ` ${userArgs.join(' ')}` : ''}${withDeathSignal ? ', setpriv --pdeathsig' : ''}): whatever they start ends with them${withDeathSignal ? ', and with the dashboard' : ''}`,
+      description:
+        `Replicas and build commands run in PID namespaces of their own (unshare ` +
+        `--pid${userArgs.length ? ` ${userArgs.join(' ')}` : ''}${withDeathSignal ? ', setpriv --pdeathsig' : ''}): whatever they start ends with them${withDeathSignal ? ', and with the dashboard' : ''}`,
       replicaPrefix: () => [...prefix, ...REAPER],
       buildPrefix: () => prefix,
       signalsAsExitCodes: true,
@@ -165,7 +169,8 @@ export function bwrapConfinement(bwrap: string, view: SandboxView): Confinement 
   return {
     kind: 'bwrap',
     description:
-      'Replicas and build commands run in the bubblewrap sandbox: own PID, user, IPC and UTS namespaces, no capabilities, a read-only view without the data dir, the token files and the home folder',
+      'Replicas and build commands run in the bubblewrap sandbox: own PID, user, IPC and UTS namespaces, no ' +
+      'capabilities, a read-only view without the data dir, the token files and the home folder',
     replicaPrefix: (p) => [
       bwrap,
       ...bwrapArgs(current(), { readOnly: [p.artifactDir, p.configPath], writable: [p.homeDir] }),

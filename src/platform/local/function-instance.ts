@@ -107,7 +107,10 @@ export class FunctionInstance {
     }));
   }
 
-  /** True when a version serves the port (replicas answer, restart, or wake from zero); false before the first deploy succeeds, when disabled, and once closed. */
+  /**
+   * True when a version serves the port (replicas answer, restart, or wake from zero); false before the first deploy
+   * succeeds, when disabled, and once closed.
+   */
   serving(): boolean {
     return !this.closed && this.live !== undefined && !this.live.disabled;
   }
@@ -300,7 +303,9 @@ export class FunctionInstance {
       if (!others)
         this.onStatus({
           state: 'unhealthy',
-          message: `Replica ${r.name} exited (${info.why}); restarting in ${delay} ms (restart ${r.restarts + 1}). Last output:\n${r.lastLines()}`,
+          message:
+            `Replica ${r.name} exited (${info.why}); restarting in ${delay} ms ` +
+            `(restart ${r.restarts + 1}). Last output:\n${r.lastLines()}`,
         });
       setTimeout(() => {
         if (this.closed || !this.replicas.includes(r)) return;

@@ -111,7 +111,8 @@ export class Replica extends EventEmitter {
         () =>
           settle(
             new Error(
-              `Function wasn't ready in time (${this.opts.readinessTimeoutMs / 1000} s, spec.readinessTimeoutSeconds). Logs:\n${this.lastLines()}`,
+              `Function wasn't ready in time (${this.opts.readinessTimeoutMs / 1000} s, ` +
+                `spec.readinessTimeoutSeconds). Logs:\n${this.lastLines()}`,
             ),
           ),
         this.opts.readinessTimeoutMs,

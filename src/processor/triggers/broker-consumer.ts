@@ -69,7 +69,10 @@ export function backoffMs(attempt: number, max = 10_000): number {
   return Math.min(max, 250 * 2 ** Math.min(attempt, 16));
 }
 
-/** A handler's answer as a delivery outcome: below 500 and not 408 is success, as the v3ioStream trigger counts it. Pure. */
+/**
+ * A handler's answer as a delivery outcome: below 500 and not 408 is success, as the v3ioStream trigger counts it.
+ * Pure.
+ */
 export function outcomeOf(result: HandlerResult): Delivery {
   if (result.status < 500 && result.status !== 408) return { ok: true, result };
   const body = typeof result.body === 'string' ? result.body : result.body.toString('utf8');
@@ -175,7 +178,9 @@ class BrokerTrigger implements Trigger, ConsumerHandle {
         reason = (e as Error).message || String(e);
       }
       const delay = backoffMs(attempt++, this.maxBackoffMs);
-      const message = `Trigger ${this.name} (${this.kind}) cannot reach ${this.client.target}: ${reason}; retrying with back-off`;
+      const message =
+        `Trigger ${this.name} (${this.kind}) cannot reach ${this.client.target}: ${reason}; ` +
+        `retrying with back-off`;
       this.warn(`${message} (next attempt in ${delay} ms)`);
       this.setState({ connected: false, message });
       attempted();
@@ -218,13 +223,15 @@ class BrokerTrigger implements Trigger, ConsumerHandle {
       const outcome = outcomeOf(result);
       if (!outcome.ok)
         this.ctx.log.error(
-          `${this.kind} trigger ${this.name}: event ${event.id}${event.topic ? ` on ${event.topic}` : ''} failed (${outcome.failure})`,
+          `${this.kind} trigger ${this.name}: event ${event.id}${event.topic ? ` on ${event.topic}` : ''} ` +
+            `failed (${outcome.failure})`,
         );
       return outcome;
     } catch (e) {
       const failure = e instanceof WorkerUnavailableError ? e.message : `the handler failed: ${(e as Error).message}`;
       this.ctx.log.error(
-        `${this.kind} trigger ${this.name}: event ${event.id}${event.topic ? ` on ${event.topic}` : ''} failed (${failure})`,
+        `${this.kind} trigger ${this.name}: event ${event.id}${event.topic ? ` on ${event.topic}` : ''} failed ` +
+          `(${failure})`,
       );
       return { ok: false, failure };
     } finally {

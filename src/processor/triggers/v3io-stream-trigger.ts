@@ -100,12 +100,14 @@ class V3ioStreamTrigger implements Trigger {
     } catch (e) {
       this.client.close();
       throw new Error(
-        `v3ioStream trigger ${this.name} cannot join consumer group ${this.cfg.consumerGroup} of ${this.cfg.containerName}/${this.cfg.streamPath} at ${this.cfg.url}: ${(e as Error).message}`,
+        `v3ioStream trigger ${this.name} cannot join consumer group ${this.cfg.consumerGroup} ` +
+          `of ${this.cfg.containerName}/${this.cfg.streamPath} at ${this.cfg.url}: ${(e as Error).message}`,
         { cause: e },
       );
     }
     this.ctx.log.info(
-      `v3ioStream trigger ${this.name} joined consumer group ${this.cfg.consumerGroup} of ${this.cfg.containerName}/${this.cfg.streamPath} as ${this.memberId}`,
+      `v3ioStream trigger ${this.name} joined consumer group ${this.cfg.consumerGroup} ` +
+        `of ${this.cfg.containerName}/${this.cfg.streamPath} as ${this.memberId}`,
       { shards: this.shards },
     );
     this.schedule(this.cfg.heartbeatIntervalMs);

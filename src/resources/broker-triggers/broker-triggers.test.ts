@@ -1,6 +1,7 @@
 /**
  * The configuration mapping of the four message triggers, table-driven: Nuclio's attribute spellings and
- * URL forms in, the resolved settings out; bad input → a field error (INVALID_FIELD) naming the field and quoting the value.
+ * URL forms in, the resolved settings out; bad input → a field error (INVALID_FIELD) naming the field and quoting the
+ * value.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
