@@ -44,7 +44,8 @@ describe('kafka-cluster trigger without a broker', () => {
       assert.match(
         fn.status.message ?? '',
         new RegExp(
-          `^Trigger in \\(kafka-cluster\\) cannot reach 127\\.0\\.0\\.1:${srv} \\(topics t, consumer group g\\): .+; retrying with back-off$`,
+          `^Trigger in \\(kafka-cluster\\) cannot reach 127\\.0\\.0\\.1:${srv} \\(topics t, consumer group ` +
+            `g\\): .+; retrying with back-off$`,
         ),
       );
       assert.ok(!JSON.stringify(fn.status).includes('hunter2-secret'));

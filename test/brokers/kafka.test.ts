@@ -28,7 +28,8 @@ const BROKERS = (process.env.KAFKA_BROKERS ?? '')
   .filter(Boolean);
 const skip = BROKERS.length
   ? false
-  : 'KAFKA_BROKERS is not set: no Kafka broker to test the kafka-cluster trigger against (Debian has no Kafka package); its configuration mapping is unit-tested';
+  : 'KAFKA_BROKERS is not set: no Kafka broker to test the kafka-cluster trigger against (Debian has no Kafka ' +
+    'package); its configuration mapping is unit-tested';
 
 describe('kafka-cluster trigger (real Kafka broker from KAFKA_BROKERS)', { skip }, () => {
   let d: TestDashboard;

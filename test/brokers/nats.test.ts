@@ -62,7 +62,10 @@ describe('nats trigger (real nats-server)', { skip }, () => {
     const body = (await res.json()) as { connections: { name?: string; subscriptions_list?: string[] }[] };
     return body.connections.filter((c) => c.name?.startsWith(prefix));
   };
-  /** A request, retried until answered (core NATS is at most once: an unanswered request is the requester's to send again). */
+  /**
+   * A request, retried until answered (core NATS is at most once: an unanswered request is the requester's to send
+   * again).
+   */
   async function requestUntilAnswered(subject: string, body: string, timeoutMs = 60_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -190,7 +193,8 @@ describe('nats trigger (real nats-server)', { skip }, () => {
     assert.match(
       fn.status.message ?? '',
       new RegExp(
-        `^Trigger in \\(nats\\) cannot reach nats://127\\.0\\.0\\.1:${port} \\(subject late, queue group nuclio\\.nats-late-in\\): .+; retrying with back-off$`,
+        `^Trigger in \\(nats\\) cannot reach nats://127\\.0\\.0\\.1:${port} \\(subject late, queue group ` +
+          `nuclio\\.nats-late-in\\): .+; retrying with back-off$`,
       ),
     );
     assert.ok(!JSON.stringify(fn.status).includes('s3cret-token'));

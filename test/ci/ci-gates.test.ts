@@ -140,7 +140,8 @@ describe('.ci/lib.sh checks', () => {
     scratch.push(dir);
     writeFileSync(
       join(dir, 'bad.log'),
-      "npm warn EBADENGINE Unsupported engine {\nnpm warn EBADENGINE   package: 'cookie@2.0.2',\nnpm warn EBADENGINE   required: { node: '>=22' },\nnpm warn EBADENGINE   current: { node: 'v20.20.2', npm: '10.8.2' }\nnpm warn EBADENGINE }\nadded 1 package\n",
+      "npm warn EBADENGINE Unsupported engine {\nnpm warn EBADENGINE   package: 'cookie@2.0.2',\nnpm warn " +
+        "EBADENGINE   required: { node: '>=22' },\nnpm warn EBADENGINE   current: { node: 'v20.20.2', npm: '10.8.2' }\nnpm warn EBADENGINE }\nadded 1 package\n",
     );
     writeFileSync(join(dir, 'good.log'), 'added 1 package in 1s\n');
     const bad = sh(`check_no_ebadengine ${join(dir, 'bad.log')}`);
@@ -178,7 +179,8 @@ describe('.ci/run', () => {
       scratch.push(conf);
       writeFileSync(
         join(conf, 'run.mjs'),
-        `console.log(${JSON.stringify(opts.summary)}); process.exit(/ 0 failed/.test(${JSON.stringify(opts.summary)}) ? 0 : 1);\n`,
+        `console.log(${JSON.stringify(opts.summary)}); process.exit(/ 0 ` +
+          `failed/.test(${JSON.stringify(opts.summary)}) ? 0 : 1);\n`,
       );
     }
     const dir = checkout({

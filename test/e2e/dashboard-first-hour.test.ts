@@ -45,7 +45,8 @@ describe("web dashboard: a new user's first hour", { skip }, () => {
     const broken = functionBody(
       'broken',
       'python',
-      'def init_context(context):\n    settings = {}\n    context.user_data.db = settings["db"]\n\ndef handler(context, event):\n    return "x"\n',
+      'def init_context(context):\n    settings = {}\n    context.user_data.db = settings["db"]\n\ndef ' +
+        'handler(context, event):\n    return "x"\n',
       { project: 'firsthour' },
     );
     await d.api('POST', '/api/functions', { body: broken });
@@ -175,7 +176,8 @@ describe("web dashboard: a new user's first hour", { skip }, () => {
     await offer.getByRole('button', { name: 'Delete with its contents' }).click();
     await offer
       .getByText(
-        'Delete project firsthour and 2 functions (broken and greeter) and 1 API gateway (greeter-gw)? This cannot be undone.',
+        'Delete project firsthour and 2 functions (broken and greeter) and 1 API gateway (greeter-gw)? This ' +
+          'cannot be undone.',
       )
       .waitFor();
     await offer.getByRole('button', { name: 'Yes, delete all' }).click();

@@ -1,8 +1,9 @@
 /**
  * The function the broker tests deploy, and reading what it handled. The handler (nodejs) appends one JSON
- * line per event it handled to $OUT (body, the replica's name, and the event's trigger, path, topic, headers, ...), waits
- * $DELAY_MS first (writing a `started` line before), and fails on purpose for bodies starting `fail-always` (every time) or `fail-once` (the
- * first time; a marker file remembers), writing a `failed` line then.
+ * line per event it handled to $OUT (body, the replica's name, and the event's trigger, path, topic, headers, ...),
+ * waits
+ * $DELAY_MS first (writing a `started` line before), and fails on purpose for bodies starting `fail-always` (every
+ * time) or `fail-once` (the first time; a marker file remembers), writing a `failed` line then.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

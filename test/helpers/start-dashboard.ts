@@ -191,7 +191,8 @@ export async function waitFor(
     if (res.status === 200 && done(res.json)) return res.json;
     if (Date.now() > deadline)
       throw new Error(
-        `function ${name}: condition not reached within ${timeoutMs} ms; last: ${JSON.stringify(last?.status ?? res.status).slice(0, 500)}`,
+        `function ${name}: condition not reached within ${timeoutMs} ms; ` +
+          `last: ${JSON.stringify(last?.status ?? res.status).slice(0, 500)}`,
       );
     await sleep(100);
   }

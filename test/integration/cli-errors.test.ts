@@ -65,7 +65,8 @@ describe('protium CLI errors', () => {
     webUrl = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
     const source =
       'exports.handler = (context, event) => {\n' +
-      '  if (event.path === "/own-error") return context.callback(new context.Response({ error: "the function\'s own" }, {}, "application/json", 503));\n' +
+      '  if (event.path === "/own-error") return context.callback(new context.Response({ error: "the ' +
+      'function\'s own" }, {}, "application/json", 503));\n' +
       '  context.callback(event.body.toString());\n};\n';
     await deploy(d, functionBody('cli-echo-js', 'nodejs', source));
     await d.api('POST', '/api/functions', {
@@ -104,7 +105,8 @@ describe('protium CLI errors', () => {
       oneErrorLine(
         await cli(webUrl, args),
         new RegExp(
-          `^protium: ${webUrl.replace(/[.:/]/g, '\\$&')} answered with an HTML page: this is not a Protium/Nuclio dashboard`,
+          `^protium: ${webUrl.replace(/[.:/]/g, '\\$&')} answered with an HTML page: this is not a ` +
+            `Protium/Nuclio dashboard`,
         ),
       );
     }
@@ -127,7 +129,8 @@ describe('protium CLI errors', () => {
       );
       writeFileSync(
         join(dir, 'initfail.py'),
-        'def init_context(context):\n    raise ValueError("no database configured")\n\ndef handler(context, event):\n    return "x"\n',
+        'def init_context(context):\n    raise ValueError("no database configured")\n\ndef handler(context, ' +
+          'event):\n    return "x"\n',
       );
       const js = await cli(d.url, ['deploy', join(dir, 'broken.js')]);
       assert.equal(js.code, 1);

@@ -334,7 +334,8 @@ describe('protium CLI', () => {
 
     writeFileSync(
       join(bad, 'function.yaml'),
-      'metadata:\n  name: cli-bad\nspec:\n  runtime: python\n  handler: main:handler\n  triggers:\n    tick:\n      kind: cron\n      attributes:\n        schedule: "every day"\n',
+      'metadata:\n  name: cli-bad\nspec:\n  runtime: python\n  handler: main:handler\n  triggers:\n    tick:\n  ' +
+        '    kind: cron\n      attributes:\n        schedule: "every day"\n',
     );
     const invalid = await run('deploy', bad);
     assert.equal(invalid.code, 1);
@@ -374,7 +375,8 @@ describe('protium CLI', () => {
     // A build that fails: the build output, the error and a non-zero exit.
     writeFileSync(
       join(bad, 'function.yaml'),
-      'metadata:\n  name: cli-bad\nspec:\n  runtime: python\n  handler: main:handler\n  build:\n    commands:\n      - "echo oops >&2; exit 3"\n',
+      'metadata:\n  name: cli-bad\nspec:\n  runtime: python\n  handler: main:handler\n  build:\n    commands:\n ' +
+        '     - "echo oops >&2; exit 3"\n',
     );
     const failed = await run('deploy', bad);
     assert.equal(failed.code, 1);

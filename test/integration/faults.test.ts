@@ -432,7 +432,8 @@ describe('faults', () => {
         const show = (v: string | null) => v ?? '(absent)';
         assert.ok(
           allowed.has(actual),
-          `cycle ${cycle} (seed ${seed0}): ${name} is ${show(actual)}, acknowledged: ${[...allowed].map(show).join(' or ')}`,
+          `cycle ${cycle} (seed ${seed0}): ${name} is ${show(actual)}, ` +
+            `acknowledged: ${[...allowed].map(show).join(' or ')}`,
         );
       }
       for (const name of Object.keys(list))
@@ -547,7 +548,8 @@ describe('faults', () => {
       if (buildAtKill) buildsKilled++;
       stored = storedFunctions(dir);
       report.push(
-        `cycle ${cycle}: ${acked} acknowledged, ${unanswered} cut off, ${stored.size} stored${buildAtKill ? ', killed mid-build' : ''}`,
+        `cycle ${cycle}: ${acked} acknowledged, ${unanswered} cut off, ${stored.size} ` +
+          `stored${buildAtKill ? ', killed mid-build' : ''}`,
       );
       // Everything the dead dashboard started goes with it.
       await until(
@@ -630,7 +632,8 @@ describe('faults', () => {
 
     it('a replica that keeps crashing is restarted with growing back-off, and the state says so', async () => {
       const src =
-        "if (require('fs').existsSync(__dirname + '/armed')) process.exit(9);\nexports.handler = (c) => c.callback('ok');";
+        "if (require('fs').existsSync(__dirname + '/armed')) process.exit(9);\nexports.handler = (c) => " +
+        "c.callback('ok');";
       const fn = await deploy(d, functionBody('crashloop', 'nodejs', src));
       writeFileSync(join(d.dataDir, 'artifacts', artifactOf(fn), 'armed'), '1');
       process.kill(
@@ -661,7 +664,8 @@ describe('faults', () => {
 
     it('a handler that leaks memory past spec.resources.limits.memory dies, is restarted, and serves again', async () => {
       const src =
-        "const leak = [];\nexports.handler = (c, e) => { if (e.path === '/leak') { for (let i = 0; i < 40; i++) leak.push(new Array(100000).fill(i + Math.random())); } c.callback('held ' + leak.length); };";
+        "const leak = [];\nexports.handler = (c, e) => { if (e.path === '/leak') { for (let i = 0; i < 40; i++) " +
+        "leak.push(new Array(100000).fill(i + Math.random())); } c.callback('held ' + leak.length); };";
       const fn = await deploy(
         d,
         functionBody('leaker', 'nodejs', src, { spec: { resources: { limits: { memory: '64Mi' } } } }),

@@ -260,7 +260,8 @@ describe('functions', () => {
 
   it('build commands run inside the artifact with /bin/sh, and their files are there at run time', async () => {
     const src =
-      "const fs = require('fs');\nexports.handler = (c) => c.callback(fs.readFileSync(__dirname + '/built.txt', 'utf8').trim() + '|' + process.env.GREETING);\n";
+      "const fs = require('fs');\nexports.handler = (c) => c.callback(fs.readFileSync(__dirname + '/built.txt', " +
+      "'utf8').trim() + '|' + process.env.GREETING);\n";
     const fn = await deploy(
       d,
       functionBody('with-commands', 'nodejs', src, {
@@ -380,7 +381,8 @@ describe('functions', () => {
       execFileSync('tar', ['-czf', join(dir, 'fn.tar.gz'), '-C', dir, 'handler.js']);
       execFileSync('python3', [
         '-c',
-        `import tarfile, io\nt = tarfile.open('${join(dir, 'evil.tgz')}', 'w:gz')\ndata = b'x'\ni = tarfile.TarInfo('../evil.js'); i.size = len(data); t.addfile(i, io.BytesIO(data)); t.close()`,
+        `import tarfile, io\nt = tarfile.open('${join(dir, 'evil.tgz')}', 'w:gz')\ndata = b'x'\ni = ` +
+          `tarfile.TarInfo('../evil.js'); i.size = len(data); t.addfile(i, io.BytesIO(data)); t.close()`,
       ]);
       const server = http.createServer((req, res) => {
         try {
@@ -481,7 +483,8 @@ describe('functions', () => {
 
   it('python: sys.exit in a handler answers 500 and the next request is served by a new worker', async () => {
     const src =
-      'import sys\n\ndef handler(context, event):\n    if event.path == "/exit":\n        sys.exit(3)\n    return "still here"\n';
+      'import sys\n\ndef handler(context, event):\n    if event.path == "/exit":\n        sys.exit(3)\n    ' +
+      'return "still here"\n';
     const fn = await deploy(d, functionBody('py-exit', 'python', src));
     const dead = await request(at(fn, '/exit'), 'GET');
     assert.equal(dead.status, 500);
@@ -554,7 +557,8 @@ describe('functions', () => {
 
   it('a cron trigger fires with the configured body; spec.eventTimeout answers 408', async () => {
     const src =
-      "exports.handler = (c, e) => { if (e.trigger.kind === 'cron') c.logger.info('tick ' + e.body.toString()); if (e.path === '/slow') return setTimeout(() => c.callback('late'), 3000); c.callback('ok'); };";
+      "exports.handler = (c, e) => { if (e.trigger.kind === 'cron') c.logger.info('tick ' + e.body.toString()); " +
+      "if (e.path === '/slow') return setTimeout(() => c.callback('late'), 3000); c.callback('ok'); };";
     const fn = await deploy(
       d,
       functionBody('ticker', 'nodejs', src, {

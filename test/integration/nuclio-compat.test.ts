@@ -185,7 +185,8 @@ describe('Nuclio compatibility', () => {
       [
         'py-init-fails',
         'python',
-        'def init_context(context):\n    setup = {}\n    return setup["db"]\n\ndef handler(context, event):\n    return "x"\n',
+        'def init_context(context):\n    setup = {}\n    return setup["db"]\n\ndef handler(context, event):\n   ' +
+          ' return "x"\n',
         /^Failed to deploy the function: KeyError: 'db' \(main\.py, line 3, in init_context\)$/,
         /File "main\.py", line 3, in init_context\n {4}return setup\["db"\]/,
       ],

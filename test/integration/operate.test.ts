@@ -309,7 +309,8 @@ describe('operate', () => {
 
     it('a wake that fails answers 503 with the reason', async () => {
       const src =
-        "if (process.env.BROKEN === 'yes' && require('fs').existsSync(__dirname + '/armed')) throw new Error('cannot start'); exports.handler=(c)=>c.callback('x');";
+        "if (process.env.BROKEN === 'yes' && require('fs').existsSync(__dirname + '/armed')) throw new " +
+        "Error('cannot start'); exports.handler=(c)=>c.callback('x');";
       const fn = await deploy(
         d,
         functionBody('op-badwake', 'nodejs', src, {

@@ -113,7 +113,8 @@ describe('process containment (--sandbox none)', () => {
       assert.deepEqual(
         left,
         [],
-        `${name}: processes left after the delete: ${left.map((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ')).join('; ')}`,
+        `${name}: processes left after the ` +
+          `delete: ${left.map((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ')).join('; ')}`,
       );
     }
   });

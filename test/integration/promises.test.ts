@@ -143,7 +143,8 @@ describe('promises of the README and ARCHITECTURE', () => {
     // After answering /stick, the replica spins: it cannot see the dashboard go, so it outlives it.
     // The replica's pid as this machine sees it (replicas have PID namespaces of their own; /proc is the host's).
     const src =
-      "const hostPid = () => require('fs').readFileSync('/proc/self/status', 'utf8').match(/NSpid:\\s+(\\d+)/)[1]; exports.handler = (c, e) => { c.callback(hostPid()); if (e.path === '/stick') setTimeout(() => { const end = Date.now() + 120000; while (Date.now() < end); }, 50); };";
+      "const hostPid = () => require('fs').readFileSync('/proc/self/status', " +
+      "'utf8').match(/NSpid:\\s+(\\d+)/)[1]; exports.handler = (c, e) => { c.callback(hostPid()); if (e.path === '/stick') setTimeout(() => { const end = Date.now() + 120000; while (Date.now() < end); }, 50); };";
     const fn = await deploy(asTest(dash.url, dir), functionBody('stuck', 'nodejs', src));
     const pid = Number((await request(at(fn, '/stick'), 'GET')).text);
     const started = startTime(pid)!;
@@ -186,7 +187,8 @@ describe('promises of the README and ARCHITECTURE', () => {
         'exports.handler = (c, e) => {',
         // Its pid as this machine sees it (replicas have PID namespaces of their own; /proc is the host's).
         "  const hostPid = require('fs').readFileSync('/proc/self/status', 'utf8').match(/NSpid:\\s+(\\d+)/)[1];",
-        "  if (e.path === '/block') { require('fs').writeFileSync(process.env.MARK, `${hostPid} ${process.env.HOSTNAME}`); const end = Date.now() + 120000; while (Date.now() < end); }",
+        "  if (e.path === '/block') { require('fs').writeFileSync(process.env.MARK, `${hostPid} " +
+          '${process.env.HOSTNAME}`); const end = Date.now() + 120000; while (Date.now() < end); }',
         '  c.callback(process.env.HOSTNAME);',
         '};',
       ].join('\n');
@@ -338,7 +340,8 @@ describe('promises of the README and ARCHITECTURE', () => {
     ];
     // The handler prints its env and can crash: its output is the replica's log, never the dashboard's.
     const src =
-      "exports.handler = (c, e) => { console.log(process.env.DB_PASSWORD, process.env.GREETING); if (e.path === '/crash') process.exit(3); c.callback(process.env.GREETING); };";
+      'exports.handler = (c, e) => { console.log(process.env.DB_PASSWORD, process.env.GREETING); if (e.path === ' +
+      "'/crash') process.exit(3); c.callback(process.env.GREETING); };";
     const t = asTest(dash.url, dir);
     const fn = await deploy(
       t,
@@ -419,7 +422,8 @@ describe('promises of the README and ARCHITECTURE', () => {
       "const fs = require('fs');",
       'exports.handler = (c, e) => {',
       "  const name = '/tmp/' + (e.method === 'POST' ? e.body.toString() : e.path.slice(1));",
-      "  if (e.method === 'POST') { fs.writeFileSync(name, process.env.NUCLIO_FUNCTION_NAME); return c.callback('written'); }",
+      "  if (e.method === 'POST') { fs.writeFileSync(name, process.env.NUCLIO_FUNCTION_NAME); return " +
+        "c.callback('written'); }",
       "  try { c.callback(fs.readFileSync(name, 'utf8')); } catch (err) { c.callback(err.code); }",
       '};',
     ].join('\n');

@@ -167,7 +167,9 @@ describe(
     };
 
     it("a sandboxed handler can read neither the dashboard's files nor another function's, and can write only its home and /tmp", async () => {
-      const victimSrc = `const fs = require('fs');\nexports.handler = (c) => { fs.writeFileSync(process.env.HOME + '/secret.txt', '${SECRET}'); c.logger.info('${SECRET}'); c.callback('victim ok'); };`;
+      const victimSrc =
+        `const fs = require('fs');\nexports.handler = (c) => { ` +
+        `fs.writeFileSync(process.env.HOME + '/secret.txt', '${SECRET}'); c.logger.info('${SECRET}'); c.callback('victim ok'); };`;
       const victim = await deploy(
         d,
         functionBody('victim', 'nodejs', victimSrc, { spec: { env: [{ name: 'VICTIM_SECRET', value: SECRET }] } }),
@@ -223,8 +225,11 @@ describe(
       t.allowedWrites = ['/tmp/ok', stagingMarker];
       const probe = `${PROBE}\nrequire('fs').writeFileSync('report.json', JSON.stringify(report));`;
       const handler =
-        "exports.handler = (c) => c.callback(require('fs').readFileSync(__dirname + '/report.json', 'utf8') + '\\n' + require('fs').readFileSync(__dirname + '/net.txt', 'utf8'));";
-      const fetchCmd = `node -e "fetch('${netUrl}').then((r) => r.text()).then((t) => require('fs').writeFileSync('net.txt', t))"`;
+        "exports.handler = (c) => c.callback(require('fs').readFileSync(__dirname + '/report.json', 'utf8') + " +
+        "'\\n' + require('fs').readFileSync(__dirname + '/net.txt', 'utf8'));";
+      const fetchCmd =
+        `node -e "fetch('${netUrl}').then((r) => r.text()).then((t) => ` +
+        `require('fs').writeFileSync('net.txt', t))"`;
       const body = functionBody('builder-probe', 'nodejs', handler, {
         spec: {
           build: {

@@ -129,7 +129,8 @@ describe('security', () => {
     d = await startTestDashboard({ authTokenFile: join(dir, 'token'), sourceRoot: [join(dir, 'sources')] });
     // Counts its calls in its home folder: a spelling that slipped past auth would leave a trace.
     const counted =
-      "const fs = require('fs'); exports.handler = (c, e) => { fs.appendFileSync(process.env.HOME + '/calls', 'x'); c.callback('counted ' + e.body.toString()); };";
+      "const fs = require('fs'); exports.handler = (c, e) => { fs.appendFileSync(process.env.HOME + '/calls', " +
+      "'x'); c.callback('counted ' + e.body.toString()); };";
     await deploy(authed(), functionBody('counted', 'nodejs', counted));
   });
   /** The test dashboard with the token on every request. */
@@ -303,7 +304,8 @@ describe('security', () => {
     );
     const consumer = [
       "const fs = require('fs');",
-      "exports.handler = (c, e) => { fs.appendFileSync(process.env.HOME + '/consumed', e.body.toString() + '\\n'); c.callback(''); };",
+      "exports.handler = (c, e) => { fs.appendFileSync(process.env.HOME + '/consumed', e.body.toString() + " +
+        "'\\n'); c.callback(''); };",
     ].join('\n');
     await deploy(
       authed(),
@@ -618,7 +620,8 @@ describe('the bwrap sandbox (--sandbox bwrap)', () => {
         'exports.handler = (c) => {',
         '  const tryIt = (f) => { try { f(); return "allowed"; } catch (e) { return e.code; } };',
         '  c.callback({',
-        `    store: tryIt(() => fs.readFileSync(${JSON.stringify(join('DATA', 'store.db'))}.replace('DATA', process.env.PROTIUM_TEST_DATA_DIR))),`,
+        `    store: tryIt(() => fs.readFileSync(${JSON.stringify(join('DATA', 'store.db'))}.replace('DATA', ` +
+          `process.env.PROTIUM_TEST_DATA_DIR))),`,
         "    artifacts: fs.readdirSync(process.env.PROTIUM_TEST_DATA_DIR + '/artifacts'),",
         "    etc: tryIt(() => fs.writeFileSync('/etc/protium-test', 'x')),",
         "    home: tryIt(() => fs.writeFileSync(process.env.HOME + '/note', 'x')),",

@@ -326,7 +326,8 @@ describe('slow clients', () => {
       left = await attack.stop(8_000);
     }
     t.diagnostic(
-      `opened ${attack.opened} slow connections, ${closedDuring} closed by the server during the attack; normal client: worst ${worstMs} ms; peak descriptors ${peakFds}; left open 8 s after the attack stopped: ${left}`,
+      `opened ${attack.opened} slow connections, ${closedDuring} closed by the server during the attack; normal ` +
+        `client: worst ${worstMs} ms; peak descriptors ${peakFds}; left open 8 s after the attack stopped: ${left}`,
     );
     assert.ok(
       closedDuring >= ATTACKERS - CAP,

@@ -83,7 +83,8 @@ describe('v3io streams', () => {
     while ((await totalLag(container, path, group)) !== 0) {
       if (Date.now() > deadline)
         throw new Error(
-          `the lag of ${container}/${path} (${group}) did not fall to 0 within ${timeoutMs} ms: ${(await lags(container, path, group)).text}`,
+          `the lag of ${container}/${path} (${group}) did not fall to 0 within ${timeoutMs} ` +
+            `ms: ${(await lags(container, path, group)).text}`,
         );
       await sleep(100);
     }
