@@ -184,7 +184,9 @@ export function fieldText(t: Trigger, f: BrokerField): string {
   return text(v);
 }
 
-/** The value a field's text stands for; undefined removes it. Text that is not a number stays text, for the API to name. */
+/**
+ * The value a field's text stands for; undefined removes it. Text that is not a number stays text, for the API to name.
+ */
 function fieldValue(f: BrokerField, text: string): unknown {
   const s = text.trim();
   switch (f.type) {
