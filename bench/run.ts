@@ -71,7 +71,8 @@ const rows: Row[] = [];
 function row(r: Row): void {
   rows.push(r);
   process.stderr.write(
-    `  ${r.benchmark}: ${r.measured} vs ${r.baseline} → ${r.ratio === null ? '-' : r.ratio.toFixed(2)} (target ${r.target})\n`,
+    `  ${r.benchmark}: ${r.measured} vs ${r.baseline} → ${r.ratio === null ? '-' : r.ratio.toFixed(2)} ` +
+      `(target ${r.target})\n`,
   );
 }
 
@@ -105,7 +106,9 @@ async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
 
 /** A bare Node http hello server in its own process: the baseline of function throughput. */
 async function bareNode(port: number): Promise<ChildProcess> {
-  const code = `require('http').createServer((q, s) => { s.writeHead(200, {'content-type': 'text/plain'}); s.end('hello'); }).listen(${port}, '127.0.0.1');`;
+  const code =
+    `require('http').createServer((q, s) => { s.writeHead(200, {'content-type': 'text/plain'}); ` +
+    `s.end('hello'); }).listen(${port}, '127.0.0.1');`;
   const c = spawn(process.execPath, ['-e', code], { stdio: 'ignore', detached: true });
   children.push(c);
   await waitHttp(`http://127.0.0.1:${port}/`);
@@ -363,7 +366,9 @@ const benches: Record<string, () => Promise<void>> = {
       const tally = tallySoak([...warmRuns, ...runs]);
       row({
         benchmark: `soak: ${tally.requests} invocations via port, proxy and gateway, each checked (errors)`,
-        measured: `${tally.failed} failed, ${tally.lost} lost (${tally.ok} ok) in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+        measured:
+          `${tally.failed} failed, ${tally.lost} lost (${tally.ok} ok) ` +
+          `in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
         baseline: '0 errors target',
         ratio: null,
         target: '0',
@@ -645,7 +650,8 @@ async function main(): Promise<number> {
     '| --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| ${r.benchmark} | ${r.measured} | ${r.baseline} | ${r.ratio === null ? '-' : r.ratio.toFixed(2)} | ${r.target} | ${r.pass === null ? '-' : r.pass ? 'yes' : 'no'} |`,
+        `| ${r.benchmark} | ${r.measured} | ${r.baseline} | ${r.ratio === null ? '-' : r.ratio.toFixed(2)} ` +
+        `| ${r.target} | ${r.pass === null ? '-' : r.pass ? 'yes' : 'no'} |`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -255,8 +255,10 @@ async function main(): Promise<void> {
       `| stream service: append (PutRecords, ${BATCH} per call, fsync'd) | ${f(r.append)} | - | - |`,
       `| stream service: read a backlog (GetRecords, 1000 per call, ${SHARDS} shards) | ${f(r.read)} | - | - |`,
       `| stream service: append + read side by side (raw baseline) | ${f(r.both)} | - | - |`,
-      `| nodejs function, 1 replica, to lag 0 | ${f(one)} | ${f(r.both)} raw append + read | ${(one / r.both).toFixed(2)} |`,
-      `| nodejs function, 2 replicas, to lag 0 | ${f(two)} | ${f(r.both)} raw append + read | ${(two / r.both).toFixed(2)} |`,
+      `| nodejs function, 1 replica, to lag 0 | ${f(one)} | ${f(r.both)} raw append + read ` +
+        `| ${(one / r.both).toFixed(2)} |`,
+      `| nodejs function, 2 replicas, to lag 0 | ${f(two)} | ${f(r.both)} raw append + read ` +
+        `| ${(two / r.both).toFixed(2)} |`,
       `| 2 replicas against 1 | ${f(two)} | ${f(one)} with 1 replica | ${(two / one).toFixed(2)} |`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
