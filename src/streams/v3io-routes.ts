@@ -38,6 +38,7 @@ import { consumerGroupError, memberIdError, type StreamAddress } from './names.j
 import { MAX_RECORD_BYTES as STORED_MAX } from './record-format.js';
 import type { NewRecord, SeekTarget } from './stream.js';
 import { DEFAULT_RETENTION_HOURS, StreamService } from './stream-service.js';
+import { streamServiceSchema } from '../api/schemas/v3io-streams.js';
 
 /** The mount point: a trigger's default url is `<dashboard>/v3io`. */
 export const V3IO_PREFIX = '/v3io';
@@ -233,5 +234,5 @@ export function streamRoutes(app: FastifyInstance, service: StreamService): void
     }
     throw apiError('STREAM_REQUEST_INVALID', `${fn} works on a shard, not on a stream`);
   };
-  for (const method of ['POST', 'PUT', 'DELETE'] as const) app.route({ method, url: `${V3IO_PREFIX}/*`, config: { access: 'streams' }, handler: handle });
+  for (const method of ['POST', 'PUT', 'DELETE'] as const) app.route({ method, url: `${V3IO_PREFIX}/*`, config: { access: 'streams' }, schema: streamServiceSchema, handler: handle });
 }
