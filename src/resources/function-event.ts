@@ -3,7 +3,7 @@
  * kind and http attribute defaults).
  */
 import { apiError, fieldError, quote } from '../errors.js';
-import { isObject, optObject, optString } from './shape.js';
+import { optObject, optString } from './shape.js';
 import { checkFunctionName, readMeta, requireObjectBody } from './function-validate.js';
 import { qualifiedNameErrors } from './names.js';
 import { FUNCTION_LABEL, type FunctionEvent } from './types.js';
@@ -13,7 +13,8 @@ const MISSING = 'Function event name must be provided in metadata';
 /** Reads an event body. On create a missing name is generated; on update/delete it is required. */
 export function readFunctionEventBody(bodyIn: unknown, opts: { defaultNamespace: string; generateName?: () => string; withSpec?: boolean }): FunctionEvent {
   const body = requireObjectBody(bodyIn);
-  if (!isObject(body.metadata)) throw fieldError('metadata', MISSING);
+  // A metadata of another type is a type error, as for every resource (and as the route's schema says).
+  if (!optObject(body.metadata, 'metadata')) throw fieldError('metadata', MISSING);
   const metadata = readMeta(body, 'Function event');
   metadata.namespace = metadata.namespace || opts.defaultNamespace;
   if (!metadata.namespace) throw fieldError('metadata.namespace', MISSING);
