@@ -15,7 +15,7 @@ import { jsonTextDepth, MAX_JSON_DEPTH } from '../util/json-depth.js';
 import { installErrorHandling } from './error-reply.js';
 import { installAuth } from './auth.js';
 import { installApiDocs } from './api-docs.js';
-import { AJV_OPTIONS, installRequestValidation } from './request-validation.js';
+import { AJV_OPTIONS, installRequestValidation, SCHEMA_CONTROLLER } from './request-validation.js';
 import type { ApiDeps } from './deps.js';
 import { functionRoutes } from './routes/functions.js';
 import { projectRoutes } from './routes/projects.js';
@@ -62,6 +62,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: AJV_OPTIONS,
+    schemaController: SCHEMA_CONTROLLER,
   });
   installErrorHandling(app, deps.log);
   installRequestValidation(app);
