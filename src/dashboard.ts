@@ -9,14 +9,15 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api/server.js';
-import { ArtifactStore } from './build/artifact-store.js';
-import { BuildCommands } from './build/build-commands.js';
-import { cleanUpBuildLeftovers } from './build/build-leftovers.js';
-import { LocalBuilder } from './build/local-builder.js';
-import { currentPackageManagerConfig } from './build/package-manager-config.js';
-import { TemplateCatalog } from './build/template-catalog.js';
+import { ArtifactStore } from './builder/artifact-store.js';
+import { BuildCommands } from './builder/build-commands.js';
+import { cleanUpBuildLeftovers } from './builder/build-leftovers.js';
+import { LocalBuilder } from './builder/local-builder.js';
+import { currentPackageManagerConfig } from './builder/package-manager-config.js';
+import { TemplateCatalog } from './builder/template-catalog.js';
 import type { Config } from './config.js';
 import { ArtifactCollector } from './controllers/artifact-collector.js';
+import { BuildLogs } from './controllers/build-log.js';
 import { FunctionController } from './controllers/function-controller.js';
 import { GatewayController } from './controllers/gateway-controller.js';
 import { Gateway } from './gateway/gateway.js';
@@ -28,7 +29,6 @@ import { bwrapConfinement, detectPidNamespace, type Confinement } from './platfo
 import { baseReplicaEnv, LocalPlatform } from './platform/local/local-platform.js';
 import { Interpreters } from './platform/local/interpreters.js';
 import { findBwrap, homeFoldersToKeep } from './platform/local/sandbox.js';
-import { hostAddresses } from './platform/local/host-addresses.js';
 import { StreamService } from './streams/stream-service.js';
 import { DEFAULT_PROJECT } from './resources/types.js';
 import { SqliteStore } from './store/sqlite-store.js';
@@ -174,56 +174,57 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       sourceLimits: config.sourceLimits,
       commands,
     });
+    const buildLogs = new BuildLogs(layout.builds);
     const invoker = new Invoker();
     steps.invoker = () => invoker.close();
-    let controller: FunctionController | undefined;
     let collector: ArtifactCollector | undefined;
     let apiUrl: string | undefined;
-    const externalIps = () => config.externalIps ?? hostAddresses();
+    // Functions bind concurrently after a restart: every stored port is claimed before any is given out.
+    const stored = await store.list('function', undefined);
     const platform = new LocalPlatform({
       interpreters,
       layout,
       host: config.functionHost,
       portRange: config.portRange,
-      externalIps,
+      ...(config.externalIps ? { externalIps: config.externalIps } : {}),
       program: PROCESSOR_MAIN,
       pythonRuntimeDir: PYTHON_RUNTIME_DIR,
       log: log.child({ component: 'platform' }),
-      dashboardUrl: () => apiUrl,
-      ...(credentials ? { streamToken: credentials.streamToken } : {}),
+      dashboard: { url: () => apiUrl, ...(credentials ? { replicaToken: credentials.streamToken } : {}) },
       connectionLimits: config.connectionLimits,
-      onRollover: (port) => invoker.forgetPort(port),
-      onReplicasStopped: () => collector?.schedule(),
       confinement,
-      onStatus: (ref, status) => void controller?.platformStatus(ref, status).catch((e) => log.warn({ err: e }, 'status update failed')),
+      reservedPorts: stored.filter((fn) => fn.status.httpPort).map((fn) => ({ ref: { namespace: fn.metadata.namespace!, name: fn.metadata.name! }, port: fn.status.httpPort! })),
     });
     steps.platform = () => platform.close();
-    controller = new FunctionController({
+    const controller = new FunctionController({
       store,
       builder,
       platform,
       log: log.child({ component: 'function-controller' }),
-      buildLogPath: (ref) => platform.buildLogPath(ref),
+      buildLogs,
       runtimeNote: (runtime) => interpreters.note(runtime),
-      onRemoved: (ref, port) => {
-        if (port) invoker.forgetPort(port);
-        platform.forgetLogs(ref);
-        collector?.schedule();
-      },
+      onRemoved: () => collector?.schedule(),
       onDeployEnded: () => collector?.schedule(),
     });
-    steps.controller = () => controller!.stop();
+    steps.controller = () => controller.stop();
     collector = new ArtifactCollector({
       store,
       collect: (keep) => artifacts.collect(keep),
-      inUse: () => [...platform.artifactsInUse(), ...controller!.pinnedArtifacts()],
+      inUse: async () => [...await platform.artifactsInUse(), ...controller.pinnedArtifacts()],
       log: log.child({ component: 'artifact-collector' }),
     });
     steps.collector = () => collector!.stop();
+    // What the platform reports on its own: status to the store (through the controller), new versions
+    // and removals to the invoker's pools, stopped replicas to the artifact collector.
+    platform.subscribe((e) => {
+      if (e.type === 'status') void controller.platformStatus(e.ref, e.status).catch((err) => log.warn({ err }, 'status update failed'));
+      else if (e.type === 'routeChanged') for (const target of e.targets) invoker.forget(target);
+      else collector?.schedule();
+    });
 
     const gateway = new Gateway({
       invoker,
-      functionPort: (namespace, name) => platform.servingPort({ namespace, name }),
+      route: (ref) => platform.route(ref),
       accessKeys: () => accessKeys,
       log: log.child({ component: 'gateway' }),
       connectionLimits: config.connectionLimits,
@@ -239,7 +240,11 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     const streams = new StreamService({ dir: join(config.dataDir, 'streams'), onRepair: (message) => log.warn({ component: 'streams' }, message) });
     steps.streams = () => streams.close();
     let gatewayUrl: string | undefined;
-    const api = buildApi({ config, store, platform, invoker, templates, directory, streams, log, externalIps, credentials, gatewayUrl: () => gatewayUrl });
+    const api = buildApi({
+      config, store, platform, buildLogs, invoker, templates, directory, streams, log, credentials,
+      externalIps: () => platform.externalAddresses(),
+      gatewayUrl: () => gatewayUrl,
+    });
     steps.api = () => api.close();
     await listen(api, config.listen.host, config.listen.port, '--listen-addr');
     const addr = api.server.address();

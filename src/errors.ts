@@ -129,6 +129,7 @@ export const ERRORS = {
   },
   FUNCTION_NO_REPLICA: { status: 503, message: (fn: string, seconds: number) => `Function ${fn} has no ready replica (waited ${seconds} s)` },
   FUNCTION_START_FAILED: { status: 503, message: (why: string) => why },
+  FUNCTION_NOT_ROUTABLE: { status: 503, message: (fn: string, why: string) => `Function ${fn} has no replica to route to: ${why}` },
 
   // ---- Projects, function events, templates, API gateways ----
   PROJECT_NOT_FOUND: { status: 404, message: () => 'Project not found' },

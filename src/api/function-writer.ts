@@ -6,7 +6,7 @@
 import { apiError } from '../errors.js';
 import { enrichFunction } from '../resources/function-enrich.js';
 import { deployTarget } from '../resources/function-state.js';
-import { checkSourceAtEdge } from '../build/source-check.js';
+import { checkSourceAtEdge } from '../builder/source-check.js';
 import { checkSource } from '../resources/function-source.js';
 import { checkReservedName } from '../resources/function-validate.js';
 import { PROJECT_LABEL, type FunctionConfig, type FunctionRecord, type FunctionRef, type FunctionState, type FunctionStatus } from '../resources/types.js';

@@ -11,13 +11,14 @@ import { apiError, isApiError } from '../errors.js';
 import { ConnectionGuard, type ConnectionLimits } from '../util/connection-guard.js';
 import type { Invoker } from '../invoke/invoker.js';
 import type { Logger } from '../log.js';
+import type { FunctionRef } from '../resources/types.js';
 import { authorize } from './auth.js';
 import { RoutingTable } from './routing-table.js';
 
 export interface GatewayOptions {
   invoker: Invoker;
-  /** The port of a function if a version of it serves (a function scaled to zero keeps it, and wakes). */
-  functionPort: (namespace: string, name: string) => number | undefined;
+  /** A host:port serving the function (Platform.route): rejects when no version of it serves. */
+  route: (ref: FunctionRef) => Promise<string>;
   accessKeys: () => readonly string[];
   log: Logger;
   /** How long a forwarded request may take. */
@@ -71,8 +72,12 @@ export class Gateway {
     const refused = authorize(match.route, req.headers, this.opts.accessKeys());
     if (refused) return void sendError(res, refused);
     const { upstream } = match;
-    const port = this.opts.functionPort(upstream.namespace, upstream.function);
-    if (!port) return void sendError(res, apiError('GATEWAY_FUNCTION_NOT_RUNNING', upstream.function));
+    let target: string;
+    try {
+      target = await this.opts.route({ namespace: upstream.namespace, name: upstream.function });
+    } catch {
+      return void sendError(res, apiError('GATEWAY_FUNCTION_NOT_RUNNING', upstream.function));
+    }
     const headers: Record<string, string | string[] | undefined> = { ...req.headers };
     const remote = req.socket.remoteAddress ?? '';
     const prior = req.headers['x-forwarded-for'];
@@ -84,7 +89,7 @@ export class Gateway {
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     try {
       await this.opts.invoker.forward({
-        target: `127.0.0.1:${port}`,
+        target,
         method: req.method ?? 'GET',
         path: match.path,
         headers,

@@ -5,7 +5,7 @@
  * no per-request timers or abort signals (undici's own timeouts bound the call). Failures before the
  * function answered are thrown as labelled errors (504 on timeout, 502 otherwise) so a caller can tell the
  * proxy's errors from the function's own answers (faas-provider X-OpenFaaS-Internal); after the answer
- * started, a failure cuts the response. Waking a function scaled to zero happens behind the port.
+ * started, a failure cuts the response. Waking a function scaled to zero happens behind its route.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -122,12 +122,7 @@ export class Invoker {
     });
   }
 
-  /** Drops the pools of every target on `port` (its function went away or moved to a new version). */
-  forgetPort(port: number): void {
-    for (const target of [...this.pools.keys()]) if (target.endsWith(`:${port}`)) this.forget(target);
-  }
-
-  /** Drops the pool of a target (its function went away). */
+  /** Drops the pool of a target (its function went away or a new version took over: PlatformEvent routeChanged). */
   forget(target: string): void {
     const p = this.pools.get(target);
     if (p) {

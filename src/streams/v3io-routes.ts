@@ -1,33 +1,10 @@
 /**
- * The stream service over HTTP: the subset of the V3IO streams web API that producers and the v3ioStream
- * trigger use, at `/v3io/<container>/<stream path>/`, so a trigger's `url` can be the dashboard's
- * `http://<host>:<port>/v3io` or a real V3IO web API. As V3IO does, a request is a POST (or PUT) naming its
- * operation in the `X-v3io-function` header, with a JSON body:
- *
- *   on <stream>/            CreateStream   {ShardCount, RetentionPeriodHours?=24}                      → 204
- *                           DescribeStream {}  → {ShardCount, RetentionPeriodHours, Shards, ConsumerGroups}
- *                           DeleteStream   {}  (or the DELETE method)                                  → 204
- *                           PutRecords     {Records: [{Data: <base64>, ShardId?, PartitionKey?}]}
- *                                          → {FailedRecordCount, Records: [{SequenceNumber, ShardId} | {ErrorCode, ErrorMessage}]}
- *   on <stream>/<shard>     Seek           {Type: EARLIEST|LATEST|SEQUENCE|TIME, StartingSequenceNumber?,
- *                                           TimestampSec?, TimestampNSec?}                            → {Location}
- *                           GetRecords     {Location, Limit?=1000}
- *                                          → {NextLocation, MSecBehindLatest, RecordsBehindLatest,
- *                                             Records: [{ArrivalTimeSec, ArrivalTimeNSec, SequenceNumber, Data}]}
- *
- * Consumer groups are Protium's own operations on <stream>/ (real V3IO keeps offsets in shard attributes):
- *
- *   Heartbeat    {ConsumerGroup, MemberId, SessionTimeoutMs?=10000, Release?: [shard…]}
- *                → {ShardCount, Shards: [to consume], Release: [to hand back], Committed: [per shard], Current: [per shard]}
- *   LeaveGroup   {ConsumerGroup, MemberId}                                                             → 204
- *   CommitOffset {ConsumerGroup, ShardId, SequenceNumber, MemberId?}   → 204; 409 when MemberId does not own the shard
- *   GetOffsets   {ConsumerGroup}                                   → {Shards: [{ShardId, Committed, Current, Lag}]}
- *
- * Sequence numbers start at 1 in every shard; a committed sequence number is the last record done with
- * (null: nothing committed yet; 0: done with nothing, a group that started at the end of an empty shard). Errors are the dashboard's `{"error": "…"}` with a 4xx status; nothing is stored by a request
- * that fails validation. When the dashboard has a token, these routes need it, or the stream credential
- * the dashboard gives the replicas it starts (see api/auth.ts), as `Authorization: Bearer` or
- * `X-v3io-session-key`.
+ * The stream service over HTTP: the V3IO streams wire protocol (v3io-wire.ts documents every operation and
+ * field) at `/v3io/<container>/<stream path>/`, so a trigger's `url` can be the dashboard's
+ * `http://<host>:<port>/v3io` or a real V3IO web API. Errors are the dashboard's `{"error": "…"}` with a
+ * 4xx status; nothing is stored by a request that fails validation. When the dashboard has a token, these
+ * routes need it, or the stream credential the dashboard gives the replicas it starts (see api/auth.ts),
+ * as `Authorization: Bearer` or `X-v3io-session-key`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { apiError } from '../errors.js';
@@ -39,9 +16,11 @@ import { MAX_RECORD_BYTES as STORED_MAX } from './record-format.js';
 import type { NewRecord, SeekTarget } from './stream.js';
 import { DEFAULT_RETENTION_HOURS, StreamService } from './stream-service.js';
 import { streamServiceSchema } from '../api/schemas/v3io-streams.js';
+import {
+  FUNCTION_HEADER, SHARD_FUNCTIONS, STREAM_FUNCTIONS, V3IO_PREFIX,
+  type GetOffsetsAnswer, type GetRecordsAnswer, type HeartbeatAnswer, type PutRecordsAnswer, type SeekAnswer, type StreamFunction,
+} from './v3io-wire.js';
 
-/** The mount point: a trigger's default url is `<dashboard>/v3io`. */
-export const V3IO_PREFIX = '/v3io';
 /** At most this many records per PutRecords. */
 export const MAX_PUT_RECORDS = 1000;
 /** The largest record data (decoded). */
@@ -52,8 +31,6 @@ const MAX_GET_BYTES = 4 * 1024 * 1024;
 const DEFAULT_GET_LIMIT = 1000;
 const DEFAULT_SESSION_MS = 10_000;
 
-const STREAM_FUNCTIONS = ['CreateStream', 'DescribeStream', 'DeleteStream', 'PutRecords', 'Heartbeat', 'LeaveGroup', 'CommitOffset', 'GetOffsets'];
-const SHARD_FUNCTIONS = ['Seek', 'GetRecords'];
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 type Body = Record<string, unknown>;
@@ -132,14 +109,14 @@ function target(req: FastifyRequest): { container: string; path: string; fn: str
   const slash = rest.indexOf('/');
   const container = slash < 0 ? rest : rest.slice(0, slash);
   const path = slash < 0 ? '' : rest.slice(slash + 1);
-  const raw = req.headers['x-v3io-function'];
+  const raw = req.headers[FUNCTION_HEADER];
   const fn = (Array.isArray(raw) ? raw[0] : raw) ?? '';
   return { container, path, fn };
 }
 
-function canonicalFunction(fn: string, method: string): string {
+function canonicalFunction(fn: string, method: string): StreamFunction {
   if (method === 'DELETE') return 'DeleteStream';
-  const all = [...STREAM_FUNCTIONS, ...SHARD_FUNCTIONS];
+  const all: StreamFunction[] = [...STREAM_FUNCTIONS, ...SHARD_FUNCTIONS];
   const found = all.find((f) => f.toLowerCase() === fn.toLowerCase());
   if (!fn) throw apiError('STREAM_REQUEST_INVALID', `The X-v3io-function header is required (one of ${all.join(', ')})`);
   if (!found) throw apiError('STREAM_REQUEST_INVALID', `Unsupported X-v3io-function ${JSON.stringify(fn.slice(0, 80))}: use one of ${all.join(', ')}`);
@@ -155,14 +132,14 @@ export function streamRoutes(app: FastifyInstance, service: StreamService): void
     const body: Body = (req.body as Body | undefined) ?? {};
     const now = Date.now();
 
-    if (SHARD_FUNCTIONS.includes(fn)) {
+    if (fn === 'Seek' || fn === 'GetRecords') {
       const m = /^(.*)\/(\d{1,9})$/.exec(t.path);
       if (!m) throw apiError('STREAM_REQUEST_INVALID', `${fn} works on a shard: POST to ${V3IO_PREFIX}/<container>/<stream path>/<shard id>`);
       const shard = Number(m[2]);
       const stream = await service.stream(StreamService.address(t.container, m[1]!));
       if (fn === 'Seek') {
         const seq = await stream.seek(shard, seekTarget(body));
-        return sendJson(reply, 200, { Location: encodeLocation(shard, seq) });
+        return sendJson(reply, 200, { Location: encodeLocation(shard, seq) } satisfies SeekAnswer);
       }
       const loc = decodeLocation(body.Location);
       if (!loc) throw apiError('STREAM_REQUEST_INVALID', 'Location must be a location returned by Seek or GetRecords');
@@ -179,7 +156,7 @@ export function streamRoutes(app: FastifyInstance, service: StreamService): void
           SequenceNumber: rec.seq,
           Data: rec.data.toString('base64'),
         })),
-      });
+      } satisfies GetRecordsAnswer);
     }
 
     const address: StreamAddress = StreamService.address(t.container, t.path);
@@ -206,7 +183,7 @@ export function streamRoutes(app: FastifyInstance, service: StreamService): void
         return sendJson(reply, 200, {
           FailedRecordCount: failed,
           Records: results.map((r) => ('error' in r ? { ErrorCode: -1, ErrorMessage: r.error } : { SequenceNumber: r.seq, ShardId: r.shard })),
-        });
+        } satisfies PutRecordsAnswer);
       }
       case 'Heartbeat': {
         const group = groupField(body);
@@ -215,7 +192,7 @@ export function streamRoutes(app: FastifyInstance, service: StreamService): void
         const release = body.Release === undefined || body.Release === null ? [] : body.Release;
         if (!Array.isArray(release) || !release.every((s) => Number.isSafeInteger(s))) throw apiError('STREAM_REQUEST_INVALID', 'Release must be a list of shard ids');
         const a = stream.heartbeat(group, member, sessionMs, release as number[], now);
-        return sendJson(reply, 200, { ShardCount: stream.meta.shardCount, Shards: a.shards, Release: a.release, Committed: a.committed, Current: a.current });
+        return sendJson(reply, 200, { ShardCount: stream.meta.shardCount, Shards: a.shards, Release: a.release, Committed: a.committed, Current: a.current } satisfies HeartbeatAnswer);
       }
       case 'LeaveGroup':
         stream.leave(groupField(body), memberField(body), now);
@@ -230,7 +207,7 @@ export function streamRoutes(app: FastifyInstance, service: StreamService): void
       case 'GetOffsets':
         return sendJson(reply, 200, {
           Shards: stream.offsets(groupField(body)).map((o, s) => ({ ShardId: s, Committed: o.committed, Current: o.current, Lag: Math.max(0, o.current - (o.committed ?? 0)) })),
-        });
+        } satisfies GetOffsetsAnswer);
     }
     throw apiError('STREAM_REQUEST_INVALID', `${fn} works on a shard, not on a stream`);
   };

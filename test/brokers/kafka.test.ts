@@ -82,7 +82,7 @@ describe('kafka-cluster trigger (real Kafka broker from KAFKA_BROKERS)', { skip 
     const bodies = Array.from({ length: 400 }, (_, i) => `k${i}`);
     await send(t, bodies);
     await eventually('some records handled', () => records(out).length >= 50, 60_000);
-    process.kill(replicaPids(d, 'kafka-kill')[0]!, 'SIGKILL');
+    process.kill((await replicaPids(d, 'kafka-kill'))[0]!, 'SIGKILL');
     const counts = await untilHandled(out, bodies, 180_000);
     assert.equal(bodies.filter((b) => !counts.has(b)).length, 0);
     assert.ok(handledCounts(out).size === bodies.length);

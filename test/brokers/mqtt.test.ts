@@ -87,12 +87,12 @@ describe('mqtt trigger (real mosquitto)', { skip }, () => {
     const bodies = Array.from({ length: 300 }, (_, i) => `k${i}`);
     const publishing = publishAll('kill/in', bodies);
     await eventually('some messages handled', () => records(out).length >= 40, 60_000);
-    const victim = replicaPids(d, 'mqtt-kill')[0]!;
+    const victim = (await replicaPids(d, 'mqtt-kill'))[0]!;
     process.kill(victim, 'SIGKILL');
     await publishing;
     const counts = await untilHandled(out, bodies, 120_000);
     assert.equal(bodies.filter((b) => !counts.has(b)).length, 0);
-    await eventually('the killed replica restarted', () => replicaPids(d, 'mqtt-kill').length === 2 && !replicaPids(d, 'mqtt-kill').includes(victim), 60_000);
+    await eventually('the killed replica restarted', async () => (await replicaPids(d, 'mqtt-kill')).length === 2 && !(await replicaPids(d, 'mqtt-kill')).includes(victim), 60_000);
   });
 
   it('the broker restarting: the trigger reconnects by itself (same replica) and consumes what comes after', async () => {
@@ -100,14 +100,14 @@ describe('mqtt trigger (real mosquitto)', { skip }, () => {
     await deployConsumer(d, 'mqtt-restart', out, trigger('restart/in'));
     await publishAll('restart/in', ['before']);
     await untilHandled(out, ['before']);
-    const pids = replicaPids(d, 'mqtt-restart');
+    const pids = await replicaPids(d, 'mqtt-restart');
     await broker.restart();
     // mosquitto gives a shared subscription's messages only to members that are connected: publish once
     // the trigger is back (its log says so), not in the quarter second before.
     await eventually('the trigger consumes again', async () => ((await replicaLog(d, 'mqtt-restart')).match(/mqtt trigger in is consuming/g) ?? []).length >= 2, 60_000);
     await publishAll('restart/in', ['after']);
     await untilHandled(out, ['after'], 90_000);
-    assert.deepEqual(replicaPids(d, 'mqtt-restart'), pids, 'the same replica process');
+    assert.deepEqual(await replicaPids(d, 'mqtt-restart'), pids, 'the same replica process');
     await waitFor(d, 'mqtt-restart', (f) => f.status.state === 'ready' && !f.status.message, 30_000);
   });
 
@@ -119,7 +119,7 @@ describe('mqtt trigger (real mosquitto)', { skip }, () => {
     // The replicas' client ids: the trigger's base and each replica's suffix.
     const ids = ((await d.api('GET', '/api/functions/mqtt-delete/replicas')).json.names as string[]).map((r) => `nuclio-nuclio-mqtt-delete-in-${r.split('-').pop()}`);
     assert.equal(ids.length, 2);
-    const pids = replicaPids(d, 'mqtt-delete');
+    const pids = await replicaPids(d, 'mqtt-delete');
     assert.equal((await d.api('DELETE', '/api/functions', { body: { metadata: { name: 'mqtt-delete' } } })).status, 204);
     const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
     await eventually('its replicas have stopped', () => !pids.some(alive), 60_000);

@@ -114,22 +114,22 @@ describe('nats trigger (real nats-server)', { skip }, () => {
       answered++;
     }));
     await eventually('some requests answered', () => answered >= 20, 60_000);
-    const victim = replicaPids(d, 'nats-kill')[0]!;
+    const victim = (await replicaPids(d, 'nats-kill'))[0]!;
     process.kill(victim, 'SIGKILL');
     await all;
     const counts = handledCounts(out);
     assert.deepEqual(bodies.filter((b) => !counts.has(b)), [], 'every answered request was handled');
-    await eventually('the killed replica restarted', () => replicaPids(d, 'nats-kill').length === 2 && !replicaPids(d, 'nats-kill').includes(victim), 60_000);
+    await eventually('the killed replica restarted', async () => (await replicaPids(d, 'nats-kill')).length === 2 && !(await replicaPids(d, 'nats-kill')).includes(victim), 60_000);
   });
 
   it('the server restarting under the function: the trigger reconnects by itself, the replica is not restarted', async () => {
     const out = join(work, 'restart.jsonl');
     await deployConsumer(d, 'nats-restart', out, trigger('restart.*'));
     assert.equal(await requestUntilAnswered('restart.a', 'before'), 'handled before');
-    const pids = replicaPids(d, 'nats-restart');
+    const pids = await replicaPids(d, 'nats-restart');
     await nats.restart();
     assert.equal(await requestUntilAnswered('restart.b', 'after', 90_000), 'handled after');
-    assert.deepEqual(replicaPids(d, 'nats-restart'), pids, 'the same replica process');
+    assert.deepEqual(await replicaPids(d, 'nats-restart'), pids, 'the same replica process');
     const replica = (await d.api('GET', '/api/functions/nats-restart/replicas')).json.names[0];
     const log = (await d.api('GET', `/api/functions/nats-restart/logs/${replica}?follow=false`)).text;
     assert.match(log, /cannot reach nats:\/\/127\.0\.0\.1:\d+ .*lost the connection/);
@@ -182,7 +182,7 @@ describe('nats trigger (real nats-server)', { skip }, () => {
     await waitFor(d, 'nats-idle-http', (f) => f.status.state === 'scaledToZero', 60_000);
     const fn = (await d.api('GET', '/api/functions/nats-idle')).json;
     assert.equal(fn.status.state, 'ready');
-    assert.equal(replicaPids(d, 'nats-idle').length, 1);
+    assert.equal((await replicaPids(d, 'nats-idle')).length, 1);
     assert.equal(await requestUntilAnswered('idle', 'still-here'), 'handled still-here');
   });
 

@@ -104,7 +104,7 @@ describe('rabbit-mq trigger (real rabbitmq-server)', { skip }, () => {
     const bodies = Array.from({ length: 300 }, (_, i) => `k${i}`);
     await publish('kill.x', bodies);
     await eventually('some messages handled', () => records(out).length >= 40, 60_000);
-    const victim = replicaPids(d, 'rmq-kill')[0]!;
+    const victim = (await replicaPids(d, 'rmq-kill'))[0]!;
     process.kill(victim, 'SIGKILL');
     const counts = await untilHandled(out, bodies, 120_000);
     assert.equal(bodies.filter((b) => !counts.has(b)).length, 0);
@@ -115,7 +115,7 @@ describe('rabbit-mq trigger (real rabbitmq-server)', { skip }, () => {
     const out = join(work, 'update.jsonl');
     const triggers = { in: { ...trigger('q-update', { topics: ['update.*'] }).in, numWorkers: 2 } };
     const fn = await deployConsumer(d, 'rmq-update', out, triggers, { replicas: 1, delayMs: 1_000 });
-    const oldReplica = replicaNames(d, 'rmq-update')[0]!;
+    const oldReplica = (await replicaNames(d, 'rmq-update'))[0]!;
     const bodies = Array.from({ length: 10 }, (_, i) => `u${i}`);
     await publish('update.x', bodies);
     await eventually('handling started', () => starts(out).length >= 2, 30_000);
@@ -137,7 +137,7 @@ describe('rabbit-mq trigger (real rabbitmq-server)', { skip }, () => {
     await deployConsumer(d, 'rmq-restart', out, trigger('q-restart', { topics: ['restart.*'], durableQueue: true, durableExchange: true, exchangeName: 'durable-orders' }));
     await publish('restart.x', ['before'], { persistent: true }, 'durable-orders');
     await untilHandled(out, ['before']);
-    const pids = replicaPids(d, 'rmq-restart');
+    const pids = await replicaPids(d, 'rmq-restart');
     const states: { state: string; message?: string }[] = [];
     let watching = true;
     const watch = (async () => {
@@ -159,7 +159,7 @@ describe('rabbit-mq trigger (real rabbitmq-server)', { skip }, () => {
     assert.ok(down, `the status showed the outage: ${JSON.stringify(states.slice(0, 5))}`);
     assert.match(down.message ?? '', /^Trigger in \(rabbit-mq\) cannot reach amqp:\/\/127\.0\.0\.1:\d+ \(queue q-restart, exchange durable-orders, routing keys restart\.\*\): .+; retrying with back-off$/);
     assert.ok(!JSON.stringify(states).includes('guest:guest'), 'no credentials in the status');
-    assert.deepEqual(replicaPids(d, 'rmq-restart'), pids, 'the same replica process');
+    assert.deepEqual(await replicaPids(d, 'rmq-restart'), pids, 'the same replica process');
   });
 
   it('deleting the function leaves no consumer on its queue', async () => {

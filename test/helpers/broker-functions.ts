@@ -116,12 +116,12 @@ export async function deployConsumer(d: TestDashboard, name: string, out: string
 
 /** The pids of a function's replica processes (the in-process dashboard's platform knows them). */
 /** The names of a function's live replicas. */
-export function replicaNames(d: TestDashboard, name: string): string[] {
-  return d.dashboard.platform.replicas({ namespace: 'nuclio', name }).map((r) => r.name);
+export async function replicaNames(d: TestDashboard, name: string): Promise<string[]> {
+  return (await d.dashboard.platform.replicas({ namespace: 'nuclio', name })).map((r) => r.name);
 }
 
-export function replicaPids(d: TestDashboard, name: string): number[] {
-  return d.dashboard.platform.replicas({ namespace: 'nuclio', name }).map((r) => r.pid).filter((p): p is number => typeof p === 'number');
+export async function replicaPids(d: TestDashboard, name: string): Promise<number[]> {
+  return (await d.dashboard.platform.replicas({ namespace: 'nuclio', name })).map((r) => r.pid).filter((p): p is number => typeof p === 'number');
 }
 
 /** Runs the built CLI (bin/protium.js) against a dashboard; never throws on a non-zero exit. */

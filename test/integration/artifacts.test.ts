@@ -31,7 +31,8 @@ describe('artifact collection', () => {
   };
   /** Waits until the platform has let go of a deleted function (its replicas stopped). */
   const gone = async (name: string) => {
-    for (let i = 0; d.dashboard.platform.port({ namespace: 'nuclio', name }) !== undefined || (await d.api('GET', `/api/functions/${name}`)).status !== 404; i++) {
+    const routed = () => d.dashboard.platform.route({ namespace: 'nuclio', name }).then(() => true, () => false);
+    for (let i = 0; (await routed()) || (await d.api('GET', `/api/functions/${name}`)).status !== 404; i++) {
       assert.ok(i < 600, `${name} is still there`);
       await sleep(50);
     }

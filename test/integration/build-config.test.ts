@@ -140,7 +140,7 @@ describe('the package managers\' configuration in build commands', () => {
         assert.equal(fn.status.state, 'error');
         const pointer = /A complete log of this run can be found in: (\S+)/.exec(fn.status.message)?.[1];
         assert.ok(pointer, `the build's output names npm's debug log: ${fn.status.message}`);
-        assert.ok(pointer!.startsWith(join(d.dataDir, 'logs', 'nuclio', name)), `kept with the function's logs: ${pointer}`);
+        assert.ok(pointer!.startsWith(join(d.dataDir, 'builds', 'nuclio', name)), `kept with the function's build log: ${pointer}`);
         assert.match(readFileSync(pointer!, 'utf8'), /404/);
         // The function's logs go with it.
         assert.equal((await d.api('DELETE', '/api/functions', { body: { metadata: { name } } })).status, 204);

@@ -298,7 +298,7 @@ describe('security', () => {
     const bundle = (await d.api('GET', '/api/projects/default?export=true', { headers: auth })).text;
     assert.doesNotMatch(bundle, /hunter2|p4ss/);
     // The dashboard's own log and the build log never print env values (the replica logs are the handler's).
-    const buildLog = readFileSync(join(d.dataDir, 'logs', 'nuclio', 'with-secrets', 'build.log'), 'utf8');
+    const buildLog = readFileSync(join(d.dataDir, 'builds', 'nuclio', 'with-secrets', 'build.log'), 'utf8');
     assert.doesNotMatch(buildLog, /hunter2|p4ss/);
   });
 

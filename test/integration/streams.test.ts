@@ -231,7 +231,7 @@ describe('v3io streams', () => {
         assert.ok(Date.now() < deadline, 'consumption started');
         await sleep(50);
       }
-      const replicas = d.dashboard.platform.replicas({ namespace: 'nuclio', name: 'stream-clicks' });
+      const replicas = await d.dashboard.platform.replicas({ namespace: 'nuclio', name: 'stream-clicks' });
       const busy = handled(out);
       const target = replicas.find((r) => r.pid !== undefined && busy.some((h) => h.replica === r.name));
       assert.ok(target, 'a replica that consumed records');

@@ -124,8 +124,12 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
   const fn = deps.directory.get(ns, name);
   if (!fn) return fail(res, 'FUNCTION_NOT_FOUND', { name, namespace: ns });
   // The platform knows whether a version serves: during an update (state building) the previous one does.
-  const port = deps.platform.servingPort({ namespace: ns, name });
-  if (!port) return fail(res, 'FUNCTION_NOT_READY', name, fn.state, fn.message?.split('\n')[0]);
+  let route: string;
+  try {
+    route = await deps.platform.route({ namespace: ns, name });
+  } catch {
+    return fail(res, 'FUNCTION_NOT_READY', name, fn.state, fn.message?.split('\n')[0]);
+  }
   const wanted = header(req, 'x-nuclio-invoke-url')?.replace(/^https?:\/\//, '').replace(/\/+$/, '');
   if (wanted && !fn.urls.includes(wanted)) {
     return fail(res, 'INVALID_INVOKE_URL', wanted, fn.urls);
@@ -136,7 +140,7 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   try {
     await deps.invoker.forward({
-      target: wanted ?? `127.0.0.1:${port}`,
+      target: wanted ?? route,
       method: req.method ?? 'GET',
       path: `/${(header(req, 'x-nuclio-path') ?? '').replace(/^\/+/, '')}`,
       headers,
@@ -146,6 +150,6 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
       dropResponseHeader: (k) => k.startsWith('x-nuclio-') && k !== 'x-nuclio-logs',
     }, res);
   } catch (e) {
-    sendError(res, isApiError(e) ? e : apiError('UPSTREAM_FAILED', wanted ?? `127.0.0.1:${port}`, (e as Error).message));
+    sendError(res, isApiError(e) ? e : apiError('UPSTREAM_FAILED', wanted ?? route, (e as Error).message));
   }
 }

@@ -27,8 +27,8 @@ const NS_HEADER = 'x-nuclio-function-namespace';
 const MAX_WAIT_MS = 15 * 60_000;
 const DEFAULT_CREATION_TIMEOUT_MS = 60_000;
 
-export function functionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' | 'config' | 'platform'>): void {
-  const { store, config, platform } = deps;
+export function functionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' | 'config' | 'platform' | 'buildLogs'>): void {
+  const { store, config, platform, buildLogs } = deps;
   // Followed logs never end by themselves: a closing dashboard ends them, or close() would wait for clients.
   const following = new Set<AbortController>();
   app.addHook('preClose', async () => { for (const ac of following) ac.abort(); });
@@ -162,7 +162,7 @@ export function functionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store'
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const name = paramName(req);
     if (!(await store.get('function', ns, name))) throw apiError('FUNCTION_NOT_FOUND');
-    return sendJson(reply, 200, { names: platform.replicas({ namespace: ns, name }).map((r) => r.name) });
+    return sendJson(reply, 200, { names: (await platform.replicas({ namespace: ns, name })).map((r) => r.name) });
   });
 
   app.get('/api/functions/:name/logs/:replica', { schema: schemas.logs }, async (req, reply) => {
@@ -186,8 +186,11 @@ export function functionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store'
     following.add(ac);
     ac.signal.addEventListener('abort', () => following.delete(ac), { once: true });
     reply.raw.once('close', () => ac.abort());
-    const lines = platform.logs({ namespace: ns, name }, replica, { follow, sinceMs, tailLines, signal: ac.signal });
-    // Pull the first chunk before answering so that a 400 (replica of another function) is still possible.
+    const ref = { namespace: ns, name };
+    const query = { follow, sinceMs, tailLines, signal: ac.signal };
+    // The build log is the controller's; every other name is a replica's, the platform's.
+    const lines = await (buildLogs.isBuildLog(ref, replica) ? buildLogs.read(ref, query) : platform.logs(ref, replica, query));
+    // The first chunk is pulled before answering: a log that fails to open is still an error answer.
     const it = lines[Symbol.asyncIterator]();
     const first = await it.next();
     async function* rest(): AsyncGenerator<string> {

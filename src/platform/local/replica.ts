@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import type { FromReplica, ToReplica } from '../../processor/config.js';
 import { exitReason } from '../../util/exit-reason.js';
 import { removePidFile, writePidFile } from '../../util/pid-files.js';
-import { RotatingLog } from './log-files.js';
+import { RotatingLog } from '../../util/log-files.js';
 import type { ReplicaState } from '../platform.js';
 
 export interface ReplicaOptions {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ARTIFACT_META_FILE } from './artifact-layout.js';
 import { ArtifactStore } from './artifact-store.js';
 
 const A = 'a'.repeat(32);
@@ -45,7 +46,7 @@ describe('ArtifactStore', () => {
           ? await Promise.all([reuse(), collect()])
           : await Promise.all([collect(), reuse()]).then(([r, g]) => [g, r] as const);
         if (got) {
-          assert.equal(existsSync(join(got.dir, '.protium', 'artifact.json')), true, 'a reused artifact is on disk');
+          assert.equal(existsSync(join(store.dirOf(got.id), ARTIFACT_META_FILE)), true, 'a reused artifact is on disk');
           assert.deepEqual(removed, []);
         } else {
           assert.deepEqual(removed, [A]);

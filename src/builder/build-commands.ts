@@ -12,12 +12,10 @@ import { basename, join } from 'node:path';
 import type { RuntimeFamily } from '../resources/runtimes.js';
 import { exitReason } from '../util/exit-reason.js';
 import { removePidFile, writePidFile } from '../util/pid-files.js';
+import { BUILD_HOME_DIR, NPM_CACHE_DIR, NPM_PREFIX_DIR, PIP_TARGET_DIR } from './artifact-layout.js';
 import { BuildError, type BuildLogLine } from './builder.js';
 import type { PackageManagerConfig } from './package-manager-config.js';
 
-/** Where installs go inside an artifact: npm's global prefix and pip's --target. */
-export const NPM_PREFIX_DIR = '.protium/npm-global';
-export const PIP_TARGET_DIR = '.protium/site-packages';
 
 /** What a confined build command may touch (see platform/local/confinement.ts). */
 export interface BuildJail {
@@ -59,9 +57,9 @@ export class BuildCommands {
     return {
       ...this.opts.baseEnv,
       ...this.opts.packageManagers.env,
-      HOME: join(dir, '.protium', 'home'),
+      HOME: join(dir, BUILD_HOME_DIR),
       npm_config_prefix: join(dir, NPM_PREFIX_DIR),
-      npm_config_cache: join(dir, '.protium', 'npm-cache'),
+      npm_config_cache: join(dir, NPM_CACHE_DIR),
       npm_config_update_notifier: 'false',
       npm_config_fund: 'false',
       npm_config_audit: 'false',

@@ -7,9 +7,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { killRecorded } from '../util/pid-files.js';
-
-/** The prefix of staging folders in the artifacts folder (local-builder.ts creates them). */
-export const STAGING_PREFIX = '.staging-';
+import { STAGING_PREFIX } from './artifact-layout.js';
 
 export interface BuildLeftovers {
   /** Build command process groups killed. */

@@ -1,6 +1,6 @@
 /**
- * Replica and build logs on disk: one file per replica (and one build log per function), one JSON object
- * per line, capped in size with one rotated generation (`.1`). Lines a process writes that are not JSON
+ * Log files, as the local platform keeps replica logs and the function controller build logs: one JSON
+ * object per line, capped in size with one rotated generation (`.1`). Lines a process writes that are not JSON
  * are wrapped as {time, level, name, message} so that `since` can filter every line. Reading supports
  * `tailLines`, `since` and `follow` (the logs endpoint of spec §4.1).
  */

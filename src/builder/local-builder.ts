@@ -14,6 +14,7 @@ import { DEFAULT_HANDLER, parseHandler, runtimeFamily, unavailableRuntimeMessage
 import type { FunctionConfig } from '../resources/types.js';
 import { archiveKindOf, extractArchive, sniffArchive, type ArchiveKind } from './archive.js';
 import { artifactIdOfImage } from './artifact-gc.js';
+import { ARTIFACT_META_FILE } from './artifact-layout.js';
 import type { ArtifactStore } from './artifact-store.js';
 import { BuildError, type Artifact, type BuildLogLine, type BuildOptions, type Builder } from './builder.js';
 import type { BuildCommands } from './build-commands.js';
@@ -25,7 +26,6 @@ import type { TemplateCatalog } from './template-catalog.js';
 /** Default bound of all build commands together (spec.build.buildTimeoutSeconds overrides). */
 const DEFAULT_BUILD_TIMEOUT_S = 600;
 const DOWNLOAD_TIMEOUT_MS = 60_000;
-export { NPM_PREFIX_DIR, PIP_TARGET_DIR } from './build-commands.js';
 
 export interface LocalBuilderOptions {
   /** Where artifacts live (and are collected). */
@@ -85,7 +85,7 @@ export class LocalBuilder implements Builder {
       }
       const commands = spec.build.commands ?? [];
       const id = await contentHash({ v: 1, family, runtime: spec.runtime, handler, commands }, staging);
-      const final = join(this.opts.artifacts.dir, id);
+      const final = this.opts.artifacts.dirOf(id);
       // Pinned from here: a collection running meanwhile keeps it (or removed it before, and we rebuild).
       const cached = await this.opts.artifacts.reuse(id, opts.pin);
       if (!spec.build.noCache) {
@@ -95,11 +95,19 @@ export class LocalBuilder implements Builder {
         }
       }
       if (commands.length) await this.runCommands(commands, staging, family, spec.build.buildTimeoutSeconds ?? DEFAULT_BUILD_TIMEOUT_S, log, opts.signal, opts.logDir);
-      const artifact: Artifact = { id, image: imageName(fn.metadata.name ?? 'function', id), runtime: spec.runtime ?? family, family, handler, dir: final };
-      await mkdir(join(staging, '.protium'), { recursive: true });
-      const { dir: _dir, ...meta } = artifact;
-      await writeFile(join(staging, '.protium', 'artifact.json'), JSON.stringify({ ...meta, createdAt: new Date().toISOString() }));
-      if (existsSync(final)) await rm(final, { recursive: true, force: true });
+      const artifact: Artifact = { id, image: imageName(fn.metadata.name ?? 'function', id), runtime: spec.runtime ?? family, family, handler };
+      const meta = join(staging, ARTIFACT_META_FILE);
+      await mkdir(dirname(meta), { recursive: true });
+      await writeFile(meta, JSON.stringify({ ...artifact, createdAt: new Date().toISOString() }));
+      if (existsSync(final)) {
+        // An identical build published while ours ran: replicas may already run from its folder, which must
+        // not be swapped from under them. Ours goes (noCache asked for a fresh one: it replaces).
+        if (!spec.build.noCache && (await this.opts.artifacts.read(id))) {
+          log('info', `Reusing the artifact ${id} (an identical build finished first)`);
+          return artifact;
+        }
+        await rm(final, { recursive: true, force: true });
+      }
       try {
         await rename(staging, final);
       } catch (e) {
