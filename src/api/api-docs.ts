@@ -21,7 +21,8 @@ export const DOCS_PREFIX = '/api/docs';
 /** Where the document is. */
 export const OPENAPI_PATH = '/api/openapi.json';
 
-const CSP = "default-src 'self'; base-uri 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; frame-ancestors 'self'; form-action 'self'";
+const CSP =
+  "default-src 'self'; base-uri 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; frame-ancestors 'self'; form-action 'self'";
 
 /**
  * Registers the generator, the viewer and the document's route. Call before `installAuth`: the viewer's
@@ -30,7 +31,8 @@ const CSP = "default-src 'self'; base-uri 'self'; img-src 'self' data:; style-sr
 export function installApiDocs(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
     // `prefix` is the plugin's, so only the viewer plugin's routes match (not any route spelled /api/docs…).
-    if (route.prefix === DOCS_PREFIX || route.prefix.startsWith(`${DOCS_PREFIX}/`)) route.config = { ...route.config, access: 'public' };
+    if (route.prefix === DOCS_PREFIX || route.prefix.startsWith(`${DOCS_PREFIX}/`))
+      route.config = { ...route.config, access: 'public' };
   });
 
   void app.register(swagger, {
@@ -39,7 +41,8 @@ export function installApiDocs(app: FastifyInstance): void {
       info: {
         title: 'Protium dashboard API',
         version: versionInfo().label,
-        description: 'The HTTP API of the Nuclio dashboard, as Protium serves it. Generated from the routes\' schemas, which also validate every request. Errors are `{"error", "field"?, "code"}` with a stable code (README "Errors").',
+        description:
+          'The HTTP API of the Nuclio dashboard, as Protium serves it. Generated from the routes\' schemas, which also validate every request. Errors are `{"error", "field"?, "code"}` with a stable code (README "Errors").',
       },
       tags: TAGS.map((t) => ({ ...t })),
       components: { securitySchemes: structuredClone(SECURITY_SCHEMES) as never },
@@ -53,7 +56,10 @@ export function installApiDocs(app: FastifyInstance): void {
       if (!url.endsWith('*') || !schema?.params) return { schema, url };
       const params = schema.params as { properties?: Record<string, unknown> };
       const { '*': rest, ...others } = params.properties ?? {};
-      return { schema: { ...schema, params: { ...params, properties: { ...others, path: rest } } }, url: `${url.slice(0, -1)}{path}` };
+      return {
+        schema: { ...schema, params: { ...params, properties: { ...others, path: rest } } },
+        url: `${url.slice(0, -1)}{path}`,
+      };
     },
   });
   void app.register(swaggerUi, {
@@ -63,6 +69,8 @@ export function installApiDocs(app: FastifyInstance): void {
   });
   // In a plugin, so that it is registered (and recorded by auth) after the hooks installed after this call.
   void app.register(async (scope) => {
-    scope.get(OPENAPI_PATH, { schema: miscSchemas.openapi, config: { access: 'public' } }, async (_req, reply) => sendJson(reply, 200, app.swagger()));
+    scope.get(OPENAPI_PATH, { schema: miscSchemas.openapi, config: { access: 'public' } }, async (_req, reply) =>
+      sendJson(reply, 200, app.swagger()),
+    );
   });
 }

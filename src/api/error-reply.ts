@@ -14,7 +14,8 @@ function fromValidation(err: unknown, req: FastifyRequest): unknown {
   const e = err as { code?: unknown; validation?: unknown; validationContext?: unknown };
   if (e?.code !== 'FST_ERR_VALIDATION' || !Array.isArray(e.validation)) return err;
   const part = e.validationContext as RequestPart;
-  const data = part === 'querystring' ? req.query : part === 'body' ? req.body : part === 'params' ? req.params : req.headers;
+  const data =
+    part === 'querystring' ? req.query : part === 'body' ? req.body : part === 'params' ? req.params : req.headers;
   return schemaError(part, e.validation as SchemaFailure[], data);
 }
 
@@ -32,5 +33,7 @@ export function installErrorHandling(app: FastifyInstance, log: Logger): void {
     if (code === 'DATA_DIR_FULL') log.error({ err }, 'the data directory is full');
     else log.error({ err, method: req.method, url: req.url }, 'unexpected error while handling a request');
   });
-  app.setNotFoundHandler((req, res) => { reply(res, apiError('NO_ROUTE', req.method, req.url.split('?')[0] ?? '')); });
+  app.setNotFoundHandler((req, res) => {
+    reply(res, apiError('NO_ROUTE', req.method, req.url.split('?')[0] ?? ''));
+  });
 }

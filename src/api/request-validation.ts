@@ -53,7 +53,10 @@ function lazily(build: () => Validate): Validate {
 export const SCHEMA_CONTROLLER: NonNullable<FastifyServerOptions['schemaController']> = {
   compilersFactory: {
     // Typed loosely: Fastify's type wants Ajv's own function (with `schemaEnv`), which this stands in for.
-    buildValidator: ((externalSchemas: Parameters<ReturnType<typeof AjvCompiler>>[0], ajvOptions: Parameters<ReturnType<typeof AjvCompiler>>[1]) => {
+    buildValidator: ((
+      externalSchemas: Parameters<ReturnType<typeof AjvCompiler>>[0],
+      ajvOptions: Parameters<ReturnType<typeof AjvCompiler>>[1],
+    ) => {
       const compile = AjvCompiler()(externalSchemas, ajvOptions);
       return (route: Parameters<typeof compile>[0]) => lazily(() => compile(route) as unknown as Validate);
     }) as never,

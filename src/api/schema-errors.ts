@@ -32,7 +32,13 @@ export interface SchemaFailure {
 export type RequestPart = 'body' | 'querystring' | 'params' | 'headers';
 
 const ARTICLE: Record<string, string> = {
-  object: 'an object', array: 'a list', string: 'a string', integer: 'an integer', number: 'a number', boolean: 'a boolean', null: 'null',
+  object: 'an object',
+  array: 'a list',
+  string: 'a string',
+  integer: 'an integer',
+  number: 'a number',
+  boolean: 'a boolean',
+  null: 'null',
 };
 
 /** `["string", "null"]` → "a string": null is always allowed where the validators allow it, so it is not news. */
@@ -43,7 +49,12 @@ function expectedType(type: unknown): string {
 
 /** The segments of a JSON pointer. */
 function segments(pointer: string): string[] {
-  return pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return pointer === ''
+    ? []
+    : pointer
+        .slice(1)
+        .split('/')
+        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /**
@@ -77,10 +88,14 @@ function range(schema: Record<string, unknown> | undefined): string {
 /** What the value at a failure must be, in words. */
 function expectation(f: SchemaFailure): string {
   switch (f.keyword) {
-    case 'type': return expectedType(f.schema ?? f.params.type);
-    case 'enum': return `one of ${(Array.isArray(f.schema) ? f.schema : []).map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'pattern': return `a string matching /${String(f.schema ?? f.params.pattern)}/`;
-    default: return f.message ?? 'valid';
+    case 'type':
+      return expectedType(f.schema ?? f.params.type);
+    case 'enum':
+      return `one of ${(Array.isArray(f.schema) ? f.schema : []).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'pattern':
+      return `a string matching /${String(f.schema ?? f.params.pattern)}/`;
+    default:
+      return f.message ?? 'valid';
   }
 }
 
@@ -90,21 +105,32 @@ function expectation(f: SchemaFailure): string {
  */
 export function schemaError(part: RequestPart, failures: readonly SchemaFailure[], data: unknown): ApiError {
   const f = failures[0];
-  if (!f) return apiError('INVALID_BODY', 'Request refused by the route\'s schema');
-  const missing = f.keyword === 'required' && typeof f.params.missingProperty === 'string' ? f.params.missingProperty : undefined;
-  const path = missing === undefined ? f.instancePath : `${f.instancePath}/${missing.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  if (!f) return apiError('INVALID_BODY', "Request refused by the route's schema");
+  const missing =
+    f.keyword === 'required' && typeof f.params.missingProperty === 'string' ? f.params.missingProperty : undefined;
+  const path =
+    missing === undefined ? f.instancePath : `${f.instancePath}/${missing.replace(/~/g, '~0').replace(/\//g, '~1')}`;
   const field = fieldName(path, data);
   const value = f.data;
   if (part === 'querystring') {
     return apiError('INVALID_QUERY', field, missing ? 'given' : expectation(f), missing ? undefined : value);
   }
   if (part === 'headers') {
-    return apiError('INVALID_HEADER', field, missing ? 'given' : expectation(f), missing ? '' : typeof value === 'string' ? value : String(value));
+    return apiError(
+      'INVALID_HEADER',
+      field,
+      missing ? 'given' : expectation(f),
+      missing ? '' : typeof value === 'string' ? value : String(value),
+    );
   }
   if (field === '' && part === 'body') {
-    return apiError('INVALID_BODY', `Request body must be ${f.keyword === 'type' ? `a JSON ${expectedType(f.schema).replace(/^an? /, '')}` : expectation(f)}${exampleOf(f.parentSchema)}, got ${data === undefined ? 'an empty body' : quote(value)}`);
+    return apiError(
+      'INVALID_BODY',
+      `Request body must be ${f.keyword === 'type' ? `a JSON ${expectedType(f.schema).replace(/^an? /, '')}` : expectation(f)}${exampleOf(f.parentSchema)}, got ${data === undefined ? 'an empty body' : quote(value)}`,
+    );
   }
   if (missing) return fieldError(field, `${field} must be provided`);
-  if (f.keyword === 'minimum' || f.keyword === 'maximum') return fieldError(field, `${field} must be ${range(f.parentSchema)}, got ${quote(value)}`);
+  if (f.keyword === 'minimum' || f.keyword === 'maximum')
+    return fieldError(field, `${field} must be ${range(f.parentSchema)}, got ${quote(value)}`);
   return apiError('FIELD_MUST_BE', field, expectation(f), value);
 }

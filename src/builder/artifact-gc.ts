@@ -17,7 +17,9 @@ export function artifactIdOfImage(image: string | undefined): string | undefined
 }
 
 /** The artifact ids stored functions refer to. */
-export function referencedArtifacts(functions: Iterable<{ spec?: { image?: string; build?: { image?: string } } }>): Set<string> {
+export function referencedArtifacts(
+  functions: Iterable<{ spec?: { image?: string; build?: { image?: string } } }>,
+): Set<string> {
   const out = new Set<string>();
   for (const fn of functions) {
     for (const image of [fn.spec?.image, fn.spec?.build?.image]) {

@@ -14,7 +14,10 @@ describe('ArtifactStore', () => {
   let store: ArtifactStore;
   const make = (id: string) => {
     mkdirSync(join(dir, id, '.protium'), { recursive: true });
-    writeFileSync(join(dir, id, '.protium', 'artifact.json'), JSON.stringify({ id, image: `protium/processor-f:${id}`, runtime: 'nodejs', family: 'nodejs', handler: 'h:h' }));
+    writeFileSync(
+      join(dir, id, '.protium', 'artifact.json'),
+      JSON.stringify({ id, image: `protium/processor-f:${id}`, runtime: 'nodejs', family: 'nodejs', handler: 'h:h' }),
+    );
   };
 
   before(() => {
@@ -31,7 +34,11 @@ describe('ArtifactStore', () => {
     assert.equal(existsSync(join(dir, A)), true);
     assert.equal(existsSync(join(dir, B)), false);
     assert.equal(existsSync(staging), true);
-    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.trash')), [], 'trash is emptied');
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.startsWith('.trash')),
+      [],
+      'trash is emptied',
+    );
     rmSync(staging, { recursive: true });
   });
 
@@ -42,9 +49,10 @@ describe('ArtifactStore', () => {
         const pins = new Set<string>();
         const reuse = () => store.reuse(A, (id) => pins.add(id));
         const collect = () => store.collect(() => new Set(pins));
-        const [got, removed] = first === 'reuse'
-          ? await Promise.all([reuse(), collect()])
-          : await Promise.all([collect(), reuse()]).then(([r, g]) => [g, r] as const);
+        const [got, removed] =
+          first === 'reuse'
+            ? await Promise.all([reuse(), collect()])
+            : await Promise.all([collect(), reuse()]).then(([r, g]) => [g, r] as const);
         if (got) {
           assert.equal(existsSync(join(store.dirOf(got.id), ARTIFACT_META_FILE)), true, 'a reused artifact is on disk');
           assert.deepEqual(removed, []);

@@ -34,7 +34,9 @@ export class ArtifactStore {
   /** The artifact with this id, if it is complete (published with its artifact.json). */
   async read(id: string): Promise<Artifact | undefined> {
     try {
-      const meta = JSON.parse(await readFile(join(this.dirOf(id), ARTIFACT_META_FILE), 'utf8')) as Artifact & { createdAt?: string };
+      const meta = JSON.parse(await readFile(join(this.dirOf(id), ARTIFACT_META_FILE), 'utf8')) as Artifact & {
+        createdAt?: string;
+      };
       return { id: meta.id, image: meta.image, runtime: meta.runtime, family: meta.family, handler: meta.handler };
     } catch {
       return undefined;
@@ -78,7 +80,9 @@ export class ArtifactStore {
         try {
           await rename(this.dirOf(id), trash);
           out.push([id, trash]);
-        } catch { /* gone already */ }
+        } catch {
+          /* gone already */
+        }
       }
       return out;
     });

@@ -16,7 +16,6 @@ import { BUILD_HOME_DIR, NPM_CACHE_DIR, NPM_PREFIX_DIR, PIP_TARGET_DIR } from '.
 import { BuildError, type BuildLogLine } from './builder.js';
 import type { PackageManagerConfig } from './package-manager-config.js';
 
-
 /** What a confined build command may touch (see platform/local/confinement.ts). */
 export interface BuildJail {
   /** The command prefix (program first) that confines a command; empty for none. */
@@ -78,7 +77,11 @@ export class BuildCommands {
     const env = this.env(o.dir, o.family, npmLogs);
     await mkdir(env.HOME!, { recursive: true });
     if (npmLogs) await mkdir(npmLogs, { recursive: true });
-    const prefix = this.opts.jail.buildPrefix({ stagingDir: o.dir, writable: npmLogs ? [npmLogs] : [], readable: this.opts.packageManagers.files });
+    const prefix = this.opts.jail.buildPrefix({
+      stagingDir: o.dir,
+      writable: npmLogs ? [npmLogs] : [],
+      readable: this.opts.packageManagers.files,
+    });
     const deadline = Date.now() + o.timeoutS * 1000;
     for (const [i, cmd] of commands.entries()) {
       o.log('info', `Running build command: ${cmd}`);
@@ -86,7 +89,12 @@ export class BuildCommands {
       const code = await new Promise<number | string>((resolve) => {
         const argv = [...prefix, '/bin/sh', '-c', cmd];
         // Its own process group: a timeout or a cancel kills the group (and with it the namespace).
-        const child = spawn(argv[0]!, argv.slice(1), { cwd: o.dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+        const child = spawn(argv[0]!, argv.slice(1), {
+          cwd: o.dir,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        });
         const pidFile = child.pid ? writePidFile(this.opts.pidDir, `${basename(o.dir)}-${i}`, child.pid) : undefined;
         const onLine = (level: 'info' | 'warn') => (chunk: Buffer) => {
           for (const line of chunk.toString('utf8').split('\n')) {
@@ -98,9 +106,24 @@ export class BuildCommands {
         };
         child.stdout.on('data', onLine('info'));
         child.stderr.on('data', onLine('warn'));
-        const kill = () => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } };
-        const timer = setTimeout(() => { kill(); resolve(`timed out after ${o.timeoutS} s (spec.build.buildTimeoutSeconds)`); }, Math.max(0, deadline - Date.now()));
-        const onAbort = () => { kill(); resolve('cancelled'); };
+        const kill = () => {
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        };
+        const timer = setTimeout(
+          () => {
+            kill();
+            resolve(`timed out after ${o.timeoutS} s (spec.build.buildTimeoutSeconds)`);
+          },
+          Math.max(0, deadline - Date.now()),
+        );
+        const onAbort = () => {
+          kill();
+          resolve('cancelled');
+        };
         o.signal?.addEventListener('abort', onAbort, { once: true });
         child.once('error', (e) => resolve(e.message));
         child.once('close', (c, sig) => {

@@ -22,7 +22,11 @@ export function cleanUpBuildLeftovers(p: { pidDir: string; artifactsDir: string 
   const killed = killRecorded(p.pidDir, (info) => info.cwd.startsWith(staging));
   const removed: string[] = [];
   let names: string[] = [];
-  try { names = readdirSync(p.artifactsDir); } catch { /* no artifacts yet */ }
+  try {
+    names = readdirSync(p.artifactsDir);
+  } catch {
+    /* no artifacts yet */
+  }
   for (const name of names) {
     if (!name.startsWith(STAGING_PREFIX)) continue;
     rmSync(join(p.artifactsDir, name), { recursive: true, force: true });

@@ -23,7 +23,11 @@ export interface Artifact {
 }
 
 /** One line of build output. */
-export interface BuildLogLine { time: number; level: 'debug' | 'info' | 'warn' | 'error'; message: string }
+export interface BuildLogLine {
+  time: number;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+}
 
 export interface BuildOptions {
   signal?: AbortSignal;

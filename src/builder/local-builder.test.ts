@@ -21,12 +21,25 @@ describe('LocalBuilder', () => {
     templates: TemplateCatalog.load(TEMPLATES_DIR),
     sourceRoots: { roots: [], forbidden: [dir] },
     sourceLimits: loadConfig({ dataDir: dir }, {}).sourceLimits,
-    commands: new BuildCommands({ baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, packageManagers: { env: {}, files: [] }, jail: PROCESS_GROUP_ONLY('a test'), pidDir: join(dir, 'run', 'builds') }),
+    commands: new BuildCommands({
+      baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      packageManagers: { env: {}, files: [] },
+      jail: PROCESS_GROUP_ONLY('a test'),
+      pidDir: join(dir, 'run', 'builds'),
+    }),
   });
-  const fn = (name: string): FunctionConfig => ({
-    metadata: { name, namespace: 'nuclio' },
-    spec: { runtime: 'nodejs', handler: 'handler:handler', build: { functionSourceCode: Buffer.from('exports.handler = async () => "same";').toString('base64'), commands: ['sleep 1'] } },
-  } as FunctionConfig);
+  const fn = (name: string): FunctionConfig =>
+    ({
+      metadata: { name, namespace: 'nuclio' },
+      spec: {
+        runtime: 'nodejs',
+        handler: 'handler:handler',
+        build: {
+          functionSourceCode: Buffer.from('exports.handler = async () => "same";').toString('base64'),
+          commands: ['sleep 1'],
+        },
+      },
+    }) as FunctionConfig;
 
   it('build() of inputs another build published meanwhile keeps the published artifact: replicas may run from it', async () => {
     // Both builds miss the cache (the second starts while the first runs its command), so both publish.

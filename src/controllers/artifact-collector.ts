@@ -41,7 +41,10 @@ export class ArtifactCollector {
   /** Asks for a run soon. */
   schedule(): void {
     if (this.stopped) return;
-    if (this.running) { this.again = true; return; }
+    if (this.running) {
+      this.again = true;
+      return;
+    }
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -60,7 +63,7 @@ export class ArtifactCollector {
   async run(): Promise<void> {
     try {
       const removed = await this.deps.collect(async () => {
-        const keep = referencedArtifacts(await this.deps.store.list('function', undefined) as FunctionRecord[]);
+        const keep = referencedArtifacts((await this.deps.store.list('function', undefined)) as FunctionRecord[]);
         for (const id of await this.deps.inUse()) keep.add(id);
         return keep;
       });

@@ -12,11 +12,15 @@ describe('BuildLogs', () => {
   const ref = { namespace: 'nuclio', name: 'fn' };
   const read = async (q: { tailLines?: number } = {}) => {
     let text = '';
-    for await (const chunk of await logs.read(ref, { follow: false, signal: AbortSignal.timeout(5_000), ...q })) text += chunk;
-    return text.split('\n').filter(Boolean).map((l) => JSON.parse(l).message);
+    for await (const chunk of await logs.read(ref, { follow: false, signal: AbortSignal.timeout(5_000), ...q }))
+      text += chunk;
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l).message);
   };
 
-  it('isBuildLog() knows the name Nuclio reads a build log by, in any case, and no replica\'s', () => {
+  it("isBuildLog() knows the name Nuclio reads a build log by, in any case, and no replica's", () => {
     assert.equal(buildLogName(ref), 'nuclio-nuclio-fn-build');
     assert.equal(logs.isBuildLog(ref, 'nuclio-nuclio-fn-build'), true);
     assert.equal(logs.isBuildLog(ref, 'NUCLIO-nuclio-FN-Build'), true);
@@ -25,10 +29,13 @@ describe('BuildLogs', () => {
   });
 
   it('read() of a function never built is a 404', async () => {
-    await assert.rejects(logs.read({ namespace: 'nuclio', name: 'never' }, { follow: false, signal: AbortSignal.timeout(5_000) }), (e: { status?: number }) => e.status === 404);
+    await assert.rejects(
+      logs.read({ namespace: 'nuclio', name: 'never' }, { follow: false, signal: AbortSignal.timeout(5_000) }),
+      (e: { status?: number }) => e.status === 404,
+    );
   });
 
-  it('start() begins a fresh log: the previous build\'s lines go', async () => {
+  it("start() begins a fresh log: the previous build's lines go", async () => {
     const first = logs.start(ref);
     first.writeLine(JSON.stringify({ time: new Date().toISOString(), message: 'first build' }));
     first.close();
@@ -39,7 +46,7 @@ describe('BuildLogs', () => {
     assert.deepEqual(await read(), ['second build']);
   });
 
-  it('remove() takes the log and the folder the build\'s tools wrote into', async () => {
+  it("remove() takes the log and the folder the build's tools wrote into", async () => {
     logs.start(ref).close();
     assert.ok(existsSync(logs.folder(ref)));
     logs.remove(ref);

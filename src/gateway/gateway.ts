@@ -34,12 +34,18 @@ export class Gateway {
   readonly server: http.Server;
 
   constructor(private readonly opts: GatewayOptions) {
-    this.server = http.createServer({ keepAliveTimeout: 5_000, requestTimeout: 0, maxHeaderSize: 32 * 1024 }, (req, res) => void this.handle(req, res));
+    this.server = http.createServer(
+      { keepAliveTimeout: 5_000, requestTimeout: 0, maxHeaderSize: 32 * 1024 },
+      (req, res) => void this.handle(req, res),
+    );
     // Slow clients: the guard bounds connections and header and body times (Node's own requestTimeout
     // stays off, so there is one mechanism, with the configured limits).
     new ConnectionGuard(this.server, opts.connectionLimits);
     this.server.on('clientError', (err, socket) => {
-      const status = (err as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      const status =
+        (err as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : '400 Bad Request';
       if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       else socket.destroy();
     });
@@ -53,7 +59,10 @@ export class Gateway {
   async listen(host: string, port: number): Promise<AddressInfo> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => { this.server.off('error', reject); resolve(); });
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
     });
     return this.server.address() as AddressInfo;
   }
@@ -88,14 +97,17 @@ export class Gateway {
     headers['x-nuclio-target'] = upstream.function;
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     try {
-      await this.opts.invoker.forward({
-        target,
-        method: req.method ?? 'GET',
-        path: match.path,
-        headers,
-        body: hasBody ? req : null,
-        timeoutMs: this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      }, res);
+      await this.opts.invoker.forward(
+        {
+          target,
+          method: req.method ?? 'GET',
+          path: match.path,
+          headers,
+          body: hasBody ? req : null,
+          timeoutMs: this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        },
+        res,
+      );
     } catch (e) {
       if (isApiError(e)) return void sendError(res, e);
       this.opts.log.error({ err: e }, 'gateway forward failed');

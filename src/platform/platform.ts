@@ -86,7 +86,10 @@ export interface RouteOptions {
 
 /** Why `apply` failed; `endpoint` is where the function still answers (a previous version serves) or is bound. */
 export class ApplyError extends Error {
-  constructor(message: string, readonly endpoint?: Endpoint) {
+  constructor(
+    message: string,
+    readonly endpoint?: Endpoint,
+  ) {
     super(message);
     this.name = 'ApplyError';
   }

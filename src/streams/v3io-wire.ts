@@ -37,17 +37,31 @@ export const V3IO_PREFIX = '/v3io';
 /** The header naming the operation. */
 export const FUNCTION_HEADER = 'x-v3io-function';
 /** Operations on a stream (`<stream>/`). */
-export const STREAM_FUNCTIONS = ['CreateStream', 'DescribeStream', 'DeleteStream', 'PutRecords', 'Heartbeat', 'LeaveGroup', 'CommitOffset', 'GetOffsets'] as const;
+export const STREAM_FUNCTIONS = [
+  'CreateStream',
+  'DescribeStream',
+  'DeleteStream',
+  'PutRecords',
+  'Heartbeat',
+  'LeaveGroup',
+  'CommitOffset',
+  'GetOffsets',
+] as const;
 /** Operations on one shard (`<stream>/<shard>`). */
 export const SHARD_FUNCTIONS = ['Seek', 'GetRecords'] as const;
 /** Any operation's name, as X-v3io-function carries it. */
 export type StreamFunction = (typeof STREAM_FUNCTIONS)[number] | (typeof SHARD_FUNCTIONS)[number];
 
 /** CreateStream's body. */
-export interface CreateStreamRequest { ShardCount: number; RetentionPeriodHours?: number }
+export interface CreateStreamRequest {
+  ShardCount: number;
+  RetentionPeriodHours?: number;
+}
 
 /** PutRecords: records to append; `ShardId` picks the shard, else `PartitionKey` hashes to one, else round-robin. */
-export interface PutRecordsRequest { Records: { Data: string; ShardId?: number; PartitionKey?: string }[] }
+export interface PutRecordsRequest {
+  Records: { Data: string; ShardId?: number; PartitionKey?: string }[];
+}
 /** PutRecords' answer. */
 export interface PutRecordsAnswer {
   FailedRecordCount: number;
@@ -71,7 +85,10 @@ export interface SeekAnswer {
 }
 
 /** GetRecords: up to `Limit` records from `Location` on. */
-export interface GetRecordsRequest { Location: string; Limit?: number }
+export interface GetRecordsRequest {
+  Location: string;
+  Limit?: number;
+}
 /** One record as it travels. */
 export interface WireRecord {
   ArrivalTimeSec: number;
@@ -112,12 +129,24 @@ export interface HeartbeatAnswer {
 }
 
 /** LeaveGroup: the member goes; its shards are free for the others at their next heartbeat. */
-export interface LeaveGroupRequest { ConsumerGroup: string; MemberId: string }
+export interface LeaveGroupRequest {
+  ConsumerGroup: string;
+  MemberId: string;
+}
 
 /** CommitOffset: the last record done in a shard; refused (409) when MemberId does not own the shard. */
-export interface CommitOffsetRequest { ConsumerGroup: string; ShardId: number; SequenceNumber: number; MemberId?: string }
+export interface CommitOffsetRequest {
+  ConsumerGroup: string;
+  ShardId: number;
+  SequenceNumber: number;
+  MemberId?: string;
+}
 
 /** GetOffsets: a consumer group's position in every shard. */
-export interface GetOffsetsRequest { ConsumerGroup: string }
+export interface GetOffsetsRequest {
+  ConsumerGroup: string;
+}
 /** GetOffsets' answer: per shard, the committed and last sequence numbers and the lag between them. */
-export interface GetOffsetsAnswer { Shards: { ShardId: number; Committed: number | null; Current: number; Lag: number }[] }
+export interface GetOffsetsAnswer {
+  Shards: { ShardId: number; Committed: number | null; Current: number; Lag: number }[];
+}

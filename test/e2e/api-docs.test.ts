@@ -12,7 +12,9 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
+const skip = existsSync(CHROMIUM)
+  ? false
+  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
 
 describe('/api/docs in Chromium', { skip }, () => {
   let d: TestDashboard;
@@ -26,7 +28,16 @@ describe('/api/docs in Chromium', { skip }, () => {
     ctx = await chromium.launchPersistentContext(join(dir, 'chromium'), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     ctx.setDefaultTimeout(30_000);
   });
@@ -36,16 +47,20 @@ describe('/api/docs in Chromium', { skip }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('renders every operation of the document from the dashboard\'s own files', async () => {
+  test("renders every operation of the document from the dashboard's own files", async () => {
     const page = ctx.pages()[0] ?? (await ctx.newPage());
     const requests: string[] = [];
     const problems: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     await page.goto(`${d.url}/api/docs`);
     await page.locator('.opblock').first().waitFor();
-    const doc = (await (await fetch(`${d.url}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const doc = (await (await fetch(`${d.url}/api/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
     const operations = Object.values(doc.paths).reduce((n, item) => n + Object.keys(item).length, 0);
     assert.equal(await page.locator('.opblock').count(), operations);
     assert.ok(await page.getByText('Protium dashboard API').first().isVisible());

@@ -10,7 +10,11 @@ import type { RouteAccess } from '../../src/api/auth.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-export type OpenApiDocument = { openapi: string; paths: Record<string, Record<string, any>>; components: Record<string, any> };
+export type OpenApiDocument = {
+  openapi: string;
+  paths: Record<string, Record<string, any>>;
+  components: Record<string, any>;
+};
 
 /**
  * Routes that are not part of the API, so not in its document: the CORS preflight catch-all, the web
@@ -44,12 +48,14 @@ export function undocumentedRoutes(routes: readonly RouteAccess[], doc: OpenApiD
       continue;
     }
     const statuses = Object.keys(op.responses ?? {});
-    if (!statuses.some((s) => /^2/.test(s))) problems.push(`${key} documents no success answer (it has ${statuses.join(', ') || 'none'})`);
+    if (!statuses.some((s) => /^2/.test(s)))
+      problems.push(`${key} documents no success answer (it has ${statuses.join(', ') || 'none'})`);
     const errors = statuses.filter((s) => /^[45]/.test(s));
     if (!errors.length) problems.push(`${key} documents no error answer: routeSchema() lists those of the catalogue`);
     for (const s of errors) {
       const schema = op.responses[s].content?.['application/json']?.schema;
-      if (!JSON.stringify(schema ?? {}).includes('#/components/schemas/ErrorBody')) problems.push(`${key}: its ${s} answer is not the catalogue's error body`);
+      if (!JSON.stringify(schema ?? {}).includes('#/components/schemas/ErrorBody'))
+        problems.push(`${key}: its ${s} answer is not the catalogue's error body`);
     }
   }
   return problems;
@@ -57,21 +63,33 @@ export function undocumentedRoutes(routes: readonly RouteAccess[], doc: OpenApiD
 
 /** The seed: Nuclio's dashboard API document, from the shared folder (CI's layout, or this machine's). */
 export function readSeed(): string {
-  const candidates = [process.env.PROTIUM_SEED_FILE, join(PACKAGE_ROOT, '..', 'shared', 'seed', '000_eda952786c836417.txt'), '/work/shared/seed/000_eda952786c836417.txt'];
+  const candidates = [
+    process.env.PROTIUM_SEED_FILE,
+    join(PACKAGE_ROOT, '..', 'shared', 'seed', '000_eda952786c836417.txt'),
+    '/work/shared/seed/000_eda952786c836417.txt',
+  ];
   const found = candidates.find((p): p is string => !!p && existsSync(p));
-  if (!found) throw new Error(`The seed (Nuclio's dashboard API document) is not in ${candidates.filter(Boolean).join(' or ')}: set PROTIUM_SEED_FILE`);
+  if (!found)
+    throw new Error(
+      `The seed (Nuclio's dashboard API document) is not in ${candidates.filter(Boolean).join(' or ')}: set PROTIUM_SEED_FILE`,
+    );
   return readFileSync(found, 'utf8');
 }
 
 /** The operations the seed lists (`URL: GET /api/functions/<function name>`), methods upper-case; `<Method>` is any. */
 export function seedOperations(seed: string): { method: string; path: string }[] {
   const out: { method: string; path: string }[] = [];
-  for (const m of seed.matchAll(/URL:\s+(<Method>|[A-Z]+)\s+(\/(?:<[^>]+>|\S)+)/g)) out.push({ method: m[1]!, path: m[2]! });
+  for (const m of seed.matchAll(/URL:\s+(<Method>|[A-Z]+)\s+(\/(?:<[^>]+>|\S)+)/g))
+    out.push({ method: m[1]!, path: m[2]! });
   return out;
 }
 
 /** A path of the seed and of the document, with every parameter as `{}`, to compare them. */
-export const pathShape = (path: string): string => path.replace(/<[^>]+>/g, '{}').replace(/\{[^}]+\}/g, '{}').replace(/\/+$/, '');
+export const pathShape = (path: string): string =>
+  path
+    .replace(/<[^>]+>/g, '{}')
+    .replace(/\{[^}]+\}/g, '{}')
+    .replace(/\/+$/, '');
 
 /** Validates answers against the response schemas of the document. */
 export class AnswerValidator {
@@ -88,13 +106,22 @@ export class AnswerValidator {
     if (!op) return [`${method} ${path} is not in the document`];
     const key = String(status) in op.responses ? String(status) : `${String(status)[0]}XX`;
     const response = op.responses[key];
-    if (!response) return [`${method} ${path} does not document status ${status} (it documents ${Object.keys(op.responses).join(', ')})`];
+    if (!response)
+      return [
+        `${method} ${path} does not document status ${status} (it documents ${Object.keys(op.responses).join(', ')})`,
+      ];
     const media = response.content?.['application/json'];
-    if (!media) return body === undefined ? [] : [`${method} ${path} ${status}: the document says no JSON body, the answer has one`];
+    if (!media)
+      return body === undefined
+        ? []
+        : [`${method} ${path} ${status}: the document says no JSON body, the answer has one`];
     const pointer = ['paths', path, method.toLowerCase(), 'responses', key, 'content', 'application/json', 'schema']
-      .map((s) => s.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+      .map((s) => s.replace(/~/g, '~0').replace(/\//g, '~1'))
+      .join('/');
     const validate = this.ajv.getSchema(`${AnswerValidator.ID}#/${pointer}`);
     if (!validate) return [`${method} ${path} ${status}: no schema at ${pointer}`];
-    return validate(body) ? [] : (validate.errors ?? []).map((e) => `${method} ${path} ${status}: ${e.instancePath || '(body)'} ${e.message}`);
+    return validate(body)
+      ? []
+      : (validate.errors ?? []).map((e) => `${method} ${path} ${status}: ${e.instancePath || '(body)'} ${e.message}`);
   }
 }

@@ -17,7 +17,13 @@ import { installAuth } from '../../src/api/auth.js';
 import { AJV_OPTIONS, installRequestValidation } from '../../src/api/request-validation.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import {
-  AnswerValidator, openApiPath, pathShape, readSeed, seedOperations, undocumentedRoutes, type OpenApiDocument,
+  AnswerValidator,
+  openApiPath,
+  pathShape,
+  readSeed,
+  seedOperations,
+  undocumentedRoutes,
+  type OpenApiDocument,
 } from '../helpers/api-document.js';
 import { deploy, functionBody, request, startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
 
@@ -84,7 +90,10 @@ describe('the API document (/api/openapi.json, /api/docs)', () => {
     await app.ready();
     try {
       const problems = undocumentedRoutes(app.routeAccess, app.swagger() as unknown as OpenApiDocument);
-      assert.deepEqual(problems.map((p) => p.split(' is not')[0]), ['GET /api/undocumented', 'GET /api/hidden']);
+      assert.deepEqual(
+        problems.map((p) => p.split(' is not')[0]),
+        ['GET /api/undocumented', 'GET /api/hidden'],
+      );
     } finally {
       await app.close();
     }
@@ -92,73 +101,147 @@ describe('the API document (/api/openapi.json, /api/docs)', () => {
 
   it('documents every X-Nuclio header the routes read', () => {
     const read = new Set<string>();
-    const files = [...readdirSync(join(PACKAGE_ROOT, 'src/api/routes')).map((f) => join('src/api/routes', f)), 'src/streams/v3io-routes.ts'];
-    for (const f of files) for (const m of readFileSync(join(PACKAGE_ROOT, f), 'utf8').matchAll(/'(x-(?:nuclio|v3io)-[a-z0-9-]*[a-z0-9])'/g)) read.add(m[1]!);
+    const files = [
+      ...readdirSync(join(PACKAGE_ROOT, 'src/api/routes')).map((f) => join('src/api/routes', f)),
+      'src/streams/v3io-routes.ts',
+    ];
+    for (const f of files)
+      for (const m of readFileSync(join(PACKAGE_ROOT, f), 'utf8').matchAll(/'(x-(?:nuclio|v3io)-[a-z0-9-]*[a-z0-9])'/g))
+        read.add(m[1]!);
     // Headers of answers and of the request to the function, not of requests to the dashboard.
     for (const h of ['x-nuclio-logs', 'x-nuclio-target']) read.delete(h);
     assert.ok(read.size >= 20, `only ${read.size} headers were found in the routes' sources`);
     const documented = new Set<string>();
-    for (const item of Object.values(doc.paths)) for (const op of Object.values(item)) for (const p of op.parameters ?? []) if (p.in === 'header') documented.add(p.name);
+    for (const item of Object.values(doc.paths))
+      for (const op of Object.values(item))
+        for (const p of op.parameters ?? []) if (p.in === 'header') documented.add(p.name);
     assert.deepEqual([...read].filter((h) => !documented.has(h)).sort(), []);
   });
 
   it('real answers of the dashboard fit the document', async () => {
     const check = new AnswerValidator(doc);
     const problems: string[] = [];
-    const expect = async (method: string, url: string, docPath: string, opts: { headers?: Record<string, string>; body?: unknown; status?: number; token?: boolean } = {}) => {
+    const expect = async (
+      method: string,
+      url: string,
+      docPath: string,
+      opts: { headers?: Record<string, string>; body?: unknown; status?: number; token?: boolean } = {},
+    ) => {
       const res = await (opts.token === false ? d.api(method, url, opts) : api(method, url, opts));
-      if (opts.status !== undefined && res.status !== opts.status) problems.push(`${method} ${url}: expected ${opts.status}, got ${res.status} ${res.text.slice(0, 200)}`);
+      if (opts.status !== undefined && res.status !== opts.status)
+        problems.push(`${method} ${url}: expected ${opts.status}, got ${res.status} ${res.text.slice(0, 200)}`);
       problems.push(...check.check(method, docPath, res.status, res.text ? res.json : undefined));
       return res;
     };
-    await expect('POST', '/api/projects', '/api/projects', { body: { metadata: { name: 'oa-proj' }, spec: { description: 'd' } }, status: 201 });
-    const fn = await deploy({ ...d, api }, functionBody('oa-fn', 'nodejs', 'exports.handler = (c) => c.callback("ok")', {
-      project: 'oa-proj',
-      spec: { env: [{ name: 'A', value: 'b' }], triggers: { tick: { kind: 'cron', attributes: { interval: '1h' } } }, minReplicas: 1, maxReplicas: 1 },
-    }));
+    await expect('POST', '/api/projects', '/api/projects', {
+      body: { metadata: { name: 'oa-proj' }, spec: { description: 'd' } },
+      status: 201,
+    });
+    const fn = await deploy(
+      { ...d, api },
+      functionBody('oa-fn', 'nodejs', 'exports.handler = (c) => c.callback("ok")', {
+        project: 'oa-proj',
+        spec: {
+          env: [{ name: 'A', value: 'b' }],
+          triggers: { tick: { kind: 'cron', attributes: { interval: '1h' } } },
+          minReplicas: 1,
+          maxReplicas: 1,
+        },
+      }),
+    );
     assert.equal(fn.status.state, 'ready');
     await expect('POST', '/api/function_events', '/api/function_events', {
-      body: { metadata: { name: 'oa-ev', labels: { 'nuclio.io/function-name': 'oa-fn' } }, spec: { body: 'hi' } }, status: 201,
+      body: { metadata: { name: 'oa-ev', labels: { 'nuclio.io/function-name': 'oa-fn' } }, spec: { body: 'hi' } },
+      status: 201,
     });
     await expect('POST', '/api/api_gateways', '/api/api_gateways', {
-      body: { metadata: { name: 'oa-gw', labels: { 'nuclio.io/project-name': 'oa-proj' } }, spec: { host: 'oa.local', upstreams: [{ kind: 'nucliofunction', nucliofunction: { name: 'oa-fn' } }] } },
+      body: {
+        metadata: { name: 'oa-gw', labels: { 'nuclio.io/project-name': 'oa-proj' } },
+        spec: { host: 'oa.local', upstreams: [{ kind: 'nucliofunction', nucliofunction: { name: 'oa-fn' } }] },
+      },
       status: 202,
     });
-    const replicas = await expect('GET', '/api/functions/oa-fn/replicas', '/api/functions/{name}/replicas', { status: 200 });
+    const replicas = await expect('GET', '/api/functions/oa-fn/replicas', '/api/functions/{name}/replicas', {
+      status: 200,
+    });
     for (const [url, path] of [
-      ['/api/functions', '/api/functions'], ['/api/functions?export=true', '/api/functions'],
-      ['/api/functions/oa-fn', '/api/functions/{name}'], ['/api/functions/oa-fn?export=true', '/api/functions/{name}'],
-      ['/api/projects', '/api/projects'], ['/api/projects?export=true', '/api/projects'],
-      ['/api/projects/oa-proj', '/api/projects/{name}'], ['/api/projects/oa-proj?export=true', '/api/projects/{name}'],
-      ['/api/function_events', '/api/function_events'], ['/api/function_events/oa-ev', '/api/function_events/{name}'],
-      ['/api/api_gateways', '/api/api_gateways'], ['/api/api_gateways/oa-gw', '/api/api_gateways/{name}'],
-      ['/api/function_templates', '/api/function_templates'], ['/api/versions', '/api/versions'],
-      ['/api/external_ip_addresses', '/api/external_ip_addresses'], ['/api/namespaces', '/api/namespaces'],
-      ['/api/frontend_spec', '/api/frontend_spec'], ['/api/openapi.json', '/api/openapi.json'],
-    ]) await expect('GET', url!, path!, { status: 200 });
-    await expect('GET', '/api/functions/oa-fn', '/api/functions/{name}', { headers: { 'x-nuclio-function-enrich-apigateways': 'true' }, status: 200 });
-    await expect('GET', '/api/v3io_streams', '/api/v3io_streams', { headers: { 'x-nuclio-project-name': 'oa-proj' }, status: 200 });
-    await expect('POST', '/api/function_templates/render', '/api/function_templates/render', { body: { template: 'metadata: {name: "{{ .name }}"}\nspec: {runtime: python}', values: { name: 'x' } }, status: 200 });
-    const log = await api('GET', `/api/functions/oa-fn/logs/${(replicas.json as { names: string[] }).names[0]}?follow=false`);
+      ['/api/functions', '/api/functions'],
+      ['/api/functions?export=true', '/api/functions'],
+      ['/api/functions/oa-fn', '/api/functions/{name}'],
+      ['/api/functions/oa-fn?export=true', '/api/functions/{name}'],
+      ['/api/projects', '/api/projects'],
+      ['/api/projects?export=true', '/api/projects'],
+      ['/api/projects/oa-proj', '/api/projects/{name}'],
+      ['/api/projects/oa-proj?export=true', '/api/projects/{name}'],
+      ['/api/function_events', '/api/function_events'],
+      ['/api/function_events/oa-ev', '/api/function_events/{name}'],
+      ['/api/api_gateways', '/api/api_gateways'],
+      ['/api/api_gateways/oa-gw', '/api/api_gateways/{name}'],
+      ['/api/function_templates', '/api/function_templates'],
+      ['/api/versions', '/api/versions'],
+      ['/api/external_ip_addresses', '/api/external_ip_addresses'],
+      ['/api/namespaces', '/api/namespaces'],
+      ['/api/frontend_spec', '/api/frontend_spec'],
+      ['/api/openapi.json', '/api/openapi.json'],
+    ])
+      await expect('GET', url!, path!, { status: 200 });
+    await expect('GET', '/api/functions/oa-fn', '/api/functions/{name}', {
+      headers: { 'x-nuclio-function-enrich-apigateways': 'true' },
+      status: 200,
+    });
+    await expect('GET', '/api/v3io_streams', '/api/v3io_streams', {
+      headers: { 'x-nuclio-project-name': 'oa-proj' },
+      status: 200,
+    });
+    await expect('POST', '/api/function_templates/render', '/api/function_templates/render', {
+      body: { template: 'metadata: {name: "{{ .name }}"}\nspec: {runtime: python}', values: { name: 'x' } },
+      status: 200,
+    });
+    const log = await api(
+      'GET',
+      `/api/functions/oa-fn/logs/${(replicas.json as { names: string[] }).names[0]}?follow=false`,
+    );
     assert.equal(log.status, 200, log.text);
-    assert.equal(log.headers.get('content-type'), doc.paths['/api/functions/{name}/logs/{replica}']!.get.responses['200'].content['text/plain'] ? 'text/plain' : 'missing');
+    assert.equal(
+      log.headers.get('content-type'),
+      doc.paths['/api/functions/{name}/logs/{replica}']!.get.responses['200'].content['text/plain']
+        ? 'text/plain'
+        : 'missing',
+    );
     // Writes and their empty answers.
-    await expect('PUT', '/api/function_events', '/api/function_events', { body: { metadata: { name: 'oa-ev', labels: { 'nuclio.io/function-name': 'oa-fn' } }, spec: { body: 'again' } }, status: 204 });
+    await expect('PUT', '/api/function_events', '/api/function_events', {
+      body: { metadata: { name: 'oa-ev', labels: { 'nuclio.io/function-name': 'oa-fn' } }, spec: { body: 'again' } },
+      status: 204,
+    });
     await expect('PATCH', '/api/functions/oa-fn', '/api/functions/{name}', { body: {}, status: 204 });
     // Errors: each as the document says, for the operation that answered it.
     await expect('GET', '/api/functions', '/api/functions', { token: false, status: 401 });
     await expect('GET', '/api/functions/oa-missing', '/api/functions/{name}', { status: 404 });
     await expect('GET', '/api/projects/oa-missing', '/api/projects/{name}', { status: 404 });
-    await expect('POST', '/api/functions', '/api/functions', { body: { metadata: { name: 'oa-fn' }, spec: {} }, status: 409 });
-    await expect('POST', '/api/functions', '/api/functions', { body: { metadata: { name: 'x' }, spec: { runtime: 5 } }, status: 400 });
+    await expect('POST', '/api/functions', '/api/functions', {
+      body: { metadata: { name: 'oa-fn' }, spec: {} },
+      status: 409,
+    });
+    await expect('POST', '/api/functions', '/api/functions', {
+      body: { metadata: { name: 'x' }, spec: { runtime: 5 } },
+      status: 400,
+    });
     await expect('POST', '/api/functions', '/api/functions', { body: '[]', status: 400 });
-    await expect('GET', '/api/functions/oa-fn/logs/x?follow=a&follow=b', '/api/functions/{name}/logs/{replica}', { status: 400 });
+    await expect('GET', '/api/functions/oa-fn/logs/x?follow=a&follow=b', '/api/functions/{name}/logs/{replica}', {
+      status: 400,
+    });
     await expect('DELETE', '/api/functions', '/api/functions', { body: { metadata: { name: 'oa-fn' } }, status: 412 });
     await expect('DELETE', '/api/projects', '/api/projects', { body: { metadata: { name: 'oa-proj' } }, status: 412 });
     await expect('GET', '/api/v3io_streams', '/api/v3io_streams', { status: 400 });
     await expect('POST', '/api/function_invocations', '/api/function_invocations', { status: 400 });
-    await expect('POST', '/api/function_invocations', '/api/function_invocations', { headers: { 'x-nuclio-function-name': 'oa-missing' }, status: 404 });
-    await expect('POST', '/v3io/c/nope/', '/v3io/{path}', { headers: { 'x-v3io-function': 'DescribeStream' }, status: 404 });
+    await expect('POST', '/api/function_invocations', '/api/function_invocations', {
+      headers: { 'x-nuclio-function-name': 'oa-missing' },
+      status: 404,
+    });
+    await expect('POST', '/v3io/c/nope/', '/v3io/{path}', {
+      headers: { 'x-v3io-function': 'DescribeStream' },
+      status: 404,
+    });
     assert.deepEqual(problems, []);
   });
 
@@ -182,7 +265,11 @@ describe('the API document (/api/openapi.json, /api/docs)', () => {
     const json = await d.api('GET', '/api/docs/json');
     assert.deepEqual(json.json, doc);
     // The viewer's file server stays in its folder.
-    for (const target of ['/api/docs/static/../../../package.json', '/api/docs/static/%2e%2e/%2e%2e/package.json', '/api/docs/static/..%2f..%2fpackage.json']) {
+    for (const target of [
+      '/api/docs/static/../../../package.json',
+      '/api/docs/static/%2e%2e/%2e%2e/package.json',
+      '/api/docs/static/..%2f..%2fpackage.json',
+    ]) {
       const res = await request(`${d.url}${target}`, 'GET');
       assert.ok(!res.text.includes('"name": "protium"'), `${target} answered the package file`);
     }
@@ -190,7 +277,11 @@ describe('the API document (/api/openapi.json, /api/docs)', () => {
 
   it('documents the auth: the token scheme, public routes marked public, /v3io with the stream credential', () => {
     assert.equal(doc.components.securitySchemes.dashboardToken.scheme, 'bearer');
-    for (const [path, method] of [['/api/versions', 'get'], ['/api/openapi.json', 'get']] as const) assert.deepEqual(doc.paths[path]![method].security, []);
+    for (const [path, method] of [
+      ['/api/versions', 'get'],
+      ['/api/openapi.json', 'get'],
+    ] as const)
+      assert.deepEqual(doc.paths[path]![method].security, []);
     assert.ok(JSON.stringify(doc.paths[openApiPath('/v3io/*')]!.post.security).includes('streamCredential'));
     assert.ok(doc.paths['/api/functions']!.get.responses['401']);
     assert.equal(doc.paths['/api/versions']!.get.responses['401'], undefined);

@@ -9,7 +9,10 @@ const importFailures = (key: string, item: string): JsonSchema => ({
   properties: {
     createdAmount: { type: 'integer' },
     failedAmount: { type: 'integer' },
-    [key]: { type: ['array', 'null'], items: { type: 'object', properties: { [item]: { type: 'string' }, error: { type: 'string' } } } },
+    [key]: {
+      type: ['array', 'null'],
+      items: { type: 'object', properties: { [item]: { type: 'string' }, error: { type: 'string' } } },
+    },
   },
 });
 
@@ -29,14 +32,23 @@ const orBundle = (schema: JsonSchema): JsonSchema => ({ anyOf: [schema, BUNDLE] 
 
 export const projectSchemas = {
   list: routeSchema({
-    operationId: 'listProjects', tag: 'Projects', summary: 'List projects, keyed by name',
+    operationId: 'listProjects',
+    tag: 'Projects',
+    summary: 'List projects, keyed by name',
     headers: ['x-nuclio-project-namespace', 'x-nuclio-project-name'],
     query: EXPORT,
-    success: { 200: json('Projects keyed by name (with ?export=true: their export bundles)', { type: 'object', additionalProperties: orBundle(ref('Project')) }) },
+    success: {
+      200: json('Projects keyed by name (with ?export=true: their export bundles)', {
+        type: 'object',
+        additionalProperties: orBundle(ref('Project')),
+      }),
+    },
     errors: NS,
   }),
   get: routeSchema({
-    operationId: 'getProject', tag: 'Projects', summary: 'Get a project',
+    operationId: 'getProject',
+    tag: 'Projects',
+    summary: 'Get a project',
     params: NAME_PARAM('project'),
     headers: ['x-nuclio-project-namespace'],
     query: EXPORT,
@@ -44,13 +56,19 @@ export const projectSchemas = {
     errors: ['PROJECT_NOT_FOUND', ...NS],
   }),
   create: routeSchema({
-    operationId: 'createProject', tag: 'Projects', summary: 'Create a project, or import an export bundle (?import=true)',
-    description: 'A missing metadata.name is generated. With ?import=true the body is an export bundle: the project is created when missing, then its functions (deployed unless the export said skip-deploy), events and gateways; what failed is listed, per resource.',
+    operationId: 'createProject',
+    tag: 'Projects',
+    summary: 'Create a project, or import an export bundle (?import=true)',
+    description:
+      'A missing metadata.name is generated. With ?import=true the body is an export bundle: the project is created when missing, then its functions (deployed unless the export said skip-deploy), events and gateways; what failed is listed, per resource.',
     headers: ['x-nuclio-project-namespace'],
-    query: { import: { type: 'string', description: 'true: the body is an export bundle to import', examples: ['true'] } },
+    query: {
+      import: { type: 'string', description: 'true: the body is an export bundle to import', examples: ['true'] },
+    },
     body: {
       type: 'object',
-      description: 'A project ({metadata, spec}); with ?import=true an export bundle ({project, functions, functionEvents, apiGateways})',
+      description:
+        'A project ({metadata, spec}); with ?import=true an export bundle ({project, functions, functionEvents, apiGateways})',
       properties: {
         metadata: ref('Meta'),
         spec: { description: 'The project spec (description, owner)' },
@@ -62,20 +80,25 @@ export const projectSchemas = {
     },
     success: {
       201: json('The project created; with ?import=true, what was imported', {
-        anyOf: [ref('Project'), {
-          type: 'object',
-          properties: {
-            functionImportResult: importFailures('failedFunctions', 'function'),
-            functionEventImportResult: importFailures('failedFunctionEvents', 'functionEvent'),
-            apiGatewayImportResult: importFailures('failedAPIGateways', 'apiGateway'),
+        anyOf: [
+          ref('Project'),
+          {
+            type: 'object',
+            properties: {
+              functionImportResult: importFailures('failedFunctions', 'function'),
+              functionEventImportResult: importFailures('failedFunctionEvents', 'functionEvent'),
+              apiGatewayImportResult: importFailures('failedAPIGateways', 'apiGateway'),
+            },
           },
-        }],
+        ],
       }),
     },
     errors: ['PROJECT_EXISTS', 'DATA_DIR_FULL'],
   }),
   update: routeSchema({
-    operationId: 'updateProject', tag: 'Projects', summary: 'Update a project',
+    operationId: 'updateProject',
+    tag: 'Projects',
+    summary: 'Update a project',
     params: NAME_PARAM('project'),
     headers: ['x-nuclio-project-namespace'],
     body: ref('Project'),
@@ -83,21 +106,29 @@ export const projectSchemas = {
     errors: ['PROJECT_NAME_MISMATCH', 'PROJECT_NOT_FOUND', 'RESOURCE_VERSION_STALE', 'DATA_DIR_FULL'],
   }),
   updateDeprecated: routeSchema({
-    operationId: 'updateProjectByBody', tag: 'Projects', summary: 'Update a project named by the body or X-Nuclio-Project-Name (deprecated)',
+    operationId: 'updateProjectByBody',
+    tag: 'Projects',
+    summary: 'Update a project named by the body or X-Nuclio-Project-Name (deprecated)',
     description: 'Answers with Deprecation: true and a Link to PUT /api/projects/{name}, which to use instead.',
     headers: ['x-nuclio-project-namespace', 'x-nuclio-project-name'],
     body: ref('Project'),
     success: {
       204: {
         ...empty('Updated'),
-        headers: { Deprecation: { type: 'string', enum: ['true'] }, Link: { type: 'string', description: '</api/projects/<name>>; rel="alternate"' } },
+        headers: {
+          Deprecation: { type: 'string', enum: ['true'] },
+          Link: { type: 'string', description: '</api/projects/<name>>; rel="alternate"' },
+        },
       },
     },
     errors: ['PROJECT_NAME_MISMATCH', 'PROJECT_NOT_FOUND', 'RESOURCE_VERSION_STALE', 'DATA_DIR_FULL'],
   }),
   delete: routeSchema({
-    operationId: 'deleteProject', tag: 'Projects', summary: 'Delete a project (its identity in the body)',
-    description: 'X-Nuclio-Delete-Project-Strategy says what happens to what it holds. A project that does not exist answers 204.',
+    operationId: 'deleteProject',
+    tag: 'Projects',
+    summary: 'Delete a project (its identity in the body)',
+    description:
+      'X-Nuclio-Delete-Project-Strategy says what happens to what it holds. A project that does not exist answers 204.',
     headers: ['x-nuclio-project-namespace', 'x-nuclio-delete-project-strategy'],
     body: ref('Project'),
     success: { 204: empty('Deleted (or was not there; with strategy check: it could be deleted)') },

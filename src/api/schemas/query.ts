@@ -4,7 +4,7 @@
  */
 import { text, type JsonSchema } from './json-schema.js';
 
-const BOOL = ' (true, 1, t, TRUE, True: as Go\'s strconv.ParseBool; anything else is false)';
+const BOOL = " (true, 1, t, TRUE, True: as Go's strconv.ParseBool; anything else is false)";
 
 export const EXPORT: Record<string, JsonSchema> = {
   export: text(`true: answer the export form${BOOL}`, ['true']),

@@ -14,8 +14,19 @@
  */
 import { FUNCTION_STATES } from '../../resources/function-state.js';
 import type {
-  ApiGatewaySpec, ApiGatewayStatus, ApiGatewayUpstream, BuildSpec, EnvVar, FunctionEventSpec, FunctionSpec,
-  FunctionStatus, LogRecord, Meta, ProjectSpec, ScaleResource, Trigger,
+  ApiGatewaySpec,
+  ApiGatewayStatus,
+  ApiGatewayUpstream,
+  BuildSpec,
+  EnvVar,
+  FunctionEventSpec,
+  FunctionSpec,
+  FunctionStatus,
+  LogRecord,
+  Meta,
+  ProjectSpec,
+  ScaleResource,
+  Trigger,
 } from '../../resources/types.js';
 import { ERRORS } from '../../errors.js';
 import { keyedBy, orNull, ref, stringMap, type JsonSchema, type KnownKeys } from './json-schema.js';
@@ -24,18 +35,28 @@ const props = <T>(p: Record<KnownKeys<T>, JsonSchema>): Record<string, JsonSchem
 const described = (description: string): JsonSchema => ({ description });
 const intRange = (description: string, minimum: number, maximum?: number): JsonSchema =>
   orNull('integer', description, maximum === undefined ? { minimum } : { minimum, maximum });
-const stringList = (description: string): JsonSchema => ({ type: ['array', 'null'], description, items: { type: 'string' } });
+const stringList = (description: string): JsonSchema => ({
+  type: ['array', 'null'],
+  description,
+  items: { type: 'string' },
+});
 
 const Meta: JsonSchema = {
   $id: 'Meta',
   type: ['object', 'null'],
-  description: 'Identity and labels of a resource. `name` is required in every body (spec §0.1); a missing `namespace` is the dashboard\'s (or the namespace header\'s).',
+  description:
+    "Identity and labels of a resource. `name` is required in every body (spec §0.1); a missing `namespace` is the dashboard's (or the namespace header's).",
   properties: props<Meta>({
     name: orNull('string', 'The resource name (functions, projects and gateways: a DNS-1123 label)'),
     namespace: orNull('string', 'The namespace; the namespace header or the dashboard default when absent'),
-    labels: stringMap('Labels; `nuclio.io/project-name` names the project, `nuclio.io/function-name` an event\'s function'),
+    labels: stringMap(
+      "Labels; `nuclio.io/project-name` names the project, `nuclio.io/function-name` an event's function",
+    ),
     annotations: stringMap('Annotations'),
-    resourceVersion: { type: ['string', 'number', 'null'], description: 'The stored version; a stale one on update or delete answers 409' },
+    resourceVersion: {
+      type: ['string', 'number', 'null'],
+      description: 'The stored version; a stale one on update or delete answers 409',
+    },
     creationTimestamp: described('When the resource was created (RFC 3339), set by the dashboard'),
   }),
 };
@@ -43,7 +64,7 @@ const Meta: JsonSchema = {
 const EnvVar: JsonSchema = {
   $id: 'EnvVar',
   type: 'object',
-  description: 'An environment variable of the function\'s replicas',
+  description: "An environment variable of the function's replicas",
   properties: props<EnvVar>({
     name: orNull('string', 'The variable name', { pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$' }),
     value: orNull('string', 'Its value'),
@@ -54,10 +75,14 @@ const EnvVar: JsonSchema = {
 const Trigger: JsonSchema = {
   $id: 'Trigger',
   type: 'object',
-  description: 'A trigger (spec §10): http, cron, v3ioStream, nats, mqtt, rabbit-mq, kafka-cluster. `attributes` are kind-specific and checked by kind.',
+  description:
+    'A trigger (spec §10): http, cron, v3ioStream, nats, mqtt, rabbit-mq, kafka-cluster. `attributes` are kind-specific and checked by kind.',
   properties: props<Trigger>({
     class: described('Unused on this platform'),
-    kind: orNull('string', 'http, cron, v3ioStream, nats, mqtt, rabbit-mq or kafka-cluster (other Nuclio kinds are kept and reported as not running)'),
+    kind: orNull(
+      'string',
+      'http, cron, v3ioStream, nats, mqtt, rabbit-mq or kafka-cluster (other Nuclio kinds are kept and reported as not running)',
+    ),
     name: orNull('string', 'The trigger name; must equal its key in spec.triggers'),
     disabled: described('true: the trigger does not run (boolean)'),
     numWorkers: intRange('Workers of this trigger (events handled at once per replica)', 0, 100_000),
@@ -71,7 +96,10 @@ const Trigger: JsonSchema = {
     workerTerminationTimeout: described('A duration such as "10s"'),
     explicitAckMode: described('enable, disable or explicitOnly (stream triggers)'),
     annotations: described('Annotations of the trigger'),
-    attributes: orNull('object', 'Kind-specific settings: http `port`; cron `schedule` or `interval` and `event`; broker settings'),
+    attributes: orNull(
+      'object',
+      'Kind-specific settings: http `port`; cron `schedule` or `interval` and `event`; broker settings',
+    ),
   }),
 };
 
@@ -80,7 +108,7 @@ const BuildSpec: JsonSchema = {
   description: 'How the function is built: inline source, a URL, a local path or an archive, plus build commands',
   properties: props<BuildSpec>({
     path: orNull('string', 'Where the source is: a URL, a local path under --source-root, or an archive'),
-    functionSourceCode: orNull('string', 'The handler\'s source, base64-encoded'),
+    functionSourceCode: orNull('string', "The handler's source, base64-encoded"),
     codeEntryType: orNull('string', 'sourceCode, archive, s3, github, image'),
     codeEntryAttributes: orNull('object', 'Settings of the code entry type (redacted in exports)'),
     commands: stringList('Shell commands run in the staging folder before the build'),
@@ -112,20 +140,30 @@ const FunctionSpec: JsonSchema = {
   properties: props<FunctionSpec>({
     description: orNull('string', 'Free text'),
     disable: orNull('boolean', 'true: deployed but not serving (calls answer 503)'),
-    handler: orNull('string', 'file:function, e.g. "main:handler" (python), "handler:handler" (nodejs), "main.sh:main" (shell)'),
+    handler: orNull(
+      'string',
+      'file:function, e.g. "main:handler" (python), "handler:handler" (nodejs), "main.sh:main" (shell)',
+    ),
     runtime: orNull('string', 'nodejs, python, python:3.9 …, shell'),
     env: { type: ['array', 'null'], description: 'Environment variables of the replicas', items: ref('EnvVar') },
     resources: {
       type: ['object', 'null'],
       description: 'Kubernetes-style resources; limits.memory (a quantity of at least 16Mi) bounds a replica',
-      properties: { limits: orNull('object', 'limits.memory bounds a replica\'s memory'), requests: described('Requests (kept)') },
+      properties: {
+        limits: orNull('object', "limits.memory bounds a replica's memory"),
+        requests: described('Requests (kept)'),
+      },
     },
     image: orNull('string', 'The artifact to run, set by the build (protium/processor-<name>:<hash>)'),
     replicas: intRange('Fixed replica count', 0, 1000),
     minReplicas: intRange('Fewest replicas (0: scale to zero when idle)', 0, 100),
     maxReplicas: intRange('Most replicas', 0, 100),
     targetCPU: intRange('Autoscaling target CPU percentage', 0),
-    triggers: { type: ['object', 'null'], description: 'Triggers keyed by name (an http trigger is added when none is declared)', additionalProperties: ref('Trigger') },
+    triggers: {
+      type: ['object', 'null'],
+      description: 'Triggers keyed by name (an http trigger is added when none is declared)',
+      additionalProperties: ref('Trigger'),
+    },
     version: described('Function version (integer; -1: latest)'),
     alias: described('Version alias ("latest")'),
     build: BuildSpec,
@@ -161,20 +199,28 @@ const FunctionStatus: JsonSchema = {
   properties: props<FunctionStatus>({
     state: { type: 'string', enum: FUNCTION_STATES, description: 'The lifecycle state (resources/function-state.ts)' },
     message: { type: 'string', description: 'Why it is in error or unhealthy' },
-    logs: { type: 'array', description: 'The deploy\'s records, bounded', items: LogRecord },
+    logs: { type: 'array', description: "The deploy's records, bounded", items: LogRecord },
     httpPort: { type: 'integer', description: 'The port it serves on (kept across updates and restarts)' },
     internalInvocationUrls: { type: 'array', items: { type: 'string' } },
     externalInvocationUrls: { type: 'array', items: { type: 'string' } },
-    apiGateways: { type: 'array', items: { type: 'string' }, description: 'Gateways that route to it (with X-Nuclio-Function-Enrich-Apigateways: true)' },
+    apiGateways: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'Gateways that route to it (with X-Nuclio-Function-Enrich-Apigateways: true)',
+    },
     containerImage: { type: 'string' },
-    scaleToZero: { type: 'object', properties: { lastScaleEvent: { type: 'string' }, lastScaleEventTime: { type: 'string' } } },
+    scaleToZero: {
+      type: 'object',
+      properties: { lastScaleEvent: { type: 'string' }, lastScaleEventTime: { type: 'string' } },
+    },
   }),
 };
 
 const Function: JsonSchema = {
   $id: 'Function',
   type: 'object',
-  description: 'A function as stored and served. With ?export=true: the export form (no status, secrets blanked, skip-build annotations).',
+  description:
+    'A function as stored and served. With ?export=true: the export form (no status, secrets blanked, skip-build annotations).',
   properties: { metadata: ref('Meta'), spec: ref('FunctionSpec'), status: ref('FunctionStatus') },
 };
 
@@ -188,7 +234,8 @@ const FunctionBody: JsonSchema = {
 const Identity: JsonSchema = {
   $id: 'Identity',
   type: 'object',
-  description: 'The identity of the resource to delete: metadata.name (and namespace, resourceVersion); other fields are ignored',
+  description:
+    'The identity of the resource to delete: metadata.name (and namespace, resourceVersion); other fields are ignored',
   properties: { metadata: ref('Meta') },
 };
 
@@ -249,10 +296,15 @@ const ApiGatewaySpecSchema: JsonSchema = {
     authenticationMode: orNull('string', 'none, basicAuth or accessKey'),
     authentication: {
       type: ['object', 'null'],
-      description: 'basicAuth: {username, password} when authenticationMode is basicAuth (the password is blanked in exports)',
+      description:
+        'basicAuth: {username, password} when authenticationMode is basicAuth (the password is blanked in exports)',
       properties: { basicAuth: described('{username, password}') },
     },
-    upstreams: { type: ['array', 'null'], description: 'One or two nucliofunction upstreams (two: a canary)', items: Upstream },
+    upstreams: {
+      type: ['array', 'null'],
+      description: 'One or two nucliofunction upstreams (two: a canary)',
+      items: Upstream,
+    },
   }),
 };
 
@@ -284,7 +336,8 @@ const ApiGatewayBody: JsonSchema = {
 const FunctionTemplate: JsonSchema = {
   $id: 'FunctionTemplate',
   type: 'object',
-  description: 'A ready-made function: {metadata, spec} as the seed shows, and the same objects under `rendered`, as Nuclio\'s UI reads them',
+  description:
+    "A ready-made function: {metadata, spec} as the seed shows, and the same objects under `rendered`, as Nuclio's UI reads them",
   properties: {
     metadata: { type: 'object', properties: { name: { type: 'string' } } },
     spec: ref('FunctionSpec'),
@@ -295,19 +348,36 @@ const FunctionTemplate: JsonSchema = {
 const ErrorBody: JsonSchema = {
   $id: 'ErrorBody',
   type: 'object',
-  description: 'Every error answer (src/errors.ts, rendered by src/error-body.ts), with Content-Type: application/json and X-Protium-Internal: true',
+  description:
+    'Every error answer (src/errors.ts, rendered by src/error-body.ts), with Content-Type: application/json and X-Protium-Internal: true',
   required: ['error', 'code'],
   properties: {
-    error: { type: 'string', description: 'What failed, in Nuclio\'s words where clients match them' },
+    error: { type: 'string', description: "What failed, in Nuclio's words where clients match them" },
     field: { type: 'string', description: 'The request field it is about, when there is one' },
-    code: { type: 'string', enum: Object.keys(ERRORS), description: 'The stable code of the catalogue: test this, not the message' },
+    code: {
+      type: 'string',
+      enum: Object.keys(ERRORS),
+      description: 'The stable code of the catalogue: test this, not the message',
+    },
   },
 };
 
 /** Every shared schema, in the order `addSchema` needs (a schema after those it refers to). */
 export const SHARED_SCHEMAS: readonly JsonSchema[] = [
-  Meta, EnvVar, Trigger, FunctionSpec, FunctionStatus, Function, FunctionBody, Identity, Project, FunctionEvent,
-  ApiGateway, ApiGatewayBody, FunctionTemplate, ErrorBody,
+  Meta,
+  EnvVar,
+  Trigger,
+  FunctionSpec,
+  FunctionStatus,
+  Function,
+  FunctionBody,
+  Identity,
+  Project,
+  FunctionEvent,
+  ApiGateway,
+  ApiGatewayBody,
+  FunctionTemplate,
+  ErrorBody,
 ];
 
 /** A list answer of functions, keyed by name. */

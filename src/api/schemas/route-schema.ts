@@ -17,15 +17,27 @@ import { ref, type JsonSchema } from './json-schema.js';
 
 /** The groups of the document, in the order it lists them. */
 export const TAGS = [
-  { name: 'Functions', description: 'Functions: deploy, read, update, scale to zero, delete; replicas and their logs (seed "Function")' },
+  {
+    name: 'Functions',
+    description: 'Functions: deploy, read, update, scale to zero, delete; replicas and their logs (seed "Function")',
+  },
   { name: 'Invocation', description: 'Calling a function through the dashboard (seed "Invoking a function")' },
   { name: 'Projects', description: 'Projects, their deletion strategies, export and import (seed "Project")' },
   { name: 'Function events', description: 'Saved test events of a function (seed "Function event")' },
   { name: 'Function templates', description: 'Ready-made functions (seed "Function template")' },
-  { name: 'API gateways', description: 'Host and path routes to functions, with canaries and authentication (seed "API Gateways")' },
-  { name: 'V3IO streams', description: 'The v3ioStream triggers of a project and their shard lags (seed "V3IO Streams")' },
+  {
+    name: 'API gateways',
+    description: 'Host and path routes to functions, with canaries and authentication (seed "API Gateways")',
+  },
+  {
+    name: 'V3IO streams',
+    description: 'The v3ioStream triggers of a project and their shard lags (seed "V3IO Streams")',
+  },
   { name: 'Misc', description: 'Versions, addresses, namespaces, the frontend spec, this document (seed "Misc")' },
-  { name: 'Stream service', description: 'The embedded stream service behind v3ioStream triggers, speaking the V3IO streams web API' },
+  {
+    name: 'Stream service',
+    description: 'The embedded stream service behind v3ioStream triggers, speaking the V3IO streams web API',
+  },
 ] as const;
 
 export type Tag = (typeof TAGS)[number]['name'];
@@ -33,12 +45,17 @@ export type Tag = (typeof TAGS)[number]['name'];
 /** The security schemes of the document (auth.ts decides): the dashboard token, and the stream credential. */
 export const SECURITY_SCHEMES = {
   dashboardToken: {
-    type: 'http', scheme: 'bearer',
-    description: 'The dashboard token, needed when the dashboard runs with --auth-token-file (without it the dashboard is open, as Nuclio\'s is)',
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      "The dashboard token, needed when the dashboard runs with --auth-token-file (without it the dashboard is open, as Nuclio's is)",
   },
   streamCredential: {
-    type: 'apiKey', in: 'header', name: 'X-v3io-session-key',
-    description: 'The stream credential the dashboard gives replicas with a v3ioStream trigger (also accepted as a bearer token); /v3io only',
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-v3io-session-key',
+    description:
+      'The stream credential the dashboard gives replicas with a v3ioStream trigger (also accepted as a bearer token); /v3io only',
   },
 } as const;
 
@@ -64,7 +81,15 @@ export interface RouteDoc {
 }
 
 /** Errors of the request's parsing and validation, which any route with a body can answer. */
-const BODY_ERRORS: readonly ErrorCode[] = ['INVALID_JSON', 'BODY_TOO_DEEP', 'BODY_TOO_LARGE', 'REQUEST_REFUSED', 'INVALID_BODY', 'FIELD_MUST_BE', 'INVALID_FIELD'];
+const BODY_ERRORS: readonly ErrorCode[] = [
+  'INVALID_JSON',
+  'BODY_TOO_DEEP',
+  'BODY_TOO_LARGE',
+  'REQUEST_REFUSED',
+  'INVALID_BODY',
+  'FIELD_MUST_BE',
+  'INVALID_FIELD',
+];
 
 /** The error codes a route documents: its own plus those of its kind, in catalogue order. */
 export function routeErrors(doc: Pick<RouteDoc, 'errors' | 'access' | 'body' | 'query'>): ErrorCode[] {
@@ -83,9 +108,14 @@ export function errorResponses(codes: readonly ErrorCode[]): Record<string, Json
   const out: Record<string, JsonSchema> = {};
   for (const [status, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
     const headers: Record<string, JsonSchema> = {
-      'X-Protium-Internal': { type: 'string', enum: ['true'], description: 'The dashboard\'s own answer, not a function\'s' },
+      'X-Protium-Internal': {
+        type: 'string',
+        enum: ['true'],
+        description: "The dashboard's own answer, not a function's",
+      },
     };
-    if (list.includes('UNAUTHORIZED')) headers['WWW-Authenticate'] = { type: 'string', description: 'Bearer realm="protium"' };
+    if (list.includes('UNAUTHORIZED'))
+      headers['WWW-Authenticate'] = { type: 'string', description: 'Bearer realm="protium"' };
     out[String(status)] = {
       description: `An error of the catalogue: ${list.join(', ')}`,
       headers,

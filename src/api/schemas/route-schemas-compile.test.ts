@@ -19,9 +19,15 @@ import { SHARED_SCHEMAS } from './resources.js';
 import { streamServiceSchema, v3ioStreamSchemas } from './v3io-streams.js';
 
 const ROUTES: Record<string, FastifySchema> = {
-  ...prefixed('functions', functionSchemas), ...prefixed('projects', projectSchemas), ...prefixed('functionEvents', functionEventSchemas),
-  ...prefixed('functionTemplates', functionTemplateSchemas), ...prefixed('apiGateways', apiGatewaySchemas), ...prefixed('v3ioStreams', v3ioStreamSchemas),
-  ...prefixed('misc', miscSchemas), invocation: invocationSchema(), streamService: streamServiceSchema,
+  ...prefixed('functions', functionSchemas),
+  ...prefixed('projects', projectSchemas),
+  ...prefixed('functionEvents', functionEventSchemas),
+  ...prefixed('functionTemplates', functionTemplateSchemas),
+  ...prefixed('apiGateways', apiGatewaySchemas),
+  ...prefixed('v3ioStreams', v3ioStreamSchemas),
+  ...prefixed('misc', miscSchemas),
+  invocation: invocationSchema(),
+  streamService: streamServiceSchema,
 };
 
 function prefixed(group: string, schemas: Record<string, FastifySchema>): Record<string, FastifySchema> {
@@ -29,18 +35,31 @@ function prefixed(group: string, schemas: Record<string, FastifySchema>): Record
 }
 
 describe('route schemas', () => {
-  const external = Object.fromEntries(SHARED_SCHEMAS.map((s) => [s.$id!, s])) as Parameters<ReturnType<typeof AjvCompiler>>[0];
+  const external = Object.fromEntries(SHARED_SCHEMAS.map((s) => [s.$id!, s])) as Parameters<
+    ReturnType<typeof AjvCompiler>
+  >[0];
   const compile = AjvCompiler()(external, AJV_OPTIONS as Parameters<ReturnType<typeof AjvCompiler>>[1]);
 
   for (const [name, schema] of Object.entries(ROUTES)) {
     it(`${name} compiles, and documents a success and an error answer`, () => {
       for (const part of ['body', 'querystring', 'params', 'headers'] as const) {
         const s = schema[part];
-        if (s !== undefined) assert.equal(typeof compile({ schema: s as never, method: 'POST', url: `/${name}`, httpPart: part }), 'function', `${name}.${part}`);
+        if (s !== undefined)
+          assert.equal(
+            typeof compile({ schema: s as never, method: 'POST', url: `/${name}`, httpPart: part }),
+            'function',
+            `${name}.${part}`,
+          );
       }
       const statuses = Object.keys(schema.response as object);
-      assert.ok(statuses.some((s) => s.startsWith('2')), `${name}: ${statuses.join(', ')}`);
-      assert.ok(statuses.some((s) => /^[45]/.test(s)), `${name}: ${statuses.join(', ')}`);
+      assert.ok(
+        statuses.some((s) => s.startsWith('2')),
+        `${name}: ${statuses.join(', ')}`,
+      );
+      assert.ok(
+        statuses.some((s) => /^[45]/.test(s)),
+        `${name}: ${statuses.join(', ')}`,
+      );
     });
   }
 });

@@ -23,56 +23,115 @@ const ns = { defaultNamespace: 'nuclio' };
 const uuid = () => '2f7c1a52-4b8e-4d0c-9a55-3c1f2d6e7b90';
 
 /** Each kind: the schema its routes validate with, what its validator does with a body, and a valid body. */
-const KINDS: { name: string; schema: string; validate: (body: unknown) => unknown; sample: Record<string, unknown> }[] = [
-  {
-    name: 'function', schema: 'FunctionBody', validate: (b) => readFunctionBody(b, ns),
-    sample: {
-      metadata: { name: 'fn', namespace: 'nuclio', labels: { 'nuclio.io/project-name': 'default' }, annotations: { a: 'b' }, resourceVersion: '3' },
-      spec: {
-        runtime: 'python:3.9', alias: 'latest', handler: 'main:handler', description: 'd', disable: false,
-        env: [{ name: 'A', value: 'b' }], resources: { limits: { memory: '128Mi' }, requests: {} },
-        image: 'protium/processor-fn:abc', replicas: 1, minReplicas: 1, maxReplicas: 2, targetCPU: 75,
-        triggers: {
-          http: { kind: 'http', name: 'http', numWorkers: 2, maxWorkers: 2, workerAvailabilityTimeoutMilliseconds: 1000, attributes: { port: 0 } },
-          tick: { kind: 'cron', name: 'tick', attributes: { interval: '10s', event: { body: 'x', headers: {} } } },
+const KINDS: { name: string; schema: string; validate: (body: unknown) => unknown; sample: Record<string, unknown> }[] =
+  [
+    {
+      name: 'function',
+      schema: 'FunctionBody',
+      validate: (b) => readFunctionBody(b, ns),
+      sample: {
+        metadata: {
+          name: 'fn',
+          namespace: 'nuclio',
+          labels: { 'nuclio.io/project-name': 'default' },
+          annotations: { a: 'b' },
+          resourceVersion: '3',
         },
-        build: { functionSourceCode: 'eA==', commands: ['true'], noCache: false, buildTimeoutSeconds: 60, codeEntryType: 'sourceCode', codeEntryAttributes: {}, path: '', image: '', registry: '' },
-        runRegistry: '', runtimeAttributes: {}, platform: {}, readinessTimeoutSeconds: 60, eventTimeout: '30s',
-        scaleToZero: { scaleResources: [{ windowSize: '5m' }] },
+        spec: {
+          runtime: 'python:3.9',
+          alias: 'latest',
+          handler: 'main:handler',
+          description: 'd',
+          disable: false,
+          env: [{ name: 'A', value: 'b' }],
+          resources: { limits: { memory: '128Mi' }, requests: {} },
+          image: 'protium/processor-fn:abc',
+          replicas: 1,
+          minReplicas: 1,
+          maxReplicas: 2,
+          targetCPU: 75,
+          triggers: {
+            http: {
+              kind: 'http',
+              name: 'http',
+              numWorkers: 2,
+              maxWorkers: 2,
+              workerAvailabilityTimeoutMilliseconds: 1000,
+              attributes: { port: 0 },
+            },
+            tick: { kind: 'cron', name: 'tick', attributes: { interval: '10s', event: { body: 'x', headers: {} } } },
+          },
+          build: {
+            functionSourceCode: 'eA==',
+            commands: ['true'],
+            noCache: false,
+            buildTimeoutSeconds: 60,
+            codeEntryType: 'sourceCode',
+            codeEntryAttributes: {},
+            path: '',
+            image: '',
+            registry: '',
+          },
+          runRegistry: '',
+          runtimeAttributes: {},
+          platform: {},
+          readinessTimeoutSeconds: 60,
+          eventTimeout: '30s',
+          scaleToZero: { scaleResources: [{ windowSize: '5m' }] },
+        },
       },
     },
-  },
-  {
-    name: 'function identity (delete)', schema: 'Identity', validate: (b) => readFunctionBody(b, ns, false),
-    sample: { metadata: { name: 'fn', namespace: 'nuclio', resourceVersion: 3 } },
-  },
-  {
-    name: 'project', schema: 'Project', validate: (b) => readProjectBody(b, ns),
-    sample: { metadata: { name: 'p', namespace: 'nuclio', labels: { a: 'b' } }, spec: { description: 'd', owner: 'o', defaultFunctionNodeSelector: { a: 'b' } } },
-  },
-  {
-    name: 'function event', schema: 'FunctionEvent', validate: (b) => readFunctionEventBody(b, { ...ns, generateName: uuid }),
-    sample: {
-      metadata: { name: 'ev', namespace: 'nuclio', labels: { 'nuclio.io/function-name': 'fn' } },
-      spec: { displayName: 'd', triggerName: 'http', triggerKind: 'http', body: 'b', attributes: { method: 'POST' } },
+    {
+      name: 'function identity (delete)',
+      schema: 'Identity',
+      validate: (b) => readFunctionBody(b, ns, false),
+      sample: { metadata: { name: 'fn', namespace: 'nuclio', resourceVersion: 3 } },
     },
-  },
-  {
-    name: 'function event identity (delete)', schema: 'Identity', validate: (b) => readFunctionEventBody(b, { ...ns, withSpec: false }),
-    sample: { metadata: { name: 'ev', namespace: 'nuclio' } },
-  },
-  {
-    name: 'API gateway', schema: 'ApiGatewayBody', validate: (b) => readApiGatewayBody(b, ns),
-    sample: {
-      metadata: { name: 'gw', namespace: 'nuclio' },
-      spec: {
-        name: 'gw', host: 'gw.local', path: '/x', description: 'd', authenticationMode: 'basicAuth',
-        authentication: { basicAuth: { username: 'u', password: 'p' } },
-        upstreams: [{ kind: 'nucliofunction', nucliofunction: { name: 'a' }, percentage: 0, port: 0 }, { kind: 'nucliofunction', nucliofunction: { name: 'b' }, percentage: 10 }],
+    {
+      name: 'project',
+      schema: 'Project',
+      validate: (b) => readProjectBody(b, ns),
+      sample: {
+        metadata: { name: 'p', namespace: 'nuclio', labels: { a: 'b' } },
+        spec: { description: 'd', owner: 'o', defaultFunctionNodeSelector: { a: 'b' } },
       },
     },
-  },
-];
+    {
+      name: 'function event',
+      schema: 'FunctionEvent',
+      validate: (b) => readFunctionEventBody(b, { ...ns, generateName: uuid }),
+      sample: {
+        metadata: { name: 'ev', namespace: 'nuclio', labels: { 'nuclio.io/function-name': 'fn' } },
+        spec: { displayName: 'd', triggerName: 'http', triggerKind: 'http', body: 'b', attributes: { method: 'POST' } },
+      },
+    },
+    {
+      name: 'function event identity (delete)',
+      schema: 'Identity',
+      validate: (b) => readFunctionEventBody(b, { ...ns, withSpec: false }),
+      sample: { metadata: { name: 'ev', namespace: 'nuclio' } },
+    },
+    {
+      name: 'API gateway',
+      schema: 'ApiGatewayBody',
+      validate: (b) => readApiGatewayBody(b, ns),
+      sample: {
+        metadata: { name: 'gw', namespace: 'nuclio' },
+        spec: {
+          name: 'gw',
+          host: 'gw.local',
+          path: '/x',
+          description: 'd',
+          authenticationMode: 'basicAuth',
+          authentication: { basicAuth: { username: 'u', password: 'p' } },
+          upstreams: [
+            { kind: 'nucliofunction', nucliofunction: { name: 'a' }, percentage: 0, port: 0 },
+            { kind: 'nucliofunction', nucliofunction: { name: 'b' }, percentage: 10 },
+          ],
+        },
+      },
+    },
+  ];
 
 const VALUES: unknown[] = [5, 1.5, -1, 100_000_000, 'x', '', true, null, [], {}, ['x'], [5], [{}]];
 
@@ -82,7 +141,8 @@ type Path = (string | number)[];
 function paths(value: unknown, at: Path = []): Path[] {
   const out: Path[] = [];
   if (Array.isArray(value)) value.forEach((v, i) => out.push([...at, i], ...paths(v, [...at, i])));
-  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) out.push([...at, k], ...paths(v, [...at, k]));
+  else if (value !== null && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) out.push([...at, k], ...paths(v, [...at, k]));
   return out;
 }
 
@@ -126,13 +186,19 @@ describe('resource schemas agree with the resource validators', () => {
     app = Fastify({ ajv: AJV_OPTIONS });
     installErrorHandling(app, silentLogger());
     installRequestValidation(app);
-    for (const id of new Set(KINDS.map((k) => k.schema))) app.post(`/${id}`, { schema: { body: ref(id) } }, async (_req, reply) => reply.code(204).send());
+    for (const id of new Set(KINDS.map((k) => k.schema)))
+      app.post(`/${id}`, { schema: { body: ref(id) } }, async (_req, reply) => reply.code(204).send());
     await app.ready();
   });
   after(() => app.close());
 
   const check = async (kind: (typeof KINDS)[number], body: unknown, what: string): Promise<'accepted' | 'refused'> => {
-    const res = await app.inject({ method: 'POST', url: `/${kind.schema}`, payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: `/${kind.schema}`,
+      payload: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
     if (res.statusCode === 204) return 'accepted';
     const answer = res.json() as { error: string; field?: string; code: string };
     let thrown: unknown;
@@ -147,8 +213,10 @@ describe('resource schemas agree with the resource validators', () => {
     assert.equal(answer.code, thrown.code, `${where}; the validator: ${thrown.code} ${thrown.message}`);
     const field = answer.field ?? '';
     const mine = thrown.field ?? '';
-    assert.ok(field === mine || field.startsWith(`${mine}.`) || field.startsWith(`${mine}[`),
-      `${where}; the validator names field ${JSON.stringify(mine)}: ${thrown.message}`);
+    assert.ok(
+      field === mine || field.startsWith(`${mine}.`) || field.startsWith(`${mine}[`),
+      `${where}; the validator names field ${JSON.stringify(mine)}: ${thrown.message}`,
+    );
     return 'refused';
   };
 
@@ -158,11 +226,21 @@ describe('resource schemas agree with the resource validators', () => {
       assert.equal(await check(kind, kind.sample, 'the valid sample'), 'accepted');
       let refused = 0;
       for (const path of paths(kind.sample)) {
-        for (const v of VALUES) if ((await check(kind, mutate(kind.sample, path, v), `${path.join('.')} = ${JSON.stringify(v)}`)) === 'refused') refused++;
+        for (const v of VALUES)
+          if (
+            (await check(kind, mutate(kind.sample, path, v), `${path.join('.')} = ${JSON.stringify(v)}`)) === 'refused'
+          )
+            refused++;
         await check(kind, mutate(kind.sample, path, undefined, true), `${path.join('.')} removed`);
       }
-      for (const body of withUnknownFields(kind.sample)) assert.equal(await check(kind, body, 'an unknown field'), 'accepted', `an unknown field refused: ${JSON.stringify(body)}`);
-      for (const body of [[], 'x', 5, null, true]) assert.equal(await check(kind, body, `the body ${JSON.stringify(body)}`), 'refused');
+      for (const body of withUnknownFields(kind.sample))
+        assert.equal(
+          await check(kind, body, 'an unknown field'),
+          'accepted',
+          `an unknown field refused: ${JSON.stringify(body)}`,
+        );
+      for (const body of [[], 'x', 5, null, true])
+        assert.equal(await check(kind, body, `the body ${JSON.stringify(body)}`), 'refused');
       // The schema does refuse something inside the body: it is not a mere `type: object`.
       assert.ok(refused > 10, `the ${kind.schema} schema refused only ${refused} mutated bodies`);
     });

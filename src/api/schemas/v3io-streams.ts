@@ -11,18 +11,32 @@ const integer = (description: string): JsonSchema => ({ description: `${descript
 
 export const v3ioStreamSchemas = {
   list: routeSchema({
-    operationId: 'listV3ioStreams', tag: 'V3IO streams', summary: 'List the v3ioStream triggers of a project\'s functions',
+    operationId: 'listV3ioStreams',
+    tag: 'V3IO streams',
+    summary: "List the v3ioStream triggers of a project's functions",
     headers: ['x-nuclio-project-name', 'x-nuclio-project-namespace'],
     success: {
-      200: json('Keyed <function>@<trigger>', keyedBy({
-        type: 'object',
-        properties: { consumerGroup: { type: 'string' }, containerName: { type: 'string' }, streamPath: { type: 'string' } },
-      }, 'The stream each trigger reads')),
+      200: json(
+        'Keyed <function>@<trigger>',
+        keyedBy(
+          {
+            type: 'object',
+            properties: {
+              consumerGroup: { type: 'string' },
+              containerName: { type: 'string' },
+              streamPath: { type: 'string' },
+            },
+          },
+          'The stream each trigger reads',
+        ),
+      ),
     },
     errors: ['PROJECT_HEADER_REQUIRED', 'NAMESPACE_REQUIRED', 'INVALID_NAMESPACE'],
   }),
   shardLags: routeSchema({
-    operationId: 'getShardLags', tag: 'V3IO streams', summary: 'The shard lags of a stream for a consumer group',
+    operationId: 'getShardLags',
+    tag: 'V3IO streams',
+    summary: 'The shard lags of a stream for a consumer group',
     headers: ['x-nuclio-project-name'],
     body: {
       type: 'object',
@@ -34,10 +48,22 @@ export const v3ioStreamSchemas = {
       },
     },
     success: {
-      200: json('{"<container>/<path>": {"<group>": {"<shard>": {committed, current, lag}}}}', keyedBy(keyedBy(keyedBy({
-        type: 'object',
-        properties: { committed: { type: 'integer' }, current: { type: 'integer' }, lag: { type: 'integer' } },
-      }, 'By shard id'), 'By consumer group'), 'By stream')),
+      200: json(
+        '{"<container>/<path>": {"<group>": {"<shard>": {committed, current, lag}}}}',
+        keyedBy(
+          keyedBy(
+            keyedBy(
+              {
+                type: 'object',
+                properties: { committed: { type: 'integer' }, current: { type: 'integer' }, lag: { type: 'integer' } },
+              },
+              'By shard id',
+            ),
+            'By consumer group',
+          ),
+          'By stream',
+        ),
+      ),
     },
     errors: ['PROJECT_HEADER_REQUIRED', 'STREAM_NOT_FOUND'],
   }),
@@ -46,7 +72,8 @@ export const v3ioStreamSchemas = {
 /** The body of every stream operation: which fields an operation reads is in X-v3io-function's description. */
 const STREAM_BODY: JsonSchema = {
   type: ['object', 'null'],
-  description: 'The operation\'s fields (absent: {}). CreateStream {ShardCount, RetentionPeriodHours}; PutRecords {Records: [{Data (base64), ShardId?, PartitionKey?}]}; Seek {Type: EARLIEST|LATEST|SEQUENCE|TIME, StartingSequenceNumber?, TimestampSec?, TimestampNSec?}; GetRecords {Location, Limit?}; Heartbeat {ConsumerGroup, MemberId, SessionTimeoutMs?, Release?}; LeaveGroup {ConsumerGroup, MemberId}; CommitOffset {ConsumerGroup, ShardId, SequenceNumber, MemberId?}; GetOffsets {ConsumerGroup}',
+  description:
+    "The operation's fields (absent: {}). CreateStream {ShardCount, RetentionPeriodHours}; PutRecords {Records: [{Data (base64), ShardId?, PartitionKey?}]}; Seek {Type: EARLIEST|LATEST|SEQUENCE|TIME, StartingSequenceNumber?, TimestampSec?, TimestampNSec?}; GetRecords {Location, Limit?}; Heartbeat {ConsumerGroup, MemberId, SessionTimeoutMs?, Release?}; LeaveGroup {ConsumerGroup, MemberId}; CommitOffset {ConsumerGroup, ShardId, SequenceNumber, MemberId?}; GetOffsets {ConsumerGroup}",
   properties: {
     ShardCount: integer('CreateStream: 1 to 256'),
     RetentionPeriodHours: integer('CreateStream: default 24'),
@@ -67,15 +94,38 @@ const STREAM_BODY: JsonSchema = {
 };
 
 export const streamServiceSchema = routeSchema({
-  operationId: 'streamOperation', tag: 'Stream service', summary: 'A stream operation (V3IO streams web API), named by X-v3io-function',
-  description: 'POST or PUT to /v3io/<container>/<stream path>/ for stream operations, to /v3io/<container>/<stream path>/<shard id> for Seek and GetRecords; DELETE deletes the stream. Sequence numbers start at 1 in every shard.',
+  operationId: 'streamOperation',
+  tag: 'Stream service',
+  summary: 'A stream operation (V3IO streams web API), named by X-v3io-function',
+  description:
+    'POST or PUT to /v3io/<container>/<stream path>/ for stream operations, to /v3io/<container>/<stream path>/<shard id> for Seek and GetRecords; DELETE deletes the stream. Sequence numbers start at 1 in every shard.',
   access: 'streams',
   headers: ['x-v3io-function'],
-  params: { '*': text('<container>/<stream path>/ or <container>/<stream path>/<shard id>', ['bigdata/orders/', 'bigdata/orders/0']) },
+  params: {
+    '*': text('<container>/<stream path>/ or <container>/<stream path>/<shard id>', [
+      'bigdata/orders/',
+      'bigdata/orders/0',
+    ]),
+  },
   body: STREAM_BODY,
   success: {
-    200: json('The operation\'s answer: DescribeStream {ShardCount, RetentionPeriodHours, Shards, ConsumerGroups}; PutRecords {FailedRecordCount, Records}; Seek {Location}; GetRecords {NextLocation, MSecBehindLatest, RecordsBehindLatest, Records}; Heartbeat {ShardCount, Shards, Release, Committed, Current}; GetOffsets {Shards}', { type: 'object' }),
+    200: json(
+      "The operation's answer: DescribeStream {ShardCount, RetentionPeriodHours, Shards, ConsumerGroups}; PutRecords {FailedRecordCount, Records}; Seek {Location}; GetRecords {NextLocation, MSecBehindLatest, RecordsBehindLatest, Records}; Heartbeat {ShardCount, Shards, Release, Committed, Current}; GetOffsets {Shards}",
+      { type: 'object' },
+    ),
     204: empty('Done (CreateStream, DeleteStream, LeaveGroup, CommitOffset)'),
   },
-  errors: ['STREAM_REQUEST_INVALID', 'STREAM_EXISTS', 'STREAM_INSIDE_STREAM', 'STREAM_PATH_HOLDS_STREAMS', 'STREAM_NOT_FOUND', 'SHARD_NOT_FOUND', 'SEQUENCE_NOT_FOUND', 'LOCATION_BEYOND_END', 'COMMIT_BEYOND_END', 'SHARD_NOT_OWNED', 'DATA_DIR_FULL'],
+  errors: [
+    'STREAM_REQUEST_INVALID',
+    'STREAM_EXISTS',
+    'STREAM_INSIDE_STREAM',
+    'STREAM_PATH_HOLDS_STREAMS',
+    'STREAM_NOT_FOUND',
+    'SHARD_NOT_FOUND',
+    'SEQUENCE_NOT_FOUND',
+    'LOCATION_BEYOND_END',
+    'COMMIT_BEYOND_END',
+    'SHARD_NOT_OWNED',
+    'DATA_DIR_FULL',
+  ],
 });

@@ -43,7 +43,10 @@ export interface BrokerOptions {
   log: Logger;
 }
 
-interface Held { socket: net.Socket; since: number }
+interface Held {
+  socket: net.Socket;
+  since: number;
+}
 
 /** The connections of one function port (see the module comment). */
 export class ConnectionBroker {
@@ -59,7 +62,9 @@ export class ConnectionBroker {
     this.holding = new SocketBudget(opts.maxConnections, () => 'headers');
     this.server = net.createServer({ pauseOnConnect: true }, (s) => this.dispatch(s));
     // Errors while binding (a taken port) are listenOnFree's to handle: it moves to the next port.
-    this.server.on('error', (e) => { if (this.server.listening) opts.log.error({ err: e }, 'function port error'); });
+    this.server.on('error', (e) => {
+      if (this.server.listening) opts.log.error({ err: e }, 'function port error');
+    });
   }
 
   /** Connections held for a replica now. */
@@ -96,7 +101,8 @@ export class ConnectionBroker {
   expire(now: number): void {
     const limit = this.opts.holdTimeoutMs;
     for (const h of this.held) {
-      if (now - h.since > limit) refuseSocket(h.socket, apiError('FUNCTION_NO_REPLICA', this.opts.name, Math.round(limit / 1000)));
+      if (now - h.since > limit)
+        refuseSocket(h.socket, apiError('FUNCTION_NO_REPLICA', this.opts.name, Math.round(limit / 1000)));
     }
     this.held = this.held.filter((h) => now - h.since <= limit);
   }
@@ -118,7 +124,7 @@ export class ConnectionBroker {
     const replicas = this.opts.replicas();
     const n = replicas.length;
     for (let i = 0; i < n; i++) {
-      const r = replicas[(this.rr++) % n]!;
+      const r = replicas[this.rr++ % n]!;
       if (r.state === 'ready' && r.send(socket)) {
         this.holding.forget(socket);
         this.passing.add(socket);

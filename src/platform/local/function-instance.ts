@@ -70,7 +70,11 @@ export class FunctionInstance {
   /** The broker-trigger problem last reported in the status (undefined: none). */
   private reportedProblem?: string;
 
-  constructor(readonly ref: FunctionRef, private readonly env: InstanceEnv, private readonly onStatus: (s: Partial<FunctionStatus>) => void) {
+  constructor(
+    readonly ref: FunctionRef,
+    private readonly env: InstanceEnv,
+    private readonly onStatus: (s: Partial<FunctionStatus>) => void,
+  ) {
     this.log = env.log.child({ function: `${ref.namespace}/${ref.name}` });
     this.broker = new ConnectionBroker({
       name: ref.name,
@@ -78,7 +82,9 @@ export class FunctionInstance {
       holdTimeoutMs: env.holdTimeoutMs,
       replicas: () => this.replicas,
       refusal: () => ((this.live ?? this.deployment)?.disabled ? apiError('FUNCTION_DISABLED', ref.name) : undefined),
-      onHeld: () => { if (this.parked && (this.live ?? this.deployment) && !this.closed) void this.wake(); },
+      onHeld: () => {
+        if (this.parked && (this.live ?? this.deployment) && !this.closed) void this.wake();
+      },
       log: this.log,
     });
     this.timer = setInterval(() => this.tick(), TICK_MS);
@@ -126,7 +132,9 @@ export class FunctionInstance {
     const lines = new Map<string, string>();
     for (const r of this.replicas) {
       if (r.state !== 'ready') continue;
-      for (const [name, t] of r.triggers) if (!t.connected && !lines.has(name)) lines.set(name, t.message ?? `Trigger ${name} (${t.kind}) is not connected`);
+      for (const [name, t] of r.triggers)
+        if (!t.connected && !lines.has(name))
+          lines.set(name, t.message ?? `Trigger ${name} (${t.kind}) is not connected`);
     }
     return lines.size ? [...lines.values()].join('\n') : undefined;
   }
@@ -210,13 +218,19 @@ export class FunctionInstance {
     this.waking = (async () => {
       try {
         const fresh = await this.startReplicas(d, Math.max(d.min, 1));
-        if (this.closed || (this.live ?? this.deployment) !== d) { await this.stopAll(fresh, 0); return; }
+        if (this.closed || (this.live ?? this.deployment) !== d) {
+          await this.stopAll(fresh, 0);
+          return;
+        }
         this.replicas.push(...fresh);
         for (const r of fresh) this.watch(r);
         this.parked = false;
         this.broker.flush();
         this.log.info({ ms: Date.now() - started }, 'woke from zero');
-        this.onStatus({ ...this.runningStatus(), scaleToZero: { lastScaleEvent: 'scaleFromZeroCompleted', lastScaleEventTime: new Date().toISOString() } });
+        this.onStatus({
+          ...this.runningStatus(),
+          scaleToZero: { lastScaleEvent: 'scaleFromZeroCompleted', lastScaleEventTime: new Date().toISOString() },
+        });
       } catch (e) {
         const message = `Failed to wake the function from zero: ${(e as Error).message}`;
         this.broker.refuseHeld(apiError('FUNCTION_START_FAILED', message));
@@ -264,8 +278,12 @@ export class FunctionInstance {
       pidDir: spec.pidDir,
       readinessTimeoutMs: spec.readinessTimeoutMs,
     });
-    replica.on('orphans', (sockets: net.Socket[]) => { for (const s of sockets) this.broker.dispatch(s); });
-    replica.on('trigger', () => { if (this.replicas.includes(replica)) this.checkTriggers(); });
+    replica.on('orphans', (sockets: net.Socket[]) => {
+      for (const s of sockets) this.broker.dispatch(s);
+    });
+    replica.on('trigger', () => {
+      if (this.replicas.includes(replica)) this.checkTriggers();
+    });
     this.artifactOf.set(replica, d.artifact.id);
     return replica;
   }
@@ -279,30 +297,43 @@ export class FunctionInstance {
       const delay = backoffDelay(attempt);
       const others = this.replicas.some((x) => x !== r && x.state === 'ready');
       this.log.warn({ replica: r.name, why: info.why, restartInMs: delay }, 'replica exited; restarting');
-      if (!others) this.onStatus({ state: 'unhealthy', message: `Replica ${r.name} exited (${info.why}); restarting in ${delay} ms (restart ${r.restarts + 1}). Last output:\n${r.lastLines()}` });
+      if (!others)
+        this.onStatus({
+          state: 'unhealthy',
+          message: `Replica ${r.name} exited (${info.why}); restarting in ${delay} ms (restart ${r.restarts + 1}). Last output:\n${r.lastLines()}`,
+        });
       setTimeout(() => {
         if (this.closed || !this.replicas.includes(r)) return;
         r.restarts++;
-        r.start().then(() => {
-          this.broker.flush();
-          if (this.replicas.filter((x) => x.state === 'ready').length === 1) this.onStatus(this.runningStatus());
-        }, (e) => this.log.warn({ replica: r.name, err: (e as Error).message }, 'replica failed to restart'));
+        r.start().then(
+          () => {
+            this.broker.flush();
+            if (this.replicas.filter((x) => x.state === 'ready').length === 1) this.onStatus(this.runningStatus());
+          },
+          (e) => this.log.warn({ replica: r.name, err: (e as Error).message }, 'replica failed to restart'),
+        );
       }, delay).unref();
     });
   }
 
   private async stopAll(list: Replica[], drainMs = DRAIN_MS): Promise<void> {
     if (!list.length) return;
-    await Promise.all(list.map(async (r) => {
-      this.draining.add(r);
-      try {
-        await r.stop(STOP_GRACE_MS, drainMs);
-      } finally {
-        this.draining.delete(r);
-        this.attempts.delete(r);
-        try { rmSync(r.opts.configPath, { force: true }); } catch { /* gone */ }
-      }
-    }));
+    await Promise.all(
+      list.map(async (r) => {
+        this.draining.add(r);
+        try {
+          await r.stop(STOP_GRACE_MS, drainMs);
+        } finally {
+          this.draining.delete(r);
+          this.attempts.delete(r);
+          try {
+            rmSync(r.opts.configPath, { force: true });
+          } catch {
+            /* gone */
+          }
+        }
+      }),
+    );
     this.env.onReplicasStopped();
   }
 
@@ -314,23 +345,42 @@ export class FunctionInstance {
     // Scaling concerns the replicas that serve, not a version still starting.
     const d = this.live;
     if (!d || this.parked || this.closed || this.waking) return;
-    const loads = this.replicas.map((r) => ({ ready: r.state === 'ready', inflight: r.inflight, lastActivity: r.lastActivity }));
-    const decision = decideScale({ replicas: loads, held: this.broker.heldCount, lowSince: this.lowSince }, now, { ...d, scaleDownAfterMs: SCALE_DOWN_AFTER_MS });
+    const loads = this.replicas.map((r) => ({
+      ready: r.state === 'ready',
+      inflight: r.inflight,
+      lastActivity: r.lastActivity,
+    }));
+    const decision = decideScale({ replicas: loads, held: this.broker.heldCount, lowSince: this.lowSince }, now, {
+      ...d,
+      scaleDownAfterMs: SCALE_DOWN_AFTER_MS,
+    });
     this.lowSince = decision.lowSince;
     switch (decision.action) {
       case 'toZero': {
         this.log.info({ idleMs: now - Math.max(...loads.map((l) => l.lastActivity)) }, 'idle: scaling to zero');
-        void this.scaleToZero().then(() => this.onStatus({ state: 'scaledToZero', message: undefined, scaleToZero: { lastScaleEvent: 'scaleToZeroCompleted', lastScaleEventTime: new Date().toISOString() } }));
+        void this.scaleToZero().then(() =>
+          this.onStatus({
+            state: 'scaledToZero',
+            message: undefined,
+            scaleToZero: { lastScaleEvent: 'scaleToZeroCompleted', lastScaleEventTime: new Date().toISOString() },
+          }),
+        );
         return;
       }
       case 'up': {
         const r = this.newReplica(d);
         this.replicas.push(r);
         this.watch(r);
-        this.log.info({ replicas: this.replicas.length, inflight: loads.reduce((n, l) => n + (l.ready ? l.inflight : 0), 0) }, 'scaling up');
-        r.start().then(() => this.broker.flush(), () => {
-          this.replicas = this.replicas.filter((x) => x !== r);
-        });
+        this.log.info(
+          { replicas: this.replicas.length, inflight: loads.reduce((n, l) => n + (l.ready ? l.inflight : 0), 0) },
+          'scaling up',
+        );
+        r.start().then(
+          () => this.broker.flush(),
+          () => {
+            this.replicas = this.replicas.filter((x) => x !== r);
+          },
+        );
         return;
       }
       case 'down': {

@@ -31,7 +31,12 @@ platformContract(`LocalPlatform (${confinement.kind})`, async () => {
     templates: TemplateCatalog.load(TEMPLATES_DIR),
     sourceRoots: { roots: [], forbidden: [dir] },
     sourceLimits: config.sourceLimits,
-    commands: new BuildCommands({ baseEnv: baseReplicaEnv(process.env), packageManagers: currentPackageManagerConfig(), jail: confinement, pidDir: join(layout.run, 'builds') }),
+    commands: new BuildCommands({
+      baseEnv: baseReplicaEnv(process.env),
+      packageManagers: currentPackageManagerConfig(),
+      jail: confinement,
+      pidDir: join(layout.run, 'builds'),
+    }),
   });
   const platform = new LocalPlatform({
     layout,
@@ -46,10 +51,15 @@ platformContract(`LocalPlatform (${confinement.kind})`, async () => {
   });
   return {
     platform,
-    artifactFor: (source) => builder.build({
-      metadata: { name: 'contract', namespace: 'contract' },
-      spec: { runtime: source.runtime, handler: source.handler, build: { functionSourceCode: Buffer.from(source.code).toString('base64') } },
-    } as FunctionConfig),
+    artifactFor: (source) =>
+      builder.build({
+        metadata: { name: 'contract', namespace: 'contract' },
+        spec: {
+          runtime: source.runtime,
+          handler: source.handler,
+          build: { functionSourceCode: Buffer.from(source.code).toString('base64') },
+        },
+      } as FunctionConfig),
     async close() {
       await platform.close();
       rmSync(dir, { recursive: true, force: true });

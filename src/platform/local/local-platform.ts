@@ -13,7 +13,17 @@ import type { Artifact } from '../../builder/builder.js';
 import type { Logger } from '../../log.js';
 import type { DataLayout } from '../../paths.js';
 import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
-import { ApplyError, type ApplyOptions, type DashboardAccess, type Endpoint, type LogQuery, type Platform, type PlatformEvent, type PlatformListener, type ReplicaInfo } from '../platform.js';
+import {
+  ApplyError,
+  type ApplyOptions,
+  type DashboardAccess,
+  type Endpoint,
+  type LogQuery,
+  type Platform,
+  type PlatformEvent,
+  type PlatformListener,
+  type ReplicaInfo,
+} from '../platform.js';
 import { killRecorded } from '../../util/pid-files.js';
 import type { Confinement } from './confinement.js';
 import { FunctionInstance } from './function-instance.js';
@@ -58,7 +68,11 @@ const key = (ref: FunctionRef) => `${ref.namespace}/${ref.name}`;
 const hostPort = (host: string, port: number) => `${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 /** The dashboard's defaults (config.ts), for platforms built without a Config (tests, benchmarks). */
-const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000 };
+const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  maxConnections: 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 120_000,
+};
 
 /** The environment replicas start from: enough to run programs, nothing of the dashboard's own. */
 export function baseReplicaEnv(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -89,22 +103,30 @@ export class LocalPlatform implements Platform {
   private closed = false;
 
   constructor(private readonly opts: LocalPlatformOptions) {
-    for (const { ref, port } of opts.reservedPorts ?? []) if (!this.reserved.has(port)) this.reserved.set(port, key(ref));
+    for (const { ref, port } of opts.reservedPorts ?? [])
+      if (!this.reserved.has(port)) this.reserved.set(port, key(ref));
     const orphans = killOrphans(join(opts.layout.run, 'replicas'), opts.program);
     if (orphans) opts.log.warn({ orphans }, 'killed replicas left behind by a previous run');
     rmSync(join(opts.layout.run, 'configs'), { recursive: true, force: true });
     this.interpreters = opts.interpreters ?? new Interpreters();
-    if (!this.interpreters.python('python').path) opts.log.warn('python3 was not found: python functions will fail to start');
+    if (!this.interpreters.python('python').path)
+      opts.log.warn('python3 was not found: python functions will fail to start');
   }
 
   subscribe(listener: PlatformListener): () => void {
     this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
+    return () => {
+      this.listeners.delete(listener);
+    };
   }
 
   private emit(event: PlatformEvent): void {
     for (const l of this.listeners) {
-      try { l(event); } catch (e) { this.opts.log.warn({ err: e, event: event.type }, 'a platform event listener failed'); }
+      try {
+        l(event);
+      } catch (e) {
+        this.opts.log.warn({ err: e, event: event.type }, 'a platform event listener failed');
+      }
     }
   }
 
@@ -119,7 +141,11 @@ export class LocalPlatform implements Platform {
     const any = host === '0.0.0.0' || host === '::';
     const internal = [this.routeTo(port)];
     const external = any ? this.externalAddresses().map((ip) => hostPort(ip, port)) : [hostPort(host, port)];
-    return { httpPort: port, internalInvocationUrls: internal, externalInvocationUrls: external.length ? external : internal };
+    return {
+      httpPort: port,
+      internalInvocationUrls: internal,
+      externalInvocationUrls: external.length ? external : internal,
+    };
   }
 
   /** The route to a function bound on `port`: its address from this machine. */
@@ -138,7 +164,8 @@ export class LocalPlatform implements Platform {
     if (this.closed) throw new Error('The platform is shutting down');
     const ref = { namespace: fn.metadata.namespace!, name: fn.metadata.name! };
     const http = Object.values(fn.spec.triggers ?? {}).find((t) => t.kind === 'http');
-    const fixed = typeof http?.attributes?.port === 'number' && http.attributes.port > 0 ? http.attributes.port : undefined;
+    const fixed =
+      typeof http?.attributes?.port === 'number' && http.attributes.port > 0 ? http.attributes.port : undefined;
     let inst = this.instances.get(key(ref));
     if (inst && fixed && inst.port !== fixed) {
       // The http trigger asks for another port: move (the logs stay; clients of the old port reconnect).
@@ -147,23 +174,27 @@ export class LocalPlatform implements Platform {
       inst = undefined;
     }
     if (inst) return inst;
-    inst = new FunctionInstance(ref, {
-      program: this.opts.program,
-      runDir: this.opts.layout.run,
-      logsDir: this.opts.layout.logs,
-      artifactDir: (id) => artifactDir(this.opts.layout.artifacts, id),
-      baseEnv: baseReplicaEnv(process.env),
-      pythonFor: (runtime) => this.interpreters.python(runtime).path,
-      pythonRuntimeDir: this.opts.pythonRuntimeDir,
-      log: this.opts.log,
-      holdTimeoutMs: this.opts.holdTimeoutMs ?? 60_000,
-      dashboardUrl: this.opts.dashboard?.url ?? (() => undefined),
-      ...(this.opts.dashboard?.replicaToken ? { streamToken: this.opts.dashboard.replicaToken } : {}),
-      connectionLimits: this.opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS,
-      onRollover: (port) => this.emit({ type: 'routeChanged', ref, targets: this.targets(port) }),
-      onReplicasStopped: () => this.emit({ type: 'replicasStopped', ref }),
-      confinement: this.opts.confinement,
-    }, (status) => this.emit({ type: 'status', ref, status }));
+    inst = new FunctionInstance(
+      ref,
+      {
+        program: this.opts.program,
+        runDir: this.opts.layout.run,
+        logsDir: this.opts.layout.logs,
+        artifactDir: (id) => artifactDir(this.opts.layout.artifacts, id),
+        baseEnv: baseReplicaEnv(process.env),
+        pythonFor: (runtime) => this.interpreters.python(runtime).path,
+        pythonRuntimeDir: this.opts.pythonRuntimeDir,
+        log: this.opts.log,
+        holdTimeoutMs: this.opts.holdTimeoutMs ?? 60_000,
+        dashboardUrl: this.opts.dashboard?.url ?? (() => undefined),
+        ...(this.opts.dashboard?.replicaToken ? { streamToken: this.opts.dashboard.replicaToken } : {}),
+        connectionLimits: this.opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS,
+        onRollover: (port) => this.emit({ type: 'routeChanged', ref, targets: this.targets(port) }),
+        onReplicasStopped: () => this.emit({ type: 'replicasStopped', ref }),
+        confinement: this.opts.confinement,
+      },
+      (status) => this.emit({ type: 'status', ref, status }),
+    );
     const own = key(ref);
     const preferred = [...this.reserved].find(([, k]) => k === own)?.[0];
     const candidates = fixed ? [fixed] : candidatePorts(this.opts.portRange, own, preferred);
@@ -171,9 +202,13 @@ export class LocalPlatform implements Platform {
     // must not take a port another one is about to claim back.
     const taken = new Set(this.usedPorts);
     for (const [port, k] of this.reserved) if (k !== own) taken.add(port);
-    const onTaken = (port: number, err: Error) => this.opts.log.debug({ function: own, port, err: err.message }, 'port taken; trying the next');
+    const onTaken = (port: number, err: Error) =>
+      this.opts.log.debug({ function: own, port, err: err.message }, 'port taken; trying the next');
     try {
-      inst.port = await listenOnFree(inst.server, this.opts.host, candidates, taken, { exact: fixed !== undefined, onTaken });
+      inst.port = await listenOnFree(inst.server, this.opts.host, candidates, taken, {
+        exact: fixed !== undefined,
+        onTaken,
+      });
     } catch (e) {
       await inst.close();
       throw e;
@@ -182,7 +217,11 @@ export class LocalPlatform implements Platform {
       await inst.close();
       throw new Error('The platform is shutting down');
     }
-    if (preferred && inst.port !== preferred && !fixed) this.opts.log.info({ function: own, previousPort: preferred, port: inst.port }, 'the function\'s previous port is taken by another program: it moved');
+    if (preferred && inst.port !== preferred && !fixed)
+      this.opts.log.info(
+        { function: own, previousPort: preferred, port: inst.port },
+        "the function's previous port is taken by another program: it moved",
+      );
     this.release(own);
     this.usedPorts.add(inst.port);
     this.instances.set(own, inst);
@@ -237,7 +276,8 @@ export class LocalPlatform implements Platform {
   /** Artifact ids replicas run (or drain, or are about to start) from, across every function. */
   async artifactsInUse(): Promise<Set<string>> {
     const ids = new Set<string>();
-    for (const inst of [...this.instances.values(), ...this.closing]) for (const id of inst.artifactsInUse()) ids.add(id);
+    for (const inst of [...this.instances.values(), ...this.closing])
+      for (const id of inst.artifactsInUse()) ids.add(id);
     return ids;
   }
 
@@ -249,7 +289,11 @@ export class LocalPlatform implements Platform {
   route(ref: FunctionRef): Promise<string> {
     const inst = this.instances.get(key(ref));
     if (inst?.serving()) return Promise.resolve(this.routeTo(inst.port));
-    const why = !inst ? 'it is not deployed' : inst.disabled() ? 'it is disabled (spec.disable)' : 'no version of it has started yet';
+    const why = !inst
+      ? 'it is not deployed'
+      : inst.disabled()
+        ? 'it is disabled (spec.disable)'
+        : 'no version of it has started yet';
     return Promise.reject(apiError('FUNCTION_NOT_ROUTABLE', ref.name, why));
   }
 

@@ -48,7 +48,8 @@ export function deploymentOf(fn: FunctionRecord, artifact: Artifact, dir: string
   const spec = fn.spec;
   const min = spec.minReplicas ?? spec.replicas ?? 1;
   const max = Math.max(spec.maxReplicas ?? Math.max(min, 1), 1);
-  const window = spec.scaleToZero?.scaleResources?.map((r) => parseDuration(r.windowSize ?? '') ?? 0).filter((ms) => ms > 0) ?? [];
+  const window =
+    spec.scaleToZero?.scaleResources?.map((r) => parseDuration(r.windowSize ?? '') ?? 0).filter((ms) => ms > 0) ?? [];
   const http = Object.values(spec.triggers ?? {}).find((t) => t.kind === 'http');
   const consumesBroker = Object.values(spec.triggers ?? {}).some((t) => brokerOf(t.kind) !== undefined && !t.disabled);
   return {
@@ -146,13 +147,21 @@ function processorConfig(ref: FunctionRef, d: Deployment, replica: string, host:
     connectionLimits: host.connectionLimits,
     // Only a replica that reads the dashboard's streams gets the stream credential (a file readable by
     // this user only, not the environment its handler's children inherit).
-    ...(host.streamToken && Object.values(spec.triggers ?? {}).some((t) => t.kind === 'v3ioStream') ? { streamToken: host.streamToken } : {}),
+    ...(host.streamToken && Object.values(spec.triggers ?? {}).some((t) => t.kind === 'v3ioStream')
+      ? { streamToken: host.streamToken }
+      : {}),
     logLevel: 'debug',
   };
 }
 
 /** A curated environment: the function's env on top of a small base, plus what the runtime needs. */
-function replicaEnv(ref: FunctionRef, d: Deployment, replica: string, home: string, host: ReplicaHost): Record<string, string> {
+function replicaEnv(
+  ref: FunctionRef,
+  d: Deployment,
+  replica: string,
+  home: string,
+  host: ReplicaHost,
+): Record<string, string> {
   const installed = installedPaths(d.dir);
   const env: Record<string, string> = {
     ...host.baseEnv,

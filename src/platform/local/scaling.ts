@@ -59,14 +59,22 @@ export function decideScale(load: FunctionLoad, now: number, policy: ScalePolicy
   if (!live.length) return { action: 'none', lowSince: load.lowSince };
   const inflight = live.reduce((n, r) => n + r.inflight, 0);
   const lastActivity = Math.max(...load.replicas.map((r) => r.lastActivity));
-  if (policy.idleWindowMs && policy.min === 0 && inflight === 0 && load.held === 0 && now - lastActivity >= policy.idleWindowMs) {
+  if (
+    policy.idleWindowMs &&
+    policy.min === 0 &&
+    inflight === 0 &&
+    load.held === 0 &&
+    now - lastActivity >= policy.idleWindowMs
+  ) {
     return { action: 'toZero', lowSince: load.lowSince };
   }
   const perReplica = inflight / live.length;
   if (perReplica >= policy.targetInflight && load.replicas.length < policy.max) return { action: 'up', lowSince: 0 };
   if (perReplica < policy.targetInflight * 0.25 && load.replicas.length > Math.max(policy.min, 1)) {
     const since = load.lowSince || now;
-    return now - since >= policy.scaleDownAfterMs ? { action: 'down', lowSince: now } : { action: 'none', lowSince: since };
+    return now - since >= policy.scaleDownAfterMs
+      ? { action: 'down', lowSince: now }
+      : { action: 'none', lowSince: since };
   }
   return { action: 'none', lowSince: 0 };
 }

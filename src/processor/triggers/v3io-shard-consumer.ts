@@ -19,7 +19,8 @@ const MAX_BACKOFF_MS = 5_000;
 /** Failure back-off: 100 ms doubling to 5 s. */
 export const retryDelay = (attempt: number): number => Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(attempt, 16));
 
-const hasNoAck = (headers: Record<string, string>) => Object.keys(headers).some((k) => k.toLowerCase() === 'x-nuclio-stream-no-ack');
+const hasNoAck = (headers: Record<string, string>) =>
+  Object.keys(headers).some((k) => k.toLowerCase() === 'x-nuclio-stream-no-ack');
 
 /** What a shard consumer uses of its trigger. */
 export interface ShardHost {
@@ -49,10 +50,17 @@ export class ShardConsumer {
   private committing?: Promise<void>;
   private readonly finished: Promise<void>;
 
-  constructor(private readonly t: ShardHost, readonly shard: number, committed: number | null, private readonly current: number) {
+  constructor(
+    private readonly t: ShardHost,
+    readonly shard: number,
+    committed: number | null,
+    private readonly current: number,
+  ) {
     this.done = committed;
     this.committed = committed;
-    this.finished = this.run().catch((e) => t.ctx.log.error(`v3ioStream trigger ${t.name}: shard ${shard} stopped: ${(e as Error).stack ?? e}`));
+    this.finished = this.run().catch((e) =>
+      t.ctx.log.error(`v3ioStream trigger ${t.name}: shard ${shard} stopped: ${(e as Error).stack ?? e}`),
+    );
   }
 
   /** Stops after the record in hand; resolves once the last commit was attempted. */
@@ -65,8 +73,15 @@ export class ShardConsumer {
   private sleep(ms: number): Promise<void> {
     if (this.stopRequested) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.wake = undefined; resolve(); }, ms);
-      this.wake = () => { clearTimeout(timer); this.wake = undefined; resolve(); };
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
     });
   }
 
@@ -83,7 +98,9 @@ export class ShardConsumer {
             return (await this.seek({ Type: 'SEQUENCE', StartingSequenceNumber: this.done + 1 })).Location;
           } catch (e) {
             if ((e as StreamCallError).status !== 400) throw e;
-            this.t.ctx.log.warn(`v3ioStream trigger ${this.t.name}: shard ${this.shard} no longer holds the record after the committed ${this.done} (retention?): starting at its earliest record`);
+            this.t.ctx.log.warn(
+              `v3ioStream trigger ${this.t.name}: shard ${this.shard} no longer holds the record after the committed ${this.done} (retention?): starting at its earliest record`,
+            );
             return (await this.seek({ Type: 'EARLIEST' })).Location;
           }
         }
@@ -103,7 +120,8 @@ export class ShardConsumer {
 
   /** GetRecords that never rejects (a failure is returned). */
   private fetch(location: string): Promise<GetRecordsAnswer | StreamCallError> {
-    return this.t.client.getRecords(this.shard, { Location: location, Limit: this.t.cfg.readBatchSize })
+    return this.t.client
+      .getRecords(this.shard, { Location: location, Limit: this.t.cfg.readBatchSize })
       .catch((e) => (e instanceof StreamCallError ? e : new StreamCallError(0, String(e))));
   }
 
@@ -183,7 +201,10 @@ export class ShardConsumer {
       failure ??= `the handler answered ${result!.status}: ${result!.body.toString().slice(0, 300)}`;
       const delay = retryDelay(attempt);
       if (attempt < 3 || attempt % 20 === 0) {
-        log.error(`v3ioStream trigger ${this.t.name}: record ${rec.SequenceNumber} of shard ${this.shard} failed (${failure}); retrying in ${delay} ms`, { attempt: attempt + 1 });
+        log.error(
+          `v3ioStream trigger ${this.t.name}: record ${rec.SequenceNumber} of shard ${this.shard} failed (${failure}); retrying in ${delay} ms`,
+          { attempt: attempt + 1 },
+        );
       }
       this.maybeCommit();
       await this.sleep(delay);
@@ -194,7 +215,9 @@ export class ShardConsumer {
   private maybeCommit(): void {
     if (this.committing || this.done === null || this.done === this.committed) return;
     if (Date.now() - this.lastCommit < this.t.cfg.commitIntervalMs) return;
-    this.committing = this.commit().finally(() => { this.committing = undefined; });
+    this.committing = this.commit().finally(() => {
+      this.committing = undefined;
+    });
   }
 
   private async commit(): Promise<void> {
@@ -202,17 +225,26 @@ export class ShardConsumer {
     if (seq === null || seq === this.committed || this.lost) return;
     this.lastCommit = Date.now();
     try {
-      await this.t.client.commitOffset({ ConsumerGroup: this.t.cfg.consumerGroup, MemberId: this.t.memberId, ShardId: this.shard, SequenceNumber: seq });
+      await this.t.client.commitOffset({
+        ConsumerGroup: this.t.cfg.consumerGroup,
+        MemberId: this.t.memberId,
+        ShardId: this.shard,
+        SequenceNumber: seq,
+      });
       this.committed = seq;
     } catch (e) {
       if ((e as StreamCallError).status === 409) {
         // The shard is someone else's now (our session lapsed): stop, and let its owner go on.
-        this.t.ctx.log.warn(`v3ioStream trigger ${this.t.name}: shard ${this.shard} was reassigned; stopping it (${(e as Error).message})`);
+        this.t.ctx.log.warn(
+          `v3ioStream trigger ${this.t.name}: shard ${this.shard} was reassigned; stopping it (${(e as Error).message})`,
+        );
         this.lost = true;
         this.stopRequested = true;
         this.wake?.();
       } else {
-        this.t.warn(`v3ioStream trigger ${this.t.name}: committing ${seq} in shard ${this.shard} failed: ${(e as Error).message}`);
+        this.t.warn(
+          `v3ioStream trigger ${this.t.name}: committing ${seq} in shard ${this.shard} failed: ${(e as Error).message}`,
+        );
       }
     }
   }

@@ -6,14 +6,24 @@
 import http from 'node:http';
 import {
   FUNCTION_HEADER,
-  type CommitOffsetRequest, type GetRecordsAnswer, type GetRecordsRequest, type HeartbeatAnswer, type HeartbeatRequest,
-  type LeaveGroupRequest, type SeekAnswer, type SeekRequest, type StreamFunction,
+  type CommitOffsetRequest,
+  type GetRecordsAnswer,
+  type GetRecordsRequest,
+  type HeartbeatAnswer,
+  type HeartbeatRequest,
+  type LeaveGroupRequest,
+  type SeekAnswer,
+  type SeekRequest,
+  type StreamFunction,
 } from '../../streams/v3io-wire.js';
 import type { StreamTriggerConfig } from './v3io-stream-config.js';
 
 /** A failed call: `status` is the HTTP status (0 when the service could not be reached). */
 export class StreamCallError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'StreamCallError';
   }
@@ -71,27 +81,45 @@ export class StreamClient {
   private call<T>(fn: StreamFunction, body: unknown, shard?: number, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<T> {
     const payload = JSON.stringify(body);
     return new Promise<T>((resolve, reject) => {
-      const req = this.request!({
-        host: this.base.hostname.replace(/^\[|\]$/g, ''),
-        port: this.base.port || undefined,
-        path: `${this.prefix}${shard === undefined ? '' : shard}`,
-        method: 'POST',
-        agent: this.agent,
-        timeout: timeoutMs,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), [FUNCTION_HEADER]: fn, ...this.cfg.authHeaders },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (e) => reject(new StreamCallError(0, `${fn} failed: ${e.message}`)));
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: any;
-          try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
-          if (status >= 200 && status < 300) resolve(json as T);
-          else reject(new StreamCallError(status, `${fn} answered ${status}: ${json?.error ?? json?.ErrorMessage ?? text.slice(0, 300)}`));
-        });
-      });
+      const req = this.request!(
+        {
+          host: this.base.hostname.replace(/^\[|\]$/g, ''),
+          port: this.base.port || undefined,
+          path: `${this.prefix}${shard === undefined ? '' : shard}`,
+          method: 'POST',
+          agent: this.agent,
+          timeout: timeoutMs,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(payload),
+            [FUNCTION_HEADER]: fn,
+            ...this.cfg.authHeaders,
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', (e) => reject(new StreamCallError(0, `${fn} failed: ${e.message}`)));
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            const text = Buffer.concat(chunks).toString('utf8');
+            let json: any;
+            try {
+              json = text ? JSON.parse(text) : undefined;
+            } catch {
+              json = undefined;
+            }
+            if (status >= 200 && status < 300) resolve(json as T);
+            else
+              reject(
+                new StreamCallError(
+                  status,
+                  `${fn} answered ${status}: ${json?.error ?? json?.ErrorMessage ?? text.slice(0, 300)}`,
+                ),
+              );
+          });
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
       req.on('error', (e) => reject(new StreamCallError(0, `${fn} failed: ${e.message}`)));
       req.end(payload);

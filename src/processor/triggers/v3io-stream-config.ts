@@ -26,13 +26,23 @@ export interface StreamTriggerConfig {
   authHeaders: Record<string, string>;
 }
 
-const DEFAULTS = { readBatchSize: 64, pollingIntervalMs: 500, sessionTimeout: '10s', heartbeatInterval: '3s', sequenceNumberCommitInterval: '1s' };
+const DEFAULTS = {
+  readBatchSize: 64,
+  pollingIntervalMs: 500,
+  sessionTimeout: '10s',
+  heartbeatInterval: '3s',
+  sequenceNumberCommitInterval: '1s',
+};
 
 /**
  * Resolves a trigger spec into settings; throws an Error that says which attribute is wrong. `streamToken`
  * is the dashboard's stream credential: sent to the dashboard's own stream service only.
  */
-export function streamTriggerConfig(spec: TriggerSpec, dashboardUrl: string | undefined, streamToken?: string): StreamTriggerConfig {
+export function streamTriggerConfig(
+  spec: TriggerSpec,
+  dashboardUrl: string | undefined,
+  streamToken?: string,
+): StreamTriggerConfig {
   const attrs = spec.attributes ?? {};
   const lower = new Map(Object.entries(attrs).map(([k, v]) => [k.toLowerCase(), v]));
   const attr = (name: string): unknown => lower.get(name.toLowerCase());
@@ -46,14 +56,16 @@ export function streamTriggerConfig(spec: TriggerSpec, dashboardUrl: string | un
     const raw = attr(name);
     if (raw === undefined || raw === null || raw === '' || raw === 0) return fallback;
     const v = typeof raw === 'string' ? Number(raw) : raw;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new Error(`attributes.${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max)
+      throw new Error(`attributes.${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
     return v;
   };
   const duration = (name: string, fallback: string): number => {
     const raw = attr(name);
     const text = raw === undefined || raw === null || raw === '' ? fallback : raw;
     const ms = typeof text === 'string' ? parseDuration(text) : undefined;
-    if (ms === undefined || ms <= 0) throw new Error(`attributes.${name} must be a duration such as "${fallback}", got ${JSON.stringify(raw)}`);
+    if (ms === undefined || ms <= 0)
+      throw new Error(`attributes.${name} must be a duration such as "${fallback}", got ${JSON.stringify(raw)}`);
     return ms;
   };
 
@@ -68,9 +80,15 @@ export function streamTriggerConfig(spec: TriggerSpec, dashboardUrl: string | un
     let rest = (path ?? '').replace(/^\/+/, '');
     let base = u.origin;
     // The dashboard's own service lives under /v3io.
-    if (rest.startsWith(`${V3IO_PREFIX.slice(1)}/`)) { base += V3IO_PREFIX; rest = rest.slice(V3IO_PREFIX.length); }
+    if (rest.startsWith(`${V3IO_PREFIX.slice(1)}/`)) {
+      base += V3IO_PREFIX;
+      rest = rest.slice(V3IO_PREFIX.length);
+    }
     const slash = rest.indexOf('/');
-    if (!group || slash < 0) throw new Error(`url ${JSON.stringify(url)} must look like http://host:port/<container>/<stream path>@<consumer group>`);
+    if (!group || slash < 0)
+      throw new Error(
+        `url ${JSON.stringify(url)} must look like http://host:port/<container>/<stream path>@<consumer group>`,
+      );
     url = base;
     containerName = rest.slice(0, slash);
     streamPath = rest.slice(slash + 1);
@@ -91,7 +109,8 @@ export function streamTriggerConfig(spec: TriggerSpec, dashboardUrl: string | un
   if (!streamPath) throw new Error('attributes.streamPath must be set');
   if (!consumerGroup) throw new Error('attributes.consumerGroup must be set');
   const seekTo = (str('seekTo') || 'latest').toLowerCase();
-  if (seekTo !== 'latest' && seekTo !== 'earliest') throw new Error(`attributes.seekTo must be "earliest" or "latest", got ${JSON.stringify(attr('seekTo'))}`);
+  if (seekTo !== 'latest' && seekTo !== 'earliest')
+    throw new Error(`attributes.seekTo must be "earliest" or "latest", got ${JSON.stringify(attr('seekTo'))}`);
 
   const sessionTimeoutMs = duration('sessionTimeout', DEFAULTS.sessionTimeout);
   let heartbeatIntervalMs = duration('heartbeatInterval', DEFAULTS.heartbeatInterval);
@@ -99,9 +118,11 @@ export function streamTriggerConfig(spec: TriggerSpec, dashboardUrl: string | un
   if (heartbeatIntervalMs > sessionTimeoutMs / 3) heartbeatIntervalMs = Math.max(50, Math.floor(sessionTimeoutMs / 3));
 
   const authHeaders: Record<string, string> = {};
-  if (streamToken && dashboardUrl && isUnder(url, `${dashboardUrl.replace(/\/+$/, '')}${V3IO_PREFIX}`)) authHeaders.authorization = `Bearer ${streamToken}`;
+  if (streamToken && dashboardUrl && isUnder(url, `${dashboardUrl.replace(/\/+$/, '')}${V3IO_PREFIX}`))
+    authHeaders.authorization = `Bearer ${streamToken}`;
   else if (typeof spec.secret === 'string' && spec.secret) authHeaders['x-v3io-session-key'] = spec.secret;
-  else if (spec.username && spec.password) authHeaders.authorization = `Basic ${Buffer.from(`${spec.username}:${spec.password}`).toString('base64')}`;
+  else if (spec.username && spec.password)
+    authHeaders.authorization = `Basic ${Buffer.from(`${spec.username}:${spec.password}`).toString('base64')}`;
 
   return {
     url,

@@ -17,8 +17,19 @@ import { retryDelay } from './v3io-shard-consumer.js';
 import { createV3ioStreamTrigger } from './v3io-stream-trigger.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, log() {} } as unknown as ProcessorLogger;
-const spec = (attributes: Record<string, unknown>, extra: Partial<TriggerSpec> = {}): TriggerSpec => ({ class: '', kind: 'v3ioStream', name: 's', attributes, ...extra });
-const ok = (headers: Record<string, string> = {}): HandlerResult => ({ status: 200, headers, contentType: 'text/plain', body: 'ok' });
+const spec = (attributes: Record<string, unknown>, extra: Partial<TriggerSpec> = {}): TriggerSpec => ({
+  class: '',
+  kind: 'v3ioStream',
+  name: 's',
+  attributes,
+  ...extra,
+});
+const ok = (headers: Record<string, string> = {}): HandlerResult => ({
+  status: 200,
+  headers,
+  contentType: 'text/plain',
+  body: 'ok',
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -69,21 +80,44 @@ describe('v3ioStream trigger against the stream service', () => {
     const s = await service.stream(StreamService.address('bigdata', path));
     await s.put(bodies.map((b) => ({ data: Buffer.from(b) })));
   }
-  const offsets = async (path: string, group = 'g') => (await service.stream(StreamService.address('bigdata', path))).offsets(group);
-  const allCommitted = async (path: string, group = 'g') => (await offsets(path, group)).every((o) => o.committed === o.current);
+  const offsets = async (path: string, group = 'g') =>
+    (await service.stream(StreamService.address('bigdata', path))).offsets(group);
+  const allCommitted = async (path: string, group = 'g') =>
+    (await offsets(path, group)).every((o) => o.committed === o.current);
 
-  function member(path: string, id: string, handler: (e: NuclioEvent) => Promise<HandlerResult> | HandlerResult, attrs: Record<string, unknown> = {}) {
-    return createV3ioStreamTrigger({
-      name: 's',
-      spec: spec({ containerName: 'bigdata', streamPath: path, consumerGroup: 'g', seekTo: 'earliest', pollingIntervalMs: 10, heartbeatInterval: '50ms', sessionTimeout: '1s', sequenceNumberCommitInterval: '20ms', ...attrs }),
-      log: quiet,
-      pool: new WorkerPool(2),
-      submit: async (e) => handler(e),
-    }, { memberId: id, dashboardUrl: url });
+  function member(
+    path: string,
+    id: string,
+    handler: (e: NuclioEvent) => Promise<HandlerResult> | HandlerResult,
+    attrs: Record<string, unknown> = {},
+  ) {
+    return createV3ioStreamTrigger(
+      {
+        name: 's',
+        spec: spec({
+          containerName: 'bigdata',
+          streamPath: path,
+          consumerGroup: 'g',
+          seekTo: 'earliest',
+          pollingIntervalMs: 10,
+          heartbeatInterval: '50ms',
+          sessionTimeout: '1s',
+          sequenceNumberCommitInterval: '20ms',
+          ...attrs,
+        }),
+        log: quiet,
+        pool: new WorkerPool(2),
+        submit: async (e) => handler(e),
+      },
+      { memberId: id, dashboardUrl: url },
+    );
   }
 
   it('two members split the shards and handle every record exactly once; a member that stops hands its shards over', async () => {
-    const path = await stream(4, Array.from({ length: 400 }, (_, i) => `r${i}`));
+    const path = await stream(
+      4,
+      Array.from({ length: 400 }, (_, i) => `r${i}`),
+    );
     const seen: string[] = [];
     const by = new Map<string, string>();
     const record = (who: string) => (e: NuclioEvent) => {
@@ -102,7 +136,10 @@ describe('v3ioStream trigger against the stream service', () => {
     await until('a 2/2 split', () => a.shards.length === 2 && b.shards.length === 2);
 
     await a.stop(5_000);
-    await put(path, Array.from({ length: 100 }, (_, i) => `late${i}`));
+    await put(
+      path,
+      Array.from({ length: 100 }, (_, i) => `late${i}`),
+    );
     await until('the late records committed', async () => seen.length >= 500 && (await allCommitted(path)));
     assert.equal(new Set(seen).size, 500);
     assert.equal(seen.length, 500, 'no record handled twice across the hand-over');
@@ -118,7 +155,8 @@ describe('v3ioStream trigger against the stream service', () => {
     const t = member(path, 'm', (e) => {
       const body = e.body.toString();
       calls.push(`${body}@${e.offset}`);
-      if (body === 'flaky' && failures++ < 2) return failures === 1 ? { ...ok(), status: 500 } : Promise.reject(new Error('boom'));
+      if (body === 'flaky' && failures++ < 2)
+        return failures === 1 ? { ...ok(), status: 500 } : Promise.reject(new Error('boom'));
       return ok();
     });
     await t.start();
@@ -151,9 +189,19 @@ describe('v3ioStream trigger against the stream service', () => {
   it('seekTo latest starts after the records already there, and records that starting point', async () => {
     const path = await stream(2, ['old1', 'old2', 'old3']);
     const calls: string[] = [];
-    const t = member(path, 'm', (e) => { calls.push(e.body.toString()); return ok(); }, { seekTo: 'latest' });
+    const t = member(
+      path,
+      'm',
+      (e) => {
+        calls.push(e.body.toString());
+        return ok();
+      },
+      { seekTo: 'latest' },
+    );
     await t.start();
-    await until('the starting point committed', async () => (await offsets(path)).every((o) => o.committed === o.current));
+    await until('the starting point committed', async () =>
+      (await offsets(path)).every((o) => o.committed === o.current),
+    );
     await put(path, ['new1', 'new2']);
     await until('the new records handled', () => calls.length >= 2);
     await sleep(50);
@@ -163,6 +211,9 @@ describe('v3ioStream trigger against the stream service', () => {
 
   it('start() fails with the reason when the stream does not exist', async () => {
     const t = member('missing', 'm', () => ok());
-    await assert.rejects(t.start(), /cannot join consumer group g of bigdata\/missing .*Stream bigdata\/missing does not exist/);
+    await assert.rejects(
+      t.start(),
+      /cannot join consumer group g of bigdata\/missing .*Stream bigdata\/missing does not exist/,
+    );
   });
 });

@@ -45,7 +45,9 @@ function defaultMemberId(): string {
   try {
     const path = process.env.PROTIUM_PROCESSOR_CONFIG;
     if (path) replica = (JSON.parse(readFileSync(path, 'utf8')) as { replica?: string }).replica || replica;
-  } catch { /* standalone */ }
+  } catch {
+    /* standalone */
+  }
   return `${replica}:${process.pid}:${randomBytes(2).toString('hex')}`;
 }
 
@@ -71,7 +73,10 @@ class V3ioStreamTrigger implements Trigger {
   private lastBeatOk = Date.now();
   private lastWarn = 0;
 
-  constructor(readonly ctx: TriggerContext, opts: StreamTriggerOptions = {}) {
+  constructor(
+    readonly ctx: TriggerContext,
+    opts: StreamTriggerOptions = {},
+  ) {
     this.name = ctx.name;
     try {
       this.cfg = streamTriggerConfig(ctx.spec, opts.dashboardUrl ?? process.env.PROTIUM_DASHBOARD_URL, ctx.streamToken);
@@ -94,9 +99,14 @@ class V3ioStreamTrigger implements Trigger {
       await this.beat();
     } catch (e) {
       this.client.close();
-      throw new Error(`v3ioStream trigger ${this.name} cannot join consumer group ${this.cfg.consumerGroup} of ${this.cfg.containerName}/${this.cfg.streamPath} at ${this.cfg.url}: ${(e as Error).message}`);
+      throw new Error(
+        `v3ioStream trigger ${this.name} cannot join consumer group ${this.cfg.consumerGroup} of ${this.cfg.containerName}/${this.cfg.streamPath} at ${this.cfg.url}: ${(e as Error).message}`,
+      );
     }
-    this.ctx.log.info(`v3ioStream trigger ${this.name} joined consumer group ${this.cfg.consumerGroup} of ${this.cfg.containerName}/${this.cfg.streamPath} as ${this.memberId}`, { shards: this.shards });
+    this.ctx.log.info(
+      `v3ioStream trigger ${this.name} joined consumer group ${this.cfg.consumerGroup} of ${this.cfg.containerName}/${this.cfg.streamPath} as ${this.memberId}`,
+      { shards: this.shards },
+    );
     this.schedule(this.cfg.heartbeatIntervalMs);
   }
 
@@ -140,13 +150,18 @@ class V3ioStreamTrigger implements Trigger {
 
   private tick(): void {
     if (this.stopping) return;
-    if (this.beating) { this.again = true; return; }
-    this.beating = this.beat().catch((e) => this.beatFailed(e as Error)).finally(() => {
-      this.beating = undefined;
-      const soon = this.again;
-      this.again = false;
-      this.schedule(soon ? 0 : this.cfg.heartbeatIntervalMs);
-    });
+    if (this.beating) {
+      this.again = true;
+      return;
+    }
+    this.beating = this.beat()
+      .catch((e) => this.beatFailed(e as Error))
+      .finally(() => {
+        this.beating = undefined;
+        const soon = this.again;
+        this.again = false;
+        this.schedule(soon ? 0 : this.cfg.heartbeatIntervalMs);
+      });
   }
 
   private beatFailed(e: Error): void {
@@ -187,16 +202,26 @@ class V3ioStreamTrigger implements Trigger {
     clearTimeout(this.timer);
     const stopped = Promise.all([...this.consumers.values()].map((c) => c.stop()));
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([stopped, new Promise((r) => { timer = setTimeout(r, graceMs); })]);
+    await Promise.race([
+      stopped,
+      new Promise((r) => {
+        timer = setTimeout(r, graceMs);
+      }),
+    ]);
     clearTimeout(timer);
     await this.beating?.catch(() => {});
-    await this.client.leaveGroup({ ConsumerGroup: this.cfg.consumerGroup, MemberId: this.memberId }, 2_000).catch(() => {});
+    await this.client
+      .leaveGroup({ ConsumerGroup: this.cfg.consumerGroup, MemberId: this.memberId }, 2_000)
+      .catch(() => {});
     this.client.close();
   }
 }
 
 /** Builds the trigger with its settings from the trigger spec and the replica's environment. */
-export function createV3ioStreamTrigger(ctx: TriggerContext, opts: StreamTriggerOptions = {}): Trigger & { readonly shards: number[]; readonly memberId: string } {
+export function createV3ioStreamTrigger(
+  ctx: TriggerContext,
+  opts: StreamTriggerOptions = {},
+): Trigger & { readonly shards: number[]; readonly memberId: string } {
   return new V3ioStreamTrigger(ctx, opts);
 }
 
