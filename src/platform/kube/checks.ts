@@ -82,8 +82,10 @@ function checkPodSpec(
   spec: Obj,
   configMaps: Set<string>,
   out: string[],
+  claims: string[] = [],
 ): Map<string, Set<string | number>> {
-  const volumes = new Set(arr(spec.volumes).map((v) => str(v.name)));
+  // A StatefulSet's volumeClaimTemplates are volumes of its pods too.
+  const volumes = new Set([...arr(spec.volumes).map((v) => str(v.name)), ...claims]);
   for (const v of arr(spec.volumes)) {
     const cm = str(obj(v.configMap).name);
     if (cm && configMaps.size && !configMaps.has(cm))
@@ -164,7 +166,8 @@ export function semanticProblems(objects: Array<Record<string, unknown>>): strin
       checkLabels(`${id} pod template`, podLabels, out);
       const selector = obj(obj(spec.selector).matchLabels);
       if (!matches(selector, podLabels)) out.push(`${id}: spec.selector does not select the pod template's labels`);
-      const ports = checkPodSpec(`${id}`, obj(template.spec), configMaps, out);
+      const claims = arr(spec.volumeClaimTemplates).map((c) => String(obj(c.metadata).name));
+      const ports = checkPodSpec(`${id}`, obj(template.spec), configMaps, out, claims);
       workloads.push({ labels: podLabels, ports: new Set([...ports.values()].flatMap((s) => [...s])) });
       if (Number(spec.replicas) < 0) out.push(`${id}: replicas is negative`);
       if (

@@ -4,6 +4,7 @@ import type { Artifact } from '../../builder/builder.js';
 import { enrichFunction } from '../../resources/function-enrich.js';
 import type { FunctionConfig, FunctionRecord, FunctionSpec } from '../../resources/types.js';
 import { semanticProblems } from './checks.js';
+import { isUserImage } from './kube-defaults.js';
 import { LABELS, MAX_NAME, objectName } from './names.js';
 import { functionObjects, objectList, withOwner, type FunctionObjects, type KubeObject } from './objects.js';
 import { processorRun } from './processor-run.js';
@@ -29,7 +30,7 @@ function record(name: string, spec: Partial<FunctionSpec>, namespace = 'nuclio',
 }
 
 function objectsOf(fn: FunctionRecord, replicas = 1): FunctionObjects {
-  const userImage = fn.spec.image && !fn.spec.image.startsWith('protium/');
+  const userImage = isUserImage(fn.spec.image);
   return functionObjects({
     fn,
     settings: SETTINGS,
@@ -246,11 +247,7 @@ describe('semanticProblems() catches what schemas miss', () => {
       /DNS-1123 label of at most 63/,
     ],
     ['an upper-case name', (l) => (find(l, 'Deployment').metadata.name = 'Nuclio'), /DNS-1123/],
-    [
-      'a label value longer than 63',
-      (l) => (find(l, 'Service').metadata.labels!.a = 'v'.repeat(64)),
-      /invalid value/,
-    ],
+    ['a label value longer than 63', (l) => (find(l, 'Service').metadata.labels!.a = 'v'.repeat(64)), /invalid value/],
     ['a targetPort the pods lack', (l) => (find(l, 'Service').spec.ports[0].targetPort = 'web'), /targetPort "web"/],
     [
       'a probe on a port the container lacks',
