@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { parseQuantity } from './resources/quantity.js';
 import type { ConnectionLimits } from './util/connection-guard.js';
 import { parseDuration } from './util/duration.js';
+import { DEFAULT_PROCESSOR_IMAGE } from './platform/kube/kube-defaults.js';
 
 export interface HostPort {
   host: string;
@@ -50,6 +51,15 @@ export interface Config {
    * --request-timeout).
    */
   connectionLimits: ConnectionLimits;
+  /** The kube platform's cluster, namespace and processor image (--kubeconfig, --kube-namespace, --kube-processor-image). */
+  kube: KubePlatformConfig;
+}
+
+/** Settings of --platform kube; the cluster and namespace are resolved at start (platform/kube/kube-connection.ts). */
+export interface KubePlatformConfig {
+  kubeconfig?: string;
+  namespace?: string;
+  processorImage: string;
 }
 
 /** Bounds of one function's source files. */
@@ -80,6 +90,9 @@ export interface RawOptions {
   maxConnections?: string;
   headersTimeout?: string;
   requestTimeout?: string;
+  kubeconfig?: string;
+  kubeNamespace?: string;
+  kubeProcessorImage?: string;
 }
 
 /** Each option's environment variable. */
@@ -102,6 +115,9 @@ export const ENV_NAMES: Record<keyof RawOptions, string> = {
   maxConnections: 'PROTIUM_MAX_CONNECTIONS',
   headersTimeout: 'PROTIUM_HEADERS_TIMEOUT',
   requestTimeout: 'PROTIUM_REQUEST_TIMEOUT',
+  kubeconfig: 'PROTIUM_KUBECONFIG',
+  kubeNamespace: 'PROTIUM_KUBE_NAMESPACE',
+  kubeProcessorImage: 'PROTIUM_KUBE_PROCESSOR_IMAGE',
 };
 
 export const DEFAULTS = {
@@ -117,6 +133,7 @@ export const DEFAULTS = {
   maxConnections: '1024',
   headersTimeout: '10s',
   requestTimeout: '2m',
+  kubeProcessorImage: DEFAULT_PROCESSOR_IMAGE,
 };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -223,6 +240,17 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
         `--headers-timeout (${pick('headersTimeout') ?? DEFAULTS.headersTimeout}): it covers the headers and the body`,
     );
   }
+  const kubeNamespace = pick('kubeNamespace');
+  if (
+    kubeNamespace !== undefined &&
+    (kubeNamespace.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(kubeNamespace))
+  )
+    throw new ConfigError(`--kube-namespace must be a DNS-1123 label, got "${kubeNamespace}"`);
+  const kube: KubePlatformConfig = {
+    ...(pick('kubeconfig') ? { kubeconfig: resolve(pick('kubeconfig')!) } : {}),
+    ...(kubeNamespace ? { namespace: kubeNamespace } : {}),
+    processorImage: pick('kubeProcessorImage') ?? DEFAULTS.kubeProcessorImage,
+  };
   const dataDir = pick('dataDir') ?? DEFAULTS.dataDir;
   if (!dataDir.trim()) throw new ConfigError('--data-dir must not be empty');
   const interpreterEntries = raw.runtimeInterpreter?.length
@@ -247,5 +275,6 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
       pick('maxSourceFiles') ?? DEFAULTS.maxSourceFiles,
     ),
     connectionLimits,
+    kube,
   };
 }
