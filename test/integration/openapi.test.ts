@@ -34,8 +34,11 @@ describe('the API document (/api/openapi.json, /api/docs)', () => {
   let dir: string;
   let doc: OpenApiDocument;
   const auth = { authorization: `Bearer ${TOKEN}` };
-  const api = (method: string, path: string, opts: { headers?: Record<string, string>; body?: unknown } = {}) =>
-    d.api(method, path, { ...opts, headers: { ...auth, ...(opts.headers ?? {}) } });
+  const api = <T = unknown>(
+    method: string,
+    path: string,
+    opts: { headers?: Record<string, string>; body?: unknown } = {},
+  ) => d.api<T>(method, path, { ...opts, headers: { ...auth, ...(opts.headers ?? {}) } });
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'protium-openapi-'));
