@@ -5,7 +5,7 @@
  * here — store refusals, Fastify's own errors, a full disk, anything unexpected — and every answer has one
  * shape (hono's HTTPException with one errorHandler):
  *
- *   status from the catalogue; `Content-Type: application/json` exactly (spec §15: clients compare it);
+ *   status from the catalogue; `Content-Type: application/json` exactly (Nuclio's clients compare it literally);
  *   `X-Protium-Internal: true` (the dashboard's own answer, not a function's: faas-provider's
  *   X-OpenFaaS-Internal); the error's own headers (a challenge); body
  *   `{"error": "<message>", "field"?: "<field>", "code": "<CODE>"}` and a newline, as Go's encoder writes.

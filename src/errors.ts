@@ -3,7 +3,7 @@
  * the invocation path, the API gateway listener and the function ports — has a stable code here, the HTTP
  * status it answers with and the template of its message. Code throws `apiError(CODE, ...args)`, callers
  * test `e.code`, and one renderer (`error-body.ts`) turns any error into the one JSON shape
- * `{"error": "<message>", "field"?: "...", "code": "<CODE>"}` (spec §5 names `error`; `field` and `code`
+ * `{"error": "<message>", "field"?: "...", "code": "<CODE>"}` (Nuclio's body names `error`; `field` and `code`
  * are Protium's additions). README.md lists the catalogue (`## Errors`); a test keeps the two in sync.
  *
  * Messages follow Nuclio's wording where clients match substrings of them (`Function not found`,

@@ -1,6 +1,6 @@
 /**
  * The dashboard's HTTP API: a Fastify instance with every route of the seed, one error format, CORS as
- * Nuclio's dashboard sets it (spec §1), the `X-Igz-*` header rewrite, JSON bodies of any content type up
+ * Nuclio's dashboard sets it, the `X-Igz-*` header rewrite, JSON bodies of any content type up
  * to 10 MiB and 128 levels deep, requests validated with the routes' schemas (request-validation.ts),
  * which also make the OpenAPI document (api-docs.ts), optional bearer-token auth decided per matched
  * route (auth.ts), and bounded connections (util/connection-guard.ts).
@@ -29,7 +29,7 @@ import { registerWebUi, WEB_DIST_DIR } from './web-ui.js';
 
 const BODY_LIMIT = 10 * 1024 * 1024;
 
-/** Request headers the Nuclio dashboard allows cross-origin (spec §1). */
+/** Request headers the Nuclio dashboard allows cross-origin: Nuclio's list, so a browser client of Nuclio's works here. */
 const ALLOWED_HEADERS = [
   'Accept',
   'Authorization',
@@ -118,7 +118,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     });
   });
 
-  // X-Igz-* headers are X-* headers to Nuclio (spec §1, middleware 5).
+  // X-Igz-* headers are X-* headers to Nuclio (its dashboard rewrites them before any route reads one).
   app.addHook('onRequest', async (req) => {
     for (const [k, v] of Object.entries(req.headers)) {
       if (k.startsWith('x-igz')) {

@@ -1,5 +1,5 @@
 /**
- * Mapping a handler's output to an HTTP-shaped result, as Nuclio's nodejs wrapper does (spec §11.2):
+ * Mapping a handler's output to an HTTP-shaped result, as Nuclio's nodejs wrapper does:
  * string or Buffer → body; [status, body] → status + body (non-string → JSON); a Response → as given;
  * anything else → JSON with `application/json`.
  */

@@ -1,5 +1,5 @@
 /**
- * API gateways (spec §4.5): body processing and the spec rules (host, path, one or two `nucliofunction`
+ * API gateways: body processing and the spec rules (host, path, one or two `nucliofunction`
  * upstreams, canary percentage, authentication mode and its credentials). Pure.
  */
 import { apiError, fieldError, quote } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * Where a function's code comes from (spec §6 "Build source", §9 Build) and which sources this dashboard
+ * Where a function's code comes from (spec.build) and which sources this dashboard
  * accepts: inline base64, an http(s) URL, a local path inside an allowed root, a built-in template, or an
  * existing artifact (spec.image). Pure.
  */

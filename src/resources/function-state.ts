@@ -1,5 +1,5 @@
 /**
- * The function lifecycle (spec §8): the closed set of states, what each one means, the work each one asks
+ * The function lifecycle (ARCHITECTURE.md, "A function's life"): the closed set of states, what each one means, the work each one asks
  * for, and who may move a function from one state to another. Every part that reads or writes a state —
  * the API, the function controller, the platform's reports, the CLI and the web UI — asks here.
  *
@@ -10,7 +10,7 @@
  */
 import type { FunctionState } from './types.js';
 
-/** Every state, in the order of spec §8. */
+/** Every state, in the order Nuclio declares them. */
 export const FUNCTION_STATES: readonly FunctionState[] = [
   'waitingForBuild',
   'building',

@@ -1,5 +1,5 @@
 /**
- * Name rules of Kubernetes that Nuclio applies (spec §6): function and project names are DNS-1123 labels
+ * Name rules of Kubernetes that Nuclio applies: function and project names are DNS-1123 labels
  * (a function's name becomes its Kubernetes Service and Deployment names, and here a folder name), labels
  * valid label keys and values. Each check returns the list of problems (empty when valid), worded like
  * Kubernetes' validation messages.

@@ -1,5 +1,5 @@
 /**
- * Projects (spec §4.2): body processing and name rules.
+ * Projects: body processing and name rules.
  */
 import { fieldError, quote } from '../errors.js';
 import { dnsLabelErrors } from './names.js';

@@ -1,6 +1,7 @@
 /**
  * The runtime catalogue: which runtime names the API accepts, which this platform can run, and how a
- * handler string (`module:function`) maps to the file the inline source is written to (spec §11.2, §15).
+ * handler string (`module:function`) maps to the file the inline source is written to (clients send
+ * `main:handler` and expect `main.py`).
  */
 
 /** Runtimes the local platform builds and runs. */

@@ -1,5 +1,5 @@
 /**
- * Trigger kinds (spec §10): the kinds Nuclio registers, and which of them this platform runs. A function
+ * Trigger kinds: the kinds Nuclio registers, and which of them this platform runs. A function
  * with another kind is refused at the API (a typo like `htp` would otherwise deploy as ready, beside the
  * default http trigger, and never fire); the kinds Nuclio knows but this platform does not run are
  * accepted (a function exported from Nuclio keeps them) and reported by the replica as not running.

@@ -1,6 +1,6 @@
 /**
  * The control plane over real HTTP: projects, function records, function events, templates, API gateway
- * records, misc routes, and the error paths of spec §13 that apply. Functions here are records only (their
+ * records, misc routes, and the error paths of Nuclio's dashboard tests that apply. Functions here are records only (their
  * deploys run in the background and are not waited for).
  */
 import { after, before, describe, it } from 'node:test';

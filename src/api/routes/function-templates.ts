@@ -1,5 +1,5 @@
 /**
- * /api/function_templates (seed "Function template", spec §4.4): the built-in templates keyed by name, with
+ * /api/function_templates (seed "Function template"): the built-in templates keyed by name, with
  * base64 source; `X-Nuclio-Filter-Contains` narrows the list. Each entry comes in both shapes clients read:
  * `{metadata, spec}` as the seed shows, and `rendered: {metadata, spec}` as Nuclio's dashboard answers
  * for plain templates (and its web UI reads) — the same objects, so either kind of client works.

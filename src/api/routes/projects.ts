@@ -1,5 +1,5 @@
 /**
- * /api/projects (seed "Project", spec §4.2): CRUD, deletion strategies, and the export/import bundles
+ * /api/projects (seed "Project"): CRUD, deletion strategies, and the export/import bundles
  * that move a project (functions, function events, API gateways) between dashboards.
  */
 import { randomUUID } from 'node:crypto';
@@ -29,7 +29,7 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
   const defaultNs = (req: FastifyRequest) => header(req, NS_HEADER) ?? config.namespace;
 
   /**
-   * The export bundle of a project (spec §4.2): exported functions, their events, the project's gateways,
+   * The export bundle of a project, as Nuclio's: exported functions, their events, the project's gateways,
    * secrets blanked unless `?includeSecrets=true`.
    */
   async function exportBundle(p: Project, includeSecrets: boolean) {
@@ -101,7 +101,7 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
     return sendEmpty(reply, 204);
   });
 
-  // Deprecated form: identity from the body or X-Nuclio-Project-Name (spec §4.2).
+  // Deprecated form, still accepted as Nuclio does: identity from the body or X-Nuclio-Project-Name.
   app.put('/api/projects', { schema: schemas.updateDeprecated }, async (req, reply) => {
     const bodyName =
       isObject(req.body) && isObject(req.body.metadata) && typeof req.body.metadata.name === 'string'

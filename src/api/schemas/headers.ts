@@ -1,5 +1,5 @@
 /**
- * The request headers the dashboard reads (spec §2), each described once, and the `headers` schema of a
+ * The request headers the dashboard reads (Nuclio's header catalogue), each described once, and the `headers` schema of a
  * route built from their names. Every header is a string (Node gives nothing else), so validation never
  * refuses one here: what a value must look like is the handler's rule (a duration, `true`), answered
  * with INVALID_HEADER or the route's own error, and said in the description. Each also arrives as

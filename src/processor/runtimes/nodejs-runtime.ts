@@ -1,6 +1,6 @@
 /**
  * The nodejs runtime: the handler module is loaded into the processor itself (no wrapper process, no
- * socket hop), with Nuclio's handler contract (spec §11.2): `(context, event)`, `context.callback(out)`,
+ * socket hop), with Nuclio's handler contract: `(context, event)`, `context.callback(out)`,
  * async handlers that return a value, `context.Response`, `context.logger`, `context.userData`, and an
  * exported `initContext(context)` run once at start.
  */

@@ -1,5 +1,5 @@
 /**
- * The cron trigger (spec §10): `interval` (a Go duration) or `schedule` (a cron expression, seconds field
+ * The cron trigger, with Nuclio's attributes: `interval` (a Go duration) or `schedule` (a cron expression, seconds field
  * allowed, or `@every <duration>`), firing events whose body and headers come from `attributes.event`.
  * A tick that finds every worker busy is skipped, as Nuclio does with missed ticks.
  */

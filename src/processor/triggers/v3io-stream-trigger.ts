@@ -1,5 +1,5 @@
 /**
- * The v3ioStream trigger (spec §10): consumes a sharded stream as a member of a consumer group.
+ * The v3ioStream trigger: consumes a sharded stream as a member of a consumer group.
  *
  * It speaks the V3IO streams web API (Seek and GetRecords on `<url>/<container>/<stream path>/<shard>`),
  * plus the consumer-group operations of Protium's embedded stream service (Heartbeat, CommitOffset,
