@@ -141,7 +141,8 @@ describe('.ci/lib.sh checks', () => {
     writeFileSync(
       join(dir, 'bad.log'),
       "npm warn EBADENGINE Unsupported engine {\nnpm warn EBADENGINE   package: 'cookie@2.0.2',\nnpm warn " +
-        "EBADENGINE   required: { node: '>=22' },\nnpm warn EBADENGINE   current: { node: 'v20.20.2', npm: '10.8.2' }\nnpm warn EBADENGINE }\nadded 1 package\n",
+        "EBADENGINE   required: { node: '>=22' },\nnpm warn EBADENGINE   current: { node: 'v20.20.2', npm: '10.8.2' " +
+        '}\nnpm warn EBADENGINE }\nadded 1 package\n',
     );
     writeFileSync(join(dir, 'good.log'), 'added 1 package in 1s\n');
     const bad = sh(`check_no_ebadengine ${join(dir, 'bad.log')}`);
@@ -170,10 +171,16 @@ describe('.ci/lib.sh checks', () => {
 describe('.ci/run', () => {
   /**
    * A checkout where `.ci/run` runs from start to end in seconds: npm is a stand-in (ci prints
-   * `npmCiOutput`; test runs the real runner over dist/; --version and start are no-ops), the soak is a
-   * script exiting `soakExit`, the conformance suite prints `summary`.
+   * `npmCiOutput`; `run lint` exits `lintExit`; test runs the real runner over dist/; --version and start are
+   * no-ops), the soak is a script exiting `soakExit`, the conformance suite prints `summary`.
    */
-  function ciCheckout(opts: { tests: string; npmCiOutput?: string; soakExit?: number; summary?: string }) {
+  function ciCheckout(opts: {
+    tests: string;
+    npmCiOutput?: string;
+    lintExit?: number;
+    soakExit?: number;
+    summary?: string;
+  }) {
     const conf = opts.summary === undefined ? undefined : mkdtempSync(join(tmpdir(), 'protium-conf-'));
     if (conf) {
       scratch.push(conf);
@@ -194,6 +201,7 @@ describe('.ci/run', () => {
         '#!/usr/bin/env bash',
         'case "$1" in',
         `  ci) printf '%s\\n' ${JSON.stringify(opts.npmCiOutput ?? 'added 1 package')} >&2 ;;`,
+        `  run) if [ "$2" = lint ]; then exit ${opts.lintExit ?? 0}; fi ;;`,
         '  test) exec node scripts/run-tests.mjs ;;',
         '  --version) echo 10.0.0 ;;',
         'esac',
@@ -218,6 +226,13 @@ describe('.ci/run', () => {
     const r = ciCheckout({ tests: PASSING });
     assert.notEqual(r.status, 0);
     assert.match(r.out, /no conformance suite in CONFORMANCE_DIR/);
+    assert.doesNotMatch(r.out, /== npm test/);
+  });
+
+  it('fails when the lint fails, before the tests run', () => {
+    const r = ciCheckout({ ...green, lintExit: 1 });
+    assert.notEqual(r.status, 0);
+    assert.match(r.out, /== npm run lint/);
     assert.doesNotMatch(r.out, /== npm test/);
   });
 
