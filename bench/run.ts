@@ -657,7 +657,11 @@ async function main(): Promise<number> {
   process.stdout.write(`${lines.join('\n')}\n`);
   writeFileSync(
     join(ROOT, 'bench', 'results.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), quick: QUICK, cpus: (await import('node:os')).cpus().length, rows }, null, 2)}\n`,
+    JSON.stringify(
+      { date: new Date().toISOString(), quick: QUICK, cpus: (await import('node:os')).cpus().length, rows },
+      null,
+      2,
+    ) + '\n',
   );
   // Lost or failed requests fail the run (CI runs the soak); ratios and memory are reported, noise and all.
   const failed = rows.filter((r) => r.gate && r.pass === false);

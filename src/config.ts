@@ -51,7 +51,10 @@ export interface Config {
    * --request-timeout).
    */
   connectionLimits: ConnectionLimits;
-  /** The kube platform's cluster, namespace and processor image (--kubeconfig, --kube-namespace, --kube-processor-image). */
+  /**
+   * The kube platform's cluster, namespace and processor image (--kubeconfig, --kube-namespace,
+   * --kube-processor-image).
+   */
   kube: KubePlatformConfig;
 }
 

@@ -29,7 +29,7 @@ import { registerWebUi, WEB_DIST_DIR } from './web-ui.js';
 
 const BODY_LIMIT = 10 * 1024 * 1024;
 
-/** Request headers the Nuclio dashboard allows cross-origin: Nuclio's list, so a browser client of Nuclio's works here. */
+/** Request headers allowed cross-origin: the Nuclio dashboard's list, so a browser client of Nuclio's works here. */
 const ALLOWED_HEADERS = [
   'Accept',
   'Authorization',

@@ -77,7 +77,9 @@ export async function resolveLocalSource(
   const why = refusal(real, r);
   if (why)
     return {
-      refused: `spec.build.path ${JSON.stringify(path)} ${why}${real !== resolve(path) ? ' (through a symbolic link)' : ''}`,
+      refused:
+        `spec.build.path ${JSON.stringify(path)} ` +
+        `${why}${real !== resolve(path) ? ' (through a symbolic link)' : ''}`,
     };
   return { real };
 }

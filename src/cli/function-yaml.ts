@@ -570,7 +570,8 @@ export async function packSource(
     const mb = (bytes.length / 1024 / 1024).toFixed(1);
     throw new CliError(
       `the source is ${mb} MiB${plan.kind === 'archive' ? ' packed' : ''}, over what the dashboard accepts ` +
-        `(about ${Math.floor((MAX_SOURCE_BASE64 * 3) / 4 / 1024 / 1024)} MiB): leave out large files and install dependencies with --build-command`,
+        `(about ${Math.floor((MAX_SOURCE_BASE64 * 3) / 4 / 1024 / 1024)} MiB): leave out large files and install ` +
+        `dependencies with --build-command`,
     );
   }
   return plan.kind === 'archive'

@@ -193,7 +193,8 @@ export function platformContract(label: string, makeSubject: () => Promise<Contr
     );
 
     it(
-      'apply() of a version that fails to start rejects; a first deploy is then not routable, an update leaves the previous version serving',
+      'apply() of a version that fails to start rejects; a first deploy is then not routable, an update leaves the ' +
+        'previous version serving',
       { timeout: TIMEOUT_MS },
       async () => {
         const p = await start();

@@ -51,7 +51,8 @@ export function parseStreamPath(raw: string): { path: string } | { error: string
       return {
         error:
           `Stream path ${JSON.stringify(raw.slice(0, 140))} is invalid: ` +
-          `segment ${JSON.stringify(s.slice(0, 140))} must be 1 to 128 letters, digits, '_', '.' or '-', starting with a letter, digit or '_'`,
+          `segment ${JSON.stringify(s.slice(0, 140))} must be 1 to 128 letters, digits, '_', '.' or '-', starting ` +
+          `with a letter, digit or '_'`,
       };
     }
   }

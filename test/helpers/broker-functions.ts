@@ -15,8 +15,9 @@ import type { FunctionRecord } from '../../src/resources/types.js';
 export const CONSUMER = `const fs = require('fs');
 exports.handler = async (context, event) => {
   const body = event.body.toString();
-  const rec = { body, replica: process.env.HOSTNAME, kind: event.trigger.kind, name: event.trigger.name, path: event.path, topic: event.topic,
-    headers: event.headers, id: event.id, offset: event.offset, shard: event.shard_id, key: event.key, ct: event.content_type,
+  const rec = { body, replica: process.env.HOSTNAME, kind: event.trigger.kind, name: event.trigger.name,
+    path: event.path, topic: event.topic, headers: event.headers, id: event.id, offset: event.offset,
+    shard: event.shard_id, key: event.key, ct: event.content_type,
     url: event.url, method: event.method };
   const delay = Number(process.env.DELAY_MS || 0);
   if (delay) {

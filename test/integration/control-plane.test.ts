@@ -1,7 +1,7 @@
 /**
  * The control plane over real HTTP: projects, function records, function events, templates, API gateway
- * records, misc routes, and the error paths of Nuclio's dashboard tests that apply. Functions here are records only (their
- * deploys run in the background and are not waited for).
+ * records, misc routes, and the error paths of Nuclio's dashboard tests that apply. Functions here are
+ * records only (their deploys run in the background and are not waited for).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -115,7 +115,8 @@ const describeProcs = (ps: Proc[]) =>
   ps
     .map(
       (p) =>
-        `${p.pid} ${p.role}${p.replica ? ` of ${p.replica}` : ''}${p.build ? ' (build)' : ''}: ${p.argv.join(' ').slice(0, 120)}`,
+        `${p.pid} ${p.role}${p.replica ? ` of ${p.replica}` : ''}${p.build ? ' (build)' : ''}: ` +
+        `${p.argv.join(' ').slice(0, 120)}`,
     )
     .join('\n');
 

@@ -572,7 +572,9 @@ describe('fuzz', () => {
         if (a.status >= 200 && a.status < 300)
           reached[q.gateway ? 'gateway' : q.path.includes('v3io/') ? 'v3io' : 'api']++;
         if (a.status === 400 && /levels deep/.test(a.text)) reached.deep++;
-        const what = `${q.gateway ? 'gateway ' : ''}${q.method} ${q.path.slice(0, 80)} ${JSON.stringify(q.headers).slice(0, 120)} body ${String(q.body ?? '').slice(0, 120)}`;
+        const what =
+          `${q.gateway ? 'gateway ' : ''}${q.method} ${q.path.slice(0, 80)} ` +
+          `${JSON.stringify(q.headers).slice(0, 120)} body ${String(q.body ?? '').slice(0, 120)}`;
         // A target the HTTP parser cannot read is refused before any route (Fastify's 400 has a body even
         // for HEAD, which the client then fails to parse).
         if (a.status < 0 && q.method === 'HEAD' && /Parse Error/.test(a.text)) return;

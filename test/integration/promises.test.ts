@@ -144,7 +144,9 @@ describe('promises of the README and ARCHITECTURE', () => {
     // The replica's pid as this machine sees it (replicas have PID namespaces of their own; /proc is the host's).
     const src =
       "const hostPid = () => require('fs').readFileSync('/proc/self/status', " +
-      "'utf8').match(/NSpid:\\s+(\\d+)/)[1]; exports.handler = (c, e) => { c.callback(hostPid()); if (e.path === '/stick') setTimeout(() => { const end = Date.now() + 120000; while (Date.now() < end); }, 50); };";
+      "'utf8').match(/NSpid:\\s+(\\d+)/)[1]; exports.handler = (c, e) => { c.callback(hostPid()); " +
+      "if (e.path === '/stick') setTimeout(() => { const end = Date.now() + 120000; " +
+      'while (Date.now() < end); }, 50); };';
     const fn = await deploy(asTest(dash.url, dir), functionBody('stuck', 'nodejs', src));
     const pid = Number((await request(at(fn, '/stick'), 'GET')).text);
     const started = startTime(pid)!;

@@ -34,9 +34,16 @@ const PROBE = `
 const fs = require('fs');
 const { spawnSync } = require('child_process');
 const T = JSON.parse(process.env.PROBE_TARGETS);
-const read = (p) => { try { const s = fs.readFileSync(p); return 'read ' + s.length + ' bytes' + (s.includes(T.needle) || s.includes(T.token) ? ' WITH SECRET' : ''); } catch (e) { return e.code || String(e); } };
+const read = (p) => {
+  try {
+    const s = fs.readFileSync(p);
+    return 'read ' + s.length + ' bytes' + (s.includes(T.needle) || s.includes(T.token) ? ' WITH SECRET' : '');
+  } catch (e) { return e.code || String(e); }
+};
 const list = (p) => { try { return fs.readdirSync(p); } catch (e) { return e.code || String(e); } };
-const write = (p) => { try { fs.writeFileSync(p, 'escaped'); return 'written'; } catch (e) { return e.code || String(e); } };
+const write = (p) => {
+  try { fs.writeFileSync(p, 'escaped'); return 'written'; } catch (e) { return e.code || String(e); }
+};
 const signal = (pid) => { try { process.kill(pid, 0); return 'exists'; } catch (e) { return e.code; } };
 const viaRoot = {};
 for (const pid of fs.readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p))) {
@@ -169,7 +176,8 @@ describe(
     it("a sandboxed handler can read neither the dashboard's files nor another function's, and can write only its home and /tmp", async () => {
       const victimSrc =
         `const fs = require('fs');\nexports.handler = (c) => { ` +
-        `fs.writeFileSync(process.env.HOME + '/secret.txt', '${SECRET}'); c.logger.info('${SECRET}'); c.callback('victim ok'); };`;
+        `fs.writeFileSync(process.env.HOME + '/secret.txt', '${SECRET}'); c.logger.info('${SECRET}'); ` +
+        `c.callback('victim ok'); };`;
       const victim = await deploy(
         d,
         functionBody('victim', 'nodejs', victimSrc, { spec: { env: [{ name: 'VICTIM_SECRET', value: SECRET }] } }),

@@ -20,7 +20,8 @@ import {
 const reader = `const fs = require('fs');
 exports.handler = (c, e) => {
   const name = e.path.replace(/^\\//, '') || 'handler.js';
-  try { c.callback(fs.readFileSync(name, 'utf8')); } catch (err) { c.callback(new c.Response({ body: err.code, statusCode: 404 })); }
+  try { c.callback(fs.readFileSync(name, 'utf8')); }
+  catch (err) { c.callback(new c.Response({ body: err.code, statusCode: 404 })); }
 };`;
 
 describe('local sources inside --source-root, with symbolic links', () => {

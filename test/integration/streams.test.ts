@@ -34,7 +34,8 @@ const PROJECT = { 'x-nuclio-project-name': 'default' };
 const CONSUMER = `const fs = require('fs');
 const PROC = process.env.HOSTNAME + '/' + require('crypto').randomBytes(4).toString('hex');
 exports.handler = (context, event) => {
-  fs.appendFileSync(process.env.OUT, event.shard_id + ' ' + event.offset + ' ' + PROC + ' ' + event.body.toString() + ' ' + event.trigger.kind + '\\n');
+  fs.appendFileSync(process.env.OUT,
+    event.shard_id + ' ' + event.offset + ' ' + PROC + ' ' + event.body.toString() + ' ' + event.trigger.kind + '\\n');
   const delay = Number(process.env.DELAY_MS || 0);
   if (delay) setTimeout(() => context.callback('ok'), delay);
   else context.callback('ok');

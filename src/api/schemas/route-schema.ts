@@ -48,14 +48,16 @@ export const SECURITY_SCHEMES = {
     type: 'http',
     scheme: 'bearer',
     description:
-      "The dashboard token, needed when the dashboard runs with --auth-token-file (without it the dashboard is open, as Nuclio's is)",
+      'The dashboard token, needed when the dashboard runs with --auth-token-file (without it the dashboard is open, ' +
+      "as Nuclio's is)",
   },
   streamCredential: {
     type: 'apiKey',
     in: 'header',
     name: 'X-v3io-session-key',
     description:
-      'The stream credential the dashboard gives replicas with a v3ioStream trigger (also accepted as a bearer token); /v3io only',
+      'The stream credential the dashboard gives replicas with a v3ioStream trigger (also accepted as a bearer ' +
+      'token); /v3io only',
   },
 } as const;
 

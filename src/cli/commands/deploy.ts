@@ -73,7 +73,8 @@ async function deploy(path: string, opts: DeployOptions, cmd: Command): Promise<
   const source =
     input.plan.kind === 'none'
       ? 'source named in the config'
-      : `${packed.files} file${packed.files === 1 ? '' : 's'}, ${size}${input.plan.kind === 'archive' ? ' packed' : ''}`;
+      : `${packed.files} file${packed.files === 1 ? '' : 's'}, ` +
+        `${size}${input.plan.kind === 'archive' ? ' packed' : ''}`;
 
   const existing = await client.find<FunctionLike>(`/api/functions/${seg(name)}`, { ns: 'function' });
   const startedAt = Date.now();

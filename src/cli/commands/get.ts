@@ -156,7 +156,9 @@ async function getFunctions(ctx: Context, name: string | undefined, format: Form
   const message = fn.status?.message;
   // Unhealthy: every line (one per trigger that cannot reach its broker); otherwise the first.
   if (message)
-    text += `\nMessage: ${fn.status?.state === 'unhealthy' ? message.split('\n').join('\n         ') : message.split('\n')[0]}\n`;
+    text +=
+      `\nMessage: ` +
+      `${fn.status?.state === 'unhealthy' ? message.split('\n').join('\n         ') : message.split('\n')[0]}\n`;
   const triggers = triggerRows(fn.spec.triggers);
   if (triggers.length) text += `\n${table(['TRIGGER', 'KIND', 'SOURCE', 'CONSUMES', 'WORKERS'], triggers)}`;
   return text;

@@ -148,7 +148,8 @@ Example:
         const g = res?.apiGatewayImportResult ?? {};
         process.stdout.write(
           `Project ${project} ` +
-            `imported: ${plural(f.createdAmount ?? 0, 'function')}, ${plural(e.createdAmount ?? 0, 'function event')}, ${plural(g.createdAmount ?? 0, 'API gateway')}\n`,
+            `imported: ${plural(f.createdAmount ?? 0, 'function')}, ` +
+            `${plural(e.createdAmount ?? 0, 'function event')}, ${plural(g.createdAmount ?? 0, 'API gateway')}\n`,
         );
         const failures = [
           ...(f.failedFunctions ?? []).map((x) => `function ${x.function}: ${x.error}`),

@@ -80,7 +80,8 @@ export const PROCESS_GROUP_ONLY = (why: string): Confinement => ({
   kind: 'process-group',
   description:
     `No PID namespaces here (${why}): replicas and build commands get their own process group only, ` +
-    `so a process a handler moves to another session (setsid) can outlive its replica. Install util-linux or allow user namespaces (sysctl kernel.unprivileged_userns_clone=1)`,
+    `so a process a handler moves to another session (setsid) can outlive its replica. Install util-linux or allow ` +
+    `user namespaces (sysctl kernel.unprivileged_userns_clone=1)`,
   replicaPrefix: () => [],
   buildPrefix: () => [],
   signalsAsExitCodes: false,
@@ -122,7 +123,8 @@ export function detectPidNamespace(): Confinement {
       kind: 'pid-namespace',
       description:
         `Replicas and build commands run in PID namespaces of their own (unshare ` +
-        `--pid${userArgs.length ? ` ${userArgs.join(' ')}` : ''}${withDeathSignal ? ', setpriv --pdeathsig' : ''}): whatever they start ends with them${withDeathSignal ? ', and with the dashboard' : ''}`,
+        `--pid${userArgs.length ? ` ${userArgs.join(' ')}` : ''}${withDeathSignal ? ', setpriv --pdeathsig' : ''}): ` +
+        `whatever they start ends with them${withDeathSignal ? ', and with the dashboard' : ''}`,
       replicaPrefix: () => [...prefix, ...REAPER],
       buildPrefix: () => prefix,
       signalsAsExitCodes: true,

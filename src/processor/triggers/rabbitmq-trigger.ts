@@ -40,7 +40,9 @@ class RabbitClient implements BrokerClient {
     private readonly ctx: TriggerContext,
     private readonly handle: ConsumerHandle,
   ) {
-    this.target = `${cfg.url} (queue ${cfg.queue}${cfg.topics.length ? `, exchange ${cfg.exchange}, routing keys ${cfg.topics.join(', ')}` : ''})`;
+    this.target =
+      `${cfg.url} (queue ` +
+      `${cfg.queue}${cfg.topics.length ? `, exchange ${cfg.exchange}, routing keys ${cfg.topics.join(', ')}` : ''})`;
   }
 
   async connect(): Promise<BrokerSession> {

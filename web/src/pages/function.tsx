@@ -284,8 +284,11 @@ export function FunctionPage(props: { project: string; name: string; tab: string
 function Crumbs(props: { project: string; name: string }) {
   return (
     <div class="crumbs">
-      <Link href={paths.projects()}>Projects</Link> / <Link href={paths.functions(props.project)}>{props.project}</Link>{' '}
-      / <span>{props.name}</span>
+      <Link href={paths.projects()}>Projects</Link>
+      {' / '}
+      <Link href={paths.functions(props.project)}>{props.project}</Link>
+      {' / '}
+      <span>{props.name}</span>
     </div>
   );
 }
