@@ -1,7 +1,7 @@
 /**
- * The function lifecycle (ARCHITECTURE.md, "A function's life"): the closed set of states, what each one
- * means, the work each one asks for, and who may move a function from one state to another. Every part that reads or writes a state —
- * the API, the function controller, the platform's reports, the CLI and the web UI — asks here.
+ * The function lifecycle (ARCHITECTURE.md, "A function's life"): the closed set of states, what each one means, the
+ * work each one asks for, and who may move a function from one state to another. Every part that reads or writes a
+ * state — the API, the function controller, the platform's reports, the CLI and the web UI — asks here.
  *
  * The API names the work by the state it writes (`building`: build, then deploy; `configuringResources`:
  * deploy the artifact `spec.image` names; `waitingForScaleResourceToZero`: stop the replicas); the

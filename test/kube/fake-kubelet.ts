@@ -506,7 +506,11 @@ export class FakeKubelet {
     };
     signal('SIGTERM');
     const exits = Promise.all(
-      all.map((c) => (c.proc && c.proc.exitCode === null && c.proc.signalCode === null ? c.exited : Promise.resolve())),
+      all.map((c) =>
+        c.proc && c.proc.exitCode === null && c.proc.signalCode === null
+          ? (c.exited ?? Promise.resolve())
+          : Promise.resolve(),
+      ),
     );
     const timer = setTimeout(() => signal('SIGKILL'), graceMs);
     await exits;

@@ -1,9 +1,9 @@
 /**
- * The request headers the dashboard reads (Nuclio's header catalogue), each described once, and the
- * `headers` schema of a route built from their names. Every header is a string (Node gives nothing else), so validation never
- * refuses one here: what a value must look like is the handler's rule (a duration, `true`), answered
- * with INVALID_HEADER or the route's own error, and said in the description. Each also arrives as
- * `X-Igz-…` (the dashboard renames them). Headers a route does not read are allowed, as clients send many.
+ * The request headers the dashboard reads (Nuclio's header catalogue), each described once, and the `headers` schema
+ * of a route built from their names. Every header is a string (Node gives nothing else), so validation never refuses
+ * one here: what a value must look like is the handler's rule (a duration, `true`), answered with INVALID_HEADER or
+ * the route's own error, and said in the description. Each also arrives as `X-Igz-…` (the dashboard renames them).
+ * Headers a route does not read are allowed, as clients send many.
  */
 import { text, type JsonSchema } from './json-schema.js';
 
