@@ -7,7 +7,7 @@ import { Cron } from 'croner';
 import { ApiError, FieldError, badRequest, quote } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { normaliseCronSchedule } from './cron-schedule.js';
-import { parseQuantity } from './quantity.js';
+import { parseCpu, parseQuantity } from './quantity.js';
 import { functionNameErrors, labelKeyErrors, labelValueErrors } from './names.js';
 import { triggerKindError } from './trigger-kinds.js';
 import {
@@ -119,6 +119,10 @@ export function validateFunctionSpec(spec: Record<string, unknown>): void {
     if (bytes === undefined || bytes < 16 * 2 ** 20) {
       throw new FieldError('spec.resources.limits.memory', `spec.resources.limits.memory must be a quantity of at least 16Mi such as "128Mi", got ${quote(limits.memory)}`);
     }
+  }
+  if (limits?.cpu !== undefined) {
+    const cores = parseCpu(limits.cpu);
+    if (cores === undefined || cores <= 0) throw new FieldError('spec.resources.limits.cpu', `spec.resources.limits.cpu must be a CPU quantity such as "500m" or "2", got ${quote(limits.cpu)}`);
   }
   optObject(spec.platform, 'spec.platform');
   optObject(spec.runtimeAttributes, 'spec.runtimeAttributes');
