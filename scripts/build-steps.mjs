@@ -15,7 +15,12 @@ export const STEPS = {
     stamp: 'dist/.build-stamp',
   },
   web: {
-    inputs: ['web/src', 'web/index.html', 'web/vite.config.ts', 'web/tsconfig.json', 'package-lock.json'],
+    // The server's modules the web app imports (pure, browser-safe) are its inputs too
+    // (test/package/web-shared-sources.test.ts keeps this list whole).
+    inputs: [
+      'web/src', 'web/index.html', 'web/vite.config.ts', 'web/tsconfig.json', 'package-lock.json',
+      'src/errors.ts', 'src/resources/function-state.ts', 'src/resources/types.ts',
+    ],
     extensions: ['.ts', '.tsx', '.css', '.html', '.json', '.svg', '.png'],
     output: 'web/dist/index.html',
     // Outside web/dist: Vite empties that folder on every build.

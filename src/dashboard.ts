@@ -28,10 +28,8 @@ import { bwrapConfinement, detectPidNamespace, type Confinement } from './platfo
 import { baseReplicaEnv, LocalPlatform } from './platform/local/local-platform.js';
 import { Interpreters } from './platform/local/interpreters.js';
 import { findBwrap, homeFoldersToKeep } from './platform/local/sandbox.js';
-import { hostAddresses } from './api/routes/misc.js';
-import { shardLagRoutes } from './api/routes/v3io-streams.js';
+import { hostAddresses } from './platform/local/host-addresses.js';
 import { StreamService } from './streams/stream-service.js';
-import { streamRoutes } from './streams/v3io-routes.js';
 import { DEFAULT_PROJECT } from './resources/types.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -181,12 +179,13 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     let controller: FunctionController | undefined;
     let collector: ArtifactCollector | undefined;
     let apiUrl: string | undefined;
+    const externalIps = () => config.externalIps ?? hostAddresses();
     const platform = new LocalPlatform({
       interpreters,
       layout,
       host: config.functionHost,
       portRange: config.portRange,
-      externalIps: () => config.externalIps ?? hostAddresses(),
+      externalIps,
       program: PROCESSOR_MAIN,
       pythonRuntimeDir: PYTHON_RUNTIME_DIR,
       log: log.child({ component: 'platform' }),
@@ -239,12 +238,8 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     // The embedded stream service (v3ioStream triggers, /v3io/…, get_shard_lags).
     const streams = new StreamService({ dir: join(config.dataDir, 'streams'), onRepair: (message) => log.warn({ component: 'streams' }, message) });
     steps.streams = () => streams.close();
-    const extraRoutes = (app: FastifyInstance) => {
-      streamRoutes(app, streams);
-      shardLagRoutes(app, streams);
-    };
     let gatewayUrl: string | undefined;
-    const api = buildApi({ config, store, platform, invoker, templates, directory, log, credentials, extraRoutes, gatewayUrl: () => gatewayUrl });
+    const api = buildApi({ config, store, platform, invoker, templates, directory, streams, log, externalIps, credentials, gatewayUrl: () => gatewayUrl });
     steps.api = () => api.close();
     await listen(api, config.listen.host, config.listen.port, '--listen-addr');
     const addr = api.server.address();

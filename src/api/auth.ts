@@ -20,7 +20,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { unauthorized } from '../errors.js';
+import { apiError } from '../errors.js';
 
 /** Who may call a route when the dashboard has a token. */
 export type Access = 'public' | 'token' | 'streams' | 'artifact';
@@ -49,9 +49,6 @@ export interface Credentials {
   token: string;
   streamToken?: string;
 }
-
-export const UNAUTHORIZED_MESSAGE = 'Missing or invalid dashboard token: send Authorization: Bearer <token>';
-export const CHALLENGE = 'Bearer realm="protium"';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -100,9 +97,8 @@ export function installAuth(app: FastifyInstance, creds: Credentials | undefined
     for (const method of [route.method].flat()) table.push({ method, url: route.url, access: typeof a === 'function' ? 'per-request' : a ?? 'token' });
   });
   if (!creds) return;
-  app.addHook('onRequest', async (req, reply) => {
+  app.addHook('onRequest', async (req) => {
     if (hasAccess(req.headers, accessOf(req), creds)) return;
-    reply.header('www-authenticate', CHALLENGE);
-    throw unauthorized(UNAUTHORIZED_MESSAGE);
+    throw apiError('UNAUTHORIZED');
   });
 }

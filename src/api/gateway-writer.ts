@@ -3,10 +3,10 @@
  * the store (upstream functions exist when asked, no other gateway claims the same host and path), and
  * the stored state `waitingForProvisioning` that the gateway controller turns into `ready` or `error`.
  */
-import { ApiError, badRequest, conflict, notFound } from '../errors.js';
+import { apiError } from '../errors.js';
 import { normaliseHost, normalisePath, upstreamFunctions } from '../resources/api-gateway.js';
 import type { ApiGateway } from '../resources/types.js';
-import type { Store } from '../store/store.js';
+import { isStoreError, type Store } from '../store/store.js';
 
 export async function writeGateway(deps: { store: Store }, gw: ApiGateway, opts: { mode: 'create' | 'update'; validateFunctions: boolean }): Promise<ApiGateway> {
   const { store } = deps;
@@ -14,7 +14,7 @@ export async function writeGateway(deps: { store: Store }, gw: ApiGateway, opts:
   const name = gw.metadata.name!;
   if (opts.validateFunctions) {
     for (const fn of upstreamFunctions(gw)) {
-      if (!(await store.get('function', ns, fn))) throw badRequest(`Upstream function ${JSON.stringify(fn)} does not exist in namespace ${JSON.stringify(ns)}`);
+      if (!(await store.get('function', ns, fn))) throw apiError('API_GATEWAY_UPSTREAM_MISSING', fn, ns);
     }
   }
   const host = normaliseHost(gw.spec.host ?? '');
@@ -23,7 +23,7 @@ export async function writeGateway(deps: { store: Store }, gw: ApiGateway, opts:
   for (const other of await store.list('apiGateway', undefined)) {
     if (other.metadata.name === name && other.metadata.namespace === ns) continue;
     if (normaliseHost(other.spec.host ?? '') === host && normalisePath(other.spec.path) === path) {
-      throw conflict(`Host ${JSON.stringify(host)} and path ${JSON.stringify(path)} are already used by api gateway ${JSON.stringify(other.metadata.name)}`);
+      throw apiError('API_GATEWAY_ROUTE_TAKEN', host, path, other.metadata.name ?? '');
     }
   }
   const record: ApiGateway = { ...gw, status: { name, state: 'waitingForProvisioning' } };
@@ -33,10 +33,10 @@ export async function writeGateway(deps: { store: Store }, gw: ApiGateway, opts:
     try {
       return await store.create('apiGateway', record);
     } catch (e) {
-      if (e instanceof ApiError && e.status === 409) throw conflict(`Api gateway ${JSON.stringify(name)} already exists`);
+      if (isStoreError(e, 'ALREADY_EXISTS')) throw apiError('API_GATEWAY_EXISTS', name);
       throw e;
     }
   }
-  if (!(await store.get('apiGateway', ns, name))) throw notFound('Api-Gateway not found');
+  if (!(await store.get('apiGateway', ns, name))) throw apiError('API_GATEWAY_NOT_FOUND');
   return store.update('apiGateway', record, { ifVersion: gw.metadata.resourceVersion });
 }

@@ -3,7 +3,7 @@
  * clients compare it literally), namespaces from headers, and Nuclio's boolean headers.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, badRequest } from '../errors.js';
+import { apiError } from '../errors.js';
 import { dnsLabelErrors } from '../resources/names.js';
 
 /** Sends `body` as JSON with exactly `application/json` (no charset) and a trailing newline, as Go does. */
@@ -32,8 +32,8 @@ export function headerTrue(req: FastifyRequest, name: string): boolean {
 /** The namespace of a request: its namespace header, else the dashboard default; 400 if neither. */
 export function namespaceOf(req: FastifyRequest, headerName: string, defaultNamespace: string): string {
   const ns = header(req, headerName) ?? defaultNamespace;
-  if (!ns) throw badRequest('Namespace must exist');
-  if (dnsLabelErrors(ns).length) throw new ApiError('BadRequest', `Namespace ${JSON.stringify(ns.slice(0, 80))} (header ${headerName}) is not a valid namespace name`);
+  if (!ns) throw apiError('NAMESPACE_REQUIRED');
+  if (dnsLabelErrors(ns).length) throw apiError('INVALID_NAMESPACE', ns, headerName);
   return ns;
 }
 

@@ -7,46 +7,24 @@
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import http from 'node:http';
-import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
-import type { Store } from '../store/store.js';
-import type { Platform } from '../platform/platform.js';
-import type { Invoker } from '../invoke/invoker.js';
-import type { TemplateCatalog } from '../build/template-catalog.js';
-import { badRequest } from '../errors.js';
+import { apiError } from '../errors.js';
+import { streamRoutes } from '../streams/v3io-routes.js';
 import { ConnectionGuard } from '../util/connection-guard.js';
 import { jsonTextDepth, MAX_JSON_DEPTH } from '../util/json-depth.js';
 import { installErrorHandling } from './error-reply.js';
-import { installAuth, type Credentials } from './auth.js';
+import { installAuth } from './auth.js';
+import type { ApiDeps } from './deps.js';
 import { functionRoutes } from './routes/functions.js';
 import { projectRoutes } from './routes/projects.js';
 import { functionEventRoutes } from './routes/function-events.js';
 import { functionTemplateRoutes } from './routes/function-templates.js';
 import { apiGatewayRoutes } from './routes/api-gateways.js';
-import { invocationRoutes, isInvocation, serveInvocation } from './routes/function-invocations.js';
-import type { FunctionDirectory } from '../invoke/function-directory.js';
-import { v3ioStreamRoutes } from './routes/v3io-streams.js';
+import { invocationRoutes, isInvocation, serveInvocation, type InvocationDeps } from './routes/function-invocations.js';
+import { shardLagRoutes, v3ioStreamRoutes } from './routes/v3io-streams.js';
 import { miscRoutes } from './routes/misc.js';
 import { registerWebUi, WEB_DIST_DIR } from './web-ui.js';
 
-export const BODY_LIMIT = 10 * 1024 * 1024;
-
-export interface ApiDeps {
-  config: Config;
-  store: Store;
-  platform: Platform;
-  invoker: Invoker;
-  templates: TemplateCatalog;
-  /** Function states and URLs in memory, for the invocation path. */
-  directory: FunctionDirectory;
-  log: Logger;
-  /** The token every route but the public ones requires, and the stream credential; undefined → no auth. */
-  credentials?: Credentials;
-  /** http://host:port of the API gateway listener, once it listens (for /api/frontend_spec). */
-  gatewayUrl?: () => string | undefined;
-  /** Extra routes (e.g. the stream service, the web UI) registered by the composition root. */
-  extraRoutes?: (app: FastifyInstance) => void;
-}
+const BODY_LIMIT = 10 * 1024 * 1024;
 
 /** Request headers the Nuclio dashboard allows cross-origin (spec §1). */
 const ALLOWED_HEADERS = [
@@ -61,7 +39,7 @@ const ALLOWED_HEADERS = [
 ];
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
-  const invocation = { defaultNamespace: deps.config.namespace, directory: deps.directory, platform: deps.platform, invoker: deps.invoker, credentials: deps.credentials, log: deps.log };
+  const invocation: InvocationDeps = { defaultNamespace: deps.config.namespace, directory: deps.directory, platform: deps.platform, invoker: deps.invoker, credentials: deps.credentials, log: deps.log };
   const app = Fastify({
     // Invocations spelled the canonical way go straight to the function, ahead of Fastify's routing and
     // hooks (the hot path); every other spelling is routed (invocationRoutes).
@@ -92,10 +70,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     // Refused before parsing: every recursive walk after the parser (validation, JSON.stringify, clones)
     // would blow the stack on a body nested deeper than any resource is.
     if (jsonTextDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
-      return done(badRequest(`Failed to parse JSON body: it nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`), undefined);
+      return done(apiError('BODY_TOO_DEEP', MAX_JSON_DEPTH), undefined);
     }
     parseJson(req, text, (err, value) => {
-      if (err) return done(badRequest(`Failed to parse JSON body: ${err.message}`), undefined);
+      if (err) return done(apiError('INVALID_JSON', err.message), undefined);
       done(null, value);
     });
   });
@@ -122,6 +100,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   installAuth(app, deps.credentials);
+  // Every route of the dashboard, each group given only what it uses.
   void app.register(async (api) => {
     invocationRoutes(api, invocation);
     functionRoutes(api, deps);
@@ -130,8 +109,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     functionTemplateRoutes(api, deps);
     apiGatewayRoutes(api, deps);
     v3ioStreamRoutes(api, deps);
+    shardLagRoutes(api, deps.streams);
+    streamRoutes(api, deps.streams);
     miscRoutes(api, deps);
-    deps.extraRoutes?.(api);
   });
   registerWebUi(app, WEB_DIST_DIR);
   return app;

@@ -6,20 +6,20 @@
  * (a zip's directory, not a gzip's contents); the build checks again what it actually reads and writes.
  */
 import yauzl from 'yauzl';
-import { FieldError } from '../errors.js';
+import { fieldError } from '../errors.js';
 import { isBase64, sourceKind } from '../resources/function-source.js';
 import type { FunctionSpec } from '../resources/types.js';
 import { sniffArchive } from './archive.js';
 import { filesLimitMessage, sizeLimitMessage, type SourceLimits } from './source-limits.js';
 import { resolveLocalSource, type SourceRoots } from './source-path.js';
 
-/** Throws a FieldError (400) for a source the build would refuse, when that is cheap to tell. */
+/** Throws INVALID_FIELD (400) for a source the build would refuse, when that is cheap to tell. */
 export async function checkSourceAtEdge(spec: FunctionSpec, opts: { roots: SourceRoots; limits: SourceLimits }): Promise<void> {
   const kind = sourceKind(spec);
   const b = spec.build ?? {};
   if (kind === 'local') {
     const resolved = await resolveLocalSource(b.path!, opts.roots);
-    if ('refused' in resolved) throw new FieldError('spec.build.path', resolved.refused);
+    if ('refused' in resolved) throw fieldError('spec.build.path', resolved.refused);
     return;
   }
   if (kind !== 'inline' || !b.functionSourceCode || !isBase64(b.functionSourceCode)) return;
@@ -27,14 +27,14 @@ export async function checkSourceAtEdge(spec: FunctionSpec, opts: { roots: Sourc
   const code = b.functionSourceCode;
   const chars = code.replace(/\s/g, '');
   const decodedBytes = (chars.length / 4) * 3 - (chars.endsWith('==') ? 2 : chars.endsWith('=') ? 1 : 0);
-  if (decodedBytes > opts.limits.maxBytes) throw new FieldError(field, sizeLimitMessage(`${field} (decoded)`, opts.limits));
+  if (decodedBytes > opts.limits.maxBytes) throw fieldError(field, sizeLimitMessage(`${field} (decoded)`, opts.limits));
   if (b.codeEntryType !== 'archive') return;
   const bytes = Buffer.from(code, 'base64');
   if (sniffArchive(bytes) !== 'zip') return;
   const declared = await zipDeclaredSize(bytes).catch(() => undefined);
   if (!declared) return; // a broken zip: the build says what is wrong with it
-  if (declared.entries > opts.limits.maxFiles) throw new FieldError(field, filesLimitMessage('The archive in spec.build.functionSourceCode', opts.limits));
-  if (declared.bytes > opts.limits.maxBytes) throw new FieldError(field, sizeLimitMessage('The archive in spec.build.functionSourceCode (expanded)', opts.limits));
+  if (declared.entries > opts.limits.maxFiles) throw fieldError(field, filesLimitMessage('The archive in spec.build.functionSourceCode', opts.limits));
+  if (declared.bytes > opts.limits.maxBytes) throw fieldError(field, sizeLimitMessage('The archive in spec.build.functionSourceCode (expanded)', opts.limits));
 }
 
 /** What a zip's central directory declares: entries and total uncompressed bytes (a bomb may lie lower). */

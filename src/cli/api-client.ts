@@ -193,8 +193,3 @@ export async function answerError(res: Response, url: string): Promise<ApiAnswer
   if (res.status === 401) message += ` (the dashboard at ${url} needs a token: pass --token or set PROTIUM_TOKEN)`;
   return new ApiAnswerError(message, res.status, field);
 }
-
-/** The namespace header name of a family (for callers that build headers themselves). */
-export function namespaceHeader(kind: NamespaceKind): string {
-  return NS_HEADERS[kind];
-}

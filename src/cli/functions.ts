@@ -2,6 +2,7 @@
  * Function helpers shared by verbs: the invocation URL a user can call, and waiting for a deploy to settle
  * while showing its state and streaming its build log.
  */
+import { isServing } from '../resources/function-state.js';
 import type { ApiClient } from './api-client.js';
 import { seg, sleep } from './context.js';
 import { CliError } from './errors.js';
@@ -41,14 +42,10 @@ export function invocationUrl(fn: FunctionLike, dashboardUrl: string): string | 
   return port ? `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}` : undefined;
 }
 
-/** States a deploy (or wake-up) ends in. */
-const SUCCESS = new Set(['ready', 'scaledToZero']);
-const FAILURE = new Set(['error']);
-
 export interface WaitOptions {
   timeoutMs: number;
-  /** States that end the wait successfully (default ready, scaledToZero). */
-  success?: Set<string>;
+  /** Whether a state ends the wait successfully (default: the function serves — ready, scaledToZero). */
+  success?: (state: string) => boolean;
   /** When the deploy started (for the build log's `since`). */
   startedAt?: number;
   progress: Progress;
@@ -75,7 +72,7 @@ export function summary(message: string | undefined): string {
 export async function waitForFunction(client: ApiClient, name: string, opts: WaitOptions): Promise<FunctionLike> {
   const started = opts.startedAt ?? Date.now();
   const deadline = Date.now() + opts.timeoutMs;
-  const success = opts.success ?? SUCCESS;
+  const success = opts.success ?? isServing;
   const printed = new Set<string>();
   const progress = opts.progress;
 
@@ -122,11 +119,11 @@ export async function waitForFunction(client: ApiClient, name: string, opts: Wai
       progress.status(`${name}: ${state}`);
       lastState = state;
     }
-    if (success.has(state)) {
+    if (success(state)) {
       progress.stop();
       return fn;
     }
-    if (FAILURE.has(state)) {
+    if (state === 'error') {
       progress.stop();
       for (const r of (fn.status?.logs ?? []).slice(-10)) printRecord(r);
       throw new CliError(`function ${name} failed to deploy: ${summary(fn.status?.message) || 'state error'}`);

@@ -1,15 +1,18 @@
 /**
  * The function controller: compares what the Store says a function should be with what runs, and acts.
- * The API writes a state that names the work (`building`: build and deploy; `configuringResources`:
- * redeploy the existing artifact; `waitingForScaleResourceToZero`: stop replicas); the controller does it
- * and writes the outcome (`ready`, `error`, `scaledToZero`). On start every stored function is reconciled,
- * so a restarted dashboard brings back what ran before. Each step is idempotent.
+ * The API writes a state that names the work (`resources/function-state.ts`: `building`: build and
+ * deploy; `configuringResources`: redeploy the existing artifact; `waitingForScaleResourceToZero`: stop
+ * replicas); the controller does it and writes the outcome (`ready`, `error`, `scaledToZero`). On start
+ * every stored function is reconciled, so a restarted dashboard brings back what ran before. Each step is
+ * idempotent. The controller's own store writes say so (`by: 'controller'`), and it ignores those changes:
+ * spec.image after a build, status.logs during a deploy and outcomes are never new work.
  */
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BuildError, type Artifact, type Builder } from '../build/builder.js';
 import { sourceKind } from '../resources/function-source.js';
-import type { FunctionRecord, FunctionRef, FunctionStatus, LogRecord } from '../resources/types.js';
+import { canTransition, isRunning, isWorkPending, workFor } from '../resources/function-state.js';
+import type { FunctionRecord, FunctionRef, FunctionState, FunctionStatus, LogRecord } from '../resources/types.js';
 import type { Logger } from '../log.js';
 import type { Platform } from '../platform/platform.js';
 import { RotatingLog } from '../platform/local/log-files.js';
@@ -35,12 +38,8 @@ export interface FunctionControllerDeps {
   onDeployEnded?: () => void;
 }
 
-/** States the API writes to ask for work. */
-const WORK_STATES = new Set(['building', 'configuringResources', 'waitingForScaleResourceToZero']);
-/** States in which the platform's own reports (crash, wake, idle) may change the stored state. */
-const PLATFORM_OWNED = new Set(['ready', 'unhealthy', 'scaledToZero', 'waitingForScaleResourceFromZero', 'error']);
-/** States of a function whose replicas run; after a restart they are redeployed from their artifact. */
-const RUNNING_STATES = new Set(['ready', 'unhealthy', 'waitingForScaleResourceFromZero']);
+/** How the controller signs its store writes (StoreChange.by), to tell them from work asked of it. */
+const BY = 'controller';
 /** Start-up lines of each new replica copied into status.logs (the replica's log has them all). */
 const STARTUP_LINES_PER_REPLICA = 20;
 
@@ -55,12 +54,6 @@ export class FunctionController {
   private readonly queue: WorkQueue;
   /** Functions whose replicas this controller has set up since it started. */
   private readonly applied = new Set<string>();
-  /** Resource versions this controller wrote itself (spec.image after a build): not new work. */
-  private readonly ownVersions = new Set<string>();
-  /** Functions whose spec.image the controller is writing right now (the store may notify during the write). */
-  private readonly writingImage = new Set<string>();
-  /** Functions whose status.logs the controller is writing during a deploy (key → their state): not new work. */
-  private readonly writingLogs = new Map<string, string>();
   private readonly aborts = new Map<string, AbortController>();
   /** Artifact ids each deploy in progress builds or reuses: kept from collection until the deploy ends. */
   private readonly pins = new Set<Set<string>>();
@@ -78,12 +71,9 @@ export class FunctionController {
     this.deps.platform.reservePorts(stored.filter((fn) => fn.status.httpPort).map((fn) => ({ ref: refOf(fn), port: fn.status.httpPort! })));
     for (const fn of stored) {
       const ref = refOf(fn);
-      if (RUNNING_STATES.has(fn.status.state ?? '')) {
-        // Nothing runs yet after a restart: say so until the replicas are back (the change queues the work).
-        await this.deps.store.setStatus('function', ref.namespace, ref.name, { state: 'configuringResources' });
-      } else {
-        this.queue.add(keyOf(ref));
-      }
+      // Nothing runs yet after a restart: say so until the replicas are back.
+      if (isRunning(fn.status.state)) await this.deps.store.setStatus('function', ref.namespace, ref.name, { state: 'configuringResources' }, { by: BY });
+      this.queue.add(keyOf(ref));
     }
   }
 
@@ -99,11 +89,14 @@ export class FunctionController {
     return ids;
   }
 
-  /** A status change the platform reports on its own (crash, restart, wake, idle). */
+  /**
+   * A status change the platform reports on its own (crash, restart, wake, idle): written when the
+   * lifecycle lets the platform move the function from its stored state (never over work in progress).
+   */
   async platformStatus(ref: FunctionRef, status: Partial<FunctionStatus>): Promise<void> {
     const fn = await this.deps.store.get('function', ref.namespace, ref.name);
-    if (!fn || !PLATFORM_OWNED.has(fn.status.state ?? '')) return;
-    await this.deps.store.setStatus('function', ref.namespace, ref.name, status);
+    if (!fn || !status.state || !canTransition(fn.status.state, status.state, 'platform')) return;
+    await this.deps.store.setStatus('function', ref.namespace, ref.name, status, { by: 'platform' });
   }
 
   async stop(): Promise<void> {
@@ -122,9 +115,10 @@ export class FunctionController {
       this.queue.add(key);
       return;
     }
+    // Its own writes (spec.image after a build, status.logs, outcomes) are never new work.
+    if (c.by === BY) return;
     const fn = c.object as FunctionRecord;
-    if (c.type === 'updated' && (this.writingImage.has(key) || this.ownVersions.delete(fn.metadata.resourceVersion ?? ''))) return;
-    if (c.type === 'status' && (!WORK_STATES.has(fn.status.state ?? '') || this.writingLogs.get(key) === fn.status.state)) return;
+    if (c.type === 'status' && !isWorkPending(fn.status.state)) return;
     if (c.type === 'updated') this.aborts.get(key)?.abort();
     this.queue.add(key);
   }
@@ -140,16 +134,20 @@ export class FunctionController {
       this.deps.onRemoved?.(ref, port);
       return;
     }
-    const state = fn.status.state ?? '';
-    switch (state) {
-      case 'building':
+    switch (workFor(fn.status.state)) {
+      case 'build':
         return this.deploy(fn, { build: true });
-      case 'configuringResources':
+      case 'deploy':
         return this.deploy(fn, { build: false });
-      case 'waitingForScaleResourceToZero':
+      case 'scaleToZero':
         await platform.scaleToZero(ref);
         await this.setStatusIfCurrent(fn, { state: 'scaledToZero', message: undefined, scaleToZero: { lastScaleEvent: 'scaleToZeroCompleted', lastScaleEventTime: new Date().toISOString() } });
         return;
+      case undefined:
+        break;
+    }
+    // No work asked: bring back what ran before a restart.
+    switch (fn.status.state) {
       case 'ready':
       case 'unhealthy':
       case 'waitingForScaleResourceFromZero':
@@ -164,18 +162,20 @@ export class FunctionController {
     }
   }
 
-  /** The artifact to run: built (or reused), or the one spec.image names. */
-  private async artifactFor(fn: FunctionRecord, build: boolean, signal: AbortSignal, onLog: (r: LogRecord) => void, pins: Set<string>): Promise<Artifact> {
-    const { builder } = this.deps;
-    const toRecord = (l: { time: number; level: string; message: string }): LogRecord => ({ level: l.level, time: l.time, name: 'builder', message: l.message });
-    if (!build && fn.spec.image) {
-      const existing = await builder.fromImage(fn.spec.image);
-      if (existing) return existing;
+  /**
+   * What a deploy runs. A build (`building`) builds or reuses the artifact of the current source. A
+   * redeploy (`configuringResources`) runs the artifact spec.image names, and builds from the source only
+   * when that artifact is not on this machine (an imported function, a collected artifact); `missing` says
+   * why nothing can run when there is no source either.
+   */
+  private async plan(fn: FunctionRecord, build: boolean): Promise<{ existing?: Artifact; build: boolean; missing?: string }> {
+    if (build) return { build: true };
+    const existing = fn.spec.image ? await this.deps.builder.fromImage(fn.spec.image).catch(() => undefined) : undefined;
+    if (existing) return { existing, build: false };
+    if (sourceKind({ ...fn.spec, image: undefined }) === undefined) {
+      return { build: false, missing: `The artifact of spec.image ${JSON.stringify(fn.spec.image)} is not on this machine, and the function has no source to rebuild it from` };
     }
-    if (!build && sourceKind({ ...fn.spec, image: undefined }) === undefined) {
-      throw new BuildError(`The artifact of spec.image ${JSON.stringify(fn.spec.image)} is not on this machine, and the function has no source to rebuild it from`);
-    }
-    return builder.build(fn, { signal, onLog: (l) => onLog(toRecord(l)), pin: (id) => pins.add(id), logDir: dirname(this.deps.buildLogPath(refOf(fn))) });
+    return { build: true };
   }
 
   private async deploy(fn: FunctionRecord, opts: { build: boolean; parked?: boolean }): Promise<void> {
@@ -185,8 +185,9 @@ export class FunctionController {
     this.aborts.set(key, abort);
     const pins = new Set<string>();
     this.pins.add(pins);
+    const plan = await this.plan(fn, opts.build);
     let buildLog: RotatingLog | undefined;
-    if (opts.build) {
+    if (plan.build) {
       const path = this.deps.buildLogPath(ref);
       rmSync(path, { force: true });
       rmSync(`${path}.1`, { force: true });
@@ -203,9 +204,11 @@ export class FunctionController {
     const started = Date.now();
     const note = this.deps.runtimeNote?.(fn.spec.runtime);
     try {
-      if (opts.build) say(`Building function ${ref.name} (${fn.spec.runtime ?? 'no runtime'}, handler ${fn.spec.handler || 'default'})`);
+      if (plan.build) say(`Building function ${ref.name} (${fn.spec.runtime ?? 'no runtime'}, handler ${fn.spec.handler || 'default'})`);
       if (note) say(note, 'warn');
-      const artifact = await this.artifactFor(fn, opts.build, abort.signal, onLog, pins);
+      if (plan.missing) throw new BuildError(plan.missing);
+      const toRecord = (l: { time: number; level: string; message: string }): LogRecord => ({ level: l.level, time: l.time, name: 'builder', message: l.message });
+      const artifact = plan.existing ?? await this.deps.builder.build(fn, { signal: abort.signal, onLog: (l) => onLog(toRecord(l)), pin: (id) => pins.add(id), logDir: dirname(this.deps.buildLogPath(ref)) });
       pins.add(artifact.id);
       if (abort.signal.aborted) return;
       if (fn.spec.image !== artifact.image) {
@@ -213,14 +216,7 @@ export class FunctionController {
         if (!latest || latest.metadata.resourceVersion !== fn.metadata.resourceVersion) return;
         const updated = { ...latest, spec: { ...latest.spec, image: artifact.image, build: { ...latest.spec.build, timestamp: Math.floor(Date.now() / 1000) } } };
         delete updated.spec.build.mode;
-        this.writingImage.add(key);
-        try {
-          current = await this.deps.store.update('function', updated, { ifVersion: latest.metadata.resourceVersion });
-        } finally {
-          this.writingImage.delete(key);
-        }
-        // A store that notifies later (not during the write) recognises the version instead.
-        this.ownVersions.add(current.metadata.resourceVersion!);
+        current = await this.deps.store.update('function', updated, { ifVersion: latest.metadata.resourceVersion, by: BY });
       }
       if (!opts.parked) say(`Starting the function's replicas (${Math.max(current.spec.minReplicas ?? 1, 1)})`);
       const endpoint = await this.deps.platform.apply(current, artifact, { previousPort: fn.status.httpPort, parked: opts.parked, signal: abort.signal });
@@ -241,7 +237,7 @@ export class FunctionController {
     } catch (e) {
       if (abort.signal.aborted) return;
       const message = (e as Error).message || String(e);
-      onLog({ level: 'error', time: Date.now(), name: opts.build ? 'builder' : 'deployer', message });
+      onLog({ level: 'error', time: Date.now(), name: plan.build ? 'builder' : 'deployer', message });
       this.deps.log.warn({ function: key, err: message.split('\n')[0] }, 'function deploy failed');
       const port = this.deps.platform.port(ref);
       await log.close();
@@ -279,26 +275,27 @@ export class FunctionController {
   private async publishLogs(fn: FunctionRecord, logs: LogRecord[], signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
     const ref = refOf(fn);
-    const key = keyOf(ref);
     const latest = await this.deps.store.get('function', ref.namespace, ref.name);
     if (!latest || signal.aborted) return;
-    if (latest.metadata.resourceVersion !== fn.metadata.resourceVersion && !this.ownVersions.has(latest.metadata.resourceVersion ?? '')) return;
-    this.writingLogs.set(key, latest.status.state ?? '');
-    try {
-      await this.deps.store.setStatus('function', ref.namespace, ref.name, { logs });
-    } finally {
-      this.writingLogs.delete(key);
-    }
+    if (latest.metadata.resourceVersion !== fn.metadata.resourceVersion) return;
+    await this.deps.store.setStatus('function', ref.namespace, ref.name, { logs }, { by: BY });
   }
 
-  /** Writes status unless the function changed (or went) meanwhile: newer work owns it then. */
-  private async setStatusIfCurrent(fn: FunctionRecord, status: Partial<FunctionStatus>): Promise<void> {
+  /**
+   * Writes the outcome of work unless the function changed (or went) meanwhile — newer work owns it then —
+   * or the lifecycle does not let the controller move it there.
+   */
+  private async setStatusIfCurrent(fn: FunctionRecord, status: Partial<FunctionStatus> & { state: FunctionState }): Promise<void> {
     const ref = refOf(fn);
     const latest = await this.deps.store.get('function', ref.namespace, ref.name);
     if (!latest) return;
     if (latest.metadata.resourceVersion !== fn.metadata.resourceVersion) return;
-    if (WORK_STATES.has(latest.status.state ?? '') && latest.status.state !== fn.status.state) return;
-    await this.deps.store.setStatus('function', ref.namespace, ref.name, status);
+    if (isWorkPending(latest.status.state) && latest.status.state !== fn.status.state) return;
+    if (!canTransition(latest.status.state, status.state, 'controller')) {
+      this.deps.log.warn({ function: keyOf(ref), from: latest.status.state, to: status.state }, 'outcome not written: the lifecycle does not allow it');
+      return;
+    }
+    await this.deps.store.setStatus('function', ref.namespace, ref.name, status, { by: BY });
   }
 }
 

@@ -4,9 +4,8 @@
  * the key or `j:{"sid": "<key>"}`), checked against the keys the dashboard was given.
  */
 import { safeEqual } from '../api/auth.js';
+import { apiError, type ApiError } from '../errors.js';
 import type { Route } from './routing-table.js';
-
-export type AuthResult = { ok: true } | { ok: false; status: 401; message: string; challenge?: string };
 
 /** Username and password of a Basic Authorization header, or undefined. */
 export function parseBasic(header: string | undefined): { username: string; password: string } | undefined {
@@ -40,23 +39,24 @@ export function presentedAccessKey(headers: Record<string, string | string[] | u
   return undefined;
 }
 
-export function authorize(route: Route, headers: Record<string, string | string[] | undefined>, accessKeys: readonly string[]): AuthResult {
+/** Why the request may not use the gateway's route (a 401 of the catalogue), or undefined when it may. */
+export function authorize(route: Route, headers: Record<string, string | string[] | undefined>, accessKeys: readonly string[]): ApiError | undefined {
   if (route.auth === 'basicAuth') {
     const given = parseBasic(Array.isArray(headers.authorization) ? headers.authorization[0] : headers.authorization);
     const want = route.basic;
     // Both comparisons always run: the time taken does not tell which part was wrong.
     const userOk = safeEqual(given?.username ?? '', want?.username ?? '\0');
     const passOk = safeEqual(given?.password ?? '', want?.password ?? '\0');
-    if (given && want && userOk && passOk) return { ok: true };
-    return { ok: false, status: 401, message: 'Authentication required: send the gateway\'s basic credentials', challenge: `Basic realm="${route.gateway.name}", charset="UTF-8"` };
+    if (given && want && userOk && passOk) return undefined;
+    return apiError('GATEWAY_BASIC_AUTH_REQUIRED', route.gateway.name);
   }
   if (route.auth === 'accessKey') {
-    if (!accessKeys.length) return { ok: false, status: 401, message: 'This gateway needs an access key, and the dashboard has none configured (--access-keys-file)' };
+    if (!accessKeys.length) return apiError('GATEWAY_NO_ACCESS_KEYS');
     const key = presentedAccessKey(headers);
     let match = false;
     for (const k of accessKeys) if (safeEqual(key ?? '', k)) match = true;
-    if (key && match) return { ok: true };
-    return { ok: false, status: 401, message: 'A valid access key is required (X-V3io-Session-Key header or session cookie)' };
+    if (key && match) return undefined;
+    return apiError('GATEWAY_ACCESS_KEY_REQUIRED');
   }
-  return { ok: true };
+  return undefined;
 }

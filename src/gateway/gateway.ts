@@ -6,7 +6,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiError } from '../errors.js';
+import { sendError } from '../error-body.js';
+import { apiError, isApiError } from '../errors.js';
 import { ConnectionGuard, type ConnectionLimits } from '../util/connection-guard.js';
 import type { Invoker } from '../invoke/invoker.js';
 import type { Logger } from '../log.js';
@@ -26,13 +27,6 @@ export interface GatewayOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
-
-function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) { res.destroy(); return; }
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
 
 export class Gateway {
   private table = new RoutingTable(new Map());
@@ -73,12 +67,12 @@ export class Gateway {
     const host = req.headers.host ?? '';
     const url = req.url ?? '/';
     const match = this.table.match(host, url);
-    if (!match) return sendJson(res, 404, { error: `No API gateway routes host ${JSON.stringify(host)} and path ${JSON.stringify(url.split('?')[0])}` });
-    const auth = authorize(match.route, req.headers, this.opts.accessKeys());
-    if (!auth.ok) return sendJson(res, auth.status, { error: auth.message }, auth.challenge ? { 'www-authenticate': auth.challenge } : {});
+    if (!match) return void sendError(res, apiError('GATEWAY_NO_ROUTE', host, url.split('?')[0] ?? ''));
+    const refused = authorize(match.route, req.headers, this.opts.accessKeys());
+    if (refused) return void sendError(res, refused);
     const { upstream } = match;
     const port = this.opts.functionPort(upstream.namespace, upstream.function);
-    if (!port) return sendJson(res, 503, { error: `The gateway's function ${upstream.function} is not running (it does not exist, is still being deployed for the first time, or failed to deploy)` });
+    if (!port) return void sendError(res, apiError('GATEWAY_FUNCTION_NOT_RUNNING', upstream.function));
     const headers: Record<string, string | string[] | undefined> = { ...req.headers };
     const remote = req.socket.remoteAddress ?? '';
     const prior = req.headers['x-forwarded-for'];
@@ -98,9 +92,9 @@ export class Gateway {
         timeoutMs: this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       }, res);
     } catch (e) {
-      if (e instanceof ApiError) return sendJson(res, e.status, { error: e.message });
+      if (isApiError(e)) return void sendError(res, e);
       this.opts.log.error({ err: e }, 'gateway forward failed');
-      return sendJson(res, 502, { error: `Failed to reach function ${upstream.function}: ${(e as Error).message}` });
+      sendError(res, apiError('GATEWAY_UPSTREAM_FAILED', upstream.function, (e as Error).message));
     }
   }
 }

@@ -10,7 +10,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
-import { ApiError } from '../errors.js';
+import { apiError, type ApiError } from '../errors.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'proxy-authorization', 'proxy-authenticate']);
@@ -74,7 +74,7 @@ export class Invoker {
    * untouched and the caller answers.
    */
   forward(req: ForwardRequest, res: ServerResponse): Promise<void> {
-    if (this.closed) return Promise.reject(new ApiError('Unavailable', 'The dashboard is shutting down'));
+    if (this.closed) return Promise.reject(apiError('SHUTTING_DOWN'));
     return new Promise<void>((resolve, reject) => {
       let started = false;
       let finished = false;
@@ -147,8 +147,8 @@ export class Invoker {
 function transportError(e: Error, req: ForwardRequest): ApiError {
   const code = (e as { code?: string }).code;
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-    return new ApiError('GatewayTimeout', `Failed to invoke function: no answer within ${req.timeoutMs} ms (X-Nuclio-Invoke-Timeout)`);
+    return apiError('UPSTREAM_TIMEOUT', req.timeoutMs);
   }
-  if (e.message === 'the client went away') return new ApiError('BadRequest', 'The client went away before the function answered');
-  return new ApiError('BadGateway', `Failed to invoke function at ${req.target}: ${code ?? ''} ${e.message}`.replace(/\s+/g, ' ').trim());
+  if (e.message === 'the client went away') return apiError('CLIENT_GONE');
+  return apiError('UPSTREAM_FAILED', req.target, `${code ?? ''} ${e.message}`.replace(/\s+/g, ' ').trim());
 }

@@ -33,14 +33,6 @@ export interface HandlerResult {
   logs?: unknown[];
 }
 
-/** A handler failure: 500 with the message, unless it carries a status. */
-export class HandlerError extends Error {
-  constructor(message: string, readonly status = 500) {
-    super(message);
-    this.name = 'HandlerError';
-  }
-}
-
 export function errorResult(status: number, message: string, logs?: unknown[]): HandlerResult {
   return { status, headers: {}, contentType: 'text/plain', body: message, ...(logs ? { logs } : {}) };
 }

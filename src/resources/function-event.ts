@@ -2,7 +2,7 @@
  * Function events (spec §4.3): body processing and the enrichment Nuclio applies (display name, trigger
  * kind and http attribute defaults).
  */
-import { FieldError, quote } from '../errors.js';
+import { apiError, fieldError, quote } from '../errors.js';
 import { isObject, optObject, optString } from './shape.js';
 import { checkFunctionName, readMeta, requireObjectBody } from './function-validate.js';
 import { qualifiedNameErrors } from './names.js';
@@ -13,21 +13,21 @@ const MISSING = 'Function event name must be provided in metadata';
 /** Reads an event body. On create a missing name is generated; on update/delete it is required. */
 export function readFunctionEventBody(bodyIn: unknown, opts: { defaultNamespace: string; generateName?: () => string; withSpec?: boolean }): FunctionEvent {
   const body = requireObjectBody(bodyIn);
-  if (!isObject(body.metadata)) throw new FieldError('metadata', MISSING);
+  if (!isObject(body.metadata)) throw fieldError('metadata', MISSING);
   const metadata = readMeta(body, 'Function event');
   metadata.namespace = metadata.namespace || opts.defaultNamespace;
-  if (!metadata.namespace) throw new FieldError('metadata.namespace', MISSING);
+  if (!metadata.namespace) throw fieldError('metadata.namespace', MISSING);
   if (!metadata.name && opts.generateName) metadata.name = opts.generateName();
-  if (!metadata.name) throw new FieldError('metadata.name', MISSING);
+  if (!metadata.name) throw fieldError('metadata.name', MISSING);
   const errors = qualifiedNameErrors(metadata.name);
-  if (errors.length) throw new FieldError('metadata.name', `Function event name ${quote(metadata.name)} is invalid: ${errors.join('; ')}`);
+  if (errors.length) throw fieldError('metadata.name', `Function event name ${quote(metadata.name)} is invalid: ${errors.join('; ')}`);
   if (opts.withSpec === false) return { metadata, spec: {} };
   const spec = optObject(body.spec, 'spec') ?? {};
   optString(spec.displayName, 'spec.displayName');
   optString(spec.triggerName, 'spec.triggerName');
   optString(spec.triggerKind, 'spec.triggerKind');
   if (spec.body !== undefined && spec.body !== null && typeof spec.body !== 'string') {
-    throw new FieldError('spec.body', `spec.body must be a string, got ${quote(spec.body)}`);
+    throw apiError('FIELD_MUST_BE', 'spec.body', 'a string', spec.body);
   }
   optObject(spec.attributes, 'spec.attributes');
   return { metadata, spec: { ...spec } };
@@ -37,7 +37,7 @@ export function readFunctionEventBody(bodyIn: unknown, opts: { defaultNamespace:
 export function eventFunctionName(ev: FunctionEvent): string {
   const field = `metadata.labels.${FUNCTION_LABEL}`;
   const fn = ev.metadata.labels?.[FUNCTION_LABEL];
-  if (!fn) throw new FieldError(field, `Function event has a missing label - \`${FUNCTION_LABEL}\``);
+  if (!fn) throw fieldError(field, `Function event has a missing label - \`${FUNCTION_LABEL}\``);
   checkFunctionName(fn, field);
   return fn;
 }

@@ -4,7 +4,7 @@
  * existing artifact (spec.image). Pure.
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { FieldError, quote } from '../errors.js';
+import { fieldError, quote } from '../errors.js';
 import type { FunctionSpec } from './types.js';
 
 export type SourceKind = 'inline' | 'url' | 'local' | 'template' | 'image';
@@ -39,20 +39,20 @@ export function insideRoots(path: string, roots: string[]): boolean {
 export function checkSource(spec: FunctionSpec, opts: { sourceRoots: string[] }): void {
   const kind = sourceKind(spec);
   if (!kind) {
-    throw new FieldError('spec.build', 'Function must have either spec.build.path, spec.build.functionSourceCode, spec.build.image or spec.image set in order to create');
+    throw fieldError('spec.build', 'Function must have either spec.build.path, spec.build.functionSourceCode, spec.build.image or spec.image set in order to create');
   }
   const b = spec.build;
   if (kind === 'url' && b.path && !/^https?:\/\/[^\s/]+/i.test(b.path)) {
-    throw new FieldError('spec.build.path', `spec.build.path ${quote(b.path)} is not a valid http(s) URL`);
+    throw fieldError('spec.build.path', `spec.build.path ${quote(b.path)} is not a valid http(s) URL`);
   }
   if (kind === 'local') {
     const p = b.path!;
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p)) throw new FieldError('spec.build.path', `spec.build.path ${quote(p)} must be an http(s) URL or a local path`);
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p)) throw fieldError('spec.build.path', `spec.build.path ${quote(p)} must be an http(s) URL or a local path`);
     if (!opts.sourceRoots.length) {
-      throw new FieldError('spec.build.path', `spec.build.path ${quote(p)} is a local path, and this dashboard allows none (start it with --source-root DIR to allow paths inside DIR)`);
+      throw fieldError('spec.build.path', `spec.build.path ${quote(p)} is a local path, and this dashboard allows none (start it with --source-root DIR to allow paths inside DIR)`);
     }
     if (!isAbsolute(p) || !insideRoots(p, opts.sourceRoots)) {
-      throw new FieldError('spec.build.path', `spec.build.path ${quote(p)} must be an absolute path inside ${opts.sourceRoots.join(' or ')}`);
+      throw fieldError('spec.build.path', `spec.build.path ${quote(p)} must be an absolute path inside ${opts.sourceRoots.join(' or ')}`);
     }
   }
 }

@@ -4,7 +4,7 @@ import {
   checkReservedName, normaliseCronSchedule, readFunctionBody, requireObjectBody, validateFunctionSpec,
 } from './function-validate.js';
 import { throwsApiError as throwsApi } from '../../test/helpers/expect-api-error.js';
-import { FieldError } from '../errors.js';
+import { isApiError } from '../errors.js';
 
 const ctx = { defaultNamespace: 'nuclio' };
 
@@ -37,7 +37,7 @@ describe('readFunctionBody', () => {
   for (const name of ['!funcmylif&', '-f', 'f-', 'a b', 'a'.repeat(64), 'x.y/z', 'a/b', '..', '.', 'MyFunc', 'my_func', 'my.func', 'f\u0000']) {
     it(`readFunctionBody() refuses the name ${JSON.stringify(name.length > 20 ? `a…(${name.length})` : name)} with a 400 naming metadata.name`, () => {
       assert.throws(() => readFunctionBody({ metadata: { name } }, ctx), (e: unknown) =>
-        e instanceof FieldError && e.status === 400 && e.field === 'metadata.name' && e.message.includes("Function name doesn't conform to k8s naming convention"));
+        isApiError(e, 'INVALID_FIELD') && e.status === 400 && e.field === 'metadata.name' && e.message.includes("Function name doesn't conform to k8s naming convention"));
     });
   }
 

@@ -4,7 +4,7 @@
  * an ApiError naming the field and quoting the value. Pure.
  */
 import { Cron } from 'croner';
-import { ApiError, FieldError, badRequest, quote } from '../errors.js';
+import { apiError, fieldError, quote } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { normaliseCronSchedule } from './cron-schedule.js';
 import { parseCpu, parseQuantity } from './quantity.js';
@@ -38,9 +38,9 @@ export function readMeta(body: Record<string, unknown>, what: string): Meta {
   if (labels) {
     for (const [k, v] of Object.entries(labels)) {
       const ke = labelKeyErrors(k);
-      if (ke.length) throw new FieldError('metadata.labels', `${what} label key ${quote(k)} is invalid: ${ke.join('; ')}`);
+      if (ke.length) throw fieldError('metadata.labels', `${what} label key ${quote(k)} is invalid: ${ke.join('; ')}`);
       const ve = labelValueErrors(v);
-      if (ve.length) throw new FieldError(`metadata.labels.${k}`, `${what} label ${k} value ${quote(v)} is invalid: ${ve.join('; ')}`);
+      if (ve.length) throw fieldError(`metadata.labels.${k}`, `${what} label ${k} value ${quote(v)} is invalid: ${ve.join('; ')}`);
     }
     meta.labels = { ...labels };
   }
@@ -48,7 +48,7 @@ export function readMeta(body: Record<string, unknown>, what: string): Meta {
   if (annotations) meta.annotations = { ...annotations };
   const rv = raw.resourceVersion;
   if (rv !== undefined && rv !== null && rv !== '') {
-    if (typeof rv !== 'string' && typeof rv !== 'number') throw new FieldError('metadata.resourceVersion', `metadata.resourceVersion must be a string, got ${quote(rv)}`);
+    if (typeof rv !== 'string' && typeof rv !== 'number') throw apiError('FIELD_MUST_BE', 'metadata.resourceVersion', 'a string', rv);
     meta.resourceVersion = String(rv);
   }
   return meta;
@@ -56,18 +56,18 @@ export function readMeta(body: Record<string, unknown>, what: string): Meta {
 
 /** The request body must be a JSON object. */
 export function requireObjectBody(body: unknown): Record<string, unknown> {
-  if (!isObject(body)) throw badRequest(`Request body must be a JSON object, got ${quote(body)}`);
+  if (!isObject(body)) throw apiError('INVALID_BODY', `Request body must be a JSON object, got ${quote(body)}`);
   return body;
 }
 
 /**
- * The name rule for a function name given as input (`field` names where it came from): a FieldError
+ * The name rule for a function name given as input (`field` names where it came from): an INVALID_FIELD error
  * quoting it, or nothing when it is valid.
  */
 export function checkFunctionName(name: string, field: string): void {
   const errors = functionNameErrors(name);
   if (errors.length) {
-    throw new FieldError(field, `Function name doesn't conform to k8s naming convention. Errors: ${errors.join('; ')} (${field} ${quote(name)})`);
+    throw fieldError(field, `Function name doesn't conform to k8s naming convention. Errors: ${errors.join('; ')} (${field} ${quote(name)})`);
   }
 }
 
@@ -81,8 +81,8 @@ export function readFunctionBody(bodyIn: unknown, ctx: BodyContext, withSpec = t
   const metadata = readMeta(body, 'Function');
   metadata.namespace = metadata.namespace || ctx.defaultNamespace;
   if (ctx.projectName) metadata.labels = { ...(metadata.labels ?? {}), [PROJECT_LABEL]: ctx.projectName };
-  if (!metadata.name) throw new FieldError('metadata.name', 'Function name must be provided in metadata');
-  if (!metadata.namespace) throw new FieldError('metadata.namespace', 'Function namespace must be provided in metadata');
+  if (!metadata.name) throw fieldError('metadata.name', 'Function name must be provided in metadata');
+  if (!metadata.namespace) throw fieldError('metadata.namespace', 'Function namespace must be provided in metadata');
   if (!withSpec) return { metadata, spec: { resources: {}, build: {}, platform: {}, eventTimeout: '' } };
   checkFunctionName(metadata.name, 'metadata.name');
   const spec = optObject(body.spec, 'spec') ?? {};
@@ -93,7 +93,7 @@ export function readFunctionBody(bodyIn: unknown, ctx: BodyContext, withSpec = t
 /** Names a platform refuses (spec §6): 412, as Nuclio answers. */
 export function checkReservedName(name: string): void {
   if (RESERVED_FUNCTION_NAMES.includes(name)) {
-    throw new ApiError('PreconditionFailed', `Function name ${name} is reserved and cannot be used.`);
+    throw apiError('FUNCTION_NAME_RESERVED', name);
   }
 }
 
@@ -103,7 +103,7 @@ function checkImage(value: unknown, field: string, goName: string): void {
   const s = optString(value, field);
   if (!s) return;
   const trimmed = s.replace(/\/$/, '');
-  if (trimmed && !IMAGE_REF.test(trimmed)) throw new FieldError(field, `Invalid ${goName} passed (${field} ${quote(s)})`);
+  if (trimmed && !IMAGE_REF.test(trimmed)) throw fieldError(field, `Invalid ${goName} passed (${field} ${quote(s)})`);
 }
 
 /** Field rules of a function spec (spec §6, §9). Throws on the first problem. */
@@ -117,7 +117,7 @@ export function validateFunctionSpec(spec: Record<string, unknown>): void {
   if (limits?.memory !== undefined) {
     const bytes = parseQuantity(limits.memory);
     if (bytes === undefined || bytes < 16 * 2 ** 20) {
-      throw new FieldError('spec.resources.limits.memory', `spec.resources.limits.memory must be a quantity of at least 16Mi such as "128Mi", got ${quote(limits.memory)}`);
+      throw apiError('FIELD_MUST_BE', 'spec.resources.limits.memory', 'a quantity of at least 16Mi such as "128Mi"', limits.memory);
     }
   }
   if (limits?.cpu !== undefined) {
@@ -135,32 +135,32 @@ export function validateFunctionSpec(spec: Record<string, unknown>): void {
   const eventTimeout = optString(spec.eventTimeout, 'spec.eventTimeout');
   if (eventTimeout) {
     const ms = parseDuration(eventTimeout);
-    if (ms === undefined || ms < 0) throw new FieldError('spec.eventTimeout', `spec.eventTimeout must be a duration such as "30s", got ${quote(eventTimeout)}`);
+    if (ms === undefined || ms < 0) throw apiError('FIELD_MUST_BE', 'spec.eventTimeout', 'a duration such as "30s"', eventTimeout);
   }
 
   const min = optInt(spec.minReplicas, 'spec.minReplicas', 0, 100);
   const max = optInt(spec.maxReplicas, 'spec.maxReplicas', 0, 100);
-  if (min === 0 && max === undefined) throw new FieldError('spec.maxReplicas', 'Max replicas must be set when min replicas is zero');
-  if (max === 0) throw new FieldError('spec.maxReplicas', 'Max replicas must be greater than zero');
+  if (min === 0 && max === undefined) throw fieldError('spec.maxReplicas', 'Max replicas must be set when min replicas is zero');
+  if (max === 0) throw fieldError('spec.maxReplicas', 'Max replicas must be greater than zero');
   if (min !== undefined && max !== undefined && min > max) {
-    throw new FieldError('spec.minReplicas', `Min replicas must be less than or equal to max replicas (min ${min}, max ${max})`);
+    throw fieldError('spec.minReplicas', `Min replicas must be less than or equal to max replicas (min ${min}, max ${max})`);
   }
   // Stream consumers share shards among a fixed set of replicas (Nuclio: no autoscaling, spec §6).
   const triggerList = isObject(spec.triggers) ? Object.values(spec.triggers) : [];
   if (triggerList.some((t) => isObject(t) && t.kind === 'v3ioStream')) {
     const n = min ?? max ?? 1;
     if ((max ?? n) !== n || n < 1) {
-      throw new FieldError('spec.maxReplicas', `V3IO Stream trigger does not support autoscaling: set minReplicas equal to maxReplicas, at least 1 (min ${min ?? '-'}, max ${max ?? '-'})`);
+      throw fieldError('spec.maxReplicas', `V3IO Stream trigger does not support autoscaling: set minReplicas equal to maxReplicas, at least 1 (min ${min ?? '-'}, max ${max ?? '-'})`);
     }
   }
 
   if (spec.env !== undefined && spec.env !== null) {
-    if (!Array.isArray(spec.env)) throw new FieldError('spec.env', `spec.env must be a list of {name, value}, got ${quote(spec.env)}`);
+    if (!Array.isArray(spec.env)) throw apiError('FIELD_MUST_BE', 'spec.env', 'a list of {name, value}', spec.env);
     spec.env.forEach((e, i) => {
-      if (!isObject(e)) throw new FieldError(`spec.env[${i}]`, `spec.env[${i}] must be an object {name, value}, got ${quote(e)}`);
+      if (!isObject(e)) throw apiError('FIELD_MUST_BE', `spec.env[${i}]`, 'an object {name, value}', e);
       const name = optString(e.name, `spec.env[${i}].name`);
       if (!name || !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) {
-        throw new FieldError(`spec.env[${i}].name`, `spec.env[${i}].name must be a valid environment variable name, got ${quote(e.name)}`);
+        throw apiError('FIELD_MUST_BE', `spec.env[${i}].name`, 'a valid environment variable name', e.name);
       }
       optString(e.value, `spec.env[${i}].value`);
     });
@@ -179,12 +179,12 @@ export function validateFunctionSpec(spec: Record<string, unknown>): void {
 
   const s2z = optObject(spec.scaleToZero, 'spec.scaleToZero');
   if (s2z?.scaleResources !== undefined && s2z.scaleResources !== null) {
-    if (!Array.isArray(s2z.scaleResources)) throw new FieldError('spec.scaleToZero.scaleResources', `spec.scaleToZero.scaleResources must be a list, got ${quote(s2z.scaleResources)}`);
+    if (!Array.isArray(s2z.scaleResources)) throw apiError('FIELD_MUST_BE', 'spec.scaleToZero.scaleResources', 'a list', s2z.scaleResources);
     s2z.scaleResources.forEach((r, i) => {
       const f = `spec.scaleToZero.scaleResources[${i}]`;
-      if (!isObject(r)) throw new FieldError(f, `${f} must be an object, got ${quote(r)}`);
+      if (!isObject(r)) throw apiError('FIELD_MUST_BE', f, 'an object', r);
       const w = optString(r.windowSize, `${f}.windowSize`);
-      if (w !== undefined && !(parseDuration(w)! > 0)) throw new FieldError(`${f}.windowSize`, `${f}.windowSize must be a positive duration such as "5m", got ${quote(w)}`);
+      if (w !== undefined && !(parseDuration(w)! > 0)) throw apiError('FIELD_MUST_BE', `${f}.windowSize`, 'a positive duration such as "5m"', w);
     });
   }
 
@@ -197,14 +197,14 @@ function validateTriggers(value: unknown): void {
   let httpCount = 0;
   for (const [key, raw] of Object.entries(triggers)) {
     const f = `spec.triggers.${key}`;
-    if (key === '') throw new FieldError('spec.triggers', 'Trigger key can not be empty');
-    if (!isObject(raw)) throw new FieldError(f, `${f} must be an object, got ${quote(raw)}`);
+    if (key === '') throw fieldError('spec.triggers', 'Trigger key can not be empty');
+    if (!isObject(raw)) throw apiError('FIELD_MUST_BE', f, 'an object', raw);
     const t = raw as Partial<Trigger>;
     const kind = optString(t.kind, `${f}.kind`);
     const kindError = triggerKindError(`${f}.kind`, kind);
-    if (kindError) throw new FieldError(`${f}.kind`, kindError);
+    if (kindError) throw fieldError(`${f}.kind`, kindError);
     const name = optString(t.name, `${f}.name`);
-    if (name && name !== key) throw new FieldError(`${f}.name`, `Trigger key and name mismatch (${key} != ${name})`);
+    if (name && name !== key) throw fieldError(`${f}.name`, `Trigger key and name mismatch (${key} != ${name})`);
     optInt(t.numWorkers, `${f}.numWorkers`, 0, 100_000);
     optInt(t.maxWorkers, `${f}.maxWorkers`, 0, 100_000);
     optInt(t.workerAvailabilityTimeoutMilliseconds, `${f}.workerAvailabilityTimeoutMilliseconds`, 0);
@@ -216,22 +216,22 @@ function validateTriggers(value: unknown): void {
     }
     if (kind === 'cron') validateCron(attrs, f);
   }
-  if (httpCount > 1) throw new FieldError('spec.triggers', "There's more than one http trigger (unsupported)");
+  if (httpCount > 1) throw fieldError('spec.triggers', "There's more than one http trigger (unsupported)");
 }
 
 function validateCron(attrs: Record<string, unknown>, f: string): void {
   const schedule = optString(attrs.schedule, `${f}.attributes.schedule`);
   const interval = optString(attrs.interval, `${f}.attributes.interval`);
-  if (!schedule && !interval) throw new FieldError(`${f}.attributes`, `${f} (cron) needs attributes.schedule or attributes.interval`);
+  if (!schedule && !interval) throw fieldError(`${f}.attributes`, `${f} (cron) needs attributes.schedule or attributes.interval`);
   if (interval) {
     const ms = parseDuration(interval);
-    if (!(ms! > 0)) throw new FieldError(`${f}.attributes.interval`, `${f}.attributes.interval must be a positive duration such as "10s", got ${quote(interval)}`);
+    if (!(ms! > 0)) throw apiError('FIELD_MUST_BE', `${f}.attributes.interval`, 'a positive duration such as "10s"', interval);
   }
   if (schedule) {
     try {
       new Cron(normaliseCronSchedule(schedule), { paused: true }).stop();
     } catch (e) {
-      throw new FieldError(`${f}.attributes.schedule`, `${f}.attributes.schedule ${quote(schedule)} is not a valid cron expression: ${(e as Error).message}`);
+      throw fieldError(`${f}.attributes.schedule`, `${f}.attributes.schedule ${quote(schedule)} is not a valid cron expression: ${(e as Error).message}`);
     }
   }
   const event = optObject(attrs.event, `${f}.attributes.event`);

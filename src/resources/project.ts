@@ -1,7 +1,7 @@
 /**
  * Projects (spec §4.2): body processing and name rules.
  */
-import { FieldError, quote } from '../errors.js';
+import { fieldError, quote } from '../errors.js';
 import { dnsLabelErrors } from './names.js';
 import { optObject, optString, optStringMap } from './shape.js';
 import { readMeta, requireObjectBody } from './function-validate.js';
@@ -17,11 +17,11 @@ export function readProjectBody(bodyIn: unknown, opts: { defaultNamespace: strin
   metadata.namespace = metadata.namespace || opts.defaultNamespace;
   if (!metadata.name && opts.nameFallback) metadata.name = opts.nameFallback;
   if (!metadata.name && opts.generateName) metadata.name = opts.generateName();
-  if (!metadata.name) throw new FieldError('metadata.name', 'Project name must be provided in metadata');
-  if (!metadata.namespace) throw new FieldError('metadata.namespace', 'Project namespace must be provided in metadata');
+  if (!metadata.name) throw fieldError('metadata.name', 'Project name must be provided in metadata');
+  if (!metadata.namespace) throw fieldError('metadata.namespace', 'Project namespace must be provided in metadata');
   const errors = dnsLabelErrors(metadata.name);
   if (errors.length) {
-    throw new FieldError('metadata.name', `Project name must adhere to Kubernetes naming conventions. Errors: ${errors.join('; ')} (metadata.name ${quote(metadata.name)})`);
+    throw fieldError('metadata.name', `Project name must adhere to Kubernetes naming conventions. Errors: ${errors.join('; ')} (metadata.name ${quote(metadata.name)})`);
   }
   const spec = optObject(body.spec, 'spec') ?? {};
   optString(spec.description, 'spec.description');

@@ -1,30 +1,30 @@
 /**
- * Shape checks for untrusted JSON: each helper either returns the typed value or throws a FieldError that
+ * Shape checks for untrusted JSON: each helper either returns the typed value or throws an error of the catalogue (FIELD_MUST_BE, INVALID_FIELD) that
  * names the field and quotes the value. Used at the edge of every resource family.
  */
-import { FieldError, quote } from '../errors.js';
+import { apiError, fieldError } from '../errors.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 export const isObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** An optional object field: undefined/null → undefined, object → itself, anything else → FieldError. */
+/** An optional object field: undefined/null → undefined, object → itself, anything else → FIELD_MUST_BE. */
 export function optObject(value: unknown, field: string): Record<string, unknown> | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!isObject(value)) throw new FieldError(field, `${field} must be an object, got ${quote(value)}`);
+  if (!isObject(value)) throw apiError('FIELD_MUST_BE', field, 'an object', value);
   return value;
 }
 
 export function optString(value: unknown, field: string): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw new FieldError(field, `${field} must be a string, got ${quote(value)}`);
+  if (typeof value !== 'string') throw apiError('FIELD_MUST_BE', field, 'a string', value);
   return value;
 }
 
 export function optBoolean(value: unknown, field: string): boolean | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'boolean') throw new FieldError(field, `${field} must be a boolean, got ${quote(value)}`);
+  if (typeof value !== 'boolean') throw apiError('FIELD_MUST_BE', field, 'a boolean', value);
   return value;
 }
 
@@ -32,11 +32,11 @@ export function optBoolean(value: unknown, field: string): boolean | undefined {
 export function optInt(value: unknown, field: string, min = -Infinity, max = Infinity): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new FieldError(field, `${field} must be an integer, got ${quote(value)}`);
+    throw apiError('FIELD_MUST_BE', field, 'an integer', value);
   }
   if (value < min || value > max) {
     const range = max === Infinity ? `at least ${min}` : `between ${min} and ${max}`;
-    throw new FieldError(field, `${field} must be ${range}, got ${value}`);
+    throw fieldError(field, `${field} must be ${range}, got ${value}`);
   }
   return value;
 }
@@ -44,7 +44,7 @@ export function optInt(value: unknown, field: string, min = -Infinity, max = Inf
 export function optStringArray(value: unknown, field: string): string[] | undefined {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
-    throw new FieldError(field, `${field} must be a list of strings, got ${quote(value)}`);
+    throw apiError('FIELD_MUST_BE', field, 'a list of strings', value);
   }
   return value as string[];
 }
@@ -54,7 +54,7 @@ export function optStringMap(value: unknown, field: string): Record<string, stri
   const obj = optObject(value, field);
   if (!obj) return undefined;
   for (const [k, v] of Object.entries(obj)) {
-    if (typeof v !== 'string') throw new FieldError(`${field}.${k}`, `${field}.${k} must be a string, got ${quote(v)}`);
+    if (typeof v !== 'string') throw apiError('FIELD_MUST_BE', `${field}.${k}`, 'a string', v);
   }
   return obj as Record<string, string>;
 }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError, FieldError } from '../errors.js';
+import { isApiError } from '../errors.js';
 import { validateFunctionSpec } from './function-validate.js';
 import { OTHER_NUCLIO_TRIGGER_KINDS, RUN_TRIGGER_KINDS, triggerKindError } from './trigger-kinds.js';
 
@@ -22,7 +22,7 @@ describe('triggerKindError()', () => {
 describe('validateFunctionSpec() and trigger kinds', () => {
   it('refuses an unknown kind with 400 naming spec.triggers.<key>.kind', () => {
     assert.throws(() => validateFunctionSpec({ triggers: { web: { kind: 'htp' } } }), (e: unknown) =>
-      e instanceof ApiError && e.status === 400 && e instanceof FieldError && e.field === 'spec.triggers.web.kind' && /"htp" is not a trigger kind/.test(e.message));
+      isApiError(e, 'INVALID_FIELD') && e.status === 400 && e.field === 'spec.triggers.web.kind' && /"htp" is not a trigger kind/.test(e.message));
   });
   it('refuses a trigger without a kind', () => {
     assert.throws(() => validateFunctionSpec({ triggers: { web: { attributes: {} } } }), /spec\.triggers\.web\.kind is missing/);

@@ -6,18 +6,13 @@
 import Database from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
-import { ApiError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
 import {
-  matchesLabels, type AnyResource, type Kind, type ListQuery, type ResourceOf, type Store, type StoreChange,
-  type StoreOp,
+  matchesLabels, StoreError, type AnyResource, type Kind, type ListQuery, type ResourceOf, type Store, type StoreChange,
+  type StoreOp, type WriteOptions,
 } from './store.js';
 
 interface Row { body: string; version: number }
-
-const KIND_LABEL: Record<Kind, string> = {
-  function: 'Function', project: 'Project', functionEvent: 'Function event', apiGateway: 'Api-Gateway',
-};
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -77,19 +72,19 @@ export class SqliteStore implements Store {
     return out;
   }
 
-  async create<K extends Kind>(kind: K, object: ResourceOf<K>): Promise<ResourceOf<K>> {
+  async create<K extends Kind>(kind: K, object: ResourceOf<K>, opts: WriteOptions = {}): Promise<ResourceOf<K>> {
     const { stored, change } = this.db.transaction(() => this.createTx(kind, object))();
-    this.emit(change);
+    this.emit(change, opts.by);
     return stored;
   }
 
-  async update<K extends Kind>(kind: K, object: ResourceOf<K>, opts: { ifVersion?: string } = {}): Promise<ResourceOf<K>> {
+  async update<K extends Kind>(kind: K, object: ResourceOf<K>, opts: WriteOptions & { ifVersion?: string } = {}): Promise<ResourceOf<K>> {
     const { stored, change } = this.db.transaction(() => this.updateTx(kind, object, opts.ifVersion))();
-    this.emit(change);
+    this.emit(change, opts.by);
     return stored;
   }
 
-  async setStatus<K extends 'function' | 'apiGateway'>(kind: K, namespace: string, name: string, status: Partial<ResourceOf<K>['status']>, opts: { replace?: boolean } = {}): Promise<ResourceOf<K> | undefined> {
+  async setStatus<K extends 'function' | 'apiGateway'>(kind: K, namespace: string, name: string, status: Partial<ResourceOf<K>['status']>, opts: WriteOptions & { replace?: boolean } = {}): Promise<ResourceOf<K> | undefined> {
     const result = this.db.transaction(() => {
       const row = this.stmts.get.get(kind, namespace, name);
       if (!row) return undefined;
@@ -100,24 +95,24 @@ export class SqliteStore implements Store {
       this.stmts.update.run(row.version, JSON.stringify(obj), kind, namespace, name);
       return obj;
     })();
-    if (result) this.emit({ kind, type: 'status', namespace, name, object: result });
+    if (result) this.emit({ kind, type: 'status', namespace, name, object: result }, opts.by);
     return result;
   }
 
-  async delete(kind: Kind, namespace: string, name: string, opts: { ifVersion?: string } = {}): Promise<boolean> {
+  async delete(kind: Kind, namespace: string, name: string, opts: WriteOptions & { ifVersion?: string } = {}): Promise<boolean> {
     const change = this.db.transaction(() => this.deleteTx(kind, namespace, name, opts.ifVersion))();
-    if (change) this.emit(change);
+    if (change) this.emit(change, opts.by);
     return change !== undefined;
   }
 
-  async batch(ops: StoreOp[]): Promise<void> {
+  async batch(ops: StoreOp[], opts: WriteOptions = {}): Promise<void> {
     const changes = this.db.transaction(() => {
       const out: StoreChange[] = [];
       for (const op of ops) {
         if (op.op === 'create') out.push(this.createTx(op.kind, op.object).change);
         else if (op.op === 'update') out.push(this.updateTx(op.kind, op.object, op.ifVersion).change);
         else if (op.op === 'require') {
-          if (!this.stmts.get.get(op.kind, op.namespace, op.name)) throw op.error;
+          if (!this.stmts.get.get(op.kind, op.namespace, op.name)) throw new StoreError('REQUIRED_MISSING', { kind: op.kind, namespace: op.namespace, name: op.name });
         } else if (op.op === 'deleteMatching') {
           for (const row of this.stmts.list.all(op.kind, op.namespace)) {
             const obj = JSON.parse(row.body) as AnyResource;
@@ -132,7 +127,7 @@ export class SqliteStore implements Store {
       }
       return out;
     })();
-    for (const c of changes) this.emit(c);
+    for (const c of changes) this.emit(c, opts.by);
   }
 
   async namespaces(): Promise<string[]> {
@@ -152,10 +147,8 @@ export class SqliteStore implements Store {
   // ---- inside transactions ----
 
   private createTx<K extends Kind>(kind: K, object: ResourceOf<K>): { stored: ResourceOf<K>; change: StoreChange } {
-    const { namespace, name } = identity(object);
-    if (this.stmts.get.get(kind, namespace, name)) {
-      throw new ApiError('Conflict', `${KIND_LABEL[kind]} ${JSON.stringify(name)} already exists in namespace ${JSON.stringify(namespace)}`);
-    }
+    const { namespace, name } = identity(kind, object);
+    if (this.stmts.get.get(kind, namespace, name)) throw new StoreError('ALREADY_EXISTS', { kind, namespace, name });
     const version = this.stmts.nextVersion.get()!.value;
     const stored = structuredClone(object) as ResourceOf<K>;
     stored.metadata.resourceVersion = String(version);
@@ -164,11 +157,11 @@ export class SqliteStore implements Store {
   }
 
   private updateTx<K extends Kind>(kind: K, object: ResourceOf<K>, ifVersion: string | undefined): { stored: ResourceOf<K>; change: StoreChange } {
-    const { namespace, name } = identity(object);
+    const { namespace, name } = identity(kind, object);
     const row = this.stmts.get.get(kind, namespace, name);
-    if (!row) throw new ApiError('NotFound', `${KIND_LABEL[kind]} not found`);
+    if (!row) throw new StoreError('NOT_FOUND', { kind, namespace, name });
     if (ifVersion !== undefined && ifVersion !== String(row.version)) {
-      throw new ApiError('Conflict', `${KIND_LABEL[kind]} resource version is stale (given ${ifVersion}, stored ${row.version})`);
+      throw new StoreError('VERSION_CONFLICT', { kind, namespace, name }, { given: ifVersion, stored: String(row.version) });
     }
     const previous = JSON.parse(row.body) as AnyResource;
     const version = this.stmts.nextVersion.get()!.value;
@@ -184,13 +177,14 @@ export class SqliteStore implements Store {
     const row = this.stmts.get.get(kind, namespace, name);
     if (!row) return undefined;
     if (ifVersion !== undefined && ifVersion !== String(row.version)) {
-      throw new ApiError('Conflict', `${KIND_LABEL[kind]} resource version is stale (given ${ifVersion}, stored ${row.version})`);
+      throw new StoreError('VERSION_CONFLICT', { kind, namespace, name }, { given: ifVersion, stored: String(row.version) });
     }
     this.stmts.remove.run(kind, namespace, name);
     return { kind, type: 'deleted', namespace, name, object: JSON.parse(row.body) as AnyResource };
   }
 
-  private emit(change: StoreChange): void {
+  private emit(change: StoreChange, by: string | undefined): void {
+    if (by !== undefined) change.by = by;
     // A listener's failure must not undo or hide a committed change.
     for (const listener of this.events.listeners('change') as ((c: StoreChange) => void)[]) {
       try {
@@ -202,8 +196,8 @@ export class SqliteStore implements Store {
   }
 }
 
-function identity(object: AnyResource): { namespace: string; name: string } {
+function identity(kind: Kind, object: AnyResource): { namespace: string; name: string } {
   const { namespace, name } = object.metadata;
-  if (!namespace || !name) throw new ApiError('BadRequest', 'A resource needs metadata.name and metadata.namespace');
+  if (!namespace || !name) throw new StoreError('INVALID_RESOURCE', { kind, namespace: namespace ?? '', name: name ?? '' });
   return { namespace, name };
 }

@@ -4,8 +4,7 @@
  */
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../errors.js';
-import type { Store, StoreChange } from './store.js';
+import { StoreError, type Store, type StoreChange, type StoreErrorCode } from './store.js';
 import type { FunctionRecord, Project } from '../resources/types.js';
 
 const project = (name: string, ns = 'nuclio', labels?: Record<string, string>): Project => ({
@@ -16,6 +15,10 @@ const fn = (name: string, projectName = 'p1'): FunctionRecord => ({
   spec: { resources: {}, build: {}, platform: {}, eventTimeout: '', runtime: 'nodejs' },
   status: { state: 'building' },
 });
+
+/** A predicate for assert.rejects: a StoreError with `code` about `name`. */
+const storeError = (code: StoreErrorCode, name?: string) => (e: unknown) =>
+  e instanceof StoreError && e.code === code && (name === undefined || e.resource.name === name);
 
 export function storeContract(label: string, makeStore: () => Promise<Store>): void {
   describe(`Store contract: ${label}`, () => {
@@ -32,10 +35,10 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
       assert.equal((await store.get('project', 'nuclio', 'a'))!.spec.description, 'a');
     });
 
-    it('create() of an existing name throws a 409 error and changes nothing', async () => {
+    it('create() of an existing name throws StoreError ALREADY_EXISTS and changes nothing', async () => {
       store = await makeStore();
       await store.create('project', project('a'));
-      await assert.rejects(store.create('project', { ...project('a'), spec: { description: 'other' } }), (e: { status?: number }) => e.status === 409);
+      await assert.rejects(store.create('project', { ...project('a'), spec: { description: 'other' } }), storeError('ALREADY_EXISTS', 'a'));
       assert.equal((await store.get('project', 'nuclio', 'a'))!.spec.description, 'a');
     });
 
@@ -58,18 +61,25 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
       assert.equal((await store.list('project', undefined)).length, 1);
     });
 
-    it('update() bumps the resourceVersion and refuses a stale ifVersion with 409', async () => {
+    it('update() bumps the resourceVersion and refuses a stale ifVersion with VERSION_CONFLICT', async () => {
       store = await makeStore();
       const v1 = await store.create('project', project('a'));
       const v2 = await store.update('project', { ...v1, spec: { description: 'two' } }, { ifVersion: v1.metadata.resourceVersion });
       assert.notEqual(v2.metadata.resourceVersion, v1.metadata.resourceVersion);
-      await assert.rejects(store.update('project', { ...v1, spec: { description: 'three' } }, { ifVersion: v1.metadata.resourceVersion }), (e: { status?: number }) => e.status === 409);
+      await assert.rejects(store.update('project', { ...v1, spec: { description: 'three' } }, { ifVersion: v1.metadata.resourceVersion }), (e: unknown) =>
+        storeError('VERSION_CONFLICT', 'a')(e) && (e as StoreError).versions?.given === v1.metadata.resourceVersion && (e as StoreError).versions?.stored === v2.metadata.resourceVersion);
       assert.equal((await store.get('project', 'nuclio', 'a'))!.spec.description, 'two');
     });
 
-    it('update() of a missing resource throws 404', async () => {
+    it('update() of a missing resource throws NOT_FOUND', async () => {
       store = await makeStore();
-      await assert.rejects(store.update('project', project('nope')), (e: { status?: number }) => e.status === 404);
+      await assert.rejects(store.update('project', project('nope')), storeError('NOT_FOUND', 'nope'));
+    });
+
+    it('a resource without metadata.name or namespace is refused with INVALID_RESOURCE', async () => {
+      store = await makeStore();
+      await assert.rejects(store.create('project', { ...project('x'), metadata: { namespace: 'nuclio' } }), storeError('INVALID_RESOURCE'));
+      await assert.rejects(store.update('project', { ...project('x'), metadata: { name: 'x' } }), storeError('INVALID_RESOURCE'));
     });
 
     it('update() without a status keeps the stored status', async () => {
@@ -92,10 +102,10 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
       assert.equal(await store.setStatus('function', 'nuclio', 'missing', { state: 'ready' }), undefined);
     });
 
-    it('delete() is true once, false after; a stale ifVersion throws 409', async () => {
+    it('delete() is true once, false after; a stale ifVersion throws VERSION_CONFLICT', async () => {
       store = await makeStore();
       const created = await store.create('project', project('a'));
-      await assert.rejects(store.delete('project', 'nuclio', 'a', { ifVersion: '999999' }), (e: { status?: number }) => e.status === 409);
+      await assert.rejects(store.delete('project', 'nuclio', 'a', { ifVersion: '999999' }), storeError('VERSION_CONFLICT', 'a'));
       assert.equal(await store.delete('project', 'nuclio', 'a', { ifVersion: created.metadata.resourceVersion }), true);
       assert.equal(await store.delete('project', 'nuclio', 'a'), false);
     });
@@ -118,17 +128,16 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
       assert.equal(await store.get('project', 'nuclio', 'exists'), undefined);
     });
 
-    it('batch() require fails the whole batch with its error when the resource is missing, and passes when it exists', async () => {
+    it('batch() require fails the whole batch with REQUIRED_MISSING when the resource is missing, and passes when it exists', async () => {
       store = await makeStore();
-      const error = new ApiError('BadRequest', 'the parent is gone');
       await assert.rejects(store.batch([
-        { op: 'require', kind: 'project', namespace: 'nuclio', name: 'parent', error },
+        { op: 'require', kind: 'project', namespace: 'nuclio', name: 'parent' },
         { op: 'create', kind: 'project', object: project('child') },
-      ]), (e) => e === error);
+      ]), storeError('REQUIRED_MISSING', 'parent'));
       assert.equal(await store.get('project', 'nuclio', 'child'), undefined);
       await store.create('project', project('parent'));
       await store.batch([
-        { op: 'require', kind: 'project', namespace: 'nuclio', name: 'parent', error },
+        { op: 'require', kind: 'project', namespace: 'nuclio', name: 'parent' },
         { op: 'create', kind: 'project', object: project('child') },
       ]);
       assert.ok(await store.get('project', 'nuclio', 'child'));
@@ -151,7 +160,7 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
     it('batch() update honours ifVersion', async () => {
       store = await makeStore();
       const a = await store.create('project', project('a'));
-      await assert.rejects(store.batch([{ op: 'update', kind: 'project', object: a, ifVersion: '999999' }]), (e: { status?: number }) => e.status === 409);
+      await assert.rejects(store.batch([{ op: 'update', kind: 'project', object: a, ifVersion: '999999' }]), storeError('VERSION_CONFLICT', 'a'));
       await store.batch([{ op: 'update', kind: 'project', object: a, ifVersion: a.metadata.resourceVersion }]);
     });
 
@@ -166,6 +175,24 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
       stop();
       await store.create('function', fn('g'));
       assert.deepEqual(seen, ['created:function:f', 'updated:function:f', 'status:function:f', 'deleted:function:f']);
+    });
+
+    it('watch() carries who made each change (WriteOptions.by), for every kind of write, and nothing when the writer did not say', async () => {
+      store = await makeStore();
+      const seen: string[] = [];
+      const stop = store.watch((c: StoreChange) => seen.push(`${c.type}:${c.name}:${c.by ?? '-'}`));
+      const f = await store.create('function', fn('f'), { by: 'api' });
+      await store.update('function', f, { by: 'controller', ifVersion: f.metadata.resourceVersion });
+      await store.setStatus('function', 'nuclio', 'f', { state: 'ready' }, { by: 'platform' });
+      await store.setStatus('function', 'nuclio', 'f', { state: 'error' });
+      await store.batch([{ op: 'create', kind: 'function', object: fn('g') }, { op: 'delete', kind: 'function', namespace: 'nuclio', name: 'f' }], { by: 'api' });
+      await store.delete('function', 'nuclio', 'g', { by: 'controller' });
+      await store.create('function', fn('h'));
+      stop();
+      assert.deepEqual(seen, [
+        'created:f:api', 'updated:f:controller', 'status:f:platform', 'status:f:-', 'created:g:api', 'deleted:f:api',
+        'deleted:g:controller', 'created:h:-',
+      ]);
     });
 
     it('namespaces() lists the namespaces in use', async () => {

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { badRequest, conflict, notFound } from '../errors.js';
+import { apiError } from '../errors.js';
 import { readJsonFile, writeJsonFileSync } from './json-file.js';
 import { consumerGroupError, containerError, parseStreamPath, streamKey, type StreamAddress } from './names.js';
 import { META_FILE, Stream, type StreamMeta } from './stream.js';
@@ -39,9 +39,9 @@ export class StreamService {
   /** A validated address, or a 400 naming what is wrong. */
   static address(container: string, rawPath: string): StreamAddress {
     const cErr = containerError(container);
-    if (cErr) throw badRequest(cErr);
+    if (cErr) throw apiError('STREAM_REQUEST_INVALID', cErr);
     const p = parseStreamPath(rawPath);
-    if ('error' in p) throw badRequest(p.error);
+    if ('error' in p) throw apiError('STREAM_REQUEST_INVALID', p.error);
     return { container, path: p.path };
   }
 
@@ -54,21 +54,21 @@ export class StreamService {
     this.assertOpen();
     const { shardCount, retentionHours } = settings;
     if (!Number.isSafeInteger(shardCount) || shardCount < 1 || shardCount > MAX_SHARDS) {
-      throw badRequest(`ShardCount must be an integer from 1 to ${MAX_SHARDS}, got ${JSON.stringify(shardCount)}`);
+      throw apiError('STREAM_REQUEST_INVALID', `ShardCount must be an integer from 1 to ${MAX_SHARDS}, got ${JSON.stringify(shardCount)}`);
     }
     if (!Number.isSafeInteger(retentionHours) || retentionHours < 1 || retentionHours > MAX_RETENTION_HOURS) {
-      throw badRequest(`RetentionPeriodHours must be an integer from 1 to ${MAX_RETENTION_HOURS}, got ${JSON.stringify(retentionHours)}`);
+      throw apiError('STREAM_REQUEST_INVALID', `RetentionPeriodHours must be an integer from 1 to ${MAX_RETENTION_HOURS}, got ${JSON.stringify(retentionHours)}`);
     }
     const dir = this.dirOf(a);
-    if (existsSync(join(dir, META_FILE))) throw conflict(`Stream ${streamKey(a)} already exists`);
+    if (existsSync(join(dir, META_FILE))) throw apiError('STREAM_EXISTS', streamKey(a));
     const segments = a.path.split('/');
     for (let i = 1; i < segments.length; i++) {
       const outer = segments.slice(0, i).join('/');
       if (existsSync(join(this.opts.dir, a.container, ...segments.slice(0, i), META_FILE))) {
-        throw conflict(`Cannot create stream ${streamKey(a)} inside stream ${a.container}/${outer}`);
+        throw apiError('STREAM_INSIDE_STREAM', streamKey(a), `${a.container}/${outer}`);
       }
     }
-    if (existsSync(dir) && readdirSync(dir).length) throw conflict(`Cannot create stream ${streamKey(a)}: ${a.path} is a folder holding other streams`);
+    if (existsSync(dir) && readdirSync(dir).length) throw apiError('STREAM_PATH_HOLDS_STREAMS', streamKey(a), a.path);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const meta: StreamMeta = { shardCount, retentionHours, createdAt: new Date().toISOString() };
     writeJsonFileSync(join(dir, META_FILE), meta);
@@ -83,7 +83,7 @@ export class StreamService {
     const dir = this.dirOf(a);
     const meta = readJsonFile(join(dir, META_FILE)) as StreamMeta | undefined;
     if (!meta) {
-      return Promise.reject(notFound(`Stream ${key} does not exist (create it with a POST to /v3io/${key}/ and header X-v3io-function: CreateStream)`));
+      return Promise.reject(apiError('STREAM_NOT_FOUND', key));
     }
     const opening = Stream.open(a, dir, meta, this.opts.onRepair);
     this.streams.set(key, opening);
@@ -102,7 +102,7 @@ export class StreamService {
   /** Every shard's committed and current sequence numbers and lag, for a consumer group. */
   async shardLags(query: { containerName: string; streamPath: string; consumerGroup: string }): Promise<ShardLag[]> {
     const gErr = consumerGroupError(query.consumerGroup);
-    if (gErr) throw badRequest(gErr);
+    if (gErr) throw apiError('STREAM_REQUEST_INVALID', gErr);
     const stream = await this.stream(StreamService.address(query.containerName, query.streamPath));
     return stream.offsets(query.consumerGroup).map((o) => ({ committed: o.committed ?? 0, current: o.current, lag: Math.max(0, o.current - (o.committed ?? 0)) }));
   }

@@ -11,7 +11,7 @@
  * end of an empty shard), so that a group seeking to the latest record starts where its first member did.
  */
 import { join } from 'node:path';
-import { badRequest, conflict } from '../errors.js';
+import { apiError } from '../errors.js';
 import { DurableJsonFile, readJsonFile } from './json-file.js';
 import { GroupMembership } from './group-membership.js';
 import { streamKey, type StreamAddress } from './names.js';
@@ -97,7 +97,7 @@ export class Stream {
   /** The shard's log, or a 400 naming the valid range. */
   private shard(shard: number): ShardLog {
     const log = this.shards[shard];
-    if (!Number.isSafeInteger(shard) || !log) throw badRequest(`Shard ${shard} does not exist in stream ${this.name}: its shards are 0 to ${this.meta.shardCount - 1}`);
+    if (!Number.isSafeInteger(shard) || !log) throw apiError('SHARD_NOT_FOUND', shard, this.name, this.meta.shardCount);
     return log;
   }
 
@@ -135,7 +135,7 @@ export class Stream {
         const next = log.lastSeq + 1;
         if (target.seq < first || target.seq > next) {
           const held = first <= log.lastSeq ? `it holds ${first} to ${log.lastSeq}` : 'it holds no records';
-          throw badRequest(`Sequence number ${target.seq} does not exist in shard ${shard} of stream ${this.name}: ${held}, and ${next} is the next to be written`);
+          throw apiError('SEQUENCE_NOT_FOUND', target.seq, shard, this.name, held, next);
         }
         return target.seq;
       }
@@ -146,7 +146,7 @@ export class Stream {
   async read(shard: number, seq: number, limit: number, maxBytes: number): Promise<{ records: StoredRecord[]; nextSeq: number; behind: number; msBehind: number }> {
     const log = this.shard(shard);
     if (seq > log.lastSeq + 1) {
-      throw badRequest(`Location is beyond the end of shard ${shard} of stream ${this.name} (sequence number ${seq}, the last is ${log.lastSeq}): seek again`);
+      throw apiError('LOCATION_BEYOND_END', shard, this.name, seq, log.lastSeq);
     }
     const records = await log.read(seq, limit, maxBytes);
     const last = records.at(-1);
@@ -177,9 +177,9 @@ export class Stream {
    */
   async commit(group: string, shard: number, seq: number, member: string | undefined, now: number): Promise<void> {
     const log = this.shard(shard);
-    if (seq > log.lastSeq) throw badRequest(`Cannot commit sequence number ${seq} in shard ${shard} of stream ${this.name}: its last record is ${log.lastSeq}`);
+    if (seq > log.lastSeq) throw apiError('COMMIT_BEYOND_END', seq, shard, this.name, log.lastSeq);
     if (member !== undefined && !this.membership(group).owns(member, shard, now)) {
-      throw conflict(`Member ${member} does not own shard ${shard} of stream ${this.name} in consumer group ${group} (it was reassigned or the member's session expired): the commit is refused`);
+      throw apiError('SHARD_NOT_OWNED', member, shard, this.name, group);
     }
     let list = this.committed.get(group);
     if (!list) this.committed.set(group, (list = new Array<number | null>(this.meta.shardCount).fill(null)));

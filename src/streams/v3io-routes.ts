@@ -30,7 +30,7 @@
  * `X-v3io-session-key`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { badRequest } from '../errors.js';
+import { apiError } from '../errors.js';
 import { sendJson } from '../api/reply.js';
 import { isObject } from '../resources/shape.js';
 import { decodeLocation, encodeLocation } from './location.js';
@@ -61,33 +61,33 @@ function intField(body: Body, field: string, opts: { min: number; max?: number; 
   const v = body[field];
   if (v === undefined || v === null) {
     if (opts.fallback !== undefined) return opts.fallback;
-    throw badRequest(`${field} is required`);
+    throw apiError('STREAM_REQUEST_INVALID', `${field} is required`);
   }
   const range = opts.max === undefined ? `${opts.min} or more` : `from ${opts.min} to ${opts.max}`;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < opts.min || (opts.max !== undefined && v > opts.max)) {
-    throw badRequest(`${field} must be an integer ${range}, got ${JSON.stringify(v)?.slice(0, 80)}`);
+    throw apiError('STREAM_REQUEST_INVALID', `${field} must be an integer ${range}, got ${JSON.stringify(v)?.slice(0, 80)}`);
   }
   return v;
 }
 
 function groupField(body: Body): string {
   const err = consumerGroupError(body.ConsumerGroup);
-  if (err) throw badRequest(err);
+  if (err) throw apiError('STREAM_REQUEST_INVALID', err);
   return body.ConsumerGroup as string;
 }
 
 function memberField(body: Body): string {
   const err = memberIdError(body.MemberId);
-  if (err) throw badRequest(err);
+  if (err) throw apiError('STREAM_REQUEST_INVALID', err);
   return body.MemberId as string;
 }
 
 /** Base64 text → bytes, refusing what is not base64 (Node's decoder would skip it silently). */
 function base64Field(value: unknown, field: string): Buffer {
-  if (typeof value !== 'string') throw badRequest(`${field} must be a base64 string`);
-  if (value.length % 4 !== 0 || !BASE64.test(value)) throw badRequest(`${field} is not valid base64`);
+  if (typeof value !== 'string') throw apiError('STREAM_REQUEST_INVALID', `${field} must be a base64 string`);
+  if (value.length % 4 !== 0 || !BASE64.test(value)) throw apiError('STREAM_REQUEST_INVALID', `${field} is not valid base64`);
   const data = Buffer.from(value, 'base64');
-  if (data.length > MAX_RECORD_BYTES) throw badRequest(`${field} is ${data.length} bytes: a record holds at most ${MAX_RECORD_BYTES}`);
+  if (data.length > MAX_RECORD_BYTES) throw apiError('STREAM_REQUEST_INVALID', `${field} is ${data.length} bytes: a record holds at most ${MAX_RECORD_BYTES}`);
   return data;
 }
 
@@ -95,15 +95,15 @@ function base64Field(value: unknown, field: string): Buffer {
 function readRecords(body: Body, shardCount: number): NewRecord[] {
   const list = body.Records;
   if (!Array.isArray(list) || list.length < 1 || list.length > MAX_PUT_RECORDS) {
-    throw badRequest(`Records must be a list of 1 to ${MAX_PUT_RECORDS} records ({"Data": "<base64>", "ShardId"?, "PartitionKey"?})`);
+    throw apiError('STREAM_REQUEST_INVALID', `Records must be a list of 1 to ${MAX_PUT_RECORDS} records ({"Data": "<base64>", "ShardId"?, "PartitionKey"?})`);
   }
   return list.map((r, i) => {
-    if (!isObject(r)) throw badRequest(`Records[${i}] must be an object {"Data": "<base64>", "ShardId"?, "PartitionKey"?}`);
+    if (!isObject(r)) throw apiError('STREAM_REQUEST_INVALID', `Records[${i}] must be an object {"Data": "<base64>", "ShardId"?, "PartitionKey"?}`);
     const data = base64Field(r.Data, `Records[${i}].Data`);
     const out: NewRecord = { data };
     if (r.ShardId !== undefined && r.ShardId !== null) out.shard = intField(r, 'ShardId', { min: 0, max: shardCount - 1 });
     if (r.PartitionKey !== undefined && r.PartitionKey !== null) {
-      if (typeof r.PartitionKey !== 'string' || r.PartitionKey.length > 256) throw badRequest(`Records[${i}].PartitionKey must be a string of at most 256 characters`);
+      if (typeof r.PartitionKey !== 'string' || r.PartitionKey.length > 256) throw apiError('STREAM_REQUEST_INVALID', `Records[${i}].PartitionKey must be a string of at most 256 characters`);
       out.partitionKey = r.PartitionKey;
     }
     return out;
@@ -121,7 +121,7 @@ function seekTarget(body: Body): SeekTarget {
       const nsec = intField(body, 'TimestampNSec', { min: 0, max: 999_999_999, fallback: 0 });
       return { type, ms: sec * 1000 + nsec / 1e6 };
     }
-    default: throw badRequest(`Type must be one of EARLIEST, LATEST, SEQUENCE, TIME, got ${JSON.stringify(body.Type)?.slice(0, 80)}`);
+    default: throw apiError('STREAM_REQUEST_INVALID', `Type must be one of EARLIEST, LATEST, SEQUENCE, TIME, got ${JSON.stringify(body.Type)?.slice(0, 80)}`);
   }
 }
 
@@ -140,8 +140,8 @@ function canonicalFunction(fn: string, method: string): string {
   if (method === 'DELETE') return 'DeleteStream';
   const all = [...STREAM_FUNCTIONS, ...SHARD_FUNCTIONS];
   const found = all.find((f) => f.toLowerCase() === fn.toLowerCase());
-  if (!fn) throw badRequest(`The X-v3io-function header is required (one of ${all.join(', ')})`);
-  if (!found) throw badRequest(`Unsupported X-v3io-function ${JSON.stringify(fn.slice(0, 80))}: use one of ${all.join(', ')}`);
+  if (!fn) throw apiError('STREAM_REQUEST_INVALID', `The X-v3io-function header is required (one of ${all.join(', ')})`);
+  if (!found) throw apiError('STREAM_REQUEST_INVALID', `Unsupported X-v3io-function ${JSON.stringify(fn.slice(0, 80))}: use one of ${all.join(', ')}`);
   return found;
 }
 
@@ -150,13 +150,13 @@ export function streamRoutes(app: FastifyInstance, service: StreamService): void
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
     const t = target(req);
     const fn = canonicalFunction(t.fn, req.method);
-    if (req.body !== undefined && !isObject(req.body)) throw badRequest(`The body of ${fn} must be a JSON object`);
+    if (req.body !== undefined && !isObject(req.body)) throw apiError('STREAM_REQUEST_INVALID', `The body of ${fn} must be a JSON object`);
     const body: Body = (req.body as Body | undefined) ?? {};
     const now = Date.now();
 
     if (SHARD_FUNCTIONS.includes(fn)) {
       const m = /^(.*)\/(\d{1,9})$/.exec(t.path);
-      if (!m) throw badRequest(`${fn} works on a shard: POST to ${V3IO_PREFIX}/<container>/<stream path>/<shard id>`);
+      if (!m) throw apiError('STREAM_REQUEST_INVALID', `${fn} works on a shard: POST to ${V3IO_PREFIX}/<container>/<stream path>/<shard id>`);
       const shard = Number(m[2]);
       const stream = await service.stream(StreamService.address(t.container, m[1]!));
       if (fn === 'Seek') {
@@ -164,8 +164,8 @@ export function streamRoutes(app: FastifyInstance, service: StreamService): void
         return sendJson(reply, 200, { Location: encodeLocation(shard, seq) });
       }
       const loc = decodeLocation(body.Location);
-      if (!loc) throw badRequest('Location must be a location returned by Seek or GetRecords');
-      if (loc.shard !== shard) throw badRequest(`Location belongs to shard ${loc.shard}, not to shard ${shard}`);
+      if (!loc) throw apiError('STREAM_REQUEST_INVALID', 'Location must be a location returned by Seek or GetRecords');
+      if (loc.shard !== shard) throw apiError('STREAM_REQUEST_INVALID', `Location belongs to shard ${loc.shard}, not to shard ${shard}`);
       const limit = intField(body, 'Limit', { min: 1, max: MAX_GET_LIMIT, fallback: DEFAULT_GET_LIMIT });
       const r = await stream.read(shard, loc.seq, limit, MAX_GET_BYTES);
       return sendJson(reply, 200, {
@@ -184,7 +184,7 @@ export function streamRoutes(app: FastifyInstance, service: StreamService): void
     const address: StreamAddress = StreamService.address(t.container, t.path);
     switch (fn) {
       case 'CreateStream':
-        if (body.ShardCount === undefined || body.ShardCount === null) throw badRequest('ShardCount is required');
+        if (body.ShardCount === undefined || body.ShardCount === null) throw apiError('STREAM_REQUEST_INVALID', 'ShardCount is required');
         // The service checks the ranges (and says what they are).
         await service.create(address, {
           shardCount: body.ShardCount as number,
@@ -212,7 +212,7 @@ export function streamRoutes(app: FastifyInstance, service: StreamService): void
         const member = memberField(body);
         const sessionMs = intField(body, 'SessionTimeoutMs', { min: 500, max: 300_000, fallback: DEFAULT_SESSION_MS });
         const release = body.Release === undefined || body.Release === null ? [] : body.Release;
-        if (!Array.isArray(release) || !release.every((s) => Number.isSafeInteger(s))) throw badRequest('Release must be a list of shard ids');
+        if (!Array.isArray(release) || !release.every((s) => Number.isSafeInteger(s))) throw apiError('STREAM_REQUEST_INVALID', 'Release must be a list of shard ids');
         const a = stream.heartbeat(group, member, sessionMs, release as number[], now);
         return sendJson(reply, 200, { ShardCount: stream.meta.shardCount, Shards: a.shards, Release: a.release, Committed: a.committed, Current: a.current });
       }
@@ -231,7 +231,7 @@ export function streamRoutes(app: FastifyInstance, service: StreamService): void
           Shards: stream.offsets(groupField(body)).map((o, s) => ({ ShardId: s, Committed: o.committed, Current: o.current, Lag: Math.max(0, o.current - (o.committed ?? 0)) })),
         });
     }
-    throw badRequest(`${fn} works on a shard, not on a stream`);
+    throw apiError('STREAM_REQUEST_INVALID', `${fn} works on a shard, not on a stream`);
   };
   for (const method of ['POST', 'PUT', 'DELETE'] as const) app.route({ method, url: `${V3IO_PREFIX}/*`, config: { access: 'streams' }, handler: handle });
 }

@@ -110,13 +110,30 @@ describe('local sources inside --source-root, with symbolic links', () => {
   });
 
   it('checks again at build time: a folder swapped for a link out of the root after it was accepted does not build', async () => {
+    // An imported function (skip-deploy) whose artifact is not on this machine: PATCH ready builds it.
     const dir = folder(join(root, 'swapped'));
-    await deploy(d, fn('swapped', dir));
+    const imported = { ...fn('swapped', dir), metadata: { ...fn('swapped', dir).metadata, annotations: { 'skip-deploy': 'true' } } };
+    imported.spec = { ...imported.spec, image: 'protium/processor-swapped:0123456789abcdef' } as typeof imported.spec;
+    assert.equal((await d.api('POST', '/api/functions', { body: imported })).status, 202);
+    assert.equal((await waitFor(d, 'swapped', (x) => x.status?.state === 'imported')).status.state, 'imported');
     renameSync(dir, join(base, 'swapped-away'));
     symlinkSync(outside, dir);
     assert.equal((await d.api('PATCH', '/api/functions/swapped', { body: { desiredState: 'ready' } })).status, 204);
     const f = await waitFor(d, 'swapped', (x) => x.status?.state === 'error' || x.status?.state === 'ready');
     assert.equal(f.status.state, 'error');
     assert.match(f.status.message, /spec\.build\.path ".*swapped" leads to ".*outside", outside the source roots/);
+  });
+
+  it('a PATCH ready after the folder was swapped redeploys the artifact built before, reading nothing from the path', async () => {
+    const dir = folder(join(root, 'redeployed'), { 'data.txt': 'built-before' });
+    const deployed = await deploy(d, fn('redeployed', dir));
+    renameSync(dir, join(base, 'redeployed-away'));
+    symlinkSync(outside, dir);
+    assert.equal((await d.api('PATCH', '/api/functions/redeployed', { body: { desiredState: 'ready' } })).status, 204);
+    const f = await waitFor(d, 'redeployed', (x) => x.status?.state === 'error' || x.status?.state === 'ready');
+    assert.equal(f.status.state, 'ready', f.status.message);
+    assert.equal(f.spec.image, deployed.spec.image);
+    const res = await rawRequest(`http://127.0.0.1:${f.status.httpPort}/data.txt`, 'GET');
+    assert.equal(res.text, 'built-before');
   });
 });

@@ -1,9 +1,12 @@
 /**
  * The dashboard API client: every request of the app goes through here. It adds the session's bearer
- * token, turns `{"error", "field"}` answers into ApiError, notices a lost dashboard (network errors) and
+ * token, turns `{"error", "field", "code"}` answers into ApiError, notices a lost dashboard (network errors) and
  * probes /api/versions until it answers again, and notices a 401 (the UI then asks for a token).
  * Connection changes bump `conn.epoch`, which pages watch to reload.
  */
+
+import type { ErrorCode } from '../../src/errors';
+import type * as R from '../../src/resources/types';
 
 export type ErrorKind = 'http' | 'network' | 'auth' | 'input';
 
@@ -14,6 +17,8 @@ export class ApiError extends Error {
     readonly kind: ErrorKind = 'http',
     /** The offending field of a validation error (e.g. "spec.host", "metadata.name"). */
     readonly field?: string,
+    /** The dashboard's error code (README "Errors"): what the UI tests, never the message. */
+    readonly code?: ErrorCode,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -177,7 +182,7 @@ export async function rawFetch(method: string, path: string, opts: RequestOption
   return res;
 }
 
-/** Reads an error answer: the API's `{"error", "field"}`, or the text of anything else. */
+/** Reads an error answer: the API's `{"error", "field", "code"}`, or the text of anything else. */
 export async function errorFrom(res: Response, what: string): Promise<ApiError> {
   let text = '';
   try {
@@ -187,10 +192,12 @@ export async function errorFrom(res: Response, what: string): Promise<ApiError> 
   }
   let message = '';
   let field: string | undefined;
+  let code: ErrorCode | undefined;
   try {
-    const j = JSON.parse(text) as { error?: unknown; field?: unknown };
+    const j = JSON.parse(text) as { error?: unknown; field?: unknown; code?: unknown };
     if (typeof j.error === 'string') message = j.error;
     if (typeof j.field === 'string') field = j.field;
+    if (typeof j.code === 'string') code = j.code as ErrorCode;
   } catch {
     message = text.trim().slice(0, 500);
   }
@@ -200,7 +207,7 @@ export async function errorFrom(res: Response, what: string): Promise<ApiError> 
   if (res.status === 502 || res.status === 503 || res.status === 504) {
     message = `${message} (the dashboard answered ${res.status} while ${what}; try again in a moment)`;
   }
-  return new ApiError(message, res.status, kind, field);
+  return new ApiError(message, res.status, kind, field, code);
 }
 
 /** A JSON request: the parsed answer, or undefined for an empty one (202, 204). */
@@ -252,65 +259,24 @@ export async function streamLines(path: string, query: RequestOptions['query'], 
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Resources (the shapes the UI reads; everything else is kept as given).
+// Resources: the API's own types (src/resources/types.ts, type-only: nothing of the server is bundled),
+// narrowed where the dashboard always answers a field (a stored resource has a name) and widened where the
+// UI sends a partial config (a function's spec as edited).
 
-export const PROJECT_LABEL = 'nuclio.io/project-name';
-export const FUNCTION_LABEL = 'nuclio.io/function-name';
+export { FUNCTION_LABEL, PROJECT_LABEL } from '../../src/resources/types';
 
-export interface Meta {
-  name: string;
-  namespace?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  resourceVersion?: string;
-  creationTimestamp?: string;
-}
-export interface Project {
-  metadata: Meta;
-  spec: { description?: string; [k: string]: unknown };
-}
-export interface EnvVar {
-  name: string;
-  value?: string;
-  [k: string]: unknown;
-}
-export interface Trigger {
-  kind: string;
-  name?: string;
-  class?: string;
-  numWorkers?: number;
-  attributes?: Record<string, unknown>;
-  [k: string]: unknown;
-}
-export interface FunctionSpec {
-  description?: string;
-  handler?: string;
-  runtime?: string;
-  env?: EnvVar[];
-  minReplicas?: number;
-  maxReplicas?: number;
-  replicas?: number;
-  triggers?: Record<string, Trigger>;
-  image?: string;
-  build?: { functionSourceCode?: string; commands?: string[]; [k: string]: unknown };
-  [k: string]: unknown;
-}
-export interface LogRecord {
-  level?: string;
-  time?: number | string;
-  name?: string;
-  message?: string;
-  [k: string]: unknown;
-}
-export interface FunctionStatus {
-  state?: string;
-  message?: string;
-  logs?: LogRecord[];
-  httpPort?: number;
-  internalInvocationUrls?: string[];
-  externalInvocationUrls?: string[];
-  [k: string]: unknown;
-}
+/** `T` without the keys `K`, its other keys and index signature kept (Omit loses known keys beside an index signature). */
+type Without<T, K extends PropertyKey> = { [P in keyof T as P extends K ? never : P]: T[P] };
+
+/** Metadata of a stored resource: the dashboard always answers its name. */
+export type Meta = Without<R.Meta, 'name'> & { name: string };
+export type Project = Without<R.Project, 'metadata' | 'status'> & { metadata: Meta; status?: R.Project['status'] };
+export type EnvVar = R.EnvVar;
+export type Trigger = Partial<R.Trigger> & { kind: string };
+/** A function's spec as the UI edits and sends it: every field optional (the dashboard fills the defaults). */
+export type FunctionSpec = Without<Partial<R.FunctionSpec>, 'triggers'> & { triggers?: Record<string, Trigger> };
+export type LogRecord = Partial<R.LogRecord>;
+export type FunctionStatus = R.FunctionStatus;
 export interface NuclioFunction {
   metadata: Meta;
   spec: FunctionSpec;
@@ -320,36 +286,12 @@ export interface FunctionTemplate {
   metadata: { name: string };
   spec: FunctionSpec;
 }
-export interface FunctionEvent {
+export type FunctionEvent = Without<R.FunctionEvent, 'metadata' | 'spec'> & {
   metadata: Meta;
-  spec: {
-    displayName?: string;
-    body?: string;
-    triggerKind?: string;
-    attributes?: { method?: string; path?: string; headers?: Record<string, unknown>; [k: string]: unknown };
-    [k: string]: unknown;
-  };
-}
-export interface Upstream {
-  kind: string;
-  nucliofunction?: { name: string };
-  percentage?: number;
-  [k: string]: unknown;
-}
-export interface ApiGateway {
-  metadata: Meta;
-  spec: {
-    name?: string;
-    host?: string;
-    path?: string;
-    description?: string;
-    authenticationMode?: string;
-    authentication?: { basicAuth?: { username?: string; password?: string } };
-    upstreams?: Upstream[];
-    [k: string]: unknown;
-  };
-  status?: { state?: string; last_error?: string; [k: string]: unknown };
-}
+  spec: R.FunctionEventSpec & { attributes?: { method?: string; path?: string; headers?: Record<string, unknown>; [k: string]: unknown } };
+};
+export type Upstream = R.ApiGatewayUpstream;
+export type ApiGateway = Without<R.ApiGateway, 'metadata' | 'status'> & { metadata: Meta; status?: R.ApiGatewayStatus };
 
 export const byName = <T>(o: Record<string, T> | undefined): T[] =>
   Object.entries(o ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => v);

@@ -3,17 +3,17 @@
  * answers 201); the gateway controller validates, compiles the routing table and sets the state.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { badRequest, notFound } from '../../errors.js';
+import { apiError } from '../../errors.js';
 import { readApiGatewayBody, upstreamFunctions } from '../../resources/api-gateway.js';
 import { exportApiGateway } from '../../resources/resource-export.js';
 import { PROJECT_LABEL } from '../../resources/types.js';
 import { writeGateway } from '../gateway-writer.js';
 import { header, headerTrue, keyedByName, namespaceOf, paramName, queryTrue, sendEmpty, sendJson } from '../reply.js';
-import type { ApiDeps } from '../server.js';
+import type { ApiDeps } from '../deps.js';
 
 const NS_HEADER = 'x-nuclio-api-gateway-namespace';
 
-export function apiGatewayRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function apiGatewayRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' | 'config'>): void {
   const { store, config } = deps;
   const ctx = (req: FastifyRequest, nameFallback?: string) => ({
     defaultNamespace: header(req, NS_HEADER) ?? config.namespace,
@@ -34,7 +34,7 @@ export function apiGatewayRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/api/api_gateways/:name', async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const gw = await store.get('apiGateway', ns, paramName(req));
-    if (!gw) throw notFound('Api-Gateway not found');
+    if (!gw) throw apiError('API_GATEWAY_NOT_FOUND');
     return sendJson(reply, 200, queryTrue(req, 'export') ? exportApiGateway(gw, { includeSecrets: queryTrue(req, 'includeSecrets') }) : gw);
   });
 
@@ -48,7 +48,7 @@ export function apiGatewayRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.put('/api/api_gateways/:name', async (req, reply) => {
     const id = paramName(req);
     const gw = readApiGatewayBody(req.body, ctx(req, id));
-    if (gw.metadata.name !== id) throw badRequest(`Api gateway name is different from request id (${JSON.stringify(gw.metadata.name)} != ${JSON.stringify(id)})`);
+    if (gw.metadata.name !== id) throw apiError('API_GATEWAY_NAME_MISMATCH', gw.metadata.name ?? '', id);
     const existing = await store.get('apiGateway', gw.metadata.namespace!, id);
     if (existing && !gw.metadata.labels?.[PROJECT_LABEL]) {
       gw.metadata.labels = { ...(gw.metadata.labels ?? {}), [PROJECT_LABEL]: existing.metadata.labels?.[PROJECT_LABEL] ?? 'default' };
@@ -69,10 +69,10 @@ export function apiGatewayRoutes(app: FastifyInstance, deps: ApiDeps): void {
 /** DELETE needs only the identity: metadata.name (or spec.name) and the namespace. */
 function readIdentity(body: unknown, defaultNamespace: string): { namespace: string; name: string } {
   const b = body as { metadata?: { name?: unknown; namespace?: unknown }; spec?: { name?: unknown } } | null;
-  if (!b || typeof b !== 'object' || Array.isArray(b)) throw badRequest('Request body must be a JSON object with metadata.name');
+  if (!b || typeof b !== 'object' || Array.isArray(b)) throw apiError('INVALID_BODY', 'Request body must be a JSON object with metadata.name');
   const meta = b.metadata && typeof b.metadata === 'object' ? b.metadata : {};
   const name = typeof meta.name === 'string' && meta.name ? meta.name : typeof b.spec?.name === 'string' ? b.spec.name : '';
   const namespace = typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : defaultNamespace;
-  if (!name) throw badRequest('Api gateway name must be provided in metadata');
+  if (!name) throw apiError('INVALID_BODY', 'Api gateway name must be provided in metadata');
   return { namespace, name };
 }

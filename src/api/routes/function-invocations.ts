@@ -12,14 +12,15 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../errors.js';
+import { sendError } from '../../error-body.js';
+import { apiError, isApiError, type ErrorArgs, type ErrorCode } from '../../errors.js';
 import type { Invoker } from '../../invoke/invoker.js';
 import type { FunctionDirectory } from '../../invoke/function-directory.js';
 import type { Logger } from '../../log.js';
 import type { Platform } from '../../platform/platform.js';
 import { dnsLabelErrors } from '../../resources/names.js';
 import { parseDuration } from '../../util/duration.js';
-import { CHALLENGE, hasAccess, UNAUTHORIZED_MESSAGE, type Credentials } from '../auth.js';
+import { hasAccess, type Credentials } from '../auth.js';
 
 export const DEFAULT_INVOKE_TIMEOUT_MS = 60_000;
 export const INVOCATIONS_PATH = '/api/function_invocations';
@@ -80,14 +81,9 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return s === undefined || s === '' ? undefined : s;
 }
 
-/** Marks the dashboard's own answers (not the function's), so a client can tell them apart (faas-provider's X-OpenFaaS-Internal). */
-export const INTERNAL_ERROR_HEADER = 'x-protium-internal';
-
-function fail(res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}): void {
-  if (res.headersSent) { res.destroy(); return; }
-  const body = `${JSON.stringify({ error: message })}\n`;
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), [INTERNAL_ERROR_HEADER]: 'true', ...extra });
-  res.end(body);
+/** Answers with an error of the catalogue (the one renderer: error-body.ts). */
+function fail<C extends ErrorCode>(res: ServerResponse, code: C, ...args: ErrorArgs<C>): void {
+  sendError(res, apiError(code, ...args));
 }
 
 /** Serves one invocation; an unexpected failure is logged and answered 500 (or cuts a started answer). */
@@ -96,7 +92,7 @@ export async function serveInvocation(req: IncomingMessage, res: ServerResponse,
     await handleInvocation(req, res, deps);
   } catch (e) {
     deps.log.error({ err: e }, 'invocation failed');
-    fail(res, 500, 'Internal error');
+    fail(res, 'INTERNAL');
   }
 }
 
@@ -109,30 +105,27 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
     res.setHeader('vary', 'Origin');
   }
   if (deps.credentials && !hasAccess(req.headers, 'token', deps.credentials)) {
-    return fail(res, 401, UNAUTHORIZED_MESSAGE, { 'www-authenticate': CHALLENGE });
+    return fail(res, 'UNAUTHORIZED');
   }
   const name = header(req, 'x-nuclio-function-name');
-  if (!name) return fail(res, 400, 'Function name must be provided (header X-Nuclio-Function-Name)');
+  if (!name) return fail(res, 'FUNCTION_NAME_REQUIRED');
   const ns = header(req, 'x-nuclio-function-namespace') ?? deps.defaultNamespace;
-  if (!ns || dnsLabelErrors(ns).length) return fail(res, 400, `Namespace ${JSON.stringify(ns.slice(0, 80))} (header X-Nuclio-Function-Namespace) is not a valid namespace name`);
+  if (!ns || dnsLabelErrors(ns).length) return fail(res, 'INVALID_NAMESPACE', ns, 'X-Nuclio-Function-Namespace');
   const timeoutHeader = header(req, 'x-nuclio-invoke-timeout');
   let timeoutMs = DEFAULT_INVOKE_TIMEOUT_MS;
   if (timeoutHeader !== undefined) {
     const ms = parseDuration(timeoutHeader);
-    if (ms === undefined || ms <= 0) return fail(res, 400, `Invalid invoke timeout: X-Nuclio-Invoke-Timeout must be a duration such as "5s", got ${JSON.stringify(timeoutHeader.slice(0, 40))}`);
+    if (ms === undefined || ms <= 0) return fail(res, 'INVALID_INVOKE_TIMEOUT', timeoutHeader);
     timeoutMs = ms;
   }
   const fn = deps.directory.get(ns, name);
-  if (!fn) return fail(res, 404, `Function not found: ${name} @ ${ns}`);
+  if (!fn) return fail(res, 'FUNCTION_NOT_FOUND', { name, namespace: ns });
   // The platform knows whether a version serves: during an update (state building) the previous one does.
   const port = deps.platform.servingPort({ namespace: ns, name });
-  if (!port) {
-    const why = fn.message ? `: ${fn.message.split('\n')[0]}` : '';
-    return fail(res, 503, `Function ${name} is not ready to be invoked (state ${fn.state || 'unknown'}${why})`);
-  }
+  if (!port) return fail(res, 'FUNCTION_NOT_READY', name, fn.state, fn.message?.split('\n')[0]);
   const wanted = header(req, 'x-nuclio-invoke-url')?.replace(/^https?:\/\//, '').replace(/\/+$/, '');
   if (wanted && !fn.urls.includes(wanted)) {
-    return fail(res, 400, `Invalid function url ${wanted}: it must be one of the function's invocation URLs (${fn.urls.join(', ') || 'none'})`);
+    return fail(res, 'INVALID_INVOKE_URL', wanted, fn.urls);
   }
   const headers: Record<string, string | string[] | undefined> = {};
   for (const k in req.headers) if (!CONTROL_HEADERS.has(k) && !k.startsWith('x-igz-nuclio')) headers[k] = req.headers[k];
@@ -150,7 +143,6 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
       dropResponseHeader: (k) => k.startsWith('x-nuclio-') && k !== 'x-nuclio-logs',
     }, res);
   } catch (e) {
-    const err = e instanceof ApiError ? e : new ApiError('BadGateway', (e as Error).message);
-    fail(res, err.status, err.message);
+    sendError(res, isApiError(e) ? e : apiError('UPSTREAM_FAILED', wanted ?? `127.0.0.1:${port}`, (e as Error).message));
   }
 }

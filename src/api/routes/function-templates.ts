@@ -7,14 +7,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { parse as parseYaml } from 'yaml';
-import { badRequest } from '../../errors.js';
+import { apiError } from '../../errors.js';
 import { isObject } from '../../resources/shape.js';
 import { renderTemplate } from '../../resources/template-render.js';
 import { MAX_JSON_DEPTH, valueDepth } from '../../util/json-depth.js';
 import { header, sendJson } from '../reply.js';
-import type { ApiDeps } from '../server.js';
+import type { ApiDeps } from '../deps.js';
 
-export function functionTemplateRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function functionTemplateRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'templates'>): void {
   app.get('/api/function_templates', async (req, reply) => {
     const out: Record<string, unknown> = {};
     for (const t of deps.templates.list(header(req, 'x-nuclio-filter-contains'))) {
@@ -25,25 +25,25 @@ export function functionTemplateRoutes(app: FastifyInstance, deps: ApiDeps): voi
 
   app.post('/api/function_templates/render', async (req, reply) => {
     const body = req.body;
-    if (!isObject(body) || typeof body.template !== 'string') throw badRequest('Request body must be {"template": "<yaml text>", "values": {...}}');
-    if (body.values !== undefined && body.values !== null && !isObject(body.values)) throw badRequest('values must be an object');
-    const tooDeep = `Failed to get functionConfig from template: it nests mappings and lists more than ${MAX_JSON_DEPTH} levels deep`;
+    if (!isObject(body) || typeof body.template !== 'string') throw apiError('INVALID_BODY', 'Request body must be {"template": "<yaml text>", "values": {...}}');
+    if (body.values !== undefined && body.values !== null && !isObject(body.values)) throw apiError('INVALID_BODY', 'values must be an object');
+    const tooDeep = () => apiError('INVALID_TEMPLATE', `it nests mappings and lists more than ${MAX_JSON_DEPTH} levels deep`);
     let doc: unknown;
     try {
       doc = parseYaml(renderTemplate(body.template, (body.values ?? {}) as Record<string, unknown>));
     } catch (e) {
       // The YAML parser recurses: it reports text nested deeply enough to overflow its stack as an error.
-      if (e instanceof RangeError || /Maximum call stack size exceeded/.test((e as Error).message)) throw badRequest(tooDeep);
-      throw badRequest(`Failed to get functionConfig from template: ${(e as Error).message}`);
+      if (e instanceof RangeError || /Maximum call stack size exceeded/.test((e as Error).message)) throw tooDeep();
+      throw apiError('INVALID_TEMPLATE', (e as Error).message);
     }
-    if (!isObject(doc)) throw badRequest('Failed to get functionConfig from template: the rendered template is not a YAML mapping');
-    if (valueDepth(doc) > MAX_JSON_DEPTH) throw badRequest(tooDeep);
+    if (!isObject(doc)) throw apiError('INVALID_TEMPLATE', 'the rendered template is not a YAML mapping');
+    if (valueDepth(doc) > MAX_JSON_DEPTH) throw tooDeep();
     const out = { metadata: isObject(doc.metadata) ? doc.metadata : {}, spec: isObject(doc.spec) ? doc.spec : {} };
     // YAML aliases can make a cycle, which JSON cannot hold.
     try {
       JSON.stringify(out);
     } catch (e) {
-      throw badRequest(`Failed to get functionConfig from template: ${(e as Error).message}`);
+      throw apiError('INVALID_TEMPLATE', (e as Error).message);
     }
     return sendJson(reply, 200, out);
   });

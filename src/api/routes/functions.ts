@@ -5,11 +5,11 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { badRequest, conflict, notFound, preconditionFailed } from '../../errors.js';
+import { apiError } from '../../errors.js';
 import { exportFunction } from '../../resources/function-export.js';
-import { isProvisioning } from '../../resources/function-state.js';
+import { canTransition, isProvisioning, patchTarget } from '../../resources/function-state.js';
 import { readFunctionBody } from '../../resources/function-validate.js';
-import { storeForDeploy } from '../function-writer.js';
+import { deployState, storeForDeploy } from '../function-writer.js';
 import { upstreamFunctions } from '../../resources/api-gateway.js';
 import { isObject } from '../../resources/shape.js';
 import { FUNCTION_LABEL, PROJECT_LABEL, type FunctionRecord, type FunctionRef } from '../../resources/types.js';
@@ -19,14 +19,14 @@ import {
   header, headerTrue, keyedByName, namespaceOf, paramName, queryTrue, sendEmpty, sendJson,
 } from '../reply.js';
 import { clientGone, waitForFunction } from '../wait.js';
-import type { ApiDeps } from '../server.js';
+import type { ApiDeps } from '../deps.js';
 
 const NS_HEADER = 'x-nuclio-function-namespace';
 /** Upper bound of X-Nuclio-Wait-Function-Action waits: a deploy that takes longer is reported by state. */
 const MAX_WAIT_MS = 15 * 60_000;
 const DEFAULT_CREATION_TIMEOUT_MS = 60_000;
 
-export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function functionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' | 'config' | 'platform'>): void {
   const { store, config, platform } = deps;
   // Followed logs never end by themselves: a closing dashboard ends them, or close() would wait for clients.
   const following = new Set<AbortController>();
@@ -58,7 +58,7 @@ export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/api/functions/:name', async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const fn = await store.get('function', ns, paramName(req));
-    if (!fn) throw notFound('Function not found');
+    if (!fn) throw apiError('FUNCTION_NOT_FOUND');
     if (queryTrue(req, 'export')) {
       return sendJson(reply, 200, exportFunction(fn, { skipSpecCleanup: header(req, 'x-nuclio-skip-spec-cleanup') !== undefined, includeSecrets: queryTrue(req, 'includeSecrets') }));
     }
@@ -79,7 +79,7 @@ export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const input = readFunctionBody(req.body, ctx(req));
     const ns = input.metadata.namespace!;
     const existing = await store.get('function', ns, input.metadata.name!);
-    if (existing) throw conflict('Cannot create two functions with the same name');
+    if (existing) throw apiError('FUNCTION_EXISTS');
     const stored = await storeForDeploy(deps, input, undefined);
     await maybeWait(req, reply, { namespace: ns, name: stored.metadata.name! }, (f) => !isProvisioning(f.status.state));
     return sendEmpty(reply, 202);
@@ -95,8 +95,8 @@ export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const input = readFunctionBody(body, ctx(req));
     const ns = input.metadata.namespace!;
     const existing = await store.get('function', ns, input.metadata.name!);
-    if (existing && isProvisioning(existing.status.state)) {
-      throw preconditionFailed('Function cannot be updated when existing function is being provisioned');
+    if (existing && !canTransition(existing.status.state, deployState(input), 'api')) {
+      throw apiError('FUNCTION_PROVISIONING', 'update');
     }
     const stored = await storeForDeploy(deps, input, existing);
     await maybeWait(req, reply, { namespace: ns, name: stored.metadata.name! }, (f) => !isProvisioning(f.status.state));
@@ -105,25 +105,27 @@ export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.patch('/api/functions/:name', async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
-    if (!isObject(req.body)) throw badRequest('Request body must be a JSON object such as {"desiredState": "ready"}');
+    if (!isObject(req.body)) throw apiError('INVALID_BODY', 'Request body must be a JSON object such as {"desiredState": "ready"}');
     const desired = req.body.desiredState;
     if (desired === undefined || desired === null) return sendEmpty(reply, 204);
     if (desired !== 'ready' && desired !== 'scaledToZero') {
-      throw badRequest(`Unsupported desired state in patch request: ${typeof desired === 'string' ? desired : JSON.stringify(desired)} (supported: ready, scaledToZero)`);
+      throw apiError('DESIRED_STATE_UNSUPPORTED', desired);
     }
     const name = paramName(req);
     const fn = await store.get('function', ns, name);
-    if (!fn) throw notFound('Function not found');
-    if (!fn.spec.image) throw preconditionFailed('No image field in function config spec, unable to redeploy');
+    if (!fn) throw apiError('FUNCTION_NOT_FOUND');
+    if (!fn.spec.image) throw apiError('FUNCTION_NO_IMAGE');
     if (desired === 'scaledToZero' && (fn.spec.minReplicas ?? 0) > 0) {
-      throw preconditionFailed('Cannot scale to zero a function with non-zero min replicas');
+      throw apiError('FUNCTION_MIN_REPLICAS');
     }
     if (headerTrue(req, 'x-nuclio-imported-function-only') && fn.status.state !== 'imported') return sendEmpty(reply, 204);
-    if (isProvisioning(fn.status.state)) {
-      throw preconditionFailed(`Function is being provisioned (state ${fn.status.state}); try again when it is ready`);
+    // The state names the work: ready redeploys the artifact spec.image names (no build), as Nuclio's
+    // redeploy runs the stored image.
+    const state = patchTarget(desired);
+    if (!canTransition(fn.status.state, state, 'api')) {
+      throw apiError('FUNCTION_PROVISIONING', 'patch', fn.status.state);
     }
-    const state = desired === 'ready' ? 'building' : 'waitingForScaleResourceToZero';
-    await store.setStatus('function', ns, name, { state, message: undefined });
+    await store.setStatus('function', ns, name, { state, message: undefined }, { by: 'api' });
     await maybeWait(req, reply, { namespace: ns, name }, (f) => !isProvisioning(f.status.state));
     return sendEmpty(reply, 204);
   });
@@ -135,15 +137,15 @@ export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const fn = await store.get('function', ns, name);
     if (!fn) return sendEmpty(reply, 204);
     if (id.metadata.resourceVersion && id.metadata.resourceVersion !== fn.metadata.resourceVersion) {
-      throw conflict('Function resource version is stale');
+      throw apiError('FUNCTION_VERSION_STALE');
     }
     if (isProvisioning(fn.status.state) && !headerTrue(req, 'x-nuclio-delete-function-ignore-state-validation')) {
-      throw preconditionFailed('Function is being provisioned and cannot be deleted');
+      throw apiError('FUNCTION_PROVISIONING', 'delete');
     }
     const gateways = await gatewaysOf({ namespace: ns, name });
     const withGateways = headerTrue(req, 'x-nuclio-delete-function-with-api-gateways');
     if (gateways.length && !withGateways) {
-      throw preconditionFailed(`Function is used by api gateways: ${gateways.join(', ')} (send X-Nuclio-Delete-Function-With-API-Gateways: true to delete them too)`);
+      throw apiError('FUNCTION_USED_BY_API_GATEWAYS', gateways);
     }
     // Its events go in the same batch, matched inside it: an event written a moment ago goes too.
     const ops: StoreOp[] = [
@@ -158,7 +160,7 @@ export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/api/functions/:name/replicas', async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const name = paramName(req);
-    if (!(await store.get('function', ns, name))) throw notFound('Function not found');
+    if (!(await store.get('function', ns, name))) throw apiError('FUNCTION_NOT_FOUND');
     return sendJson(reply, 200, { names: platform.replicas({ namespace: ns, name }).map((r) => r.name) });
   });
 
@@ -166,18 +168,18 @@ export function functionRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const name = paramName(req);
     const replica = paramName(req, 'replica');
-    if (!(await store.get('function', ns, name))) throw notFound('Function not found');
+    if (!(await store.get('function', ns, name))) throw apiError('FUNCTION_NOT_FOUND');
     const q = req.query as Record<string, unknown>;
     const follow = parseBoolParam(q.follow, 'follow', true);
     let sinceMs: number | undefined;
     if (q.since !== undefined && q.since !== '') {
       sinceMs = typeof q.since === 'string' ? parseDuration(q.since) : undefined;
-      if (sinceMs === undefined || sinceMs < 0) throw badRequest(`Query parameter since must be a positive duration such as "10m", got ${JSON.stringify(q.since)}`);
+      if (sinceMs === undefined || sinceMs < 0) throw apiError('INVALID_QUERY', 'since', 'a positive duration such as "10m"', q.since);
     }
     let tailLines: number | undefined;
     if (q.tailLines !== undefined && q.tailLines !== '') {
       tailLines = typeof q.tailLines === 'string' && /^\d{1,9}$/.test(q.tailLines) ? Number(q.tailLines) : undefined;
-      if (tailLines === undefined) throw badRequest(`Query parameter tailLines must be a non-negative integer, got ${JSON.stringify(q.tailLines)}`);
+      if (tailLines === undefined) throw apiError('INVALID_QUERY', 'tailLines', 'a non-negative integer', q.tailLines);
     }
     const ac = new AbortController();
     following.add(ac);
@@ -208,7 +210,7 @@ function creationTimeout(req: FastifyRequest): number {
   const v = header(req, 'x-nuclio-creation-state-updated-timeout');
   if (v === undefined) return DEFAULT_CREATION_TIMEOUT_MS;
   const ms = parseDuration(v);
-  if (ms === undefined || ms <= 0) throw badRequest(`Header X-Nuclio-Creation-State-Updated-Timeout must be a duration such as "1m", got ${JSON.stringify(v.slice(0, 40))}`);
+  if (ms === undefined || ms <= 0) throw apiError('INVALID_HEADER', 'X-Nuclio-Creation-State-Updated-Timeout', 'a duration such as "1m"', v);
   return ms;
 }
 
@@ -218,5 +220,5 @@ function parseBoolParam(v: unknown, name: string, dflt: boolean): boolean {
     if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
     if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
   }
-  throw badRequest(`Query parameter ${name} must be true or false, got ${JSON.stringify(v)}`);
+  throw apiError('INVALID_QUERY', name, 'true or false', v);
 }

@@ -3,23 +3,13 @@
  * frontend spec the Nuclio UI reads at start. The frontend spec also carries `apiGatewayListenUrl`, where
  * this dashboard serves API gateways (Protium's own key; Nuclio's UI ignores it, ours shows it).
  */
-import { networkInterfaces } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { versionInfo } from '../../version.js';
 import { sendJson } from '../reply.js';
-import type { ApiDeps } from '../server.js';
+import type { ApiDeps } from '../deps.js';
 
-/** This host's non-loopback IPv4 addresses. */
-export function hostAddresses(): string[] {
-  const out: string[] = [];
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) out.push(a.address);
-  }
-  return out;
-}
-
-export function miscRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const external = () => deps.config.externalIps ?? hostAddresses();
+export function miscRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'config' | 'store' | 'externalIps' | 'gatewayUrl'>): void {
+  const external = deps.externalIps;
 
   // The one public API route: clients probe it before they have a token.
   app.get('/api/versions', { config: { access: 'public' } }, async (_req, reply) => sendJson(reply, 200, { dashboard: versionInfo() }));

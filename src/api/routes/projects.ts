@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError, badRequest, conflict, notFound, preconditionFailed } from '../../errors.js';
+import { apiError } from '../../errors.js';
 import { exportFunction } from '../../resources/function-export.js';
 import { exportApiGateway, exportFunctionEvent } from '../../resources/resource-export.js';
 import { checkFunctionName, readFunctionBody } from '../../resources/function-validate.js';
@@ -15,17 +15,17 @@ import { isObject } from '../../resources/shape.js';
 import {
   DEFAULT_PROJECT, FUNCTION_LABEL, PROJECT_LABEL, type ApiGateway, type FunctionEvent, type Project,
 } from '../../resources/types.js';
-import type { StoreOp } from '../../store/store.js';
+import { isStoreError, type StoreOp } from '../../store/store.js';
 import { storeForDeploy } from '../function-writer.js';
 import { writeGateway } from '../gateway-writer.js';
 import { header, keyedByName, namespaceOf, paramName, queryTrue, sendEmpty, sendJson } from '../reply.js';
-import type { ApiDeps } from '../server.js';
+import type { ApiDeps } from '../deps.js';
 
 const NS_HEADER = 'x-nuclio-project-namespace';
 
 const present = (p: Project) => ({ metadata: p.metadata, spec: p.spec, status: p.status ?? {} });
 
-export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' | 'config'>): void {
   const { store, config } = deps;
   const defaultNs = (req: FastifyRequest) => header(req, NS_HEADER) ?? config.namespace;
 
@@ -69,7 +69,7 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/api/projects/:name', async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const p = await store.get('project', ns, paramName(req));
-    if (!p) throw notFound('Project not found');
+    if (!p) throw apiError('PROJECT_NOT_FOUND');
     return sendJson(reply, 200, queryTrue(req, 'export') ? await exportBundle(p, queryTrue(req, 'includeSecrets')) : present(p));
   });
 
@@ -80,16 +80,16 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
     try {
       return sendJson(reply, 201, present(await store.create('project', p)));
     } catch (e) {
-      if (e instanceof ApiError && e.status === 409) throw conflict(`Project ${JSON.stringify(p.metadata.name)} already exists`);
+      if (isStoreError(e, 'ALREADY_EXISTS')) throw apiError('PROJECT_EXISTS', p.metadata.name!);
       throw e;
     }
   });
 
   async function updateProject(req: FastifyRequest, id: string | undefined): Promise<void> {
     const p = readProjectBody(req.body, { defaultNamespace: defaultNs(req), nameFallback: id });
-    if (id && p.metadata.name !== id) throw badRequest(`Project name is different from request id (${JSON.stringify(p.metadata.name)} != ${JSON.stringify(id)})`);
+    if (id && p.metadata.name !== id) throw apiError('PROJECT_NAME_MISMATCH', p.metadata.name!, id);
     const existing = await store.get('project', p.metadata.namespace!, p.metadata.name!);
-    if (!existing) throw notFound('Project not found');
+    if (!existing) throw apiError('PROJECT_NOT_FOUND');
     await store.update('project', { ...p, status: existing.status }, { ifVersion: p.metadata.resourceVersion });
   }
 
@@ -113,22 +113,22 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const ns = p.metadata.namespace!;
     const name = p.metadata.name!;
     const strategy = deleteStrategy(header(req, 'x-nuclio-delete-project-strategy'));
-    if (name === DEFAULT_PROJECT) throw preconditionFailed('Cannot delete the default project');
+    if (name === DEFAULT_PROJECT) throw apiError('DEFAULT_PROJECT_UNDELETABLE');
     const existing = await store.get('project', ns, name);
     if (!existing) return sendEmpty(reply, 204);
     const byProject = { labels: { [PROJECT_LABEL]: name } };
     const fns = await store.list('function', ns, byProject);
     const gateways = await store.list('apiGateway', ns, byProject);
     if (strategy !== 'cascading') {
-      if (fns.length) throw preconditionFailed(`Project contains functions: ${fns.map((f) => f.metadata.name).join(', ')} (delete them first, or send X-Nuclio-Delete-Project-Strategy: cascading)`);
-      if (gateways.length) throw preconditionFailed(`Project contains api gateways: ${gateways.map((g) => g.metadata.name).join(', ')}`);
+      if (fns.length) throw apiError('PROJECT_NOT_EMPTY', 'functions', fns.map((f) => f.metadata.name!));
+      if (gateways.length) throw apiError('PROJECT_NOT_EMPTY', 'api gateways', gateways.map((g) => g.metadata.name!));
       if (strategy === 'check') return sendEmpty(reply, 204);
     }
     const ops: StoreOp[] = gateways.map((g) => ({ op: 'delete', kind: 'apiGateway', namespace: ns, name: g.metadata.name! }));
     // Gateways of other projects that route to a function going away would dangle: refuse instead.
     const fnNames = new Set(fns.map((f) => f.metadata.name!));
     const foreign = (await store.list('apiGateway', ns)).filter((g) => g.metadata.labels?.[PROJECT_LABEL] !== name && upstreamFunctions(g).some((u) => fnNames.has(u)));
-    if (foreign.length) throw preconditionFailed(`Functions of the project are used by api gateways of other projects: ${foreign.map((g) => g.metadata.name).join(', ')}`);
+    if (foreign.length) throw apiError('PROJECT_FUNCTIONS_IN_USE', foreign.map((g) => g.metadata.name!));
     for (const fn of fns) {
       ops.push({ op: 'deleteMatching', kind: 'functionEvent', namespace: ns, labels: { [FUNCTION_LABEL]: fn.metadata.name! } });
       ops.push({ op: 'delete', kind: 'function', namespace: ns, name: fn.metadata.name! });
@@ -141,12 +141,12 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
   /** POST /api/projects?import=true: creates the project if needed, then its functions, events and gateways. */
   async function importBundle(req: FastifyRequest) {
     const body = isObject(req.body) ? req.body : undefined;
-    if (!body) throw badRequest('Import body must be a JSON object {"project": ..., "functions": ..., "functionEvents": ..., "apiGateways": ...}');
+    if (!body) throw apiError('INVALID_BODY', 'Import body must be a JSON object {"project": ..., "functions": ..., "functionEvents": ..., "apiGateways": ...}');
     const p = readProjectBody(body.project ?? {}, { defaultNamespace: defaultNs(req) });
     const ns = p.metadata.namespace!;
     const projectName = p.metadata.name!;
     for (const key of ['functions', 'functionEvents', 'apiGateways'] as const) {
-      if (body[key] !== undefined && body[key] !== null && !isObject(body[key])) throw badRequest(`Import field ${key} must be an object keyed by name`);
+      if (body[key] !== undefined && body[key] !== null && !isObject(body[key])) throw apiError('INVALID_BODY', `Import field ${key} must be an object keyed by name`);
     }
     if (!(await store.get('project', ns, projectName))) await store.create('project', { ...p, status: {} });
 
@@ -180,9 +180,9 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
         checkFunctionName(fnName, `metadata.labels.${FUNCTION_LABEL}`);
         ev.metadata.labels = { ...ev.metadata.labels, [PROJECT_LABEL]: projectName };
         await store.batch([
-          { op: 'require', kind: 'function', namespace: ns, name: fnName, error: badRequest(`The Function event parent function does not exist: ${JSON.stringify(fnName)}`) },
+          { op: 'require', kind: 'function', namespace: ns, name: fnName },
           { op: 'create', kind: 'functionEvent', object: enrichFunctionEvent(ev) as FunctionEvent },
-        ]);
+        ]).catch((e: unknown) => { throw isStoreError(e, 'REQUIRED_MISSING') ? apiError('FUNCTION_EVENT_PARENT_MISSING', fnName) : e; });
       } catch (e) {
         failedFunctionEvents.push({ functionEvent: display, error: (e as Error).message });
       }

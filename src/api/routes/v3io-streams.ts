@@ -4,17 +4,17 @@
  * `ShardLagSource` (the embedded stream service, src/streams) that the composition root wires in.
  */
 import type { FastifyInstance } from 'fastify';
-import { badRequest } from '../../errors.js';
+import { apiError } from '../../errors.js';
 import { isObject } from '../../resources/shape.js';
 import { PROJECT_LABEL } from '../../resources/types.js';
 import { header, namespaceOf, sendJson } from '../reply.js';
-import type { ApiDeps } from '../server.js';
+import type { ApiDeps } from '../deps.js';
 
-export function v3ioStreamRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function v3ioStreamRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' | 'config'>): void {
   app.get('/api/v3io_streams', async (req, reply) => {
     const ns = namespaceOf(req, 'x-nuclio-project-namespace', deps.config.namespace);
     const project = header(req, 'x-nuclio-project-name');
-    if (!project) throw badRequest('Project name must not be empty (header X-Nuclio-Project-Name)');
+    if (!project) throw apiError('PROJECT_HEADER_REQUIRED');
     const out: Record<string, unknown> = {};
     for (const fn of await deps.store.list('function', ns, { labels: { [PROJECT_LABEL]: project } })) {
       for (const [key, t] of Object.entries(fn.spec.triggers ?? {})) {
@@ -45,11 +45,11 @@ export interface ShardLagSource {
 export function shardLagRoutes(app: FastifyInstance, source: ShardLagSource): void {
   app.post('/api/v3io_streams/get_shard_lags', async (req, reply) => {
     const project = header(req, 'x-nuclio-project-name');
-    if (!project) throw badRequest('Project name must not be empty (header X-Nuclio-Project-Name)');
+    if (!project) throw apiError('PROJECT_HEADER_REQUIRED');
     const body = req.body;
-    if (!isObject(body)) throw badRequest('Request body must be {"consumerGroup", "containerName", "streamPath"}');
+    if (!isObject(body)) throw apiError('INVALID_BODY', 'Request body must be {"consumerGroup", "containerName", "streamPath"}');
     for (const k of ['consumerGroup', 'containerName', 'streamPath']) {
-      if (typeof body[k] !== 'string' || !body[k]) throw badRequest(`${k} must be provided in the request body`);
+      if (typeof body[k] !== 'string' || !body[k]) throw apiError('INVALID_BODY', `${k} must be provided in the request body`);
     }
     const query = { containerName: body.containerName as string, streamPath: body.streamPath as string, consumerGroup: body.consumerGroup as string };
     const lags = await source.shardLags(query);

@@ -102,7 +102,7 @@ Example:
         throw e;
       }
       const fn: FunctionLike = await waitForFunction(client, name, {
-        timeoutMs, startedAt, progress: new Progress(), buildLog: !opts.toZero, success: new Set([desiredState]),
+        timeoutMs, startedAt, progress: new Progress(), buildLog: !opts.toZero, success: (state) => state === desiredState,
       });
       const url = invocationUrl(fn, client.url);
       process.stdout.write(opts.toZero

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parseDocument } from 'yaml';
+import { isServing, ranBeforeExport } from '../../resources/function-state.js';
 import { contextOf, durationMs, seg } from '../context.js';
 import { CliError } from '../errors.js';
 import { invocationUrl, waitForFunction, type FunctionLike } from '../functions.js';
@@ -66,9 +67,6 @@ export function bundlesOf(doc: unknown, file: string): Bundle[] {
   throw new CliError(`${file} is not a project export: it needs project, functions, functionEvents and apiGateways (protium export project NAME writes one)`);
 }
 
-/** States worth bringing back after an import (others, like error, stay imported). */
-const RUNNING_BEFORE = new Set(['', 'ready', 'scaledToZero', 'unhealthy', 'waitingForScaleResourceFromZero', 'waitingForScaleResourceToZero', 'building']);
-
 export function importCommand(program: Command): void {
   program
     .command('import')
@@ -116,7 +114,7 @@ Example:
         for (const [key, fn] of Object.entries(bundle.functions ?? {})) {
           const name = fn?.metadata?.name ?? key;
           const before = fn?.metadata?.annotations?.['nuclio.io/previous-state'] ?? '';
-          if (!failedFns.has(name) && RUNNING_BEFORE.has(before)) toDeploy.push(name);
+          if (!failedFns.has(name) && ranBeforeExport(before)) toDeploy.push(name);
         }
       }
       if (opts.deploy) {
@@ -124,7 +122,7 @@ Example:
           try {
             const startedAt = Date.now();
             await client.request('PATCH', `/api/functions/${seg(name)}`, { ns: 'function', headers: { 'x-nuclio-imported-function-only': 'true' }, body: { desiredState: 'ready' } });
-            const fn = await waitForFunction(client, name, { timeoutMs, startedAt, progress: new Progress(), buildLog: true, success: new Set(['ready', 'scaledToZero', 'imported']) });
+            const fn = await waitForFunction(client, name, { timeoutMs, startedAt, progress: new Progress(), buildLog: true, success: (state) => isServing(state) || state === 'imported' });
             const url = invocationUrl(fn, client.url);
             process.stdout.write(fn.status?.state === 'imported'
               ? `Function ${name} stays imported (it existed before the import)\n`

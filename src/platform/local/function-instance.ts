@@ -12,6 +12,8 @@ import net from 'node:net';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Artifact } from '../../build/builder.js';
+import { refuseSocket } from '../../error-body.js';
+import { apiError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { ProcessorConfig } from '../../processor/config.js';
 import type { FunctionRecord, FunctionRef, FunctionStatus } from '../../resources/types.js';
@@ -80,15 +82,6 @@ const DEFAULT_READINESS_S = 120;
 /** Replica names follow Nuclio's container names plus a pod-like suffix. */
 export function replicaPrefix(ref: FunctionRef): string {
   return `nuclio-${ref.namespace}-${ref.name}-`;
-}
-
-/** A raw HTTP answer for a connection whose request was never read (held, then refused). */
-function refuse(socket: net.Socket, status: number, message: string): void {
-  const body = JSON.stringify({ error: message });
-  const reason = status === 503 ? 'Service Unavailable' : status === 404 ? 'Not Found' : 'Error';
-  socket.on('error', () => {});
-  socket.resume();
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 export class FunctionInstance {
@@ -210,7 +203,7 @@ export class FunctionInstance {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    for (const h of this.held.splice(0)) refuse(h.socket, 503, `Function ${this.ref.name} was removed`);
+    for (const h of this.held.splice(0)) refuseSocket(h.socket, apiError('FUNCTION_REMOVED', this.ref.name));
     // Stop listening now; connections already handed to replicas are theirs (close()'s callback would
     // wait for them).
     if (this.server.listening) this.server.close();
@@ -224,13 +217,13 @@ export class FunctionInstance {
     // A connection back from a replica that died before acknowledging it is no longer being passed.
     this.passing.delete(socket);
     const d = this.live ?? this.deployment;
-    if (d?.disabled) return refuse(socket, 503, `Function ${this.ref.name} is disabled (spec.disable)`);
+    if (d?.disabled) return refuseSocket(socket, apiError('FUNCTION_DISABLED', this.ref.name));
     if (this.sendToReplica(socket)) return;
     const admitted = this.holding.admit(socket, (victim) => {
       this.held = this.held.filter((h) => h.socket !== victim);
-      refuse(victim, 503, `Function ${this.ref.name} has too many connections waiting for a replica; try again`);
+      refuseSocket(victim, apiError('FUNCTION_BUSY', this.ref.name));
     });
-    if (!admitted) return refuse(socket, 503, `Function ${this.ref.name} has too many connections waiting for a replica (${this.env.connectionLimits.maxConnections}); try again`);
+    if (!admitted) return refuseSocket(socket, apiError('FUNCTION_BUSY', this.ref.name, this.env.connectionLimits.maxConnections));
     this.held.push({ socket, since: Date.now() });
     if (this.parked && d && !this.closed) void this.wake();
   }
@@ -282,7 +275,7 @@ export class FunctionInstance {
         this.onStatus({ state: 'ready', message: undefined, scaleToZero: { lastScaleEvent: 'scaleFromZeroCompleted', lastScaleEventTime: new Date().toISOString() } });
       } catch (e) {
         const message = `Failed to wake the function from zero: ${(e as Error).message}`;
-        for (const h of this.held.splice(0)) refuse(h.socket, 503, message);
+        for (const h of this.held.splice(0)) refuseSocket(h.socket, apiError('FUNCTION_START_FAILED', message));
         this.onStatus({ state: 'error', message });
       } finally {
         this.waking = undefined;
@@ -444,7 +437,7 @@ export class FunctionInstance {
     const d = this.live;
     const now = Date.now();
     for (const h of this.held) {
-      if (now - h.since > this.env.holdTimeoutMs) refuse(h.socket, 503, `Function ${this.ref.name} has no ready replica (waited ${Math.round(this.env.holdTimeoutMs / 1000)} s)`);
+      if (now - h.since > this.env.holdTimeoutMs) refuseSocket(h.socket, apiError('FUNCTION_NO_REPLICA', this.ref.name, Math.round(this.env.holdTimeoutMs / 1000)));
     }
     this.held = this.held.filter((h) => now - h.since <= this.env.holdTimeoutMs);
     if (!d || this.parked || this.closed || this.waking) return;

@@ -5,7 +5,7 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiError } from '../../errors.js';
+import { apiError } from '../../errors.js';
 import type { Artifact } from '../../build/builder.js';
 import type { Logger } from '../../log.js';
 import type { DataLayout } from '../../paths.js';
@@ -216,15 +216,15 @@ export class LocalPlatform implements Platform {
     const prefix = replicaPrefix(ref);
     const lower = replica.toLowerCase();
     if (!lower.startsWith(prefix.toLowerCase())) {
-      throw new ApiError('BadRequest', `${replica} replica does not belong to function ${ref.name}`);
+      throw apiError('REPLICA_OF_OTHER_FUNCTION', replica, ref.name);
     }
     const suffix = lower.slice(prefix.length);
-    if (!/^[a-z0-9]{1,16}$/.test(suffix)) throw new ApiError('BadRequest', `${replica} is not a replica name of function ${ref.name}`);
+    if (!/^[a-z0-9]{1,16}$/.test(suffix)) throw apiError('REPLICA_NAME_INVALID', replica, ref.name);
     const dir = join(this.opts.layout.logs, ref.namespace, ref.name);
     const name = suffix === 'build' ? 'build' : `${prefix}${suffix}`;
     const path = join(dir, `${name}.log`);
     if (!existsSync(path) && !existsSync(`${path}.1`)) {
-      throw new ApiError('NotFound', `Replica ${replica} of function ${ref.name} has no log (GET /api/functions/${ref.name}/replicas lists the live ones)`);
+      throw apiError('REPLICA_LOG_NOT_FOUND', replica, ref.name);
     }
     return readLog(path, query);
   }

@@ -2,6 +2,7 @@
 import type { ButtonHTMLAttributes, ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError, errorMessage } from '../api';
+import { isProvisioning } from '../../../src/resources/function-state';
 
 export function Spinner(props: { label?: string }) {
   return <span class="spinner" role="status" aria-label={props.label ?? 'Working'} />;
@@ -77,8 +78,8 @@ const STATE_LABEL: Record<string, string> = {
   waitingForProvisioning: 'provisioning',
 };
 
-export const isTransient = (state: string | undefined) =>
-  !!state && !['ready', 'error', 'scaledToZero', 'imported', 'unhealthy'].includes(state);
+/** A state on its way somewhere (a function being provisioned, a gateway provisioning): spinner, fast polling. */
+export const isTransient = (state: string | undefined) => isProvisioning(state);
 
 export function StateBadge(props: { state: string | undefined; title?: string }) {
   const state = props.state || 'unknown';

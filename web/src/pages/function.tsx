@@ -3,6 +3,7 @@
  * streams), the build log, the replicas' logs followed live, and the Test pane.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { isServing } from '../../../src/resources/function-state';
 import { Api, ApiError, type NuclioFunction } from '../api';
 import { CodeEditor } from '../components/editor';
 import { LogLines, parseLine, streamStateLabel, useLogStream, type LogLine } from '../components/logs';
@@ -195,7 +196,7 @@ export function FunctionPage(props: { project: string; name: string; tab: string
           </div>
         </div>
         <aside class="fn-side">
-          <TestPane fn={name} project={project} ready={state === 'ready' || state === 'scaledToZero'} state={state} />
+          <TestPane fn={name} project={project} ready={isServing(state)} state={state} />
         </aside>
       </div>
     </section>
@@ -250,7 +251,7 @@ function DeployStatus(props: { fn: NuclioFunction; deploy: Deploy | undefined; n
 
   if (deploy?.outcome) {
     const o = deploy.outcome;
-    if (o.state === 'ready' || o.state === 'scaledToZero') {
+    if (isServing(o.state)) {
       return (
         <Notice kind="ok" testId="deploy-result">
           Deployed in {formatMs(o.ms)}: the function is {o.state === 'ready' ? 'ready' : 'scaled to zero'}.{' '}

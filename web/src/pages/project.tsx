@@ -95,7 +95,7 @@ function FunctionRow(props: { project: string; row: Row; onChanged: () => void }
   const scale = useAction();
   const del = useAction();
   const url = invocationUrl(fn.status.externalInvocationUrls?.[0] ?? fn.status.internalInvocationUrls?.[0]);
-  const usedByGateways = del.error instanceof ApiError && del.error.status === 412 && /api gateways/i.test(del.error.message);
+  const usedByGateways = del.error instanceof ApiError && del.error.code === 'FUNCTION_USED_BY_API_GATEWAYS';
   const canScaleDown = state === 'ready' && (fn.spec.minReplicas ?? 0) === 0;
   const canWake = state === 'scaledToZero' || state === 'imported' || state === 'error' || state === 'unhealthy';
   const doDelete = (withGateways: boolean) => void del.run(async () => {

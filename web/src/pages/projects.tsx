@@ -63,7 +63,7 @@ function ProjectRow(props: { project: Project; functions: number; onDeleted: () 
   const name = props.project.metadata.name;
   const del = useAction();
   const exp = useAction();
-  const notEmpty = del.error instanceof ApiError && del.error.status === 412 && /contains/i.test(del.error.message);
+  const notEmpty = del.error instanceof ApiError && del.error.code === 'PROJECT_NOT_EMPTY';
   return (
     <tr data-testid={`project-row-${name}`}>
       <td data-label="Name">

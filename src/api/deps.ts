@@ -1,0 +1,34 @@
+/**
+ * What the API is built from: every part the composition root (dashboard.ts) hands to `buildApi`. Each
+ * route group takes only the part it uses (a `Pick` of this), so its signature says what it touches.
+ * Its own module, so that route groups import it without importing the server that imports them.
+ */
+import type { TemplateCatalog } from '../build/template-catalog.js';
+import type { Config } from '../config.js';
+import type { FunctionDirectory } from '../invoke/function-directory.js';
+import type { Invoker } from '../invoke/invoker.js';
+import type { Logger } from '../log.js';
+import type { Platform } from '../platform/platform.js';
+import type { Store } from '../store/store.js';
+import type { StreamService } from '../streams/stream-service.js';
+import type { Credentials } from './auth.js';
+
+/** The parts the API is built from (dashboard.ts wires them). */
+export interface ApiDeps {
+  config: Config;
+  store: Store;
+  platform: Platform;
+  invoker: Invoker;
+  templates: TemplateCatalog;
+  /** Function states and URLs in memory, for the invocation path. */
+  directory: FunctionDirectory;
+  /** The embedded stream service: /v3io/… and the shard lags of /api/v3io_streams. */
+  streams: StreamService;
+  log: Logger;
+  /** This host's addresses for external invocation URLs (`--external-ip`, else the platform's host addresses). */
+  externalIps: () => string[];
+  /** The token every route but the public ones requires, and the stream credential; undefined → no auth. */
+  credentials?: Credentials;
+  /** http://host:port of the API gateway listener, once it listens (for /api/frontend_spec). */
+  gatewayUrl?: () => string | undefined;
+}
