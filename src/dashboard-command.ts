@@ -28,6 +28,9 @@ export function addDashboardOptions(cmd: Command): Command {
     .option('--max-connections <n>', `connections open at once per listener (dashboard, gateways, each function port); slow clients make room for new ones (env ${ENV_NAMES.maxConnections}, default ${DEFAULTS.maxConnections})`)
     .option('--headers-timeout <duration>', `a client must send a request's headers within this (env ${ENV_NAMES.headersTimeout}, default ${DEFAULTS.headersTimeout})`)
     .option('--request-timeout <duration>', `a client must send a whole request, headers and body, within this (env ${ENV_NAMES.requestTimeout}, default ${DEFAULTS.requestTimeout})`)
+    .option('--platform <kind>', `where replicas run: local (processes on this machine) or docker (containers of a Docker or Podman engine) (env ${ENV_NAMES.platform}, default ${DEFAULTS.platform})`)
+    .option('--docker-host <url>', `the container engine of --platform docker (env ${ENV_NAMES.dockerHost}, else DOCKER_HOST, default ${DEFAULTS.dockerHost})`)
+    .option('--base-image <image>', `the image the processor image is built from, with node on PATH (env ${ENV_NAMES.baseImage}, default ${DEFAULTS.baseImage})`)
     .option('--log-level <level>', `dashboard log level (env ${ENV_NAMES.logLevel}, default ${DEFAULTS.logLevel})`);
 }
 

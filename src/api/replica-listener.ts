@@ -9,7 +9,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { notFound } from '../errors.js';
+import { apiError } from '../errors.js';
 import { ConnectionGuard, type ConnectionLimits } from '../util/connection-guard.js';
 import { accessOf, type Access } from './auth.js';
 
@@ -26,7 +26,7 @@ export function installReplicaGate(app: FastifyInstance): void {
   app.addHook('onRequest', async (req) => {
     if (!viaReplicaListener.has(req.raw)) return;
     // A CORS preflight is 'public' to the API: here, nothing is.
-    if (req.method === 'OPTIONS' || !REPLICA_ACCESS.has(accessOf(req))) throw notFound('Not found: replicas may fetch their artifact and use the stream service here, nothing else');
+    if (req.method === 'OPTIONS' || !REPLICA_ACCESS.has(accessOf(req))) throw apiError('REPLICA_ROUTE_REFUSED');
   });
 }
 

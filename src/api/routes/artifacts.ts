@@ -10,7 +10,7 @@
  */
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { ApiError, notFound } from '../../errors.js';
+import { apiError } from '../../errors.js';
 import type { ArtifactArchives } from '../../build/artifact-archive.js';
 import type { ArtifactTokens } from '../artifact-tokens.js';
 
@@ -30,12 +30,9 @@ export function artifactRoutes(app: FastifyInstance, deps: ArtifactRouteDeps): v
     const id = req.params.id;
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     // The same answer for an unknown id and a bad credential: ids are not disclosed to guessers.
-    if (!ID.test(id) || !m || !deps.tokens.verify(id, m[1]!)) {
-      reply.header('www-authenticate', 'Bearer realm="protium-artifacts"');
-      throw new ApiError('Unauthorized', 'Missing or invalid artifact token: a platform issues one for the artifact its replica runs');
-    }
+    if (!ID.test(id) || !m || !deps.tokens.verify(id, m[1]!)) throw apiError('ARTIFACT_UNAUTHORIZED');
     const archive = await deps.archives.archive(id);
-    if (!archive) throw notFound(`Artifact ${id} does not exist (any more)`);
+    if (!archive) throw apiError('ARTIFACT_NOT_FOUND', id);
     reply.header('content-type', 'application/x-tar');
     reply.header('content-length', archive.size);
     reply.header(ARTIFACT_DIGEST_HEADER, archive.digest);

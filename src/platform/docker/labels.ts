@@ -22,7 +22,7 @@ export const LABELS = {
   processorImage: 'io.protium.processor-image',
 } as const;
 
-export const ROLES = { replica: 'replica', fetch: 'fetch', build: 'build' } as const;
+export const ROLES = { replica: 'replica', fetch: 'fetch', build: 'build', probe: 'probe' } as const;
 export type Role = (typeof ROLES)[keyof typeof ROLES];
 
 /** The engine's label filter for what this dashboard made (optionally of one role, or one function). */

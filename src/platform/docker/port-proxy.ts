@@ -20,7 +20,7 @@ import { SocketBudget } from '../../util/connection-guard.js';
 /** Where a connection may go. */
 export interface ProxyTarget {
   /** host of the replica's container (its address on the engine's network). */
-  readonly address: string | undefined;
+  readonly address?: string;
   readonly port: number;
   /** Ready to take connections. */
   readonly ready: boolean;
