@@ -24,9 +24,11 @@ die() { printf 'container-host: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (it installs packages and runs rootful Podman)"
 
-# 1. Packages. runc, not crun: crun refuses the hybrid cgroup layout of these machines.
+# 1. Packages. runc, not crun: crun refuses the hybrid cgroup layout of these machines. catatonit is the
+#    init Podman puts as PID 1 of a container started with --init (replicas are: it reaps what handlers
+#    orphan and passes signals on).
 need=()
-for pkg in podman runc debootstrap containernetworking-plugins iptables uidmap; do
+for pkg in podman runc catatonit debootstrap containernetworking-plugins iptables uidmap; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

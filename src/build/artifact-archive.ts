@@ -93,6 +93,22 @@ export class ArtifactArchives {
     }
   }
 
+  /** Removes the archives of artifacts that were collected (their folder is gone). Returns the ids removed. */
+  async pruneCollected(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return [];
+    }
+    const keep = new Set<string>();
+    for (const name of names) {
+      const id = /^([0-9a-f]+)\.(tar|sha256)$/.exec(name)?.[1];
+      if (id && existsSync(join(this.artifactDir(id), '.protium', 'artifact.json'))) keep.add(id);
+    }
+    return this.prune(keep);
+  }
+
   /** Removes the archives (and leftovers of interrupted packing) of artifacts not in `keep`. Returns the ids removed. */
   async prune(keep: ReadonlySet<string>): Promise<string[]> {
     let names: string[];
