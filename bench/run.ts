@@ -6,6 +6,7 @@
  *   npm run bench                 full run (5 s per load phase, a soak of 1,000,000 invocations)
  *   npm run bench -- --quick      smaller (2 s per phase, fewer repetitions, a soak of 100,000)
  *   npm run bench -- --only throughput,wake
+ *   npm run bench -- --only brokers              NATS and RabbitMQ triggers against bare clients
  *   npm run bench -- --only soak --soak 100000   the soak (default 1,000,000 invocations; CI runs 100,000)
  *
  * The dashboard runs as its own process (as users run it) and the load generator (autocannon) here, so
@@ -18,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tallySoak, type LoadRun } from './soak-tally.js';
+import { brokersBench } from './brokers.js';
 
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
@@ -165,6 +167,9 @@ function replicaRss(dataDir: string): number[] {
 // ---------------------------------------------------------------- benchmarks
 
 const benches: Record<string, () => Promise<void>> = {
+  /** Messages/s through NATS and RabbitMQ triggers against a bare client of each broker (bench/brokers.ts). */
+  brokers: () => brokersBench({ dashboard, stopDashboard, deploy, row, quick: QUICK, repeat: REPEAT }),
+
   /** Many invocations through the port, the proxy and a gateway: no errors, and memory that stays flat. */
   async soak() {
     const d = await dashboard();

@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 // Runs every compiled test (dist/**/*.test.js) with node's test runner. `npm test` builds first (pretest).
 // Usage: node scripts/run-tests.mjs [substring ...]  — only test files whose path contains a substring.
-// The container tests (test/containers/, `npm run test:containers`) need a container engine
-// (scripts/container-host.sh): they run only when a substring names them.
 //
 // Skipped tests (a suite that needs Chromium, bubblewrap or root) are listed with their reasons after the
 // run. With PROTIUM_FAIL_ON_SKIP=1 (`.ci/run` sets it), or CI set (and PROTIUM_FAIL_ON_SKIP not 0), any
@@ -25,11 +23,11 @@ const walk = (dir) => {
 };
 walk(dist);
 const filters = process.argv.slice(2);
-const CONTAINERS = 'test/containers/';
-const selected = files
-  .filter((f) => !filters.length || filters.some((s) => relative(dist, f).includes(s)))
-  .filter((f) => !relative(dist, f).startsWith(CONTAINERS) || filters.some((s) => s.includes('containers')))
-  .sort();
+// Suites that need servers or a container engine run when named (`npm run test:brokers`: test/brokers/
+// starts NATS, MQTT and RabbitMQ; `npm run test:containers`: test/containers/ needs the engine of
+// scripts/container-host.sh), not in every `npm test`.
+const NAMED_ONLY = ['test/brokers/', 'test/containers/'];
+const selected = files.filter((f) => (filters.length ? filters.some((s) => relative(dist, f).includes(s)) : !NAMED_ONLY.some((g) => relative(dist, f).startsWith(g)))).sort();
 if (!selected.length) {
   console.error('no test files matched');
   process.exit(1);

@@ -216,13 +216,54 @@ export function parseTrigger(value: string): Record<string, Record<string, unkno
     }
     return obj as Record<string, Record<string, unknown>>;
   }
+  const broker = brokerShortForm(v);
+  if (broker) return broker;
   const m = /^(?:([A-Za-z0-9][\w-]*):)?cron=(.+)$/.exec(v);
   if (m) {
     const spec = m[2]!.trim();
     const isInterval = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(spec);
     return { [m[1] ?? 'cron']: { kind: 'cron', attributes: isInterval ? { interval: spec } : { schedule: spec } } };
   }
-  throw new CliError(`--trigger ${JSON.stringify(value)} must be JSON (e.g. '{"tick": {"kind": "cron", "attributes": {"interval": "10s"}}}') or cron=<interval|schedule> (e.g. cron=10s)`, 2);
+  throw new CliError(`--trigger ${JSON.stringify(value)} must be JSON (e.g. '{"tick": {"kind": "cron", "attributes": {"interval": "10s"}}}'), cron=<interval|schedule> (e.g. cron=10s), or <kind>=<url>?<attribute>=<value>&… for nats, mqtt, rabbit-mq and kafka-cluster (e.g. 'nats=nats://127.0.0.1:4222?topic=orders.*')`, 2);
+}
+
+/** Attributes a broker short form takes as comma-separated lists. */
+const LIST_ATTRIBUTES = new Set(['topics', 'brokers']);
+
+/**
+ * `[NAME:]<kind>=<url>?<attribute>=<value>&…` for the message triggers, e.g.
+ * `nats=nats://127.0.0.1:4222?topic=orders.*`, `in:rabbit-mq=amqp://guest:guest@h:5672?exchangeName=x&topics=a.*,b.#`,
+ * `mqtt=tcp://h:1883?topic=sensors/+/temp&qos=1`, `kafka-cluster=h1:9092,h2:9092?topics=t&consumerGroup=g`
+ * (Kafka's part before `?` is the broker list). Values are percent-decoded; `topics` and `brokers` split
+ * on commas; mqtt's `topic` and `qos` make one subscription. Undefined when `value` is not of that form.
+ */
+function brokerShortForm(value: string): Record<string, Record<string, unknown>> | undefined {
+  const m = /^(?:([A-Za-z0-9][\w-]*):)?(nats|mqtt|rabbit-mq|kafka-cluster)=([^?]*)(?:\?(.*))?$/.exec(value);
+  if (!m) return undefined;
+  const [, name, kind, address, query] = m as unknown as [string, string | undefined, string, string, string | undefined];
+  const attributes: Record<string, unknown> = {};
+  // Not URLSearchParams: it reads "+" as a space, and MQTT filters hold "+" (sensors/+/temp).
+  for (const pair of (query ?? '').split('&').filter(Boolean)) {
+    const i = pair.indexOf('=');
+    const decode = (x: string) => { try { return decodeURIComponent(x); } catch { return x; } };
+    const k = decode(i < 0 ? pair : pair.slice(0, i));
+    const v = decode(i < 0 ? '' : pair.slice(i + 1));
+    attributes[k] = LIST_ATTRIBUTES.has(k) ? v.split(',').map((x) => x.trim()).filter(Boolean) : v;
+  }
+  const trigger: Record<string, unknown> = { kind };
+  if (kind === 'kafka-cluster') attributes.brokers = address.split(',').map((x) => x.trim()).filter(Boolean);
+  else trigger.url = address;
+  if (kind === 'mqtt' && typeof attributes.topic === 'string') {
+    attributes.subscriptions = [{ topic: attributes.topic, qos: Number(attributes.qos ?? 0) }];
+    delete attributes.topic;
+    delete attributes.qos;
+  }
+  if (typeof attributes.numWorkers === 'string') {
+    trigger.numWorkers = Number(attributes.numWorkers);
+    delete attributes.numWorkers;
+  }
+  trigger.attributes = attributes;
+  return { [name ?? kind.replace('-cluster', '').replace('-', '')]: trigger };
 }
 
 function wholeNumber(v: string, flag: string): number {

@@ -123,6 +123,13 @@ export async function waitForFunction(client: ApiClient, name: string, opts: Wai
       progress.stop();
       return fn;
     }
+    // Deployed and running, but not well (a broker trigger that cannot reach its broker keeps retrying):
+    // that is the outcome to show, not something to wait out.
+    if (state === 'unhealthy' && fn.status?.message) {
+      progress.stop();
+      process.stderr.write(`warning: function ${name} is unhealthy: ${fn.status.message.split('\n').join('; ')}\n`);
+      return fn;
+    }
     if (state === 'error') {
       progress.stop();
       for (const r of (fn.status?.logs ?? []).slice(-10)) printRecord(r);

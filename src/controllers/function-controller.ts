@@ -225,9 +225,12 @@ export class FunctionController {
       say(opts.parked ? 'Function deployed, scaled to zero' : 'Function deploy complete', 'info', { httpPort: endpoint.httpPort });
       this.deps.log.info({ function: key, ms: Date.now() - started, artifact: artifact.id, parked: opts.parked === true }, 'function deployed');
       await log.close();
+      // A broker trigger that cannot reach its broker leaves the function running (it keeps retrying) and
+      // says so: unhealthy, with the reason.
+      const problem = opts.parked ? undefined : this.deps.platform.triggerProblem(ref);
       await this.setStatusIfCurrent(current, {
-        state: opts.parked ? 'scaledToZero' : 'ready',
-        message: note,
+        state: opts.parked ? 'scaledToZero' : problem ? 'unhealthy' : 'ready',
+        message: [note, problem].filter(Boolean).join('\n') || undefined,
         logs: log.records(),
         httpPort: endpoint.httpPort,
         internalInvocationUrls: endpoint.internalInvocationUrls,

@@ -72,5 +72,10 @@ export interface Platform {
    * Called with every stored function's port before the first apply after a start.
    */
   reservePorts(ports: { ref: FunctionRef; port: number }[]): void;
+  /**
+   * What the serving replicas report is wrong while they run — a broker trigger that cannot reach its
+   * broker, with the reason — or undefined. The deploy's status carries it; later changes come as reports.
+   */
+  triggerProblem(ref: FunctionRef): string | undefined;
   close(): Promise<void>;
 }

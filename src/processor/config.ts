@@ -13,6 +13,9 @@ export interface ProcessorConfig {
   replica: string;
   namespace: string;
   functionName: string;
+  /** The function's labels and annotations (NATS queue names and Kafka settings may come from them). */
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
   family: RuntimeFamily;
   runtime: string;
   /** `module:entry` as in spec.handler. */
@@ -49,7 +52,9 @@ export type FromReplica =
   | { t: 'ready' }
   | { t: 'ack'; id: number }
   | { t: 'failed'; message: string }
-  | { t: 'load'; inflight: number; handled: number };
+  | { t: 'load'; inflight: number; handled: number }
+  /** A broker trigger reaches its broker, or not (`message` says why); sent on every change, before `ready` too. */
+  | { t: 'trigger'; name: string; kind: string; connected: boolean; message?: string };
 
 /** The processor's config from its environment (see the top of this file). */
 export function readProcessorConfig(env: NodeJS.ProcessEnv): ProcessorConfig {

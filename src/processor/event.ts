@@ -19,6 +19,10 @@ export interface NuclioEvent {
   shardId?: number;
   numShards?: number;
   offset?: number;
+  /** The topic, subject or routing key a broker message came on. */
+  topic?: string;
+  /** A Kafka record's key (UTF-8). */
+  key?: string;
   /** Level of logs to capture for X-Nuclio-Logs (from X-Nuclio-Log-Level), if asked. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }

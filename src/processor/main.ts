@@ -77,7 +77,16 @@ async function main(): Promise<void> {
       log.warn(`Trigger ${name} of kind ${spec.kind} is not supported on this platform and does not run`);
       continue;
     }
-    const trigger = triggerFactory({ name, spec, log, pool: pools.get(name)!, submit, connectionLimits: config.connectionLimits, streamToken: config.streamToken });
+    const trigger = triggerFactory({
+      name, spec, log, pool: pools.get(name)!, submit,
+      connectionLimits: config.connectionLimits,
+      streamToken: config.streamToken,
+      fn: {
+        namespace: config.namespace, name: config.functionName, labels: config.labels ?? {}, annotations: config.annotations ?? {},
+        replica: config.replica, triggers: config.triggers,
+      },
+      report: (state) => send({ t: 'trigger', name, kind: spec.kind, ...state }),
+    });
     await trigger.start();
     triggers.push(trigger);
     if (spec.kind === 'http') http = trigger as HttpTrigger;

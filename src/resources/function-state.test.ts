@@ -91,6 +91,9 @@ describe('function lifecycle (function-state.ts)', () => {
     ['building', 'ready', 'controller', true],
     ['building', 'error', 'controller', true],
     ['configuringResources', 'ready', 'controller', true],
+    // A deploy that runs but whose broker trigger cannot reach its broker.
+    ['building', 'unhealthy', 'controller', true],
+    ['configuringResources', 'unhealthy', 'controller', true],
     ['waitingForScaleResourceToZero', 'scaledToZero', 'controller', true],
     ['waitingForScaleResourceToZero', 'ready', 'controller', false],
     ['ready', 'configuringResources', 'controller', true],

@@ -104,8 +104,8 @@ export const TRANSITIONS: readonly TransitionRule[] = [
   { by: 'api', from: [undefined, ...PROVISIONED], to: ['building', 'imported'], when: 'create, update or import (skip-deploy: imported); refused while provisioning' },
   { by: 'api', from: PROVISIONED, to: ['configuringResources', 'waitingForScaleResourceToZero'], when: 'PATCH desiredState ready (redeploy spec.image, no build) or scaledToZero' },
   { by: 'controller', from: RUNNING, to: ['configuringResources'], when: 'the dashboard started: nothing runs yet, redeploy from the artifact' },
-  { by: 'controller', from: ['building', 'configuringResources'], to: ['ready', 'error'], when: 'the build and deploy, or the deploy, ended' },
-  { by: 'controller', from: PLATFORM_OWNED, to: ['ready', 'scaledToZero', 'error'], when: 'a function restored after a restart is running again (or parked, or failed to start)' },
+  { by: 'controller', from: ['building', 'configuringResources'], to: ['ready', 'unhealthy', 'error'], when: 'the build and deploy, or the deploy, ended (unhealthy: it runs, but a broker trigger cannot reach its broker)' },
+  { by: 'controller', from: PLATFORM_OWNED, to: ['ready', 'unhealthy', 'scaledToZero', 'error'], when: 'a function restored after a restart is running again (or parked, or failed to start)' },
   { by: 'controller', from: ['waitingForScaleResourceToZero'], to: ['scaledToZero'], when: 'the replicas stopped' },
   { by: 'platform', from: PLATFORM_OWNED, to: PLATFORM_REPORTS, when: 'a wake-up, replicas ready again, a crash, an idle scale-down, a replica that cannot start' },
 ];

@@ -10,6 +10,7 @@ import { normaliseCronSchedule } from './cron-schedule.js';
 import { parseCpu, parseQuantity } from './quantity.js';
 import { functionNameErrors, labelKeyErrors, labelValueErrors } from './names.js';
 import { triggerKindError } from './trigger-kinds.js';
+import { validateBrokerTrigger } from './broker-triggers/index.js';
 import {
   isObject, optBoolean, optInt, optObject, optString, optStringArray, optStringMap,
 } from './shape.js';
@@ -86,7 +87,7 @@ export function readFunctionBody(bodyIn: unknown, ctx: BodyContext, withSpec = t
   if (!withSpec) return { metadata, spec: { resources: {}, build: {}, platform: {}, eventTimeout: '' } };
   checkFunctionName(metadata.name, 'metadata.name');
   const spec = optObject(body.spec, 'spec') ?? {};
-  validateFunctionSpec(spec);
+  validateFunctionSpec(spec, metadata);
   return { metadata, spec: spec as unknown as FunctionConfig['spec'] };
 }
 
@@ -106,8 +107,11 @@ function checkImage(value: unknown, field: string, goName: string): void {
   if (trimmed && !IMAGE_REF.test(trimmed)) throw fieldError(field, `Invalid ${goName} passed (${field} ${quote(s)})`);
 }
 
-/** Field rules of a function spec (spec §6, §9). Throws on the first problem. */
-export function validateFunctionSpec(spec: Record<string, unknown>): void {
+/**
+ * Field rules of a function spec (spec §6, §9). Throws on the first problem. `meta` (the function's
+ * identity) fills what broker triggers derive from it (a NATS queue name template, a default queue).
+ */
+export function validateFunctionSpec(spec: Record<string, unknown>, meta: Meta = {}): void {
   optString(spec.runtime, 'spec.runtime');
   optString(spec.handler, 'spec.handler');
   optString(spec.description, 'spec.description');
@@ -188,10 +192,10 @@ export function validateFunctionSpec(spec: Record<string, unknown>): void {
     });
   }
 
-  validateTriggers(spec.triggers);
+  validateTriggers(spec.triggers, meta);
 }
 
-function validateTriggers(value: unknown): void {
+function validateTriggers(value: unknown, meta: Meta): void {
   const triggers = optObject(value, 'spec.triggers');
   if (!triggers) return;
   let httpCount = 0;
@@ -215,6 +219,10 @@ function validateTriggers(value: unknown): void {
       optObject(attrs.ingresses, `${f}.attributes.ingresses`);
     }
     if (kind === 'cron') validateCron(attrs, f);
+    validateBrokerTrigger(key, { ...t, class: '', kind: kind ?? '', name: key, attributes: attrs }, {
+      namespace: meta.namespace || 'nuclio', name: meta.name || 'function', labels: meta.labels, annotations: meta.annotations,
+      triggers: triggers as Record<string, Trigger>,
+    });
   }
   if (httpCount > 1) throw fieldError('spec.triggers', "There's more than one http trigger (unsupported)");
 }

@@ -9,7 +9,7 @@ describe('triggerKindError()', () => {
     it(`accepts Nuclio's kind ${kind}`, () => assert.equal(triggerKindError('spec.triggers.t.kind', kind), undefined));
   }
   const bad: [unknown, RegExp][] = [
-    ['htp', /^spec\.triggers\.t\.kind "htp" is not a trigger kind: use one of http, cron, v3ioStream \(run here\), or kafka-cluster, .* \(Nuclio's, accepted but not run here\)$/],
+    ['htp', /^spec\.triggers\.t\.kind "htp" is not a trigger kind: use one of http, cron, v3ioStream, nats, mqtt, rabbit-mq, rabbitMq, kafka-cluster, kafka \(run here\), or iotCoreMqtt, .* \(Nuclio's, accepted but not run here\)$/],
     ['HTTP', /"HTTP" is not a trigger kind/],
     ['', /^spec\.triggers\.t\.kind is missing: use one of http/],
     [undefined, /^spec\.triggers\.t\.kind is missing/],
@@ -28,6 +28,6 @@ describe('validateFunctionSpec() and trigger kinds', () => {
     assert.throws(() => validateFunctionSpec({ triggers: { web: { attributes: {} } } }), /spec\.triggers\.web\.kind is missing/);
   });
   it('accepts Nuclio kinds this platform does not run (a function exported from Nuclio keeps them)', () => {
-    validateFunctionSpec({ triggers: { k: { kind: 'kafka-cluster', attributes: { brokers: ['b:9092'], topics: ['t'] } } } });
+    validateFunctionSpec({ triggers: { k: { kind: 'kinesis', attributes: { streamName: 's' } }, old: { kind: 'pubsub', attributes: { topic: 't' } } } });
   });
 });

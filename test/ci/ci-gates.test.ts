@@ -149,6 +149,8 @@ describe('.ci/run', () => {
     }
     const dir = checkout({
       'dist/a.test.js': opts.tests,
+      // The broker step names its suites: stand-ins that pass, so the step runs the real runner.
+      ...Object.fromEntries(['nats', 'mqtt', 'rabbitmq', 'kafka-unreachable'].map((b) => [`dist/test/brokers/${b}.test.js`, PASSING])),
       'dist/bench/run.js': `process.exit(${opts.soakExit ?? 0});\n`,
       'bin/npm': [
         '#!/usr/bin/env bash',

@@ -37,7 +37,7 @@ describe('secrets in exports', () => {
           { name: 'MODE', value: 'fast' },
         ],
         triggers: {
-          queue: { kind: 'kafka-cluster', password: 'kafka-trigger-pw', attributes: { brokers: ['kafka:9092'], sasl: { enable: true, user: 'svc', password: 'sasl-pw', oauth: { clientSecret: 'oauth-client-secret' } }, accessKey: 'kafka-access-key' } },
+          queue: { kind: 'kafka-cluster', password: 'kafka-trigger-pw', attributes: { brokers: ['kafka:9092'], topics: ['orders'], consumerGroup: 'g', sasl: { enable: true, user: 'svc', password: 'sasl-pw', oauth: { clientSecret: 'oauth-client-secret' } }, accessKey: 'kafka-access-key' } },
           stream: { kind: 'v3ioStream', attributes: { containerName: 'c', streamPath: '/s', consumerGroup: 'g', password: 'v3io-attr-pw' } },
           tick: { kind: 'cron', attributes: { interval: '1h', event: { body: 'tick', headers: { Authorization: 'Bearer cron-bearer-token' } } } },
         },

@@ -113,7 +113,7 @@ export function stateSentence(state: string | undefined): string {
     case 'waitingForScaleResourceFromZero': return 'The function is waking up: a request waits for it.';
     case 'waitingForScaleResourceToZero': return 'The function is scaling to zero: the next request wakes it up.';
     case 'scaledToZero': return 'The function is scaled to zero: a request wakes it up (the first answer takes longer).';
-    case 'unhealthy': return 'The function\'s replicas are restarting: a request may fail.';
+    case 'unhealthy': return 'The function is not healthy (replicas restarting, or a trigger that cannot reach its broker): a request may fail.';
     case 'imported': return 'The function is imported but not deployed: deploy it before calling it.';
     case 'error': return 'The function failed to deploy: a request fails until a deploy succeeds.';
     case undefined:

@@ -9,6 +9,7 @@ import { CliError } from '../errors.js';
 import { closest } from '../function-yaml.js';
 import { invocationUrl, type FunctionLike } from '../functions.js';
 import { age, oneLine, parseFormat, render, table, type Format } from '../output.js';
+import { triggerRows } from '../trigger-rows.js';
 
 export type Kind = 'functions' | 'projects' | 'apigateways' | 'functionevents' | 'templates';
 
@@ -106,7 +107,13 @@ async function getFunctions(ctx: Context, name: string | undefined, format: Form
     age(f.metadata.creationTimestamp),
   ]);
   let text = table(['NAME', 'PROJECT', 'STATE', 'RUNTIME', 'REPLICAS', 'URL', 'AGE'], rows);
-  if (name && fns[0]!.status?.message) text += `\nMessage: ${fns[0]!.status.message.split('\n')[0]}\n`;
+  if (!name) return text;
+  const fn = fns[0]!;
+  const message = fn.status?.message;
+  // Unhealthy: every line (one per trigger that cannot reach its broker); otherwise the first.
+  if (message) text += `\nMessage: ${fn.status?.state === 'unhealthy' ? message.split('\n').join('\n         ') : message.split('\n')[0]}\n`;
+  const triggers = triggerRows(fn.spec.triggers);
+  if (triggers.length) text += `\n${table(['TRIGGER', 'KIND', 'SOURCE', 'CONSUMES', 'WORKERS'], triggers)}`;
   return text;
 }
 

@@ -19,6 +19,7 @@ import type { ProcessorConfig } from '../../processor/config.js';
 import type { FunctionRecord, FunctionRef, FunctionStatus } from '../../resources/types.js';
 import { parseDuration } from '../../util/duration.js';
 import { memoryLimitBytes } from '../../resources/quantity.js';
+import { brokerOf } from '../../resources/broker-triggers/index.js';
 import type { ReplicaInfo } from '../platform.js';
 import { backoffDelay, nextAttempt } from './backoff.js';
 import { Replica } from './replica.js';
@@ -65,6 +66,8 @@ interface Deployment {
   idleWindowMs?: number;
   /** Target in-flight events per replica before another is added. */
   targetInflight: number;
+  /** It has a broker trigger: it never idles to zero (a broker does not knock on the port to wake it). */
+  consumesBroker: boolean;
   disabled: boolean;
   /** spec.resources.limits.memory in bytes. */
   memoryLimit?: number;
@@ -118,6 +121,8 @@ export class FunctionInstance {
   private readonly holding: SocketBudget;
   private readonly passing = new Set<net.Socket>();
   private readonly watched = new WeakSet<net.Socket>();
+  /** The broker-trigger problem last reported in the status (undefined: none). */
+  private reportedProblem?: string;
 
   constructor(readonly ref: FunctionRef, private readonly env: InstanceEnv, private readonly onStatus: (s: Partial<FunctionStatus>) => void) {
     this.log = env.log.child({ function: `${ref.namespace}/${ref.name}` });
@@ -157,6 +162,36 @@ export class FunctionInstance {
     return name.startsWith(replicaPrefix(this.ref));
   }
 
+  /**
+   * What the serving replicas report is wrong: broker triggers that cannot reach their broker (one line
+   * per trigger, the first replica's reason), or undefined when every trigger is connected.
+   */
+  triggerProblem(): string | undefined {
+    const lines = new Map<string, string>();
+    for (const r of this.replicas) {
+      if (r.state !== 'ready') continue;
+      for (const [name, t] of r.triggers) if (!t.connected && !lines.has(name)) lines.set(name, t.message ?? `Trigger ${name} (${t.kind}) is not connected`);
+    }
+    return lines.size ? [...lines.values()].join('\n') : undefined;
+  }
+
+  /** The status of a running function: unhealthy while a broker trigger cannot reach its broker, else ready. */
+  private runningStatus(): Partial<FunctionStatus> {
+    const problem = this.triggerProblem();
+    this.reportedProblem = problem;
+    return problem ? { state: 'unhealthy', message: problem } : { state: 'ready', message: undefined };
+  }
+
+  /** Reports a change in the broker triggers' connections (the stored status follows while the function runs). */
+  private checkTriggers(): void {
+    if (this.closed || this.parked || this.waking) return;
+    const problem = this.triggerProblem();
+    if (problem === this.reportedProblem) return;
+    if (problem) this.log.warn({ problem }, 'a broker trigger cannot reach its broker');
+    else this.log.info('broker triggers connected');
+    this.onStatus(this.runningStatus());
+  }
+
   // ---------------------------------------------------------------- deploy, park, remove
 
   /** Rolls to a new version: new replicas first, then the switch, then the old ones drain. */
@@ -186,6 +221,8 @@ export class FunctionInstance {
     for (const r of fresh) this.watch(r);
     this.live = d;
     this.parked = false;
+    // The deploy's own status (written by the controller) carries the triggers' state from here.
+    this.reportedProblem = this.triggerProblem();
     this.flushHeld();
     if (old.length) this.env.onRollover(this.port);
     void this.stopAll(old);
@@ -272,7 +309,7 @@ export class FunctionInstance {
         this.parked = false;
         this.flushHeld();
         this.log.info({ ms: Date.now() - started }, 'woke from zero');
-        this.onStatus({ state: 'ready', message: undefined, scaleToZero: { lastScaleEvent: 'scaleFromZeroCompleted', lastScaleEventTime: new Date().toISOString() } });
+        this.onStatus({ ...this.runningStatus(), scaleToZero: { lastScaleEvent: 'scaleFromZeroCompleted', lastScaleEventTime: new Date().toISOString() } });
       } catch (e) {
         const message = `Failed to wake the function from zero: ${(e as Error).message}`;
         for (const h of this.held.splice(0)) refuseSocket(h.socket, apiError('FUNCTION_START_FAILED', message));
@@ -304,6 +341,7 @@ export class FunctionInstance {
     const max = Math.max(spec.maxReplicas ?? Math.max(min, 1), 1);
     const window = spec.scaleToZero?.scaleResources?.map((r) => parseDuration(r.windowSize ?? '') ?? 0).filter((ms) => ms > 0) ?? [];
     const http = Object.values(spec.triggers ?? {}).find((t) => t.kind === 'http');
+    const consumesBroker = Object.values(spec.triggers ?? {}).some((t) => brokerOf(t.kind) !== undefined && !t.disabled);
     return {
       fn,
       artifact,
@@ -312,6 +350,7 @@ export class FunctionInstance {
       readinessMs: (spec.readinessTimeoutSeconds || DEFAULT_READINESS_S) * 1000,
       idleWindowMs: window.length ? Math.min(...window) : undefined,
       targetInflight: Math.max(1, http?.numWorkers ?? 1),
+      consumesBroker,
       disabled: spec.disable === true,
       memoryLimit: memoryLimitBytes(spec.resources),
     };
@@ -341,6 +380,7 @@ export class FunctionInstance {
       readinessTimeoutMs: d.readinessMs,
     });
     replica.on('orphans', (sockets: net.Socket[]) => { for (const s of sockets) this.dispatch(s); });
+    replica.on('trigger', () => { if (this.replicas.includes(replica)) this.checkTriggers(); });
     this.artifactOf.set(replica, d.artifact.id);
     return replica;
   }
@@ -351,6 +391,8 @@ export class FunctionInstance {
       replica,
       namespace: this.ref.namespace,
       functionName: this.ref.name,
+      labels: d.fn.metadata.labels ?? {},
+      annotations: d.fn.metadata.annotations ?? {},
       family: d.artifact.family,
       runtime: spec.runtime ?? d.artifact.runtime,
       handler: spec.handler || d.artifact.handler,
@@ -409,7 +451,7 @@ export class FunctionInstance {
         r.restarts++;
         r.start().then(() => {
           this.flushHeld();
-          if (this.replicas.filter((x) => x.state === 'ready').length === 1) this.onStatus({ state: 'ready', message: undefined });
+          if (this.replicas.filter((x) => x.state === 'ready').length === 1) this.onStatus(this.runningStatus());
         }, (e) => this.log.warn({ replica: r.name, err: (e as Error).message }, 'replica failed to restart'));
       }, delay).unref();
     });
@@ -445,7 +487,7 @@ export class FunctionInstance {
     if (!live.length) return;
     const inflight = live.reduce((n, r) => n + r.inflight, 0);
     const lastActivity = Math.max(...this.replicas.map((r) => r.lastActivity));
-    if (d.idleWindowMs && d.min === 0 && inflight === 0 && this.held.length === 0 && now - lastActivity >= d.idleWindowMs) {
+    if (d.idleWindowMs && d.min === 0 && !d.consumesBroker && inflight === 0 && this.held.length === 0 && now - lastActivity >= d.idleWindowMs) {
       this.log.info({ idleMs: now - lastActivity }, 'idle: scaling to zero');
       void this.scaleToZero().then(() => this.onStatus({ state: 'scaledToZero', message: undefined, scaleToZero: { lastScaleEvent: 'scaleToZeroCompleted', lastScaleEventTime: new Date().toISOString() } }));
       return;

@@ -212,6 +212,10 @@ export class LocalPlatform implements Platform {
     return inst?.serving() ? inst.port : undefined;
   }
 
+  triggerProblem(ref: FunctionRef): string | undefined {
+    return this.instances.get(key(ref))?.triggerProblem();
+  }
+
   logs(ref: FunctionRef, replica: string, query: LogQuery): AsyncIterable<string> {
     const prefix = replicaPrefix(ref);
     const lower = replica.toLowerCase();

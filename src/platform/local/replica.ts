@@ -40,6 +40,8 @@ export class Replica extends EventEmitter {
   inflight = 0;
   handled = 0;
   lastActivity = Date.now();
+  /** What each broker trigger of the process last reported (cleared when a process starts). */
+  readonly triggers = new Map<string, { kind: string; connected: boolean; message?: string }>();
   child?: ChildProcess;
   private log: RotatingLog;
   private tail: string[] = [];
@@ -65,6 +67,7 @@ export class Replica extends EventEmitter {
     this.state = this.restarts > 0 ? 'restarting' : 'starting';
     this.startedAt = Date.now();
     this.tail = [];
+    this.triggers.clear();
     const argv = [process.execPath, ...(this.opts.nodeArgs ?? []), this.opts.program];
     const [command, ...args] = this.opts.wrap?.length ? [...this.opts.wrap, ...argv] : argv;
     const child = spawn(command!, args, {
@@ -118,6 +121,9 @@ export class Replica extends EventEmitter {
           this.inflight = m.inflight;
           this.handled = m.handled;
           this.emit('load');
+        } else if (m.t === 'trigger') {
+          this.triggers.set(m.name, { kind: m.kind, connected: m.connected, ...(m.message ? { message: m.message } : {}) });
+          this.emit('trigger');
         }
       });
       child.once('error', (e) => settle(new Error(`Failed to start the processor: ${e.message}`)));

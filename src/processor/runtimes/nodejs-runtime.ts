@@ -36,6 +36,8 @@ function nodeEvent(e: NuclioEvent): Record<string, unknown> {
     shard_id: e.shardId ?? 0,
     num_shards: e.numShards ?? 0,
     offset: e.offset ?? 0,
+    topic: e.topic ?? '',
+    key: e.key,
     type: '',
     type_version: '',
     version: '',

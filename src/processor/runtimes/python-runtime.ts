@@ -5,7 +5,7 @@
  * Protocol (fd 3 of each worker, a socketpair). Every frame, in both directions, is
  *   u32 BE header length | u32 BE body length | header (UTF-8 JSON) | body (raw bytes)
  * Processor → worker: one frame per event; header {id, trigger: {class, kind, name}, content_type,
- *   headers, fields, method, path, url, timestamp (unix seconds), shard_id, num_shards, offset}; body = the
+ *   headers, fields, method, path, url, timestamp (unix seconds), shard_id, num_shards, offset, topic?, key?}; body = the
  *   event body, raw (no base64).
  * Worker → processor:
  *   {t: 's'}                              started (handler loaded, init_context done)
@@ -156,6 +156,8 @@ class PythonWorker {
       shard_id: event.shardId ?? 0,
       num_shards: event.numShards ?? 0,
       offset: event.offset ?? 0,
+      ...(event.topic !== undefined ? { topic: event.topic } : {}),
+      ...(event.key !== undefined ? { key: event.key } : {}),
     };
     return new Promise((resolve) => {
       this.pending.set(event.id, { resolve, capture });

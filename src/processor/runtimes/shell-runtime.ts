@@ -70,6 +70,8 @@ class ShellRuntime implements Runtime {
       NUCLIO_EVENT_METHOD: event.method,
       NUCLIO_EVENT_SHARD_ID: String(event.shardId ?? 0),
       NUCLIO_EVENT_NUM_SHARDS: String(event.numShards ?? 0),
+      NUCLIO_EVENT_TOPIC: event.topic ?? '',
+      NUCLIO_EVENT_OFFSET: String(event.offset ?? 0),
       NUCLIO_EVENT_TYPE: '',
       NUCLIO_EVENT_TYPE_VERSION: '',
       NUCLIO_EVENT_VERSION: '',

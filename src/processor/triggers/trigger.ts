@@ -1,5 +1,6 @@
 /**
- * The Trigger seam: a source of events (http requests, cron ticks) feeding the runtime through `submit`.
+ * The Trigger seam: a source of events (http requests, cron ticks, stream records, broker messages) feeding
+ * the runtime through `submit`.
  */
 import type { Trigger as TriggerSpec } from '../../resources/types.js';
 import type { HandlerResult, NuclioEvent } from '../event.js';
@@ -9,6 +10,24 @@ import type { ConnectionLimits } from '../../util/connection-guard.js';
 
 /** Runs an event on a worker of the trigger's pool and returns the handler's result. */
 export type Submit = (event: NuclioEvent, workerId: number) => Promise<HandlerResult>;
+
+/** Whether a trigger reaches its source (a broker); `message` says why not. */
+export interface TriggerState {
+  connected: boolean;
+  message?: string;
+}
+
+/** The function a replica runs, as triggers that derive names from it see it. */
+export interface TriggerFunction {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** The replica's name (stable across its restarts). */
+  replica: string;
+  /** Every trigger of the function (a trigger's defaults may depend on its siblings). */
+  triggers: Record<string, TriggerSpec>;
+}
 
 export interface TriggerContext {
   name: string;
@@ -20,6 +39,10 @@ export interface TriggerContext {
   connectionLimits?: ConnectionLimits;
   /** The credential for the dashboard's own stream service, when it has one. */
   streamToken?: string;
+  /** The function (broker triggers need it; others may run without). */
+  fn?: TriggerFunction;
+  /** Tells the dashboard whether the trigger reaches its broker (the function's status shows it). */
+  report?: (state: TriggerState) => void;
 }
 
 export interface Trigger {

@@ -1,9 +1,11 @@
 /**
  * The function's configuration as an editable draft: handler, runtime, description, environment,
- * replicas, triggers (http, cron; others are kept as they are) and build commands. `toSpec` merges the
+ * replicas, triggers (http, cron, and the message triggers nats, mqtt, rabbit-mq and kafka-cluster through
+ * broker-triggers.ts; other kinds are kept as they are) and build commands. `toSpec` merges the
  * draft into the spec from a GET, which PUT needs whole.
  */
 import type { EnvVar, FunctionSpec, NuclioFunction, Trigger } from '../api';
+import { BROKER_KINDS, brokerKind, fieldPath, fieldsOf, withFields } from '../broker-triggers';
 import { Button, Field } from '../components/ui';
 import { b64decode, b64encode, fieldError } from '../util';
 
@@ -20,6 +22,8 @@ export interface TriggerDraft {
   schedule: string;
   interval: string;
   eventBody: string;
+  /** A broker trigger's fields as text, by path (broker-triggers.ts). */
+  fields: Record<string, string>;
   raw: Trigger;
 }
 export interface Draft {
@@ -56,6 +60,7 @@ export function draftOf(fn: NuclioFunction): Draft {
         schedule: str(a.schedule),
         interval: str(a.interval),
         eventBody: str(ev.body),
+        fields: brokerKind(t.kind) ? fieldsOf(t, brokerKind(t.kind)!) : {},
         raw: t,
       };
     }),
@@ -82,6 +87,11 @@ export function toSpec(base: FunctionSpec, d: Draft): FunctionSpec {
   else spec.maxReplicas = max;
   const triggers: Record<string, Trigger> = {};
   for (const t of d.triggers) {
+    const broker = brokerKind(t.kind);
+    if (broker) {
+      triggers[t.key] = { ...withFields(t.raw, broker, t.fields), kind: t.kind, name: t.key };
+      continue;
+    }
     const next: Trigger = { ...t.raw, kind: t.kind, name: t.key };
     const workers = intOrUndefined(t.numWorkers);
     if (workers !== undefined) next.numWorkers = workers;
@@ -128,7 +138,15 @@ export function ConfigForm(props: { draft: Draft; onChange: (d: Draft) => void; 
   const addCron = () => {
     let n = 1;
     while (d.triggers.some((t) => t.key === `cron-${n}`)) n++;
-    set('triggers', [...d.triggers, { key: `cron-${n}`, kind: 'cron', numWorkers: '', schedule: '', interval: '1m', eventBody: '', raw: { kind: 'cron', name: `cron-${n}` } }]);
+    set('triggers', [...d.triggers, { key: `cron-${n}`, kind: 'cron', numWorkers: '', schedule: '', interval: '1m', eventBody: '', fields: {}, raw: { kind: 'cron', name: `cron-${n}` } }]);
+  };
+  const addBroker = (kind: string) => {
+    const b = brokerKind(kind);
+    if (!b) return;
+    let n = 1;
+    while (d.triggers.some((t) => t.key === `${b.prefix}-${n}`)) n++;
+    const raw = { ...b.template(), name: `${b.prefix}-${n}` };
+    set('triggers', [...d.triggers, { key: `${b.prefix}-${n}`, kind: b.kind, numWorkers: '', schedule: '', interval: '', eventBody: '', fields: fieldsOf(raw, b), raw }]);
   };
   return (
     <fieldset class="config-form" disabled={props.disabled} data-testid="config-form">
@@ -207,21 +225,77 @@ export function ConfigForm(props: { draft: Draft; onChange: (d: Draft) => void; 
                   <input name={`trigger-${t.key}-workers`} type="number" min={1} value={t.numWorkers} onInput={(e) => setTrigger(i, { numWorkers: e.currentTarget.value })} />
                 </Field>
               </div>
+            ) : brokerKind(t.kind) ? (
+              <BrokerFields trigger={t} error={error} onChange={(fields) => setTrigger(i, { fields })} />
             ) : (
               <p class="muted small">Kept as configured: <code>{JSON.stringify(t.raw.attributes ?? {})}</code></p>
             )}
-            {err && !fieldError(error, `spec.triggers.${t.key}.attributes.schedule`, `spec.triggers.${t.key}.attributes.interval`, `spec.triggers.${t.key}.numWorkers`) && (
+            {err && !fieldError(error, `spec.triggers.${t.key}.attributes.schedule`, `spec.triggers.${t.key}.attributes.interval`, `spec.triggers.${t.key}.numWorkers`,
+              ...(brokerKind(t.kind)?.fields.map((f) => fieldPath(t.key, f)) ?? [])) && (
               <span class="error-text" role="alert">{err}</span>
             )}
           </div>
         );
       })}
-      <Button onClick={addCron} data-testid="add-cron">Add cron trigger</Button>
+      <div class="trigger-add">
+        <Button onClick={addCron} data-testid="add-cron">Add cron trigger</Button>
+        {BROKER_KINDS.map((b) => (
+          <Button key={b.kind} onClick={() => addBroker(b.kind)} data-testid={`add-${b.prefix}`}>Add {b.title} trigger</Button>
+        ))}
+      </div>
 
       <h3>Build commands</h3>
       <Field label="One command per line, run in the function's build folder (pip install …, npm install -g …)" error={fieldError(error, 'spec.build.commands')}>
         <textarea name="build-commands" rows={4} value={d.commands} onInput={(e) => set('commands', e.currentTarget.value)} spellcheck={false} />
       </Field>
     </fieldset>
+  );
+}
+
+/** The fields of a message trigger (nats, mqtt, rabbit-mq, kafka-cluster), each with the API's error for it. */
+function BrokerFields(props: { trigger: TriggerDraft; error: unknown; onChange: (fields: Record<string, string>) => void }) {
+  const t = props.trigger;
+  const kind = brokerKind(t.kind)!;
+  const set = (path: string, value: string) => props.onChange({ ...t.fields, [path]: value });
+  return (
+    <div class="grid-3">
+      {kind.fields.map((f) => {
+        const path = f.path.join('.');
+        const name = `trigger-${t.key}-${path}`;
+        const value = t.fields[path] ?? '';
+        const error = fieldError(props.error, fieldPath(t.key, f));
+        if (f.type === 'checkbox') {
+          return (
+            <Field key={path} label={f.label} error={error} hint={f.hint}>
+              <input name={name} type="checkbox" checked={value === 'true'} onChange={(e) => set(path, e.currentTarget.checked ? 'true' : '')} />
+            </Field>
+          );
+        }
+        if (f.type === 'select') {
+          return (
+            <Field key={path} label={f.label} error={error} hint={f.hint}>
+              <select name={name} value={value} onChange={(e) => set(path, e.currentTarget.value)}>
+                {!f.options!.includes(value) && <option value={value}>{value}</option>}
+                {f.options!.map((o) => <option key={o} value={o}>{o || '(default)'}</option>)}
+              </select>
+            </Field>
+          );
+        }
+        if (f.type === 'subscriptions') {
+          return (
+            <Field key={path} label={f.label} error={error} hint={f.hint}>
+              <textarea name={name} rows={3} value={value} onInput={(e) => set(path, e.currentTarget.value)} spellcheck={false} />
+            </Field>
+          );
+        }
+        return (
+          <Field key={path} label={f.label} error={error} hint={f.hint}>
+            {f.type === 'password'
+              ? <input name={name} type="password" value={value} onInput={(e) => set(path, e.currentTarget.value)} autocomplete="off" />
+              : <input name={name} type="text" inputMode={f.type === 'number' ? 'numeric' : undefined} value={value} onInput={(e) => set(path, e.currentTarget.value)} autocomplete="off" />}
+          </Field>
+        );
+      })}
+    </div>
   );
 }

@@ -260,6 +260,17 @@ function DeployStatus(props: { fn: NuclioFunction; deploy: Deploy | undefined; n
         </Notice>
       );
     }
+    if (o.state === 'unhealthy') {
+      // Deployed and running, but a trigger cannot reach its broker (it keeps retrying) or a replica restarts.
+      return (
+        <div class="deploy-failed" role="status" data-testid="deploy-result">
+          <strong>Deployed in {formatMs(o.ms)}, but the function is not healthy.</strong>
+          <ErrorMessage message={o.message} />
+          <Button variant="link" onClick={props.onShowLog}>Build log</Button>
+          <Button variant="link" onClick={props.onDismiss}>Dismiss</Button>
+        </div>
+      );
+    }
     return (
       <div class="deploy-failed" role="alert" data-testid="deploy-result">
         <strong>Deploy failed after {formatMs(o.ms)} ({o.state}).</strong>
@@ -276,6 +287,15 @@ function DeployStatus(props: { fn: NuclioFunction; deploy: Deploy | undefined; n
           <strong>The function failed to deploy.</strong>
           <ErrorMessage message={fn.status.message} />
           <Button variant="link" onClick={props.onShowLog}>See the build log</Button>
+        </div>
+      );
+    }
+    if (state === 'unhealthy' && fn.status.message) {
+      // A broker trigger that cannot reach its broker (it keeps retrying), or a replica restarting.
+      return (
+        <div class="deploy-failed" role="status" data-testid="function-unhealthy">
+          <strong>The function runs, but is not healthy.</strong>
+          <ErrorMessage message={fn.status.message} />
         </div>
       );
     }

@@ -111,7 +111,7 @@ function FunctionRow(props: { project: string; row: Row; onChanged: () => void }
       <td data-label="Runtime"><code>{fn.spec.runtime ?? '?'}</code></td>
       <td data-label="State">
         <StateBadge state={state} />
-        {state === 'error' && fn.status.message && <div class="error-text small clamp" title={fn.status.message}>{fn.status.message}</div>}
+        {(state === 'error' || state === 'unhealthy') && fn.status.message && <div class="error-text small clamp" title={fn.status.message}>{fn.status.message}</div>}
       </td>
       <td data-label="Replicas" class="num" data-testid="replica-count">
         {replicas ?? '?'}

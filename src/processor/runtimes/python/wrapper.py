@@ -117,7 +117,9 @@ class WireEvent(nuclio_sdk.Event):
         self.type_version = None
         self.version = None
         self.offset = header.get('offset')
-        self.topic = None
+        self.topic = header.get('topic')
+        # A Kafka record's key (UTF-8), for broker triggers; None otherwise.
+        self.key = header.get('key')
         self.last_in_batch = None
 
     @property
