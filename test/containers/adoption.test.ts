@@ -83,7 +83,8 @@ describe('kill -9 of a dashboard with --platform docker, then a start', { skip: 
     assert.equal(before.length, 3);
 
     // Containers this dashboard did not make: one labelled as a replica of a-one by another dashboard, one unlabelled.
-    for (const labels of [{ [LABELS.dashboard]: 'someoneelse0', [LABELS.role]: 'replica', [LABELS.namespace]: 'nuclio', [LABELS.function]: 'a-one' }, {}]) {
+    const labelSets: Record<string, string>[] = [{ [LABELS.dashboard]: 'someoneelse0', [LABELS.role]: 'replica', [LABELS.namespace]: 'nuclio', [LABELS.function]: 'a-one' }, {}];
+    for (const labels of labelSets) {
       const c = await engine().createContainer({ Image: BASE_IMAGE, Cmd: ['sleep', '600'], Labels: labels, HostConfig: { CapDrop: ['ALL'] } });
       await c.start();
       foreign.push(c.id);

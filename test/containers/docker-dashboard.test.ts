@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as tar from 'tar';
 import type { StoreChange } from '../../src/store/store.js';
 import { LABELS } from '../../src/platform/docker/labels.js';
-import { deploy, functionBody, request, startTestDashboard, waitFor, type TestDashboard } from '../helpers/start-dashboard.js';
+import { functionBody, request, startTestDashboard, waitFor, type TestDashboard } from '../helpers/start-dashboard.js';
 import { BASE_IMAGE, DOCKER_HOST, engine, engineMissing, leftovers, removeAll } from './engine.js';
 
 const missing = await engineMissing();
@@ -103,9 +103,9 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
     assert.equal((await engine().getContainer(replica).inspect()).HostConfig.Memory, 64 * 2 ** 20);
     const hog = await request(`http://127.0.0.1:${port}/hog`, 'GET').catch((e: Error) => ({ status: -1, text: e.message }));
     assert.ok(!(hog.status === 200 && hog.text.startsWith('survived')), `the handler got 512 MiB under a 64 MiB limit: ${hog.text}`);
-    const oom = () => changes.find((c) => c.kind === 'function' && c.name === 'c-hog' && (c.object.status as { state?: string }).state === 'unhealthy');
+    const oom = () => changes.find((c) => c.kind === 'function' && c.name === 'c-hog' && ((c.object as { status?: { state?: string } }).status?.state) === 'unhealthy');
     await waitFor({ ...d, api: (m, p, o) => d.api(m, p, { ...o, headers: auth }) }, 'c-hog', () => oom() !== undefined, 60_000);
-    assert.match((oom()!.object.status as { message: string }).message, /out of memory.*memory limit of 64 MiB \(spec\.resources\.limits\.memory\)/);
+    assert.match((oom()!.object as unknown as { status: { message: string } }).status.message, /out of memory.*memory limit of 64 MiB \(spec\.resources\.limits\.memory\)/);
     await waitFor({ ...d, api: (m, p, o) => d.api(m, p, { ...o, headers: auth }) }, 'c-hog', (f) => f.status.state === 'ready', 60_000);
     const again = await request(`http://127.0.0.1:${port}/`, 'GET');
     assert.equal(again.text, 'fine');
@@ -182,7 +182,7 @@ exports.handler = async (context, event) => {
       const stream = await docker.buildImage(tar.c({ cwd: ctx }, ['Dockerfile', 'server.js']) as unknown as NodeJS.ReadableStream, { t: tag });
       await new Promise((resolve, reject) => docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve(undefined))));
       const body = { metadata: { name: 'c-own', namespace: 'nuclio' }, spec: { runtime: 'nodejs', image: tag, env: [{ name: 'GREETING', value: 'hello' }] } };
-      const fn = await deployed(body as ReturnType<typeof functionBody>);
+      const fn = await deployed(body as unknown as ReturnType<typeof functionBody>);
       const res = await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'GET');
       assert.equal(res.text, 'own image hello');
       const replica = (await api('GET', '/api/functions/c-own/replicas')).json.names[0] as string;
