@@ -46,6 +46,9 @@ export interface PortProxyOptions {
 
 interface Held { socket: net.Socket; since: number }
 
+/** How long a connection may stay half-closed (one side done, the other not) before it is cut. */
+const LINGER_MS = 10_000;
+
 /** A raw HTTP answer for a connection whose request was never read. */
 export function refuse(socket: net.Socket, status: number, message: string): void {
   const body = JSON.stringify({ error: message });
@@ -114,14 +117,16 @@ export class PortProxy {
       socket.resume();
     });
     upstream.on('error', (e) => {
-      if (connected) return socket.destroy();
+      if (connected) return void socket.destroy();
       // Nothing was read from the client: it waits for the next replica.
       this.opts.log.debug({ target: `${t.address}:${t.port}`, err: e.message }, 'replica refused a connection; trying another');
       t.refused();
       if (!socket.destroyed) setTimeout(() => { if (!socket.destroyed) this.dispatch(socket); }, 50).unref();
     });
-    // Either side gone entirely: the other goes too (half-closes travel through the pipes).
-    upstream.once('close', () => { if (connected) socket.destroy(); });
+    // A side that finished sending is ended on the other by the pipe (a half-close travels); one that
+    // then never closes its own half is cut after LINGER_MS. A side gone entirely takes the other along.
+    upstream.once('end', () => setTimeout(() => socket.destroy(), LINGER_MS).unref());
+    socket.once('end', () => setTimeout(() => upstream.destroy(), LINGER_MS).unref());
     socket.once('close', () => {
       this.open.delete(socket);
       upstream.destroy();
