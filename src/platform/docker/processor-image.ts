@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type Docker from 'dockerode';
 import { init, parse } from 'es-module-lexer';
 import * as tar from 'tar';
@@ -85,20 +85,41 @@ function walk(dir: string, skip: (name: string) => boolean, out: string[] = []):
   return out;
 }
 
-/** A package's folder and those of its dependencies, as installed under `root/node_modules`. */
-function packageFolders(root: string, names: string[]): string[] {
-  const out = new Set<string>();
-  const todo = [...names];
-  while (todo.length) {
-    const name = todo.pop()!;
-    const dir = join(root, 'node_modules', name);
-    if (out.has(dir)) continue;
-    if (!existsSync(join(dir, 'package.json'))) throw new Error(`The processor imports the package ${name}, which is not installed: run npm install`);
-    out.add(dir);
-    const meta = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
-    todo.push(...Object.keys(meta.dependencies ?? {}));
+/** Where Node finds package `name` from `fromDir`: the nearest `node_modules/<name>` up to `root`. */
+function resolvePackage(root: string, fromDir: string, name: string): string | undefined {
+  for (let dir = fromDir; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (existsSync(join(candidate, 'package.json'))) return candidate;
+    if (dir === root || dirname(dir) === dir) return undefined;
   }
-  return [...out].sort();
+}
+
+/**
+ * The installed folders of `names` and of everything they depend on, as Node resolves them from `root`:
+ * each folder is copied whole (its own node_modules, where npm put versions that differ from the top
+ * level, included), and a dependency found outside it is added. A dependency that is not installed (an
+ * optional one, a type package) is not needed at run time.
+ */
+function packageFolders(root: string, names: string[]): string[] {
+  const folders = new Set<string>();
+  const todo = names.map((n) => resolvePackage(root, root, n) ?? (() => { throw new Error(`The processor imports the package ${n}, which is not installed: run npm install`); })());
+  while (todo.length) {
+    const dir = todo.pop()!;
+    if (folders.has(dir)) continue;
+    folders.add(dir);
+    // Every package inside the folder (itself, and those under its node_modules) may depend on others.
+    const metas = walk(dir, () => false).filter((f) => f.endsWith(`${sep}package.json`) && (dirname(f) === dir || basename(dirname(dirname(f))) === 'node_modules' || basename(dirname(dirname(dirname(f)))) === 'node_modules'));
+    for (const meta of metas) {
+      let deps: Record<string, string> = {};
+      try { deps = (JSON.parse(readFileSync(meta, 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {}; } catch { continue; }
+      for (const dep of Object.keys(deps)) {
+        const found = resolvePackage(root, dirname(meta), dep);
+        if (found && !found.startsWith(`${dir}${sep}`)) todo.push(found);
+      }
+    }
+  }
+  // A folder inside another one is copied with it.
+  return [...folders].filter((f) => ![...folders].some((o) => o !== f && f.startsWith(`${o}${sep}`))).sort();
 }
 
 /** Every file of the processor image's build context, from the package at `root`. */
@@ -114,7 +135,7 @@ export async function processorContext(root: string): Promise<ContextFile[]> {
   const python = join(root, 'src', 'processor', 'runtimes', 'python');
   for (const abs of walk(python, (n) => n === '__pycache__' || n.endsWith('.pyc') || n.endsWith('.test.py'))) add(`protium/${relative(root, abs).split(sep).join('/')}`, abs);
   for (const dir of packageFolders(root, packages)) {
-    for (const abs of walk(dir, (n) => n === 'node_modules')) add(`protium/${relative(root, abs).split(sep).join('/')}`, abs);
+    for (const abs of walk(dir, () => false)) add(`protium/${relative(root, abs).split(sep).join('/')}`, abs);
   }
   return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 }
