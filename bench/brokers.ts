@@ -19,8 +19,17 @@ import { missing, startNats, startRabbit } from '../test/helpers/brokers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-interface Row { benchmark: string; measured: string; baseline: string; ratio: number | null; target: string; pass: boolean | null }
-interface Dash { dir: string }
+interface Row {
+  benchmark: string;
+  measured: string;
+  baseline: string;
+  ratio: number | null;
+  target: string;
+  pass: boolean | null;
+}
+interface Dash {
+  dir: string;
+}
 
 /** What the bench runner lends this benchmark. */
 export interface BenchKit<D extends Dash> {
@@ -33,7 +42,10 @@ export interface BenchKit<D extends Dash> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
 const WORKERS = 16;
 
 /** Counts events; writes the time to $DONE.<k> after every N-th (so one replica serves several phases). */
@@ -51,7 +63,9 @@ exports.handler = (context, event) => {
 function bareConsumer(code: string): Promise<{ child: ChildProcess; done: Promise<number> }> {
   const child = spawn(process.execPath, ['-e', code], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let settle!: (t: number) => void;
-  const done = new Promise<number>((r) => { settle = r; });
+  const done = new Promise<number>((r) => {
+    settle = r;
+  });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`bare consumer exited (${code})`)));
@@ -75,7 +89,10 @@ async function waitFile(path: string, timeoutMs = 300_000): Promise<number> {
 export async function brokersBench<D extends Dash>(kit: BenchKit<D>): Promise<void> {
   const N = kit.quick ? 10_000 : 40_000;
   const why = missing('nats') ?? missing('rabbitmq');
-  if (why) { process.stderr.write(`  (${why}: skipped)\n`); return; }
+  if (why) {
+    process.stderr.write(`  (${why}: skipped)\n`);
+    return;
+  }
   const out = mkdtempSync(join(tmpdir(), 'protium-bench-brokers-'));
   const nats = await startNats();
   const rabbit = await startRabbit();
@@ -84,7 +101,10 @@ export async function brokersBench<D extends Dash>(kit: BenchKit<D>): Promise<vo
     // ---------------------------------------------------------------- NATS
     const nc = await connect({ servers: nats.url });
     await kit.deploy(d, 'bench-nats', 'nodejs', COUNTER, {
-      env: [{ name: 'N', value: String(N) }, { name: 'DONE', value: join(out, 'nats') }],
+      env: [
+        { name: 'N', value: String(N) },
+        { name: 'DONE', value: join(out, 'nats') },
+      ],
       triggers: { in: { kind: 'nats', url: nats.url, numWorkers: WORKERS, attributes: { topic: 'bench.fn' } } },
     });
     const payload = Buffer.from('0123456789abcdef');
@@ -127,16 +147,31 @@ export async function brokersBench<D extends Dash>(kit: BenchKit<D>): Promise<vo
     // One untimed round first: the broker, both clients and the replica warm up (JIT, buffers).
     await natsBare();
     await natsFn();
-    for (let i = 0; i < kit.repeat; i++) { nb.push(await natsBare()); nf.push(await natsFn()); }
+    for (let i = 0; i < kit.repeat; i++) {
+      nb.push(await natsBare());
+      nf.push(await natsFn());
+    }
     await nc.close();
-    kit.row({ benchmark: `nats: messages/s through a nodejs function (${N} per phase, ${WORKERS} workers)`, measured: median(nf).toFixed(0), baseline: `${median(nb).toFixed(0)} bare nats.js queue subscriber`, ratio: median(nf) / median(nb), target: 'report', pass: null });
+    kit.row({
+      benchmark: `nats: messages/s through a nodejs function (${N} per phase, ${WORKERS} workers)`,
+      measured: median(nf).toFixed(0),
+      baseline: `${median(nb).toFixed(0)} bare nats.js queue subscriber`,
+      ratio: median(nf) / median(nb),
+      target: 'report',
+      pass: null,
+    });
 
     // ---------------------------------------------------------------- RabbitMQ
     const conn = await amqp.connect(rabbit.url);
     const ch = await conn.createChannel();
     await kit.deploy(d, 'bench-rabbit', 'nodejs', COUNTER, {
-      env: [{ name: 'N', value: String(N) }, { name: 'DONE', value: join(out, 'rabbit') }],
-      triggers: { in: { kind: 'rabbit-mq', url: rabbit.url, numWorkers: WORKERS, attributes: { queueName: 'bench-fn' } } },
+      env: [
+        { name: 'N', value: String(N) },
+        { name: 'DONE', value: join(out, 'rabbit') },
+      ],
+      triggers: {
+        in: { kind: 'rabbit-mq', url: rabbit.url, numWorkers: WORKERS, attributes: { queueName: 'bench-fn' } },
+      },
     });
     await ch.assertQueue('bench-bare', { durable: false, autoDelete: false });
     const rabbitPublish = async (queue: string) => {
@@ -172,9 +207,19 @@ export async function brokersBench<D extends Dash>(kit: BenchKit<D>): Promise<vo
     const rf: number[] = [];
     await rabbitBare();
     await rabbitFn();
-    for (let i = 0; i < kit.repeat; i++) { rb.push(await rabbitBare()); rf.push(await rabbitFn()); }
+    for (let i = 0; i < kit.repeat; i++) {
+      rb.push(await rabbitBare());
+      rf.push(await rabbitFn());
+    }
     await conn.close();
-    kit.row({ benchmark: `rabbit-mq: messages/s through a nodejs function (${N} per phase, prefetch ${WORKERS})`, measured: median(rf).toFixed(0), baseline: `${median(rb).toFixed(0)} bare amqplib consumer, prefetch ${WORKERS}`, ratio: median(rf) / median(rb), target: 'report', pass: null });
+    kit.row({
+      benchmark: `rabbit-mq: messages/s through a nodejs function (${N} per phase, prefetch ${WORKERS})`,
+      measured: median(rf).toFixed(0),
+      baseline: `${median(rb).toFixed(0)} bare amqplib consumer, prefetch ${WORKERS}`,
+      ratio: median(rf) / median(rb),
+      target: 'report',
+      pass: null,
+    });
   } finally {
     await kit.stopDashboard(d);
     await nats.stop();

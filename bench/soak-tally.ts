@@ -43,7 +43,7 @@ export function tallySoak(runs: readonly LoadRun[]): SoakTally {
     requests += r.amount;
     const good = Math.max(0, r.ok2xx - r.wrongBody);
     ok += good;
-    failed += (r.answered - good) + r.errors;
+    failed += r.answered - good + r.errors;
     lost += Math.max(0, r.amount - r.answered - r.errors);
   }
   return { requests, ok, failed, lost, pass: ok === requests && failed === 0 && lost === 0 };

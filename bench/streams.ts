@@ -23,7 +23,10 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
-const N = (() => { const i = args.indexOf('--records'); return i >= 0 ? Number(args[i + 1]) : QUICK ? 20_000 : 200_000; })();
+const N = (() => {
+  const i = args.indexOf('--records');
+  return i >= 0 ? Number(args[i + 1]) : QUICK ? 20_000 : 200_000;
+})();
 const SHARDS = 4;
 const BATCH = 500;
 const PRODUCERS = 4;
@@ -34,18 +37,30 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 
 /** A JSON POST over keep-alive connections (fetch costs more than the service under test). */
-function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
+function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: any }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined });
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -54,18 +69,41 @@ function post(url: string, body: unknown, headers: Record<string, string> = {}):
 // ---------------------------------------------------------------- the dashboard
 
 let dash: ChildProcess | undefined;
-process.on('exit', () => { try { if (dash) process.kill(-dash.pid!, 'SIGKILL'); } catch { /* gone */ } });
+process.on('exit', () => {
+  try {
+    if (dash) process.kill(-dash.pid!, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+});
 
 async function startDashboard(dir: string): Promise<string> {
   const port = 18_900 + Math.floor(Math.random() * 500);
-  dash = spawn(process.execPath, ['--max-semi-space-size=32', join(ROOT, 'dist/src/main.js'), '--listen-addr', `127.0.0.1:${port}`, '--gateway-listen-addr', `127.0.0.1:${port + 1}`, '--data-dir', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  dash = spawn(
+    process.execPath,
+    [
+      '--max-semi-space-size=32',
+      join(ROOT, 'dist/src/main.js'),
+      '--listen-addr',
+      `127.0.0.1:${port}`,
+      '--gateway-listen-addr',
+      `127.0.0.1:${port + 1}`,
+      '--data-dir',
+      dir,
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'], detached: true },
+  );
   const url = `http://127.0.0.1:${port}`;
   for (const t0 = Date.now(); ;) {
     try {
       const r = await fetch(`${url}/api/versions`);
       await r.arrayBuffer();
       if (r.ok) return url;
-    } catch { /* not yet */ }
+    } catch {
+      /* not yet */
+    }
     if (Date.now() - t0 > 30_000) throw new Error('the dashboard did not start');
     await sleep(50);
   }
@@ -81,31 +119,41 @@ async function v3io(url: string, path: string, fn: string, body: unknown): Promi
 async function produce(url: string, path: string): Promise<void> {
   const batches = Math.ceil(N / BATCH);
   let next = 0;
-  await Promise.all(Array.from({ length: PRODUCERS }, async () => {
-    for (let b = next++; b < batches; b = next++) {
-      const n = Math.min(BATCH, N - b * BATCH);
-      const res = await v3io(url, path, 'PutRecords', { Records: Array.from({ length: n }, () => ({ Data: RECORD })) });
-      if (res.FailedRecordCount) throw new Error(`${res.FailedRecordCount} records failed`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: PRODUCERS }, async () => {
+      for (let b = next++; b < batches; b = next++) {
+        const n = Math.min(BATCH, N - b * BATCH);
+        const res = await v3io(url, path, 'PutRecords', {
+          Records: Array.from({ length: n }, () => ({ Data: RECORD })),
+        });
+        if (res.FailedRecordCount) throw new Error(`${res.FailedRecordCount} records failed`);
+      }
+    }),
+  );
 }
 
 /** Reads every shard of `path` until N records came back; returns when. */
 async function readAll(url: string, path: string): Promise<void> {
   let total = 0;
-  await Promise.all(Array.from({ length: SHARDS }, async (_, s) => {
-    let loc = (await v3io(url, `${path}${s}`, 'Seek', { Type: 'EARLIEST' })).Location;
-    while (total < N) {
-      const r = await v3io(url, `${path}${s}`, 'GetRecords', { Location: loc, Limit: 1000 });
-      loc = r.NextLocation;
-      total += r.Records.length;
-      if (!r.Records.length) await sleep(1);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: SHARDS }, async (_, s) => {
+      let loc = (await v3io(url, `${path}${s}`, 'Seek', { Type: 'EARLIEST' })).Location;
+      while (total < N) {
+        const r = await v3io(url, `${path}${s}`, 'GetRecords', { Location: loc, Limit: 1000 });
+        loc = r.NextLocation;
+        total += r.Records.length;
+        if (!r.Records.length) await sleep(1);
+      }
+    }),
+  );
 }
 
 async function lag(url: string, stream: string): Promise<number> {
-  const r = await post(`${url}/api/v3io_streams/get_shard_lags`, { containerName: 'bench', streamPath: `/${stream}`, consumerGroup: 'g' }, { 'x-nuclio-project-name': 'default' });
+  const r = await post(
+    `${url}/api/v3io_streams/get_shard_lags`,
+    { containerName: 'bench', streamPath: `/${stream}`, consumerGroup: 'g' },
+    { 'x-nuclio-project-name': 'default' },
+  );
   if (r.status !== 200) throw new Error(`get_shard_lags: ${r.status} ${JSON.stringify(r.json)}`);
   const shards = Object.values(r.json[`bench/${stream}`].g as Record<string, { lag: number; current: number }>);
   return shards.reduce((n, s) => n + s.lag, 0) + (shards.reduce((n, s) => n + s.current, 0) < N ? 1 : 0);
@@ -116,14 +164,34 @@ async function deployConsumer(url: string, name: string, stream: string, replica
   const r = await post(`${url}/api/functions`, {
     metadata: { name },
     spec: {
-      runtime: 'nodejs', handler: 'handler:handler', minReplicas: replicas, maxReplicas: replicas,
+      runtime: 'nodejs',
+      handler: 'handler:handler',
+      minReplicas: replicas,
+      maxReplicas: replicas,
       build: { functionSourceCode: b64(source) },
-      triggers: { s: { kind: 'v3ioStream', attributes: { containerName: 'bench', streamPath: `/${stream}`, consumerGroup: 'g', seekTo: 'earliest', readBatchSize: 256, pollingIntervalMs: 10, heartbeatInterval: '200ms', sessionTimeout: '3s', sequenceNumberCommitInterval: '100ms' } } },
+      triggers: {
+        s: {
+          kind: 'v3ioStream',
+          attributes: {
+            containerName: 'bench',
+            streamPath: `/${stream}`,
+            consumerGroup: 'g',
+            seekTo: 'earliest',
+            readBatchSize: 256,
+            pollingIntervalMs: 10,
+            heartbeatInterval: '200ms',
+            sessionTimeout: '3s',
+            sequenceNumberCommitInterval: '100ms',
+          },
+        },
+      },
     },
   });
   if (r.status !== 202) throw new Error(`deploy ${name}: ${r.status} ${JSON.stringify(r.json)}`);
   for (;;) {
-    const fn = await (await fetch(`${url}/api/functions/${name}`)).json() as { status?: { state?: string; message?: string } };
+    const fn = (await (await fetch(`${url}/api/functions/${name}`)).json()) as {
+      status?: { state?: string; message?: string };
+    };
     if (fn.status?.state === 'ready') break;
     if (fn.status?.state === 'error') throw new Error(`deploy ${name}: ${fn.status.message}`);
     await sleep(20);
@@ -166,9 +234,13 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'protium-bench-streams-'));
   try {
     const url = await startDashboard(dir);
-    process.stderr.write(`streams bench: ${N} records of 100 bytes, ${SHARDS} shards, ${BATCH} per PutRecords, ${PRODUCERS} producers\n`);
+    process.stderr.write(
+      `streams bench: ${N} records of 100 bytes, ${SHARDS} shards, ${BATCH} per PutRecords, ${PRODUCERS} producers\n`,
+    );
     const r = await raw(url);
-    process.stderr.write(`  raw: append ${r.append.toFixed(0)}/s, read ${r.read.toFixed(0)}/s, side by side ${r.both.toFixed(0)}/s\n`);
+    process.stderr.write(
+      `  raw: append ${r.append.toFixed(0)}/s, read ${r.read.toFixed(0)}/s, side by side ${r.both.toFixed(0)}/s\n`,
+    );
     const one = await consumed(url, 1);
     process.stderr.write(`  nodejs function, 1 replica: ${one.toFixed(0)}/s\n`);
     const two = await consumed(url, 2);

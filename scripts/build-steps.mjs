@@ -18,8 +18,14 @@ export const STEPS = {
     // The server's modules the web app imports (pure, browser-safe) are its inputs too
     // (test/package/web-shared-sources.test.ts keeps this list whole).
     inputs: [
-      'web/src', 'web/index.html', 'web/vite.config.ts', 'web/tsconfig.json', 'package-lock.json',
-      'src/errors.ts', 'src/resources/function-state.ts', 'src/resources/types.ts',
+      'web/src',
+      'web/index.html',
+      'web/vite.config.ts',
+      'web/tsconfig.json',
+      'package-lock.json',
+      'src/errors.ts',
+      'src/resources/function-state.ts',
+      'src/resources/types.ts',
     ],
     extensions: ['.ts', '.tsx', '.css', '.html', '.json', '.svg', '.png'],
     output: 'web/dist/index.html',

@@ -26,7 +26,11 @@ function run(argv) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, { cwd: root, stdio: 'inherit' });
     child.once('error', reject);
-    child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${argv.slice(0, 3).join(' ')} failed (${signal ?? `exit code ${code}`})`))));
+    child.once('exit', (code, signal) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`${argv.slice(0, 3).join(' ')} failed (${signal ?? `exit code ${code}`})`)),
+    );
   });
 }
 
@@ -40,10 +44,12 @@ if (check) {
 }
 
 try {
-  await Promise.all(todo.map(async (s) => {
-    for (const argv of COMMANDS[s.name]) await run(argv);
-    markBuilt(root, s.step, s.hash);
-  }));
+  await Promise.all(
+    todo.map(async (s) => {
+      for (const argv of COMMANDS[s.name]) await run(argv);
+      markBuilt(root, s.step, s.hash);
+    }),
+  );
 } catch (e) {
   console.error(`build: ${e.message}`);
   process.exit(1);

@@ -27,7 +27,13 @@ const filters = process.argv.slice(2);
 // starts NATS, MQTT and RabbitMQ; `npm run test:containers`: test/containers/ needs the engine of
 // scripts/container-host.sh), not in every `npm test`.
 const NAMED_ONLY = ['test/brokers/', 'test/containers/'];
-const selected = files.filter((f) => (filters.length ? filters.some((s) => relative(dist, f).includes(s)) : !NAMED_ONLY.some((g) => relative(dist, f).startsWith(g)))).sort();
+const selected = files
+  .filter((f) =>
+    filters.length
+      ? filters.some((s) => relative(dist, f).includes(s))
+      : !NAMED_ONLY.some((group) => relative(dist, f).startsWith(group)),
+  )
+  .sort();
 if (!selected.length) {
   console.error('no test files matched');
   process.exit(1);
@@ -42,22 +48,35 @@ const failOnSkip = flag === undefined || flag === '' ? Boolean(ci) && ci !== '0'
 const work = mkdtempSync(join(tmpdir(), 'protium-tests-'));
 const skipsFile = join(work, 'skips.jsonl');
 const reporters = [
-  `--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`, '--test-reporter-destination=stdout',
-  `--test-reporter=${join(root, 'scripts', 'skip-reporter.mjs')}`, `--test-reporter-destination=${skipsFile}`,
+  `--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`,
+  '--test-reporter-destination=stdout',
+  `--test-reporter=${join(root, 'scripts', 'skip-reporter.mjs')}`,
+  `--test-reporter-destination=${skipsFile}`,
 ];
 // Integration tests start dashboards and real replica processes: two files at a time fits 2 cores.
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...reporters, ...selected], { stdio: 'inherit' });
+const r = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=2', '--test-timeout=300000', ...reporters, ...selected],
+  { stdio: 'inherit' },
+);
 let skips = [];
 try {
-  skips = readFileSync(skipsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-} catch { /* no file: the runner did not get far enough to write one */ }
+  skips = readFileSync(skipsFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+} catch {
+  /* no file: the runner did not get far enough to write one */
+}
 rmSync(work, { recursive: true, force: true });
 
 let status = r.status ?? 1;
 if (skips.length) {
   const lines = skips.map((s) => `  - ${relative(dist, s.file) || '?'}: ${s.name} — ${s.reason}`);
   if (failOnSkip) {
-    console.error(`\n${skips.length} test(s) skipped, and skips fail this run (PROTIUM_FAIL_ON_SKIP=1 or CI is set):\n${lines.join('\n')}`);
+    console.error(
+      `\n${skips.length} test(s) skipped, and skips fail this run (PROTIUM_FAIL_ON_SKIP=1 or CI is set):\n${lines.join('\n')}`,
+    );
     if (status === 0) status = 1;
   } else {
     console.log(`\n${skips.length} test(s) skipped:\n${lines.join('\n')}`);

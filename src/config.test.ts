@@ -20,15 +20,30 @@ describe('parseHostPort', () => {
     });
   }
 
-  const bad = ['', '8070', '127.0.0.1', '127.0.0.1:', 'host:abc', 'host:65536', 'host:123456', '::1:8070', '[::1]8070', '[::1]', 'a:b:1'];
+  const bad = [
+    '',
+    '8070',
+    '127.0.0.1',
+    '127.0.0.1:',
+    'host:abc',
+    'host:65536',
+    'host:123456',
+    '::1:8070',
+    '[::1]8070',
+    '[::1]',
+    'a:b:1',
+  ];
   for (const input of bad) {
     it(`parseHostPort() rejects ${JSON.stringify(input)} with a ConfigError naming the flag and value`, () => {
-      assert.throws(() => parseHostPort(input, '--gateway-listen-addr'), (e: unknown) => {
-        assert.ok(e instanceof ConfigError);
-        assert.match(e.message, /--gateway-listen-addr/);
-        assert.ok(e.message.includes(JSON.stringify(input)), e.message);
-        return true;
-      });
+      assert.throws(
+        () => parseHostPort(input, '--gateway-listen-addr'),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError);
+          assert.match(e.message, /--gateway-listen-addr/);
+          assert.ok(e.message.includes(JSON.stringify(input)), e.message);
+          return true;
+        },
+      );
     });
   }
 });
@@ -70,7 +85,10 @@ describe('loadConfig', () => {
     assert.equal(fromEnv.logLevel, 'debug');
     assert.deepEqual(fromEnv.portRange, [40000, 40100]);
 
-    const fromFlags = loadConfig({ listenAddr: '0.0.0.0:3000', namespace: 'from-flag', logLevel: 'warn', portRange: '5000-5001' }, env);
+    const fromFlags = loadConfig(
+      { listenAddr: '0.0.0.0:3000', namespace: 'from-flag', logLevel: 'warn', portRange: '5000-5001' },
+      env,
+    );
     assert.deepEqual(fromFlags.listen, { host: '0.0.0.0', port: 3000 });
     assert.deepEqual(fromFlags.gatewayListen, { host: '10.0.0.1', port: 2000 });
     assert.equal(fromFlags.namespace, 'from-flag');
@@ -98,8 +116,14 @@ describe('loadConfig', () => {
   ];
   for (const [key, value, flag] of badAddrs) {
     it(`loadConfig() rejects ${key} ${JSON.stringify(value)} from a flag or the environment, naming ${flag}`, () => {
-      for (const [raw, env] of [[{ [key]: value }, {}], [{}, { [ENV_NAMES[key]]: value }]] as const) {
-        assert.throws(() => loadConfig(raw, env), (e: unknown) => e instanceof ConfigError && e.message.includes(flag) && e.message.includes(value));
+      for (const [raw, env] of [
+        [{ [key]: value }, {}],
+        [{}, { [ENV_NAMES[key]]: value }],
+      ] as const) {
+        assert.throws(
+          () => loadConfig(raw, env),
+          (e: unknown) => e instanceof ConfigError && e.message.includes(flag) && e.message.includes(value),
+        );
       }
     });
   }
@@ -119,14 +143,24 @@ describe('loadConfig', () => {
   const badRanges = ['0-100', '100-65536', '200-100', '30000', 'a-b', '-1-5', '100 - 200', '', '1-2-3'];
   for (const value of badRanges) {
     it(`loadConfig() rejects --port-range ${JSON.stringify(value)} with a ConfigError naming the flag`, () => {
-      assert.throws(() => loadConfig({ portRange: value }, {}), (e: unknown) => e instanceof ConfigError && e.message.includes('--port-range'));
+      assert.throws(
+        () => loadConfig({ portRange: value }, {}),
+        (e: unknown) => e instanceof ConfigError && e.message.includes('--port-range'),
+      );
     });
   }
 
   it('loadConfig() reads the connection limits from flags or the environment', () => {
-    assert.deepEqual(loadConfig({ maxConnections: '64', headersTimeout: '500ms', requestTimeout: '3s' }, {}).connectionLimits, { maxConnections: 64, headersTimeoutMs: 500, requestTimeoutMs: 3000 });
+    assert.deepEqual(
+      loadConfig({ maxConnections: '64', headersTimeout: '500ms', requestTimeout: '3s' }, {}).connectionLimits,
+      { maxConnections: 64, headersTimeoutMs: 500, requestTimeoutMs: 3000 },
+    );
     const env = { [ENV_NAMES.maxConnections]: '7', [ENV_NAMES.headersTimeout]: '1m', [ENV_NAMES.requestTimeout]: '1h' };
-    assert.deepEqual(loadConfig({}, env).connectionLimits, { maxConnections: 7, headersTimeoutMs: 60_000, requestTimeoutMs: 3_600_000 });
+    assert.deepEqual(loadConfig({}, env).connectionLimits, {
+      maxConnections: 7,
+      headersTimeoutMs: 60_000,
+      requestTimeoutMs: 3_600_000,
+    });
   });
 
   const badLimits: [keyof typeof ENV_NAMES, string, string][] = [
@@ -143,7 +177,10 @@ describe('loadConfig', () => {
   ];
   for (const [key, value, flag] of badLimits) {
     it(`loadConfig() rejects ${key} ${JSON.stringify(value)} with a ConfigError naming ${flag}`, () => {
-      assert.throws(() => loadConfig({ [key]: value }, {}), (e: unknown) => e instanceof ConfigError && e.message.includes(flag) && e.message.includes(value));
+      assert.throws(
+        () => loadConfig({ [key]: value }, {}),
+        (e: unknown) => e instanceof ConfigError && e.message.includes(flag) && e.message.includes(value),
+      );
     });
   }
 
@@ -157,7 +194,10 @@ describe('loadConfig', () => {
   const badNamespaces = ['', 'Nuclio', 'my_ns', '-ns', 'ns-', 'my.ns', 'has space'];
   for (const ns of badNamespaces) {
     it(`loadConfig() rejects namespace ${JSON.stringify(ns)} with a ConfigError naming --namespace`, () => {
-      assert.throws(() => loadConfig({ namespace: ns }, {}), (e: unknown) => e instanceof ConfigError && e.message.includes('--namespace'));
+      assert.throws(
+        () => loadConfig({ namespace: ns }, {}),
+        (e: unknown) => e instanceof ConfigError && e.message.includes('--namespace'),
+      );
     });
   }
 
@@ -166,7 +206,10 @@ describe('loadConfig', () => {
   });
 
   it('loadConfig() rejects an unknown log level, naming --log-level', () => {
-    assert.throws(() => loadConfig({ logLevel: 'verbose' }, {}), (e: unknown) => e instanceof ConfigError && e.message.includes('--log-level'));
+    assert.throws(
+      () => loadConfig({ logLevel: 'verbose' }, {}),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('--log-level'),
+    );
     assert.throws(() => loadConfig({}, { [ENV_NAMES.logLevel]: 'INFO' }), ConfigError);
   });
 
@@ -177,7 +220,10 @@ describe('loadConfig', () => {
   }
 
   it('loadConfig() rejects a blank --data-dir', () => {
-    assert.throws(() => loadConfig({ dataDir: '   ' }, {}), (e: unknown) => e instanceof ConfigError && e.message.includes('--data-dir'));
+    assert.throws(
+      () => loadConfig({ dataDir: '   ' }, {}),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('--data-dir'),
+    );
   });
 
   it('loadConfig() resolves dataDir, accessKeysFile and authTokenFile to absolute paths', () => {
@@ -189,15 +235,26 @@ describe('loadConfig', () => {
 
   it('loadConfig() resolves sourceRoots to absolute paths, flags first, else the comma list of the environment', () => {
     assert.deepEqual(loadConfig({ sourceRoot: ['src', '/abs/root'] }, {}).sourceRoots, [resolve('src'), '/abs/root']);
-    assert.deepEqual(loadConfig({}, { [ENV_NAMES.sourceRoot]: 'a, /b ,,c' }).sourceRoots, [resolve('a'), '/b', resolve('c')]);
+    assert.deepEqual(loadConfig({}, { [ENV_NAMES.sourceRoot]: 'a, /b ,,c' }).sourceRoots, [
+      resolve('a'),
+      '/b',
+      resolve('c'),
+    ]);
     assert.deepEqual(loadConfig({ sourceRoot: ['x'] }, { [ENV_NAMES.sourceRoot]: 'y' }).sourceRoots, [resolve('x')]);
     assert.deepEqual(loadConfig({ sourceRoot: [] }, { [ENV_NAMES.sourceRoot]: 'y' }).sourceRoots, [resolve('y')]);
-    for (const root of loadConfig({ sourceRoot: ['../up', './here'] }, {}).sourceRoots) assert.ok(root.startsWith('/'), root);
+    for (const root of loadConfig({ sourceRoot: ['../up', './here'] }, {}).sourceRoots)
+      assert.ok(root.startsWith('/'), root);
   });
 
   it('loadConfig() takes external IPs from the flag list, else from the comma list of the environment', () => {
-    assert.deepEqual(loadConfig({ externalIp: ['1.1.1.1', '2.2.2.2'] }, { [ENV_NAMES.externalIp]: '3.3.3.3' }).externalIps, ['1.1.1.1', '2.2.2.2']);
-    assert.deepEqual(loadConfig({}, { [ENV_NAMES.externalIp]: '3.3.3.3, 4.4.4.4' }).externalIps, ['3.3.3.3', '4.4.4.4']);
+    assert.deepEqual(
+      loadConfig({ externalIp: ['1.1.1.1', '2.2.2.2'] }, { [ENV_NAMES.externalIp]: '3.3.3.3' }).externalIps,
+      ['1.1.1.1', '2.2.2.2'],
+    );
+    assert.deepEqual(loadConfig({}, { [ENV_NAMES.externalIp]: '3.3.3.3, 4.4.4.4' }).externalIps, [
+      '3.3.3.3',
+      '4.4.4.4',
+    ]);
     assert.equal(loadConfig({ externalIp: [] }, {}).externalIps, undefined);
   });
 
@@ -223,7 +280,10 @@ describe('loadConfig', () => {
   for (const [raw, flag] of badSourceLimits) {
     it(`loadConfig() rejects ${JSON.stringify(raw)} with a ConfigError naming ${flag} and the value`, () => {
       const value = Object.values(raw)[0]!;
-      assert.throws(() => loadConfig(raw, {}), (e: unknown) => e instanceof ConfigError && e.message.includes(flag) && e.message.includes(value));
+      assert.throws(
+        () => loadConfig(raw, {}),
+        (e: unknown) => e instanceof ConfigError && e.message.includes(flag) && e.message.includes(value),
+      );
     });
   }
 });

@@ -7,7 +7,10 @@ import { parseQuantity } from './resources/quantity.js';
 import type { ConnectionLimits } from './util/connection-guard.js';
 import { parseDuration } from './util/duration.js';
 
-export interface HostPort { host: string; port: number }
+export interface HostPort {
+  host: string;
+  port: number;
+}
 
 export interface Config {
   /** Where the dashboard API listens (--listen-addr, PROTIUM_LISTEN_ADDR). */
@@ -150,7 +153,8 @@ function parseRange(value: string): [number, number] {
   const m = /^(\d{1,5})-(\d{1,5})$/.exec(value.trim());
   const lo = Number(m?.[1]);
   const hi = Number(m?.[2]);
-  if (!m || lo < 1 || hi > 65_535 || lo > hi) throw new ConfigError(`--port-range must be LOW-HIGH within 1-65535 (e.g. 30000-32767), got "${value}"`);
+  if (!m || lo < 1 || hi > 65_535 || lo > hi)
+    throw new ConfigError(`--port-range must be LOW-HIGH within 1-65535 (e.g. 30000-32767), got "${value}"`);
   return [lo, hi];
 }
 
@@ -162,7 +166,9 @@ function parseInterpreters(entries: string[]): Record<string, string> {
     const runtime = i > 0 ? entry.slice(0, i).trim() : '';
     const path = i > 0 ? entry.slice(i + 1).trim() : '';
     if (!/^python:3\.\d+$/.test(runtime) || !path) {
-      throw new ConfigError(`--runtime-interpreter must be python:3.X=PATH (e.g. python:3.9=/usr/bin/python3.9; nodejs functions run in the processor's own Node.js), got "${entry}"`);
+      throw new ConfigError(
+        `--runtime-interpreter must be python:3.X=PATH (e.g. python:3.9=/usr/bin/python3.9; nodejs functions run in the processor's own Node.js), got "${entry}"`,
+      );
     }
     out[runtime] = path;
   }
@@ -183,43 +189,65 @@ function parseSourceLimits(size: string, files: string): SourceLimits {
 
 function parseCount(value: string, flag: string): number {
   const n = /^\d{1,7}$/.test(value.trim()) ? Number(value.trim()) : NaN;
-  if (!(n >= 1 && n <= 1_000_000)) throw new ConfigError(`${flag} must be a whole number from 1 to 1000000, got "${value}"`);
+  if (!(n >= 1 && n <= 1_000_000))
+    throw new ConfigError(`${flag} must be a whole number from 1 to 1000000, got "${value}"`);
   return n;
 }
 
 function parsePositiveDuration(value: string, flag: string): number {
   const ms = parseDuration(value.trim());
-  if (ms === undefined || ms < 1) throw new ConfigError(`${flag} must be a duration such as "10s" or "2m", got "${value}"`);
+  if (ms === undefined || ms < 1)
+    throw new ConfigError(`${flag} must be a duration such as "10s" or "2m", got "${value}"`);
   return ms;
 }
 
-const list = (v: string | undefined): string[] | undefined => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+const list = (v: string | undefined): string[] | undefined =>
+  v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
 
 /** Flags win over environment variables, which win over defaults. */
 export function loadConfig(raw: RawOptions, env: Record<string, string | undefined>): Config {
-  const pick = (k: Exclude<keyof RawOptions, 'externalIp' | 'sourceRoot' | 'runtimeInterpreter'>): string | undefined => raw[k] ?? env[ENV_NAMES[k]] ?? undefined;
+  const pick = (k: Exclude<keyof RawOptions, 'externalIp' | 'sourceRoot' | 'runtimeInterpreter'>): string | undefined =>
+    raw[k] ?? env[ENV_NAMES[k]] ?? undefined;
   const listen = parseHostPort(pick('listenAddr') ?? DEFAULTS.listenAddr, '--listen-addr');
   const gatewayListen = parseHostPort(pick('gatewayListenAddr') ?? DEFAULTS.gatewayListenAddr, '--gateway-listen-addr');
   const namespace = pick('namespace') ?? DEFAULTS.namespace;
-  if (namespace.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) throw new ConfigError(`--namespace must be a DNS-1123 label, got "${namespace}"`);
+  if (namespace.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace))
+    throw new ConfigError(`--namespace must be a DNS-1123 label, got "${namespace}"`);
   const logLevel = pick('logLevel') ?? DEFAULTS.logLevel;
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   const externalIps = raw.externalIp?.length ? raw.externalIp : list(env[ENV_NAMES.externalIp]);
-  const sourceRoots = (raw.sourceRoot?.length ? raw.sourceRoot : list(env[ENV_NAMES.sourceRoot]) ?? []).map((p) => resolve(p));
+  const sourceRoots = (raw.sourceRoot?.length ? raw.sourceRoot : (list(env[ENV_NAMES.sourceRoot]) ?? [])).map((p) =>
+    resolve(p),
+  );
   const sandbox = pick('sandbox') ?? DEFAULTS.sandbox;
-  if (sandbox !== 'none' && sandbox !== 'bwrap') throw new ConfigError(`--sandbox must be none or bwrap, got "${sandbox}"`);
+  if (sandbox !== 'none' && sandbox !== 'bwrap')
+    throw new ConfigError(`--sandbox must be none or bwrap, got "${sandbox}"`);
   const connectionLimits: ConnectionLimits = {
     maxConnections: parseCount(pick('maxConnections') ?? DEFAULTS.maxConnections, '--max-connections'),
     headersTimeoutMs: parsePositiveDuration(pick('headersTimeout') ?? DEFAULTS.headersTimeout, '--headers-timeout'),
     requestTimeoutMs: parsePositiveDuration(pick('requestTimeout') ?? DEFAULTS.requestTimeout, '--request-timeout'),
   };
   if (connectionLimits.requestTimeoutMs < connectionLimits.headersTimeoutMs) {
-    throw new ConfigError(`--request-timeout (${pick('requestTimeout') ?? DEFAULTS.requestTimeout}) must be at least --headers-timeout (${pick('headersTimeout') ?? DEFAULTS.headersTimeout}): it covers the headers and the body`);
+    throw new ConfigError(
+      `--request-timeout (${pick('requestTimeout') ?? DEFAULTS.requestTimeout}) must be at least --headers-timeout (${pick('headersTimeout') ?? DEFAULTS.headersTimeout}): it covers the headers and the body`,
+    );
   }
   const dataDir = pick('dataDir') ?? DEFAULTS.dataDir;
   if (!dataDir.trim()) throw new ConfigError('--data-dir must not be empty');
-  const platform = parsePlatform(pick('platform') ?? DEFAULTS.platform, pick('dockerHost') ?? env.DOCKER_HOST ?? DEFAULTS.dockerHost, pick('baseImage') ?? DEFAULTS.baseImage);
-  const interpreterEntries = raw.runtimeInterpreter?.length ? raw.runtimeInterpreter : list(env[ENV_NAMES.runtimeInterpreter]) ?? [];
+  const platform = parsePlatform(
+    pick('platform') ?? DEFAULTS.platform,
+    pick('dockerHost') ?? env.DOCKER_HOST ?? DEFAULTS.dockerHost,
+    pick('baseImage') ?? DEFAULTS.baseImage,
+  );
+  const interpreterEntries = raw.runtimeInterpreter?.length
+    ? raw.runtimeInterpreter
+    : (list(env[ENV_NAMES.runtimeInterpreter]) ?? []);
   return {
     listen,
     gatewayListen,
@@ -234,7 +262,10 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
     logLevel,
     sandbox,
     ...(interpreterEntries.length ? { runtimeInterpreters: parseInterpreters(interpreterEntries) } : {}),
-    sourceLimits: parseSourceLimits(pick('maxSourceSize') ?? DEFAULTS.maxSourceSize, pick('maxSourceFiles') ?? DEFAULTS.maxSourceFiles),
+    sourceLimits: parseSourceLimits(
+      pick('maxSourceSize') ?? DEFAULTS.maxSourceSize,
+      pick('maxSourceFiles') ?? DEFAULTS.maxSourceFiles,
+    ),
     connectionLimits,
     platform,
   };
@@ -245,9 +276,11 @@ function parsePlatform(kind: string, dockerHost: string, baseImage: string): Pla
   if (kind === 'local') return { kind };
   if (kind !== 'docker') throw new ConfigError(`--platform must be local or docker, got "${kind}"`);
   if (!/^(unix|tcp|http|https):\/\/./.test(dockerHost)) {
-    throw new ConfigError(`--docker-host must be a unix://, tcp://, http:// or https:// URL (e.g. unix:///var/run/docker.sock), got "${dockerHost}"`);
+    throw new ConfigError(
+      `--docker-host must be a unix://, tcp://, http:// or https:// URL (e.g. unix:///var/run/docker.sock), got "${dockerHost}"`,
+    );
   }
-  // An image reference: [registry[:port]/]path[:tag][@digest], lower case path.
+  // An image reference: [registry[:port]/]path[:tag][@digest].
   if (!/^[a-zA-Z0-9][a-zA-Z0-9._:/@-]*$/.test(baseImage) || /[/:]$/.test(baseImage)) {
     throw new ConfigError(`--base-image must be an image reference such as node:20-bookworm-slim, got "${baseImage}"`);
   }

@@ -11,26 +11,80 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 export function addDashboardOptions(cmd: Command): Command {
   return cmd
-    .option('--listen-addr <host:port>', `dashboard API address (env ${ENV_NAMES.listenAddr}, default ${DEFAULTS.listenAddr})`)
-    .option('--gateway-listen-addr <host:port>', `API gateway address (env ${ENV_NAMES.gatewayListenAddr}, default ${DEFAULTS.gatewayListenAddr})`)
+    .option(
+      '--listen-addr <host:port>',
+      `dashboard API address (env ${ENV_NAMES.listenAddr}, default ${DEFAULTS.listenAddr})`,
+    )
+    .option(
+      '--gateway-listen-addr <host:port>',
+      `API gateway address (env ${ENV_NAMES.gatewayListenAddr}, default ${DEFAULTS.gatewayListenAddr})`,
+    )
     .option('--data-dir <dir>', `store, artifacts and logs (env ${ENV_NAMES.dataDir}, default ${DEFAULTS.dataDir})`)
     .option('--namespace <name>', `default namespace (env ${ENV_NAMES.namespace}, default ${DEFAULTS.namespace})`)
-    .option('--external-ip <address>', `address reported by /api/external_ip_addresses, repeatable (env ${ENV_NAMES.externalIp}, comma-separated)`, collect)
-    .option('--function-host <address>', `address function ports bind to (env ${ENV_NAMES.functionHost}, default: the dashboard's host)`)
+    .option(
+      '--external-ip <address>',
+      `address reported by /api/external_ip_addresses, repeatable (env ${ENV_NAMES.externalIp}, comma-separated)`,
+      collect,
+    )
+    .option(
+      '--function-host <address>',
+      `address function ports bind to (env ${ENV_NAMES.functionHost}, default: the dashboard's host)`,
+    )
     .option('--port-range <low-high>', `function ports (env ${ENV_NAMES.portRange}, default ${DEFAULTS.portRange})`)
-    .option('--access-keys-file <file>', `access keys for accessKey API gateways, one per line (env ${ENV_NAMES.accessKeysFile})`)
-    .option('--auth-token-file <file>', `require "Authorization: Bearer <token>" on every route but /api/versions and the web UI's files, /v3io included (env ${ENV_NAMES.authTokenFile})`)
-    .option('--source-root <dir>', `allow local spec.build.path inside this folder, repeatable (env ${ENV_NAMES.sourceRoot}, comma-separated)`, collect)
-    .option('--runtime-interpreter <runtime=path>', `interpreter of a python runtime version, e.g. python:3.9=/usr/bin/python3.9, repeatable (env ${ENV_NAMES.runtimeInterpreter}, comma-separated)`, collect)
-    .option('--sandbox <kind>', `run replicas and build commands in a bubblewrap sandbox: none or bwrap (env ${ENV_NAMES.sandbox}, default ${DEFAULTS.sandbox})`)
-    .option('--max-source-size <size>', `bound of a function's source once fetched: archive expanded, folder copied, download (env ${ENV_NAMES.maxSourceSize}, default ${DEFAULTS.maxSourceSize})`)
-    .option('--max-source-files <n>', `bound of the files and folders in a function's source (env ${ENV_NAMES.maxSourceFiles}, default ${DEFAULTS.maxSourceFiles})`)
-    .option('--max-connections <n>', `connections open at once per listener (dashboard, gateways, each function port); slow clients make room for new ones (env ${ENV_NAMES.maxConnections}, default ${DEFAULTS.maxConnections})`)
-    .option('--headers-timeout <duration>', `a client must send a request's headers within this (env ${ENV_NAMES.headersTimeout}, default ${DEFAULTS.headersTimeout})`)
-    .option('--request-timeout <duration>', `a client must send a whole request, headers and body, within this (env ${ENV_NAMES.requestTimeout}, default ${DEFAULTS.requestTimeout})`)
-    .option('--platform <kind>', `where replicas run: local (processes on this machine) or docker (containers of a Docker or Podman engine) (env ${ENV_NAMES.platform}, default ${DEFAULTS.platform})`)
-    .option('--docker-host <url>', `the container engine of --platform docker (env ${ENV_NAMES.dockerHost}, else DOCKER_HOST, default ${DEFAULTS.dockerHost})`)
-    .option('--base-image <image>', `the image the processor image is built from, with node on PATH (env ${ENV_NAMES.baseImage}, default ${DEFAULTS.baseImage})`)
+    .option(
+      '--access-keys-file <file>',
+      `access keys for accessKey API gateways, one per line (env ${ENV_NAMES.accessKeysFile})`,
+    )
+    .option(
+      '--auth-token-file <file>',
+      `require "Authorization: Bearer <token>" on every route but /api/versions and the web UI's files, /v3io included (env ${ENV_NAMES.authTokenFile})`,
+    )
+    .option(
+      '--source-root <dir>',
+      `allow local spec.build.path inside this folder, repeatable (env ${ENV_NAMES.sourceRoot}, comma-separated)`,
+      collect,
+    )
+    .option(
+      '--runtime-interpreter <runtime=path>',
+      `interpreter of a python runtime version, e.g. python:3.9=/usr/bin/python3.9, repeatable (env ${ENV_NAMES.runtimeInterpreter}, comma-separated)`,
+      collect,
+    )
+    .option(
+      '--sandbox <kind>',
+      `run replicas and build commands in a bubblewrap sandbox: none or bwrap (env ${ENV_NAMES.sandbox}, default ${DEFAULTS.sandbox})`,
+    )
+    .option(
+      '--max-source-size <size>',
+      `bound of a function's source once fetched: archive expanded, folder copied, download (env ${ENV_NAMES.maxSourceSize}, default ${DEFAULTS.maxSourceSize})`,
+    )
+    .option(
+      '--max-source-files <n>',
+      `bound of the files and folders in a function's source (env ${ENV_NAMES.maxSourceFiles}, default ${DEFAULTS.maxSourceFiles})`,
+    )
+    .option(
+      '--max-connections <n>',
+      `connections open at once per listener (dashboard, gateways, each function port); slow clients make room for new ones (env ${ENV_NAMES.maxConnections}, default ${DEFAULTS.maxConnections})`,
+    )
+    .option(
+      '--headers-timeout <duration>',
+      `a client must send a request's headers within this (env ${ENV_NAMES.headersTimeout}, default ${DEFAULTS.headersTimeout})`,
+    )
+    .option(
+      '--request-timeout <duration>',
+      `a client must send a whole request, headers and body, within this (env ${ENV_NAMES.requestTimeout}, default ${DEFAULTS.requestTimeout})`,
+    )
+    .option(
+      '--platform <kind>',
+      `where replicas run: local (processes on this machine) or docker (containers of a Docker or Podman engine) (env ${ENV_NAMES.platform}, default ${DEFAULTS.platform})`,
+    )
+    .option(
+      '--docker-host <url>',
+      `the container engine of --platform docker (env ${ENV_NAMES.dockerHost}, else DOCKER_HOST, default ${DEFAULTS.dockerHost})`,
+    )
+    .option(
+      '--base-image <image>',
+      `the image the processor image is built from, with node on PATH (env ${ENV_NAMES.baseImage}, default ${DEFAULTS.baseImage})`,
+    )
     .option('--log-level <level>', `dashboard log level (env ${ENV_NAMES.logLevel}, default ${DEFAULTS.logLevel})`);
 }
 
@@ -56,7 +110,10 @@ export async function runDashboard(opts: RawOptions): Promise<void> {
     }
     throw e;
   }
-  log.info({ url: dashboard.url, gatewayUrl: dashboard.gatewayUrl, dataDir: config.dataDir, namespace: config.namespace }, `Protium dashboard listening on ${dashboard.url} (API gateways on ${dashboard.gatewayUrl})`);
+  log.info(
+    { url: dashboard.url, gatewayUrl: dashboard.gatewayUrl, dataDir: config.dataDir, namespace: config.namespace },
+    `Protium dashboard listening on ${dashboard.url} (API gateways on ${dashboard.gatewayUrl})`,
+  );
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -9,26 +9,33 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api/server.js';
-import { ArtifactStore } from './build/artifact-store.js';
-import { BuildCommands } from './build/build-commands.js';
-import { cleanUpBuildLeftovers } from './build/build-leftovers.js';
-import { LocalBuilder } from './build/local-builder.js';
-import { currentPackageManagerConfig } from './build/package-manager-config.js';
-import { TemplateCatalog } from './build/template-catalog.js';
+import { ArtifactStore } from './builder/artifact-store.js';
+import { BuildCommands } from './builder/build-commands.js';
+import { cleanUpBuildLeftovers } from './builder/build-leftovers.js';
+import { LocalBuilder } from './builder/local-builder.js';
+import { currentPackageManagerConfig } from './builder/package-manager-config.js';
+import { TemplateCatalog } from './builder/template-catalog.js';
 import type { Config } from './config.js';
 import { ArtifactCollector } from './controllers/artifact-collector.js';
+import { BuildLogs } from './controllers/build-log.js';
 import { FunctionController } from './controllers/function-controller.js';
 import { GatewayController } from './controllers/gateway-controller.js';
 import { Gateway } from './gateway/gateway.js';
 import { Invoker } from './invoke/invoker.js';
 import { FunctionDirectory } from './invoke/function-directory.js';
 import type { Logger } from './log.js';
-import { dataLayout, PACKAGE_ROOT, PROCESSOR_MAIN, PYTHON_RUNTIME_DIR, TEMPLATES_DIR, type DataLayout } from './paths.js';
+import {
+  dataLayout,
+  PACKAGE_ROOT,
+  PROCESSOR_MAIN,
+  PYTHON_RUNTIME_DIR,
+  TEMPLATES_DIR,
+  type DataLayout,
+} from './paths.js';
 import { bwrapConfinement, detectPidNamespace, type Confinement } from './platform/local/confinement.js';
 import { baseReplicaEnv, LocalPlatform } from './platform/local/local-platform.js';
 import { Interpreters } from './platform/local/interpreters.js';
 import { findBwrap, homeFoldersToKeep } from './platform/local/sandbox.js';
-import { hostAddresses } from './platform/local/host-addresses.js';
 import { StreamService } from './streams/stream-service.js';
 import { DEFAULT_PROJECT } from './resources/types.js';
 import { SqliteStore } from './store/sqlite-store.js';
@@ -60,7 +67,9 @@ function ensureWritable(dir: string): void {
     writeFileSync(probe, 'ok');
     rmSync(probe);
   } catch (e) {
-    throw new StartupError(`The data directory ${dir} is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another with --data-dir`);
+    throw new StartupError(
+      `The data directory ${dir} is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another with --data-dir`,
+    );
   }
 }
 
@@ -68,7 +77,10 @@ function ensureWritable(dir: string): void {
 function readAccessKeys(path: string | undefined): string[] {
   if (!path) return [];
   try {
-    return readFileSync(path, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
   } catch (e) {
     throw new StartupError(`Cannot read the access keys file ${path}: ${(e as Error).message}`);
   }
@@ -95,7 +107,11 @@ function chooseConfinement(config: Config, pythonPath: string | undefined): Conf
   if (!bwrap) throw new StartupError('--sandbox bwrap needs bubblewrap (apt-get install bubblewrap)');
   const home = homedir();
   // The home folder is hidden but for the folders holding programs: PATH entries, node's and python's installs.
-  const programs = [dirname(dirname(process.execPath)), ...(pythonPath ? [dirname(dirname(pythonPath))] : []), ...(process.env.PATH ?? '').split(delimiter)];
+  const programs = [
+    dirname(dirname(process.execPath)),
+    ...(pythonPath ? [dirname(dirname(pythonPath))] : []),
+    ...(process.env.PATH ?? '').split(delimiter),
+  ];
   try {
     return bwrapConfinement(bwrap, {
       packageRoot: PACKAGE_ROOT,
@@ -114,9 +130,13 @@ async function listen(app: FastifyInstance, host: string, port: number, flag: st
     return await app.listen({ host, port });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new StartupError(`Port ${port} on ${host} is already in use (${flag}): stop the other program or choose another address`);
+    if (code === 'EADDRINUSE')
+      throw new StartupError(
+        `Port ${port} on ${host} is already in use (${flag}): stop the other program or choose another address`,
+      );
     if (code === 'EADDRNOTAVAIL') throw new StartupError(`Address ${host} is not an address of this machine (${flag})`);
-    if (code === 'EACCES') throw new StartupError(`Not allowed to listen on ${host}:${port} (${flag}): ports below 1024 need privileges`);
+    if (code === 'EACCES')
+      throw new StartupError(`Not allowed to listen on ${host}:${port} (${flag}): ports below 1024 need privileges`);
     throw e;
   }
 }
@@ -136,7 +156,11 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   else log.info({ containment: confinement.kind }, confinement.description);
   // A dashboard killed with -9 mid-build left its build commands running and its staging folders behind.
   const leftovers = cleanUpBuildLeftovers({ pidDir: join(layout.run, 'builds'), artifactsDir: layout.artifacts });
-  if (leftovers.killed || leftovers.removed.length) log.warn({ killed: leftovers.killed, removed: leftovers.removed.length }, 'ended builds left behind by a previous run');
+  if (leftovers.killed || leftovers.removed.length)
+    log.warn(
+      { killed: leftovers.killed, removed: leftovers.removed.length },
+      'ended builds left behind by a previous run',
+    );
 
   let store: SqliteStore;
   try {
@@ -148,25 +172,51 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   // service still answer, so stream triggers commit their last offsets —, then the rest. Each step runs
   // only if that part was started.
   const steps: Record<string, () => Promise<void> | void> = {};
-  const ORDER = ['gateways', 'collector', 'controller', 'gateway', 'platform', 'api', 'streams', 'directory', 'invoker', 'store'];
+  const ORDER = [
+    'gateways',
+    'collector',
+    'controller',
+    'gateway',
+    'platform',
+    'api',
+    'streams',
+    'directory',
+    'invoker',
+    'store',
+  ];
   steps.store = () => store.close();
   const closeAll = async () => {
     for (const name of ORDER) {
       const step = steps[name];
       delete steps[name];
       if (!step) continue;
-      try { await step(); } catch (e) { log.warn({ err: e, part: name }, 'error while stopping'); }
+      try {
+        await step();
+      } catch (e) {
+        log.warn({ err: e, part: name }, 'error while stopping');
+      }
     }
   };
   try {
     if (!(await store.get('project', config.namespace, DEFAULT_PROJECT))) {
-      await store.create('project', { metadata: { name: DEFAULT_PROJECT, namespace: config.namespace }, spec: { description: 'The default project' }, status: {} });
+      await store.create('project', {
+        metadata: { name: DEFAULT_PROJECT, namespace: config.namespace },
+        spec: { description: 'The default project' },
+        status: {},
+      });
     }
-    const templates = TemplateCatalog.load(TEMPLATES_DIR, (folder, err) => log.warn({ folder, err: err.message }, 'skipping a broken template'));
+    const templates = TemplateCatalog.load(TEMPLATES_DIR, (folder, err) =>
+      log.warn({ folder, err: err.message }, 'skipping a broken template'),
+    );
     const artifacts = new ArtifactStore(layout.artifacts);
     // Before any build starts: staging and trash folders a previous run left half done.
     await artifacts.removeLeftovers();
-    const commands = new BuildCommands({ baseEnv: baseReplicaEnv(process.env), packageManagers: currentPackageManagerConfig(), jail: confinement, pidDir: join(layout.run, 'builds') });
+    const commands = new BuildCommands({
+      baseEnv: baseReplicaEnv(process.env),
+      packageManagers: currentPackageManagerConfig(),
+      jail: confinement,
+      pidDir: join(layout.run, 'builds'),
+    });
     const builder = new LocalBuilder({
       artifacts,
       templates,
@@ -174,61 +224,73 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       sourceLimits: config.sourceLimits,
       commands,
     });
+    const buildLogs = new BuildLogs(layout.builds);
     const invoker = new Invoker();
     steps.invoker = () => invoker.close();
-    let controller: FunctionController | undefined;
     let collector: ArtifactCollector | undefined;
     let apiUrl: string | undefined;
-    const externalIps = () => config.externalIps ?? hostAddresses();
+    // Functions bind concurrently after a restart: every stored port is claimed before any is given out.
+    const stored = await store.list('function', undefined);
     const platform = new LocalPlatform({
       interpreters,
       layout,
       host: config.functionHost,
       portRange: config.portRange,
-      externalIps,
+      ...(config.externalIps ? { externalIps: config.externalIps } : {}),
       program: PROCESSOR_MAIN,
       pythonRuntimeDir: PYTHON_RUNTIME_DIR,
       log: log.child({ component: 'platform' }),
-      dashboardUrl: () => apiUrl,
-      ...(credentials ? { streamToken: credentials.streamToken } : {}),
+      dashboard: { url: () => apiUrl, ...(credentials ? { replicaToken: credentials.streamToken } : {}) },
       connectionLimits: config.connectionLimits,
-      onRollover: (port) => invoker.forgetPort(port),
-      onReplicasStopped: () => collector?.schedule(),
       confinement,
-      onStatus: (ref, status) => void controller?.platformStatus(ref, status).catch((e) => log.warn({ err: e }, 'status update failed')),
+      reservedPorts: stored
+        .filter((fn) => fn.status.httpPort)
+        .map((fn) => ({
+          ref: { namespace: fn.metadata.namespace!, name: fn.metadata.name! },
+          port: fn.status.httpPort!,
+        })),
     });
     steps.platform = () => platform.close();
-    controller = new FunctionController({
+    const controller = new FunctionController({
       store,
       builder,
       platform,
       log: log.child({ component: 'function-controller' }),
-      buildLogPath: (ref) => platform.buildLogPath(ref),
+      buildLogs,
       runtimeNote: (runtime) => interpreters.note(runtime),
-      onRemoved: (ref, port) => {
-        if (port) invoker.forgetPort(port);
-        platform.forgetLogs(ref);
-        collector?.schedule();
-      },
+      onRemoved: () => collector?.schedule(),
       onDeployEnded: () => collector?.schedule(),
     });
-    steps.controller = () => controller!.stop();
+    steps.controller = () => controller.stop();
     collector = new ArtifactCollector({
       store,
       collect: (keep) => artifacts.collect(keep),
-      inUse: () => [...platform.artifactsInUse(), ...controller!.pinnedArtifacts()],
+      inUse: async () => [...(await platform.artifactsInUse()), ...controller.pinnedArtifacts()],
       log: log.child({ component: 'artifact-collector' }),
     });
     steps.collector = () => collector!.stop();
+    // What the platform reports on its own: status to the store (through the controller), new versions
+    // and removals to the invoker's pools, stopped replicas to the artifact collector.
+    platform.subscribe((e) => {
+      if (e.type === 'status')
+        void controller.platformStatus(e.ref, e.status).catch((err) => log.warn({ err }, 'status update failed'));
+      else if (e.type === 'routeChanged') for (const target of e.targets) invoker.forget(target);
+      else collector?.schedule();
+    });
 
     const gateway = new Gateway({
       invoker,
-      functionPort: (namespace, name) => platform.servingPort({ namespace, name }),
+      route: (ref) => platform.route(ref),
       accessKeys: () => accessKeys,
       log: log.child({ component: 'gateway' }),
       connectionLimits: config.connectionLimits,
     });
-    const gateways = new GatewayController({ store, gateway, accessKeys: () => accessKeys, log: log.child({ component: 'gateway-controller' }) });
+    const gateways = new GatewayController({
+      store,
+      gateway,
+      accessKeys: () => accessKeys,
+      log: log.child({ component: 'gateway-controller' }),
+    });
     steps.gateway = () => gateway.close();
     steps.gateways = () => gateways.stop();
 
@@ -236,10 +298,26 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     await directory.start();
     steps.directory = () => directory.stop();
     // The embedded stream service (v3ioStream triggers, /v3io/…, get_shard_lags).
-    const streams = new StreamService({ dir: join(config.dataDir, 'streams'), onRepair: (message) => log.warn({ component: 'streams' }, message) });
+    const streams = new StreamService({
+      dir: join(config.dataDir, 'streams'),
+      onRepair: (message) => log.warn({ component: 'streams' }, message),
+    });
     steps.streams = () => streams.close();
     let gatewayUrl: string | undefined;
-    const api = buildApi({ config, store, platform, invoker, templates, directory, streams, log, externalIps, credentials, gatewayUrl: () => gatewayUrl });
+    const api = buildApi({
+      config,
+      store,
+      platform,
+      buildLogs,
+      invoker,
+      templates,
+      directory,
+      streams,
+      log,
+      credentials,
+      externalIps: () => platform.externalAddresses(),
+      gatewayUrl: () => gatewayUrl,
+    });
     steps.api = () => api.close();
     await listen(api, config.listen.host, config.listen.port, '--listen-addr');
     const addr = api.server.address();
@@ -250,8 +328,13 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       gatewayAddr = await gateway.listen(config.gatewayListen.host, config.gatewayListen.port);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE') throw new StartupError(`Port ${config.gatewayListen.port} on ${config.gatewayListen.host} is already in use (--gateway-listen-addr): stop the other program or choose another address`);
-      throw new StartupError(`Cannot listen on ${config.gatewayListen.host}:${config.gatewayListen.port} (--gateway-listen-addr): ${(e as Error).message}`);
+      if (code === 'EADDRINUSE')
+        throw new StartupError(
+          `Port ${config.gatewayListen.port} on ${config.gatewayListen.host} is already in use (--gateway-listen-addr): stop the other program or choose another address`,
+        );
+      throw new StartupError(
+        `Cannot listen on ${config.gatewayListen.host}:${config.gatewayListen.port} (--gateway-listen-addr): ${(e as Error).message}`,
+      );
     }
     const show = (h: string, p: number) => {
       const host = h === '0.0.0.0' ? '127.0.0.1' : h === '::' ? '::1' : h;
@@ -263,7 +346,13 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     await gateways.start();
 
     return {
-      config, layout, store, platform, controller, gateways, api,
+      config,
+      layout,
+      store,
+      platform,
+      controller,
+      gateways,
+      api,
       url: show(config.listen.host, port),
       gatewayUrl,
       close: closeAll,

@@ -33,7 +33,10 @@ export interface ErrorAnswer {
 
 /** How resources are named in messages (Nuclio's words). */
 const KIND_LABEL: Record<Kind, string> = {
-  function: 'Function', project: 'Project', functionEvent: 'Function event', apiGateway: 'Api-Gateway',
+  function: 'Function',
+  project: 'Project',
+  functionEvent: 'Function event',
+  apiGateway: 'Api-Gateway',
 };
 
 /** What the store refused, as the API words it — the one place store errors become answers. */
@@ -55,13 +58,17 @@ function fromStoreError(e: StoreError): ApiError {
 /** Fastify's own errors that are the client's doing. */
 function fromFastifyError(code: string, err: Error): ApiError | undefined {
   switch (code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE': return apiError('BODY_TOO_LARGE');
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return apiError('UNSUPPORTED_MEDIA_TYPE');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return apiError('INVALID_JSON', 'the body is empty');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return apiError('BODY_TOO_LARGE');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return apiError('UNSUPPORTED_MEDIA_TYPE');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return apiError('INVALID_JSON', 'the body is empty');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
     case 'FST_ERR_CTP_INVALID_TYPE':
       return apiError('REQUEST_REFUSED', 400, err.message);
-    default: return undefined;
+    default:
+      return undefined;
   }
 }
 
@@ -76,7 +83,8 @@ function toApiError(err: unknown): { error: ApiError; unexpected: boolean } {
   // SQLite (or the filesystem under it) is out of space: say so instead of a bare 500.
   if (code === 'SQLITE_FULL' || code === 'ENOSPC') return { error: apiError('DATA_DIR_FULL'), unexpected: true };
   const status = (e as { statusCode?: unknown }).statusCode;
-  if (typeof status === 'number' && status >= 400 && status < 500) return { error: apiError('REQUEST_REFUSED', status, e.message), unexpected: false };
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return { error: apiError('REQUEST_REFUSED', status, e.message), unexpected: false };
   return { error: apiError('INTERNAL', e.message), unexpected: true };
 }
 
@@ -106,7 +114,11 @@ export function sendError(res: ServerResponse, err: unknown, extraHeaders: Recor
     res.destroy();
     return answer;
   }
-  res.writeHead(answer.status, { ...answer.headers, ...extraHeaders, 'content-length': String(Buffer.byteLength(answer.body)) });
+  res.writeHead(answer.status, {
+    ...answer.headers,
+    ...extraHeaders,
+    'content-length': String(Buffer.byteLength(answer.body)),
+  });
   res.end(answer.body);
   return answer;
 }

@@ -34,7 +34,8 @@ describe('error catalogue (errors.ts)', () => {
   });
 
   it('README.md lists no code the catalogue does not have', () => {
-    for (const code of readmeTable().keys()) assert.ok(code in ERRORS, `README.md lists ${code}, which errors.ts does not have`);
+    for (const code of readmeTable().keys())
+      assert.ok(code in ERRORS, `README.md lists ${code}, which errors.ts does not have`);
   });
 
   it('every status is an HTTP error status', () => {
@@ -47,29 +48,84 @@ describe('error catalogue (errors.ts)', () => {
     ['FUNCTION_NOT_FOUND', [{ name: 'f', namespace: 'nuclio' }], 404, 'Function not found: f @ nuclio'],
     ['FUNCTION_EXISTS', [], 409, 'Cannot create two functions with the same name'],
     ['FUNCTION_VERSION_STALE', [], 409, 'Function resource version is stale'],
-    ['FUNCTION_PROVISIONING', ['update'], 412, 'Function cannot be updated when existing function is being provisioned'],
+    [
+      'FUNCTION_PROVISIONING',
+      ['update'],
+      412,
+      'Function cannot be updated when existing function is being provisioned',
+    ],
     ['FUNCTION_PROVISIONING', ['delete'], 412, 'Function is being provisioned and cannot be deleted'],
-    ['FUNCTION_PROVISIONING', ['patch', 'building'], 412, 'Function is being provisioned (state building); try again when it is ready'],
+    [
+      'FUNCTION_PROVISIONING',
+      ['patch', 'building'],
+      412,
+      'Function is being provisioned (state building); try again when it is ready',
+    ],
     ['FUNCTION_NO_IMAGE', [], 412, 'No image field in function config spec, unable to redeploy'],
     ['FUNCTION_MIN_REPLICAS', [], 412, 'Cannot scale to zero a function with non-zero min replicas'],
-    ['DESIRED_STATE_UNSUPPORTED', ['unhealthy'], 400, 'Unsupported desired state in patch request: unhealthy (supported: ready, scaledToZero)'],
-    ['DESIRED_STATE_UNSUPPORTED', [7], 400, 'Unsupported desired state in patch request: 7 (supported: ready, scaledToZero)'],
-    ['FUNCTION_PROJECT_MISSING', ['p', 'nuclio.io/project-name'], 412, 'Project does not exist: "p" (label nuclio.io/project-name)'],
-    ['FUNCTION_USED_BY_API_GATEWAYS', [['a', 'b']], 412, 'Function is used by api gateways: a, b (send X-Nuclio-Delete-Function-With-API-Gateways: true to delete them too)'],
+    [
+      'DESIRED_STATE_UNSUPPORTED',
+      ['unhealthy'],
+      400,
+      'Unsupported desired state in patch request: unhealthy (supported: ready, scaledToZero)',
+    ],
+    [
+      'DESIRED_STATE_UNSUPPORTED',
+      [7],
+      400,
+      'Unsupported desired state in patch request: 7 (supported: ready, scaledToZero)',
+    ],
+    [
+      'FUNCTION_PROJECT_MISSING',
+      ['p', 'nuclio.io/project-name'],
+      412,
+      'Project does not exist: "p" (label nuclio.io/project-name)',
+    ],
+    [
+      'FUNCTION_USED_BY_API_GATEWAYS',
+      [['a', 'b']],
+      412,
+      'Function is used by api gateways: a, b (send X-Nuclio-Delete-Function-With-API-Gateways: true to delete them too)',
+    ],
     ['PROJECT_NOT_FOUND', [], 404, 'Project not found'],
-    ['PROJECT_NOT_EMPTY', ['functions', ['f']], 412, 'Project contains functions: f (delete them first, or send X-Nuclio-Delete-Project-Strategy: cascading)'],
+    [
+      'PROJECT_NOT_EMPTY',
+      ['functions', ['f']],
+      412,
+      'Project contains functions: f (delete them first, or send X-Nuclio-Delete-Project-Strategy: cascading)',
+    ],
     ['PROJECT_NOT_EMPTY', ['api gateways', ['g', 'h']], 412, 'Project contains api gateways: g, h'],
     ['API_GATEWAY_NOT_FOUND', [], 404, 'Api-Gateway not found'],
     ['FUNCTION_EVENT_NOT_FOUND', [], 404, 'Function event not found'],
     ['INVALID_JSON', ['the body is empty'], 400, 'Failed to parse JSON body: the body is empty'],
     ['BODY_TOO_DEEP', [128], 400, 'Failed to parse JSON body: it nests objects and arrays more than 128 levels deep'],
     ['NAMESPACE_REQUIRED', [], 400, 'Namespace must exist'],
-    ['INVALID_NAMESPACE', ['Bad', 'X-Nuclio-Function-Namespace'], 400, 'Namespace "Bad" (header X-Nuclio-Function-Namespace) is not a valid namespace name'],
-    ['INVALID_QUERY', ['follow', 'true or false', 'maybe'], 400, 'Query parameter follow must be true or false, got "maybe"'],
-    ['INVALID_HEADER', ['X-H', 'a duration such as "1m"', 'x'.repeat(50)], 400, `Header X-H must be a duration such as "1m", got "${'x'.repeat(40)}"`],
+    [
+      'INVALID_NAMESPACE',
+      ['Bad', 'X-Nuclio-Function-Namespace'],
+      400,
+      'Namespace "Bad" (header X-Nuclio-Function-Namespace) is not a valid namespace name',
+    ],
+    [
+      'INVALID_QUERY',
+      ['follow', 'true or false', 'maybe'],
+      400,
+      'Query parameter follow must be true or false, got "maybe"',
+    ],
+    [
+      'INVALID_HEADER',
+      ['X-H', 'a duration such as "1m"', 'x'.repeat(50)],
+      400,
+      `Header X-H must be a duration such as "1m", got "${'x'.repeat(40)}"`,
+    ],
     ['FIELD_MUST_BE', ['spec.env', 'a list', { a: 1 }], 400, 'spec.env must be a list, got {"a":1}'],
     ['FUNCTION_NOT_READY', ['f', 'building'], 503, 'Function f is not ready to be invoked (state building)'],
-    ['FUNCTION_NOT_READY', ['f', '', 'KeyError: x'], 503, 'Function f is not ready to be invoked (state unknown: KeyError: x)'],
+    [
+      'FUNCTION_NOT_READY',
+      ['f', '', 'KeyError: x'],
+      503,
+      'Function f is not ready to be invoked (state unknown: KeyError: x)',
+    ],
     ['FUNCTION_BUSY', ['f'], 503, 'Function f has too many connections waiting for a replica; try again'],
     ['FUNCTION_BUSY', ['f', 1024], 503, 'Function f has too many connections waiting for a replica (1024); try again'],
     ['UPSTREAM_TIMEOUT', [500], 504, 'Failed to invoke function: no answer within 500 ms (X-Nuclio-Invoke-Timeout)'],
@@ -102,7 +158,9 @@ describe('error catalogue (errors.ts)', () => {
 
   it('challenges travel with their errors', () => {
     assert.deepEqual(apiError('UNAUTHORIZED').headers, { 'www-authenticate': 'Bearer realm="protium"' });
-    assert.deepEqual(apiError('GATEWAY_BASIC_AUTH_REQUIRED', 'gw').headers, { 'www-authenticate': 'Basic realm="gw", charset="UTF-8"' });
+    assert.deepEqual(apiError('GATEWAY_BASIC_AUTH_REQUIRED', 'gw').headers, {
+      'www-authenticate': 'Basic realm="gw", charset="UTF-8"',
+    });
     assert.deepEqual(apiError('FUNCTION_NOT_FOUND').headers, {});
   });
 

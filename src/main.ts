@@ -5,8 +5,9 @@
 import { Command } from 'commander';
 import { addDashboardOptions, runDashboard } from './dashboard-command.js';
 
-const program = new Command('protium-dashboard')
-  .description('Protium: a Nuclio-compatible serverless dashboard that runs functions on this machine');
+const program = new Command('protium-dashboard').description(
+  'Protium: a Nuclio-compatible serverless dashboard that runs functions on this machine',
+);
 addDashboardOptions(program);
 program.action(async (opts) => runDashboard(opts));
 await program.parseAsync(process.argv);

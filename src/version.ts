@@ -6,7 +6,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from './paths.js';
 
-export interface VersionInfo { label: string; gitCommit: string; os: string; arch: string }
+export interface VersionInfo {
+  label: string;
+  gitCommit: string;
+  os: string;
+  arch: string;
+}
 
 let cached: VersionInfo | undefined;
 
@@ -18,7 +23,13 @@ export function versionInfo(): VersionInfo {
   let gitCommit = process.env.PROTIUM_GIT_COMMIT ?? '';
   if (!gitCommit) {
     try {
-      gitCommit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }).toString().trim();
+      gitCommit = execFileSync('git', ['rev-parse', 'HEAD'], {
+        cwd: PACKAGE_ROOT,
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 2000,
+      })
+        .toString()
+        .trim();
     } catch {
       gitCommit = 'unknown';
     }

@@ -82,7 +82,7 @@ export function hasAccess(headers: IncomingHttpHeaders, access: Access, creds: C
 export function accessOf(req: FastifyRequest): Access {
   if (req.method === 'OPTIONS' && req.headers.origin && req.headers['access-control-request-method']) return 'public';
   const a = req.routeOptions.config?.access;
-  return typeof a === 'function' ? a(req) : a ?? 'token';
+  return typeof a === 'function' ? a(req) : (a ?? 'token');
 }
 
 /**
@@ -94,7 +94,8 @@ export function installAuth(app: FastifyInstance, creds: Credentials | undefined
   app.decorate('routeAccess', table);
   app.addHook('onRoute', (route) => {
     const a = route.config?.access;
-    for (const method of [route.method].flat()) table.push({ method, url: route.url, access: typeof a === 'function' ? 'per-request' : a ?? 'token' });
+    for (const method of [route.method].flat())
+      table.push({ method, url: route.url, access: typeof a === 'function' ? 'per-request' : (a ?? 'token') });
   });
   if (!creds) return;
   app.addHook('onRequest', async (req) => {

@@ -3,8 +3,9 @@
  * route group takes only the part it uses (a `Pick` of this), so its signature says what it touches.
  * Its own module, so that route groups import it without importing the server that imports them.
  */
-import type { TemplateCatalog } from '../build/template-catalog.js';
+import type { TemplateCatalog } from '../builder/template-catalog.js';
 import type { Config } from '../config.js';
+import type { BuildLogs } from '../controllers/build-log.js';
 import type { FunctionDirectory } from '../invoke/function-directory.js';
 import type { Invoker } from '../invoke/invoker.js';
 import type { Logger } from '../log.js';
@@ -18,6 +19,8 @@ export interface ApiDeps {
   config: Config;
   store: Store;
   platform: Platform;
+  /** Build logs, served beside replica logs as `nuclio-<ns>-<fn>-build`. */
+  buildLogs: BuildLogs;
   invoker: Invoker;
   templates: TemplateCatalog;
   /** Function states and URLs in memory, for the invocation path. */

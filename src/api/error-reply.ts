@@ -21,5 +21,7 @@ export function installErrorHandling(app: FastifyInstance, log: Logger): void {
     if (code === 'DATA_DIR_FULL') log.error({ err }, 'the data directory is full');
     else log.error({ err, method: req.method, url: req.url }, 'unexpected error while handling a request');
   });
-  app.setNotFoundHandler((req, res) => { reply(res, apiError('NO_ROUTE', req.method, req.url.split('?')[0] ?? '')); });
+  app.setNotFoundHandler((req, res) => {
+    reply(res, apiError('NO_ROUTE', req.method, req.url.split('?')[0] ?? ''));
+  });
 }

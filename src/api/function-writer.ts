@@ -6,10 +6,17 @@
 import { apiError } from '../errors.js';
 import { enrichFunction } from '../resources/function-enrich.js';
 import { deployTarget } from '../resources/function-state.js';
-import { checkSourceAtEdge } from '../build/source-check.js';
+import { checkSourceAtEdge } from '../builder/source-check.js';
 import { checkSource } from '../resources/function-source.js';
 import { checkReservedName } from '../resources/function-validate.js';
-import { PROJECT_LABEL, type FunctionConfig, type FunctionRecord, type FunctionRef, type FunctionState, type FunctionStatus } from '../resources/types.js';
+import {
+  PROJECT_LABEL,
+  type FunctionConfig,
+  type FunctionRecord,
+  type FunctionRef,
+  type FunctionState,
+  type FunctionStatus,
+} from '../resources/types.js';
 import type { Config } from '../config.js';
 import { isStoreError, type Store } from '../store/store.js';
 
@@ -18,7 +25,11 @@ export function deployState(input: FunctionConfig): FunctionState {
   return deployTarget(input.metadata.annotations?.['skip-deploy'] === 'true');
 }
 
-export async function storeForDeploy(deps: { store: Store; config: Config }, input: FunctionConfig, existing: FunctionRecord | undefined): Promise<FunctionRecord> {
+export async function storeForDeploy(
+  deps: { store: Store; config: Config },
+  input: FunctionConfig,
+  existing: FunctionRecord | undefined,
+): Promise<FunctionRecord> {
   const { store, config } = deps;
   const state = deployState(input);
   const fn = enrichFunction(input);
@@ -29,7 +40,10 @@ export async function storeForDeploy(deps: { store: Store; config: Config }, inp
   const { name, namespace } = fn.metadata as Required<FunctionRef>;
   checkReservedName(name);
   checkSource(fn.spec, { sourceRoots: config.sourceRoots });
-  await checkSourceAtEdge(fn.spec, { roots: { roots: config.sourceRoots, forbidden: [config.dataDir] }, limits: config.sourceLimits });
+  await checkSourceAtEdge(fn.spec, {
+    roots: { roots: config.sourceRoots, forbidden: [config.dataDir] },
+    limits: config.sourceLimits,
+  });
   const project = fn.metadata.labels![PROJECT_LABEL]!;
   if (!(await store.get('project', namespace, project))) {
     throw apiError('FUNCTION_PROJECT_MISSING', project, PROJECT_LABEL);

@@ -8,7 +8,11 @@ import { normaliseHost, normalisePath, upstreamFunctions } from '../resources/ap
 import type { ApiGateway } from '../resources/types.js';
 import { isStoreError, type Store } from '../store/store.js';
 
-export async function writeGateway(deps: { store: Store }, gw: ApiGateway, opts: { mode: 'create' | 'update'; validateFunctions: boolean }): Promise<ApiGateway> {
+export async function writeGateway(
+  deps: { store: Store },
+  gw: ApiGateway,
+  opts: { mode: 'create' | 'update'; validateFunctions: boolean },
+): Promise<ApiGateway> {
   const { store } = deps;
   const ns = gw.metadata.namespace!;
   const name = gw.metadata.name!;

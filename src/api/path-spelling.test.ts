@@ -32,13 +32,39 @@ describe('canonicalPath', () => {
 });
 
 describe('isServicePath', () => {
-  const service = ['/api', '/api/', '/api/projects', '//api/projects', '/%61pi/x', '/API/projects', '/Api', '/api;x/y', '/api-docs',
-    '/x/../api/functions', '/./v3io/c/s', '/V3IO', 'http://h/api/versions', '/api%2Fprojects', '\\api\\x'];
+  const service = [
+    '/api',
+    '/api/',
+    '/api/projects',
+    '//api/projects',
+    '/%61pi/x',
+    '/API/projects',
+    '/Api',
+    '/api;x/y',
+    '/api-docs',
+    '/x/../api/functions',
+    '/./v3io/c/s',
+    '/V3IO',
+    'http://h/api/versions',
+    '/api%2Fprojects',
+    '\\api\\x',
+  ];
   for (const target of service) {
-    it(`isServicePath() says ${JSON.stringify(target)} belongs to a service`, () => assert.equal(isServicePath(target), true));
+    it(`isServicePath() says ${JSON.stringify(target)} belongs to a service`, () =>
+      assert.equal(isServicePath(target), true));
   }
-  const app = ['/', '/projects/default/functions/f', '/assets/index-abc.js', '/apiary', '/v3iox', '/favicon.ico', '/x/api', '/%ZZ'];
+  const app = [
+    '/',
+    '/projects/default/functions/f',
+    '/assets/index-abc.js',
+    '/apiary',
+    '/v3iox',
+    '/favicon.ico',
+    '/x/api',
+    '/%ZZ',
+  ];
   for (const target of app) {
-    it(`isServicePath() leaves ${JSON.stringify(target)} to the web UI`, () => assert.equal(isServicePath(target), false));
+    it(`isServicePath() leaves ${JSON.stringify(target)} to the web UI`, () =>
+      assert.equal(isServicePath(target), false));
   }
 });

@@ -9,7 +9,10 @@ import { dnsLabelErrors } from '../resources/names.js';
 /** Sends `body` as JSON with exactly `application/json` (no charset) and a trailing newline, as Go does. */
 export function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
   // A Buffer keeps the content type exactly as set: Fastify appends '; charset=utf-8' to JSON strings.
-  return reply.code(status).header('content-type', 'application/json').send(Buffer.from(`${JSON.stringify(body)}\n`));
+  return reply
+    .code(status)
+    .header('content-type', 'application/json')
+    .send(Buffer.from(`${JSON.stringify(body)}\n`));
 }
 
 /** 204 or 202 with no body. */
@@ -50,7 +53,10 @@ export function paramName(req: FastifyRequest, key = 'name'): string {
 }
 
 /** A list answer: an object keyed by metadata.name (spec §0.2). */
-export function keyedByName<T extends { metadata: { name?: string } }>(items: T[], map: (item: T) => unknown = (i) => i): Record<string, unknown> {
+export function keyedByName<T extends { metadata: { name?: string } }>(
+  items: T[],
+  map: (item: T) => unknown = (i) => i,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const item of items) out[item.metadata.name ?? ''] = map(item);
   return out;

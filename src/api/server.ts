@@ -28,18 +28,46 @@ const BODY_LIMIT = 10 * 1024 * 1024;
 
 /** Request headers the Nuclio dashboard allows cross-origin (spec §1). */
 const ALLOWED_HEADERS = [
-  'Accept', 'Authorization', 'Content-Type', 'Content-Length', 'X-CSRF-Token', 'X-Nuclio-Log-Level',
-  'X-Nuclio-Function-Name', 'X-Nuclio-Function-Namespace', 'X-Nuclio-Wait-Function-Action', 'X-Nuclio-Api-Gateway-Name',
-  'X-Nuclio-Api-Gateway-Namespace', 'X-Nuclio-Invoke-Timeout', 'X-Nuclio-Invoke-Via', 'X-Nuclio-Invoke-Url',
-  'X-Nuclio-Project-Name', 'X-Nuclio-Project-Namespace', 'X-Nuclio-Function-Event-Name', 'X-Nuclio-Function-Event-Namespace',
-  'X-Nuclio-Function-Enrich-Apigateways', 'X-Nuclio-Path', 'X-Nuclio-Filter-Contains', 'X-Nuclio-Delete-Project-Strategy',
-  'X-Nuclio-Delete-Function-Ignore-State-Validation', 'X-Nuclio-Delete-Function-With-API-Gateways',
-  'X-Nuclio-Agw-Validate-Functions-Existence', 'X-Nuclio-Creation-State-Updated-Timeout', 'X-Nuclio-Skip-Tls-Verification',
-  'X-Nuclio-Imported-Function-Only', 'X-Nuclio-Skip-Spec-Cleanup',
+  'Accept',
+  'Authorization',
+  'Content-Type',
+  'Content-Length',
+  'X-CSRF-Token',
+  'X-Nuclio-Log-Level',
+  'X-Nuclio-Function-Name',
+  'X-Nuclio-Function-Namespace',
+  'X-Nuclio-Wait-Function-Action',
+  'X-Nuclio-Api-Gateway-Name',
+  'X-Nuclio-Api-Gateway-Namespace',
+  'X-Nuclio-Invoke-Timeout',
+  'X-Nuclio-Invoke-Via',
+  'X-Nuclio-Invoke-Url',
+  'X-Nuclio-Project-Name',
+  'X-Nuclio-Project-Namespace',
+  'X-Nuclio-Function-Event-Name',
+  'X-Nuclio-Function-Event-Namespace',
+  'X-Nuclio-Function-Enrich-Apigateways',
+  'X-Nuclio-Path',
+  'X-Nuclio-Filter-Contains',
+  'X-Nuclio-Delete-Project-Strategy',
+  'X-Nuclio-Delete-Function-Ignore-State-Validation',
+  'X-Nuclio-Delete-Function-With-API-Gateways',
+  'X-Nuclio-Agw-Validate-Functions-Existence',
+  'X-Nuclio-Creation-State-Updated-Timeout',
+  'X-Nuclio-Skip-Tls-Verification',
+  'X-Nuclio-Imported-Function-Only',
+  'X-Nuclio-Skip-Spec-Cleanup',
 ];
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
-  const invocation: InvocationDeps = { defaultNamespace: deps.config.namespace, directory: deps.directory, platform: deps.platform, invoker: deps.invoker, credentials: deps.credentials, log: deps.log };
+  const invocation: InvocationDeps = {
+    defaultNamespace: deps.config.namespace,
+    directory: deps.directory,
+    platform: deps.platform,
+    invoker: deps.invoker,
+    credentials: deps.credentials,
+    log: deps.log,
+  };
   const app = Fastify({
     // Invocations spelled the canonical way go straight to the function, ahead of Fastify's routing and
     // hooks (the hot path); every other spelling is routed (invocationRoutes).

@@ -9,7 +9,12 @@ import type { FunctionRecord, FunctionRef } from '../resources/types.js';
  * Resolves with the function once `done(fn)` holds (or undefined if it is deleted), or with the last seen
  * function when the timeout passes or the signal aborts.
  */
-export function waitForFunction(store: Store, ref: FunctionRef, done: (fn: FunctionRecord) => boolean, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<FunctionRecord | undefined> {
+export function waitForFunction(
+  store: Store,
+  ref: FunctionRef,
+  done: (fn: FunctionRecord) => boolean,
+  opts: { timeoutMs: number; signal?: AbortSignal },
+): Promise<FunctionRecord | undefined> {
   return new Promise((resolve) => {
     let last: FunctionRecord | undefined;
     let finished = false;
@@ -23,7 +28,11 @@ export function waitForFunction(store: Store, ref: FunctionRef, done: (fn: Funct
     };
     const stop = store.watch((c) => {
       if (c.kind !== 'function' || c.namespace !== ref.namespace || c.name !== ref.name) return;
-      if (c.type === 'deleted') { last = undefined; finish(); return; }
+      if (c.type === 'deleted') {
+        last = undefined;
+        finish();
+        return;
+      }
       last = c.object as FunctionRecord;
       if (done(last)) finish();
     });
@@ -38,9 +47,14 @@ export function waitForFunction(store: Store, ref: FunctionRef, done: (fn: Funct
 }
 
 /** An AbortSignal that fires when the client of `raw` disconnects before the answer is sent. */
-export function clientGone(raw: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): AbortSignal {
+export function clientGone(
+  raw: import('node:http').IncomingMessage,
+  res: import('node:http').ServerResponse,
+): AbortSignal {
   const ac = new AbortController();
-  res.once('close', () => { if (!res.writableFinished) ac.abort(); });
+  res.once('close', () => {
+    if (!res.writableFinished) ac.abort();
+  });
   raw.once('aborted', () => ac.abort());
   return ac.signal;
 }

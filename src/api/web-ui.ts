@@ -44,7 +44,11 @@ export function registerWebUi(app: FastifyInstance, distDir: string = WEB_DIST_D
     const handler = async (req: FastifyRequest, reply: FastifyReply) => {
       if (isServicePath(req.url)) return reply.callNotFound();
       if (!existsSync(join(root, 'index.html'))) {
-        return reply.code(503).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(NOT_BUILT_PAGE);
+        return reply
+          .code(503)
+          .header('content-type', 'text/html; charset=utf-8')
+          .header('cache-control', 'no-store')
+          .send(NOT_BUILT_PAGE);
       }
       const wanted = (req.params as Record<string, string | undefined>)['*'] ?? '';
       const file = resolve(root, `.${sep}${wanted}`);

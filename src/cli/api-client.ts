@@ -45,10 +45,13 @@ export function resolveUrl(flag: string | undefined, env: NodeJS.ProcessEnv): st
   } catch {
     throw new CliError(`--url ${JSON.stringify(raw)} is not a URL (e.g. http://127.0.0.1:8070)`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new CliError(`--url ${JSON.stringify(raw)} must be an http:// or https:// URL`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new CliError(`--url ${JSON.stringify(raw)} must be an http:// or https:// URL`);
   if (/\/api\/*$/.test(u.pathname)) {
     const without = `${u.origin}${u.pathname.replace(/\/api\/*$/, '')}`;
-    throw new CliError(`--url ${JSON.stringify(raw)} ends in /api: give the dashboard's address without it (${without})`);
+    throw new CliError(
+      `--url ${JSON.stringify(raw)} ends in /api: give the dashboard's address without it (${without})`,
+    );
   }
   return u.toString().replace(/\/+$/, '');
 }
@@ -61,7 +64,9 @@ export function isHtml(res: Response, text?: string): boolean {
 
 /** The error for a URL whose /api answers are web pages. */
 export function notADashboard(url: string): CliError {
-  return new CliError(`${url} answered with an HTML page: this is not a Protium/Nuclio dashboard (point --url or PROTIUM_URL at the dashboard's address, e.g. http://127.0.0.1:8070)`);
+  return new CliError(
+    `${url} answered with an HTML page: this is not a Protium/Nuclio dashboard (point --url or PROTIUM_URL at the dashboard's address, e.g. http://127.0.0.1:8070)`,
+  );
 }
 
 /** Why a connection failed, in a few words. */
@@ -71,12 +76,22 @@ function connectionProblem(e: unknown): string | undefined {
   if (!(e instanceof TypeError)) return undefined;
   const code = err.cause?.code ?? err.cause?.name ?? '';
   switch (code) {
-    case 'ECONNREFUSED': return 'connection refused';
-    case 'ENOTFOUND': case 'EAI_AGAIN': return 'host not found';
-    case 'ETIMEDOUT': case 'UND_ERR_CONNECT_TIMEOUT': return 'connection timed out';
-    case 'ECONNRESET': case 'UND_ERR_SOCKET': return 'connection reset';
-    case 'EHOSTUNREACH': case 'ENETUNREACH': return 'host unreachable';
-    default: return err.cause?.message ?? err.cause?.code ?? (e as Error).message;
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host not found';
+    case 'ETIMEDOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'connection timed out';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'connection reset';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'host unreachable';
+    default:
+      return err.cause?.message ?? err.cause?.code ?? (e as Error).message;
   }
 }
 
@@ -133,7 +148,9 @@ export class ApiClient {
     } catch (e) {
       if (opts.signal?.aborted) throw e;
       if ((e as Error).name === 'TimeoutError') {
-        throw new CliError(`the dashboard at ${this.url} did not answer ${method} ${path} within ${Math.round(timeoutMs / 1000)} s`);
+        throw new CliError(
+          `the dashboard at ${this.url} did not answer ${method} ${path} within ${Math.round(timeoutMs / 1000)} s`,
+        );
       }
       const why = connectionProblem(e);
       if (why) throw unreachable(this.url, why);
@@ -159,7 +176,9 @@ export class ApiClient {
       return JSON.parse(text) as T;
     } catch {
       if (isHtml(res, text)) throw notADashboard(this.url);
-      throw new CliError(`the dashboard at ${this.url} answered ${method} ${path} with something that is not JSON: ${text.slice(0, 120)}`);
+      throw new CliError(
+        `the dashboard at ${this.url} answered ${method} ${path} with something that is not JSON: ${text.slice(0, 120)}`,
+      );
     }
   }
 
@@ -175,7 +194,9 @@ export class ApiClient {
 }
 
 export function unreachable(url: string, why: string): CliError {
-  return new CliError(`no dashboard answered at ${url} (${why}): start one with "protium dashboard" (or "npm start"), or point --url or PROTIUM_URL at a running one`);
+  return new CliError(
+    `no dashboard answered at ${url} (${why}): start one with "protium dashboard" (or "npm start"), or point --url or PROTIUM_URL at a running one`,
+  );
 }
 
 /** Turns an error answer into an ApiAnswerError with the dashboard's own message. */
@@ -188,7 +209,9 @@ export async function answerError(res: Response, url: string): Promise<ApiAnswer
     const body = JSON.parse(text) as { error?: unknown; field?: unknown };
     if (typeof body.error === 'string') message = body.error;
     if (typeof body.field === 'string') field = body.field;
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   if (!message) message = text.trim().split('\n')[0]?.slice(0, 200) || `${res.status} ${res.statusText}`;
   if (res.status === 401) message += ` (the dashboard at ${url} needs a token: pass --token or set PROTIUM_TOKEN)`;
   return new ApiAnswerError(message, res.status, field);

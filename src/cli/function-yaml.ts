@@ -54,7 +54,11 @@ type Json = Record<string, unknown>;
 const isMap = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Position of a node, 1-based. */
-function posOf(fy: { doc: Document; lineCounter: LineCounter }, path: (string | number)[], minDepth = 0): { line: number; col: number } | undefined {
+function posOf(
+  fy: { doc: Document; lineCounter: LineCounter },
+  path: (string | number)[],
+  minDepth = 0,
+): { line: number; col: number } | undefined {
   for (let n = path.length; n >= minDepth; n--) {
     const node = n === 0 ? fy.doc.contents : fy.doc.getIn(path.slice(0, n), true);
     const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
@@ -86,25 +90,36 @@ export function parseFunctionYaml(text: string, file: string): FunctionYaml {
     throw new CliError(`${file}${pos ? ` line ${pos.line}` : ''}: ${msg}`);
   };
   const failAtKey = (key: string, msg: string): never => {
-    const items = (doc.contents as { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] } | null)?.items ?? [];
+    const items =
+      (doc.contents as { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] } | null)?.items ??
+      [];
     const range = items.find((p) => p.key?.value === key)?.key?.range;
     const pos = range ? lineCounter.linePos(range[0]) : posOf(fy, [key]);
     throw new CliError(`${file}${pos ? ` line ${pos.line}` : ''}: ${msg}`);
   };
   const raw = doc.toJS() as unknown;
   if (raw === null || raw === undefined) {
-    throw new CliError(`${file} is empty: it needs apiVersion: nuclio.io/v1, kind: NuclioFunction, metadata (name) and spec (runtime, handler)`);
+    throw new CliError(
+      `${file} is empty: it needs apiVersion: nuclio.io/v1, kind: NuclioFunction, metadata (name) and spec (runtime, handler)`,
+    );
   }
   if (!isMap(raw)) fail([], 'expected a mapping with apiVersion, kind, metadata and spec');
   const top = raw as Json;
   for (const key of Object.keys(top)) {
     if (!TOP_LEVEL_KEYS.includes(key)) {
       const near = closest(key, TOP_LEVEL_KEYS);
-      failAtKey(key, `unknown key ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ''}: a function.yaml has apiVersion, kind, metadata and spec`);
+      failAtKey(
+        key,
+        `unknown key ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ''}: a function.yaml has apiVersion, kind, metadata and spec`,
+      );
     }
   }
-  if (top.kind !== undefined && top.kind !== 'NuclioFunction') fail(['kind'], `kind must be NuclioFunction, got ${JSON.stringify(top.kind)}`);
-  if (top.apiVersion !== undefined && (typeof top.apiVersion !== 'string' || !top.apiVersion.startsWith('nuclio.io/'))) {
+  if (top.kind !== undefined && top.kind !== 'NuclioFunction')
+    fail(['kind'], `kind must be NuclioFunction, got ${JSON.stringify(top.kind)}`);
+  if (
+    top.apiVersion !== undefined &&
+    (typeof top.apiVersion !== 'string' || !top.apiVersion.startsWith('nuclio.io/'))
+  ) {
     fail(['apiVersion'], `apiVersion must be nuclio.io/v1, got ${JSON.stringify(top.apiVersion)}`);
   }
   const metadata = top.metadata ?? {};
@@ -114,7 +129,8 @@ export function parseFunctionYaml(text: string, file: string): FunctionYaml {
   const m = metadata as Json;
   const s = spec as Json;
   for (const key of ['name', 'namespace'] as const) {
-    if (m[key] !== undefined && typeof m[key] !== 'string') fail(['metadata', key], `metadata.${key} must be a string, got ${JSON.stringify(m[key])}`);
+    if (m[key] !== undefined && typeof m[key] !== 'string')
+      fail(['metadata', key], `metadata.${key} must be a string, got ${JSON.stringify(m[key])}`);
   }
   for (const key of ['labels', 'annotations'] as const) {
     const v = m[key];
@@ -128,10 +144,12 @@ export function parseFunctionYaml(text: string, file: string): FunctionYaml {
     }
   }
   for (const key of ['runtime', 'handler', 'description'] as const) {
-    if (s[key] !== undefined && typeof s[key] !== 'string') fail(['spec', key], `spec.${key} must be a string, got ${JSON.stringify(s[key])}`);
+    if (s[key] !== undefined && typeof s[key] !== 'string')
+      fail(['spec', key], `spec.${key} must be a string, got ${JSON.stringify(s[key])}`);
   }
   for (const key of ['minReplicas', 'maxReplicas', 'replicas'] as const) {
-    if (s[key] !== undefined && (!Number.isInteger(s[key]) || (s[key] as number) < 0)) fail(['spec', key], `spec.${key} must be a whole number, got ${JSON.stringify(s[key])}`);
+    if (s[key] !== undefined && (!Number.isInteger(s[key]) || (s[key] as number) < 0))
+      fail(['spec', key], `spec.${key} must be a whole number, got ${JSON.stringify(s[key])}`);
   }
   if (s.env !== undefined && s.env !== null) {
     if (isMap(s.env)) {
@@ -141,7 +159,8 @@ export function parseFunctionYaml(text: string, file: string): FunctionYaml {
       fail(['spec', 'env'], 'spec.env must be a list of {name, value}');
     } else {
       (s.env as unknown[]).forEach((e, i) => {
-        if (!isMap(e) || typeof e.name !== 'string' || !e.name) fail(['spec', 'env', i], `spec.env[${i}] must be {name: NAME, value: VALUE}`);
+        if (!isMap(e) || typeof e.name !== 'string' || !e.name)
+          fail(['spec', 'env', i], `spec.env[${i}] must be {name: NAME, value: VALUE}`);
         const ev = e as Json;
         if (ev.value !== undefined && ev.value !== null && typeof ev.value !== 'string') ev.value = String(ev.value);
       });
@@ -157,7 +176,8 @@ export function parseFunctionYaml(text: string, file: string): FunctionYaml {
     if (!isMap(s.build)) fail(['spec', 'build'], 'spec.build must be a mapping (commands, ...)');
     const b = s.build as Json;
     if (b.commands !== undefined && b.commands !== null) {
-      if (!Array.isArray(b.commands)) fail(['spec', 'build', 'commands'], 'spec.build.commands must be a list of shell commands');
+      if (!Array.isArray(b.commands))
+        fail(['spec', 'build', 'commands'], 'spec.build.commands must be a list of shell commands');
       (b.commands as unknown[]).forEach((c, i) => {
         if (typeof c !== 'string') fail(['spec', 'build', 'commands', i], `spec.build.commands[${i}] must be a string`);
       });
@@ -224,7 +244,10 @@ export function parseTrigger(value: string): Record<string, Record<string, unkno
     const isInterval = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(spec);
     return { [m[1] ?? 'cron']: { kind: 'cron', attributes: isInterval ? { interval: spec } : { schedule: spec } } };
   }
-  throw new CliError(`--trigger ${JSON.stringify(value)} must be JSON (e.g. '{"tick": {"kind": "cron", "attributes": {"interval": "10s"}}}'), cron=<interval|schedule> (e.g. cron=10s), or <kind>=<url>?<attribute>=<value>&… for nats, mqtt, rabbit-mq and kafka-cluster (e.g. 'nats=nats://127.0.0.1:4222?topic=orders.*')`, 2);
+  throw new CliError(
+    `--trigger ${JSON.stringify(value)} must be JSON (e.g. '{"tick": {"kind": "cron", "attributes": {"interval": "10s"}}}'), cron=<interval|schedule> (e.g. cron=10s), or <kind>=<url>?<attribute>=<value>&… for nats, mqtt, rabbit-mq and kafka-cluster (e.g. 'nats=nats://127.0.0.1:4222?topic=orders.*')`,
+    2,
+  );
 }
 
 /** Attributes a broker short form takes as comma-separated lists. */
@@ -240,18 +263,39 @@ const LIST_ATTRIBUTES = new Set(['topics', 'brokers']);
 function brokerShortForm(value: string): Record<string, Record<string, unknown>> | undefined {
   const m = /^(?:([A-Za-z0-9][\w-]*):)?(nats|mqtt|rabbit-mq|kafka-cluster)=([^?]*)(?:\?(.*))?$/.exec(value);
   if (!m) return undefined;
-  const [, name, kind, address, query] = m as unknown as [string, string | undefined, string, string, string | undefined];
+  const [, name, kind, address, query] = m as unknown as [
+    string,
+    string | undefined,
+    string,
+    string,
+    string | undefined,
+  ];
   const attributes: Record<string, unknown> = {};
   // Not URLSearchParams: it reads "+" as a space, and MQTT filters hold "+" (sensors/+/temp).
   for (const pair of (query ?? '').split('&').filter(Boolean)) {
     const i = pair.indexOf('=');
-    const decode = (x: string) => { try { return decodeURIComponent(x); } catch { return x; } };
+    const decode = (x: string) => {
+      try {
+        return decodeURIComponent(x);
+      } catch {
+        return x;
+      }
+    };
     const k = decode(i < 0 ? pair : pair.slice(0, i));
     const v = decode(i < 0 ? '' : pair.slice(i + 1));
-    attributes[k] = LIST_ATTRIBUTES.has(k) ? v.split(',').map((x) => x.trim()).filter(Boolean) : v;
+    attributes[k] = LIST_ATTRIBUTES.has(k)
+      ? v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : v;
   }
   const trigger: Record<string, unknown> = { kind };
-  if (kind === 'kafka-cluster') attributes.brokers = address.split(',').map((x) => x.trim()).filter(Boolean);
+  if (kind === 'kafka-cluster')
+    attributes.brokers = address
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
   else trigger.url = address;
   if (kind === 'mqtt' && typeof attributes.topic === 'string') {
     attributes.subscriptions = [{ topic: attributes.topic, qos: Number(attributes.qos ?? 0) }];
@@ -302,7 +346,13 @@ export function applyFlags(input: FunctionDoc, flags: DeployFlags): FunctionDoc 
   return config;
 }
 
-const EXT_FAMILY: Record<string, RuntimeFamily> = { '.py': 'python', '.js': 'nodejs', '.cjs': 'nodejs', '.mjs': 'nodejs', '.sh': 'shell' };
+const EXT_FAMILY: Record<string, RuntimeFamily> = {
+  '.py': 'python',
+  '.js': 'nodejs',
+  '.cjs': 'nodejs',
+  '.mjs': 'nodejs',
+  '.sh': 'shell',
+};
 const SKIP_DIRS = new Set(['.git', '.hg', '.svn', '.protium', '__pycache__', '.venv', '.idea', '.vscode']);
 const SKIP_FILES = new Set(['.DS_Store']);
 const YAML_NAMES = ['function.yaml', 'function.yml'];
@@ -330,7 +380,10 @@ export async function listSourceFiles(root: string): Promise<string[]> {
         continue;
       }
       out.push(rel);
-      if (out.length > MAX_FILES) throw new CliError(`${root} has more than ${MAX_FILES} files: deploy a smaller folder, and install dependencies with --build-command`);
+      if (out.length > MAX_FILES)
+        throw new CliError(
+          `${root} has more than ${MAX_FILES} files: deploy a smaller folder, and install dependencies with --build-command`,
+        );
     }
   };
   await walk(root);
@@ -339,7 +392,12 @@ export async function listSourceFiles(root: string): Promise<string[]> {
 
 /** A k8s-style name from a file or folder name (hello_World.py → hello-world). */
 export function nameFrom(base: string): string {
-  return base.toLowerCase().replace(/\.[a-z0-9]+$/, '').replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '').slice(0, 63);
+  return base
+    .toLowerCase()
+    .replace(/\.[a-z0-9]+$/, '')
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '')
+    .slice(0, 63);
 }
 
 /** How the source travels: one file inline, a folder as an archive, or not at all (the config names it). */
@@ -358,7 +416,11 @@ export interface DeployInput {
 
 function familyOf(runtime: string | undefined, flag: string): RuntimeFamily {
   const f = runtimeFamily(runtime);
-  if (!f) throw new CliError(`${flag} ${JSON.stringify(runtime)} is not a runtime this platform runs: use nodejs, python (python:3.x) or shell`, 2);
+  if (!f)
+    throw new CliError(
+      `${flag} ${JSON.stringify(runtime)} is not a runtime this platform runs: use nodejs, python (python:3.x) or shell`,
+      2,
+    );
   return f;
 }
 
@@ -372,7 +434,11 @@ function defaultHandler(family: RuntimeFamily, file: string): string {
  * Reads PATH (a folder with function.yaml, a folder of sources, a single source file, or a function.yaml),
  * applies the flags and decides how the source travels.
  */
-export async function loadDeployInput(pathArg: string | undefined, flags: DeployFlags & { file?: string }, cwd = process.cwd()): Promise<DeployInput> {
+export async function loadDeployInput(
+  pathArg: string | undefined,
+  flags: DeployFlags & { file?: string },
+  cwd = process.cwd(),
+): Promise<DeployInput> {
   const given = pathArg ?? '.';
   let target = resolve(cwd, given);
   let st = await stat(target).catch(() => undefined);
@@ -403,7 +469,11 @@ export async function loadDeployInput(pathArg: string | undefined, flags: Deploy
   const what = given;
 
   // A config that names its own source (inline code, a URL, a template, an image) is sent as it is.
-  if (build.functionSourceCode || (build.path && /^https?:\/\//i.test(build.path)) || build.codeEntryType === 'template') {
+  if (
+    build.functionSourceCode ||
+    (build.path && /^https?:\/\//i.test(build.path)) ||
+    build.codeEntryType === 'template'
+  ) {
     if (!config.metadata.name) config.metadata.name = nameFrom(basename(isDir ? target : dirname(target)));
     return { config, yaml, plan: { kind: 'none', reason: 'the function.yaml names its source' }, what };
   }
@@ -417,11 +487,17 @@ export async function loadDeployInput(pathArg: string | undefined, flags: Deploy
   if (!spec.runtime) {
     const families = new Set(files.map((f) => EXT_FAMILY[extname(f)]).filter((f): f is RuntimeFamily => !!f));
     if (families.size !== 1) {
-      throw new CliError(`cannot tell the runtime of ${given}: give --runtime (nodejs, python or shell)${isDir && !yaml ? ' or add a function.yaml' : ''}`, 2);
+      throw new CliError(
+        `cannot tell the runtime of ${given}: give --runtime (nodejs, python or shell)${isDir && !yaml ? ' or add a function.yaml' : ''}`,
+        2,
+      );
     }
     spec.runtime = [...families][0]!;
   }
-  const family = familyOf(spec.runtime, yaml?.config.spec.runtime && !flags.runtime ? `${yaml.file}: spec.runtime` : '--runtime');
+  const family = familyOf(
+    spec.runtime,
+    yaml?.config.spec.runtime && !flags.runtime ? `${yaml.file}: spec.runtime` : '--runtime',
+  );
 
   if (!spec.handler) {
     const all = files.filter((f) => EXT_FAMILY[extname(f)] === family);
@@ -436,7 +512,9 @@ export async function loadDeployInput(pathArg: string | undefined, flags: Deploy
   const parsed = parseHandler(family, spec.handler);
   if (typeof parsed === 'string') throw new CliError(parsed, 2);
   if (isDir && family !== 'shell' && !files.includes(parsed.file)) {
-    throw new CliError(`the handler ${JSON.stringify(spec.handler)} is in ${parsed.file}, which is not in ${given} (it has ${files.slice(0, 5).join(', ')}${files.length > 5 ? ', ...' : ''})`);
+    throw new CliError(
+      `the handler ${JSON.stringify(spec.handler)} is in ${parsed.file}, which is not in ${given} (it has ${files.slice(0, 5).join(', ')}${files.length > 5 ? ', ...' : ''})`,
+    );
   }
   if (!config.metadata.name) {
     const name = nameFrom(isDir ? basename(target) : files[0]!);
@@ -460,7 +538,9 @@ function parseHandlerFile(family: RuntimeFamily, handler: string): string {
 export const MAX_SOURCE_BASE64 = 9 * 1024 * 1024;
 
 /** Packs the source: spec.build fields to merge (functionSourceCode, and codeEntryType for an archive). */
-export async function packSource(plan: SourcePlan): Promise<{ functionSourceCode?: string; codeEntryType?: string; bytes: number; files: number }> {
+export async function packSource(
+  plan: SourcePlan,
+): Promise<{ functionSourceCode?: string; codeEntryType?: string; bytes: number; files: number }> {
   if (plan.kind === 'none') return { bytes: 0, files: 0 };
   let bytes: Buffer;
   if (plan.kind === 'file') {
@@ -468,14 +548,19 @@ export async function packSource(plan: SourcePlan): Promise<{ functionSourceCode
   } else {
     const tar = await import('tar');
     const chunks: Buffer[] = [];
-    const stream = tar.create({ gzip: true, cwd: plan.root, portable: true, follow: true, noDirRecurse: true }, plan.files);
+    const stream = tar.create(
+      { gzip: true, cwd: plan.root, portable: true, follow: true, noDirRecurse: true },
+      plan.files,
+    );
     for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
     bytes = Buffer.concat(chunks);
   }
   const code = bytes.toString('base64');
   if (code.length > MAX_SOURCE_BASE64) {
     const mb = (bytes.length / 1024 / 1024).toFixed(1);
-    throw new CliError(`the source is ${mb} MiB${plan.kind === 'archive' ? ' packed' : ''}, over what the dashboard accepts (about ${Math.floor(MAX_SOURCE_BASE64 * 3 / 4 / 1024 / 1024)} MiB): leave out large files and install dependencies with --build-command`);
+    throw new CliError(
+      `the source is ${mb} MiB${plan.kind === 'archive' ? ' packed' : ''}, over what the dashboard accepts (about ${Math.floor((MAX_SOURCE_BASE64 * 3) / 4 / 1024 / 1024)} MiB): leave out large files and install dependencies with --build-command`,
+    );
   }
   return plan.kind === 'archive'
     ? { functionSourceCode: code, codeEntryType: 'archive', bytes: bytes.length, files: plan.files.length }
@@ -503,7 +588,10 @@ export function closest(word: string, choices: string[]): string | undefined {
   let bestD = Infinity;
   for (const c of choices) {
     const dd = distance(word.toLowerCase(), c.toLowerCase());
-    if (dd < bestD) { best = c; bestD = dd; }
+    if (dd < bestD) {
+      best = c;
+      bestD = dd;
+    }
   }
   return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
 }

@@ -9,7 +9,14 @@ import { CliError } from './errors.js';
 import { Progress } from './output.js';
 
 export interface FunctionLike {
-  metadata: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: string; [k: string]: unknown };
+  metadata: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    creationTimestamp?: string;
+    [k: string]: unknown;
+  };
   spec: Record<string, unknown> & { runtime?: string; minReplicas?: number; maxReplicas?: number };
   status?: {
     state?: string;
@@ -22,7 +29,8 @@ export interface FunctionLike {
   };
 }
 
-const isLoopback = (host: string) => host === 'localhost' || host.startsWith('127.') || host === '[::1]' || host === '::1';
+const isLoopback = (host: string) =>
+  host === 'localhost' || host.startsWith('127.') || host === '[::1]' || host === '::1';
 
 /**
  * The URL to call a function at from where the CLI runs: its internal URL when the dashboard is on this
@@ -58,7 +66,10 @@ const first = (s: string | undefined) => (s ?? '').split('\n')[0]!.trim();
 
 /** One line for a failure message: its first line, or for a traceback the line that says what went wrong. */
 export function summary(message: string | undefined): string {
-  const lines = (message ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = (message ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (lines.length > 1 && /Traceback \(most recent call last\):$/.test(lines[0]!)) {
     return `${lines[0]!.replace(/Traceback \(most recent call last\):$/, '')}${lines[lines.length - 1]}`;
   }
@@ -79,7 +90,7 @@ export async function waitForFunction(client: ApiClient, name: string, opts: Wai
   const shown = new Set<string>();
   /** A build record: its first line; for an error, the lines after it too (a traceback, a command's output). */
   const printRecord = (rec: { time?: string | number; message?: string; level?: string }) => {
-    const t = typeof rec.time === 'number' ? new Date(rec.time).toISOString() : rec.time ?? '';
+    const t = typeof rec.time === 'number' ? new Date(rec.time).toISOString() : (rec.time ?? '');
     const key = `${t}|${first(rec.message)}`;
     if (printed.has(key)) return;
     printed.add(key);
@@ -95,15 +106,24 @@ export async function waitForFunction(client: ApiClient, name: string, opts: Wai
     if (!opts.buildLog) return;
     // `since` keeps out the log of an earlier build (the controller replaces the file when it starts).
     const since = `${Math.ceil((Date.now() - started) / 1000) + 2}s`;
-    const res = await client.raw('GET', `/api/functions/${seg(name)}/logs/${seg(`nuclio-${namespace}-${name}-build`)}`, {
-      ns: 'function', query: { follow: 'false', since },
-    });
+    const res = await client.raw(
+      'GET',
+      `/api/functions/${seg(name)}/logs/${seg(`nuclio-${namespace}-${name}-build`)}`,
+      {
+        ns: 'function',
+        query: { follow: 'false', since },
+      },
+    );
     const text = await res.text();
     if (!res.ok) return; // no build log yet
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
       let rec: { time?: string; message?: string; level?: string };
-      try { rec = JSON.parse(line) as typeof rec; } catch { rec = { message: line }; }
+      try {
+        rec = JSON.parse(line) as typeof rec;
+      } catch {
+        rec = { message: line };
+      }
       printRecord(rec);
     }
   };
@@ -114,7 +134,9 @@ export async function waitForFunction(client: ApiClient, name: string, opts: Wai
     if (!fn) throw new CliError(`function ${name} was deleted while waiting for it`);
     const state = fn.status?.state || 'unknown';
     const namespace = fn.metadata.namespace ?? client.namespace ?? 'nuclio';
-    await pumpBuildLog(namespace).catch(() => { /* the log is a nicety; the state is what counts */ });
+    await pumpBuildLog(namespace).catch(() => {
+      /* the log is a nicety; the state is what counts */
+    });
     if (state !== lastState) {
       progress.status(`${name}: ${state}`);
       lastState = state;
@@ -137,7 +159,9 @@ export async function waitForFunction(client: ApiClient, name: string, opts: Wai
     }
     if (Date.now() > deadline) {
       progress.stop();
-      throw new CliError(`function ${name} is still ${state} after ${Math.round(opts.timeoutMs / 1000)} s; it keeps going on the dashboard (protium get function ${name} shows its state)`);
+      throw new CliError(
+        `function ${name} is still ${state} after ${Math.round(opts.timeoutMs / 1000)} s; it keeps going on the dashboard (protium get function ${name} shows its state)`,
+      );
     }
     await sleep(250);
   }

@@ -16,7 +16,9 @@ import { exportCommand, importCommand } from './commands/transfer.js';
 
 function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';
@@ -25,7 +27,13 @@ function version(): string {
 
 /** Commander's own errors ("error: unknown option '--outptu'\n(Did you mean --output?)") as one line. */
 export function oneLineError(text: string): string {
-  const body = text.trim().replace(/^error:\s*/i, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  const body = text
+    .trim()
+    .replace(/^error:\s*/i, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' ');
   return `protium: ${body}\n`;
 }
 
@@ -39,18 +47,23 @@ function configure(cmd: Command): Command {
 
 export function buildProgram(): Command {
   const program = configure(new Command('protium'))
-    .description('The Protium command line: deploy, call and watch functions on a Protium (Nuclio-compatible) dashboard, here or remote.')
+    .description(
+      'The Protium command line: deploy, call and watch functions on a Protium (Nuclio-compatible) dashboard, here or remote.',
+    )
     .version(version(), '-V, --version')
     .option('--url <url>', 'dashboard URL (env PROTIUM_URL, then NUCLIO_DASHBOARD_URL; default http://127.0.0.1:8070)')
-    .option('-n, --namespace <namespace>', 'namespace (default: the dashboard\'s own, usually nuclio)')
+    .option('-n, --namespace <namespace>', "namespace (default: the dashboard's own, usually nuclio)")
     .option('--project <project>', 'project to deploy into, and to list functions and API gateways of')
     .option('--token <token>', 'token for a dashboard started with --auth-token-file (env PROTIUM_TOKEN)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ protium dashboard &                    # a dashboard on http://127.0.0.1:8070
   $ protium deploy ./hello                 # a folder with function.yaml and its source
   $ protium invoke hello --body protium
-  $ protium logs hello -f`);
+  $ protium logs hello -f`,
+    );
   dashboardCommand(program, configure);
   deployCommand(program);
   getCommand(program);
@@ -73,7 +86,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version exit 0; `protium` alone shows help and exits 1; usage errors exit 2.
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return e.exitCode;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+        return e.exitCode;
       return 2;
     }
     if (e instanceof CliError) {

@@ -9,7 +9,16 @@ import { age, formatLogLine, lineTime, parseFormat, render, table } from './outp
 
 describe('output', () => {
   it('aligns table columns', () => {
-    assert.equal(table(['NAME', 'STATE'], [['a', 'ready'], ['longer', 'error']]), 'NAME     STATE\na        ready\nlonger   error\n');
+    assert.equal(
+      table(
+        ['NAME', 'STATE'],
+        [
+          ['a', 'ready'],
+          ['longer', 'error'],
+        ],
+      ),
+      'NAME     STATE\na        ready\nlonger   error\n',
+    );
   });
 
   it('shows ages as kubectl does', () => {
@@ -28,18 +37,30 @@ describe('output', () => {
   });
 
   it('formats log lines readably, with the fields of info_with', () => {
-    const line = '{"time":"2024-01-01T00:00:00.000Z","level":"info","name":"processor","message":"greeting","with":{"caller":"Ada Lovelace"}}';
-    assert.equal(formatLogLine(line, 'hello-abc12'), '2024-01-01T00:00:00.000Z info  hello-abc12 greeting caller="Ada Lovelace"');
+    const line =
+      '{"time":"2024-01-01T00:00:00.000Z","level":"info","name":"processor","message":"greeting","with":{"caller":"Ada Lovelace"}}';
+    assert.equal(
+      formatLogLine(line, 'hello-abc12'),
+      '2024-01-01T00:00:00.000Z info  hello-abc12 greeting caller="Ada Lovelace"',
+    );
     assert.equal(formatLogLine('not json', 'r'), 'r not json');
     assert.equal(lineTime(line), Date.parse('2024-01-01T00:00:00.000Z'));
   });
 
   it('makes commander errors one line', () => {
-    assert.equal(oneLineError("error: unknown command 'gte'\n(Did you mean get?)\n"), "protium: unknown command 'gte' (Did you mean get?)\n");
+    assert.equal(
+      oneLineError("error: unknown command 'gte'\n(Did you mean get?)\n"),
+      "protium: unknown command 'gte' (Did you mean get?)\n",
+    );
   });
 
   it('summarises a traceback by its last line', () => {
-    assert.equal(summary('Failed to deploy the function: Traceback (most recent call last):\n  File "x"\nModuleNotFoundError: No module named \'g\'\n'), 'Failed to deploy the function: ModuleNotFoundError: No module named \'g\'');
+    assert.equal(
+      summary(
+        'Failed to deploy the function: Traceback (most recent call last):\n  File "x"\nModuleNotFoundError: No module named \'g\'\n',
+      ),
+      "Failed to deploy the function: ModuleNotFoundError: No module named 'g'",
+    );
     assert.equal(summary('Build command failed (exit code 3): make\nout'), 'Build command failed (exit code 3): make');
   });
 });
@@ -53,11 +74,22 @@ describe('dashboard URL and invocation URL', () => {
     assert.throws(() => resolveUrl('ftp://x', {}), /must be an http/);
   });
 
-  it('gives the internal URL for a local dashboard and the dashboard\'s host for a remote one', () => {
-    const fn = { metadata: {}, spec: {}, status: { httpPort: 31000, internalInvocationUrls: ['127.0.0.1:31000'], externalInvocationUrls: ['127.0.0.1:31000'] } };
+  it("gives the internal URL for a local dashboard and the dashboard's host for a remote one", () => {
+    const fn = {
+      metadata: {},
+      spec: {},
+      status: {
+        httpPort: 31000,
+        internalInvocationUrls: ['127.0.0.1:31000'],
+        externalInvocationUrls: ['127.0.0.1:31000'],
+      },
+    };
     assert.equal(invocationUrl(fn, 'http://127.0.0.1:8070'), 'http://127.0.0.1:31000');
     assert.equal(invocationUrl(fn, 'http://10.1.2.3:8070'), 'http://10.1.2.3:31000');
-    assert.equal(invocationUrl({ ...fn, status: { ...fn.status, externalInvocationUrls: ['10.9.9.9:31000'] } }, 'http://box:8070'), 'http://10.9.9.9:31000');
+    assert.equal(
+      invocationUrl({ ...fn, status: { ...fn.status, externalInvocationUrls: ['10.9.9.9:31000'] } }, 'http://box:8070'),
+      'http://10.9.9.9:31000',
+    );
     assert.equal(invocationUrl({ metadata: {}, spec: {}, status: {} }, 'http://127.0.0.1:8070'), undefined);
   });
 
@@ -69,7 +101,12 @@ describe('dashboard URL and invocation URL', () => {
       });
     });
     const client = new ApiClient({ url: `http://127.0.0.1:${port}` });
-    await assert.rejects(client.json('GET', '/api/functions'), (e: unknown) => e instanceof CliError
-      && e.message === `no dashboard answered at http://127.0.0.1:${port} (connection refused): start one with "protium dashboard" (or "npm start"), or point --url or PROTIUM_URL at a running one`);
+    await assert.rejects(
+      client.json('GET', '/api/functions'),
+      (e: unknown) =>
+        e instanceof CliError &&
+        e.message ===
+          `no dashboard answered at http://127.0.0.1:${port} (connection refused): start one with "protium dashboard" (or "npm start"), or point --url or PROTIUM_URL at a running one`,
+    );
   });
 });

@@ -9,14 +9,19 @@ export type Format = 'table' | 'json' | 'yaml';
 
 export function parseFormat(value: string | undefined, allowed: Format[] = ['table', 'json', 'yaml']): Format {
   const v = (value ?? allowed[0]!).toLowerCase();
-  if (!(allowed as string[]).includes(v)) throw new CliError(`-o ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`, 2);
+  if (!(allowed as string[]).includes(v))
+    throw new CliError(`-o ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`, 2);
   return v as Format;
 }
 
 /** Columns separated by three spaces, padded to the widest cell; the last column is not padded. */
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('   ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('   ')
+      .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -51,7 +56,8 @@ const STANDARD_KEYS = new Set(['time', 'level', 'name', 'message', 'msg', 'repli
 /** `k=v` for the extra fields of a log record (the `with` object of info_with included). */
 function extras(rec: Record<string, unknown>): string {
   const parts: string[] = [];
-  const add = (k: string, v: unknown) => parts.push(`${k}=${typeof v === 'string' ? (/[\s"]/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`);
+  const add = (k: string, v: unknown) =>
+    parts.push(`${k}=${typeof v === 'string' ? (/[\s"]/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`);
   for (const [k, v] of Object.entries(rec)) {
     if (STANDARD_KEYS.has(k) || v === undefined) continue;
     if (k === 'with' && v && typeof v === 'object' && !Array.isArray(v)) {

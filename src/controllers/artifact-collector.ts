@@ -6,7 +6,7 @@
  * (what a previous run left). Runs are coalesced: one at a time, and at most one more queued.
  */
 import type { Logger } from '../log.js';
-import { referencedArtifacts } from '../build/artifact-gc.js';
+import { referencedArtifacts } from '../builder/artifact-gc.js';
 import type { FunctionRecord } from '../resources/types.js';
 import type { Store } from '../store/store.js';
 
@@ -15,7 +15,7 @@ export interface ArtifactCollectorDeps {
   /** Removes the artifacts `keep()` leaves out; returns their ids (ArtifactStore.collect). */
   collect: (keep: () => Promise<ReadonlySet<string>>) => Promise<string[]>;
   /** Ids in use right now: replicas (running, starting, draining) and deploys in progress. */
-  inUse: () => Iterable<string>;
+  inUse: () => Promise<Iterable<string>>;
   log: Logger;
   /** How long to wait for more triggers before a run (a burst of changes makes one run). */
   delayMs?: number;
@@ -41,7 +41,10 @@ export class ArtifactCollector {
   /** Asks for a run soon. */
   schedule(): void {
     if (this.stopped) return;
-    if (this.running) { this.again = true; return; }
+    if (this.running) {
+      this.again = true;
+      return;
+    }
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -60,8 +63,8 @@ export class ArtifactCollector {
   async run(): Promise<void> {
     try {
       const removed = await this.deps.collect(async () => {
-        const keep = referencedArtifacts(await this.deps.store.list('function', undefined) as FunctionRecord[]);
-        for (const id of this.deps.inUse()) keep.add(id);
+        const keep = referencedArtifacts((await this.deps.store.list('function', undefined)) as FunctionRecord[]);
+        for (const id of await this.deps.inUse()) keep.add(id);
         return keep;
       });
       if (removed.length) this.deps.log.info({ artifacts: removed }, 'collected artifacts no function uses');

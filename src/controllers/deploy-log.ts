@@ -86,7 +86,9 @@ export class DeployLog {
     this.publishing = this.publishing.then(async () => {
       if (!this.changed || this.closed) return;
       this.changed = false;
-      await this.opts.publish(this.records()).catch(() => { /* the final status write carries them anyway */ });
+      await this.opts.publish(this.records()).catch(() => {
+        /* the final status write carries them anyway */
+      });
     });
     return this.publishing;
   }

@@ -7,15 +7,14 @@
  * idempotent. The controller's own store writes say so (`by: 'controller'`), and it ignores those changes:
  * spec.image after a build, status.logs during a deploy and outcomes are never new work.
  */
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { BuildError, type Artifact, type Builder } from '../build/builder.js';
+import { BuildError, type Artifact, type Builder } from '../builder/builder.js';
 import { sourceKind } from '../resources/function-source.js';
 import { canTransition, isRunning, isWorkPending, workFor } from '../resources/function-state.js';
 import type { FunctionRecord, FunctionRef, FunctionState, FunctionStatus, LogRecord } from '../resources/types.js';
 import type { Logger } from '../log.js';
-import type { Platform } from '../platform/platform.js';
-import { RotatingLog } from '../platform/local/log-files.js';
+import { ApplyError, type Platform } from '../platform/platform.js';
+import type { RotatingLog } from '../util/log-files.js';
+import { buildLogName, type BuildLogs } from './build-log.js';
 import type { Store, StoreChange } from '../store/store.js';
 import { DeployLog } from './deploy-log.js';
 import { WorkQueue } from './work-queue.js';
@@ -25,10 +24,10 @@ export interface FunctionControllerDeps {
   builder: Builder;
   platform: Platform;
   log: Logger;
-  /** Where the build log of a function goes. */
-  buildLogPath: (ref: FunctionRef) => string;
-  /** Called when a function is gone for good (drop connection pools, logs). */
-  onRemoved?: (ref: FunctionRef, port: number | undefined) => void;
+  /** The build logs: written while a function builds, removed with the function. */
+  buildLogs: BuildLogs;
+  /** Called when a function is gone for good (its replicas, replica logs and build log with it). */
+  onRemoved?: (ref: FunctionRef) => void;
   /**
    * What a deploy of `runtime` should tell the user about the interpreter that runs it (a version asked
    * for but not installed), for the build log and status.message; undefined when there is nothing to say.
@@ -60,19 +59,27 @@ export class FunctionController {
   private unwatch?: () => void;
 
   constructor(private readonly deps: FunctionControllerDeps) {
-    this.queue = new WorkQueue((k) => this.reconcile(k), 8, (k, e) => deps.log.error({ err: e, function: k }, 'reconcile failed'));
+    this.queue = new WorkQueue(
+      (k) => this.reconcile(k),
+      8,
+      (k, e) => deps.log.error({ err: e, function: k }, 'reconcile failed'),
+    );
   }
 
   /** Starts watching the store and reconciles every stored function. */
   async start(): Promise<void> {
     this.unwatch = this.deps.store.watch((c) => this.onChange(c));
-    const stored = await this.deps.store.list('function', undefined);
-    // Functions bind concurrently: every stored port is claimed before any function is given a new one.
-    this.deps.platform.reservePorts(stored.filter((fn) => fn.status.httpPort).map((fn) => ({ ref: refOf(fn), port: fn.status.httpPort! })));
-    for (const fn of stored) {
+    for (const fn of await this.deps.store.list('function', undefined)) {
       const ref = refOf(fn);
       // Nothing runs yet after a restart: say so until the replicas are back.
-      if (isRunning(fn.status.state)) await this.deps.store.setStatus('function', ref.namespace, ref.name, { state: 'configuringResources' }, { by: BY });
+      if (isRunning(fn.status.state))
+        await this.deps.store.setStatus(
+          'function',
+          ref.namespace,
+          ref.name,
+          { state: 'configuringResources' },
+          { by: BY },
+        );
       this.queue.add(keyOf(ref));
     }
   }
@@ -128,10 +135,10 @@ export class FunctionController {
     const { store, platform } = this.deps;
     const fn = await store.get('function', ref.namespace, ref.name);
     if (!fn) {
-      const port = platform.port(ref);
       await platform.remove(ref);
       this.applied.delete(key);
-      this.deps.onRemoved?.(ref, port);
+      this.deps.buildLogs.remove(ref);
+      this.deps.onRemoved?.(ref);
       return;
     }
     switch (workFor(fn.status.state)) {
@@ -141,7 +148,11 @@ export class FunctionController {
         return this.deploy(fn, { build: false });
       case 'scaleToZero':
         await platform.scaleToZero(ref);
-        await this.setStatusIfCurrent(fn, { state: 'scaledToZero', message: undefined, scaleToZero: { lastScaleEvent: 'scaleToZeroCompleted', lastScaleEventTime: new Date().toISOString() } });
+        await this.setStatusIfCurrent(fn, {
+          state: 'scaledToZero',
+          message: undefined,
+          scaleToZero: { lastScaleEvent: 'scaleToZeroCompleted', lastScaleEventTime: new Date().toISOString() },
+        });
         return;
       case undefined:
         break;
@@ -168,12 +179,20 @@ export class FunctionController {
    * when that artifact is not on this machine (an imported function, a collected artifact); `missing` says
    * why nothing can run when there is no source either.
    */
-  private async plan(fn: FunctionRecord, build: boolean): Promise<{ existing?: Artifact; build: boolean; missing?: string }> {
+  private async plan(
+    fn: FunctionRecord,
+    build: boolean,
+  ): Promise<{ existing?: Artifact; build: boolean; missing?: string }> {
     if (build) return { build: true };
-    const existing = fn.spec.image ? await this.deps.builder.fromImage(fn.spec.image).catch(() => undefined) : undefined;
+    const existing = fn.spec.image
+      ? await this.deps.builder.fromImage(fn.spec.image).catch(() => undefined)
+      : undefined;
     if (existing) return { existing, build: false };
     if (sourceKind({ ...fn.spec, image: undefined }) === undefined) {
-      return { build: false, missing: `The artifact of spec.image ${JSON.stringify(fn.spec.image)} is not on this machine, and the function has no source to rebuild it from` };
+      return {
+        build: false,
+        missing: `The artifact of spec.image ${JSON.stringify(fn.spec.image)} is not on this machine, and the function has no source to rebuild it from`,
+      };
     }
     return { build: true };
   }
@@ -186,48 +205,74 @@ export class FunctionController {
     const pins = new Set<string>();
     this.pins.add(pins);
     const plan = await this.plan(fn, opts.build);
-    let buildLog: RotatingLog | undefined;
-    if (plan.build) {
-      const path = this.deps.buildLogPath(ref);
-      rmSync(path, { force: true });
-      rmSync(`${path}.1`, { force: true });
-      buildLog = new RotatingLog(path);
-    }
+    const buildLog: RotatingLog | undefined = plan.build ? this.deps.buildLogs.start(ref) : undefined;
     let current = fn;
     const log = new DeployLog({
-      write: ({ time, ...rest }) => buildLog?.writeLine(JSON.stringify({ time: new Date(time).toISOString(), ...rest })),
+      write: ({ time, ...rest }) =>
+        buildLog?.writeLine(JSON.stringify({ time: new Date(time).toISOString(), ...rest })),
       publish: (logs) => this.publishLogs(current, logs, abort.signal),
-      whereFull: `GET /api/functions/${ref.name}/logs/nuclio-${ref.namespace}-${ref.name}-build`,
+      whereFull: `GET /api/functions/${ref.name}/logs/${buildLogName(ref)}`,
     });
     const onLog = (r: LogRecord) => log.add(r);
-    const say = (message: string, level = 'info', extra: Record<string, unknown> = {}) => onLog({ level, time: Date.now(), name: 'deployer', message, ...extra });
+    const say = (message: string, level = 'info', extra: Record<string, unknown> = {}) =>
+      onLog({ level, time: Date.now(), name: 'deployer', message, ...extra });
     const started = Date.now();
     const note = this.deps.runtimeNote?.(fn.spec.runtime);
     try {
-      if (plan.build) say(`Building function ${ref.name} (${fn.spec.runtime ?? 'no runtime'}, handler ${fn.spec.handler || 'default'})`);
+      if (plan.build)
+        say(
+          `Building function ${ref.name} (${fn.spec.runtime ?? 'no runtime'}, handler ${fn.spec.handler || 'default'})`,
+        );
       if (note) say(note, 'warn');
       if (plan.missing) throw new BuildError(plan.missing);
-      const toRecord = (l: { time: number; level: string; message: string }): LogRecord => ({ level: l.level, time: l.time, name: 'builder', message: l.message });
-      const artifact = plan.existing ?? await this.deps.builder.build(fn, { signal: abort.signal, onLog: (l) => onLog(toRecord(l)), pin: (id) => pins.add(id), logDir: dirname(this.deps.buildLogPath(ref)) });
+      const toRecord = (l: { time: number; level: string; message: string }): LogRecord => ({
+        level: l.level,
+        time: l.time,
+        name: 'builder',
+        message: l.message,
+      });
+      const artifact =
+        plan.existing ??
+        (await this.deps.builder.build(fn, {
+          signal: abort.signal,
+          onLog: (l) => onLog(toRecord(l)),
+          pin: (id) => pins.add(id),
+          logDir: this.deps.buildLogs.folder(ref),
+        }));
       pins.add(artifact.id);
       if (abort.signal.aborted) return;
       if (fn.spec.image !== artifact.image) {
         const latest = await this.deps.store.get('function', ref.namespace, ref.name);
         if (!latest || latest.metadata.resourceVersion !== fn.metadata.resourceVersion) return;
-        const updated = { ...latest, spec: { ...latest.spec, image: artifact.image, build: { ...latest.spec.build, timestamp: Math.floor(Date.now() / 1000) } } };
+        const updated = {
+          ...latest,
+          spec: {
+            ...latest.spec,
+            image: artifact.image,
+            build: { ...latest.spec.build, timestamp: Math.floor(Date.now() / 1000) },
+          },
+        };
         delete updated.spec.build.mode;
-        current = await this.deps.store.update('function', updated, { ifVersion: latest.metadata.resourceVersion, by: BY });
+        current = await this.deps.store.update('function', updated, {
+          ifVersion: latest.metadata.resourceVersion,
+          by: BY,
+        });
       }
       if (!opts.parked) say(`Starting the function's replicas (${Math.max(current.spec.minReplicas ?? 1, 1)})`);
-      const endpoint = await this.deps.platform.apply(current, artifact, { previousPort: fn.status.httpPort, parked: opts.parked, signal: abort.signal });
+      const endpoint = await this.deps.platform.apply(current, artifact, { parked: opts.parked, signal: abort.signal });
       this.applied.add(key);
       await this.copyStartupLines(ref, onLog, abort.signal);
-      say(opts.parked ? 'Function deployed, scaled to zero' : 'Function deploy complete', 'info', { httpPort: endpoint.httpPort });
-      this.deps.log.info({ function: key, ms: Date.now() - started, artifact: artifact.id, parked: opts.parked === true }, 'function deployed');
+      say(opts.parked ? 'Function deployed, scaled to zero' : 'Function deploy complete', 'info', {
+        httpPort: endpoint.httpPort,
+      });
+      this.deps.log.info(
+        { function: key, ms: Date.now() - started, artifact: artifact.id, parked: opts.parked === true },
+        'function deployed',
+      );
       await log.close();
       // A broker trigger that cannot reach its broker leaves the function running (it keeps retrying) and
       // says so: unhealthy, with the reason.
-      const problem = opts.parked ? undefined : this.deps.platform.triggerProblem(ref);
+      const problem = opts.parked ? undefined : endpoint.problem;
       await this.setStatusIfCurrent(current, {
         state: opts.parked ? 'scaledToZero' : problem ? 'unhealthy' : 'ready',
         message: [note, problem].filter(Boolean).join('\n') || undefined,
@@ -242,7 +287,8 @@ export class FunctionController {
       const message = (e as Error).message || String(e);
       onLog({ level: 'error', time: Date.now(), name: plan.build ? 'builder' : 'deployer', message });
       this.deps.log.warn({ function: key, err: message.split('\n')[0] }, 'function deploy failed');
-      const port = this.deps.platform.port(ref);
+      // The platform says where the function still answers (a previous version serves) or is bound.
+      const port = e instanceof ApplyError ? e.endpoint?.httpPort : undefined;
       await log.close();
       await this.setStatusIfCurrent(current, {
         state: 'error',
@@ -261,15 +307,20 @@ export class FunctionController {
 
   /** The first lines each new replica wrote (its start-up: runtime, init_context output), as deploy records. */
   private async copyStartupLines(ref: FunctionRef, onLog: (r: LogRecord) => void, signal: AbortSignal): Promise<void> {
-    for (const replica of this.deps.platform.replicas(ref)) {
+    for (const replica of await this.deps.platform.replicas(ref)) {
       let text = '';
       try {
-        for await (const chunk of this.deps.platform.logs(ref, replica.name, { follow: false, signal })) text += chunk;
+        for await (const chunk of await this.deps.platform.logs(ref, replica.name, { follow: false, signal }))
+          text += chunk;
       } catch {
         continue; // no log (yet): nothing to copy
       }
       // The processor's own debug lines stay in the replica's log.
-      const records = text.split('\n').filter((l) => l.trim()).map((l) => replicaRecord(l, replica.name)).filter((r) => r.level !== 'debug');
+      const records = text
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => replicaRecord(l, replica.name))
+        .filter((r) => r.level !== 'debug');
       for (const r of records.slice(0, STARTUP_LINES_PER_REPLICA)) onLog(r);
     }
   }
@@ -288,14 +339,20 @@ export class FunctionController {
    * Writes the outcome of work unless the function changed (or went) meanwhile — newer work owns it then —
    * or the lifecycle does not let the controller move it there.
    */
-  private async setStatusIfCurrent(fn: FunctionRecord, status: Partial<FunctionStatus> & { state: FunctionState }): Promise<void> {
+  private async setStatusIfCurrent(
+    fn: FunctionRecord,
+    status: Partial<FunctionStatus> & { state: FunctionState },
+  ): Promise<void> {
     const ref = refOf(fn);
     const latest = await this.deps.store.get('function', ref.namespace, ref.name);
     if (!latest) return;
     if (latest.metadata.resourceVersion !== fn.metadata.resourceVersion) return;
     if (isWorkPending(latest.status.state) && latest.status.state !== fn.status.state) return;
     if (!canTransition(latest.status.state, status.state, 'controller')) {
-      this.deps.log.warn({ function: keyOf(ref), from: latest.status.state, to: status.state }, 'outcome not written: the lifecycle does not allow it');
+      this.deps.log.warn(
+        { function: keyOf(ref), from: latest.status.state, to: status.state },
+        'outcome not written: the lifecycle does not allow it',
+      );
       return;
     }
     await this.deps.store.setStatus('function', ref.namespace, ref.name, status, { by: BY });

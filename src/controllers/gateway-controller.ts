@@ -38,7 +38,9 @@ export class GatewayController {
     // Coalesce bursts (a cascade delete, an import) into one compile.
     this.pending = setTimeout(() => {
       this.pending = undefined;
-      this.running = this.running.then(() => this.sync()).catch((e) => this.deps.log.error({ err: e }, 'gateway sync failed'));
+      this.running = this.running
+        .then(() => this.sync())
+        .catch((e) => this.deps.log.error({ err: e }, 'gateway sync failed'));
     }, 5);
   }
 
@@ -57,7 +59,8 @@ export class GatewayController {
         for (const fn of upstreamFunctions(g)) {
           if (!(await store.get('function', g.metadata.namespace!, fn))) missing.push(fn);
         }
-        if (missing.length) problem = `Upstream function${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} not exist`;
+        if (missing.length)
+          problem = `Upstream function${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} not exist`;
       }
       if (!problem && authMode(g.spec.authenticationMode) === 'accessKey' && !keys.length) {
         problem = 'authenticationMode accessKey needs access keys: start the dashboard with --access-keys-file';

@@ -43,10 +43,14 @@ describe('WorkQueue', () => {
   it('reports a failing reconcile and keeps going', async () => {
     const errors: string[] = [];
     const done: string[] = [];
-    const q = new WorkQueue(async (k) => {
-      if (k === 'bad') throw new Error('boom');
-      done.push(k);
-    }, 4, (k, e) => errors.push(`${k}: ${(e as Error).message}`));
+    const q = new WorkQueue(
+      async (k) => {
+        if (k === 'bad') throw new Error('boom');
+        done.push(k);
+      },
+      4,
+      (k, e) => errors.push(`${k}: ${(e as Error).message}`),
+    );
     q.add('bad');
     q.add('good');
     await q.idle();

@@ -9,7 +9,11 @@ export class WorkQueue {
   private idleWaiters: (() => void)[] = [];
   private stopped = false;
 
-  constructor(private readonly reconcile: (key: string) => Promise<void>, private readonly concurrency = 8, private readonly onError: (key: string, err: unknown) => void = () => {}) {}
+  constructor(
+    private readonly reconcile: (key: string) => Promise<void>,
+    private readonly concurrency = 8,
+    private readonly onError: (key: string, err: unknown) => void = () => {},
+  ) {}
 
   add(key: string): void {
     if (this.stopped) return;
@@ -26,14 +30,16 @@ export class WorkQueue {
     while (!this.stopped && this.running.size < this.concurrency && this.waiting.length) {
       const key = this.waiting.shift()!;
       this.running.add(key);
-      void this.reconcile(key).catch((e) => this.onError(key, e)).finally(() => {
-        this.running.delete(key);
-        if (this.dirty.delete(key)) this.waiting.push(key);
-        this.pump();
-        if (!this.running.size && !this.waiting.length) {
-          for (const w of this.idleWaiters.splice(0)) w();
-        }
-      });
+      void this.reconcile(key)
+        .catch((e) => this.onError(key, e))
+        .finally(() => {
+          this.running.delete(key);
+          if (this.dirty.delete(key)) this.waiting.push(key);
+          this.pump();
+          if (!this.running.size && !this.waiting.length) {
+            for (const w of this.idleWaiters.splice(0)) w();
+          }
+        });
     }
   }
 

@@ -4,7 +4,13 @@ import { authorize, parseBasic, presentedAccessKey } from './auth.js';
 import type { Route } from './routing-table.js';
 
 const route = (auth: Route['auth'], basic?: Route['basic']): Route => ({
-  gateway: { namespace: 'n', name: 'g' }, host: 'h', path: '/', auth, count: 0, primary: { namespace: 'n', function: 'f', rewriteTarget: '/' }, ...(basic ? { basic } : {}),
+  gateway: { namespace: 'n', name: 'g' },
+  host: 'h',
+  path: '/',
+  auth,
+  count: 0,
+  primary: { namespace: 'n', function: 'f', rewriteTarget: '/' },
+  ...(basic ? { basic } : {}),
 });
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 
@@ -19,7 +25,12 @@ describe('gateway auth', () => {
   it('basicAuth: right credentials pass; missing or wrong ones get 401 GATEWAY_BASIC_AUTH_REQUIRED with a Basic challenge', () => {
     const r = route('basicAuth', { username: 'u', password: 'p' });
     assert.equal(authorize(r, { authorization: basic('u', 'p') }, []), undefined);
-    for (const h of [{}, { authorization: basic('u', 'x') }, { authorization: basic('x', 'p') }, { authorization: 'Basic !!!' }]) {
+    for (const h of [
+      {},
+      { authorization: basic('u', 'x') },
+      { authorization: basic('x', 'p') },
+      { authorization: 'Basic !!!' },
+    ]) {
       const res = authorize(r, h, []);
       assert.equal(res?.code, 'GATEWAY_BASIC_AUTH_REQUIRED');
       assert.equal(res?.status, 401);

@@ -32,7 +32,9 @@ export function presentedAccessKey(headers: Record<string, string | string[] | u
       try {
         const sid = (JSON.parse(value.slice(2)) as { sid?: unknown }).sid;
         if (typeof sid === 'string') value = sid;
-      } catch { /* a plain value then */ }
+      } catch {
+        /* a plain value then */
+      }
     }
     return value;
   }
@@ -40,7 +42,11 @@ export function presentedAccessKey(headers: Record<string, string | string[] | u
 }
 
 /** Why the request may not use the gateway's route (a 401 of the catalogue), or undefined when it may. */
-export function authorize(route: Route, headers: Record<string, string | string[] | undefined>, accessKeys: readonly string[]): ApiError | undefined {
+export function authorize(
+  route: Route,
+  headers: Record<string, string | string[] | undefined>,
+  accessKeys: readonly string[],
+): ApiError | undefined {
   if (route.auth === 'basicAuth') {
     const given = parseBasic(Array.isArray(headers.authorization) ? headers.authorization[0] : headers.authorization);
     const want = route.basic;

@@ -11,13 +11,14 @@ import { apiError, isApiError } from '../errors.js';
 import { ConnectionGuard, type ConnectionLimits } from '../util/connection-guard.js';
 import type { Invoker } from '../invoke/invoker.js';
 import type { Logger } from '../log.js';
+import type { FunctionRef } from '../resources/types.js';
 import { authorize } from './auth.js';
 import { RoutingTable } from './routing-table.js';
 
 export interface GatewayOptions {
   invoker: Invoker;
-  /** The port of a function if a version of it serves (a function scaled to zero keeps it, and wakes). */
-  functionPort: (namespace: string, name: string) => number | undefined;
+  /** A host:port serving the function (Platform.route): rejects when no version of it serves. */
+  route: (ref: FunctionRef) => Promise<string>;
   accessKeys: () => readonly string[];
   log: Logger;
   /** How long a forwarded request may take. */
@@ -33,12 +34,18 @@ export class Gateway {
   readonly server: http.Server;
 
   constructor(private readonly opts: GatewayOptions) {
-    this.server = http.createServer({ keepAliveTimeout: 5_000, requestTimeout: 0, maxHeaderSize: 32 * 1024 }, (req, res) => void this.handle(req, res));
+    this.server = http.createServer(
+      { keepAliveTimeout: 5_000, requestTimeout: 0, maxHeaderSize: 32 * 1024 },
+      (req, res) => void this.handle(req, res),
+    );
     // Slow clients: the guard bounds connections and header and body times (Node's own requestTimeout
     // stays off, so there is one mechanism, with the configured limits).
     new ConnectionGuard(this.server, opts.connectionLimits);
     this.server.on('clientError', (err, socket) => {
-      const status = (err as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      const status =
+        (err as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : '400 Bad Request';
       if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       else socket.destroy();
     });
@@ -52,7 +59,10 @@ export class Gateway {
   async listen(host: string, port: number): Promise<AddressInfo> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => { this.server.off('error', reject); resolve(); });
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
     });
     return this.server.address() as AddressInfo;
   }
@@ -71,8 +81,12 @@ export class Gateway {
     const refused = authorize(match.route, req.headers, this.opts.accessKeys());
     if (refused) return void sendError(res, refused);
     const { upstream } = match;
-    const port = this.opts.functionPort(upstream.namespace, upstream.function);
-    if (!port) return void sendError(res, apiError('GATEWAY_FUNCTION_NOT_RUNNING', upstream.function));
+    let target: string;
+    try {
+      target = await this.opts.route({ namespace: upstream.namespace, name: upstream.function });
+    } catch {
+      return void sendError(res, apiError('GATEWAY_FUNCTION_NOT_RUNNING', upstream.function));
+    }
     const headers: Record<string, string | string[] | undefined> = { ...req.headers };
     const remote = req.socket.remoteAddress ?? '';
     const prior = req.headers['x-forwarded-for'];
@@ -83,14 +97,17 @@ export class Gateway {
     headers['x-nuclio-target'] = upstream.function;
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     try {
-      await this.opts.invoker.forward({
-        target: `127.0.0.1:${port}`,
-        method: req.method ?? 'GET',
-        path: match.path,
-        headers,
-        body: hasBody ? req : null,
-        timeoutMs: this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      }, res);
+      await this.opts.invoker.forward(
+        {
+          target,
+          method: req.method ?? 'GET',
+          path: match.path,
+          headers,
+          body: hasBody ? req : null,
+          timeoutMs: this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        },
+        res,
+      );
     } catch (e) {
       if (isApiError(e)) return void sendError(res, e);
       this.opts.log.error({ err: e }, 'gateway forward failed');

@@ -101,7 +101,11 @@ export function pickUpstream(route: Route): Upstream {
 export function compileRoutes(gateways: ApiGateway[]): CompileResult {
   const byHost = new Map<string, Route[]>();
   const errors = new Map<string, string>();
-  const sorted = [...gateways].sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || idOf(a).localeCompare(idOf(b)));
+  const sorted = [...gateways].sort(
+    (a, b) =>
+      (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
+      idOf(a).localeCompare(idOf(b)),
+  );
   for (const g of sorted) {
     const ns = g.metadata.namespace!;
     const ups = (g.spec.upstreams ?? []).filter((u) => u.kind === 'nucliofunction' && u.nucliofunction?.name);
@@ -117,7 +121,11 @@ export function compileRoutes(gateways: ApiGateway[]): CompileResult {
       errors.set(idOf(g), `Host ${host} and path ${path} are already routed by api gateway ${taken.gateway.name}`);
       continue;
     }
-    const upstream = (i: number): Upstream => ({ namespace: ns, function: ups[i]!.nucliofunction!.name, rewriteTarget: ups[i]!.rewriteTarget || '/' });
+    const upstream = (i: number): Upstream => ({
+      namespace: ns,
+      function: ups[i]!.nucliofunction!.name,
+      rewriteTarget: ups[i]!.rewriteTarget || '/',
+    });
     const mode = authMode(g.spec.authenticationMode);
     const basic = g.spec.authentication?.basicAuth;
     routes.push({
@@ -125,7 +133,9 @@ export function compileRoutes(gateways: ApiGateway[]): CompileResult {
       host,
       path,
       auth: mode,
-      ...(mode === 'basicAuth' && basic?.username && basic.password ? { basic: { username: basic.username, password: basic.password } } : {}),
+      ...(mode === 'basicAuth' && basic?.username && basic.password
+        ? { basic: { username: basic.username, password: basic.password } }
+        : {}),
       primary: upstream(0),
       ...(ups.length > 1 ? { canary: { upstream: upstream(1), percentage: ups[1]!.percentage ?? 0 } } : {}),
       count: 0,

@@ -31,7 +31,8 @@ export class FunctionDirectory {
       if (c.type === 'deleted') this.byKey.delete(key);
       else this.byKey.set(key, summarize(c.object as FunctionRecord));
     });
-    for (const fn of await this.store.list('function', undefined)) this.byKey.set(`${fn.metadata.namespace}/${fn.metadata.name}`, summarize(fn));
+    for (const fn of await this.store.list('function', undefined))
+      this.byKey.set(`${fn.metadata.namespace}/${fn.metadata.name}`, summarize(fn));
   }
 
   get(namespace: string, name: string): FunctionSummary | undefined {

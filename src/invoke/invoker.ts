@@ -5,7 +5,7 @@
  * no per-request timers or abort signals (undici's own timeouts bound the call). Failures before the
  * function answered are thrown as labelled errors (504 on timeout, 502 otherwise) so a caller can tell the
  * proxy's errors from the function's own answers (faas-provider X-OpenFaaS-Internal); after the answer
- * started, a failure cuts the response. Waking a function scaled to zero happens behind the port.
+ * started, a failure cuts the response. Waking a function scaled to zero happens behind its route.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -13,7 +13,18 @@ import { Pool, type Dispatcher } from 'undici';
 import { apiError, type ApiError } from '../errors.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'proxy-authorization', 'proxy-authenticate']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'host',
+  'proxy-authorization',
+  'proxy-authenticate',
+]);
 
 export interface ForwardRequest {
   /** host:port of the function (no scheme). */
@@ -30,7 +41,9 @@ export interface ForwardRequest {
 }
 
 /** Removes hop-by-hop headers and the ones named by Connection. */
-export function forwardableHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+export function forwardableHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const conn = headers.connection;
   const named = conn ? (Array.isArray(conn) ? conn.join(',') : conn).split(',').map((s) => s.trim().toLowerCase()) : [];
@@ -45,7 +58,10 @@ export function forwardableHeaders(headers: Record<string, string | string[] | u
 }
 
 /** Headers of an answer for ServerResponse.writeHead, without hop-by-hop ones (repeated ones stay lists). */
-function answerHeaders(headers: IncomingHttpHeaders, drop?: (name: string) => boolean): Record<string, string | string[]> {
+function answerHeaders(
+  headers: IncomingHttpHeaders,
+  drop?: (name: string) => boolean,
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const k in headers) {
     const v = headers[k];
@@ -62,7 +78,12 @@ export class Invoker {
   private pool(target: string): Pool {
     let p = this.pools.get(target);
     if (!p) {
-      p = new Pool(`http://${target}`, { connections: 256, pipelining: 1, keepAliveTimeout: 4_000, connectTimeout: 10_000 });
+      p = new Pool(`http://${target}`, {
+        connections: 256,
+        pipelining: 1,
+        keepAliveTimeout: 4_000,
+        connectTimeout: 10_000,
+      });
       this.pools.set(target, p);
     }
     return p;
@@ -79,7 +100,9 @@ export class Invoker {
       let started = false;
       let finished = false;
       let controller: Dispatcher.DispatchController | undefined;
-      const onClose = () => { if (!finished) controller?.abort(new Error('the client went away')); };
+      const onClose = () => {
+        if (!finished) controller?.abort(new Error('the client went away'));
+      };
       res.once('close', onClose);
       const done = (err?: Error) => {
         if (finished) return;
@@ -102,7 +125,9 @@ export class Invoker {
         bodyTimeout: req.timeoutMs,
       };
       this.pool(req.target).dispatch(opts, {
-        onRequestStart(c) { controller = c; },
+        onRequestStart(c) {
+          controller = c;
+        },
         onResponseStart(c, statusCode, headers) {
           started = true;
           res.writeHead(statusCode, answerHeaders(headers, req.dropResponseHeader));
@@ -122,12 +147,7 @@ export class Invoker {
     });
   }
 
-  /** Drops the pools of every target on `port` (its function went away or moved to a new version). */
-  forgetPort(port: number): void {
-    for (const target of [...this.pools.keys()]) if (target.endsWith(`:${port}`)) this.forget(target);
-  }
-
-  /** Drops the pool of a target (its function went away). */
+  /** Drops the pool of a target (its function went away or a new version took over: PlatformEvent routeChanged). */
   forget(target: string): void {
     const p = this.pools.get(target);
     if (p) {

@@ -9,12 +9,24 @@
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 export const LEVELS: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-export interface LogRecord { time: string; level: Level; name: string; message: string; [k: string]: unknown }
+export interface LogRecord {
+  time: string;
+  level: Level;
+  name: string;
+  message: string;
+  [k: string]: unknown;
+}
 
 const OWN_KEYS = new Set(['time', 'level', 'name', 'message']);
 
 /** A record with a structured call's fields at the top level. Pure. */
-export function logRecord(name: string, level: Level, message: string, fields?: Record<string, unknown>, now = new Date()): LogRecord {
+export function logRecord(
+  name: string,
+  level: Level,
+  message: string,
+  fields?: Record<string, unknown>,
+  now = new Date(),
+): LogRecord {
   const record: LogRecord = { time: now.toISOString(), level, name, message };
   let clashing: Record<string, unknown> | undefined;
   for (const [k, v] of Object.entries(fields ?? {})) {
@@ -35,7 +47,10 @@ export function parseLevel(s: string | undefined): Level | undefined {
 }
 
 export class ProcessorLogger {
-  constructor(private readonly name: string, private readonly minLevel: Level) {}
+  constructor(
+    private readonly name: string,
+    private readonly minLevel: Level,
+  ) {}
 
   /** Writes a record (if at or above the level) and hands it to `capture`; `fields` are a structured call's. */
   log(level: Level, message: string, fields?: Record<string, unknown>, capture?: LogCapture): void {
@@ -43,10 +58,18 @@ export class ProcessorLogger {
     if (LEVELS[level] >= LEVELS[this.minLevel]) process.stdout.write(`${safeJson(record)}\n`);
     capture?.add(record);
   }
-  debug(m: string, w?: Record<string, unknown>) { this.log('debug', m, w); }
-  info(m: string, w?: Record<string, unknown>) { this.log('info', m, w); }
-  warn(m: string, w?: Record<string, unknown>) { this.log('warn', m, w); }
-  error(m: string, w?: Record<string, unknown>) { this.log('error', m, w); }
+  debug(m: string, w?: Record<string, unknown>) {
+    this.log('debug', m, w);
+  }
+  info(m: string, w?: Record<string, unknown>) {
+    this.log('info', m, w);
+  }
+  warn(m: string, w?: Record<string, unknown>) {
+    this.log('warn', m, w);
+  }
+  error(m: string, w?: Record<string, unknown>) {
+    this.log('error', m, w);
+  }
 }
 
 /** Log records of one event at or above a level, for the X-Nuclio-Logs header. */

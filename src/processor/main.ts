@@ -22,7 +22,9 @@ import { triggerFactories } from './triggers/index.js';
 import type { Trigger } from './triggers/trigger.js';
 import { WorkerPool } from './worker-pool.js';
 
-const send = (m: FromReplica) => { if (process.send && process.connected) process.send(m); };
+const send = (m: FromReplica) => {
+  if (process.send && process.connected) process.send(m);
+};
 
 async function main(): Promise<void> {
   const config = readProcessorConfig(process.env);
@@ -63,9 +65,15 @@ async function main(): Promise<void> {
       const timer = setTimeout(() => {
         runtime.forget?.(event, worker);
         log.warn(`Event ${event.id} timed out after ${timeoutMs} ms (spec.eventTimeout)`);
-        resolve({ ...errorResult(408, JSON.stringify({ error: 'handler timed out' })), contentType: 'application/json' });
+        resolve({
+          ...errorResult(408, JSON.stringify({ error: 'handler timed out' })),
+          contentType: 'application/json',
+        });
       }, timeoutMs);
-      void run.then((r) => { clearTimeout(timer); resolve(r); });
+      void run.then((r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
     });
   };
 
@@ -78,12 +86,20 @@ async function main(): Promise<void> {
       continue;
     }
     const trigger = triggerFactory({
-      name, spec, log, pool: pools.get(name)!, submit,
+      name,
+      spec,
+      log,
+      pool: pools.get(name)!,
+      submit,
       connectionLimits: config.connectionLimits,
       streamToken: config.streamToken,
       fn: {
-        namespace: config.namespace, name: config.functionName, labels: config.labels ?? {}, annotations: config.annotations ?? {},
-        replica: config.replica, triggers: config.triggers,
+        namespace: config.namespace,
+        name: config.functionName,
+        labels: config.labels ?? {},
+        annotations: config.annotations ?? {},
+        replica: config.replica,
+        triggers: config.triggers,
       },
       report: (state) => send({ t: 'trigger', name, kind: spec.kind, ...state }),
     });

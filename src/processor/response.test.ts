@@ -13,28 +13,65 @@ describe('resultFromOutput', () => {
     ['a Uint8Array', new Uint8Array([0x68, 0x69]), { status: 200, contentType: 'text/plain', body: 'hi' }],
     ['[status, string]', [201, 'created'], { status: 201, contentType: 'text/plain', body: 'created' }],
     ['[status, Buffer]', [202, Buffer.from('buf')], { status: 202, contentType: 'text/plain', body: 'buf' }],
-    ['[status, object]', [400, { error: 'bad' }], { status: 400, contentType: 'application/json', body: '{"error":"bad"}' }],
+    [
+      '[status, object]',
+      [400, { error: 'bad' }],
+      { status: 400, contentType: 'application/json', body: '{"error":"bad"}' },
+    ],
     ['[status, array]', [200, [1, 2]], { status: 200, contentType: 'application/json', body: '[1,2]' }],
     ['[status, number]', [500, 42], { status: 500, contentType: 'application/json', body: '42' }],
     ['[status, null]', [204, null], { status: 204, contentType: 'application/json', body: 'null' }],
     ['[status, undefined]', [204, undefined], { status: 204, contentType: 'application/json', body: '' }],
-    ['a two-element array not starting with a number', ['a', 'b'], { status: 200, contentType: 'application/json', body: '["a","b"]' }],
+    [
+      'a two-element array not starting with a number',
+      ['a', 'b'],
+      { status: 200, contentType: 'application/json', body: '["a","b"]' },
+    ],
     ['a three-element array', [200, 'a', 'b'], { status: 200, contentType: 'application/json', body: '[200,"a","b"]' }],
     ['undefined', undefined, { status: 200, contentType: 'text/plain', body: '' }],
     ['null', null, { status: 200, contentType: 'application/json', body: 'null' }],
-    ['a plain object', { a: 1, b: [true] }, { status: 200, contentType: 'application/json', body: '{"a":1,"b":[true]}' }],
+    [
+      'a plain object',
+      { a: 1, b: [true] },
+      { status: 200, contentType: 'application/json', body: '{"a":1,"b":[true]}' },
+    ],
     ['a number', 7, { status: 200, contentType: 'application/json', body: '7' }],
     ['a boolean', false, { status: 200, contentType: 'application/json', body: 'false' }],
-    ['a NodeResponse with headers, status and content type',
+    [
+      'a NodeResponse with headers, status and content type',
       new NodeResponse('body', { 'x-a': 'b', 'x-n': 5 }, 'text/html', 418),
-      { status: 418, contentType: 'text/html', body: 'body', headers: { 'x-a': 'b', 'x-n': '5' } }],
-    ['a NodeResponse with defaults', new NodeResponse('x'), { status: 200, contentType: 'text/plain', body: 'x', headers: {} }],
-    ['a NodeResponse with an object body', new NodeResponse({ k: 'v' }, null, 'text/plain', 201), { status: 201, contentType: 'application/json', body: '{"k":"v"}', headers: {} }],
-    ['a NodeResponse with a Buffer body', new NodeResponse(Buffer.from('raw'), {}, 'application/octet-stream'), { status: 200, contentType: 'application/octet-stream', body: 'raw', headers: {} }],
-    ['a NodeResponse with a base64 body', new NodeResponse(Buffer.from('decoded!').toString('base64'), {}, 'application/octet-stream', 200, 'base64'),
-      { status: 200, contentType: 'application/octet-stream', body: 'decoded!', headers: {} }],
-    ['a NodeResponse with status 0', new NodeResponse('x', {}, 'text/plain', 0), { status: 200, contentType: 'text/plain', body: 'x', headers: {} }],
-    ['a NodeResponse with an empty content type', new NodeResponse('x', {}, ''), { status: 200, contentType: 'text/plain', body: 'x', headers: {} }],
+      { status: 418, contentType: 'text/html', body: 'body', headers: { 'x-a': 'b', 'x-n': '5' } },
+    ],
+    [
+      'a NodeResponse with defaults',
+      new NodeResponse('x'),
+      { status: 200, contentType: 'text/plain', body: 'x', headers: {} },
+    ],
+    [
+      'a NodeResponse with an object body',
+      new NodeResponse({ k: 'v' }, null, 'text/plain', 201),
+      { status: 201, contentType: 'application/json', body: '{"k":"v"}', headers: {} },
+    ],
+    [
+      'a NodeResponse with a Buffer body',
+      new NodeResponse(Buffer.from('raw'), {}, 'application/octet-stream'),
+      { status: 200, contentType: 'application/octet-stream', body: 'raw', headers: {} },
+    ],
+    [
+      'a NodeResponse with a base64 body',
+      new NodeResponse(Buffer.from('decoded!').toString('base64'), {}, 'application/octet-stream', 200, 'base64'),
+      { status: 200, contentType: 'application/octet-stream', body: 'decoded!', headers: {} },
+    ],
+    [
+      'a NodeResponse with status 0',
+      new NodeResponse('x', {}, 'text/plain', 0),
+      { status: 200, contentType: 'text/plain', body: 'x', headers: {} },
+    ],
+    [
+      'a NodeResponse with an empty content type',
+      new NodeResponse('x', {}, ''),
+      { status: 200, contentType: 'text/plain', body: 'x', headers: {} },
+    ],
   ];
   for (const [what, output, want] of cases) {
     it(`resultFromOutput() maps ${what}`, () => {
@@ -59,7 +96,10 @@ describe('resultFromOutput', () => {
 
   it('resultFromOutput() decodes a base64 NodeResponse body to exact bytes', () => {
     const bytes = Buffer.from([0, 200, 255, 10]);
-    assert.deepEqual([...resultFromOutput(new NodeResponse(bytes.toString('base64'), null, 'image/png', 200, 'base64')).body], [0, 200, 255, 10]);
+    assert.deepEqual(
+      [...resultFromOutput(new NodeResponse(bytes.toString('base64'), null, 'image/png', 200, 'base64')).body],
+      [0, 200, 255, 10],
+    );
   });
 
   it('resultFromOutput() recognises a NodeResponse by class, not shape', () => {

@@ -14,7 +14,13 @@ export class NodeResponse {
   content_type: string;
   status_code: number;
   body_encoding: string;
-  constructor(body: unknown = null, headers: Record<string, unknown> | null = null, contentType = 'text/plain', statusCode = 200, bodyEncoding = 'text') {
+  constructor(
+    body: unknown = null,
+    headers: Record<string, unknown> | null = null,
+    contentType = 'text/plain',
+    statusCode = 200,
+    bodyEncoding = 'text',
+  ) {
     this.body = body;
     this.headers = headers ?? {};
     this.content_type = contentType;
@@ -54,13 +60,19 @@ export function resultFromOutput(output: unknown): HandlerResult {
   }
   if (Array.isArray(output) && output.length === 2 && typeof output[0] === 'number') {
     const [status, body] = output as [number, unknown];
-    if (isText(body) || Buffer.isBuffer(body)) return { status, headers: {}, contentType: 'text/plain', body: toBody(body) };
+    if (isText(body) || Buffer.isBuffer(body))
+      return { status, headers: {}, contentType: 'text/plain', body: toBody(body) };
     return { status, headers: {}, contentType: JSON_TYPE, body: JSON.stringify(body) ?? '' };
   }
   if (output instanceof NodeResponse) {
     let body = toBody(output.body);
     if (output.body_encoding === 'base64' && isText(output.body)) body = Buffer.from(String(output.body), 'base64');
-    return { status: output.status_code || 200, headers: stringHeaders(output.headers), contentType: output.content_type || 'text/plain', body };
+    return {
+      status: output.status_code || 200,
+      headers: stringHeaders(output.headers),
+      contentType: output.content_type || 'text/plain',
+      body,
+    };
   }
   if (output === undefined) return { status: 200, headers: {}, contentType: 'text/plain', body: '' };
   return { status: 200, headers: {}, contentType: JSON_TYPE, body: JSON.stringify(output) ?? 'null' };

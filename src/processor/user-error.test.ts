@@ -28,7 +28,11 @@ describe('describeUserError()', () => {
   after(() => rmSync(root, { recursive: true, force: true }));
 
   it('a syntax error: the error line with file and line first, then the code frame; no loader frames', async () => {
-    const e = await loadError(root, 'handler.js', 'exports.handler = function (context, event) {\n  context.callback("x");\n});\n');
+    const e = await loadError(
+      root,
+      'handler.js',
+      'exports.handler = function (context, event) {\n  context.callback("x");\n});\n',
+    );
     const text = describeUserError(e, root);
     const [first, ...rest] = text.split('\n');
     assert.match(first!, /^SyntaxError: Unexpected token '\)' \(handler\.js:3\)$/);
@@ -38,15 +42,18 @@ describe('describeUserError()', () => {
     assert.ok(!text.includes(root), 'paths are relative to the function');
   });
 
-  it('an exception at the top level of a module: the error, the user frame, none of Node\'s', async () => {
+  it("an exception at the top level of a module: the error, the user frame, none of Node's", async () => {
     const e = await loadError(root, 'lib/top.js', '// a comment\nconst x = undefined;\nx.boom();\n');
     const text = describeUserError(e, root);
-    assert.match(text.split('\n')[0]!, /^TypeError: Cannot read properties of undefined \(reading 'boom'\) \(lib\/top\.js:3:3\)$/);
+    assert.match(
+      text.split('\n')[0]!,
+      /^TypeError: Cannot read properties of undefined \(reading 'boom'\) \(lib\/top\.js:3:3\)$/,
+    );
     assert.match(text, /\n {4}at .* \(lib\/top\.js:3:3\)/);
     assert.doesNotMatch(text, /node:internal|Module\._compile/);
   });
 
-  it('an ES module that does not compile: node --check\'s report gives the file and line', async () => {
+  it("an ES module that does not compile: node --check's report gives the file and line", async () => {
     await loadError(root, 'esm.mjs', 'export const handler = () => {\n  return 1;\n}}\n');
     let report = '';
     try {

@@ -16,7 +16,11 @@ import { fileURLToPath } from 'node:url';
 function inside(root: string, path: string): string | undefined {
   let p = path;
   if (p.startsWith('file://')) {
-    try { p = fileURLToPath(p); } catch { return undefined; }
+    try {
+      p = fileURLToPath(p);
+    } catch {
+      return undefined;
+    }
   }
   const base = root.endsWith(sep) ? root : root + sep;
   return p.startsWith(base) ? relative(root, p) : undefined;
@@ -48,7 +52,9 @@ export function describeUserError(err: unknown, root: string): string {
     return [`${headline} (${compileFile}:${loc[2]})`, ...frame].join('\n');
   }
 
-  const frames = lines.map((l) => userFrame(l, root)).filter((f): f is { fn: string; where: string } => f !== undefined);
+  const frames = lines
+    .map((l) => userFrame(l, root))
+    .filter((f): f is { fn: string; where: string } => f !== undefined);
   if (!frames.length) return headline;
   return [`${headline} (${frames[0]!.where})`, ...frames.map((f) => `    at ${f.fn} (${f.where})`)].join('\n');
 }

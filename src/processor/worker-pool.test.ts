@@ -6,7 +6,10 @@ import { WorkerPool, WorkerUnavailableError } from './worker-pool.js';
 function deferred<T = void>() {
   let resolve!: (v: T) => void;
   let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   return { promise, resolve, reject };
 }
 const tick = () => new Promise((r) => setImmediate(r));
@@ -23,7 +26,12 @@ describe('WorkerPool', () => {
     const pool = new WorkerPool(3, 10);
     const gates = [deferred(), deferred(), deferred()];
     const ids: number[] = [];
-    const runs = gates.map((g) => pool.run(100, async (id) => { ids.push(id); await g.promise; }));
+    const runs = gates.map((g) =>
+      pool.run(100, async (id) => {
+        ids.push(id);
+        await g.promise;
+      }),
+    );
     await tick();
     assert.deepEqual(ids, [10, 11, 12]);
     gates.forEach((g) => g.resolve());
@@ -35,12 +43,14 @@ describe('WorkerPool', () => {
     let active = 0;
     let maxActive = 0;
     const gates = Array.from({ length: 5 }, () => deferred());
-    const runs = gates.map((g) => pool.run(0, async () => {
-      active++;
-      maxActive = Math.max(maxActive, active);
-      await g.promise;
-      active--;
-    }));
+    const runs = gates.map((g) =>
+      pool.run(0, async () => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        await g.promise;
+        active--;
+      }),
+    );
     await tick();
     assert.equal(pool.inflight, 2);
     assert.equal(pool.queued, 3);
@@ -60,10 +70,22 @@ describe('WorkerPool', () => {
     const g0 = deferred();
     const g1 = deferred();
     const order: string[] = [];
-    const a = pool.run(100, async (id) => { await g0.promise; return id; });
-    const b = pool.run(100, async (id) => { await g1.promise; return id; });
-    const c = pool.run(1000, async (id) => { order.push('c'); return id; });
-    const d = pool.run(1000, async (id) => { order.push('d'); return id; });
+    const a = pool.run(100, async (id) => {
+      await g0.promise;
+      return id;
+    });
+    const b = pool.run(100, async (id) => {
+      await g1.promise;
+      return id;
+    });
+    const c = pool.run(1000, async (id) => {
+      order.push('c');
+      return id;
+    });
+    const d = pool.run(1000, async (id) => {
+      order.push('d');
+      return id;
+    });
     await tick();
     assert.equal(pool.queued, 2);
     g1.resolve();
@@ -77,7 +99,12 @@ describe('WorkerPool', () => {
 
   it('WorkerPool frees the worker when the function throws', async () => {
     const pool = new WorkerPool(1);
-    await assert.rejects(pool.run(100, async () => { throw new Error('boom'); }), /boom/);
+    await assert.rejects(
+      pool.run(100, async () => {
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
     assert.equal(pool.inflight, 0);
     assert.equal(await pool.run(100, async (id) => id), 0);
   });
@@ -88,7 +115,9 @@ describe('WorkerPool', () => {
     const busy = pool.run(100, () => gate.promise);
     const started = Date.now();
     let ran = false;
-    const waiting = pool.run(30, async () => { ran = true; });
+    const waiting = pool.run(30, async () => {
+      ran = true;
+    });
     await tick();
     assert.equal(pool.queued, 1);
     await assert.rejects(waiting, (e: unknown) => {

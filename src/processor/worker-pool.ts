@@ -17,7 +17,10 @@ export class WorkerPool {
   inflight = 0;
 
   /** `offset`: the first worker id of this pool, so pools of different triggers map to distinct runtime workers. */
-  constructor(readonly size: number, offset = 0) {
+  constructor(
+    readonly size: number,
+    offset = 0,
+  ) {
     this.free = Array.from({ length: size }, (_, i) => offset + size - 1 - i);
   }
 

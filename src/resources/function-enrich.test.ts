@@ -4,19 +4,32 @@ import { enrichFunction } from './function-enrich.js';
 import type { FunctionConfig, Trigger } from './types.js';
 
 /** A minimal config as a client sends it (most always-present keys missing). */
-function fn(spec: Record<string, unknown> = {}, metadata: FunctionConfig['metadata'] = { name: 'f', namespace: 'nuclio' }): FunctionConfig {
+function fn(
+  spec: Record<string, unknown> = {},
+  metadata: FunctionConfig['metadata'] = { name: 'f', namespace: 'nuclio' },
+): FunctionConfig {
   return { metadata, spec: spec as FunctionConfig['spec'] };
 }
 
 describe('enrichFunction', () => {
   it('enrichFunction() sets the project label to "default" when missing', () => {
     assert.deepEqual(enrichFunction(fn()).metadata.labels, { 'nuclio.io/project-name': 'default' });
-    assert.deepEqual(enrichFunction(fn({}, { name: 'f', labels: { a: 'b' } })).metadata.labels, { a: 'b', 'nuclio.io/project-name': 'default' });
-    assert.deepEqual(enrichFunction(fn({}, { name: 'f', labels: { 'nuclio.io/project-name': '' } })).metadata.labels, { 'nuclio.io/project-name': 'default' });
+    assert.deepEqual(enrichFunction(fn({}, { name: 'f', labels: { a: 'b' } })).metadata.labels, {
+      a: 'b',
+      'nuclio.io/project-name': 'default',
+    });
+    assert.deepEqual(enrichFunction(fn({}, { name: 'f', labels: { 'nuclio.io/project-name': '' } })).metadata.labels, {
+      'nuclio.io/project-name': 'default',
+    });
   });
 
   it('enrichFunction() keeps an existing project label', () => {
-    assert.equal(enrichFunction(fn({}, { name: 'f', labels: { 'nuclio.io/project-name': 'p1' } })).metadata.labels?.['nuclio.io/project-name'], 'p1');
+    assert.equal(
+      enrichFunction(fn({}, { name: 'f', labels: { 'nuclio.io/project-name': 'p1' } })).metadata.labels?.[
+        'nuclio.io/project-name'
+      ],
+      'p1',
+    );
   });
 
   const runtimes: [string | undefined, string | undefined][] = [
@@ -41,7 +54,14 @@ describe('enrichFunction', () => {
   });
 
   it('enrichFunction() keeps given resources, build, platform and eventTimeout', () => {
-    const s = enrichFunction(fn({ resources: { limits: { cpu: '1' } }, build: { path: '/x' }, platform: { attributes: { a: 1 } }, eventTimeout: '30s' })).spec;
+    const s = enrichFunction(
+      fn({
+        resources: { limits: { cpu: '1' } },
+        build: { path: '/x' },
+        platform: { attributes: { a: 1 } },
+        eventTimeout: '30s',
+      }),
+    ).spec;
     assert.deepEqual(s.resources, { limits: { cpu: '1' } });
     assert.deepEqual(s.build, { path: '/x' });
     assert.deepEqual(s.platform, { attributes: { a: 1 } });
@@ -75,7 +95,8 @@ describe('enrichFunction', () => {
     assert.deepEqual(enrichFunction(fn()).spec.triggers, {
       'default-http': { class: '', kind: 'http', name: 'default-http', numWorkers: 1 },
     });
-    const withCron = enrichFunction(fn({ triggers: { c: { kind: 'cron', attributes: { interval: '10s' } } } })).spec.triggers!;
+    const withCron = enrichFunction(fn({ triggers: { c: { kind: 'cron', attributes: { interval: '10s' } } } })).spec
+      .triggers!;
     assert.deepEqual(Object.keys(withCron).sort(), ['c', 'default-http']);
   });
 
@@ -106,13 +127,16 @@ describe('enrichFunction', () => {
   });
 
   it('enrichFunction() copies maxWorkers into numWorkers unless numWorkers is set', () => {
-    const t = enrichFunction(fn({ triggers: { a: { kind: 'http', maxWorkers: 4 }, b: { kind: 'cron', maxWorkers: 4, numWorkers: 2 } } })).spec.triggers!;
+    const t = enrichFunction(
+      fn({ triggers: { a: { kind: 'http', maxWorkers: 4 }, b: { kind: 'cron', maxWorkers: 4, numWorkers: 2 } } }),
+    ).spec.triggers!;
     assert.equal(t.a!.numWorkers, 4);
     assert.equal(t.b!.numWorkers, 2);
   });
 
   it('enrichFunction() defaults numWorkers to 1 for http and v3ioStream only', () => {
-    const t = enrichFunction(fn({ triggers: { h: { kind: 'http' }, v: { kind: 'v3ioStream' }, c: { kind: 'cron' } } })).spec.triggers!;
+    const t = enrichFunction(fn({ triggers: { h: { kind: 'http' }, v: { kind: 'v3ioStream' }, c: { kind: 'cron' } } }))
+      .spec.triggers!;
     assert.equal(t.h!.numWorkers, 1);
     assert.equal(t.v!.numWorkers, 1);
     assert.equal(t.c!.numWorkers, undefined);
@@ -123,7 +147,9 @@ describe('enrichFunction', () => {
       const t = enrichFunction(fn({ triggers: { s: { kind } } })).spec.triggers!.s!;
       assert.equal(t.explicitAckMode, 'disable');
       assert.equal(t.workerTerminationTimeout, '10s');
-      const kept = enrichFunction(fn({ triggers: { s: { kind, explicitAckMode: 'enable', workerTerminationTimeout: '5s' } } })).spec.triggers!.s!;
+      const kept = enrichFunction(
+        fn({ triggers: { s: { kind, explicitAckMode: 'enable', workerTerminationTimeout: '5s' } } }),
+      ).spec.triggers!.s!;
       assert.equal(kept.explicitAckMode, 'enable');
       assert.equal(kept.workerTerminationTimeout, '5s');
     });

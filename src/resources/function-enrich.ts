@@ -31,7 +31,8 @@ export function enrichFunction(input: FunctionConfig, opts: EnrichOptions = {}):
   if (spec.minReplicas !== undefined && spec.maxReplicas === undefined) spec.maxReplicas = spec.minReplicas;
   if (spec.maxReplicas !== undefined && spec.minReplicas === undefined) spec.minReplicas = spec.maxReplicas;
 
-  if (spec.disableDefaultHTTPTrigger === undefined && opts.disableDefaultHttpTrigger) spec.disableDefaultHTTPTrigger = true;
+  if (spec.disableDefaultHTTPTrigger === undefined && opts.disableDefaultHttpTrigger)
+    spec.disableDefaultHTTPTrigger = true;
   const triggers: Record<string, Trigger> = {};
   for (const [key, t] of Object.entries(spec.triggers ?? {})) triggers[key] = enrichTrigger(key, t);
   const hasHttp = Object.values(triggers).some((t) => t.kind === 'http');

@@ -6,7 +6,6 @@ import { throws400 } from '../../test/helpers/expect-api-error.js';
 
 const MISSING = 'Function event name must be provided in metadata';
 
-
 describe('readFunctionEventBody', () => {
   const full = {
     metadata: { name: 'fe1', namespace: 'fe1-namespace', labels: { 'nuclio.io/function-name': 'f1' } },
@@ -31,22 +30,37 @@ describe('readFunctionEventBody', () => {
   }
 
   it('readFunctionEventBody() generates a missing name on create', () => {
-    const ev = readFunctionEventBody({ metadata: {} }, { defaultNamespace: 'nuclio', generateName: () => '6f1c7e1e-0000-4000-8000-000000000000' });
+    const ev = readFunctionEventBody(
+      { metadata: {} },
+      { defaultNamespace: 'nuclio', generateName: () => '6f1c7e1e-0000-4000-8000-000000000000' },
+    );
     assert.equal(ev.metadata.name, '6f1c7e1e-0000-4000-8000-000000000000');
     assert.equal(ev.metadata.namespace, 'nuclio');
   });
 
   it('readFunctionEventBody() keeps a given name even with a generator', () => {
-    const ev = readFunctionEventBody({ metadata: { name: 'given' } }, { defaultNamespace: 'nuclio', generateName: () => 'generated' });
+    const ev = readFunctionEventBody(
+      { metadata: { name: 'given' } },
+      { defaultNamespace: 'nuclio', generateName: () => 'generated' },
+    );
     assert.equal(ev.metadata.name, 'given');
   });
 
   it('readFunctionEventBody() refuses a name that is not a qualified name', () => {
-    throws400(() => readFunctionEventBody({ metadata: { name: 'bad name!' } }, { defaultNamespace: 'n' }), 'Function event name "bad name!" is invalid');
+    throws400(
+      () => readFunctionEventBody({ metadata: { name: 'bad name!' } }, { defaultNamespace: 'n' }),
+      'Function event name "bad name!" is invalid',
+    );
   });
 
   it('readFunctionEventBody() with withSpec false returns an empty spec', () => {
-    assert.deepEqual(readFunctionEventBody({ metadata: { name: 'fe' }, spec: { body: 5 } }, { defaultNamespace: 'n', withSpec: false }), { metadata: { name: 'fe', namespace: 'n' }, spec: {} });
+    assert.deepEqual(
+      readFunctionEventBody(
+        { metadata: { name: 'fe' }, spec: { body: 5 } },
+        { defaultNamespace: 'n', withSpec: false },
+      ),
+      { metadata: { name: 'fe', namespace: 'n' }, spec: {} },
+    );
   });
 
   const specProblems: [Record<string, unknown>, string][] = [
@@ -63,11 +77,17 @@ describe('readFunctionEventBody', () => {
   }
 
   it('readFunctionEventBody() answers 400 for a spec that is not an object', () => {
-    throws400(() => readFunctionEventBody({ metadata: { name: 'fe' }, spec: [] }, { defaultNamespace: 'n' }), 'spec must be an object');
+    throws400(
+      () => readFunctionEventBody({ metadata: { name: 'fe' }, spec: [] }, { defaultNamespace: 'n' }),
+      'spec must be an object',
+    );
   });
 
   it('readFunctionEventBody() accepts a null body', () => {
-    assert.equal(readFunctionEventBody({ metadata: { name: 'fe' }, spec: { body: null } }, { defaultNamespace: 'n' }).spec.body, null);
+    assert.equal(
+      readFunctionEventBody({ metadata: { name: 'fe' }, spec: { body: null } }, { defaultNamespace: 'n' }).spec.body,
+      null,
+    );
   });
 });
 
@@ -77,7 +97,10 @@ describe('eventFunctionName', () => {
   });
   for (const labels of [undefined, {}, { 'nuclio.io/function-name': '' }] as (Record<string, string> | undefined)[]) {
     it(`eventFunctionName() refuses an event with labels ${JSON.stringify(labels)}`, () => {
-      throws400(() => eventFunctionName({ metadata: { name: 'fe', ...(labels ? { labels } : {}) }, spec: {} }), 'Function event has a missing label - `nuclio.io/function-name`');
+      throws400(
+        () => eventFunctionName({ metadata: { name: 'fe', ...(labels ? { labels } : {}) }, spec: {} }),
+        'Function event has a missing label - `nuclio.io/function-name`',
+      );
     });
   }
 });
@@ -85,8 +108,13 @@ describe('eventFunctionName', () => {
 describe('eventFunctionName names', () => {
   for (const fn of ['x.y/z', '..', 'Bad_Name', 'a'.repeat(64)]) {
     it(`eventFunctionName() refuses the function label ${JSON.stringify(fn.length > 20 ? `a…(${fn.length})` : fn)}, naming the label`, () => {
-      assert.throws(() => eventFunctionName({ metadata: { name: 'fe', labels: { 'nuclio.io/function-name': fn } }, spec: {} }),
-        (e: { status?: number; field?: string; message?: string }) => e.status === 400 && e.field === 'metadata.labels.nuclio.io/function-name' && /k8s naming convention/.test(e.message ?? ''));
+      assert.throws(
+        () => eventFunctionName({ metadata: { name: 'fe', labels: { 'nuclio.io/function-name': fn } }, spec: {} }),
+        (e: { status?: number; field?: string; message?: string }) =>
+          e.status === 400 &&
+          e.field === 'metadata.labels.nuclio.io/function-name' &&
+          /k8s naming convention/.test(e.message ?? ''),
+      );
     });
   }
 });
@@ -121,7 +149,10 @@ describe('enrichFunctionEvent', () => {
   });
 
   it('enrichFunctionEvent() does not mutate its input', () => {
-    const input: FunctionEvent = { metadata: { name: 'fe1', labels: { x: 'y' } }, spec: { attributes: { method: 'PUT' } } };
+    const input: FunctionEvent = {
+      metadata: { name: 'fe1', labels: { x: 'y' } },
+      spec: { attributes: { method: 'PUT' } },
+    };
     const before = structuredClone(input);
     const out = enrichFunctionEvent(input);
     assert.deepEqual(input, before);

@@ -11,7 +11,10 @@ import { FUNCTION_LABEL, type FunctionEvent } from './types.js';
 const MISSING = 'Function event name must be provided in metadata';
 
 /** Reads an event body. On create a missing name is generated; on update/delete it is required. */
-export function readFunctionEventBody(bodyIn: unknown, opts: { defaultNamespace: string; generateName?: () => string; withSpec?: boolean }): FunctionEvent {
+export function readFunctionEventBody(
+  bodyIn: unknown,
+  opts: { defaultNamespace: string; generateName?: () => string; withSpec?: boolean },
+): FunctionEvent {
   const body = requireObjectBody(bodyIn);
   if (!isObject(body.metadata)) throw fieldError('metadata', MISSING);
   const metadata = readMeta(body, 'Function event');
@@ -20,7 +23,8 @@ export function readFunctionEventBody(bodyIn: unknown, opts: { defaultNamespace:
   if (!metadata.name && opts.generateName) metadata.name = opts.generateName();
   if (!metadata.name) throw fieldError('metadata.name', MISSING);
   const errors = qualifiedNameErrors(metadata.name);
-  if (errors.length) throw fieldError('metadata.name', `Function event name ${quote(metadata.name)} is invalid: ${errors.join('; ')}`);
+  if (errors.length)
+    throw fieldError('metadata.name', `Function event name ${quote(metadata.name)} is invalid: ${errors.join('; ')}`);
   if (opts.withSpec === false) return { metadata, spec: {} };
   const spec = optObject(body.spec, 'spec') ?? {};
   optString(spec.displayName, 'spec.displayName');
@@ -44,7 +48,10 @@ export function eventFunctionName(ev: FunctionEvent): string {
 
 /** Nuclio's EnrichFunctionEvent, applied to the stored copy. */
 export function enrichFunctionEvent(ev: FunctionEvent): FunctionEvent {
-  const out: FunctionEvent = { metadata: { ...ev.metadata, labels: { ...(ev.metadata.labels ?? {}) } }, spec: { ...ev.spec } };
+  const out: FunctionEvent = {
+    metadata: { ...ev.metadata, labels: { ...(ev.metadata.labels ?? {}) } },
+    spec: { ...ev.spec },
+  };
   if (!out.spec.displayName) out.spec.displayName = out.metadata.name;
   if (!out.spec.triggerKind) out.spec.triggerKind = 'http';
   if (out.spec.triggerKind === 'http') {

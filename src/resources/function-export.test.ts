@@ -70,7 +70,11 @@ describe('exportFunction', () => {
     const r = record() as Partial<FunctionRecord>;
     delete r.status;
     delete r.metadata!.annotations;
-    assert.deepEqual(exportFunction(r as FunctionRecord).metadata.annotations, { 'nuclio.io/previous-state': '', 'skip-build': 'true', 'skip-deploy': 'true' });
+    assert.deepEqual(exportFunction(r as FunctionRecord).metadata.annotations, {
+      'nuclio.io/previous-state': '',
+      'skip-build': 'true',
+      'skip-deploy': 'true',
+    });
   });
 
   it('exportFunction() blanks trigger passwords and secrets and keeps other trigger fields', () => {
@@ -124,36 +128,76 @@ describe('exportFunction() secrets', () => {
   it('blanks env values whose names mark them secret, and keeps the others', () => {
     const fn = {
       metadata: { name: 'f', namespace: 'nuclio' },
-      spec: { resources: {}, build: {}, platform: {}, eventTimeout: '', env: [
-        { name: 'DB_PASSWORD', value: 'hunter2' }, { name: 'API_KEY', value: 'k' }, { name: 'GITHUB_TOKEN', value: 't' },
-        { name: 'WEBHOOK_SECRET', value: 's' }, { name: 'GREETING', value: 'hello' }, { name: 'TOKENIZER_MODE', value: 'fast' },
-      ] },
+      spec: {
+        resources: {},
+        build: {},
+        platform: {},
+        eventTimeout: '',
+        env: [
+          { name: 'DB_PASSWORD', value: 'hunter2' },
+          { name: 'API_KEY', value: 'k' },
+          { name: 'GITHUB_TOKEN', value: 't' },
+          { name: 'WEBHOOK_SECRET', value: 's' },
+          { name: 'GREETING', value: 'hello' },
+          { name: 'TOKENIZER_MODE', value: 'fast' },
+        ],
+      },
       status: { state: 'ready' as const },
     };
     const env = Object.fromEntries((exportFunction(fn).spec.env ?? []).map((e) => [e.name, e.value]));
-    assert.deepEqual(env, { DB_PASSWORD: '', API_KEY: '', GITHUB_TOKEN: '', WEBHOOK_SECRET: '', GREETING: 'hello', TOKENIZER_MODE: 'fast' });
+    assert.deepEqual(env, {
+      DB_PASSWORD: '',
+      API_KEY: '',
+      GITHUB_TOKEN: '',
+      WEBHOOK_SECRET: '',
+      GREETING: 'hello',
+      TOKENIZER_MODE: 'fast',
+    });
     assert.equal(fn.spec.env[0]!.value, 'hunter2', 'the stored function is not changed');
   });
 });
 
 describe('exportFunction() secrets beyond env names', () => {
   const fn = () => ({
-    metadata: { name: 'f', namespace: 'nuclio', annotations: { 'nuclio.io/kafka-sasl-password': 'ann-pw', keep: 'me' } },
+    metadata: {
+      name: 'f',
+      namespace: 'nuclio',
+      annotations: { 'nuclio.io/kafka-sasl-password': 'ann-pw', keep: 'me' },
+    },
     spec: {
-      resources: {}, platform: {}, eventTimeout: '',
+      resources: {},
+      platform: {},
+      eventTimeout: '',
       build: {
-        functionSourceCode: 'cGFzc3dvcmQ9eA==', path: 'https://tok@example.com/src.zip', commands: ['pip install x'],
-        codeEntryAttributes: { headers: { Authorization: 'Bearer t', 'X-V3io-Session-Key': 'k' }, s3SecretAccessKey: 's3', s3Bucket: 'b' },
+        functionSourceCode: 'cGFzc3dvcmQ9eA==',
+        path: 'https://tok@example.com/src.zip',
+        commands: ['pip install x'],
+        codeEntryAttributes: {
+          headers: { Authorization: 'Bearer t', 'X-V3io-Session-Key': 'k' },
+          s3SecretAccessKey: 's3',
+          s3Bucket: 'b',
+        },
       },
       env: [{ name: 'DATABASE_URL', value: 'mysql://u:pw@h/db' }],
-      triggers: { k: { class: '', kind: 'kafka', name: 'k', attributes: { sasl: { password: 'x' }, accessKey: 'ak', topics: ['t'] } } },
+      triggers: {
+        k: {
+          class: '',
+          kind: 'kafka',
+          name: 'k',
+          attributes: { sasl: { password: 'x' }, accessKey: 'ak', topics: ['t'] },
+        },
+      },
     },
     status: { state: 'ready' as const },
   });
 
   it('exportFunction() blanks secrets in build attributes, source URL, triggers, env values and annotations; keeps the source code', () => {
     const out = exportFunction(fn());
-    assert.deepEqual(out.spec.build.codeEntryAttributes, { headers: { Authorization: '', 'X-V3io-Session-Key': '' }, s3SecretAccessKey: '', s3Bucket: 'b' });
+    assert.deepEqual(out.spec.build.codeEntryAttributes, {
+      headers: { Authorization: '', 'X-V3io-Session-Key': '' },
+      s3SecretAccessKey: '',
+      s3Bucket: 'b',
+    });
     assert.equal(out.spec.build.path, '');
     assert.deepEqual(out.spec.build.commands, ['pip install x']);
     assert.equal(out.spec.build.functionSourceCode, 'cGFzc3dvcmQ9eA==');

@@ -49,7 +49,12 @@ function redactSpec(spec: FunctionConfig['spec']): FunctionConfig['spec'] {
     if (spec[k] !== undefined) (out as Record<string, unknown>)[k] = redactSecrets(spec[k]);
   }
   if (spec.build) {
-    out.build = Object.fromEntries(Object.entries(spec.build).map(([k, v]) => [k, k === 'functionSourceCode' ? v : redactSecrets(v, isSecretName(k))])) as typeof spec.build;
+    out.build = Object.fromEntries(
+      Object.entries(spec.build).map(([k, v]) => [
+        k,
+        k === 'functionSourceCode' ? v : redactSecrets(v, isSecretName(k)),
+      ]),
+    ) as typeof spec.build;
   }
   return out;
 }

@@ -10,7 +10,11 @@ const spec = (s: Partial<FunctionSpec> & { build?: FunctionSpec['build'] }): Fun
 
 describe('sourceKind', () => {
   const cases: [string, FunctionSpec, SourceKind | undefined][] = [
-    ['template wins over everything', spec({ build: { codeEntryType: 'template', functionSourceCode: 'YQ==', path: '/x' } }), 'template'],
+    [
+      'template wins over everything',
+      spec({ build: { codeEntryType: 'template', functionSourceCode: 'YQ==', path: '/x' } }),
+      'template',
+    ],
     ['inline source', spec({ build: { functionSourceCode: 'YQ==' } }), 'inline'],
     ['inline wins over path', spec({ build: { functionSourceCode: 'YQ==', path: 'https://h/x.zip' } }), 'inline'],
     ['an http URL', spec({ build: { path: 'http://example.com/f.zip' } }), 'url'],
@@ -92,16 +96,23 @@ describe('checkSource', () => {
   const none = { sourceRoots: [] };
 
   function refuses(s: FunctionSpec, opts: { sourceRoots: string[] }, text: string): void {
-    assert.throws(() => checkSource(s, opts), (e: unknown) => {
-      assert.ok(e instanceof ApiError);
-      assert.equal(e.status, 400);
-      assert.ok(e.message.includes(text), e.message);
-      return true;
-    });
+    assert.throws(
+      () => checkSource(s, opts),
+      (e: unknown) => {
+        assert.ok(e instanceof ApiError);
+        assert.equal(e.status, 400);
+        assert.ok(e.message.includes(text), e.message);
+        return true;
+      },
+    );
   }
 
   it('checkSource() refuses a spec without any source', () => {
-    refuses(spec({}), roots, 'Function must have either spec.build.path, spec.build.functionSourceCode, spec.build.image or spec.image set in order to create');
+    refuses(
+      spec({}),
+      roots,
+      'Function must have either spec.build.path, spec.build.functionSourceCode, spec.build.image or spec.image set in order to create',
+    );
   });
 
   it('checkSource() refuses a local path when no source roots are configured', () => {
@@ -114,7 +125,15 @@ describe('checkSource', () => {
     });
   }
 
-  for (const path of ['/srv/other', '/srv/functionsX/f', '/srv/functions/../secret', '/etc/passwd', 'f1', './f1', resolve('/srv/functions', 'f1').slice(1)]) {
+  for (const path of [
+    '/srv/other',
+    '/srv/functionsX/f',
+    '/srv/functions/../secret',
+    '/etc/passwd',
+    'f1',
+    './f1',
+    resolve('/srv/functions', 'f1').slice(1),
+  ]) {
     it(`checkSource() refuses the local path ${JSON.stringify(path)} outside the roots or relative`, () => {
       refuses(spec({ build: { path } }), roots, 'must be an absolute path inside /srv/functions');
     });

@@ -39,7 +39,10 @@ export function insideRoots(path: string, roots: string[]): boolean {
 export function checkSource(spec: FunctionSpec, opts: { sourceRoots: string[] }): void {
   const kind = sourceKind(spec);
   if (!kind) {
-    throw fieldError('spec.build', 'Function must have either spec.build.path, spec.build.functionSourceCode, spec.build.image or spec.image set in order to create');
+    throw fieldError(
+      'spec.build',
+      'Function must have either spec.build.path, spec.build.functionSourceCode, spec.build.image or spec.image set in order to create',
+    );
   }
   const b = spec.build;
   if (kind === 'url' && b.path && !/^https?:\/\/[^\s/]+/i.test(b.path)) {
@@ -47,12 +50,19 @@ export function checkSource(spec: FunctionSpec, opts: { sourceRoots: string[] })
   }
   if (kind === 'local') {
     const p = b.path!;
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p)) throw fieldError('spec.build.path', `spec.build.path ${quote(p)} must be an http(s) URL or a local path`);
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p))
+      throw fieldError('spec.build.path', `spec.build.path ${quote(p)} must be an http(s) URL or a local path`);
     if (!opts.sourceRoots.length) {
-      throw fieldError('spec.build.path', `spec.build.path ${quote(p)} is a local path, and this dashboard allows none (start it with --source-root DIR to allow paths inside DIR)`);
+      throw fieldError(
+        'spec.build.path',
+        `spec.build.path ${quote(p)} is a local path, and this dashboard allows none (start it with --source-root DIR to allow paths inside DIR)`,
+      );
     }
     if (!isAbsolute(p) || !insideRoots(p, opts.sourceRoots)) {
-      throw fieldError('spec.build.path', `spec.build.path ${quote(p)} must be an absolute path inside ${opts.sourceRoots.join(' or ')}`);
+      throw fieldError(
+        'spec.build.path',
+        `spec.build.path ${quote(p)} must be an absolute path inside ${opts.sourceRoots.join(' or ')}`,
+      );
     }
   }
 }

@@ -1,8 +1,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  canTransition, deployTarget, FUNCTION_STATES, isFunctionState, isProvisioning, isRunning, isServing, isWorkPending, patchTarget,
-  ranBeforeExport, TRANSITIONS, workFor, type StateWriter,
+  canTransition,
+  deployTarget,
+  FUNCTION_STATES,
+  isFunctionState,
+  isProvisioning,
+  isRunning,
+  isServing,
+  isWorkPending,
+  patchTarget,
+  ranBeforeExport,
+  TRANSITIONS,
+  workFor,
+  type StateWriter,
 } from './function-state.js';
 import type { FunctionState } from './types.js';
 

@@ -12,8 +12,17 @@ import type { FunctionState } from './types.js';
 
 /** Every state, in the order of spec §8. */
 export const FUNCTION_STATES: readonly FunctionState[] = [
-  'waitingForBuild', 'building', 'waitingForResourceConfiguration', 'waitingForScaleResourceFromZero',
-  'waitingForScaleResourceToZero', 'configuringResources', 'ready', 'error', 'unhealthy', 'scaledToZero', 'imported',
+  'waitingForBuild',
+  'building',
+  'waitingForResourceConfiguration',
+  'waitingForScaleResourceFromZero',
+  'waitingForScaleResourceToZero',
+  'configuringResources',
+  'ready',
+  'error',
+  'unhealthy',
+  'scaledToZero',
+  'imported',
 ];
 
 /** Who writes a state: the API (a request), the function controller (work done), the platform (replicas). */
@@ -31,11 +40,24 @@ const WORK: Partial<Record<FunctionState, StateWork>> = {
   waitingForScaleResourceToZero: 'scaleToZero',
 };
 /** States in which the platform's own reports may replace the stored state. */
-const PLATFORM_OWNED: readonly FunctionState[] = ['ready', 'unhealthy', 'scaledToZero', 'waitingForScaleResourceFromZero', 'error'];
+const PLATFORM_OWNED: readonly FunctionState[] = [
+  'ready',
+  'unhealthy',
+  'scaledToZero',
+  'waitingForScaleResourceFromZero',
+  'error',
+];
 /** What the platform reports: a wake-up starting, replicas ready, a crash, idle scale-down, a failed start. */
-const PLATFORM_REPORTS: readonly FunctionState[] = ['waitingForScaleResourceFromZero', 'ready', 'unhealthy', 'scaledToZero', 'error'];
+const PLATFORM_REPORTS: readonly FunctionState[] = [
+  'waitingForScaleResourceFromZero',
+  'ready',
+  'unhealthy',
+  'scaledToZero',
+  'error',
+];
 
-const has = (set: readonly FunctionState[], state: string | undefined) => (set as readonly (string | undefined)[]).includes(state);
+const has = (set: readonly FunctionState[], state: string | undefined) =>
+  (set as readonly (string | undefined)[]).includes(state);
 
 /** True for a state of FUNCTION_STATES (a stored or exported value may be anything). */
 export function isFunctionState(value: unknown): value is FunctionState {
@@ -101,17 +123,49 @@ export interface TransitionRule {
 
 /** Every transition the lifecycle allows. A write that no rule allows is not made. */
 export const TRANSITIONS: readonly TransitionRule[] = [
-  { by: 'api', from: [undefined, ...PROVISIONED], to: ['building', 'imported'], when: 'create, update or import (skip-deploy: imported); refused while provisioning' },
-  { by: 'api', from: PROVISIONED, to: ['configuringResources', 'waitingForScaleResourceToZero'], when: 'PATCH desiredState ready (redeploy spec.image, no build) or scaledToZero' },
-  { by: 'controller', from: RUNNING, to: ['configuringResources'], when: 'the dashboard started: nothing runs yet, redeploy from the artifact' },
-  { by: 'controller', from: ['building', 'configuringResources'], to: ['ready', 'unhealthy', 'error'], when: 'the build and deploy, or the deploy, ended (unhealthy: it runs, but a broker trigger cannot reach its broker)' },
-  { by: 'controller', from: PLATFORM_OWNED, to: ['ready', 'unhealthy', 'scaledToZero', 'error'], when: 'a function restored after a restart is running again (or parked, or failed to start)' },
+  {
+    by: 'api',
+    from: [undefined, ...PROVISIONED],
+    to: ['building', 'imported'],
+    when: 'create, update or import (skip-deploy: imported); refused while provisioning',
+  },
+  {
+    by: 'api',
+    from: PROVISIONED,
+    to: ['configuringResources', 'waitingForScaleResourceToZero'],
+    when: 'PATCH desiredState ready (redeploy spec.image, no build) or scaledToZero',
+  },
+  {
+    by: 'controller',
+    from: RUNNING,
+    to: ['configuringResources'],
+    when: 'the dashboard started: nothing runs yet, redeploy from the artifact',
+  },
+  {
+    by: 'controller',
+    from: ['building', 'configuringResources'],
+    to: ['ready', 'unhealthy', 'error'],
+    when: 'the build and deploy, or the deploy, ended (unhealthy: it runs, but a broker trigger cannot reach its broker)',
+  },
+  {
+    by: 'controller',
+    from: PLATFORM_OWNED,
+    to: ['ready', 'unhealthy', 'scaledToZero', 'error'],
+    when: 'a function restored after a restart is running again (or parked, or failed to start)',
+  },
   { by: 'controller', from: ['waitingForScaleResourceToZero'], to: ['scaledToZero'], when: 'the replicas stopped' },
-  { by: 'platform', from: PLATFORM_OWNED, to: PLATFORM_REPORTS, when: 'a wake-up, replicas ready again, a crash, an idle scale-down, a replica that cannot start' },
+  {
+    by: 'platform',
+    from: PLATFORM_OWNED,
+    to: PLATFORM_REPORTS,
+    when: 'a wake-up, replicas ready again, a crash, an idle scale-down, a replica that cannot start',
+  },
 ];
 
 /** True when `by` may move a function from `from` to `to` (see TRANSITIONS). */
 export function canTransition(from: string | undefined, to: FunctionState, by: StateWriter): boolean {
   const start = from === '' ? undefined : from;
-  return TRANSITIONS.some((r) => r.by === by && r.to.includes(to) && (r.from as readonly (string | undefined)[]).includes(start));
+  return TRANSITIONS.some(
+    (r) => r.by === by && r.to.includes(to) && (r.from as readonly (string | undefined)[]).includes(start),
+  );
 }

@@ -1,13 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  checkReservedName, normaliseCronSchedule, readFunctionBody, requireObjectBody, validateFunctionSpec,
+  checkReservedName,
+  normaliseCronSchedule,
+  readFunctionBody,
+  requireObjectBody,
+  validateFunctionSpec,
 } from './function-validate.js';
 import { throwsApiError as throwsApi } from '../../test/helpers/expect-api-error.js';
 import { isApiError } from '../errors.js';
 
 const ctx = { defaultNamespace: 'nuclio' };
-
 
 describe('readFunctionBody', () => {
   it('readFunctionBody() reads name and namespace, defaulting the namespace', () => {
@@ -16,7 +19,10 @@ describe('readFunctionBody', () => {
     assert.equal(f.metadata.namespace, 'nuclio');
     assert.deepEqual(f.spec, { runtime: 'nodejs' });
     assert.equal(readFunctionBody({ metadata: { name: 'f1', namespace: 'other' } }, ctx).metadata.namespace, 'other');
-    assert.equal(readFunctionBody({ metadata: { name: 'f1', namespace: 'other' } }, { defaultNamespace: '' }).metadata.namespace, 'other');
+    assert.equal(
+      readFunctionBody({ metadata: { name: 'f1', namespace: 'other' } }, { defaultNamespace: '' }).metadata.namespace,
+      'other',
+    );
   });
 
   const missing: [unknown, string, string][] = [
@@ -34,10 +40,30 @@ describe('readFunctionBody', () => {
   }
 
   // A function name is a DNS-1123 label: it becomes a folder here (and a Service name on Kubernetes).
-  for (const name of ['!funcmylif&', '-f', 'f-', 'a b', 'a'.repeat(64), 'x.y/z', 'a/b', '..', '.', 'MyFunc', 'my_func', 'my.func', 'f\u0000']) {
+  for (const name of [
+    '!funcmylif&',
+    '-f',
+    'f-',
+    'a b',
+    'a'.repeat(64),
+    'x.y/z',
+    'a/b',
+    '..',
+    '.',
+    'MyFunc',
+    'my_func',
+    'my.func',
+    'f\u0000',
+  ]) {
     it(`readFunctionBody() refuses the name ${JSON.stringify(name.length > 20 ? `a…(${name.length})` : name)} with a 400 naming metadata.name`, () => {
-      assert.throws(() => readFunctionBody({ metadata: { name } }, ctx), (e: unknown) =>
-        isApiError(e, 'INVALID_FIELD') && e.status === 400 && e.field === 'metadata.name' && e.message.includes("Function name doesn't conform to k8s naming convention"));
+      assert.throws(
+        () => readFunctionBody({ metadata: { name } }, ctx),
+        (e: unknown) =>
+          isApiError(e, 'INVALID_FIELD') &&
+          e.status === 400 &&
+          e.field === 'metadata.name' &&
+          e.message.includes("Function name doesn't conform to k8s naming convention"),
+      );
     });
   }
 
@@ -52,7 +78,10 @@ describe('readFunctionBody', () => {
   });
 
   it('readFunctionBody() lets the project header override the body label', () => {
-    const f = readFunctionBody({ metadata: { name: 'f', labels: { 'nuclio.io/project-name': 'body-p', other: 'x' } } }, { ...ctx, projectName: 'header-p' });
+    const f = readFunctionBody(
+      { metadata: { name: 'f', labels: { 'nuclio.io/project-name': 'body-p', other: 'x' } } },
+      { ...ctx, projectName: 'header-p' },
+    );
     assert.deepEqual(f.metadata.labels, { 'nuclio.io/project-name': 'header-p', other: 'x' });
     const noLabels = readFunctionBody({ metadata: { name: 'f' } }, { ...ctx, projectName: 'p' });
     assert.deepEqual(noLabels.metadata.labels, { 'nuclio.io/project-name': 'p' });
@@ -80,11 +109,18 @@ describe('readFunctionBody', () => {
 
   it('readFunctionBody() without spec (delete) ignores the spec and returns the always-present keys', () => {
     const f = readFunctionBody({ metadata: { name: 'f' }, spec: 'garbage' }, ctx, false);
-    assert.deepEqual(f, { metadata: { name: 'f', namespace: 'nuclio' }, spec: { resources: {}, build: {}, platform: {}, eventTimeout: '' } });
+    assert.deepEqual(f, {
+      metadata: { name: 'f', namespace: 'nuclio' },
+      spec: { resources: {}, build: {}, platform: {}, eventTimeout: '' },
+    });
   });
 
   it('readFunctionBody() validates the spec', () => {
-    throwsApi(() => readFunctionBody({ metadata: { name: 'f' }, spec: { maxReplicas: 0 } }, ctx), 400, 'Max replicas must be greater than zero');
+    throwsApi(
+      () => readFunctionBody({ metadata: { name: 'f' }, spec: { maxReplicas: 0 } }, ctx),
+      400,
+      'Max replicas must be greater than zero',
+    );
   });
 
   const metaProblems: [Record<string, unknown>, string][] = [
@@ -107,7 +143,10 @@ describe('readFunctionBody', () => {
     const f = readFunctionBody({ metadata: { name: 'f', annotations: { a: 'b' }, resourceVersion: 7 } }, ctx);
     assert.deepEqual(f.metadata.annotations, { a: 'b' });
     assert.equal(f.metadata.resourceVersion, '7');
-    assert.equal(readFunctionBody({ metadata: { name: 'f', resourceVersion: '' } }, ctx).metadata.resourceVersion, undefined);
+    assert.equal(
+      readFunctionBody({ metadata: { name: 'f', resourceVersion: '' } }, ctx).metadata.resourceVersion,
+      undefined,
+    );
   });
 
   it('requireObjectBody() returns the object itself', () => {
@@ -128,13 +167,24 @@ describe('validateFunctionSpec', () => {
     ['eventTimeout 0', { eventTimeout: '0' }],
     ['a good env', { env: [{ name: 'A_B', value: 'x' }, { name: '_x.y-z' }] }],
     ['a null env', { env: null }],
-    ['an http and a cron trigger', { triggers: { h: { kind: 'http', name: 'h', attributes: { port: 31000 } }, c: { kind: 'cron', attributes: { interval: '10s' } } } }],
+    [
+      'an http and a cron trigger',
+      {
+        triggers: {
+          h: { kind: 'http', name: 'h', attributes: { port: 31000 } },
+          c: { kind: 'cron', attributes: { interval: '10s' } },
+        },
+      },
+    ],
     ['cron with a 5-field schedule', { triggers: { c: { kind: 'cron', attributes: { schedule: '*/5 * * * *' } } } }],
     ['cron with a 6-field schedule', { triggers: { c: { kind: 'cron', attributes: { schedule: '*/10 * * * * *' } } } }],
     ['cron @every', { triggers: { c: { kind: 'cron', attributes: { schedule: '@every 1m' } } } }],
     ['cron @hourly', { triggers: { c: { kind: 'cron', attributes: { schedule: '@hourly' } } } }],
     ['cron @daily', { triggers: { c: { kind: 'cron', attributes: { schedule: '@daily' } } } }],
-    ['cron event body and headers', { triggers: { c: { kind: 'cron', attributes: { interval: '1s', event: { body: 'x', headers: { a: 'b' } } } } } }],
+    [
+      'cron event body and headers',
+      { triggers: { c: { kind: 'cron', attributes: { interval: '1s', event: { body: 'x', headers: { a: 'b' } } } } } },
+    ],
     ['a plain image', { image: 'nginx' }],
     ['an image with tag', { image: 'nginx:1.25-alpine' }],
     ['an image with registry and port', { image: 'localhost:5000/team/app:v1.0' }],
@@ -167,23 +217,75 @@ describe('validateFunctionSpec', () => {
     ['env as an object', { env: { A: 'b' } }, 'spec.env must be a list of {name, value}'],
     ['env with a string entry', { env: ['A=b'] }, 'spec.env[0] must be an object'],
     ['env without a name', { env: [{ value: 'x' }] }, 'spec.env[0].name must be a valid environment variable name'],
-    ['env with a bad name', { env: [{ name: 'ok' }, { name: '1BAD' }] }, 'spec.env[1].name must be a valid environment variable name'],
+    [
+      'env with a bad name',
+      { env: [{ name: 'ok' }, { name: '1BAD' }] },
+      'spec.env[1].name must be a valid environment variable name',
+    ],
     ['env with a numeric value', { env: [{ name: 'A', value: 1 }] }, 'spec.env[0].value must be a string'],
-    ['two http triggers', { triggers: { a: { kind: 'http' }, b: { kind: 'http' } } }, "There's more than one http trigger (unsupported)"],
-    ['a trigger key/name mismatch', { triggers: { a: { kind: 'http', name: 'b' } } }, 'Trigger key and name mismatch (a != b)'],
+    [
+      'two http triggers',
+      { triggers: { a: { kind: 'http' }, b: { kind: 'http' } } },
+      "There's more than one http trigger (unsupported)",
+    ],
+    [
+      'a trigger key/name mismatch',
+      { triggers: { a: { kind: 'http', name: 'b' } } },
+      'Trigger key and name mismatch (a != b)',
+    ],
     ['an empty trigger key', { triggers: { '': { kind: 'http' } } }, 'Trigger key can not be empty'],
     ['a non-object trigger', { triggers: { a: 'http' } }, 'spec.triggers.a must be an object'],
     ['triggers as a list', { triggers: [] }, 'spec.triggers must be an object'],
-    ['numWorkers above 100000', { triggers: { h: { kind: 'http', numWorkers: 100001 } } }, 'spec.triggers.h.numWorkers must be between 0 and 100000'],
-    ['an http port above 65535', { triggers: { h: { kind: 'http', attributes: { port: 70000 } } } }, 'spec.triggers.h.attributes.port'],
-    ['cron without schedule or interval', { triggers: { c: { kind: 'cron', attributes: {} } } }, 'needs attributes.schedule or attributes.interval'],
-    ['cron without attributes', { triggers: { c: { kind: 'cron' } } }, 'needs attributes.schedule or attributes.interval'],
-    ['a bad cron schedule', { triggers: { c: { kind: 'cron', attributes: { schedule: 'not a cron' } } } }, 'is not a valid cron expression'],
-    ['a cron schedule with minute 61', { triggers: { c: { kind: 'cron', attributes: { schedule: '61 * * * *' } } } }, 'is not a valid cron expression'],
-    ['cron @every 0s', { triggers: { c: { kind: 'cron', attributes: { schedule: '@every 0s' } } } }, 'is not a valid cron expression'],
-    ['cron @every garbage', { triggers: { c: { kind: 'cron', attributes: { schedule: '@every soon' } } } }, 'is not a valid cron expression'],
-    ['a bad cron interval', { triggers: { c: { kind: 'cron', attributes: { interval: 'abc' } } } }, 'attributes.interval must be a positive duration'],
-    ['a zero cron interval', { triggers: { c: { kind: 'cron', attributes: { interval: '0s' } } } }, 'attributes.interval must be a positive duration'],
+    [
+      'numWorkers above 100000',
+      { triggers: { h: { kind: 'http', numWorkers: 100001 } } },
+      'spec.triggers.h.numWorkers must be between 0 and 100000',
+    ],
+    [
+      'an http port above 65535',
+      { triggers: { h: { kind: 'http', attributes: { port: 70000 } } } },
+      'spec.triggers.h.attributes.port',
+    ],
+    [
+      'cron without schedule or interval',
+      { triggers: { c: { kind: 'cron', attributes: {} } } },
+      'needs attributes.schedule or attributes.interval',
+    ],
+    [
+      'cron without attributes',
+      { triggers: { c: { kind: 'cron' } } },
+      'needs attributes.schedule or attributes.interval',
+    ],
+    [
+      'a bad cron schedule',
+      { triggers: { c: { kind: 'cron', attributes: { schedule: 'not a cron' } } } },
+      'is not a valid cron expression',
+    ],
+    [
+      'a cron schedule with minute 61',
+      { triggers: { c: { kind: 'cron', attributes: { schedule: '61 * * * *' } } } },
+      'is not a valid cron expression',
+    ],
+    [
+      'cron @every 0s',
+      { triggers: { c: { kind: 'cron', attributes: { schedule: '@every 0s' } } } },
+      'is not a valid cron expression',
+    ],
+    [
+      'cron @every garbage',
+      { triggers: { c: { kind: 'cron', attributes: { schedule: '@every soon' } } } },
+      'is not a valid cron expression',
+    ],
+    [
+      'a bad cron interval',
+      { triggers: { c: { kind: 'cron', attributes: { interval: 'abc' } } } },
+      'attributes.interval must be a positive duration',
+    ],
+    [
+      'a zero cron interval',
+      { triggers: { c: { kind: 'cron', attributes: { interval: '0s' } } } },
+      'attributes.interval must be a positive duration',
+    ],
     ['an upper-case image', { image: 'Nginx' }, 'Invalid Spec.Image passed'],
     ['an image with a space', { image: 'my image' }, 'Invalid Spec.Image passed'],
     ['an image with an empty tag', { image: 'nginx:' }, 'Invalid Spec.Image passed'],
@@ -193,9 +295,21 @@ describe('validateFunctionSpec', () => {
     ['a numeric runtime', { runtime: 3 }, 'spec.runtime must be a string'],
     ['a string disable', { disable: 'yes' }, 'spec.disable must be a boolean'],
     ['build commands not strings', { build: { commands: ['ok', 1] } }, 'spec.build.commands must be a list of strings'],
-    ['buildTimeoutSeconds 0', { build: { buildTimeoutSeconds: 0 } }, 'spec.build.buildTimeoutSeconds must be between 1 and 86400'],
-    ['a zero scale-to-zero window', { scaleToZero: { scaleResources: [{ windowSize: '0s' }] } }, 'windowSize must be a positive duration'],
-    ['scaleResources as an object', { scaleToZero: { scaleResources: {} } }, 'spec.scaleToZero.scaleResources must be a list'],
+    [
+      'buildTimeoutSeconds 0',
+      { build: { buildTimeoutSeconds: 0 } },
+      'spec.build.buildTimeoutSeconds must be between 1 and 86400',
+    ],
+    [
+      'a zero scale-to-zero window',
+      { scaleToZero: { scaleResources: [{ windowSize: '0s' }] } },
+      'windowSize must be a positive duration',
+    ],
+    [
+      'scaleResources as an object',
+      { scaleToZero: { scaleResources: {} } },
+      'spec.scaleToZero.scaleResources must be a list',
+    ],
     ['replicas above 1000', { replicas: 1001 }, 'spec.replicas must be between 0 and 1000'],
   ];
   for (const [what, spec, msg] of invalid) {
@@ -247,14 +361,23 @@ describe('normaliseCronSchedule', () => {
 });
 
 describe('validateFunctionSpec() and v3ioStream triggers', () => {
-  const stream = { s: { kind: 'v3ioStream', attributes: { containerName: 'c', streamPath: '/s', consumerGroup: 'g' } } };
+  const stream = {
+    s: { kind: 'v3ioStream', attributes: { containerName: 'c', streamPath: '/s', consumerGroup: 'g' } },
+  };
   it('accepts fixed replica counts', () => {
     validateFunctionSpec({ triggers: stream });
     validateFunctionSpec({ triggers: stream, minReplicas: 2, maxReplicas: 2 });
   });
-  for (const [min, max] of [[1, 3], [0, 2]] as const) {
+  for (const [min, max] of [
+    [1, 3],
+    [0, 2],
+  ] as const) {
     it(`refuses minReplicas ${min} with maxReplicas ${max} (no autoscaling)`, () => {
-      throwsApi(() => validateFunctionSpec({ triggers: stream, minReplicas: min, maxReplicas: max }), 400, 'V3IO Stream trigger does not support autoscaling');
+      throwsApi(
+        () => validateFunctionSpec({ triggers: stream, minReplicas: min, maxReplicas: max }),
+        400,
+        'V3IO Stream trigger does not support autoscaling',
+      );
     });
   }
 });

@@ -11,9 +11,7 @@ import { parseCpu, parseQuantity } from './quantity.js';
 import { functionNameErrors, labelKeyErrors, labelValueErrors } from './names.js';
 import { triggerKindError } from './trigger-kinds.js';
 import { validateBrokerTrigger } from './broker-triggers/index.js';
-import {
-  isObject, optBoolean, optInt, optObject, optString, optStringArray, optStringMap,
-} from './shape.js';
+import { isObject, optBoolean, optInt, optObject, optString, optStringArray, optStringMap } from './shape.js';
 import { PROJECT_LABEL, type FunctionConfig, type Meta, type Trigger } from './types.js';
 
 export { normaliseCronSchedule };
@@ -41,7 +39,8 @@ export function readMeta(body: Record<string, unknown>, what: string): Meta {
       const ke = labelKeyErrors(k);
       if (ke.length) throw fieldError('metadata.labels', `${what} label key ${quote(k)} is invalid: ${ke.join('; ')}`);
       const ve = labelValueErrors(v);
-      if (ve.length) throw fieldError(`metadata.labels.${k}`, `${what} label ${k} value ${quote(v)} is invalid: ${ve.join('; ')}`);
+      if (ve.length)
+        throw fieldError(`metadata.labels.${k}`, `${what} label ${k} value ${quote(v)} is invalid: ${ve.join('; ')}`);
     }
     meta.labels = { ...labels };
   }
@@ -49,7 +48,8 @@ export function readMeta(body: Record<string, unknown>, what: string): Meta {
   if (annotations) meta.annotations = { ...annotations };
   const rv = raw.resourceVersion;
   if (rv !== undefined && rv !== null && rv !== '') {
-    if (typeof rv !== 'string' && typeof rv !== 'number') throw apiError('FIELD_MUST_BE', 'metadata.resourceVersion', 'a string', rv);
+    if (typeof rv !== 'string' && typeof rv !== 'number')
+      throw apiError('FIELD_MUST_BE', 'metadata.resourceVersion', 'a string', rv);
     meta.resourceVersion = String(rv);
   }
   return meta;
@@ -68,7 +68,10 @@ export function requireObjectBody(body: unknown): Record<string, unknown> {
 export function checkFunctionName(name: string, field: string): void {
   const errors = functionNameErrors(name);
   if (errors.length) {
-    throw fieldError(field, `Function name doesn't conform to k8s naming convention. Errors: ${errors.join('; ')} (${field} ${quote(name)})`);
+    throw fieldError(
+      field,
+      `Function name doesn't conform to k8s naming convention. Errors: ${errors.join('; ')} (${field} ${quote(name)})`,
+    );
   }
 }
 
@@ -98,7 +101,8 @@ export function checkReservedName(name: string): void {
   }
 }
 
-const IMAGE_REF = /^(?:[a-zA-Z0-9][a-zA-Z0-9.-]*(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const IMAGE_REF =
+  /^(?:[a-zA-Z0-9][a-zA-Z0-9.-]*(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
 function checkImage(value: unknown, field: string, goName: string): void {
   const s = optString(value, field);
@@ -121,7 +125,12 @@ export function validateFunctionSpec(spec: Record<string, unknown>, meta: Meta =
   if (limits?.memory !== undefined) {
     const bytes = parseQuantity(limits.memory);
     if (bytes === undefined || bytes < 16 * 2 ** 20) {
-      throw apiError('FIELD_MUST_BE', 'spec.resources.limits.memory', 'a quantity of at least 16Mi such as "128Mi"', limits.memory);
+      throw apiError(
+        'FIELD_MUST_BE',
+        'spec.resources.limits.memory',
+        'a quantity of at least 16Mi such as "128Mi"',
+        limits.memory,
+      );
     }
   }
   if (limits?.cpu !== undefined) {
@@ -139,22 +148,30 @@ export function validateFunctionSpec(spec: Record<string, unknown>, meta: Meta =
   const eventTimeout = optString(spec.eventTimeout, 'spec.eventTimeout');
   if (eventTimeout) {
     const ms = parseDuration(eventTimeout);
-    if (ms === undefined || ms < 0) throw apiError('FIELD_MUST_BE', 'spec.eventTimeout', 'a duration such as "30s"', eventTimeout);
+    if (ms === undefined || ms < 0)
+      throw apiError('FIELD_MUST_BE', 'spec.eventTimeout', 'a duration such as "30s"', eventTimeout);
   }
 
   const min = optInt(spec.minReplicas, 'spec.minReplicas', 0, 100);
   const max = optInt(spec.maxReplicas, 'spec.maxReplicas', 0, 100);
-  if (min === 0 && max === undefined) throw fieldError('spec.maxReplicas', 'Max replicas must be set when min replicas is zero');
+  if (min === 0 && max === undefined)
+    throw fieldError('spec.maxReplicas', 'Max replicas must be set when min replicas is zero');
   if (max === 0) throw fieldError('spec.maxReplicas', 'Max replicas must be greater than zero');
   if (min !== undefined && max !== undefined && min > max) {
-    throw fieldError('spec.minReplicas', `Min replicas must be less than or equal to max replicas (min ${min}, max ${max})`);
+    throw fieldError(
+      'spec.minReplicas',
+      `Min replicas must be less than or equal to max replicas (min ${min}, max ${max})`,
+    );
   }
   // Stream consumers share shards among a fixed set of replicas (Nuclio: no autoscaling, spec §6).
   const triggerList = isObject(spec.triggers) ? Object.values(spec.triggers) : [];
   if (triggerList.some((t) => isObject(t) && t.kind === 'v3ioStream')) {
     const n = min ?? max ?? 1;
     if ((max ?? n) !== n || n < 1) {
-      throw fieldError('spec.maxReplicas', `V3IO Stream trigger does not support autoscaling: set minReplicas equal to maxReplicas, at least 1 (min ${min ?? '-'}, max ${max ?? '-'})`);
+      throw fieldError(
+        'spec.maxReplicas',
+        `V3IO Stream trigger does not support autoscaling: set minReplicas equal to maxReplicas, at least 1 (min ${min ?? '-'}, max ${max ?? '-'})`,
+      );
     }
   }
 
@@ -183,12 +200,14 @@ export function validateFunctionSpec(spec: Record<string, unknown>, meta: Meta =
 
   const s2z = optObject(spec.scaleToZero, 'spec.scaleToZero');
   if (s2z?.scaleResources !== undefined && s2z.scaleResources !== null) {
-    if (!Array.isArray(s2z.scaleResources)) throw apiError('FIELD_MUST_BE', 'spec.scaleToZero.scaleResources', 'a list', s2z.scaleResources);
+    if (!Array.isArray(s2z.scaleResources))
+      throw apiError('FIELD_MUST_BE', 'spec.scaleToZero.scaleResources', 'a list', s2z.scaleResources);
     s2z.scaleResources.forEach((r, i) => {
       const f = `spec.scaleToZero.scaleResources[${i}]`;
       if (!isObject(r)) throw apiError('FIELD_MUST_BE', f, 'an object', r);
       const w = optString(r.windowSize, `${f}.windowSize`);
-      if (w !== undefined && !(parseDuration(w)! > 0)) throw apiError('FIELD_MUST_BE', `${f}.windowSize`, 'a positive duration such as "5m"', w);
+      if (w !== undefined && !(parseDuration(w)! > 0))
+        throw apiError('FIELD_MUST_BE', `${f}.windowSize`, 'a positive duration such as "5m"', w);
     });
   }
 
@@ -219,10 +238,17 @@ function validateTriggers(value: unknown, meta: Meta): void {
       optObject(attrs.ingresses, `${f}.attributes.ingresses`);
     }
     if (kind === 'cron') validateCron(attrs, f);
-    validateBrokerTrigger(key, { ...t, class: '', kind: kind ?? '', name: key, attributes: attrs }, {
-      namespace: meta.namespace || 'nuclio', name: meta.name || 'function', labels: meta.labels, annotations: meta.annotations,
-      triggers: triggers as Record<string, Trigger>,
-    });
+    validateBrokerTrigger(
+      key,
+      { ...t, class: '', kind: kind ?? '', name: key, attributes: attrs },
+      {
+        namespace: meta.namespace || 'nuclio',
+        name: meta.name || 'function',
+        labels: meta.labels,
+        annotations: meta.annotations,
+        triggers: triggers as Record<string, Trigger>,
+      },
+    );
   }
   if (httpCount > 1) throw fieldError('spec.triggers', "There's more than one http trigger (unsupported)");
 }
@@ -230,16 +256,21 @@ function validateTriggers(value: unknown, meta: Meta): void {
 function validateCron(attrs: Record<string, unknown>, f: string): void {
   const schedule = optString(attrs.schedule, `${f}.attributes.schedule`);
   const interval = optString(attrs.interval, `${f}.attributes.interval`);
-  if (!schedule && !interval) throw fieldError(`${f}.attributes`, `${f} (cron) needs attributes.schedule or attributes.interval`);
+  if (!schedule && !interval)
+    throw fieldError(`${f}.attributes`, `${f} (cron) needs attributes.schedule or attributes.interval`);
   if (interval) {
     const ms = parseDuration(interval);
-    if (!(ms! > 0)) throw apiError('FIELD_MUST_BE', `${f}.attributes.interval`, 'a positive duration such as "10s"', interval);
+    if (!(ms! > 0))
+      throw apiError('FIELD_MUST_BE', `${f}.attributes.interval`, 'a positive duration such as "10s"', interval);
   }
   if (schedule) {
     try {
       new Cron(normaliseCronSchedule(schedule), { paused: true }).stop();
     } catch (e) {
-      throw fieldError(`${f}.attributes.schedule`, `${f}.attributes.schedule ${quote(schedule)} is not a valid cron expression: ${(e as Error).message}`);
+      throw fieldError(
+        `${f}.attributes.schedule`,
+        `${f}.attributes.schedule ${quote(schedule)} is not a valid cron expression: ${(e as Error).message}`,
+      );
     }
   }
   const event = optObject(attrs.event, `${f}.attributes.event`);

@@ -3,7 +3,19 @@ import assert from 'node:assert/strict';
 import { dnsLabelErrors, labelKeyErrors, labelValueErrors, qualifiedNameErrors } from './names.js';
 
 describe('qualifiedNameErrors', () => {
-  const valid = ['f', 'my-func', 'MyName', 'my.name', '123-abc', 'a_b', 'A1', 'a'.repeat(63), 'example.com/name', 'a.b-c/D_e', `${'a'.repeat(253)}/x`];
+  const valid = [
+    'f',
+    'my-func',
+    'MyName',
+    'my.name',
+    '123-abc',
+    'a_b',
+    'A1',
+    'a'.repeat(63),
+    'example.com/name',
+    'a.b-c/D_e',
+    `${'a'.repeat(253)}/x`,
+  ];
   for (const name of valid) {
     it(`qualifiedNameErrors() accepts ${JSON.stringify(name.length > 30 ? `${name.slice(0, 10)}…(${name.length})` : name)}`, () => {
       assert.deepEqual(qualifiedNameErrors(name), []);
@@ -29,7 +41,10 @@ describe('qualifiedNameErrors', () => {
     it(`qualifiedNameErrors() rejects ${JSON.stringify(name.length > 30 ? `${name.slice(0, 10)}…(${name.length})` : name)}`, () => {
       const errors = qualifiedNameErrors(name);
       assert.ok(errors.length > 0);
-      assert.ok(errors.some((e) => msg.test(e)), errors.join(' | '));
+      assert.ok(
+        errors.some((e) => msg.test(e)),
+        errors.join(' | '),
+      );
     });
   }
 

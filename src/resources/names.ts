@@ -23,12 +23,16 @@ export function qualifiedNameErrors(value: string): string[] {
       errors.push('prefix part must be a lowercase RFC 1123 subdomain of at most 253 characters');
     }
   } else if (parts.length > 2) {
-    return ["a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character, with an optional DNS subdomain prefix and '/'"];
+    return [
+      "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character, with an optional DNS subdomain prefix and '/'",
+    ];
   }
   if (name.length === 0) errors.push('name part must be non-empty');
   else if (name.length > 63) errors.push('name part must be no more than 63 characters');
   if (name.length > 0 && !QUALIFIED_NAME.test(name)) {
-    errors.push("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName', 'my.name', or '123-abc')");
+    errors.push(
+      "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName', 'my.name', or '123-abc')",
+    );
   }
   return errors;
 }
@@ -42,8 +46,12 @@ function shortNameErrors(value: string, pattern: RegExp, message: string): strin
 }
 
 /** Problems of a DNS-1123 label: lowercase alphanumerics and '-', ≤ 63 characters. */
-export const dnsLabelErrors = (value: string): string[] => shortNameErrors(value, DNS1123_LABEL,
-  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc')");
+export const dnsLabelErrors = (value: string): string[] =>
+  shortNameErrors(
+    value,
+    DNS1123_LABEL,
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc')",
+  );
 
 /**
  * Problems of a function name: a DNS-1123 label. Nuclio's dashboard checks only for a qualified name, but
@@ -53,8 +61,12 @@ export const dnsLabelErrors = (value: string): string[] => shortNameErrors(value
 export const functionNameErrors = dnsLabelErrors;
 
 /** Problems of a label value: empty, or a qualified-name-like string of at most 63 characters. */
-export const labelValueErrors = (value: string): string[] => shortNameErrors(value, LABEL_VALUE,
-  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character");
+export const labelValueErrors = (value: string): string[] =>
+  shortNameErrors(
+    value,
+    LABEL_VALUE,
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+  );
 
 /** Problems of a label key (a qualified name). */
 export const labelKeyErrors = qualifiedNameErrors;

@@ -3,15 +3,25 @@ import assert from 'node:assert/strict';
 import { deleteStrategy, readProjectBody, type DeleteProjectStrategy } from './project.js';
 import { throws400 } from '../../test/helpers/expect-api-error.js';
 
-
 describe('readProjectBody', () => {
   it('readProjectBody() reads a full body and adds an empty status', () => {
-    const p = readProjectBody({ metadata: { name: 'p1', namespace: 'p1-namespace' }, spec: { description: 'p1Description' } }, { defaultNamespace: '' });
-    assert.deepEqual(p, { metadata: { name: 'p1', namespace: 'p1-namespace' }, spec: { description: 'p1Description' }, status: {} });
+    const p = readProjectBody(
+      { metadata: { name: 'p1', namespace: 'p1-namespace' }, spec: { description: 'p1Description' } },
+      { defaultNamespace: '' },
+    );
+    assert.deepEqual(p, {
+      metadata: { name: 'p1', namespace: 'p1-namespace' },
+      spec: { description: 'p1Description' },
+      status: {},
+    });
   });
 
   it('readProjectBody() defaults the namespace and the spec', () => {
-    assert.deepEqual(readProjectBody({ metadata: { name: 'p' } }, { defaultNamespace: 'nuclio' }), { metadata: { name: 'p', namespace: 'nuclio' }, spec: {}, status: {} });
+    assert.deepEqual(readProjectBody({ metadata: { name: 'p' } }, { defaultNamespace: 'nuclio' }), {
+      metadata: { name: 'p', namespace: 'nuclio' },
+      spec: {},
+      status: {},
+    });
   });
 
   const missing: [unknown, string, string][] = [
@@ -27,18 +37,31 @@ describe('readProjectBody', () => {
 
   it('readProjectBody() uses nameFallback before generateName', () => {
     let generated = 0;
-    const gen = () => { generated++; return 'gen-1'; };
-    assert.equal(readProjectBody({}, { defaultNamespace: 'n', nameFallback: 'from-url', generateName: gen }).metadata.name, 'from-url');
+    const gen = () => {
+      generated++;
+      return 'gen-1';
+    };
+    assert.equal(
+      readProjectBody({}, { defaultNamespace: 'n', nameFallback: 'from-url', generateName: gen }).metadata.name,
+      'from-url',
+    );
     assert.equal(generated, 0);
     assert.equal(readProjectBody({}, { defaultNamespace: 'n', generateName: gen }).metadata.name, 'gen-1');
     assert.equal(generated, 1);
-    assert.equal(readProjectBody({ metadata: { name: 'given' } }, { defaultNamespace: 'n', nameFallback: 'x', generateName: gen }).metadata.name, 'given');
+    assert.equal(
+      readProjectBody({ metadata: { name: 'given' } }, { defaultNamespace: 'n', nameFallback: 'x', generateName: gen })
+        .metadata.name,
+      'given',
+    );
     assert.equal(generated, 1);
   });
 
   for (const name of ['My-Project', 'my_project', 'my.project', '-p', 'p-', 'a'.repeat(64)]) {
     it(`readProjectBody() refuses the name ${JSON.stringify(name.length > 20 ? `a…(${name.length})` : name)} as not a DNS-1123 label`, () => {
-      throws400(() => readProjectBody({ metadata: { name } }, { defaultNamespace: 'n' }), 'Project name must adhere to Kubernetes naming conventions');
+      throws400(
+        () => readProjectBody({ metadata: { name } }, { defaultNamespace: 'n' }),
+        'Project name must adhere to Kubernetes naming conventions',
+      );
     });
   }
 

@@ -11,7 +11,10 @@ import type { Project } from './types.js';
  * Reads a project body: namespace defaults, `name` required unless `generateName` supplies one
  * (create), DNS-1123 label rule.
  */
-export function readProjectBody(bodyIn: unknown, opts: { defaultNamespace: string; generateName?: () => string; nameFallback?: string }): Project {
+export function readProjectBody(
+  bodyIn: unknown,
+  opts: { defaultNamespace: string; generateName?: () => string; nameFallback?: string },
+): Project {
   const body = requireObjectBody(bodyIn);
   const metadata = readMeta(body, 'Project');
   metadata.namespace = metadata.namespace || opts.defaultNamespace;
@@ -21,7 +24,10 @@ export function readProjectBody(bodyIn: unknown, opts: { defaultNamespace: strin
   if (!metadata.namespace) throw fieldError('metadata.namespace', 'Project namespace must be provided in metadata');
   const errors = dnsLabelErrors(metadata.name);
   if (errors.length) {
-    throw fieldError('metadata.name', `Project name must adhere to Kubernetes naming conventions. Errors: ${errors.join('; ')} (metadata.name ${quote(metadata.name)})`);
+    throw fieldError(
+      'metadata.name',
+      `Project name must adhere to Kubernetes naming conventions. Errors: ${errors.join('; ')} (metadata.name ${quote(metadata.name)})`,
+    );
   }
   const spec = optObject(body.spec, 'spec') ?? {};
   optString(spec.description, 'spec.description');

@@ -22,6 +22,8 @@ export function exportApiGateway(g: ApiGateway, opts: SecretsOption = {}) {
 export function exportFunctionEvent(ev: FunctionEvent, opts: SecretsOption = {}) {
   const { resourceVersion: _rv, ...metadata } = ev.metadata;
   if (opts.includeSecrets || !ev.spec) return { metadata, spec: ev.spec };
-  const spec = Object.fromEntries(Object.entries(ev.spec).map(([k, v]) => [k, k === 'body' ? v : redactSecrets(v, isSecretName(k))]));
+  const spec = Object.fromEntries(
+    Object.entries(ev.spec).map(([k, v]) => [k, k === 'body' ? v : redactSecrets(v, isSecretName(k))]),
+  );
   return { metadata, spec: spec as FunctionEvent['spec'] };
 }

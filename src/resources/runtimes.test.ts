@@ -1,6 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_HANDLER, parseHandler, runtimeFamily, unavailableRuntimeMessage, type RuntimeFamily } from './runtimes.js';
+import {
+  DEFAULT_HANDLER,
+  parseHandler,
+  runtimeFamily,
+  unavailableRuntimeMessage,
+  type RuntimeFamily,
+} from './runtimes.js';
 
 describe('runtimeFamily', () => {
   const cases: [string | undefined, RuntimeFamily | undefined][] = [

@@ -67,15 +67,23 @@ export function parseHandler(family: RuntimeFamily, handler: string): ParsedHand
   }
   if (family === 'nodejs') {
     const m = JS_HANDLER.exec(handler);
-    if (!m) return `spec.handler ${JSON.stringify(handler)} must look like "file:exportName" (e.g. "handler:handler") or "exportName" (file handler.js)`;
+    if (!m)
+      return `spec.handler ${JSON.stringify(handler)} must look like "file:exportName" (e.g. "handler:handler") or "exportName" (file handler.js)`;
     const module = m[1] ?? JS_DEFAULT_MODULE;
-    if (module.includes('..') || module.startsWith('/')) return `spec.handler ${JSON.stringify(handler)} must name a file inside the function`;
+    if (module.includes('..') || module.startsWith('/'))
+      return `spec.handler ${JSON.stringify(handler)} must name a file inside the function`;
     const file = /\.(c|m)?js$/.test(module) ? module : `${module}.js`;
     return { module, entry: m[2]!, file };
   }
   const idx = handler.indexOf(':');
   const module = idx >= 0 ? handler.slice(0, idx) : handler;
-  if (!module || module.includes('..') || module.startsWith('/') || /\s/.test(module) || handler.indexOf(':', idx + 1) > idx) {
+  if (
+    !module ||
+    module.includes('..') ||
+    module.startsWith('/') ||
+    /\s/.test(module) ||
+    handler.indexOf(':', idx + 1) > idx
+  ) {
     return `spec.handler ${JSON.stringify(handler)} must name a script or command (e.g. "main.sh:main")`;
   }
   return { module, entry: idx >= 0 ? handler.slice(idx + 1) : '', file: module };

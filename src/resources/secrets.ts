@@ -19,16 +19,54 @@
  */
 
 const SECRET_WORDS = new Set([
-  'secret', 'secrets', 'password', 'passwords', 'passwd', 'pass', 'pwd', 'passphrase',
-  'token', 'tokens', 'credential', 'credentials', 'creds', 'authorization', 'cookie', 'cookies',
+  'secret',
+  'secrets',
+  'password',
+  'passwords',
+  'passwd',
+  'pass',
+  'pwd',
+  'passphrase',
+  'token',
+  'tokens',
+  'credential',
+  'credentials',
+  'creds',
+  'authorization',
+  'cookie',
+  'cookies',
   // the same run together, as in APIKEY or accesskey
-  'apikey', 'accesskey', 'accesskeyid', 'secretkey', 'secretaccesskey', 'privatekey', 'sessionkey', 'masterkey',
-  'authtoken', 'accesstoken', 'refreshtoken', 'clientsecret',
+  'apikey',
+  'accesskey',
+  'accesskeyid',
+  'secretkey',
+  'secretaccesskey',
+  'privatekey',
+  'sessionkey',
+  'masterkey',
+  'authtoken',
+  'accesstoken',
+  'refreshtoken',
+  'clientsecret',
 ]);
 /** Words that are secrets only next to another word: `accessKey` is, `key` alone is a name. */
 const PAIRED_WORDS = new Set(['key', 'keys']);
 /** Last words that make a name a reference to a secret, not the secret. */
-const REFERENCE_WORDS = new Set(['name', 'names', 'file', 'files', 'path', 'paths', 'dir', 'ref', 'type', 'kind', 'mode', 'enabled', 'length']);
+const REFERENCE_WORDS = new Set([
+  'name',
+  'names',
+  'file',
+  'files',
+  'path',
+  'paths',
+  'dir',
+  'ref',
+  'type',
+  'kind',
+  'mode',
+  'enabled',
+  'length',
+]);
 /** Ends of names Nuclio scrubs though they do not say secret (normalised: lower case, no separators). */
 const KNOWN_SECRET_ENDINGS = ['cacert', 'accesscertificate', 'accesscert'];
 /** Parts that make a name secret wherever they appear in it (PGPASSWD, DBSECRET): none is part of a common word. */
@@ -51,7 +89,10 @@ export function isSecretName(name: string): boolean {
   const joined = words.join('');
   if (KNOWN_SECRET_ENDINGS.some((e) => joined.endsWith(e))) return true;
   if (REFERENCE_WORDS.has(words[words.length - 1]!)) return false;
-  return words.some((w) => SECRET_WORDS.has(w) || (PAIRED_WORDS.has(w) && words.length > 1)) || SECRET_PARTS.some((p) => joined.includes(p));
+  return (
+    words.some((w) => SECRET_WORDS.has(w) || (PAIRED_WORDS.has(w) && words.length > 1)) ||
+    SECRET_PARTS.some((p) => joined.includes(p))
+  );
 }
 
 /** scheme://userinfo@ — credentials in a URL (user only counts: tokens travel as user names). */
@@ -93,7 +134,8 @@ function walk(value: unknown, secret: boolean): unknown {
 export function redactEnv<T extends { name?: string; value?: unknown }>(env: T[]): T[] {
   return env.map((e) => {
     if (typeof e.value !== 'string' || e.value === '') return e;
-    const secret = (typeof e.name === 'string' && isSecretName(e.name) && !isReference(e.value)) || isSecretValue(e.value);
+    const secret =
+      (typeof e.name === 'string' && isSecretName(e.name) && !isReference(e.value)) || isSecretValue(e.value);
     return secret ? { ...e, value: '' } : e;
   });
 }

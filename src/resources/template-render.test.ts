@@ -35,7 +35,10 @@ describe('renderTemplate', () => {
   ];
   for (const [template, values, msg] of missing) {
     it(`renderTemplate() throws naming the placeholder for ${JSON.stringify(template)} with ${JSON.stringify(values)}`, () => {
-      assert.throws(() => renderTemplate(template, values), (e: unknown) => e instanceof Error && e.message === msg);
+      assert.throws(
+        () => renderTemplate(template, values),
+        (e: unknown) => e instanceof Error && e.message === msg,
+      );
     });
   }
 

@@ -6,14 +6,18 @@ const PLACEHOLDER = /(\s*)\{\{(-?)\s*\.([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)\s*(
 
 export function renderTemplate(template: string, values: Record<string, unknown>): string {
   // `{{-` and `-}}` trim the whitespace before and after the action, as in Go.
-  return template.replace(PLACEHOLDER, (_m, before: string, trimLeft: string, path: string, trimRight: string, after: string) => {
-    return `${trimLeft ? '' : before}${lookup(path)}${trimRight ? '' : after}`;
-  });
+  return template.replace(
+    PLACEHOLDER,
+    (_m, before: string, trimLeft: string, path: string, trimRight: string, after: string) => {
+      return `${trimLeft ? '' : before}${lookup(path)}${trimRight ? '' : after}`;
+    },
+  );
 
   function lookup(path: string): string {
     let v: unknown = values;
     for (const key of path.split('.')) {
-      v = v !== null && typeof v === 'object' && Object.hasOwn(v, key) ? (v as Record<string, unknown>)[key] : undefined;
+      v =
+        v !== null && typeof v === 'object' && Object.hasOwn(v, key) ? (v as Record<string, unknown>)[key] : undefined;
     }
     if (v === undefined) throw new Error(`no value for {{ .${path} }}`);
     return typeof v === 'string' ? v : JSON.stringify(v);

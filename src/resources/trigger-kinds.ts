@@ -6,11 +6,26 @@
  */
 
 /** Kinds the processor runs (processor/triggers/index.ts). */
-export const RUN_TRIGGER_KINDS = ['http', 'cron', 'v3ioStream', 'nats', 'mqtt', 'rabbit-mq', 'rabbitMq', 'kafka-cluster', 'kafka'] as const;
+export const RUN_TRIGGER_KINDS = [
+  'http',
+  'cron',
+  'v3ioStream',
+  'nats',
+  'mqtt',
+  'rabbit-mq',
+  'rabbitMq',
+  'kafka-cluster',
+  'kafka',
+] as const;
 
 /** Kinds Nuclio registers (with its aliases) that this platform accepts but does not run. */
 export const OTHER_NUCLIO_TRIGGER_KINDS = [
-  'iotCoreMqtt', 'kinesis', 'eventhub', 'pubsub', 'v3ioItemPoller', 'kickstart',
+  'iotCoreMqtt',
+  'kinesis',
+  'eventhub',
+  'pubsub',
+  'v3ioItemPoller',
+  'kickstart',
 ] as const;
 
 const KNOWN = new Set<string>([...RUN_TRIGGER_KINDS, ...OTHER_NUCLIO_TRIGGER_KINDS]);

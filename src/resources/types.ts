@@ -100,9 +100,17 @@ export interface FunctionSpec {
 
 /** Function states (spec §8). */
 export type FunctionState =
-  | 'waitingForBuild' | 'building' | 'waitingForResourceConfiguration' | 'waitingForScaleResourceFromZero'
-  | 'waitingForScaleResourceToZero' | 'configuringResources' | 'ready' | 'error' | 'unhealthy'
-  | 'scaledToZero' | 'imported';
+  | 'waitingForBuild'
+  | 'building'
+  | 'waitingForResourceConfiguration'
+  | 'waitingForScaleResourceFromZero'
+  | 'waitingForScaleResourceToZero'
+  | 'configuringResources'
+  | 'ready'
+  | 'error'
+  | 'unhealthy'
+  | 'scaledToZero'
+  | 'imported';
 
 /** One log record of a deploy (status.logs). */
 export interface LogRecord {

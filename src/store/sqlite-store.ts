@@ -8,11 +8,22 @@ import { chmodSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { MIGRATIONS } from './migrations.js';
 import {
-  matchesLabels, StoreError, type AnyResource, type Kind, type ListQuery, type ResourceOf, type Store, type StoreChange,
-  type StoreOp, type WriteOptions,
+  matchesLabels,
+  StoreError,
+  type AnyResource,
+  type Kind,
+  type ListQuery,
+  type ResourceOf,
+  type Store,
+  type StoreChange,
+  type StoreOp,
+  type WriteOptions,
 } from './store.js';
 
-interface Row { body: string; version: number }
+interface Row {
+  body: string;
+  version: number;
+}
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -23,28 +34,47 @@ export class SqliteStore implements Store {
   constructor(file: string) {
     this.db = new Database(file);
     // The store holds functions' env values: readable by the dashboard's user only.
-    if (file !== ':memory:') try { chmodSync(file, 0o600); } catch { /* not ours to change */ }
+    if (file !== ':memory:')
+      try {
+        chmodSync(file, 0o600);
+      } catch {
+        /* not ours to change */
+      }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
     this.events.setMaxListeners(100);
     this.stmts = {
-      get: this.db.prepare<[string, string, string], Row>('SELECT body, version FROM resources WHERE kind = ? AND namespace = ? AND name = ?'),
-      list: this.db.prepare<[string, string], Row>('SELECT body, version FROM resources WHERE kind = ? AND namespace = ? ORDER BY name'),
-      listAll: this.db.prepare<[string], Row>('SELECT body, version FROM resources WHERE kind = ? ORDER BY namespace, name'),
+      get: this.db.prepare<[string, string, string], Row>(
+        'SELECT body, version FROM resources WHERE kind = ? AND namespace = ? AND name = ?',
+      ),
+      list: this.db.prepare<[string, string], Row>(
+        'SELECT body, version FROM resources WHERE kind = ? AND namespace = ? ORDER BY name',
+      ),
+      listAll: this.db.prepare<[string], Row>(
+        'SELECT body, version FROM resources WHERE kind = ? ORDER BY namespace, name',
+      ),
       insert: this.db.prepare('INSERT INTO resources (kind, namespace, name, version, body) VALUES (?, ?, ?, ?, ?)'),
-      update: this.db.prepare('UPDATE resources SET version = ?, body = ? WHERE kind = ? AND namespace = ? AND name = ?'),
+      update: this.db.prepare(
+        'UPDATE resources SET version = ?, body = ? WHERE kind = ? AND namespace = ? AND name = ?',
+      ),
       remove: this.db.prepare('DELETE FROM resources WHERE kind = ? AND namespace = ? AND name = ?'),
-      nextVersion: this.db.prepare<[], { value: number }>("UPDATE counters SET value = value + 1 WHERE name = 'resourceVersion' RETURNING value"),
-      namespaces: this.db.prepare<[], { namespace: string }>('SELECT DISTINCT namespace FROM resources ORDER BY namespace'),
+      nextVersion: this.db.prepare<[], { value: number }>(
+        "UPDATE counters SET value = value + 1 WHERE name = 'resourceVersion' RETURNING value",
+      ),
+      namespaces: this.db.prepare<[], { namespace: string }>(
+        'SELECT DISTINCT namespace FROM resources ORDER BY namespace',
+      ),
     };
   }
 
   private migrate(): void {
     const current = this.db.pragma('user_version', { simple: true }) as number;
     if (current > MIGRATIONS.length) {
-      throw new Error(`The store was written by a newer Protium (schema ${current}, this one knows ${MIGRATIONS.length})`);
+      throw new Error(
+        `The store was written by a newer Protium (schema ${current}, this one knows ${MIGRATIONS.length})`,
+      );
     }
     for (let i = current; i < MIGRATIONS.length; i++) {
       this.db.transaction(() => {
@@ -78,13 +108,23 @@ export class SqliteStore implements Store {
     return stored;
   }
 
-  async update<K extends Kind>(kind: K, object: ResourceOf<K>, opts: WriteOptions & { ifVersion?: string } = {}): Promise<ResourceOf<K>> {
+  async update<K extends Kind>(
+    kind: K,
+    object: ResourceOf<K>,
+    opts: WriteOptions & { ifVersion?: string } = {},
+  ): Promise<ResourceOf<K>> {
     const { stored, change } = this.db.transaction(() => this.updateTx(kind, object, opts.ifVersion))();
     this.emit(change, opts.by);
     return stored;
   }
 
-  async setStatus<K extends 'function' | 'apiGateway'>(kind: K, namespace: string, name: string, status: Partial<ResourceOf<K>['status']>, opts: WriteOptions & { replace?: boolean } = {}): Promise<ResourceOf<K> | undefined> {
+  async setStatus<K extends 'function' | 'apiGateway'>(
+    kind: K,
+    namespace: string,
+    name: string,
+    status: Partial<ResourceOf<K>['status']>,
+    opts: WriteOptions & { replace?: boolean } = {},
+  ): Promise<ResourceOf<K> | undefined> {
     const result = this.db.transaction(() => {
       const row = this.stmts.get.get(kind, namespace, name);
       if (!row) return undefined;
@@ -99,7 +139,12 @@ export class SqliteStore implements Store {
     return result;
   }
 
-  async delete(kind: Kind, namespace: string, name: string, opts: WriteOptions & { ifVersion?: string } = {}): Promise<boolean> {
+  async delete(
+    kind: Kind,
+    namespace: string,
+    name: string,
+    opts: WriteOptions & { ifVersion?: string } = {},
+  ): Promise<boolean> {
     const change = this.db.transaction(() => this.deleteTx(kind, namespace, name, opts.ifVersion))();
     if (change) this.emit(change, opts.by);
     return change !== undefined;
@@ -112,7 +157,8 @@ export class SqliteStore implements Store {
         if (op.op === 'create') out.push(this.createTx(op.kind, op.object).change);
         else if (op.op === 'update') out.push(this.updateTx(op.kind, op.object, op.ifVersion).change);
         else if (op.op === 'require') {
-          if (!this.stmts.get.get(op.kind, op.namespace, op.name)) throw new StoreError('REQUIRED_MISSING', { kind: op.kind, namespace: op.namespace, name: op.name });
+          if (!this.stmts.get.get(op.kind, op.namespace, op.name))
+            throw new StoreError('REQUIRED_MISSING', { kind: op.kind, namespace: op.namespace, name: op.name });
         } else if (op.op === 'deleteMatching') {
           for (const row of this.stmts.list.all(op.kind, op.namespace)) {
             const obj = JSON.parse(row.body) as AnyResource;
@@ -156,28 +202,46 @@ export class SqliteStore implements Store {
     return { stored, change: { kind, type: 'created', namespace, name, object: stored } };
   }
 
-  private updateTx<K extends Kind>(kind: K, object: ResourceOf<K>, ifVersion: string | undefined): { stored: ResourceOf<K>; change: StoreChange } {
+  private updateTx<K extends Kind>(
+    kind: K,
+    object: ResourceOf<K>,
+    ifVersion: string | undefined,
+  ): { stored: ResourceOf<K>; change: StoreChange } {
     const { namespace, name } = identity(kind, object);
     const row = this.stmts.get.get(kind, namespace, name);
     if (!row) throw new StoreError('NOT_FOUND', { kind, namespace, name });
     if (ifVersion !== undefined && ifVersion !== String(row.version)) {
-      throw new StoreError('VERSION_CONFLICT', { kind, namespace, name }, { given: ifVersion, stored: String(row.version) });
+      throw new StoreError(
+        'VERSION_CONFLICT',
+        { kind, namespace, name },
+        { given: ifVersion, stored: String(row.version) },
+      );
     }
     const previous = JSON.parse(row.body) as AnyResource;
     const version = this.stmts.nextVersion.get()!.value;
     const stored = structuredClone(object) as ResourceOf<K>;
     stored.metadata.resourceVersion = String(version);
     if (previous.metadata.creationTimestamp) stored.metadata.creationTimestamp = previous.metadata.creationTimestamp;
-    if ('status' in previous && !('status' in stored && stored.status)) (stored as { status?: unknown }).status = previous.status;
+    if ('status' in previous && !('status' in stored && stored.status))
+      (stored as { status?: unknown }).status = previous.status;
     this.stmts.update.run(version, JSON.stringify(stored), kind, namespace, name);
     return { stored, change: { kind, type: 'updated', namespace, name, object: stored } };
   }
 
-  private deleteTx(kind: Kind, namespace: string, name: string, ifVersion: string | undefined): StoreChange | undefined {
+  private deleteTx(
+    kind: Kind,
+    namespace: string,
+    name: string,
+    ifVersion: string | undefined,
+  ): StoreChange | undefined {
     const row = this.stmts.get.get(kind, namespace, name);
     if (!row) return undefined;
     if (ifVersion !== undefined && ifVersion !== String(row.version)) {
-      throw new StoreError('VERSION_CONFLICT', { kind, namespace, name }, { given: ifVersion, stored: String(row.version) });
+      throw new StoreError(
+        'VERSION_CONFLICT',
+        { kind, namespace, name },
+        { given: ifVersion, stored: String(row.version) },
+      );
     }
     this.stmts.remove.run(kind, namespace, name);
     return { kind, type: 'deleted', namespace, name, object: JSON.parse(row.body) as AnyResource };
@@ -198,6 +262,7 @@ export class SqliteStore implements Store {
 
 function identity(kind: Kind, object: AnyResource): { namespace: string; name: string } {
   const { namespace, name } = object.metadata;
-  if (!namespace || !name) throw new StoreError('INVALID_RESOURCE', { kind, namespace: namespace ?? '', name: name ?? '' });
+  if (!namespace || !name)
+    throw new StoreError('INVALID_RESOURCE', { kind, namespace: namespace ?? '', name: name ?? '' });
   return { namespace, name };
 }

@@ -8,7 +8,9 @@ import { StoreError, type Store, type StoreChange, type StoreErrorCode } from '.
 import type { FunctionRecord, Project } from '../resources/types.js';
 
 const project = (name: string, ns = 'nuclio', labels?: Record<string, string>): Project => ({
-  metadata: { name, namespace: ns, ...(labels ? { labels } : {}) }, spec: { description: name }, status: {},
+  metadata: { name, namespace: ns, ...(labels ? { labels } : {}) },
+  spec: { description: name },
+  status: {},
 });
 const fn = (name: string, projectName = 'p1'): FunctionRecord => ({
   metadata: { name, namespace: 'nuclio', labels: { 'nuclio.io/project-name': projectName } },
@@ -23,7 +25,9 @@ const storeError = (code: StoreErrorCode, name?: string) => (e: unknown) =>
 export function storeContract(label: string, makeStore: () => Promise<Store>): void {
   describe(`Store contract: ${label}`, () => {
     let store: Store;
-    afterEach(async () => { await store?.close(); });
+    afterEach(async () => {
+      await store?.close();
+    });
 
     it('create() then get() returns a copy with a resourceVersion', async () => {
       store = await makeStore();
@@ -38,7 +42,10 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
     it('create() of an existing name throws StoreError ALREADY_EXISTS and changes nothing', async () => {
       store = await makeStore();
       await store.create('project', project('a'));
-      await assert.rejects(store.create('project', { ...project('a'), spec: { description: 'other' } }), storeError('ALREADY_EXISTS', 'a'));
+      await assert.rejects(
+        store.create('project', { ...project('a'), spec: { description: 'other' } }),
+        storeError('ALREADY_EXISTS', 'a'),
+      );
       assert.equal((await store.get('project', 'nuclio', 'a'))!.spec.description, 'a');
     });
 
@@ -55,8 +62,16 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
       await store.create('function', fn('a', 'p1'));
       await store.create('function', fn('c', 'p2'));
       await store.create('project', project('x', 'other'));
-      assert.deepEqual((await store.list('function', 'nuclio')).map((f) => f.metadata.name), ['a', 'b', 'c']);
-      assert.deepEqual((await store.list('function', 'nuclio', { labels: { 'nuclio.io/project-name': 'p1' } })).map((f) => f.metadata.name), ['a', 'b']);
+      assert.deepEqual(
+        (await store.list('function', 'nuclio')).map((f) => f.metadata.name),
+        ['a', 'b', 'c'],
+      );
+      assert.deepEqual(
+        (await store.list('function', 'nuclio', { labels: { 'nuclio.io/project-name': 'p1' } })).map(
+          (f) => f.metadata.name,
+        ),
+        ['a', 'b'],
+      );
       assert.deepEqual(await store.list('function', 'other'), []);
       assert.equal((await store.list('project', undefined)).length, 1);
     });
@@ -64,10 +79,19 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
     it('update() bumps the resourceVersion and refuses a stale ifVersion with VERSION_CONFLICT', async () => {
       store = await makeStore();
       const v1 = await store.create('project', project('a'));
-      const v2 = await store.update('project', { ...v1, spec: { description: 'two' } }, { ifVersion: v1.metadata.resourceVersion });
+      const v2 = await store.update(
+        'project',
+        { ...v1, spec: { description: 'two' } },
+        { ifVersion: v1.metadata.resourceVersion },
+      );
       assert.notEqual(v2.metadata.resourceVersion, v1.metadata.resourceVersion);
-      await assert.rejects(store.update('project', { ...v1, spec: { description: 'three' } }, { ifVersion: v1.metadata.resourceVersion }), (e: unknown) =>
-        storeError('VERSION_CONFLICT', 'a')(e) && (e as StoreError).versions?.given === v1.metadata.resourceVersion && (e as StoreError).versions?.stored === v2.metadata.resourceVersion);
+      await assert.rejects(
+        store.update('project', { ...v1, spec: { description: 'three' } }, { ifVersion: v1.metadata.resourceVersion }),
+        (e: unknown) =>
+          storeError('VERSION_CONFLICT', 'a')(e) &&
+          (e as StoreError).versions?.given === v1.metadata.resourceVersion &&
+          (e as StoreError).versions?.stored === v2.metadata.resourceVersion,
+      );
       assert.equal((await store.get('project', 'nuclio', 'a'))!.spec.description, 'two');
     });
 
@@ -78,8 +102,14 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
 
     it('a resource without metadata.name or namespace is refused with INVALID_RESOURCE', async () => {
       store = await makeStore();
-      await assert.rejects(store.create('project', { ...project('x'), metadata: { namespace: 'nuclio' } }), storeError('INVALID_RESOURCE'));
-      await assert.rejects(store.update('project', { ...project('x'), metadata: { name: 'x' } }), storeError('INVALID_RESOURCE'));
+      await assert.rejects(
+        store.create('project', { ...project('x'), metadata: { namespace: 'nuclio' } }),
+        storeError('INVALID_RESOURCE'),
+      );
+      await assert.rejects(
+        store.update('project', { ...project('x'), metadata: { name: 'x' } }),
+        storeError('INVALID_RESOURCE'),
+      );
     });
 
     it('update() without a status keeps the stored status', async () => {
@@ -105,7 +135,10 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
     it('delete() is true once, false after; a stale ifVersion throws VERSION_CONFLICT', async () => {
       store = await makeStore();
       const created = await store.create('project', project('a'));
-      await assert.rejects(store.delete('project', 'nuclio', 'a', { ifVersion: '999999' }), storeError('VERSION_CONFLICT', 'a'));
+      await assert.rejects(
+        store.delete('project', 'nuclio', 'a', { ifVersion: '999999' }),
+        storeError('VERSION_CONFLICT', 'a'),
+      );
       assert.equal(await store.delete('project', 'nuclio', 'a', { ifVersion: created.metadata.resourceVersion }), true);
       assert.equal(await store.delete('project', 'nuclio', 'a'), false);
     });
@@ -113,11 +146,13 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
     it('batch() is atomic: a failing operation leaves nothing of the batch behind', async () => {
       store = await makeStore();
       await store.create('project', project('exists'));
-      await assert.rejects(store.batch([
-        { op: 'create', kind: 'project', object: project('new') },
-        { op: 'delete', kind: 'project', namespace: 'nuclio', name: 'exists' },
-        { op: 'create', kind: 'project', object: project('new') },
-      ]));
+      await assert.rejects(
+        store.batch([
+          { op: 'create', kind: 'project', object: project('new') },
+          { op: 'delete', kind: 'project', namespace: 'nuclio', name: 'exists' },
+          { op: 'create', kind: 'project', object: project('new') },
+        ]),
+      );
       assert.ok(await store.get('project', 'nuclio', 'exists'));
       assert.equal(await store.get('project', 'nuclio', 'new'), undefined);
       await store.batch([
@@ -130,10 +165,13 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
 
     it('batch() require fails the whole batch with REQUIRED_MISSING when the resource is missing, and passes when it exists', async () => {
       store = await makeStore();
-      await assert.rejects(store.batch([
-        { op: 'require', kind: 'project', namespace: 'nuclio', name: 'parent' },
-        { op: 'create', kind: 'project', object: project('child') },
-      ]), storeError('REQUIRED_MISSING', 'parent'));
+      await assert.rejects(
+        store.batch([
+          { op: 'require', kind: 'project', namespace: 'nuclio', name: 'parent' },
+          { op: 'create', kind: 'project', object: project('child') },
+        ]),
+        storeError('REQUIRED_MISSING', 'parent'),
+      );
       assert.equal(await store.get('project', 'nuclio', 'child'), undefined);
       await store.create('project', project('parent'));
       await store.batch([
@@ -153,14 +191,20 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
       const stop = store.watch((c: StoreChange) => seen.push(`${c.type}:${c.namespace}/${c.name}`));
       await store.batch([{ op: 'deleteMatching', kind: 'project', namespace: 'nuclio', labels: { owner: 'x' } }]);
       stop();
-      assert.deepEqual((await store.list('project', undefined)).map((p) => `${p.metadata.namespace}/${p.metadata.name}`), ['nuclio/c', 'other/d']);
+      assert.deepEqual(
+        (await store.list('project', undefined)).map((p) => `${p.metadata.namespace}/${p.metadata.name}`),
+        ['nuclio/c', 'other/d'],
+      );
       assert.deepEqual(seen.sort(), ['deleted:nuclio/a', 'deleted:nuclio/b']);
     });
 
     it('batch() update honours ifVersion', async () => {
       store = await makeStore();
       const a = await store.create('project', project('a'));
-      await assert.rejects(store.batch([{ op: 'update', kind: 'project', object: a, ifVersion: '999999' }]), storeError('VERSION_CONFLICT', 'a'));
+      await assert.rejects(
+        store.batch([{ op: 'update', kind: 'project', object: a, ifVersion: '999999' }]),
+        storeError('VERSION_CONFLICT', 'a'),
+      );
       await store.batch([{ op: 'update', kind: 'project', object: a, ifVersion: a.metadata.resourceVersion }]);
     });
 
@@ -185,13 +229,25 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
       await store.update('function', f, { by: 'controller', ifVersion: f.metadata.resourceVersion });
       await store.setStatus('function', 'nuclio', 'f', { state: 'ready' }, { by: 'platform' });
       await store.setStatus('function', 'nuclio', 'f', { state: 'error' });
-      await store.batch([{ op: 'create', kind: 'function', object: fn('g') }, { op: 'delete', kind: 'function', namespace: 'nuclio', name: 'f' }], { by: 'api' });
+      await store.batch(
+        [
+          { op: 'create', kind: 'function', object: fn('g') },
+          { op: 'delete', kind: 'function', namespace: 'nuclio', name: 'f' },
+        ],
+        { by: 'api' },
+      );
       await store.delete('function', 'nuclio', 'g', { by: 'controller' });
       await store.create('function', fn('h'));
       stop();
       assert.deepEqual(seen, [
-        'created:f:api', 'updated:f:controller', 'status:f:platform', 'status:f:-', 'created:g:api', 'deleted:f:api',
-        'deleted:g:controller', 'created:h:-',
+        'created:f:api',
+        'updated:f:controller',
+        'status:f:platform',
+        'status:f:-',
+        'created:g:api',
+        'deleted:f:api',
+        'deleted:g:controller',
+        'created:h:-',
       ]);
     });
 

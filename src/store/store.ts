@@ -40,7 +40,9 @@ export class StoreError extends Error {
     readonly versions?: { given: string; stored: string },
   ) {
     const { kind, namespace, name } = resource;
-    super(`${code}: ${kind} ${namespace}/${name}${versions ? ` (given version ${versions.given}, stored ${versions.stored})` : ''}`);
+    super(
+      `${code}: ${kind} ${namespace}/${name}${versions ? ` (given version ${versions.given}, stored ${versions.stored})` : ''}`,
+    );
     this.name = 'StoreError';
   }
 }
@@ -105,9 +107,19 @@ export interface Store {
    * Replaces metadata and spec (status too, when the object carries one). Throws StoreError NOT_FOUND when
    * missing, VERSION_CONFLICT when `ifVersion` is given and differs from the stored resourceVersion.
    */
-  update<K extends Kind>(kind: K, object: ResourceOf<K>, opts?: WriteOptions & { ifVersion?: string }): Promise<ResourceOf<K>>;
+  update<K extends Kind>(
+    kind: K,
+    object: ResourceOf<K>,
+    opts?: WriteOptions & { ifVersion?: string },
+  ): Promise<ResourceOf<K>>;
   /** Merges fields into `status` without touching the resource version; undefined when missing. */
-  setStatus<K extends 'function' | 'apiGateway'>(kind: K, namespace: string, name: string, status: Partial<ResourceOf<K>['status']>, opts?: WriteOptions & { replace?: boolean }): Promise<ResourceOf<K> | undefined>;
+  setStatus<K extends 'function' | 'apiGateway'>(
+    kind: K,
+    namespace: string,
+    name: string,
+    status: Partial<ResourceOf<K>['status']>,
+    opts?: WriteOptions & { replace?: boolean },
+  ): Promise<ResourceOf<K> | undefined>;
   /** Deletes; false when it did not exist. StoreError VERSION_CONFLICT when `ifVersion` is stale. */
   delete(kind: Kind, namespace: string, name: string, opts?: WriteOptions & { ifVersion?: string }): Promise<boolean>;
   /** Runs the operations atomically: all or none. */
@@ -120,7 +132,10 @@ export interface Store {
 }
 
 /** True when every selector label is on the object with that value. */
-export function matchesLabels(labels: Record<string, string> | undefined, selector: LabelSelector | undefined): boolean {
+export function matchesLabels(
+  labels: Record<string, string> | undefined,
+  selector: LabelSelector | undefined,
+): boolean {
   if (!selector) return true;
   for (const [k, v] of Object.entries(selector)) if (labels?.[k] !== v) return false;
   return true;

@@ -8,7 +8,11 @@
  * The desired owner of each shard. `members` are the live members; `owners` the current owner of each shard
  * (undefined: free; an owner not among `members` counts as free). With no members every shard is free.
  */
-export function balance(shardCount: number, members: readonly string[], owners: readonly (string | undefined)[]): (string | undefined)[] {
+export function balance(
+  shardCount: number,
+  members: readonly string[],
+  owners: readonly (string | undefined)[],
+): (string | undefined)[] {
   const live = [...new Set(members)].sort();
   const desired: (string | undefined)[] = Array.from({ length: shardCount }, (_, s) => {
     const o = owners[s];
@@ -17,7 +21,9 @@ export function balance(shardCount: number, members: readonly string[], owners: 
   if (!live.length) return desired;
 
   const owned = new Map<string, number[]>(live.map((m) => [m, []]));
-  desired.forEach((o, s) => { if (o !== undefined) owned.get(o)!.push(s); });
+  desired.forEach((o, s) => {
+    if (o !== undefined) owned.get(o)!.push(s);
+  });
 
   // The larger shares go to the members that hold the most already (ties: by id), so that fewer shards move.
   const base = Math.floor(shardCount / live.length);

@@ -36,7 +36,7 @@ describe('GroupMembership', () => {
     assert.deepEqual(g.heartbeat('b', 1000, [], 1100), { shards: [], release: [] });
   });
 
-  it('GroupMembership frees a leaving member\'s shards at once', () => {
+  it("GroupMembership frees a leaving member's shards at once", () => {
     const g = new GroupMembership(2);
     g.heartbeat('a', 1000, [], 0);
     g.heartbeat('b', 1000, [], 0);

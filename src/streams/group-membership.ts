@@ -31,7 +31,9 @@ export class GroupMembership {
     this.members.set(member, now + sessionMs);
     for (const s of released) if (this.owners[s] === member) this.owners[s] = undefined;
     const desired = balance(this.shardCount, [...this.members.keys()], this.owners);
-    desired.forEach((d, s) => { if (this.owners[s] === undefined) this.owners[s] = d; });
+    desired.forEach((d, s) => {
+      if (this.owners[s] === undefined) this.owners[s] = d;
+    });
     const shards: number[] = [];
     const release: number[] = [];
     this.owners.forEach((o, s) => {
@@ -44,7 +46,9 @@ export class GroupMembership {
   /** A member leaving on purpose (after committing): its shards are free at once. */
   leave(member: string, now: number): void {
     this.members.delete(member);
-    this.owners.forEach((o, s) => { if (o === member) this.owners[s] = undefined; });
+    this.owners.forEach((o, s) => {
+      if (o === member) this.owners[s] = undefined;
+    });
     this.sweep(now);
   }
 
@@ -57,14 +61,18 @@ export class GroupMembership {
   /** Live members and the shards each owns (for DescribeStream). */
   snapshot(now: number): { member: string; shards: number[] }[] {
     this.sweep(now);
-    return [...this.members.keys()].sort().map((member) => ({ member, shards: this.owners.flatMap((o, s) => (o === member ? [s] : [])) }));
+    return [...this.members.keys()]
+      .sort()
+      .map((member) => ({ member, shards: this.owners.flatMap((o, s) => (o === member ? [s] : [])) }));
   }
 
   private sweep(now: number): void {
     for (const [m, expires] of this.members) {
       if (expires > now) continue;
       this.members.delete(m);
-      this.owners.forEach((o, s) => { if (o === m) this.owners[s] = undefined; });
+      this.owners.forEach((o, s) => {
+        if (o === m) this.owners[s] = undefined;
+      });
     }
   }
 }

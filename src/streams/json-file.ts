@@ -25,7 +25,11 @@ export function writeJsonFileSync(path: string, value: unknown): void {
   const tmp = `${path}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(value)}\n`, { mode: 0o600 });
   const fd = openSync(tmp, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, path);
   syncDir(dirname(path));
 }
@@ -33,7 +37,11 @@ export function writeJsonFileSync(path: string, value: unknown): void {
 /** fsyncs a folder, so that a rename or a new file in it survives a crash. */
 export function syncDir(dir: string): void {
   const fd = openSync(dir, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A JSON file that many callers save to; see the module comment. */
@@ -51,7 +59,10 @@ export class DurableJsonFile {
     }
     let resolve!: () => void;
     let reject!: (e: unknown) => void;
-    const done = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
     this.next = { value, done, resolve, reject };
     if (!this.writing) this.pump();
     return done;
@@ -66,10 +77,12 @@ export class DurableJsonFile {
     const job = this.next;
     if (!job) return;
     this.next = undefined;
-    this.writing = this.write(job.value).then(job.resolve, job.reject).finally(() => {
-      this.writing = undefined;
-      this.pump();
-    });
+    this.writing = this.write(job.value)
+      .then(job.resolve, job.reject)
+      .finally(() => {
+        this.writing = undefined;
+        this.pump();
+      });
   }
 
   private async write(value: unknown): Promise<void> {

@@ -29,7 +29,8 @@ describe('stream names', () => {
 
   it('containerError() accepts folder-safe names only', () => {
     for (const ok of ['bigdata', 'users', 'a.b-c_d', '0']) assert.equal(containerError(ok), undefined, ok);
-    for (const bad of ['', '.', '..', '.x', 'a/b', 'a b', 'é', 'x'.repeat(129)]) assert.match(containerError(bad)!, /Container name .* is invalid/, bad);
+    for (const bad of ['', '.', '..', '.x', 'a/b', 'a b', 'é', 'x'.repeat(129)])
+      assert.match(containerError(bad)!, /Container name .* is invalid/, bad);
   });
 
   it('consumerGroupError() refuses odd characters and non-strings, naming the value', () => {
@@ -48,7 +49,15 @@ describe('stream names', () => {
 
   it('locations round-trip and foreign ones are refused', () => {
     assert.deepEqual(decodeLocation(encodeLocation(3, 12345)), { shard: 3, seq: 12345 });
-    for (const bad of [undefined, 7, '', 'bm9wZQ==', Buffer.from('p1:0:0').toString('base64'), Buffer.from('p1:x:1').toString('base64'), 'x'.repeat(101)]) {
+    for (const bad of [
+      undefined,
+      7,
+      '',
+      'bm9wZQ==',
+      Buffer.from('p1:0:0').toString('base64'),
+      Buffer.from('p1:x:1').toString('base64'),
+      'x'.repeat(101),
+    ]) {
       assert.equal(decodeLocation(bad), undefined, String(bad));
     }
   });

@@ -39,10 +39,15 @@ export function parseStreamPath(raw: string): { path: string } | { error: string
   const trimmed = raw.replace(/^\/+/, '').replace(/\/+$/, '');
   if (!trimmed) return { error: 'Stream path must not be empty' };
   const segments = trimmed.split('/');
-  if (segments.length > MAX_PATH_DEPTH) return { error: `Stream path ${JSON.stringify(raw.slice(0, 140))} is too deep: at most ${MAX_PATH_DEPTH} segments` };
+  if (segments.length > MAX_PATH_DEPTH)
+    return {
+      error: `Stream path ${JSON.stringify(raw.slice(0, 140))} is too deep: at most ${MAX_PATH_DEPTH} segments`,
+    };
   for (const s of segments) {
     if (!SEGMENT.test(s)) {
-      return { error: `Stream path ${JSON.stringify(raw.slice(0, 140))} is invalid: segment ${JSON.stringify(s.slice(0, 140))} must be 1 to 128 letters, digits, '_', '.' or '-', starting with a letter, digit or '_'` };
+      return {
+        error: `Stream path ${JSON.stringify(raw.slice(0, 140))} is invalid: segment ${JSON.stringify(s.slice(0, 140))} must be 1 to 128 letters, digits, '_', '.' or '-', starting with a letter, digit or '_'`,
+      };
     }
   }
   return { path: segments.join('/') };

@@ -10,8 +10,14 @@ describe('record format', () => {
     assert.equal(offsets.length, 4);
     assert.equal(offsets[1], HEADER_BYTES + 1);
     const back = decodeRecords(buf, 10);
-    assert.deepEqual(back.map((r) => r.seq), [41, 42, 43, 44]);
-    assert.deepEqual(back.map((r) => r.data.toString()), ['a', '', 'hello world', '\u00e9\u00e9']);
+    assert.deepEqual(
+      back.map((r) => r.seq),
+      [41, 42, 43, 44],
+    );
+    assert.deepEqual(
+      back.map((r) => r.data.toString()),
+      ['a', '', 'hello world', '\u00e9\u00e9'],
+    );
     assert.ok(back.every((r) => r.arrivalMs === 1_700_000_000_123.5));
     assert.equal(decodeRecords(buf, 2).length, 2);
   });
@@ -28,8 +34,26 @@ describe('record format', () => {
   const cases: [string, (b: Buffer) => Buffer, number, RegExp][] = [
     ['a torn header', (b) => b.subarray(0, b.length - 12 - HEADER_BYTES + 10), 3, /torn record header|torn record/],
     ['a torn record', (b) => b.subarray(0, b.length - 2), 3, /torn record/],
-    ['a flipped data bit', (b) => { const c = Buffer.from(b); c[c.length - 1]! ^= 1; return c; }, 3, /CRC mismatch/],
-    ['an impossible length', (b) => { const c = Buffer.from(b); c.writeUInt32LE(0xffffffff, HEADER_BYTES + 1); return c; }, 1, /impossible record length/],
+    [
+      'a flipped data bit',
+      (b) => {
+        const c = Buffer.from(b);
+        c[c.length - 1]! ^= 1;
+        return c;
+      },
+      3,
+      /CRC mismatch/,
+    ],
+    [
+      'an impossible length',
+      (b) => {
+        const c = Buffer.from(b);
+        c.writeUInt32LE(0xffffffff, HEADER_BYTES + 1);
+        return c;
+      },
+      1,
+      /impossible record length/,
+    ],
   ];
   for (const [what, damage, good, problem] of cases) {
     it(`scanRecords() stops at ${what} and keeps the records before it`, () => {

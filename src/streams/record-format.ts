@@ -30,7 +30,11 @@ export interface StoredRecord {
  * Encodes consecutive records `firstSeq`, `firstSeq + 1`, … into one buffer. Returns the buffer and each
  * record's offset inside it (for the log's index).
  */
-export function encodeRecords(firstSeq: number, arrivalMs: number, datas: readonly Buffer[]): { buf: Buffer; offsets: number[] } {
+export function encodeRecords(
+  firstSeq: number,
+  arrivalMs: number,
+  datas: readonly Buffer[],
+): { buf: Buffer; offsets: number[] } {
   let total = 0;
   for (const d of datas) total += HEADER_BYTES + d.length;
   const buf = Buffer.allocUnsafe(total);
@@ -55,7 +59,11 @@ export function decodeRecords(buf: Buffer, count: number): StoredRecord[] {
   for (let i = 0; i < count && pos + HEADER_BYTES <= buf.length; i++) {
     const len = buf.readUInt32LE(pos);
     if (pos + HEADER_BYTES + len > buf.length) break;
-    out.push({ seq: buf.readDoubleLE(pos + 8), arrivalMs: buf.readDoubleLE(pos + 16), data: buf.subarray(pos + HEADER_BYTES, pos + HEADER_BYTES + len) });
+    out.push({
+      seq: buf.readDoubleLE(pos + 8),
+      arrivalMs: buf.readDoubleLE(pos + 16),
+      data: buf.subarray(pos + HEADER_BYTES, pos + HEADER_BYTES + len),
+    });
     pos += HEADER_BYTES + len;
   }
   return out;
@@ -83,14 +91,29 @@ export function scanRecords(buf: Buffer, firstSeq: number): ScanResult {
   let lastArrivalMs = 0;
   let problem: string | undefined;
   while (pos < buf.length) {
-    if (pos + HEADER_BYTES > buf.length) { problem = `a torn record header at byte ${pos}`; break; }
+    if (pos + HEADER_BYTES > buf.length) {
+      problem = `a torn record header at byte ${pos}`;
+      break;
+    }
     const len = buf.readUInt32LE(pos);
-    if (len > MAX_RECORD_BYTES) { problem = `an impossible record length ${len} at byte ${pos}`; break; }
-    if (pos + HEADER_BYTES + len > buf.length) { problem = `a torn record at byte ${pos}`; break; }
+    if (len > MAX_RECORD_BYTES) {
+      problem = `an impossible record length ${len} at byte ${pos}`;
+      break;
+    }
+    if (pos + HEADER_BYTES + len > buf.length) {
+      problem = `a torn record at byte ${pos}`;
+      break;
+    }
     const data = buf.subarray(pos + HEADER_BYTES, pos + HEADER_BYTES + len);
-    if (crc32(data, crc32(buf.subarray(pos + 8, pos + HEADER_BYTES))) !== buf.readUInt32LE(pos + 4)) { problem = `a CRC mismatch at byte ${pos}`; break; }
+    if (crc32(data, crc32(buf.subarray(pos + 8, pos + HEADER_BYTES))) !== buf.readUInt32LE(pos + 4)) {
+      problem = `a CRC mismatch at byte ${pos}`;
+      break;
+    }
     const seq = buf.readDoubleLE(pos + 8);
-    if (seq !== firstSeq + offsets.length) { problem = `sequence number ${seq} where ${firstSeq + offsets.length} was expected at byte ${pos}`; break; }
+    if (seq !== firstSeq + offsets.length) {
+      problem = `sequence number ${seq} where ${firstSeq + offsets.length} was expected at byte ${pos}`;
+      break;
+    }
     offsets.push(pos);
     lastArrivalMs = buf.readDoubleLE(pos + 16);
     pos += HEADER_BYTES + len;

@@ -16,7 +16,9 @@ const texts = (rs: { data: Buffer }[]) => rs.map((r) => r.data.toString());
 const HOUR = 3_600_000;
 
 describe('ShardLog', () => {
-  after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+  after(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
 
   it('ShardLog numbers records from 1 and reads them back in order', async () => {
     const log = await ShardLog.open({ dir: fresh(), retentionMs: HOUR });
@@ -27,7 +29,10 @@ describe('ShardLog', () => {
     assert.equal((await log.append(bufs('c'))).firstSeq, 3);
     assert.equal(log.lastSeq, 3);
     assert.deepEqual(texts(await log.read(1, 10, 1e6)), ['a', 'b', 'c']);
-    assert.deepEqual((await log.read(2, 1, 1e6)).map((r) => r.seq), [2]);
+    assert.deepEqual(
+      (await log.read(2, 1, 1e6)).map((r) => r.seq),
+      [2],
+    );
     assert.deepEqual(await log.read(4, 10, 1e6), []);
     await log.close();
   });
@@ -35,7 +40,10 @@ describe('ShardLog', () => {
   it('ShardLog group-commits concurrent appends and keeps their order', async () => {
     const log = await ShardLog.open({ dir: fresh(), retentionMs: HOUR });
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append(bufs(`x${i}`, `y${i}`))));
-    assert.deepEqual(results.map((r) => r.firstSeq), Array.from({ length: 50 }, (_, i) => 1 + 2 * i));
+    assert.deepEqual(
+      results.map((r) => r.firstSeq),
+      Array.from({ length: 50 }, (_, i) => 1 + 2 * i),
+    );
     const all = await log.read(1, 1000, 1e6);
     assert.equal(all.length, 100);
     assert.equal(all[41]!.data.toString(), 'y20');
@@ -91,7 +99,10 @@ describe('ShardLog', () => {
   it('ShardLog finds the first record that arrived at or after a time', async () => {
     let now = 5_000;
     const log = await ShardLog.open({ dir: fresh(), retentionMs: HOUR, now: () => now });
-    for (const t of [5_000, 6_000, 6_000, 9_000]) { now = t; await log.append(bufs(`at${t}`)); }
+    for (const t of [5_000, 6_000, 6_000, 9_000]) {
+      now = t;
+      await log.append(bufs(`at${t}`));
+    }
     assert.equal(await log.seqAtTime(0), 1);
     assert.equal(await log.seqAtTime(5_500), 2);
     assert.equal(await log.seqAtTime(6_000), 2);

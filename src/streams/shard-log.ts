@@ -13,7 +13,14 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { open, readFile, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeRecords, encodeRecords, HEADER_BYTES, headerArrival, scanRecords, type StoredRecord } from './record-format.js';
+import {
+  decodeRecords,
+  encodeRecords,
+  HEADER_BYTES,
+  headerArrival,
+  scanRecords,
+  type StoredRecord,
+} from './record-format.js';
 import { syncDir } from './json-file.js';
 
 export interface ShardLogOptions {
@@ -113,20 +120,33 @@ export class ShardLog {
 
   private async load(): Promise<void> {
     mkdirSync(this.opts.dir, { recursive: true });
-    const names = readdirSync(this.opts.dir).filter((n) => /^\d{20}\.log$/.test(n)).sort();
+    const names = readdirSync(this.opts.dir)
+      .filter((n) => /^\d{20}\.log$/.test(n))
+      .sort();
     for (const name of names) {
       const path = join(this.opts.dir, name);
       const firstSeq = Number(name.slice(0, 20));
       const buf = await readFile(path);
       const scan = scanRecords(buf, firstSeq);
       if (scan.problem) {
-        this.opts.onRepair?.(`${path}: ${scan.problem}; truncated to ${scan.validBytes} bytes (${scan.offsets.length} records)`);
+        this.opts.onRepair?.(
+          `${path}: ${scan.problem}; truncated to ${scan.validBytes} bytes (${scan.offsets.length} records)`,
+        );
         await truncate(path, scan.validBytes);
       }
       const offsets = new OffsetList();
       for (const o of scan.offsets) offsets.push(o);
       const startedMs = scan.offsets.length ? headerArrival(buf.subarray(0, HEADER_BYTES)) : this.now();
-      this.segments.push({ firstSeq, path, offsets, size: scan.validBytes, startedMs, lastArrivalMs: scan.lastArrivalMs, readers: 0, retired: false });
+      this.segments.push({
+        firstSeq,
+        path,
+        offsets,
+        size: scan.validBytes,
+        startedMs,
+        lastArrivalMs: scan.lastArrivalMs,
+        readers: 0,
+        retired: false,
+      });
     }
     // A segment left empty by a repair or a failed write is dropped, unless it is the newest.
     this.segments = this.segments.filter((s, i) => {
@@ -208,12 +228,26 @@ export class ShardLog {
   private async segmentForAppend(firstSeq: number, arrivalMs: number): Promise<Segment> {
     const cur = this.segments.at(-1);
     // An empty newest segment (new, or emptied by a failed write) starts at the next sequence number.
-    if (cur?.fh && (cur.offsets.length === 0 || (cur.size < this.segmentBytes && arrivalMs - cur.startedMs < this.segmentMaxAgeMs))) return cur;
+    if (
+      cur?.fh &&
+      (cur.offsets.length === 0 || (cur.size < this.segmentBytes && arrivalMs - cur.startedMs < this.segmentMaxAgeMs))
+    )
+      return cur;
     const path = join(this.opts.dir, segmentName(firstSeq));
     const fh = await open(path, 'a+', 0o600);
     syncDir(this.opts.dir);
     if (cur) this.retire(cur);
-    const seg: Segment = { firstSeq, path, offsets: new OffsetList(), size: 0, startedMs: arrivalMs, lastArrivalMs: 0, fh, readers: 0, retired: false };
+    const seg: Segment = {
+      firstSeq,
+      path,
+      offsets: new OffsetList(),
+      size: 0,
+      startedMs: arrivalMs,
+      lastArrivalMs: 0,
+      fh,
+      readers: 0,
+      retired: false,
+    };
     this.segments.push(seg);
     return seg;
   }
@@ -272,7 +306,8 @@ export class ShardLog {
       await this.readAt(seg, buf, start);
     } catch (e) {
       // Retention deleted the segment meanwhile: read from what is left.
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !this.segments.includes(seg)) return this.read(fromSeq, limit, maxBytes);
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !this.segments.includes(seg))
+        return this.read(fromSeq, limit, maxBytes);
       throw e;
     }
     return decodeRecords(buf, n);

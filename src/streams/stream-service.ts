@@ -54,10 +54,16 @@ export class StreamService {
     this.assertOpen();
     const { shardCount, retentionHours } = settings;
     if (!Number.isSafeInteger(shardCount) || shardCount < 1 || shardCount > MAX_SHARDS) {
-      throw apiError('STREAM_REQUEST_INVALID', `ShardCount must be an integer from 1 to ${MAX_SHARDS}, got ${JSON.stringify(shardCount)}`);
+      throw apiError(
+        'STREAM_REQUEST_INVALID',
+        `ShardCount must be an integer from 1 to ${MAX_SHARDS}, got ${JSON.stringify(shardCount)}`,
+      );
     }
     if (!Number.isSafeInteger(retentionHours) || retentionHours < 1 || retentionHours > MAX_RETENTION_HOURS) {
-      throw apiError('STREAM_REQUEST_INVALID', `RetentionPeriodHours must be an integer from 1 to ${MAX_RETENTION_HOURS}, got ${JSON.stringify(retentionHours)}`);
+      throw apiError(
+        'STREAM_REQUEST_INVALID',
+        `RetentionPeriodHours must be an integer from 1 to ${MAX_RETENTION_HOURS}, got ${JSON.stringify(retentionHours)}`,
+      );
     }
     const dir = this.dirOf(a);
     if (existsSync(join(dir, META_FILE))) throw apiError('STREAM_EXISTS', streamKey(a));
@@ -87,7 +93,9 @@ export class StreamService {
     }
     const opening = Stream.open(a, dir, meta, this.opts.onRepair);
     this.streams.set(key, opening);
-    opening.catch(() => { if (this.streams.get(key) === opening) this.streams.delete(key); });
+    opening.catch(() => {
+      if (this.streams.get(key) === opening) this.streams.delete(key);
+    });
     return opening;
   }
 
@@ -104,7 +112,13 @@ export class StreamService {
     const gErr = consumerGroupError(query.consumerGroup);
     if (gErr) throw apiError('STREAM_REQUEST_INVALID', gErr);
     const stream = await this.stream(StreamService.address(query.containerName, query.streamPath));
-    return stream.offsets(query.consumerGroup).map((o) => ({ committed: o.committed ?? 0, current: o.current, lag: Math.max(0, o.current - (o.committed ?? 0)) }));
+    return stream
+      .offsets(query.consumerGroup)
+      .map((o) => ({
+        committed: o.committed ?? 0,
+        current: o.current,
+        lag: Math.max(0, o.current - (o.committed ?? 0)),
+      }));
   }
 
   private assertOpen(): void {
@@ -116,6 +130,13 @@ export class StreamService {
     this.closed = true;
     const open = [...this.streams.values()];
     this.streams.clear();
-    await Promise.all(open.map((p) => p.then((s) => s.close(), () => {})));
+    await Promise.all(
+      open.map((p) =>
+        p.then(
+          (s) => s.close(),
+          () => {},
+        ),
+      ),
+    );
   }
 }

@@ -41,10 +41,7 @@ export type PutResult = { shard: number; seq: number } | { shard: number; error:
 
 /** Where a Seek starts. */
 export type SeekTarget =
-  | { type: 'EARLIEST' }
-  | { type: 'LATEST' }
-  | { type: 'SEQUENCE'; seq: number }
-  | { type: 'TIME'; ms: number };
+  { type: 'EARLIEST' } | { type: 'LATEST' } | { type: 'SEQUENCE'; seq: number } | { type: 'TIME'; ms: number };
 
 /** One shard's figures for a consumer group: committed is null when the group committed nothing. */
 export interface ShardOffsets {
@@ -68,21 +65,37 @@ export class Stream {
   private readonly offsetsFile: DurableJsonFile;
   private rr = 0;
 
-  private constructor(readonly address: StreamAddress, readonly dir: string, readonly meta: StreamMeta, private readonly shards: ShardLog[]) {
+  private constructor(
+    readonly address: StreamAddress,
+    readonly dir: string,
+    readonly meta: StreamMeta,
+    private readonly shards: ShardLog[],
+  ) {
     this.offsetsFile = new DurableJsonFile(join(dir, OFFSETS_FILE));
     const saved = readJsonFile(join(dir, OFFSETS_FILE)) as { groups?: Record<string, unknown> } | undefined;
     for (const [group, list] of Object.entries(saved?.groups ?? {})) {
       if (!Array.isArray(list)) continue;
-      this.committed.set(group, Array.from({ length: meta.shardCount }, (_, s) => (Number.isSafeInteger(list[s]) && list[s] >= 0 ? list[s] as number : null)));
+      this.committed.set(
+        group,
+        Array.from({ length: meta.shardCount }, (_, s) =>
+          Number.isSafeInteger(list[s]) && list[s] >= 0 ? (list[s] as number) : null,
+        ),
+      );
     }
   }
 
   /** Opens a stream whose folder holds `meta` (creating the shard folders of a new stream). */
-  static async open(address: StreamAddress, dir: string, meta: StreamMeta, onRepair?: (message: string) => void): Promise<Stream> {
+  static async open(
+    address: StreamAddress,
+    dir: string,
+    meta: StreamMeta,
+    onRepair?: (message: string) => void,
+  ): Promise<Stream> {
     const retentionMs = meta.retentionHours * 3_600_000;
     const shards: ShardLog[] = [];
     try {
-      for (let s = 0; s < meta.shardCount; s++) shards.push(await ShardLog.open({ dir: shardDir(dir, s), retentionMs, ...(onRepair ? { onRepair } : {}) }));
+      for (let s = 0; s < meta.shardCount; s++)
+        shards.push(await ShardLog.open({ dir: shardDir(dir, s), retentionMs, ...(onRepair ? { onRepair } : {}) }));
     } catch (e) {
       await Promise.all(shards.map((l) => l.close()));
       throw e;
@@ -104,7 +117,9 @@ export class Stream {
   /** Appends records, each to its shard (in request order within a shard). */
   async put(records: readonly NewRecord[]): Promise<PutResult[]> {
     const n = this.meta.shardCount;
-    const target = records.map((r) => r.shard ?? (r.partitionKey !== undefined ? hashKey(r.partitionKey) % n : this.rr++ % n));
+    const target = records.map(
+      (r) => r.shard ?? (r.partitionKey !== undefined ? hashKey(r.partitionKey) % n : this.rr++ % n),
+    );
     const byShard = new Map<number, number[]>();
     target.forEach((s, i) => {
       const list = byShard.get(s);
@@ -112,14 +127,20 @@ export class Stream {
       else byShard.set(s, [i]);
     });
     const out: PutResult[] = new Array(records.length);
-    await Promise.all([...byShard].map(async ([s, idx]) => {
-      try {
-        const { firstSeq } = await this.shard(s).append(idx.map((i) => records[i]!.data));
-        idx.forEach((i, k) => { out[i] = { shard: s, seq: firstSeq + k }; });
-      } catch (e) {
-        idx.forEach((i) => { out[i] = { shard: s, error: `Failed to store the record: ${(e as Error).message}` }; });
-      }
-    }));
+    await Promise.all(
+      [...byShard].map(async ([s, idx]) => {
+        try {
+          const { firstSeq } = await this.shard(s).append(idx.map((i) => records[i]!.data));
+          idx.forEach((i, k) => {
+            out[i] = { shard: s, seq: firstSeq + k };
+          });
+        } catch (e) {
+          idx.forEach((i) => {
+            out[i] = { shard: s, error: `Failed to store the record: ${(e as Error).message}` };
+          });
+        }
+      }),
+    );
     return out;
   }
 
@@ -127,9 +148,12 @@ export class Stream {
   async seek(shard: number, target: SeekTarget): Promise<number> {
     const log = this.shard(shard);
     switch (target.type) {
-      case 'EARLIEST': return log.firstSeq;
-      case 'LATEST': return log.lastSeq + 1;
-      case 'TIME': return log.seqAtTime(target.ms);
+      case 'EARLIEST':
+        return log.firstSeq;
+      case 'LATEST':
+        return log.lastSeq + 1;
+      case 'TIME':
+        return log.seqAtTime(target.ms);
       case 'SEQUENCE': {
         const first = log.firstSeq;
         const next = log.lastSeq + 1;
@@ -143,7 +167,12 @@ export class Stream {
   }
 
   /** Records from `seq` on (from the oldest held if those expired), and where the next read starts. */
-  async read(shard: number, seq: number, limit: number, maxBytes: number): Promise<{ records: StoredRecord[]; nextSeq: number; behind: number; msBehind: number }> {
+  async read(
+    shard: number,
+    seq: number,
+    limit: number,
+    maxBytes: number,
+  ): Promise<{ records: StoredRecord[]; nextSeq: number; behind: number; msBehind: number }> {
     const log = this.shard(shard);
     if (seq > log.lastSeq + 1) {
       throw apiError('LOCATION_BEYOND_END', shard, this.name, seq, log.lastSeq);
@@ -151,7 +180,12 @@ export class Stream {
     const records = await log.read(seq, limit, maxBytes);
     const last = records.at(-1);
     const nextSeq = last ? last.seq + 1 : Math.max(seq, log.firstSeq);
-    return { records, nextSeq, behind: Math.max(0, log.lastSeq - nextSeq + 1), msBehind: last ? Math.max(0, log.lastArrivalMs - last.arrivalMs) : 0 };
+    return {
+      records,
+      nextSeq,
+      behind: Math.max(0, log.lastSeq - nextSeq + 1),
+      msBehind: last ? Math.max(0, log.lastArrivalMs - last.arrivalMs) : 0,
+    };
   }
 
   private membership(group: string): GroupMembership {
@@ -205,11 +239,19 @@ export class Stream {
       ShardCount: this.meta.shardCount,
       RetentionPeriodHours: this.meta.retentionHours,
       CreatedAt: this.meta.createdAt,
-      Shards: this.shards.map((log, s) => ({ ShardId: s, FirstSequenceNumber: log.firstSeq, LastSequenceNumber: log.lastSeq })),
+      Shards: this.shards.map((log, s) => ({
+        ShardId: s,
+        FirstSequenceNumber: log.firstSeq,
+        LastSequenceNumber: log.lastSeq,
+      })),
       ConsumerGroups: [...new Set([...this.committed.keys(), ...this.groups.keys()])].sort().map((g) => ({
         Name: g,
         Committed: this.offsets(g).map((o) => o.committed),
-        Members: this.groups.get(g)?.snapshot(now).map((m) => ({ MemberId: m.member, Shards: m.shards })) ?? [],
+        Members:
+          this.groups
+            .get(g)
+            ?.snapshot(now)
+            .map((m) => ({ MemberId: m.member, Shards: m.shards })) ?? [],
       })),
     };
   }

@@ -59,7 +59,11 @@ export function isOverdue(c: ConnectionState, now: number, limits: ConnectionLim
  * the most connections (`perAddress`), the oldest of those; refused when none is waiting, or when the
  * newcomer's address would hold more connections than the victim's.
  */
-export function pickVictim<T extends PeerState>(connections: Iterable<T>, perAddress: ReadonlyMap<string, number>, address: string): T | undefined {
+export function pickVictim<T extends PeerState>(
+  connections: Iterable<T>,
+  perAddress: ReadonlyMap<string, number>,
+  address: string,
+): T | undefined {
   let victim: T | undefined;
   let weight = -1;
   for (const c of connections) {
@@ -84,7 +88,10 @@ export class SocketBudget {
   private readonly entries = new Map<Socket, { address: string; since: number }>();
   private readonly perAddress = new Map<string, number>();
 
-  constructor(private readonly max: number, private readonly phaseOf: (socket: Socket) => Phase) {}
+  constructor(
+    private readonly max: number,
+    private readonly phaseOf: (socket: Socket) => Phase,
+  ) {}
 
   /**
    * Admits `socket` (held until it closes or is forgotten) and returns true; or returns false, and the
@@ -94,7 +101,12 @@ export class SocketBudget {
     if (this.entries.has(socket)) return true;
     const address = socket.remoteAddress ?? '';
     if (this.entries.size >= this.max) {
-      const peers = [...this.entries].map(([sock, e]) => ({ sock, address: e.address, since: e.since, phase: this.phaseOf(sock) }));
+      const peers = [...this.entries].map(([sock, e]) => ({
+        sock,
+        address: e.address,
+        since: e.since,
+        phase: this.phaseOf(sock),
+      }));
       const victim = pickVictim(peers, this.perAddress, address);
       if (!victim) return false;
       this.forget(victim.sock);
@@ -115,7 +127,8 @@ export class SocketBudget {
   /** Sockets that have waited on their client longer than `limits` allow. */
   overdue(now: number, limits: ConnectionLimits): Socket[] {
     const out: Socket[] = [];
-    for (const [sock, e] of this.entries) if (isOverdue({ phase: this.phaseOf(sock), since: e.since }, now, limits)) out.push(sock);
+    for (const [sock, e] of this.entries)
+      if (isOverdue({ phase: this.phaseOf(sock), since: e.since }, now, limits)) out.push(sock);
     return out;
   }
 
@@ -137,7 +150,10 @@ export class ConnectionGuard {
   private readonly budget: SocketBudget;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(server: http.Server, private readonly limits: ConnectionLimits) {
+  constructor(
+    server: http.Server,
+    private readonly limits: ConnectionLimits,
+  ) {
     this.budget = new SocketBudget(limits.maxConnections, (socket) => {
       const req = this.requests.get(socket);
       if (!req) return 'headers';
@@ -158,7 +174,10 @@ export class ConnectionGuard {
       res.once('finish', done);
       res.once('close', done);
     });
-    const every = Math.max(50, Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4)));
+    const every = Math.max(
+      50,
+      Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4)),
+    );
     this.timer = setInterval(() => this.sweep(), every);
     this.timer.unref();
     server.once('close', () => this.stop());

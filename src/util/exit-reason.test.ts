@@ -15,6 +15,7 @@ describe('exitReason', () => {
     [0, null, true, 'exit code 0'],
   ];
   for (const [code, signal, wrapped, expected] of cases) {
-    it(`exitReason(${code}, ${signal}, ${wrapped}) is "${expected}"`, () => assert.equal(exitReason(code, signal, wrapped), expected));
+    it(`exitReason(${code}, ${signal}, ${wrapped}) is "${expected}"`, () =>
+      assert.equal(exitReason(code, signal, wrapped), expected));
   }
 });

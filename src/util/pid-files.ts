@@ -13,12 +13,18 @@ export function writePidFile(dir: string, name: string, pid: number): string {
   try {
     mkdirSync(dir, { recursive: true });
     writeFileSync(file, String(pid));
-  } catch { /* the next start cannot clean this one up; nothing else depends on it */ }
+  } catch {
+    /* the next start cannot clean this one up; nothing else depends on it */
+  }
   return file;
 }
 
 export function removePidFile(file: string): void {
-  try { rmSync(file, { force: true }); } catch { /* gone */ }
+  try {
+    rmSync(file, { force: true });
+  } catch {
+    /* gone */
+  }
 }
 
 /** What /proc says about a process, for deciding whether a recorded pid is still ours. */
@@ -34,7 +40,11 @@ export function procInfo(pid: number): ProcInfo | undefined {
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     let cwd = '';
-    try { cwd = readlinkSync(`/proc/${pid}/cwd`).replace(/ \(deleted\)$/, ''); } catch { /* another user's */ }
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`).replace(/ \(deleted\)$/, '');
+    } catch {
+      /* another user's */
+    }
     return { pid, argv, cwd };
   } catch {
     return undefined;
@@ -52,13 +62,26 @@ export function killRecorded(dir: string, isOurs: (p: ProcInfo) => boolean): num
     if (!f.endsWith('.pid')) continue;
     const file = join(dir, f);
     let pid = NaN;
-    try { pid = Number(readFileSync(file, 'utf8').trim()); } catch { /* unreadable: drop it */ }
+    try {
+      pid = Number(readFileSync(file, 'utf8').trim());
+    } catch {
+      /* unreadable: drop it */
+    }
     removePidFile(file);
     if (!Number.isInteger(pid) || pid <= 1) continue;
     const info = procInfo(pid);
     if (!info || !isOurs(info)) continue;
-    try { process.kill(-pid, 'SIGKILL'); killed++; } catch { /* not a group leader any more */ }
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(-pid, 'SIGKILL');
+      killed++;
+    } catch {
+      /* not a group leader any more */
+    }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
   return killed;
 }

@@ -18,15 +18,37 @@ describe('kafka-cluster trigger without a broker', () => {
     const work = mkdtempSync(join(tmpdir(), 'protium-kafka-none-'));
     try {
       const srv = await new Promise<number>((resolve) => {
-        const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+        const s = net.createServer().listen(0, '127.0.0.1', () => {
+          const p = (s.address() as { port: number }).port;
+          s.close(() => resolve(p));
+        });
       });
-      const fn = await deployConsumer(d, 'kafka-none', join(work, 'none.jsonl'), {
-        in: { kind: 'kafka-cluster', attributes: { brokers: [`127.0.0.1:${srv}`], topics: ['t'], consumerGroup: 'g', sasl: { enable: true, user: 'u', password: 'hunter2-secret' } } },
-      }, { expect: 'unhealthy' });
+      const fn = await deployConsumer(
+        d,
+        'kafka-none',
+        join(work, 'none.jsonl'),
+        {
+          in: {
+            kind: 'kafka-cluster',
+            attributes: {
+              brokers: [`127.0.0.1:${srv}`],
+              topics: ['t'],
+              consumerGroup: 'g',
+              sasl: { enable: true, user: 'u', password: 'hunter2-secret' },
+            },
+          },
+        },
+        { expect: 'unhealthy' },
+      );
       assert.equal(fn.status.state, 'unhealthy', JSON.stringify(fn.status));
-      assert.match(fn.status.message, new RegExp(`^Trigger in \\(kafka-cluster\\) cannot reach 127\\.0\\.0\\.1:${srv} \\(topics t, consumer group g\\): .+; retrying with back-off$`));
+      assert.match(
+        fn.status.message,
+        new RegExp(
+          `^Trigger in \\(kafka-cluster\\) cannot reach 127\\.0\\.0\\.1:${srv} \\(topics t, consumer group g\\): .+; retrying with back-off$`,
+        ),
+      );
       assert.ok(!JSON.stringify(fn.status).includes('hunter2-secret'));
-      const pids = replicaPids(d, 'kafka-none');
+      const pids = await replicaPids(d, 'kafka-none');
       assert.equal(pids.length, 1);
       process.kill(pids[0]!, 0);
     } finally {

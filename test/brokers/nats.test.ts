@@ -11,7 +11,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
-import { cli, deployConsumer, eventually, functionFolder, handledCounts, records, replicaPids, untilHandled } from '../helpers/broker-functions.js';
+import {
+  cli,
+  deployConsumer,
+  eventually,
+  functionFolder,
+  handledCounts,
+  records,
+  replicaPids,
+  untilHandled,
+} from '../helpers/broker-functions.js';
 import { freePort, skipUnlessInstalled, startNats, type Broker } from '../helpers/brokers.js';
 import { deploy, functionBody, startTestDashboard, waitFor, type TestDashboard } from '../helpers/start-dashboard.js';
 
@@ -42,7 +51,7 @@ describe('nats trigger (real nats-server)', { skip }, () => {
   /** Connections of the server whose client name starts with `prefix` (the trigger names its connection). */
   const connectionsNamed = async (prefix: string): Promise<{ name?: string; subscriptions_list?: string[] }[]> => {
     const res = await fetch(`${nats.monitorUrl}/connz?subs=1&limit=1024`);
-    const body = await res.json() as { connections: { name?: string; subscriptions_list?: string[] }[] };
+    const body = (await res.json()) as { connections: { name?: string; subscriptions_list?: string[] }[] };
     return body.connections.filter((c) => c.name?.startsWith(prefix));
   };
   /** A request, retried until answered (core NATS is at most once: an unanswered request is the requester's to send again). */
@@ -53,7 +62,8 @@ describe('nats trigger (real nats-server)', { skip }, () => {
         const m = await nc.request(subject, Buffer.from(body), { timeout: 2_000 });
         return Buffer.from(m.data).toString();
       } catch (e) {
-        if (Date.now() > deadline) throw new Error(`request ${body} on ${subject} was never answered: ${(e as Error).message}`);
+        if (Date.now() > deadline)
+          throw new Error(`request ${body} on ${subject} was never answered: ${(e as Error).message}`);
       }
     }
   }
@@ -62,7 +72,11 @@ describe('nats trigger (real nats-server)', { skip }, () => {
     const out = join(work, 'share.jsonl');
     const fn = await deployConsumer(d, 'nats-share', out, trigger('orders.*'), { replicas: 2 });
     assert.equal(fn.status.state, 'ready');
-    assert.equal((await connectionsNamed('nuclio-nuclio-nats-share-in')).length, 2, 'each replica has its own connection');
+    assert.equal(
+      (await connectionsNamed('nuclio-nuclio-nats-share-in')).length,
+      2,
+      'each replica has its own connection',
+    );
     const bodies = Array.from({ length: 200 }, (_, i) => `m${i}`);
     for (const b of bodies) {
       const h = natsHeaders();
@@ -71,12 +85,19 @@ describe('nats trigger (real nats-server)', { skip }, () => {
     }
     await nc.flush();
     const counts = await untilHandled(out, bodies);
-    assert.deepEqual([...counts.values()].filter((n) => n !== 1), [], 'no message handled twice');
+    assert.deepEqual(
+      [...counts.values()].filter((n) => n !== 1),
+      [],
+      'no message handled twice',
+    );
     const recs = records(out);
     const replicas = new Set(recs.map((r) => r.replica));
     assert.equal(replicas.size, 2, `both replicas handled messages (${[...replicas].join(', ')})`);
     const m7 = recs.find((r) => r.body === 'm7')!;
-    assert.deepEqual([m7.kind, m7.name, m7.path, m7.topic, m7.headers['X-Seq']], ['nats', 'in', 'orders.special', 'orders.special', 'm7']);
+    assert.deepEqual(
+      [m7.kind, m7.name, m7.path, m7.topic, m7.headers['X-Seq']],
+      ['nats', 'in', 'orders.special', 'orders.special', 'm7'],
+    );
     assert.equal(m7.url, nats.url);
   });
 
@@ -107,29 +128,40 @@ describe('nats trigger (real nats-server)', { skip }, () => {
     await deployConsumer(d, 'nats-kill', out, trigger('work'), { replicas: 2, delayMs: 20 });
     const bodies = Array.from({ length: 150 }, (_, i) => `k${i}`);
     let answered = 0;
-    const all = Promise.all(bodies.map(async (b, i) => {
-      await new Promise((r) => setTimeout(r, i * 5));
-      const answer = await requestUntilAnswered('work', b, 90_000);
-      assert.equal(answer, `handled ${b}`);
-      answered++;
-    }));
+    const all = Promise.all(
+      bodies.map(async (b, i) => {
+        await new Promise((r) => setTimeout(r, i * 5));
+        const answer = await requestUntilAnswered('work', b, 90_000);
+        assert.equal(answer, `handled ${b}`);
+        answered++;
+      }),
+    );
     await eventually('some requests answered', () => answered >= 20, 60_000);
-    const victim = replicaPids(d, 'nats-kill')[0]!;
+    const victim = (await replicaPids(d, 'nats-kill'))[0]!;
     process.kill(victim, 'SIGKILL');
     await all;
     const counts = handledCounts(out);
-    assert.deepEqual(bodies.filter((b) => !counts.has(b)), [], 'every answered request was handled');
-    await eventually('the killed replica restarted', () => replicaPids(d, 'nats-kill').length === 2 && !replicaPids(d, 'nats-kill').includes(victim), 60_000);
+    assert.deepEqual(
+      bodies.filter((b) => !counts.has(b)),
+      [],
+      'every answered request was handled',
+    );
+    await eventually(
+      'the killed replica restarted',
+      async () =>
+        (await replicaPids(d, 'nats-kill')).length === 2 && !(await replicaPids(d, 'nats-kill')).includes(victim),
+      60_000,
+    );
   });
 
   it('the server restarting under the function: the trigger reconnects by itself, the replica is not restarted', async () => {
     const out = join(work, 'restart.jsonl');
     await deployConsumer(d, 'nats-restart', out, trigger('restart.*'));
     assert.equal(await requestUntilAnswered('restart.a', 'before'), 'handled before');
-    const pids = replicaPids(d, 'nats-restart');
+    const pids = await replicaPids(d, 'nats-restart');
     await nats.restart();
     assert.equal(await requestUntilAnswered('restart.b', 'after', 90_000), 'handled after');
-    assert.deepEqual(replicaPids(d, 'nats-restart'), pids, 'the same replica process');
+    assert.deepEqual(await replicaPids(d, 'nats-restart'), pids, 'the same replica process');
     const replica = (await d.api('GET', '/api/functions/nats-restart/replicas')).json.names[0];
     const log = (await d.api('GET', `/api/functions/nats-restart/logs/${replica}?follow=false`)).text;
     assert.match(log, /cannot reach nats:\/\/127\.0\.0\.1:\d+ .*lost the connection/);
@@ -139,14 +171,27 @@ describe('nats trigger (real nats-server)', { skip }, () => {
   it('a server that is not up yet: the function deploys unhealthy with the reason (no token shown), retries, and is ready once the server is up', async () => {
     const port = await freePort();
     const out = join(work, 'late.jsonl');
-    const fn = await deployConsumer(d, 'nats-late', out, { in: { kind: 'nats', url: `nats://s3cret-token@127.0.0.1:${port}`, attributes: { topic: 'late' } } }, { expect: 'unhealthy' });
+    const fn = await deployConsumer(
+      d,
+      'nats-late',
+      out,
+      { in: { kind: 'nats', url: `nats://s3cret-token@127.0.0.1:${port}`, attributes: { topic: 'late' } } },
+      { expect: 'unhealthy' },
+    );
     assert.equal(fn.status.state, 'unhealthy', JSON.stringify(fn.status));
-    assert.match(fn.status.message, new RegExp(`^Trigger in \\(nats\\) cannot reach nats://127\\.0\\.0\\.1:${port} \\(subject late, queue group nuclio\\.nats-late-in\\): .+; retrying with back-off$`));
+    assert.match(
+      fn.status.message,
+      new RegExp(
+        `^Trigger in \\(nats\\) cannot reach nats://127\\.0\\.0\\.1:${port} \\(subject late, queue group nuclio\\.nats-late-in\\): .+; retrying with back-off$`,
+      ),
+    );
     assert.ok(!JSON.stringify(fn.status).includes('s3cret-token'));
     const late = await startNats({ port });
     try {
       await waitFor(d, 'nats-late', (f) => f.status.state === 'ready' && !f.status.message, 60_000);
-      const lc = await connect({ servers: late.url, token: 's3cret-token' }).catch(() => connect({ servers: late.url }));
+      const lc = await connect({ servers: late.url, token: 's3cret-token' }).catch(() =>
+        connect({ servers: late.url }),
+      );
       try {
         const m = await lc.request('late', Buffer.from('finally'), { timeout: 10_000 });
         assert.equal(Buffer.from(m.data).toString(), 'handled finally');
@@ -158,7 +203,11 @@ describe('nats trigger (real nats-server)', { skip }, () => {
       assert.ok(!log.includes('s3cret-token'), 'the replica log never shows the token');
     } finally {
       await d.api('DELETE', '/api/functions', { body: { metadata: { name: 'nats-late' } } });
-      await eventually('nats-late is gone', async () => (await d.api('GET', '/api/functions/nats-late')).status === 404, 30_000);
+      await eventually(
+        'nats-late is gone',
+        async () => (await d.api('GET', '/api/functions/nats-late')).status === 404,
+        30_000,
+      );
       await late.stop();
     }
   });
@@ -168,27 +217,50 @@ describe('nats trigger (real nats-server)', { skip }, () => {
     await deployConsumer(d, 'nats-delete', out, trigger('gone'), { replicas: 2 });
     const before = await connectionsNamed('nuclio-nuclio-nats-delete-in');
     assert.equal(before.length, 2);
-    assert.ok(before.every((c) => c.subscriptions_list?.includes('gone')), JSON.stringify(before));
-    assert.equal((await d.api('DELETE', '/api/functions', { body: { metadata: { name: 'nats-delete' } } })).status, 204);
-    await eventually('the function is gone', async () => (await d.api('GET', '/api/functions/nats-delete')).status === 404, 30_000);
-    await eventually('its connections are gone', async () => (await connectionsNamed('nuclio-nuclio-nats-delete-in')).length === 0, 30_000);
+    assert.ok(
+      before.every((c) => c.subscriptions_list?.includes('gone')),
+      JSON.stringify(before),
+    );
+    assert.equal(
+      (await d.api('DELETE', '/api/functions', { body: { metadata: { name: 'nats-delete' } } })).status,
+      204,
+    );
+    await eventually(
+      'the function is gone',
+      async () => (await d.api('GET', '/api/functions/nats-delete')).status === 404,
+      30_000,
+    );
+    await eventually(
+      'its connections are gone',
+      async () => (await connectionsNamed('nuclio-nuclio-nats-delete-in')).length === 0,
+      30_000,
+    );
   });
 
   it('a broker function does not idle to zero (nothing would wake it), while an http-only one with the same window does', async () => {
-    const idle = { minReplicas: 0, maxReplicas: 1, scaleToZero: { scaleResources: [{ metricName: 'x', windowSize: '1s', threshold: 0 }] } };
-    await deploy(d, functionBody('nats-idle-http', 'nodejs', "exports.handler = (c, e) => c.callback('ok');\n", { spec: idle }));
+    const idle = {
+      minReplicas: 0,
+      maxReplicas: 1,
+      scaleToZero: { scaleResources: [{ metricName: 'x', windowSize: '1s', threshold: 0 }] },
+    };
+    await deploy(
+      d,
+      functionBody('nats-idle-http', 'nodejs', "exports.handler = (c, e) => c.callback('ok');\n", { spec: idle }),
+    );
     const out = join(work, 'idle.jsonl');
     await deployConsumer(d, 'nats-idle', out, trigger('idle'), { replicas: 1, spec: idle });
     await waitFor(d, 'nats-idle-http', (f) => f.status.state === 'scaledToZero', 60_000);
     const fn = (await d.api('GET', '/api/functions/nats-idle')).json;
     assert.equal(fn.status.state, 'ready');
-    assert.equal(replicaPids(d, 'nats-idle').length, 1);
+    assert.equal((await replicaPids(d, 'nats-idle')).length, 1);
     assert.equal(await requestUntilAnswered('idle', 'still-here'), 'handled still-here');
   });
 
   it('a Nuclio function.yaml with a nats trigger deploys with the CLI and consumes', async () => {
     const out = join(work, 'cli.jsonl');
-    const dir = functionFolder(join(work, 'cli-fn'), `apiVersion: "nuclio.io/v1"
+    const dir = functionFolder(
+      join(work, 'cli-fn'),
+      `apiVersion: "nuclio.io/v1"
 kind: "NuclioFunction"
 metadata:
   name: nats-cli
@@ -205,7 +277,8 @@ spec:
       attributes:
         "topic": "my.topic"
         "queueName": "{{ .Namespace }}.{{ .Name }}.{{ .Id }}"
-`);
+`,
+    );
     const run = await cli(d.url, ['deploy', dir]);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /Function nats-cli is ready/);

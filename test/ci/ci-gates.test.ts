@@ -24,7 +24,9 @@ const SKIPPING = [
 ].join('\n');
 
 const scratch: string[] = [];
-after(() => { for (const d of scratch) rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of scratch) rmSync(d, { recursive: true, force: true });
+});
 
 /** A scratch checkout: the CI scripts and the test runner copied, `files` written (path → content). */
 function checkout(files: Record<string, string>): string {
@@ -45,7 +47,15 @@ function checkout(files: Record<string, string>): string {
 /** Runs a command with a clean CI-related environment plus `env`. */
 function run(cmd: string, args: string[], opts: { cwd: string; env?: Record<string, string> }) {
   // NODE_TEST_CONTEXT would make a nested node --test report to this run instead of its own output.
-  const env: Record<string, string | undefined> = { ...process.env, NODE_TEST_CONTEXT: undefined, CI: undefined, PROTIUM_FAIL_ON_SKIP: undefined, PROTIUM_SKIP_CONFORMANCE: undefined, CONFORMANCE_DIR: undefined, ...opts.env };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    NODE_TEST_CONTEXT: undefined,
+    CI: undefined,
+    PROTIUM_FAIL_ON_SKIP: undefined,
+    PROTIUM_SKIP_CONFORMANCE: undefined,
+    CONFORMANCE_DIR: undefined,
+    ...opts.env,
+  };
   const r = spawnSync(cmd, args, { cwd: opts.cwd, env: env as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 120_000 });
   return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
@@ -63,28 +73,46 @@ describe('scripts/run-tests.mjs and skips', () => {
   it('CI set fails on a skip too; PROTIUM_FAIL_ON_SKIP=0 overrides it', () => {
     const dir = checkout({ 'dist/a.test.js': SKIPPING });
     assert.equal(run(process.execPath, ['scripts/run-tests.mjs'], { cwd: dir, env: { CI: 'true' } }).status, 1);
-    assert.equal(run(process.execPath, ['scripts/run-tests.mjs'], { cwd: dir, env: { CI: 'true', PROTIUM_FAIL_ON_SKIP: '0' } }).status, 0);
+    assert.equal(
+      run(process.execPath, ['scripts/run-tests.mjs'], { cwd: dir, env: { CI: 'true', PROTIUM_FAIL_ON_SKIP: '0' } })
+        .status,
+      0,
+    );
   });
 
   it('locally a skip passes, and the summary says what was skipped and why', () => {
     const dir = checkout({ 'dist/a.test.js': SKIPPING });
     const r = run(process.execPath, ['scripts/run-tests.mjs'], { cwd: dir });
     assert.equal(r.status, 0, r.out);
-    assert.match(r.out, /2 test\(s\) skipped:\n {2}- a\.test\.js: needs a tool — the tool is not installed\n {2}- a\.test\.js: browser suite — chromium is missing/);
+    assert.match(
+      r.out,
+      /2 test\(s\) skipped:\n {2}- a\.test\.js: needs a tool — the tool is not installed\n {2}- a\.test\.js: browser suite — chromium is missing/,
+    );
   });
 
   it('with nothing skipped the flag changes nothing, and a failing test still fails', () => {
-    const dir = checkout({ 'dist/a.test.js': PASSING, 'dist/b.test.js': "import { it } from 'node:test';\nit('fails', () => { throw new Error('planted'); });\n" });
-    const ok = run(process.execPath, ['scripts/run-tests.mjs', 'a.test'], { cwd: dir, env: { PROTIUM_FAIL_ON_SKIP: '1' } });
+    const dir = checkout({
+      'dist/a.test.js': PASSING,
+      'dist/b.test.js': "import { it } from 'node:test';\nit('fails', () => { throw new Error('planted'); });\n",
+    });
+    const ok = run(process.execPath, ['scripts/run-tests.mjs', 'a.test'], {
+      cwd: dir,
+      env: { PROTIUM_FAIL_ON_SKIP: '1' },
+    });
     assert.equal(ok.status, 0, ok.out);
     assert.doesNotMatch(ok.out, /skipped:/);
-    assert.equal(run(process.execPath, ['scripts/run-tests.mjs', 'b.test'], { cwd: dir, env: { PROTIUM_FAIL_ON_SKIP: '1' } }).status, 1);
+    assert.equal(
+      run(process.execPath, ['scripts/run-tests.mjs', 'b.test'], { cwd: dir, env: { PROTIUM_FAIL_ON_SKIP: '1' } })
+        .status,
+      1,
+    );
   });
 });
 
 describe('.ci/lib.sh checks', () => {
   const lib = join(ROOT, '.ci/lib.sh');
-  const sh = (script: string, env: Record<string, string> = {}) => run('bash', ['-c', `. ${JSON.stringify(lib)}; ${script}`], { cwd: tmpdir(), env });
+  const sh = (script: string, env: Record<string, string> = {}) =>
+    run('bash', ['-c', `. ${JSON.stringify(lib)}; ${script}`], { cwd: tmpdir(), env });
 
   it('find_conformance(): a CONFORMANCE_DIR without the suite fails; one with run.mjs is printed', () => {
     const empty = mkdtempSync(join(tmpdir(), 'protium-noconf-'));
@@ -107,10 +135,13 @@ describe('.ci/lib.sh checks', () => {
     assert.match(ci.out, /CI .* must run the conformance suite/);
   });
 
-  it('check_no_ebadengine(): fails on npm\'s EBADENGINE warning, passes a clean log', () => {
+  it("check_no_ebadengine(): fails on npm's EBADENGINE warning, passes a clean log", () => {
     const dir = mkdtempSync(join(tmpdir(), 'protium-npmlog-'));
     scratch.push(dir);
-    writeFileSync(join(dir, 'bad.log'), "npm warn EBADENGINE Unsupported engine {\nnpm warn EBADENGINE   package: 'cookie@2.0.2',\nnpm warn EBADENGINE   required: { node: '>=22' },\nnpm warn EBADENGINE   current: { node: 'v20.20.2', npm: '10.8.2' }\nnpm warn EBADENGINE }\nadded 1 package\n");
+    writeFileSync(
+      join(dir, 'bad.log'),
+      "npm warn EBADENGINE Unsupported engine {\nnpm warn EBADENGINE   package: 'cookie@2.0.2',\nnpm warn EBADENGINE   required: { node: '>=22' },\nnpm warn EBADENGINE   current: { node: 'v20.20.2', npm: '10.8.2' }\nnpm warn EBADENGINE }\nadded 1 package\n",
+    );
     writeFileSync(join(dir, 'good.log'), 'added 1 package in 1s\n');
     const bad = sh(`check_no_ebadengine ${join(dir, 'bad.log')}`);
     assert.equal(bad.status, 1);
@@ -145,12 +176,17 @@ describe('.ci/run', () => {
     const conf = opts.summary === undefined ? undefined : mkdtempSync(join(tmpdir(), 'protium-conf-'));
     if (conf) {
       scratch.push(conf);
-      writeFileSync(join(conf, 'run.mjs'), `console.log(${JSON.stringify(opts.summary)}); process.exit(/ 0 failed/.test(${JSON.stringify(opts.summary)}) ? 0 : 1);\n`);
+      writeFileSync(
+        join(conf, 'run.mjs'),
+        `console.log(${JSON.stringify(opts.summary)}); process.exit(/ 0 failed/.test(${JSON.stringify(opts.summary)}) ? 0 : 1);\n`,
+      );
     }
     const dir = checkout({
       'dist/a.test.js': opts.tests,
       // The broker step names its suites: stand-ins that pass, so the step runs the real runner.
-      ...Object.fromEntries(['nats', 'mqtt', 'rabbitmq', 'kafka-unreachable'].map((b) => [`dist/test/brokers/${b}.test.js`, PASSING])),
+      ...Object.fromEntries(
+        ['nats', 'mqtt', 'rabbitmq', 'kafka-unreachable'].map((b) => [`dist/test/brokers/${b}.test.js`, PASSING]),
+      ),
       'dist/bench/run.js': `process.exit(${opts.soakExit ?? 0});\n`,
       'bin/npm': [
         '#!/usr/bin/env bash',
@@ -162,7 +198,10 @@ describe('.ci/run', () => {
         '',
       ].join('\n'),
     });
-    const env: Record<string, string> = { PATH: `${join(dir, 'bin')}:${process.env.PATH}`, ...(conf ? { CONFORMANCE_DIR: conf } : { CONFORMANCE_DIR: join(dir, 'no-such-suite') }) };
+    const env: Record<string, string> = {
+      PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
+      ...(conf ? { CONFORMANCE_DIR: conf } : { CONFORMANCE_DIR: join(dir, 'no-such-suite') }),
+    };
     return run('bash', [join(dir, '.ci/run')], { cwd: dir, env });
   }
   const green = { tests: PASSING, summary: '120 passed, 0 failed' };
@@ -194,7 +233,10 @@ describe('.ci/run', () => {
   });
 
   it('fails when npm ci prints EBADENGINE', () => {
-    const r = ciCheckout({ ...green, npmCiOutput: "npm warn EBADENGINE Unsupported engine {\nnpm warn EBADENGINE   package: 'cookie@2.0.2'," });
+    const r = ciCheckout({
+      ...green,
+      npmCiOutput: "npm warn EBADENGINE Unsupported engine {\nnpm warn EBADENGINE   package: 'cookie@2.0.2',",
+    });
     assert.notEqual(r.status, 0);
     assert.match(r.out, /npm ci printed EBADENGINE/);
   });

@@ -18,7 +18,9 @@ import { freePort, skipUnlessInstalled, startNats, type Broker } from '../helper
 import { deploy, functionBody, startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? skipUnlessInstalled('nats') : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
+const skip = existsSync(CHROMIUM)
+  ? skipUnlessInstalled('nats')
+  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
 const WEB_INDEX = join(PACKAGE_ROOT, 'web', 'dist', 'index.html');
 const T = 15_000;
 
@@ -46,12 +48,23 @@ describe('message triggers in the web dashboard (Chromium, real nats-server)', {
     ctx = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1440, height: 900 },
     });
     ctx.setDefaultTimeout(T);
     page = ctx.pages()[0] ?? (await ctx.newPage());
-    page.on('console', (m) => { if (m.type() === 'error' && !allowed.some((r) => r.test(m.text()))) problems.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !allowed.some((r) => r.test(m.text()))) problems.push(m.text());
+    });
     page.on('pageerror', (e) => problems.push(e.message));
   });
   after(async () => {
@@ -73,7 +86,10 @@ describe('message triggers in the web dashboard (Chromium, real nats-server)', {
     await trig.locator('input[name="trigger-nats-1-url"]').fill(nats.url);
     allowed = [/status of 400/];
     await page.getByTestId('deploy').click();
-    await trig.locator('.field-error').filter({ hasText: 'spec.triggers.nats-1.attributes.topic must be set to the subject' }).waitFor();
+    await trig
+      .locator('.field-error')
+      .filter({ hasText: 'spec.triggers.nats-1.attributes.topic must be set to the subject' })
+      .waitFor();
     allowed = [];
 
     await trig.locator('input[name="trigger-nats-1-attributes.topic"]').fill('ui.orders');
@@ -81,12 +97,18 @@ describe('message triggers in the web dashboard (Chromium, real nats-server)', {
     await page.getByTestId('deploy').click();
     await page.getByTestId('deploy-result').filter({ hasText: 'Deployed in' }).waitFor({ timeout: 60_000 });
     const fn = (await d.api('GET', '/api/functions/ui-nats')).json;
-    assert.deepEqual({ ...fn.spec.triggers['nats-1'] }, { class: '', kind: 'nats', name: 'nats-1', url: nats.url, numWorkers: 2, attributes: { topic: 'ui.orders' } });
+    assert.deepEqual(
+      { ...fn.spec.triggers['nats-1'] },
+      { class: '', kind: 'nats', name: 'nats-1', url: nats.url, numWorkers: 2, attributes: { topic: 'ui.orders' } },
+    );
     nc.publish('ui.orders', Buffer.from('from-the-ui'));
     await untilHandled(out, ['from-the-ui']);
 
     await page.reload();
-    assert.equal(await page.getByTestId('trigger-nats-1').locator('input[name="trigger-nats-1-attributes.topic"]').inputValue(), 'ui.orders');
+    assert.equal(
+      await page.getByTestId('trigger-nats-1').locator('input[name="trigger-nats-1-attributes.topic"]').inputValue(),
+      'ui.orders',
+    );
     assert.deepEqual(problems.splice(0), []);
   });
 
@@ -96,14 +118,20 @@ describe('message triggers in the web dashboard (Chromium, real nats-server)', {
     const url = page.getByTestId('trigger-nats-1').locator('input[name="trigger-nats-1-url"]');
     await url.fill(`nats://127.0.0.1:${port}`);
     await page.getByTestId('deploy').click();
-    await page.getByTestId('deploy-result').filter({ hasText: 'but the function is not healthy' }).waitFor({ timeout: 60_000 });
-    await page.getByTestId('deploy-result').filter({ hasText: `Trigger nats-1 (nats) cannot reach nats://127.0.0.1:${port}` }).waitFor();
+    await page
+      .getByTestId('deploy-result')
+      .filter({ hasText: 'but the function is not healthy' })
+      .waitFor({ timeout: 60_000 });
+    await page
+      .getByTestId('deploy-result')
+      .filter({ hasText: `Trigger nats-1 (nats) cannot reach nats://127.0.0.1:${port}` })
+      .waitFor();
     await page.goto(`${d.url}/projects/default/functions`);
     await page.getByTestId('function-row-ui-nats').filter({ hasText: 'cannot reach' }).waitFor();
     assert.deepEqual(problems.splice(0), []);
   });
 
-  test('a RabbitMQ trigger\'s fields round-trip through the form (routing keys, requeue, prefetch)', async () => {
+  test("a RabbitMQ trigger's fields round-trip through the form (routing keys, requeue, prefetch)", async () => {
     await page.goto(`${d.url}/projects/default/functions/ui-nats/config`);
     const cfg = page.getByTestId('config-form');
     await cfg.getByTestId('trigger-nats-1').getByRole('button', { name: 'Remove' }).click();
@@ -117,7 +145,12 @@ describe('message triggers in the web dashboard (Chromium, real nats-server)', {
     await page.getByTestId('deploy').click();
     await page.getByTestId('deploy-result').waitFor({ timeout: 60_000 });
     const fn = (await d.api('GET', '/api/functions/ui-nats')).json;
-    assert.deepEqual(fn.spec.triggers['rabbitmq-1'].attributes, { exchangeName: 'orders', topics: ['orders.*', 'invoices.#'], prefetchCount: 3, requeueOnError: true });
+    assert.deepEqual(fn.spec.triggers['rabbitmq-1'].attributes, {
+      exchangeName: 'orders',
+      topics: ['orders.*', 'invoices.#'],
+      prefetchCount: 3,
+      requeueOnError: true,
+    });
     assert.equal(fn.spec.triggers['nats-1'], undefined);
     assert.deepEqual(problems.splice(0), []);
   });

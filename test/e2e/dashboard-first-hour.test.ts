@@ -10,14 +10,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { deploy, functionBody, rawRequest, startTestDashboard, waitFor, type TestDashboard } from '../helpers/start-dashboard.js';
+import {
+  deploy,
+  functionBody,
+  rawRequest,
+  startTestDashboard,
+  waitFor,
+  type TestDashboard,
+} from '../helpers/start-dashboard.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
+const skip = existsSync(CHROMIUM)
+  ? false
+  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
 const T = 15_000;
 const PROJECT = { 'nuclio.io/project-name': 'firsthour' };
 
-describe('web dashboard: a new user\'s first hour', { skip }, () => {
+describe("web dashboard: a new user's first hour", { skip }, () => {
   let d: TestDashboard;
   let ctx: BrowserContext;
   let page: Page;
@@ -28,12 +37,35 @@ describe('web dashboard: a new user\'s first hour', { skip }, () => {
 
   before(async () => {
     d = await startTestDashboard();
-    assert.equal((await d.api('POST', '/api/projects', { body: { metadata: { name: 'firsthour' }, spec: {} } })).status, 201);
+    assert.equal(
+      (await d.api('POST', '/api/projects', { body: { metadata: { name: 'firsthour' }, spec: {} } })).status,
+      201,
+    );
     // A function whose init_context fails, and one that works behind a gateway.
-    const broken = functionBody('broken', 'python', 'def init_context(context):\n    settings = {}\n    context.user_data.db = settings["db"]\n\ndef handler(context, event):\n    return "x"\n', { project: 'firsthour' });
+    const broken = functionBody(
+      'broken',
+      'python',
+      'def init_context(context):\n    settings = {}\n    context.user_data.db = settings["db"]\n\ndef handler(context, event):\n    return "x"\n',
+      { project: 'firsthour' },
+    );
     await d.api('POST', '/api/functions', { body: broken });
-    await deploy(d, functionBody('greeter', 'nodejs', 'exports.handler = (context, event) => context.callback("hi " + event.path);\n', { project: 'firsthour' }));
-    const gw = { metadata: { name: 'greeter-gw', labels: PROJECT }, spec: { host: 'greeter.local', path: '/greet', upstreams: [{ kind: 'nucliofunction', nucliofunction: { name: 'greeter' } }] } };
+    await deploy(
+      d,
+      functionBody(
+        'greeter',
+        'nodejs',
+        'exports.handler = (context, event) => context.callback("hi " + event.path);\n',
+        { project: 'firsthour' },
+      ),
+    );
+    const gw = {
+      metadata: { name: 'greeter-gw', labels: PROJECT },
+      spec: {
+        host: 'greeter.local',
+        path: '/greet',
+        upstreams: [{ kind: 'nucliofunction', nucliofunction: { name: 'greeter' } }],
+      },
+    };
     assert.equal((await d.api('POST', '/api/api_gateways', { body: gw })).status, 202);
     await waitFor(d, 'broken', (f) => f.status?.state === 'error');
 
@@ -41,13 +73,22 @@ describe('web dashboard: a new user\'s first hour', { skip }, () => {
     ctx = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--no-first-run',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1440, height: 900 },
     });
     ctx.setDefaultTimeout(T);
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.on('console', (m) => {
-      if (m.type() === 'error' && !allowed.some((r) => r.test(m.text()))) problems.push(`console error on ${page.url()}: ${m.text()}`);
+      if (m.type() === 'error' && !allowed.some((r) => r.test(m.text())))
+        problems.push(`console error on ${page.url()}: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   });
@@ -58,14 +99,20 @@ describe('web dashboard: a new user\'s first hour', { skip }, () => {
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
-  test('a failed deploy shows the user\'s error line first; the test pane words the state', async () => {
+  test("a failed deploy shows the user's error line first; the test pane words the state", async () => {
     await page.goto(`${d.url}/projects/firsthour/functions/broken`);
     const panel = page.getByTestId('function-error');
     await panel.waitFor();
-    assert.equal(await panel.getByTestId('error-line').innerText(), "Failed to deploy the function: KeyError: 'db' (main.py, line 3, in init_context)");
+    assert.equal(
+      await panel.getByTestId('error-line').innerText(),
+      "Failed to deploy the function: KeyError: 'db' (main.py, line 3, in init_context)",
+    );
     assert.match(await panel.getByTestId('error-details').innerText(), /File "main\.py", line 3, in init_context/);
     assert.doesNotMatch(await panel.innerText(), /wrapper\.py|Traceback \(most recent call last\):$/m);
-    assert.equal(await page.getByTestId('state-sentence').innerText(), 'The function failed to deploy: a request fails until a deploy succeeds.');
+    assert.equal(
+      await page.getByTestId('state-sentence').innerText(),
+      'The function failed to deploy: a request fails until a deploy succeeds.',
+    );
     assert.doesNotMatch(await page.getByTestId('test-pane').innerText(), /The function is error/);
     noProblems();
   });
@@ -99,7 +146,7 @@ describe('web dashboard: a new user\'s first hour', { skip }, () => {
     noProblems();
   });
 
-  test('the gateways page shows the listener\'s address and a curl line (Host header) that works', async () => {
+  test("the gateways page shows the listener's address and a curl line (Host header) that works", async () => {
     await page.goto(`${d.url}/projects/firsthour/gateways`);
     await page.getByTestId('gateway-listener').filter({ hasText: d.gatewayUrl }).waitFor();
     const row = page.getByTestId('gateway-row-greeter-gw');
@@ -120,11 +167,17 @@ describe('web dashboard: a new user\'s first hour', { skip }, () => {
     allowed = [/status of 412/];
     await row.getByRole('button', { name: 'Yes, delete' }).click();
     const offer = page.getByTestId('project-cascade-firsthour');
-    await offer.filter({ hasText: 'firsthour still holds 2 functions (broken and greeter) and 1 API gateway (greeter-gw).' }).waitFor();
+    await offer
+      .filter({ hasText: 'firsthour still holds 2 functions (broken and greeter) and 1 API gateway (greeter-gw).' })
+      .waitFor();
     allowed = [];
     assert.doesNotMatch(await row.innerText(), /X-Nuclio-Delete-Project-Strategy/, 'no header to send by hand');
     await offer.getByRole('button', { name: 'Delete with its contents' }).click();
-    await offer.getByText('Delete project firsthour and 2 functions (broken and greeter) and 1 API gateway (greeter-gw)? This cannot be undone.').waitFor();
+    await offer
+      .getByText(
+        'Delete project firsthour and 2 functions (broken and greeter) and 1 API gateway (greeter-gw)? This cannot be undone.',
+      )
+      .waitFor();
     await offer.getByRole('button', { name: 'Yes, delete all' }).click();
     await row.waitFor({ state: 'detached' });
     assert.equal((await d.api('GET', '/api/projects/firsthour')).status, 404);

@@ -20,9 +20,13 @@ import { PACKAGE_ROOT } from '../../src/paths.js';
 import { b64, rawRequest, startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
+const skip = existsSync(CHROMIUM)
+  ? false
+  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
 const WEB_INDEX = join(PACKAGE_ROOT, 'web', 'dist', 'index.html');
-const SHOTS = process.env.PROTIUM_UPDATE_SCREENSHOTS ? join(PACKAGE_ROOT, 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'protium-shots-'));
+const SHOTS = process.env.PROTIUM_UPDATE_SCREENSHOTS
+  ? join(PACKAGE_ROOT, 'docs', 'screenshots')
+  : mkdtempSync(join(tmpdir(), 'protium-shots-'));
 const T = 15_000;
 
 const SOURCE = `import os
@@ -64,7 +68,8 @@ describe('web dashboard in Chromium', { skip }, () => {
       allowed = [];
     }
   }
-  const failedStatus = (...codes: number[]) => new RegExp(`Failed to load resource: the server responded with a status of (${codes.join('|')})`);
+  const failedStatus = (...codes: number[]) =>
+    new RegExp(`Failed to load resource: the server responded with a status of (${codes.join('|')})`);
   const noProblems = () => assert.deepEqual(problems.splice(0), [], 'the page logged errors');
   const shot = async (name: string, p: Page = page) => {
     await p.waitForTimeout(150);
@@ -83,8 +88,16 @@ describe('web dashboard in Chromium', { skip }, () => {
     ctx = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run',
-        '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1440, height: 900 },
       acceptDownloads: true,
     });
@@ -140,7 +153,7 @@ describe('web dashboard in Chromium', { skip }, () => {
     await page.locator('.cm-content').filter({ hasText: 'Saying hello' }).waitFor();
     assert.equal(await page.locator('.code-editor').getAttribute('data-language'), 'python');
     // Highlighting: the editor styles python keywords.
-    assert.ok(await page.locator('.cm-content span').count() > 3, 'the source is highlighted');
+    assert.ok((await page.locator('.cm-content span').count()) > 3, 'the source is highlighted');
     noProblems();
   });
 
@@ -183,7 +196,8 @@ describe('web dashboard in Chromium', { skip }, () => {
     await pane.locator('input[name=event-name]').fill('greeting');
     await pane.getByTestId('save-event').click();
     await pane.getByText('Saved "greeting".').waitFor();
-    const events = (await d.api('GET', '/api/function_events', { headers: { 'x-nuclio-function-name': 'hello' } })).json;
+    const events = (await d.api('GET', '/api/function_events', { headers: { 'x-nuclio-function-name': 'hello' } }))
+      .json;
     const saved = Object.values(events) as any[];
     assert.equal(saved.length, 1);
     assert.equal(saved[0].spec.attributes.path, '/greet');
@@ -209,7 +223,9 @@ describe('web dashboard in Chromium', { skip }, () => {
     await pane.locator('textarea[name=body]').fill('nuclio');
     await pane.getByRole('button', { name: 'Update event' }).click();
     await pane.getByText('Updated "greeting".').waitFor();
-    const again = Object.values((await d.api('GET', '/api/function_events', { headers: { 'x-nuclio-function-name': 'hello' } })).json) as any[];
+    const again = Object.values(
+      (await d.api('GET', '/api/function_events', { headers: { 'x-nuclio-function-name': 'hello' } })).json,
+    ) as any[];
     assert.equal(again[0].spec.body, 'nuclio');
     noProblems();
   });
@@ -220,7 +236,10 @@ describe('web dashboard in Chromium', { skip }, () => {
     await page.getByTestId('log-stream-state').filter({ hasText: 'following live' }).waitFor();
     await log.filter({ hasText: 'greeting' }).waitFor();
     // A request made elsewhere shows up while we watch.
-    const r = await d.api('POST', '/api/function_invocations', { headers: { 'x-nuclio-function-name': 'hello' }, body: 'live-check' });
+    const r = await d.api('POST', '/api/function_invocations', {
+      headers: { 'x-nuclio-function-name': 'hello' },
+      body: 'live-check',
+    });
     assert.equal(r.status, 200);
     await log.filter({ hasText: 'live-check' }).waitFor();
     await shot('function-logs.png');
@@ -234,7 +253,10 @@ describe('web dashboard in Chromium', { skip }, () => {
     await cfg.locator('input[name=maxReplicas]').fill('1');
     await expecting([failedStatus(400)], async () => {
       await page.getByTestId('deploy').click();
-      await cfg.locator('.field-error').filter({ hasText: 'Min replicas must be less than or equal to max replicas' }).waitFor();
+      await cfg
+        .locator('.field-error')
+        .filter({ hasText: 'Min replicas must be less than or equal to max replicas' })
+        .waitFor();
     });
     await cfg.locator('input[name=minReplicas]').fill('');
     await cfg.locator('input[name=maxReplicas]').fill('');
@@ -283,7 +305,10 @@ describe('web dashboard in Chromium', { skip }, () => {
     const url = `${d.gatewayUrl}/hello`;
     const denied = await rawRequest(url, 'POST', { headers: { host: 'hello.local' }, body: 'gw' });
     assert.equal(denied.status, 401);
-    const ok = await rawRequest(url, 'POST', { headers: { host: 'hello.local', authorization: `Basic ${b64('demo:s3cret')}` }, body: 'gateway' });
+    const ok = await rawRequest(url, 'POST', {
+      headers: { host: 'hello.local', authorization: `Basic ${b64('demo:s3cret')}` },
+      body: 'gateway',
+    });
     assert.equal(ok.status, 200, ok.text);
     assert.match(ok.text, /Hej, gateway/);
 
@@ -312,7 +337,10 @@ describe('web dashboard in Chromium', { skip }, () => {
   test('export (secrets blanked); delete is refused while functions exist; delete gateway, function, project; import brings them back but the gateway, whose password was blanked', async () => {
     await page.goto(`${d.url}/projects`);
     const row = page.getByTestId('project-row-demo');
-    const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: 'Export' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      row.getByRole('button', { name: 'Export' }).click(),
+    ]);
     const file = join(userDataDir, 'demo.project.json');
     await download.saveAs(file);
     exported = readFileSync(file, 'utf8');
@@ -348,8 +376,12 @@ describe('web dashboard in Chromium', { skip }, () => {
 
     await page.getByTestId('import-project').locator('input[type=file]').setInputFiles(file);
     // The gateway's basic-auth password was blanked in the export: the import says the gateway needs it.
-    const result = page.getByTestId('import-result').filter({ hasText: 'Imported demo: 1 functions, 1 function events, 0 API gateways' });
-    await result.getByText(/API gateway hello-gw: Basic authentication needs .*password \(an export blanks the password/).waitFor();
+    const result = page
+      .getByTestId('import-result')
+      .filter({ hasText: 'Imported demo: 1 functions, 1 function events, 0 API gateways' });
+    await result
+      .getByText(/API gateway hello-gw: Basic authentication needs .*password \(an export blanks the password/)
+      .waitFor();
     await row.waitFor();
     assert.equal((await d.api('GET', '/api/functions/hello')).status, 200);
     // An imported function waits to be deployed.
@@ -377,7 +409,10 @@ describe('web dashboard in Chromium', { skip }, () => {
         await page.getByTestId('new-function').click();
         await page.locator('input[name=function-name]').fill('offline');
         await page.getByRole('button', { name: 'Create and deploy' }).click();
-        await page.getByTestId('create-function').getByText(/Could not create the function: The browser is offline/).waitFor();
+        await page
+          .getByTestId('create-function')
+          .getByText(/Could not create the function: The browser is offline/)
+          .waitFor();
         await page.getByTestId('connection-banner').waitFor();
       } finally {
         await ctx.setOffline(false);
@@ -391,19 +426,27 @@ describe('web dashboard in Chromium', { skip }, () => {
     await page.getByRole('tab', { name: 'Logs' }).click();
     await page.getByTestId('log-stream-state').filter({ hasText: 'following live' }).waitFor();
     const port = new URL(d.url).port;
-    await expecting([/Failed to load resource/, /ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET/], async () => {
-      await d.close();
-      await page.getByTestId('connection-banner').waitFor({ timeout: 20_000 });
-      // The last data stays on screen while the dashboard is away.
-      assert.ok(await page.locator('.cm-content').count() === 1 && await page.getByTestId('replica-log').isVisible());
-      await shot('connection-lost.png');
-      d = await startTestDashboard({ listenAddr: `127.0.0.1:${port}` }, dataDir);
-      await page.getByTestId('connection-banner').waitFor({ state: 'detached', timeout: 20_000 });
-    });
+    await expecting(
+      [/Failed to load resource/, /ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET/],
+      async () => {
+        await d.close();
+        await page.getByTestId('connection-banner').waitFor({ timeout: 20_000 });
+        // The last data stays on screen while the dashboard is away.
+        assert.ok(
+          (await page.locator('.cm-content').count()) === 1 && (await page.getByTestId('replica-log').isVisible()),
+        );
+        await shot('connection-lost.png');
+        d = await startTestDashboard({ listenAddr: `127.0.0.1:${port}` }, dataDir);
+        await page.getByTestId('connection-banner').waitFor({ state: 'detached', timeout: 20_000 });
+      },
+    );
     await page.locator('.fn-title [data-state=ready]').waitFor({ timeout: 60_000 });
     // The log follows the replica the new dashboard started.
     await page.getByTestId('log-stream-state').filter({ hasText: 'following live' }).waitFor();
-    const r = await d.api('POST', '/api/function_invocations', { headers: { 'x-nuclio-function-name': 'hello' }, body: 'after-restart' });
+    const r = await d.api('POST', '/api/function_invocations', {
+      headers: { 'x-nuclio-function-name': 'hello' },
+      body: 'after-restart',
+    });
     assert.equal(r.status, 200, r.text);
     await page.getByTestId('replica-log').filter({ hasText: 'after-restart' }).waitFor();
     noProblems();

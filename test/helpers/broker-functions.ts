@@ -56,7 +56,10 @@ export interface Handled {
 /** Every line the consumer wrote (`started` ones too). */
 function lines(file: string): Handled[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Handled);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Handled);
 }
 
 /** The events the consumer finished (handled and failed). */
@@ -79,7 +82,12 @@ export function handledCounts(file: string): Map<string, number> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `done()` is true, up to `timeoutMs`; the error says what was awaited and what `state()` shows. */
-export async function eventually(what: string, done: () => boolean | Promise<boolean>, timeoutMs = 60_000, state: () => string = () => ''): Promise<void> {
+export async function eventually(
+  what: string,
+  done: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+  state: () => string = () => '',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms ${state()}`);
@@ -90,20 +98,38 @@ export async function eventually(what: string, done: () => boolean | Promise<boo
 /** Waits until `bodies` were all handled at least once. */
 export async function untilHandled(file: string, bodies: string[], timeoutMs = 90_000): Promise<Map<string, number>> {
   let counts = new Map<string, number>();
-  await eventually(`all ${bodies.length} messages handled`, () => {
-    counts = handledCounts(file);
-    return bodies.every((b) => counts.has(b));
-  }, timeoutMs, () => `(${bodies.filter((b) => counts.has(b)).length} of ${bodies.length}; missing e.g. ${bodies.filter((b) => !counts.has(b)).slice(0, 5).join(', ')})`);
+  await eventually(
+    `all ${bodies.length} messages handled`,
+    () => {
+      counts = handledCounts(file);
+      return bodies.every((b) => counts.has(b));
+    },
+    timeoutMs,
+    () =>
+      `(${bodies.filter((b) => counts.has(b)).length} of ${bodies.length}; missing e.g. ${bodies
+        .filter((b) => !counts.has(b))
+        .slice(0, 5)
+        .join(', ')})`,
+  );
   return counts;
 }
 
 /** Deploys the consumer with `triggers`, `replicas` replicas, writing to `out`. */
-export async function deployConsumer(d: TestDashboard, name: string, out: string, triggers: Record<string, unknown>, opts: { replicas?: number; delayMs?: number; spec?: Record<string, unknown>; expect?: 'ready' | 'unhealthy' } = {}): Promise<any> {
+export async function deployConsumer(
+  d: TestDashboard,
+  name: string,
+  out: string,
+  triggers: Record<string, unknown>,
+  opts: { replicas?: number; delayMs?: number; spec?: Record<string, unknown>; expect?: 'ready' | 'unhealthy' } = {},
+): Promise<any> {
   const body = functionBody(name, 'nodejs', CONSUMER, {
     spec: {
       minReplicas: opts.replicas ?? 1,
       maxReplicas: opts.replicas ?? 1,
-      env: [{ name: 'OUT', value: out }, { name: 'DELAY_MS', value: String(opts.delayMs ?? 0) }],
+      env: [
+        { name: 'OUT', value: out },
+        { name: 'DELAY_MS', value: String(opts.delayMs ?? 0) },
+      ],
       triggers,
       ...(opts.spec ?? {}),
     },
@@ -116,25 +142,40 @@ export async function deployConsumer(d: TestDashboard, name: string, out: string
 
 /** The pids of a function's replica processes (the in-process dashboard's platform knows them). */
 /** The names of a function's live replicas. */
-export function replicaNames(d: TestDashboard, name: string): string[] {
-  return d.dashboard.platform.replicas({ namespace: 'nuclio', name }).map((r) => r.name);
+export async function replicaNames(d: TestDashboard, name: string): Promise<string[]> {
+  return (await d.dashboard.platform.replicas({ namespace: 'nuclio', name })).map((r) => r.name);
 }
 
-export function replicaPids(d: TestDashboard, name: string): number[] {
-  return d.dashboard.platform.replicas({ namespace: 'nuclio', name }).map((r) => r.pid).filter((p): p is number => typeof p === 'number');
+export async function replicaPids(d: TestDashboard, name: string): Promise<number[]> {
+  return (await d.dashboard.platform.replicas({ namespace: 'nuclio', name }))
+    .map((r) => r.pid)
+    .filter((p): p is number => typeof p === 'number');
 }
 
 /** Runs the built CLI (bin/protium.js) against a dashboard; never throws on a non-zero exit. */
-export function cli(url: string, args: string[], timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
+export function cli(
+  url: string,
+  args: string[],
+  timeoutMs = 120_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const bin = fileURLToPath(new URL('../../../bin/protium.js', import.meta.url));
   const env: NodeJS.ProcessEnv = { ...process.env, PROTIUM_URL: url };
   delete env.PROTIUM_TOKEN;
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [bin, ...args], { env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      if (err && code === -1) return reject(new Error(`protium ${args.join(' ')}: ${err.message}\n${stderr}`));
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : -1
+          : 0;
+        if (err && code === -1) return reject(new Error(`protium ${args.join(' ')}: ${err.message}\n${stderr}`));
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 

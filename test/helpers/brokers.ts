@@ -41,12 +41,21 @@ export function missing(broker: keyof typeof PROGRAMS): string | undefined {
 export function skipUnlessInstalled(broker: keyof typeof PROGRAMS): string | false {
   const why = missing(broker);
   if (!why) return false;
-  if (process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0') throw new Error(`CI needs ${broker}: ${why}`);
+  if (process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0')
+    throw new Error(`CI needs ${broker}: ${why}`);
   return why;
 }
 
 const live = new Set<ChildProcess>();
-process.on('exit', () => { for (const c of live) { try { process.kill(-c.pid!, 'SIGKILL'); } catch { /* gone */ } } });
+process.on('exit', () => {
+  for (const c of live) {
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+});
 
 /** A port that was free a moment ago (the broker binds it right after). */
 export async function freePort(): Promise<number> {
@@ -63,26 +72,43 @@ export async function freePort(): Promise<number> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `probe` resolves true, polling, up to `timeoutMs`; the error names `what` and the output so far. */
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number, output: () => string): Promise<void> {
+async function until(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  output: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what} did not come up within ${timeoutMs} ms. Output:\n${output().slice(-3000)}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} did not come up within ${timeoutMs} ms. Output:\n${output().slice(-3000)}`);
     await sleep(100);
   }
 }
 
-const tcpOpen = (port: number) => new Promise<boolean>((resolve) => {
-  const s = net.connect(port, '127.0.0.1');
-  s.once('connect', () => { s.destroy(); resolve(true); });
-  s.once('error', () => resolve(false));
-});
+const tcpOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
 
 /** Spawns a program in its own process group, its output kept for error messages. */
-function launch(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): { child: ChildProcess; output: () => string } {
+function launch(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): { child: ChildProcess; output: () => string } {
   let out = '';
   const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   live.add(child);
-  const keep = (c: Buffer) => { out = (out + c.toString('utf8')).slice(-20_000); };
+  const keep = (c: Buffer) => {
+    out = (out + c.toString('utf8')).slice(-20_000);
+  };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   child.once('exit', () => live.delete(child));
@@ -93,8 +119,18 @@ function launch(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string
 async function terminate(child: ChildProcess, graceMs = 15_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  try { process.kill(-child.pid!, 'SIGTERM'); } catch { return; }
-  const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, graceMs);
+  try {
+    process.kill(-child.pid!, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }, graceMs);
   await exited;
   clearTimeout(timer);
 }
@@ -104,12 +140,22 @@ const baseEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH ?? '/usr/bin:
 /** nats-server on a free port, with its monitoring endpoint (connections, subscriptions) on another. */
 export async function startNats(opts: { port?: number } = {}): Promise<Broker & { monitorUrl: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'protium-nats-'));
-  const port = opts.port ?? await freePort();
+  const port = opts.port ?? (await freePort());
   const monitor = await freePort();
   let proc: ReturnType<typeof launch>;
   const start = async () => {
-    proc = launch(PROGRAMS.nats, ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-n', `protium-test-${port}`], baseEnv(), dir);
-    await until(`nats-server on port ${port}`, async () => (await fetch(`http://127.0.0.1:${monitor}/healthz`)).ok && tcpOpen(port), 30_000, proc.output);
+    proc = launch(
+      PROGRAMS.nats,
+      ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-n', `protium-test-${port}`],
+      baseEnv(),
+      dir,
+    );
+    await until(
+      `nats-server on port ${port}`,
+      async () => (await fetch(`http://127.0.0.1:${monitor}/healthz`)).ok && tcpOpen(port),
+      30_000,
+      proc.output,
+    );
   };
   await start();
   return {
@@ -117,8 +163,14 @@ export async function startNats(opts: { port?: number } = {}): Promise<Broker & 
     port,
     dir,
     monitorUrl: `http://127.0.0.1:${monitor}`,
-    restart: async () => { await terminate(proc.child); await start(); },
-    stop: async () => { await terminate(proc.child); rmSync(dir, { recursive: true, force: true }); },
+    restart: async () => {
+      await terminate(proc.child);
+      await start();
+    },
+    stop: async () => {
+      await terminate(proc.child);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -127,19 +179,22 @@ export async function startMosquitto(): Promise<Broker> {
   const dir = mkdtempSync(join(tmpdir(), 'protium-mosquitto-'));
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, [
-    `listener ${port} 127.0.0.1`,
-    'allow_anonymous true',
-    'persistence true',
-    `persistence_location ${dir}/`,
-    'sys_interval 1',
-    // As root, mosquitto switches to the `mosquitto` user unless told to stay: its data folder is ours.
-    `user ${userInfo().username}`,
-    'log_dest stdout',
-    'log_type error',
-    'log_type warning',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence true',
+      `persistence_location ${dir}/`,
+      'sys_interval 1',
+      // As root, mosquitto switches to the `mosquitto` user unless told to stay: its data folder is ours.
+      `user ${userInfo().username}`,
+      'log_dest stdout',
+      'log_type error',
+      'log_type warning',
+      '',
+    ].join('\n'),
+  );
   let proc: ReturnType<typeof launch>;
   const start = async () => {
     proc = launch(PROGRAMS.mosquitto, ['-c', conf], baseEnv(), dir);
@@ -150,8 +205,14 @@ export async function startMosquitto(): Promise<Broker> {
     url: `mqtt://127.0.0.1:${port}`,
     port,
     dir,
-    restart: async () => { await terminate(proc.child); await start(); },
-    stop: async () => { await terminate(proc.child); rmSync(dir, { recursive: true, force: true }); },
+    restart: async () => {
+      await terminate(proc.child);
+      await start();
+    },
+    stop: async () => {
+      await terminate(proc.child);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -162,7 +223,7 @@ export async function startMosquitto(): Promise<Broker> {
  */
 export async function startRabbit(opts: { port?: number } = {}): Promise<Broker & { ctl(args: string[]): string }> {
   const dir = mkdtempSync(join(tmpdir(), 'protium-rabbit-'));
-  const port = opts.port ?? await freePort();
+  const port = opts.port ?? (await freePort());
   const epmdPort = await freePort();
   const distPort = await freePort();
   const node = `protium${port}@localhost`;
@@ -195,12 +256,17 @@ export async function startRabbit(opts: { port?: number } = {}): Promise<Broker 
   const amqp = (await import('amqplib')).default;
   const start = async () => {
     proc = launch(PROGRAMS.rabbitmq, [], env, dir);
-    await until(`rabbitmq-server on port ${port}`, async () => {
-      if (proc.child.exitCode !== null) throw new Error(`rabbitmq-server exited (${proc.child.exitCode})`);
-      const c = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`);
-      await c.close();
-      return true;
-    }, 120_000, proc.output);
+    await until(
+      `rabbitmq-server on port ${port}`,
+      async () => {
+        if (proc.child.exitCode !== null) throw new Error(`rabbitmq-server exited (${proc.child.exitCode})`);
+        const c = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`);
+        await c.close();
+        return true;
+      },
+      120_000,
+      proc.output,
+    );
   };
   await start();
   return {
@@ -208,11 +274,18 @@ export async function startRabbit(opts: { port?: number } = {}): Promise<Broker 
     port,
     dir,
     ctl: (args) => {
-      const r = spawnSync('/usr/lib/rabbitmq/bin/rabbitmqctl', ['-n', node, ...args], { env, encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync('/usr/lib/rabbitmq/bin/rabbitmqctl', ['-n', node, ...args], {
+        env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       if (r.status !== 0) throw new Error(`rabbitmqctl ${args.join(' ')}: ${r.stderr || r.stdout}`);
       return r.stdout;
     },
-    restart: async () => { await terminate(proc.child, 30_000); await start(); },
+    restart: async () => {
+      await terminate(proc.child, 30_000);
+      await start();
+    },
     stop: async () => {
       await terminate(proc.child, 30_000);
       await terminate(epmd.child, 5_000);

@@ -9,7 +9,8 @@ export function throwsApiError(fn: () => unknown, status: number, text: string |
   assert.throws(fn, (e: unknown) => {
     assert.ok(e instanceof ApiError, `expected an ApiError, got ${String(e)}`);
     assert.equal(e.status, status);
-    if (typeof text === 'string') assert.ok(e.message.includes(text), `message ${JSON.stringify(e.message)} lacks ${JSON.stringify(text)}`);
+    if (typeof text === 'string')
+      assert.ok(e.message.includes(text), `message ${JSON.stringify(e.message)} lacks ${JSON.stringify(text)}`);
     else assert.match(e.message, text);
     return true;
   });

@@ -24,24 +24,37 @@ export interface TestDashboard {
   dataDir: string;
   dashboard: Dashboard;
   /** A request to the dashboard; objects are sent as JSON. */
-  api(method: string, path: string, opts?: { headers?: Record<string, string>; body?: unknown; timeoutMs?: number }): Promise<Answer>;
+  api(
+    method: string,
+    path: string,
+    opts?: { headers?: Record<string, string>; body?: unknown; timeoutMs?: number },
+  ): Promise<Answer>;
   close(): Promise<void>;
 }
 
-export async function request(url: string, method: string, opts: { headers?: Record<string, string>; body?: unknown; timeoutMs?: number } = {}): Promise<Answer> {
+export async function request(
+  url: string,
+  method: string,
+  opts: { headers?: Record<string, string>; body?: unknown; timeoutMs?: number } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   let body: string | Buffer | undefined;
   if (opts.body !== undefined) {
     if (typeof opts.body === 'string' || Buffer.isBuffer(opts.body)) body = opts.body;
     else {
       body = JSON.stringify(opts.body);
-      if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+      if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type'))
+        headers['content-type'] = 'application/json';
     }
   }
   const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000) });
   const text = await res.text();
   let json: unknown;
-  try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
   return { status: res.status, headers: res.headers, text, json };
 }
 
@@ -51,25 +64,39 @@ export async function request(url: string, method: string, opts: { headers?: Rec
  */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 const guarded = new WeakSet<object>();
-export function rawRequest(url: string, method: string, opts: { headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number; fresh?: boolean } = {}): Promise<Answer> {
+export function rawRequest(
+  url: string,
+  method: string,
+  opts: { headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number; fresh?: boolean } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     // Node sends no length for a DELETE or OPTIONS body on its own: without one a server reads the body as
     // the next request.
     const headers = { ...(opts.headers ?? {}) };
-    if (opts.body !== undefined && !Object.keys(headers).some((k) => /^(content-length|transfer-encoding)$/i.test(k))) headers['content-length'] = String(Buffer.byteLength(opts.body));
-    const req = http.request(url, { method, headers, agent: opts.fresh ? false : agent, timeout: opts.timeoutMs ?? 30_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
-        const headers = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
-        resolve({ status: res.statusCode ?? 0, headers, text, json });
-      });
-      res.on('error', reject);
-    });
+    if (opts.body !== undefined && !Object.keys(headers).some((k) => /^(content-length|transfer-encoding)$/i.test(k)))
+      headers['content-length'] = String(Buffer.byteLength(opts.body));
+    const req = http.request(
+      url,
+      { method, headers, agent: opts.fresh ? false : agent, timeout: opts.timeoutMs ?? 30_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          const headers = new Headers();
+          for (const [k, v] of Object.entries(res.headers))
+            if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+          resolve({ status: res.statusCode ?? 0, headers, text, json });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     // A server may answer (413) and close while a big body is still going out: that write error is expected.
@@ -106,8 +133,15 @@ export const b64 = (s: string) => Buffer.from(s).toString('base64');
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A function body with inline source. */
-export function functionBody(name: string, runtime: string, source: string, opts: { handler?: string; project?: string; spec?: Record<string, unknown> } = {}) {
-  const handler = opts.handler ?? (runtime === 'nodejs' ? 'handler:handler' : runtime.startsWith('python') ? 'main:handler' : 'main.sh:main');
+export function functionBody(
+  name: string,
+  runtime: string,
+  source: string,
+  opts: { handler?: string; project?: string; spec?: Record<string, unknown> } = {},
+) {
+  const handler =
+    opts.handler ??
+    (runtime === 'nodejs' ? 'handler:handler' : runtime.startsWith('python') ? 'main:handler' : 'main.sh:main');
   return {
     metadata: { name, namespace: 'nuclio', labels: { 'nuclio.io/project-name': opts.project ?? 'default' } },
     spec: { runtime, handler, build: { functionSourceCode: b64(source) }, ...(opts.spec ?? {}) },
@@ -115,14 +149,22 @@ export function functionBody(name: string, runtime: string, source: string, opts
 }
 
 /** Polls GET /api/functions/<name> until `done(state)` or the timeout; returns the last body. */
-export async function waitFor(d: TestDashboard, name: string, done: (fn: any) => boolean, timeoutMs = 60_000): Promise<any> {
+export async function waitFor(
+  d: TestDashboard,
+  name: string,
+  done: (fn: any) => boolean,
+  timeoutMs = 60_000,
+): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   let last: any;
   for (;;) {
     const res = await d.api('GET', `/api/functions/${name}`);
     last = res.json;
     if (res.status === 200 && done(last)) return last;
-    if (Date.now() > deadline) throw new Error(`function ${name}: condition not reached within ${timeoutMs} ms; last: ${JSON.stringify(last?.status ?? res.status).slice(0, 500)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `function ${name}: condition not reached within ${timeoutMs} ms; last: ${JSON.stringify(last?.status ?? res.status).slice(0, 500)}`,
+      );
     await sleep(100);
   }
 }
@@ -131,7 +173,13 @@ export async function waitFor(d: TestDashboard, name: string, done: (fn: any) =>
 export async function deploy(d: TestDashboard, body: { metadata: { name: string } }, timeoutMs = 60_000): Promise<any> {
   const res = await d.api('POST', '/api/functions', { body });
   if (res.status !== 202) throw new Error(`POST /api/functions answered ${res.status}: ${res.text}`);
-  const fn = await waitFor(d, body.metadata.name, (f) => f.status?.state === 'ready' || f.status?.state === 'error', timeoutMs);
-  if (fn.status.state !== 'ready') throw new Error(`function ${body.metadata.name} ended in ${fn.status.state}: ${fn.status.message}`);
+  const fn = await waitFor(
+    d,
+    body.metadata.name,
+    (f) => f.status?.state === 'ready' || f.status?.state === 'error',
+    timeoutMs,
+  );
+  if (fn.status.state !== 'ready')
+    throw new Error(`function ${body.metadata.name} ended in ${fn.status.state}: ${fn.status.message}`);
   return fn;
 }

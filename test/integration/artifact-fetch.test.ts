@@ -15,7 +15,7 @@ import { installAuth } from '../../src/api/auth.js';
 import { installErrorHandling } from '../../src/api/error-reply.js';
 import { installReplicaGate, listenForReplicas, type ReplicaListener } from '../../src/api/replica-listener.js';
 import { ARTIFACT_DIGEST_HEADER, artifactRoutes } from '../../src/api/routes/artifacts.js';
-import { ArtifactArchives } from '../../src/build/artifact-archive.js';
+import { ArtifactArchives } from '../../src/builder/artifact-archive.js';
 import { silentLogger } from '../../src/log.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { cachedArtifactDir, FETCH_ENV } from '../../src/processor/artifact-cache.js';

@@ -8,14 +8,25 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deploy, functionBody, rawRequest, sleep, startTestDashboard, waitFor, type TestDashboard } from '../helpers/start-dashboard.js';
+import {
+  deploy,
+  functionBody,
+  rawRequest,
+  sleep,
+  startTestDashboard,
+  waitFor,
+  type TestDashboard,
+} from '../helpers/start-dashboard.js';
 
 const source = (v: string) => `exports.handler = (c) => c.callback(${JSON.stringify(v)});`;
 
 describe('artifact collection', () => {
   let dataDir: string;
   let d: TestDashboard;
-  const artifacts = () => readdirSync(join(dataDir, 'artifacts')).filter((n) => /^[0-9a-f]{32}$/.test(n)).sort();
+  const artifacts = () =>
+    readdirSync(join(dataDir, 'artifacts'))
+      .filter((n) => /^[0-9a-f]{32}$/.test(n))
+      .sort();
   const idOf = (fn: { spec: { image: string } }) => fn.spec.image.split(':')[1]!;
   /** Polls until the artifacts folder holds exactly `want` (sorted). */
   const until = async (want: string[], what: string) => {
@@ -31,7 +42,12 @@ describe('artifact collection', () => {
   };
   /** Waits until the platform has let go of a deleted function (its replicas stopped). */
   const gone = async (name: string) => {
-    for (let i = 0; d.dashboard.platform.port({ namespace: 'nuclio', name }) !== undefined || (await d.api('GET', `/api/functions/${name}`)).status !== 404; i++) {
+    const routed = () =>
+      d.dashboard.platform.route({ namespace: 'nuclio', name }).then(
+        () => true,
+        () => false,
+      );
+    for (let i = 0; (await routed()) || (await d.api('GET', `/api/functions/${name}`)).status !== 404; i++) {
       assert.ok(i < 600, `${name} is still there`);
       await sleep(50);
     }
@@ -50,7 +66,9 @@ describe('artifact collection', () => {
     const at0 = artifacts();
     let fn = await deploy(d, functionBody('churn', 'nodejs', source('v0')));
     for (let v = 1; v <= 20; v++) {
-      const res = await d.api('PUT', '/api/functions/churn', { body: functionBody('churn', 'nodejs', source(`v${v}`)) });
+      const res = await d.api('PUT', '/api/functions/churn', {
+        body: functionBody('churn', 'nodejs', source(`v${v}`)),
+      });
       assert.equal(res.status, 202, res.text);
       fn = await waitFor(d, 'churn', (f) => f.status?.state === 'ready' || f.status?.state === 'error');
       assert.equal(fn.status.state, 'ready', fn.status.message);
@@ -81,7 +99,9 @@ describe('artifact collection', () => {
 
   it('a failed update keeps both the artifact that still serves and the new one its spec names', async () => {
     const ok = await deploy(d, functionBody('half', 'nodejs', source('ok')));
-    const res = await d.api('PUT', '/api/functions/half', { body: functionBody('half', 'nodejs', 'throw new Error("no");') });
+    const res = await d.api('PUT', '/api/functions/half', {
+      body: functionBody('half', 'nodejs', 'throw new Error("no");'),
+    });
     assert.equal(res.status, 202);
     const failed = await waitFor(d, 'half', (f) => f.status?.state === 'error');
     // Deleting another function makes a collection run; neither artifact of "half" may go.

@@ -19,18 +19,35 @@ const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/cli/', import.met
 const HELLO = join(FIXTURES, 'hello');
 const ECHO = join(FIXTURES, 'echo.js');
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the CLI; never throws on a non-zero exit. */
-function cli(url: string, args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Run> {
+function cli(
+  url: string,
+  args: string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env, PROTIUM_URL: url, ...(opts.env ?? {}) };
   if (!opts.env?.PROTIUM_TOKEN) delete env.PROTIUM_TOKEN;
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [BIN, ...args], { env, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      if (err && code === -1) return reject(new Error(`protium ${args.join(' ')}: ${err.message}\n${stderr}`));
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : -1
+          : 0;
+        if (err && code === -1) return reject(new Error(`protium ${args.join(' ')}: ${err.message}\n${stderr}`));
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -40,7 +57,9 @@ function post(url: string, body: string): Promise<{ status: number; text: string
     const req = http.request(url, { method: 'POST', agent: false, timeout: 15_000 }, (res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { text += c; });
+      res.on('data', (c: string) => {
+        text += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -132,7 +151,19 @@ describe('protium CLI', () => {
 
     const bodyFile = join(tmp, 'body.json');
     writeFileSync(bodyFile, '{"k": 1}');
-    const r = await run('invoke', 'cli-echo', '--method', 'put', '--path', '/a/b?q=1', '-H', 'X-Extra: e', '--body-file', bodyFile, '-v');
+    const r = await run(
+      'invoke',
+      'cli-echo',
+      '--method',
+      'put',
+      '--path',
+      '/a/b?q=1',
+      '-H',
+      'X-Extra: e',
+      '--body-file',
+      bodyFile,
+      '-v',
+    );
     assert.equal(r.code, 0, r.stderr);
     const echoed = JSON.parse(r.stdout);
     assert.equal(echoed.method, 'PUT');
@@ -166,16 +197,23 @@ describe('protium CLI', () => {
     assert.match(build.stdout, /cli-hello-build (Built|Reusing) the artifact/);
 
     const env: NodeJS.ProcessEnv = { ...process.env, PROTIUM_URL: d.url };
-    const child: ChildProcess = spawn(process.execPath, [BIN, 'logs', 'cli-hello', '-f', '--tail', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn(process.execPath, [BIN, 'logs', 'cli-hello', '-f', '--tail', '0'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       let out = '';
-      const seen = new Promise<void>((resolve) => child.stdout!.on('data', (c: Buffer) => {
-        out += c.toString();
-        if (out.includes('caller=Followed')) resolve();
-      }));
+      const seen = new Promise<void>((resolve) =>
+        child.stdout!.on('data', (c: Buffer) => {
+          out += c.toString();
+          if (out.includes('caller=Followed')) resolve();
+        }),
+      );
       // Keep calling until the follower (which needs a moment to attach) has seen a line.
       let done = false;
-      void seen.then(() => { done = true; });
+      void seen.then(() => {
+        done = true;
+      });
       for (let i = 0; i < 40 && !done; i++) {
         await post(helloUrl, 'Followed');
         await Promise.race([seen, new Promise((r2) => setTimeout(r2, 250))]);
@@ -200,7 +238,10 @@ describe('protium CLI', () => {
   it('scales to zero and back', async () => {
     const zero = await run('scale', 'cli-echo', '--to-zero');
     assert.equal(zero.code, 0, zero.stderr);
-    assert.match(zero.stdout, /^Function cli-echo is scaled to zero: the next request to http:\/\/127\.0\.0\.1:\d+ wakes it\n$/);
+    assert.match(
+      zero.stdout,
+      /^Function cli-echo is scaled to zero: the next request to http:\/\/127\.0\.0\.1:\d+ wakes it\n$/,
+    );
     const got = JSON.parse((await run('get', 'function', 'cli-echo', '-o', 'json')).stdout);
     assert.equal(got.status.state, 'scaledToZero');
     const woken = await run('invoke', 'cli-echo', '--body', 'wake');
@@ -217,10 +258,26 @@ describe('protium CLI', () => {
   it('moves a project: export → delete → import → invoke again', async () => {
     const created = await run('create', 'project', 'cli-proj', '--description', 'moved around');
     assert.equal(created.code, 0, created.stderr);
-    const dep = await run('--project', 'cli-proj', 'deploy', HELLO, '--name', 'cli-moved', '--env', 'GREETING=Welcome back');
+    const dep = await run(
+      '--project',
+      'cli-proj',
+      'deploy',
+      HELLO,
+      '--name',
+      'cli-moved',
+      '--env',
+      'GREETING=Welcome back',
+    );
     assert.equal(dep.code, 0, dep.stderr);
     const listed = await run('get', 'functions', '--project', 'cli-proj');
-    assert.deepEqual(listed.stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[0]), ['cli-moved']);
+    assert.deepEqual(
+      listed.stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(/\s+/)[0]),
+      ['cli-moved'],
+    );
 
     const exported = await run('export', 'project', 'cli-proj');
     assert.equal(exported.code, 0, exported.stderr);
@@ -241,7 +298,10 @@ describe('protium CLI', () => {
 
     const imported = await run('import', '-f', file);
     assert.equal(imported.code, 0, imported.stderr);
-    assert.match(imported.stdout, /^Project cli-proj imported: 1 function, 0 function events, 0 API gateways\nFunction cli-moved is ready: http:\/\/127\.0\.0\.1:\d+\n$/);
+    assert.match(
+      imported.stdout,
+      /^Project cli-proj imported: 1 function, 0 function events, 0 API gateways\nFunction cli-moved is ready: http:\/\/127\.0\.0\.1:\d+\n$/,
+    );
     const again = await run('invoke', 'cli-moved', '--body', 'Grace');
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stdout, 'Welcome back, Grace!');
@@ -258,15 +318,24 @@ describe('protium CLI', () => {
     const bad = join(tmp, 'bad');
     mkdirSync(bad);
     writeFileSync(join(bad, 'main.py'), 'def handler(context, event):\n    return "x"\n');
-    writeFileSync(join(bad, 'function.yaml'), 'metadata:\n  name: cli-bad\nspec:\n  runtime: python\n   handler: main:handler\n');
+    writeFileSync(
+      join(bad, 'function.yaml'),
+      'metadata:\n  name: cli-bad\nspec:\n  runtime: python\n   handler: main:handler\n',
+    );
     const malformed = await run('deploy', bad);
     assert.equal(malformed.code, 1);
     oneLine(malformed, /function\.yaml line 4, column \d+: Nested mappings are not allowed/);
 
-    writeFileSync(join(bad, 'function.yaml'), 'metadata:\n  name: cli-bad\nspec:\n  runtime: python\n  handler: main:handler\n  triggers:\n    tick:\n      kind: cron\n      attributes:\n        schedule: "every day"\n');
+    writeFileSync(
+      join(bad, 'function.yaml'),
+      'metadata:\n  name: cli-bad\nspec:\n  runtime: python\n  handler: main:handler\n  triggers:\n    tick:\n      kind: cron\n      attributes:\n        schedule: "every day"\n',
+    );
     const invalid = await run('deploy', bad);
     assert.equal(invalid.code, 1);
-    assert.match(invalid.stderr.trim().split('\n').pop()!, /^protium: spec\.triggers\.tick\.attributes\.schedule "every day" is not a valid cron expression.*\(.*function\.yaml line 10\)$/);
+    assert.match(
+      invalid.stderr.trim().split('\n').pop()!,
+      /^protium: spec\.triggers\.tick\.attributes\.schedule "every day" is not a valid cron expression.*\(.*function\.yaml line 10\)$/,
+    );
 
     const noFile = await run('deploy', join(tmp, 'does-not-exist'));
     assert.equal(noFile.code, 1);
@@ -289,14 +358,25 @@ describe('protium CLI', () => {
     const port = await closedPort();
     const down = await cli(`http://127.0.0.1:${port}`, ['get', 'functions']);
     assert.equal(down.code, 1);
-    oneLine(down, new RegExp(`no dashboard answered at http://127\\.0\\.0\\.1:${port} \\(connection refused\\): start one with "protium dashboard"`));
+    oneLine(
+      down,
+      new RegExp(
+        `no dashboard answered at http://127\\.0\\.0\\.1:${port} \\(connection refused\\): start one with "protium dashboard"`,
+      ),
+    );
 
     // A build that fails: the build output, the error and a non-zero exit.
-    writeFileSync(join(bad, 'function.yaml'), 'metadata:\n  name: cli-bad\nspec:\n  runtime: python\n  handler: main:handler\n  build:\n    commands:\n      - "echo oops >&2; exit 3"\n');
+    writeFileSync(
+      join(bad, 'function.yaml'),
+      'metadata:\n  name: cli-bad\nspec:\n  runtime: python\n  handler: main:handler\n  build:\n    commands:\n      - "echo oops >&2; exit 3"\n',
+    );
     const failed = await run('deploy', bad);
     assert.equal(failed.code, 1);
     assert.match(failed.stderr, /\[build\] oops\n/);
-    assert.match(failed.stderr.trim().split('\n').pop()!, /^protium: function cli-bad failed to deploy: Build command failed \(exit code 3\)/);
+    assert.match(
+      failed.stderr.trim().split('\n').pop()!,
+      /^protium: function cli-bad failed to deploy: Build command failed \(exit code 3\)/,
+    );
     const notReady = await run('invoke', 'cli-bad');
     assert.equal(notReady.code, 1, 'a function in error answers 503');
   });
@@ -320,7 +400,24 @@ describe('protium CLI', () => {
 
   it('starts the dashboard with `protium dashboard`', async () => {
     const dataDir = join(tmp, 'own-dashboard');
-    const child = spawn(process.execPath, [BIN, 'dashboard', '--listen-addr', '127.0.0.1:0', '--gateway-listen-addr', '127.0.0.1:0', '--data-dir', dataDir, '--namespace', 'cli-ns', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'dashboard',
+        '--listen-addr',
+        '127.0.0.1:0',
+        '--gateway-listen-addr',
+        '127.0.0.1:0',
+        '--data-dir',
+        dataDir,
+        '--namespace',
+        'cli-ns',
+        '--log-level',
+        'info',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = '';
@@ -328,9 +425,15 @@ describe('protium CLI', () => {
         child.stdout!.on('data', (c: Buffer) => {
           out += c.toString();
           const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-          if (m) { clearTimeout(timer); resolve(m[1]!); }
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
         });
-        child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code}: ${out}`)); });
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`exited ${code}: ${out}`));
+        });
       });
       const projects = JSON.parse((await cli(url, ['get', 'projects', '-o', 'json'])).stdout);
       assert.equal(projects.default.metadata.namespace, 'cli-ns');
@@ -343,13 +446,27 @@ describe('protium CLI', () => {
   });
 
   it('has --help with an example on every verb', async () => {
-    const verbs = [['dashboard'], ['deploy'], ['get'], ['invoke'], ['logs'], ['scale'], ['delete'], ['create', 'project'], ['export'], ['import']];
+    const verbs = [
+      ['dashboard'],
+      ['deploy'],
+      ['get'],
+      ['invoke'],
+      ['logs'],
+      ['scale'],
+      ['delete'],
+      ['create', 'project'],
+      ['export'],
+      ['import'],
+    ];
     const runs = await Promise.all(verbs.map((v) => run(...v, '--help')));
     runs.forEach((r, i) => {
       assert.equal(r.code, 0, `${verbs[i]!.join(' ')} --help: ${r.stderr}`);
       assert.match(r.stdout, /Example:\n  \$ protium /, verbs[i]!.join(' '));
     });
     const version = await run('--version');
-    assert.equal(version.stdout.trim(), JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version);
+    assert.equal(
+      version.stdout.trim(),
+      JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version,
+    );
   });
 });

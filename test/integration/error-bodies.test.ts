@@ -10,7 +10,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ERRORS, type ErrorCode } from '../../src/errors.js';
-import { deploy, functionBody, rawRequest, request, startTestDashboard, type Answer, type TestDashboard } from '../helpers/start-dashboard.js';
+import {
+  deploy,
+  functionBody,
+  rawRequest,
+  request,
+  startTestDashboard,
+  type Answer,
+  type TestDashboard,
+} from '../helpers/start-dashboard.js';
 
 const TOKEN = 'error-bodies-token';
 
@@ -52,36 +60,100 @@ describe('error bodies: one shape and a catalogue code on every listener', () =>
     assert.match(noToken.headers.get('www-authenticate') ?? '', /^Bearer /);
     assertError(await api('GET', '/api/nothing-here'), 'NO_ROUTE', 'unknown route');
     assertError(await api('POST', '/api/functions', { body: '{"metadata":' }), 'INVALID_JSON', 'broken JSON');
-    assertError(await api('POST', '/api/functions', { body: `${'['.repeat(200)}${']'.repeat(200)}` }), 'BODY_TOO_DEEP', 'deep JSON');
-    assertError(await api('POST', '/api/functions', { body: { metadata: { name: 'Bad_Name' } } }), 'INVALID_FIELD', 'bad name', 'metadata.name');
-    assertError(await api('POST', '/api/functions', { body: { metadata: { name: 'x', labels: 7 } } }), 'FIELD_MUST_BE', 'labels not an object', 'metadata.labels');
+    assertError(
+      await api('POST', '/api/functions', { body: `${'['.repeat(200)}${']'.repeat(200)}` }),
+      'BODY_TOO_DEEP',
+      'deep JSON',
+    );
+    assertError(
+      await api('POST', '/api/functions', { body: { metadata: { name: 'Bad_Name' } } }),
+      'INVALID_FIELD',
+      'bad name',
+      'metadata.name',
+    );
+    assertError(
+      await api('POST', '/api/functions', { body: { metadata: { name: 'x', labels: 7 } } }),
+      'FIELD_MUST_BE',
+      'labels not an object',
+      'metadata.labels',
+    );
     assertError(await api('GET', '/api/functions/missing'), 'FUNCTION_NOT_FOUND', 'missing function');
-    assertError(await api('PATCH', '/api/functions/missing', { body: { desiredState: 'unhealthy' } }), 'DESIRED_STATE_UNSUPPORTED', 'PATCH unhealthy');
+    assertError(
+      await api('PATCH', '/api/functions/missing', { body: { desiredState: 'unhealthy' } }),
+      'DESIRED_STATE_UNSUPPORTED',
+      'PATCH unhealthy',
+    );
     assertError(await api('GET', '/api/projects/missing'), 'PROJECT_NOT_FOUND', 'missing project');
-    assertError(await api('POST', '/api/projects', { body: { metadata: { name: 'default' } } }), 'PROJECT_EXISTS', 'project exists (the store refused)');
-    const stale = await api('PUT', '/api/projects/default', { body: { metadata: { name: 'default', resourceVersion: '999999' }, spec: {} } });
+    assertError(
+      await api('POST', '/api/projects', { body: { metadata: { name: 'default' } } }),
+      'PROJECT_EXISTS',
+      'project exists (the store refused)',
+    );
+    const stale = await api('PUT', '/api/projects/default', {
+      body: { metadata: { name: 'default', resourceVersion: '999999' }, spec: {} },
+    });
     assertError(stale, 'RESOURCE_VERSION_STALE', 'stale project version (the store refused)');
     assert.match(stale.json.error, /^Project resource version is stale \(given 999999, stored \d+\)$/);
-    assertError(await api('POST', '/api/function_events', { body: { metadata: { labels: { 'nuclio.io/function-name': 'ghost' } }, spec: {} } }),
-      'FUNCTION_EVENT_PARENT_MISSING', 'event of a missing function', 'metadata.labels.nuclio.io/function-name');
-    assertError(await api('GET', '/api/functions/missing/logs/x?follow=maybe'), 'FUNCTION_NOT_FOUND', 'logs of a missing function');
+    assertError(
+      await api('POST', '/api/function_events', {
+        body: { metadata: { labels: { 'nuclio.io/function-name': 'ghost' } }, spec: {} },
+      }),
+      'FUNCTION_EVENT_PARENT_MISSING',
+      'event of a missing function',
+      'metadata.labels.nuclio.io/function-name',
+    );
+    assertError(
+      await api('GET', '/api/functions/missing/logs/x?follow=maybe'),
+      'FUNCTION_NOT_FOUND',
+      'logs of a missing function',
+    );
   });
 
   it('the invocation fast path and a routed spelling of it', async () => {
-    assertError(await d.api('POST', '/api/function_invocations', { headers: { 'x-nuclio-function-name': 'x' } }), 'UNAUTHORIZED', 'invocation without token');
+    assertError(
+      await d.api('POST', '/api/function_invocations', { headers: { 'x-nuclio-function-name': 'x' } }),
+      'UNAUTHORIZED',
+      'invocation without token',
+    );
     assertError(await api('POST', '/api/function_invocations'), 'FUNCTION_NAME_REQUIRED', 'invocation without a name');
-    assertError(await api('POST', '/api/function_invocations', { headers: { 'x-nuclio-function-name': 'ghost' } }), 'FUNCTION_NOT_FOUND', 'invocation of a missing function');
-    assertError(await api('POST', '//api/function_invocations', { headers: { 'x-nuclio-function-name': 'ghost' } }), 'FUNCTION_NOT_FOUND', 'routed spelling');
-    assertError(await api('GET', '/api/function_invocations', { headers: { 'x-nuclio-function-name': 'ghost', 'x-nuclio-invoke-timeout': 'soon' } }), 'INVALID_INVOKE_TIMEOUT', 'bad timeout');
+    assertError(
+      await api('POST', '/api/function_invocations', { headers: { 'x-nuclio-function-name': 'ghost' } }),
+      'FUNCTION_NOT_FOUND',
+      'invocation of a missing function',
+    );
+    assertError(
+      await api('POST', '//api/function_invocations', { headers: { 'x-nuclio-function-name': 'ghost' } }),
+      'FUNCTION_NOT_FOUND',
+      'routed spelling',
+    );
+    assertError(
+      await api('GET', '/api/function_invocations', {
+        headers: { 'x-nuclio-function-name': 'ghost', 'x-nuclio-invoke-timeout': 'soon' },
+      }),
+      'INVALID_INVOKE_TIMEOUT',
+      'bad timeout',
+    );
   });
 
   it('the API gateway listener', async () => {
-    assertError(await rawRequest(`${d.gatewayUrl}/nowhere`, 'GET', { headers: { host: 'no-such-host.local' } }), 'GATEWAY_NO_ROUTE', 'gateway without a route');
+    assertError(
+      await rawRequest(`${d.gatewayUrl}/nowhere`, 'GET', { headers: { host: 'no-such-host.local' } }),
+      'GATEWAY_NO_ROUTE',
+      'gateway without a route',
+    );
     await deploy(withToken(), functionBody('eb-fn', 'nodejs', 'exports.handler = (c) => c.callback("ok")'));
-    const gw = await api('POST', '/api/api_gateways', { body: {
-      metadata: { name: 'eb-gw' },
-      spec: { host: 'eb.local', path: '/', authenticationMode: 'basicAuth', authentication: { basicAuth: { username: 'u', password: 'p' } }, upstreams: [{ kind: 'nucliofunction', nucliofunction: { name: 'eb-fn' } }] },
-    } });
+    const gw = await api('POST', '/api/api_gateways', {
+      body: {
+        metadata: { name: 'eb-gw' },
+        spec: {
+          host: 'eb.local',
+          path: '/',
+          authenticationMode: 'basicAuth',
+          authentication: { basicAuth: { username: 'u', password: 'p' } },
+          upstreams: [{ kind: 'nucliofunction', nucliofunction: { name: 'eb-fn' } }],
+        },
+      },
+    });
     assert.equal(gw.status, 202, gw.text);
     let refused: Answer | undefined;
     for (let i = 0; i < 100; i++) {
@@ -94,8 +166,15 @@ describe('error bodies: one shape and a catalogue code on every listener', () =>
   });
 
   it("a function's own port, refusing a connection it holds (spec.disable)", async () => {
-    const fn = await deploy(withToken(), functionBody('eb-off', 'nodejs', 'exports.handler = (c) => c.callback("ok")', { spec: { disable: true } }));
+    const fn = await deploy(
+      withToken(),
+      functionBody('eb-off', 'nodejs', 'exports.handler = (c) => c.callback("ok")', { spec: { disable: true } }),
+    );
     assert.ok(fn.status.httpPort, JSON.stringify(fn.status));
-    assertError(await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'GET'), 'FUNCTION_DISABLED', 'disabled function port');
+    assertError(
+      await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'GET'),
+      'FUNCTION_DISABLED',
+      'disabled function port',
+    );
   });
 });

@@ -12,7 +12,16 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -21,7 +30,16 @@ import { startDashboard, StartupError } from '../../src/dashboard.js';
 import { silentLogger } from '../../src/log.js';
 import { PROCESSOR_MAIN } from '../../src/paths.js';
 import { candidatePorts } from '../../src/platform/local/port-pool.js';
-import { b64, deploy, functionBody, request, sleep, startTestDashboard, waitFor, type TestDashboard } from '../helpers/start-dashboard.js';
+import {
+  b64,
+  deploy,
+  functionBody,
+  request,
+  sleep,
+  startTestDashboard,
+  waitFor,
+  type TestDashboard,
+} from '../helpers/start-dashboard.js';
 
 const MAIN = new URL('../../src/main.js', import.meta.url).pathname;
 /** Kill cycles of the fault loop: 50 under `npm run test:faults`, a few in `npm test`. */
@@ -56,26 +74,58 @@ function processesOf(dataDir: string, exclude: number[] = []): Proc[] {
       if (/^State:\s+Z/m.test(readFileSync(`/proc/${entry}/status`, 'utf8'))) continue;
       const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
       let cwd = '';
-      try { cwd = readlinkSync(`/proc/${entry}/cwd`); } catch { /* not ours to read */ }
+      try {
+        cwd = readlinkSync(`/proc/${entry}/cwd`);
+      } catch {
+        /* not ours to read */
+      }
       if (!env.some((kv) => kv.includes(`=${dataDir}/`)) && !cwd.startsWith(`${dataDir}/`)) continue;
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      const config = env.find((kv) => kv.startsWith('PROTIUM_PROCESSOR_CONFIG='))?.slice('PROTIUM_PROCESSOR_CONFIG='.length);
+      const config = env
+        .find((kv) => kv.startsWith('PROTIUM_PROCESSOR_CONFIG='))
+        ?.slice('PROTIUM_PROCESSOR_CONFIG='.length);
       const home = env.find((kv) => kv.startsWith('HOME=')) ?? '';
-      const role = argv[0] === process.execPath && argv.includes(PROCESSOR_MAIN) ? 'processor'
-        : argv.some((a) => a.endsWith('/wrapper.py')) ? 'python-worker'
-          : argv.includes(PROCESSOR_MAIN) || argv.includes('protium-init') ? 'wrapper' : 'child';
-      out.push({ pid: Number(entry), argv, ...(config ? { replica: basename(config, '.json') } : {}), build: home.includes('/.staging-') || cwd.includes('/.staging-'), role });
-    } catch { /* gone meanwhile */ }
+      const role =
+        argv[0] === process.execPath && argv.includes(PROCESSOR_MAIN)
+          ? 'processor'
+          : argv.some((a) => a.endsWith('/wrapper.py'))
+            ? 'python-worker'
+            : argv.includes(PROCESSOR_MAIN) || argv.includes('protium-init')
+              ? 'wrapper'
+              : 'child';
+      out.push({
+        pid: Number(entry),
+        argv,
+        ...(config ? { replica: basename(config, '.json') } : {}),
+        build: home.includes('/.staging-') || cwd.includes('/.staging-'),
+        role,
+      });
+    } catch {
+      /* gone meanwhile */
+    }
   }
   return out;
 }
 
-const describeProcs = (ps: Proc[]) => ps.map((p) => `${p.pid} ${p.role}${p.replica ? ` of ${p.replica}` : ''}${p.build ? ' (build)' : ''}: ${p.argv.join(' ').slice(0, 120)}`).join('\n');
+const describeProcs = (ps: Proc[]) =>
+  ps
+    .map(
+      (p) =>
+        `${p.pid} ${p.role}${p.replica ? ` of ${p.replica}` : ''}${p.build ? ' (build)' : ''}: ${p.argv.join(' ').slice(0, 120)}`,
+    )
+    .join('\n');
 
 /** The processor processes of `dataDir` (the node programs, not their wrappers). */
-const processorPids = (dataDir: string) => processesOf(dataDir).filter((p) => p.role === 'processor').map((p) => p.pid);
+const processorPids = (dataDir: string) =>
+  processesOf(dataDir)
+    .filter((p) => p.role === 'processor')
+    .map((p) => p.pid);
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = await probe();
@@ -87,12 +137,33 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 
 /** A dashboard in its own process, so that it can be killed with -9. */
 async function dashboardProcess(dataDir: string, port: number, range: [number, number]): Promise<ChildProcess> {
-  const args = [MAIN, '--listen-addr', `127.0.0.1:${port}`, '--gateway-listen-addr', '127.0.0.1:0', '--data-dir', dataDir, '--port-range', `${range[0]}-${range[1]}`, '--log-level', 'warn'];
+  const args = [
+    MAIN,
+    '--listen-addr',
+    `127.0.0.1:${port}`,
+    '--gateway-listen-addr',
+    '127.0.0.1:0',
+    '--data-dir',
+    dataDir,
+    '--port-range',
+    `${range[0]}-${range[1]}`,
+    '--log-level',
+    'warn',
+  ];
   const child = spawn(process.execPath, args, { stdio: 'ignore' });
-  await until('dashboard up', async () => {
-    if (child.exitCode !== null) throw new Error(`the dashboard exited (${child.exitCode})`);
-    return (await request(`http://127.0.0.1:${port}/api/versions`, 'GET').then((r) => r.status, () => 0)) === 200 ? true : undefined;
-  }, 30_000);
+  await until(
+    'dashboard up',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`the dashboard exited (${child.exitCode})`);
+      return (await request(`http://127.0.0.1:${port}/api/versions`, 'GET').then(
+        (r) => r.status,
+        () => 0,
+      )) === 200
+        ? true
+        : undefined;
+    },
+    30_000,
+  );
   return child;
 }
 
@@ -100,7 +171,10 @@ async function dashboardProcess(dataDir: string, port: number, range: [number, n
 function storedFunctions(dataDir: string): Map<string, any> {
   const db = new Database(join(dataDir, 'store.db'), { readonly: true, fileMustExist: true });
   try {
-    const rows = db.prepare("SELECT name, body FROM resources WHERE kind = 'function'").all() as { name: string; body: string }[];
+    const rows = db.prepare("SELECT name, body FROM resources WHERE kind = 'function'").all() as {
+      name: string;
+      body: string;
+    }[];
     return new Map(rows.map((r) => [r.name, JSON.parse(r.body)]));
   } finally {
     db.close();
@@ -113,14 +187,19 @@ const SETTLED = new Set(['ready', 'error', 'scaledToZero', 'imported']);
 
 /** Waits until no function has work pending; returns them all. */
 async function settled(api: Api, timeoutMs = 120_000): Promise<Record<string, any>> {
-  return until('every function settled', async () => {
-    const list = (await api('GET', '/api/functions')).json as Record<string, any>;
-    return Object.values(list).every((f) => SETTLED.has(f.status?.state)) ? list : undefined;
-  }, timeoutMs);
+  return until(
+    'every function settled',
+    async () => {
+      const list = (await api('GET', '/api/functions')).json as Record<string, any>;
+      return Object.values(list).every((f) => SETTLED.has(f.status?.state)) ? list : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** The version a handler answers with is built into its source: `VERSION=<v>;`. */
-const versionOf = (fn: any) => /VERSION=([\w@.-]+);/.exec(Buffer.from(fn.spec.build.functionSourceCode ?? '', 'base64').toString())?.[1];
+const versionOf = (fn: any) =>
+  /VERSION=([\w@.-]+);/.exec(Buffer.from(fn.spec.build.functionSourceCode ?? '', 'base64').toString())?.[1];
 
 /**
  * Compares the store with every process of the data dir: each process belongs to a replica the dashboard
@@ -137,7 +216,8 @@ async function audit(api: Api, dataDir: string, dashboardPid: number): Promise<s
     for (const r of names) listed.set(r, name);
     const state = fn.status.state;
     const want = state === 'ready' ? Math.max(fn.spec.minReplicas ?? 1, 1) : 0;
-    if (names.length !== want) problems.push(`${name} (${state}) lists ${names.length} replicas, the store asks for ${want}`);
+    if (names.length !== want)
+      problems.push(`${name} (${state}) lists ${names.length} replicas, the store asks for ${want}`);
     if (state === 'error') problems.push(`${name} is in error: ${fn.status.message}`);
   }
   const procs = processesOf(dataDir, [dashboardPid]);
@@ -151,14 +231,22 @@ async function audit(api: Api, dataDir: string, dashboardPid: number): Promise<s
     if (fn.spec.runtime.startsWith('python')) {
       const want = Object.values(fn.spec.triggers ?? {}).find((t: any) => t.kind === 'http') as any;
       const workers = mine.filter((p) => p.role === 'python-worker').length;
-      if (workers !== (want?.numWorkers ?? 1)) problems.push(`replica ${replica} of ${name} has ${workers} python workers, numWorkers is ${want?.numWorkers ?? 1}`);
+      if (workers !== (want?.numWorkers ?? 1))
+        problems.push(
+          `replica ${replica} of ${name} has ${workers} python workers, numWorkers is ${want?.numWorkers ?? 1}`,
+        );
     }
   }
-  if (procs.some((p) => p.build)) problems.push(`build processes run while nothing builds:\n${describeProcs(procs.filter((p) => p.build))}`);
+  if (procs.some((p) => p.build))
+    problems.push(`build processes run while nothing builds:\n${describeProcs(procs.filter((p) => p.build))}`);
   for (const [name, fn] of Object.entries(fns)) {
     if (fn.status.state !== 'ready') continue;
-    const served = await request(at(fn), 'GET', { timeoutMs: 10_000 }).then((r) => r.text, (e) => `(${(e as Error).message})`);
-    if (served !== versionOf(fn)) problems.push(`${name} serves ${JSON.stringify(served)}, the store has version ${versionOf(fn)}`);
+    const served = await request(at(fn), 'GET', { timeoutMs: 10_000 }).then(
+      (r) => r.text,
+      (e) => `(${(e as Error).message})`,
+    );
+    if (served !== versionOf(fn))
+      problems.push(`${name} serves ${JSON.stringify(served)}, the store has version ${versionOf(fn)}`);
   }
   return problems;
 }
@@ -168,11 +256,14 @@ const nodeSrc = (v: string) => `// VERSION=${v};\nexports.handler = (c) => c.cal
 /** A python handler answering its version. */
 const pySrc = (v: string) => `# VERSION=${v};\ndef handler(context, event):\n    return ${JSON.stringify(v)}\n`;
 /** A shell handler answering its version, leaving a detached child behind at every call. */
-const shSrc = (v: string) => `#!/bin/sh\n# VERSION=${v};\nsetsid sleep 1000 </dev/null >/dev/null 2>&1 &\nprintf '%s' ${JSON.stringify(v)}\n`;
+const shSrc = (v: string) =>
+  `#!/bin/sh\n# VERSION=${v};\nsetsid sleep 1000 </dev/null >/dev/null 2>&1 &\nprintf '%s' ${JSON.stringify(v)}\n`;
 
 describe('faults', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
-  after(async () => { for (const c of cleanups.reverse()) await c(); });
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
 
   it('kill -9 of the dashboard during a build and traffic: everything it started goes, and a restart brings back every function and nothing else', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'protium-fault-'));
@@ -182,58 +273,104 @@ describe('faults', () => {
     const api: Api = (method, path, body) => request(`${base}${path}`, method, { body });
     const range = portWindow(40);
     let dash = await dashboardProcess(dir, port, range);
-    cleanups.push(() => { dash.kill('SIGKILL'); });
-    const fnReady = async (name: string) => until(`${name} ready`, async () => {
-      const f = (await api('GET', `/api/functions/${name}`)).json;
-      if (f?.status?.state === 'error') throw new Error(`${name}: ${f.status.message}`);
-      return f?.status?.state === 'ready' ? f : undefined;
-    }, 60_000);
+    cleanups.push(() => {
+      dash.kill('SIGKILL');
+    });
+    const fnReady = async (name: string) =>
+      until(
+        `${name} ready`,
+        async () => {
+          const f = (await api('GET', `/api/functions/${name}`)).json;
+          if (f?.status?.state === 'error') throw new Error(`${name}: ${f.status.message}`);
+          return f?.status?.state === 'ready' ? f : undefined;
+        },
+        60_000,
+      );
     const pyWorkers = { triggers: { http: { kind: 'http', numWorkers: 2, attributes: {} } } };
     await api('POST', '/api/functions', functionBody('steady-node', 'nodejs', nodeSrc('node-1')));
     await api('POST', '/api/functions', functionBody('steady-py', 'python:3.9', pySrc('py-1'), { spec: pyWorkers }));
     await api('POST', '/api/functions', functionBody('steady-sh', 'shell', shSrc('sh-1')));
-    await api('POST', '/api/functions', functionBody('parked', 'nodejs', nodeSrc('parked-1'), { spec: { minReplicas: 0, maxReplicas: 1 } }));
+    await api(
+      'POST',
+      '/api/functions',
+      functionBody('parked', 'nodejs', nodeSrc('parked-1'), { spec: { minReplicas: 0, maxReplicas: 1 } }),
+    );
     const before: Record<string, any> = {};
     for (const name of ['steady-node', 'steady-py', 'steady-sh', 'parked']) before[name] = await fnReady(name);
-    await request(`${base}/api/functions/parked`, 'PATCH', { body: { desiredState: 'scaledToZero' }, headers: { 'x-nuclio-wait-function-action': 'true' } });
+    await request(`${base}/api/functions/parked`, 'PATCH', {
+      body: { desiredState: 'scaledToZero' },
+      headers: { 'x-nuclio-wait-function-action': 'true' },
+    });
     // The shell handler leaves a detached child behind; python runs two workers.
     assert.equal((await request(at(before['steady-sh']), 'POST', { body: 'x' })).text, 'sh-1');
     const running = processesOf(dir, [dash.pid!]);
     assert.equal(running.filter((p) => p.role === 'processor').length, 3, describeProcs(running));
     assert.equal(running.filter((p) => p.role === 'python-worker').length, 2, describeProcs(running));
-    assert.ok(running.some((p) => p.argv.join(' ') === 'sleep 1000'), 'the shell handler\'s detached child runs');
+    assert.ok(
+      running.some((p) => p.argv.join(' ') === 'sleep 1000'),
+      "the shell handler's detached child runs",
+    );
 
     // One function is in the middle of its build when the dashboard dies.
     const slow = nodeSrc('slow-1');
-    await api('POST', '/api/functions', functionBody('building', 'nodejs', slow, { spec: { build: { functionSourceCode: b64(slow), commands: ['setsid sleep 1000 </dev/null >/dev/null 2>&1 &', 'sleep 3'] } } }));
-    const building = await until('a build command running', () => {
-      const b = processesOf(dir, [dash.pid!]).filter((p) => p.build);
-      return b.some((p) => p.argv.join(' ') === 'sleep 3') ? b : undefined;
-    }, 30_000);
+    await api(
+      'POST',
+      '/api/functions',
+      functionBody('building', 'nodejs', slow, {
+        spec: {
+          build: {
+            functionSourceCode: b64(slow),
+            commands: ['setsid sleep 1000 </dev/null >/dev/null 2>&1 &', 'sleep 3'],
+          },
+        },
+      }),
+    );
+    const building = await until(
+      'a build command running',
+      () => {
+        const b = processesOf(dir, [dash.pid!]).filter((p) => p.build);
+        return b.some((p) => p.argv.join(' ') === 'sleep 3') ? b : undefined;
+      },
+      30_000,
+    );
     const staging = readdirSync(join(dir, 'artifacts')).filter((n) => n.startsWith('.staging-'));
     assert.equal(staging.length, 1, 'the build is in its staging folder');
-    const traffic = Promise.all(Array.from({ length: 20 }, () => request(at(before['steady-node']), 'GET').catch(() => undefined)));
+    const traffic = Promise.all(
+      Array.from({ length: 20 }, () => request(at(before['steady-node']), 'GET').catch(() => undefined)),
+    );
     dash.kill('SIGKILL');
     await traffic;
     const stored = storedFunctions(dir);
     // Everything it started goes with it: replicas, python workers, the shell's detached child, the build
     // and what the build detached.
-    await until('every process of the dead dashboard gone', () => (processesOf(dir).length === 0 ? true : undefined), 10_000)
-      .catch(() => assert.fail(`left running after the kill (the build had ${building.length}):\n${describeProcs(processesOf(dir))}`));
+    await until(
+      'every process of the dead dashboard gone',
+      () => (processesOf(dir).length === 0 ? true : undefined),
+      10_000,
+    ).catch(() =>
+      assert.fail(
+        `left running after the kill (the build had ${building.length}):\n${describeProcs(processesOf(dir))}`,
+      ),
+    );
 
     dash = await dashboardProcess(dir, port, range);
     const list = await settled(api);
     assert.deepEqual(Object.keys(list).sort(), ['building', 'parked', 'steady-node', 'steady-py', 'steady-sh']);
     assert.equal(list.parked.status.state, 'scaledToZero');
-    for (const [name, fn] of stored) if (fn.status.httpPort) assert.equal(list[name].status.httpPort, fn.status.httpPort, `${name} kept its port`);
-    assert.ok(!existsSync(join(dir, 'artifacts', staging[0]!)), 'the killed build\'s staging folder is gone');
+    for (const [name, fn] of stored)
+      if (fn.status.httpPort) assert.equal(list[name].status.httpPort, fn.status.httpPort, `${name} kept its port`);
+    assert.ok(!existsSync(join(dir, 'artifacts', staging[0]!)), "the killed build's staging folder is gone");
     assert.deepEqual(await audit(api, dir, dash.pid!), []);
     assert.equal((await request(at(list.parked), 'GET')).text, 'parked-1');
     const projects = (await request(`${base}/api/projects`, 'GET')).json;
     assert.deepEqual(Object.keys(projects), ['default']);
     dash.kill('SIGTERM');
     await new Promise((r) => dash.once('exit', r));
-    await until('every process gone after a clean stop', () => (processesOf(dir).length === 0 ? true : undefined), 10_000);
+    await until(
+      'every process gone after a clean stop',
+      () => (processesOf(dir).length === 0 ? true : undefined),
+      10_000,
+    );
   });
 
   it(`kill -9 at random points of a create/update/delete/import loop (${CYCLES} cycles): nothing acknowledged lost, nothing deleted back, no orphan process, ports unchanged, served version = stored`, async (t) => {
@@ -241,22 +378,35 @@ describe('faults', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const port = 18_900 + Math.floor(Math.random() * 300);
     const range = portWindow(60);
-    const api: Api = (method, path, body) => request(`http://127.0.0.1:${port}${path}`, method, { body, timeoutMs: 30_000 });
+    const api: Api = (method, path, body) =>
+      request(`http://127.0.0.1:${port}${path}`, method, { body, timeoutMs: 30_000 });
     let dash: ChildProcess | undefined;
-    cleanups.push(() => { dash?.kill('SIGKILL'); });
+    cleanups.push(() => {
+      dash?.kill('SIGKILL');
+    });
     // PROTIUM_FAULT_SEED replays a run (the seed is printed at the end and in every failure).
     const seed0 = Number(process.env.PROTIUM_FAULT_SEED ?? 1 + (Date.now() % 100_000));
     let seed = seed0;
-    const random = () => { seed = (seed * 16_807) % 2_147_483_647; return (seed % 10_000) / 10_000; };
+    const random = () => {
+      seed = (seed * 16_807) % 2_147_483_647;
+      return (seed % 10_000) / 10_000;
+    };
     const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)]!;
     /** What the dashboard acknowledged: for each name, the versions it may have (null: absent). */
     const model = new Map<string, Set<string | null>>();
     const bodies = new Map<string, (v: string, slow: boolean) => any>();
     /** A slow build (a build command) makes it likelier that a kill lands in the middle of one. */
-    const withBuild = (body: any, slow: boolean) => (slow ? { ...body, spec: { ...body.spec, build: { ...body.spec.build, commands: ['sleep 2'] } } } : body);
+    const withBuild = (body: any, slow: boolean) =>
+      slow ? { ...body, spec: { ...body.spec, build: { ...body.spec.build, commands: ['sleep 2'] } } } : body;
     const kinds: Record<string, (name: string, v: string, slow: boolean) => any> = {
       node: (name, v, slow) => withBuild(functionBody(name, 'nodejs', nodeSrc(v)), slow),
-      py: (name, v, slow) => withBuild(functionBody(name, 'python:3.9', pySrc(v), { spec: { triggers: { http: { kind: 'http', numWorkers: 2, attributes: {} } } } }), slow),
+      py: (name, v, slow) =>
+        withBuild(
+          functionBody(name, 'python:3.9', pySrc(v), {
+            spec: { triggers: { http: { kind: 'http', numWorkers: 2, attributes: {} } } },
+          }),
+          slow,
+        ),
       sh: (name, v, slow) => withBuild(functionBody(name, 'shell', shSrc(v)), slow),
     };
     let next = 0;
@@ -269,13 +419,22 @@ describe('faults', () => {
       const list = await settled(api);
       // Nothing acknowledged lost, nothing deleted back, every version as acknowledged.
       for (const [name, allowed] of model) {
-        const actual = list[name] ? versionOf(list[name]) ?? '(no version)' : null;
+        const actual = list[name] ? (versionOf(list[name]) ?? '(no version)') : null;
         const show = (v: string | null) => v ?? '(absent)';
-        assert.ok(allowed.has(actual), `cycle ${cycle} (seed ${seed0}): ${name} is ${show(actual)}, acknowledged: ${[...allowed].map(show).join(' or ')}`);
+        assert.ok(
+          allowed.has(actual),
+          `cycle ${cycle} (seed ${seed0}): ${name} is ${show(actual)}, acknowledged: ${[...allowed].map(show).join(' or ')}`,
+        );
       }
-      for (const name of Object.keys(list)) assert.ok(model.has(name), `cycle ${cycle} (seed ${seed0}): ${name} exists but was never acknowledged`);
+      for (const name of Object.keys(list))
+        assert.ok(model.has(name), `cycle ${cycle} (seed ${seed0}): ${name} exists but was never acknowledged`);
       for (const [name, fn] of stored) {
-        if (list[name] && fn.status.httpPort) assert.equal(list[name].status.httpPort, fn.status.httpPort, `cycle ${cycle} (seed ${seed0}): ${name} moved from its stored port`);
+        if (list[name] && fn.status.httpPort)
+          assert.equal(
+            list[name].status.httpPort,
+            fn.status.httpPort,
+            `cycle ${cycle} (seed ${seed0}): ${name} moved from its stored port`,
+          );
       }
       const problems = await audit(api, dir, dash.pid!);
       assert.deepEqual(problems, [], `cycle ${cycle} (seed ${seed0}): ${problems.join('\n')}`);
@@ -301,7 +460,18 @@ describe('faults', () => {
       let unanswered = 0;
       for (let i = 0; i < 6 && !killed; i++) {
         const names = present();
-        const op = cycle === 0 && i < 3 ? 'create' : waitForBuild && i === 0 ? (names.length ? 'update' : 'create') : names.length < 4 ? pick(['create', 'import']) : names.length > 9 ? 'delete' : pick(['create', 'update', 'update', 'delete', 'import']);
+        const op =
+          cycle === 0 && i < 3
+            ? 'create'
+            : waitForBuild && i === 0
+              ? names.length
+                ? 'update'
+                : 'create'
+              : names.length < 4
+                ? pick(['create', 'import'])
+                : names.length > 9
+                  ? 'delete'
+                  : pick(['create', 'update', 'update', 'delete', 'import']);
         const slow = waitForBuild ? i === 0 : random() < 0.3;
         const v = `c${cycle}-${i}`;
         let name: string;
@@ -311,12 +481,16 @@ describe('faults', () => {
           name = `f${next++}-${kind}`;
           bodies.set(name, (version, s) => kinds[kind]!(name, version, s));
           const body = bodies.get(name)!(v, slow);
-          send = op === 'create'
-            ? async () => (await api('POST', '/api/functions', body)).status === 202
-            : async () => {
-              const r = await api('POST', '/api/projects?import=true', { project: { metadata: { name: 'default' } }, functions: { [name]: body } });
-              return r.status === 201 && r.json?.functionImportResult?.createdAmount === 1;
-            };
+          send =
+            op === 'create'
+              ? async () => (await api('POST', '/api/functions', body)).status === 202
+              : async () => {
+                  const r = await api('POST', '/api/projects?import=true', {
+                    project: { metadata: { name: 'default' } },
+                    functions: { [name]: body },
+                  });
+                  return r.status === 201 && r.json?.functionImportResult?.createdAmount === 1;
+                };
         } else if (op === 'update') {
           name = pick(names);
           const body = bodies.get(name)!(v, slow);
@@ -329,15 +503,28 @@ describe('faults', () => {
         const before = new Set(model.get(name) ?? [null]);
         model.set(name, new Set([...before, target]));
         busy.add(name);
-        const done = send().then((ok) => {
-          if (ok) { model.set(name, new Set([target])); acked++; }
-          else if (!killed) model.set(name, before);
-          else unanswered++;
-        }, () => { unanswered++; /* no answer: either outcome is acceptable */ }).finally(() => busy.delete(name));
+        const done = send()
+          .then(
+            (ok) => {
+              if (ok) {
+                model.set(name, new Set([target]));
+                acked++;
+              } else if (!killed) model.set(name, before);
+              else unanswered++;
+            },
+            () => {
+              unanswered++; /* no answer: either outcome is acceptable */
+            },
+          )
+          .finally(() => busy.delete(name));
         ops.push(done);
         if (waitForBuild && i === 0) await done;
         if (waitForBuild && i === 0 && !killed) {
-          await until('a build command running', () => (processesOf(dir, [dash!.pid!]).some((p) => p.build) ? true : undefined), 30_000).catch(() => undefined);
+          await until(
+            'a build command running',
+            () => (processesOf(dir, [dash!.pid!]).some((p) => p.build) ? true : undefined),
+            30_000,
+          ).catch(() => undefined);
           kill();
         }
         if (!killed) await sleep(Math.floor(random() * 300));
@@ -345,18 +532,28 @@ describe('faults', () => {
       kill();
       clearTimeout(timer);
       await Promise.allSettled(ops);
-      await new Promise((r) => (dash!.exitCode !== null || dash!.signalCode !== null ? r(undefined) : dash!.once('exit', r)));
+      await new Promise((r) =>
+        dash!.exitCode !== null || dash!.signalCode !== null ? r(undefined) : dash!.once('exit', r),
+      );
       if (buildAtKill) buildsKilled++;
       stored = storedFunctions(dir);
-      report.push(`cycle ${cycle}: ${acked} acknowledged, ${unanswered} cut off, ${stored.size} stored${buildAtKill ? ', killed mid-build' : ''}`);
+      report.push(
+        `cycle ${cycle}: ${acked} acknowledged, ${unanswered} cut off, ${stored.size} stored${buildAtKill ? ', killed mid-build' : ''}`,
+      );
       // Everything the dead dashboard started goes with it.
-      await until('every process of the dead dashboard gone', () => (processesOf(dir).length === 0 ? true : undefined), 10_000)
-        .catch(() => assert.fail(`cycle ${cycle}: left running after the kill:\n${describeProcs(processesOf(dir))}`));
+      await until(
+        'every process of the dead dashboard gone',
+        () => (processesOf(dir).length === 0 ? true : undefined),
+        10_000,
+      ).catch(() => assert.fail(`cycle ${cycle}: left running after the kill:\n${describeProcs(processesOf(dir))}`));
     }
     dash!.kill('SIGTERM');
     await new Promise((r) => dash!.once('exit', r));
     t.diagnostic(`seed ${seed0}; ${report.join('; ')}`);
-    assert.ok(buildsKilled >= Math.floor(CYCLES / 3), `a build was in flight at ${buildsKilled} of ${CYCLES} kills:\n${report.join('\n')}`);
+    assert.ok(
+      buildsKilled >= Math.floor(CYCLES / 3),
+      `a build was in flight at ${buildsKilled} of ${CYCLES} kills:\n${report.join('\n')}`,
+    );
   });
 
   it('a restart with many functions gives every function its stored port, even to one that binds before the others', async () => {
@@ -366,7 +563,9 @@ describe('faults', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     let d = await startTestDashboard({ portRange: `${range[0]}-${range[1]}` }, dir);
     const names = Array.from({ length: 12 }, (_, i) => `p${String(i).padStart(2, '0')}`);
-    await Promise.all(names.map((n) => d.api('POST', '/api/functions', { body: functionBody(n, 'nodejs', nodeSrc(n)) })));
+    await Promise.all(
+      names.map((n) => d.api('POST', '/api/functions', { body: functionBody(n, 'nodejs', nodeSrc(n)) })),
+    );
     const ports = new Map<string, number>();
     for (const n of names) ports.set(n, (await waitFor(d, n, (f) => f.status.state === 'ready')).status.httpPort);
     // A function that has no port yet when the dashboard stops (its build is held), named so that it sorts
@@ -377,7 +576,16 @@ describe('faults', () => {
     const hold = join(dir, 'hold');
     writeFileSync(hold, '');
     const src = nodeSrc(early);
-    assert.equal((await d.api('POST', '/api/functions', { body: functionBody(early, 'nodejs', src, { spec: { build: { functionSourceCode: b64(src), commands: [`while [ -e ${hold} ]; do sleep 0.05; done`] } } }) })).status, 202);
+    assert.equal(
+      (
+        await d.api('POST', '/api/functions', {
+          body: functionBody(early, 'nodejs', src, {
+            spec: { build: { functionSourceCode: b64(src), commands: [`while [ -e ${hold} ]; do sleep 0.05; done`] } },
+          }),
+        })
+      ).status,
+      202,
+    );
     await sleep(300);
     await d.close();
     rmSync(hold);
@@ -399,23 +607,38 @@ describe('faults', () => {
       assert.ok(pid);
       process.kill(pid!, 'SIGKILL');
       const t0 = Date.now();
-      await until('serving again', async () => ((await request(at(fn), 'GET', { timeoutMs: 3_000 }).catch(() => undefined))?.text === 'alive' ? true : undefined), 5_000);
+      await until(
+        'serving again',
+        async () =>
+          (await request(at(fn), 'GET', { timeoutMs: 3_000 }).catch(() => undefined))?.text === 'alive'
+            ? true
+            : undefined,
+        5_000,
+      );
       assert.ok(Date.now() - t0 < 2_000, `took ${Date.now() - t0} ms`);
       await waitFor(d, 'victim', (f) => f.status.state === 'ready', 5_000);
     });
 
     it('a replica that keeps crashing is restarted with growing back-off, and the state says so', async () => {
-      const src = "if (require('fs').existsSync(__dirname + '/armed')) process.exit(9);\nexports.handler = (c) => c.callback('ok');";
+      const src =
+        "if (require('fs').existsSync(__dirname + '/armed')) process.exit(9);\nexports.handler = (c) => c.callback('ok');";
       const fn = await deploy(d, functionBody('crashloop', 'nodejs', src));
       writeFileSync(join(d.dataDir, 'artifacts', fn.spec.image.split(':')[1], 'armed'), '1');
-      process.kill(processorPids(d.dataDir).find((p) => readFileSync(`/proc/${p}/environ`, 'utf8').includes('crashloop'))!, 'SIGKILL');
+      process.kill(
+        processorPids(d.dataDir).find((p) => readFileSync(`/proc/${p}/environ`, 'utf8').includes('crashloop'))!,
+        'SIGKILL',
+      );
       const delays: number[] = [];
-      await until('three restarts', async () => {
-        const f = (await d.api('GET', '/api/functions/crashloop')).json;
-        const m = /restarting in (\d+) ms/.exec(f.status.message ?? '');
-        if (f.status.state === 'unhealthy' && m && !delays.includes(Number(m[1]))) delays.push(Number(m[1]));
-        return delays.length >= 3 ? true : undefined;
-      }, 15_000);
+      await until(
+        'three restarts',
+        async () => {
+          const f = (await d.api('GET', '/api/functions/crashloop')).json;
+          const m = /restarting in (\d+) ms/.exec(f.status.message ?? '');
+          if (f.status.state === 'unhealthy' && m && !delays.includes(Number(m[1]))) delays.push(Number(m[1]));
+          return delays.length >= 3 ? true : undefined;
+        },
+        15_000,
+      );
       assert.ok(delays[1]! > delays[0]! && delays[2]! > delays[1]!, `delays ${delays.join(', ')}`);
       assert.match((await d.api('GET', '/api/functions/crashloop')).json.status.message, /exit code 9/);
       // Fixed: it comes back by itself.
@@ -425,15 +648,26 @@ describe('faults', () => {
     });
 
     it('a handler that leaks memory past spec.resources.limits.memory dies, is restarted, and serves again', async () => {
-      const src = "const leak = [];\nexports.handler = (c, e) => { if (e.path === '/leak') { for (let i = 0; i < 40; i++) leak.push(new Array(100000).fill(i + Math.random())); } c.callback('held ' + leak.length); };";
-      const fn = await deploy(d, functionBody('leaker', 'nodejs', src, { spec: { resources: { limits: { memory: '64Mi' } } } }));
+      const src =
+        "const leak = [];\nexports.handler = (c, e) => { if (e.path === '/leak') { for (let i = 0; i < 40; i++) leak.push(new Array(100000).fill(i + Math.random())); } c.callback('held ' + leak.length); };";
+      const fn = await deploy(
+        d,
+        functionBody('leaker', 'nodejs', src, { spec: { resources: { limits: { memory: '64Mi' } } } }),
+      );
       let died = false;
       for (let i = 0; i < 40 && !died; i++) {
         const r = await request(at(fn, '/leak'), 'POST', { body: 'x', timeoutMs: 10_000 }).catch(() => undefined);
         if (!r || r.status >= 500) died = true;
       }
       assert.ok(died, 'the leaking replica never died');
-      await until('serving again', async () => ((await request(at(fn), 'GET', { timeoutMs: 3_000 }).catch(() => undefined))?.text === 'held 0' ? true : undefined), 10_000);
+      await until(
+        'serving again',
+        async () =>
+          (await request(at(fn), 'GET', { timeoutMs: 3_000 }).catch(() => undefined))?.text === 'held 0'
+            ? true
+            : undefined,
+        10_000,
+      );
     });
   });
 
@@ -442,11 +676,21 @@ describe('faults', () => {
       const file = join(mkdtempSync(join(tmpdir(), 'protium-file-')), 'not-a-dir');
       writeFileSync(file, 'x');
       cleanups.push(() => rmSync(join(file, '..'), { recursive: true, force: true }));
-      const config = loadConfig({ listenAddr: '127.0.0.1:0', gatewayListenAddr: '127.0.0.1:0', dataDir: join(file, 'data') }, {});
-      await assert.rejects(startDashboard(config, silentLogger()), (e: Error) => e instanceof StartupError && /is not writable/.test(e.message) && e.message.includes(join(file, 'data')));
+      const config = loadConfig(
+        { listenAddr: '127.0.0.1:0', gatewayListenAddr: '127.0.0.1:0', dataDir: join(file, 'data') },
+        {},
+      );
+      await assert.rejects(
+        startDashboard(config, silentLogger()),
+        (e: Error) =>
+          e instanceof StartupError && /is not writable/.test(e.message) && e.message.includes(join(file, 'data')),
+      );
       const out = (() => {
         try {
-          execFileSync(process.execPath, [MAIN, '--listen-addr', '127.0.0.1:0', '--data-dir', join(file, 'data')], { stdio: 'pipe', timeout: 20_000 });
+          execFileSync(process.execPath, [MAIN, '--listen-addr', '127.0.0.1:0', '--data-dir', join(file, 'data')], {
+            stdio: 'pipe',
+            timeout: 20_000,
+          });
           return '';
         } catch (e) {
           return String((e as { stderr?: Buffer }).stderr);
@@ -462,10 +706,25 @@ describe('faults', () => {
       const port = (blocker.address() as { port: number }).port;
       const dir = mkdtempSync(join(tmpdir(), 'protium-port-'));
       try {
-        const config = loadConfig({ listenAddr: `127.0.0.1:${port}`, gatewayListenAddr: '127.0.0.1:0', dataDir: dir }, {});
-        await assert.rejects(startDashboard(config, silentLogger()), (e: Error) => e instanceof StartupError && e.message.includes(`Port ${port}`) && /already in use \(--listen-addr\)/.test(e.message));
-        const gwConfig = loadConfig({ listenAddr: '127.0.0.1:0', gatewayListenAddr: `127.0.0.1:${port}`, dataDir: dir }, {});
-        await assert.rejects(startDashboard(gwConfig, silentLogger()), (e: Error) => e instanceof StartupError && /--gateway-listen-addr/.test(e.message));
+        const config = loadConfig(
+          { listenAddr: `127.0.0.1:${port}`, gatewayListenAddr: '127.0.0.1:0', dataDir: dir },
+          {},
+        );
+        await assert.rejects(
+          startDashboard(config, silentLogger()),
+          (e: Error) =>
+            e instanceof StartupError &&
+            e.message.includes(`Port ${port}`) &&
+            /already in use \(--listen-addr\)/.test(e.message),
+        );
+        const gwConfig = loadConfig(
+          { listenAddr: '127.0.0.1:0', gatewayListenAddr: `127.0.0.1:${port}`, dataDir: dir },
+          {},
+        );
+        await assert.rejects(
+          startDashboard(gwConfig, silentLogger()),
+          (e: Error) => e instanceof StartupError && /--gateway-listen-addr/.test(e.message),
+        );
       } finally {
         blocker.close();
         rmSync(dir, { recursive: true, force: true });
@@ -481,13 +740,31 @@ describe('faults', () => {
         t.skip('mounting a small tmpfs needs root');
         return;
       }
-      cleanups.push(() => { try { execFileSync('umount', ['-l', mnt]); } catch { /* gone */ } rmSync(mnt, { recursive: true, force: true }); });
+      cleanups.push(() => {
+        try {
+          execFileSync('umount', ['-l', mnt]);
+        } catch {
+          /* gone */
+        }
+        rmSync(mnt, { recursive: true, force: true });
+      });
       mkdirSync(join(mnt, 'data'));
       const d = await startTestDashboard({}, join(mnt, 'data'));
       cleanups.push(() => d.close());
       const ok = await deploy(d, functionBody('small', 'nodejs', 'exports.handler = (c) => c.callback("small");'));
       const src = 'exports.handler = (c) => c.callback("big");';
-      const res = await d.api('POST', '/api/functions', { body: { ...functionBody('big', 'nodejs', src), spec: { ...functionBody('big', 'nodejs', src).spec, build: { functionSourceCode: Buffer.from(src).toString('base64'), commands: ['dd if=/dev/zero of=filler bs=1M count=40'] } } } });
+      const res = await d.api('POST', '/api/functions', {
+        body: {
+          ...functionBody('big', 'nodejs', src),
+          spec: {
+            ...functionBody('big', 'nodejs', src).spec,
+            build: {
+              functionSourceCode: Buffer.from(src).toString('base64'),
+              commands: ['dd if=/dev/zero of=filler bs=1M count=40'],
+            },
+          },
+        },
+      });
       assert.equal(res.status, 202);
       const big = await waitFor(d, 'big', (f) => f.status.state === 'error' || f.status.state === 'ready');
       assert.equal(big.status.state, 'error');
@@ -498,12 +775,22 @@ describe('faults', () => {
       const later = await deploy(d, functionBody('after', 'nodejs', 'exports.handler = (c) => c.callback("after");'));
       // Builds run in artifacts/.staging-*: the failed one left no folder behind, only the good artifacts.
       const artifacts = readdirSync(join(mnt, 'data', 'artifacts')).sort();
-      assert.deepEqual(artifacts, [ok, later].map((f) => f.spec.image.split(':')[1]).sort(), `artifacts left: ${artifacts.join(', ')}`);
+      assert.deepEqual(
+        artifacts,
+        [ok, later].map((f) => f.spec.image.split(':')[1]).sort(),
+        `artifacts left: ${artifacts.join(', ')}`,
+      );
       // The store is intact: SQLite's own check, and every function with its state.
       const { default: Database } = await import('better-sqlite3');
       const db = new Database(join(mnt, 'data', 'store.db'), { readonly: true });
-      try { assert.equal(db.pragma('integrity_check', { simple: true }), 'ok'); } finally { db.close(); }
-      const states = Object.fromEntries(Object.entries((await d.api('GET', '/api/functions')).json).map(([k, f]: [string, any]) => [k, f.status.state]));
+      try {
+        assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+      } finally {
+        db.close();
+      }
+      const states = Object.fromEntries(
+        Object.entries((await d.api('GET', '/api/functions')).json).map(([k, f]: [string, any]) => [k, f.status.state]),
+      );
       assert.deepEqual(states, { after: 'ready', big: 'error', small: 'ready' });
     });
   });

@@ -11,34 +11,155 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { b64, deploy, functionBody, request, sleep, startTestDashboard, waitFor, type Answer, type TestDashboard } from '../helpers/start-dashboard.js';
+import {
+  b64,
+  deploy,
+  functionBody,
+  request,
+  sleep,
+  startTestDashboard,
+  waitFor,
+  type Answer,
+  type TestDashboard,
+} from '../helpers/start-dashboard.js';
 
-const fixture = (rel: string) => readFileSync(new URL(`../../../test/fixtures/functions/${rel}`, import.meta.url), 'utf8');
+const fixture = (rel: string) =>
+  readFileSync(new URL(`../../../test/fixtures/functions/${rel}`, import.meta.url), 'utf8');
 const at = (fn: any, path = '/') => `http://127.0.0.1:${fn.status.httpPort}${path}`;
 
 /** Each built-in template: requests that exercise it and what it must answer (templates/<name>/). */
 const hmac = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-const TEMPLATE_CASES: Record<string, { method?: string; body?: string; headers?: Record<string, string>; check: (res: Answer, what: string) => void }[]> = {
-  'helloworld:nodejs': [{ check: (r, w) => { assert.equal(r.status, 200, w); assert.equal(r.text, 'Hello, from Nuclio :]', w); } }],
-  'helloworld:python': [{ check: (r, w) => { assert.equal(r.status, 200, w); assert.equal(r.text, 'Hello, from Nuclio :]', w); } }],
-  'helloworld:shell': [{ method: 'PUT', check: (r, w) => { assert.equal(r.status, 200, w); assert.equal(r.text, 'Hello, from Nuclio :]\nYou sent a PUT request to /\n', w); } }],
-  ...Object.fromEntries(['json-echo:nodejs', 'json-echo:python'].map((n) => [n, [
-    { body: '{"a": [1, "two", null], "b": {"c": true}}', headers: { 'content-type': 'application/json' }, check: (r: Answer, w: string) => { assert.equal(r.status, 200, w); assert.match(r.headers.get('content-type') ?? '', /^application\/json/, w); assert.deepEqual(r.json, { a: [1, 'two', null], b: { c: true } }, w); } },
-    { body: 'not json', headers: { 'content-type': 'text/plain' }, check: (r: Answer, w: string) => { assert.equal(r.status, 400, w); assert.match(r.json?.error ?? '', /not valid JSON/, w); } },
-  ]])),
-  'reverser:python': [{ body: 'héllo wörld', headers: { 'content-type': 'text/plain' }, check: (r, w) => { assert.equal(r.status, 200, w); assert.equal(r.text, 'dlröw olléh', w); } }],
-  'reverser:shell': [{ body: 'héllo\nwörld\n', headers: { 'content-type': 'text/plain' }, check: (r, w) => { assert.equal(r.status, 200, w); assert.equal(r.text, 'olléh\ndlröw\n', w); } }],
+const TEMPLATE_CASES: Record<
+  string,
+  { method?: string; body?: string; headers?: Record<string, string>; check: (res: Answer, what: string) => void }[]
+> = {
+  'helloworld:nodejs': [
+    {
+      check: (r, w) => {
+        assert.equal(r.status, 200, w);
+        assert.equal(r.text, 'Hello, from Nuclio :]', w);
+      },
+    },
+  ],
+  'helloworld:python': [
+    {
+      check: (r, w) => {
+        assert.equal(r.status, 200, w);
+        assert.equal(r.text, 'Hello, from Nuclio :]', w);
+      },
+    },
+  ],
+  'helloworld:shell': [
+    {
+      method: 'PUT',
+      check: (r, w) => {
+        assert.equal(r.status, 200, w);
+        assert.equal(r.text, 'Hello, from Nuclio :]\nYou sent a PUT request to /\n', w);
+      },
+    },
+  ],
+  ...Object.fromEntries(
+    ['json-echo:nodejs', 'json-echo:python'].map((n) => [
+      n,
+      [
+        {
+          body: '{"a": [1, "two", null], "b": {"c": true}}',
+          headers: { 'content-type': 'application/json' },
+          check: (r: Answer, w: string) => {
+            assert.equal(r.status, 200, w);
+            assert.match(r.headers.get('content-type') ?? '', /^application\/json/, w);
+            assert.deepEqual(r.json, { a: [1, 'two', null], b: { c: true } }, w);
+          },
+        },
+        {
+          body: 'not json',
+          headers: { 'content-type': 'text/plain' },
+          check: (r: Answer, w: string) => {
+            assert.equal(r.status, 400, w);
+            assert.match(r.json?.error ?? '', /not valid JSON/, w);
+          },
+        },
+      ],
+    ]),
+  ),
+  'reverser:python': [
+    {
+      body: 'héllo wörld',
+      headers: { 'content-type': 'text/plain' },
+      check: (r, w) => {
+        assert.equal(r.status, 200, w);
+        assert.equal(r.text, 'dlröw olléh', w);
+      },
+    },
+  ],
+  'reverser:shell': [
+    {
+      body: 'héllo\nwörld\n',
+      headers: { 'content-type': 'text/plain' },
+      check: (r, w) => {
+        assert.equal(r.status, 200, w);
+        assert.equal(r.text, 'olléh\ndlröw\n', w);
+      },
+    },
+  ],
   'dates:nodejs': [
-    { body: '{"value": 2, "unit": "days"}', headers: { 'content-type': 'application/json' }, check: (r, w) => { assert.equal(r.status, 200, w); const ms = Date.parse(r.text); assert.ok(Math.abs(ms - (Date.now() + 2 * 86_400_000)) < 60_000, w); } },
-    { body: '{"value": 2, "unit": "fortnights"}', headers: { 'content-type': 'application/json' }, check: (r, w) => { assert.equal(r.status, 400, w); assert.match(r.json?.error ?? '', /"unit" must be one of/, w); } },
+    {
+      body: '{"value": 2, "unit": "days"}',
+      headers: { 'content-type': 'application/json' },
+      check: (r, w) => {
+        assert.equal(r.status, 200, w);
+        const ms = Date.parse(r.text);
+        assert.ok(Math.abs(ms - (Date.now() + 2 * 86_400_000)) < 60_000, w);
+      },
+    },
+    {
+      body: '{"value": 2, "unit": "fortnights"}',
+      headers: { 'content-type': 'application/json' },
+      check: (r, w) => {
+        assert.equal(r.status, 400, w);
+        assert.match(r.json?.error ?? '', /"unit" must be one of/, w);
+      },
+    },
   ],
   'webhook-signature:nodejs': [
-    { body: '{"zen": "ok"}', headers: { 'x-hub-signature-256': hmac('change-me', '{"zen": "ok"}'), 'x-github-event': 'ping', 'content-type': 'text/plain' }, check: (r, w) => { assert.equal(r.status, 200, w); assert.deepEqual(r.json, { verified: true, bytes: 13, event: 'ping' }, w); } },
-    { body: '{"zen": "ok"}', headers: { 'x-hub-signature-256': hmac('wrong', '{"zen": "ok"}'), 'content-type': 'text/plain' }, check: (r, w) => { assert.equal(r.status, 401, w); assert.match(r.json?.error ?? '', /signature mismatch/, w); } },
-    { body: '{"zen": "ok"}', headers: { 'content-type': 'text/plain' }, check: (r, w) => { assert.equal(r.status, 401, w); } },
+    {
+      body: '{"zen": "ok"}',
+      headers: {
+        'x-hub-signature-256': hmac('change-me', '{"zen": "ok"}'),
+        'x-github-event': 'ping',
+        'content-type': 'text/plain',
+      },
+      check: (r, w) => {
+        assert.equal(r.status, 200, w);
+        assert.deepEqual(r.json, { verified: true, bytes: 13, event: 'ping' }, w);
+      },
+    },
+    {
+      body: '{"zen": "ok"}',
+      headers: { 'x-hub-signature-256': hmac('wrong', '{"zen": "ok"}'), 'content-type': 'text/plain' },
+      check: (r, w) => {
+        assert.equal(r.status, 401, w);
+        assert.match(r.json?.error ?? '', /signature mismatch/, w);
+      },
+    },
+    {
+      body: '{"zen": "ok"}',
+      headers: { 'content-type': 'text/plain' },
+      check: (r, w) => {
+        assert.equal(r.status, 401, w);
+      },
+    },
   ],
   // The count of cron ticks so far (its interval is 30 s: 0 or a few here).
-  'cron-ticker:python': [{ method: 'GET', check: (r, w) => { assert.equal(r.status, 200, w); assert.match(r.text, /^\d+$/, w); } }],
+  'cron-ticker:python': [
+    {
+      method: 'GET',
+      check: (r, w) => {
+        assert.equal(r.status, 200, w);
+        assert.match(r.text, /^\d+$/, w);
+      },
+    },
+  ],
 };
 
 describe('functions', () => {
@@ -51,10 +172,17 @@ describe('functions', () => {
     [node, py, sh] = await Promise.all([
       deploy(d, functionBody('echo-node', 'nodejs', fixture('echo/nodejs/handler.js'))),
       deploy(d, functionBody('echo-py', 'python:3.9', fixture('echo/python/main.py'))),
-      deploy(d, functionBody('echo-sh', 'shell', fixture('echo/shell/main.sh'), { spec: { runtimeAttributes: { responseHeaders: { 'x-shell': 'yes' } } } })),
+      deploy(
+        d,
+        functionBody('echo-sh', 'shell', fixture('echo/shell/main.sh'), {
+          spec: { runtimeAttributes: { responseHeaders: { 'x-shell': 'yes' } } },
+        }),
+      ),
     ]);
   });
-  after(async () => { await d.close(); });
+  after(async () => {
+    await d.close();
+  });
 
   it('a ready function reports its port and host:port invocation URLs that answer', async () => {
     assert.ok(node.status.httpPort > 0);
@@ -64,10 +192,16 @@ describe('functions', () => {
     assert.equal(res.status, 200);
   });
 
-  for (const [rt, get] of [['nodejs', () => node], ['python', () => py]] as const) {
+  for (const [rt, get] of [
+    ['nodejs', () => node],
+    ['python', () => py],
+  ] as const) {
     it(`${rt}: the event carries method, path, query fields, canonical headers and the raw body`, async () => {
       const body = Buffer.from([0, 1, 2, 250, 255]);
-      const res = await request(at(get(), '/a/b?x=1&y=two'), 'PUT', { headers: { 'x-probe': 'p', 'content-type': 'application/octet-stream' }, body });
+      const res = await request(at(get(), '/a/b?x=1&y=two'), 'PUT', {
+        headers: { 'x-probe': 'p', 'content-type': 'application/octet-stream' },
+        body,
+      });
       assert.equal(res.status, 200, res.text);
       assert.equal(res.json.method, 'PUT');
       assert.equal(res.json.path, '/a/b');
@@ -98,7 +232,10 @@ describe('functions', () => {
       assert.match(e.text, /deliberate failure/);
       const l = await request(at(get()), 'GET', { headers: { 'x-mode': 'log', 'x-nuclio-log-level': 'info' } });
       const logs = JSON.parse(l.headers.get('x-nuclio-logs') ?? '[]');
-      assert.ok(logs.some((r: any) => r.message === 'logged from the handler'), JSON.stringify(logs));
+      assert.ok(
+        logs.some((r: any) => r.message === 'logged from the handler'),
+        JSON.stringify(logs),
+      );
     });
   }
 
@@ -118,24 +255,107 @@ describe('functions', () => {
   });
 
   it('build commands run inside the artifact with /bin/sh, and their files are there at run time', async () => {
-    const src = "const fs = require('fs');\nexports.handler = (c) => c.callback(fs.readFileSync(__dirname + '/built.txt', 'utf8').trim() + '|' + process.env.GREETING);\n";
-    const fn = await deploy(d, functionBody('with-commands', 'nodejs', src, { spec: { env: [{ name: 'GREETING', value: 'hi' }], build: { functionSourceCode: b64(src), commands: ['echo "made by a build command" > built.txt', 'test -f handler.js'] } } }));
+    const src =
+      "const fs = require('fs');\nexports.handler = (c) => c.callback(fs.readFileSync(__dirname + '/built.txt', 'utf8').trim() + '|' + process.env.GREETING);\n";
+    const fn = await deploy(
+      d,
+      functionBody('with-commands', 'nodejs', src, {
+        spec: {
+          env: [{ name: 'GREETING', value: 'hi' }],
+          build: {
+            functionSourceCode: b64(src),
+            commands: ['echo "made by a build command" > built.txt', 'test -f handler.js'],
+          },
+        },
+      }),
+    );
     const res = await request(at(fn), 'GET');
     assert.equal(res.text, 'made by a build command|hi');
   });
 
   describe('build and start errors end in state error with a message a user can act on', () => {
     const cases: [string, Record<string, unknown>, RegExp][] = [
-      ['bad-b64', { runtime: 'nodejs', handler: 'handler:handler', build: { functionSourceCode: '!!!not base64!!!' } }, /not valid base64/],
-      ['no-export', { runtime: 'nodejs', handler: 'handler:main', build: { functionSourceCode: b64('exports.handler = () => {};') } }, /"main" is not exported/],
-      ['py-syntax', { runtime: 'python', handler: 'main:handler', build: { functionSourceCode: b64('def handler(c, e)\n  return 1\n') } }, /SyntaxError/],
-      ['py-no-func', { runtime: 'python', handler: 'main:nothere', build: { functionSourceCode: b64('x = 1\n') } }, /"nothere" is not defined/],
-      ['cmd-fails', { runtime: 'nodejs', handler: 'handler:handler', build: { functionSourceCode: b64('exports.handler=(c)=>c.callback(1)'), commands: ['echo about to fail; exit 3'] } }, /Build command failed \(exit code 3\): echo about to fail; exit 3\nabout to fail/],
-      ['cmd-hangs', { runtime: 'nodejs', handler: 'handler:handler', build: { functionSourceCode: b64('exports.handler=(c)=>c.callback(1)'), commands: ['sleep 30'], buildTimeoutSeconds: 1 } }, /timed out after 1 s/],
-      ['unknown-rt', { runtime: 'cobol', handler: 'main:handler', build: { functionSourceCode: b64('x') } }, /Runtime "cobol" is not supported/],
-      ['golang-rt', { runtime: 'golang', handler: 'main:Handler', build: { functionSourceCode: b64('package main') } }, /not available on this platform/],
-      ['dead-url', { runtime: 'nodejs', handler: 'handler:handler', build: { path: 'http://127.0.0.1:1/handler.js' } }, /Failed to download http:\/\/127.0.0.1:1\/handler.js/],
-      ['init-fails', { runtime: 'nodejs', handler: 'handler:handler', build: { functionSourceCode: b64('exports.initContext = () => { throw new Error("no config"); };\nexports.handler = (c) => c.callback(1);') } }, /initContext failed: Error: no config/],
+      [
+        'bad-b64',
+        { runtime: 'nodejs', handler: 'handler:handler', build: { functionSourceCode: '!!!not base64!!!' } },
+        /not valid base64/,
+      ],
+      [
+        'no-export',
+        {
+          runtime: 'nodejs',
+          handler: 'handler:main',
+          build: { functionSourceCode: b64('exports.handler = () => {};') },
+        },
+        /"main" is not exported/,
+      ],
+      [
+        'py-syntax',
+        {
+          runtime: 'python',
+          handler: 'main:handler',
+          build: { functionSourceCode: b64('def handler(c, e)\n  return 1\n') },
+        },
+        /SyntaxError/,
+      ],
+      [
+        'py-no-func',
+        { runtime: 'python', handler: 'main:nothere', build: { functionSourceCode: b64('x = 1\n') } },
+        /"nothere" is not defined/,
+      ],
+      [
+        'cmd-fails',
+        {
+          runtime: 'nodejs',
+          handler: 'handler:handler',
+          build: {
+            functionSourceCode: b64('exports.handler=(c)=>c.callback(1)'),
+            commands: ['echo about to fail; exit 3'],
+          },
+        },
+        /Build command failed \(exit code 3\): echo about to fail; exit 3\nabout to fail/,
+      ],
+      [
+        'cmd-hangs',
+        {
+          runtime: 'nodejs',
+          handler: 'handler:handler',
+          build: {
+            functionSourceCode: b64('exports.handler=(c)=>c.callback(1)'),
+            commands: ['sleep 30'],
+            buildTimeoutSeconds: 1,
+          },
+        },
+        /timed out after 1 s/,
+      ],
+      [
+        'unknown-rt',
+        { runtime: 'cobol', handler: 'main:handler', build: { functionSourceCode: b64('x') } },
+        /Runtime "cobol" is not supported/,
+      ],
+      [
+        'golang-rt',
+        { runtime: 'golang', handler: 'main:Handler', build: { functionSourceCode: b64('package main') } },
+        /not available on this platform/,
+      ],
+      [
+        'dead-url',
+        { runtime: 'nodejs', handler: 'handler:handler', build: { path: 'http://127.0.0.1:1/handler.js' } },
+        /Failed to download http:\/\/127.0.0.1:1\/handler.js/,
+      ],
+      [
+        'init-fails',
+        {
+          runtime: 'nodejs',
+          handler: 'handler:handler',
+          build: {
+            functionSourceCode: b64(
+              'exports.initContext = () => { throw new Error("no config"); };\nexports.handler = (c) => c.callback(1);',
+            ),
+          },
+        },
+        /initContext failed: Error: no config/,
+      ],
     ];
     for (const [name, spec, message] of cases) {
       it(name, async () => {
@@ -154,7 +374,10 @@ describe('functions', () => {
     try {
       writeFileSync(join(dir, 'handler.js'), 'exports.handler = (c) => c.callback("from a url");');
       execFileSync('tar', ['-czf', join(dir, 'fn.tar.gz'), '-C', dir, 'handler.js']);
-      execFileSync('python3', ['-c', `import tarfile, io\nt = tarfile.open('${join(dir, 'evil.tgz')}', 'w:gz')\ndata = b'x'\ni = tarfile.TarInfo('../evil.js'); i.size = len(data); t.addfile(i, io.BytesIO(data)); t.close()`]);
+      execFileSync('python3', [
+        '-c',
+        `import tarfile, io\nt = tarfile.open('${join(dir, 'evil.tgz')}', 'w:gz')\ndata = b'x'\ni = tarfile.TarInfo('../evil.js'); i.size = len(data); t.addfile(i, io.BytesIO(data)); t.close()`,
+      ]);
       const server = http.createServer((req, res) => {
         try {
           res.end(readFileSync(join(dir, (req.url ?? '/').slice(1))));
@@ -165,18 +388,59 @@ describe('functions', () => {
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
       const port = (server.address() as { port: number }).port;
       try {
-        const plain = await deploy(d, { metadata: { name: 'from-url' }, spec: { runtime: 'nodejs', handler: 'handler:handler', build: { path: `http://127.0.0.1:${port}/handler.js` } } } as any);
+        const plain = await deploy(d, {
+          metadata: { name: 'from-url' },
+          spec: {
+            runtime: 'nodejs',
+            handler: 'handler:handler',
+            build: { path: `http://127.0.0.1:${port}/handler.js` },
+          },
+        } as any);
         assert.equal((await request(at(plain), 'GET')).text, 'from a url');
-        const arch = await deploy(d, { metadata: { name: 'from-tgz' }, spec: { runtime: 'nodejs', handler: 'handler:handler', build: { path: `http://127.0.0.1:${port}/fn.tar.gz` } } } as any);
+        const arch = await deploy(d, {
+          metadata: { name: 'from-tgz' },
+          spec: {
+            runtime: 'nodejs',
+            handler: 'handler:handler',
+            build: { path: `http://127.0.0.1:${port}/fn.tar.gz` },
+          },
+        } as any);
         assert.equal((await request(at(arch), 'GET')).text, 'from a url');
-        await d.api('POST', '/api/functions', { body: { metadata: { name: 'evil-tgz' }, spec: { runtime: 'nodejs', handler: 'handler:handler', build: { path: `http://127.0.0.1:${port}/evil.tgz` } } } });
+        await d.api('POST', '/api/functions', {
+          body: {
+            metadata: { name: 'evil-tgz' },
+            spec: {
+              runtime: 'nodejs',
+              handler: 'handler:handler',
+              build: { path: `http://127.0.0.1:${port}/evil.tgz` },
+            },
+          },
+        });
         const evil = await waitFor(d, 'evil-tgz', (f) => ['error', 'ready'].includes(f.status?.state));
         assert.equal(evil.status.state, 'error');
         assert.match(evil.status.message, /leaves the archive/);
-        await d.api('POST', '/api/functions', { body: { metadata: { name: 'tgz-no-handler' }, spec: { runtime: 'nodejs', handler: 'other:handler', build: { path: `http://127.0.0.1:${port}/fn.tar.gz` } } } });
+        await d.api('POST', '/api/functions', {
+          body: {
+            metadata: { name: 'tgz-no-handler' },
+            spec: {
+              runtime: 'nodejs',
+              handler: 'other:handler',
+              build: { path: `http://127.0.0.1:${port}/fn.tar.gz` },
+            },
+          },
+        });
         const nh = await waitFor(d, 'tgz-no-handler', (f) => ['error', 'ready'].includes(f.status?.state));
         assert.match(nh.status.message, /handler file other.js is not in the function's source/);
-        const missing = await d.api('POST', '/api/functions', { body: { metadata: { name: 'url-404' }, spec: { runtime: 'nodejs', handler: 'handler:handler', build: { path: `http://127.0.0.1:${port}/nope.js` } } } });
+        const missing = await d.api('POST', '/api/functions', {
+          body: {
+            metadata: { name: 'url-404' },
+            spec: {
+              runtime: 'nodejs',
+              handler: 'handler:handler',
+              build: { path: `http://127.0.0.1:${port}/nope.js` },
+            },
+          },
+        });
         assert.equal(missing.status, 202);
         const m = await waitFor(d, 'url-404', (f) => ['error', 'ready'].includes(f.status?.state));
         assert.match(m.status.message, /answered 404/);
@@ -197,7 +461,10 @@ describe('functions', () => {
     let ok = false;
     while (Date.now() - t0 < 10_000) {
       const res = await request(at(fn), 'GET', { timeoutMs: 5_000 }).catch(() => undefined);
-      if (res?.text === 'alive') { ok = true; break; }
+      if (res?.text === 'alive') {
+        ok = true;
+        break;
+      }
       await sleep(50);
     }
     assert.ok(ok, 'the function did not come back within 10 s');
@@ -209,7 +476,8 @@ describe('functions', () => {
   });
 
   it('python: sys.exit in a handler answers 500 and the next request is served by a new worker', async () => {
-    const src = 'import sys\n\ndef handler(context, event):\n    if event.path == "/exit":\n        sys.exit(3)\n    return "still here"\n';
+    const src =
+      'import sys\n\ndef handler(context, event):\n    if event.path == "/exit":\n        sys.exit(3)\n    return "still here"\n';
     const fn = await deploy(d, functionBody('py-exit', 'python', src));
     const dead = await request(at(fn, '/exit'), 'GET');
     assert.equal(dead.status, 500);
@@ -223,25 +491,35 @@ describe('functions', () => {
 
   it('PUT rolls to the new code without failing requests in flight, on the same port', async () => {
     const v = (n: number) => `exports.handler = (c) => setTimeout(() => c.callback('v${n}'), 5);`;
-    const fn = await deploy(d, functionBody('rolling', 'nodejs', v(1), { spec: { triggers: { http: { kind: 'http', numWorkers: 8 } } } }));
+    const fn = await deploy(
+      d,
+      functionBody('rolling', 'nodejs', v(1), { spec: { triggers: { http: { kind: 'http', numWorkers: 8 } } } }),
+    );
     let stop = false;
     const seen = new Set<string>();
     const failures: string[] = [];
     const load = (async () => {
       while (!stop) {
-        await Promise.all(Array.from({ length: 4 }, async () => {
-          try {
-            const r = await request(at(fn), 'GET', { timeoutMs: 10_000 });
-            if (r.status !== 200) failures.push(`${r.status} ${r.text}`);
-            else seen.add(r.text);
-          } catch (e) { failures.push((e as Error).message); }
-        }));
+        await Promise.all(
+          Array.from({ length: 4 }, async () => {
+            try {
+              const r = await request(at(fn), 'GET', { timeoutMs: 10_000 });
+              if (r.status !== 200) failures.push(`${r.status} ${r.text}`);
+              else seen.add(r.text);
+            } catch (e) {
+              failures.push((e as Error).message);
+            }
+          }),
+        );
       }
     })();
     await sleep(200);
     const cur = (await d.api('GET', '/api/functions/rolling')).json;
     cur.spec.build.functionSourceCode = b64(v(2));
-    assert.equal((await d.api('PUT', '/api/functions/rolling', { body: { metadata: cur.metadata, spec: cur.spec } })).status, 202);
+    assert.equal(
+      (await d.api('PUT', '/api/functions/rolling', { body: { metadata: cur.metadata, spec: cur.spec } })).status,
+      202,
+    );
     const after2 = await waitFor(d, 'rolling', (f) => f.status.state === 'ready' && f.spec.image !== cur.spec.image);
     const t0 = Date.now();
     while (!seen.has('v2') && Date.now() - t0 < 5_000) await sleep(50);
@@ -259,15 +537,29 @@ describe('functions', () => {
     const t0 = Date.now();
     let refused = false;
     while (Date.now() - t0 < 5_000) {
-      try { await request(at(fn), 'GET', { timeoutMs: 1_000 }); } catch { refused = true; break; }
+      try {
+        await request(at(fn), 'GET', { timeoutMs: 1_000 });
+      } catch {
+        refused = true;
+        break;
+      }
       await sleep(50);
     }
     assert.ok(refused, 'the port still answers after the delete');
   });
 
   it('a cron trigger fires with the configured body; spec.eventTimeout answers 408', async () => {
-    const src = "exports.handler = (c, e) => { if (e.trigger.kind === 'cron') c.logger.info('tick ' + e.body.toString()); if (e.path === '/slow') return setTimeout(() => c.callback('late'), 3000); c.callback('ok'); };";
-    const fn = await deploy(d, functionBody('ticker', 'nodejs', src, { spec: { eventTimeout: '500ms', triggers: { tick: { kind: 'cron', attributes: { interval: '300ms', event: { body: 'payload' } } } } } }));
+    const src =
+      "exports.handler = (c, e) => { if (e.trigger.kind === 'cron') c.logger.info('tick ' + e.body.toString()); if (e.path === '/slow') return setTimeout(() => c.callback('late'), 3000); c.callback('ok'); };";
+    const fn = await deploy(
+      d,
+      functionBody('ticker', 'nodejs', src, {
+        spec: {
+          eventTimeout: '500ms',
+          triggers: { tick: { kind: 'cron', attributes: { interval: '300ms', event: { body: 'payload' } } } },
+        },
+      }),
+    );
     const slow = await request(at(fn, '/slow'), 'GET');
     assert.equal(slow.status, 408);
     const replica = (await d.api('GET', '/api/functions/ticker/replicas')).json.names[0];
@@ -285,7 +577,9 @@ describe('functions', () => {
     const names = Object.keys(list).sort();
     const missing = names.filter((n) => !TEMPLATE_CASES[n]);
     assert.deepEqual(missing, [], 'a template without a case in TEMPLATE_CASES is untested: add what it answers');
-    const fns = await Promise.all(names.map((t, i) => deploy(d, { metadata: { name: `tpl-${i}` }, spec: { ...list[t].spec } } as any)));
+    const fns = await Promise.all(
+      names.map((t, i) => deploy(d, { metadata: { name: `tpl-${i}` }, spec: { ...list[t].spec } } as any)),
+    );
     for (const [i, fn] of fns.entries()) {
       for (const c of TEMPLATE_CASES[names[i]!]!) {
         const res = await request(at(fn), c.method ?? 'POST', { body: c.body, headers: c.headers });

@@ -8,14 +8,34 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deploy, functionBody, rawRequest, sleep, startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
+import {
+  deploy,
+  functionBody,
+  rawRequest,
+  sleep,
+  startTestDashboard,
+  type TestDashboard,
+} from '../helpers/start-dashboard.js';
 
 const text = (t: string) => `exports.handler = (c, e) => c.callback(${JSON.stringify(t)} + ' ' + e.path);`;
-const gateway = (name: string, host: string, path: string, upstreams: [string, number?][], extra: Record<string, unknown> = {}) => ({
+const gateway = (
+  name: string,
+  host: string,
+  path: string,
+  upstreams: [string, number?][],
+  extra: Record<string, unknown> = {},
+) => ({
   metadata: { name, labels: { 'nuclio.io/project-name': 'default' } },
   spec: {
-    name, host, path, authenticationMode: 'none',
-    upstreams: upstreams.map(([fn, pct]) => ({ kind: 'nucliofunction', nucliofunction: { name: fn }, ...(pct === undefined ? {} : { percentage: pct }) })),
+    name,
+    host,
+    path,
+    authenticationMode: 'none',
+    upstreams: upstreams.map(([fn, pct]) => ({
+      kind: 'nucliofunction',
+      nucliofunction: { name: fn },
+      ...(pct === undefined ? {} : { percentage: pct }),
+    })),
     ...extra,
   },
 });
@@ -23,7 +43,8 @@ const gateway = (name: string, host: string, path: string, upstreams: [string, n
 describe('api gateways', () => {
   let d: TestDashboard;
   let keysDir: string;
-  const via = (host: string, path: string, headers: Record<string, string> = {}) => rawRequest(`${d.gatewayUrl}${path}`, 'GET', { headers: { host, ...headers } });
+  const via = (host: string, path: string, headers: Record<string, string> = {}) =>
+    rawRequest(`${d.gatewayUrl}${path}`, 'GET', { headers: { host, ...headers } });
   async function create(body: ReturnType<typeof gateway>, want = 'ready') {
     const res = await d.api('POST', '/api/api_gateways', { body });
     assert.equal(res.status, 202, res.text);
@@ -31,7 +52,8 @@ describe('api gateways', () => {
     for (;;) {
       const g = (await d.api('GET', `/api/api_gateways/${body.metadata.name}`)).json;
       if (g.status?.state === want) return g;
-      if (Date.now() - t0 > 10_000) throw new Error(`gateway ${body.metadata.name} did not reach ${want}: ${JSON.stringify(g.status)}`);
+      if (Date.now() - t0 > 10_000)
+        throw new Error(`gateway ${body.metadata.name} did not reach ${want}: ${JSON.stringify(g.status)}`);
       await sleep(50);
     }
   }
@@ -41,8 +63,14 @@ describe('api gateways', () => {
     writeFileSync(join(keysDir, 'keys'), '# access keys\nkey-one\n\nkey-two\n');
     d = await startTestDashboard({ accessKeysFile: join(keysDir, 'keys') });
     await Promise.all([
-      deploy(d, functionBody('gw-a', 'nodejs', text('A'), { spec: { triggers: { http: { kind: 'http', numWorkers: 4 } } } })),
-      deploy(d, functionBody('gw-b', 'nodejs', text('B'), { spec: { triggers: { http: { kind: 'http', numWorkers: 4 } } } })),
+      deploy(
+        d,
+        functionBody('gw-a', 'nodejs', text('A'), { spec: { triggers: { http: { kind: 'http', numWorkers: 4 } } } }),
+      ),
+      deploy(
+        d,
+        functionBody('gw-b', 'nodejs', text('B'), { spec: { triggers: { http: { kind: 'http', numWorkers: 4 } } } }),
+      ),
     ]);
   });
   after(async () => {
@@ -58,7 +86,10 @@ describe('api gateways', () => {
     assert.equal(miss.status, 404);
     assert.equal(miss.headers.get('content-type'), 'application/json');
     assert.equal((await via('unknown.test', '/api')).status, 404);
-    const echo = await deploy(d, functionBody('gw-echo', 'nodejs', 'exports.handler = (c, e) => c.callback(e.headers);'));
+    const echo = await deploy(
+      d,
+      functionBody('gw-echo', 'nodejs', 'exports.handler = (c, e) => c.callback(e.headers);'),
+    );
     assert.ok(echo);
     await create(gateway('echo', 'echo.test', '/', [['gw-echo']]));
     const h = (await via('echo.test', '/x')).json;
@@ -67,14 +98,21 @@ describe('api gateways', () => {
   });
 
   it('basic auth: 401 with WWW-Authenticate without or with wrong credentials, 200 with them; a flood of bad ones does not stop other routes', async () => {
-    await create(gateway('basic', 'basic.test', '/', [['gw-a']], { authenticationMode: 'basicAuth', authentication: { basicAuth: { username: 'ann', password: 's3cret' } } }));
+    await create(
+      gateway('basic', 'basic.test', '/', [['gw-a']], {
+        authenticationMode: 'basicAuth',
+        authentication: { basicAuth: { username: 'ann', password: 's3cret' } },
+      }),
+    );
     const auth = (u: string, p: string) => ({ authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` });
     const none = await via('basic.test', '/');
     assert.equal(none.status, 401);
     assert.match(none.headers.get('www-authenticate') ?? '', /^Basic realm="basic"/);
     assert.equal((await via('basic.test', '/', auth('ann', 'wrong'))).status, 401);
     assert.equal((await via('basic.test', '/', auth('ann', 's3cret'))).text, 'A /');
-    const flood = await Promise.all(Array.from({ length: 200 }, (_, i) => via('basic.test', '/', auth('ann', `guess-${i}`))));
+    const flood = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => via('basic.test', '/', auth('ann', `guess-${i}`))),
+    );
     assert.ok(flood.every((r) => r.status === 401));
     assert.equal((await via('plain.test', '/api')).status, 200);
   });
@@ -84,13 +122,17 @@ describe('api gateways', () => {
     assert.equal((await via('keyed.test', '/')).status, 401);
     assert.equal((await via('keyed.test', '/', { 'x-v3io-session-key': 'not-a-key' })).status, 401);
     assert.equal((await via('keyed.test', '/', { 'x-v3io-session-key': 'key-two' })).text, 'B /');
-    assert.equal((await via('keyed.test', '/', { cookie: `session=${encodeURIComponent('j:{"sid":"key-one"}')}` })).text, 'B /');
+    assert.equal(
+      (await via('keyed.test', '/', { cookie: `session=${encodeURIComponent('j:{"sid":"key-one"}')}` })).text,
+      'B /',
+    );
   });
 
   it('canary: 30% to the second upstream over 400 requests (within 10 points)', async () => {
     await create(gateway('canary', 'canary.test', '/', [['gw-a'], ['gw-b', 30]]));
     const answers = [];
-    for (let i = 0; i < 8; i++) answers.push(...(await Promise.all(Array.from({ length: 50 }, () => via('canary.test', '/')))));
+    for (let i = 0; i < 8; i++)
+      answers.push(...(await Promise.all(Array.from({ length: 50 }, () => via('canary.test', '/')))));
     assert.ok(answers.every((r) => r.status === 200));
     const b = answers.filter((r) => r.text.startsWith('B')).length;
     assert.ok(Math.abs(b / 400 - 0.3) <= 0.1, `canary got ${b}/400`);
@@ -103,7 +145,9 @@ describe('api gateways', () => {
     const failures: string[] = [];
     const load = (async () => {
       while (!stop) {
-        const rs = await Promise.all(Array.from({ length: 5 }, () => via('moving.test', '/').catch((e) => ({ status: 0, text: String(e) }))));
+        const rs = await Promise.all(
+          Array.from({ length: 5 }, () => via('moving.test', '/').catch((e) => ({ status: 0, text: String(e) }))),
+        );
         for (const r of rs) {
           if (r.status === 200) seen.add(r.text[0]!);
           else failures.push(`${r.status} ${r.text}`);
@@ -111,7 +155,11 @@ describe('api gateways', () => {
       }
     })();
     await sleep(200);
-    assert.equal((await d.api('PUT', '/api/api_gateways/moving', { body: gateway('moving', 'moving.test', '/', [['gw-b']]) })).status, 204);
+    assert.equal(
+      (await d.api('PUT', '/api/api_gateways/moving', { body: gateway('moving', 'moving.test', '/', [['gw-b']]) }))
+        .status,
+      204,
+    );
     const t0 = Date.now();
     while (!seen.has('B') && Date.now() - t0 < 5_000) await sleep(20);
     await sleep(200);
@@ -127,10 +175,16 @@ describe('api gateways', () => {
   it('wakes a function scaled to zero through the gateway', async () => {
     await deploy(d, functionBody('gw-sleepy', 'nodejs', text('Z'), { spec: { minReplicas: 0, maxReplicas: 1 } }));
     await create(gateway('sleepy', 'sleepy.test', '/', [['gw-sleepy']]));
-    await d.api('PATCH', '/api/functions/gw-sleepy', { headers: { 'x-nuclio-wait-function-action': 'true' }, body: { desiredState: 'scaledToZero' } });
+    await d.api('PATCH', '/api/functions/gw-sleepy', {
+      headers: { 'x-nuclio-wait-function-action': 'true' },
+      body: { desiredState: 'scaledToZero' },
+    });
     assert.equal((await d.api('GET', '/api/functions/gw-sleepy')).json.status.state, 'scaledToZero');
     const answers = await Promise.all(Array.from({ length: 16 }, () => via('sleepy.test', '/w')));
-    assert.ok(answers.every((r) => r.status === 200 && r.text === 'Z /w'), JSON.stringify(answers.map((a) => a.status)));
+    assert.ok(
+      answers.every((r) => r.status === 200 && r.text === 'Z /w'),
+      JSON.stringify(answers.map((a) => a.status)),
+    );
   });
 
   it('a gateway whose function does not exist is in state error, and becomes ready when it does', async () => {
@@ -150,7 +204,10 @@ describe('api gateways', () => {
 
   it('oversize headers get 431 and the listener keeps serving', async () => {
     // An answer, not a dropped connection: the client is told why.
-    const res = await rawRequest(`${d.gatewayUrl}/`, 'GET', { headers: { host: 'plain.test', 'x-big': 'a'.repeat(40 * 1024) }, fresh: true });
+    const res = await rawRequest(`${d.gatewayUrl}/`, 'GET', {
+      headers: { host: 'plain.test', 'x-big': 'a'.repeat(40 * 1024) },
+      fresh: true,
+    });
     assert.equal(res.status, 431);
     assert.equal((await via('plain.test', '/api')).status, 200);
   });

@@ -10,7 +10,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deploy, functionBody, request, startTestDashboard, waitFor, type TestDashboard } from '../helpers/start-dashboard.js';
+import {
+  deploy,
+  functionBody,
+  request,
+  startTestDashboard,
+  waitFor,
+  type TestDashboard,
+} from '../helpers/start-dashboard.js';
 
 const at = (fn: any, path = '/') => `http://127.0.0.1:${fn.status.httpPort}${path}`;
 const settled = (f: any) => f.status?.state === 'ready' || f.status?.state === 'error';
@@ -18,10 +25,14 @@ const messages = (fn: any): string[] => (fn.status.logs ?? []).map((r: any) => S
 
 describe('Nuclio compatibility', () => {
   let d: TestDashboard;
-  before(async () => { d = await startTestDashboard(); });
-  after(async () => { await d.close(); });
+  before(async () => {
+    d = await startTestDashboard();
+  });
+  after(async () => {
+    await d.close();
+  });
 
-  it('templates come in both shapes: the seed\'s {metadata, spec} and Nuclio\'s rendered {metadata, spec}', async () => {
+  it("templates come in both shapes: the seed's {metadata, spec} and Nuclio's rendered {metadata, spec}", async () => {
     const list = (await d.api('GET', '/api/function_templates')).json;
     const names = Object.keys(list);
     assert.ok(names.length > 0);
@@ -32,7 +43,8 @@ describe('Nuclio compatibility', () => {
       assert.deepEqual(t.rendered.spec, t.spec, `${n}: rendered.spec is the same spec`);
       assert.ok(Buffer.from(t.rendered.spec.build.functionSourceCode, 'base64').length > 0);
     }
-    const one = (await d.api('GET', '/api/function_templates', { headers: { 'x-nuclio-filter-contains': names[0]! } })).json;
+    const one = (await d.api('GET', '/api/function_templates', { headers: { 'x-nuclio-filter-contains': names[0]! } }))
+      .json;
     assert.ok(one[names[0]!].rendered.spec.runtime);
   });
 
@@ -52,7 +64,10 @@ describe('Nuclio compatibility', () => {
     for (const want of ['first-step', 'second-step', 'module loaded, at start-up', 'Function deploy complete']) {
       assert.ok(m.includes(want), `status.logs lacks ${JSON.stringify(want)}: ${JSON.stringify(m)}`);
     }
-    assert.ok(m.indexOf('second-step') < m.indexOf('module loaded, at start-up'), 'build records come before start-up records');
+    assert.ok(
+      m.indexOf('second-step') < m.indexOf('module loaded, at start-up'),
+      'build records come before start-up records',
+    );
     const done = fn.status.logs.find((r: any) => r.message === 'Function deploy complete');
     assert.equal(done.httpPort, fn.status.httpPort);
     for (const r of fn.status.logs) {
@@ -67,11 +82,21 @@ describe('Nuclio compatibility', () => {
     const fn = await deploy(d, body);
     const m = messages(fn);
     assert.ok(fn.status.logs.length <= 100, `status.logs has ${fn.status.logs.length} records`);
-    assert.ok(m.some((x) => /^… \d+ log records left out here \(the full log: GET \/api\/functions\/chatty\/logs\/nuclio-nuclio-chatty-build\)$/.test(x)), JSON.stringify(m.slice(0, 15)));
+    assert.ok(
+      m.some((x) =>
+        /^… \d+ log records left out here \(the full log: GET \/api\/functions\/chatty\/logs\/nuclio-nuclio-chatty-build\)$/.test(
+          x,
+        ),
+      ),
+      JSON.stringify(m.slice(0, 15)),
+    );
     assert.ok(m.includes('3000'));
     const full = await d.api('GET', '/api/functions/chatty/logs/nuclio-nuclio-chatty-build?follow=false');
     assert.equal(full.status, 200);
-    assert.ok(full.text.split('\n').some((l) => l.includes('"message":"1"')), 'the build log has the first line');
+    assert.ok(
+      full.text.split('\n').some((l) => l.includes('"message":"1"')),
+      'the build log has the first line',
+    );
     assert.ok(full.text.includes('"message":"1500"'));
   });
 
@@ -87,16 +112,25 @@ describe('Nuclio compatibility', () => {
   });
 
   it('a nodejs handler without a file part ("handler", as the seed\'s "dates" template) loads handler.js', async () => {
-    const source = 'exports.handler = function (context, event) { context.callback("bare " + event.body.toString()); };\n';
+    const source =
+      'exports.handler = function (context, event) { context.callback("bare " + event.body.toString()); };\n';
     const fn = await deploy(d, functionBody('bare-node', 'nodejs', source, { handler: 'handler' }));
     const res = await request(at(fn), 'POST', { body: 'form' });
     assert.deepEqual([res.status, res.text], [200, 'bare form']);
-    const other = await deploy(d, functionBody('bare-node-2', 'nodejs', 'exports.main = (context) => context.callback("main export");\n', { handler: 'main' }));
+    const other = await deploy(
+      d,
+      functionBody('bare-node-2', 'nodejs', 'exports.main = (context) => context.callback("main export");\n', {
+        handler: 'main',
+      }),
+    );
     assert.equal((await request(at(other), 'GET')).text, 'main export');
   });
 
   it('a shell command that opens /dev/stdin reads the body (a pipe, as Nuclio gives it)', async () => {
-    const script = await deploy(d, functionBody('rev-script', 'shell', '#!/bin/sh\nrev /dev/stdin\n', { handler: 'reverser.sh' }));
+    const script = await deploy(
+      d,
+      functionBody('rev-script', 'shell', '#!/bin/sh\nrev /dev/stdin\n', { handler: 'reverser.sh' }),
+    );
     const res = await request(at(script), 'POST', { body: 'stressed\n' });
     assert.deepEqual([res.status, res.text], [200, 'desserts\n']);
     assert.equal(res.headers.get('content-type'), 'text/plain; charset=utf-8');
@@ -106,19 +140,30 @@ describe('Nuclio compatibility', () => {
   });
 
   it('an unknown trigger kind is refused with 400 naming the field and the kinds; nothing is stored', async () => {
-    const body = functionBody('typo-trigger', 'python', 'def handler(context, event):\n    return "x"\n', { spec: { triggers: { web: { kind: 'htp', attributes: { port: 0 } } } } });
+    const body = functionBody('typo-trigger', 'python', 'def handler(context, event):\n    return "x"\n', {
+      spec: { triggers: { web: { kind: 'htp', attributes: { port: 0 } } } },
+    });
     const res = await d.api('POST', '/api/functions', { body });
     assert.equal(res.status, 400);
     assert.equal(res.json.field, 'spec.triggers.web.kind');
-    assert.match(res.json.error, /^spec\.triggers\.web\.kind "htp" is not a trigger kind: use one of http, cron, v3ioStream/);
+    assert.match(
+      res.json.error,
+      /^spec\.triggers\.web\.kind "htp" is not a trigger kind: use one of http, cron, v3ioStream/,
+    );
     assert.equal((await d.api('GET', '/api/functions/typo-trigger')).status, 404);
   });
 
   it('python:3.99 (not installed) runs on the default python3 and says so in status.message and the build log', async () => {
     const source = 'import sys\n\ndef handler(context, event):\n    return "%d.%d" % sys.version_info[:2]\n';
     const fn = await deploy(d, functionBody('py-future', 'python:3.99', source));
-    assert.match(fn.status.message ?? '', /^python:3\.99 asks for Python 3\.99, which is not installed here .*: the function runs on the default python3, Python 3\.\d+ \(\//);
-    assert.ok(fn.status.logs.some((r: any) => r.level === 'warn' && r.message === fn.status.message), 'the note is in status.logs');
+    assert.match(
+      fn.status.message ?? '',
+      /^python:3\.99 asks for Python 3\.99, which is not installed here .*: the function runs on the default python3, Python 3\.\d+ \(\//,
+    );
+    assert.ok(
+      fn.status.logs.some((r: any) => r.level === 'warn' && r.message === fn.status.message),
+      'the note is in status.logs',
+    );
     const build = await d.api('GET', '/api/functions/py-future/logs/nuclio-nuclio-py-future-build?follow=false');
     assert.match(build.text, /asks for Python 3\.99/);
     const version = (await request(at(fn), 'GET')).text;
@@ -126,27 +171,56 @@ describe('Nuclio compatibility', () => {
     assert.match(fn.status.message, new RegExp(`Python ${version.replace('.', '\\.')} `));
   });
 
-  it('a failed deploy names the user\'s error first: python init_context and syntax errors, nodejs syntax errors', async () => {
+  it("a failed deploy names the user's error first: python init_context and syntax errors, nodejs syntax errors", async () => {
     const cases: [string, string, string, RegExp, RegExp][] = [
-      ['py-init-fails', 'python', 'def init_context(context):\n    setup = {}\n    return setup["db"]\n\ndef handler(context, event):\n    return "x"\n',
-        /^Failed to deploy the function: KeyError: 'db' \(main\.py, line 3, in init_context\)$/, /File "main\.py", line 3, in init_context\n {4}return setup\["db"\]/],
-      ['py-syntax', 'python:3.9', 'def handler(context, event)\n    return "x"\n',
-        /^Failed to deploy the function: SyntaxError: .* \(main\.py, line 1\)$/, /def handler\(context, event\)/],
-      ['node-syntax', 'nodejs', 'exports.handler = function (context, event) {\n  context.callback("x");\n});\n',
-        /^Failed to deploy the function: Failed to load handler\.js: SyntaxError: Unexpected token '\)' \(handler\.js:3\)$/, /\n\}\);\n/],
+      [
+        'py-init-fails',
+        'python',
+        'def init_context(context):\n    setup = {}\n    return setup["db"]\n\ndef handler(context, event):\n    return "x"\n',
+        /^Failed to deploy the function: KeyError: 'db' \(main\.py, line 3, in init_context\)$/,
+        /File "main\.py", line 3, in init_context\n {4}return setup\["db"\]/,
+      ],
+      [
+        'py-syntax',
+        'python:3.9',
+        'def handler(context, event)\n    return "x"\n',
+        /^Failed to deploy the function: SyntaxError: .* \(main\.py, line 1\)$/,
+        /def handler\(context, event\)/,
+      ],
+      [
+        'node-syntax',
+        'nodejs',
+        'exports.handler = function (context, event) {\n  context.callback("x");\n});\n',
+        /^Failed to deploy the function: Failed to load handler\.js: SyntaxError: Unexpected token '\)' \(handler\.js:3\)$/,
+        /\n\}\);\n/,
+      ],
     ];
-    await Promise.all(cases.map(([name, runtime, source]) => d.api('POST', '/api/functions', { body: functionBody(name, runtime, source) })));
+    await Promise.all(
+      cases.map(([name, runtime, source]) =>
+        d.api('POST', '/api/functions', { body: functionBody(name, runtime, source) }),
+      ),
+    );
     for (const [name, , , first, detail] of cases) {
       const fn = await waitFor(d, name, settled);
       assert.equal(fn.status.state, 'error', name);
       const message: string = fn.status.message;
       assert.match(message.split('\n')[0]!, first, message);
       assert.match(message, detail);
-      assert.doesNotMatch(message, /wrapper\.py|Traceback \(most recent call last\):\n|node:internal|processor\/main\.js/, `${name}: no wrapper frames`);
+      assert.doesNotMatch(
+        message,
+        /wrapper\.py|Traceback \(most recent call last\):\n|node:internal|processor\/main\.js/,
+        `${name}: no wrapper frames`,
+      );
       // The 503 of an invocation quotes the first line: the user's error.
-      const inv = await d.api('POST', '/api/function_invocations', { headers: { 'x-nuclio-function-name': name }, body: 'x' });
+      const inv = await d.api('POST', '/api/function_invocations', {
+        headers: { 'x-nuclio-function-name': name },
+        body: 'x',
+      });
       assert.equal(inv.status, 503);
-      assert.ok(inv.json.error.includes(message.split('\n')[0]!.replace('Failed to deploy the function: ', '')), inv.json.error);
+      assert.ok(
+        inv.json.error.includes(message.split('\n')[0]!.replace('Failed to deploy the function: ', '')),
+        inv.json.error,
+      );
     }
   });
 });

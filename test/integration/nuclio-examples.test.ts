@@ -28,11 +28,16 @@ interface Example {
 
 /** The create body a Nuclio client sends: the spec (from function.yaml, or given), the source inline. */
 function bodyOf(ex: Example) {
-  const yamlSpec = ex.functionYaml ? (parseYaml(source(ex.functionYaml).toString('utf8')) as { spec: Record<string, unknown> }).spec : {};
+  const yamlSpec = ex.functionYaml
+    ? (parseYaml(source(ex.functionYaml).toString('utf8')) as { spec: Record<string, unknown> }).spec
+    : {};
   const spec: Record<string, unknown> = { ...yamlSpec, ...(ex.spec ?? {}) };
   if (ex.runtime) spec.runtime = ex.runtime;
   if (ex.handler) spec.handler = ex.handler;
-  spec.build = { ...((spec.build as object | undefined) ?? {}), functionSourceCode: source(ex.file).toString('base64') };
+  spec.build = {
+    ...((spec.build as object | undefined) ?? {}),
+    functionSourceCode: source(ex.file).toString('base64'),
+  };
   return { metadata: { name: ex.name, namespace: 'nuclio' }, spec };
 }
 
@@ -59,7 +64,10 @@ async function exchange(fn: any, x: Exchange): Promise<void> {
   const headers: Record<string, string> = { ...(x.headers ?? {}) };
   if (x.logLevel) headers['x-nuclio-log-level'] = x.logLevel;
   const method = x.method ?? 'POST';
-  const a = await rawRequest(`http://127.0.0.1:${fn.status.httpPort}${x.path ?? '/'}`, method, { headers, ...(method === 'GET' ? {} : { body: x.body ?? '' }) });
+  const a = await rawRequest(`http://127.0.0.1:${fn.status.httpPort}${x.path ?? '/'}`, method, {
+    headers,
+    ...(method === 'GET' ? {} : { body: x.body ?? '' }),
+  });
   const where = `${fn.metadata.name} ${x.what}: ${a.status} ${JSON.stringify(a.text).slice(0, 300)}`;
   if (x.status !== undefined) assert.equal(a.status, x.status, where);
   if (typeof x.expect === 'string') assert.equal(a.text, x.expect, where);
@@ -70,9 +78,15 @@ async function exchange(fn: any, x: Exchange): Promise<void> {
   if (x.logMessages || x.logRecords) {
     const records = JSON.parse(a.headers.get('x-nuclio-logs') ?? 'null') as Record<string, unknown>[] | null;
     assert.ok(Array.isArray(records), `${where}: no X-Nuclio-Logs`);
-    if (x.logMessages) assert.deepEqual(records.map((r) => r.message), x.logMessages, where);
+    if (x.logMessages)
+      assert.deepEqual(
+        records.map((r) => r.message),
+        x.logMessages,
+        where,
+      );
     for (const [i, want] of (x.logRecords ?? []).entries()) {
-      for (const [k, v] of Object.entries(want)) assert.deepEqual(records[i]?.[k], v, `${where}: X-Nuclio-Logs[${i}].${k} in ${JSON.stringify(records)}`);
+      for (const [k, v] of Object.entries(want))
+        assert.deepEqual(records[i]?.[k], v, `${where}: X-Nuclio-Logs[${i}].${k} in ${JSON.stringify(records)}`);
     }
   }
 }
@@ -84,25 +98,82 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 function outputterExchanges(runtime: 'python' | 'nodejs'): Exchange[] {
   return [
     { what: 'a string', body: 'return_string', status: 200, expect: 'a string', headers_: TEXT },
-    { what: 'a status and a string', body: 'return_status_and_string', status: 201, expect: 'a string after status', headers_: TEXT },
-    ...(runtime === 'python' ? [{ what: 'a dict', body: 'return_dict', status: 200, expect: { a: 'dict', b: 'foo' }, headers_: JSON_TYPE }] : []),
-    { what: 'a status and a dict', body: 'return_status_and_dict', status: 201, expect: { a: 'dict after status', b: 'foo' }, headers_: JSON_TYPE },
     {
-      what: 'a response object with the request\'s headers and two more', body: 'return_response', headers: { a: '1', b: '2' },
-      status: 201, expect: 'response body', headers_: { h1: 'v1', h2: 'v2', 'content-type': 'text/plain' },
+      what: 'a status and a string',
+      body: 'return_status_and_string',
+      status: 201,
+      expect: 'a string after status',
+      headers_: TEXT,
+    },
+    ...(runtime === 'python'
+      ? [{ what: 'a dict', body: 'return_dict', status: 200, expect: { a: 'dict', b: 'foo' }, headers_: JSON_TYPE }]
+      : []),
+    {
+      what: 'a status and a dict',
+      body: 'return_status_and_dict',
+      status: 201,
+      expect: { a: 'dict after status', b: 'foo' },
+      headers_: JSON_TYPE,
+    },
+    {
+      what: "a response object with the request's headers and two more",
+      body: 'return_response',
+      headers: { a: '1', b: '2' },
+      status: 201,
+      expect: 'response body',
+      headers_: { h1: 'v1', h2: 'v2', 'content-type': 'text/plain' },
     },
     { what: 'an exception (and it keeps working after)', body: 'something invalid', status: 500, headers_: TEXT },
-    { what: 'logs at debug', body: 'log', logLevel: 'debug', status: 201, expect: 'returned logs', headers_: TEXT, logMessages: ['Debug message', 'Info message', 'Warn message', 'Error message'] },
-    { what: 'logs at warn', body: 'log', logLevel: 'warn', status: 201, expect: 'returned logs', headers_: TEXT, logMessages: ['Warn message', 'Error message'] },
     {
-      what: 'a structured log: its fields at the top level of the record', body: 'log_with', logLevel: 'warn', status: 201, expect: 'returned logs with', headers_: TEXT,
+      what: 'logs at debug',
+      body: 'log',
+      logLevel: 'debug',
+      status: 201,
+      expect: 'returned logs',
+      headers_: TEXT,
+      logMessages: ['Debug message', 'Info message', 'Warn message', 'Error message'],
+    },
+    {
+      what: 'logs at warn',
+      body: 'log',
+      logLevel: 'warn',
+      status: 201,
+      expect: 'returned logs',
+      headers_: TEXT,
+      logMessages: ['Warn message', 'Error message'],
+    },
+    {
+      what: 'a structured log: its fields at the top level of the record',
+      body: 'log_with',
+      logLevel: 'warn',
+      status: 201,
+      expect: 'returned logs with',
+      headers_: TEXT,
       logRecords: [{ level: 'error', message: 'Error message', source: 'rabbit', weight: 7 }],
     },
     { what: 'GET answers the method', method: 'GET', logLevel: 'warn', status: 200, expect: 'GET', headers_: TEXT },
-    { what: 'the query fields', path: '/?x=1&y=2', body: 'return_fields', logLevel: 'warn', status: 200, expect: 'x=1,y=2', headers_: TEXT },
-    { what: 'the path', path: '/path/to/nowhere', body: 'return_path', logLevel: 'warn', status: 200, expect: '/path/to/nowhere', headers_: TEXT },
+    {
+      what: 'the query fields',
+      path: '/?x=1&y=2',
+      body: 'return_fields',
+      logLevel: 'warn',
+      status: 200,
+      expect: 'x=1,y=2',
+      headers_: TEXT,
+    },
+    {
+      what: 'the path',
+      path: '/path/to/nowhere',
+      body: 'return_path',
+      logLevel: 'warn',
+      status: 200,
+      expect: '/path/to/nowhere',
+      headers_: TEXT,
+    },
     { what: 'an error', body: 'return_error', logLevel: 'warn', status: 500, expect: /some error/, headers_: TEXT },
-    ...(runtime === 'python' ? [{ what: 'bytes', body: 'return_binary', logLevel: 'warn', status: 200, expect: 'hello' }] : []),
+    ...(runtime === 'python'
+      ? [{ what: 'bytes', body: 'return_binary', logLevel: 'warn', status: 200, expect: 'hello' }]
+      : []),
   ];
 }
 
@@ -110,63 +181,135 @@ const SHELL_HEADERS = { 'content-type': 'text/plain; charset=utf-8', header1: 'v
 
 const EXAMPLES: { ex: Example; exchanges: Exchange[] }[] = [
   {
-    ex: { name: 'nx-helloworld', file: 'helloworld-python/helloworld.py', functionYaml: 'helloworld-python/function.yaml' },
+    ex: {
+      name: 'nx-helloworld',
+      file: 'helloworld-python/helloworld.py',
+      functionYaml: 'helloworld-python/function.yaml',
+    },
     exchanges: [
       { what: 'a greeting', method: 'GET', status: 200, expect: 'Hello, from nuclio :]', headers_: TEXT },
       { what: 'a greeting for a POST too', body: 'anything', status: 200, expect: 'Hello, from nuclio :]' },
     ],
   },
-  { ex: { name: 'nx-reverser-py', file: 'reverser-python/reverser.py', runtime: 'python', handler: 'reverser:handler' }, exchanges: [{ what: 'reversed', body: 'abcdef', expect: 'fedcba' }] },
-  // Nuclio's nodejs build tests give the reverser the handler "handler": no file part, file handler.js.
-  { ex: { name: 'nx-reverser-js', file: 'reverser-nodejs/handler.js', runtime: 'nodejs', handler: 'handler' }, exchanges: [{ what: 'reversed', body: 'abcdef', expect: 'fedcba' }] },
-  { ex: { name: 'nx-reverser-sh', file: 'reverser-shell/reverser.sh', runtime: 'shell', handler: 'reverser.sh:main' }, exchanges: [{ what: 'reversed by rev /dev/stdin', body: 'abcdef', expect: 'fedcba' }] },
   {
-    ex: { name: 'nx-outputter-py', file: 'outputter-python/outputter.py', runtime: 'python', handler: 'outputter:handler', spec: { env: [{ name: 'NUCLIO_PYTHON_DECODE_EVENT_STRINGS', value: 'true' }] } },
-    exchanges: outputterExchanges('python'),
+    ex: { name: 'nx-reverser-py', file: 'reverser-python/reverser.py', runtime: 'python', handler: 'reverser:handler' },
+    exchanges: [{ what: 'reversed', body: 'abcdef', expect: 'fedcba' }],
   },
-  { ex: { name: 'nx-outputter-js', file: 'outputter-nodejs/outputter.js', runtime: 'nodejs', handler: 'outputter.js:testHandler' }, exchanges: outputterExchanges('nodejs') },
+  // Nuclio's nodejs build tests give the reverser the handler "handler": no file part, file handler.js.
+  {
+    ex: { name: 'nx-reverser-js', file: 'reverser-nodejs/handler.js', runtime: 'nodejs', handler: 'handler' },
+    exchanges: [{ what: 'reversed', body: 'abcdef', expect: 'fedcba' }],
+  },
+  {
+    ex: { name: 'nx-reverser-sh', file: 'reverser-shell/reverser.sh', runtime: 'shell', handler: 'reverser.sh:main' },
+    exchanges: [{ what: 'reversed by rev /dev/stdin', body: 'abcdef', expect: 'fedcba' }],
+  },
   {
     ex: {
-      name: 'nx-outputter-sh', file: 'outputter-shell/outputter.sh', runtime: 'shell', handler: 'outputter.sh:main',
-      spec: { env: [{ name: 'ENV1', value: 'value1' }, { name: 'ENV2', value: 'value2' }], runtimeAttributes: { arguments: 'first second', responseHeaders: { header1: 'value1' } } },
+      name: 'nx-outputter-py',
+      file: 'outputter-python/outputter.py',
+      runtime: 'python',
+      handler: 'outputter:handler',
+      spec: { env: [{ name: 'NUCLIO_PYTHON_DECODE_EVENT_STRINGS', value: 'true' }] },
+    },
+    exchanges: outputterExchanges('python'),
+  },
+  {
+    ex: {
+      name: 'nx-outputter-js',
+      file: 'outputter-nodejs/outputter.js',
+      runtime: 'nodejs',
+      handler: 'outputter.js:testHandler',
+    },
+    exchanges: outputterExchanges('nodejs'),
+  },
+  {
+    ex: {
+      name: 'nx-outputter-sh',
+      file: 'outputter-shell/outputter.sh',
+      runtime: 'shell',
+      handler: 'outputter.sh:main',
+      spec: {
+        env: [
+          { name: 'ENV1', value: 'value1' },
+          { name: 'ENV2', value: 'value2' },
+        ],
+        runtimeAttributes: { arguments: 'first second', responseHeaders: { header1: 'value1' } },
+      },
     },
     exchanges: [
       { what: 'the body', body: 'return_body', status: 200, expect: 'return_body\n', headers_: SHELL_HEADERS },
       { what: 'the environment', body: 'return_env', status: 200, expect: 'value1-value2\n', headers_: SHELL_HEADERS },
       { what: 'a failing exit', body: 'return_error', status: 500 },
-      { what: 'the arguments', body: 'return_arguments', status: 200, expect: 'first-second\n', headers_: SHELL_HEADERS },
-      { what: 'arguments from X-Nuclio-Arguments', body: 'return_arguments', headers: { 'x-nuclio-arguments': 'overridefirst overridesecond' }, status: 200, expect: 'overridefirst-overridesecond\n', headers_: SHELL_HEADERS },
       {
-        what: 'a failure with output on stdout and stderr, in order', body: 'return_error_with_message', status: 500,
+        what: 'the arguments',
+        body: 'return_arguments',
+        status: 200,
+        expect: 'first-second\n',
+        headers_: SHELL_HEADERS,
+      },
+      {
+        what: 'arguments from X-Nuclio-Arguments',
+        body: 'return_arguments',
+        headers: { 'x-nuclio-arguments': 'overridefirst overridesecond' },
+        status: 200,
+        expect: 'overridefirst-overridesecond\n',
+        headers_: SHELL_HEADERS,
+      },
+      {
+        what: 'a failure with output on stdout and stderr, in order',
+        body: 'return_error_with_message',
+        status: 500,
         expect: 'Failed to run shell command.\nError: exit status 1\nOutput:return_error_with_message\nsome_error\n',
       },
     ],
   },
   {
-    ex: { name: 'nx-event-returner', file: 'event-returner-python/eventreturner.py', runtime: 'python', handler: 'eventreturner:handler' },
-    exchanges: [{
-      what: 'the event, as JSON', path: '/testPath', body: 'testBody', headers: { Testheaderkey1: 'testHeaderValue1', Testheaderkey2: 'testHeaderValue2' },
-      status: 200,
-      expect: (a) => {
-        const e = JSON.parse(a.text);
-        assert.equal(e.body, 'testBody');
-        assert.equal(e.path, '/testPath');
-        assert.equal(e.method, 'POST');
-        assert.equal(e.eventType, 'http');
-        assert.equal(e.headers.Testheaderkey1, 'testHeaderValue1');
-        assert.equal(e.headers.Testheaderkey2, 'testHeaderValue2');
-        assert.match(e.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-        assert.ok(Math.abs(Date.parse(e.timestamp) - Date.now()) < 60_000, `timestamp ${e.timestamp} is an RFC 3339 time of now`);
+    ex: {
+      name: 'nx-event-returner',
+      file: 'event-returner-python/eventreturner.py',
+      runtime: 'python',
+      handler: 'eventreturner:handler',
+    },
+    exchanges: [
+      {
+        what: 'the event, as JSON',
+        path: '/testPath',
+        body: 'testBody',
+        headers: { Testheaderkey1: 'testHeaderValue1', Testheaderkey2: 'testHeaderValue2' },
+        status: 200,
+        expect: (a) => {
+          const e = JSON.parse(a.text);
+          assert.equal(e.body, 'testBody');
+          assert.equal(e.path, '/testPath');
+          assert.equal(e.method, 'POST');
+          assert.equal(e.eventType, 'http');
+          assert.equal(e.headers.Testheaderkey1, 'testHeaderValue1');
+          assert.equal(e.headers.Testheaderkey2, 'testHeaderValue2');
+          assert.match(e.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+          assert.ok(
+            Math.abs(Date.parse(e.timestamp) - Date.now()) < 60_000,
+            `timestamp ${e.timestamp} is an RFC 3339 time of now`,
+          );
+        },
       },
-    }],
+    ],
   },
   {
-    ex: { name: 'nx-context-init', file: 'context-init-nodejs/contextinit.js', runtime: 'nodejs', handler: 'contextinit:handler' },
-    exchanges: [{ what: 'the factor set by initContext', body: '10', expect: '20' }, { what: 'again', body: '21', expect: '42' }],
+    ex: {
+      name: 'nx-context-init',
+      file: 'context-init-nodejs/contextinit.js',
+      runtime: 'nodejs',
+      handler: 'contextinit:handler',
+    },
+    exchanges: [
+      { what: 'the factor set by initContext', body: '10', expect: '20' },
+      { what: 'again', body: '21', expect: '42' },
+    ],
   },
 ];
 
-describe('Nuclio\'s example functions give the answers Nuclio\'s tests expect', () => {
+describe("Nuclio's example functions give the answers Nuclio's tests expect", () => {
   let d: TestDashboard;
   const deployed = new Map<string, any>();
   before(async () => {
@@ -175,7 +318,9 @@ describe('Nuclio\'s example functions give the answers Nuclio\'s tests expect', 
     const fns = await Promise.all(EXAMPLES.map(({ ex }) => deploy(d, bodyOf(ex) as any, 120_000)));
     fns.forEach((fn, i) => deployed.set(EXAMPLES[i]!.ex.name, fn));
   });
-  after(async () => { await d?.close(); });
+  after(async () => {
+    await d?.close();
+  });
 
   for (const { ex, exchanges } of EXAMPLES) {
     it(`${ex.name} (${ex.file}, handler ${ex.handler ?? 'from function.yaml'})`, async () => {
@@ -184,7 +329,7 @@ describe('Nuclio\'s example functions give the answers Nuclio\'s tests expect', 
     });
   }
 
-  it('the helloworld example\'s function.yaml is honoured: its runtime, handler and replica bounds', async () => {
+  it("the helloworld example's function.yaml is honoured: its runtime, handler and replica bounds", async () => {
     const fn = deployed.get('nx-helloworld');
     assert.equal(fn.spec.runtime, 'python:3.6');
     assert.equal(fn.spec.handler, 'helloworld:handler');

@@ -35,7 +35,13 @@ const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 function socketBreakdown(pid: number): string {
   const inodes = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try { const l = readlinkSync(`/proc/${pid}/fd/${fd}`); const m = /^socket:\[(\d+)\]$/.exec(l); if (m) inodes.add(m[1]!); } catch { /* gone */ }
+    try {
+      const l = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      const m = /^socket:\[(\d+)\]$/.exec(l);
+      if (m) inodes.add(m[1]!);
+    } catch {
+      /* gone */
+    }
   }
   const counts = new Map<string, number>();
   for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
@@ -57,18 +63,27 @@ function replicaPids(pid: number): number[] {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       if (ppid === pid && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('processor/main.js')) out.push(Number(p));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
 
 /** One request on a fresh connection (a new client), with the status and body. */
-function probe(port: number, path: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<{ status: number; text: string; ms: number }> {
+function probe(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 10_000,
+): Promise<{ status: number; text: string; ms: number }> {
   const t0 = Date.now();
   return new Promise((resolve) => {
     const req = http.request({ host: '127.0.0.1', port, path, headers, agent: false, timeout: timeoutMs }, (res) => {
       let text = '';
-      res.on('data', (c) => { text += c; });
+      res.on('data', (c) => {
+        text += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text, ms: Date.now() - t0 }));
       res.on('error', (e) => resolve({ status: -1, text: e.message, ms: Date.now() - t0 }));
     });
@@ -90,7 +105,12 @@ class Slowloris {
   opened = 0;
   closedByServer = 0;
 
-  constructor(private readonly port: number, count: number, private readonly budget: number, private readonly headers = 'Host: slow.local\r\n') {
+  constructor(
+    private readonly port: number,
+    count: number,
+    private readonly budget: number,
+    private readonly headers = 'Host: slow.local\r\n',
+  ) {
     for (let i = 0; i < count; i++) this.open(i % 3);
     let tick = 0;
     this.timer = setInterval(() => {
@@ -114,12 +134,15 @@ class Slowloris {
     if (this.stopped || this.opened >= this.budget) return;
     this.opened++;
     // From its own address, as one attacking host is (the normal client comes from 127.0.0.1).
-    const s = net.connect({ port: this.port, host: '127.0.0.1', localAddress: ATTACKER_ADDRESS }) as net.Socket & { mode?: number };
+    const s = net.connect({ port: this.port, host: '127.0.0.1', localAddress: ATTACKER_ADDRESS }) as net.Socket & {
+      mode?: number;
+    };
     s.mode = mode;
     this.live.add(s);
     s.on('connect', () => {
       if (mode === 1) s.write(`POST /slow HTTP/1.1\r\n${this.headers}`);
-      if (mode === 2) s.write(`POST /slow HTTP/1.1\r\n${this.headers}Content-Type: text/plain\r\nContent-Length: 100000\r\n\r\n`);
+      if (mode === 2)
+        s.write(`POST /slow HTTP/1.1\r\n${this.headers}Content-Type: text/plain\r\nContent-Length: 100000\r\n\r\n`);
     });
     s.on('data', () => {});
     s.on('error', () => {});
@@ -142,7 +165,11 @@ class Slowloris {
   async stop(waitMs: number): Promise<number> {
     this.stopped = true;
     const counted = new Set(this.live);
-    for (const s of counted) s.removeAllListeners('close').on('close', () => { counted.delete(s); this.live.delete(s); });
+    for (const s of counted)
+      s.removeAllListeners('close').on('close', () => {
+        counted.delete(s);
+        this.live.delete(s);
+      });
     const deadline = Date.now() + waitMs;
     while (counted.size && Date.now() < deadline) await sleep(50);
     const left = counted.size;
@@ -157,21 +184,49 @@ describe('slow clients', () => {
   let dir: string;
   let api = 0;
   let gateway = 0;
-  const call = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => request(`http://127.0.0.1:${api}${path}`, method, { body, headers });
+  const call = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+    request(`http://127.0.0.1:${api}${path}`, method, { body, headers });
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'protium-slow-'));
     // The limit applies to the dashboard and, inherited, to its replicas.
-    child = spawn('bash', ['-c', `ulimit -n ${FD_LIMIT} && exec "$0" "$@"`, process.execPath, MAIN, '--listen-addr', '127.0.0.1:0', '--gateway-listen-addr', '127.0.0.1:0',
-      '--data-dir', dir, '--max-connections', String(CAP), '--headers-timeout', '1s', '--request-timeout', '2s', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spawn(
+      'bash',
+      [
+        '-c',
+        `ulimit -n ${FD_LIMIT} && exec "$0" "$@"`,
+        process.execPath,
+        MAIN,
+        '--listen-addr',
+        '127.0.0.1:0',
+        '--gateway-listen-addr',
+        '127.0.0.1:0',
+        '--data-dir',
+        dir,
+        '--max-connections',
+        String(CAP),
+        '--headers-timeout',
+        '1s',
+        '--request-timeout',
+        '2s',
+        '--log-level',
+        'info',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const lines = createInterface({ input: child.stdout! });
     const listening = await new Promise<{ url: string; gatewayUrl: string }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the dashboard did not start within 20 s')), 20_000);
       lines.on('line', (line) => {
         try {
           const rec = JSON.parse(line) as { url?: string; gatewayUrl?: string };
-          if (rec.url && rec.gatewayUrl) { clearTimeout(timer); resolve({ url: rec.url, gatewayUrl: rec.gatewayUrl }); }
-        } catch { /* not JSON */ }
+          if (rec.url && rec.gatewayUrl) {
+            clearTimeout(timer);
+            resolve({ url: rec.url, gatewayUrl: rec.gatewayUrl });
+          }
+        } catch {
+          /* not JSON */
+        }
       });
       child.once('exit', (code) => reject(new Error(`the dashboard exited with ${code}`)));
     });
@@ -179,20 +234,45 @@ describe('slow clients', () => {
     api = Number(new URL(listening.url).port);
     gateway = Number(new URL(listening.gatewayUrl).port);
     const src = 'exports.handler = (c, e) => c.callback("served " + e.method);';
-    assert.equal((await call('POST', '/api/functions', functionBody('slow-fn', 'nodejs', src, { spec: { minReplicas: 0, maxReplicas: 1 } }))).status, 202);
-    assert.equal((await call('POST', '/api/api_gateways', { metadata: { name: 'slow-gw' }, spec: { host: 'slow.local', path: '/', upstreams: [{ kind: 'nucliofunction', nucliofunction: { name: 'slow-fn' } }] } })).status, 202);
+    assert.equal(
+      (
+        await call(
+          'POST',
+          '/api/functions',
+          functionBody('slow-fn', 'nodejs', src, { spec: { minReplicas: 0, maxReplicas: 1 } }),
+        )
+      ).status,
+      202,
+    );
+    assert.equal(
+      (
+        await call('POST', '/api/api_gateways', {
+          metadata: { name: 'slow-gw' },
+          spec: {
+            host: 'slow.local',
+            path: '/',
+            upstreams: [{ kind: 'nucliofunction', nucliofunction: { name: 'slow-fn' } }],
+          },
+        })
+      ).status,
+      202,
+    );
     const deadline = Date.now() + 60_000;
     for (;;) {
       const fn = (await call('GET', '/api/functions/slow-fn')).json;
       if (fn?.status?.state === 'ready') break;
-      if (fn?.status?.state === 'error' || Date.now() > deadline) throw new Error(`slow-fn: ${JSON.stringify(fn?.status)}`);
+      if (fn?.status?.state === 'error' || Date.now() > deadline)
+        throw new Error(`slow-fn: ${JSON.stringify(fn?.status)}`);
       await sleep(100);
     }
   });
 
   after(async () => {
     child?.kill('SIGTERM');
-    await new Promise((r) => { if (child.exitCode !== null) r(undefined); else child.once('exit', r); });
+    await new Promise((r) => {
+      if (child.exitCode !== null) r(undefined);
+      else child.once('exit', r);
+    });
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -201,7 +281,14 @@ describe('slow clients', () => {
    * that the processes in `watch` stay within their descriptor bound (`perConnection` descriptors per
    * allowed connection), and that the server closes every slow connection once the attack stops reopening.
    */
-  async function underAttack(t: { diagnostic(msg: string): void }, port: number, serve: () => Promise<{ status: number; text: string; ms: number }>, want: RegExp, watch: () => number[], perConnection = 1) {
+  async function underAttack(
+    t: { diagnostic(msg: string): void },
+    port: number,
+    serve: () => Promise<{ status: number; text: string; ms: number }>,
+    want: RegExp,
+    watch: () => number[],
+    perConnection = 1,
+  ) {
     const baseline = new Map(watch().map((pid) => [pid, fdCount(pid)]));
     // The budget only keeps a runaway attack bounded: reopening (each after 0.25–1 s) lasts as long as the
     // normal client takes.
@@ -217,13 +304,19 @@ describe('slow clients', () => {
       for (let i = 0; i < 10; i++) {
         assert.ok(!attack.spent, 'the attack still reopens what the server closes when the client comes');
         const res = await serve();
-        assert.ok(res.status === 200 && want.test(res.text), `request ${i} during the attack: ${res.status} ${res.text.slice(0, 120)}`);
+        assert.ok(
+          res.status === 200 && want.test(res.text),
+          `request ${i} during the attack: ${res.status} ${res.text.slice(0, 120)}`,
+        );
         worstMs = Math.max(worstMs, res.ms);
         for (const pid of watch()) {
           const n = fdCount(pid);
           peakFds = Math.max(peakFds, n);
           const base = baseline.get(pid) ?? n;
-          assert.ok(n <= base + perConnection * CAP + SLACK, `process ${pid} holds ${n} descriptors (baseline ${base}, cap ${CAP}): ${socketBreakdown(pid)}`);
+          assert.ok(
+            n <= base + perConnection * CAP + SLACK,
+            `process ${pid} holds ${n} descriptors (baseline ${base}, cap ${CAP}): ${socketBreakdown(pid)}`,
+          );
         }
         await sleep(100);
       }
@@ -231,33 +324,70 @@ describe('slow clients', () => {
       closedDuring = attack.closedByServer;
       left = await attack.stop(8_000);
     }
-    t.diagnostic(`opened ${attack.opened} slow connections, ${closedDuring} closed by the server during the attack; normal client: worst ${worstMs} ms; peak descriptors ${peakFds}; left open 8 s after the attack stopped: ${left}`);
-    assert.ok(closedDuring >= ATTACKERS - CAP, `the server was full: it closed ${closedDuring} of ${attack.opened} slow connections while the attack went on`);
+    t.diagnostic(
+      `opened ${attack.opened} slow connections, ${closedDuring} closed by the server during the attack; normal client: worst ${worstMs} ms; peak descriptors ${peakFds}; left open 8 s after the attack stopped: ${left}`,
+    );
+    assert.ok(
+      closedDuring >= ATTACKERS - CAP,
+      `the server was full: it closed ${closedDuring} of ${attack.opened} slow connections while the attack went on`,
+    );
     assert.equal(left, 0, 'every slow connection is closed by the server');
   }
 
   it('the dashboard API serves a normal client while slow clients hold more connections than it allows', async (t) => {
-    await underAttack(t, api, () => probe(api, '/api/versions'), /"dashboard"/, () => [child.pid!]);
+    await underAttack(
+      t,
+      api,
+      () => probe(api, '/api/versions'),
+      /"dashboard"/,
+      () => [child.pid!],
+    );
   });
 
   it('the API gateway listener does too', async (t) => {
     // A forwarded request costs the dashboard up to 4 descriptors: the client's, the upstream connection's,
     // and that connection's accepted end on the function port (held, or being passed to the replica).
-    await underAttack(t, gateway, () => probe(gateway, '/hello', { host: 'slow.local' }), /served GET/, () => [child.pid!], 4);
+    await underAttack(
+      t,
+      gateway,
+      () => probe(gateway, '/hello', { host: 'slow.local' }),
+      /served GET/,
+      () => [child.pid!],
+      4,
+    );
   });
 
   // On a function port the dashboard holds up to the cap for a replica, and passes up to the cap at once.
   it('a function port with a replica up does too (the replica bounds its connections)', async (t) => {
     const port = (await call('GET', '/api/functions/slow-fn')).json.status.httpPort as number;
-    await underAttack(t, port, () => probe(port, '/'), /served GET/, () => [child.pid!, ...replicaPids(child.pid!)], 2);
+    await underAttack(
+      t,
+      port,
+      () => probe(port, '/'),
+      /served GET/,
+      () => [child.pid!, ...replicaPids(child.pid!)],
+      2,
+    );
   });
 
   it('a function port while the function wakes from zero does too (held connections are bounded)', async (t) => {
     const port = (await call('GET', '/api/functions/slow-fn')).json.status.httpPort as number;
-    const parked = await call('PATCH', '/api/functions/slow-fn', { desiredState: 'scaledToZero' }, { 'x-nuclio-wait-function-action': 'true' });
+    const parked = await call(
+      'PATCH',
+      '/api/functions/slow-fn',
+      { desiredState: 'scaledToZero' },
+      { 'x-nuclio-wait-function-action': 'true' },
+    );
     assert.equal(parked.status, 204, parked.text);
     assert.equal((await call('GET', '/api/functions/slow-fn')).json.status.state, 'scaledToZero');
-    await underAttack(t, port, () => probe(port, '/'), /served GET/, () => [child.pid!, ...replicaPids(child.pid!)], 2);
+    await underAttack(
+      t,
+      port,
+      () => probe(port, '/'),
+      /served GET/,
+      () => [child.pid!, ...replicaPids(child.pid!)],
+      2,
+    );
     // The dashboard's own API was never starved meanwhile.
     assert.equal((await probe(api, '/api/versions')).status, 200);
   });

@@ -25,7 +25,11 @@ describe('source limits (--max-source-size 1Mi, --max-source-files 50)', () => {
   let serverUrl: string;
   const archiveFn = (name: string, bytes: Buffer) => ({
     metadata: { name, labels: { 'nuclio.io/project-name': 'default' } },
-    spec: { runtime: 'nodejs', handler: 'handler:handler', build: { codeEntryType: 'archive', functionSourceCode: bytes.toString('base64') } },
+    spec: {
+      runtime: 'nodejs',
+      handler: 'handler:handler',
+      build: { codeEntryType: 'archive', functionSourceCode: bytes.toString('base64') },
+    },
   });
   const pathFn = (name: string, path: string) => ({
     metadata: { name, labels: { 'nuclio.io/project-name': 'default' } },
@@ -71,30 +75,44 @@ describe('source limits (--max-source-size 1Mi, --max-source-files 50)', () => {
   it('answers 400 for an inline zip whose directory declares more than the limits (a 1 MB-style bomb)', async () => {
     const zips = join(dir, 'zips');
     mkdirSync(zips);
-    execFileSync('python3', ['-c', `
+    execFileSync('python3', [
+      '-c',
+      `
 import zipfile
 with zipfile.ZipFile('${zips}/bomb.zip', 'w', zipfile.ZIP_DEFLATED) as z:
     z.writestr('handler.js', ${JSON.stringify(handler)})
     z.writestr('zeros.bin', b'\\0' * (8 * 1024 * 1024))
 with zipfile.ZipFile('${zips}/many.zip', 'w') as z:
     for i in range(60): z.writestr('f%d.txt' % i, 'x')
-`]);
+`,
+    ]);
     const bomb = readFileSync(join(zips, 'bomb.zip'));
     assert.ok(bomb.length < 64 * 1024, `the bomb is ${bomb.length} bytes`);
     const res = await d.api('POST', '/api/functions', { body: archiveFn('zip-bomb', bomb) });
     assert.equal(res.status, 400, res.text);
     assert.equal(res.json.field, 'spec.build.functionSourceCode');
-    assert.match(res.json.error, /The archive in spec\.build\.functionSourceCode \(expanded\) is over the size limit of 1 MiB \(1048576 bytes\) \(--max-source-size\)/);
-    const many = await d.api('POST', '/api/functions', { body: archiveFn('zip-many', readFileSync(join(zips, 'many.zip'))) });
+    assert.match(
+      res.json.error,
+      /The archive in spec\.build\.functionSourceCode \(expanded\) is over the size limit of 1 MiB \(1048576 bytes\) \(--max-source-size\)/,
+    );
+    const many = await d.api('POST', '/api/functions', {
+      body: archiveFn('zip-many', readFileSync(join(zips, 'many.zip'))),
+    });
     assert.equal(many.status, 400, many.text);
     assert.match(many.json.error, /more than 50 files and folders, the limit \(--max-source-files\)/);
   });
 
   it('answers 400 for inline code that decodes to more than --max-source-size', async () => {
-    const res = await d.api('POST', '/api/functions', { body: {
-      metadata: { name: 'too-long' },
-      spec: { runtime: 'nodejs', handler: 'handler:handler', build: { functionSourceCode: Buffer.alloc(MiB + 10, 0x20).toString('base64') } },
-    } });
+    const res = await d.api('POST', '/api/functions', {
+      body: {
+        metadata: { name: 'too-long' },
+        spec: {
+          runtime: 'nodejs',
+          handler: 'handler:handler',
+          build: { functionSourceCode: Buffer.alloc(MiB + 10, 0x20).toString('base64') },
+        },
+      },
+    });
     assert.equal(res.status, 400, res.text);
     assert.equal(res.json.field, 'spec.build.functionSourceCode');
     assert.match(res.json.error, /decoded\) is over the size limit of 1 MiB/);
@@ -115,15 +133,33 @@ with zipfile.ZipFile('${zips}/many.zip', 'w') as z:
       const res = await d.api('POST', '/api/functions', { body });
       assert.equal(res.status, 202, `${name}: ${res.text}`);
     }
-    assert.match(await errorOf('tgz-bomb'), /The archive \(expanded\) is over the size limit of 1 MiB \(1048576 bytes\) \(--max-source-size\)/);
-    assert.match(await errorOf('tgz-many'), /The archive \(expanded\) holds more than 50 files and folders, the limit \(--max-source-files\)/);
-    assert.match(await errorOf('download'), /Failed to download http:\/\/127\.0\.0\.1:\d+\/big\.js: it is over the size limit of 1 MiB .*--max-source-size/);
-    assert.match(await errorOf('folder'), /The folder spec\.build\.path ".*big" is over the size limit of 1 MiB .*--max-source-size/);
+    assert.match(
+      await errorOf('tgz-bomb'),
+      /The archive \(expanded\) is over the size limit of 1 MiB \(1048576 bytes\) \(--max-source-size\)/,
+    );
+    assert.match(
+      await errorOf('tgz-many'),
+      /The archive \(expanded\) holds more than 50 files and folders, the limit \(--max-source-files\)/,
+    );
+    assert.match(
+      await errorOf('download'),
+      /Failed to download http:\/\/127\.0\.0\.1:\d+\/big\.js: it is over the size limit of 1 MiB .*--max-source-size/,
+    );
+    assert.match(
+      await errorOf('folder'),
+      /The folder spec\.build\.path ".*big" is over the size limit of 1 MiB .*--max-source-size/,
+    );
     // Nothing half-built stays behind.
-    assert.deepEqual(readdirSync(join(d.dataDir, 'artifacts')).filter((n) => n.startsWith('.staging')), []);
+    assert.deepEqual(
+      readdirSync(join(d.dataDir, 'artifacts')).filter((n) => n.startsWith('.staging')),
+      [],
+    );
   });
 
   it('deploys an archive within the limits', async () => {
-    await deploy(d, archiveFn('fits', await tgz('fits', { 'handler.js': handler, 'data.bin': Buffer.alloc(100 * 1024) })));
+    await deploy(
+      d,
+      archiveFn('fits', await tgz('fits', { 'handler.js': handler, 'data.bin': Buffer.alloc(100 * 1024) })),
+    );
   });
 });

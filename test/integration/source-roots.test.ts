@@ -99,7 +99,10 @@ describe('local sources inside --source-root, with symbolic links', () => {
     assert.equal(res.status, 202, res.text);
     const f = await waitFor(d, 'leaky', (x) => x.status?.state === 'error' || x.status?.state === 'ready');
     assert.equal(f.status.state, 'error');
-    assert.match(f.status.message, /The folder spec\.build\.path ".*leaky" was refused: the symbolic link "leak\.txt" leads to ".*outside\/secret\.txt", outside the source roots/);
+    assert.match(
+      f.status.message,
+      /The folder spec\.build\.path ".*leaky" was refused: the symbolic link "leak\.txt" leads to ".*outside\/secret\.txt", outside the source roots/,
+    );
 
     const loop = folder(join(root, 'loop'));
     symlinkSync(root, join(loop, 'up'));
@@ -112,7 +115,10 @@ describe('local sources inside --source-root, with symbolic links', () => {
   it('checks again at build time: a folder swapped for a link out of the root after it was accepted does not build', async () => {
     // An imported function (skip-deploy) whose artifact is not on this machine: PATCH ready builds it.
     const dir = folder(join(root, 'swapped'));
-    const imported = { ...fn('swapped', dir), metadata: { ...fn('swapped', dir).metadata, annotations: { 'skip-deploy': 'true' } } };
+    const imported = {
+      ...fn('swapped', dir),
+      metadata: { ...fn('swapped', dir).metadata, annotations: { 'skip-deploy': 'true' } },
+    };
     imported.spec = { ...imported.spec, image: 'protium/processor-swapped:0123456789abcdef' } as typeof imported.spec;
     assert.equal((await d.api('POST', '/api/functions', { body: imported })).status, 202);
     assert.equal((await waitFor(d, 'swapped', (x) => x.status?.state === 'imported')).status.state, 'imported');

@@ -8,7 +8,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-interface Step { inputs: string[]; extensions: string[]; output: string; stamp: string }
+interface Step {
+  inputs: string[];
+  extensions: string[];
+  output: string;
+  stamp: string;
+}
 interface BuildSteps {
   STEPS: Record<'server' | 'web', Step>;
   fingerprint(root: string, step: Step): string;

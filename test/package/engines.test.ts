@@ -19,7 +19,10 @@ describe('package engines', () => {
     const floor = semver.minVersion(pkg.engines.node);
     assert.ok(floor, `engines.node ${JSON.stringify(pkg.engines.node)} is not a semver range`);
     assert.equal(floor.major, 20, 'the README promises Node 20');
-    assert.ok(semver.satisfies(process.version, pkg.engines.node), `Node ${process.version} is outside engines.node ${pkg.engines.node}`);
+    assert.ok(
+      semver.satisfies(process.version, pkg.engines.node),
+      `Node ${process.version} is outside engines.node ${pkg.engines.node}`,
+    );
   });
 
   it('every locked package accepts the lowest Node that engines.node allows (npm ci prints no EBADENGINE)', () => {
@@ -28,7 +31,8 @@ describe('package engines', () => {
     for (const [path, entry] of Object.entries(lock.packages)) {
       const range = Array.isArray(entry.engines) ? undefined : entry.engines?.node;
       if (!path || !range) continue;
-      if (!semver.satisfies(floor, range)) refused.push(`${path.replace(/^.*node_modules\//, '')}@${entry.version} wants node ${range}`);
+      if (!semver.satisfies(floor, range))
+        refused.push(`${path.replace(/^.*node_modules\//, '')}@${entry.version} wants node ${range}`);
     }
     assert.deepEqual(refused, [], `packages that refuse Node ${floor}`);
   });

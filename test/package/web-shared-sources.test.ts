@@ -10,7 +10,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
-interface Step { inputs: string[] }
+interface Step {
+  inputs: string[];
+}
 const scriptUrl = new URL('../../../scripts/build-steps.mjs', import.meta.url).href;
 const { STEPS } = (await import(scriptUrl)) as { STEPS: { web: Step } };
 
@@ -55,6 +57,10 @@ describe('web app inputs (scripts/build-steps.mjs)', () => {
       }
     }
     assert.ok(outside.length > 0, 'the web app imports server modules (the test would be empty otherwise)');
-    for (const f of outside) assert.ok(covered(f), `${relative(root, f)} is imported by the web app but is not an input of the web build step`);
+    for (const f of outside)
+      assert.ok(
+        covered(f),
+        `${relative(root, f)} is imported by the web app but is not an input of the web build step`,
+      );
   });
 });

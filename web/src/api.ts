@@ -130,7 +130,9 @@ function connectionLost(reason: string): void {
 /** Called when something suggests the dashboard may be back (the browser came online). */
 export function checkConnection(): void {
   if (!conn.online) return;
-  void fetch('/api/versions', { cache: 'no-store' }).catch(() => connectionLost('The browser lost its network connection'));
+  void fetch('/api/versions', { cache: 'no-store' }).catch(() =>
+    connectionLost('The browser lost its network connection'),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -178,7 +180,8 @@ export async function rawFetch(method: string, path: string, opts: RequestOption
   if (res.status === 401 && !path.startsWith('/api/versions')) authFailed();
   // 503 from the dashboard itself: it is shutting down (or not ready). A function's own 503 (through
   // the invocation endpoint) is the function's business.
-  if (res.status === 503 && opts.dashboardAnswer !== false) connectionLost('The dashboard is restarting or unavailable (503)');
+  if (res.status === 503 && opts.dashboardAnswer !== false)
+    connectionLost('The dashboard is restarting or unavailable (503)');
   return res;
 }
 
@@ -219,7 +222,10 @@ export async function api<T = unknown>(method: string, path: string, opts: Reque
   try {
     return JSON.parse(text) as T;
   } catch {
-    throw new ApiError(`The dashboard answered ${method} ${path} with something that is not JSON: ${text.slice(0, 200)}`, res.status);
+    throw new ApiError(
+      `The dashboard answered ${method} ${path} with something that is not JSON: ${text.slice(0, 200)}`,
+      res.status,
+    );
   }
 }
 
@@ -227,7 +233,13 @@ export async function api<T = unknown>(method: string, path: string, opts: Reque
  * Reads a text/plain stream of lines (replica logs) until it ends or `signal` aborts, calling `onLines`
  * with each batch of complete lines.
  */
-export async function streamLines(path: string, query: RequestOptions['query'], onLines: (lines: string[]) => void, signal: AbortSignal, onOpen?: () => void): Promise<void> {
+export async function streamLines(
+  path: string,
+  query: RequestOptions['query'],
+  onLines: (lines: string[]) => void,
+  signal: AbortSignal,
+  onOpen?: () => void,
+): Promise<void> {
   const res = await rawFetch('GET', path, { query, signal });
   if (!res.ok) throw await errorFrom(res, 'reading the log');
   onOpen?.();
@@ -288,13 +300,17 @@ export interface FunctionTemplate {
 }
 export type FunctionEvent = Without<R.FunctionEvent, 'metadata' | 'spec'> & {
   metadata: Meta;
-  spec: R.FunctionEventSpec & { attributes?: { method?: string; path?: string; headers?: Record<string, unknown>; [k: string]: unknown } };
+  spec: R.FunctionEventSpec & {
+    attributes?: { method?: string; path?: string; headers?: Record<string, unknown>; [k: string]: unknown };
+  };
 };
 export type Upstream = R.ApiGatewayUpstream;
 export type ApiGateway = Without<R.ApiGateway, 'metadata' | 'status'> & { metadata: Meta; status?: R.ApiGatewayStatus };
 
 export const byName = <T>(o: Record<string, T> | undefined): T[] =>
-  Object.entries(o ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => v);
+  Object.entries(o ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([, v]) => v);
 
 const enc = encodeURIComponent;
 
@@ -305,15 +321,23 @@ export const Api = {
     api<Project>('POST', '/api/projects', { body: { metadata: { name }, spec: { description } } }),
   /** `cascading` deletes the project's functions, their function events and its API gateways with it. */
   deleteProject: (name: string, cascading = false) =>
-    api('DELETE', '/api/projects', { body: { metadata: { name } }, headers: cascading ? { 'X-Nuclio-Delete-Project-Strategy': 'cascading' } : {} }),
+    api('DELETE', '/api/projects', {
+      body: { metadata: { name } },
+      headers: cascading ? { 'X-Nuclio-Delete-Project-Strategy': 'cascading' } : {},
+    }),
   exportProject: (name: string) => api<unknown>('GET', `/api/projects/${enc(name)}`, { query: { export: 'true' } }),
-  importProject: (bundle: unknown) => api<ImportResult>('POST', '/api/projects', { query: { import: 'true' }, body: bundle }),
+  importProject: (bundle: unknown) =>
+    api<ImportResult>('POST', '/api/projects', { query: { import: 'true' }, body: bundle }),
 
   functions: (project?: string) =>
-    api<Record<string, NuclioFunction>>('GET', '/api/functions', { headers: project ? { 'X-Nuclio-Project-Name': project } : {} }),
-  function: (name: string, signal?: AbortSignal) => api<NuclioFunction>('GET', `/api/functions/${enc(name)}`, { signal }),
+    api<Record<string, NuclioFunction>>('GET', '/api/functions', {
+      headers: project ? { 'X-Nuclio-Project-Name': project } : {},
+    }),
+  function: (name: string, signal?: AbortSignal) =>
+    api<NuclioFunction>('GET', `/api/functions/${enc(name)}`, { signal }),
   createFunction: (fn: { metadata: Meta; spec: FunctionSpec }) => api('POST', '/api/functions', { body: fn }),
-  updateFunction: (fn: { metadata: Meta; spec: FunctionSpec }) => api('PUT', `/api/functions/${enc(fn.metadata.name)}`, { body: fn }),
+  updateFunction: (fn: { metadata: Meta; spec: FunctionSpec }) =>
+    api('PUT', `/api/functions/${enc(fn.metadata.name)}`, { body: fn }),
   patchFunction: (name: string, desiredState: 'ready' | 'scaledToZero') =>
     api('PATCH', `/api/functions/${enc(name)}`, { body: { desiredState } }),
   deleteFunction: (name: string, withGateways: boolean) =>
@@ -333,7 +357,9 @@ export const Api = {
   deleteFunctionEvent: (name: string) => api('DELETE', '/api/function_events', { body: { metadata: { name } } }),
 
   gateways: (project?: string) =>
-    api<Record<string, ApiGateway>>('GET', '/api/api_gateways', { headers: project ? { 'X-Nuclio-Project-Name': project } : {} }),
+    api<Record<string, ApiGateway>>('GET', '/api/api_gateways', {
+      headers: project ? { 'X-Nuclio-Project-Name': project } : {},
+    }),
   gateway: (name: string) => api<ApiGateway>('GET', `/api/api_gateways/${enc(name)}`),
   createGateway: (gw: ApiGateway) => api('POST', '/api/api_gateways', { body: gw }),
   updateGateway: (gw: ApiGateway) => api('PUT', `/api/api_gateways/${enc(gw.metadata.name)}`, { body: gw }),
@@ -341,13 +367,26 @@ export const Api = {
 
   versions: () => api<{ dashboard?: { label?: string; gitCommit?: string } }>('GET', '/api/versions'),
   /** Nuclio's frontend spec; Protium adds where it serves API gateways. */
-  frontendSpec: () => api<{ apiGatewayListenUrl?: string; externalIPAddresses?: string[] }>('GET', '/api/frontend_spec'),
+  frontendSpec: () =>
+    api<{ apiGatewayListenUrl?: string; externalIPAddresses?: string[] }>('GET', '/api/frontend_spec'),
 };
 
 export interface ImportResult {
-  functionImportResult?: { createdAmount: number; failedAmount: number; failedFunctions: { function: string; error: string }[] | null };
-  functionEventImportResult?: { createdAmount: number; failedAmount: number; failedFunctionEvents: { functionEvent: string; error: string }[] | null };
-  apiGatewayImportResult?: { createdAmount: number; failedAmount: number; failedAPIGateways: { apiGateway: string; error: string }[] | null };
+  functionImportResult?: {
+    createdAmount: number;
+    failedAmount: number;
+    failedFunctions: { function: string; error: string }[] | null;
+  };
+  functionEventImportResult?: {
+    createdAmount: number;
+    failedAmount: number;
+    failedFunctionEvents: { functionEvent: string; error: string }[] | null;
+  };
+  apiGatewayImportResult?: {
+    createdAmount: number;
+    failedAmount: number;
+    failedAPIGateways: { apiGateway: string; error: string }[] | null;
+  };
 }
 
 export interface Invocation {
@@ -374,7 +413,12 @@ export async function invokeFunction(
   };
   const started = performance.now();
   const withBody = req.method !== 'GET' && req.method !== 'HEAD';
-  const res = await rawFetch(req.method, '/api/function_invocations', { headers, body: withBody ? req.body : undefined, signal, dashboardAnswer: false });
+  const res = await rawFetch(req.method, '/api/function_invocations', {
+    headers,
+    body: withBody ? req.body : undefined,
+    signal,
+    dashboardAnswer: false,
+  });
   const body = await res.text();
   const timeMs = performance.now() - started;
   let logs: LogRecord[] = [];
@@ -392,5 +436,13 @@ export async function invokeFunction(
     if (k !== 'x-nuclio-logs') list.push([k, v]);
   });
   list.sort(([a], [b]) => a.localeCompare(b));
-  return { status: res.status, statusText: res.statusText, headers: list, body, contentType: res.headers.get('content-type') ?? '', logs, timeMs };
+  return {
+    status: res.status,
+    statusText: res.statusText,
+    headers: list,
+    body,
+    contentType: res.headers.get('content-type') ?? '',
+    logs,
+    timeMs,
+  };
 }

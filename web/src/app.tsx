@@ -17,7 +17,12 @@ export function App() {
     if (path === '/' || path === '') navigate(paths.projects(), true);
   }, [path]);
   useEffect(() => {
-    const what = route.page === 'function' ? route.fn : route.page === 'functions' || route.page === 'gateways' ? route.project : 'Projects';
+    const what =
+      route.page === 'function'
+        ? route.fn
+        : route.page === 'functions' || route.page === 'gateways'
+          ? route.project
+          : 'Projects';
     document.title = `${what} · Protium dashboard`;
   }, [path]);
   return (
@@ -27,7 +32,9 @@ export function App() {
       <main class="main">
         <ErrorBoundary key={pageKey(route)}>
           {route.page === 'projects' && <ProjectsPage />}
-          {(route.page === 'functions' || route.page === 'gateways') && <ProjectPage project={route.project} tab={route.page} />}
+          {(route.page === 'functions' || route.page === 'gateways') && (
+            <ProjectPage project={route.project} tab={route.page} />
+          )}
           {route.page === 'function' && <FunctionPage project={route.project} name={route.fn} tab={route.tab} />}
           {route.page === 'notFound' && (
             <section class="page">
@@ -63,7 +70,9 @@ function Header() {
       <nav>
         <Link href={paths.projects()}>Projects</Link>
       </nav>
-      <span class="header-meta muted small">{v ? `dashboard ${v.label ?? ''}${v.gitCommit ? ` · ${v.gitCommit.slice(0, 8)}` : ''}` : ''}</span>
+      <span class="header-meta muted small">
+        {v ? `dashboard ${v.label ?? ''}${v.gitCommit ? ` · ${v.gitCommit.slice(0, 8)}` : ''}` : ''}
+      </span>
     </header>
   );
 }
@@ -81,7 +90,9 @@ class ErrorBoundary extends Component<{ children: ComponentChildren }, { error?:
           <h1>This page failed</h1>
           <pre class="error-pre">{errorMessage(this.state.error)}</pre>
           <div class="actions">
-            <Button variant="primary" onClick={() => this.setState({ error: undefined })}>Try again</Button>
+            <Button variant="primary" onClick={() => this.setState({ error: undefined })}>
+              Try again
+            </Button>
             <Button onClick={() => navigate(paths.projects())}>Go to the projects</Button>
           </div>
         </section>

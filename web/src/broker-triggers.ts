@@ -28,41 +28,89 @@ export interface BrokerKind {
   template: () => Trigger;
 }
 
-const workers: BrokerField = { path: ['numWorkers'], label: 'Workers', type: 'number', hint: 'Messages handled at once by a replica.' };
+const workers: BrokerField = {
+  path: ['numWorkers'],
+  label: 'Workers',
+  type: 'number',
+  hint: 'Messages handled at once by a replica.',
+};
 
 export const BROKER_KINDS: BrokerKind[] = [
   {
-    kind: 'nats', prefix: 'nats', title: 'NATS',
+    kind: 'nats',
+    prefix: 'nats',
+    title: 'NATS',
     fields: [
       { path: ['url'], label: 'URL', type: 'text', hint: 'nats://[user:password@]host:4222' },
       { path: ['attributes', 'topic'], label: 'Subject', type: 'text', hint: 'e.g. orders.* (wildcards allowed)' },
-      { path: ['attributes', 'queueName'], label: 'Queue group', type: 'text', hint: 'Empty: {{.Namespace}}.{{.Name}}-{{.Id}} (the replicas share it)' },
+      {
+        path: ['attributes', 'queueName'],
+        label: 'Queue group',
+        type: 'text',
+        hint: 'Empty: {{.Namespace}}.{{.Name}}-{{.Id}} (the replicas share it)',
+      },
       workers,
     ],
     template: () => ({ kind: 'nats', url: 'nats://127.0.0.1:4222', attributes: { topic: '' } }),
   },
   {
-    kind: 'mqtt', prefix: 'mqtt', title: 'MQTT',
+    kind: 'mqtt',
+    prefix: 'mqtt',
+    title: 'MQTT',
     fields: [
       { path: ['url'], label: 'URL', type: 'text', hint: 'tcp://host:1883 (mqtts:// for TLS)' },
-      { path: ['attributes', 'subscriptions'], label: 'Subscriptions', type: 'subscriptions', hint: 'One per line: topic qos (e.g. sensors/+/temp 1)' },
+      {
+        path: ['attributes', 'subscriptions'],
+        label: 'Subscriptions',
+        type: 'subscriptions',
+        hint: 'One per line: topic qos (e.g. sensors/+/temp 1)',
+      },
       { path: ['attributes', 'clientID'], label: 'Client ID', type: 'text', hint: 'Each replica adds its own suffix' },
       { path: ['attributes', 'username'], label: 'Username', type: 'text' },
       { path: ['attributes', 'password'], label: 'Password', type: 'password' },
-      { path: ['attributes', 'protocolVersion'], label: 'Protocol version', type: 'select', options: ['', '4', '5', '3'], hint: 'Empty: 4 (MQTT 3.1.1)' },
+      {
+        path: ['attributes', 'protocolVersion'],
+        label: 'Protocol version',
+        type: 'select',
+        options: ['', '4', '5', '3'],
+        hint: 'Empty: 4 (MQTT 3.1.1)',
+      },
       workers,
     ],
     template: () => ({ kind: 'mqtt', url: 'tcp://127.0.0.1:1883', attributes: { subscriptions: [] } }),
   },
   {
-    kind: 'rabbit-mq', prefix: 'rabbitmq', title: 'RabbitMQ',
+    kind: 'rabbit-mq',
+    prefix: 'rabbitmq',
+    title: 'RabbitMQ',
     fields: [
       { path: ['url'], label: 'URL', type: 'text', hint: 'amqp://[user:password@]host:5672[/vhost]' },
-      { path: ['attributes', 'exchangeName'], label: 'Exchange', type: 'text', hint: 'A topic exchange, needed with routing keys' },
+      {
+        path: ['attributes', 'exchangeName'],
+        label: 'Exchange',
+        type: 'text',
+        hint: 'A topic exchange, needed with routing keys',
+      },
       { path: ['attributes', 'queueName'], label: 'Queue', type: 'text', hint: 'Empty: nuclio-<namespace>-<function>' },
-      { path: ['attributes', 'topics'], label: 'Routing keys', type: 'list', hint: 'Comma-separated, e.g. orders.*, invoices.#' },
-      { path: ['attributes', 'prefetchCount'], label: 'Prefetch', type: 'number', hint: 'Empty: the worker count; 0: no limit' },
-      { path: ['attributes', 'onError'], label: 'On handler error', type: 'select', options: ['', 'nack', 'ack'], hint: 'Empty: nack' },
+      {
+        path: ['attributes', 'topics'],
+        label: 'Routing keys',
+        type: 'list',
+        hint: 'Comma-separated, e.g. orders.*, invoices.#',
+      },
+      {
+        path: ['attributes', 'prefetchCount'],
+        label: 'Prefetch',
+        type: 'number',
+        hint: 'Empty: the worker count; 0: no limit',
+      },
+      {
+        path: ['attributes', 'onError'],
+        label: 'On handler error',
+        type: 'select',
+        options: ['', 'nack', 'ack'],
+        hint: 'Empty: nack',
+      },
       { path: ['attributes', 'requeueOnError'], label: 'Requeue failed messages', type: 'checkbox' },
       { path: ['attributes', 'durableQueue'], label: 'Durable queue', type: 'checkbox' },
       { path: ['attributes', 'durableExchange'], label: 'Durable exchange', type: 'checkbox' },
@@ -71,12 +119,20 @@ export const BROKER_KINDS: BrokerKind[] = [
     template: () => ({ kind: 'rabbit-mq', url: 'amqp://127.0.0.1:5672', attributes: {} }),
   },
   {
-    kind: 'kafka-cluster', prefix: 'kafka', title: 'Kafka',
+    kind: 'kafka-cluster',
+    prefix: 'kafka',
+    title: 'Kafka',
     fields: [
       { path: ['attributes', 'brokers'], label: 'Brokers', type: 'list', hint: 'Comma-separated host:port' },
       { path: ['attributes', 'topics'], label: 'Topics', type: 'list', hint: 'Comma-separated' },
       { path: ['attributes', 'consumerGroup'], label: 'Consumer group', type: 'text' },
-      { path: ['attributes', 'initialOffset'], label: 'Initial offset', type: 'select', options: ['', 'latest', 'earliest'], hint: 'Empty: latest' },
+      {
+        path: ['attributes', 'initialOffset'],
+        label: 'Initial offset',
+        type: 'select',
+        options: ['', 'latest', 'earliest'],
+        hint: 'Empty: latest',
+      },
       { path: ['attributes', 'sasl', 'enable'], label: 'SASL', type: 'checkbox' },
       { path: ['attributes', 'sasl', 'user'], label: 'SASL user', type: 'text' },
       { path: ['attributes', 'sasl', 'password'], label: 'SASL password', type: 'password' },
@@ -89,7 +145,12 @@ export const BROKER_KINDS: BrokerKind[] = [
 ];
 
 export const brokerKind = (kind: string): BrokerKind | undefined =>
-  BROKER_KINDS.find((k) => k.kind === kind || (kind === 'rabbitMq' && k.kind === 'rabbit-mq') || (kind === 'kafka' && k.kind === 'kafka-cluster'));
+  BROKER_KINDS.find(
+    (k) =>
+      k.kind === kind ||
+      (kind === 'rabbitMq' && k.kind === 'rabbit-mq') ||
+      (kind === 'kafka' && k.kind === 'kafka-cluster'),
+  );
 
 /** The error field of a broker field: spec.triggers.<key>.<path>. */
 export const fieldPath = (key: string, f: BrokerField) => `spec.triggers.${key}.${f.path.join('.')}`;
@@ -107,7 +168,15 @@ export function fieldText(t: Trigger, f: BrokerField): string {
   if (f.type === 'list') return Array.isArray(v) ? v.join(', ') : String(v);
   if (f.type === 'checkbox') return v === true || v === 'true' ? 'true' : '';
   if (f.type === 'subscriptions') {
-    return Array.isArray(v) ? v.map((s) => (s && typeof s === 'object' ? `${(s as { topic?: unknown }).topic ?? ''} ${(s as { qos?: unknown }).qos ?? 0}` : String(s))).join('\n') : JSON.stringify(v);
+    return Array.isArray(v)
+      ? v
+          .map((s) =>
+            s && typeof s === 'object'
+              ? `${(s as { topic?: unknown }).topic ?? ''} ${(s as { qos?: unknown }).qos ?? 0}`
+              : String(s),
+          )
+          .join('\n')
+      : JSON.stringify(v);
   }
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
@@ -116,19 +185,34 @@ export function fieldText(t: Trigger, f: BrokerField): string {
 function fieldValue(f: BrokerField, text: string): unknown {
   const s = text.trim();
   switch (f.type) {
-    case 'checkbox': return s === 'true' ? true : undefined;
-    case 'number': return s === '' ? undefined : /^-?\d+$/.test(s) ? Number(s) : s;
-    case 'list': return s === '' ? undefined : s.split(/[,\n]/).map((x) => x.trim()).filter(Boolean);
+    case 'checkbox':
+      return s === 'true' ? true : undefined;
+    case 'number':
+      return s === '' ? undefined : /^-?\d+$/.test(s) ? Number(s) : s;
+    case 'list':
+      return s === ''
+        ? undefined
+        : s
+            .split(/[,\n]/)
+            .map((x) => x.trim())
+            .filter(Boolean);
     case 'subscriptions':
-      return s === '' ? [] : s.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
-        const m = /^(\S+)(?:\s+(\S+))?$/.exec(l);
-        if (!m) return { topic: l };
-        const qos = m[2] === undefined ? 0 : /^\d+$/.test(m[2]) ? Number(m[2]) : m[2];
-        return { topic: m[1], qos };
-      });
+      return s === ''
+        ? []
+        : s
+            .split('\n')
+            .map((l) => l.trim())
+            .filter(Boolean)
+            .map((l) => {
+              const m = /^(\S+)(?:\s+(\S+))?$/.exec(l);
+              if (!m) return { topic: l };
+              const qos = m[2] === undefined ? 0 : /^\d+$/.test(m[2]) ? Number(m[2]) : m[2];
+              return { topic: m[1], qos };
+            });
     case 'select':
       return s === '' ? undefined : f.path[f.path.length - 1] === 'protocolVersion' ? Number(s) : s;
-    default: return s === '' ? undefined : s;
+    default:
+      return s === '' ? undefined : s;
   }
 }
 
@@ -147,7 +231,8 @@ export function withFields(t: Trigger, kind: BrokerKind, values: Record<string, 
     else obj[last] = value;
   }
   const sasl = (out.attributes as Record<string, unknown> | undefined)?.sasl;
-  if (sasl && typeof sasl === 'object' && !Object.keys(sasl).length) delete (out.attributes as Record<string, unknown>).sasl;
+  if (sasl && typeof sasl === 'object' && !Object.keys(sasl).length)
+    delete (out.attributes as Record<string, unknown>).sasl;
   return out as Trigger;
 }
 

@@ -63,7 +63,8 @@ export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs
       } finally {
         running = undefined;
         // While the dashboard is away, the reconnect (epoch) restarts the polling.
-        if (!ac.signal.aborted && intervalMs > 0 && conn.online && !gone) timer = setTimeout(() => void run(), intervalMs);
+        if (!ac.signal.aborted && intervalMs > 0 && conn.online && !gone)
+          timer = setTimeout(() => void run(), intervalMs);
       }
     };
     runRef.current = run;
@@ -87,7 +88,12 @@ export function useAction() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
   const mounted = useRef(true);
-  useEffect(() => () => { mounted.current = false; }, []);
+  useEffect(
+    () => () => {
+      mounted.current = false;
+    },
+    [],
+  );
   const run = useCallback(async <R>(fn: () => Promise<R>): Promise<R | undefined> => {
     setBusy(true);
     setError(undefined);

@@ -42,19 +42,23 @@ export type Route =
   | { page: 'notFound'; path: string };
 
 export function parseRoute(path: string): Route {
-  const parts = path.split('/').filter(Boolean).map((p) => {
-    try {
-      return decodeURIComponent(p);
-    } catch {
-      return p;
-    }
-  });
+  const parts = path
+    .split('/')
+    .filter(Boolean)
+    .map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        return p;
+      }
+    });
   if (parts.length === 0 || (parts.length === 1 && parts[0] === 'projects')) return { page: 'projects' };
   if (parts[0] === 'projects' && parts[1]) {
     const project = parts[1];
     if (parts.length === 2 || (parts.length === 3 && parts[2] === 'functions')) return { page: 'functions', project };
     if (parts.length === 3 && parts[2] === 'gateways') return { page: 'gateways', project };
-    if (parts[2] === 'functions' && parts[3] && parts.length <= 5) return { page: 'function', project, fn: parts[3], tab: parts[4] ?? 'code' };
+    if (parts[2] === 'functions' && parts[3] && parts.length <= 5)
+      return { page: 'function', project, fn: parts[3], tab: parts[4] ?? 'code' };
   }
   return { page: 'notFound', path };
 }
@@ -64,7 +68,8 @@ export const paths = {
   projects: () => '/projects',
   functions: (p: string) => `/projects/${enc(p)}/functions`,
   gateways: (p: string) => `/projects/${enc(p)}/gateways`,
-  fn: (p: string, f: string, tab?: string) => `/projects/${enc(p)}/functions/${enc(f)}${tab && tab !== 'code' ? `/${tab}` : ''}`,
+  fn: (p: string, f: string, tab?: string) =>
+    `/projects/${enc(p)}/functions/${enc(f)}${tab && tab !== 'code' ? `/${tab}` : ''}`,
 };
 
 export function Link(props: { href: string; children: ComponentChildren; class?: string; title?: string }) {
@@ -73,5 +78,9 @@ export function Link(props: { href: string; children: ComponentChildren; class?:
     e.preventDefault();
     navigate(props.href);
   };
-  return <a href={props.href} onClick={onClick} class={props.class} title={props.title}>{props.children}</a>;
+  return (
+    <a href={props.href} onClick={onClick} class={props.class} title={props.title}>
+      {props.children}
+    </a>
+  );
 }

@@ -79,7 +79,9 @@ export function parseHeaderLines(text: string): Record<string, string> {
 }
 
 export function headerLines(headers: Record<string, unknown> | undefined): string {
-  return Object.entries(headers ?? {}).map(([k, v]) => `${k}: ${String(v)}`).join('\n');
+  return Object.entries(headers ?? {})
+    .map(([k, v]) => `${k}: ${String(v)}`)
+    .join('\n');
 }
 
 /** The URL a person can open for an invocation address ("127.0.0.1:31737"). */
@@ -105,20 +107,31 @@ export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** What a request to a function in `state` meets, in a sentence (the test pane shows it when not ready). */
 export function stateSentence(state: string | undefined): string {
   switch (state) {
-    case 'ready': return 'The function is ready.';
+    case 'ready':
+      return 'The function is ready.';
     case 'building':
-    case 'waitingForBuild': return 'The function is being built: a request fails until it is ready.';
+    case 'waitingForBuild':
+      return 'The function is being built: a request fails until it is ready.';
     case 'waitingForResourceConfiguration':
-    case 'configuringResources': return 'The function is starting: a request waits for it or fails.';
-    case 'waitingForScaleResourceFromZero': return 'The function is waking up: a request waits for it.';
-    case 'waitingForScaleResourceToZero': return 'The function is scaling to zero: the next request wakes it up.';
-    case 'scaledToZero': return 'The function is scaled to zero: a request wakes it up (the first answer takes longer).';
-    case 'unhealthy': return 'The function is not healthy (replicas restarting, or a trigger that cannot reach its broker): a request may fail.';
-    case 'imported': return 'The function is imported but not deployed: deploy it before calling it.';
-    case 'error': return 'The function failed to deploy: a request fails until a deploy succeeds.';
+    case 'configuringResources':
+      return 'The function is starting: a request waits for it or fails.';
+    case 'waitingForScaleResourceFromZero':
+      return 'The function is waking up: a request waits for it.';
+    case 'waitingForScaleResourceToZero':
+      return 'The function is scaling to zero: the next request wakes it up.';
+    case 'scaledToZero':
+      return 'The function is scaled to zero: a request wakes it up (the first answer takes longer).';
+    case 'unhealthy':
+      return 'The function is not healthy (replicas restarting, or a trigger that cannot reach its broker): a request may fail.';
+    case 'imported':
+      return 'The function is imported but not deployed: deploy it before calling it.';
+    case 'error':
+      return 'The function failed to deploy: a request fails until a deploy succeeds.';
     case undefined:
-    case '': return 'The function\'s state is not known yet.';
-    default: return `The function is in state ${state}: a request may wait or fail.`;
+    case '':
+      return "The function's state is not known yet.";
+    default:
+      return `The function is in state ${state}: a request may wait or fail.`;
   }
 }
 
@@ -140,10 +153,16 @@ export function logExtras(r: Record<string, unknown>): string {
  * A curl command that calls an API gateway through the dashboard's gateway listener: the Host header names
  * the gateway, the path starts with its path, and the credentials its authentication mode wants.
  */
-export function gatewayCurl(listenUrl: string, gw: { host?: string; path?: string; authenticationMode?: string; username?: string }): string {
+export function gatewayCurl(
+  listenUrl: string,
+  gw: { host?: string; path?: string; authenticationMode?: string; username?: string },
+): string {
   const path = !gw.path || gw.path === '/' ? '/' : gw.path.startsWith('/') ? gw.path : `/${gw.path}`;
-  const auth = gw.authenticationMode === 'basicAuth' || gw.authenticationMode === 'basic'
-    ? ` -u '${gw.username || 'USER'}:PASSWORD'`
-    : gw.authenticationMode === 'accessKey' ? " -H 'X-V3io-Session-Key: ACCESS_KEY'" : '';
+  const auth =
+    gw.authenticationMode === 'basicAuth' || gw.authenticationMode === 'basic'
+      ? ` -u '${gw.username || 'USER'}:PASSWORD'`
+      : gw.authenticationMode === 'accessKey'
+        ? " -H 'X-V3io-Session-Key: ACCESS_KEY'"
+        : '';
   return `curl -H 'Host: ${gw.host ?? ''}'${auth} ${listenUrl.replace(/\/+$/, '')}${path}`;
 }

@@ -28,20 +28,32 @@ export function apiGatewayRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'stor
     let gws = await store.list('apiGateway', ns, project ? { labels: { [PROJECT_LABEL]: project } } : undefined);
     if (fn) gws = gws.filter((g) => upstreamFunctions(g).includes(fn));
     const includeSecrets = queryTrue(req, 'includeSecrets');
-    return sendJson(reply, 200, keyedByName(gws, queryTrue(req, 'export') ? (g) => exportApiGateway(g, { includeSecrets }) : (g) => g));
+    return sendJson(
+      reply,
+      200,
+      keyedByName(gws, queryTrue(req, 'export') ? (g) => exportApiGateway(g, { includeSecrets }) : (g) => g),
+    );
   });
 
   app.get('/api/api_gateways/:name', async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const gw = await store.get('apiGateway', ns, paramName(req));
     if (!gw) throw apiError('API_GATEWAY_NOT_FOUND');
-    return sendJson(reply, 200, queryTrue(req, 'export') ? exportApiGateway(gw, { includeSecrets: queryTrue(req, 'includeSecrets') }) : gw);
+    return sendJson(
+      reply,
+      200,
+      queryTrue(req, 'export') ? exportApiGateway(gw, { includeSecrets: queryTrue(req, 'includeSecrets') }) : gw,
+    );
   });
 
   app.post('/api/api_gateways', async (req, reply) => {
     const gw = readApiGatewayBody(req.body, ctx(req));
-    if (!gw.metadata.labels?.[PROJECT_LABEL]) gw.metadata.labels = { ...(gw.metadata.labels ?? {}), [PROJECT_LABEL]: 'default' };
-    const stored = await writeGateway(deps, gw, { mode: 'create', validateFunctions: headerTrue(req, 'x-nuclio-agw-validate-functions-existence') });
+    if (!gw.metadata.labels?.[PROJECT_LABEL])
+      gw.metadata.labels = { ...(gw.metadata.labels ?? {}), [PROJECT_LABEL]: 'default' };
+    const stored = await writeGateway(deps, gw, {
+      mode: 'create',
+      validateFunctions: headerTrue(req, 'x-nuclio-agw-validate-functions-existence'),
+    });
     return sendJson(reply, 202, stored);
   });
 
@@ -51,10 +63,16 @@ export function apiGatewayRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'stor
     if (gw.metadata.name !== id) throw apiError('API_GATEWAY_NAME_MISMATCH', gw.metadata.name ?? '', id);
     const existing = await store.get('apiGateway', gw.metadata.namespace!, id);
     if (existing && !gw.metadata.labels?.[PROJECT_LABEL]) {
-      gw.metadata.labels = { ...(gw.metadata.labels ?? {}), [PROJECT_LABEL]: existing.metadata.labels?.[PROJECT_LABEL] ?? 'default' };
+      gw.metadata.labels = {
+        ...(gw.metadata.labels ?? {}),
+        [PROJECT_LABEL]: existing.metadata.labels?.[PROJECT_LABEL] ?? 'default',
+      };
     }
     if (existing?.metadata.creationTimestamp) gw.metadata.creationTimestamp = existing.metadata.creationTimestamp;
-    await writeGateway(deps, gw, { mode: 'update', validateFunctions: headerTrue(req, 'x-nuclio-agw-validate-functions-existence') });
+    await writeGateway(deps, gw, {
+      mode: 'update',
+      validateFunctions: headerTrue(req, 'x-nuclio-agw-validate-functions-existence'),
+    });
     return sendEmpty(reply, 204);
   });
 
@@ -69,9 +87,11 @@ export function apiGatewayRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'stor
 /** DELETE needs only the identity: metadata.name (or spec.name) and the namespace. */
 function readIdentity(body: unknown, defaultNamespace: string): { namespace: string; name: string } {
   const b = body as { metadata?: { name?: unknown; namespace?: unknown }; spec?: { name?: unknown } } | null;
-  if (!b || typeof b !== 'object' || Array.isArray(b)) throw apiError('INVALID_BODY', 'Request body must be a JSON object with metadata.name');
+  if (!b || typeof b !== 'object' || Array.isArray(b))
+    throw apiError('INVALID_BODY', 'Request body must be a JSON object with metadata.name');
   const meta = b.metadata && typeof b.metadata === 'object' ? b.metadata : {};
-  const name = typeof meta.name === 'string' && meta.name ? meta.name : typeof b.spec?.name === 'string' ? b.spec.name : '';
+  const name =
+    typeof meta.name === 'string' && meta.name ? meta.name : typeof b.spec?.name === 'string' ? b.spec.name : '';
   const namespace = typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : defaultNamespace;
   if (!name) throw apiError('INVALID_BODY', 'Api gateway name must be provided in metadata');
   return { namespace, name };

@@ -11,7 +11,7 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { apiError } from '../../errors.js';
-import type { ArtifactArchives } from '../../build/artifact-archive.js';
+import type { ArtifactArchives } from '../../builder/artifact-archive.js';
 import type { ArtifactTokens } from '../artifact-tokens.js';
 
 export const ARTIFACT_DIGEST_HEADER = 'x-protium-artifact-digest';

@@ -77,16 +77,26 @@ export function functionEventRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 's
     const existing = await store.get('functionEvent', ev.metadata.namespace!, ev.metadata.name!);
     if (!existing) throw apiError('FUNCTION_EVENT_NOT_FOUND');
     if (!ev.metadata.labels?.[FUNCTION_LABEL] && existing.metadata.labels?.[FUNCTION_LABEL]) {
-      ev.metadata.labels = { ...(ev.metadata.labels ?? {}), [FUNCTION_LABEL]: existing.metadata.labels[FUNCTION_LABEL] };
+      ev.metadata.labels = {
+        ...(ev.metadata.labels ?? {}),
+        [FUNCTION_LABEL]: existing.metadata.labels[FUNCTION_LABEL],
+      };
     }
     const { event, parent } = await prepare(ev);
-    await writeWithParent(parent, { op: 'update', kind: 'functionEvent', object: event, ifVersion: ev.metadata.resourceVersion });
+    await writeWithParent(parent, {
+      op: 'update',
+      kind: 'functionEvent',
+      object: event,
+      ifVersion: ev.metadata.resourceVersion,
+    });
     return sendEmpty(reply, 204);
   });
 
   app.delete('/api/function_events', async (req, reply) => {
     const ev = readFunctionEventBody(req.body, { defaultNamespace: defaultNs(req), withSpec: false });
-    await store.delete('functionEvent', ev.metadata.namespace!, ev.metadata.name!, { ifVersion: ev.metadata.resourceVersion });
+    await store.delete('functionEvent', ev.metadata.namespace!, ev.metadata.name!, {
+      ifVersion: ev.metadata.resourceVersion,
+    });
     return sendEmpty(reply, 204);
   });
 }

@@ -27,8 +27,14 @@ export const INVOCATIONS_PATH = '/api/function_invocations';
 
 /** Headers that steer the proxy and are not the function's business. */
 const CONTROL_HEADERS = new Set([
-  'x-nuclio-function-name', 'x-nuclio-function-namespace', 'x-nuclio-invoke-url', 'x-nuclio-invoke-timeout',
-  'x-nuclio-invoke-via', 'x-nuclio-path', 'x-nuclio-skip-tls-verification', 'x-nuclio-sanitize-response',
+  'x-nuclio-function-name',
+  'x-nuclio-function-namespace',
+  'x-nuclio-invoke-url',
+  'x-nuclio-invoke-timeout',
+  'x-nuclio-invoke-via',
+  'x-nuclio-path',
+  'x-nuclio-skip-tls-verification',
+  'x-nuclio-sanitize-response',
 ]);
 
 export interface InvocationDeps {
@@ -121,28 +127,38 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
   const fn = deps.directory.get(ns, name);
   if (!fn) return fail(res, 'FUNCTION_NOT_FOUND', { name, namespace: ns });
   // The platform knows whether a version serves: during an update (state building) the previous one does.
-  const port = deps.platform.servingPort({ namespace: ns, name });
-  if (!port) return fail(res, 'FUNCTION_NOT_READY', name, fn.state, fn.message?.split('\n')[0]);
-  const wanted = header(req, 'x-nuclio-invoke-url')?.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  let route: string;
+  try {
+    route = await deps.platform.route({ namespace: ns, name });
+  } catch {
+    return fail(res, 'FUNCTION_NOT_READY', name, fn.state, fn.message?.split('\n')[0]);
+  }
+  const wanted = header(req, 'x-nuclio-invoke-url')
+    ?.replace(/^https?:\/\//, '')
+    .replace(/\/+$/, '');
   if (wanted && !fn.urls.includes(wanted)) {
     return fail(res, 'INVALID_INVOKE_URL', wanted, fn.urls);
   }
   const headers: Record<string, string | string[] | undefined> = {};
-  for (const k in req.headers) if (!CONTROL_HEADERS.has(k) && !k.startsWith('x-igz-nuclio')) headers[k] = req.headers[k];
+  for (const k in req.headers)
+    if (!CONTROL_HEADERS.has(k) && !k.startsWith('x-igz-nuclio')) headers[k] = req.headers[k];
   headers['x-nuclio-target'] = name;
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   try {
-    await deps.invoker.forward({
-      target: wanted ?? `127.0.0.1:${port}`,
-      method: req.method ?? 'GET',
-      path: `/${(header(req, 'x-nuclio-path') ?? '').replace(/^\/+/, '')}`,
-      headers,
-      body: hasBody ? req : null,
-      timeoutMs,
-      // Nuclio drops the function's X-Nuclio-* headers; X-Nuclio-Logs stays, as the UI's test pane shows it.
-      dropResponseHeader: (k) => k.startsWith('x-nuclio-') && k !== 'x-nuclio-logs',
-    }, res);
+    await deps.invoker.forward(
+      {
+        target: wanted ?? route,
+        method: req.method ?? 'GET',
+        path: `/${(header(req, 'x-nuclio-path') ?? '').replace(/^\/+/, '')}`,
+        headers,
+        body: hasBody ? req : null,
+        timeoutMs,
+        // Nuclio drops the function's X-Nuclio-* headers; X-Nuclio-Logs stays, as the UI's test pane shows it.
+        dropResponseHeader: (k) => k.startsWith('x-nuclio-') && k !== 'x-nuclio-logs',
+      },
+      res,
+    );
   } catch (e) {
-    sendError(res, isApiError(e) ? e : apiError('UPSTREAM_FAILED', wanted ?? `127.0.0.1:${port}`, (e as Error).message));
+    sendError(res, isApiError(e) ? e : apiError('UPSTREAM_FAILED', wanted ?? route, (e as Error).message));
   }
 }

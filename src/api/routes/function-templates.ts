@@ -25,9 +25,12 @@ export function functionTemplateRoutes(app: FastifyInstance, deps: Pick<ApiDeps,
 
   app.post('/api/function_templates/render', async (req, reply) => {
     const body = req.body;
-    if (!isObject(body) || typeof body.template !== 'string') throw apiError('INVALID_BODY', 'Request body must be {"template": "<yaml text>", "values": {...}}');
-    if (body.values !== undefined && body.values !== null && !isObject(body.values)) throw apiError('INVALID_BODY', 'values must be an object');
-    const tooDeep = () => apiError('INVALID_TEMPLATE', `it nests mappings and lists more than ${MAX_JSON_DEPTH} levels deep`);
+    if (!isObject(body) || typeof body.template !== 'string')
+      throw apiError('INVALID_BODY', 'Request body must be {"template": "<yaml text>", "values": {...}}');
+    if (body.values !== undefined && body.values !== null && !isObject(body.values))
+      throw apiError('INVALID_BODY', 'values must be an object');
+    const tooDeep = () =>
+      apiError('INVALID_TEMPLATE', `it nests mappings and lists more than ${MAX_JSON_DEPTH} levels deep`);
     let doc: unknown;
     try {
       doc = parseYaml(renderTemplate(body.template, (body.values ?? {}) as Record<string, unknown>));

@@ -15,9 +15,7 @@ import { isObject } from '../../resources/shape.js';
 import { FUNCTION_LABEL, PROJECT_LABEL, type FunctionRecord, type FunctionRef } from '../../resources/types.js';
 import type { StoreOp } from '../../store/store.js';
 import { parseDuration } from '../../util/duration.js';
-import {
-  header, headerTrue, keyedByName, namespaceOf, paramName, queryTrue, sendEmpty, sendJson,
-} from '../reply.js';
+import { header, headerTrue, keyedByName, namespaceOf, paramName, queryTrue, sendEmpty, sendJson } from '../reply.js';
 import { clientGone, waitForFunction } from '../wait.js';
 import type { ApiDeps } from '../deps.js';
 
@@ -26,11 +24,16 @@ const NS_HEADER = 'x-nuclio-function-namespace';
 const MAX_WAIT_MS = 15 * 60_000;
 const DEFAULT_CREATION_TIMEOUT_MS = 60_000;
 
-export function functionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' | 'config' | 'platform'>): void {
-  const { store, config, platform } = deps;
+export function functionRoutes(
+  app: FastifyInstance,
+  deps: Pick<ApiDeps, 'store' | 'config' | 'platform' | 'buildLogs'>,
+): void {
+  const { store, config, platform, buildLogs } = deps;
   // Followed logs never end by themselves: a closing dashboard ends them, or close() would wait for clients.
   const following = new Set<AbortController>();
-  app.addHook('preClose', async () => { for (const ac of following) ac.abort(); });
+  app.addHook('preClose', async () => {
+    for (const ac of following) ac.abort();
+  });
   const ctx = (req: FastifyRequest) => ({
     defaultNamespace: header(req, NS_HEADER) ?? config.namespace,
     projectName: header(req, 'x-nuclio-project-name'),
@@ -50,7 +53,11 @@ export function functionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store'
     if (queryTrue(req, 'export')) {
       const cleanup = header(req, 'x-nuclio-skip-spec-cleanup') !== undefined;
       const includeSecrets = queryTrue(req, 'includeSecrets');
-      return sendJson(reply, 200, keyedByName(fns, (f) => exportFunction(f, { skipSpecCleanup: cleanup, includeSecrets })));
+      return sendJson(
+        reply,
+        200,
+        keyedByName(fns, (f) => exportFunction(f, { skipSpecCleanup: cleanup, includeSecrets })),
+      );
     }
     return sendJson(reply, 200, keyedByName(fns));
   });
@@ -60,7 +67,14 @@ export function functionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store'
     const fn = await store.get('function', ns, paramName(req));
     if (!fn) throw apiError('FUNCTION_NOT_FOUND');
     if (queryTrue(req, 'export')) {
-      return sendJson(reply, 200, exportFunction(fn, { skipSpecCleanup: header(req, 'x-nuclio-skip-spec-cleanup') !== undefined, includeSecrets: queryTrue(req, 'includeSecrets') }));
+      return sendJson(
+        reply,
+        200,
+        exportFunction(fn, {
+          skipSpecCleanup: header(req, 'x-nuclio-skip-spec-cleanup') !== undefined,
+          includeSecrets: queryTrue(req, 'includeSecrets'),
+        }),
+      );
     }
     if (headerTrue(req, 'x-nuclio-function-enrich-apigateways')) {
       fn.status = { ...fn.status, apiGateways: await gatewaysOf({ namespace: ns, name: fn.metadata.name! }) };
@@ -69,7 +83,12 @@ export function functionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store'
   });
 
   /** X-Nuclio-Wait-Function-Action: hold the answer until the deploy settles (its outcome is in the state). */
-  async function maybeWait(req: FastifyRequest, reply: FastifyReply, ref: FunctionRef, settled: (fn: FunctionRecord) => boolean): Promise<void> {
+  async function maybeWait(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    ref: FunctionRef,
+    settled: (fn: FunctionRecord) => boolean,
+  ): Promise<void> {
     if (!headerTrue(req, 'x-nuclio-wait-function-action')) return;
     await waitForFunction(store, ref, settled, { timeoutMs: MAX_WAIT_MS, signal: clientGone(req.raw, reply.raw) });
   }
@@ -105,7 +124,8 @@ export function functionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store'
 
   app.patch('/api/functions/:name', async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
-    if (!isObject(req.body)) throw apiError('INVALID_BODY', 'Request body must be a JSON object such as {"desiredState": "ready"}');
+    if (!isObject(req.body))
+      throw apiError('INVALID_BODY', 'Request body must be a JSON object such as {"desiredState": "ready"}');
     const desired = req.body.desiredState;
     if (desired === undefined || desired === null) return sendEmpty(reply, 204);
     if (desired !== 'ready' && desired !== 'scaledToZero') {
@@ -118,7 +138,8 @@ export function functionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store'
     if (desired === 'scaledToZero' && (fn.spec.minReplicas ?? 0) > 0) {
       throw apiError('FUNCTION_MIN_REPLICAS');
     }
-    if (headerTrue(req, 'x-nuclio-imported-function-only') && fn.status.state !== 'imported') return sendEmpty(reply, 204);
+    if (headerTrue(req, 'x-nuclio-imported-function-only') && fn.status.state !== 'imported')
+      return sendEmpty(reply, 204);
     // The state names the work: ready redeploys the artifact spec.image names (no build), as Nuclio's
     // redeploy runs the stored image.
     const state = patchTarget(desired);
@@ -161,7 +182,7 @@ export function functionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store'
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const name = paramName(req);
     if (!(await store.get('function', ns, name))) throw apiError('FUNCTION_NOT_FOUND');
-    return sendJson(reply, 200, { names: platform.replicas({ namespace: ns, name }).map((r) => r.name) });
+    return sendJson(reply, 200, { names: (await platform.replicas({ namespace: ns, name })).map((r) => r.name) });
   });
 
   app.get('/api/functions/:name/logs/:replica', async (req, reply) => {
@@ -174,7 +195,8 @@ export function functionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store'
     let sinceMs: number | undefined;
     if (q.since !== undefined && q.since !== '') {
       sinceMs = typeof q.since === 'string' ? parseDuration(q.since) : undefined;
-      if (sinceMs === undefined || sinceMs < 0) throw apiError('INVALID_QUERY', 'since', 'a positive duration such as "10m"', q.since);
+      if (sinceMs === undefined || sinceMs < 0)
+        throw apiError('INVALID_QUERY', 'since', 'a positive duration such as "10m"', q.since);
     }
     let tailLines: number | undefined;
     if (q.tailLines !== undefined && q.tailLines !== '') {
@@ -185,8 +207,13 @@ export function functionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store'
     following.add(ac);
     ac.signal.addEventListener('abort', () => following.delete(ac), { once: true });
     reply.raw.once('close', () => ac.abort());
-    const lines = platform.logs({ namespace: ns, name }, replica, { follow, sinceMs, tailLines, signal: ac.signal });
-    // Pull the first chunk before answering so that a 400 (replica of another function) is still possible.
+    const ref = { namespace: ns, name };
+    const query = { follow, sinceMs, tailLines, signal: ac.signal };
+    // The build log is the controller's; every other name is a replica's, the platform's.
+    const lines = await (buildLogs.isBuildLog(ref, replica)
+      ? buildLogs.read(ref, query)
+      : platform.logs(ref, replica, query));
+    // The first chunk is pulled before answering: a log that fails to open is still an error answer.
     const it = lines[Symbol.asyncIterator]();
     const first = await it.next();
     async function* rest(): AsyncGenerator<string> {
@@ -199,9 +226,16 @@ export function functionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store'
       }
     }
     const stream = Readable.from(rest(), { objectMode: false });
-    stream.once('close', () => { ac.abort(); void it.return?.(); });
-    return reply.code(200).header('content-type', 'text/plain').header('cache-control', 'no-cache, private')
-      .header('x-content-type-options', 'nosniff').send(stream);
+    stream.once('close', () => {
+      ac.abort();
+      void it.return?.();
+    });
+    return reply
+      .code(200)
+      .header('content-type', 'text/plain')
+      .header('cache-control', 'no-cache, private')
+      .header('x-content-type-options', 'nosniff')
+      .send(stream);
   });
 }
 
@@ -210,7 +244,8 @@ function creationTimeout(req: FastifyRequest): number {
   const v = header(req, 'x-nuclio-creation-state-updated-timeout');
   if (v === undefined) return DEFAULT_CREATION_TIMEOUT_MS;
   const ms = parseDuration(v);
-  if (ms === undefined || ms <= 0) throw apiError('INVALID_HEADER', 'X-Nuclio-Creation-State-Updated-Timeout', 'a duration such as "1m"', v);
+  if (ms === undefined || ms <= 0)
+    throw apiError('INVALID_HEADER', 'X-Nuclio-Creation-State-Updated-Timeout', 'a duration such as "1m"', v);
   return ms;
 }
 

@@ -13,7 +13,12 @@ import { readApiGatewayBody, upstreamFunctions } from '../../resources/api-gatew
 import { enrichFunctionEvent, readFunctionEventBody } from '../../resources/function-event.js';
 import { isObject } from '../../resources/shape.js';
 import {
-  DEFAULT_PROJECT, FUNCTION_LABEL, PROJECT_LABEL, type ApiGateway, type FunctionEvent, type Project,
+  DEFAULT_PROJECT,
+  FUNCTION_LABEL,
+  PROJECT_LABEL,
+  type ApiGateway,
+  type FunctionEvent,
+  type Project,
 } from '../../resources/types.js';
 import { isStoreError, type StoreOp } from '../../store/store.js';
 import { storeForDeploy } from '../function-writer.js';
@@ -70,7 +75,11 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const p = await store.get('project', ns, paramName(req));
     if (!p) throw apiError('PROJECT_NOT_FOUND');
-    return sendJson(reply, 200, queryTrue(req, 'export') ? await exportBundle(p, queryTrue(req, 'includeSecrets')) : present(p));
+    return sendJson(
+      reply,
+      200,
+      queryTrue(req, 'export') ? await exportBundle(p, queryTrue(req, 'includeSecrets')) : present(p),
+    );
   });
 
   app.post('/api/projects', async (req, reply) => {
@@ -100,7 +109,10 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
 
   // Deprecated form: identity from the body or X-Nuclio-Project-Name (spec §4.2).
   app.put('/api/projects', async (req, reply) => {
-    const bodyName = isObject(req.body) && isObject(req.body.metadata) && typeof req.body.metadata.name === 'string' ? req.body.metadata.name : undefined;
+    const bodyName =
+      isObject(req.body) && isObject(req.body.metadata) && typeof req.body.metadata.name === 'string'
+        ? req.body.metadata.name
+        : undefined;
     const id = bodyName || header(req, 'x-nuclio-project-name');
     reply.header('deprecation', 'true');
     if (id) reply.header('link', `</api/projects/${encodeURIComponent(id)}>; rel="alternate"`);
@@ -120,17 +132,43 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
     const fns = await store.list('function', ns, byProject);
     const gateways = await store.list('apiGateway', ns, byProject);
     if (strategy !== 'cascading') {
-      if (fns.length) throw apiError('PROJECT_NOT_EMPTY', 'functions', fns.map((f) => f.metadata.name!));
-      if (gateways.length) throw apiError('PROJECT_NOT_EMPTY', 'api gateways', gateways.map((g) => g.metadata.name!));
+      if (fns.length)
+        throw apiError(
+          'PROJECT_NOT_EMPTY',
+          'functions',
+          fns.map((f) => f.metadata.name!),
+        );
+      if (gateways.length)
+        throw apiError(
+          'PROJECT_NOT_EMPTY',
+          'api gateways',
+          gateways.map((g) => g.metadata.name!),
+        );
       if (strategy === 'check') return sendEmpty(reply, 204);
     }
-    const ops: StoreOp[] = gateways.map((g) => ({ op: 'delete', kind: 'apiGateway', namespace: ns, name: g.metadata.name! }));
+    const ops: StoreOp[] = gateways.map((g) => ({
+      op: 'delete',
+      kind: 'apiGateway',
+      namespace: ns,
+      name: g.metadata.name!,
+    }));
     // Gateways of other projects that route to a function going away would dangle: refuse instead.
     const fnNames = new Set(fns.map((f) => f.metadata.name!));
-    const foreign = (await store.list('apiGateway', ns)).filter((g) => g.metadata.labels?.[PROJECT_LABEL] !== name && upstreamFunctions(g).some((u) => fnNames.has(u)));
-    if (foreign.length) throw apiError('PROJECT_FUNCTIONS_IN_USE', foreign.map((g) => g.metadata.name!));
+    const foreign = (await store.list('apiGateway', ns)).filter(
+      (g) => g.metadata.labels?.[PROJECT_LABEL] !== name && upstreamFunctions(g).some((u) => fnNames.has(u)),
+    );
+    if (foreign.length)
+      throw apiError(
+        'PROJECT_FUNCTIONS_IN_USE',
+        foreign.map((g) => g.metadata.name!),
+      );
     for (const fn of fns) {
-      ops.push({ op: 'deleteMatching', kind: 'functionEvent', namespace: ns, labels: { [FUNCTION_LABEL]: fn.metadata.name! } });
+      ops.push({
+        op: 'deleteMatching',
+        kind: 'functionEvent',
+        namespace: ns,
+        labels: { [FUNCTION_LABEL]: fn.metadata.name! },
+      });
       ops.push({ op: 'delete', kind: 'function', namespace: ns, name: fn.metadata.name! });
     }
     ops.push({ op: 'delete', kind: 'project', namespace: ns, name });
@@ -141,12 +179,17 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
   /** POST /api/projects?import=true: creates the project if needed, then its functions, events and gateways. */
   async function importBundle(req: FastifyRequest) {
     const body = isObject(req.body) ? req.body : undefined;
-    if (!body) throw apiError('INVALID_BODY', 'Import body must be a JSON object {"project": ..., "functions": ..., "functionEvents": ..., "apiGateways": ...}');
+    if (!body)
+      throw apiError(
+        'INVALID_BODY',
+        'Import body must be a JSON object {"project": ..., "functions": ..., "functionEvents": ..., "apiGateways": ...}',
+      );
     const p = readProjectBody(body.project ?? {}, { defaultNamespace: defaultNs(req) });
     const ns = p.metadata.namespace!;
     const projectName = p.metadata.name!;
     for (const key of ['functions', 'functionEvents', 'apiGateways'] as const) {
-      if (body[key] !== undefined && body[key] !== null && !isObject(body[key])) throw apiError('INVALID_BODY', `Import field ${key} must be an object keyed by name`);
+      if (body[key] !== undefined && body[key] !== null && !isObject(body[key]))
+        throw apiError('INVALID_BODY', `Import field ${key} must be an object keyed by name`);
     }
     if (!(await store.get('project', ns, projectName))) await store.create('project', { ...p, status: {} });
 
@@ -156,7 +199,9 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
     for (const [key, raw] of fnEntries) {
       let name = key;
       try {
-        const obj = isObject(raw) ? { ...raw, metadata: { ...(isObject(raw.metadata) ? raw.metadata : {}), namespace: ns } } : raw;
+        const obj = isObject(raw)
+          ? { ...raw, metadata: { ...(isObject(raw.metadata) ? raw.metadata : {}), namespace: ns } }
+          : raw;
         const fn = readFunctionBody(obj, { defaultNamespace: ns, projectName });
         name = fn.metadata.name!;
         if (await store.get('function', ns, name)) throw new Error('Function name already exists');
@@ -170,19 +215,26 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
     const failedFunctionEvents: { functionEvent: string; error: string }[] = [];
     const evEntries = Object.entries((body.functionEvents ?? {}) as Record<string, unknown>);
     for (const [key, raw] of evEntries) {
-      const display = isObject(raw) && isObject(raw.spec) && typeof raw.spec.displayName === 'string' ? raw.spec.displayName : key;
+      const display =
+        isObject(raw) && isObject(raw.spec) && typeof raw.spec.displayName === 'string' ? raw.spec.displayName : key;
       try {
-        const obj = isObject(raw) ? { ...raw, metadata: { ...(isObject(raw.metadata) ? raw.metadata : {}), name: undefined, namespace: ns } } : raw;
+        const obj = isObject(raw)
+          ? { ...raw, metadata: { ...(isObject(raw.metadata) ? raw.metadata : {}), name: undefined, namespace: ns } }
+          : raw;
         const ev = readFunctionEventBody(obj, { defaultNamespace: ns, generateName: randomUUID });
         const fnName = ev.metadata.labels?.[FUNCTION_LABEL];
         if (!fnName) throw new Error("Event doesn't belong to any function");
         if (failedFnNames.has(fnName)) throw new Error(`Event belongs to function that failed import: ${fnName}`);
         checkFunctionName(fnName, `metadata.labels.${FUNCTION_LABEL}`);
         ev.metadata.labels = { ...ev.metadata.labels, [PROJECT_LABEL]: projectName };
-        await store.batch([
-          { op: 'require', kind: 'function', namespace: ns, name: fnName },
-          { op: 'create', kind: 'functionEvent', object: enrichFunctionEvent(ev) as FunctionEvent },
-        ]).catch((e: unknown) => { throw isStoreError(e, 'REQUIRED_MISSING') ? apiError('FUNCTION_EVENT_PARENT_MISSING', fnName) : e; });
+        await store
+          .batch([
+            { op: 'require', kind: 'function', namespace: ns, name: fnName },
+            { op: 'create', kind: 'functionEvent', object: enrichFunctionEvent(ev) as FunctionEvent },
+          ])
+          .catch((e: unknown) => {
+            throw isStoreError(e, 'REQUIRED_MISSING') ? apiError('FUNCTION_EVENT_PARENT_MISSING', fnName) : e;
+          });
       } catch (e) {
         failedFunctionEvents.push({ functionEvent: display, error: (e as Error).message });
       }
@@ -193,7 +245,9 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
     for (const [key, raw] of gwEntries) {
       let name = key;
       try {
-        const obj = isObject(raw) ? { ...raw, metadata: { ...(isObject(raw.metadata) ? raw.metadata : {}), namespace: ns } } : raw;
+        const obj = isObject(raw)
+          ? { ...raw, metadata: { ...(isObject(raw.metadata) ? raw.metadata : {}), namespace: ns } }
+          : raw;
         const gw = readApiGatewayBody(obj, { defaultNamespace: ns, projectName, nameFallback: key });
         name = gw.spec.name ?? key;
         await writeGateway(deps, gw as ApiGateway, { mode: 'create', validateFunctions: false });
@@ -202,11 +256,23 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
       }
     }
 
-    const result = (n: number, failed: unknown[]) => ({ createdAmount: n - failed.length, failedAmount: failed.length });
+    const result = (n: number, failed: unknown[]) => ({
+      createdAmount: n - failed.length,
+      failedAmount: failed.length,
+    });
     return {
-      functionImportResult: { ...result(fnEntries.length, failedFunctions), failedFunctions: failedFunctions.length ? failedFunctions : null },
-      functionEventImportResult: { ...result(evEntries.length, failedFunctionEvents), failedFunctionEvents: failedFunctionEvents.length ? failedFunctionEvents : null },
-      apiGatewayImportResult: { ...result(gwEntries.length, failedAPIGateways), failedAPIGateways: failedAPIGateways.length ? failedAPIGateways : null },
+      functionImportResult: {
+        ...result(fnEntries.length, failedFunctions),
+        failedFunctions: failedFunctions.length ? failedFunctions : null,
+      },
+      functionEventImportResult: {
+        ...result(evEntries.length, failedFunctionEvents),
+        failedFunctionEvents: failedFunctionEvents.length ? failedFunctionEvents : null,
+      },
+      apiGatewayImportResult: {
+        ...result(gwEntries.length, failedAPIGateways),
+        failedAPIGateways: failedAPIGateways.length ? failedAPIGateways : null,
+      },
     };
   }
 }

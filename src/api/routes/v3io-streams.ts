@@ -33,7 +33,11 @@ export function v3ioStreamRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'stor
 
 /** Where shard lags come from: one entry per shard, in shard order (404 for an unknown stream). */
 export interface ShardLagSource {
-  shardLags(query: { containerName: string; streamPath: string; consumerGroup: string }): Promise<{ committed: number; current: number; lag: number }[]>;
+  shardLags(query: {
+    containerName: string;
+    streamPath: string;
+    consumerGroup: string;
+  }): Promise<{ committed: number; current: number; lag: number }[]>;
 }
 
 /**
@@ -47,14 +51,22 @@ export function shardLagRoutes(app: FastifyInstance, source: ShardLagSource): vo
     const project = header(req, 'x-nuclio-project-name');
     if (!project) throw apiError('PROJECT_HEADER_REQUIRED');
     const body = req.body;
-    if (!isObject(body)) throw apiError('INVALID_BODY', 'Request body must be {"consumerGroup", "containerName", "streamPath"}');
+    if (!isObject(body))
+      throw apiError('INVALID_BODY', 'Request body must be {"consumerGroup", "containerName", "streamPath"}');
     for (const k of ['consumerGroup', 'containerName', 'streamPath']) {
-      if (typeof body[k] !== 'string' || !body[k]) throw apiError('INVALID_BODY', `${k} must be provided in the request body`);
+      if (typeof body[k] !== 'string' || !body[k])
+        throw apiError('INVALID_BODY', `${k} must be provided in the request body`);
     }
-    const query = { containerName: body.containerName as string, streamPath: body.streamPath as string, consumerGroup: body.consumerGroup as string };
+    const query = {
+      containerName: body.containerName as string,
+      streamPath: body.streamPath as string,
+      consumerGroup: body.consumerGroup as string,
+    };
     const lags = await source.shardLags(query);
     const shards: Record<string, unknown> = {};
-    lags.forEach((l, s) => { shards[String(s)] = { committed: l.committed, current: l.current, lag: l.lag }; });
+    lags.forEach((l, s) => {
+      shards[String(s)] = { committed: l.committed, current: l.current, lag: l.lag };
+    });
     const path = query.streamPath.startsWith('/') ? query.streamPath : `/${query.streamPath}`;
     return sendJson(reply, 200, { [`${query.containerName}${path}`]: { [query.consumerGroup]: shards } });
   });

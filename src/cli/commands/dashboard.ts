@@ -16,17 +16,25 @@ export function dashboardCommand(program: Command, configure: (cmd: Command) => 
     .action(async (_opts: unknown, c: Command) => {
       const { addDashboardOptions, runDashboard } = await import('../../dashboard-command.js');
       const inner = configure(new Command('protium dashboard'))
-        .description('Start the Protium dashboard on this machine (the program "npm start" runs). Ctrl-C stops it and its functions.')
-        .addHelpText('after', `
+        .description(
+          'Start the Protium dashboard on this machine (the program "npm start" runs). Ctrl-C stops it and its functions.',
+        )
+        .addHelpText(
+          'after',
+          `
 Every flag also has an environment variable (see the README); flags win.
 
 Example:
-  $ protium dashboard --listen-addr 127.0.0.1:8070 --data-dir ./.protium`);
+  $ protium dashboard --listen-addr 127.0.0.1:8070 --data-dir ./.protium`,
+        );
       addDashboardOptions(inner);
       // --namespace is also a global flag, and the program takes it wherever it appears: hand it on.
       const globals = c.optsWithGlobals() as { namespace?: string };
       inner.action(async (opts: Record<string, unknown>) => {
-        await runDashboard({ ...opts, ...(globals.namespace !== undefined && opts.namespace === undefined ? { namespace: globals.namespace } : {}) });
+        await runDashboard({
+          ...opts,
+          ...(globals.namespace !== undefined && opts.namespace === undefined ? { namespace: globals.namespace } : {}),
+        });
       });
       await inner.parseAsync(c.args, { from: 'user' });
     });

@@ -23,20 +23,30 @@ export function deployCommand(program: Command): void {
     .description('deploy (or update) a function: a folder with function.yaml, or one source file')
     .option('-f, --file <function.yaml>', 'the function.yaml to read (default: PATH/function.yaml)')
     .option('--name <name>', 'function name (default: metadata.name, else the folder or file name)')
-    .option('--runtime <runtime>', 'nodejs, python, python:3.x or shell (default: spec.runtime, else from the file extension)')
+    .option(
+      '--runtime <runtime>',
+      'nodejs, python, python:3.x or shell (default: spec.runtime, else from the file extension)',
+    )
     .option('--handler <handler>', 'e.g. main:handler (python), handler:handler (nodejs), main.sh:main (shell)')
     .option('--env <NAME=value>', 'environment variable, repeatable', collect)
-    .option('--build-command <command>', 'build command (e.g. "pip install requests"), repeatable; replaces spec.build.commands', collect)
+    .option(
+      '--build-command <command>',
+      'build command (e.g. "pip install requests"), repeatable; replaces spec.build.commands',
+      collect,
+    )
     .option('--min-replicas <n>', 'minimum replicas (0 allows scale to zero)')
     .option('--max-replicas <n>', 'maximum replicas')
     .option('--trigger <spec>', 'a trigger: JSON as in function.yaml, or cron=<interval|schedule>; repeatable', collect)
     .option('--description <text>', 'function description')
     .option('--no-wait', 'return once the dashboard accepted the function')
     .option('--timeout <duration>', 'how long to wait for the function to be ready', '10m')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
   $ protium deploy ./hello --env GREETING=hi     # hello/function.yaml + hello/main.py
-  $ protium deploy main.py --runtime python --name hello`)
+  $ protium deploy main.py --runtime python --name hello`,
+    )
     .action(async (path: string, opts: DeployOptions, cmd: Command) => deploy(path, opts, cmd));
 }
 
@@ -60,7 +70,10 @@ async function deploy(path: string, opts: DeployOptions, cmd: Command): Promise<
 
   const progress = new Progress();
   const size = packed.bytes < 1024 ? `${packed.bytes} B` : `${(packed.bytes / 1024).toFixed(1)} KiB`;
-  const source = input.plan.kind === 'none' ? 'source named in the config' : `${packed.files} file${packed.files === 1 ? '' : 's'}, ${size}${input.plan.kind === 'archive' ? ' packed' : ''}`;
+  const source =
+    input.plan.kind === 'none'
+      ? 'source named in the config'
+      : `${packed.files} file${packed.files === 1 ? '' : 's'}, ${size}${input.plan.kind === 'archive' ? ' packed' : ''}`;
 
   const existing = await client.find<FunctionLike>(`/api/functions/${seg(name)}`, { ns: 'function' });
   const startedAt = Date.now();
@@ -97,7 +110,10 @@ async function deploy(path: string, opts: DeployOptions, cmd: Command): Promise<
 function withYamlLine(e: unknown, yaml: FunctionYaml | undefined, namespace: string | undefined): unknown {
   if (e instanceof ApiAnswerError && e.status === 412) {
     const m = /^Project does not exist: "([^"]+)"/.exec(e.message);
-    if (m) return new CliError(`project ${m[1]} does not exist${namespace ? ` in namespace ${namespace}` : ''}: create it with "protium${namespace ? ` -n ${namespace}` : ''} create project ${m[1]}"`);
+    if (m)
+      return new CliError(
+        `project ${m[1]} does not exist${namespace ? ` in namespace ${namespace}` : ''}: create it with "protium${namespace ? ` -n ${namespace}` : ''} create project ${m[1]}"`,
+      );
   }
   if (!(e instanceof ApiAnswerError) || !e.field || !yaml) return e;
   const line = lineOf(yaml, e.field);

@@ -14,26 +14,54 @@ import { triggerRows } from '../trigger-rows.js';
 export type Kind = 'functions' | 'projects' | 'apigateways' | 'functionevents' | 'templates';
 
 const ALIASES: Record<string, Kind> = {
-  functions: 'functions', function: 'functions', fn: 'functions', fu: 'functions', func: 'functions',
-  projects: 'projects', project: 'projects', proj: 'projects',
-  apigateways: 'apigateways', apigateway: 'apigateways', agw: 'apigateways', 'api-gateways': 'apigateways', 'api-gateway': 'apigateways', gateways: 'apigateways', gateway: 'apigateways',
-  functionevents: 'functionevents', functionevent: 'functionevents', fe: 'functionevents', 'function-events': 'functionevents', 'function-event': 'functionevents', events: 'functionevents',
-  templates: 'templates', template: 'templates', 'function-templates': 'templates',
+  functions: 'functions',
+  function: 'functions',
+  fn: 'functions',
+  fu: 'functions',
+  func: 'functions',
+  projects: 'projects',
+  project: 'projects',
+  proj: 'projects',
+  apigateways: 'apigateways',
+  apigateway: 'apigateways',
+  agw: 'apigateways',
+  'api-gateways': 'apigateways',
+  'api-gateway': 'apigateways',
+  gateways: 'apigateways',
+  gateway: 'apigateways',
+  functionevents: 'functionevents',
+  functionevent: 'functionevents',
+  fe: 'functionevents',
+  'function-events': 'functionevents',
+  'function-event': 'functionevents',
+  events: 'functionevents',
+  templates: 'templates',
+  template: 'templates',
+  'function-templates': 'templates',
 };
 
 /** The kind a word names (plural, singular or short form), or a CliError suggesting the closest. */
-export function kindOf(word: string, allowed: Kind[] = ['functions', 'projects', 'apigateways', 'functionevents', 'templates']): Kind {
+export function kindOf(
+  word: string,
+  allowed: Kind[] = ['functions', 'projects', 'apigateways', 'functionevents', 'templates'],
+): Kind {
   const k = ALIASES[word.toLowerCase()];
   if (k && allowed.includes(k)) return k;
   const names = Object.keys(ALIASES).filter((a) => allowed.includes(ALIASES[a]!));
   const near = closest(word, names);
   const singular = (x: Kind) => x.replace(/s$/, '');
-  throw new CliError(`unknown kind ${JSON.stringify(word)}${near ? ` (did you mean ${near}?)` : ''}: use ${allowed.map(singular).join(', ')}`, 2);
+  throw new CliError(
+    `unknown kind ${JSON.stringify(word)}${near ? ` (did you mean ${near}?)` : ''}: use ${allowed.map(singular).join(', ')}`,
+    2,
+  );
 }
 
 type Keyed<T> = Record<string, T>;
 
-interface GetOptions { output?: string; function?: string }
+interface GetOptions {
+  output?: string;
+  function?: string;
+}
 
 export function getCommand(program: Command): void {
   program
@@ -43,10 +71,13 @@ export function getCommand(program: Command): void {
     .description('list or show functions, projects, apigateways, functionevents, templates')
     .option('-o, --output <format>', 'table, json or yaml', 'table')
     .option('--function <name>', 'function events: only those of this function')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
   $ protium get functions
-  $ protium get function hello -o yaml`)
+  $ protium get function hello -o yaml`,
+    )
     .action(async (kindWord: string, name: string | undefined, opts: GetOptions, cmd: Command) => {
       const kind = kindOf(kindWord);
       const format = parseFormat(opts.output);
@@ -78,20 +109,29 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
   return out;
 }
 
-const byName = <T extends { metadata: { name?: string } }>(list: T[]) => [...list].sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
+const byName = <T extends { metadata: { name?: string } }>(list: T[]) =>
+  [...list].sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
 
 async function getFunctions(ctx: Context, name: string | undefined, format: Format): Promise<string> {
   const { client, globals } = ctx;
   const headers: Record<string, string> = globals.project && !name ? { 'x-nuclio-project-name': globals.project } : {};
   const data = name
-    ? await one<FunctionLike>(client, `/api/functions/${seg(name)}`, { ns: 'function' }, `function ${JSON.stringify(name)}`)
+    ? await one<FunctionLike>(
+        client,
+        `/api/functions/${seg(name)}`,
+        { ns: 'function' },
+        `function ${JSON.stringify(name)}`,
+      )
     : await client.json<Keyed<FunctionLike>>('GET', '/api/functions', { ns: 'function', headers });
   if (format !== 'table') return render(data, format);
   const fns = name ? [data as FunctionLike] : byName(Object.values(data as Keyed<FunctionLike>));
-  if (!fns.length) return `No functions${globals.project ? ` in project ${globals.project}` : ''}. Deploy one with: protium deploy PATH\n`;
+  if (!fns.length)
+    return `No functions${globals.project ? ` in project ${globals.project}` : ''}. Deploy one with: protium deploy PATH\n`;
   const replicas = await mapLimit(fns, 8, async (f) => {
     try {
-      const r = await client.json<{ names?: string[] }>('GET', `/api/functions/${seg(f.metadata.name!)}/replicas`, { ns: 'function' });
+      const r = await client.json<{ names?: string[] }>('GET', `/api/functions/${seg(f.metadata.name!)}/replicas`, {
+        ns: 'function',
+      });
       return String(r?.names?.length ?? 0);
     } catch {
       return '-';
@@ -111,13 +151,17 @@ async function getFunctions(ctx: Context, name: string | undefined, format: Form
   const fn = fns[0]!;
   const message = fn.status?.message;
   // Unhealthy: every line (one per trigger that cannot reach its broker); otherwise the first.
-  if (message) text += `\nMessage: ${fn.status?.state === 'unhealthy' ? message.split('\n').join('\n         ') : message.split('\n')[0]}\n`;
+  if (message)
+    text += `\nMessage: ${fn.status?.state === 'unhealthy' ? message.split('\n').join('\n         ') : message.split('\n')[0]}\n`;
   const triggers = triggerRows(fn.spec.triggers);
   if (triggers.length) text += `\n${table(['TRIGGER', 'KIND', 'SOURCE', 'CONSUMES', 'WORKERS'], triggers)}`;
   return text;
 }
 
-interface ProjectLike { metadata: { name?: string; creationTimestamp?: string }; spec?: { description?: string } }
+interface ProjectLike {
+  metadata: { name?: string; creationTimestamp?: string };
+  spec?: { description?: string };
+}
 
 async function getProjects(ctx: Context, name: string | undefined, format: Format): Promise<string> {
   const { client } = ctx;
@@ -132,13 +176,23 @@ async function getProjects(ctx: Context, name: string | undefined, format: Forma
     const p = f.metadata.labels?.[PROJECT_LABEL] ?? 'default';
     count.set(p, (count.get(p) ?? 0) + 1);
   }
-  const rows = projects.map((p) => [p.metadata.name ?? '', String(count.get(p.metadata.name ?? '') ?? 0), age(p.metadata.creationTimestamp), oneLine(p.spec?.description, 50)]);
+  const rows = projects.map((p) => [
+    p.metadata.name ?? '',
+    String(count.get(p.metadata.name ?? '') ?? 0),
+    age(p.metadata.creationTimestamp),
+    oneLine(p.spec?.description, 50),
+  ]);
   return table(['NAME', 'FUNCTIONS', 'AGE', 'DESCRIPTION'], rows);
 }
 
 interface GatewayLike {
   metadata: { name?: string; labels?: Record<string, string>; creationTimestamp?: string };
-  spec?: { host?: string; path?: string; authenticationMode?: string; upstreams?: { nucliofunction?: { name?: string }; percentage?: number }[] };
+  spec?: {
+    host?: string;
+    path?: string;
+    authenticationMode?: string;
+    upstreams?: { nucliofunction?: { name?: string }; percentage?: number }[];
+  };
   status?: { state?: string };
 }
 
@@ -146,7 +200,12 @@ async function getGateways(ctx: Context, name: string | undefined, format: Forma
   const { client, globals } = ctx;
   const headers: Record<string, string> = globals.project && !name ? { 'x-nuclio-project-name': globals.project } : {};
   const data = name
-    ? await one<GatewayLike>(client, `/api/api_gateways/${seg(name)}`, { ns: 'apiGateway' }, `API gateway ${JSON.stringify(name)}`)
+    ? await one<GatewayLike>(
+        client,
+        `/api/api_gateways/${seg(name)}`,
+        { ns: 'apiGateway' },
+        `API gateway ${JSON.stringify(name)}`,
+      )
     : await client.json<Keyed<GatewayLike>>('GET', '/api/api_gateways', { ns: 'apiGateway', headers });
   if (format !== 'table') return render(data, format);
   const gws = name ? [data as GatewayLike] : byName(Object.values(data as Keyed<GatewayLike>));
@@ -157,7 +216,9 @@ async function getGateways(ctx: Context, name: string | undefined, format: Forma
     g.status?.state || '-',
     g.spec?.host || '-',
     g.spec?.path || '/',
-    (g.spec?.upstreams ?? []).map((u) => `${u.nucliofunction?.name ?? '?'}${u.percentage ? ` (${u.percentage}%)` : ''}`).join(', '),
+    (g.spec?.upstreams ?? [])
+      .map((u) => `${u.nucliofunction?.name ?? '?'}${u.percentage ? ` (${u.percentage}%)` : ''}`)
+      .join(', '),
     g.spec?.authenticationMode || 'none',
     age(g.metadata.creationTimestamp),
   ]);
@@ -173,7 +234,12 @@ async function getEvents(ctx: Context, name: string | undefined, format: Format,
   const { client } = ctx;
   const headers: Record<string, string> = opts.function && !name ? { 'x-nuclio-function-name': opts.function } : {};
   const data = name
-    ? await one<EventLike>(client, `/api/function_events/${seg(name)}`, { ns: 'functionEvent' }, `function event ${JSON.stringify(name)}`)
+    ? await one<EventLike>(
+        client,
+        `/api/function_events/${seg(name)}`,
+        { ns: 'functionEvent' },
+        `function event ${JSON.stringify(name)}`,
+      )
     : await client.json<Keyed<EventLike>>('GET', '/api/function_events', { ns: 'functionEvent', headers });
   if (format !== 'table') return render(data, format);
   const events = name ? [data as EventLike] : byName(Object.values(data as Keyed<EventLike>));
@@ -189,15 +255,21 @@ async function getEvents(ctx: Context, name: string | undefined, format: Format,
   return table(['NAME', 'FUNCTION', 'DISPLAY NAME', 'TRIGGER', 'METHOD', 'PATH'], rows);
 }
 
-interface TemplateLike { metadata: { name?: string }; spec?: { runtime?: string; description?: string } }
+interface TemplateLike {
+  metadata: { name?: string };
+  spec?: { runtime?: string; description?: string };
+}
 
 async function getTemplates(ctx: Context, name: string | undefined, format: Format): Promise<string> {
   const { client } = ctx;
-  const all = await client.json<Keyed<TemplateLike>>('GET', '/api/function_templates', { headers: name ? { 'x-nuclio-filter-contains': name } : {} });
+  const all = await client.json<Keyed<TemplateLike>>('GET', '/api/function_templates', {
+    headers: name ? { 'x-nuclio-filter-contains': name } : {},
+  });
   let data: Keyed<TemplateLike> | TemplateLike = all ?? {};
   if (name) {
     if (all?.[name]) data = all[name]!;
-    else if (!Object.keys(all ?? {}).length) throw new CliError(`no template matches ${JSON.stringify(name)} (protium get templates lists them)`);
+    else if (!Object.keys(all ?? {}).length)
+      throw new CliError(`no template matches ${JSON.stringify(name)} (protium get templates lists them)`);
   }
   if (format !== 'table') return render(data, format);
   const list = name && all?.[name] ? [all[name]!] : byName(Object.values(all ?? {}));

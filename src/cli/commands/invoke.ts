@@ -35,20 +35,30 @@ export function invokeCommand(program: Command): void {
     .option('-b, --body <text>', 'request body')
     .option('--body-file <file>', 'read the request body from a file (- for stdin)')
     .option('-H, --header <name:value>', 'request header, repeatable', collect)
-    .option('--content-type <type>', 'content type of the body (default: application/json when the body is JSON, else text/plain)')
-    .option('--timeout <duration>', 'invocation timeout, e.g. 30s (default: the dashboard\'s, 1m)')
-    .option('-l, --log-level <level>', 'return and print the function\'s logs of this call at or above this level (debug, info, warn, error)')
+    .option(
+      '--content-type <type>',
+      'content type of the body (default: application/json when the body is JSON, else text/plain)',
+    )
+    .option('--timeout <duration>', "invocation timeout, e.g. 30s (default: the dashboard's, 1m)")
+    .option(
+      '-l, --log-level <level>',
+      "return and print the function's logs of this call at or above this level (debug, info, warn, error)",
+    )
     .option('-v, --verbose', 'print the status line and headers (on stderr)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
-  $ protium invoke hello --body '{"name": "protium"}' --log-level debug`)
+  $ protium invoke hello --body '{"name": "protium"}' --log-level debug`,
+    )
     .action(async (name: string, opts: InvokeOptions, cmd: Command) => {
       process.exitCode = await invoke(name, opts, cmd);
     });
 }
 
 async function readBody(opts: InvokeOptions): Promise<Buffer | undefined> {
-  if (opts.body !== undefined && opts.bodyFile !== undefined) throw new CliError('give --body or --body-file, not both', 2);
+  if (opts.body !== undefined && opts.bodyFile !== undefined)
+    throw new CliError('give --body or --body-file, not both', 2);
   if (opts.body !== undefined) return Buffer.from(opts.body);
   if (opts.bodyFile === undefined) return undefined;
   if (opts.bodyFile === '-') {
@@ -67,14 +77,20 @@ async function readBody(opts: InvokeOptions): Promise<Buffer | undefined> {
 function looksLikeJson(b: Buffer): boolean {
   const t = b.toString('utf8').trim();
   if (!/^[[{"]/.test(t)) return false;
-  try { JSON.parse(t); return true; } catch { return false; }
+  try {
+    JSON.parse(t);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function invoke(name: string, opts: InvokeOptions, cmd: Command): Promise<number> {
   const { client } = contextOf(cmd);
   const body = await readBody(opts);
   const method = (opts.method ?? (body ? 'POST' : 'GET')).toUpperCase();
-  if (!METHODS.includes(method)) throw new CliError(`--method ${JSON.stringify(opts.method)} is not one of ${METHODS.join(', ')}`, 2);
+  if (!METHODS.includes(method))
+    throw new CliError(`--method ${JSON.stringify(opts.method)} is not one of ${METHODS.join(', ')}`, 2);
   const headers: Record<string, string> = {
     'x-nuclio-function-name': name,
     'x-nuclio-path': opts.path ?? '/',
@@ -87,7 +103,8 @@ async function invoke(name: string, opts: InvokeOptions, cmd: Command): Promise<
   }
   if (opts.logLevel) {
     const lvl = opts.logLevel.toLowerCase();
-    if (!LEVELS.includes(lvl)) throw new CliError(`--log-level ${JSON.stringify(opts.logLevel)} is not one of debug, info, warn, error`, 2);
+    if (!LEVELS.includes(lvl))
+      throw new CliError(`--log-level ${JSON.stringify(opts.logLevel)} is not one of debug, info, warn, error`, 2);
     headers['x-nuclio-log-level'] = lvl;
   }
   if (body) headers['content-type'] = opts.contentType ?? (looksLikeJson(body) ? 'application/json' : 'text/plain');
@@ -101,18 +118,25 @@ async function invoke(name: string, opts: InvokeOptions, cmd: Command): Promise<
   const sendBody = method !== 'GET' && method !== 'HEAD' ? body : undefined;
   if (body && !sendBody) throw new CliError(`a ${method} request has no body: use --method POST (or PUT, PATCH)`, 2);
 
-  const res = await client.raw(method, '/api/function_invocations', { headers, body: sendBody ? new Uint8Array(sendBody) : undefined, timeoutMs: timeoutMs + 10_000 });
+  const res = await client.raw(method, '/api/function_invocations', {
+    headers,
+    body: sendBody ? new Uint8Array(sendBody) : undefined,
+    timeoutMs: timeoutMs + 10_000,
+  });
   const bytes = Buffer.from(await res.arrayBuffer());
 
   // The dashboard's own refusals (unknown function, a function not ready or in error, a timeout) are
   // {"error": ...} and marked as its own: one line on stderr, never the JSON on stdout.
   const own = ownError(res, bytes);
-  if (own) throw new CliError(`${own.split('\n')[0]}${res.status === 401 ? ' (pass --token or set PROTIUM_TOKEN)' : ''}`);
+  if (own)
+    throw new CliError(`${own.split('\n')[0]}${res.status === 401 ? ' (pass --token or set PROTIUM_TOKEN)' : ''}`);
   // A web page where the dashboard should answer: maybe the function's own page, maybe not a dashboard.
   if (isHtml(res) && !(await isDashboard(client))) throw notADashboard(client.url);
   if (opts.verbose) {
     process.stderr.write(`< ${res.status} ${res.statusText}\n`);
-    res.headers.forEach((v, k) => { if (k !== 'x-nuclio-logs') process.stderr.write(`< ${k}: ${v}\n`); });
+    res.headers.forEach((v, k) => {
+      if (k !== 'x-nuclio-logs') process.stderr.write(`< ${k}: ${v}\n`);
+    });
     process.stderr.write('\n');
   }
   const logs = res.headers.get('x-nuclio-logs');
@@ -120,7 +144,9 @@ async function invoke(name: string, opts: InvokeOptions, cmd: Command): Promise<
     try {
       const records = JSON.parse(logs) as Record<string, unknown>[];
       for (const r of records) process.stderr.write(`${formatLogRecord(r, name)}\n`);
-    } catch { /* not the expected list: leave it */ }
+    } catch {
+      /* not the expected list: leave it */
+    }
   }
   process.stdout.write(bytes);
   if (bytes.length && bytes[bytes.length - 1] !== 0x0a && process.stdout.isTTY) process.stdout.write('\n');
@@ -160,8 +186,11 @@ function dashboardError(bytes: Buffer): string | undefined {
     const obj = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
     const keys = Object.keys(obj);
     if (typeof obj.error === 'string' && keys.every((k) => k === 'error' || k === 'field')) {
-      if (/^(Function not found|Function name must be provided|Invalid )/.test(obj.error) || keys.length === 2) return obj.error;
+      if (/^(Function not found|Function name must be provided|Invalid )/.test(obj.error) || keys.length === 2)
+        return obj.error;
     }
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return undefined;
 }

@@ -22,23 +22,32 @@ export function logsCommand(program: Command): void {
   program
     .command('logs')
     .argument('<name>', 'function name')
-    .argument('[replica]', 'only this replica (as "protium logs" prints it, or its full name), or "build" for the build log')
-    .description('print a function\'s logs (all its replicas, by time)')
+    .argument(
+      '[replica]',
+      'only this replica (as "protium logs" prints it, or its full name), or "build" for the build log',
+    )
+    .description("print a function's logs (all its replicas, by time)")
     .option('-f, --follow', 'keep printing new lines (Ctrl-C stops)')
     .option('--since <duration>', 'only lines newer than this, e.g. 10m')
     .option('--tail <n>', 'only the last n lines')
     .option('-o, --output <format>', 'text, or json for the raw JSON lines', 'text')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
-  $ protium logs hello --since 10m -f`)
-    .action(async (name: string, replica: string | undefined, opts: LogsOptions, cmd: Command) => logs(name, replica, opts, cmd));
+  $ protium logs hello --since 10m -f`,
+    )
+    .action(async (name: string, replica: string | undefined, opts: LogsOptions, cmd: Command) =>
+      logs(name, replica, opts, cmd),
+    );
 }
 
 async function logs(name: string, replicaArg: string | undefined, opts: LogsOptions, cmd: Command): Promise<void> {
   const format = parseFormat(opts.output === 'text' ? 'table' : opts.output, ['table', 'json']);
   const raw = format === 'json';
   const sinceMs = opts.since !== undefined ? durationMs(opts.since, '--since') : undefined;
-  if (opts.tail !== undefined && !/^\d{1,9}$/.test(opts.tail)) throw new CliError(`--tail must be a whole number, got ${JSON.stringify(opts.tail)}`, 2);
+  if (opts.tail !== undefined && !/^\d{1,9}$/.test(opts.tail))
+    throw new CliError(`--tail must be a whole number, got ${JSON.stringify(opts.tail)}`, 2);
   const tail = opts.tail !== undefined ? Number(opts.tail) : undefined;
   const { client: base } = contextOf(cmd);
   const fn = await base.find<FunctionLike>(`/api/functions/${seg(name)}`, { ns: 'function' });
@@ -57,25 +66,35 @@ async function logs(name: string, replicaArg: string | undefined, opts: LogsOpti
     since: sinceMs !== undefined ? `${Math.max(1, Math.round(sinceMs))}ms` : undefined,
     tailLines: tail,
   });
-  const print = (line: string, replica: string) => process.stdout.write(`${raw ? line : formatLogLine(line, short(replica))}\n`);
+  const print = (line: string, replica: string) =>
+    process.stdout.write(`${raw ? line : formatLogLine(line, short(replica))}\n`);
 
   const listReplicas = async (): Promise<string[] | undefined> => {
     if (replicaArg) return [full(replicaArg)];
     const r = await client.find<{ names?: string[] }>(`/api/functions/${seg(name)}/replicas`, { ns: 'function' });
-    return r ? r.names ?? [] : undefined;
+    return r ? (r.names ?? []) : undefined;
   };
 
   if (!opts.follow) {
     const replicas = (await listReplicas()) ?? [];
     if (!replicas.length) {
-      process.stderr.write(`function ${name} has no running replicas (state ${fn.status?.state ?? 'unknown'}); "protium logs ${name} build" shows its build log\n`);
+      process.stderr.write(
+        `function ${name} has no running replicas (state ${fn.status?.state ?? 'unknown'}); "protium logs ${name} build" shows its build log\n`,
+      );
       return;
     }
     const all: { t: number; line: string; replica: string }[] = [];
-    await Promise.all(replicas.map(async (replica) => {
-      const text = await (await client.request('GET', `/api/functions/${seg(name)}/logs/${seg(replica)}`, { ns: 'function', query: query(false) })).text();
-      for (const line of text.split('\n')) if (line.trim()) all.push({ t: lineTime(line), line, replica });
-    }));
+    await Promise.all(
+      replicas.map(async (replica) => {
+        const text = await (
+          await client.request('GET', `/api/functions/${seg(name)}/logs/${seg(replica)}`, {
+            ns: 'function',
+            query: query(false),
+          })
+        ).text();
+        for (const line of text.split('\n')) if (line.trim()) all.push({ t: lineTime(line), line, replica });
+      }),
+    );
     all.sort((a, b) => a.t - b.t); // stable: lines of one replica keep their order
     for (const l of tail !== undefined ? all.slice(Math.max(0, all.length - tail)) : all) print(l.line, l.replica);
     return;
@@ -84,7 +103,10 @@ async function logs(name: string, replicaArg: string | undefined, opts: LogsOpti
   // Follow: one stream per replica, and new replicas (scale-up, redeploy, wake-up) join as they appear.
   const following = new Map<string, Promise<void>>();
   const ac = new AbortController();
-  process.once('SIGINT', () => { ac.abort(); process.exit(0); });
+  process.once('SIGINT', () => {
+    ac.abort();
+    process.exit(0);
+  });
   let announced = false;
   for (;;) {
     const replicas = await listReplicas();
@@ -93,13 +115,19 @@ async function logs(name: string, replicaArg: string | undefined, opts: LogsOpti
       return;
     }
     if (!replicas.length && !announced && !following.size) {
-      process.stderr.write(`function ${name} has no running replicas yet (state ${fn.status?.state ?? 'unknown'}); waiting for one\n`);
+      process.stderr.write(
+        `function ${name} has no running replicas yet (state ${fn.status?.state ?? 'unknown'}); waiting for one\n`,
+      );
       announced = true;
     }
     for (const replica of replicas) {
       if (following.has(replica)) continue;
-      following.set(replica, follow(client, name, replica, query(true), ac.signal, (line) => print(line, replica))
-        .catch((e: unknown) => { if (!ac.signal.aborted) process.stderr.write(`protium: ${short(replica)}: ${(e as Error).message}\n`); }));
+      following.set(
+        replica,
+        follow(client, name, replica, query(true), ac.signal, (line) => print(line, replica)).catch((e: unknown) => {
+          if (!ac.signal.aborted) process.stderr.write(`protium: ${short(replica)}: ${(e as Error).message}\n`);
+        }),
+      );
     }
     if (replicaArg) {
       await Promise.all(following.values());
@@ -109,8 +137,20 @@ async function logs(name: string, replicaArg: string | undefined, opts: LogsOpti
   }
 }
 
-async function follow(client: ApiClient, name: string, replica: string, query: Record<string, string | number | undefined>, signal: AbortSignal, onLine: (line: string) => void): Promise<void> {
-  const res = await client.raw('GET', `/api/functions/${seg(name)}/logs/${seg(replica)}`, { ns: 'function', query, timeoutMs: 0, signal });
+async function follow(
+  client: ApiClient,
+  name: string,
+  replica: string,
+  query: Record<string, string | number | undefined>,
+  signal: AbortSignal,
+  onLine: (line: string) => void,
+): Promise<void> {
+  const res = await client.raw('GET', `/api/functions/${seg(name)}/logs/${seg(replica)}`, {
+    ns: 'function',
+    query,
+    timeoutMs: 0,
+    signal,
+  });
   if (!res.ok) throw await answerError(res, client.url);
   if (!res.body) return;
   const decoder = new TextDecoder();

@@ -27,51 +27,75 @@ export function deleteCommand(program: Command): void {
     .description('delete a function, project, apigateway or functionevent')
     .option('--cascade', 'project: delete its functions, function events and API gateways too')
     .option('--with-api-gateways', 'function: delete the API gateways that route to it too')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
-  $ protium delete function hello`)
-    .action(async (kindWord: string, name: string, opts: { cascade?: boolean; withApiGateways?: boolean }, cmd: Command) => {
-      const kind = kindOf(kindWord, DELETABLE);
-      const route = ROUTES[kind]!;
-      const { client } = contextOf(cmd);
-      const existing = await client.find(`${route.path}/${seg(name)}`, { ns: route.ns });
-      if (!existing) throw new CliError(`${route.what} ${name} not found${client.namespace ? ` in namespace ${client.namespace}` : ''}`);
-      const headers: Record<string, string> = {};
-      if (kind === 'projects' && opts.cascade) headers['x-nuclio-delete-project-strategy'] = 'cascading';
-      if (kind === 'functions' && opts.withApiGateways) headers['x-nuclio-delete-function-with-api-gateways'] = 'true';
-      const metadata = { name, ...(client.namespace ? { namespace: client.namespace } : {}) };
-      try {
-        await client.request('DELETE', route.path, { ns: route.ns, headers, body: { metadata } });
-      } catch (e) {
-        if (e instanceof ApiAnswerError && e.status === 412) {
-          if (kind === 'projects' && /functions|api gateways/i.test(e.message)) throw new CliError(`${e.message.replace(/ \(delete them first.*\)$/, '')}: delete them first, or add --cascade to delete them with the project`);
-          if (kind === 'functions' && /api gateways/i.test(e.message)) throw new CliError(`${e.message.replace(/ \(send X-Nuclio.*\)$/, '')}: delete them first, or add --with-api-gateways`);
+  $ protium delete function hello`,
+    )
+    .action(
+      async (kindWord: string, name: string, opts: { cascade?: boolean; withApiGateways?: boolean }, cmd: Command) => {
+        const kind = kindOf(kindWord, DELETABLE);
+        const route = ROUTES[kind]!;
+        const { client } = contextOf(cmd);
+        const existing = await client.find(`${route.path}/${seg(name)}`, { ns: route.ns });
+        if (!existing)
+          throw new CliError(
+            `${route.what} ${name} not found${client.namespace ? ` in namespace ${client.namespace}` : ''}`,
+          );
+        const headers: Record<string, string> = {};
+        if (kind === 'projects' && opts.cascade) headers['x-nuclio-delete-project-strategy'] = 'cascading';
+        if (kind === 'functions' && opts.withApiGateways)
+          headers['x-nuclio-delete-function-with-api-gateways'] = 'true';
+        const metadata = { name, ...(client.namespace ? { namespace: client.namespace } : {}) };
+        try {
+          await client.request('DELETE', route.path, { ns: route.ns, headers, body: { metadata } });
+        } catch (e) {
+          if (e instanceof ApiAnswerError && e.status === 412) {
+            if (kind === 'projects' && /functions|api gateways/i.test(e.message))
+              throw new CliError(
+                `${e.message.replace(/ \(delete them first.*\)$/, '')}: delete them first, or add --cascade to delete them with the project`,
+              );
+            if (kind === 'functions' && /api gateways/i.test(e.message))
+              throw new CliError(
+                `${e.message.replace(/ \(send X-Nuclio.*\)$/, '')}: delete them first, or add --with-api-gateways`,
+              );
+          }
+          throw e;
         }
-        throw e;
-      }
-      process.stdout.write(`${route.what[0]!.toUpperCase()}${route.what.slice(1)} ${name} deleted\n`);
-    });
+        process.stdout.write(`${route.what[0]!.toUpperCase()}${route.what.slice(1)} ${name} deleted\n`);
+      },
+    );
 }
 
 export function createCommand(program: Command): void {
   const create = program
     .command('create')
     .description('create a project')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
-  $ protium create project shop --description "the shop's functions"`);
+  $ protium create project shop --description "the shop's functions"`,
+    );
   create
     .command('project')
     .argument('<name>', 'project name')
     .description('create a project')
     .option('--description <text>', 'what the project is for')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
-  $ protium create project shop --description "the shop's functions"`)
+  $ protium create project shop --description "the shop's functions"`,
+    )
     .action(async (name: string, opts: { description?: string }, cmd: Command) => {
       const { client } = contextOf(cmd);
       const metadata = { name, ...(client.namespace ? { namespace: client.namespace } : {}) };
-      await client.request('POST', '/api/projects', { ns: 'project', body: { metadata, spec: { description: opts.description ?? '' } } });
+      await client.request('POST', '/api/projects', {
+        ns: 'project',
+        body: { metadata, spec: { description: opts.description ?? '' } },
+      });
       process.stdout.write(`Project ${name} created (deploy into it with: protium deploy PATH --project ${name})\n`);
     });
 }
@@ -84,9 +108,12 @@ export function scaleCommand(program: Command): void {
     .option('--to-zero', 'scale to zero')
     .option('--ready', 'back to ready (redeploys a function in error or imported)')
     .option('--timeout <duration>', 'how long to wait', '5m')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
-  $ protium scale hello --to-zero`)
+  $ protium scale hello --to-zero`,
+    )
     .action(async (name: string, opts: { toZero?: boolean; ready?: boolean; timeout: string }, cmd: Command) => {
       if (!!opts.toZero === !!opts.ready) throw new CliError('give one of --to-zero or --ready', 2);
       const timeoutMs = durationMs(opts.timeout, '--timeout');
@@ -102,11 +129,17 @@ Example:
         throw e;
       }
       const fn: FunctionLike = await waitForFunction(client, name, {
-        timeoutMs, startedAt, progress: new Progress(), buildLog: !opts.toZero, success: (state) => state === desiredState,
+        timeoutMs,
+        startedAt,
+        progress: new Progress(),
+        buildLog: !opts.toZero,
+        success: (state) => state === desiredState,
       });
       const url = invocationUrl(fn, client.url);
-      process.stdout.write(opts.toZero
-        ? `Function ${name} is scaled to zero${url ? `: the next request to ${url} wakes it` : ''}\n`
-        : `Function ${name} is ready${url ? `: ${url}` : ''}\n`);
+      process.stdout.write(
+        opts.toZero
+          ? `Function ${name} is scaled to zero${url ? `: the next request to ${url} wakes it` : ''}\n`
+          : `Function ${name} is ready${url ? `: ${url}` : ''}\n`,
+      );
     });
 }

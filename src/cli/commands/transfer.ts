@@ -17,31 +17,49 @@ export function exportCommand(program: Command): void {
     .command('export')
     .argument('<kind>', 'project or function')
     .argument('<name>', 'its name')
-    .description('print a project (or one function) as YAML, to import elsewhere; secrets are blanked unless --include-secrets')
+    .description(
+      'print a project (or one function) as YAML, to import elsewhere; secrets are blanked unless --include-secrets',
+    )
     .option('-o, --output <format>', 'yaml or json', 'yaml')
-    .option('--include-secrets', 'keep passwords, tokens, keys and credentials in the export (they are blanked by default)')
-    .option('--no-scrub', 'the same as --include-secrets (nuctl\'s name)')
-    .addHelpText('after', `
+    .option(
+      '--include-secrets',
+      'keep passwords, tokens, keys and credentials in the export (they are blanked by default)',
+    )
+    .option('--no-scrub', "the same as --include-secrets (nuctl's name)")
+    .addHelpText(
+      'after',
+      `
 Example:
   $ protium export project shop > shop.yaml
-  $ protium export project shop --include-secrets > shop-with-secrets.yaml`)
-    .action(async (kind: string, name: string, opts: { output: string; includeSecrets?: boolean; scrub: boolean }, cmd: Command) => {
-      const format = parseFormat(opts.output, ['yaml', 'json']) as 'yaml' | 'json';
-      const { client } = contextOf(cmd);
-      const k = kind.toLowerCase();
-      const query: Record<string, string> = { export: 'true', ...(opts.includeSecrets || !opts.scrub ? { includeSecrets: 'true' } : {}) };
-      let data: unknown;
-      if (['project', 'projects', 'proj'].includes(k)) {
-        data = await client.find(`/api/projects/${seg(name)}`, { ns: 'project', query });
-        if (!data) throw new CliError(`project ${name} not found`);
-      } else if (['function', 'functions', 'fn', 'fu'].includes(k)) {
-        data = await client.find(`/api/functions/${seg(name)}`, { ns: 'function', query });
-        if (!data) throw new CliError(`function ${name} not found`);
-      } else {
-        throw new CliError(`cannot export ${JSON.stringify(kind)}: use project or function`, 2);
-      }
-      process.stdout.write(render(data, format));
-    });
+  $ protium export project shop --include-secrets > shop-with-secrets.yaml`,
+    )
+    .action(
+      async (
+        kind: string,
+        name: string,
+        opts: { output: string; includeSecrets?: boolean; scrub: boolean },
+        cmd: Command,
+      ) => {
+        const format = parseFormat(opts.output, ['yaml', 'json']) as 'yaml' | 'json';
+        const { client } = contextOf(cmd);
+        const k = kind.toLowerCase();
+        const query: Record<string, string> = {
+          export: 'true',
+          ...(opts.includeSecrets || !opts.scrub ? { includeSecrets: 'true' } : {}),
+        };
+        let data: unknown;
+        if (['project', 'projects', 'proj'].includes(k)) {
+          data = await client.find(`/api/projects/${seg(name)}`, { ns: 'project', query });
+          if (!data) throw new CliError(`project ${name} not found`);
+        } else if (['function', 'functions', 'fn', 'fu'].includes(k)) {
+          data = await client.find(`/api/functions/${seg(name)}`, { ns: 'function', query });
+          if (!data) throw new CliError(`function ${name} not found`);
+        } else {
+          throw new CliError(`cannot export ${JSON.stringify(kind)}: use project or function`, 2);
+        }
+        process.stdout.write(render(data, format));
+      },
+    );
 }
 
 interface Bundle {
@@ -52,9 +70,21 @@ interface Bundle {
 }
 
 interface ImportResult {
-  functionImportResult?: { createdAmount?: number; failedAmount?: number; failedFunctions?: { function: string; error: string }[] | null };
-  functionEventImportResult?: { createdAmount?: number; failedAmount?: number; failedFunctionEvents?: { functionEvent: string; error: string }[] | null };
-  apiGatewayImportResult?: { createdAmount?: number; failedAmount?: number; failedAPIGateways?: { apiGateway: string; error: string }[] | null };
+  functionImportResult?: {
+    createdAmount?: number;
+    failedAmount?: number;
+    failedFunctions?: { function: string; error: string }[] | null;
+  };
+  functionEventImportResult?: {
+    createdAmount?: number;
+    failedAmount?: number;
+    failedFunctionEvents?: { functionEvent: string; error: string }[] | null;
+  };
+  apiGatewayImportResult?: {
+    createdAmount?: number;
+    failedAmount?: number;
+    failedAPIGateways?: { apiGateway: string; error: string }[] | null;
+  };
 }
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -63,8 +93,11 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 /** The bundles in an export file: one bundle, or several keyed by project name (GET /api/projects?export=true). */
 export function bundlesOf(doc: unknown, file: string): Bundle[] {
   if (isMap(doc) && isMap(doc.project)) return [doc as Bundle];
-  if (isMap(doc) && Object.keys(doc).length && Object.values(doc).every((v) => isMap(v) && isMap(v.project))) return Object.values(doc) as Bundle[];
-  throw new CliError(`${file} is not a project export: it needs project, functions, functionEvents and apiGateways (protium export project NAME writes one)`);
+  if (isMap(doc) && Object.keys(doc).length && Object.values(doc).every((v) => isMap(v) && isMap(v.project)))
+    return Object.values(doc) as Bundle[];
+  throw new CliError(
+    `${file} is not a project export: it needs project, functions, functionEvents and apiGateways (protium export project NAME writes one)`,
+  );
 }
 
 export function importCommand(program: Command): void {
@@ -74,9 +107,12 @@ export function importCommand(program: Command): void {
     .description('import a project export and deploy its functions')
     .option('--no-deploy', 'leave the functions imported, not deployed')
     .option('--timeout <duration>', 'how long to wait for each function', '10m')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
-  $ protium import -f shop.yaml`)
+  $ protium import -f shop.yaml`,
+    )
     .action(async (opts: { file: string; deploy: boolean; timeout: string }, cmd: Command) => {
       const timeoutMs = durationMs(opts.timeout, '--timeout');
       let text: string;
@@ -90,7 +126,9 @@ Example:
       if (doc.errors.length) {
         const e = doc.errors[0]!;
         const pos = e.linePos?.[0];
-        throw new CliError(`${opts.file}${pos ? ` line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+        throw new CliError(
+          `${opts.file}${pos ? ` line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+        );
       }
       const bundles = bundlesOf(doc.toJS(), opts.file);
       const { client } = contextOf(cmd);
@@ -98,11 +136,18 @@ Example:
       const toDeploy: string[] = [];
       for (const bundle of bundles) {
         const project = bundle.project?.metadata?.name ?? '?';
-        const res = await client.json<ImportResult>('POST', '/api/projects', { ns: 'project', query: { import: 'true' }, body: bundle, timeoutMs: 120_000 });
+        const res = await client.json<ImportResult>('POST', '/api/projects', {
+          ns: 'project',
+          query: { import: 'true' },
+          body: bundle,
+          timeoutMs: 120_000,
+        });
         const f = res?.functionImportResult ?? {};
         const e = res?.functionEventImportResult ?? {};
         const g = res?.apiGatewayImportResult ?? {};
-        process.stdout.write(`Project ${project} imported: ${plural(f.createdAmount ?? 0, 'function')}, ${plural(e.createdAmount ?? 0, 'function event')}, ${plural(g.createdAmount ?? 0, 'API gateway')}\n`);
+        process.stdout.write(
+          `Project ${project} imported: ${plural(f.createdAmount ?? 0, 'function')}, ${plural(e.createdAmount ?? 0, 'function event')}, ${plural(g.createdAmount ?? 0, 'API gateway')}\n`,
+        );
         const failures = [
           ...(f.failedFunctions ?? []).map((x) => `function ${x.function}: ${x.error}`),
           ...(e.failedFunctionEvents ?? []).map((x) => `function event ${x.functionEvent}: ${x.error}`),
@@ -121,12 +166,24 @@ Example:
         for (const name of toDeploy) {
           try {
             const startedAt = Date.now();
-            await client.request('PATCH', `/api/functions/${seg(name)}`, { ns: 'function', headers: { 'x-nuclio-imported-function-only': 'true' }, body: { desiredState: 'ready' } });
-            const fn = await waitForFunction(client, name, { timeoutMs, startedAt, progress: new Progress(), buildLog: true, success: (state) => isServing(state) || state === 'imported' });
+            await client.request('PATCH', `/api/functions/${seg(name)}`, {
+              ns: 'function',
+              headers: { 'x-nuclio-imported-function-only': 'true' },
+              body: { desiredState: 'ready' },
+            });
+            const fn = await waitForFunction(client, name, {
+              timeoutMs,
+              startedAt,
+              progress: new Progress(),
+              buildLog: true,
+              success: (state) => isServing(state) || state === 'imported',
+            });
             const url = invocationUrl(fn, client.url);
-            process.stdout.write(fn.status?.state === 'imported'
-              ? `Function ${name} stays imported (it existed before the import)\n`
-              : `Function ${name} is ${fn.status?.state}${url ? `: ${url}` : ''}\n`);
+            process.stdout.write(
+              fn.status?.state === 'imported'
+                ? `Function ${name} stays imported (it existed before the import)\n`
+                : `Function ${name} is ${fn.status?.state}${url ? `: ${url}` : ''}\n`,
+            );
           } catch (err) {
             if (!(err instanceof CliError)) throw err;
             process.stderr.write(`protium: ${err.message}\n`);
@@ -134,7 +191,9 @@ Example:
           }
         }
       } else if (toDeploy.length) {
-        process.stdout.write(`Functions left imported: ${toDeploy.join(', ')} (deploy each with: protium scale NAME --ready)\n`);
+        process.stdout.write(
+          `Functions left imported: ${toDeploy.join(', ')} (deploy each with: protium scale NAME --ready)\n`,
+        );
       }
       if (failed) throw new CliError(`${plural(failed, 'item')} failed to import or deploy`);
     });

@@ -10,7 +10,7 @@
  * it refuses an archive with any other digest before extracting anything.
  */
 import type Docker from 'dockerode';
-import type { ArtifactArchives } from '../../build/artifact-archive.js';
+import type { ArtifactArchives } from '../../builder/artifact-archive.js';
 import type { ArtifactTokens } from '../../api/artifact-tokens.js';
 import { FETCH_ENV } from '../../processor/artifact-cache.js';
 import { lastLines } from './container-logs.js';

@@ -4,7 +4,7 @@ import { ARTIFACT_MOUNT, hostnameOf, replicaCreateOptions, templateHash, REPLICA
 import { LABELS } from './labels.js';
 import { replicaTemplate } from './replica-template.js';
 import type { FunctionRecord } from '../../resources/types.js';
-import type { Artifact } from '../../build/builder.js';
+import type { Artifact } from '../../builder/builder.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const LIMITS = { maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000 };

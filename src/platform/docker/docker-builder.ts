@@ -9,8 +9,8 @@
  *   to the image, with nothing to fetch (userImageArtifact).
  */
 import { createHash } from 'node:crypto';
-import { artifactIdOfImage } from '../../build/artifact-gc.js';
-import type { Artifact, BuildOptions, Builder } from '../../build/builder.js';
+import { artifactIdOfImage } from '../../builder/artifact-gc.js';
+import type { Artifact, BuildOptions, Builder } from '../../builder/builder.js';
 import { sourceKind } from '../../resources/function-source.js';
 import { runtimeFamily } from '../../resources/runtimes.js';
 import type { FunctionConfig } from '../../resources/types.js';

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import type { Artifact } from '../../build/builder.js';
+import type { Artifact } from '../../builder/builder.js';
 import type { Logger } from '../../log.js';
 import type { FunctionRecord, FunctionRef, FunctionStatus } from '../../resources/types.js';
 import type { ConnectionLimits } from '../../util/connection-guard.js';

@@ -4,7 +4,7 @@
  * paths. Pure.
  */
 import { join } from 'node:path';
-import type { Artifact } from '../../build/builder.js';
+import type { Artifact } from '../../builder/builder.js';
 import { cachedArtifactDir } from '../../processor/artifact-cache.js';
 import { CONTAINER_HEALTH_PORT, CONTAINER_HTTP_PORT } from '../../processor/config.js';
 import { resourceLimits } from '../../resources/quantity.js';

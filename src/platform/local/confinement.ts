@@ -67,7 +67,12 @@ export interface PidNamespaceTools {
 export function pidNamespacePrefix(t: PidNamespaceTools): string[] {
   return [
     ...(t.setpriv ? [t.setpriv, '--pdeathsig', 'KILL', '--'] : []),
-    t.unshare, ...t.userArgs, '--pid', '--fork', '--kill-child', '--',
+    t.unshare,
+    ...t.userArgs,
+    '--pid',
+    '--fork',
+    '--kill-child',
+    '--',
   ];
 }
 
@@ -80,7 +85,9 @@ export const PROCESS_GROUP_ONLY = (why: string): Confinement => ({
 });
 
 function which(program: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':').concat(['/usr/bin', '/bin', '/usr/sbin', '/sbin'])) {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin')
+    .split(':')
+    .concat(['/usr/bin', '/bin', '/usr/sbin', '/sbin'])) {
     if (dir && existsSync(`${dir}/${program}`)) return `${dir}/${program}`;
   }
   return undefined;
@@ -89,7 +96,9 @@ function which(program: string): string | undefined {
 /** Runs `argv`; its trimmed output, or undefined when it fails. */
 function probe(argv: string[]): string | undefined {
   try {
-    return execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).toString().trim();
+    return execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 })
+      .toString()
+      .trim();
   } catch {
     return undefined;
   }
@@ -100,7 +109,8 @@ export function detectPidNamespace(): Confinement {
   const unshare = which('unshare');
   if (!unshare) return PROCESS_GROUP_ONLY('unshare from util-linux is not installed');
   const setpriv = which('setpriv');
-  const withDeathSignal = setpriv && probe([setpriv, '--pdeathsig', 'KILL', '--', '/bin/true']) !== undefined ? setpriv : undefined;
+  const withDeathSignal =
+    setpriv && probe([setpriv, '--pdeathsig', 'KILL', '--', '/bin/true']) !== undefined ? setpriv : undefined;
   for (const userArgs of [[], ['--map-current-user'], ['--map-root-user']]) {
     const tools: PidNamespaceTools = { unshare, userArgs, ...(withDeathSignal ? { setpriv: withDeathSignal } : {}) };
     const prefix = pidNamespacePrefix(tools);
@@ -122,7 +132,11 @@ function withRealPaths(files: string[]): string[] {
   const out = new Set<string>();
   for (const f of files) {
     out.add(f);
-    try { out.add(realpathSync(f)); } catch { /* gone */ }
+    try {
+      out.add(realpathSync(f));
+    } catch {
+      /* gone */
+    }
   }
   return [...out];
 }
@@ -130,21 +144,36 @@ function withRealPaths(files: string[]): string[] {
 /** The bwrap sandbox; throws when bubblewrap cannot create its namespaces here. */
 export function bwrapConfinement(bwrap: string, view: SandboxView): Confinement {
   // Only files that exist can be covered (bwrap cannot create a mount point on the read-only root).
-  const current = (): SandboxView => ({ ...view, hiddenFiles: withRealPaths(view.hiddenFiles).filter((f) => existsSync(f)) });
+  const current = (): SandboxView => ({
+    ...view,
+    hiddenFiles: withRealPaths(view.hiddenFiles).filter((f) => existsSync(f)),
+  });
   const test = [bwrap, ...bwrapArgs(current(), { readOnly: [], writable: [] }), '/bin/sh', '-c', 'echo $$'];
   let failure = '';
   try {
-    const out = execFileSync(test[0]!, test.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 }).toString().trim();
+    const out = execFileSync(test[0]!, test.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 })
+      .toString()
+      .trim();
     if (out !== '2') failure = `expected to run as PID 2 of a new namespace, got ${JSON.stringify(out)}`;
   } catch (e) {
     failure = String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim();
   }
-  if (failure) throw new Error(`--sandbox bwrap: bubblewrap cannot create its sandbox here (${failure}); user namespaces must be allowed`);
+  if (failure)
+    throw new Error(
+      `--sandbox bwrap: bubblewrap cannot create its sandbox here (${failure}); user namespaces must be allowed`,
+    );
   return {
     kind: 'bwrap',
-    description: 'Replicas and build commands run in the bubblewrap sandbox: own PID, user, IPC and UTS namespaces, no capabilities, a read-only view without the data dir, the token files and the home folder',
-    replicaPrefix: (p) => [bwrap, ...bwrapArgs(current(), { readOnly: [p.artifactDir, p.configPath], writable: [p.homeDir] })],
-    buildPrefix: (p) => [bwrap, ...bwrapArgs(current(), { readOnly: p.readable, writable: [p.stagingDir, ...p.writable] })],
+    description:
+      'Replicas and build commands run in the bubblewrap sandbox: own PID, user, IPC and UTS namespaces, no capabilities, a read-only view without the data dir, the token files and the home folder',
+    replicaPrefix: (p) => [
+      bwrap,
+      ...bwrapArgs(current(), { readOnly: [p.artifactDir, p.configPath], writable: [p.homeDir] }),
+    ],
+    buildPrefix: (p) => [
+      bwrap,
+      ...bwrapArgs(current(), { readOnly: p.readable, writable: [p.stagingDir, ...p.writable] }),
+    ],
     signalsAsExitCodes: true,
   };
 }

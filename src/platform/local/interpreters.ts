@@ -13,7 +13,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 /** What running an interpreter reported: its real executable and its version ("3.11.7"). */
-export interface InterpreterProbe { executable: string; version: string }
+export interface InterpreterProbe {
+  executable: string;
+  version: string;
+}
 
 /** The interpreter a python runtime runs on, and what to tell the user about the choice. */
 export interface PythonChoice {
@@ -45,8 +48,13 @@ export function choosePython(runtime: string | undefined, sources: PythonSources
   const fallback = sources.probe('python3') ?? sources.probe('python');
   const wanted = wantedPythonVersion(runtime);
   const useDefault = (why?: string): PythonChoice => {
-    if (!fallback) return { note: `${why ? `${why}, and ` : ''}no python3 runs on this machine: python functions cannot start (install python3)` };
-    const note = why ? `${why}: the function runs on the default python3, Python ${short(fallback.version)} (${fallback.executable})` : undefined;
+    if (!fallback)
+      return {
+        note: `${why ? `${why}, and ` : ''}no python3 runs on this machine: python functions cannot start (install python3)`,
+      };
+    const note = why
+      ? `${why}: the function runs on the default python3, Python ${short(fallback.version)} (${fallback.executable})`
+      : undefined;
     return { path: fallback.executable, version: fallback.version, ...(note ? { note } : {}) };
   };
 
@@ -54,14 +62,19 @@ export function choosePython(runtime: string | undefined, sources: PythonSources
   if (configured) {
     const p = sources.probe(configured);
     if (!p) return useDefault(`The interpreter configured for ${runtime} (${configured}) does not run`);
-    const note = wanted && !matches(p.version, wanted) ? `The interpreter configured for ${runtime} (${configured}) is Python ${short(p.version)}, not ${wanted}` : undefined;
+    const note =
+      wanted && !matches(p.version, wanted)
+        ? `The interpreter configured for ${runtime} (${configured}) is Python ${short(p.version)}, not ${wanted}`
+        : undefined;
     return { path: p.executable, version: p.version, ...(note ? { note } : {}) };
   }
   if (!wanted) return useDefault();
   const onPath = sources.probe(`python${wanted}`);
   if (onPath && matches(onPath.version, wanted)) return { path: onPath.executable, version: onPath.version };
   if (fallback && matches(fallback.version, wanted)) return useDefault();
-  return useDefault(`${runtime} asks for Python ${wanted}, which is not installed here (no python${wanted} on PATH, no --runtime-interpreter ${runtime}=PATH)`);
+  return useDefault(
+    `${runtime} asks for Python ${wanted}, which is not installed here (no python${wanted} on PATH, no --runtime-interpreter ${runtime}=PATH)`,
+  );
 }
 
 /** What to say about a nodejs runtime version: they all run in the processor's Node.js. Pure. */
@@ -76,13 +89,22 @@ export function nodejsNote(runtime: string | undefined, nodeVersion: string): st
 /** Runs `command` as python and reads its real executable and version. */
 export function probePython(command: string): InterpreterProbe | undefined {
   try {
-    const out = execFileSync(command, ['-c', 'import sys; print(sys.executable); print("%d.%d.%d" % sys.version_info[:3])'], {
-      timeout: 10_000,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).toString().trim().split('\n');
+    const out = execFileSync(
+      command,
+      ['-c', 'import sys; print(sys.executable); print("%d.%d.%d" % sys.version_info[:3])'],
+      {
+        timeout: 10_000,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    )
+      .toString()
+      .trim()
+      .split('\n');
     const [executable, version] = [out[0]?.trim(), out[1]?.trim()];
     if (executable && version && existsSync(executable)) return { executable, version };
-  } catch { /* does not run */ }
+  } catch {
+    /* does not run */
+  }
   return undefined;
 }
 

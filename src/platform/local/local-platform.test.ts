@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { dataLayout } from '../../paths.js';
-import type { FunctionRecord } from '../../resources/types.js';
+import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
 import { PROCESS_GROUP_ONLY } from './confinement.js';
 import { LocalPlatform } from './local-platform.js';
 import { candidatePorts } from './port-pool.js';
@@ -15,7 +15,14 @@ import { candidatePorts } from './port-pool.js';
 describe('LocalPlatform ports', () => {
   const dir = mkdtempSync(join(tmpdir(), 'protium-platform-'));
   const lines: { level: number; msg: string }[] = [];
-  const log = pino({ level: 'debug' }, { write: (s: string) => { lines.push(JSON.parse(s)); } });
+  const log = pino(
+    { level: 'debug' },
+    {
+      write: (s: string) => {
+        lines.push(JSON.parse(s));
+      },
+    },
+  );
   const cleanups: (() => Promise<void> | void)[] = [];
   after(async () => {
     for (const c of cleanups.reverse()) await c();
@@ -27,22 +34,43 @@ describe('LocalPlatform ports', () => {
     for (;;) {
       const lo = 20_000 + Math.floor(Math.random() * 9_000);
       const blocker = net.createServer();
-      const ok = await new Promise<boolean>((r) => { blocker.once('error', () => r(false)); blocker.listen(lo, '127.0.0.1', () => r(true)); });
+      const ok = await new Promise<boolean>((r) => {
+        blocker.once('error', () => r(false));
+        blocker.listen(lo, '127.0.0.1', () => r(true));
+      });
       if (!ok) continue;
       cleanups.push(() => new Promise<void>((r) => blocker.close(() => r())));
       return [lo, lo + 2];
     }
   }
-  const platformOn = (portRange: [number, number]) => {
+  const platformOn = (portRange: [number, number], reservedPorts: { ref: FunctionRef; port: number }[] = []) => {
     const p = new LocalPlatform({
-      layout: dataLayout(dir), host: '127.0.0.1', portRange, externalIps: () => [], program: '/nonexistent/main.js', pythonRuntimeDir: dir,
-      log, onStatus: () => {}, confinement: PROCESS_GROUP_ONLY('a test'),
+      layout: dataLayout(dir),
+      host: '127.0.0.1',
+      portRange,
+      externalIps: [],
+      program: '/nonexistent/main.js',
+      pythonRuntimeDir: dir,
+      log,
+      confinement: PROCESS_GROUP_ONLY('a test'),
+      reservedPorts,
     });
     cleanups.push(() => p.close());
     return p;
   };
-  const fn = (name: string): FunctionRecord => ({ metadata: { name, namespace: 'nuclio' }, spec: { runtime: 'nodejs', handler: 'handler:handler' }, status: {} }) as FunctionRecord;
-  const artifact = { id: 'a'.repeat(32), image: 'protium/processor-x:a', runtime: 'nodejs', family: 'nodejs' as const, handler: 'handler:handler', dir };
+  const fn = (name: string): FunctionRecord =>
+    ({
+      metadata: { name, namespace: 'nuclio' },
+      spec: { runtime: 'nodejs', handler: 'handler:handler' },
+      status: {},
+    }) as FunctionRecord;
+  const artifact = {
+    id: 'a'.repeat(32),
+    image: 'protium/processor-x:a',
+    runtime: 'nodejs',
+    family: 'nodejs' as const,
+    handler: 'handler:handler',
+  };
   /** A function name whose first choice of port is `port`. */
   const nameStartingAt = (r: [number, number], port: number, prefix: string) => {
     for (let i = 0; ; i++) if (candidatePorts(r, `nuclio/${prefix}${i}`)[0] === port) return `${prefix}${i}`;
@@ -55,21 +83,34 @@ describe('LocalPlatform ports', () => {
     lines.length = 0;
     const endpoint = await p.apply(fn(name), artifact, { parked: true });
     assert.equal(endpoint.httpPort, r[0] + 1);
-    assert.deepEqual(lines.filter((l) => l.level >= 40).map((l) => l.msg), [], 'nothing at warn or above');
-    assert.ok(lines.some((l) => l.level === 20 && /port taken/.test(l.msg)), 'a debug line says so');
+    assert.deepEqual(
+      lines.filter((l) => l.level >= 40).map((l) => l.msg),
+      [],
+      'nothing at warn or above',
+    );
+    assert.ok(
+      lines.some((l) => l.level === 20 && /port taken/.test(l.msg)),
+      'a debug line says so',
+    );
   });
 
-  it('reservePorts() keeps a stored port for its function, even from one that binds first', async () => {
+  it('reservedPorts keeps a stored port for its function, even from one that binds first', async () => {
     const r = await range();
-    const p = platformOn(r);
     const stored = r[0] + 1;
-    p.reservePorts([{ ref: { namespace: 'nuclio', name: 'owner' }, port: stored }]);
+    const p = platformOn(r, [{ ref: { namespace: 'nuclio', name: 'owner' }, port: stored }]);
     const early = nameStartingAt(r, stored, 'early');
-    assert.equal((await p.apply(fn(early), artifact, { parked: true })).httpPort, r[0] + 2, 'the newcomer skips the reserved port');
-    assert.equal((await p.apply(fn('owner'), artifact, { parked: true, previousPort: stored })).httpPort, stored);
-    // Removed, a function gives its reservation up.
-    await p.remove({ namespace: 'nuclio', name: 'owner' });
-    p.reservePorts([{ ref: { namespace: 'nuclio', name: 'gone' }, port: stored }]);
+    assert.equal(
+      (await p.apply(fn(early), artifact, { parked: true })).httpPort,
+      r[0] + 2,
+      'the newcomer skips the reserved port',
+    );
+    assert.equal((await p.apply(fn('owner'), artifact, { parked: true })).httpPort, stored);
+  });
+
+  it('reservedPorts: a function removed before it binds gives its reservation up', async () => {
+    const r = await range();
+    const stored = r[0] + 1;
+    const p = platformOn(r, [{ ref: { namespace: 'nuclio', name: 'gone' }, port: stored }]);
     await p.remove({ namespace: 'nuclio', name: 'gone' });
     assert.equal((await p.apply(fn(nameStartingAt(r, stored, 'later')), artifact, { parked: true })).httpPort, stored);
   });

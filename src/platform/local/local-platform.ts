@@ -1,22 +1,37 @@
 /**
  * The local Platform: functions run as processes on this machine, one FunctionInstance each. It owns the
- * function ports, the replicas' run files and logs, and cleans up replicas a previous dashboard left
- * behind (kill -9) before it starts anything.
+ * function ports (a function's route is its port, which the dashboard binds), the replicas' run files and
+ * logs (`logs/<ns>/<fn>/`), and cleans up replicas a previous dashboard left behind (kill -9) before it
+ * starts anything. Stored ports are reserved at construction, so that after a restart every function gets
+ * its port back whichever binds first.
  */
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiError } from '../../errors.js';
-import type { Artifact } from '../../build/builder.js';
+import { artifactDir } from '../../builder/artifact-layout.js';
+import type { Artifact } from '../../builder/builder.js';
 import type { Logger } from '../../log.js';
 import type { DataLayout } from '../../paths.js';
 import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
-import type { ApplyOptions, Endpoint, LogQuery, Platform, ReplicaInfo, StatusListener } from '../platform.js';
+import {
+  ApplyError,
+  type ApplyOptions,
+  type DashboardAccess,
+  type Endpoint,
+  type LogQuery,
+  type Platform,
+  type PlatformEvent,
+  type PlatformListener,
+  type ReplicaInfo,
+} from '../platform.js';
 import { killRecorded } from '../../util/pid-files.js';
 import type { Confinement } from './confinement.js';
-import { FunctionInstance, replicaPrefix } from './function-instance.js';
+import { FunctionInstance } from './function-instance.js';
+import { replicaPrefix } from './replica-spec.js';
 import { Interpreters } from './interpreters.js';
 import { candidatePorts, listenOnFree } from './port-pool.js';
-import { readLog } from './log-files.js';
+import { readLog } from '../../util/log-files.js';
+import { hostAddresses } from './host-addresses.js';
 import type { ConnectionLimits } from '../../util/connection-guard.js';
 
 export interface LocalPlatformOptions {
@@ -24,34 +39,40 @@ export interface LocalPlatformOptions {
   /** Address function ports bind to. */
   host: string;
   portRange: [number, number];
-  /** Addresses that make external invocation URLs when functions bind every interface. */
-  externalIps: () => string[];
+  /** Addresses that make external invocation URLs when functions bind every interface (default: this host's). */
+  externalIps?: string[];
   program: string;
   pythonRuntimeDir: string;
   log: Logger;
-  onStatus: StatusListener;
   /** How long a connection waits for a replica (wake, restart) before a 503. */
   holdTimeoutMs?: number;
-  /** The dashboard's own URL, once it listens. */
-  dashboardUrl?: () => string | undefined;
-  /** The credential replicas send to the dashboard's stream service (when the dashboard has a token). */
-  streamToken?: string;
+  /** How replicas reach the dashboard (its stream service). */
+  dashboard?: DashboardAccess;
   /** Bounds on each function port's connections: in each replica, and while held for a wake. */
   connectionLimits?: ConnectionLimits;
-  /** A function's port switched to a new version (see InstanceEnv.onRollover). */
-  onRollover?: (port: number) => void;
   /** How replicas are confined (confinement.ts). */
   confinement: Confinement;
   /** Which interpreter runs each python runtime version (interpreters.ts); default: probe this machine. */
   interpreters?: Interpreters;
-  /** Replicas stopped: artifacts they ran from may be collectable now. */
-  onReplicasStopped?: () => void;
+  /**
+   * Stored ports (status.httpPort): each kept for its function alone until it binds, so that after a
+   * restart a function without a stored port (or one that binds first) cannot take another's. The first
+   * claim of a port wins.
+   */
+  reservedPorts?: { ref: FunctionRef; port: number }[];
 }
 
 const key = (ref: FunctionRef) => `${ref.namespace}/${ref.name}`;
 
+/** `host:port` (IPv6 literals in brackets). */
+const hostPort = (host: string, port: number) => `${host.includes(':') ? `[${host}]` : host}:${port}`;
+
 /** The dashboard's defaults (config.ts), for platforms built without a Config (tests, benchmarks). */
-const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000 };
+const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  maxConnections: 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 120_000,
+};
 
 /** The environment replicas start from: enough to run programs, nothing of the dashboard's own. */
 export function baseReplicaEnv(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -78,63 +99,116 @@ export class LocalPlatform implements Platform {
   private readonly interpreters: Interpreters;
   /** Stored ports (status.httpPort) kept for their function until it binds (port → function key). */
   private readonly reserved = new Map<number, string>();
+  private readonly listeners = new Set<PlatformListener>();
   private closed = false;
 
   constructor(private readonly opts: LocalPlatformOptions) {
+    for (const { ref, port } of opts.reservedPorts ?? [])
+      if (!this.reserved.has(port)) this.reserved.set(port, key(ref));
     const orphans = killOrphans(join(opts.layout.run, 'replicas'), opts.program);
     if (orphans) opts.log.warn({ orphans }, 'killed replicas left behind by a previous run');
     rmSync(join(opts.layout.run, 'configs'), { recursive: true, force: true });
     this.interpreters = opts.interpreters ?? new Interpreters();
-    if (!this.interpreters.python('python').path) opts.log.warn('python3 was not found: python functions will fail to start');
+    if (!this.interpreters.python('python').path)
+      opts.log.warn('python3 was not found: python functions will fail to start');
   }
 
+  subscribe(listener: PlatformListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  private emit(event: PlatformEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch (e) {
+        this.opts.log.warn({ err: e, event: event.type }, 'a platform event listener failed');
+      }
+    }
+  }
+
+  /** The addresses functions are reached at from outside (--external-ip, else this host's): /api/external_ip_addresses. */
+  externalAddresses(): string[] {
+    return this.opts.externalIps ?? hostAddresses();
+  }
+
+  /** Where a function bound on `port` answers: from this machine, the route; from outside, these addresses. */
   private endpoint(port: number): Endpoint {
     const host = this.opts.host;
     const any = host === '0.0.0.0' || host === '::';
-    const internal = [`${any ? '127.0.0.1' : host}:${port}`];
-    const external = any ? this.opts.externalIps().map((ip) => `${ip}:${port}`) : [`${host}:${port}`];
-    return { httpPort: port, internalInvocationUrls: internal, externalInvocationUrls: external.length ? external : internal };
+    const internal = [this.routeTo(port)];
+    const external = any ? this.externalAddresses().map((ip) => hostPort(ip, port)) : [hostPort(host, port)];
+    return {
+      httpPort: port,
+      internalInvocationUrls: internal,
+      externalInvocationUrls: external.length ? external : internal,
+    };
   }
 
-  private async instanceFor(fn: FunctionRecord, previousPort?: number): Promise<FunctionInstance> {
+  /** The route to a function bound on `port`: its address from this machine. */
+  private routeTo(port: number): string {
+    const host = this.opts.host;
+    return hostPort(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, port);
+  }
+
+  /** Every host:port a client may have used for the function on `port` (its pools there must go on a rollover). */
+  private targets(port: number): string[] {
+    const e = this.endpoint(port);
+    return [...new Set([...e.internalInvocationUrls, ...e.externalInvocationUrls])];
+  }
+
+  private async instanceFor(fn: FunctionRecord): Promise<FunctionInstance> {
     if (this.closed) throw new Error('The platform is shutting down');
     const ref = { namespace: fn.metadata.namespace!, name: fn.metadata.name! };
     const http = Object.values(fn.spec.triggers ?? {}).find((t) => t.kind === 'http');
-    const fixed = typeof http?.attributes?.port === 'number' && http.attributes.port > 0 ? http.attributes.port : undefined;
+    const fixed =
+      typeof http?.attributes?.port === 'number' && http.attributes.port > 0 ? http.attributes.port : undefined;
     let inst = this.instances.get(key(ref));
     if (inst && fixed && inst.port !== fixed) {
-      // The http trigger asks for another port: move.
-      await this.remove(ref);
+      // The http trigger asks for another port: move (the logs stay; clients of the old port reconnect).
+      const old = await this.stopInstance(ref);
+      if (old) this.emit({ type: 'routeChanged', ref, targets: this.targets(old) });
       inst = undefined;
     }
     if (inst) return inst;
-    inst = new FunctionInstance(ref, {
-      host: this.opts.host,
-      program: this.opts.program,
-      runDir: this.opts.layout.run,
-      logsDir: this.opts.layout.logs,
-      baseEnv: baseReplicaEnv(process.env),
-      pythonFor: (runtime) => this.interpreters.python(runtime).path,
-      pythonRuntimeDir: this.opts.pythonRuntimeDir,
-      log: this.opts.log,
-      holdTimeoutMs: this.opts.holdTimeoutMs ?? 60_000,
-      dashboardUrl: this.opts.dashboardUrl ?? (() => undefined),
-      ...(this.opts.streamToken ? { streamToken: this.opts.streamToken } : {}),
-      connectionLimits: this.opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS,
-      onRollover: this.opts.onRollover ?? (() => {}),
-      onReplicasStopped: this.opts.onReplicasStopped ?? (() => {}),
-      confinement: this.opts.confinement,
-    }, (s) => this.opts.onStatus(ref, s));
+    inst = new FunctionInstance(
+      ref,
+      {
+        program: this.opts.program,
+        runDir: this.opts.layout.run,
+        logsDir: this.opts.layout.logs,
+        artifactDir: (id) => artifactDir(this.opts.layout.artifacts, id),
+        baseEnv: baseReplicaEnv(process.env),
+        pythonFor: (runtime) => this.interpreters.python(runtime).path,
+        pythonRuntimeDir: this.opts.pythonRuntimeDir,
+        log: this.opts.log,
+        holdTimeoutMs: this.opts.holdTimeoutMs ?? 60_000,
+        dashboardUrl: this.opts.dashboard?.url ?? (() => undefined),
+        ...(this.opts.dashboard?.replicaToken ? { streamToken: this.opts.dashboard.replicaToken } : {}),
+        connectionLimits: this.opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS,
+        onRollover: (port) => this.emit({ type: 'routeChanged', ref, targets: this.targets(port) }),
+        onReplicasStopped: () => this.emit({ type: 'replicasStopped', ref }),
+        confinement: this.opts.confinement,
+      },
+      (status) => this.emit({ type: 'status', ref, status }),
+    );
     const own = key(ref);
-    const preferred = previousPort ?? [...this.reserved].find(([, k]) => k === own)?.[0];
+    const preferred = [...this.reserved].find(([, k]) => k === own)?.[0];
     const candidates = fixed ? [fixed] : candidatePorts(this.opts.portRange, own, preferred);
     // Ports in use, and every other function's stored port: a function binding first after a restart
     // must not take a port another one is about to claim back.
     const taken = new Set(this.usedPorts);
     for (const [port, k] of this.reserved) if (k !== own) taken.add(port);
-    const onTaken = (port: number, err: Error) => this.opts.log.debug({ function: own, port, err: err.message }, 'port taken; trying the next');
+    const onTaken = (port: number, err: Error) =>
+      this.opts.log.debug({ function: own, port, err: err.message }, 'port taken; trying the next');
     try {
-      inst.port = await listenOnFree(inst.server, this.opts.host, candidates, taken, { exact: fixed !== undefined, onTaken });
+      inst.port = await listenOnFree(inst.server, this.opts.host, candidates, taken, {
+        exact: fixed !== undefined,
+        onTaken,
+      });
     } catch (e) {
       await inst.close();
       throw e;
@@ -143,20 +217,15 @@ export class LocalPlatform implements Platform {
       await inst.close();
       throw new Error('The platform is shutting down');
     }
-    if (preferred && inst.port !== preferred && !fixed) this.opts.log.info({ function: own, previousPort: preferred, port: inst.port }, 'the function\'s previous port is taken by another program: it moved');
+    if (preferred && inst.port !== preferred && !fixed)
+      this.opts.log.info(
+        { function: own, previousPort: preferred, port: inst.port },
+        "the function's previous port is taken by another program: it moved",
+      );
     this.release(own);
     this.usedPorts.add(inst.port);
     this.instances.set(own, inst);
     return inst;
-  }
-
-  /**
-   * Keeps each function's stored port for it alone until it binds, so that after a restart a function
-   * without a stored port (or one that binds first) cannot take another's. Call before the first apply;
-   * the first claim of a port wins.
-   */
-  reservePorts(ports: { ref: FunctionRef; port: number }[]): void {
-    for (const { ref, port } of ports) if (!this.reserved.has(port)) this.reserved.set(port, key(ref));
   }
 
   private release(k: string): void {
@@ -164,9 +233,14 @@ export class LocalPlatform implements Platform {
   }
 
   async apply(fn: FunctionRecord, artifact: Artifact, opts: ApplyOptions = {}): Promise<Endpoint> {
-    const inst = await this.instanceFor(fn, opts.previousPort);
-    await inst.deploy(fn, artifact, opts.parked === true);
-    return this.endpoint(inst.port);
+    const inst = await this.instanceFor(fn);
+    try {
+      await inst.deploy(fn, artifact, opts.parked === true);
+    } catch (e) {
+      throw new ApplyError((e as Error).message, this.endpoint(inst.port));
+    }
+    const problem = opts.parked ? undefined : inst.triggerProblem();
+    return { ...this.endpoint(inst.port), ...(problem ? { problem } : {}) };
   }
 
   async scaleToZero(ref: FunctionRef): Promise<void> {
@@ -174,9 +248,16 @@ export class LocalPlatform implements Platform {
   }
 
   async remove(ref: FunctionRef): Promise<void> {
+    const port = await this.stopInstance(ref);
+    if (port) this.emit({ type: 'routeChanged', ref, targets: this.targets(port) });
+    rmSync(join(this.opts.layout.logs, ref.namespace, ref.name), { recursive: true, force: true });
+  }
+
+  /** Stops a function's replicas and frees its port (its logs stay); returns the port it had. */
+  private async stopInstance(ref: FunctionRef): Promise<number | undefined> {
     this.release(key(ref));
     const inst = this.instances.get(key(ref));
-    if (!inst) return;
+    if (!inst) return undefined;
     this.instances.delete(key(ref));
     this.closing.add(inst);
     try {
@@ -185,38 +266,38 @@ export class LocalPlatform implements Platform {
       this.closing.delete(inst);
     }
     this.usedPorts.delete(inst.port);
+    return inst.port;
   }
 
-  /** Removes the logs of a function that no longer exists. */
-  forgetLogs(ref: FunctionRef): void {
-    rmSync(join(this.opts.layout.logs, ref.namespace, ref.name), { recursive: true, force: true });
-  }
-
-  replicas(ref: FunctionRef): ReplicaInfo[] {
+  async replicas(ref: FunctionRef): Promise<ReplicaInfo[]> {
     return this.instances.get(key(ref))?.replicaInfos() ?? [];
   }
 
-  port(ref: FunctionRef): number | undefined {
-    return this.instances.get(key(ref))?.port;
-  }
-
   /** Artifact ids replicas run (or drain, or are about to start) from, across every function. */
-  artifactsInUse(): Set<string> {
+  async artifactsInUse(): Promise<Set<string>> {
     const ids = new Set<string>();
-    for (const inst of [...this.instances.values(), ...this.closing]) for (const id of inst.artifactsInUse()) ids.add(id);
+    for (const inst of [...this.instances.values(), ...this.closing])
+      for (const id of inst.artifactsInUse()) ids.add(id);
     return ids;
   }
 
-  servingPort(ref: FunctionRef): number | undefined {
+  /**
+   * The function's port, while a version serves it. It resolves at once: the port itself holds a
+   * connection while a replica wakes or restarts, and hands it over when one is ready. Not an async
+   * function: this is the invocation path, one promise and no more.
+   */
+  route(ref: FunctionRef): Promise<string> {
     const inst = this.instances.get(key(ref));
-    return inst?.serving() ? inst.port : undefined;
+    if (inst?.serving()) return Promise.resolve(this.routeTo(inst.port));
+    const why = !inst
+      ? 'it is not deployed'
+      : inst.disabled()
+        ? 'it is disabled (spec.disable)'
+        : 'no version of it has started yet';
+    return Promise.reject(apiError('FUNCTION_NOT_ROUTABLE', ref.name, why));
   }
 
-  triggerProblem(ref: FunctionRef): string | undefined {
-    return this.instances.get(key(ref))?.triggerProblem();
-  }
-
-  logs(ref: FunctionRef, replica: string, query: LogQuery): AsyncIterable<string> {
+  async logs(ref: FunctionRef, replica: string, query: LogQuery): Promise<AsyncIterable<string>> {
     const prefix = replicaPrefix(ref);
     const lower = replica.toLowerCase();
     if (!lower.startsWith(prefix.toLowerCase())) {
@@ -225,17 +306,11 @@ export class LocalPlatform implements Platform {
     const suffix = lower.slice(prefix.length);
     if (!/^[a-z0-9]{1,16}$/.test(suffix)) throw apiError('REPLICA_NAME_INVALID', replica, ref.name);
     const dir = join(this.opts.layout.logs, ref.namespace, ref.name);
-    const name = suffix === 'build' ? 'build' : `${prefix}${suffix}`;
-    const path = join(dir, `${name}.log`);
+    const path = join(dir, `${prefix}${suffix}.log`);
     if (!existsSync(path) && !existsSync(`${path}.1`)) {
       throw apiError('REPLICA_LOG_NOT_FOUND', replica, ref.name);
     }
     return readLog(path, query);
-  }
-
-  /** The build log file of a function (written by the function controller). */
-  buildLogPath(ref: FunctionRef): string {
-    return join(this.opts.layout.logs, ref.namespace, ref.name, 'build.log');
   }
 
   async close(): Promise<void> {

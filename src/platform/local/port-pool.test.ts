@@ -4,7 +4,12 @@ import net from 'node:net';
 import { candidatePorts, listenOnFree } from './port-pool.js';
 
 describe('candidatePorts', () => {
-  const ranges: [number, number][] = [[30000, 32767], [100, 149], [5000, 5000], [1, 300]];
+  const ranges: [number, number][] = [
+    [30000, 32767],
+    [100, 149],
+    [5000, 5000],
+    [1, 300],
+  ];
   for (const range of ranges) {
     for (const seed of ['nuclio/f1', 'nuclio/f2', '']) {
       it(`candidatePorts() stays within ${range.join('-')} without duplicates for seed ${JSON.stringify(seed)}`, () => {
@@ -18,7 +23,10 @@ describe('candidatePorts', () => {
 
   it('candidatePorts() lists the whole of a small range', () => {
     const ports = candidatePorts([100, 149], 'x');
-    assert.deepEqual([...ports].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => 100 + i));
+    assert.deepEqual(
+      [...ports].sort((a, b) => a - b),
+      Array.from({ length: 50 }, (_, i) => 100 + i),
+    );
   });
 
   it('candidatePorts() lists consecutive ports from the seed start, wrapping around', () => {
@@ -38,7 +46,9 @@ describe('candidatePorts', () => {
   });
 
   it('candidatePorts() starts elsewhere for different seeds', () => {
-    const starts = new Set(['a', 'b', 'c', 'nuclio/f1', 'nuclio/f2', 'nuclio/hello'].map((s) => candidatePorts([30000, 32767], s)[0]));
+    const starts = new Set(
+      ['a', 'b', 'c', 'nuclio/f1', 'nuclio/f2', 'nuclio/hello'].map((s) => candidatePorts([30000, 32767], s)[0]),
+    );
     assert.ok(starts.size >= 5, `starts: ${[...starts].join(',')}`);
   });
 
@@ -67,7 +77,10 @@ describe('candidatePorts', () => {
   it('candidatePorts() with a preferred port inside a small range still lists every port once', () => {
     const ports = candidatePorts([100, 109], 'seed', 105);
     assert.equal(ports[0], 105);
-    assert.deepEqual([...ports].sort((a, b) => a - b), [100, 101, 102, 103, 104, 105, 106, 107, 108, 109]);
+    assert.deepEqual(
+      [...ports].sort((a, b) => a - b),
+      [100, 101, 102, 103, 104, 105, 106, 107, 108, 109],
+    );
   });
 
   it('candidatePorts() of a one-port range is that port', () => {
@@ -78,7 +91,8 @@ describe('candidatePorts', () => {
 
 describe('listenOnFree', () => {
   const close = (s: net.Server) => new Promise<void>((r) => s.close(() => r()));
-  const listen = (s: net.Server) => new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as net.AddressInfo).port)));
+  const listen = (s: net.Server) =>
+    new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as net.AddressInfo).port)));
 
   it('listenOnFree() skips ports in use and taken ports, reports the taken ones, and listens on the next', async () => {
     const taken = net.createServer();
@@ -89,7 +103,9 @@ describe('listenOnFree', () => {
     const s = net.createServer();
     try {
       const reported: number[] = [];
-      const port = await listenOnFree(s, '127.0.0.1', [takenPort, 1, freePort], new Set([1]), { onTaken: (p) => reported.push(p) });
+      const port = await listenOnFree(s, '127.0.0.1', [takenPort, 1, freePort], new Set([1]), {
+        onTaken: (p) => reported.push(p),
+      });
       assert.equal(port, freePort);
       assert.deepEqual(reported, [takenPort]);
       assert.equal((s.address() as net.AddressInfo).port, freePort);
@@ -104,13 +120,19 @@ describe('listenOnFree', () => {
     const takenPort = await listen(taken);
     const s = net.createServer();
     try {
-      await assert.rejects(listenOnFree(s, '127.0.0.1', [takenPort, 0], new Set(), { exact: true }), new RegExp(`Port ${takenPort} .* is taken`));
+      await assert.rejects(
+        listenOnFree(s, '127.0.0.1', [takenPort, 0], new Set(), { exact: true }),
+        new RegExp(`Port ${takenPort} .* is taken`),
+      );
     } finally {
       await close(taken);
     }
   });
 
   it('listenOnFree() fails when every candidate is in use', async () => {
-    await assert.rejects(listenOnFree(net.createServer(), '127.0.0.1', [1, 2], new Set([1, 2])), /No free port in the function port range/);
+    await assert.rejects(
+      listenOnFree(net.createServer(), '127.0.0.1', [1, 2], new Set([1, 2])),
+      /No free port in the function port range/,
+    );
   });
 });

@@ -29,15 +29,27 @@ export interface ListenOptions {
 }
 
 /** Listens `server` on the first free candidate not in `inUse`. */
-export async function listenOnFree(server: net.Server, host: string, candidates: number[], inUse: Set<number>, opts: ListenOptions = {}): Promise<number> {
+export async function listenOnFree(
+  server: net.Server,
+  host: string,
+  candidates: number[],
+  inUse: Set<number>,
+  opts: ListenOptions = {},
+): Promise<number> {
   const exact = opts.exact === true;
   let lastError: Error | undefined;
   for (const port of candidates) {
     if (inUse.has(port)) continue;
     try {
       await new Promise<void>((resolve, reject) => {
-        const onError = (e: Error) => { server.off('listening', onListening); reject(e); };
-        const onListening = () => { server.off('error', onError); resolve(); };
+        const onError = (e: Error) => {
+          server.off('listening', onListening);
+          reject(e);
+        };
+        const onListening = () => {
+          server.off('error', onError);
+          resolve();
+        };
         server.once('error', onError);
         server.once('listening', onListening);
         server.listen({ port, host, exclusive: true });
@@ -51,7 +63,9 @@ export async function listenOnFree(server: net.Server, host: string, candidates:
       opts.onTaken?.(port, lastError);
     }
   }
-  throw new Error(exact
-    ? `Port ${candidates[0]} (the http trigger's attributes.port) is taken: ${lastError?.message ?? 'in use'}`
-    : `No free port in the function port range: ${lastError?.message ?? 'all in use'}`);
+  throw new Error(
+    exact
+      ? `Port ${candidates[0]} (the http trigger's attributes.port) is taken: ${lastError?.message ?? 'in use'}`
+      : `No free port in the function port range: ${lastError?.message ?? 'all in use'}`,
+  );
 }

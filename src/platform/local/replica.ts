@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import type { FromReplica, ToReplica } from '../../processor/config.js';
 import { exitReason } from '../../util/exit-reason.js';
 import { removePidFile, writePidFile } from '../../util/pid-files.js';
-import { RotatingLog } from './log-files.js';
+import { RotatingLog } from '../../util/log-files.js';
 import type { ReplicaState } from '../platform.js';
 
 export interface ReplicaOptions {
@@ -54,8 +54,12 @@ export class Replica extends EventEmitter {
     this.log = new RotatingLog(opts.logPath);
   }
 
-  get name(): string { return this.opts.name; }
-  get pid(): number | undefined { return this.child?.pid; }
+  get name(): string {
+    return this.opts.name;
+  }
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
 
   /** The last lines the process wrote (for error messages). */
   lastLines(): string {
@@ -103,7 +107,15 @@ export class Replica extends EventEmitter {
           resolve();
         }
       };
-      const timer = setTimeout(() => settle(new Error(`Function wasn't ready in time (${this.opts.readinessTimeoutMs / 1000} s, spec.readinessTimeoutSeconds). Logs:\n${this.lastLines()}`)), this.opts.readinessTimeoutMs);
+      const timer = setTimeout(
+        () =>
+          settle(
+            new Error(
+              `Function wasn't ready in time (${this.opts.readinessTimeoutMs / 1000} s, spec.readinessTimeoutSeconds). Logs:\n${this.lastLines()}`,
+            ),
+          ),
+        this.opts.readinessTimeoutMs,
+      );
       child.on('message', (m: FromReplica) => {
         if (m.t === 'ready') {
           this.state = 'ready';
@@ -122,7 +134,11 @@ export class Replica extends EventEmitter {
           this.handled = m.handled;
           this.emit('load');
         } else if (m.t === 'trigger') {
-          this.triggers.set(m.name, { kind: m.kind, connected: m.connected, ...(m.message ? { message: m.message } : {}) });
+          this.triggers.set(m.name, {
+            kind: m.kind,
+            connected: m.connected,
+            ...(m.message ? { message: m.message } : {}),
+          });
           this.emit('trigger');
         }
       });
@@ -134,7 +150,11 @@ export class Replica extends EventEmitter {
         this.inflight = 0;
         if (pidFile) removePidFile(pidFile);
         const why = exitReason(code, signal, this.opts.signalsAsExitCodes === true);
-        settle(new Error(`The replica exited (${why}) before it was ready${this.tail.length ? `. Logs:\n${this.lastLines()}` : ''}`));
+        settle(
+          new Error(
+            `The replica exited (${why}) before it was ready${this.tail.length ? `. Logs:\n${this.lastLines()}` : ''}`,
+          ),
+        );
         // Connections it never took were never read: they can go to another replica.
         const orphans = [...this.unacked.values()].filter((s) => !s.destroyed);
         this.unacked.clear();
@@ -172,7 +192,10 @@ export class Replica extends EventEmitter {
    */
   async stop(graceMs: number, drainMs = 0): Promise<void> {
     const child = this.child;
-    if (!child || this.state === 'exited') { this.closeLog(); return; }
+    if (!child || this.state === 'exited') {
+      this.closeLog();
+      return;
+    }
     this.state = 'stopping';
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     // Without the IPC channel, SIGTERM goes to the whole group: the confinement's wrapper (unshare) does
@@ -199,7 +222,11 @@ export class Replica extends EventEmitter {
   private killGroup(signal: NodeJS.Signals): void {
     const pid = this.child?.pid;
     if (!pid) return;
-    try { process.kill(-pid, signal); } catch { /* already gone */ }
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      /* already gone */
+    }
   }
 
   closeLog(): void {

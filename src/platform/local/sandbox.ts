@@ -21,7 +21,9 @@ import { isAbsolute, relative, sep } from 'node:path';
 /** The path of bwrap, or undefined when it is not installed. */
 export function findBwrap(): string | undefined {
   try {
-    const path = execFileSync('sh', ['-c', 'command -v bwrap'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).toString().trim();
+    const path = execFileSync('sh', ['-c', 'command -v bwrap'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 })
+      .toString()
+      .trim();
     return path || undefined;
   } catch {
     return undefined;
@@ -49,8 +51,16 @@ export interface SandboxOwn {
 
 /** Namespaces and limits every sandbox gets (the network is deliberately not among them). */
 export const ISOLATION_ARGS = [
-  '--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
-  '--disable-userns', '--cap-drop', 'ALL', '--new-session', '--die-with-parent',
+  '--unshare-user',
+  '--unshare-pid',
+  '--unshare-ipc',
+  '--unshare-uts',
+  '--unshare-cgroup-try',
+  '--disable-userns',
+  '--cap-drop',
+  'ALL',
+  '--new-session',
+  '--die-with-parent',
 ];
 
 const inside = (dir: string, path: string) => {
@@ -75,25 +85,36 @@ export function homeFoldersToKeep(home: string, paths: string[]): string[] {
 export function bwrapArgs(view: SandboxView, own: SandboxOwn): string[] {
   const home = view.home && view.home !== '/' && isAbsolute(view.home) ? view.home : undefined;
   return [
-    '--ro-bind', '/', '/',
-    '--dev', '/dev',
-    '--proc', '/proc',
-    '--tmpfs', '/tmp',
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    '--tmpfs',
+    '/tmp',
     ...(home ? ['--tmpfs', home, ...view.homeKeep.flatMap((k) => ['--ro-bind', k, k])] : []),
     // A checkout under /tmp or the home folder must stay visible (read-only): the processor runs from it.
-    '--ro-bind', view.packageRoot, view.packageRoot,
+    '--ro-bind',
+    view.packageRoot,
+    view.packageRoot,
     // Hide the whole data dir (even one inside the checkout or a kept folder), and the secret files.
-    '--tmpfs', view.dataDir,
+    '--tmpfs',
+    view.dataDir,
     ...view.hiddenFiles.flatMap((f) => ['--ro-bind', '/dev/null', f]),
     // Then show back only what this process needs.
     ...own.readOnly.flatMap((p) => ['--ro-bind', p, p]),
     ...own.writable.flatMap((p) => ['--bind', p, p]),
     // The empty folders that hide things are read-only too (their mount points are made by now): a
     // write there fails instead of vanishing with the sandbox.
-    '--remount-ro', view.dataDir,
+    '--remount-ro',
+    view.dataDir,
     ...(home ? ['--remount-ro', home] : []),
     // TMPDIR may name a folder that is read-only in here.
-    '--setenv', 'TMPDIR', '/tmp',
+    '--setenv',
+    'TMPDIR',
+    '/tmp',
     ...ISOLATION_ARGS,
     '--',
   ];

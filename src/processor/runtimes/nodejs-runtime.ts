@@ -65,17 +65,21 @@ class NodejsRuntime implements Runtime {
     const parsed = parseHandler('nodejs', config.handler);
     if (typeof parsed === 'string') throw new Error(parsed);
     const file = join(config.artifactDir, parsed.file);
-    if (!existsSync(file)) throw new Error(`Handler file ${parsed.file} does not exist in the function (spec.handler "${config.handler}")`);
+    if (!existsSync(file))
+      throw new Error(`Handler file ${parsed.file} does not exist in the function (spec.handler "${config.handler}")`);
     let mod: Record<string, unknown>;
     try {
       mod = createRequire(file)(file) as Record<string, unknown>;
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      if (err.code !== 'ERR_REQUIRE_ESM') throw new Error(`Failed to load ${parsed.file}: ${describeUserError(e, config.artifactDir)}`);
+      if (err.code !== 'ERR_REQUIRE_ESM')
+        throw new Error(`Failed to load ${parsed.file}: ${describeUserError(e, config.artifactDir)}`);
       try {
         mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
       } catch (e2) {
-        throw new Error(`Failed to load ${parsed.file}: ${describeUserError(withSyntaxLocation(e2, file), config.artifactDir)}`);
+        throw new Error(
+          `Failed to load ${parsed.file}: ${describeUserError(withSyntaxLocation(e2, file), config.artifactDir)}`,
+        );
       }
     }
     const entry = mod[parsed.entry] ?? (mod.default as Record<string, unknown> | undefined)?.[parsed.entry];
@@ -115,7 +119,9 @@ class NodejsRuntime implements Runtime {
         done = true;
         const e = err as Error;
         const text = e instanceof Error ? `${e.toString()}\n${e.stack ?? ''}` : String(err);
-        this.opts.log.error(`Error in handler: ${e instanceof Error ? e.message : String(err)}`, { stack: e instanceof Error ? e.stack : undefined });
+        this.opts.log.error(`Error in handler: ${e instanceof Error ? e.message : String(err)}`, {
+          stack: e instanceof Error ? e.stack : undefined,
+        });
         resolve(errorResult(500, `Error in handler: ${text}`, capture?.records));
       };
       const context = Object.create(this.baseContext) as Record<string, unknown>;
@@ -128,7 +134,9 @@ class NodejsRuntime implements Runtime {
         // an async handler's resolved value is the answer unless it called the callback.
         const out = this.handler(context, nodeEvent(event));
         if (out && typeof (out as Promise<unknown>).then === 'function') {
-          (out as Promise<unknown>).then((v) => { if (v !== undefined) finish(v); }, fail);
+          (out as Promise<unknown>).then((v) => {
+            if (v !== undefined) finish(v);
+          }, fail);
         }
       } catch (e) {
         fail(e);
@@ -158,10 +166,21 @@ function withSyntaxLocation(err: unknown, file: string): unknown {
 
 function makeLogger(log: ProcessorLogger, capture?: LogCapture) {
   const at = (level: Level) => (message: unknown, withData?: Record<string, unknown>) =>
-    log.log(level, typeof message === 'string' ? message : JSON.stringify(message), withData && typeof withData === 'object' && !Array.isArray(withData) ? withData : undefined, capture);
+    log.log(
+      level,
+      typeof message === 'string' ? message : JSON.stringify(message),
+      withData && typeof withData === 'object' && !Array.isArray(withData) ? withData : undefined,
+      capture,
+    );
   return {
-    debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'),
-    debugWith: at('debug'), infoWith: at('info'), warnWith: at('warn'), errorWith: at('error'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    debugWith: at('debug'),
+    infoWith: at('info'),
+    warnWith: at('warn'),
+    errorWith: at('error'),
   };
 }
 

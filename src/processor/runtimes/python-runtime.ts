@@ -22,7 +22,10 @@ import { errorResult, type HandlerResult, type NuclioEvent } from '../event.js';
 import { LogCapture, parseLevel } from '../logger.js';
 import type { Runtime, RuntimeFactory, RuntimeOptions } from './runtime.js';
 
-interface Pending { resolve: (r: HandlerResult) => void; capture?: LogCapture }
+interface Pending {
+  resolve: (r: HandlerResult) => void;
+  capture?: LogCapture;
+}
 
 /** Reassembles frames from a byte stream. */
 class FrameReader {
@@ -60,15 +63,28 @@ class PythonWorker {
   private corked = false;
   private stderrTail = '';
 
-  constructor(private readonly id: number, private readonly rt: PythonRuntime) {}
+  constructor(
+    private readonly id: number,
+    private readonly rt: PythonRuntime,
+  ) {}
 
   start(): Promise<void> {
     const { config } = this.rt.opts;
     const trigger = Object.values(config.triggers)[0];
     const args = [
       join(config.pythonRuntimeDir!, 'wrapper.py'),
-      '--handler', config.handler, '--socket-fd', '3', '--worker-id', String(this.id),
-      '--namespace', config.namespace, '--trigger-kind', trigger?.kind ?? '', '--trigger-name', trigger?.name ?? '',
+      '--handler',
+      config.handler,
+      '--socket-fd',
+      '3',
+      '--worker-id',
+      String(this.id),
+      '--namespace',
+      config.namespace,
+      '--trigger-kind',
+      trigger?.kind ?? '',
+      '--trigger-name',
+      trigger?.name ?? '',
       ...(config.memoryLimitBytes ? ['--memory-limit', String(Math.floor(config.memoryLimitBytes))] : []),
     ];
     const child = spawn(config.pythonPath ?? 'python3', args, {
@@ -80,14 +96,20 @@ class PythonWorker {
     this.channel = child.stdio[3] as Socket;
     const reader = new FrameReader((h, b) => this.onFrame(h, b));
     this.channel.on('data', (c: Buffer) => reader.push(c));
-    this.channel.on('error', () => { /* the exit handler reports */ });
+    this.channel.on('error', () => {
+      /* the exit handler reports */
+    });
     child.stderr!.on('data', (c: Buffer) => {
       process.stderr.write(c);
       this.stderrTail = (this.stderrTail + c.toString('utf8')).slice(-4000);
     });
     child.once('exit', (code, signal) => this.onExit(code, signal));
-    child.once('error', (e) => this.started?.reject(new Error(`Failed to start python (${config.pythonPath}): ${e.message}`)));
-    return new Promise((resolve, reject) => { this.started = { resolve, reject }; });
+    child.once('error', (e) =>
+      this.started?.reject(new Error(`Failed to start python (${config.pythonPath}): ${e.message}`)),
+    );
+    return new Promise((resolve, reject) => {
+      this.started = { resolve, reject };
+    });
   }
 
   private onFrame(h: Record<string, unknown>, body: Buffer): void {
@@ -103,7 +125,10 @@ class PythonWorker {
       case 'l': {
         const level = parseLevel(String(h.level)) ?? 'info';
         const p = typeof h.id === 'string' ? this.pending.get(h.id) : undefined;
-        const fields = h.with && typeof h.with === 'object' && !Array.isArray(h.with) ? (h.with as Record<string, unknown>) : undefined;
+        const fields =
+          h.with && typeof h.with === 'object' && !Array.isArray(h.with)
+            ? (h.with as Record<string, unknown>)
+            : undefined;
         this.rt.opts.log.log(level, String(h.message ?? ''), fields, p?.capture);
         return;
       }
@@ -127,15 +152,23 @@ class PythonWorker {
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     const why = signal ? `signal ${signal}` : `exit code ${code}`;
-    this.started?.reject(new Error(`The python worker exited (${why}) before it was ready${this.stderrTail ? `:\n${this.stderrTail}` : ''}`));
+    this.started?.reject(
+      new Error(
+        `The python worker exited (${why}) before it was ready${this.stderrTail ? `:\n${this.stderrTail}` : ''}`,
+      ),
+    );
     this.started = undefined;
-    for (const p of this.pending.values()) p.resolve(errorResult(500, `The python worker exited (${why}) while handling the event`));
+    for (const p of this.pending.values())
+      p.resolve(errorResult(500, `The python worker exited (${why}) while handling the event`));
     this.pending.clear();
     this.child = undefined;
     if (!this.stopping && !this.rt.stopped) {
       this.rt.opts.log.warn(`python worker ${this.id} exited (${why}); starting a new one`);
       setTimeout(() => {
-        if (!this.rt.stopped) this.start().catch((e) => this.rt.opts.log.error(`python worker ${this.id} failed to restart: ${(e as Error).message}`));
+        if (!this.rt.stopped)
+          this.start().catch((e) =>
+            this.rt.opts.log.error(`python worker ${this.id} failed to restart: ${(e as Error).message}`),
+          );
       }, 100).unref();
     }
   }
@@ -166,7 +199,10 @@ class PythonWorker {
       if (!this.corked) {
         this.corked = true;
         channel.cork();
-        process.nextTick(() => { this.corked = false; channel.uncork(); });
+        process.nextTick(() => {
+          this.corked = false;
+          channel.uncork();
+        });
       }
       channel.write(encodeFrame(header, event.body));
     });
@@ -233,4 +269,7 @@ class PythonRuntime implements Runtime {
  */
 export const PIPELINE_DEPTH = 8;
 
-export const pythonRuntime: RuntimeFactory = Object.assign((opts: Parameters<RuntimeFactory>[0]) => new PythonRuntime(opts), { pipelineDepth: PIPELINE_DEPTH });
+export const pythonRuntime: RuntimeFactory = Object.assign(
+  (opts: Parameters<RuntimeFactory>[0]) => new PythonRuntime(opts),
+  { pipelineDepth: PIPELINE_DEPTH },
+);

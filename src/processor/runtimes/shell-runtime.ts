@@ -88,7 +88,9 @@ class ShellRuntime implements Runtime {
       };
       child.stdout.on('data', collect);
       child.stderr.on('data', collect);
-      child.stdin.on('error', () => { /* the script may exit without reading stdin */ });
+      child.stdin.on('error', () => {
+        /* the script may exit without reading stdin */
+      });
       child.stdin.end(event.body);
       child.once('error', (e) => {
         this.running.delete(child);
@@ -101,7 +103,11 @@ class ShellRuntime implements Runtime {
           resolve({ status: 200, headers: { ...this.responseHeaders }, contentType: CONTENT_TYPE, body: out });
         } else {
           const why = signal ? `signal ${signal}` : `exit status ${code}`;
-          resolve({ ...errorResult(500, `Failed to run shell command.\nError: ${why}\nOutput:${out.toString('utf8')}`), contentType: CONTENT_TYPE, headers: { ...this.responseHeaders } });
+          resolve({
+            ...errorResult(500, `Failed to run shell command.\nError: ${why}\nOutput:${out.toString('utf8')}`),
+            contentType: CONTENT_TYPE,
+            headers: { ...this.responseHeaders },
+          });
         }
       });
     });

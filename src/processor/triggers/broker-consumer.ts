@@ -99,7 +99,11 @@ export function headerText(value: unknown): string {
   if (Array.isArray(value)) return value.map(headerText).join(', ');
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'object') {
-    try { return JSON.stringify(value); } catch { return String(value); }
+    try {
+      return JSON.stringify(value);
+    } catch {
+      return String(value);
+    }
   }
   return String(value);
 }
@@ -119,7 +123,10 @@ class BrokerTrigger implements Trigger, ConsumerHandle {
   private lastWarn = 0;
   private state?: { connected: boolean; message?: string };
 
-  constructor(private readonly ctx: TriggerContext, opts: BrokerTriggerOptions) {
+  constructor(
+    private readonly ctx: TriggerContext,
+    opts: BrokerTriggerOptions,
+  ) {
     this.kind = opts.kind;
     this.name = ctx.name;
     this.maxBackoffMs = opts.maxBackoffMs ?? 10_000;
@@ -133,14 +140,16 @@ class BrokerTrigger implements Trigger, ConsumerHandle {
   /** Makes the first connection attempt (whatever its outcome), then keeps the connection in the background. */
   async start(): Promise<void> {
     let first!: () => void;
-    const attempted = new Promise<void>((r) => { first = r; });
+    const attempted = new Promise<void>((r) => {
+      first = r;
+    });
     this.loop = this.keepConnected(first);
     await attempted;
   }
 
   private async keepConnected(attempted: () => void): Promise<void> {
     const { log } = this.ctx;
-    for (let attempt = 0; !this.stopRequested; ) {
+    for (let attempt = 0; !this.stopRequested;) {
       let reason: string;
       try {
         const session = await this.client.connect();
@@ -188,7 +197,11 @@ class BrokerTrigger implements Trigger, ConsumerHandle {
   sleep(ms: number): Promise<void> {
     if (this.stopRequested) return Promise.resolve();
     return new Promise((resolve) => {
-      const wake = () => { clearTimeout(timer); this.sleepers.delete(wake); resolve(); };
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
       const timer = setTimeout(wake, ms);
       this.sleepers.add(wake);
     });
@@ -200,11 +213,16 @@ class BrokerTrigger implements Trigger, ConsumerHandle {
     try {
       const result = await this.ctx.pool.run(waitMs, (id) => this.ctx.submit(event, id));
       const outcome = outcomeOf(result);
-      if (!outcome.ok) this.ctx.log.error(`${this.kind} trigger ${this.name}: event ${event.id}${event.topic ? ` on ${event.topic}` : ''} failed (${outcome.failure})`);
+      if (!outcome.ok)
+        this.ctx.log.error(
+          `${this.kind} trigger ${this.name}: event ${event.id}${event.topic ? ` on ${event.topic}` : ''} failed (${outcome.failure})`,
+        );
       return outcome;
     } catch (e) {
       const failure = e instanceof WorkerUnavailableError ? e.message : `the handler failed: ${(e as Error).message}`;
-      this.ctx.log.error(`${this.kind} trigger ${this.name}: event ${event.id}${event.topic ? ` on ${event.topic}` : ''} failed (${failure})`);
+      this.ctx.log.error(
+        `${this.kind} trigger ${this.name}: event ${event.id}${event.topic ? ` on ${event.topic}` : ''} failed (${failure})`,
+      );
       return { ok: false, failure };
     } finally {
       if (--this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
@@ -217,7 +235,10 @@ class BrokerTrigger implements Trigger, ConsumerHandle {
       if (d.ok) return true;
       if (this.stopRequested) return false;
       const delay = backoffMs(attempt, 5_000);
-      if (attempt < 3 || attempt % 20 === 0) this.ctx.log.warn(`${this.kind} trigger ${this.name}: retrying ${what} in ${delay} ms (attempt ${attempt + 2})`);
+      if (attempt < 3 || attempt % 20 === 0)
+        this.ctx.log.warn(
+          `${this.kind} trigger ${this.name}: retrying ${what} in ${delay} ms (attempt ${attempt + 2})`,
+        );
       await this.sleep(delay);
       if (this.stopRequested) return false;
     }
@@ -229,16 +250,25 @@ class BrokerTrigger implements Trigger, ConsumerHandle {
     for (const wake of [...this.sleepers]) wake();
     const deadline = Date.now() + graceMs;
     const session = this.session;
-    if (session) await withTimeout(session.stopIntake().catch(() => {}), Math.max(0, deadline - Date.now()));
+    if (session)
+      await withTimeout(
+        session.stopIntake().catch(() => {}),
+        Math.max(0, deadline - Date.now()),
+      );
     // Messages the broker had already sent this replica may still arrive after the intake stopped (an
     // MQTT session's queue, a prefetch): run until none is in hand and none came for a short while.
     for (;;) {
-      if (this.inflight > 0) await withTimeout(new Promise<void>((r) => this.idleWaiters.push(r)), Math.max(0, deadline - Date.now()));
+      if (this.inflight > 0)
+        await withTimeout(new Promise<void>((r) => this.idleWaiters.push(r)), Math.max(0, deadline - Date.now()));
       const seen = this.delivered;
       await new Promise((r) => setTimeout(r, QUIET_MS));
       if ((this.inflight === 0 && this.delivered === seen) || Date.now() >= deadline) break;
     }
-    if (session) await withTimeout(session.close().catch(() => {}), 3_000);
+    if (session)
+      await withTimeout(
+        session.close().catch(() => {}),
+        3_000,
+      );
     await withTimeout(this.loop ?? Promise.resolve(), 1_000);
     this.ctx.log.info(`${this.kind} trigger ${this.name} stopped`);
   }
@@ -249,7 +279,12 @@ const QUIET_MS = 150;
 
 function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p.then(() => {}), new Promise<void>((r) => { timer = setTimeout(r, ms); })]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p.then(() => {}),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** A trigger that consumes from a broker through `opts.client`, with the mechanics above. */

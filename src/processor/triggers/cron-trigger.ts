@@ -55,9 +55,17 @@ class CronTrigger implements Trigger {
       this.ctx.log.warn(`cron trigger ${this.name}: every worker is busy, skipping this tick`);
       return;
     }
-    this.ctx.pool.run(0, (id) => this.ctx.submit(event, id)).then((r) => {
-      if (r.status >= 500) this.ctx.log.error(`cron trigger ${this.name}: the handler answered ${r.status}`, { body: r.body.toString('utf8').slice(0, 500) });
-    }, (e) => this.ctx.log.error(`cron trigger ${this.name}: ${(e as Error).message}`));
+    this.ctx.pool
+      .run(0, (id) => this.ctx.submit(event, id))
+      .then(
+        (r) => {
+          if (r.status >= 500)
+            this.ctx.log.error(`cron trigger ${this.name}: the handler answered ${r.status}`, {
+              body: r.body.toString('utf8').slice(0, 500),
+            });
+        },
+        (e) => this.ctx.log.error(`cron trigger ${this.name}: ${(e as Error).message}`),
+      );
   }
 
   async stop(graceMs: number): Promise<void> {

@@ -17,7 +17,11 @@ const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
 /** X-Nuclio-Logs is sent only when it stays under this size (spec §2). */
 const MAX_LOGS_HEADER = 4096;
 /** Standalone (no dashboard to say otherwise): the dashboard's defaults. */
-const STANDALONE_LIMITS: ConnectionLimits = { maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000 };
+const STANDALONE_LIMITS: ConnectionLimits = {
+  maxConnections: 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 120_000,
+};
 
 /** Go's textproto.CanonicalMIMEHeaderKey: `x-cf-probe` → `X-Cf-Probe`, as Nuclio handlers see header names. */
 export function canonicalHeader(name: string): string {
@@ -56,9 +60,14 @@ class HttpTrigger implements Trigger {
   constructor(private readonly ctx: TriggerContext) {
     this.name = ctx.name;
     const attrs = ctx.spec.attributes ?? {};
-    this.maxBody = typeof attrs.maxRequestBodySize === 'number' && attrs.maxRequestBodySize > 0 ? attrs.maxRequestBodySize : DEFAULT_MAX_BODY;
+    this.maxBody =
+      typeof attrs.maxRequestBodySize === 'number' && attrs.maxRequestBodySize > 0
+        ? attrs.maxRequestBodySize
+        : DEFAULT_MAX_BODY;
     this.availabilityMs = ctx.spec.workerAvailabilityTimeoutMilliseconds ?? 10_000;
-    this.server = http.createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) => this.handle(req, res));
+    this.server = http.createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) =>
+      this.handle(req, res),
+    );
     // Slow clients of the function's port: its connections come from the dashboard over IPC, which Node's
     // own timeouts do not watch; the guard bounds them (see util/connection-guard.ts).
     this.guard = new ConnectionGuard(this.server, ctx.connectionLimits ?? STANDALONE_LIMITS);
@@ -126,7 +135,12 @@ class HttpTrigger implements Trigger {
     req.on('error', () => res.destroy());
   }
 
-  private async dispatch(req: http.IncomingMessage, res: http.ServerResponse, rawUrl: string, body: Buffer): Promise<void> {
+  private async dispatch(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    rawUrl: string,
+    body: Buffer,
+  ): Promise<void> {
     const q = rawUrl.indexOf('?');
     const path = decodePath(q >= 0 ? rawUrl.slice(0, q) : rawUrl);
     const fields: Record<string, string> = {};
@@ -163,7 +177,8 @@ class HttpTrigger implements Trigger {
     for (const k in result.headers) {
       const lower = k.toLowerCase();
       // The trigger frames the body itself; a handler's own length or encoding would contradict it.
-      if (lower !== 'content-length' && lower !== 'transfer-encoding' && lower !== 'content-type') out[k] = result.headers[k]!;
+      if (lower !== 'content-length' && lower !== 'transfer-encoding' && lower !== 'content-type')
+        out[k] = result.headers[k]!;
     }
     out['content-type'] = result.contentType || 'text/plain';
     // A known length: no chunked framing, and a string body goes out with the head in one write.

@@ -7,18 +7,20 @@ import type { TriggerFactory } from './trigger.js';
 import { v3ioStreamTrigger } from './v3io-stream-trigger.js';
 
 /** Broker triggers load their client library only when a function has one (it costs start time otherwise). */
-const lazy = (load: () => Promise<TriggerFactory>): TriggerFactory => (ctx) => {
-  let trigger: ReturnType<TriggerFactory> | undefined;
-  return {
-    kind: ctx.spec.kind,
-    name: ctx.name,
-    async start() {
-      trigger = (await load())(ctx);
-      await trigger.start();
-    },
-    stop: (graceMs, drainMs) => trigger?.stop(graceMs, drainMs) ?? Promise.resolve(),
+const lazy =
+  (load: () => Promise<TriggerFactory>): TriggerFactory =>
+  (ctx) => {
+    let trigger: ReturnType<TriggerFactory> | undefined;
+    return {
+      kind: ctx.spec.kind,
+      name: ctx.name,
+      async start() {
+        trigger = (await load())(ctx);
+        await trigger.start();
+      },
+      stop: (graceMs, drainMs) => trigger?.stop(graceMs, drainMs) ?? Promise.resolve(),
+    };
   };
-};
 
 export const triggerFactories: Record<string, TriggerFactory> = {
   http: httpTrigger,

@@ -16,7 +16,14 @@
  */
 import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaConfig } from 'kafkajs';
 import { kafkaTriggerConfig, type KafkaTriggerConfig } from '../../resources/broker-triggers/kafka.js';
-import { brokerTrigger, headerText, messageEvent, type BrokerClient, type BrokerSession, type ConsumerHandle } from './broker-consumer.js';
+import {
+  brokerTrigger,
+  headerText,
+  messageEvent,
+  type BrokerClient,
+  type BrokerSession,
+  type ConsumerHandle,
+} from './broker-consumer.js';
 import type { TriggerContext, TriggerFactory } from './trigger.js';
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -24,7 +31,11 @@ const CONNECT_TIMEOUT_MS = 5_000;
 class KafkaClient implements BrokerClient {
   readonly target: string;
 
-  constructor(private readonly cfg: KafkaTriggerConfig, private readonly ctx: TriggerContext, private readonly handle: ConsumerHandle) {
+  constructor(
+    private readonly cfg: KafkaTriggerConfig,
+    private readonly ctx: TriggerContext,
+    private readonly handle: ConsumerHandle,
+  ) {
     this.target = `${cfg.brokers.join(',')} (topics ${cfg.topics.join(', ')}, consumer group ${cfg.groupId})`;
   }
 
@@ -38,13 +49,17 @@ class KafkaClient implements BrokerClient {
       // Few retries inside kafkajs: an outage surfaces to the trigger, which reconnects with back-off.
       retry: { initialRetryTime: Math.min(cfg.retryBackoffMs, 1_000), retries: 3 },
       logLevel: logLevel.WARN,
-      logCreator: () => ({ level, log: entry }) => {
-        const text = `kafka-cluster trigger ${ctx.name}: ${entry.message}`;
-        if (level <= logLevel.ERROR) log.error(text);
-        else log.warn(text);
-      },
+      logCreator:
+        () =>
+        ({ level, log: entry }) => {
+          const text = `kafka-cluster trigger ${ctx.name}: ${entry.message}`;
+          if (level <= logLevel.ERROR) log.error(text);
+          else log.warn(text);
+        },
       ...(cfg.sasl ? { sasl: cfg.sasl as KafkaConfig['sasl'] } : {}),
-      ...(cfg.tls ? { ssl: { rejectUnauthorized: cfg.tls.rejectUnauthorized, ...(cfg.tls.ca ? { ca: [cfg.tls.ca] } : {}) } } : {}),
+      ...(cfg.tls
+        ? { ssl: { rejectUnauthorized: cfg.tls.rejectUnauthorized, ...(cfg.tls.ca ? { ca: [cfg.tls.ca] } : {}) } }
+        : {}),
     };
     const consumer: Consumer = new Kafka(config).consumer({
       groupId: cfg.groupId,
@@ -58,7 +73,9 @@ class KafkaClient implements BrokerClient {
       retry: { retries: 3, restartOnFailure: async () => false },
     });
     let settleLost!: (reason: string) => void;
-    const lost = new Promise<string>((r) => { settleLost = r; });
+    const lost = new Promise<string>((r) => {
+      settleLost = r;
+    });
     consumer.on(consumer.events.CRASH, (e) => {
       if (!e.payload.restart) settleLost(e.payload.error?.message ?? 'the consumer crashed');
     });
@@ -80,7 +97,10 @@ class KafkaClient implements BrokerClient {
     return {
       lost,
       // Stops fetching; the batch in hand ends after its record in hand (see onBatch).
-      stopIntake: async () => { stopped = true; await consumer.stop(); },
+      stopIntake: async () => {
+        stopped = true;
+        await consumer.stop();
+      },
       close: async () => {
         if (!stopped) await consumer.stop().catch(() => {});
         await consumer.disconnect();
@@ -89,7 +109,14 @@ class KafkaClient implements BrokerClient {
   }
 
   /** A partition's records in order; each offset resolved only after its handler succeeded. */
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> {
+  private async onBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    isRunning,
+    isStale,
+    commitOffsetsIfNecessary,
+  }: EachBatchPayload): Promise<void> {
     for (const record of batch.messages) {
       if (!isRunning() || isStale() || this.handle.stopping) break;
       const headers: Record<string, string> = {};
@@ -104,7 +131,10 @@ class KafkaClient implements BrokerClient {
         offset: Number(record.offset),
         timestamp: new Date(Number(record.timestamp)),
       });
-      const ok = await this.handle.deliverUntilOk(event, `record ${record.offset} of ${batch.topic}/${batch.partition}`);
+      const ok = await this.handle.deliverUntilOk(
+        event,
+        `record ${record.offset} of ${batch.topic}/${batch.partition}`,
+      );
       if (!ok) break;
       resolveOffset(record.offset);
       await heartbeat().catch(() => {});

@@ -17,7 +17,14 @@
  */
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import { mqttTriggerConfig, type MqttTriggerConfig } from '../../resources/broker-triggers/mqtt.js';
-import { brokerTrigger, headerText, messageEvent, type BrokerClient, type BrokerSession, type ConsumerHandle } from './broker-consumer.js';
+import {
+  brokerTrigger,
+  headerText,
+  messageEvent,
+  type BrokerClient,
+  type BrokerSession,
+  type ConsumerHandle,
+} from './broker-consumer.js';
 import type { TriggerContext, TriggerFactory } from './trigger.js';
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -31,7 +38,11 @@ class MqttBrokerClient implements BrokerClient {
   readonly target: string;
   private readonly clientId: string;
 
-  constructor(private readonly cfg: MqttTriggerConfig, private readonly ctx: TriggerContext, private readonly handle: ConsumerHandle) {
+  constructor(
+    private readonly cfg: MqttTriggerConfig,
+    private readonly ctx: TriggerContext,
+    private readonly handle: ConsumerHandle,
+  ) {
     this.target = `${cfg.url} (${cfg.subscriptions.map((s) => s.filter).join(', ')})`;
     const suffix = (ctx.fn?.replica ?? '').split('-').pop() || String(process.pid);
     this.clientId = `${cfg.clientIdBase}-${suffix}`;
@@ -51,7 +62,14 @@ class MqttBrokerClient implements BrokerClient {
       connectTimeout: CONNECT_TIMEOUT_MS,
       keepalive: 30,
       resubscribe: false,
-      ...(cfg.protocolVersion === 5 ? { properties: { sessionExpiryInterval: clean ? 0 : SESSION_EXPIRY_S, receiveMaximum: Math.min(65_535, workers) } } : {}),
+      ...(cfg.protocolVersion === 5
+        ? {
+            properties: {
+              sessionExpiryInterval: clean ? 0 : SESSION_EXPIRY_S,
+              receiveMaximum: Math.min(65_535, workers),
+            },
+          }
+        : {}),
     };
   }
 
@@ -60,9 +78,13 @@ class MqttBrokerClient implements BrokerClient {
     // messages come right after it, and MQTT.js would acknowledge them itself otherwise.
     const client = mqtt.connect(this.cfg.url, this.options(false));
     let settleLost!: (reason: string) => void;
-    const lost = new Promise<string>((r) => { settleLost = r; });
+    const lost = new Promise<string>((r) => {
+      settleLost = r;
+    });
     let lastError = '';
-    client.on('error', (e) => { lastError = e.message; });
+    client.on('error', (e) => {
+      lastError = e.message;
+    });
     client.on('close', () => settleLost(lastError || 'the broker closed the connection'));
     // MQTT.js acknowledges a QoS 1 message when handleMessage calls back; an error in the callback skips the
     // PUBACK, which this trigger sends itself once the handler succeeded (handleMessage must call back at
@@ -71,18 +93,20 @@ class MqttBrokerClient implements BrokerClient {
       done(packet.qos === 1 ? new Error('acknowledged after the handler succeeds') : undefined);
       void this.onMessage(client, packet);
     };
-    const connected = await Promise.race([
-      new Promise<true>((r) => client.once('connect', () => r(true))),
-      lost,
-    ]);
+    const connected = await Promise.race([new Promise<true>((r) => client.once('connect', () => r(true))), lost]);
     if (connected !== true) {
       await client.endAsync(true).catch(() => {});
       throw new Error(connected);
     }
     try {
-      const granted = await client.subscribeAsync(Object.fromEntries(this.cfg.subscriptions.map((s) => [s.filter, { qos: s.qos }])));
+      const granted = await client.subscribeAsync(
+        Object.fromEntries(this.cfg.subscriptions.map((s) => [s.filter, { qos: s.qos }])),
+      );
       const refused = granted.filter((g) => g.qos === 128 || g.qos > 2);
-      if (refused.length) throw new Error(`the broker refused the subscription${refused.length > 1 ? 's' : ''} ${refused.map((g) => g.topic).join(', ')}`);
+      if (refused.length)
+        throw new Error(
+          `the broker refused the subscription${refused.length > 1 ? 's' : ''} ${refused.map((g) => g.topic).join(', ')}`,
+        );
     } catch (e) {
       await client.endAsync(true).catch(() => {});
       throw e;
@@ -90,7 +114,8 @@ class MqttBrokerClient implements BrokerClient {
     return {
       lost,
       stopIntake: async () => {
-        if (client.connected) await client.unsubscribeAsync(this.cfg.subscriptions.map((s) => s.filter)).catch(() => {});
+        if (client.connected)
+          await client.unsubscribeAsync(this.cfg.subscriptions.map((s) => s.filter)).catch(() => {});
       },
       close: () => this.endSession(client),
     };
@@ -126,7 +151,9 @@ class MqttBrokerClient implements BrokerClient {
   /** Ends the replica's session (everything delivered to it was handled first): nothing piles up for a replica that is gone. */
   private async endSession(client: MqttClient): Promise<void> {
     if (this.cfg.protocolVersion === 5) {
-      await client.endAsync(false, { properties: { sessionExpiryInterval: 0 } } as Parameters<MqttClient['endAsync']>[1]).catch(() => client.endAsync(true));
+      await client
+        .endAsync(false, { properties: { sessionExpiryInterval: 0 } } as Parameters<MqttClient['endAsync']>[1])
+        .catch(() => client.endAsync(true));
       return;
     }
     await client.endAsync(false).catch(() => client.endAsync(true));
@@ -134,7 +161,9 @@ class MqttBrokerClient implements BrokerClient {
     try {
       const clean = await mqtt.connectAsync(this.cfg.url, this.options(true));
       await clean.endAsync(false);
-    } catch { /* the broker is gone: its session goes with it or expires there */ }
+    } catch {
+      /* the broker is gone: its session goes with it or expires there */
+    }
   }
 }
 

@@ -17,7 +17,14 @@
 import { connect, headers as natsHeaders, type Msg, type NatsConnection } from 'nats';
 import { natsTriggerConfig, type NatsTriggerConfig } from '../../resources/broker-triggers/nats.js';
 import type { HandlerResult } from '../event.js';
-import { brokerTrigger, headerText, messageEvent, type BrokerClient, type BrokerSession, type ConsumerHandle } from './broker-consumer.js';
+import {
+  brokerTrigger,
+  headerText,
+  messageEvent,
+  type BrokerClient,
+  type BrokerSession,
+  type ConsumerHandle,
+} from './broker-consumer.js';
 import type { TriggerContext, TriggerFactory } from './trigger.js';
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -26,7 +33,11 @@ const DEFAULT_WORKER_WAIT_MS = 10_000;
 class NatsClient implements BrokerClient {
   readonly target: string;
 
-  constructor(private readonly cfg: NatsTriggerConfig, private readonly ctx: TriggerContext, private readonly handle: ConsumerHandle) {
+  constructor(
+    private readonly cfg: NatsTriggerConfig,
+    private readonly ctx: TriggerContext,
+    private readonly handle: ConsumerHandle,
+  ) {
     this.target = `${cfg.server} (subject ${cfg.subject}, queue group ${cfg.queue})`;
   }
 
@@ -104,7 +115,8 @@ const bodyOf = (r: HandlerResult): Uint8Array => (typeof r.body === 'string' ? B
 function replyHeaders(nc: NatsConnection, r: HandlerResult) {
   if (!nc.info?.headers) return undefined;
   const h = natsHeaders();
-  for (const [k, v] of Object.entries(r.headers)) if (v !== undefined && v !== null && String(v) !== '') h.set(k, String(v).replace(/[\r\n]+/g, ' '));
+  for (const [k, v] of Object.entries(r.headers))
+    if (v !== undefined && v !== null && String(v) !== '') h.set(k, String(v).replace(/[\r\n]+/g, ' '));
   if (r.contentType) h.set('Content-Type', r.contentType);
   return h;
 }

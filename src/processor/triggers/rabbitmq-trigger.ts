@@ -16,7 +16,15 @@
  */
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { rabbitTriggerConfig, type RabbitTriggerConfig } from '../../resources/broker-triggers/rabbitmq.js';
-import { backoffMs, brokerTrigger, headerText, messageEvent, type BrokerClient, type BrokerSession, type ConsumerHandle } from './broker-consumer.js';
+import {
+  backoffMs,
+  brokerTrigger,
+  headerText,
+  messageEvent,
+  type BrokerClient,
+  type BrokerSession,
+  type ConsumerHandle,
+} from './broker-consumer.js';
 import type { TriggerContext, TriggerFactory } from './trigger.js';
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -27,7 +35,11 @@ class RabbitClient implements BrokerClient {
   /** Failures in a row: the back-off before a requeue grows with them. */
   private failures = 0;
 
-  constructor(private readonly cfg: RabbitTriggerConfig, private readonly ctx: TriggerContext, private readonly handle: ConsumerHandle) {
+  constructor(
+    private readonly cfg: RabbitTriggerConfig,
+    private readonly ctx: TriggerContext,
+    private readonly handle: ConsumerHandle,
+  ) {
     this.target = `${cfg.url} (queue ${cfg.queue}${cfg.topics.length ? `, exchange ${cfg.exchange}, routing keys ${cfg.topics.join(', ')}` : ''})`;
   }
 
@@ -35,42 +47,61 @@ class RabbitClient implements BrokerClient {
     const { cfg } = this;
     const u = new URL(cfg.url);
     const vhost = decodeURIComponent(u.pathname.replace(/^\//, '')) || '/';
-    const conn: ChannelModel = await amqp.connect({
-      protocol: u.protocol.replace(/:$/, ''),
-      hostname: u.hostname.replace(/^\[|\]$/g, ''),
-      port: u.port ? Number(u.port) : u.protocol === 'amqps:' ? 5671 : 5672,
-      vhost,
-      heartbeat: HEARTBEAT_S,
-      ...(cfg.username !== undefined ? { username: cfg.username, password: cfg.password ?? '' } : {}),
-    }, { timeout: CONNECT_TIMEOUT_MS, clientProperties: { connection_name: `nuclio-${this.ctx.fn?.name ?? ''}-${this.ctx.name}` } });
+    const conn: ChannelModel = await amqp.connect(
+      {
+        protocol: u.protocol.replace(/:$/, ''),
+        hostname: u.hostname.replace(/^\[|\]$/g, ''),
+        port: u.port ? Number(u.port) : u.protocol === 'amqps:' ? 5671 : 5672,
+        vhost,
+        heartbeat: HEARTBEAT_S,
+        ...(cfg.username !== undefined ? { username: cfg.username, password: cfg.password ?? '' } : {}),
+      },
+      {
+        timeout: CONNECT_TIMEOUT_MS,
+        clientProperties: { connection_name: `nuclio-${this.ctx.fn?.name ?? ''}-${this.ctx.name}` },
+      },
+    );
     let settleLost!: (reason: string) => void;
-    const lost = new Promise<string>((r) => { settleLost = r; });
+    const lost = new Promise<string>((r) => {
+      settleLost = r;
+    });
     let lastError = '';
-    conn.on('error', (e: Error) => { lastError = e.message; });
+    conn.on('error', (e: Error) => {
+      lastError = e.message;
+    });
     conn.on('close', (e?: Error) => settleLost(e?.message || lastError || 'the broker closed the connection'));
     let ch: Channel;
     let consumerTag: string;
     try {
       ch = await conn.createChannel();
-      ch.on('error', (e: Error) => { lastError = e.message; });
+      ch.on('error', (e: Error) => {
+        lastError = e.message;
+      });
       // A channel closed by the broker (a queue deleted, a declaration refused) ends the session too.
       ch.on('close', () => settleLost(lastError || 'the broker closed the channel'));
-      if (cfg.topics.length) await ch.assertExchange(cfg.exchange, 'topic', { durable: cfg.durableExchange, autoDelete: false });
+      if (cfg.topics.length)
+        await ch.assertExchange(cfg.exchange, 'topic', { durable: cfg.durableExchange, autoDelete: false });
       await ch.assertQueue(cfg.queue, { durable: cfg.durableQueue, autoDelete: false, exclusive: false });
       for (const key of cfg.topics) await ch.bindQueue(cfg.queue, cfg.exchange, key);
       if (cfg.prefetch > 0) await ch.prefetch(cfg.prefetch);
       const consumer = `${this.ctx.fn?.replica ?? `pid-${process.pid}`}-${this.ctx.name}`;
-      ({ consumerTag } = await ch.consume(cfg.queue, (msg) => {
-        if (msg) void this.onMessage(ch, msg);
-        else settleLost(`the broker cancelled the consumer of queue ${cfg.queue} (was it deleted?)`);
-      }, { noAck: false, consumerTag: consumer }));
+      ({ consumerTag } = await ch.consume(
+        cfg.queue,
+        (msg) => {
+          if (msg) void this.onMessage(ch, msg);
+          else settleLost(`the broker cancelled the consumer of queue ${cfg.queue} (was it deleted?)`);
+        },
+        { noAck: false, consumerTag: consumer },
+      ));
     } catch (e) {
       await conn.close().catch(() => {});
       throw new Error(lastError || (e as Error).message);
     }
     return {
       lost,
-      stopIntake: async () => { await ch.cancel(consumerTag); },
+      stopIntake: async () => {
+        await ch.cancel(consumerTag);
+      },
       close: async () => {
         await ch.close().catch(() => {});
         await conn.close().catch(() => {});
@@ -115,5 +146,9 @@ class RabbitClient implements BrokerClient {
 export const rabbitTrigger: TriggerFactory = (ctx) => {
   const fn = ctx.fn ?? { namespace: 'nuclio', name: 'function', labels: {}, annotations: {}, triggers: {} };
   const cfg = rabbitTriggerConfig(ctx.name, ctx.spec, fn);
-  return brokerTrigger(ctx, { kind: ctx.spec.kind, client: (handle) => new RabbitClient(cfg, ctx, handle), maxBackoffMs: cfg.reconnectIntervalMs });
+  return brokerTrigger(ctx, {
+    kind: ctx.spec.kind,
+    client: (handle) => new RabbitClient(cfg, ctx, handle),
+    maxBackoffMs: cfg.reconnectIntervalMs,
+  });
 };

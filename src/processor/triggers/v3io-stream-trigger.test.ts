@@ -12,11 +12,23 @@ import { streamRoutes } from '../../streams/v3io-routes.js';
 import type { HandlerResult, NuclioEvent } from '../event.js';
 import type { ProcessorLogger } from '../logger.js';
 import { WorkerPool } from '../worker-pool.js';
-import { createV3ioStreamTrigger, retryDelay, streamTriggerConfig } from './v3io-stream-trigger.js';
+import { retryDelay } from './v3io-shard-consumer.js';
+import { createV3ioStreamTrigger } from './v3io-stream-trigger.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, log() {} } as unknown as ProcessorLogger;
-const spec = (attributes: Record<string, unknown>, extra: Partial<TriggerSpec> = {}): TriggerSpec => ({ class: '', kind: 'v3ioStream', name: 's', attributes, ...extra });
-const ok = (headers: Record<string, string> = {}): HandlerResult => ({ status: 200, headers, contentType: 'text/plain', body: 'ok' });
+const spec = (attributes: Record<string, unknown>, extra: Partial<TriggerSpec> = {}): TriggerSpec => ({
+  class: '',
+  kind: 'v3ioStream',
+  name: 's',
+  attributes,
+  ...extra,
+});
+const ok = (headers: Record<string, string> = {}): HandlerResult => ({
+  status: 200,
+  headers,
+  contentType: 'text/plain',
+  body: 'ok',
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -26,68 +38,7 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, timeo
   }
 }
 
-describe('streamTriggerConfig()', () => {
-  const base = { containerName: 'bigdata', streamPath: '/s/', consumerGroup: 'g' };
-  it('streamTriggerConfig() applies Nuclio\'s defaults and the dashboard url', () => {
-    const c = streamTriggerConfig(spec(base), 'http://127.0.0.1:8070');
-    assert.equal(c.url, 'http://127.0.0.1:8070/v3io');
-    assert.equal(c.streamPath, 's');
-    assert.equal(c.seekTo, 'latest');
-    assert.equal(c.readBatchSize, 64);
-    assert.equal(c.pollingIntervalMs, 500);
-    assert.equal(c.sessionTimeoutMs, 10_000);
-    assert.equal(c.heartbeatIntervalMs, 3_000);
-    assert.equal(c.commitIntervalMs, 1_000);
-  });
-
-  it('streamTriggerConfig() matches attribute names case-insensitively and takes an explicit url', () => {
-    const c = streamTriggerConfig(spec({ ContainerName: 'c', STREAMPATH: 'p', consumergroup: 'g', SeekTo: 'Earliest', readBatchSize: '10', heartbeatInterval: '20s', sessionTimeout: '30s' }, { url: 'https://webapi:8443' }), undefined);
-    assert.deepEqual([c.url, c.containerName, c.streamPath, c.consumerGroup, c.seekTo, c.readBatchSize], ['https://webapi:8443', 'c', 'p', 'g', 'earliest', 10]);
-    assert.equal(c.heartbeatIntervalMs, 10_000, 'a heartbeat interval above a third of the session is lowered');
-  });
-
-  it('streamTriggerConfig() reads Nuclio\'s older url form host/<container>/<path>@<group>', () => {
-    const c = streamTriggerConfig(spec({}, { url: 'http://10.0.0.1:8081/users/my/stream@grp' }), undefined);
-    assert.deepEqual([c.url, c.containerName, c.streamPath, c.consumerGroup], ['http://10.0.0.1:8081', 'users', 'my/stream', 'grp']);
-    const d = streamTriggerConfig(spec({}, { url: 'http://127.0.0.1:8070/v3io/bigdata/s@g' }), undefined);
-    assert.deepEqual([d.url, d.containerName, d.streamPath], ['http://127.0.0.1:8070/v3io', 'bigdata', 's']);
-  });
-
-  it('streamTriggerConfig() sends the secret as a V3IO session key', () => {
-    assert.deepEqual(streamTriggerConfig(spec(base, { secret: 'k' }), 'http://x').authHeaders, { 'x-v3io-session-key': 'k' });
-  });
-
-  it('streamTriggerConfig() sends the dashboard\'s stream credential to the dashboard\'s own stream service only', () => {
-    const dash = 'http://127.0.0.1:8070';
-    const cases: [Partial<TriggerSpec>, Record<string, string>][] = [
-      [{}, { authorization: 'Bearer st' }],
-      [{ url: 'http://127.0.0.1:8070/v3io/' }, { authorization: 'Bearer st' }],
-      [{ url: 'http://127.0.0.1:8070/v3io/bigdata/s@g' }, { authorization: 'Bearer st' }],
-      [{ secret: 'k' }, { authorization: 'Bearer st' }],
-      [{ url: 'http://127.0.0.1:8071/v3io' }, {}],
-      [{ url: 'http://127.0.0.1:8070/v3iox' }, {}],
-      [{ url: 'http://evil.example/v3io' }, {}],
-      [{ url: 'https://webapi:8443', secret: 'k' }, { 'x-v3io-session-key': 'k' }],
-    ];
-    for (const [extra, want] of cases) assert.deepEqual(streamTriggerConfig(spec(base, extra), dash, 'st').authHeaders, want, JSON.stringify(extra));
-    assert.deepEqual(streamTriggerConfig(spec(base), dash).authHeaders, {}, 'no credential: no header');
-  });
-
-  const bad: [string, Record<string, unknown>, Partial<TriggerSpec>, string | undefined, RegExp][] = [
-    ['no container', { streamPath: 's', consumerGroup: 'g' }, {}, 'http://x', /containerName must be set/],
-    ['no stream path', { containerName: 'c', consumerGroup: 'g' }, {}, 'http://x', /streamPath must be set/],
-    ['no group', { containerName: 'c', streamPath: 's' }, {}, 'http://x', /consumerGroup must be set/],
-    ['an unknown seekTo', { ...base, seekTo: 'middle' }, {}, 'http://x', /seekTo must be "earliest" or "latest", got "middle"/],
-    ['a bad batch size', { ...base, readBatchSize: -1 }, {}, 'http://x', /readBatchSize must be an integer from 1 to 10000/],
-    ['a bad duration', { ...base, sessionTimeout: '10' }, {}, 'http://x', /sessionTimeout must be a duration/],
-    ['no url anywhere', base, {}, undefined, /PROTIUM_DASHBOARD_URL/],
-    ['a url that is not http', base, { url: 'ftp://x' }, undefined, /url must be an http/],
-    ['an old-style url without a path', {}, { url: 'http://h/@g' }, undefined, /must look like/],
-  ];
-  for (const [what, attrs, extra, dash, message] of bad) {
-    it(`streamTriggerConfig() refuses ${what}`, () => assert.throws(() => streamTriggerConfig(spec(attrs, extra), dash), message));
-  }
-
+describe('retryDelay()', () => {
   it('retryDelay() doubles from 100 ms up to 5 s', () => {
     assert.deepEqual([0, 1, 2, 5, 6, 50].map(retryDelay), [100, 200, 400, 3200, 5000, 5000]);
   });
@@ -126,21 +77,44 @@ describe('v3ioStream trigger against the stream service', () => {
     const s = await service.stream(StreamService.address('bigdata', path));
     await s.put(bodies.map((b) => ({ data: Buffer.from(b) })));
   }
-  const offsets = async (path: string, group = 'g') => (await service.stream(StreamService.address('bigdata', path))).offsets(group);
-  const allCommitted = async (path: string, group = 'g') => (await offsets(path, group)).every((o) => o.committed === o.current);
+  const offsets = async (path: string, group = 'g') =>
+    (await service.stream(StreamService.address('bigdata', path))).offsets(group);
+  const allCommitted = async (path: string, group = 'g') =>
+    (await offsets(path, group)).every((o) => o.committed === o.current);
 
-  function member(path: string, id: string, handler: (e: NuclioEvent) => Promise<HandlerResult> | HandlerResult, attrs: Record<string, unknown> = {}) {
-    return createV3ioStreamTrigger({
-      name: 's',
-      spec: spec({ containerName: 'bigdata', streamPath: path, consumerGroup: 'g', seekTo: 'earliest', pollingIntervalMs: 10, heartbeatInterval: '50ms', sessionTimeout: '1s', sequenceNumberCommitInterval: '20ms', ...attrs }),
-      log: quiet,
-      pool: new WorkerPool(2),
-      submit: async (e) => handler(e),
-    }, { memberId: id, dashboardUrl: url });
+  function member(
+    path: string,
+    id: string,
+    handler: (e: NuclioEvent) => Promise<HandlerResult> | HandlerResult,
+    attrs: Record<string, unknown> = {},
+  ) {
+    return createV3ioStreamTrigger(
+      {
+        name: 's',
+        spec: spec({
+          containerName: 'bigdata',
+          streamPath: path,
+          consumerGroup: 'g',
+          seekTo: 'earliest',
+          pollingIntervalMs: 10,
+          heartbeatInterval: '50ms',
+          sessionTimeout: '1s',
+          sequenceNumberCommitInterval: '20ms',
+          ...attrs,
+        }),
+        log: quiet,
+        pool: new WorkerPool(2),
+        submit: async (e) => handler(e),
+      },
+      { memberId: id, dashboardUrl: url },
+    );
   }
 
   it('two members split the shards and handle every record exactly once; a member that stops hands its shards over', async () => {
-    const path = await stream(4, Array.from({ length: 400 }, (_, i) => `r${i}`));
+    const path = await stream(
+      4,
+      Array.from({ length: 400 }, (_, i) => `r${i}`),
+    );
     const seen: string[] = [];
     const by = new Map<string, string>();
     const record = (who: string) => (e: NuclioEvent) => {
@@ -159,7 +133,10 @@ describe('v3ioStream trigger against the stream service', () => {
     await until('a 2/2 split', () => a.shards.length === 2 && b.shards.length === 2);
 
     await a.stop(5_000);
-    await put(path, Array.from({ length: 100 }, (_, i) => `late${i}`));
+    await put(
+      path,
+      Array.from({ length: 100 }, (_, i) => `late${i}`),
+    );
     await until('the late records committed', async () => seen.length >= 500 && (await allCommitted(path)));
     assert.equal(new Set(seen).size, 500);
     assert.equal(seen.length, 500, 'no record handled twice across the hand-over');
@@ -175,7 +152,8 @@ describe('v3ioStream trigger against the stream service', () => {
     const t = member(path, 'm', (e) => {
       const body = e.body.toString();
       calls.push(`${body}@${e.offset}`);
-      if (body === 'flaky' && failures++ < 2) return failures === 1 ? { ...ok(), status: 500 } : Promise.reject(new Error('boom'));
+      if (body === 'flaky' && failures++ < 2)
+        return failures === 1 ? { ...ok(), status: 500 } : Promise.reject(new Error('boom'));
       return ok();
     });
     await t.start();
@@ -208,9 +186,19 @@ describe('v3ioStream trigger against the stream service', () => {
   it('seekTo latest starts after the records already there, and records that starting point', async () => {
     const path = await stream(2, ['old1', 'old2', 'old3']);
     const calls: string[] = [];
-    const t = member(path, 'm', (e) => { calls.push(e.body.toString()); return ok(); }, { seekTo: 'latest' });
+    const t = member(
+      path,
+      'm',
+      (e) => {
+        calls.push(e.body.toString());
+        return ok();
+      },
+      { seekTo: 'latest' },
+    );
     await t.start();
-    await until('the starting point committed', async () => (await offsets(path)).every((o) => o.committed === o.current));
+    await until('the starting point committed', async () =>
+      (await offsets(path)).every((o) => o.committed === o.current),
+    );
     await put(path, ['new1', 'new2']);
     await until('the new records handled', () => calls.length >= 2);
     await sleep(50);
@@ -220,6 +208,9 @@ describe('v3ioStream trigger against the stream service', () => {
 
   it('start() fails with the reason when the stream does not exist', async () => {
     const t = member('missing', 'm', () => ok());
-    await assert.rejects(t.start(), /cannot join consumer group g of bigdata\/missing .*Stream bigdata\/missing does not exist/);
+    await assert.rejects(
+      t.start(),
+      /cannot join consumer group g of bigdata\/missing .*Stream bigdata\/missing does not exist/,
+    );
   });
 });

@@ -24,10 +24,17 @@ export class TriggerFields {
   private readonly attrPrefix: string;
 
   /** `attrPrefix`: where the attributes sit (a nested object's path for `sasl`, `tls`). */
-  constructor(readonly name: string, readonly trigger: Trigger, attrPrefix?: string) {
+  constructor(
+    readonly name: string,
+    readonly trigger: Trigger,
+    attrPrefix?: string,
+  ) {
     this.field = `spec.triggers.${name}`;
     this.attrPrefix = attrPrefix ?? `${this.field}.attributes`;
-    const raw = trigger.attributes && typeof trigger.attributes === 'object' && !Array.isArray(trigger.attributes) ? trigger.attributes : {};
+    const raw =
+      trigger.attributes && typeof trigger.attributes === 'object' && !Array.isArray(trigger.attributes)
+        ? trigger.attributes
+        : {};
     this.attrs = new Map(Object.entries(raw).map(([key, value]) => [key.toLowerCase(), { key, value }]));
   }
 
@@ -50,7 +57,8 @@ export class TriggerFields {
   str(name: string): string {
     const v = this.raw(name);
     if (v === undefined) return '';
-    if (typeof v !== 'string') this.fail(this.attrField(name), `${this.attrField(name)} must be a string, got ${quote(v)}`);
+    if (typeof v !== 'string')
+      this.fail(this.attrField(name), `${this.attrField(name)} must be a string, got ${quote(v)}`);
     return v.trim();
   }
 
@@ -71,7 +79,10 @@ export class TriggerFields {
     if (v === undefined || v === '') return fallback;
     const n = typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max) {
-      this.fail(this.attrField(name), `${this.attrField(name)} must be an integer from ${min} to ${max}, got ${quote(v)}`);
+      this.fail(
+        this.attrField(name),
+        `${this.attrField(name)} must be an integer from ${min} to ${max}, got ${quote(v)}`,
+      );
     }
     return n;
   }
@@ -90,7 +101,11 @@ export class TriggerFields {
     const v = this.raw(name);
     const text = v === undefined || v === '' ? fallback : v;
     const ms = typeof text === 'string' ? parseDuration(text.trim()) : undefined;
-    if (ms === undefined || ms <= 0) this.fail(this.attrField(name), `${this.attrField(name)} must be a duration such as "${fallback}", got ${quote(v)}`);
+    if (ms === undefined || ms <= 0)
+      this.fail(
+        this.attrField(name),
+        `${this.attrField(name)} must be a duration such as "${fallback}", got ${quote(v)}`,
+      );
     return ms;
   }
 
@@ -99,7 +114,11 @@ export class TriggerFields {
     const v = this.str(name);
     if (!v) return fallback;
     const hit = choices.find((c) => c.toLowerCase() === v.toLowerCase());
-    if (!hit) this.fail(this.attrField(name), `${this.attrField(name)} must be one of ${choices.map((c) => `"${c}"`).join(', ')}, got ${quote(v)}`);
+    if (!hit)
+      this.fail(
+        this.attrField(name),
+        `${this.attrField(name)} must be one of ${choices.map((c) => `"${c}"`).join(', ')}, got ${quote(v)}`,
+      );
     return hit;
   }
 
@@ -107,7 +126,11 @@ export class TriggerFields {
   top(name: 'url' | 'username' | 'password' | 'secret'): string {
     const v = this.trigger[name];
     if (v === undefined || v === null) return '';
-    if (typeof v !== 'string') this.fail(`${this.field}.${name}`, `${this.field}.${name} must be a string, got ${quote(name === 'url' ? v : '(hidden)')}`);
+    if (typeof v !== 'string')
+      this.fail(
+        `${this.field}.${name}`,
+        `${this.field}.${name} must be a string, got ${quote(name === 'url' ? v : '(hidden)')}`,
+      );
     return v.trim();
   }
 }
@@ -124,16 +147,28 @@ export interface BrokerUrl {
  * Parses a broker URL, adding `defaultScheme://` to a bare `host:port` (Nuclio's examples write
  * `10.0.0.3:4222`), checking the scheme, and moving user info out of it (percent-decoded).
  */
-export function parseBrokerUrl(text: string, field: string, schemes: readonly string[], defaultScheme: string): BrokerUrl {
+export function parseBrokerUrl(
+  text: string,
+  field: string,
+  schemes: readonly string[],
+  defaultScheme: string,
+): BrokerUrl {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `${defaultScheme}://${text}`;
   let u: URL;
   try {
     u = new URL(withScheme);
   } catch {
-    throw fieldError(field, `${field} must be a URL such as ${defaultScheme}://host:port, got ${quote(redactUrl(text))}`);
+    throw fieldError(
+      field,
+      `${field} must be a URL such as ${defaultScheme}://host:port, got ${quote(redactUrl(text))}`,
+    );
   }
   const scheme = u.protocol.replace(/:$/, '').toLowerCase();
-  if (!schemes.includes(scheme)) throw fieldError(field, `${field} must start with ${schemes.map((s) => `${s}://`).join(' or ')}, got ${quote(redactUrl(text))}`);
+  if (!schemes.includes(scheme))
+    throw fieldError(
+      field,
+      `${field} must start with ${schemes.map((s) => `${s}://`).join(' or ')}, got ${quote(redactUrl(text))}`,
+    );
   if (!u.hostname) throw fieldError(field, `${field} must name a host, got ${quote(redactUrl(text))}`);
   const out: BrokerUrl = { url: '' };
   if (u.username) out.username = decodeURIComponent(u.username);
@@ -156,7 +191,17 @@ export function redactUrl(text: string): string {
  * Renders the Go-template subset Nuclio's NATS queue names use: `{{ .Namespace }}`, `{{ .Name }}`, `{{ .Id }}`,
  * `{{ .Labels.key }}` / `{{ index .Labels "key" }}` (and the same for Annotations). Anything else is an error.
  */
-export function renderNameTemplate(template: string, field: string, values: { Id: string; Namespace: string; Name: string; Labels: Record<string, string>; Annotations: Record<string, string> }): string {
+export function renderNameTemplate(
+  template: string,
+  field: string,
+  values: {
+    Id: string;
+    Namespace: string;
+    Name: string;
+    Labels: Record<string, string>;
+    Annotations: Record<string, string>;
+  },
+): string {
   return template.replace(/\{\{(.*?)\}\}/g, (whole, inner: string) => {
     const expr = inner.trim();
     const simple = /^\.(Id|Namespace|Name)$/.exec(expr);
@@ -165,6 +210,9 @@ export function renderNameTemplate(template: string, field: string, values: { Id
     const indexed = /^index\s+\.(Labels|Annotations)\s+"([^"]*)"$/.exec(expr);
     const m = dotted ?? indexed;
     if (m) return values[m[1] as 'Labels' | 'Annotations'][m[2]!] ?? '';
-    throw fieldError(field, `${field} has ${quote(whole)}, which is not one of {{ .Namespace }}, {{ .Name }}, {{ .Id }}, {{ .Labels.<key> }}, {{ .Annotations.<key> }}`);
+    throw fieldError(
+      field,
+      `${field} has ${quote(whole)}, which is not one of {{ .Namespace }}, {{ .Name }}, {{ .Id }}, {{ .Labels.<key> }}, {{ .Annotations.<key> }}`,
+    );
   });
 }

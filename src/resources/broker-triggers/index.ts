@@ -24,16 +24,31 @@ export type Broker = (typeof BROKER_TRIGGER_KINDS)[keyof typeof BROKER_TRIGGER_K
 
 /** The broker of a trigger kind, or undefined for another kind. */
 export function brokerOf(kind: unknown): Broker | undefined {
-  return typeof kind === 'string' && Object.hasOwn(BROKER_TRIGGER_KINDS, kind) ? BROKER_TRIGGER_KINDS[kind as keyof typeof BROKER_TRIGGER_KINDS] : undefined;
+  return typeof kind === 'string' && Object.hasOwn(BROKER_TRIGGER_KINDS, kind)
+    ? BROKER_TRIGGER_KINDS[kind as keyof typeof BROKER_TRIGGER_KINDS]
+    : undefined;
 }
 
 /** Resolves a broker trigger's settings; throws a field error (INVALID_FIELD) naming the field at fault. */
-export function validateBrokerTrigger(name: string, trigger: Trigger, fn: FunctionIdentity & { triggers?: Record<string, Trigger> }): void {
+export function validateBrokerTrigger(
+  name: string,
+  trigger: Trigger,
+  fn: FunctionIdentity & { triggers?: Record<string, Trigger> },
+): void {
   switch (brokerOf(trigger.kind)) {
-    case 'nats': natsTriggerConfig(name, trigger, fn); return;
-    case 'mqtt': mqttTriggerConfig(name, trigger, fn); return;
-    case 'rabbitmq': rabbitTriggerConfig(name, trigger, fn); return;
-    case 'kafka': kafkaTriggerConfig(name, trigger, fn); return;
-    default: return;
+    case 'nats':
+      natsTriggerConfig(name, trigger, fn);
+      return;
+    case 'mqtt':
+      mqttTriggerConfig(name, trigger, fn);
+      return;
+    case 'rabbitmq':
+      rabbitTriggerConfig(name, trigger, fn);
+      return;
+    case 'kafka':
+      kafkaTriggerConfig(name, trigger, fn);
+      return;
+    default:
+      return;
   }
 }

@@ -69,7 +69,8 @@ function withAnnotations(trigger: Trigger, annotations: Record<string, string>):
   const own = trigger.attributes ?? {};
   for (const [k, v] of Object.entries(own)) {
     const lower = k.toLowerCase();
-    if ((lower === 'sasl' || lower === 'tls') && v && typeof v === 'object' && !Array.isArray(v)) nested[lower] = { ...nested[lower], ...(v as Record<string, unknown>) };
+    if ((lower === 'sasl' || lower === 'tls') && v && typeof v === 'object' && !Array.isArray(v))
+      nested[lower] = { ...nested[lower], ...(v as Record<string, unknown>) };
     else attrs[k] = v;
   }
   for (const [k, v] of Object.entries(nested)) if (Object.keys(v).length) attrs[k] = v;
@@ -80,8 +81,17 @@ function withAnnotations(trigger: Trigger, annotations: Record<string, string>):
 export function kafkaTriggerConfig(name: string, trigger: Trigger, fn: FunctionIdentity): KafkaTriggerConfig {
   const f: TriggerFields = new TriggerFields(name, withAnnotations(trigger, fn.annotations ?? {}));
   let brokers = f.strList('brokers');
-  if (!brokers.length && f.top('url')) brokers = f.top('url').split(',').map((s) => s.trim()).filter(Boolean);
-  if (!brokers.length) f.fail(f.attrField('brokers'), `${f.attrField('brokers')} must list the brokers, e.g. ["127.0.0.1:9092"] (or set ${f.field}.url)`);
+  if (!brokers.length && f.top('url'))
+    brokers = f
+      .top('url')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  if (!brokers.length)
+    f.fail(
+      f.attrField('brokers'),
+      `${f.attrField('brokers')} must list the brokers, e.g. ["127.0.0.1:9092"] (or set ${f.field}.url)`,
+    );
   brokers = brokers.map((b) => b.replace(/^kafka:\/\//i, ''));
   for (const b of brokers) {
     if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(b) || Number(b.slice(b.lastIndexOf(':') + 1)) > 65_535) {
@@ -89,9 +99,14 @@ export function kafkaTriggerConfig(name: string, trigger: Trigger, fn: FunctionI
     }
   }
   const topics = f.strList('topics').length ? f.strList('topics') : f.strList('topic');
-  if (!topics.length) f.fail(f.attrField('topics'), `${f.attrField('topics')} must list the topics to consume, e.g. ["orders"]`);
+  if (!topics.length)
+    f.fail(f.attrField('topics'), `${f.attrField('topics')} must list the topics to consume, e.g. ["orders"]`);
   const groupId = f.str('consumerGroup');
-  if (!groupId) f.fail(f.attrField('consumerGroup'), `${f.attrField('consumerGroup')} must be set: the replicas share the partitions as members of that consumer group`);
+  if (!groupId)
+    f.fail(
+      f.attrField('consumerGroup'),
+      `${f.attrField('consumerGroup')} must be set: the replicas share the partitions as members of that consumer group`,
+    );
   const initial = f.choice('initialOffset', ['earliest', 'latest'] as const, 'latest');
 
   const out: KafkaTriggerConfig = {
@@ -111,7 +126,10 @@ export function kafkaTriggerConfig(name: string, trigger: Trigger, fn: FunctionI
     workerAllocationMode: f.choice('workerAllocationMode', ['pool', 'static'] as const, 'pool'),
   };
   if (out.heartbeatIntervalMs >= out.sessionTimeoutMs) {
-    f.fail(f.attrField('heartbeatInterval'), `${f.attrField('heartbeatInterval')} must be shorter than sessionTimeout (${out.sessionTimeoutMs} ms), got ${quote(f.raw('heartbeatInterval') ?? '3s')}`);
+    f.fail(
+      f.attrField('heartbeatInterval'),
+      `${f.attrField('heartbeatInterval')} must be shorter than sessionTimeout (${out.sessionTimeoutMs} ms), got ${quote(f.raw('heartbeatInterval') ?? '3s')}`,
+    );
   }
 
   const sasl = nestedFields(f, 'sasl');
@@ -119,7 +137,11 @@ export function kafkaTriggerConfig(name: string, trigger: Trigger, fn: FunctionI
     const user = sasl.str('user');
     if (!user) sasl.fail(sasl.attrField('user'), `${sasl.attrField('user')} must be set when sasl.enable is true`);
     const mechanism = sasl.choice('mechanism', ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const, 'PLAIN');
-    out.sasl = { mechanism: mechanism.toLowerCase() as 'plain' | 'scram-sha-256' | 'scram-sha-512', username: user, password: sasl.str('password') };
+    out.sasl = {
+      mechanism: mechanism.toLowerCase() as 'plain' | 'scram-sha-256' | 'scram-sha-512',
+      username: user,
+      password: sasl.str('password'),
+    };
   }
   const tls = nestedFields(f, 'tls');
   if (tls && tls.bool('enable')) {
@@ -133,14 +155,22 @@ export function kafkaTriggerConfig(name: string, trigger: Trigger, fn: FunctionI
 function nestedFields(f: TriggerFields, key: string): TriggerFields | undefined {
   const v = f.raw(key);
   if (v === undefined) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v)) f.fail(f.attrField(key), `${f.attrField(key)} must be an object, got ${quote(v)}`);
+  if (typeof v !== 'object' || Array.isArray(v))
+    f.fail(f.attrField(key), `${f.attrField(key)} must be an object, got ${quote(v)}`);
   // Errors name the nested path: spec.triggers.<name>.attributes.sasl.user.
-  return new TriggerFields(f.name, { class: '', kind: '', name: f.name, attributes: v as Record<string, unknown> }, f.attrField(key));
+  return new TriggerFields(
+    f.name,
+    { class: '', kind: '', name: f.name, attributes: v as Record<string, unknown> },
+    f.attrField(key),
+  );
 }
 
 /** Nuclio accepts a PEM flattened onto one line (annotations): "@" or spaces for the newlines. */
 function unflattenPem(pem: string): string {
   if (pem.includes('\n')) return pem;
   if (pem.includes('@')) return pem.replaceAll('@', '\n');
-  return pem.replace(/-----(BEGIN|END) ([A-Z ]+)-----/g, (m) => m.replaceAll(' ', '\u0000')).replaceAll(' ', '\n').replaceAll('\u0000', ' ');
+  return pem
+    .replace(/-----(BEGIN|END) ([A-Z ]+)-----/g, (m) => m.replaceAll(' ', '\u0000'))
+    .replaceAll(' ', '\n')
+    .replaceAll('\u0000', ' ');
 }

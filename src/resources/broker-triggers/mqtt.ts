@@ -47,21 +47,36 @@ export function mqttTriggerConfig(name: string, trigger: Trigger, fn: FunctionId
 
   const version = f.int('protocolVersion', 4, 3, 5) as 3 | 4 | 5;
   const shareGroup = f.str('shareGroup') || `${fn.namespace}.${fn.name}.${name}`;
-  if (/[/+#\s]/.test(shareGroup)) f.fail(f.attrField('shareGroup'), `${f.attrField('shareGroup')} must not hold "/", "+", "#" or spaces, got ${quote(shareGroup)}`);
+  if (/[/+#\s]/.test(shareGroup))
+    f.fail(
+      f.attrField('shareGroup'),
+      `${f.attrField('shareGroup')} must not hold "/", "+", "#" or spaces, got ${quote(shareGroup)}`,
+    );
 
   // Nuclio also takes one subscription as `topic` and `qos` attributes.
-  const rawSubs = f.raw('subscriptions') ?? (f.raw('topic') !== undefined ? [{ topic: f.raw('topic'), qos: f.raw('qos') ?? 0 }] : undefined);
+  const rawSubs =
+    f.raw('subscriptions') ??
+    (f.raw('topic') !== undefined ? [{ topic: f.raw('topic'), qos: f.raw('qos') ?? 0 }] : undefined);
   const field = f.attrField('subscriptions');
   if (!Array.isArray(rawSubs) || rawSubs.length === 0) {
-    f.fail(field, `${field} must be a list of {topic, qos}, e.g. [{"topic": "house/+/temperature", "qos": 1}], got ${quote(rawSubs)}`);
+    f.fail(
+      field,
+      `${field} must be a list of {topic, qos}, e.g. [{"topic": "house/+/temperature", "qos": 1}], got ${quote(rawSubs)}`,
+    );
   }
   const subscriptions = rawSubs.map((s, i): MqttSubscription => {
     const at = `${field}[${i}]`;
-    if (!s || typeof s !== 'object' || Array.isArray(s)) f.fail(at, `${at} must be an object {topic, qos}, got ${quote(s)}`);
+    if (!s || typeof s !== 'object' || Array.isArray(s))
+      f.fail(at, `${at} must be an object {topic, qos}, got ${quote(s)}`);
     const entry = new Map(Object.entries(s as Record<string, unknown>).map(([k, v]) => [k.toLowerCase(), v]));
     const topic = entry.get('topic');
-    if (typeof topic !== 'string' || !topic.trim()) f.fail(`${at}.topic`, `${at}.topic must be a non-empty topic filter, got ${quote(topic)}`);
-    if (!validFilter(topic)) f.fail(`${at}.topic`, `${at}.topic is not a valid MQTT topic filter ("#" only last, "+" and "#" alone in their level), got ${quote(topic)}`);
+    if (typeof topic !== 'string' || !topic.trim())
+      f.fail(`${at}.topic`, `${at}.topic must be a non-empty topic filter, got ${quote(topic)}`);
+    if (!validFilter(topic))
+      f.fail(
+        `${at}.topic`,
+        `${at}.topic is not a valid MQTT topic filter ("#" only last, "+" and "#" alone in their level), got ${quote(topic)}`,
+      );
     const qosRaw = entry.get('qos') ?? 0;
     const qos = typeof qosRaw === 'string' && /^\d$/.test(qosRaw) ? Number(qosRaw) : qosRaw;
     if (qos !== 0 && qos !== 1 && qos !== 2) f.fail(`${at}.qos`, `${at}.qos must be 0, 1 or 2, got ${quote(qosRaw)}`);
@@ -70,7 +85,11 @@ export function mqttTriggerConfig(name: string, trigger: Trigger, fn: FunctionId
   });
 
   const clientId = f.str('clientID');
-  if (clientId && !/^[A-Za-z0-9._-]{1,64}$/.test(clientId)) f.fail(f.attrField('clientID'), `${f.attrField('clientID')} must be 1 to 64 letters, digits, ".", "_" or "-", got ${quote(clientId)}`);
+  if (clientId && !/^[A-Za-z0-9._-]{1,64}$/.test(clientId))
+    f.fail(
+      f.attrField('clientID'),
+      `${f.attrField('clientID')} must be 1 to 64 letters, digits, ".", "_" or "-", got ${quote(clientId)}`,
+    );
   return {
     url,
     ...(username ? { username } : {}),
@@ -85,5 +104,7 @@ export function mqttTriggerConfig(name: string, trigger: Trigger, fn: FunctionId
 /** MQTT filter rules: "#" only as the whole last level, "+" only as a whole level. */
 function validFilter(topic: string): boolean {
   const levels = topic.split('/');
-  return levels.every((l, i) => (l.includes('#') ? l === '#' && i === levels.length - 1 : !l.includes('+') || l === '+'));
+  return levels.every((l, i) =>
+    l.includes('#') ? l === '#' && i === levels.length - 1 : !l.includes('+') || l === '+',
+  );
 }

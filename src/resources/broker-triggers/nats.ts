@@ -39,14 +39,29 @@ export function natsTriggerConfig(name: string, trigger: Trigger, fn: FunctionId
   }
 
   out.subject = f.str('topic');
-  if (!out.subject) f.fail(f.attrField('topic'), `${f.attrField('topic')} must be set to the subject to listen on, e.g. "orders.created"`);
+  if (!out.subject)
+    f.fail(
+      f.attrField('topic'),
+      `${f.attrField('topic')} must be set to the subject to listen on, e.g. "orders.created"`,
+    );
   if (/\s/.test(out.subject) || out.subject.split('.').some((t) => t === '')) {
-    f.fail(f.attrField('topic'), `${f.attrField('topic')} is not a valid NATS subject (dot-separated tokens, no spaces), got ${quote(out.subject)}`);
+    f.fail(
+      f.attrField('topic'),
+      `${f.attrField('topic')} is not a valid NATS subject (dot-separated tokens, no spaces), got ${quote(out.subject)}`,
+    );
   }
   const template = f.str('queueName') || NATS_DEFAULT_QUEUE;
   out.queue = renderNameTemplate(template, f.attrField('queueName'), {
-    Id: name, Namespace: fn.namespace, Name: fn.name, Labels: fn.labels ?? {}, Annotations: fn.annotations ?? {},
+    Id: name,
+    Namespace: fn.namespace,
+    Name: fn.name,
+    Labels: fn.labels ?? {},
+    Annotations: fn.annotations ?? {},
   });
-  if (!out.queue || /[\s*>]/.test(out.queue)) throw fieldError(f.attrField('queueName'), `${f.attrField('queueName')} must make a queue group name without spaces or wildcards, got ${quote(out.queue)}`);
+  if (!out.queue || /[\s*>]/.test(out.queue))
+    throw fieldError(
+      f.attrField('queueName'),
+      `${f.attrField('queueName')} must make a queue group name without spaces or wildcards, got ${quote(out.queue)}`,
+    );
   return out;
 }

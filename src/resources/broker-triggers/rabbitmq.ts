@@ -36,24 +36,38 @@ export interface RabbitTriggerConfig {
 }
 
 /** Resolves a `rabbit-mq` trigger; `fn.triggers` (the function's others) decides the default queue name. */
-export function rabbitTriggerConfig(name: string, trigger: Trigger, fn: FunctionIdentity & { triggers?: Record<string, Trigger> }): RabbitTriggerConfig {
+export function rabbitTriggerConfig(
+  name: string,
+  trigger: Trigger,
+  fn: FunctionIdentity & { triggers?: Record<string, Trigger> },
+): RabbitTriggerConfig {
   const f: TriggerFields = new TriggerFields(name, trigger);
   const rawUrl = f.top('url');
-  if (!rawUrl) f.fail(`${f.field}.url`, `${f.field}.url must be set to the broker, e.g. amqp://user:password@127.0.0.1:5672`);
+  if (!rawUrl)
+    f.fail(`${f.field}.url`, `${f.field}.url must be set to the broker, e.g. amqp://user:password@127.0.0.1:5672`);
   const parsed = parseBrokerUrl(rawUrl, `${f.field}.url`, ['amqp', 'amqps'], 'amqp');
   const username = parsed.username ?? (f.top('username') || undefined);
   const password = parsed.password ?? (f.top('password') || undefined);
 
   const exchange = f.str('exchangeName');
   const topics = f.strList('topics');
-  if (topics.length && !exchange) f.fail(f.attrField('exchangeName'), `${f.attrField('exchangeName')} must be set when topics are: the queue is bound to that exchange with them`);
+  if (topics.length && !exchange)
+    f.fail(
+      f.attrField('exchangeName'),
+      `${f.attrField('exchangeName')} must be set when topics are: the queue is bound to that exchange with them`,
+    );
   let queue = f.str('queueName');
   if (!queue) {
     const unnamed = Object.entries(fn.triggers ?? { [name]: trigger })
-      .filter(([, t]) => (t.kind === 'rabbit-mq' || t.kind === 'rabbitMq') && !new TriggerFields('', t).str('queueName'))
+      .filter(
+        ([, t]) => (t.kind === 'rabbit-mq' || t.kind === 'rabbitMq') && !new TriggerFields('', t).str('queueName'),
+      )
       .map(([k]) => k)
       .sort();
-    queue = unnamed.length > 1 && unnamed[0] !== name ? `nuclio-${fn.namespace}-${fn.name}-${name}` : `nuclio-${fn.namespace}-${fn.name}`;
+    queue =
+      unnamed.length > 1 && unnamed[0] !== name
+        ? `nuclio-${fn.namespace}-${fn.name}-${name}`
+        : `nuclio-${fn.namespace}-${fn.name}`;
   }
   const workers = Math.max(1, trigger.numWorkers ?? trigger.maxWorkers ?? 1);
   return {

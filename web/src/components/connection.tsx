@@ -34,7 +34,12 @@ export function ConnectionBanner() {
       </div>
     );
   }
-  if (back) return <div class="banner banner-ok" role="status" data-testid="connection-restored">Connected to the dashboard again; data reloaded.</div>;
+  if (back)
+    return (
+      <div class="banner banner-ok" role="status" data-testid="connection-restored">
+        Connected to the dashboard again; data reloaded.
+      </div>
+    );
   return null;
 }
 
@@ -59,7 +64,10 @@ export function TokenDialog() {
     setError(undefined);
     try {
       // Checked before it is kept: a refused token must not close the dialog.
-      const res = await fetch('/api/projects', { headers: { Authorization: `Bearer ${value.trim()}` }, cache: 'no-store' });
+      const res = await fetch('/api/projects', {
+        headers: { Authorization: `Bearer ${value.trim()}` },
+        cache: 'no-store',
+      });
       if (res.status === 401) {
         setError('The dashboard refused this token.');
         return;
@@ -75,24 +83,35 @@ export function TokenDialog() {
   return (
     <div class="modal-backdrop">
       <div class="modal" role="dialog" aria-modal="true" aria-labelledby="token-title" data-testid="token-dialog">
-      <form onSubmit={submit}>
-        <h2 id="token-title">This dashboard needs a token</h2>
-        <p>
-          It was started with <code>--auth-token-file</code>: every API call must carry that token. It is kept in this
-          browser tab only (session storage) until you close it.
-        </p>
-        <label class={`field ${error || c.tokenRefused ? 'field-invalid' : ''}`}>
-          <span class="field-label">Dashboard token</span>
-          <input ref={input} type="password" autocomplete="current-password" value={value} onInput={(e) => setValue(e.currentTarget.value)} name="token" />
-          {(error || (c.tokenRefused && !busy)) && (
-            <span class="error-text field-error" role="alert">{error ?? 'The dashboard refused the token this tab had; enter it again.'}</span>
-          )}
-        </label>
-        <div class="actions">
-          <Button type="submit" variant="primary" busy={busy}>Sign in</Button>
-          {hasToken() && <Button onClick={() => setToken(undefined)}>Forget the old token</Button>}
-        </div>
-      </form>
+        <form onSubmit={submit}>
+          <h2 id="token-title">This dashboard needs a token</h2>
+          <p>
+            It was started with <code>--auth-token-file</code>: every API call must carry that token. It is kept in this
+            browser tab only (session storage) until you close it.
+          </p>
+          <label class={`field ${error || c.tokenRefused ? 'field-invalid' : ''}`}>
+            <span class="field-label">Dashboard token</span>
+            <input
+              ref={input}
+              type="password"
+              autocomplete="current-password"
+              value={value}
+              onInput={(e) => setValue(e.currentTarget.value)}
+              name="token"
+            />
+            {(error || (c.tokenRefused && !busy)) && (
+              <span class="error-text field-error" role="alert">
+                {error ?? 'The dashboard refused the token this tab had; enter it again.'}
+              </span>
+            )}
+          </label>
+          <div class="actions">
+            <Button type="submit" variant="primary" busy={busy}>
+              Sign in
+            </Button>
+            {hasToken() && <Button onClick={() => setToken(undefined)}>Forget the old token</Button>}
+          </div>
+        </form>
       </div>
     </div>
   );

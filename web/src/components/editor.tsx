@@ -2,11 +2,22 @@
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
 import { javascript } from '@codemirror/lang-javascript';
 import { python } from '@codemirror/lang-python';
-import { bracketMatching, defaultHighlightStyle, indentOnInput, StreamLanguage, syntaxHighlighting } from '@codemirror/language';
+import {
+  bracketMatching,
+  defaultHighlightStyle,
+  indentOnInput,
+  StreamLanguage,
+  syntaxHighlighting,
+} from '@codemirror/language';
 import { shell } from '@codemirror/legacy-modes/mode/shell';
 import { Compartment, EditorState, type Extension } from '@codemirror/state';
 import {
-  drawSelection, EditorView, highlightActiveLine, highlightActiveLineGutter, keymap, lineNumbers,
+  drawSelection,
+  EditorView,
+  highlightActiveLine,
+  highlightActiveLineGutter,
+  keymap,
+  lineNumbers,
 } from '@codemirror/view';
 import { useEffect, useRef } from 'preact/hooks';
 
@@ -25,7 +36,13 @@ const theme = EditorView.theme({
   '&.cm-focused': { outline: 'none' },
 });
 
-export function CodeEditor(props: { value: string; runtime: string | undefined; onChange: (v: string) => void; readOnly?: boolean; label?: string }) {
+export function CodeEditor(props: {
+  value: string;
+  runtime: string | undefined;
+  onChange: (v: string) => void;
+  readOnly?: boolean;
+  label?: string;
+}) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | undefined>(undefined);
   const lang = useRef(new Compartment());

@@ -39,7 +39,11 @@ export const markerLine = (text: string): LogLine => ({ id: nextId++, raw: text,
  * new deploy); a change of `reconnectKey` reads the log again (lines already shown are not repeated).
  * A log that does not exist (404) is asked for again only while `waitIfMissing`.
  */
-export function useLogStream(fn: string, replica: string | undefined, opts: { enabled: boolean; tailLines?: number; resetKey?: unknown; reconnectKey?: unknown; waitIfMissing?: boolean }) {
+export function useLogStream(
+  fn: string,
+  replica: string | undefined,
+  opts: { enabled: boolean; tailLines?: number; resetKey?: unknown; reconnectKey?: unknown; waitIfMissing?: boolean },
+) {
   // A lost dashboard ends the stream (a server shutting down waits for its followers to leave).
   const { epoch, online } = useConn();
   const [lines, setLines] = useState<LogLine[]>([]);
@@ -79,9 +83,17 @@ export function useLogStream(fn: string, replica: string | undefined, opts: { en
         }
         setState(attempt === 0 ? 'connecting' : 'waiting');
         try {
-          await streamLines(`/api/functions/${encodeURIComponent(fn)}/logs/${encodeURIComponent(replica)}`,
-            { follow: 'true', tailLines: opts.tailLines ?? 500 }, append, ac.signal,
-            () => { attempt = 0; setState('live'); setError(undefined); });
+          await streamLines(
+            `/api/functions/${encodeURIComponent(fn)}/logs/${encodeURIComponent(replica)}`,
+            { follow: 'true', tailLines: opts.tailLines ?? 500 },
+            append,
+            ac.signal,
+            () => {
+              attempt = 0;
+              setState('live');
+              setError(undefined);
+            },
+          );
           if (ac.signal.aborted) return;
           // The server ended the stream (the replica stopped, the dashboard is restarting).
           setState('ended');
@@ -109,10 +121,25 @@ export function useLogStream(fn: string, replica: string | undefined, opts: { en
     return () => ac.abort();
   }, [fn, replica, opts.enabled, opts.tailLines, opts.reconnectKey, epoch, online, opts.waitIfMissing]);
 
-  return { lines, state, error, addMarker: (text: string) => setLines((l) => l.concat(markerLine(text))), clear: () => { setLines([]); seen.current = []; } };
+  return {
+    lines,
+    state,
+    error,
+    addMarker: (text: string) => setLines((l) => l.concat(markerLine(text))),
+    clear: () => {
+      setLines([]);
+      seen.current = [];
+    },
+  };
 }
 
-const LEVEL_CLASS: Record<string, string> = { debug: 'lv-debug', info: 'lv-info', warn: 'lv-warn', warning: 'lv-warn', error: 'lv-error' };
+const LEVEL_CLASS: Record<string, string> = {
+  debug: 'lv-debug',
+  info: 'lv-info',
+  warn: 'lv-warn',
+  warning: 'lv-warn',
+  error: 'lv-error',
+};
 
 function extras(r: LogRecord): string {
   const skip = new Set(['time', 'level', 'name', 'message']);
@@ -134,12 +161,30 @@ export function LogLines(props: { lines: LogLine[]; empty: string; testId?: stri
     if (el) stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 30;
   };
   return (
-    <div class="log-lines" ref={box} onScroll={onScroll} data-testid={props.testId} style={props.maxHeight ? { maxHeight: props.maxHeight } : undefined} role="log" aria-live="polite">
+    <div
+      class="log-lines"
+      ref={box}
+      onScroll={onScroll}
+      data-testid={props.testId}
+      style={props.maxHeight ? { maxHeight: props.maxHeight } : undefined}
+      role="log"
+      aria-live="polite"
+    >
       {props.lines.length === 0 && <div class="muted log-empty">{props.empty}</div>}
       {props.lines.map((l) => {
-        if (l.marker) return <div key={l.id} class="log-line log-marker">— {l.raw} —</div>;
+        if (l.marker)
+          return (
+            <div key={l.id} class="log-line log-marker">
+              — {l.raw} —
+            </div>
+          );
         const r = l.record;
-        if (!r) return <div key={l.id} class="log-line">{l.raw}</div>;
+        if (!r)
+          return (
+            <div key={l.id} class="log-line">
+              {l.raw}
+            </div>
+          );
         const level = String(r.level ?? 'info').toLowerCase();
         return (
           <div key={l.id} class={`log-line ${LEVEL_CLASS[level] ?? ''}`}>

@@ -18,7 +18,13 @@ type ButtonProps = Omit<ButtonHTMLAttributes<HTMLButtonElement>, 'disabled' | 't
 export function Button(props: ButtonProps) {
   const { busy, variant = 'plain', disabled, children, type = 'button', class: cls, ...rest } = props;
   return (
-    <button type={type} class={`btn btn-${variant} ${cls ?? ''}`} disabled={disabled || busy} aria-busy={busy ? 'true' : undefined} {...rest}>
+    <button
+      type={type}
+      class={`btn btn-${variant} ${cls ?? ''}`}
+      disabled={disabled || busy}
+      aria-busy={busy ? 'true' : undefined}
+      {...rest}
+    >
       {busy && <Spinner />}
       {children}
     </button>
@@ -41,17 +47,31 @@ export function ErrorText(props: { error: unknown; prefix?: string; testId?: str
 }
 
 export function Notice(props: { kind?: 'ok' | 'info' | 'warn'; children: ComponentChildren; testId?: string }) {
-  return <div class={`notice notice-${props.kind ?? 'info'}`} data-testid={props.testId}>{props.children}</div>;
+  return (
+    <div class={`notice notice-${props.kind ?? 'info'}`} data-testid={props.testId}>
+      {props.children}
+    </div>
+  );
 }
 
 /** A labelled control with its error (from the API's `field`) right under it. */
-export function Field(props: { label: string; error?: string; hint?: ComponentChildren; children: ComponentChildren; class?: string }) {
+export function Field(props: {
+  label: string;
+  error?: string;
+  hint?: ComponentChildren;
+  children: ComponentChildren;
+  class?: string;
+}) {
   return (
     <label class={`field ${props.error ? 'field-invalid' : ''} ${props.class ?? ''}`}>
       <span class="field-label">{props.label}</span>
       {props.children}
       {props.hint && !props.error && <span class="field-hint">{props.hint}</span>}
-      {props.error && <span class="error-text field-error" role="alert">{props.error}</span>}
+      {props.error && (
+        <span class="error-text field-error" role="alert">
+          {props.error}
+        </span>
+      )}
     </label>
   );
 }
@@ -85,14 +105,23 @@ export function StateBadge(props: { state: string | undefined; title?: string })
   const state = props.state || 'unknown';
   const busy = isTransient(props.state);
   return (
-    <span class={`badge badge-${STATE_CLASS[state] ?? (busy ? 'busy' : 'idle')}`} title={props.title} data-state={state}>
+    <span
+      class={`badge badge-${STATE_CLASS[state] ?? (busy ? 'busy' : 'idle')}`}
+      title={props.title}
+      data-state={state}
+    >
       {busy && <Spinner label={STATE_LABEL[state] ?? state} />}
       {STATE_LABEL[state] ?? state}
     </span>
   );
 }
 
-export function Tabs(props: { tabs: { id: string; label: string; badge?: ComponentChildren }[]; current: string; onSelect: (id: string) => void; label: string }) {
+export function Tabs(props: {
+  tabs: { id: string; label: string; badge?: ComponentChildren }[];
+  current: string;
+  onSelect: (id: string) => void;
+  label: string;
+}) {
   return (
     <div class="tabs" role="tablist" aria-label={props.label}>
       {props.tabs.map((t) => (
@@ -113,11 +142,25 @@ export function Tabs(props: { tabs: { id: string; label: string; badge?: Compone
 }
 
 /** A destructive action that asks once, inline (no browser dialog). */
-export function ConfirmButton(props: { label: string; confirmLabel?: string; question?: string; busy?: boolean; onConfirm: () => void; disabled?: boolean; testId?: string }) {
+export function ConfirmButton(props: {
+  label: string;
+  confirmLabel?: string;
+  question?: string;
+  busy?: boolean;
+  onConfirm: () => void;
+  disabled?: boolean;
+  testId?: string;
+}) {
   const [asking, setAsking] = useState(false);
   if (!asking || props.busy) {
     return (
-      <Button variant="danger" busy={props.busy} disabled={props.disabled} onClick={() => setAsking(true)} data-testid={props.testId}>
+      <Button
+        variant="danger"
+        busy={props.busy}
+        disabled={props.disabled}
+        onClick={() => setAsking(true)}
+        data-testid={props.testId}
+      >
         {props.label}
       </Button>
     );
@@ -125,7 +168,13 @@ export function ConfirmButton(props: { label: string; confirmLabel?: string; que
   return (
     <span class="confirm">
       {props.question && <span class="confirm-question">{props.question}</span>}
-      <Button variant="danger" onClick={() => { setAsking(false); props.onConfirm(); }}>
+      <Button
+        variant="danger"
+        onClick={() => {
+          setAsking(false);
+          props.onConfirm();
+        }}
+      >
         {props.confirmLabel ?? `Yes, ${props.label.toLowerCase()}`}
       </Button>
       <Button onClick={() => setAsking(false)}>Cancel</Button>

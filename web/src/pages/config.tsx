@@ -75,10 +75,14 @@ export function toSpec(base: FunctionSpec, d: Draft): FunctionSpec {
   spec.handler = d.handler.trim() || undefined;
   spec.runtime = d.runtime.trim() || undefined;
   spec.description = d.description || undefined;
-  spec.env = d.env.filter((e) => e.name.trim() || e.value).map((e) => {
-    const { value: _v, ...rest } = e.raw ?? ({} as EnvVar);
-    return e.raw?.valueFrom && !e.value ? { ...rest, name: e.name.trim() } : { ...rest, name: e.name.trim(), value: e.value };
-  });
+  spec.env = d.env
+    .filter((e) => e.name.trim() || e.value)
+    .map((e) => {
+      const { value: _v, ...rest } = e.raw ?? ({} as EnvVar);
+      return e.raw?.valueFrom && !e.value
+        ? { ...rest, name: e.name.trim() }
+        : { ...rest, name: e.name.trim(), value: e.value };
+    });
   const min = intOrUndefined(d.minReplicas);
   const max = intOrUndefined(d.maxReplicas);
   if (min === undefined) delete spec.minReplicas;
@@ -112,7 +116,10 @@ export function toSpec(base: FunctionSpec, d: Draft): FunctionSpec {
     triggers[t.key] = next;
   }
   spec.triggers = triggers;
-  const commands = d.commands.split('\n').map((c) => c.trim()).filter(Boolean);
+  const commands = d.commands
+    .split('\n')
+    .map((c) => c.trim())
+    .filter(Boolean);
   spec.build = { ...(spec.build ?? {}), functionSourceCode: b64encode(d.source) };
   if (commands.length) spec.build.commands = commands;
   else delete spec.build.commands;
@@ -128,17 +135,46 @@ export function defaultMax(d: Draft): number {
 }
 
 /** Fields of the configuration form (errors with these fields are shown in it). */
-export const CONFIG_FIELDS = ['spec.handler', 'spec.runtime', 'spec.description', 'spec.env', 'spec.minReplicas', 'spec.maxReplicas', 'spec.triggers', 'spec.build.commands'];
+export const CONFIG_FIELDS = [
+  'spec.handler',
+  'spec.runtime',
+  'spec.description',
+  'spec.env',
+  'spec.minReplicas',
+  'spec.maxReplicas',
+  'spec.triggers',
+  'spec.build.commands',
+];
 
 export function ConfigForm(props: { draft: Draft; onChange: (d: Draft) => void; error: unknown; disabled?: boolean }) {
   const { draft: d, error } = props;
   const set = <K extends keyof Draft>(k: K, v: Draft[K]) => props.onChange({ ...d, [k]: v });
-  const setEnv = (i: number, patch: Partial<EnvDraft>) => set('env', d.env.map((e, j) => (j === i ? { ...e, ...patch } : e)));
-  const setTrigger = (i: number, patch: Partial<TriggerDraft>) => set('triggers', d.triggers.map((t, j) => (j === i ? { ...t, ...patch } : t)));
+  const setEnv = (i: number, patch: Partial<EnvDraft>) =>
+    set(
+      'env',
+      d.env.map((e, j) => (j === i ? { ...e, ...patch } : e)),
+    );
+  const setTrigger = (i: number, patch: Partial<TriggerDraft>) =>
+    set(
+      'triggers',
+      d.triggers.map((t, j) => (j === i ? { ...t, ...patch } : t)),
+    );
   const addCron = () => {
     let n = 1;
     while (d.triggers.some((t) => t.key === `cron-${n}`)) n++;
-    set('triggers', [...d.triggers, { key: `cron-${n}`, kind: 'cron', numWorkers: '', schedule: '', interval: '1m', eventBody: '', fields: {}, raw: { kind: 'cron', name: `cron-${n}` } }]);
+    set('triggers', [
+      ...d.triggers,
+      {
+        key: `cron-${n}`,
+        kind: 'cron',
+        numWorkers: '',
+        schedule: '',
+        interval: '1m',
+        eventBody: '',
+        fields: {},
+        raw: { kind: 'cron', name: `cron-${n}` },
+      },
+    ]);
   };
   const addBroker = (kind: string) => {
     const b = brokerKind(kind);
@@ -146,17 +182,40 @@ export function ConfigForm(props: { draft: Draft; onChange: (d: Draft) => void; 
     let n = 1;
     while (d.triggers.some((t) => t.key === `${b.prefix}-${n}`)) n++;
     const raw = { ...b.template(), name: `${b.prefix}-${n}` };
-    set('triggers', [...d.triggers, { key: `${b.prefix}-${n}`, kind: b.kind, numWorkers: '', schedule: '', interval: '', eventBody: '', fields: fieldsOf(raw, b), raw }]);
+    set('triggers', [
+      ...d.triggers,
+      {
+        key: `${b.prefix}-${n}`,
+        kind: b.kind,
+        numWorkers: '',
+        schedule: '',
+        interval: '',
+        eventBody: '',
+        fields: fieldsOf(raw, b),
+        raw,
+      },
+    ]);
   };
   return (
     <fieldset class="config-form" disabled={props.disabled} data-testid="config-form">
       <div class="grid-3">
-        <Field label="Handler" error={fieldError(error, 'spec.handler')} hint="module:function (main:handler), or the script for shell (main.sh:main).">
-          <input name="handler" value={d.handler} onInput={(e) => set('handler', e.currentTarget.value)} autocomplete="off" />
+        <Field
+          label="Handler"
+          error={fieldError(error, 'spec.handler')}
+          hint="module:function (main:handler), or the script for shell (main.sh:main)."
+        >
+          <input
+            name="handler"
+            value={d.handler}
+            onInput={(e) => set('handler', e.currentTarget.value)}
+            autocomplete="off"
+          />
         </Field>
         <Field label="Runtime" error={fieldError(error, 'spec.runtime')}>
           <select name="runtime" value={d.runtime} onChange={(e) => set('runtime', e.currentTarget.value)}>
-            {!['python', 'python:3.9', 'python:3.11', 'nodejs', 'shell'].includes(d.runtime) && <option value={d.runtime}>{d.runtime || '—'}</option>}
+            {!['python', 'python:3.9', 'python:3.11', 'nodejs', 'shell'].includes(d.runtime) && (
+              <option value={d.runtime}>{d.runtime || '—'}</option>
+            )}
             <option value="python">python</option>
             <option value="python:3.9">python:3.9</option>
             <option value="python:3.11">python:3.11</option>
@@ -170,33 +229,87 @@ export function ConfigForm(props: { draft: Draft; onChange: (d: Draft) => void; 
       </div>
 
       <div class="grid-3">
-        <Field label="Min replicas" error={fieldError(error, 'spec.minReplicas')} hint={`Empty: ${DEFAULT_MIN_REPLICAS} (the default). 0 lets it scale to zero.`}>
-          <input name="minReplicas" type="number" min={0} value={d.minReplicas} placeholder={String(DEFAULT_MIN_REPLICAS)} onInput={(e) => set('minReplicas', e.currentTarget.value)} />
+        <Field
+          label="Min replicas"
+          error={fieldError(error, 'spec.minReplicas')}
+          hint={`Empty: ${DEFAULT_MIN_REPLICAS} (the default). 0 lets it scale to zero.`}
+        >
+          <input
+            name="minReplicas"
+            type="number"
+            min={0}
+            value={d.minReplicas}
+            placeholder={String(DEFAULT_MIN_REPLICAS)}
+            onInput={(e) => set('minReplicas', e.currentTarget.value)}
+          />
         </Field>
-        <Field label="Max replicas" error={fieldError(error, 'spec.maxReplicas')} hint={d.minReplicas.trim() === '0' ? 'Needed when min replicas is 0.' : `Empty: ${defaultMax(d)} (the default: as many as min replicas, at least 1).`}>
-          <input name="maxReplicas" type="number" min={1} value={d.maxReplicas} placeholder={String(defaultMax(d))} onInput={(e) => set('maxReplicas', e.currentTarget.value)} />
+        <Field
+          label="Max replicas"
+          error={fieldError(error, 'spec.maxReplicas')}
+          hint={
+            d.minReplicas.trim() === '0'
+              ? 'Needed when min replicas is 0.'
+              : `Empty: ${defaultMax(d)} (the default: as many as min replicas, at least 1).`
+          }
+        >
+          <input
+            name="maxReplicas"
+            type="number"
+            min={1}
+            value={d.maxReplicas}
+            placeholder={String(defaultMax(d))}
+            onInput={(e) => set('maxReplicas', e.currentTarget.value)}
+          />
         </Field>
       </div>
 
       <h3>Environment variables</h3>
-      {fieldError(error, 'spec.env') && !d.env.some((_, i) => fieldError(error, `spec.env[${i}]`)) && <span class="error-text" role="alert">{fieldError(error, 'spec.env')}</span>}
+      {fieldError(error, 'spec.env') && !d.env.some((_, i) => fieldError(error, `spec.env[${i}]`)) && (
+        <span class="error-text" role="alert">
+          {fieldError(error, 'spec.env')}
+        </span>
+      )}
       {d.env.length === 0 && <p class="muted small">None.</p>}
       {d.env.map((e, i) => (
         <div class="env-row" key={i}>
           <Field label="Name" error={fieldError(error, `spec.env[${i}]`)}>
-            <input name={`env-name-${i}`} value={e.name} onInput={(ev) => setEnv(i, { name: ev.currentTarget.value })} autocomplete="off" />
+            <input
+              name={`env-name-${i}`}
+              value={e.name}
+              onInput={(ev) => setEnv(i, { name: ev.currentTarget.value })}
+              autocomplete="off"
+            />
           </Field>
           <Field label="Value">
-            <input name={`env-value-${i}`} value={e.value} placeholder={e.raw?.valueFrom ? '(from a secret or config map)' : ''} onInput={(ev) => setEnv(i, { value: ev.currentTarget.value })} autocomplete="off" />
+            <input
+              name={`env-value-${i}`}
+              value={e.value}
+              placeholder={e.raw?.valueFrom ? '(from a secret or config map)' : ''}
+              onInput={(ev) => setEnv(i, { value: ev.currentTarget.value })}
+              autocomplete="off"
+            />
           </Field>
-          <Button variant="link" onClick={() => set('env', d.env.filter((_, j) => j !== i))} aria-label={`Remove ${e.name || 'variable'}`}>Remove</Button>
+          <Button
+            variant="link"
+            onClick={() =>
+              set(
+                'env',
+                d.env.filter((_, j) => j !== i),
+              )
+            }
+            aria-label={`Remove ${e.name || 'variable'}`}
+          >
+            Remove
+          </Button>
         </div>
       ))}
       <Button onClick={() => set('env', [...d.env, { name: '', value: '' }])}>Add variable</Button>
 
       <h3>Triggers</h3>
       {fieldError(error, 'spec.triggers') && !d.triggers.some((t) => fieldError(error, `spec.triggers.${t.key}`)) && (
-        <span class="error-text" role="alert">{fieldError(error, 'spec.triggers')}</span>
+        <span class="error-text" role="alert">
+          {fieldError(error, 'spec.triggers')}
+        </span>
       )}
       {d.triggers.length === 0 && <p class="muted small">None: the function gets the default HTTP trigger.</p>}
       {d.triggers.map((t, i) => {
@@ -205,55 +318,121 @@ export function ConfigForm(props: { draft: Draft; onChange: (d: Draft) => void; 
           <div class="trigger" key={t.key} data-testid={`trigger-${t.key}`}>
             <div class="trigger-head">
               <strong>{t.key}</strong> <span class="badge badge-idle">{t.kind}</span>
-              <Button variant="link" onClick={() => set('triggers', d.triggers.filter((_, j) => j !== i))}>Remove</Button>
+              <Button
+                variant="link"
+                onClick={() =>
+                  set(
+                    'triggers',
+                    d.triggers.filter((_, j) => j !== i),
+                  )
+                }
+              >
+                Remove
+              </Button>
             </div>
             {t.kind === 'cron' ? (
               <div class="grid-3">
-                <Field label="Schedule (cron)" error={fieldError(error, `spec.triggers.${t.key}.attributes.schedule`)} hint="e.g. */5 * * * * (or use an interval)">
-                  <input name={`trigger-${t.key}-schedule`} value={t.schedule} onInput={(e) => setTrigger(i, { schedule: e.currentTarget.value })} autocomplete="off" />
+                <Field
+                  label="Schedule (cron)"
+                  error={fieldError(error, `spec.triggers.${t.key}.attributes.schedule`)}
+                  hint="e.g. */5 * * * * (or use an interval)"
+                >
+                  <input
+                    name={`trigger-${t.key}-schedule`}
+                    value={t.schedule}
+                    onInput={(e) => setTrigger(i, { schedule: e.currentTarget.value })}
+                    autocomplete="off"
+                  />
                 </Field>
-                <Field label="Interval" error={fieldError(error, `spec.triggers.${t.key}.attributes.interval`)} hint="e.g. 30s, 5m">
-                  <input name={`trigger-${t.key}-interval`} value={t.interval} onInput={(e) => setTrigger(i, { interval: e.currentTarget.value })} autocomplete="off" />
+                <Field
+                  label="Interval"
+                  error={fieldError(error, `spec.triggers.${t.key}.attributes.interval`)}
+                  hint="e.g. 30s, 5m"
+                >
+                  <input
+                    name={`trigger-${t.key}-interval`}
+                    value={t.interval}
+                    onInput={(e) => setTrigger(i, { interval: e.currentTarget.value })}
+                    autocomplete="off"
+                  />
                 </Field>
                 <Field label="Event body">
-                  <input name={`trigger-${t.key}-body`} value={t.eventBody} onInput={(e) => setTrigger(i, { eventBody: e.currentTarget.value })} autocomplete="off" />
+                  <input
+                    name={`trigger-${t.key}-body`}
+                    value={t.eventBody}
+                    onInput={(e) => setTrigger(i, { eventBody: e.currentTarget.value })}
+                    autocomplete="off"
+                  />
                 </Field>
               </div>
             ) : t.kind === 'http' ? (
               <div class="grid-3">
                 <Field label="Workers" error={fieldError(error, `spec.triggers.${t.key}.numWorkers`)}>
-                  <input name={`trigger-${t.key}-workers`} type="number" min={1} value={t.numWorkers} onInput={(e) => setTrigger(i, { numWorkers: e.currentTarget.value })} />
+                  <input
+                    name={`trigger-${t.key}-workers`}
+                    type="number"
+                    min={1}
+                    value={t.numWorkers}
+                    onInput={(e) => setTrigger(i, { numWorkers: e.currentTarget.value })}
+                  />
                 </Field>
               </div>
             ) : brokerKind(t.kind) ? (
               <BrokerFields trigger={t} error={error} onChange={(fields) => setTrigger(i, { fields })} />
             ) : (
-              <p class="muted small">Kept as configured: <code>{JSON.stringify(t.raw.attributes ?? {})}</code></p>
+              <p class="muted small">
+                Kept as configured: <code>{JSON.stringify(t.raw.attributes ?? {})}</code>
+              </p>
             )}
-            {err && !fieldError(error, `spec.triggers.${t.key}.attributes.schedule`, `spec.triggers.${t.key}.attributes.interval`, `spec.triggers.${t.key}.numWorkers`,
-              ...(brokerKind(t.kind)?.fields.map((f) => fieldPath(t.key, f)) ?? [])) && (
-              <span class="error-text" role="alert">{err}</span>
-            )}
+            {err &&
+              !fieldError(
+                error,
+                `spec.triggers.${t.key}.attributes.schedule`,
+                `spec.triggers.${t.key}.attributes.interval`,
+                `spec.triggers.${t.key}.numWorkers`,
+                ...(brokerKind(t.kind)?.fields.map((f) => fieldPath(t.key, f)) ?? []),
+              ) && (
+                <span class="error-text" role="alert">
+                  {err}
+                </span>
+              )}
           </div>
         );
       })}
       <div class="trigger-add">
-        <Button onClick={addCron} data-testid="add-cron">Add cron trigger</Button>
+        <Button onClick={addCron} data-testid="add-cron">
+          Add cron trigger
+        </Button>
         {BROKER_KINDS.map((b) => (
-          <Button key={b.kind} onClick={() => addBroker(b.kind)} data-testid={`add-${b.prefix}`}>Add {b.title} trigger</Button>
+          <Button key={b.kind} onClick={() => addBroker(b.kind)} data-testid={`add-${b.prefix}`}>
+            Add {b.title} trigger
+          </Button>
         ))}
       </div>
 
       <h3>Build commands</h3>
-      <Field label="One command per line, run in the function's build folder (pip install …, npm install -g …)" error={fieldError(error, 'spec.build.commands')}>
-        <textarea name="build-commands" rows={4} value={d.commands} onInput={(e) => set('commands', e.currentTarget.value)} spellcheck={false} />
+      <Field
+        label="One command per line, run in the function's build folder (pip install …, npm install -g …)"
+        error={fieldError(error, 'spec.build.commands')}
+      >
+        <textarea
+          name="build-commands"
+          rows={4}
+          value={d.commands}
+          onInput={(e) => set('commands', e.currentTarget.value)}
+          spellcheck={false}
+        />
       </Field>
     </fieldset>
   );
 }
 
 /** The fields of a message trigger (nats, mqtt, rabbit-mq, kafka-cluster), each with the API's error for it. */
-function BrokerFields(props: { trigger: TriggerDraft; error: unknown; onChange: (fields: Record<string, string>) => void }) {
+function BrokerFields(props: {
+  trigger: TriggerDraft;
+  error: unknown;
+  onChange: (fields: Record<string, string>) => void;
+}) {
   const t = props.trigger;
   const kind = brokerKind(t.kind)!;
   const set = (path: string, value: string) => props.onChange({ ...t.fields, [path]: value });
@@ -267,7 +446,12 @@ function BrokerFields(props: { trigger: TriggerDraft; error: unknown; onChange: 
         if (f.type === 'checkbox') {
           return (
             <Field key={path} label={f.label} error={error} hint={f.hint}>
-              <input name={name} type="checkbox" checked={value === 'true'} onChange={(e) => set(path, e.currentTarget.checked ? 'true' : '')} />
+              <input
+                name={name}
+                type="checkbox"
+                checked={value === 'true'}
+                onChange={(e) => set(path, e.currentTarget.checked ? 'true' : '')}
+              />
             </Field>
           );
         }
@@ -276,7 +460,11 @@ function BrokerFields(props: { trigger: TriggerDraft; error: unknown; onChange: 
             <Field key={path} label={f.label} error={error} hint={f.hint}>
               <select name={name} value={value} onChange={(e) => set(path, e.currentTarget.value)}>
                 {!f.options!.includes(value) && <option value={value}>{value}</option>}
-                {f.options!.map((o) => <option key={o} value={o}>{o || '(default)'}</option>)}
+                {f.options!.map((o) => (
+                  <option key={o} value={o}>
+                    {o || '(default)'}
+                  </option>
+                ))}
               </select>
             </Field>
           );
@@ -284,15 +472,36 @@ function BrokerFields(props: { trigger: TriggerDraft; error: unknown; onChange: 
         if (f.type === 'subscriptions') {
           return (
             <Field key={path} label={f.label} error={error} hint={f.hint}>
-              <textarea name={name} rows={3} value={value} onInput={(e) => set(path, e.currentTarget.value)} spellcheck={false} />
+              <textarea
+                name={name}
+                rows={3}
+                value={value}
+                onInput={(e) => set(path, e.currentTarget.value)}
+                spellcheck={false}
+              />
             </Field>
           );
         }
         return (
           <Field key={path} label={f.label} error={error} hint={f.hint}>
-            {f.type === 'password'
-              ? <input name={name} type="password" value={value} onInput={(e) => set(path, e.currentTarget.value)} autocomplete="off" />
-              : <input name={name} type="text" inputMode={f.type === 'number' ? 'numeric' : undefined} value={value} onInput={(e) => set(path, e.currentTarget.value)} autocomplete="off" />}
+            {f.type === 'password' ? (
+              <input
+                name={name}
+                type="password"
+                value={value}
+                onInput={(e) => set(path, e.currentTarget.value)}
+                autocomplete="off"
+              />
+            ) : (
+              <input
+                name={name}
+                type="text"
+                inputMode={f.type === 'number' ? 'numeric' : undefined}
+                value={value}
+                onInput={(e) => set(path, e.currentTarget.value)}
+                autocomplete="off"
+              />
+            )}
           </Field>
         );
       })}

@@ -37,7 +37,11 @@ export function FunctionPage(props: { project: string; name: string; tab: string
   const [deploy, setDeploy] = useState<Deploy>();
   const waiting = !!deploy && !deploy.outcome;
   const [fast, setFast] = useState(true);
-  const loaded = usePoll(async (signal) => ({ fn: await Api.function(name, signal), at: Date.now() }), fast ? 700 : 3000, [name, fast]);
+  const loaded = usePoll(
+    async (signal) => ({ fn: await Api.function(name, signal), at: Date.now() }),
+    fast ? 700 : 3000,
+    [name, fast],
+  );
   const fn = loaded.data?.fn;
   const state = fn?.status.state;
   useEffect(() => setFast(waiting || isTransient(state)), [waiting, state]);
@@ -65,7 +69,10 @@ export function FunctionPage(props: { project: string; name: string; tab: string
     if (!deploy || deploy.outcome || !deploy.acceptedAt || !loaded.data || loaded.data.at < deploy.acceptedAt) return;
     const s = loaded.data.fn.status;
     if (!isTransient(s.state)) {
-      setDeploy({ ...deploy, outcome: { state: s.state ?? 'unknown', message: s.message, ms: Date.now() - deploy.startedAt } });
+      setDeploy({
+        ...deploy,
+        outcome: { state: s.state ?? 'unknown', message: s.message, ms: Date.now() - deploy.startedAt },
+      });
     }
   }, [loaded.data, deploy]);
 
@@ -113,9 +120,10 @@ export function FunctionPage(props: { project: string; name: string; tab: string
     reconnectKey: deploy?.outcome ? `done-${deploy.n}` : undefined,
     waitIfMissing: isTransient(state),
   });
-  const buildLines: LogLine[] = build.lines.length || !fn?.status.logs?.length
-    ? build.lines
-    : fn.status.logs.map((r) => parseLine(JSON.stringify(r)));
+  const buildLines: LogLine[] =
+    build.lines.length || !fn?.status.logs?.length
+      ? build.lines
+      : fn.status.logs.map((r) => parseLine(JSON.stringify(r)));
 
   if (!fn) {
     const gone = loaded.error instanceof ApiError && loaded.error.status === 404;
@@ -144,41 +152,99 @@ export function FunctionPage(props: { project: string; name: string; tab: string
           <h1>{name}</h1>
           <StateBadge state={state} />
           <code class="muted">{fn.spec.runtime}</code>
-          {url && <a href={url} target="_blank" rel="noreferrer" class="small" data-testid="invocation-url"><code>{url}</code></a>}
+          {url && (
+            <a href={url} target="_blank" rel="noreferrer" class="small" data-testid="invocation-url">
+              <code>{url}</code>
+            </a>
+          )}
         </div>
         <div class="fn-actions">
-          {dirty && <span class="muted small" data-testid="unsaved">Unsaved changes</span>}
-          <Button variant="primary" busy={act.busy || waiting} disabled={!draft || isTransient(state)} onClick={doDeploy} data-testid="deploy">
+          {dirty && (
+            <span class="muted small" data-testid="unsaved">
+              Unsaved changes
+            </span>
+          )}
+          <Button
+            variant="primary"
+            busy={act.busy || waiting}
+            disabled={!draft || isTransient(state)}
+            onClick={doDeploy}
+            data-testid="deploy"
+          >
             {waiting ? 'Deploying…' : 'Deploy'}
           </Button>
           {state === 'scaledToZero' || state === 'imported' ? (
-            <Button busy={scale.busy} onClick={() => void scale.run(async () => { await Api.patchFunction(name, 'ready'); await loaded.reload(); })}>
+            <Button
+              busy={scale.busy}
+              onClick={() =>
+                void scale.run(async () => {
+                  await Api.patchFunction(name, 'ready');
+                  await loaded.reload();
+                })
+              }
+            >
               {state === 'imported' ? 'Deploy imported' : 'Wake up'}
             </Button>
           ) : (
-            <Button busy={scale.busy} disabled={!canScaleDown} onClick={() => void scale.run(async () => { await Api.patchFunction(name, 'scaledToZero'); await loaded.reload(); })}>
+            <Button
+              busy={scale.busy}
+              disabled={!canScaleDown}
+              onClick={() =>
+                void scale.run(async () => {
+                  await Api.patchFunction(name, 'scaledToZero');
+                  await loaded.reload();
+                })
+              }
+            >
               Scale to zero
             </Button>
           )}
         </div>
       </div>
-      {!isFieldOf(act.error, deployKnown) && <ErrorText error={act.error} prefix="Deploy refused" testId="deploy-error" />}
+      {!isFieldOf(act.error, deployKnown) && (
+        <ErrorText error={act.error} prefix="Deploy refused" testId="deploy-error" />
+      )}
       {isFieldOf(act.error, deployKnown) && (
-        <ErrorText error={`${(act.error as Error).message} — see the highlighted field under Configuration.`} prefix="Deploy refused" testId="deploy-error" />
+        <ErrorText
+          error={`${(act.error as Error).message} — see the highlighted field under Configuration.`}
+          prefix="Deploy refused"
+          testId="deploy-error"
+        />
       )}
       <ErrorText error={scale.error} />
       {loaded.error !== undefined && <ErrorText error={loaded.error} prefix="Could not refresh the function" />}
 
-      <DeployStatus fn={fn} deploy={deploy} now={now} lastLine={lastBuildLine} onShowLog={() => navigate(paths.fn(project, name, 'build'))} onDismiss={() => setDeploy(undefined)} />
+      <DeployStatus
+        fn={fn}
+        deploy={deploy}
+        now={now}
+        lastLine={lastBuildLine}
+        onShowLog={() => navigate(paths.fn(project, name, 'build'))}
+        onDismiss={() => setDeploy(undefined)}
+      />
 
       <div class="fn-layout">
         <div class="fn-main">
-          <Tabs label="Function sections" tabs={TABS} current={tab} onSelect={(id) => navigate(paths.fn(project, name, id), true)} />
+          <Tabs
+            label="Function sections"
+            tabs={TABS}
+            current={tab}
+            onSelect={(id) => navigate(paths.fn(project, name, id), true)}
+          />
           <div class="tab-panel" hidden={tab !== 'code'}>
-            {draft && <CodeEditor value={draft.source} runtime={draft.runtime} onChange={(source) => edit({ ...draft, source })} />}
-            {fieldError(act.error, 'spec.build.functionSourceCode') && <ErrorText error={fieldError(act.error, 'spec.build.functionSourceCode')} />}
+            {draft && (
+              <CodeEditor
+                value={draft.source}
+                runtime={draft.runtime}
+                onChange={(source) => edit({ ...draft, source })}
+              />
+            )}
+            {fieldError(act.error, 'spec.build.functionSourceCode') && (
+              <ErrorText error={fieldError(act.error, 'spec.build.functionSourceCode')} />
+            )}
             <p class="muted small">
-              Handler <code>{draft?.handler || '—'}</code>: edit, then Deploy. The source is sent inline (base64), as Nuclio clients do.
+              Handler <code>{draft?.handler || '—'}</code>: edit, then Deploy. The source is sent inline (base64), as
+              Nuclio clients do.
             </p>
           </div>
           <div class="tab-panel" hidden={tab !== 'config'}>
@@ -186,10 +252,21 @@ export function FunctionPage(props: { project: string; name: string; tab: string
           </div>
           <div class="tab-panel" hidden={tab !== 'build'}>
             <div class="log-toolbar">
-              <span class="muted small" data-testid="build-log-state">Build log ({streamStateLabel[build.state]})</span>
+              <span class="muted small" data-testid="build-log-state">
+                Build log ({streamStateLabel[build.state]})
+              </span>
             </div>
             <ErrorText error={build.error} />
-            <LogLines lines={buildLines} empty={build.state === 'missing' ? 'No build log: the function has not been built on this dashboard yet (an imported function runs its existing artifact).' : 'Waiting for build output…'} testId="build-log" maxHeight="60vh" />
+            <LogLines
+              lines={buildLines}
+              empty={
+                build.state === 'missing'
+                  ? 'No build log: the function has not been built on this dashboard yet (an imported function runs its existing artifact).'
+                  : 'Waiting for build output…'
+              }
+              testId="build-log"
+              maxHeight="60vh"
+            />
           </div>
           <div class="tab-panel" hidden={tab !== 'logs'}>
             <ReplicaLogs fn={fn} active={tab === 'logs'} />
@@ -206,7 +283,8 @@ export function FunctionPage(props: { project: string; name: string; tab: string
 function Crumbs(props: { project: string; name: string }) {
   return (
     <div class="crumbs">
-      <Link href={paths.projects()}>Projects</Link> / <Link href={paths.functions(props.project)}>{props.project}</Link> / <span>{props.name}</span>
+      <Link href={paths.projects()}>Projects</Link> / <Link href={paths.functions(props.project)}>{props.project}</Link>{' '}
+      / <span>{props.name}</span>
     </div>
   );
 }
@@ -221,7 +299,12 @@ const STEPS = [
 function stepOf(state: string | undefined, accepted: boolean): number {
   if (!accepted) return 0;
   if (state === 'building' || state === 'waitingForBuild') return 1;
-  if (state === 'waitingForResourceConfiguration' || state === 'configuringResources' || state === 'waitingForScaleResourceFromZero') return 2;
+  if (
+    state === 'waitingForResourceConfiguration' ||
+    state === 'configuringResources' ||
+    state === 'waitingForScaleResourceFromZero'
+  )
+    return 2;
   if (state === 'ready' || state === 'scaledToZero' || state === 'error' || state === 'unhealthy') return 3;
   return 1;
 }
@@ -234,13 +317,26 @@ function ErrorMessage(props: { message: string | undefined }) {
   const [first, rest] = splitFirstLine(props.message);
   return (
     <>
-      <p class="error-line" data-testid="error-line">{first || 'No message.'}</p>
-      {rest && <pre class="error-pre" data-testid="error-details">{rest}</pre>}
+      <p class="error-line" data-testid="error-line">
+        {first || 'No message.'}
+      </p>
+      {rest && (
+        <pre class="error-pre" data-testid="error-details">
+          {rest}
+        </pre>
+      )}
     </>
   );
 }
 
-function DeployStatus(props: { fn: NuclioFunction; deploy: Deploy | undefined; now: number; lastLine: LogLine | undefined; onShowLog: () => void; onDismiss: () => void }) {
+function DeployStatus(props: {
+  fn: NuclioFunction;
+  deploy: Deploy | undefined;
+  now: number;
+  lastLine: LogLine | undefined;
+  onShowLog: () => void;
+  onDismiss: () => void;
+}) {
   const { fn, deploy } = props;
   const state = fn.status.state;
   const transient = isTransient(state);
@@ -255,8 +351,12 @@ function DeployStatus(props: { fn: NuclioFunction; deploy: Deploy | undefined; n
       return (
         <Notice kind="ok" testId="deploy-result">
           Deployed in {formatMs(o.ms)}: the function is {o.state === 'ready' ? 'ready' : 'scaled to zero'}.{' '}
-          <Button variant="link" onClick={props.onShowLog}>Build log</Button>
-          <Button variant="link" onClick={props.onDismiss}>Dismiss</Button>
+          <Button variant="link" onClick={props.onShowLog}>
+            Build log
+          </Button>
+          <Button variant="link" onClick={props.onDismiss}>
+            Dismiss
+          </Button>
         </Notice>
       );
     }
@@ -266,17 +366,27 @@ function DeployStatus(props: { fn: NuclioFunction; deploy: Deploy | undefined; n
         <div class="deploy-failed" role="status" data-testid="deploy-result">
           <strong>Deployed in {formatMs(o.ms)}, but the function is not healthy.</strong>
           <ErrorMessage message={o.message} />
-          <Button variant="link" onClick={props.onShowLog}>Build log</Button>
-          <Button variant="link" onClick={props.onDismiss}>Dismiss</Button>
+          <Button variant="link" onClick={props.onShowLog}>
+            Build log
+          </Button>
+          <Button variant="link" onClick={props.onDismiss}>
+            Dismiss
+          </Button>
         </div>
       );
     }
     return (
       <div class="deploy-failed" role="alert" data-testid="deploy-result">
-        <strong>Deploy failed after {formatMs(o.ms)} ({o.state}).</strong>
+        <strong>
+          Deploy failed after {formatMs(o.ms)} ({o.state}).
+        </strong>
         <ErrorMessage message={o.message} />
-        <Button variant="link" onClick={props.onShowLog}>See the build log</Button>
-        <Button variant="link" onClick={props.onDismiss}>Dismiss</Button>
+        <Button variant="link" onClick={props.onShowLog}>
+          See the build log
+        </Button>
+        <Button variant="link" onClick={props.onDismiss}>
+          Dismiss
+        </Button>
       </div>
     );
   }
@@ -286,7 +396,9 @@ function DeployStatus(props: { fn: NuclioFunction; deploy: Deploy | undefined; n
         <div class="deploy-failed" role="alert" data-testid="function-error">
           <strong>The function failed to deploy.</strong>
           <ErrorMessage message={fn.status.message} />
-          <Button variant="link" onClick={props.onShowLog}>See the build log</Button>
+          <Button variant="link" onClick={props.onShowLog}>
+            See the build log
+          </Button>
         </div>
       );
     }
@@ -305,7 +417,9 @@ function DeployStatus(props: { fn: NuclioFunction; deploy: Deploy | undefined; n
   const since = deploy?.startedAt;
   return (
     <div class="deploy-progress" role="status" data-testid="deploy-progress">
-      <div class="progress-bar"><div class="progress-bar-fill" /></div>
+      <div class="progress-bar">
+        <div class="progress-bar-fill" />
+      </div>
       <ol class="steps">
         {STEPS.map((s, i) => (
           <li key={s.id} class={i < step ? 'step-done' : i === step ? 'step-current' : ''}>
@@ -317,9 +431,15 @@ function DeployStatus(props: { fn: NuclioFunction; deploy: Deploy | undefined; n
       <div class="small">
         {since !== undefined && <span class="muted">{formatMs(props.now - since)} · </span>}
         <span class="muted">{state}</span>
-        {lastMessage && <> · <code class="last-line">{lastMessage}</code></>}
-        {' '}
-        <Button variant="link" onClick={props.onShowLog}>Build log</Button>
+        {lastMessage && (
+          <>
+            {' '}
+            · <code class="last-line">{lastMessage}</code>
+          </>
+        )}{' '}
+        <Button variant="link" onClick={props.onShowLog}>
+          Build log
+        </Button>
       </div>
     </div>
   );
@@ -332,7 +452,11 @@ function ReplicaLogs(props: { fn: NuclioFunction; active: boolean }) {
   useEffect(() => {
     if (props.active) setStarted(true);
   }, [props.active]);
-  const replicas = usePoll(async (signal) => (started ? (await Api.replicas(name, signal)).names ?? [] : []), started ? 2000 : 0, [name, started]);
+  const replicas = usePoll(
+    async (signal) => (started ? ((await Api.replicas(name, signal)).names ?? []) : []),
+    started ? 2000 : 0,
+    [name, started],
+  );
   const [chosen, setChosen] = useState<string>();
   const names = replicas.data ?? [];
   // Follow the chosen replica while it exists; else the first live one; else keep the last one's lines.
@@ -348,7 +472,9 @@ function ReplicaLogs(props: { fn: NuclioFunction; active: boolean }) {
   const order = ['debug', 'info', 'warn', 'error'];
   const shown = stream.lines.filter((l) => {
     if (l.marker) return true;
-    const lv = String(l.record?.level ?? 'info').toLowerCase().replace('warning', 'warn');
+    const lv = String(l.record?.level ?? 'info')
+      .toLowerCase()
+      .replace('warning', 'warn');
     if (order.indexOf(lv) < order.indexOf(level)) return false;
     return !filter || l.raw.toLowerCase().includes(filter.toLowerCase());
   });
@@ -360,28 +486,53 @@ function ReplicaLogs(props: { fn: NuclioFunction; active: boolean }) {
           <select name="replica" value={followed ?? ''} onChange={(e) => setChosen(e.currentTarget.value)}>
             {!followed && <option value="">{replicas.loading ? 'loading…' : 'none running'}</option>}
             {followed && !names.includes(followed) && <option value={followed}>{followed} (stopped)</option>}
-            {names.map((n) => <option key={n} value={n}>{n}</option>)}
+            {names.map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
           </select>
         </label>
         <label class="inline-field">
           Level
           <select name="level" value={level} onChange={(e) => setLevel(e.currentTarget.value)}>
-            {order.map((o) => <option key={o} value={o}>{o}+</option>)}
+            {order.map((o) => (
+              <option key={o} value={o}>
+                {o}+
+              </option>
+            ))}
           </select>
         </label>
-        <input name="filter" class="filter" placeholder="Filter" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} aria-label="Filter log lines" />
-        <span class="muted small" data-testid="log-stream-state">{followed ? streamStateLabel[stream.state] : ''}</span>
-        <Button variant="link" onClick={stream.clear}>Clear</Button>
+        <input
+          name="filter"
+          class="filter"
+          placeholder="Filter"
+          value={filter}
+          onInput={(e) => setFilter(e.currentTarget.value)}
+          aria-label="Filter log lines"
+        />
+        <span class="muted small" data-testid="log-stream-state">
+          {followed ? streamStateLabel[stream.state] : ''}
+        </span>
+        <Button variant="link" onClick={stream.clear}>
+          Clear
+        </Button>
       </div>
       <ErrorText error={replicas.error} prefix="Could not list replicas" />
       <ErrorText error={stream.error} />
       {names.length === 0 && !replicas.loading && (
         <Notice>
-          No replica is running{props.fn.status.state === 'scaledToZero' ? ' (scaled to zero: the next request wakes one up)' : ''}. The log of the next
-          replica appears here when it starts.
+          No replica is running
+          {props.fn.status.state === 'scaledToZero' ? ' (scaled to zero: the next request wakes one up)' : ''}. The log
+          of the next replica appears here when it starts.
         </Notice>
       )}
-      <LogLines lines={shown} empty={followed ? 'No log lines yet: invoke the function.' : 'No replica to follow.'} testId="replica-log" maxHeight="60vh" />
+      <LogLines
+        lines={shown}
+        empty={followed ? 'No log lines yet: invoke the function.' : 'No replica to follow.'}
+        testId="replica-log"
+        maxHeight="60vh"
+      />
     </div>
   );
 }

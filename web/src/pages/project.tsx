@@ -1,9 +1,26 @@
 /** A project: its functions (state, replicas, URL; create, scale, delete) and its API gateways. */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import {
-  Api, ApiError, byName, inputError, PROJECT_LABEL, type FunctionSpec, type FunctionTemplate, type NuclioFunction,
+  Api,
+  ApiError,
+  byName,
+  inputError,
+  PROJECT_LABEL,
+  type FunctionSpec,
+  type FunctionTemplate,
+  type NuclioFunction,
 } from '../api';
-import { Button, ConfirmButton, Empty, ErrorText, Field, Loading, StateBadge, Tabs, isTransient } from '../components/ui';
+import {
+  Button,
+  ConfirmButton,
+  Empty,
+  ErrorText,
+  Field,
+  Loading,
+  StateBadge,
+  Tabs,
+  isTransient,
+} from '../components/ui';
 import { useAction, usePoll } from '../hooks';
 import { Link, navigate, paths } from '../router';
 import { b64encode, fieldError, invocationUrl } from '../util';
@@ -26,7 +43,10 @@ export function ProjectPage(props: { project: string; tab: 'functions' | 'gatewa
       </div>
       <Tabs
         label="Project sections"
-        tabs={[{ id: 'functions', label: 'Functions' }, { id: 'gateways', label: 'API gateways' }]}
+        tabs={[
+          { id: 'functions', label: 'Functions' },
+          { id: 'gateways', label: 'API gateways' },
+        ]}
         current={props.tab}
         onSelect={(id) => navigate(id === 'gateways' ? paths.gateways(project) : paths.functions(project))}
       />
@@ -43,11 +63,22 @@ interface Row {
 function FunctionsPanel(props: { project: string }) {
   const { project } = props;
   const [fast, setFast] = useState(false);
-  const list = usePoll(async (signal) => {
-    const fns = byName(await Api.functions(project));
-    const replicas = await Promise.all(fns.map((f) => Api.replicas(f.metadata.name, signal).then((r) => r.names?.length ?? 0, () => undefined)));
-    return fns.map((fn, i): Row => ({ fn, replicas: replicas[i] }));
-  }, fast ? 1000 : 3000, [project, fast]);
+  const list = usePoll(
+    async (signal) => {
+      const fns = byName(await Api.functions(project));
+      const replicas = await Promise.all(
+        fns.map((f) =>
+          Api.replicas(f.metadata.name, signal).then(
+            (r) => r.names?.length ?? 0,
+            () => undefined,
+          ),
+        ),
+      );
+      return fns.map((fn, i): Row => ({ fn, replicas: replicas[i] }));
+    },
+    fast ? 1000 : 3000,
+    [project, fast],
+  );
   // Poll faster while something is building or scaling.
   useEffect(() => {
     setFast(!!list.data?.some((r) => isTransient(r.fn.status.state)));
@@ -77,7 +108,14 @@ function FunctionsPanel(props: { project: string }) {
                   </tr>
                 </thead>
                 <tbody>
-                  {list.data.map((r) => <FunctionRow key={r.fn.metadata.name} project={project} row={r} onChanged={() => void list.reload()} />)}
+                  {list.data.map((r) => (
+                    <FunctionRow
+                      key={r.fn.metadata.name}
+                      project={project}
+                      row={r}
+                      onChanged={() => void list.reload()}
+                    />
+                  ))}
                 </tbody>
               </table>
             </div>
@@ -98,30 +136,56 @@ function FunctionRow(props: { project: string; row: Row; onChanged: () => void }
   const usedByGateways = del.error instanceof ApiError && del.error.code === 'FUNCTION_USED_BY_API_GATEWAYS';
   const canScaleDown = state === 'ready' && (fn.spec.minReplicas ?? 0) === 0;
   const canWake = state === 'scaledToZero' || state === 'imported' || state === 'error' || state === 'unhealthy';
-  const doDelete = (withGateways: boolean) => void del.run(async () => {
-    await Api.deleteFunction(name, withGateways);
-    props.onChanged();
-  });
+  const doDelete = (withGateways: boolean) =>
+    void del.run(async () => {
+      await Api.deleteFunction(name, withGateways);
+      props.onChanged();
+    });
   return (
     <tr data-testid={`function-row-${name}`}>
       <td data-label="Name">
-        <Link href={paths.fn(props.project, name)} class="strong">{name}</Link>
+        <Link href={paths.fn(props.project, name)} class="strong">
+          {name}
+        </Link>
         {fn.spec.description && <div class="muted small clamp">{fn.spec.description}</div>}
       </td>
-      <td data-label="Runtime"><code>{fn.spec.runtime ?? '?'}</code></td>
+      <td data-label="Runtime">
+        <code>{fn.spec.runtime ?? '?'}</code>
+      </td>
       <td data-label="State">
         <StateBadge state={state} />
-        {(state === 'error' || state === 'unhealthy') && fn.status.message && <div class="error-text small clamp" title={fn.status.message}>{fn.status.message}</div>}
+        {(state === 'error' || state === 'unhealthy') && fn.status.message && (
+          <div class="error-text small clamp" title={fn.status.message}>
+            {fn.status.message}
+          </div>
+        )}
       </td>
       <td data-label="Replicas" class="num" data-testid="replica-count">
         {replicas ?? '?'}
         <span class="muted small"> / {fn.spec.maxReplicas ?? 1}</span>
       </td>
-      <td data-label="URL">{url ? <a href={url} target="_blank" rel="noreferrer"><code>{url}</code></a> : <span class="muted">—</span>}</td>
+      <td data-label="URL">
+        {url ? (
+          <a href={url} target="_blank" rel="noreferrer">
+            <code>{url}</code>
+          </a>
+        ) : (
+          <span class="muted">—</span>
+        )}
+      </td>
       <td data-label="Actions" class="actions-col">
         <div class="row-actions">
           {canWake ? (
-            <Button busy={scale.busy} disabled={isTransient(state)} onClick={() => void scale.run(async () => { await Api.patchFunction(name, 'ready'); props.onChanged(); })}>
+            <Button
+              busy={scale.busy}
+              disabled={isTransient(state)}
+              onClick={() =>
+                void scale.run(async () => {
+                  await Api.patchFunction(name, 'ready');
+                  props.onChanged();
+                })
+              }
+            >
               {state === 'scaledToZero' ? 'Wake up' : state === 'imported' ? 'Deploy' : 'Redeploy'}
             </Button>
           ) : (
@@ -129,12 +193,22 @@ function FunctionRow(props: { project: string; row: Row; onChanged: () => void }
               busy={scale.busy}
               disabled={!canScaleDown}
               title={(fn.spec.minReplicas ?? 0) > 0 ? 'min replicas is above zero' : undefined}
-              onClick={() => void scale.run(async () => { await Api.patchFunction(name, 'scaledToZero'); props.onChanged(); })}
+              onClick={() =>
+                void scale.run(async () => {
+                  await Api.patchFunction(name, 'scaledToZero');
+                  props.onChanged();
+                })
+              }
             >
               Scale to zero
             </Button>
           )}
-          <ConfirmButton label="Delete" question={`Delete ${name}?`} busy={del.busy} onConfirm={() => doDelete(false)} />
+          <ConfirmButton
+            label="Delete"
+            question={`Delete ${name}?`}
+            busy={del.busy}
+            onConfirm={() => doDelete(false)}
+          />
         </div>
         <ErrorText error={scale.error} />
         {usedByGateways ? (
@@ -204,7 +278,9 @@ function CreateFunction(props: { project: string }) {
   if (!open) {
     return (
       <div class="toolbar">
-        <Button variant="primary" onClick={() => setOpen(true)} data-testid="new-function">New function</Button>
+        <Button variant="primary" onClick={() => setOpen(true)} data-testid="new-function">
+          New function
+        </Button>
       </div>
     );
   }
@@ -212,7 +288,13 @@ function CreateFunction(props: { project: string }) {
   const chooseTemplate = (value: string) => {
     setTemplateName(value);
     // "helloworld:python" → "helloworld", unless the user typed a name of their own.
-    const suggested = value ? value.split(':')[0]!.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') : '';
+    const suggested = value
+      ? value
+          .split(':')[0]!
+          .toLowerCase()
+          .replace(/[^a-z0-9-]+/g, '-')
+          .replace(/^-+|-+$/g, '')
+      : '';
     if (!name.trim() || name === autoName) {
       setName(suggested);
       setAutoName(suggested);
@@ -243,25 +325,69 @@ function CreateFunction(props: { project: string }) {
       <h2>New function</h2>
       <div class="grid-3">
         <Field label="Name" error={fieldError(act.error, 'metadata.name')} hint="Letters, digits, '-', '_' and '.'.">
-          <input name="function-name" value={name} onInput={(e) => { setName(e.currentTarget.value); act.setError(undefined); }} placeholder="hello" autocomplete="off" />
+          <input
+            name="function-name"
+            value={name}
+            onInput={(e) => {
+              setName(e.currentTarget.value);
+              act.setError(undefined);
+            }}
+            placeholder="hello"
+            autocomplete="off"
+          />
         </Field>
-        <Field label="Start from" error={templates.error ? `Templates unavailable: ${(templates.error as Error).message}` : undefined}>
+        <Field
+          label="Start from"
+          error={templates.error ? `Templates unavailable: ${(templates.error as Error).message}` : undefined}
+        >
           <select name="template" value={templateName} onChange={(e) => chooseTemplate(e.currentTarget.value)}>
             <option value="">Scratch: a minimal handler</option>
-            {list.map((t) => <option key={t.metadata.name} value={t.metadata.name}>Template: {templateTitle(t)}</option>)}
+            {list.map((t) => (
+              <option key={t.metadata.name} value={t.metadata.name}>
+                Template: {templateTitle(t)}
+              </option>
+            ))}
           </select>
         </Field>
-        <Field label="Runtime" error={fieldError(act.error, 'spec.runtime')} hint={template ? 'Set by the template.' : undefined}>
-          <select name="runtime" value={template ? template.spec.runtime : runtime} disabled={!!template} onChange={(e) => setRuntime(e.currentTarget.value)}>
-            {template && !RUNTIMES.some((r) => r.id === template.spec.runtime) && <option value={template.spec.runtime}>{template.spec.runtime}</option>}
-            {RUNTIMES.map((r) => <option key={r.id} value={r.id}>{r.label} ({r.id})</option>)}
+        <Field
+          label="Runtime"
+          error={fieldError(act.error, 'spec.runtime')}
+          hint={template ? 'Set by the template.' : undefined}
+        >
+          <select
+            name="runtime"
+            value={template ? template.spec.runtime : runtime}
+            disabled={!!template}
+            onChange={(e) => setRuntime(e.currentTarget.value)}
+          >
+            {template && !RUNTIMES.some((r) => r.id === template.spec.runtime) && (
+              <option value={template.spec.runtime}>{template.spec.runtime}</option>
+            )}
+            {RUNTIMES.map((r) => (
+              <option key={r.id} value={r.id}>
+                {r.label} ({r.id})
+              </option>
+            ))}
           </select>
         </Field>
       </div>
-      {template?.spec.description && <p class="muted template-description" data-testid="template-description">{template.spec.description}</p>}
+      {template?.spec.description && (
+        <p class="muted template-description" data-testid="template-description">
+          {template.spec.description}
+        </p>
+      )}
       <div class="actions">
-        <Button type="submit" variant="primary" busy={act.busy}>Create and deploy</Button>
-        <Button onClick={() => { setOpen(false); act.setError(undefined); }}>Cancel</Button>
+        <Button type="submit" variant="primary" busy={act.busy}>
+          Create and deploy
+        </Button>
+        <Button
+          onClick={() => {
+            setOpen(false);
+            act.setError(undefined);
+          }}
+        >
+          Cancel
+        </Button>
         {!fieldError(act.error, ...known) && <ErrorText error={act.error} prefix="Could not create the function" />}
       </div>
     </form>

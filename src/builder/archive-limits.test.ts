@@ -64,8 +64,20 @@ describe('extractArchive() within --max-source-size and --max-source-files', () 
       { file: file('bomb.zip'), entries: [['zeros.bin', 3 * MiB]] },
       { file: file('liar.zip'), entries: [['zeros.bin', 3 * MiB]], lie: true },
       { file: file('many.zip'), entries: Array.from({ length: 30 }, (_, i) => [`f${i}.txt`, 1]) },
-      { file: file('split.zip'), entries: [['a.bin', 600 * 1024], ['b.bin', 600 * 1024]] },
-      { file: file('fits.zip'), entries: [['main.py', 100], ['lib/util.py', 200 * 1024]] },
+      {
+        file: file('split.zip'),
+        entries: [
+          ['a.bin', 600 * 1024],
+          ['b.bin', 600 * 1024],
+        ],
+      },
+      {
+        file: file('fits.zip'),
+        entries: [
+          ['main.py', 100],
+          ['lib/util.py', 200 * 1024],
+        ],
+      },
     ];
     execFileSync('python3', ['-c', ZIP, JSON.stringify(zips)], { stdio: ['ignore', 'ignore', 'pipe'] });
     const src = join(root, 'src');
@@ -76,7 +88,11 @@ describe('extractArchive() within --max-source-size and --max-source-files', () 
     mkdirSync(join(src, 'fits'));
     writeFileSync(join(src, 'fits', 'main.py'), 'print(1)\n');
     for (const kind of ['tgz', 'tar'] as const) {
-      for (const what of ['big', 'many', 'fits']) await tar.c({ gzip: kind === 'tgz', file: file(`${what}.${kind}`), cwd: join(src, what) }, readdirSync(join(src, what)));
+      for (const what of ['big', 'many', 'fits'])
+        await tar.c(
+          { gzip: kind === 'tgz', file: file(`${what}.${kind}`), cwd: join(src, what) },
+          readdirSync(join(src, what)),
+        );
     }
   });
   after(() => rmSync(root, { recursive: true, force: true }));
@@ -96,12 +112,18 @@ describe('extractArchive() within --max-source-size and --max-source-files', () 
 
   it('extractArchive() counts bytes across entries: two entries of 600 KiB are over 1 MiB', async () => {
     const d = dest();
-    await assert.rejects(extractArchive(file('split.zip'), 'zip', d, LIMITS), isLimit('over the size limit of 1 MiB (1048576 bytes) (--max-source-size)'));
+    await assert.rejects(
+      extractArchive(file('split.zip'), 'zip', d, LIMITS),
+      isLimit('over the size limit of 1 MiB (1048576 bytes) (--max-source-size)'),
+    );
     assert.ok(bytesUnder(d) <= LIMITS.maxBytes);
   });
 
   it('extractArchive() refuses a zip of more entries than --max-source-files', async () => {
-    await assert.rejects(extractArchive(file('many.zip'), 'zip', dest(), LIMITS), isLimit('more than 20 files and folders, the limit (--max-source-files)'));
+    await assert.rejects(
+      extractArchive(file('many.zip'), 'zip', dest(), LIMITS),
+      isLimit('more than 20 files and folders, the limit (--max-source-files)'),
+    );
   });
 
   for (const kind of ['tgz', 'tar'] as ArchiveKind[]) {
@@ -133,15 +155,48 @@ describe('extractArchive() within --max-source-size and --max-source-files', () 
 
 describe('SourceBudget', () => {
   const cases: [string, (b: SourceBudget) => void, RegExp | undefined][] = [
-    ['bytes up to the limit', (b) => { b.addBytes(600); b.addBytes(400); }, undefined],
-    ['one byte over the limit', (b) => { b.addBytes(1000); b.addBytes(1); }, /^The source is over the size limit of 1000 bytes \(--max-source-size\)$/],
-    ['entries up to the limit', (b) => { b.addEntry(); b.addEntry(); }, undefined],
-    ['one entry over the limit', (b) => { b.addEntry(); b.addEntry(); b.addEntry(); }, /^The source holds more than 2 files and folders, the limit \(--max-source-files\)$/],
+    [
+      'bytes up to the limit',
+      (b) => {
+        b.addBytes(600);
+        b.addBytes(400);
+      },
+      undefined,
+    ],
+    [
+      'one byte over the limit',
+      (b) => {
+        b.addBytes(1000);
+        b.addBytes(1);
+      },
+      /^The source is over the size limit of 1000 bytes \(--max-source-size\)$/,
+    ],
+    [
+      'entries up to the limit',
+      (b) => {
+        b.addEntry();
+        b.addEntry();
+      },
+      undefined,
+    ],
+    [
+      'one entry over the limit',
+      (b) => {
+        b.addEntry();
+        b.addEntry();
+        b.addEntry();
+      },
+      /^The source holds more than 2 files and folders, the limit \(--max-source-files\)$/,
+    ],
   ];
   for (const [what, act, error] of cases) {
     it(`SourceBudget ${error ? 'throws a BuildError naming the limit for' : 'accepts'} ${what}`, () => {
       const b = new SourceBudget({ maxBytes: 1000, maxFiles: 2 }, 'The source');
-      if (error) assert.throws(() => act(b), (e: unknown) => e instanceof BuildError && error.test(e.message));
+      if (error)
+        assert.throws(
+          () => act(b),
+          (e: unknown) => e instanceof BuildError && error.test(e.message),
+        );
       else act(b);
     });
   }

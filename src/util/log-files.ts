@@ -1,6 +1,6 @@
 /**
- * Replica and build logs on disk: one file per replica (and one build log per function), one JSON object
- * per line, capped in size with one rotated generation (`.1`). Lines a process writes that are not JSON
+ * Log files, as the local platform keeps replica logs and the function controller build logs: one JSON
+ * object per line, capped in size with one rotated generation (`.1`). Lines a process writes that are not JSON
  * are wrapped as {time, level, name, message} so that `since` can filter every line. Reading supports
  * `tailLines`, `since` and `follow` (the logs endpoint of spec §4.1).
  */
@@ -19,9 +19,16 @@ export function normaliseLine(line: string, stream: 'stdout' | 'stderr', now = n
       const obj = JSON.parse(t) as Record<string, unknown>;
       if (typeof obj.time === 'string') return t;
       return JSON.stringify({ time: now.toISOString(), ...obj });
-    } catch { /* not JSON after all */ }
+    } catch {
+      /* not JSON after all */
+    }
   }
-  return JSON.stringify({ time: now.toISOString(), level: stream === 'stderr' ? 'warn' : 'info', name: stream, message: t });
+  return JSON.stringify({
+    time: now.toISOString(),
+    level: stream === 'stderr' ? 'warn' : 'info',
+    name: stream,
+    message: t,
+  });
 }
 
 /** An append-only log file with a size cap and one rotated generation. Synchronous writes: lines are small. */
@@ -30,7 +37,10 @@ export class RotatingLog {
   private size: number;
   private partial: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' };
 
-  constructor(readonly path: string, private readonly cap = LOG_CAP_BYTES) {
+  constructor(
+    readonly path: string,
+    private readonly cap = LOG_CAP_BYTES,
+  ) {
     mkdirSync(dirname(path), { recursive: true });
     this.fd = openSync(path, 'a');
     this.size = statSync(path).size;
@@ -64,7 +74,9 @@ export class RotatingLog {
     try {
       closeSync(this.fd);
       renameSync(this.path, `${this.path}.1`);
-    } catch { /* keep writing to whatever we can */ }
+    } catch {
+      /* keep writing to whatever we can */
+    }
     this.fd = openSync(this.path, 'a');
     this.size = 0;
   }
@@ -74,7 +86,11 @@ export class RotatingLog {
       if (this.partial[s].trim()) this.writeLine(normaliseLine(this.partial[s], s));
       this.partial[s] = '';
     }
-    try { closeSync(this.fd); } catch { /* closed */ }
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* closed */
+    }
   }
 }
 
@@ -86,13 +102,23 @@ export function lineTime(line: string): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
-export interface ReadQuery { follow: boolean; sinceMs?: number; tailLines?: number; signal: AbortSignal }
+export interface ReadQuery {
+  follow: boolean;
+  sinceMs?: number;
+  tailLines?: number;
+  signal: AbortSignal;
+}
 
 /** Existing lines of a log (rotated generation first), filtered by since and tail. */
 export function readExisting(path: string, q: Pick<ReadQuery, 'sinceMs' | 'tailLines'>, now = Date.now()): string[] {
   let lines: string[] = [];
   for (const p of [`${path}.1`, path]) {
-    if (existsSync(p)) lines.push(...readFileSync(p, 'utf8').split('\n').filter((l) => l.length > 0));
+    if (existsSync(p))
+      lines.push(
+        ...readFileSync(p, 'utf8')
+          .split('\n')
+          .filter((l) => l.length > 0),
+      );
   }
   if (q.sinceMs !== undefined) {
     const from = now - q.sinceMs;
@@ -115,8 +141,14 @@ export async function* readLog(path: string, q: ReadQuery): AsyncGenerator<strin
   if (!q.follow) return;
   while (!q.signal.aborted) {
     await new Promise<void>((resolve) => {
-      const onAbort = () => { clearTimeout(t); resolve(); };
-      const t = setTimeout(() => { q.signal.removeEventListener('abort', onAbort); resolve(); }, FOLLOW_POLL_MS);
+      const onAbort = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      const t = setTimeout(() => {
+        q.signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, FOLLOW_POLL_MS);
       q.signal.addEventListener('abort', onAbort, { once: true });
     });
     if (q.signal.aborted || !existsSync(path)) continue;

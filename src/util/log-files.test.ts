@@ -1,6 +1,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { RotatingLog, lineTime, normaliseLine, readExisting, readLog } from './log-files.js';
@@ -28,7 +37,12 @@ describe('normaliseLine', () => {
   ];
   for (const [line, stream, level] of wrapped) {
     it(`normaliseLine() wraps ${JSON.stringify(line)} from ${stream} with level ${level}`, () => {
-      assert.deepEqual(JSON.parse(normaliseLine(line, stream, NOW)), { time: NOW.toISOString(), level, name: stream, message: line });
+      assert.deepEqual(JSON.parse(normaliseLine(line, stream, NOW)), {
+        time: NOW.toISOString(),
+        level,
+        name: stream,
+        message: line,
+      });
     });
   }
 
@@ -55,17 +69,31 @@ describe('RotatingLog and readers', () => {
   let root: string;
   let n = 0;
   const fresh = () => join(root, `d${++n}`, 'replica.log');
-  const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = (path: string) =>
+    readFileSync(path, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
 
-  before(() => { root = mkdtempSync(join(tmpdir(), 'protium-log-test-')); });
-  after(() => { rmSync(root, { recursive: true, force: true }); });
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'protium-log-test-'));
+  });
+  after(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
 
   it('RotatingLog creates its folder and stores complete lines of a chunk', () => {
     const path = fresh();
     const log = new RotatingLog(path);
     log.writeChunk('one\ntwo\n', 'stdout');
     log.close();
-    assert.deepEqual(lines(path).map((l) => [l.message, l.level, l.name]), [['one', 'info', 'stdout'], ['two', 'info', 'stdout']]);
+    assert.deepEqual(
+      lines(path).map((l) => [l.message, l.level, l.name]),
+      [
+        ['one', 'info', 'stdout'],
+        ['two', 'info', 'stdout'],
+      ],
+    );
   });
 
   it('RotatingLog joins a line split across chunks, per stream', () => {
@@ -73,11 +101,22 @@ describe('RotatingLog and readers', () => {
     const log = new RotatingLog(path);
     log.writeChunk('hel', 'stdout');
     log.writeChunk('oops\n', 'stderr');
-    assert.equal(readFileSync(path, 'utf8').split('\n').filter(Boolean).length, 1, 'only the complete stderr line so far');
+    assert.equal(
+      readFileSync(path, 'utf8').split('\n').filter(Boolean).length,
+      1,
+      'only the complete stderr line so far',
+    );
     log.writeChunk(Buffer.from('lo wor'), 'stdout');
     log.writeChunk('ld\nnext', 'stdout');
     log.close();
-    assert.deepEqual(lines(path).map((l) => [l.message, l.name]), [['oops', 'stderr'], ['hello world', 'stdout'], ['next', 'stdout']]);
+    assert.deepEqual(
+      lines(path).map((l) => [l.message, l.name]),
+      [
+        ['oops', 'stderr'],
+        ['hello world', 'stdout'],
+        ['next', 'stdout'],
+      ],
+    );
   });
 
   it('RotatingLog skips blank lines and keeps JSON lines with a time as written', () => {
@@ -94,7 +133,10 @@ describe('RotatingLog and readers', () => {
     const log = new RotatingLog(path);
     log.writeChunk('no newline', 'stderr');
     log.close();
-    assert.deepEqual(lines(path).map((l) => [l.message, l.level]), [['no newline', 'warn']]);
+    assert.deepEqual(
+      lines(path).map((l) => [l.message, l.level]),
+      [['no newline', 'warn']],
+    );
   });
 
   it('RotatingLog appends to an existing file', () => {
@@ -105,7 +147,10 @@ describe('RotatingLog and readers', () => {
     const b = new RotatingLog(path);
     b.writeChunk('second\n', 'stdout');
     b.close();
-    assert.deepEqual(lines(path).map((l) => l.message), ['first', 'second']);
+    assert.deepEqual(
+      lines(path).map((l) => l.message),
+      ['first', 'second'],
+    );
   });
 
   it('RotatingLog rotates to .1 at the cap, keeping one generation', () => {
@@ -121,10 +166,19 @@ describe('RotatingLog and readers', () => {
     assert.equal(existsSync(`${path}.2`), false);
     assert.equal(Buffer.byteLength(`${line(0)}\n`), 55);
     // 55-byte lines, 200-byte cap: each generation holds 3 lines; rotations after lines 2, 5 and 8.
-    assert.deepEqual(lines(`${path}.1`).map((l) => l.message), ['line-6', 'line-7', 'line-8']);
-    assert.deepEqual(lines(path).map((l) => l.message), ['line-9']);
+    assert.deepEqual(
+      lines(`${path}.1`).map((l) => l.message),
+      ['line-6', 'line-7', 'line-8'],
+    );
+    assert.deepEqual(
+      lines(path).map((l) => l.message),
+      ['line-9'],
+    );
     const all = ['line-6', 'line-7', 'line-8', 'line-9'];
-    assert.deepEqual(readExisting(path, {}).map((l) => JSON.parse(l).message), all);
+    assert.deepEqual(
+      readExisting(path, {}).map((l) => JSON.parse(l).message),
+      all,
+    );
   });
 
   it('RotatingLog writes one over-long line rather than rotating an empty file', () => {
@@ -138,7 +192,8 @@ describe('RotatingLog and readers', () => {
 
   describe('readExisting', () => {
     const now = Date.parse('2024-05-01T12:00:00.000Z');
-    const at = (secondsAgo: number, msg: string) => JSON.stringify({ time: new Date(now - secondsAgo * 1000).toISOString(), message: msg });
+    const at = (secondsAgo: number, msg: string) =>
+      JSON.stringify({ time: new Date(now - secondsAgo * 1000).toISOString(), message: msg });
     let path: string;
     before(() => {
       path = fresh();
@@ -174,7 +229,9 @@ describe('RotatingLog and readers', () => {
     /** Rejects when `p` has not settled within `ms`, so a stuck generator fails the test instead of hanging it. */
     const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> => {
       let timer: NodeJS.Timeout | undefined;
-      const t = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no chunk within ${ms} ms`)), ms); });
+      const t = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no chunk within ${ms} ms`)), ms);
+      });
       return Promise.race([p, t]).finally(() => clearTimeout(timer));
     };
     const collect = async (gen: AsyncGenerator<string>) => {
@@ -191,7 +248,13 @@ describe('RotatingLog and readers', () => {
       const chunks = await collect(readLog(path, { follow: false, signal: new AbortController().signal }));
       assert.equal(chunks.length, 1);
       assert.ok(chunks[0]!.endsWith('\n'));
-      assert.deepEqual(chunks[0]!.trimEnd().split('\n').map((l) => JSON.parse(l).message), ['a', 'b', 'c']);
+      assert.deepEqual(
+        chunks[0]!
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l).message),
+        ['a', 'b', 'c'],
+      );
     });
 
     it('readLog() without follow applies tailLines', async () => {
@@ -199,12 +262,25 @@ describe('RotatingLog and readers', () => {
       const log = new RotatingLog(path);
       log.writeChunk('a\nb\nc\n', 'stdout');
       log.close();
-      const chunks = await collect(readLog(path, { follow: false, tailLines: 1, signal: new AbortController().signal }));
-      assert.deepEqual(chunks.map((c) => c.trimEnd().split('\n').map((l) => JSON.parse(l).message)), [['c']]);
+      const chunks = await collect(
+        readLog(path, { follow: false, tailLines: 1, signal: new AbortController().signal }),
+      );
+      assert.deepEqual(
+        chunks.map((c) =>
+          c
+            .trimEnd()
+            .split('\n')
+            .map((l) => JSON.parse(l).message),
+        ),
+        [['c']],
+      );
     });
 
     it('readLog() without follow yields one empty chunk for a missing or empty log', async () => {
-      assert.deepEqual(await collect(readLog(join(root, 'missing.log'), { follow: false, signal: new AbortController().signal })), ['']);
+      assert.deepEqual(
+        await collect(readLog(join(root, 'missing.log'), { follow: false, signal: new AbortController().signal })),
+        [''],
+      );
       const path = fresh();
       new RotatingLog(path).close();
       assert.deepEqual(await collect(readLog(path, { follow: false, signal: new AbortController().signal })), ['']);

@@ -1,5 +1,5 @@
 /**
- * The artifact store on disk: `artifacts/<id>` folders (each with `.protium/artifact.json`), the staging
+ * The artifact store on disk (its layout: artifact-layout.ts): `artifacts/<id>` folders, the staging
  * folders builds write into, and collection of artifacts nothing keeps any more.
  *
  * Races: a build that reuses (or publishes) an artifact pins its id under the store's lock, and a
@@ -12,6 +12,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Artifact } from './builder.js';
 import { artifactsToCollect } from './artifact-gc.js';
+import { ARTIFACT_META_FILE, artifactDir, STAGING_PREFIX, TRASH_PREFIX } from './artifact-layout.js';
 
 export class ArtifactStore {
   private lock: Promise<unknown> = Promise.resolve();
@@ -25,11 +26,18 @@ export class ArtifactStore {
     return run;
   }
 
+  /** The folder of artifact `id` (whether or not it exists). */
+  dirOf(id: string): string {
+    return artifactDir(this.dir, id);
+  }
+
   /** The artifact with this id, if it is complete (published with its artifact.json). */
   async read(id: string): Promise<Artifact | undefined> {
     try {
-      const meta = JSON.parse(await readFile(join(this.dir, id, '.protium', 'artifact.json'), 'utf8')) as Omit<Artifact, 'dir'>;
-      return { ...meta, dir: join(this.dir, id) };
+      const meta = JSON.parse(await readFile(join(this.dirOf(id), ARTIFACT_META_FILE), 'utf8')) as Artifact & {
+        createdAt?: string;
+      };
+      return { id: meta.id, image: meta.image, runtime: meta.runtime, family: meta.family, handler: meta.handler };
     } catch {
       return undefined;
     }
@@ -48,7 +56,7 @@ export class ArtifactStore {
 
   /** A fresh staging folder for a build (its name is never collected while the dashboard runs). */
   async staging(): Promise<string> {
-    const dir = join(this.dir, `.staging-${randomBytes(6).toString('hex')}`);
+    const dir = join(this.dir, `${STAGING_PREFIX}${randomBytes(6).toString('hex')}`);
     await mkdir(dir, { recursive: true });
     return dir;
   }
@@ -68,11 +76,13 @@ export class ArtifactStore {
       const victims = artifactsToCollect(names, await keep());
       const out: [string, string][] = [];
       for (const id of victims) {
-        const trash = join(this.dir, `.trash-${id}-${randomBytes(4).toString('hex')}`);
+        const trash = join(this.dir, `${TRASH_PREFIX}${id}-${randomBytes(4).toString('hex')}`);
         try {
-          await rename(join(this.dir, id), trash);
+          await rename(this.dirOf(id), trash);
           out.push([id, trash]);
-        } catch { /* gone already */ }
+        } catch {
+          /* gone already */
+        }
       }
       return out;
     });
@@ -89,7 +99,7 @@ export class ArtifactStore {
     } catch {
       return [];
     }
-    const leftovers = names.filter((n) => n.startsWith('.staging-') || n.startsWith('.trash-'));
+    const leftovers = names.filter((n) => n.startsWith(STAGING_PREFIX) || n.startsWith(TRASH_PREFIX));
     await Promise.all(leftovers.map((n) => rm(join(this.dir, n), { recursive: true, force: true })));
     return leftovers;
   }

@@ -7,7 +7,8 @@
  * progress chose it (to reuse or to publish). Everything else under `artifacts/` named like an artifact
  * goes; folders with other names (staging folders of builds in progress) are never touched here.
  */
-const ARTIFACT_ID = /^[0-9a-f]{32}$/;
+import { ARTIFACT_ID } from './artifact-layout.js';
+
 const IMAGE_ID = /:([0-9a-f]{32})$/;
 
 /** The artifact id an image name refers to (`protium/processor-<fn>:<id>`), if it names one. */
@@ -16,7 +17,9 @@ export function artifactIdOfImage(image: string | undefined): string | undefined
 }
 
 /** The artifact ids stored functions refer to. */
-export function referencedArtifacts(functions: Iterable<{ spec?: { image?: string; build?: { image?: string } } }>): Set<string> {
+export function referencedArtifacts(
+  functions: Iterable<{ spec?: { image?: string; build?: { image?: string } } }>,
+): Set<string> {
   const out = new Set<string>();
   for (const fn of functions) {
     for (const image of [fn.spec?.image, fn.spec?.build?.image]) {

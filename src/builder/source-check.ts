@@ -14,7 +14,10 @@ import { filesLimitMessage, sizeLimitMessage, type SourceLimits } from './source
 import { resolveLocalSource, type SourceRoots } from './source-path.js';
 
 /** Throws INVALID_FIELD (400) for a source the build would refuse, when that is cheap to tell. */
-export async function checkSourceAtEdge(spec: FunctionSpec, opts: { roots: SourceRoots; limits: SourceLimits }): Promise<void> {
+export async function checkSourceAtEdge(
+  spec: FunctionSpec,
+  opts: { roots: SourceRoots; limits: SourceLimits },
+): Promise<void> {
   const kind = sourceKind(spec);
   const b = spec.build ?? {};
   if (kind === 'local') {
@@ -33,8 +36,10 @@ export async function checkSourceAtEdge(spec: FunctionSpec, opts: { roots: Sourc
   if (sniffArchive(bytes) !== 'zip') return;
   const declared = await zipDeclaredSize(bytes).catch(() => undefined);
   if (!declared) return; // a broken zip: the build says what is wrong with it
-  if (declared.entries > opts.limits.maxFiles) throw fieldError(field, filesLimitMessage('The archive in spec.build.functionSourceCode', opts.limits));
-  if (declared.bytes > opts.limits.maxBytes) throw fieldError(field, sizeLimitMessage('The archive in spec.build.functionSourceCode (expanded)', opts.limits));
+  if (declared.entries > opts.limits.maxFiles)
+    throw fieldError(field, filesLimitMessage('The archive in spec.build.functionSourceCode', opts.limits));
+  if (declared.bytes > opts.limits.maxBytes)
+    throw fieldError(field, sizeLimitMessage('The archive in spec.build.functionSourceCode (expanded)', opts.limits));
 }
 
 /** What a zip's central directory declares: entries and total uncompressed bytes (a bomb may lie lower). */

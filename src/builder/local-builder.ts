@@ -10,10 +10,17 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { sourceKind, isBase64 } from '../resources/function-source.js';
-import { DEFAULT_HANDLER, parseHandler, runtimeFamily, unavailableRuntimeMessage, type RuntimeFamily } from '../resources/runtimes.js';
+import {
+  DEFAULT_HANDLER,
+  parseHandler,
+  runtimeFamily,
+  unavailableRuntimeMessage,
+  type RuntimeFamily,
+} from '../resources/runtimes.js';
 import type { FunctionConfig } from '../resources/types.js';
 import { archiveKindOf, extractArchive, sniffArchive, type ArchiveKind } from './archive.js';
 import { artifactIdOfImage } from './artifact-gc.js';
+import { ARTIFACT_META_FILE } from './artifact-layout.js';
 import type { ArtifactStore } from './artifact-store.js';
 import { BuildError, type Artifact, type BuildLogLine, type BuildOptions, type Builder } from './builder.js';
 import type { BuildCommandRunner } from './build-commands.js';
@@ -25,7 +32,6 @@ import type { TemplateCatalog } from './template-catalog.js';
 /** Default bound of all build commands together (spec.build.buildTimeoutSeconds overrides). */
 const DEFAULT_BUILD_TIMEOUT_S = 600;
 const DOWNLOAD_TIMEOUT_MS = 60_000;
-export { NPM_PREFIX_DIR, PIP_TARGET_DIR } from './build-commands.js';
 
 export interface LocalBuilderOptions {
   /** Where artifacts live (and are collected). */
@@ -41,7 +47,11 @@ export interface LocalBuilderOptions {
 
 /** The image name recorded in spec.image for an artifact. */
 export function imageName(functionName: string, id: string): string {
-  const repo = functionName.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'function';
+  const repo =
+    functionName
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'function';
   return `protium/processor-${repo}:${id}`;
 }
 
@@ -62,12 +72,18 @@ export class LocalBuilder implements Builder {
     const parsed = parseHandler(family, handler);
     if (typeof parsed === 'string') throw new BuildError(parsed);
     const kind = sourceKind(spec);
-    if (!kind) throw new BuildError('The function has no source: set spec.build.functionSourceCode, spec.build.path or spec.image');
+    if (!kind)
+      throw new BuildError(
+        'The function has no source: set spec.build.functionSourceCode, spec.build.path or spec.image',
+      );
 
     if (kind === 'image') {
       const image = spec.image || spec.build.image || '';
       const existing = await this.fromImage(image);
-      if (!existing) throw new BuildError(`spec.image ${JSON.stringify(image)} is not an artifact built on this machine: give the function's source (spec.build.functionSourceCode or spec.build.path) to build it`);
+      if (!existing)
+        throw new BuildError(
+          `spec.image ${JSON.stringify(image)} is not an artifact built on this machine: give the function's source (spec.build.functionSourceCode or spec.build.path) to build it`,
+        );
       log('info', `Using the existing artifact ${existing.id}`);
       return existing;
     }
@@ -76,7 +92,9 @@ export class LocalBuilder implements Builder {
     try {
       await this.fetchSource(fn, kind, parsed.file, staging, log, opts.signal);
       if (family !== 'shell' && !existsSync(join(staging, parsed.file))) {
-        throw new BuildError(`The handler file ${parsed.file} is not in the function's source (spec.handler ${JSON.stringify(handler)})`);
+        throw new BuildError(
+          `The handler file ${parsed.file} is not in the function's source (spec.handler ${JSON.stringify(handler)})`,
+        );
       }
       if (family === 'nodejs' && !existsSync(join(staging, 'package.json'))) {
         // Node decides CommonJS vs ESM from the nearest package.json; without one of our own, a data dir
@@ -85,7 +103,7 @@ export class LocalBuilder implements Builder {
       }
       const commands = spec.build.commands ?? [];
       const id = await contentHash({ v: 1, family, runtime: spec.runtime, handler, commands }, staging);
-      const final = join(this.opts.artifacts.dir, id);
+      const final = this.opts.artifacts.dirOf(id);
       // Pinned from here: a collection running meanwhile keeps it (or removed it before, and we rebuild).
       const cached = await this.opts.artifacts.reuse(id, opts.pin);
       if (!spec.build.noCache) {
@@ -94,12 +112,35 @@ export class LocalBuilder implements Builder {
           return { ...cached, image: imageName(fn.metadata.name ?? 'function', id) };
         }
       }
-      if (commands.length) await this.runCommands(commands, staging, family, spec.build.buildTimeoutSeconds ?? DEFAULT_BUILD_TIMEOUT_S, log, opts.signal, opts.logDir);
-      const artifact: Artifact = { id, image: imageName(fn.metadata.name ?? 'function', id), runtime: spec.runtime ?? family, family, handler, dir: final };
-      await mkdir(join(staging, '.protium'), { recursive: true });
-      const { dir: _dir, ...meta } = artifact;
-      await writeFile(join(staging, '.protium', 'artifact.json'), JSON.stringify({ ...meta, createdAt: new Date().toISOString() }));
-      if (existsSync(final)) await rm(final, { recursive: true, force: true });
+      if (commands.length)
+        await this.runCommands(
+          commands,
+          staging,
+          family,
+          spec.build.buildTimeoutSeconds ?? DEFAULT_BUILD_TIMEOUT_S,
+          log,
+          opts.signal,
+          opts.logDir,
+        );
+      const artifact: Artifact = {
+        id,
+        image: imageName(fn.metadata.name ?? 'function', id),
+        runtime: spec.runtime ?? family,
+        family,
+        handler,
+      };
+      const meta = join(staging, ARTIFACT_META_FILE);
+      await mkdir(dirname(meta), { recursive: true });
+      await writeFile(meta, JSON.stringify({ ...artifact, createdAt: new Date().toISOString() }));
+      if (existsSync(final)) {
+        // An identical build published while ours ran: replicas may already run from its folder, which must
+        // not be swapped from under them. Ours goes (noCache asked for a fresh one: it replaces).
+        if (!spec.build.noCache && (await this.opts.artifacts.read(id))) {
+          log('info', `Reusing the artifact ${id} (an identical build finished first)`);
+          return artifact;
+        }
+        await rm(final, { recursive: true, force: true });
+      }
       try {
         await rename(staging, final);
       } catch (e) {
@@ -113,7 +154,14 @@ export class LocalBuilder implements Builder {
     }
   }
 
-  private async fetchSource(fn: FunctionConfig, kind: string, handlerFile: string, dir: string, log: (l: BuildLogLine['level'], m: string) => void, signal?: AbortSignal): Promise<void> {
+  private async fetchSource(
+    fn: FunctionConfig,
+    kind: string,
+    handlerFile: string,
+    dir: string,
+    log: (l: BuildLogLine['level'], m: string) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const b = fn.spec.build;
     const limits = this.opts.sourceLimits;
     const declaredArchive = b.codeEntryType === 'archive';
@@ -121,15 +169,22 @@ export class LocalBuilder implements Builder {
       let source: string;
       if (kind === 'template') {
         const t = this.opts.templates.get(b.path ?? '');
-        if (!t) throw new BuildError(`Template ${JSON.stringify(b.path)} does not exist (GET /api/function_templates lists them)`);
+        if (!t)
+          throw new BuildError(
+            `Template ${JSON.stringify(b.path)} does not exist (GET /api/function_templates lists them)`,
+          );
         source = t.spec.build.functionSourceCode ?? '';
         log('info', `Using the source of template ${b.path}`);
       } else {
         source = b.functionSourceCode!;
       }
-      if (!isBase64(source)) throw new BuildError('spec.build.functionSourceCode is not valid base64: encode the source with base64 (e.g. `base64 -w0 main.py`)');
+      if (!isBase64(source))
+        throw new BuildError(
+          'spec.build.functionSourceCode is not valid base64: encode the source with base64 (e.g. `base64 -w0 main.py`)',
+        );
       const bytes = Buffer.from(source, 'base64');
-      if (bytes.length > limits.maxBytes) throw new BuildError(sizeLimitMessage('spec.build.functionSourceCode (decoded)', limits));
+      if (bytes.length > limits.maxBytes)
+        throw new BuildError(sizeLimitMessage('spec.build.functionSourceCode (decoded)', limits));
       const kindOf = declaredArchive ? sniffArchive(bytes) : undefined;
       if (kindOf) {
         const tmp = join(dir, '.protium-archive');
@@ -148,8 +203,10 @@ export class LocalBuilder implements Builder {
       const tmp = join(dir, '.protium-download');
       await download(url, tmp, limits.maxBytes, signal);
       const head = await readHead(tmp);
-      const archive: ArchiveKind | undefined = declaredArchive || archiveKindOf(url) ? (archiveKindOf(url) ?? sniffArchive(head)) : undefined;
-      if (declaredArchive && !archive) throw new BuildError(`${url} is not a zip or tar(.gz) archive (spec.build.codeEntryType is archive)`);
+      const archive: ArchiveKind | undefined =
+        declaredArchive || archiveKindOf(url) ? (archiveKindOf(url) ?? sniffArchive(head)) : undefined;
+      if (declaredArchive && !archive)
+        throw new BuildError(`${url} is not a zip or tar(.gz) archive (spec.build.codeEntryType is archive)`);
       if (archive) {
         await extractArchive(tmp, archive, dir, limits);
         await rm(tmp);
@@ -193,8 +250,23 @@ export class LocalBuilder implements Builder {
     }
   }
 
-  private async runCommands(commands: string[], dir: string, family: RuntimeFamily, timeoutS: number, log: (l: BuildLogLine['level'], m: string) => void, signal?: AbortSignal, logDir?: string): Promise<void> {
-    await this.opts.commands.run(commands, { dir, family, timeoutS, log, ...(signal ? { signal } : {}), ...(logDir ? { logDir } : {}) });
+  private async runCommands(
+    commands: string[],
+    dir: string,
+    family: RuntimeFamily,
+    timeoutS: number,
+    log: (l: BuildLogLine['level'], m: string) => void,
+    signal?: AbortSignal,
+    logDir?: string,
+  ): Promise<void> {
+    await this.opts.commands.run(commands, {
+      dir,
+      family,
+      timeoutS,
+      log,
+      ...(signal ? { signal } : {}),
+      ...(logDir ? { logDir } : {}),
+    });
   }
 }
 
@@ -217,10 +289,13 @@ async function download(url: string, file: string, maxBytes: number, signal?: Ab
     res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, redirect: 'follow' });
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    const why = timeout.aborted ? `no answer within ${DOWNLOAD_TIMEOUT_MS / 1000} s` : cause?.code ?? cause?.message ?? (e as Error).message;
+    const why = timeout.aborted
+      ? `no answer within ${DOWNLOAD_TIMEOUT_MS / 1000} s`
+      : (cause?.code ?? cause?.message ?? (e as Error).message);
     throw new BuildError(`Failed to download ${url}: ${why}`);
   }
-  if (!res.ok || !res.body) throw new BuildError(`Failed to download ${url}: the server answered ${res.status} ${res.statusText}`);
+  if (!res.ok || !res.body)
+    throw new BuildError(`Failed to download ${url}: the server answered ${res.status} ${res.statusText}`);
   const tooBig = `Failed to download ${url}: ${sizeLimitMessage('it', { maxBytes, maxFiles: 1 })}`;
   const declared = Number(res.headers.get('content-length') ?? 0);
   if (declared > maxBytes) {

@@ -1,7 +1,18 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
@@ -99,7 +110,13 @@ describe('safeEntryPath', () => {
 });
 
 /** One entry of an archive crafted with python (tarfile/zipfile write what node-tar would refuse to write). */
-interface Entry { name: string; type?: 'file' | 'dir' | 'hardlink' | 'symlink' | 'fifo'; data?: string; mode?: number; link?: string }
+interface Entry {
+  name: string;
+  type?: 'file' | 'dir' | 'hardlink' | 'symlink' | 'fifo';
+  data?: string;
+  mode?: number;
+  link?: string;
+}
 
 /** Builds every crafted archive in one python run (python starts in ~100 ms; one run keeps the file fast). */
 const CRAFT = `
@@ -174,10 +191,22 @@ describe('extractArchive', () => {
 
   // Crafted archives (built once, in before()).
   const tarHardlink = craft('hardlink.tgz', 'tgz', [{ name: 'hard', type: 'hardlink', link: '../../../etc/passwd' }]);
-  const tarSymlink = craft('py-symlink.tar', 'tar', [{ name: 'ok.txt', data: 'ok' }, { name: 'link', type: 'symlink', link: '../../evil.txt' }]);
+  const tarSymlink = craft('py-symlink.tar', 'tar', [
+    { name: 'ok.txt', data: 'ok' },
+    { name: 'link', type: 'symlink', link: '../../evil.txt' },
+  ]);
   const tarFifo = craft('fifo.tar', 'tar', [{ name: 'pipe', type: 'fifo' }]);
   const evilTarNames = ['../evil.txt', 'a/../../evil.txt', '../../evil.txt', 'ABSOLUTE'];
-  const evilTars = evilTarNames.map((name, i) => [name, craft(`evil-${i}.tgz`, 'tgz', [{ name: 'ok.txt', data: 'ok' }, { name, data: 'evil' }])] as const);
+  const evilTars = evilTarNames.map(
+    (name, i) =>
+      [
+        name,
+        craft(`evil-${i}.tgz`, 'tgz', [
+          { name: 'ok.txt', data: 'ok' },
+          { name, data: 'evil' },
+        ]),
+      ] as const,
+  );
   const goodZip = craft('good.zip', 'zip', [
     { name: 'main.py', data: 'print(1)\n' },
     { name: 'pkg/', type: 'dir' },
@@ -186,7 +215,16 @@ describe('extractArchive', () => {
     { name: 'plain.txt', data: 'plain', mode: 0o644 },
   ]);
   const evilZipNames = ['../evil.txt', 'a/../../evil.txt', '../../evil.txt', 'C:/evil.txt', 'ABSOLUTE'];
-  const evilZips = evilZipNames.map((name, i) => [name, craft(`evil-${i}.zip`, 'zip', [{ name: 'ok.txt', data: 'ok' }, { name, data: 'evil' }])] as const);
+  const evilZips = evilZipNames.map(
+    (name, i) =>
+      [
+        name,
+        craft(`evil-${i}.zip`, 'zip', [
+          { name: 'ok.txt', data: 'ok' },
+          { name, data: 'evil' },
+        ]),
+      ] as const,
+  );
   const zipSymlink = craft('symlink.zip', 'zip', [{ name: 'link', type: 'symlink', link: '/etc/passwd' }]);
 
   before(() => {
@@ -228,7 +266,10 @@ describe('extractArchive', () => {
     const file = join(archives, 'symlink.tgz');
     await tar.c({ gzip: true, file, cwd: join(root, 'src') }, ['main.py', 'link']);
     const dest = freshDest();
-    await assert.rejects(extractArchive(file, 'tgz', dest, LIMITS), isBuildError(/The archive was refused: link "link"/));
+    await assert.rejects(
+      extractArchive(file, 'tgz', dest, LIMITS),
+      isBuildError(/The archive was refused: link "link"/),
+    );
     assert.throws(() => lstatSync(join(dest, 'link')), /ENOENT/);
     assert.deepEqual(strays(), []);
   });
@@ -249,7 +290,10 @@ describe('extractArchive', () => {
   for (const [name, file] of evilTars) {
     it(`extractArchive() refuses a tar.gz with the entry ${name === 'ABSOLUTE' ? 'of an absolute path' : JSON.stringify(name)} and writes nothing outside the destination`, async () => {
       const dest = freshDest();
-      await assert.rejects(extractArchive(file(), 'tgz', dest, LIMITS), isBuildError(name === 'ABSOLUTE' ? 'absolute path' : 'leaves the archive'));
+      await assert.rejects(
+        extractArchive(file(), 'tgz', dest, LIMITS),
+        isBuildError(name === 'ABSOLUTE' ? 'absolute path' : 'leaves the archive'),
+      );
       assert.deepEqual(strays(), []);
       assert.equal(existsSync(absTarget()), false);
     });
@@ -264,7 +308,10 @@ describe('extractArchive', () => {
   it('extractArchive() wraps a corrupt tar.gz in a BuildError', async () => {
     const file = join(archives, 'corrupt.tgz');
     writeFileSync(file, Buffer.from('this is not a gzip stream at all, just text'.repeat(20)));
-    await assert.rejects(extractArchive(file, 'tgz', freshDest(), LIMITS), isBuildError('Failed to extract the archive'));
+    await assert.rejects(
+      extractArchive(file, 'tgz', freshDest(), LIMITS),
+      isBuildError('Failed to extract the archive'),
+    );
   });
 
   it('extractArchive() extracts a normal zip made by python, keeping the executable bit', async () => {
@@ -289,13 +336,19 @@ describe('extractArchive', () => {
 
   it('extractArchive() refuses a zip containing a symlink and creates no link', async () => {
     const dest = freshDest();
-    await assert.rejects(extractArchive(zipSymlink(), 'zip', dest, LIMITS), isBuildError('The archive was refused: link "link"'));
+    await assert.rejects(
+      extractArchive(zipSymlink(), 'zip', dest, LIMITS),
+      isBuildError('The archive was refused: link "link"'),
+    );
     assert.throws(() => lstatSync(join(dest, 'link')), /ENOENT/);
   });
 
   it('extractArchive() wraps a file that is not a zip in a BuildError', async () => {
     const file = join(archives, 'notzip.zip');
     writeFileSync(file, 'not a zip');
-    await assert.rejects(extractArchive(file, 'zip', freshDest(), LIMITS), isBuildError('Failed to open the zip archive'));
+    await assert.rejects(
+      extractArchive(file, 'zip', freshDest(), LIMITS),
+      isBuildError('Failed to open the zip archive'),
+    );
   });
 });

@@ -12,12 +12,9 @@ import { basename, join } from 'node:path';
 import type { RuntimeFamily } from '../resources/runtimes.js';
 import { exitReason } from '../util/exit-reason.js';
 import { removePidFile, writePidFile } from '../util/pid-files.js';
+import { BUILD_HOME_DIR, NPM_CACHE_DIR, NPM_PREFIX_DIR, PIP_TARGET_DIR } from './artifact-layout.js';
 import { BuildError, type BuildLogLine } from './builder.js';
 import type { PackageManagerConfig } from './package-manager-config.js';
-
-/** Where installs go inside an artifact: npm's global prefix and pip's --target. */
-export const NPM_PREFIX_DIR = '.protium/npm-global';
-export const PIP_TARGET_DIR = '.protium/site-packages';
 
 /** What a confined build command may touch (see platform/local/confinement.ts). */
 export interface BuildJail {
@@ -65,9 +62,9 @@ export class BuildCommands implements BuildCommandRunner {
     return {
       ...this.opts.baseEnv,
       ...this.opts.packageManagers.env,
-      HOME: join(dir, '.protium', 'home'),
+      HOME: join(dir, BUILD_HOME_DIR),
       npm_config_prefix: join(dir, NPM_PREFIX_DIR),
-      npm_config_cache: join(dir, '.protium', 'npm-cache'),
+      npm_config_cache: join(dir, NPM_CACHE_DIR),
       npm_config_update_notifier: 'false',
       npm_config_fund: 'false',
       npm_config_audit: 'false',
@@ -86,7 +83,11 @@ export class BuildCommands implements BuildCommandRunner {
     const env = this.env(o.dir, o.family, npmLogs);
     await mkdir(env.HOME!, { recursive: true });
     if (npmLogs) await mkdir(npmLogs, { recursive: true });
-    const prefix = this.opts.jail.buildPrefix({ stagingDir: o.dir, writable: npmLogs ? [npmLogs] : [], readable: this.opts.packageManagers.files });
+    const prefix = this.opts.jail.buildPrefix({
+      stagingDir: o.dir,
+      writable: npmLogs ? [npmLogs] : [],
+      readable: this.opts.packageManagers.files,
+    });
     const deadline = Date.now() + o.timeoutS * 1000;
     for (const [i, cmd] of commands.entries()) {
       o.log('info', `Running build command: ${cmd}`);
@@ -94,7 +95,12 @@ export class BuildCommands implements BuildCommandRunner {
       const code = await new Promise<number | string>((resolve) => {
         const argv = [...prefix, '/bin/sh', '-c', cmd];
         // Its own process group: a timeout or a cancel kills the group (and with it the namespace).
-        const child = spawn(argv[0]!, argv.slice(1), { cwd: o.dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+        const child = spawn(argv[0]!, argv.slice(1), {
+          cwd: o.dir,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        });
         const pidFile = child.pid ? writePidFile(this.opts.pidDir, `${basename(o.dir)}-${i}`, child.pid) : undefined;
         const onLine = (level: 'info' | 'warn') => (chunk: Buffer) => {
           for (const line of chunk.toString('utf8').split('\n')) {
@@ -106,9 +112,24 @@ export class BuildCommands implements BuildCommandRunner {
         };
         child.stdout.on('data', onLine('info'));
         child.stderr.on('data', onLine('warn'));
-        const kill = () => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } };
-        const timer = setTimeout(() => { kill(); resolve(`timed out after ${o.timeoutS} s (spec.build.buildTimeoutSeconds)`); }, Math.max(0, deadline - Date.now()));
-        const onAbort = () => { kill(); resolve('cancelled'); };
+        const kill = () => {
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        };
+        const timer = setTimeout(
+          () => {
+            kill();
+            resolve(`timed out after ${o.timeoutS} s (spec.build.buildTimeoutSeconds)`);
+          },
+          Math.max(0, deadline - Date.now()),
+        );
+        const onAbort = () => {
+          kill();
+          resolve('cancelled');
+        };
         o.signal?.addEventListener('abort', onAbort, { once: true });
         child.once('error', (e) => resolve(e.message));
         child.once('close', (c, sig) => {

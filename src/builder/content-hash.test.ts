@@ -19,10 +19,18 @@ describe('contentHash', () => {
     return d;
   };
   const inputs = { runtime: 'python:3.9', handler: 'main:handler', commands: ['pip install x'] };
-  const files: [string, string][] = [['main.py', 'print(1)\n'], ['lib/util.py', 'x = 1\n'], ['requirements.txt', 'x\n']];
+  const files: [string, string][] = [
+    ['main.py', 'print(1)\n'],
+    ['lib/util.py', 'x = 1\n'],
+    ['requirements.txt', 'x\n'],
+  ];
 
-  before(() => { root = mkdtempSync(join(tmpdir(), 'protium-hash-test-')); });
-  after(() => { rmSync(root, { recursive: true, force: true }); });
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'protium-hash-test-'));
+  });
+  after(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
 
   it('contentHash() is a 32-character hex id', async () => {
     assert.match(await contentHash(inputs, tree(files)), /^[0-9a-f]{32}$/);
@@ -53,7 +61,10 @@ describe('contentHash', () => {
     ['the handler changes', () => [{ ...inputs, handler: 'main:other' }, files]],
     ['the build commands change', () => [{ ...inputs, commands: [] }, files]],
     ['the inputs are empty', () => [{}, files]],
-    ['bytes move from one file to the next', () => [inputs, [['main.py', 'print(1)\nx'], ['lib/util.py', ' = 1\n'], files[2]!]]],
+    [
+      'bytes move from one file to the next',
+      () => [inputs, [['main.py', 'print(1)\nx'], ['lib/util.py', ' = 1\n'], files[2]!]],
+    ],
   ];
   for (const [what, make] of variants) {
     it(`contentHash() changes when ${what}`, async () => {
@@ -66,7 +77,13 @@ describe('contentHash', () => {
 
   it('contentHash() tells one file with NUL bytes from two files', async () => {
     const one = await contentHash(inputs, tree([['x', Buffer.from('y\0z\0w')]]));
-    const two = await contentHash(inputs, tree([['x', 'y'], ['z', 'w']]));
+    const two = await contentHash(
+      inputs,
+      tree([
+        ['x', 'y'],
+        ['z', 'w'],
+      ]),
+    );
     assert.notEqual(one, two);
   });
 
@@ -75,7 +92,12 @@ describe('contentHash', () => {
   });
 
   it('listFiles() lists files only, with relative sorted paths, skipping symlinks', async () => {
-    const d = tree([['b.txt', ''], ['a/z.txt', ''], ['a/b/c.txt', ''], ['A.txt', '']]);
+    const d = tree([
+      ['b.txt', ''],
+      ['a/z.txt', ''],
+      ['a/b/c.txt', ''],
+      ['A.txt', ''],
+    ]);
     mkdirSync(join(d, 'empty'));
     symlinkSync(join(d, 'b.txt'), join(d, 'link'));
     assert.deepEqual(await listFiles(d), ['A.txt', 'a/b/c.txt', 'a/z.txt', 'b.txt']);

@@ -22,7 +22,12 @@ export class TemplateCatalog {
   /** Loads every folder of `dir`; a broken template is reported through `onError` and skipped. */
   static load(dir: string, onError: (folder: string, err: Error) => void = () => {}): TemplateCatalog {
     const out: Template[] = [];
-    const folders = existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort() : [];
+    const folders = existsSync(dir)
+      ? readdirSync(dir, { withFileTypes: true })
+          .filter((d) => d.isDirectory())
+          .map((d) => d.name)
+          .sort()
+      : [];
     for (const folder of folders) {
       try {
         out.push(loadTemplate(join(dir, folder), folder));

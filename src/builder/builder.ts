@@ -4,21 +4,30 @@
 import type { RuntimeFamily } from '../resources/runtimes.js';
 import type { FunctionConfig } from '../resources/types.js';
 
-/** A built function: a read-only folder with the sources, installed dependencies and `artifact.json`. */
+/**
+ * A built function, by reference: what a platform needs to run it, and the id it gets the files by. The
+ * files — sources, installed dependencies, `.protium/artifact.json` — are an immutable folder in the
+ * artifact store (artifact-layout.ts); the local platform runs replicas straight from it, a remote one
+ * would fetch it by id.
+ */
 export interface Artifact {
-  /** Content hash of the build inputs (hex). */
+  /** Content hash of the build inputs (hex): the same inputs give the same id. */
   id: string;
-  /** The name recorded in spec.image (`protium/processor-<fn>:<id>`), so PATCH can redeploy without a build. */
+  /** The name recorded in spec.image (`protium/processor-<fn>:<id>`), so PATCH can redeploy without a build. Not an OCI image. */
   image: string;
+  /** The runtime the artifact was built for (`nodejs`, `python:3.9`, `shell`). */
   runtime: string;
   family: RuntimeFamily;
+  /** The handler it was built with (`file:function`). */
   handler: string;
-  /** Absolute path of the artifact folder. */
-  dir: string;
 }
 
 /** One line of build output. */
-export interface BuildLogLine { time: number; level: 'debug' | 'info' | 'warn' | 'error'; message: string }
+export interface BuildLogLine {
+  time: number;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+}
 
 export interface BuildOptions {
   signal?: AbortSignal;

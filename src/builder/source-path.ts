@@ -51,7 +51,8 @@ async function realRoots(roots: SourceRoots): Promise<SourceRoots> {
 function refusal(real: string, roots: SourceRoots): string | undefined {
   const bad = roots.forbidden.find((f) => insideRoots(real, [f]));
   if (bad) return `leads into the dashboard's data directory ${bad}, which is never a source`;
-  if (!insideRoots(real, roots.roots)) return `leads to ${JSON.stringify(real)}, outside the source roots (${roots.roots.join(', ')}; --source-root)`;
+  if (!insideRoots(real, roots.roots))
+    return `leads to ${JSON.stringify(real)}, outside the source roots (${roots.roots.join(', ')}; --source-root)`;
   return undefined;
 }
 
@@ -59,18 +60,25 @@ function refusal(real: string, roots: SourceRoots): string | undefined {
  * Resolves a local `spec.build.path` for reading: its real path, or why it is refused (the reason names
  * the field and quotes the path).
  */
-export async function resolveLocalSource(path: string, roots: SourceRoots): Promise<{ real: string } | { refused: string }> {
+export async function resolveLocalSource(
+  path: string,
+  roots: SourceRoots,
+): Promise<{ real: string } | { refused: string }> {
   let real: string;
   try {
     real = await realPathOf(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ELOOP' ? 'a loop of symbolic links' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    const why =
+      code === 'ELOOP' ? 'a loop of symbolic links' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
     return { refused: `spec.build.path ${JSON.stringify(path)} cannot be resolved: ${why}` };
   }
   const r = await realRoots(roots);
   const why = refusal(real, r);
-  if (why) return { refused: `spec.build.path ${JSON.stringify(path)} ${why}${real !== resolve(path) ? ' (through a symbolic link)' : ''}` };
+  if (why)
+    return {
+      refused: `spec.build.path ${JSON.stringify(path)} ${why}${real !== resolve(path) ? ' (through a symbolic link)' : ''}`,
+    };
   return { real };
 }
 
@@ -91,11 +99,12 @@ export async function copySourceFolder(from: string, into: string, opts: CopyFol
   const refuse = (message: string) => new BuildError(`${opts.subject} was refused: ${message}`);
   const shown = (p: string) => JSON.stringify(relative(top, p) || '.');
 
-  const copyFile = (src: string, dest: string) => copySourceFile(src, dest, opts.budget).catch((e: NodeJS.ErrnoException) => {
-    // ELOOP: the file became a link after it was listed.
-    if (e.code === 'ELOOP') throw refuse(`the file ${shown(src)} changed while it was copied`);
-    throw e;
-  });
+  const copyFile = (src: string, dest: string) =>
+    copySourceFile(src, dest, opts.budget).catch((e: NodeJS.ErrnoException) => {
+      // ELOOP: the file became a link after it was listed.
+      if (e.code === 'ELOOP') throw refuse(`the file ${shown(src)} changed while it was copied`);
+      throw e;
+    });
 
   const copyDir = async (dir: string, dest: string, ancestors: Set<string>): Promise<void> => {
     const entries = await readdir(dir, { withFileTypes: true });
@@ -121,7 +130,9 @@ export async function copySourceFolder(from: string, into: string, opts: CopyFol
       target = await realpath(src);
     } catch {
       const to = await readlink(src).catch(() => '?');
-      throw refuse(`the symbolic link ${shown(src)} leads to ${JSON.stringify(to)}, which does not resolve (missing, or a loop of links)`);
+      throw refuse(
+        `the symbolic link ${shown(src)} leads to ${JSON.stringify(to)}, which does not resolve (missing, or a loop of links)`,
+      );
     }
     const why = refusal(target, roots);
     if (why) throw refuse(`the symbolic link ${shown(src)} ${why}`);
@@ -133,7 +144,8 @@ export async function copySourceFolder(from: string, into: string, opts: CopyFol
     }
     const st = await stat(target);
     if (st.isDirectory()) {
-      if ([...ancestors].some((a) => insideRoots(a, [target]))) throw refuse(`the symbolic link ${shown(src)} leads back to a folder it is in (${JSON.stringify(target)})`);
+      if ([...ancestors].some((a) => insideRoots(a, [target])))
+        throw refuse(`the symbolic link ${shown(src)} leads back to a folder it is in (${JSON.stringify(target)})`);
       opts.budget.addEntry();
       await mkdir(out);
       await copyDir(target, out, new Set([...ancestors, target]));

@@ -38,12 +38,18 @@ export function safeEntryPath(name: string): string | { refused: string } {
   const cleaned = name.replace(/\\/g, '/');
   if (isAbsolute(cleaned) || /^[A-Za-z]:/.test(cleaned)) return { refused: `absolute path ${JSON.stringify(name)}` };
   const norm = normalize(cleaned);
-  if (norm === '..' || norm.startsWith(`..${sep}`) || norm.split(sep).includes('..')) return { refused: `path ${JSON.stringify(name)} leaves the archive` };
+  if (norm === '..' || norm.startsWith(`..${sep}`) || norm.split(sep).includes('..'))
+    return { refused: `path ${JSON.stringify(name)} leaves the archive` };
   return norm === '.' ? '' : norm.replace(/\/$/, '');
 }
 
 /** Extracts `file` into `dest`, within `limits`; rejects with a BuildError saying what was refused. */
-export async function extractArchive(file: string, kind: ArchiveKind, dest: string, limits: SourceLimits): Promise<void> {
+export async function extractArchive(
+  file: string,
+  kind: ArchiveKind,
+  dest: string,
+  limits: SourceLimits,
+): Promise<void> {
   const budget = new SourceBudget(limits, 'The archive (expanded)');
   if (kind === 'zip') return extractZip(file, dest, budget);
   let refused: string | undefined;
@@ -54,10 +60,19 @@ export async function extractArchive(file: string, kind: ArchiveKind, dest: stri
     preservePaths: false,
     filter: (path, entry) => {
       const type = (entry as tar.ReadEntry).type;
-      if (type === 'SymbolicLink' || type === 'Link') { refused ??= `link ${JSON.stringify(path)} (links are not allowed in function archives)`; return false; }
-      if (type !== 'File' && type !== 'OldFile' && type !== 'Directory' && type !== 'ContiguousFile') { refused ??= `entry ${JSON.stringify(path)} of type ${type}`; return false; }
+      if (type === 'SymbolicLink' || type === 'Link') {
+        refused ??= `link ${JSON.stringify(path)} (links are not allowed in function archives)`;
+        return false;
+      }
+      if (type !== 'File' && type !== 'OldFile' && type !== 'Directory' && type !== 'ContiguousFile') {
+        refused ??= `entry ${JSON.stringify(path)} of type ${type}`;
+        return false;
+      }
       const safe = safeEntryPath(path);
-      if (typeof safe !== 'string') { refused ??= safe.refused; return false; }
+      if (typeof safe !== 'string') {
+        refused ??= safe.refused;
+        return false;
+      }
       try {
         budget.addEntry();
       } catch (e) {
@@ -95,10 +110,15 @@ export async function extractArchive(file: string, kind: ArchiveKind, dest: stri
 function extractZip(file: string, dest: string, budget: SourceBudget): Promise<void> {
   return new Promise((resolve, reject) => {
     yauzl.open(file, { lazyEntries: true, strictFileNames: false, decodeStrings: true }, (err, zip) => {
-      if (err || !zip) return reject(new BuildError(`Failed to open the zip archive: ${err?.message ?? 'unknown error'}`));
-      const fail = (e: Error) => { zip.close(); reject(e instanceof BuildError ? e : new BuildError(`Failed to extract the zip archive: ${e.message}`)); };
+      if (err || !zip)
+        return reject(new BuildError(`Failed to open the zip archive: ${err?.message ?? 'unknown error'}`));
+      const fail = (e: Error) => {
+        zip.close();
+        reject(e instanceof BuildError ? e : new BuildError(`Failed to extract the zip archive: ${e.message}`));
+      };
       // The central directory's counts and sizes only refuse early; the limits hold on what is written.
-      if (zip.entryCount > budget.limits.maxFiles) return fail(new BuildError(filesLimitMessage('The archive', budget.limits)));
+      if (zip.entryCount > budget.limits.maxFiles)
+        return fail(new BuildError(filesLimitMessage('The archive', budget.limits)));
       zip.on('error', fail);
       zip.on('end', () => resolve());
       zip.on('entry', (entry: yauzl.Entry) => {
@@ -106,7 +126,12 @@ function extractZip(file: string, dest: string, budget: SourceBudget): Promise<v
         if (typeof safe !== 'string') return fail(new BuildError(`The archive was refused: ${safe.refused}`));
         // Unix mode bits live in the high 16 bits of the external attributes; 0o120000 is a symlink.
         const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
-        if (mode === 0o120000) return fail(new BuildError(`The archive was refused: link ${JSON.stringify(entry.fileName)} (links are not allowed in function archives)`));
+        if (mode === 0o120000)
+          return fail(
+            new BuildError(
+              `The archive was refused: link ${JSON.stringify(entry.fileName)} (links are not allowed in function archives)`,
+            ),
+          );
         try {
           budget.addEntry();
         } catch (e) {
@@ -117,11 +142,18 @@ function extractZip(file: string, dest: string, budget: SourceBudget): Promise<v
           mkdir(target, { recursive: true }).then(() => zip.readEntry(), fail);
           return;
         }
-        if (entry.uncompressedSize > budget.remaining()) return fail(new BuildError(sizeLimitMessage('The archive (expanded)', budget.limits)));
+        if (entry.uncompressedSize > budget.remaining())
+          return fail(new BuildError(sizeLimitMessage('The archive (expanded)', budget.limits)));
         zip.openReadStream(entry, (e, stream) => {
           if (e || !stream) return fail(e ?? new Error('no stream'));
           mkdir(dirname(target), { recursive: true })
-            .then(() => pipeline(stream, budget.counter(), createWriteStream(target, { mode: (entry.externalFileAttributes >>> 16) & 0o111 ? 0o755 : 0o644 })))
+            .then(() =>
+              pipeline(
+                stream,
+                budget.counter(),
+                createWriteStream(target, { mode: (entry.externalFileAttributes >>> 16) & 0o111 ? 0o755 : 0o644 }),
+              ),
+            )
             .then(() => zip.readEntry(), fail);
         });
       });

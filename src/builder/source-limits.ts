@@ -14,7 +14,10 @@ export function formatBytes(n: number): string {
   const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
   let u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
   const short = u === 0 ? `${n} bytes` : `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[u]}`;
   return u === 0 ? short : `${short} (${n} bytes)`;
 }
@@ -34,7 +37,10 @@ export class SourceBudget {
   private bytes = 0;
   private entries = 0;
 
-  constructor(readonly limits: SourceLimits, private readonly subject: string) {}
+  constructor(
+    readonly limits: SourceLimits,
+    private readonly subject: string,
+  ) {}
 
   /** One more file or folder. */
   addEntry(): void {

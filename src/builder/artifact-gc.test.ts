@@ -18,7 +18,8 @@ describe('artifactIdOfImage', () => {
     [undefined, undefined],
   ];
   for (const [image, id] of cases) {
-    it(`artifactIdOfImage(${JSON.stringify(image)}) is ${id ?? 'undefined'}`, () => assert.equal(artifactIdOfImage(image), id));
+    it(`artifactIdOfImage(${JSON.stringify(image)}) is ${id ?? 'undefined'}`, () =>
+      assert.equal(artifactIdOfImage(image), id));
   }
 });
 

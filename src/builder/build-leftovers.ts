@@ -7,9 +7,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { killRecorded } from '../util/pid-files.js';
-
-/** The prefix of staging folders in the artifacts folder (local-builder.ts creates them). */
-export const STAGING_PREFIX = '.staging-';
+import { STAGING_PREFIX } from './artifact-layout.js';
 
 export interface BuildLeftovers {
   /** Build command process groups killed. */
@@ -24,7 +22,11 @@ export function cleanUpBuildLeftovers(p: { pidDir: string; artifactsDir: string 
   const killed = killRecorded(p.pidDir, (info) => info.cwd.startsWith(staging));
   const removed: string[] = [];
   let names: string[] = [];
-  try { names = readdirSync(p.artifactsDir); } catch { /* no artifacts yet */ }
+  try {
+    names = readdirSync(p.artifactsDir);
+  } catch {
+    /* no artifacts yet */
+  }
   for (const name of names) {
     if (!name.startsWith(STAGING_PREFIX)) continue;
     rmSync(join(p.artifactsDir, name), { recursive: true, force: true });

@@ -7,14 +7,28 @@ import { join } from 'node:path';
 import { writePidFile } from '../util/pid-files.js';
 import { cleanUpBuildLeftovers } from './build-leftovers.js';
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
-const exited = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const exited = (c: ChildProcess) =>
+  new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
 
 describe('cleanUpBuildLeftovers', () => {
   const dir = mkdtempSync(join(tmpdir(), 'protium-leftovers-'));
   const children: ChildProcess[] = [];
   after(() => {
-    for (const c of children) { try { process.kill(-c.pid!, 'SIGKILL'); } catch { /* gone */ } }
+    for (const c of children) {
+      try {
+        process.kill(-c.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -42,10 +56,16 @@ describe('cleanUpBuildLeftovers', () => {
     assert.ok(!existsSync(staging));
     assert.ok(existsSync(join(artifacts, '0123456789abcdef0123456789abcdef')), 'published artifacts stay');
     assert.ok(alive(stranger.pid!), 'a process that is not a build is spared');
-    assert.ok(!existsSync(join(pids, '.staging-abc123-0.pid')) && !existsSync(join(pids, '.staging-old-0.pid')), 'pid files are consumed');
+    assert.ok(
+      !existsSync(join(pids, '.staging-abc123-0.pid')) && !existsSync(join(pids, '.staging-old-0.pid')),
+      'pid files are consumed',
+    );
   });
 
   it('is a no-op on a fresh data dir', () => {
-    assert.deepEqual(cleanUpBuildLeftovers({ pidDir: join(dir, 'none', 'builds'), artifactsDir: join(dir, 'none', 'artifacts') }), { killed: 0, removed: [] });
+    assert.deepEqual(
+      cleanUpBuildLeftovers({ pidDir: join(dir, 'none', 'builds'), artifactsDir: join(dir, 'none', 'artifacts') }),
+      { killed: 0, removed: [] },
+    );
   });
 });

@@ -20,11 +20,31 @@ export interface PackageManagerConfig {
 
 /** Variables kept as they are: CA bundles and proxies, as curl, OpenSSL, node, npm and pip read them. */
 export const PASSED_VARIABLES = [
-  'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE',
-  'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'all_proxy',
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'REQUESTS_CA_BUNDLE',
+  'CURL_CA_BUNDLE',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'ALL_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'all_proxy',
 ];
 /** Variables among those that name a file or folder to show to a sandboxed build. */
-const FILE_VARIABLES = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'PIP_CERT', 'PIP_CLIENT_CERT', 'PIP_CONFIG_FILE'];
+const FILE_VARIABLES = [
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'REQUESTS_CA_BUNDLE',
+  'CURL_CA_BUNDLE',
+  'PIP_CERT',
+  'PIP_CLIENT_CERT',
+  'PIP_CONFIG_FILE',
+];
 
 /**
  * npm settings not passed on (normalised: lower case, dashes): those the builder sets itself, and those
@@ -33,8 +53,21 @@ const FILE_VARIABLES = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 
  * silence the build log.
  */
 export const BUILDER_NPM_SETTINGS = new Set([
-  'prefix', 'cache', 'logs-dir', 'update-notifier', 'fund', 'audit', 'userconfig', 'globalconfig',
-  'local-prefix', 'global-prefix', 'node-gyp', 'user-agent', 'npm-version', 'init-module', 'loglevel',
+  'prefix',
+  'cache',
+  'logs-dir',
+  'update-notifier',
+  'fund',
+  'audit',
+  'userconfig',
+  'globalconfig',
+  'local-prefix',
+  'global-prefix',
+  'node-gyp',
+  'user-agent',
+  'npm-version',
+  'init-module',
+  'loglevel',
 ]);
 /** pip settings the builder sets itself. */
 export const BUILDER_PIP_SETTINGS = new Set(['PIP_TARGET', 'PIP_NO_CACHE_DIR', 'PIP_DISABLE_PIP_VERSION_CHECK']);
@@ -68,18 +101,27 @@ export function packageManagerConfig(env: Record<string, string | undefined>, s:
     if (/^npm_config_/i.test(name) && !BUILDER_NPM_SETTINGS.has(npmKey(name))) out[name] = value;
     if (/^PIP_/.test(name) && !BUILDER_PIP_SETTINGS.has(name)) out[name] = value;
   }
-  const envNpm = (key: string) => Object.entries(env).find(([n, v]) => v && /^npm_config_/i.test(n) && npmKey(n) === key)?.[1];
+  const envNpm = (key: string) =>
+    Object.entries(env).find(([n, v]) => v && /^npm_config_/i.test(n) && npmKey(n) === key)?.[1];
   const existing = (p: string | undefined) => (p && isAbsolute(p) && s.exists(p) ? p : undefined);
 
   const userNpmrc = existing(envNpm('userconfig') ?? join(s.home, '.npmrc'));
   if (userNpmrc) out.npm_config_userconfig = userNpmrc;
   // npm looks for the global npmrc under its prefix, which the builder points into the artifact.
-  const globalNpmrc = existing(envNpm('globalconfig') ?? join(envNpm('prefix') ?? env.PREFIX ?? s.nodePrefix, 'etc', 'npmrc'));
+  const globalNpmrc = existing(
+    envNpm('globalconfig') ?? join(envNpm('prefix') ?? env.PREFIX ?? s.nodePrefix, 'etc', 'npmrc'),
+  );
   if (globalNpmrc) out.npm_config_globalconfig = globalNpmrc;
   // pip reads one file named by PIP_CONFIG_FILE besides its own: the user's choice, or the user's file.
-  const pipConf = env.PIP_CONFIG_FILE ? existing(env.PIP_CONFIG_FILE)
-    : [env.XDG_CONFIG_HOME && join(env.XDG_CONFIG_HOME, 'pip', 'pip.conf'), join(s.home, '.config', 'pip', 'pip.conf'), join(s.home, '.pip', 'pip.conf')]
-      .map((p) => existing(p || undefined)).find(Boolean);
+  const pipConf = env.PIP_CONFIG_FILE
+    ? existing(env.PIP_CONFIG_FILE)
+    : [
+        env.XDG_CONFIG_HOME && join(env.XDG_CONFIG_HOME, 'pip', 'pip.conf'),
+        join(s.home, '.config', 'pip', 'pip.conf'),
+        join(s.home, '.pip', 'pip.conf'),
+      ]
+        .map((p) => existing(p || undefined))
+        .find(Boolean);
   if (pipConf) out.PIP_CONFIG_FILE = pipConf;
 
   const files = new Set<string>();
@@ -88,8 +130,10 @@ export function packageManagerConfig(env: Record<string, string | undefined>, s:
   const cafile = envNpm('cafile');
   if (existing(cafile)) files.add(cafile!);
   // Files the configuration files name (npm's cafile, pip's cert and client-cert).
-  for (const rc of [userNpmrc, globalNpmrc]) for (const p of fromIni(rc && s.read(rc), /^\s*cafile\s*=\s*(.+)$/)) if (existing(p)) files.add(p);
-  if (pipConf) for (const p of fromIni(s.read(pipConf), /^\s*(?:cert|client-cert)\s*=\s*(.+)$/)) if (existing(p)) files.add(p);
+  for (const rc of [userNpmrc, globalNpmrc])
+    for (const p of fromIni(rc && s.read(rc), /^\s*cafile\s*=\s*(.+)$/)) if (existing(p)) files.add(p);
+  if (pipConf)
+    for (const p of fromIni(s.read(pipConf), /^\s*(?:cert|client-cert)\s*=\s*(.+)$/)) if (existing(p)) files.add(p);
   return { env: out, files: [...files].sort() };
 }
 
@@ -99,6 +143,12 @@ export function currentPackageManagerConfig(): PackageManagerConfig {
     home: homedir(),
     nodePrefix: dirname(dirname(process.execPath)),
     exists: existsSync,
-    read: (p) => { try { return readFileSync(p, 'utf8'); } catch { return undefined; } },
+    read: (p) => {
+      try {
+        return readFileSync(p, 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
   });
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ARTIFACT_META_FILE } from './artifact-layout.js';
 import { ArtifactStore } from './artifact-store.js';
 
 const A = 'a'.repeat(32);
@@ -13,7 +14,10 @@ describe('ArtifactStore', () => {
   let store: ArtifactStore;
   const make = (id: string) => {
     mkdirSync(join(dir, id, '.protium'), { recursive: true });
-    writeFileSync(join(dir, id, '.protium', 'artifact.json'), JSON.stringify({ id, image: `protium/processor-f:${id}`, runtime: 'nodejs', family: 'nodejs', handler: 'h:h' }));
+    writeFileSync(
+      join(dir, id, '.protium', 'artifact.json'),
+      JSON.stringify({ id, image: `protium/processor-f:${id}`, runtime: 'nodejs', family: 'nodejs', handler: 'h:h' }),
+    );
   };
 
   before(() => {
@@ -30,7 +34,11 @@ describe('ArtifactStore', () => {
     assert.equal(existsSync(join(dir, A)), true);
     assert.equal(existsSync(join(dir, B)), false);
     assert.equal(existsSync(staging), true);
-    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.trash')), [], 'trash is emptied');
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.startsWith('.trash')),
+      [],
+      'trash is emptied',
+    );
     rmSync(staging, { recursive: true });
   });
 
@@ -41,11 +49,12 @@ describe('ArtifactStore', () => {
         const pins = new Set<string>();
         const reuse = () => store.reuse(A, (id) => pins.add(id));
         const collect = () => store.collect(() => new Set(pins));
-        const [got, removed] = first === 'reuse'
-          ? await Promise.all([reuse(), collect()])
-          : await Promise.all([collect(), reuse()]).then(([r, g]) => [g, r] as const);
+        const [got, removed] =
+          first === 'reuse'
+            ? await Promise.all([reuse(), collect()])
+            : await Promise.all([collect(), reuse()]).then(([r, g]) => [g, r] as const);
         if (got) {
-          assert.equal(existsSync(join(got.dir, '.protium', 'artifact.json')), true, 'a reused artifact is on disk');
+          assert.equal(existsSync(join(store.dirOf(got.id), ARTIFACT_META_FILE)), true, 'a reused artifact is on disk');
           assert.deepEqual(removed, []);
         } else {
           assert.deepEqual(removed, [A]);
