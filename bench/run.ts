@@ -574,16 +574,31 @@ const benches: Record<string, () => Promise<void>> = {
       await deploy(docker, 'warm', 'nodejs', NODE_HELLO);
       const deploys = async (d: Dash, label: string) => {
         const times: number[] = [];
-        for (let i = 0; i < 5; i++) times.push((await deploy(d, `cdeploy-${i}`, 'nodejs', `${NODE_HELLO}// ${label} ${i} ${Date.now()}\n`)).deployMs);
+        for (let i = 0; i < 5; i++)
+          times.push(
+            (await deploy(d, `cdeploy-${i}`, 'nodejs', `${NODE_HELLO}// ${label} ${i} ${Date.now()}\n`)).deployMs,
+          );
         return median(times);
       };
       const [dl, dd] = [await deploys(local, 'local'), await deploys(docker, 'docker')];
-      row({ benchmark: 'deploy, POST → ready, nodejs: container vs local (p50 of 5, ms)', measured: `${dd} ms`, baseline: `${dl} ms local`, ratio: dd / dl, target: 'report', pass: null });
+      row({
+        benchmark: 'deploy, POST → ready, nodejs: container vs local (p50 of 5, ms)',
+        measured: `${dd} ms`,
+        baseline: `${dl} ms local`,
+        ratio: dd / dl,
+        target: 'report',
+        pass: null,
+      });
       const wakes = async (d: Dash) => {
         const fn = await deploy(d, 'cwake', 'nodejs', NODE_HELLO, { minReplicas: 0, maxReplicas: 1 });
         const times: number[] = [];
         for (let i = 0; i < 10; i++) {
-          await d.api('PATCH', '/api/functions/cwake', { desiredState: 'scaledToZero' }, { 'x-nuclio-wait-function-action': 'true' });
+          await d.api(
+            'PATCH',
+            '/api/functions/cwake',
+            { desiredState: 'scaledToZero' },
+            { 'x-nuclio-wait-function-action': 'true' },
+          );
           await sleep(500);
           const t0 = process.hrtime.bigint();
           const r = await fetch(`http://127.0.0.1:${fn.status.httpPort}/`, { headers: { connection: 'close' } });
@@ -594,10 +609,31 @@ const benches: Record<string, () => Promise<void>> = {
         return median(times);
       };
       const [wl, wd] = [await wakes(local), await wakes(docker)];
-      row({ benchmark: 'wake from zero to first 200, nodejs: container vs local (p50 of 10, ms)', measured: `${wd.toFixed(0)} ms`, baseline: `${wl.toFixed(0)} ms local`, ratio: wd / wl, target: 'report', pass: null });
-      const [nl, nd] = [await deploy(local, 'cthroughput', 'nodejs', NODE_HELLO), await deploy(docker, 'cthroughput', 'nodejs', NODE_HELLO)];
-      const t = await compare(() => load(`http://127.0.0.1:${nl.status.httpPort}/`), () => load(`http://127.0.0.1:${nd.status.httpPort}/`));
-      row({ benchmark: 'nodejs hello via its port: container vs local (req/s)', measured: t.subj.toFixed(0), baseline: `${t.base.toFixed(0)} local`, ratio: t.subj / t.base, target: 'report', pass: t.errors === 0 ? null : false, gate: t.errors > 0 });
+      row({
+        benchmark: 'wake from zero to first 200, nodejs: container vs local (p50 of 10, ms)',
+        measured: `${wd.toFixed(0)} ms`,
+        baseline: `${wl.toFixed(0)} ms local`,
+        ratio: wd / wl,
+        target: 'report',
+        pass: null,
+      });
+      const [nl, nd] = [
+        await deploy(local, 'cthroughput', 'nodejs', NODE_HELLO),
+        await deploy(docker, 'cthroughput', 'nodejs', NODE_HELLO),
+      ];
+      const t = await compare(
+        () => load(`http://127.0.0.1:${nl.status.httpPort}/`),
+        () => load(`http://127.0.0.1:${nd.status.httpPort}/`),
+      );
+      row({
+        benchmark: 'nodejs hello via its port: container vs local (req/s)',
+        measured: t.subj.toFixed(0),
+        baseline: `${t.base.toFixed(0)} local`,
+        ratio: t.subj / t.base,
+        target: 'report',
+        pass: t.errors === 0 ? null : false,
+        gate: t.errors > 0,
+      });
     } finally {
       const id = readFileSync(join(docker.dir, 'dashboard-id'), 'utf8').trim();
       await stopDashboard(docker);
@@ -607,7 +643,14 @@ const benches: Record<string, () => Promise<void>> = {
       const { dockerOptions } = await import('../src/platform/docker/engine.js');
       const engine = new Docker(dockerOptions(dockerHost));
       const { Volumes } = await engine.listVolumes({ filters: { label: [`io.protium.dashboard=${id}`] } });
-      await Promise.all((Volumes ?? []).map((v) => engine.getVolume(v.Name).remove().catch(() => {})));
+      await Promise.all(
+        (Volumes ?? []).map((v) =>
+          engine
+            .getVolume(v.Name)
+            .remove()
+            .catch(() => {}),
+        ),
+      );
     }
   },
 

@@ -81,7 +81,10 @@ export const ERRORS = {
     headers: () => ({ 'www-authenticate': DASHBOARD_CHALLENGE }),
   },
   NO_ROUTE: { status: 404, message: (method: string, path: string) => `No route ${method} ${path}` },
-  REPLICA_ROUTE_REFUSED: { status: 404, message: () => 'Not found: replicas may fetch their artifact and use the stream service here, nothing else' },
+  REPLICA_ROUTE_REFUSED: {
+    status: 404,
+    message: () => 'Not found: replicas may fetch their artifact and use the stream service here, nothing else',
+  },
   ARTIFACT_UNAUTHORIZED: {
     status: 401,
     message: () => 'Missing or invalid artifact token: a platform issues one for the artifact its replica runs',

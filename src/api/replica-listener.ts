@@ -37,7 +37,12 @@ export interface ReplicaListener {
 }
 
 /** Listens on host (port 0: any) for replicas, handing requests to the API's routing. */
-export function listenForReplicas(app: FastifyInstance, host: string, limits: ConnectionLimits, port = 0): Promise<ReplicaListener> {
+export function listenForReplicas(
+  app: FastifyInstance,
+  host: string,
+  limits: ConnectionLimits,
+  port = 0,
+): Promise<ReplicaListener> {
   const server = http.createServer((req, res) => {
     viaReplicaListener.add(req);
     app.routing(req, res);
@@ -50,11 +55,12 @@ export function listenForReplicas(app: FastifyInstance, host: string, limits: Co
       const addr = server.address() as AddressInfo;
       resolve({
         url: `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`,
-        close: () => new Promise<void>((done) => {
-          guard.stop();
-          server.closeAllConnections();
-          server.close(() => done());
-        }),
+        close: () =>
+          new Promise<void>((done) => {
+            guard.stop();
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
       });
     });
   });

@@ -12,6 +12,8 @@ import { streamRoutes } from '../streams/v3io-routes.js';
 import { ConnectionGuard } from '../util/connection-guard.js';
 import { jsonTextDepth, MAX_JSON_DEPTH } from '../util/json-depth.js';
 import { installErrorHandling } from './error-reply.js';
+import { installReplicaGate } from './replica-listener.js';
+import { artifactRoutes } from './routes/artifacts.js';
 import { installAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { functionRoutes } from './routes/functions.js';
@@ -128,6 +130,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   installAuth(app, deps.credentials);
+  installReplicaGate(app);
   // Every route of the dashboard, each group given only what it uses.
   void app.register(async (api) => {
     invocationRoutes(api, invocation);
@@ -140,6 +143,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     shardLagRoutes(api, deps.streams);
     streamRoutes(api, deps.streams);
     miscRoutes(api, deps);
+    artifactRoutes(api, deps.artifacts);
   });
   registerWebUi(app, WEB_DIST_DIR);
   return app;

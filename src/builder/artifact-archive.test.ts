@@ -28,7 +28,15 @@ function artifact(id: string): string {
 }
 
 describe('keptInArchive()', () => {
-  for (const [rel, kept] of [['handler.js', true], ['.protium/artifact.json', true], ['.protium/npm-global/bin/x', true], ['.protium/npm-cache', false], ['.protium/npm-cache/_cacache/x', false], ['.protium/home/.npmrc', false], ['.protium/homework', true]] as const) {
+  for (const [rel, kept] of [
+    ['handler.js', true],
+    ['.protium/artifact.json', true],
+    ['.protium/npm-global/bin/x', true],
+    ['.protium/npm-cache', false],
+    ['.protium/npm-cache/_cacache/x', false],
+    ['.protium/home/.npmrc', false],
+    ['.protium/homework', true],
+  ] as const) {
     it(`${rel} → ${kept}`, () => assert.equal(keptInArchive(rel), kept));
   }
 });
@@ -36,7 +44,7 @@ describe('keptInArchive()', () => {
 describe('ArtifactArchives', () => {
   const archives = new ArtifactArchives((id) => join(root, 'artifacts', id), join(root, 'archives'));
 
-  it('packs an artifact once: the digest is the SHA-256 of the archive\'s bytes; build-only folders are left out; links stay links', async () => {
+  it("packs an artifact once: the digest is the SHA-256 of the archive's bytes; build-only folders are left out; links stay links", async () => {
     artifact(A);
     const a = await archives.archive(A);
     assert.ok(a);
@@ -46,7 +54,9 @@ describe('ArtifactArchives', () => {
     const entries: { path: string; type: string }[] = [];
     await tar.t({ file: a.path, onReadEntry: (e) => entries.push({ path: e.path, type: e.type }) });
     const paths = entries.map((e) => e.path.replace(/\/$/, ''));
-    assert.ok(paths.includes('handler.js') && paths.includes('lib/util.js') && paths.includes('.protium/artifact.json'));
+    assert.ok(
+      paths.includes('handler.js') && paths.includes('lib/util.js') && paths.includes('.protium/artifact.json'),
+    );
     assert.ok(!paths.some((p) => p.startsWith('.protium/npm-cache') || p.startsWith('.protium/home')), paths.join(' '));
     assert.equal(entries.find((e) => e.path === '.protium/npm-global/bin/tool')?.type, 'SymbolicLink');
     // Asked again (at once, and later): the same archive, not packed anew.

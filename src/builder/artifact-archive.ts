@@ -39,7 +39,10 @@ export class ArtifactArchives {
   private readonly making = new Map<string, Promise<ArchiveInfo | undefined>>();
 
   /** `artifactDir(id)`: the artifact's folder; `dir`: where archives are kept. */
-  constructor(private readonly artifactDir: (id: string) => string, readonly dir: string) {}
+  constructor(
+    private readonly artifactDir: (id: string) => string,
+    readonly dir: string,
+  ) {}
 
   /** The archive of artifact `id`, packed now if it is not yet; undefined when the artifact does not exist. */
   archive(id: string): Promise<ArchiveInfo | undefined> {
@@ -81,7 +84,10 @@ export class ArtifactArchives {
       });
       const entries = (await readdir(source)).sort();
       // portable: no user or group names, no atime/ctime; links stay links (npm's bin/ has relative ones).
-      const packer = tar.c({ cwd: source, portable: true, filter: (path) => keptInArchive(path.replace(/^\.\//, '')) }, entries);
+      const packer = tar.c(
+        { cwd: source, portable: true, filter: (path) => keptInArchive(path.replace(/^\.\//, '')) },
+        entries,
+      );
       await pipeline(packer, tap, createWriteStream(tmp, { mode: 0o600 }));
       const digest = `sha256:${hash.digest('hex')}`;
       const path = join(this.dir, `${id}.tar`);

@@ -24,7 +24,8 @@ export function scalingOf(fn: FunctionRecord): Scaling {
   const spec = fn.spec;
   const min = spec.minReplicas ?? spec.replicas ?? 1;
   const max = Math.max(spec.maxReplicas ?? Math.max(min, 1), 1);
-  const window = spec.scaleToZero?.scaleResources?.map((r) => parseDuration(r.windowSize ?? '') ?? 0).filter((ms) => ms > 0) ?? [];
+  const window =
+    spec.scaleToZero?.scaleResources?.map((r) => parseDuration(r.windowSize ?? '') ?? 0).filter((ms) => ms > 0) ?? [];
   const http = Object.values(spec.triggers ?? {}).find((t) => t.kind === 'http');
   return {
     min,

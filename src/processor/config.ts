@@ -88,7 +88,8 @@ export function listenSettings(env: Record<string, string | undefined>): ListenS
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 0 || n > max) throw new Error(`${name} must be an integer from 0 to ${max}, not ${JSON.stringify(raw)}`);
+    if (!Number.isInteger(n) || n < 0 || n > max)
+      throw new Error(`${name} must be an integer from 0 to ${max}, not ${JSON.stringify(raw)}`);
     return n;
   };
   return {

@@ -30,15 +30,28 @@ async function download(url: string, token: string, file: string): Promise<strin
     res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new FetchError(`Failed to fetch the artifact from ${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+    throw new FetchError(
+      `Failed to fetch the artifact from ${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`,
+    );
   }
   if (!res.ok || !res.body) {
     const text = await res.text().catch(() => '');
-    throw new FetchError(`Failed to fetch the artifact from ${url}: the dashboard answered ${res.status}${text ? ` ${text.slice(0, 200)}` : ''}`);
+    throw new FetchError(
+      `Failed to fetch the artifact from ${url}: the dashboard answered ${res.status}${text ? ` ${text.slice(0, 200)}` : ''}`,
+    );
   }
   const hash = createHash('sha256');
-  const tap = new Transform({ transform(chunk: Buffer, _enc, done) { hash.update(chunk); done(null, chunk); } });
-  await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), tap, createWriteStream(file, { mode: 0o600 }));
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await pipeline(
+    Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>),
+    tap,
+    createWriteStream(file, { mode: 0o600 }),
+  );
   return `sha256:${hash.digest('hex')}`;
 }
 
@@ -46,15 +59,25 @@ function run(program: string, args: string[], what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    child.stderr.on('data', (c: Buffer) => { if (err.length < 2000) err += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => {
+      if (err.length < 2000) err += c.toString();
+    });
     child.once('error', (e) => reject(new FetchError(`Failed to ${what}: ${e.message}`)));
-    child.once('close', (code) => (code === 0 ? resolve() : reject(new FetchError(`Failed to ${what} (${program} exit code ${code}): ${err.trim()}`))));
+    child.once('close', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new FetchError(`Failed to ${what} (${program} exit code ${code}): ${err.trim()}`)),
+    );
   });
 }
 
 /** Extracts a verified archive; every file readable (and folders searchable) by the replica's user. */
 async function untar(archive: string, dir: string): Promise<void> {
-  await run('tar', ['-x', '-f', archive, '-C', dir, '--no-same-owner', '--no-same-permissions'], 'extract the artifact');
+  await run(
+    'tar',
+    ['-x', '-f', archive, '-C', dir, '--no-same-owner', '--no-same-permissions'],
+    'extract the artifact',
+  );
   await run('chmod', ['-R', 'a+rX', dir], 'make the artifact readable');
 }
 
@@ -77,7 +100,8 @@ export async function fetchArtifact(env: NodeJS.ProcessEnv): Promise<{ dir: stri
   const staging = join(cache, `.extract-${tag}`);
   try {
     const got = await download(url, token, archive);
-    if (got !== digest) throw new FetchError(`Refusing the artifact from ${url}: its digest is ${got}, not the expected ${digest}`);
+    if (got !== digest)
+      throw new FetchError(`Refusing the artifact from ${url}: its digest is ${got}, not the expected ${digest}`);
     await mkdir(staging, { mode: 0o755 });
     await untar(archive, staging);
     try {
@@ -95,9 +119,14 @@ export async function fetchArtifact(env: NodeJS.ProcessEnv): Promise<{ dir: stri
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   fetchArtifact(process.env).then(
-    ({ dir, cached }) => process.stdout.write(`${JSON.stringify({ level: 'info', name: 'fetcher', message: cached ? `The artifact is in the cache already (${dir})` : `Fetched and verified the artifact into ${dir}` })}\n`),
+    ({ dir, cached }) =>
+      process.stdout.write(
+        `${JSON.stringify({ level: 'info', name: 'fetcher', message: cached ? `The artifact is in the cache already (${dir})` : `Fetched and verified the artifact into ${dir}` })}\n`,
+      ),
     (e) => {
-      process.stderr.write(`${JSON.stringify({ level: 'error', name: 'fetcher', message: e instanceof FetchError ? e.message : `Failed to fetch the artifact: ${(e as Error).stack ?? e}` })}\n`);
+      process.stderr.write(
+        `${JSON.stringify({ level: 'error', name: 'fetcher', message: e instanceof FetchError ? e.message : `Failed to fetch the artifact: ${(e as Error).stack ?? e}` })}\n`,
+      );
       process.exitCode = 1;
     },
   );

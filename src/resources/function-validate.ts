@@ -135,7 +135,8 @@ export function validateFunctionSpec(spec: Record<string, unknown>, meta: Meta =
   }
   if (limits?.cpu !== undefined) {
     const cores = parseCpu(limits.cpu);
-    if (cores === undefined || cores <= 0) throw apiError('FIELD_MUST_BE', 'spec.resources.limits.cpu', 'a CPU quantity such as "500m" or "2"', limits.cpu);
+    if (cores === undefined || cores <= 0)
+      throw apiError('FIELD_MUST_BE', 'spec.resources.limits.cpu', 'a CPU quantity such as "500m" or "2"', limits.cpu);
   }
   optObject(spec.platform, 'spec.platform');
   optObject(spec.runtimeAttributes, 'spec.runtimeAttributes');

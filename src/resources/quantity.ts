@@ -44,7 +44,12 @@ export function parseCpu(value: unknown): number | undefined {
 }
 
 /** spec.resources limits and requests: memory in bytes, cpu in cores (each when set and valid). */
-export function resourceLimits(resources: Record<string, unknown> | undefined): { memory?: number; cpu?: number; memoryRequest?: number; cpuRequest?: number } {
+export function resourceLimits(resources: Record<string, unknown> | undefined): {
+  memory?: number;
+  cpu?: number;
+  memoryRequest?: number;
+  cpuRequest?: number;
+} {
   const limits = resources?.limits as Record<string, unknown> | undefined;
   const requests = resources?.requests as Record<string, unknown> | undefined;
   const out: { memory?: number; cpu?: number; memoryRequest?: number; cpuRequest?: number } = {};

@@ -44,7 +44,11 @@ if (missing) {
       templates: TemplateCatalog.load(TEMPLATES_DIR),
       sourceRoots: { roots: [], forbidden: [dir] },
       sourceLimits: config.sourceLimits,
-      commands: { run: async () => { throw new Error('the contract has no build commands'); } },
+      commands: {
+        run: async () => {
+          throw new Error('the contract has no build commands');
+        },
+      },
     });
     const archives = new ArtifactArchives((id) => artifacts.dirOf(id), join(dir, 'archives'));
     const tokens = new ArtifactTokens();
@@ -70,10 +74,15 @@ if (missing) {
     });
     return {
       platform,
-      artifactFor: (source) => builder.build({
-        metadata: { name: 'contract', namespace: 'contract' },
-        spec: { runtime: source.runtime, handler: source.handler, build: { functionSourceCode: Buffer.from(source.code).toString('base64') } },
-      } as FunctionConfig),
+      artifactFor: (source) =>
+        builder.build({
+          metadata: { name: 'contract', namespace: 'contract' },
+          spec: {
+            runtime: source.runtime,
+            handler: source.handler,
+            build: { functionSourceCode: Buffer.from(source.code).toString('base64') },
+          },
+        } as FunctionConfig),
       async close() {
         await platform.close();
         await listener?.close();

@@ -31,7 +31,9 @@ export async function engineMissing(): Promise<string | undefined> {
 export const engine = (): Docker => new Docker(dockerOptions(DOCKER_HOST));
 
 /** Containers and volumes a dashboard (by id) made that are still there. */
-export async function leftovers(dashboardId: string): Promise<{ containers: Docker.ContainerInfo[]; volumes: string[] }> {
+export async function leftovers(
+  dashboardId: string,
+): Promise<{ containers: Docker.ContainerInfo[]; volumes: string[] }> {
   const docker = engine();
   const filters = { label: [`${LABELS.dashboard}=${dashboardId}`] };
   const containers = await docker.listContainers({ all: true, filters });
@@ -43,6 +45,20 @@ export async function leftovers(dashboardId: string): Promise<{ containers: Dock
 export async function removeAll(dashboardId: string): Promise<void> {
   const docker = engine();
   const { containers, volumes } = await leftovers(dashboardId);
-  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
-  await Promise.all(volumes.map((v) => docker.getVolume(v).remove({ force: true }).catch(() => {})));
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => {}),
+    ),
+  );
+  await Promise.all(
+    volumes.map((v) =>
+      docker
+        .getVolume(v)
+        .remove({ force: true })
+        .catch(() => {}),
+    ),
+  );
 }

@@ -33,7 +33,10 @@ export interface ArtifactVolumesOptions {
 }
 
 /** An artifact ready for replicas: the volume holding it and the digest it was fetched by. */
-export interface CachedArtifact { volume: string; digest: string }
+export interface CachedArtifact {
+  volume: string;
+  digest: string;
+}
 
 /** The volume name of an artifact's cache. Pure. */
 export function volumeName(dashboardId: string, artifactId: string): string {
@@ -45,7 +48,10 @@ export class ArtifactVolumes {
   /** Volumes this run has filled (or found filled), by artifact: digest. */
   private readonly filled = new Map<string, string>();
 
-  constructor(private readonly docker: Docker, private readonly opts: ArtifactVolumesOptions) {}
+  constructor(
+    private readonly docker: Docker,
+    private readonly opts: ArtifactVolumesOptions,
+  ) {}
 
   /** The artifact in this node's cache, fetched first if it is not there yet. */
   ensure(artifactId: string): Promise<CachedArtifact> {
@@ -58,18 +64,21 @@ export class ArtifactVolumes {
 
   private async fill(artifactId: string): Promise<CachedArtifact> {
     const archive = await this.opts.archives.archive(artifactId);
-    if (!archive) throw new Error(`The artifact ${artifactId} is not on the dashboard (any more): build the function again`);
+    if (!archive)
+      throw new Error(`The artifact ${artifactId} is not on the dashboard (any more): build the function again`);
     const volume = volumeName(this.opts.dashboardId, artifactId);
     if (this.filled.get(artifactId) === archive.digest) return { volume, digest: archive.digest };
     const labels = { [LABELS.dashboard]: this.opts.dashboardId, [LABELS.artifact]: artifactId };
     try {
       await this.docker.getVolume(volume).inspect();
     } catch (e) {
-      if (engineStatus(e) !== 404) throw new Error(`Failed to look up the artifact volume ${volume}: ${engineMessage(e)}`);
+      if (engineStatus(e) !== 404)
+        throw new Error(`Failed to look up the artifact volume ${volume}: ${engineMessage(e)}`);
       try {
         await this.docker.createVolume({ Name: volume, Labels: labels });
       } catch (e2) {
-        if (engineStatus(e2) !== 409) throw new Error(`Failed to create the artifact volume ${volume}: ${engineMessage(e2)}`);
+        if (engineStatus(e2) !== 409)
+          throw new Error(`Failed to create the artifact volume ${volume}: ${engineMessage(e2)}`);
       }
     }
     const image = await this.opts.image();
@@ -108,10 +117,20 @@ export class ArtifactVolumes {
       const { StatusCode } = (await container.wait()) as { StatusCode: number };
       clearTimeout(timer);
       const said = (await lastLines(this.docker, container, 20)).map((l) => {
-        try { return String((JSON.parse(l) as { message?: unknown }).message ?? l); } catch { return l; }
+        try {
+          return String((JSON.parse(l) as { message?: unknown }).message ?? l);
+        } catch {
+          return l;
+        }
       });
-      if (StatusCode !== 0) throw new Error(said.length ? said.join('\n') : `The artifact fetch of ${artifactId} exited with code ${StatusCode}`);
-      this.opts.log('info', `${said.at(-1) ?? 'Fetched the artifact'} (artifact ${artifactId}, ${Date.now() - started} ms)`);
+      if (StatusCode !== 0)
+        throw new Error(
+          said.length ? said.join('\n') : `The artifact fetch of ${artifactId} exited with code ${StatusCode}`,
+        );
+      this.opts.log(
+        'info',
+        `${said.at(-1) ?? 'Fetched the artifact'} (artifact ${artifactId}, ${Date.now() - started} ms)`,
+      );
     } catch (e) {
       throw new Error(`Failed to fetch artifact ${artifactId} into the node's cache: ${engineMessage(e)}`);
     } finally {
@@ -123,7 +142,9 @@ export class ArtifactVolumes {
 
   /** Removes the cache volumes of artifacts not in `keep` (the engine refuses those a container still uses). */
   async prune(keep: ReadonlySet<string>): Promise<string[]> {
-    const { Volumes } = await this.docker.listVolumes({ filters: { label: [`${LABELS.dashboard}=${this.opts.dashboardId}`] } });
+    const { Volumes } = await this.docker.listVolumes({
+      filters: { label: [`${LABELS.dashboard}=${this.opts.dashboardId}`] },
+    });
     const removed: string[] = [];
     for (const v of Volumes ?? []) {
       const id = v.Labels?.[LABELS.artifact];
@@ -132,7 +153,9 @@ export class ArtifactVolumes {
         await this.docker.getVolume(v.Name).remove();
         this.filled.delete(id);
         removed.push(v.Name);
-      } catch { /* in use, or gone */ }
+      } catch {
+        /* in use, or gone */
+      }
     }
     return removed;
   }

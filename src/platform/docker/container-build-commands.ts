@@ -43,7 +43,9 @@ function lines(onLine: (line: string) => void): PassThrough {
     partial = parts.pop() ?? '';
     for (const p of parts) if (p.trim()) onLine(p);
   });
-  pass.on('end', () => { if (partial.trim()) onLine(partial); });
+  pass.on('end', () => {
+    if (partial.trim()) onLine(partial);
+  });
   return pass;
 }
 
@@ -51,8 +53,16 @@ export class ContainerBuildCommands implements BuildCommandRunner {
   /** The environment of the local builds, with the image's programs. */
   private readonly envs: BuildCommands;
 
-  constructor(private readonly docker: Docker, private readonly opts: ContainerBuildOptions) {
-    this.envs = new BuildCommands({ baseEnv: { PATH: IMAGE_PATH, LANG: 'C.UTF-8' }, packageManagers: opts.packageManagers, jail: { buildPrefix: () => [], signalsAsExitCodes: false }, pidDir: '' });
+  constructor(
+    private readonly docker: Docker,
+    private readonly opts: ContainerBuildOptions,
+  ) {
+    this.envs = new BuildCommands({
+      baseEnv: { PATH: IMAGE_PATH, LANG: 'C.UTF-8' },
+      packageManagers: opts.packageManagers,
+      jail: { buildPrefix: () => [], signalsAsExitCodes: false },
+      pidDir: '',
+    });
   }
 
   async run(commands: string[], o: RunOptions): Promise<void> {
@@ -63,7 +73,8 @@ export class ContainerBuildCommands implements BuildCommandRunner {
     if (npmLogs) await mkdir(npmLogs, { recursive: true });
     const mounts: Docker.MountConfig = [{ Type: 'bind', Source: o.dir, Target: o.dir, ReadOnly: false }];
     if (npmLogs) mounts.push({ Type: 'bind', Source: npmLogs, Target: npmLogs, ReadOnly: false });
-    for (const f of this.opts.packageManagers.files) mounts.push({ Type: 'bind', Source: f, Target: f, ReadOnly: true });
+    for (const f of this.opts.packageManagers.files)
+      mounts.push({ Type: 'bind', Source: f, Target: f, ReadOnly: true });
     const uid = process.getuid?.() ?? 0;
     const gid = process.getgid?.() ?? 0;
     let container: Docker.Container;
@@ -96,7 +107,10 @@ export class ContainerBuildCommands implements BuildCommandRunner {
       stopped ??= why;
       void container.remove({ force: true }).catch(() => {});
     };
-    const timer = setTimeout(() => stop(`timed out after ${o.timeoutS} s (spec.build.buildTimeoutSeconds)`), Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(
+      () => stop(`timed out after ${o.timeoutS} s (spec.build.buildTimeoutSeconds)`),
+      Math.max(0, deadline - Date.now()),
+    );
     const onAbort = () => stop('cancelled');
     o.signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -111,7 +125,12 @@ export class ContainerBuildCommands implements BuildCommandRunner {
         };
         let code: number | string;
         try {
-          const exec = await container.exec({ Cmd: ['/bin/sh', '-c', cmd], AttachStdout: true, AttachStderr: true, WorkingDir: o.dir });
+          const exec = await container.exec({
+            Cmd: ['/bin/sh', '-c', cmd],
+            AttachStdout: true,
+            AttachStderr: true,
+            WorkingDir: o.dir,
+          });
           const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
           const out = lines(onLine('info'));
           const err = lines(onLine('warn'));
@@ -125,7 +144,8 @@ export class ContainerBuildCommands implements BuildCommandRunner {
           code = stopped ?? `the build container failed: ${engineMessage(e)}`;
         }
         if (stopped) code = stopped;
-        if (code !== 0) throw new BuildError(`Build command failed (${code}): ${cmd}${tail.length ? `\n${tail.join('\n')}` : ''}`);
+        if (code !== 0)
+          throw new BuildError(`Build command failed (${code}): ${cmd}${tail.length ? `\n${tail.join('\n')}` : ''}`);
       }
       if (stopped) throw new BuildError(`Build commands ${stopped}`);
     } finally {

@@ -8,7 +8,7 @@
 import { once } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { lineTime, normaliseLine } from '../local/log-files.js';
+import { lineTime, normaliseLine } from '../../util/log-files.js';
 import type { LogQuery } from '../platform.js';
 
 /** One line of the engine's log (`<RFC 3339 time> <text>`) as a stored line. Pure. */
@@ -40,32 +40,75 @@ function lineSplitter(stream: 'stdout' | 'stderr', onLine: (line: string) => voi
   return pass;
 }
 
-/** The engine's log options for a query: tail and since as it takes them (since in whole seconds, rounded down). */
-export function engineLogOptions(q: Pick<LogQuery, 'follow' | 'sinceMs' | 'tailLines'>, now = Date.now()): { stdout: true; stderr: true; timestamps: true; follow: boolean; tail?: number; since?: number } {
+/**
+ * The engine's log options for a query. `since` is a UNIX time in seconds with a fraction (Docker and
+ * Podman both filter on it to the nanosecond). Following with `tailLines: 0` asks for what comes after
+ * `now` rather than for no old line: the engine may take its place in the log a moment after the request
+ * (a line written meanwhile would be neither old nor new), a time has no such gap.
+ */
+export function engineLogOptions(
+  q: Pick<LogQuery, 'follow' | 'sinceMs' | 'tailLines'>,
+  now = Date.now(),
+): { stdout: true; stderr: true; timestamps: true; follow: boolean; tail?: number; since?: string } {
+  const newOnly = q.follow && q.tailLines === 0;
+  const from = newOnly ? now : q.sinceMs !== undefined ? Math.max(0, now - q.sinceMs) : undefined;
   return {
     stdout: true,
     stderr: true,
     timestamps: true,
     follow: q.follow,
-    ...(q.tailLines !== undefined ? { tail: q.tailLines } : {}),
-    ...(q.sinceMs !== undefined ? { since: Math.max(0, Math.floor((now - q.sinceMs) / 1000)) } : {}),
+    ...(q.tailLines !== undefined && !newOnly ? { tail: q.tailLines } : {}),
+    ...(from !== undefined ? { since: (from / 1000).toFixed(3) } : {}),
   };
 }
 
 /**
  * A container's log lines: the existing ones (tail, since), then with follow the new ones until the
  * signal aborts or the container goes away. The first chunk comes at once (possibly empty), as readLog's.
+ * A following read asks the engine for the lines after the moment it was called (engineLogOptions), and
+ * does not wait for the engine's answer before it returns: Podman answers a following request only with
+ * its first line.
  */
-export async function* containerLog(docker: Docker, container: Docker.Container, q: LogQuery): AsyncGenerator<string> {
-  const from = q.sinceMs !== undefined ? Date.now() - q.sinceMs : undefined;
+export async function openContainerLog(
+  docker: Docker,
+  container: Docker.Container,
+  q: LogQuery,
+): Promise<AsyncIterable<string>> {
+  if (q.tailLines === 0 && !q.follow)
+    return (async function* () {
+      yield '';
+    })();
+  const opts = engineLogOptions(q, Date.now());
+  // The engine's since is exact; lines it stamped itself (to the second) are filtered here again.
+  const from = opts.since !== undefined ? Math.floor(Number(opts.since)) * 1000 : undefined;
   const keep = (line: string) => from === undefined || (lineTime(line) ?? from) >= from;
-  if (q.tailLines === 0 && !q.follow) {
-    yield '';
-    return;
+  const request = container.logs({ ...opts, abortSignal: q.signal } as Docker.ContainerLogsOptions & {
+    follow: true;
+  }) as unknown as Promise<Readable | Buffer>;
+  if (!q.follow) {
+    // Without follow the engine answers the existing lines whole (dockerode gives a Buffer).
+    const raw = await request;
+    return lines(docker, Buffer.isBuffer(raw) ? Readable.from([raw]) : raw, q, keep);
   }
-  // Without follow the engine answers the existing lines whole (dockerode gives a Buffer), else a stream.
-  const raw = (await container.logs(engineLogOptions(q) as Docker.ContainerLogsOptions & { follow: true })) as unknown as Readable | Buffer;
-  const stream: Readable = Buffer.isBuffer(raw) ? Readable.from([raw]) : raw;
+  request.catch(() => {});
+  return (async function* () {
+    yield '';
+    let stream: Readable;
+    try {
+      stream = (await request) as Readable;
+    } catch {
+      return; // aborted, or the container went
+    }
+    for await (const chunk of lines(docker, stream, q, keep)) if (chunk) yield chunk;
+  })();
+}
+
+async function* lines(
+  docker: Docker,
+  stream: Readable,
+  q: LogQuery,
+  keep: (line: string) => boolean,
+): AsyncGenerator<string> {
   const queue: string[] = [];
   let wake: (() => void) | undefined;
   const push = (line: string) => {
@@ -85,7 +128,10 @@ export async function* containerLog(docker: Docker, container: Docker.Container,
       ended = true;
       out.end();
       err.end();
-      Promise.all([once(out, 'end'), once(err, 'end')]).then(() => resolve(), () => resolve());
+      Promise.all([once(out, 'end'), once(err, 'end')]).then(
+        () => resolve(),
+        () => resolve(),
+      );
     };
     stream.once('end', finish);
     stream.once('close', finish);
@@ -109,7 +155,9 @@ export async function* containerLog(docker: Docker, container: Docker.Container,
         continue;
       }
       if (finished) return;
-      await new Promise<void>((resolve) => { wake = resolve; });
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
       wake = undefined;
     }
   } finally {
@@ -122,7 +170,14 @@ export async function* containerLog(docker: Docker, container: Docker.Container,
 export async function lastLines(docker: Docker, container: Docker.Container, n: number): Promise<string[]> {
   let text = '';
   try {
-    for await (const chunk of containerLog(docker, container, { follow: false, tailLines: n, signal: AbortSignal.timeout(10_000) })) text += chunk;
-  } catch { /* gone: nothing to quote */ }
+    for await (const chunk of await openContainerLog(docker, container, {
+      follow: false,
+      tailLines: n,
+      signal: AbortSignal.timeout(10_000),
+    }))
+      text += chunk;
+  } catch {
+    /* gone: nothing to quote */
+  }
   return text.split('\n').filter((l) => l.length > 0);
 }

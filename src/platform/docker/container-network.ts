@@ -28,7 +28,11 @@ async function declaredGateway(docker: Docker): Promise<string | undefined> {
  * This machine's address on the engine's default network. `image`: an image to start a throwaway
  * container from when the bridge is not up yet; `dashboardId` labels it.
  */
-export async function bridgeAddress(docker: Docker, image: () => Promise<string>, dashboardId: string): Promise<string> {
+export async function bridgeAddress(
+  docker: Docker,
+  image: () => Promise<string>,
+  dashboardId: string,
+): Promise<string> {
   const declared = await declaredGateway(docker);
   if (declared && isLocalAddress(declared)) return declared;
   let container: Docker.Container | undefined;
@@ -44,7 +48,10 @@ export async function bridgeAddress(docker: Docker, image: () => Promise<string>
     const info = await container.inspect();
     const gateway = Object.values(info.NetworkSettings?.Networks ?? {}).find((n) => n.Gateway)?.Gateway ?? declared;
     if (!gateway) throw new Error('the engine gives its containers no gateway address');
-    if (!isLocalAddress(gateway)) throw new Error(`the containers' gateway ${gateway} is not an address of this machine (is the engine on another machine?)`);
+    if (!isLocalAddress(gateway))
+      throw new Error(
+        `the containers' gateway ${gateway} is not an address of this machine (is the engine on another machine?)`,
+      );
     return gateway;
   } catch (e) {
     throw new Error(`Failed to find this machine's address on the container network: ${engineMessage(e)}`);

@@ -33,7 +33,11 @@ const READY_POLL_MS = 50;
 /** The address of a container on the engine's network (the first network it is on). */
 function addressOf(info: Docker.ContainerInspectInfo): string | undefined {
   const nets = Object.values(info.NetworkSettings?.Networks ?? {});
-  return nets.find((n) => n.IPAddress)?.IPAddress || (info.NetworkSettings as { IPAddress?: string } | undefined)?.IPAddress || undefined;
+  return (
+    nets.find((n) => n.IPAddress)?.IPAddress ||
+    (info.NetworkSettings as { IPAddress?: string } | undefined)?.IPAddress ||
+    undefined
+  );
 }
 
 /** A message of a stored log line (JSON with `message`), else the line. */
@@ -77,9 +81,15 @@ export class ContainerReplica extends EventEmitter {
     super();
   }
 
-  get id(): string { return this.container.id; }
-  get port(): number { return CONTAINER_HTTP_PORT; }
-  get ready(): boolean { return this.state === 'ready'; }
+  get id(): string {
+    return this.container.id;
+  }
+  get port(): number {
+    return CONTAINER_HTTP_PORT;
+  }
+  get ready(): boolean {
+    return this.state === 'ready';
+  }
 
   touch(): void {
     this.lastActivity = Date.now();
@@ -90,7 +100,12 @@ export class ContainerReplica extends EventEmitter {
   }
 
   info(): ReplicaInfo {
-    return { name: this.name, state: this.state === 'exited' ? 'restarting' : this.state, restarts: this.restarts, startedAt: new Date(this.startedAt || Date.now()).toISOString() };
+    return {
+      name: this.name,
+      state: this.state === 'exited' ? 'restarting' : this.state,
+      restarts: this.restarts,
+      startedAt: new Date(this.startedAt || Date.now()).toISOString(),
+    };
   }
 
   /**
@@ -117,10 +132,13 @@ export class ContainerReplica extends EventEmitter {
     this.address = addressOf(info);
     const exited = this.watchExit();
     let gone: ReplicaExit | undefined;
-    void exited.then((x) => { gone = x; });
+    void exited.then((x) => {
+      gone = x;
+    });
     const deadline = Date.now() + readinessMs;
     while (!gone) {
-      if ((this.state as string) === 'stopping') throw new Error(`The replica ${this.name} was stopped before it was ready`);
+      if ((this.state as string) === 'stopping')
+        throw new Error(`The replica ${this.name} was stopped before it was ready`);
       if (this.address && (await this.probe(this.address))) {
         this.state = 'ready';
         this.lastActivity = Date.now();
@@ -129,7 +147,9 @@ export class ContainerReplica extends EventEmitter {
       if (Date.now() > deadline) {
         const lines = await this.lastLines();
         await this.container.kill().catch(() => {});
-        throw new Error(`Function wasn't ready in time (${readinessMs / 1000} s, spec.readinessTimeoutSeconds). Logs:\n${lines}`);
+        throw new Error(
+          `Function wasn't ready in time (${readinessMs / 1000} s, spec.readinessTimeoutSeconds). Logs:\n${lines}`,
+        );
       }
       await new Promise((r) => setTimeout(r, READY_POLL_MS));
     }
@@ -142,12 +162,21 @@ export class ContainerReplica extends EventEmitter {
     if (!this.processor) {
       return new Promise((resolve) => {
         const s = net.connect({ host: address, port: CONTAINER_HTTP_PORT, timeout: 1000 });
-        s.once('connect', () => { s.destroy(); resolve(true); });
+        s.once('connect', () => {
+          s.destroy();
+          resolve(true);
+        });
         s.once('error', () => resolve(false));
-        s.once('timeout', () => { s.destroy(); resolve(false); });
+        s.once('timeout', () => {
+          s.destroy();
+          resolve(false);
+        });
       });
     }
-    return fetch(`http://${address}:${CONTAINER_HEALTH_PORT}/ready`, { signal: AbortSignal.timeout(1000) }).then((r) => r.status === 200, () => false);
+    return fetch(`http://${address}:${CONTAINER_HEALTH_PORT}/ready`, { signal: AbortSignal.timeout(1000) }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
   }
 
   /** Resolves once the container stops (whatever the reason), and emits 'exit' unless it was being stopped. */
@@ -156,14 +185,26 @@ export class ContainerReplica extends EventEmitter {
       let code = -1;
       try {
         code = ((await this.container.wait({ condition: 'not-running' })) as { StatusCode: number }).StatusCode;
-      } catch { /* the container went (removed): an exit all the same */ }
+      } catch {
+        /* the container went (removed): an exit all the same */
+      }
       const stopping = this.state === 'stopping';
       this.state = 'exited';
       this.inflight = 0;
       const lines = await lastLines(this.docker, this.container, 30);
       let oomKilled = lines.some((l) => /"oomKilled":true/.test(l));
-      if (!oomKilled) oomKilled = await this.container.inspect().then((i) => i.State.OOMKilled === true, () => false);
-      const x: ReplicaExit = { code, oomKilled, why: exitWhy(code, oomKilled, this.memoryLimit), lastLines: lines.map(messageOf).join('\n'), stopping };
+      if (!oomKilled)
+        oomKilled = await this.container.inspect().then(
+          (i) => i.State.OOMKilled === true,
+          () => false,
+        );
+      const x: ReplicaExit = {
+        code,
+        oomKilled,
+        why: exitWhy(code, oomKilled, this.memoryLimit),
+        lastLines: lines.map(messageOf).join('\n'),
+        stopping,
+      };
       if (!stopping) this.emit('exit', x);
       return x;
     })();
@@ -178,12 +219,16 @@ export class ContainerReplica extends EventEmitter {
   async pollLoad(): Promise<void> {
     if (!this.processor || this.state !== 'ready' || !this.address) return;
     try {
-      const r = await fetch(`http://${this.address}:${CONTAINER_HEALTH_PORT}/load`, { signal: AbortSignal.timeout(1000) });
+      const r = await fetch(`http://${this.address}:${CONTAINER_HEALTH_PORT}/load`, {
+        signal: AbortSignal.timeout(1000),
+      });
       const { inflight, handled } = (await r.json()) as { inflight: number; handled: number };
       if (handled !== this.handled || inflight > 0) this.lastActivity = Date.now();
       this.inflight = inflight;
       this.handled = handled;
-    } catch { /* busy or gone: its exit says which */ }
+    } catch {
+      /* busy or gone: its exit says which */
+    }
   }
 
   /**
@@ -199,7 +244,9 @@ export class ContainerReplica extends EventEmitter {
         const waited = this.container.wait({ condition: 'not-running' }).catch(() => {});
         const timer = new Promise((r) => setTimeout(r, timeoutMs).unref());
         await Promise.race([waited, timer]);
-      } catch { /* not running */ }
+      } catch {
+        /* not running */
+      }
     }
     await this.remove();
   }

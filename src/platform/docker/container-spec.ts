@@ -30,7 +30,12 @@ export const PIDS_LIMIT = 4096;
 /** Docker's json-file logs (and Podman's, where it honours them): as big as the local platform's log files. */
 export const LOG_OPTIONS = { 'max-size': '4m', 'max-file': '2' };
 
-export interface ResourceLimits { memory?: number; cpu?: number; memoryRequest?: number; cpuRequest?: number }
+export interface ResourceLimits {
+  memory?: number;
+  cpu?: number;
+  memoryRequest?: number;
+  cpuRequest?: number;
+}
 
 /** Everything a function's replicas share: each container is this plus its name. */
 export interface ReplicaTemplate {
@@ -54,7 +59,12 @@ export interface ReplicaTemplate {
 
 /** A container name an engine accepts ([a-zA-Z0-9][a-zA-Z0-9_.-]*) and a host name (at most 63). Pure. */
 export function hostnameOf(name: string): string {
-  return name.slice(0, 63).replace(/[^a-zA-Z0-9-]/g, '-').replace(/-+$/, '') || 'replica';
+  return (
+    name
+      .slice(0, 63)
+      .replace(/[^a-zA-Z0-9-]/g, '-')
+      .replace(/-+$/, '') || 'replica'
+  );
 }
 
 /** The engine's HostConfig for a template. */

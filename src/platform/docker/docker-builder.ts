@@ -21,7 +21,13 @@ const USER_IMAGE_ID = /^image-[0-9a-f]{24}$/;
 /** The artifact of a user's own image: no files, the image itself runs. Pure. */
 export function userImageArtifact(image: string, runtime?: string, handler?: string): Artifact {
   const id = `image-${createHash('sha256').update(image).digest('hex').slice(0, 24)}`;
-  return { id, image, runtime: runtime ?? '', family: runtimeFamily(runtime) ?? 'shell', handler: handler ?? '' } as Artifact;
+  return {
+    id,
+    image,
+    runtime: runtime ?? '',
+    family: runtimeFamily(runtime) ?? 'shell',
+    handler: handler ?? '',
+  } as Artifact;
 }
 
 /** True when an artifact is a user's image (userImageArtifact) rather than files this dashboard built. */
@@ -37,12 +43,19 @@ function userImageOf(fn: FunctionConfig): string | undefined {
 }
 
 export class DockerBuilder implements Builder {
-  constructor(private readonly inner: Builder, private readonly image: ProcessorImage) {}
+  constructor(
+    private readonly inner: Builder,
+    private readonly image: ProcessorImage,
+  ) {}
 
   async build(fn: FunctionConfig, opts: BuildOptions = {}): Promise<Artifact> {
     const own = userImageOf(fn);
     if (own) {
-      opts.onLog?.({ time: Date.now(), level: 'info', message: `Running the image ${own} as given (spec.image): nothing to build` });
+      opts.onLog?.({
+        time: Date.now(),
+        level: 'info',
+        message: `Running the image ${own} as given (spec.image): nothing to build`,
+      });
       return userImageArtifact(own, fn.spec.runtime, fn.spec.handler);
     }
     await this.image.ensure((level, message) => opts.onLog?.({ time: Date.now(), level, message }));

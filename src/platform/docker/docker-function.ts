@@ -85,15 +85,23 @@ export class DockerFunction {
   private readonly timer: NodeJS.Timeout;
   private readonly log: Logger;
 
-  constructor(readonly ref: FunctionRef, private readonly env: FunctionEnv) {
+  constructor(
+    readonly ref: FunctionRef,
+    private readonly env: FunctionEnv,
+  ) {
     this.log = env.log.child({ function: `${ref.namespace}/${ref.name}` });
     this.proxy = new PortProxy({
       name: ref.name,
       maxConnections: env.connectionLimits.maxConnections,
       holdTimeoutMs: env.holdTimeoutMs,
       targets: () => this.replicas,
-      refusal: () => ((this.live ?? this.deployment)?.scaling.disabled ? `Function ${ref.name} is disabled (spec.disable)` : undefined),
-      onHeld: () => { if (this.parked && (this.live ?? this.deployment) && !this.closed) void this.wake(); },
+      refusal: () =>
+        (this.live ?? this.deployment)?.scaling.disabled
+          ? `Function ${ref.name} is disabled (spec.disable)`
+          : undefined,
+      onHeld: () => {
+        if (this.parked && (this.live ?? this.deployment) && !this.closed) void this.wake();
+      },
       log: this.log,
     });
     this.timer = setInterval(() => void this.tick(), TICK_MS);
@@ -183,13 +191,20 @@ export class DockerFunction {
     this.waking = (async () => {
       try {
         const fresh = await this.startReplicas(v, Math.max(v.scaling.min, 1));
-        if (this.closed || (this.live ?? this.deployment) !== v) { await this.stopAll(fresh, false); return; }
+        if (this.closed || (this.live ?? this.deployment) !== v) {
+          await this.stopAll(fresh, false);
+          return;
+        }
         this.replicas.push(...fresh);
         for (const r of fresh) this.watch(r);
         this.parked = false;
         this.proxy.flush();
         this.log.info({ ms: Date.now() - started }, 'woke from zero');
-        this.env.onStatus({ state: 'ready', message: undefined, scaleToZero: { lastScaleEvent: 'scaleFromZeroCompleted', lastScaleEventTime: new Date().toISOString() } });
+        this.env.onStatus({
+          state: 'ready',
+          message: undefined,
+          scaleToZero: { lastScaleEvent: 'scaleFromZeroCompleted', lastScaleEventTime: new Date().toISOString() },
+        });
       } catch (e) {
         const message = `Failed to wake the function from zero: ${(e as Error).message}`;
         this.proxy.refuseHeld(503, message);
@@ -214,9 +229,15 @@ export class DockerFunction {
     const leftovers = this.env.takeLeftovers();
     const adopt = leftovers.filter((l) => l.spec === hash).slice(0, Math.max(n, v.scaling.max));
     await this.removeLeftovers(leftovers.filter((l) => !adopt.includes(l)));
-    const fresh: ContainerReplica[] = adopt.map((l) => this.replicaOf(this.env.docker.getContainer(l.id), l.name, template));
+    const fresh: ContainerReplica[] = adopt.map((l) =>
+      this.replicaOf(this.env.docker.getContainer(l.id), l.name, template),
+    );
     const running = new Set(adopt.filter((l) => l.running).map((l) => l.name));
-    if (adopt.length) this.log.info({ replicas: adopt.map((l) => l.name) }, 'adopting the replicas an earlier run of the dashboard left');
+    if (adopt.length)
+      this.log.info(
+        { replicas: adopt.map((l) => l.name) },
+        'adopting the replicas an earlier run of the dashboard left',
+      );
     try {
       while (fresh.length < n) fresh.push(await this.create(template));
       await Promise.all(fresh.map((r) => r.start(v.scaling.readinessMs, running.has(r.name))));
@@ -228,7 +249,14 @@ export class DockerFunction {
   }
 
   private replicaOf(container: Docker.Container, name: string, t: ReplicaTemplate): ContainerReplica {
-    return new ContainerReplica(this.env.docker, container, name, t.config !== undefined, t.artifactId, t.limits.memory);
+    return new ContainerReplica(
+      this.env.docker,
+      container,
+      name,
+      t.config !== undefined,
+      t.artifactId,
+      t.limits.memory,
+    );
   }
 
   /** Creates a replica container (another name if the engine has that one: names are per engine). */
@@ -248,7 +276,14 @@ export class DockerFunction {
   private async removeLeftovers(list: Leftover[]): Promise<void> {
     if (!list.length) return;
     this.log.info({ containers: list.map((l) => l.name) }, 'removing containers an earlier run of the dashboard left');
-    await Promise.all(list.map((l) => this.env.docker.getContainer(l.id).remove({ force: true }).catch(() => {})));
+    await Promise.all(
+      list.map((l) =>
+        this.env.docker
+          .getContainer(l.id)
+          .remove({ force: true })
+          .catch(() => {}),
+      ),
+    );
   }
 
   /** Restarts a replica of the serving version that exits on its own, with back-off. */
@@ -260,33 +295,49 @@ export class DockerFunction {
       const delay = backoffDelay(attempt);
       const others = this.replicas.some((o) => o !== r && o.ready);
       this.log.warn({ replica: r.name, why: x.why, restartInMs: delay }, 'replica exited; restarting');
-      if (!others) this.env.onStatus({ state: 'unhealthy', message: `Replica ${r.name} exited (${x.why}); restarting in ${delay} ms (restart ${r.restarts + 1}). Last output:\n${x.lastLines}` });
+      if (!others)
+        this.env.onStatus({
+          state: 'unhealthy',
+          message: `Replica ${r.name} exited (${x.why}); restarting in ${delay} ms (restart ${r.restarts + 1}). Last output:\n${x.lastLines}`,
+        });
       setTimeout(() => {
         if (this.closed || !this.replicas.includes(r)) return;
         r.restarts++;
         const v = this.live;
-        r.start(v?.scaling.readinessMs ?? 120_000).then(() => {
-          this.proxy.flush();
-          if (this.replicas.filter((o) => o.ready).length === 1) this.env.onStatus({ state: 'ready', message: undefined });
-        }, (e) => this.log.warn({ replica: r.name, err: (e as Error).message }, 'replica failed to restart'));
+        r.start(v?.scaling.readinessMs ?? 120_000).then(
+          () => {
+            this.proxy.flush();
+            if (this.replicas.filter((o) => o.ready).length === 1)
+              this.env.onStatus({ state: 'ready', message: undefined });
+          },
+          (e) => this.log.warn({ replica: r.name, err: (e as Error).message }, 'replica failed to restart'),
+        );
       }, delay).unref();
     });
   }
 
-  /** Stops replicas (draining: idle keep-alive clients get a few seconds) and removes their containers. */
+  /**
+   * Stops replicas and removes their containers. `drain` (a rollover, a scale-down, to zero): events in
+   * flight finish and idle keep-alive clients get a few seconds to leave. Without (the function or the
+   * dashboard goes): removed at once — the port that fed them is closed already, so nothing they could
+   * still answer would reach a client.
+   */
   private async stopAll(list: ContainerReplica[], drain: boolean): Promise<void> {
     if (!list.length) return;
-    await Promise.all(list.map(async (r) => {
-      this.draining.add(r);
-      try {
-        await r.stop(drain, STOP_TIMEOUT_S * 1000);
-      } catch (e) {
-        this.log.warn({ replica: r.name, err: (e as Error).message }, 'failed to remove a replica container');
-      } finally {
-        this.draining.delete(r);
-        this.attempts.delete(r);
-      }
-    }));
+    await Promise.all(
+      list.map(async (r) => {
+        this.draining.add(r);
+        try {
+          if (drain) await r.stop(true, STOP_TIMEOUT_S * 1000);
+          else await r.remove();
+        } catch (e) {
+          this.log.warn({ replica: r.name, err: (e as Error).message }, 'failed to remove a replica container');
+        } finally {
+          this.draining.delete(r);
+          this.attempts.delete(r);
+        }
+      }),
+    );
     this.env.onReplicasStopped();
   }
 
@@ -303,10 +354,20 @@ export class DockerFunction {
     const inflight = live.reduce((n, r) => n + r.inflight, 0);
     const lastActivity = Math.max(...this.replicas.map((r) => r.lastActivity));
     const { scaling } = v;
-    if (scaling.idleWindowMs && scaling.min === 0 && inflight === 0 && this.proxy.heldCount === 0 && now - lastActivity >= scaling.idleWindowMs) {
+    if (
+      scaling.idleWindowMs &&
+      scaling.min === 0 &&
+      inflight === 0 &&
+      this.proxy.heldCount === 0 &&
+      now - lastActivity >= scaling.idleWindowMs
+    ) {
       this.log.info({ idleMs: now - lastActivity }, 'idle: scaling to zero');
       await this.scaleToZero();
-      this.env.onStatus({ state: 'scaledToZero', message: undefined, scaleToZero: { lastScaleEvent: 'scaleToZeroCompleted', lastScaleEventTime: new Date().toISOString() } });
+      this.env.onStatus({
+        state: 'scaledToZero',
+        message: undefined,
+        scaleToZero: { lastScaleEvent: 'scaleToZeroCompleted', lastScaleEventTime: new Date().toISOString() },
+      });
       return;
     }
     const perReplica = inflight / live.length;
@@ -320,13 +381,19 @@ export class DockerFunction {
         this.log.warn({ err: (e as Error).message }, 'failed to scale up');
         return;
       }
-      if (this.closed || this.live !== v) { await r.remove().catch(() => {}); return; }
+      if (this.closed || this.live !== v) {
+        await r.remove().catch(() => {});
+        return;
+      }
       this.replicas.push(r);
       this.watch(r);
-      r.start(scaling.readinessMs).then(() => this.proxy.flush(), () => {
-        this.replicas = this.replicas.filter((x) => x !== r);
-        void r.remove().catch(() => {});
-      });
+      r.start(scaling.readinessMs).then(
+        () => this.proxy.flush(),
+        () => {
+          this.replicas = this.replicas.filter((x) => x !== r);
+          void r.remove().catch(() => {});
+        },
+      );
       return;
     }
     if (perReplica < scaling.targetInflight * 0.25 && this.replicas.length > Math.max(scaling.min, 1)) {

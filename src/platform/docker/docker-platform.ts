@@ -11,7 +11,8 @@
  * - **What it made.** Everything it creates in the engine carries this dashboard's id (kept in the data
  *   dir: `dashboard-id`). At start it removes the build, fetch and probe containers an earlier run left,
  *   and keeps that run's replicas for the functions to adopt when they are applied again (kill -9 of the
- *   dashboard, then a start: the same containers serve on); those not adopted within ADOPT_WINDOW_MS go.
+ *   dashboard, then a start: the same containers serve on); those of functions the store no longer holds
+ *   go at once, those not adopted within ADOPT_WINDOW_MS after.
  *   It never touches a container without its id.
  * - **Logs** are the containers' own (container-logs.ts): they survive the dashboard and go with the
  *   container.
@@ -31,10 +32,20 @@ import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
 import type { ConnectionLimits } from '../../util/connection-guard.js';
 import { hostAddresses } from '../local/host-addresses.js';
 import { candidatePorts, listenOnFree } from '../local/port-pool.js';
-import { ApplyError, type ApplyOptions, type DashboardAccess, type Endpoint, type LogQuery, type Platform, type PlatformEvent, type PlatformListener, type ReplicaInfo } from '../platform.js';
+import {
+  ApplyError,
+  type ApplyOptions,
+  type DashboardAccess,
+  type Endpoint,
+  type LogQuery,
+  type Platform,
+  type PlatformEvent,
+  type PlatformListener,
+  type ReplicaInfo,
+} from '../platform.js';
 import { ArtifactVolumes } from './artifact-volumes.js';
 import { ContainerBuildCommands } from './container-build-commands.js';
-import { containerLog } from './container-logs.js';
+import { openContainerLog } from './container-logs.js';
 import { bridgeAddress } from './container-network.js';
 import type { ReplicaTemplate } from './container-spec.js';
 import { DockerBuilder, isUserImage } from './docker-builder.js';
@@ -47,7 +58,11 @@ import { replicaTemplate } from './replica-template.js';
 /** Replicas an earlier run left are removed when no apply adopted them within this long of the start. */
 export const ADOPT_WINDOW_MS = 120_000;
 
-const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000 };
+const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  maxConnections: 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 120_000,
+};
 
 export interface DockerPlatformOptions {
   /** The engine's URL (--docker-host). */
@@ -65,6 +80,8 @@ export interface DockerPlatformOptions {
   externalIps?: string[];
   /** Stored ports (status.httpPort), each kept for its function until it binds (see LocalPlatformOptions). */
   reservedPorts?: { ref: FunctionRef; port: number }[];
+  /** The functions the store holds: replicas an earlier run left for any other function go at start. */
+  knownFunctions?: FunctionRef[];
   log: Logger;
   /** How long a connection waits for a replica (wake, restart) before a 503. */
   holdTimeoutMs?: number;
@@ -89,7 +106,9 @@ export function dashboardIdOf(dataDir: string): string {
   try {
     const id = readFileSync(file, 'utf8').trim();
     if (/^[0-9a-f]{12}$/.test(id)) return id;
-  } catch { /* first start */ }
+  } catch {
+    /* first start */
+  }
   const id = randomBytes(6).toString('hex');
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${id}\n`, { mode: 0o600 });
@@ -113,10 +132,18 @@ export class DockerPlatform implements Platform {
   private pruning?: NodeJS.Timeout;
   private closed = false;
 
-  private constructor(private readonly docker: Docker, readonly dashboardId: string, readonly engine: string, private readonly opts: DockerPlatformOptions, leftovers: (Leftover & { ref: FunctionRef })[][]) {
-    for (const { ref, port } of opts.reservedPorts ?? []) if (!this.reserved.has(port)) this.reserved.set(port, key(ref));
+  private constructor(
+    private readonly docker: Docker,
+    readonly dashboardId: string,
+    readonly engine: string,
+    private readonly opts: DockerPlatformOptions,
+    leftovers: (Leftover & { ref: FunctionRef })[][],
+  ) {
+    for (const { ref, port } of opts.reservedPorts ?? [])
+      if (!this.reserved.has(port)) this.reserved.set(port, key(ref));
     for (const list of leftovers) if (list.length) this.leftovers.set(key(list[0]!.ref), list);
-    const say = (level: 'info' | 'warn' | 'error', message: string) => opts.log[level]({ component: 'processor-image' }, message);
+    const say = (level: 'info' | 'warn' | 'error', message: string) =>
+      opts.log[level]({ component: 'processor-image' }, message);
     this.image = new ProcessorImage(docker, { root: opts.packageRoot, baseImage: opts.baseImage, log: say });
     this.volumes = new ArtifactVolumes(docker, {
       dashboardId,
@@ -139,21 +166,34 @@ export class DockerPlatform implements Platform {
     const { docker, name } = await connectEngine(opts.dockerHost);
     const id = dashboardIdOf(opts.dataDir);
     const own = await docker.listContainers({ all: true, filters: ownFilter(id) });
+    const known = opts.knownFunctions ? new Set(opts.knownFunctions.map(key)) : undefined;
     const byFunction = new Map<string, (Leftover & { ref: FunctionRef })[]>();
     let removed = 0;
     for (const c of own) {
       const ref = functionOf(c.Labels);
-      if (c.Labels?.[LABELS.role] === ROLES.replica && ref) {
+      if (c.Labels?.[LABELS.role] === ROLES.replica && ref && (!known || known.has(key(ref)))) {
         const list = byFunction.get(key(ref)) ?? [];
         list.push({ ...leftoverOf(c), ref });
         byFunction.set(key(ref), list);
       } else {
-        await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+        await docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => {});
         removed++;
       }
     }
     const replicas = [...byFunction.values()].reduce((n, l) => n + l.length, 0);
-    opts.log.info({ engine: name, dockerHost: opts.dockerHost, dashboardId: id, leftoverReplicas: replicas, removedLeftovers: removed }, 'container platform ready');
+    opts.log.info(
+      {
+        engine: name,
+        dockerHost: opts.dockerHost,
+        dashboardId: id,
+        leftoverReplicas: replicas,
+        removedLeftovers: removed,
+      },
+      'container platform ready',
+    );
     return new DockerPlatform(docker, id, name, opts, [...byFunction.values()]);
   }
 
@@ -164,17 +204,27 @@ export class DockerPlatform implements Platform {
 
   /** What runs build commands: a container of the processor image. */
   buildCommands(packageManagers: PackageManagerConfig): BuildCommandRunner {
-    return new ContainerBuildCommands(this.docker, { dashboardId: this.dashboardId, image: this.image, packageManagers });
+    return new ContainerBuildCommands(this.docker, {
+      dashboardId: this.dashboardId,
+      image: this.image,
+      packageManagers,
+    });
   }
 
   subscribe(listener: PlatformListener): () => void {
     this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
+    return () => {
+      this.listeners.delete(listener);
+    };
   }
 
   private emit(event: PlatformEvent): void {
     for (const l of this.listeners) {
-      try { l(event); } catch (e) { this.opts.log.warn({ err: e, event: event.type }, 'a platform event listener failed'); }
+      try {
+        l(event);
+      } catch (e) {
+        this.opts.log.warn({ err: e, event: event.type }, 'a platform event listener failed');
+      }
     }
   }
 
@@ -194,7 +244,12 @@ export class DockerPlatform implements Platform {
 
   /** The template of a version's replicas: the image exists, the artifact is in the node's cache. */
   private async prepare(fn: FunctionRecord, artifact: Artifact): Promise<ReplicaTemplate> {
-    const common = { dashboardId: this.dashboardId, fn, artifact, connectionLimits: this.opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS };
+    const common = {
+      dashboardId: this.dashboardId,
+      fn,
+      artifact,
+      connectionLimits: this.opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS,
+    };
     if (isUserImage(artifact)) return replicaTemplate({ ...common, image: artifact.image });
     const image = await this.image.ensure();
     const cache = await this.volumes.ensure(artifact.id);
@@ -210,12 +265,21 @@ export class DockerPlatform implements Platform {
 
   // ---------------------------------------------------------------- ports and routes
 
+  /** This host's addresses for external invocation URLs (`--external-ip`, else its own). */
+  externalAddresses(): string[] {
+    return this.opts.externalIps ?? hostAddresses();
+  }
+
   private endpoint(port: number): Endpoint {
     const host = this.opts.host;
     const any = host === '0.0.0.0' || host === '::';
     const internal = [this.routeTo(port)];
-    const external = any ? (this.opts.externalIps ?? hostAddresses()).map((ip) => hostPort(ip, port)) : [hostPort(host, port)];
-    return { httpPort: port, internalInvocationUrls: internal, externalInvocationUrls: external.length ? external : internal };
+    const external = any ? this.externalAddresses().map((ip) => hostPort(ip, port)) : [hostPort(host, port)];
+    return {
+      httpPort: port,
+      internalInvocationUrls: internal,
+      externalInvocationUrls: external.length ? external : internal,
+    };
   }
 
   private routeTo(port: number): string {
@@ -232,7 +296,8 @@ export class DockerPlatform implements Platform {
     if (this.closed) throw new Error('The platform is shutting down');
     const ref = { namespace: fn.metadata.namespace!, name: fn.metadata.name! };
     const http = Object.values(fn.spec.triggers ?? {}).find((t) => t.kind === 'http');
-    const fixed = typeof http?.attributes?.port === 'number' && http.attributes.port > 0 ? http.attributes.port : undefined;
+    const fixed =
+      typeof http?.attributes?.port === 'number' && http.attributes.port > 0 ? http.attributes.port : undefined;
     let f = this.functions.get(key(ref));
     if (f && fixed && f.port !== fixed) {
       // The http trigger asks for another port: move.
@@ -263,9 +328,13 @@ export class DockerPlatform implements Platform {
     const candidates = fixed ? [fixed] : candidatePorts(this.opts.portRange, own, preferred);
     const taken = new Set(this.usedPorts);
     for (const [port, k] of this.reserved) if (k !== own) taken.add(port);
-    const onTaken = (port: number, err: Error) => this.opts.log.debug({ function: own, port, err: err.message }, 'port taken; trying the next');
+    const onTaken = (port: number, err: Error) =>
+      this.opts.log.debug({ function: own, port, err: err.message }, 'port taken; trying the next');
     try {
-      f.port = await listenOnFree(f.proxy.server, this.opts.host, candidates, taken, { exact: fixed !== undefined, onTaken });
+      f.port = await listenOnFree(f.proxy.server, this.opts.host, candidates, taken, {
+        exact: fixed !== undefined,
+        onTaken,
+      });
     } catch (e) {
       await f.close();
       throw e;
@@ -274,7 +343,11 @@ export class DockerPlatform implements Platform {
       await f.close();
       throw new Error('The platform is shutting down');
     }
-    if (preferred && f.port !== preferred && !fixed) this.opts.log.info({ function: own, previousPort: preferred, port: f.port }, 'the function\'s previous port is taken by another program: it moved');
+    if (preferred && f.port !== preferred && !fixed)
+      this.opts.log.info(
+        { function: own, previousPort: preferred, port: f.port },
+        "the function's previous port is taken by another program: it moved",
+      );
     for (const [port, k] of this.reserved) if (k === own) this.reserved.delete(port);
     this.usedPorts.add(f.port);
     this.functions.set(own, f);
@@ -299,7 +372,14 @@ export class DockerPlatform implements Platform {
     const port = await this.stopFunction(ref);
     const left = this.leftovers.get(key(ref)) ?? [];
     this.leftovers.delete(key(ref));
-    await Promise.all(left.map((l) => this.docker.getContainer(l.id).remove({ force: true }).catch(() => {})));
+    await Promise.all(
+      left.map((l) =>
+        this.docker
+          .getContainer(l.id)
+          .remove({ force: true })
+          .catch(() => {}),
+      ),
+    );
     if (port) this.emit({ type: 'routeChanged', ref, targets: this.targets(port) });
   }
 
@@ -326,7 +406,11 @@ export class DockerPlatform implements Platform {
   route(ref: FunctionRef): Promise<string> {
     const f = this.functions.get(key(ref));
     if (f?.serving()) return Promise.resolve(this.routeTo(f.port));
-    const why = !f ? 'it is not deployed' : f.disabled() ? 'it is disabled (spec.disable)' : 'no version of it has started yet';
+    const why = !f
+      ? 'it is not deployed'
+      : f.disabled()
+        ? 'it is disabled (spec.disable)'
+        : 'no version of it has started yet';
     return Promise.reject(apiError('FUNCTION_NOT_ROUTABLE', ref.name, why));
   }
 
@@ -350,7 +434,10 @@ export class DockerPlatform implements Platform {
     let container = known?.container;
     if (!container) {
       // Not one of the function's replicas now: a container of ours by that name still has its log.
-      const found = await this.docker.listContainers({ all: true, filters: { ...ownFilter(this.dashboardId, { role: ROLES.replica, fn: ref }), name: [lower] } });
+      const found = await this.docker.listContainers({
+        all: true,
+        filters: { ...ownFilter(this.dashboardId, { role: ROLES.replica, fn: ref }), name: [lower] },
+      });
       const match = found.find((c) => (c.Names ?? []).some((n) => n.replace(/^\//, '') === lower));
       if (!match) throw apiError('REPLICA_LOG_NOT_FOUND', replica, ref.name);
       container = this.docker.getContainer(match.Id);
@@ -361,18 +448,29 @@ export class DockerPlatform implements Platform {
       if (engineStatus(e) === 404) throw apiError('REPLICA_LOG_NOT_FOUND', replica, ref.name);
       throw new Error(`Failed to read the log of ${replica}: ${engineMessage(e)}`);
     }
-    return containerLog(this.docker, container, query);
+    return openContainerLog(this.docker, container, query);
   }
 
   // ---------------------------------------------------------------- what it made
 
-  /** Removes replicas an earlier run left that no function adopted (their function is gone, or did not come back). */
+  /** Removes replicas an earlier run left that no function adopted (their function did not come back). */
   private async removeUnadopted(): Promise<void> {
     const all = [...this.leftovers.values()].flat();
     this.leftovers.clear();
+    this.schedulePrune();
     if (!all.length) return;
-    this.opts.log.info({ containers: all.map((l) => l.name) }, 'removing replicas an earlier run left that no function adopted');
-    await Promise.all(all.map((l) => this.docker.getContainer(l.id).remove({ force: true }).catch(() => {})));
+    this.opts.log.info(
+      { containers: all.map((l) => l.name) },
+      'removing replicas an earlier run left that no function adopted',
+    );
+    await Promise.all(
+      all.map((l) =>
+        this.docker
+          .getContainer(l.id)
+          .remove({ force: true })
+          .catch(() => {}),
+      ),
+    );
   }
 
   /** Soon after replicas stopped: cache volumes and archives of artifacts nothing runs go. */
@@ -387,6 +485,10 @@ export class DockerPlatform implements Platform {
       })().catch((e) => this.opts.log.warn({ err: (e as Error).message }, 'pruning the artifact cache failed'));
     }, 1_000);
     this.pruning.unref();
+  }
+
+  triggerProblem(_ref: FunctionRef): string | undefined {
+    return undefined;
   }
 
   async close(): Promise<void> {

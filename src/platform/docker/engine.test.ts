@@ -13,14 +13,26 @@ describe('dockerOptions()', () => {
   ] as const) {
     it(`${host}`, () => assert.deepEqual(dockerOptions(host), want));
   }
-  for (const [host, why] of [['docker.sock', /not a URL/], ['unix://', /names no socket/], ['ssh://me@host', /only unix/], ['npipe:////./pipe/docker_engine', /only unix/]] as const) {
-    it(`refuses ${host}`, () => assert.throws(() => dockerOptions(host), (e: Error) => why.test(e.message) && e.message.includes('--docker-host')));
+  for (const [host, why] of [
+    ['docker.sock', /not a URL/],
+    ['unix://', /names no socket/],
+    ['ssh://me@host', /only unix/],
+    ['npipe:////./pipe/docker_engine', /only unix/],
+  ] as const) {
+    it(`refuses ${host}`, () =>
+      assert.throws(
+        () => dockerOptions(host),
+        (e: Error) => why.test(e.message) && e.message.includes('--docker-host'),
+      ));
   }
 });
 
 describe('engineMessage()', () => {
-  it('takes the engine\'s own message, without dockerode\'s prefix', () => {
-    assert.equal(engineMessage({ statusCode: 404, json: { message: 'no such image' }, message: '(HTTP code 404) no such image' }), 'no such image');
+  it("takes the engine's own message, without dockerode's prefix", () => {
+    assert.equal(
+      engineMessage({ statusCode: 404, json: { message: 'no such image' }, message: '(HTTP code 404) no such image' }),
+      'no such image',
+    );
     assert.equal(engineMessage(new Error('(HTTP code 500) server error - boom')), 'server error - boom');
     assert.equal(engineMessage('plain'), 'plain');
   });

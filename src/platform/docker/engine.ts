@@ -14,24 +14,43 @@ export function dockerOptions(host: string): Docker.DockerOptions {
   try {
     url = new URL(host);
   } catch {
-    throw new Error(`--docker-host ${JSON.stringify(host)} is not a URL: give unix:///path/to/docker.sock or tcp://127.0.0.1:2375`);
+    throw new Error(
+      `--docker-host ${JSON.stringify(host)} is not a URL: give unix:///path/to/docker.sock or tcp://127.0.0.1:2375`,
+    );
   }
   if (url.protocol === 'unix:') {
     const path = decodeURIComponent(url.pathname);
-    if (!path || path === '/') throw new Error(`--docker-host ${JSON.stringify(host)} names no socket: give unix:///path/to/docker.sock`);
+    if (!path || path === '/')
+      throw new Error(`--docker-host ${JSON.stringify(host)} names no socket: give unix:///path/to/docker.sock`);
     return { socketPath: path };
   }
   if (url.protocol === 'tcp:' || url.protocol === 'http:' || url.protocol === 'https:') {
     if (!url.hostname) throw new Error(`--docker-host ${JSON.stringify(host)} names no host`);
-    return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || (url.protocol === 'https:' ? 2376 : 2375), protocol: url.protocol === 'https:' ? 'https' : 'http' };
+    return {
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port || (url.protocol === 'https:' ? 2376 : 2375),
+      protocol: url.protocol === 'https:' ? 'https' : 'http',
+    };
   }
-  throw new Error(`--docker-host ${JSON.stringify(host)}: only unix://, tcp://, http:// and https:// engines are supported (the engine must run on this machine)`);
+  throw new Error(
+    `--docker-host ${JSON.stringify(host)}: only unix://, tcp://, http:// and https:// engines are supported (the engine must run on this machine)`,
+  );
 }
 
 /** The engine's own message of a failed call (dockerode puts it in `json.message` or `reason`). */
 export function engineMessage(e: unknown): string {
-  const err = e as { json?: { message?: string; cause?: string } | string; reason?: string; message?: string; statusCode?: number };
-  const fromJson = typeof err.json === 'object' && err.json ? err.json.message ?? err.json.cause : typeof err.json === 'string' ? err.json : undefined;
+  const err = e as {
+    json?: { message?: string; cause?: string } | string;
+    reason?: string;
+    message?: string;
+    statusCode?: number;
+  };
+  const fromJson =
+    typeof err.json === 'object' && err.json
+      ? (err.json.message ?? err.json.cause)
+      : typeof err.json === 'string'
+        ? err.json
+        : undefined;
   const text = (fromJson ?? err.reason ?? err.message ?? String(e)).toString().trim();
   return text.replace(/^\(HTTP code \d+\)\s*/, '');
 }
@@ -47,6 +66,8 @@ export async function connectEngine(host: string): Promise<{ docker: Docker; ver
     const podman = v.Components?.some((c) => /podman/i.test(c.Name));
     return { docker, version: v.Version, name: podman ? `Podman ${v.Version}` : `Docker ${v.Version}` };
   } catch (e) {
-    throw new Error(`The container engine at ${host} does not answer (${engineMessage(e)}): start Docker, or run scripts/container-host.sh for Podman, and pass its address with --docker-host`);
+    throw new Error(
+      `The container engine at ${host} does not answer (${engineMessage(e)}): start Docker, or run scripts/container-host.sh for Podman, and pass its address with --docker-host`,
+    );
   }
 }

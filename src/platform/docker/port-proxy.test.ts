@@ -9,7 +9,9 @@ import { PortProxy, type ProxyTarget } from './port-proxy.js';
 async function replica(name: string): Promise<{ server: http.Server; port: number }> {
   const server = http.createServer((req, res) => {
     let body = '';
-    req.on('data', (c) => { body += c; });
+    req.on('data', (c) => {
+      body += c;
+    });
     req.on('end', () => res.end(`${name} ${body}`));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -22,8 +24,13 @@ class Target implements ProxyTarget {
   touched = 0;
   refusals = 0;
   constructor(public port: number) {}
-  touch(): void { this.touched++; }
-  refused(): void { this.refusals++; this.ready = false; }
+  touch(): void {
+    this.touched++;
+  }
+  refused(): void {
+    this.refusals++;
+    this.ready = false;
+  }
 }
 
 /** One request on a connection of its own; `halfClose` sends the request then ends the sending side. */
@@ -31,20 +38,38 @@ function ask(port: number, opts: { halfClose?: boolean } = {}): Promise<string> 
   return new Promise((resolve, reject) => {
     const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     let data = '';
-    s.on('data', (c) => { data += c; });
-    s.on('end', () => { s.end(); resolve(data.split('\r\n\r\n').slice(1).join('\r\n\r\n') || data); });
+    s.on('data', (c) => {
+      data += c;
+    });
+    s.on('end', () => {
+      s.end();
+      resolve(data.split('\r\n\r\n').slice(1).join('\r\n\r\n') || data);
+    });
     s.on('error', reject);
     s.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi');
     if (opts.halfClose) s.end();
   });
 }
 
-describe('PortProxy (a function\'s port on the docker platform)', () => {
+describe("PortProxy (a function's port on the docker platform)", () => {
   const closers: (() => void)[] = [];
-  after(() => { for (const c of closers) c(); });
+  after(() => {
+    for (const c of closers) c();
+  });
 
-  async function proxy(targets: Target[], opts: { holdTimeoutMs?: number; refusal?: () => string | undefined; onHeld?: () => void } = {}): Promise<{ p: PortProxy; port: number }> {
-    const p = new PortProxy({ name: 'fn', maxConnections: 16, holdTimeoutMs: opts.holdTimeoutMs ?? 5_000, targets: () => targets, refusal: opts.refusal ?? (() => undefined), onHeld: opts.onHeld ?? (() => {}), log: silentLogger() });
+  async function proxy(
+    targets: Target[],
+    opts: { holdTimeoutMs?: number; refusal?: () => string | undefined; onHeld?: () => void } = {},
+  ): Promise<{ p: PortProxy; port: number }> {
+    const p = new PortProxy({
+      name: 'fn',
+      maxConnections: 16,
+      holdTimeoutMs: opts.holdTimeoutMs ?? 5_000,
+      targets: () => targets,
+      refusal: opts.refusal ?? (() => undefined),
+      onHeld: opts.onHeld ?? (() => {}),
+      log: silentLogger(),
+    });
     await new Promise<void>((r) => p.server.listen(0, '127.0.0.1', r));
     closers.push(() => p.close('done'));
     return { p, port: (p.server.address() as net.AddressInfo).port };
@@ -52,12 +77,18 @@ describe('PortProxy (a function\'s port on the docker platform)', () => {
 
   it('forwards each connection to the next ready replica, round-robin, and passes the bytes both ways', async () => {
     const [a, b] = [await replica('a'), await replica('b')];
-    closers.push(() => a.server.close(), () => b.server.close());
+    closers.push(
+      () => a.server.close(),
+      () => b.server.close(),
+    );
     const targets = [new Target(a.port), new Target(b.port)];
     const { port } = await proxy(targets);
     const answers = [await ask(port), await ask(port), await ask(port), await ask(port)];
     assert.deepEqual(answers.sort(), ['a hi', 'a hi', 'b hi', 'b hi']);
-    assert.deepEqual(targets.map((t) => t.touched), [2, 2]);
+    assert.deepEqual(
+      targets.map((t) => t.touched),
+      [2, 2],
+    );
   });
 
   it('holds a connection while no replica is ready (and says so), and forwards it once one is', async () => {

@@ -44,7 +44,10 @@ export interface PortProxyOptions {
   log: Logger;
 }
 
-interface Held { socket: net.Socket; since: number }
+interface Held {
+  socket: net.Socket;
+  since: number;
+}
 
 /** How long a connection may stay half-closed (one side done, the other not) before it is cut. */
 const LINGER_MS = 10_000;
@@ -55,7 +58,9 @@ export function refuse(socket: net.Socket, status: number, message: string): voi
   const reason = status === 503 ? 'Service Unavailable' : status === 502 ? 'Bad Gateway' : 'Error';
   socket.on('error', () => {});
   socket.resume();
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 export class PortProxy {
@@ -68,9 +73,13 @@ export class PortProxy {
 
   constructor(private readonly opts: PortProxyOptions) {
     this.holding = new SocketBudget(opts.maxConnections, () => 'headers');
-    this.server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true, noDelay: true }, (s) => this.dispatch(s));
+    this.server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true, noDelay: true }, (s) =>
+      this.dispatch(s),
+    );
     // Errors while binding are port-pool's to handle (it moves to the next port).
-    this.server.on('error', (e) => { if (this.server.listening) opts.log.error({ err: e }, 'function port error'); });
+    this.server.on('error', (e) => {
+      if (this.server.listening) opts.log.error({ err: e }, 'function port error');
+    });
   }
 
   /** Connections waiting for a replica. */
@@ -87,7 +96,12 @@ export class PortProxy {
       this.held = this.held.filter((h) => h.socket !== victim);
       refuse(victim, 503, `Function ${this.opts.name} has too many connections waiting for a replica; try again`);
     });
-    if (!admitted) return refuse(socket, 503, `Function ${this.opts.name} has too many connections waiting for a replica (${this.opts.maxConnections}); try again`);
+    if (!admitted)
+      return refuse(
+        socket,
+        503,
+        `Function ${this.opts.name} has too many connections waiting for a replica (${this.opts.maxConnections}); try again`,
+      );
     this.held.push({ socket, since: Date.now() });
     this.opts.onHeld();
   }
@@ -96,7 +110,7 @@ export class PortProxy {
   private forward(socket: net.Socket): boolean {
     const targets = this.opts.targets();
     for (let i = 0; i < targets.length; i++) {
-      const t = targets[(this.rr++) % targets.length]!;
+      const t = targets[this.rr++ % targets.length]!;
       if (!t.ready || !t.address) continue;
       this.holding.forget(socket);
       t.touch();
@@ -119,9 +133,15 @@ export class PortProxy {
     upstream.on('error', (e) => {
       if (connected) return void socket.destroy();
       // Nothing was read from the client: it waits for the next replica.
-      this.opts.log.debug({ target: `${t.address}:${t.port}`, err: e.message }, 'replica refused a connection; trying another');
+      this.opts.log.debug(
+        { target: `${t.address}:${t.port}`, err: e.message },
+        'replica refused a connection; trying another',
+      );
       t.refused();
-      if (!socket.destroyed) setTimeout(() => { if (!socket.destroyed) this.dispatch(socket); }, 50).unref();
+      if (!socket.destroyed)
+        setTimeout(() => {
+          if (!socket.destroyed) this.dispatch(socket);
+        }, 50).unref();
     });
     // A side that finished sending is ended on the other by the pipe (a half-close travels); one that
     // then never closes its own half is cut after LINGER_MS. A side gone entirely takes the other along.
@@ -137,7 +157,10 @@ export class PortProxy {
   flush(): void {
     while (this.held.length) {
       const h = this.held[0]!;
-      if (h.socket.destroyed) { this.held.shift(); continue; }
+      if (h.socket.destroyed) {
+        this.held.shift();
+        continue;
+      }
       if (!this.forward(h.socket)) return;
       this.held.shift();
     }
@@ -147,7 +170,12 @@ export class PortProxy {
   expire(now = Date.now()): void {
     const timeout = this.opts.holdTimeoutMs;
     for (const h of this.held) {
-      if (now - h.since > timeout) refuse(h.socket, 503, `Function ${this.opts.name} has no ready replica (waited ${Math.round(timeout / 1000)} s)`);
+      if (now - h.since > timeout)
+        refuse(
+          h.socket,
+          503,
+          `Function ${this.opts.name} has no ready replica (waited ${Math.round(timeout / 1000)} s)`,
+        );
     }
     this.held = this.held.filter((h) => now - h.since <= timeout);
   }

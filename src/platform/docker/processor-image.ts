@@ -39,7 +39,13 @@ const ENTRY_POINTS = ['dist/src/processor/main.js', 'dist/src/processor/fetch-ar
 
 /** The package a bare specifier names (`croner`, `@scope/pkg/sub` → `@scope/pkg`); undefined for others. Pure. */
 export function packageOf(specifier: string): string | undefined {
-  if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('node:') || /^[a-z]+:/.test(specifier)) return undefined;
+  if (
+    specifier.startsWith('.') ||
+    specifier.startsWith('/') ||
+    specifier.startsWith('node:') ||
+    /^[a-z]+:/.test(specifier)
+  )
+    return undefined;
   const parts = specifier.split('/');
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
@@ -65,7 +71,11 @@ export async function importClosure(root: string, entries: string[]): Promise<{ 
       const spec = 'specifier' in i ? i.specifier : undefined;
       if (!spec || ('typeOnly' in i && i.typeOnly)) continue;
       if (spec.startsWith('.')) {
-        todo.push(relative(root, resolve(dirname(abs), spec)).split(sep).join('/'));
+        todo.push(
+          relative(root, resolve(dirname(abs), spec))
+            .split(sep)
+            .join('/'),
+        );
         continue;
       }
       const pkg = packageOf(spec);
@@ -102,16 +112,32 @@ function resolvePackage(root: string, fromDir: string, name: string): string | u
  */
 function packageFolders(root: string, names: string[]): string[] {
   const folders = new Set<string>();
-  const todo = names.map((n) => resolvePackage(root, root, n) ?? (() => { throw new Error(`The processor imports the package ${n}, which is not installed: run npm install`); })());
+  const todo = names.map(
+    (n) =>
+      resolvePackage(root, root, n) ??
+      (() => {
+        throw new Error(`The processor imports the package ${n}, which is not installed: run npm install`);
+      })(),
+  );
   while (todo.length) {
     const dir = todo.pop()!;
     if (folders.has(dir)) continue;
     folders.add(dir);
     // Every package inside the folder (itself, and those under its node_modules) may depend on others.
-    const metas = walk(dir, () => false).filter((f) => f.endsWith(`${sep}package.json`) && (dirname(f) === dir || basename(dirname(dirname(f))) === 'node_modules' || basename(dirname(dirname(dirname(f)))) === 'node_modules'));
+    const metas = walk(dir, () => false).filter(
+      (f) =>
+        f.endsWith(`${sep}package.json`) &&
+        (dirname(f) === dir ||
+          basename(dirname(dirname(f))) === 'node_modules' ||
+          basename(dirname(dirname(dirname(f)))) === 'node_modules'),
+    );
     for (const meta of metas) {
       let deps: Record<string, string> = {};
-      try { deps = (JSON.parse(readFileSync(meta, 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {}; } catch { continue; }
+      try {
+        deps = (JSON.parse(readFileSync(meta, 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {};
+      } catch {
+        continue;
+      }
       for (const dep of Object.keys(deps)) {
         const found = resolvePackage(root, dirname(meta), dep);
         if (found && !found.startsWith(`${dir}${sep}`)) todo.push(found);
@@ -125,15 +151,23 @@ function packageFolders(root: string, names: string[]): string[] {
 /** Every file of the processor image's build context, from the package at `root`. */
 export async function processorContext(root: string): Promise<ContextFile[]> {
   const out: ContextFile[] = [];
-  const add = (rel: string, abs: string, mode?: number) => out.push({ rel, content: readFileSync(abs), mode: mode ?? (statSync(abs).mode & 0o111 ? 0o755 : 0o644) });
+  const add = (rel: string, abs: string, mode?: number) =>
+    out.push({ rel, content: readFileSync(abs), mode: mode ?? (statSync(abs).mode & 0o111 ? 0o755 : 0o644) });
   add('Dockerfile', join(root, 'images', 'processor', 'Dockerfile'));
   add('protium/bin/processor', join(root, 'images', 'processor', 'processor.sh'), 0o755);
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-  out.push({ rel: 'protium/package.json', content: Buffer.from(`${JSON.stringify({ name: 'protium-processor', version: pkg.version, private: true, type: 'module' })}\n`), mode: 0o644 });
+  out.push({
+    rel: 'protium/package.json',
+    content: Buffer.from(
+      `${JSON.stringify({ name: 'protium-processor', version: pkg.version, private: true, type: 'module' })}\n`,
+    ),
+    mode: 0o644,
+  });
   const { files, packages } = await importClosure(root, ENTRY_POINTS);
   for (const rel of files) add(`protium/${rel}`, join(root, rel));
   const python = join(root, 'src', 'processor', 'runtimes', 'python');
-  for (const abs of walk(python, (n) => n === '__pycache__' || n.endsWith('.pyc') || n.endsWith('.test.py'))) add(`protium/${relative(root, abs).split(sep).join('/')}`, abs);
+  for (const abs of walk(python, (n) => n === '__pycache__' || n.endsWith('.pyc') || n.endsWith('.test.py')))
+    add(`protium/${relative(root, abs).split(sep).join('/')}`, abs);
   for (const dir of packageFolders(root, packages)) {
     for (const abs of walk(dir, () => false)) add(`protium/${relative(root, abs).split(sep).join('/')}`, abs);
   }
@@ -161,7 +195,10 @@ export class ProcessorImage {
   private ready?: string;
   private readonly watchers = new Set<ImageLog>();
 
-  constructor(private readonly docker: Docker, private readonly opts: { root: string; baseImage: string; log: ImageLog }) {}
+  constructor(
+    private readonly docker: Docker,
+    private readonly opts: { root: string; baseImage: string; log: ImageLog },
+  ) {}
 
   /** The image's tag (computed from the checkout once). */
   async tag(): Promise<string> {
@@ -171,7 +208,8 @@ export class ProcessorImage {
   private load(): Promise<{ files: ContextFile[]; tag: string }> {
     this.context ??= (async () => {
       const files = await processorContext(this.opts.root);
-      const version = (JSON.parse(readFileSync(join(this.opts.root, 'package.json'), 'utf8')) as { version: string }).version;
+      const version = (JSON.parse(readFileSync(join(this.opts.root, 'package.json'), 'utf8')) as { version: string })
+        .version;
       return { files, tag: imageTag(files, this.opts.baseImage, version) };
     })();
     return this.context;
@@ -188,7 +226,9 @@ export class ProcessorImage {
     if (log) this.watchers.add(log);
     try {
       if (this.building && log) log('info', 'Waiting for the processor image build in progress');
-      this.building ??= this.check().finally(() => { this.building = undefined; });
+      this.building ??= this.check().finally(() => {
+        this.building = undefined;
+      });
       this.ready = await this.building;
       return this.ready;
     } finally {
@@ -215,7 +255,10 @@ export class ProcessorImage {
 
   private async build(files: ContextFile[], tag: string): Promise<void> {
     const started = Date.now();
-    this.say('info', `Building the processor image ${tag} from ${this.opts.baseImage} (once per version of the processor)`);
+    this.say(
+      'info',
+      `Building the processor image ${tag} from ${this.opts.baseImage} (once per version of the processor)`,
+    );
     const dir = await mkdtemp(join(tmpdir(), 'protium-image-'));
     try {
       for (const f of files) {
@@ -239,23 +282,32 @@ export class ProcessorImage {
       }
       const tail: string[] = [];
       await new Promise<void>((resolve, reject) => {
-        this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()), (ev: { stream?: string; status?: string; error?: string; errorDetail?: { message?: string } }) => {
-          if (ev.error) return reject(new Error(ev.errorDetail?.message ?? ev.error));
-          for (const line of `${ev.stream ?? ev.status ?? ''}`.split('\n')) {
-            const text = line.trimEnd();
-            if (!text || /^-->|^[0-9a-f]{64}$/.test(text)) continue;
-            tail.push(text);
-            if (tail.length > 20) tail.shift();
-            this.say('info', text);
-          }
-        });
+        this.docker.modem.followProgress(
+          stream,
+          (err: Error | null) => (err ? reject(err) : resolve()),
+          (ev: { stream?: string; status?: string; error?: string; errorDetail?: { message?: string } }) => {
+            if (ev.error) return reject(new Error(ev.errorDetail?.message ?? ev.error));
+            for (const line of `${ev.stream ?? ev.status ?? ''}`.split('\n')) {
+              const text = line.trimEnd();
+              if (!text || /^-->|^[0-9a-f]{64}$/.test(text)) continue;
+              tail.push(text);
+              if (tail.length > 20) tail.shift();
+              this.say('info', text);
+            }
+          },
+        );
       }).catch((e: Error) => {
-        throw new Error(`Failed to build the processor image ${tag} from ${this.opts.baseImage}: ${e.message}${tail.length ? `\n${tail.join('\n')}` : ''}`);
+        throw new Error(
+          `Failed to build the processor image ${tag} from ${this.opts.baseImage}: ${e.message}${tail.length ? `\n${tail.join('\n')}` : ''}`,
+        );
       });
       // The engine may end the stream without an error line yet without the image (an engine bug): check.
-      await this.docker.getImage(tag).inspect().catch((e) => {
-        throw new Error(`The processor image ${tag} is missing after its build: ${engineMessage(e)}`);
-      });
+      await this.docker
+        .getImage(tag)
+        .inspect()
+        .catch((e) => {
+          throw new Error(`The processor image ${tag} is missing after its build: ${engineMessage(e)}`);
+        });
       this.say('info', `Built the processor image ${tag} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } catch (e) {
       this.say('error', (e as Error).message);
