@@ -298,13 +298,18 @@ exports.handler = async (context, event) => {
         new RegExp(`(^|/)${tag.replace(/[.:]/g, '\\$&')}$`),
       );
       assert.equal((await api('DELETE', '/api/functions', { metadata: { name: 'c-own' } })).status, 204);
+      // Its containers go with it.
+      const deadline = Date.now() + 30_000;
+      while ((await leftovers(dashboardId)).containers.some((c) => c.Labels[LABELS.function] === 'c-own')) {
+        assert.ok(Date.now() < deadline, "the function's containers went with it");
+        await new Promise((r) => setTimeout(r, 200));
+      }
     } finally {
       rmSync(ctx, { recursive: true, force: true });
+      await engine()
+        .getImage(tag)
+        .remove({ force: true })
+        .catch(() => {});
     }
-    // Its containers went with it; then the image can go.
-    const deadline = Date.now() + 30_000;
-    while ((await leftovers(dashboardId)).containers.some((c) => c.Image === tag) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 200));
-    await engine().getImage(tag).remove({ force: true });
   });
 });

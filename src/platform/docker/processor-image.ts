@@ -241,6 +241,28 @@ export class ProcessorImage {
     for (const w of this.watchers) w(level, message);
   }
 
+  /**
+   * Removes untagged processor images (two dashboards that built the same version at once leave one),
+   * unless a container uses one.
+   */
+  private async pruneDangling(): Promise<void> {
+    try {
+      const dangling = await this.docker.listImages({
+        filters: { dangling: ['true'], label: [LABELS.processorImage] },
+      });
+      await Promise.all(
+        dangling.map((i) =>
+          this.docker
+            .getImage(i.Id)
+            .remove()
+            .catch(() => {}),
+        ),
+      );
+    } catch {
+      /* an engine that cannot list them keeps them */
+    }
+  }
+
   private async check(): Promise<string> {
     const { files, tag } = await this.load();
     try {
@@ -309,6 +331,7 @@ export class ProcessorImage {
           throw new Error(`The processor image ${tag} is missing after its build: ${engineMessage(e)}`);
         });
       this.say('info', `Built the processor image ${tag} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      await this.pruneDangling();
     } catch (e) {
       this.say('error', (e as Error).message);
       throw e;
