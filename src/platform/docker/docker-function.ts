@@ -18,6 +18,7 @@ import type { FunctionRecord, FunctionRef, FunctionStatus } from '../../resource
 import type { ConnectionLimits } from '../../util/connection-guard.js';
 import { backoffDelay, nextAttempt } from '../local/backoff.js';
 import type { ReplicaInfo } from '../platform.js';
+import { decideScale } from '../local/scaling.js';
 import { scalingOf, type Scaling } from '../replica-scaling.js';
 import { ContainerReplica, type ReplicaExit } from './container-replica.js';
 import { replicaCreateOptions, templateHash, type ReplicaTemplate } from './container-spec.js';
@@ -348,65 +349,59 @@ export class DockerFunction {
     const v = this.live;
     if (!v || this.parked || this.closed || this.waking) return;
     await Promise.all(this.replicas.map((r) => r.pollLoad()));
-    const live = this.replicas.filter((r) => r.ready);
-    if (!live.length || this.parked || this.closed) return;
+    if (this.parked || this.closed || this.live !== v) return;
     const now = Date.now();
-    const inflight = live.reduce((n, r) => n + r.inflight, 0);
-    const lastActivity = Math.max(...this.replicas.map((r) => r.lastActivity));
-    const { scaling } = v;
-    if (
-      scaling.idleWindowMs &&
-      scaling.min === 0 &&
-      inflight === 0 &&
-      this.proxy.heldCount === 0 &&
-      now - lastActivity >= scaling.idleWindowMs
-    ) {
-      this.log.info({ idleMs: now - lastActivity }, 'idle: scaling to zero');
-      await this.scaleToZero();
-      this.env.onStatus({
-        state: 'scaledToZero',
-        message: undefined,
-        scaleToZero: { lastScaleEvent: 'scaleToZeroCompleted', lastScaleEventTime: new Date().toISOString() },
-      });
-      return;
-    }
-    const perReplica = inflight / live.length;
-    if (perReplica >= scaling.targetInflight && this.replicas.length < scaling.max && v.template) {
-      this.log.info({ replicas: this.replicas.length + 1, inflight }, 'scaling up');
-      this.lowSince = 0;
-      let r: ContainerReplica;
-      try {
-        r = await this.create(v.template);
-      } catch (e) {
-        this.log.warn({ err: (e as Error).message }, 'failed to scale up');
+    const loads = this.replicas.map((r) => ({ ready: r.ready, inflight: r.inflight, lastActivity: r.lastActivity }));
+    const decision = decideScale({ replicas: loads, held: this.proxy.heldCount, lowSince: this.lowSince }, now, {
+      ...v.scaling,
+      scaleDownAfterMs: SCALE_DOWN_AFTER_MS,
+    });
+    this.lowSince = decision.lowSince;
+    switch (decision.action) {
+      case 'toZero': {
+        this.log.info({ idleMs: now - Math.max(...loads.map((l) => l.lastActivity)) }, 'idle: scaling to zero');
+        await this.scaleToZero();
+        this.env.onStatus({
+          state: 'scaledToZero',
+          message: undefined,
+          scaleToZero: { lastScaleEvent: 'scaleToZeroCompleted', lastScaleEventTime: new Date().toISOString() },
+        });
         return;
       }
-      if (this.closed || this.live !== v) {
-        await r.remove().catch(() => {});
+      case 'up': {
+        if (!v.template) return;
+        this.log.info({ replicas: this.replicas.length + 1 }, 'scaling up');
+        let r: ContainerReplica;
+        try {
+          r = await this.create(v.template);
+        } catch (e) {
+          this.log.warn({ err: (e as Error).message }, 'failed to scale up');
+          return;
+        }
+        if (this.closed || this.live !== v) {
+          await r.remove().catch(() => {});
+          return;
+        }
+        this.replicas.push(r);
+        this.watch(r);
+        r.start(v.scaling.readinessMs).then(
+          () => this.proxy.flush(),
+          () => {
+            this.replicas = this.replicas.filter((x) => x !== r);
+            void r.remove().catch(() => {});
+          },
+        );
         return;
       }
-      this.replicas.push(r);
-      this.watch(r);
-      r.start(scaling.readinessMs).then(
-        () => this.proxy.flush(),
-        () => {
-          this.replicas = this.replicas.filter((x) => x !== r);
-          void r.remove().catch(() => {});
-        },
-      );
-      return;
-    }
-    if (perReplica < scaling.targetInflight * 0.25 && this.replicas.length > Math.max(scaling.min, 1)) {
-      if (!this.lowSince) this.lowSince = now;
-      if (now - this.lowSince >= SCALE_DOWN_AFTER_MS) {
+      case 'down': {
         const victim = this.replicas[this.replicas.length - 1]!;
         this.replicas = this.replicas.slice(0, -1);
         this.log.info({ replicas: this.replicas.length }, 'scaling down');
         void this.stopAll([victim], true);
-        this.lowSince = now;
+        return;
       }
-    } else {
-      this.lowSince = 0;
+      case 'none':
+        return;
     }
   }
 }
