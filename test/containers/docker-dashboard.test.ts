@@ -239,29 +239,31 @@ exports.handler = async (context, event) => {
   );
 
   it(
-    'runs build commands inside the processor image, and the function finds what they made',
-    { timeout: 180_000 },
+    'runs build commands inside the processor image (npm from the registry included), and the function finds what they made',
+    { timeout: 240_000 },
     async () => {
-      const code =
-        'exports.handler = (c, e) => c.callback(require("fs").readFileSync(__dirname + "/made.txt", "utf8"));';
+      const code = [
+        'const made = require("fs").readFileSync(__dirname + "/made.txt", "utf8");',
+        'const isNumber = require("is-number");',
+        'exports.handler = (c, e) => c.callback(made + " is-number:" + isNumber(7));',
+      ].join('\n');
       const fn = await deployed(
         functionBody('c-built', 'nodejs', code, {
           spec: {
             build: {
               functionSourceCode: Buffer.from(code).toString('base64'),
-              commands: [
-                'cat /opt/protium/package.json > made.txt',
-                'node -e "process.stdout.write(\' node \' + process.version)" >> made.txt',
-              ],
+              commands: ['cat /opt/protium/package.json > made.txt', 'npm install --no-package-lock is-number@7'],
             },
           },
         }),
       );
       const res = await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'GET');
-      assert.equal(res.status, 200);
+      assert.equal(res.status, 200, res.text);
       assert.match(res.text, /"name":"protium-processor"/, "the build ran where the processor image's files are");
+      assert.match(res.text, /is-number:true$/, 'what npm installed in the build is there for the replica');
       const build = await api('GET', '/api/functions/c-built/logs/nuclio-nuclio-c-built-build?follow=false');
       assert.match(build.text, /Running build command: cat \/opt\/protium\/package.json/);
+      assert.match(build.text, /Running build command: npm install/);
     },
   );
 

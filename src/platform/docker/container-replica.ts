@@ -81,9 +81,6 @@ export class ContainerReplica extends EventEmitter {
     super();
   }
 
-  get id(): string {
-    return this.container.id;
-  }
   get port(): number {
     return CONTAINER_HTTP_PORT;
   }
@@ -217,6 +214,11 @@ export class ContainerReplica extends EventEmitter {
 
   /** Asks the processor how busy it is (health port /load); a user's image has no such port. */
   async pollLoad(): Promise<void> {
+    // A replica set aside for refusing connections comes back when it answers again (it did not exit).
+    if (this.state === 'restarting' && this.refusals >= 3 && this.address && (await this.probe(this.address))) {
+      this.refusals = 0;
+      this.state = 'ready';
+    }
     if (!this.processor || this.state !== 'ready' || !this.address) return;
     try {
       const r = await fetch(`http://${this.address}:${CONTAINER_HEALTH_PORT}/load`, {

@@ -6,8 +6,8 @@
  * files the processor and the artifact fetcher import (followed from their entry points with
  * es-module-lexer, so a change elsewhere in the dashboard does not make a new image), the packages they
  * import (with their dependencies), the python wrapper, and the entry script. The version is a hash of
- * every file of the context and of the base image's name: the same checkout and base give the same tag,
- * an upgrade a new one.
+ * every file of the context and of the base image (its id when the engine has it, else its name): the
+ * same checkout and base give the same tag, an upgrade or a new base a new one.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -210,7 +210,13 @@ export class ProcessorImage {
       const files = await processorContext(this.opts.root);
       const version = (JSON.parse(readFileSync(join(this.opts.root, 'package.json'), 'utf8')) as { version: string })
         .version;
-      return { files, tag: imageTag(files, this.opts.baseImage, version) };
+      // The base image's id when the engine has it: a base built again under the same name makes a new image.
+      const base = await this.docker
+        .getImage(this.opts.baseImage)
+        .inspect()
+        .then((i) => `${this.opts.baseImage}@${i.Id}`)
+        .catch(() => this.opts.baseImage);
+      return { files, tag: imageTag(files, base, version) };
     })();
     return this.context;
   }
