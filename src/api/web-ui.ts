@@ -65,7 +65,8 @@ export function registerWebUi(app: FastifyInstance, distDir: string = WEB_DIST_D
       return reply.header('cache-control', 'no-cache').sendFile('index.html', { cacheControl: false });
     };
     const access = (req: FastifyRequest): Access => (isServicePath(req.url) ? 'token' : 'public');
-    scope.get('/', { config: { access } }, handler);
-    scope.get('/*', { config: { access } }, handler);
+    // The app's files are not part of the API: hidden from its document.
+    scope.get('/', { schema: { hide: true }, config: { access } }, handler);
+    scope.get('/*', { schema: { hide: true }, config: { access } }, handler);
   });
 }

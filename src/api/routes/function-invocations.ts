@@ -21,6 +21,7 @@ import type { Platform } from '../../platform/platform.js';
 import { dnsLabelErrors } from '../../resources/names.js';
 import { parseDuration } from '../../util/duration.js';
 import { hasAccess, type Credentials } from '../auth.js';
+import { invocationSchema } from '../schemas/invocations.js';
 
 export const DEFAULT_INVOKE_TIMEOUT_MS = 60_000;
 export const INVOCATIONS_PATH = '/api/function_invocations';
@@ -72,6 +73,8 @@ export function invocationRoutes(app: FastifyInstance, deps: InvocationDeps): vo
     app.route({
       method: [...INVOCATION_METHODS],
       url,
+      // The sub-path spelling is the same endpoint: documented once.
+      schema: invocationSchema(url !== INVOCATIONS_PATH),
       onRequest: async (req, reply) => {
         reply.hijack();
         await serveInvocation(req.raw, reply.raw, deps);
