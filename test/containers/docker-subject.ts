@@ -10,6 +10,7 @@ import Fastify from 'fastify';
 import { ArtifactTokens } from '../../src/api/artifact-tokens.js';
 import { installAuth } from '../../src/api/auth.js';
 import { installErrorHandling } from '../../src/api/error-reply.js';
+import { AJV_OPTIONS, installRequestValidation, SCHEMA_CONTROLLER } from '../../src/api/request-validation.js';
 import { installReplicaGate, listenForReplicas, type ReplicaListener } from '../../src/api/replica-listener.js';
 import { artifactRoutes } from '../../src/api/routes/artifacts.js';
 import { ArtifactArchives } from '../../src/builder/artifact-archive.js';
@@ -51,7 +52,9 @@ export async function dockerSubject(): Promise<DockerSubject> {
   });
   const archives = new ArtifactArchives((id) => artifacts.dirOf(id), layout.archives);
   const tokens = new ArtifactTokens();
-  const app = Fastify();
+  // The route's schema refers to the shared ones, which the API's validation setup adds.
+  const app = Fastify({ ajv: AJV_OPTIONS, schemaController: SCHEMA_CONTROLLER });
+  installRequestValidation(app);
   installErrorHandling(app, silentLogger());
   installAuth(app, undefined);
   installReplicaGate(app);

@@ -22,6 +22,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { ArtifactTokens } from '../../src/api/artifact-tokens.js';
 import { installAuth } from '../../src/api/auth.js';
 import { installErrorHandling } from '../../src/api/error-reply.js';
+import { AJV_OPTIONS, installRequestValidation, SCHEMA_CONTROLLER } from '../../src/api/request-validation.js';
 import { installReplicaGate, listenForReplicas, type ReplicaListener } from '../../src/api/replica-listener.js';
 import { ARTIFACT_DIGEST_HEADER, artifactRoutes } from '../../src/api/routes/artifacts.js';
 import { ArtifactArchives } from '../../src/builder/artifact-archive.js';
@@ -71,7 +72,9 @@ describe('the artifact endpoint, the replica listener and the fetcher', () => {
       writeFileSync(join(dir, '.protium', 'artifact.json'), JSON.stringify({ id }));
       writeFileSync(join(dir, 'handler.js'), text, { mode: 0o600 });
     }
-    app = Fastify();
+    // The route's schema refers to the shared ones, which the API's validation setup adds.
+    app = Fastify({ ajv: AJV_OPTIONS, schemaController: SCHEMA_CONTROLLER });
+    installRequestValidation(app);
     installErrorHandling(app, silentLogger());
     // With a dashboard token: the artifact route still wants its own credential, and ignores the token.
     installAuth(app, { token: 'dashboard-token', streamToken: 'stream-token' });
