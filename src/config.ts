@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { parseQuantity } from './resources/quantity.js';
 import type { ConnectionLimits } from './util/connection-guard.js';
 import { parseDuration } from './util/duration.js';
+import { DEFAULT_PROCESSOR_IMAGE } from './platform/kube/kube-defaults.js';
 
 export interface HostPort {
   host: string;
@@ -52,6 +53,15 @@ export interface Config {
   connectionLimits: ConnectionLimits;
   /** Where replicas run (--platform): processes on this machine, or containers of a Docker Engine API. */
   platform: PlatformConfig;
+  /** The kube platform's cluster, namespace and processor image (--kubeconfig, --kube-namespace, --kube-processor-image). */
+  kube: KubePlatformConfig;
+}
+
+/** Settings of --platform kube; the cluster and namespace are resolved at start (platform/kube/kube-connection.ts). */
+export interface KubePlatformConfig {
+  kubeconfig?: string;
+  namespace?: string;
+  processorImage: string;
 }
 
 /** The platform replicas run on (--platform, --docker-host, --base-image). */
@@ -91,6 +101,9 @@ export interface RawOptions {
   platform?: string;
   dockerHost?: string;
   baseImage?: string;
+  kubeconfig?: string;
+  kubeNamespace?: string;
+  kubeProcessorImage?: string;
 }
 
 /** Each option's environment variable. */
@@ -116,6 +129,9 @@ export const ENV_NAMES: Record<keyof RawOptions, string> = {
   platform: 'PROTIUM_PLATFORM',
   dockerHost: 'PROTIUM_DOCKER_HOST',
   baseImage: 'PROTIUM_BASE_IMAGE',
+  kubeconfig: 'PROTIUM_KUBECONFIG',
+  kubeNamespace: 'PROTIUM_KUBE_NAMESPACE',
+  kubeProcessorImage: 'PROTIUM_KUBE_PROCESSOR_IMAGE',
 };
 
 export const DEFAULTS = {
@@ -134,6 +150,7 @@ export const DEFAULTS = {
   platform: 'local',
   dockerHost: 'unix:///var/run/docker.sock',
   baseImage: 'node:20-bookworm-slim',
+  kubeProcessorImage: DEFAULT_PROCESSOR_IMAGE,
 };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -238,6 +255,17 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
       `--request-timeout (${pick('requestTimeout') ?? DEFAULTS.requestTimeout}) must be at least --headers-timeout (${pick('headersTimeout') ?? DEFAULTS.headersTimeout}): it covers the headers and the body`,
     );
   }
+  const kubeNamespace = pick('kubeNamespace');
+  if (
+    kubeNamespace !== undefined &&
+    (kubeNamespace.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(kubeNamespace))
+  )
+    throw new ConfigError(`--kube-namespace must be a DNS-1123 label, got "${kubeNamespace}"`);
+  const kube: KubePlatformConfig = {
+    ...(pick('kubeconfig') ? { kubeconfig: resolve(pick('kubeconfig')!) } : {}),
+    ...(kubeNamespace ? { namespace: kubeNamespace } : {}),
+    processorImage: pick('kubeProcessorImage') ?? DEFAULTS.kubeProcessorImage,
+  };
   const dataDir = pick('dataDir') ?? DEFAULTS.dataDir;
   if (!dataDir.trim()) throw new ConfigError('--data-dir must not be empty');
   const platform = parsePlatform(
@@ -268,6 +296,7 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
     ),
     connectionLimits,
     platform,
+    kube,
   };
 }
 

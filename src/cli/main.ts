@@ -13,6 +13,7 @@ import { invokeCommand } from './commands/invoke.js';
 import { logsCommand } from './commands/logs.js';
 import { createCommand, deleteCommand, scaleCommand } from './commands/manage.js';
 import { exportCommand, importCommand } from './commands/transfer.js';
+import { kubeCommand } from './commands/kube.js';
 
 function version(): string {
   try {
@@ -74,6 +75,7 @@ Examples:
   createCommand(program);
   exportCommand(program);
   importCommand(program);
+  kubeCommand(program);
   return program;
 }
 
