@@ -8,14 +8,12 @@ import { join } from 'node:path';
 import { installedPaths } from '../../builder/artifact-layout.js';
 import type { Artifact } from '../../builder/builder.js';
 import type { ProcessorConfig } from '../../processor/config.js';
-import { brokerOf } from '../../resources/broker-triggers/index.js';
 import { memoryLimitBytes } from '../../resources/quantity.js';
 import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
 import type { ConnectionLimits } from '../../util/connection-guard.js';
 import { parseDuration } from '../../util/duration.js';
+import { scalingOf } from '../replica-scaling.js';
 import type { Confinement } from './confinement.js';
-
-const DEFAULT_READINESS_S = 120;
 
 /** Replica names follow Nuclio's container names plus a pod-like suffix. */
 export function replicaPrefix(ref: FunctionRef): string {
@@ -45,25 +43,7 @@ export interface Deployment {
 
 /** The deployment a function record asks for, running `artifact` from `dir`. */
 export function deploymentOf(fn: FunctionRecord, artifact: Artifact, dir: string): Deployment {
-  const spec = fn.spec;
-  const min = spec.minReplicas ?? spec.replicas ?? 1;
-  const max = Math.max(spec.maxReplicas ?? Math.max(min, 1), 1);
-  const window =
-    spec.scaleToZero?.scaleResources?.map((r) => parseDuration(r.windowSize ?? '') ?? 0).filter((ms) => ms > 0) ?? [];
-  const http = Object.values(spec.triggers ?? {}).find((t) => t.kind === 'http');
-  const consumesBroker = Object.values(spec.triggers ?? {}).some((t) => brokerOf(t.kind) !== undefined && !t.disabled);
-  return {
-    fn,
-    artifact,
-    dir,
-    min,
-    max,
-    readinessMs: (spec.readinessTimeoutSeconds || DEFAULT_READINESS_S) * 1000,
-    idleWindowMs: window.length && !consumesBroker ? Math.min(...window) : undefined,
-    targetInflight: Math.max(1, http?.numWorkers ?? 1),
-    disabled: spec.disable === true,
-    memoryLimit: memoryLimitBytes(spec.resources),
-  };
+  return { fn, artifact, dir, ...scalingOf(fn), memoryLimit: memoryLimitBytes(fn.spec.resources) };
 }
 
 /** What every replica of the platform shares. */
