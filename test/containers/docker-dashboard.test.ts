@@ -23,8 +23,8 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
   const tokenDir = mkdtempSync(join(tmpdir(), 'protium-token-'));
   const tokenFile = join(tokenDir, 'token');
   const auth = { authorization: `Bearer ${TOKEN}` };
-  const api = (method: string, path: string, body?: unknown) =>
-    d.api(method, path, { headers: auth, ...(body !== undefined ? { body } : {}) });
+  const api = <T = unknown>(method: string, path: string, body?: unknown) =>
+    d.api<T>(method, path, { headers: auth, ...(body !== undefined ? { body } : {}) });
   const changes: StoreChange[] = [];
 
   before(async () => {
@@ -59,7 +59,7 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
     const fn = await waitFor(
       { ...d, api: (m, p, o) => d.api(m, p, { ...o, headers: { ...auth, ...(o?.headers ?? {}) } }) },
       body.metadata.name,
-      (f) => ['ready', 'error'].includes(f.status?.state),
+      (f) => ['ready', 'error'].includes(f.status?.state ?? ''),
       120_000,
     );
     assert.equal(fn.status.state, 'ready', fn.status.message);
@@ -91,7 +91,7 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
             body: 'hey',
           });
           assert.equal(viaApi.status, 200, viaApi.text);
-          const replicas = (await api('GET', `/api/functions/${name}/replicas`)).json.names as string[];
+          const replicas = (await api<{ names: string[] }>('GET', `/api/functions/${name}/replicas`)).json.names;
           assert.equal(replicas.length, 1);
           const info = await engine().getContainer(replicas[0]!).inspect();
           assert.equal(info.State.Running, true);
@@ -138,7 +138,7 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
         functionBody('c-hog', 'nodejs', code, { spec: { resources: { limits: { memory: '64Mi' } } } }),
       );
       const port = fn.status.httpPort as number;
-      const replica = (await api('GET', '/api/functions/c-hog/replicas')).json.names[0] as string;
+      const replica = (await api<{ names: string[] }>('GET', '/api/functions/c-hog/replicas')).json.names[0];
       assert.equal((await engine().getContainer(replica).inspect()).HostConfig.Memory, 64 * 2 ** 20);
       const hog = await request(`http://127.0.0.1:${port}/hog`, 'GET').catch((e: Error) => ({
         status: -1,
@@ -174,7 +174,7 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
       const again = await request(`http://127.0.0.1:${port}/`, 'GET');
       assert.equal(again.text, 'fine');
       assert.deepEqual(
-        (await api('GET', '/api/functions/c-hog/replicas')).json.names,
+        (await api<{ names: string[] }>('GET', '/api/functions/c-hog/replicas')).json.names,
         [replica],
         'restarted in place: the same replica',
       );
@@ -294,7 +294,7 @@ exports.handler = async (context, event) => {
       const fn = await deployed(body as unknown as ReturnType<typeof functionBody>);
       const res = await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'GET');
       assert.equal(res.text, 'own image hello');
-      const replica = (await api('GET', '/api/functions/c-own/replicas')).json.names[0] as string;
+      const replica = (await api<{ names: string[] }>('GET', '/api/functions/c-own/replicas')).json.names[0];
       assert.match(
         (await engine().getContainer(replica).inspect()).Config.Image,
         new RegExp(`(^|/)${tag.replace(/[.:]/g, '\\$&')}$`),
