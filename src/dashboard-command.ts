@@ -83,15 +83,18 @@ export function addDashboardOptions(cmd: Command): Command {
     )
     .option(
       '--platform <kind>',
-      `where replicas run: local (processes on this machine) or docker (containers of a Docker or Podman engine) (env ${ENV_NAMES.platform}, default ${DEFAULTS.platform})`,
+      `where replicas run: local (processes on this machine) or docker (containers of a Docker or Podman engine) ` +
+        `(env ${ENV_NAMES.platform}, default ${DEFAULTS.platform})`,
     )
     .option(
       '--docker-host <url>',
-      `the container engine of --platform docker (env ${ENV_NAMES.dockerHost}, else DOCKER_HOST, default ${DEFAULTS.dockerHost})`,
+      `the container engine of --platform docker (env ${ENV_NAMES.dockerHost}, else DOCKER_HOST, default ` +
+        `${DEFAULTS.dockerHost})`,
     )
     .option(
       '--base-image <image>',
-      `the image the processor image is built from, with node on PATH (env ${ENV_NAMES.baseImage}, default ${DEFAULTS.baseImage})`,
+      `the image the processor image is built from, with node on PATH (env ${ENV_NAMES.baseImage}, default ` +
+        `${DEFAULTS.baseImage})`,
     )
     .option(
       '--kubeconfig <path>',

@@ -37,7 +37,8 @@ async function download(url: string, token: string, file: string): Promise<strin
   if (!res.ok || !res.body) {
     const text = await res.text().catch(() => '');
     throw new FetchError(
-      `Failed to fetch the artifact from ${url}: the dashboard answered ${res.status}${text ? ` ${text.slice(0, 200)}` : ''}`,
+      `Failed to fetch the artifact from ${url}: the dashboard answered ` +
+        `${res.status}${text ? ` ${text.slice(0, 200)}` : ''}`,
     );
   }
   const hash = createHash('sha256');

@@ -172,7 +172,7 @@ describe('kill -9 of a dashboard with --platform docker, then a start', { skip: 
         names.sort(),
         after
           .filter((c) => c.Labels[LABELS.function] === 'a-two')
-          .map((c) => c.Names[0]!.replace(/^\//, ''))
+          .map((c) => c.Names[0].replace(/^\//, ''))
           .sort(),
       );
       for (const name of ['a-one', 'a-two']) {

@@ -67,14 +67,17 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
   };
 
   it(
-    'runs each runtime in containers named as its replicas, labelled with the function, project, namespace and this dashboard',
+    'runs each runtime in containers named as its replicas, labelled with the function, project, namespace and this ' +
+      'dashboard',
     { timeout: 240_000 },
     async () => {
       const sources = {
         nodejs:
-          'exports.handler = (context, event) => { context.logger.info("node-log " + event.body.toString()); context.callback("node:" + event.body.toString()); };',
+          'exports.handler = (context, event) => { context.logger.info("node-log " + event.body.toString()); ' +
+          'context.callback("node:" + event.body.toString()); };',
         'python:3.9':
-          'def handler(context, event):\n    context.logger.info("py-log " + event.body.decode())\n    return "py:" + event.body.decode()\n',
+          'def handler(context, event):\n    context.logger.info("py-log " + event.body.decode())\n    return "py:" ' +
+          '+ event.body.decode()\n',
         shell: 'read x; echo "sh:$x"\n',
       } as const;
       const names = { nodejs: 'c-node', 'python:3.9': 'c-py', shell: 'c-sh' } as const;
@@ -93,7 +96,7 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
           assert.equal(viaApi.status, 200, viaApi.text);
           const replicas = (await api<{ names: string[] }>('GET', `/api/functions/${name}/replicas`)).json.names;
           assert.equal(replicas.length, 1);
-          const info = await engine().getContainer(replicas[0]!).inspect();
+          const info = await engine().getContainer(replicas[0]).inspect();
           assert.equal(info.State.Running, true);
           assert.deepEqual(
             [LABELS.dashboard, LABELS.function, LABELS.project, LABELS.namespace, LABELS.role].map(
@@ -110,7 +113,7 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
           );
           if (runtime !== 'shell') {
             const word = runtime === 'nodejs' ? 'node-log hi' : 'py-log hi';
-            await waitForLog(replicas[0]!, name, word);
+            await waitForLog(replicas[0], name, word);
           }
         }),
       );
@@ -133,7 +136,8 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
     { timeout: 180_000 },
     async () => {
       const code =
-        'exports.handler = async (context, event) => { if (event.path === "/hog") { const a = []; for (let i = 0; i < 512; i++) a.push(Buffer.alloc(1 << 20, 1)); return "survived " + a.length; } return "fine"; };';
+        'exports.handler = async (context, event) => { if (event.path === "/hog") { const a = []; for (let i = 0; i ' +
+        '< 512; i++) a.push(Buffer.alloc(1 << 20, 1)); return "survived " + a.length; } return "fine"; };';
       const fn = await deployed(
         functionBody('c-hog', 'nodejs', code, { spec: { resources: { limits: { memory: '64Mi' } } } }),
       );
@@ -188,7 +192,7 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
       const other = await deployed(
         functionBody('c-other', 'nodejs', 'exports.handler = (c, e) => c.callback("other");'),
       );
-      const otherArtifact = /:([0-9a-f]{32})$/.exec(other.spec.image as string)![1]!;
+      const otherArtifact = /:([0-9a-f]{32})$/.exec(other.spec.image as string)![1];
       const replicaUrl = d.dashboard.containers!.replicaUrl()!;
       assert.ok(replicaUrl, 'the replica listener is up after a deploy');
       const apiPort = new URL(d.url).port;
@@ -239,7 +243,8 @@ exports.handler = async (context, event) => {
   );
 
   it(
-    'runs build commands inside the processor image (npm from the registry included), and the function finds what they made',
+    'runs build commands inside the processor image (npm from the registry included), and the function finds what ' +
+      'they made',
     { timeout: 240_000 },
     async () => {
       const code = [

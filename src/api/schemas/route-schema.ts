@@ -67,7 +67,8 @@ export const SECURITY_SCHEMES = {
     type: 'http',
     scheme: 'bearer',
     description:
-      "A credential for one artifact, which a platform issues to the fetcher of a replica's artifact (short-lived; the dashboard token does not open artifacts)",
+      "A credential for one artifact, which a platform issues to the fetcher of a replica's artifact (short-lived; " +
+      'the dashboard token does not open artifacts)',
   },
 } as const;
 

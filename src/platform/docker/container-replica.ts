@@ -150,7 +150,7 @@ export class ContainerReplica extends EventEmitter {
       }
       await new Promise((r) => setTimeout(r, READY_POLL_MS));
     }
-    const x = gone as ReplicaExit;
+    const x = gone;
     throw new Error(`The replica exited (${x.why}) before it was ready${x.lastLines ? `. Logs:\n${x.lastLines}` : ''}`);
   }
 

@@ -326,7 +326,8 @@ export class ProcessorImage {
         );
       }).catch((e: Error) => {
         throw new Error(
-          `Failed to build the processor image ${tag} from ${this.opts.baseImage}: ${e.message}${tail.length ? `\n${tail.join('\n')}` : ''}`,
+          `Failed to build the processor image ${tag} from ${this.opts.baseImage}: ` +
+            `${e.message}${tail.length ? `\n${tail.join('\n')}` : ''}`,
         );
       });
       // The engine may end the stream without an error line yet without the image (an engine bug): check.
