@@ -127,12 +127,15 @@ describe('kill -9 of a dashboard with --platform docker, then a start', { skip: 
       await until('a-parked scaled to zero', async () => (await state('a-parked'))?.state === 'scaledToZero');
       await until("a-parked's container gone", async () => (await replicaContainers()).length === 3);
       const portsBefore = Object.fromEntries(
-        await Promise.all(Object.keys(fns).map(async (n) => [n, (await state(n))?.httpPort])),
+        await Promise.all(
+          Object.keys(fns).map(async (n): Promise<[string, number | undefined]> => [n, (await state(n))?.httpPort]),
+        ),
       );
       const before = (await replicaContainers()).map((c) => c.Id).sort();
       assert.equal(before.length, 3);
 
-      // Containers this dashboard did not make: one labelled as a replica of a-one by another dashboard, one unlabelled.
+      // Containers this dashboard did not make: one labelled as a replica of a-one by another dashboard, one
+      // unlabelled.
       const labelSets: Record<string, string>[] = [
         {
           [LABELS.dashboard]: 'someoneelse0',

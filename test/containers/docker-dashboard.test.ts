@@ -200,34 +200,53 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
       const probe = `
 const fs = require('fs');
 const found = {};
-const read = (p) => { try { const s = fs.statSync(p); return s.isDirectory() ? fs.readdirSync(p) : fs.readFileSync(p, 'utf8'); } catch (e) { return e.code; } };
+const read = (p) => {
+  try { const s = fs.statSync(p); return s.isDirectory() ? fs.readdirSync(p) : fs.readFileSync(p, 'utf8'); }
+  catch (e) { return e.code; }
+};
 exports.handler = async (context, event) => {
-  for (const p of [${JSON.stringify(d.dataDir)}, ${JSON.stringify(join(d.dataDir, 'store.db'))}, ${JSON.stringify(tokenFile)}, ${JSON.stringify(join(d.dataDir, 'artifacts', otherArtifact))}]) found[p] = read(p);
+  const paths = [
+    ${JSON.stringify(d.dataDir)},
+    ${JSON.stringify(join(d.dataDir, 'store.db'))},
+    ${JSON.stringify(tokenFile)},
+    ${JSON.stringify(join(d.dataDir, 'artifacts', otherArtifact))},
+  ];
+  for (const p of paths) found[p] = read(p);
   found.cache = read('/var/lib/protium/artifacts');
   let environs = '';
-  for (const pid of fs.readdirSync('/proc').filter((x) => /^\\d+$/.test(x))) { environs += read('/proc/' + pid + '/environ') + read('/proc/' + pid + '/cmdline'); }
+  for (const pid of fs.readdirSync('/proc').filter((x) => /^\\d+$/.test(x))) {
+    environs += read('/proc/' + pid + '/environ') + read('/proc/' + pid + '/cmdline');
+  }
   found.tokenInProcesses = environs.includes(${JSON.stringify(TOKEN)});
-  const get = (url, headers) => fetch(url, { headers, signal: AbortSignal.timeout(3000) }).then((r) => r.status, (e) => (e.cause && e.cause.code) || e.message);
-  found.otherArtifactNoToken = await get(${JSON.stringify(`${replicaUrl}/api/artifacts/${otherArtifact}`)}, {});
-  found.otherArtifactForgedToken = await get(${JSON.stringify(`${replicaUrl}/api/artifacts/${otherArtifact}`)}, { authorization: 'Bearer 9999999999999.' + 'A'.repeat(43) });
-  found.apiThroughReplicaListener = await get(${JSON.stringify(`${replicaUrl}/api/functions`)}, { authorization: 'Bearer ${TOKEN}' });
+  const get = (url, headers) =>
+    fetch(url, { headers, signal: AbortSignal.timeout(3000) }).then(
+      (r) => r.status,
+      (e) => (e.cause && e.cause.code) || e.message,
+    );
+  const otherUrl = ${JSON.stringify(`${replicaUrl}/api/artifacts/${otherArtifact}`)};
+  found.otherArtifactNoToken = await get(otherUrl, {});
+  found.otherArtifactForgedToken = await get(otherUrl, { authorization: 'Bearer 9999999999999.' + 'A'.repeat(43) });
+  found.apiThroughReplicaListener = await get(${JSON.stringify(`${replicaUrl}/api/functions`)}, {
+    authorization: 'Bearer ${TOKEN}',
+  });
   found.apiOnGateway = await get(${JSON.stringify(`http://${gateway}:${apiPort}/api/functions`)}, {});
   found.root = process.getuid();
   const status = read('/proc/self/status');
   found.capEff = /CapEff:\\s*(\\w+)/.exec(status)[1];
   found.noNewPrivs = /NoNewPrivs:\\s*(\\d)/.exec(status)[1];
   try { fs.writeFileSync('/opt/protium/x', '1'); found.writeRoot = 'ok'; } catch (e) { found.writeRoot = e.code; }
-  try { fs.writeFileSync('/var/lib/protium/artifacts/x', '1'); found.writeArtifact = 'ok'; } catch (e) { found.writeArtifact = e.code; }
+  try { fs.writeFileSync('/var/lib/protium/artifacts/x', '1'); found.writeArtifact = 'ok'; }
+  catch (e) { found.writeArtifact = e.code; }
   try { fs.writeFileSync('/tmp/x', '1'); found.writeTmp = 'ok'; } catch (e) { found.writeTmp = e.code; }
   return JSON.stringify(found);
 };`;
       const fn = await deployed(functionBody('c-probe', 'nodejs', probe));
       const res = await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'GET');
       assert.equal(res.status, 200, res.text);
-      const found = JSON.parse(res.text);
+      const found = JSON.parse(res.text) as { [p: string]: unknown; cache: string[] };
       for (const p of [d.dataDir, join(d.dataDir, 'store.db'), tokenFile, join(d.dataDir, 'artifacts', otherArtifact)])
         assert.equal(found[p], 'ENOENT', `${p}: ${JSON.stringify(found[p]).slice(0, 100)}`);
-      assert.equal(found.cache.length, 1, `only its own artifact is in its cache: ${found.cache}`);
+      assert.equal(found.cache.length, 1, `only its own artifact is in its cache: ${String(found.cache)}`);
       assert.equal(found.tokenInProcesses, false, 'the dashboard token is in no process it can see');
       assert.equal(found.otherArtifactNoToken, 401);
       assert.equal(found.otherArtifactForgedToken, 401);

@@ -269,7 +269,9 @@ export class DockerFunction {
         return this.replicaOf(container, name, t);
       } catch (e) {
         if (engineStatus(e) === 409 && attempt < 5) continue;
-        throw new Error(`Failed to create the replica container ${name} (image ${t.image}): ${engineMessage(e)}`);
+        throw new Error(`Failed to create the replica container ${name} (image ${t.image}): ${engineMessage(e)}`, {
+          cause: e,
+        });
       }
     }
   }

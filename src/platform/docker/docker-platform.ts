@@ -427,7 +427,7 @@ export class DockerPlatform implements Platform {
       await container.inspect();
     } catch (e) {
       if (engineStatus(e) === 404) throw apiError('REPLICA_LOG_NOT_FOUND', replica, ref.name);
-      throw new Error(`Failed to read the log of ${replica}: ${engineMessage(e)}`);
+      throw new Error(`Failed to read the log of ${replica}: ${engineMessage(e)}`, { cause: e });
     }
     return openContainerLog(this.docker, container, query);
   }

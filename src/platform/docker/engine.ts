@@ -69,6 +69,7 @@ export async function connectEngine(host: string): Promise<{ docker: Docker; ver
     throw new Error(
       `The container engine at ${host} does not answer (${engineMessage(e)}): start Docker, or run ` +
         `scripts/container-host.sh for Podman, and pass its address with --docker-host`,
+      { cause: e },
     );
   }
 }
