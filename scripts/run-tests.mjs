@@ -75,7 +75,8 @@ if (skips.length) {
   const lines = skips.map((s) => `  - ${relative(dist, s.file) || '?'}: ${s.name} — ${s.reason}`);
   if (failOnSkip) {
     console.error(
-      `\n${skips.length} test(s) skipped, and skips fail this run (PROTIUM_FAIL_ON_SKIP=1 or CI is set):\n${lines.join('\n')}`,
+      `\n${skips.length} test(s) skipped, and skips fail this run (PROTIUM_FAIL_ON_SKIP=1 or CI is ` +
+        `set):\n${lines.join('\n')}`,
     );
     if (status === 0) status = 1;
   } else {

@@ -53,7 +53,10 @@ export interface Config {
   connectionLimits: ConnectionLimits;
   /** Where replicas run (--platform): processes on this machine, or containers of a Docker Engine API. */
   platform: PlatformConfig;
-  /** The kube platform's cluster, namespace and processor image (--kubeconfig, --kube-namespace, --kube-processor-image). */
+  /**
+   * The kube platform's cluster, namespace and processor image (--kubeconfig, --kube-namespace,
+   * --kube-processor-image).
+   */
   kube: KubePlatformConfig;
 }
 
@@ -184,7 +187,8 @@ function parseInterpreters(entries: string[]): Record<string, string> {
     const path = i > 0 ? entry.slice(i + 1).trim() : '';
     if (!/^python:3\.\d+$/.test(runtime) || !path) {
       throw new ConfigError(
-        `--runtime-interpreter must be python:3.X=PATH (e.g. python:3.9=/usr/bin/python3.9; nodejs functions run in the processor's own Node.js), got "${entry}"`,
+        `--runtime-interpreter must be python:3.X=PATH (e.g. python:3.9=/usr/bin/python3.9; nodejs functions ` +
+          `run in the processor's own Node.js), got "${entry}"`,
       );
     }
     out[runtime] = path;
@@ -252,7 +256,8 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
   };
   if (connectionLimits.requestTimeoutMs < connectionLimits.headersTimeoutMs) {
     throw new ConfigError(
-      `--request-timeout (${pick('requestTimeout') ?? DEFAULTS.requestTimeout}) must be at least --headers-timeout (${pick('headersTimeout') ?? DEFAULTS.headersTimeout}): it covers the headers and the body`,
+      `--request-timeout (${pick('requestTimeout') ?? DEFAULTS.requestTimeout}) must be at least ` +
+        `--headers-timeout (${pick('headersTimeout') ?? DEFAULTS.headersTimeout}): it covers the headers and the body`,
     );
   }
   const kubeNamespace = pick('kubeNamespace');

@@ -75,7 +75,8 @@ function ensureWritable(dir: string): void {
     rmSync(probe);
   } catch (e) {
     throw new StartupError(
-      `The data directory ${dir} is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another with --data-dir`,
+      `The data directory ${dir} is not writable ` +
+        `(${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another with --data-dir`,
     );
   }
 }
@@ -320,7 +321,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       inUse: async () => [...(await platform.artifactsInUse()), ...controller.pinnedArtifacts()],
       log: log.child({ component: 'artifact-collector' }),
     });
-    steps.collector = () => collector!.stop();
+    steps.collector = () => collector.stop();
     // What the platform reports on its own: status to the store (through the controller), new versions
     // and removals to the invoker's pools, stopped replicas to the artifact collector.
     platform.subscribe((e) => {
@@ -383,10 +384,12 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE')
         throw new StartupError(
-          `Port ${config.gatewayListen.port} on ${config.gatewayListen.host} is already in use (--gateway-listen-addr): stop the other program or choose another address`,
+          `Port ${config.gatewayListen.port} on ${config.gatewayListen.host} is already in use ` +
+            `(--gateway-listen-addr): stop the other program or choose another address`,
         );
       throw new StartupError(
-        `Cannot listen on ${config.gatewayListen.host}:${config.gatewayListen.port} (--gateway-listen-addr): ${(e as Error).message}`,
+        `Cannot listen on ${config.gatewayListen.host}:${config.gatewayListen.port} ` +
+          `(--gateway-listen-addr): ${(e as Error).message}`,
       );
     }
     const show = (h: string, p: number) => {

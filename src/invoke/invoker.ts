@@ -118,8 +118,8 @@ export class Invoker {
       const opts: Dispatcher.DispatchOptions = {
         origin: `http://${req.target}`,
         path: req.path,
-        method: req.method as Dispatcher.HttpMethod,
-        headers: forwardableHeaders(req.headers as Record<string, string | string[] | undefined>),
+        method: req.method,
+        headers: forwardableHeaders(req.headers),
         body: req.body ?? null,
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,

@@ -62,7 +62,7 @@ export async function manifests(path: string, opts: ManifestOptions): Promise<st
   let fn: FunctionRecord;
   try {
     const body = readFunctionBody(input.config, { defaultNamespace: 'nuclio' });
-    fn = { ...enrichFunction(body), status: {} } as FunctionRecord;
+    fn = { ...enrichFunction(body), status: {} };
   } catch (e) {
     const field = (e as { field?: string }).field;
     throw new CliError(`${input.what}: ${(e as Error).message}${field ? ` (${field})` : ''}`);

@@ -71,7 +71,8 @@ export function loadKubeConfig(flags: KubeFlags): { kubeConfig: KubeConfig; name
   }
   if (!kc.getCurrentCluster())
     throw new Error(
-      `Failed to load the Kubernetes configuration from ${source.kind === 'file' ? source.path : 'the pod'}: no current cluster`,
+      `Failed to load the Kubernetes configuration from ${source.kind === 'file' ? source.path : 'the pod'}: no ` +
+        `current cluster`,
     );
   const contextNs = kc.getContextObject(kc.getCurrentContext())?.namespace;
   return { kubeConfig: kc, namespace: namespace ?? contextNs ?? 'default', source };

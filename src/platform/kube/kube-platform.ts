@@ -41,7 +41,7 @@ import {
 import type { Artifact } from '../../builder/builder.js';
 import { apiError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { FunctionRecord, FunctionRef, FunctionStatus } from '../../resources/types.js';
+import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
 import type { ConnectionLimits } from '../../util/connection-guard.js';
 import { parseDuration } from '../../util/duration.js';
 import { brokerOf } from '../../resources/broker-triggers/index.js';
@@ -209,7 +209,7 @@ export class KubePlatform implements Platform {
         kind: obj.kind,
         metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace ?? this.opts.namespace },
       };
-      return (await this.objects.read<KubernetesObject>(header)) as Obj;
+      return await this.objects.read<KubernetesObject>(header);
     } catch (e) {
       if (statusCode(e) === 404) return undefined;
       throw e;
@@ -221,11 +221,11 @@ export class KubePlatform implements Platform {
     for (let attempt = 0; ; attempt++) {
       const current = await this.read(obj);
       try {
-        if (!current) return (await this.objects.create(obj as KubernetesObject)) as Obj;
+        if (!current) return await this.objects.create(obj);
         const next = structuredClone(obj) as Obj;
         next.metadata.resourceVersion = current.metadata.resourceVersion;
         keep(current, next);
-        return (await this.objects.replace(next as KubernetesObject)) as Obj;
+        return await this.objects.replace(next);
       } catch (e) {
         // Someone else wrote it between our read and write (409): read again.
         if (statusCode(e) === 409 && attempt < 5) continue;
@@ -236,7 +236,7 @@ export class KubePlatform implements Platform {
 
   private async remove_(obj: KubeObject): Promise<void> {
     try {
-      await this.objects.delete(obj as KubernetesObject, undefined, undefined, undefined, undefined, 'Background');
+      await this.objects.delete(obj, undefined, undefined, undefined, undefined, 'Background');
     } catch (e) {
       if (statusCode(e) !== 404) throw e;
     }
@@ -316,7 +316,7 @@ export class KubePlatform implements Platform {
     };
     if (objs.configMap) {
       try {
-        await this.objects.create(withOwner(objs.configMap, owner) as KubernetesObject);
+        await this.objects.create(withOwner(objs.configMap, owner));
       } catch (e) {
         // Immutable and named by its content: one that exists is this one.
         if (statusCode(e) !== 409) throw e;
@@ -427,7 +427,7 @@ export class KubePlatform implements Platform {
       if (state.servingArtifact) state.artifact = state.servingArtifact;
     } else current.spec.replicas = 0;
     try {
-      await this.objects.replace(current as KubernetesObject);
+      await this.objects.replace(current);
     } catch (e) {
       this.opts.log.warn({ err: String(e) }, 'kube: rolling back a failed version failed');
     }
@@ -652,7 +652,7 @@ export class KubePlatform implements Platform {
     if ((problem || crashed) && state.reported !== 'unhealthy') {
       state.reported = 'unhealthy';
       const message = problem ?? `Replica ${pod.metadata?.name} exited and is restarting`;
-      this.emit({ type: 'status', ref, status: { state: 'unhealthy', message } as Partial<FunctionStatus> });
+      this.emit({ type: 'status', ref, status: { state: 'unhealthy', message } });
     } else if (!problem && state.reported === 'unhealthy' && pods.length > 0 && pods.every(isReadyPod)) {
       state.reported = 'ready';
       this.emit({ type: 'status', ref, status: { state: 'ready', message: '' } });
@@ -771,7 +771,10 @@ export function podProblem(p: V1Pod): string | undefined {
     const waiting = c.state?.waiting;
     const last = c.lastState?.terminated;
     if (last?.reason === 'OOMKilled')
-      return `Replica ${p.metadata?.name}: container ${c.name} was killed for using more memory than spec.resources.limits.memory allows (OOMKilled)`;
+      return (
+        `Replica ${p.metadata?.name}: container ${c.name} was killed for using more memory than ` +
+        `spec.resources.limits.memory allows (OOMKilled)`
+      );
     if (
       waiting &&
       [
@@ -783,7 +786,10 @@ export function podProblem(p: V1Pod): string | undefined {
       ].includes(waiting.reason ?? '')
     ) {
       const exit = last ? ` (exited with code ${last.exitCode}${last.reason ? `, ${last.reason}` : ''})` : '';
-      return `Replica ${p.metadata?.name}: container ${c.name} ${waiting.reason}${exit}${waiting.message ? `: ${waiting.message}` : ''}`;
+      return (
+        `Replica ${p.metadata?.name}: container ${c.name} ${waiting.reason}${exit}` +
+        `${waiting.message ? `: ${waiting.message}` : ''}`
+      );
     }
   }
   return undefined;

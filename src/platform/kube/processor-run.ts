@@ -78,7 +78,7 @@ export function processorRun(i: ProcessorRunInput): ProcessorRun {
       triggers: spec.triggers ?? {},
       env: spec.env ?? [],
       eventTimeoutMs: parseDuration(spec.eventTimeout || '0') ?? 0,
-      runtimeAttributes: (spec.runtimeAttributes ?? {}) as Record<string, unknown>,
+      runtimeAttributes: spec.runtimeAttributes ?? {},
       ...(artifact.family === 'python' ? { pythonPath: 'python3' } : {}),
       pythonRuntimeDir: IMAGE_PYTHON_RUNTIME_DIR,
       connectionLimits: i.connectionLimits,

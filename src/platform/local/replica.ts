@@ -74,7 +74,7 @@ export class Replica extends EventEmitter {
     this.triggers.clear();
     const argv = [process.execPath, ...(this.opts.nodeArgs ?? []), this.opts.program];
     const [command, ...args] = this.opts.wrap?.length ? [...this.opts.wrap, ...argv] : argv;
-    const child = spawn(command!, args, {
+    const child = spawn(command, args, {
       cwd: this.opts.cwd,
       env: { ...this.opts.env, PROTIUM_PROCESSOR_CONFIG: this.opts.configPath },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -111,7 +111,8 @@ export class Replica extends EventEmitter {
         () =>
           settle(
             new Error(
-              `Function wasn't ready in time (${this.opts.readinessTimeoutMs / 1000} s, spec.readinessTimeoutSeconds). Logs:\n${this.lastLines()}`,
+              `Function wasn't ready in time (${this.opts.readinessTimeoutMs / 1000} s, ` +
+                `spec.readinessTimeoutSeconds). Logs:\n${this.lastLines()}`,
             ),
           ),
         this.opts.readinessTimeoutMs,
