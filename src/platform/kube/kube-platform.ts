@@ -80,6 +80,8 @@ export interface KubePlatformOptions {
   artifacts: ArtifactSource;
   connectionLimits: ConnectionLimits;
   log: Logger;
+  /** --external-ip: the addresses reported instead of the nodes'. */
+  externalIps?: string[];
   /** How often the in-flight scaler runs (ms). */
   scaleIntervalMs?: number;
 }
@@ -155,6 +157,7 @@ export class KubePlatform implements Platform {
   static async start(opts: KubePlatformOptions): Promise<KubePlatform> {
     const p = new KubePlatform(opts);
     await Promise.all([p.pods.start(), p.slices.start()]);
+    await p.externalIps().catch((e: unknown) => opts.log.warn({ err: String(e) }, 'kube: cannot list the nodes'));
     p.scaler = setInterval(() => void p.scaleAll(), opts.scaleIntervalMs ?? 1_000);
     p.scaler.unref();
     return p;
@@ -461,13 +464,21 @@ export class KubePlatform implements Platform {
     return { httpPort: port ?? HTTP_PORT, internalInvocationUrls: internal, externalInvocationUrls: external };
   }
 
-  /** The nodes' external addresses (their internal ones where they have none). */
+  /** The nodes' external addresses (their internal ones where they have none), or --external-ip. */
   async externalIps(): Promise<string[]> {
+    if (this.opts.externalIps) return this.opts.externalIps;
     const nodes = await this.core.listNode();
     const pick = (type: string) =>
       nodes.items.flatMap((n) => (n.status?.addresses ?? []).filter((a) => a.type === type).map((a) => a.address));
     const ext = pick('ExternalIP');
-    return [...new Set(ext.length ? ext : pick('InternalIP'))];
+    this.nodeIps = [...new Set(ext.length ? ext : pick('InternalIP'))];
+    return this.nodeIps;
+  }
+
+  private nodeIps: string[] = [];
+  /** What /api/external_ip_addresses answers: the addresses last read from the nodes (at start, at each apply). */
+  externalAddresses(): string[] {
+    return this.opts.externalIps ?? this.nodeIps;
   }
 
   // ---- route: the activator -----------------------------------------------------------------------
@@ -700,7 +711,9 @@ export class KubePlatform implements Platform {
     const controller = await new Log(this.opts.kubeConfig).log(this.opts.namespace, replica, container, out, {
       follow: query.follow,
       ...(query.sinceMs !== undefined ? { sinceSeconds: Math.max(1, Math.ceil(query.sinceMs / 1000)) } : {}),
-      ...(query.tailLines !== undefined ? { tailLines: query.tailLines } : {}),
+      // The client leaves out a falsy tailLines, so a follow from now (tailLines 0) would start with the
+      // whole log: the string '0' is truthy and reaches the query as tailLines=0.
+      ...(query.tailLines !== undefined ? { tailLines: String(query.tailLines) as unknown as number } : {}),
     });
     const stop = () => {
       controller.abort();
