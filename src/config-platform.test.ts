@@ -71,15 +71,31 @@ describe('loadConfig(): --platform, --docker-host, --base-image', () => {
 describe('loadConfig(): --kube-dashboard-url', () => {
   for (const [raw, env, want] of [
     [{}, {}, undefined],
-    [{ kubeDashboardUrl: 'http://protium-dashboard.protium.svc:8070' }, {}, 'http://protium-dashboard.protium.svc:8070'],
+    [
+      { kubeDashboardUrl: 'http://protium-dashboard.protium.svc:8070' },
+      {},
+      'http://protium-dashboard.protium.svc:8070',
+    ],
     [{}, { PROTIUM_KUBE_DASHBOARD_URL: 'https://dash.example.com/' }, 'https://dash.example.com'],
-    [{ kubeDashboardUrl: 'http://10.0.0.5:8070' }, { PROTIUM_KUBE_DASHBOARD_URL: 'http://other:1' }, 'http://10.0.0.5:8070'],
+    [
+      { kubeDashboardUrl: 'http://10.0.0.5:8070' },
+      { PROTIUM_KUBE_DASHBOARD_URL: 'http://other:1' },
+      'http://10.0.0.5:8070',
+    ],
   ] as const) {
     it(`${JSON.stringify(raw)} ${JSON.stringify(env)} → ${want}`, () => {
       assert.equal(loadConfig({ platform: 'kube', ...raw }, env).kube.dashboardUrl, want);
     });
   }
-  for (const bad of ['protium-dashboard:8070', 'ftp://x', 'http://x/api', 'http://u:p@x', 'http://x?a=1', 'http://x#f', '']) {
+  for (const bad of [
+    'protium-dashboard:8070',
+    'ftp://x',
+    'http://x/api',
+    'http://u:p@x',
+    'http://x?a=1',
+    'http://x#f',
+    '',
+  ]) {
     it(`refuses ${JSON.stringify(bad)}`, () =>
       assert.throws(
         () => loadConfig({ platform: 'kube', kubeDashboardUrl: bad }, { PROTIUM_KUBE_DASHBOARD_URL: bad || 'x' }),
