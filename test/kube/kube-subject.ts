@@ -67,23 +67,64 @@ export function fakeKubeConfig(url: string, namespace: string): KubeConfig {
 
 export interface KubeSubject {
   platform: KubePlatform;
-  api: FakeApiServer;
+  /** The fake API server (none on a real cluster). */
+  api?: FakeApiServer;
   artifactFor(source: { runtime: string; handler: string; code: string }): Promise<Artifact>;
   close(): Promise<void>;
 }
 
-/** The artifact endpoint alone, on 127.0.0.1 (where the fake kubelet's pods reach it). */
-async function artifactEndpoint(archives: ArtifactArchives, tokens: ArtifactTokens): Promise<FastifyInstance> {
+/** The artifact endpoint alone, on `host` (where pods reach it). */
+async function artifactEndpoint(
+  archives: ArtifactArchives,
+  tokens: ArtifactTokens,
+  host: string,
+): Promise<FastifyInstance> {
   const app = Fastify({ ajv: AJV_OPTIONS, schemaController: SCHEMA_CONTROLLER });
   installRequestValidation(app);
   installErrorHandling(app, silentLogger());
   installAuth(app, undefined);
   artifactRoutes(app, { archives, tokens });
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host, port: 0 });
   return app;
 }
 
-export async function kubeSubject(opts: { scaleIntervalMs?: number } = {}): Promise<KubeSubject> {
+/** Where the platform runs functions: the cluster, and how its pods reach this process. */
+export interface KubeTarget {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  processorImage: string;
+  /** The address the artifact endpoint listens on, and the URL pods reach it at (given its port). */
+  endpointHost: string;
+  endpointUrl: (port: number) => string;
+  /** Stops what the target started (the fake API server). */
+  close(): Promise<void>;
+}
+
+/** The fake API server as a target: pods are processes of this machine, the endpoint on 127.0.0.1. */
+async function fakeTarget(): Promise<KubeTarget & { api: FakeApiServer }> {
+  const api = new FakeApiServer({
+    rules: installRules(),
+    kubelet: {
+      timeScale: 0.2,
+      baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      images: { [PROCESSOR_IMAGE]: processorImage() },
+    },
+  });
+  const url = await api.listen();
+  return {
+    api,
+    kubeConfig: fakeKubeConfig(url, 'protium'),
+    namespace: 'protium',
+    processorImage: PROCESSOR_IMAGE,
+    endpointHost: '127.0.0.1',
+    endpointUrl: (port) => `http://127.0.0.1:${port}`,
+    close: () => api.close(),
+  };
+}
+
+/** A kube platform over `target` (the fake API server by default), with the real builder and artifact endpoint. */
+export async function kubeSubject(opts: { scaleIntervalMs?: number; target?: KubeTarget } = {}): Promise<KubeSubject> {
+  const target = opts.target ?? (await fakeTarget());
   const dir = mkdtempSync(join(tmpdir(), 'protium-kube-platform-'));
   const config = loadConfig({ listenAddr: '127.0.0.1:0', dataDir: dir }, {});
   const layout = dataLayout(dir);
@@ -102,24 +143,22 @@ export async function kubeSubject(opts: { scaleIntervalMs?: number } = {}): Prom
   });
   const archives = new ArtifactArchives((id) => artifacts.dirOf(id), layout.archives);
   const tokens = new ArtifactTokens();
-  const app = await artifactEndpoint(archives, tokens);
-  const address = app.server.address() as { port: number };
-  const api = new FakeApiServer({
-    rules: installRules(),
-    kubelet: {
-      timeScale: 0.2,
-      baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-      images: { [PROCESSOR_IMAGE]: processorImage() },
-    },
-  });
-  const url = await api.listen();
-  let platform: KubePlatform;
+  let app: FastifyInstance | undefined;
+  let platform: KubePlatform | undefined;
+  const cleanUp = async () => {
+    await platform?.close();
+    await target.close();
+    await app?.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
+    app = await artifactEndpoint(archives, tokens, target.endpointHost);
+    const port = (app.server.address() as { port: number }).port;
     platform = await KubePlatform.start({
-      kubeConfig: fakeKubeConfig(url, 'protium'),
-      namespace: 'protium',
-      processorImage: PROCESSOR_IMAGE,
-      dashboard: { url: () => `http://127.0.0.1:${address.port}` },
+      kubeConfig: target.kubeConfig,
+      namespace: target.namespace,
+      processorImage: target.processorImage,
+      dashboard: { url: () => target.endpointUrl(port) },
       artifacts: {
         digest: async (id) => (await archives.archive(id))?.digest,
         token: (id) => tokens.issueLasting(id),
@@ -129,14 +168,12 @@ export async function kubeSubject(opts: { scaleIntervalMs?: number } = {}): Prom
       scaleIntervalMs: opts.scaleIntervalMs ?? 1_000,
     });
   } catch (e) {
-    await api.close();
-    await app.close();
-    rmSync(dir, { recursive: true, force: true });
+    await cleanUp();
     throw e;
   }
   return {
     platform,
-    api,
+    api: (target as { api?: FakeApiServer }).api,
     artifactFor: (source) =>
       builder.build({
         metadata: { name: 'contract', namespace: 'contract' },
@@ -146,11 +183,6 @@ export async function kubeSubject(opts: { scaleIntervalMs?: number } = {}): Prom
           build: { functionSourceCode: Buffer.from(source.code).toString('base64') },
         },
       } as FunctionConfig),
-    async close() {
-      await platform.close();
-      await api.close();
-      await app.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close: cleanUp,
   };
 }
