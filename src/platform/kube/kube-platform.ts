@@ -18,6 +18,8 @@
  * - **states** come from the pods (a watch): a container waiting in CrashLoopBackOff or ImagePullBackOff,
  *   or last terminated OOMKilled, makes the function `unhealthy` with that reason; all ready again,
  *   `ready`. **replicas** are the pods, **logs** the pod log API, **remove** deletes the root Service.
+ * - **cron triggers at zero**: while a function has no pod, the platform keeps its cron schedules and
+ *   sends each tick's event through route() — the tick wakes it (cron-at-zero.ts).
  */
 import { PassThrough } from 'node:stream';
 import net from 'node:net';
@@ -62,6 +64,7 @@ import { isUserImage } from './kube-defaults.js';
 import { LABELS, objectName, refOf, selectorOf, selectorString } from './names.js';
 import { functionObjects, HEALTH_PORT, HTTP_PORT, withOwner, type KubeObject } from './objects.js';
 import { processorRun } from './processor-run.js';
+import { CronAtZero, type CronTick } from './cron-at-zero.js';
 
 /** Where pods fetch an artifact: the dashboard's artifact endpoint, a credential, the archive's digest. */
 export interface ArtifactSource {
@@ -122,6 +125,7 @@ export class KubePlatform implements Platform {
   private readonly changed = new Set<() => void>();
   private scaler?: NodeJS.Timeout;
   private closed = false;
+  private readonly cron: CronAtZero;
 
   private constructor(private readonly opts: KubePlatformOptions) {
     const kc = opts.kubeConfig;
@@ -149,6 +153,15 @@ export class KubePlatform implements Platform {
         setTimeout(() => void inf.start().catch(() => {}), 1_000).unref();
       });
     }
+    this.cron = new CronAtZero({
+      atZero: (ref) => this.podsOf(ref).every((p) => !!p.metadata?.deletionTimestamp),
+      fire: (ref, tick) => this.fireCron(ref, tick),
+      onError: (ref, tick, err) =>
+        this.opts.log.warn(
+          { function: keyOf(ref), trigger: tick.trigger, err: err.message },
+          'kube: a cron tick of a function at zero was not delivered',
+        ),
+    });
     this.pods.on('update', (pod) => this.podChanged(pod));
     this.pods.on('add', (pod) => this.podChanged(pod));
   }
@@ -346,12 +359,14 @@ export class KubePlatform implements Platform {
     const endpoint = await this.endpointOf(service);
     if (disabled) {
       state.serving = false;
+      this.cron.remove(ref);
       return endpoint;
     }
     if (opts.parked) {
       state.serving = true;
       state.servingTemplate = deployment.spec.template as Obj;
       state.servingArtifact = artifact;
+      await this.cron.set(ref, fn);
       return endpoint;
     }
     const failure = await this.rollout(fn, deployment, opts.signal);
@@ -366,6 +381,7 @@ export class KubePlatform implements Platform {
     state.lastActivity = Date.now();
     if (hadServed) this.emit({ type: 'routeChanged', ref, targets: [this.address(service)] });
     await this.collectConfigMaps(ref, objs.configMap?.metadata.name);
+    await this.cron.set(ref, fn);
     this.emit({ type: 'replicasStopped', ref });
     state.reported = 'ready';
     return endpoint;
@@ -521,6 +537,32 @@ export class KubePlatform implements Platform {
       throw apiError('FUNCTION_NOT_ROUTABLE', ref.name, why);
     }
     return address;
+  }
+
+  /** Delivers a cron tick of a function at zero: through the activator, to its http trigger. */
+  private async fireCron(ref: FunctionRef, tick: CronTick): Promise<void> {
+    const address = await this.route(ref);
+    const timeoutMs = (parseDuration(this.fns.get(keyOf(ref))?.fn.spec.eventTimeout || '') || 60_000) + 5_000;
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        `http://${address}/`,
+        {
+          method: 'POST',
+          agent: false,
+          timeout: timeoutMs,
+          headers: { ...tick.headers, 'content-length': Buffer.byteLength(tick.body) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
+      req.on('error', reject);
+      req.end(tick.body);
+    });
+    if (status >= 500) throw new Error(`the function answered ${status}`);
   }
 
   /** Scales a function at zero to its minimum (at least one). */
@@ -728,6 +770,7 @@ export class KubePlatform implements Platform {
   async remove(ref: FunctionRef): Promise<void> {
     const state = this.fns.get(keyOf(ref));
     this.fns.delete(keyOf(ref));
+    this.cron.remove(ref);
     const name = objectName(ref);
     const address = this.serviceAddress(ref);
     await this.remove_({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: this.opts.namespace } });
@@ -759,6 +802,7 @@ export class KubePlatform implements Platform {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.cron.close();
     clearInterval(this.scaler);
     await Promise.all([this.pods.stop(), this.slices.stop()]);
     this.notify();
