@@ -18,7 +18,9 @@ const HANDLER = `exports.handler = async (context, event) => {
   const cron = Object.entries(h).find(([k]) => k.toLowerCase() === 'x-protium-cron-trigger');
   await fetch(process.env.SINK, { method: 'POST', body: JSON.stringify({
     kind: event.trigger && event.trigger.kind, body: event.body.toString(), delivered: cron ? cron[1] : null,
-    tick: Object.entries(h).find(([k]) => k.toLowerCase() === 'x-tick')?.[1] ?? null, pod: process.env.HOSTNAME }) });
+    tick: Object.entries(h).find(([k]) => k.toLowerCase() === 'x-tick')?.[1] ?? null,
+    invoke: Object.entries(h).find(([k]) => k.toLowerCase() === 'x-nuclio-invoke-trigger')?.[1] ?? null,
+    pod: process.env.HOSTNAME }) });
   return 'ok';
 };
 `;
@@ -28,6 +30,7 @@ interface Hit {
   body: string;
   delivered: string | null;
   tick: string | null;
+  invoke: string | null;
   pod: string;
 }
 
@@ -90,8 +93,8 @@ describe('cron triggers of a function scaled to zero (kube platform, fake API se
     await until('a delivered tick', () => hits.length > 0);
     const first = hits[0]!;
     assert.deepEqual(
-      { body: first.body, delivered: first.delivered, tick: first.tick },
-      { body: 'tick-body', delivered: 'tick', tick: 'yes' },
+      { body: first.body, delivered: first.delivered, tick: first.tick, invoke: first.invoke },
+      { body: 'tick-body', delivered: 'tick', tick: 'yes', invoke: 'cron' },
       "the trigger's event, delivered by the platform",
     );
     assert.match(first.pod, /^nuclio-contract-ticker-/, 'a pod the tick woke');

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -142,6 +142,29 @@ describe('protium kube manifests', () => {
       assert.notEqual(run.code, 0);
       assert.equal(run.stdout, '');
       assert.match(run.stderr, /^protium: .*metadata\.name/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('protium kube processor-image', () => {
+  it('writes the build context the docker platform builds from; refuses a folder that is not empty', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'protium-processor-context-'));
+    try {
+      const run = await cli(['kube', 'processor-image', dir]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^Wrote the processor image's build context \(\d+ files\)/);
+      assert.equal(
+        readFileSync(join(dir, 'Dockerfile'), 'utf8'),
+        readFileSync(join(ROOT, 'images/processor/Dockerfile'), 'utf8'),
+      );
+      assert.ok(statSync(join(dir, 'protium/bin/processor')).mode & 0o100, 'the entry point is executable');
+      for (const f of ['dist/src/processor/main.js', 'dist/src/processor/fetch-artifact.js', 'package.json'])
+        assert.ok(existsSync(join(dir, 'protium', f)), f);
+      const again = await cli(['kube', 'processor-image', dir]);
+      assert.equal(again.code, 2);
+      assert.match(again.stderr, /Refusing to write .* the folder is not empty/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,7 +4,8 @@
  * schedule; while it has none, the dashboard keeps the schedule and at each tick sends the trigger's event
  * through the activator (`route()`: the tick wakes the function), to the function's http trigger — as
  * Nuclio's "kube" cron mode has a CronJob call the function's Service. The event is the trigger's
- * `attributes.event` (body, headers), POSTed to `/`, with `X-Protium-Cron-Trigger: <trigger name>`.
+ * `attributes.event` (body, headers), POSTed to `/`, with Nuclio's `X-Nuclio-Invoke-Trigger: cron` (what
+ * its CronJobs send) and `X-Protium-Cron-Trigger: <trigger name>`.
  *
  * `cronTicks` is pure (what to fire, and when); `CronAtZero` keeps the timers.
  */
@@ -14,6 +15,8 @@ import { parseDuration } from '../../util/duration.js';
 
 /** The header naming the cron trigger of an event the dashboard delivered. */
 export const CRON_TRIGGER_HEADER = 'X-Protium-Cron-Trigger';
+/** The header Nuclio's cron CronJobs send (`cron`): handlers written for them tell cron events by it. */
+export const NUCLIO_INVOKE_TRIGGER_HEADER = 'X-Nuclio-Invoke-Trigger';
 
 /** One cron trigger's schedule and event. */
 export interface CronTick {
@@ -39,6 +42,7 @@ export function cronTicks(fn: FunctionRecord): CronTick[] {
     const ev = (a.event ?? {}) as { body?: unknown; headers?: Record<string, unknown> };
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(ev.headers ?? {})) headers[k] = String(v);
+    headers[NUCLIO_INVOKE_TRIGGER_HEADER] = 'cron';
     headers[CRON_TRIGGER_HEADER] = name;
     const body = typeof ev.body === 'string' ? ev.body : ev.body === undefined ? '' : JSON.stringify(ev.body);
     if (interval && interval > 0) out.push({ trigger: name, intervalMs: interval, body, headers });
