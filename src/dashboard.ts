@@ -41,8 +41,7 @@ import { Interpreters } from './platform/local/interpreters.js';
 import { findBwrap, homeFoldersToKeep } from './platform/local/sandbox.js';
 import { DockerPlatform } from './platform/docker/docker-platform.js';
 import { dashboardServiceUrl } from './platform/kube/kube-defaults.js';
-import { loadKubeConfig } from './platform/kube/kube-connection.js';
-import { KubePlatform } from './platform/kube/kube-platform.js';
+import type { KubePlatform } from './platform/kube/kube-platform.js';
 import { deriveKey, loadOrCreateSecret } from './api/persisted-secret.js';
 import type { Platform } from './platform/platform.js';
 import { StreamService } from './streams/stream-service.js';
@@ -291,6 +290,10 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       platform = docker;
     } else if (config.platform.kind === 'kube') {
       try {
+        // Loaded only here: the Kubernetes client is hundreds of modules, which the ESM loader opens at
+        // once — a cost (and, under a low descriptor limit, an EMFILE) every other dashboard need not pay.
+        const { loadKubeConfig } = await import('./platform/kube/kube-connection.js');
+        const { KubePlatform } = await import('./platform/kube/kube-platform.js');
         const cluster = loadKubeConfig({
           ...(config.kube.kubeconfig ? { kubeconfig: config.kube.kubeconfig } : {}),
           ...(config.kube.namespace ? { namespace: config.kube.namespace } : {}),

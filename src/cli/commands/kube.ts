@@ -24,7 +24,6 @@ import { runtimeFamily } from '../../resources/runtimes.js';
 import type { FunctionRecord } from '../../resources/types.js';
 import { CliError } from '../errors.js';
 import { PACKAGE_ROOT } from '../../paths.js';
-import { processorContext } from '../../platform/docker/processor-image.js';
 import { loadDeployInput } from '../function-yaml.js';
 
 interface ManifestOptions {
@@ -80,6 +79,8 @@ export async function writeProcessorContext(dir: string): Promise<number> {
     throw new CliError(`Refusing to write the processor image's build context into ${dir}: the folder is not empty`, 2);
   if (!existsSync(join(PACKAGE_ROOT, 'dist', 'src', 'processor', 'main.js')))
     throw new CliError('The processor is not compiled: run npm run build first');
+  // Loaded here only: the context's import scan (es-module-lexer) is no other command's cost.
+  const { processorContext } = await import('../../platform/docker/processor-image.js');
   const files = await processorContext(PACKAGE_ROOT);
   for (const f of files) {
     const path = join(dir, ...f.rel.split('/'));

@@ -13,17 +13,38 @@ describe('cronTicks()', () => {
     [
       'an interval with a body and headers',
       { t: { kind: 'cron', attributes: { interval: '30s', event: { body: 'b', headers: { A: 1 } } } } },
-      [{ trigger: 't', intervalMs: 30_000, body: 'b', headers: { A: '1', 'X-Nuclio-Invoke-Trigger': 'cron', 'X-Protium-Cron-Trigger': 't' } }],
+      [
+        {
+          trigger: 't',
+          intervalMs: 30_000,
+          body: 'b',
+          headers: { A: '1', 'X-Nuclio-Invoke-Trigger': 'cron', 'X-Protium-Cron-Trigger': 't' },
+        },
+      ],
     ],
     [
       '@every is an interval',
       { t: { kind: 'cron', attributes: { schedule: '@every 2m' } } },
-      [{ trigger: 't', intervalMs: 120_000, body: '', headers: { 'X-Nuclio-Invoke-Trigger': 'cron', 'X-Protium-Cron-Trigger': 't' } }],
+      [
+        {
+          trigger: 't',
+          intervalMs: 120_000,
+          body: '',
+          headers: { 'X-Nuclio-Invoke-Trigger': 'cron', 'X-Protium-Cron-Trigger': 't' },
+        },
+      ],
     ],
     [
       'a schedule (robfig descriptors normalised), an object body as JSON',
       { t: { kind: 'cron', attributes: { schedule: '@hourly', event: { body: { a: 1 } } } } },
-      [{ trigger: 't', schedule: '0 * * * *', body: '{"a":1}', headers: { 'X-Nuclio-Invoke-Trigger': 'cron', 'X-Protium-Cron-Trigger': 't' } }],
+      [
+        {
+          trigger: 't',
+          schedule: '0 * * * *',
+          body: '{"a":1}',
+          headers: { 'X-Nuclio-Invoke-Trigger': 'cron', 'X-Protium-Cron-Trigger': 't' },
+        },
+      ],
     ],
     ['a disabled trigger', { t: { kind: 'cron', disabled: true, attributes: { interval: '1s' } } }, []],
     ['neither schedule nor interval', { t: { kind: 'cron', attributes: {} } }, []],
