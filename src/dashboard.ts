@@ -374,7 +374,13 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     steps.controller = () => controller.stop();
     collector = new ArtifactCollector({
       store,
-      collect: (keep) => artifacts.collect(keep),
+      // On a cluster the archives pods fetch are the only copies platform code keeps besides the artifact:
+      // those of collected artifacts go with them (the docker platform prunes its own with its volumes).
+      collect: async (keep) => {
+        const removed = await artifacts.collect(keep);
+        if (kube) await archived.archives.pruneCollected();
+        return removed;
+      },
       inUse: async () => [...(await platform.artifactsInUse()), ...controller.pinnedArtifacts()],
       log: log.child({ component: 'artifact-collector' }),
     });

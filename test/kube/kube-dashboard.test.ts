@@ -9,7 +9,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,5 +165,23 @@ describe('the dashboard with --platform kube (fake API server)', { timeout: 300_
     assert.equal(woken.status, 200, woken.text);
     assert.match(woken.text, /^hello awake from nuclio-nuclio-hello-/);
     assert.ok(!pods.includes(woken.text.split(' from ')[1]!), 'a new pod answered');
+  });
+
+  it("deleting the function deletes its objects (the Service's cascade) and, once collected, its artifact's archive", async () => {
+    const fn = (await d!.api('GET', '/api/functions/hello')).json;
+    const id = /:([0-9a-f]{32})$/.exec(String(fn.spec.image))?.[1];
+    assert.ok(id, `the artifact id in spec.image ${fn.spec.image}`);
+    const archive = join(d!.dashboard.layout.archives, `${id}.tar`);
+    assert.ok(existsSync(archive), 'pods fetched this archive');
+    assert.equal(
+      (await d!.api('DELETE', '/api/api_gateways', { body: { metadata: { name: 'hello-gw' } } })).status,
+      204,
+    );
+    assert.equal((await d!.api('DELETE', '/api/functions', { body: { metadata: { name: 'hello' } } })).status, 204);
+    await until(
+      'the objects are gone',
+      async () => (api.services().length === 0 && api.pods().length === 0) || undefined,
+    );
+    await until('the archive is gone', async () => !existsSync(archive) || undefined);
   });
 });
