@@ -32,6 +32,8 @@ import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
 import type { ConnectionLimits } from '../../util/connection-guard.js';
 import { hostAddresses } from '../local/host-addresses.js';
 import { candidatePorts, listenOnFree } from '../local/port-pool.js';
+import { fixedPortOf, hostEndpoint, routeTo, targetsOf } from '../host-endpoints.js';
+import { PlatformEvents } from '../platform-events.js';
 import {
   ApplyError,
   type ApplyOptions,
@@ -98,7 +100,6 @@ export interface DockerPlatformOptions {
 }
 
 const key = (ref: FunctionRef) => `${ref.namespace}/${ref.name}`;
-const hostPort = (host: string, port: number) => `${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 /** This dashboard's id in `dataDir` (made on first use): what it labels its containers with. */
 export function dashboardIdOf(dataDir: string): string {
@@ -122,7 +123,6 @@ export class DockerPlatform implements Platform {
   private readonly closing = new Set<DockerFunction>();
   private readonly usedPorts = new Set<number>();
   private readonly reserved = new Map<number, string>();
-  private readonly listeners = new Set<PlatformListener>();
   /** Replicas an earlier run left, by function key, until adopted or removed. */
   private readonly leftovers = new Map<string, Leftover[]>();
   private readonly adoptTimer: NodeJS.Timeout;
@@ -130,6 +130,7 @@ export class DockerPlatform implements Platform {
   private readonly volumes: ArtifactVolumes;
   private replicaUrl?: Promise<string>;
   private pruning?: NodeJS.Timeout;
+  private readonly events: PlatformEvents;
   private closed = false;
 
   private constructor(
@@ -139,6 +140,7 @@ export class DockerPlatform implements Platform {
     private readonly opts: DockerPlatformOptions,
     leftovers: (Leftover & { ref: FunctionRef })[][],
   ) {
+    this.events = new PlatformEvents(opts.log);
     for (const { ref, port } of opts.reservedPorts ?? [])
       if (!this.reserved.has(port)) this.reserved.set(port, key(ref));
     for (const list of leftovers) if (list.length) this.leftovers.set(key(list[0]!.ref), list);
@@ -212,20 +214,11 @@ export class DockerPlatform implements Platform {
   }
 
   subscribe(listener: PlatformListener): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.events.subscribe(listener);
   }
 
   private emit(event: PlatformEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(event);
-      } catch (e) {
-        this.opts.log.warn({ err: e, event: event.type }, 'a platform event listener failed');
-      }
-    }
+    this.events.emit(event);
   }
 
   /** The dashboard's URL as containers reach it (its listener on the container network, opened once). */
@@ -271,33 +264,21 @@ export class DockerPlatform implements Platform {
   }
 
   private endpoint(port: number): Endpoint {
-    const host = this.opts.host;
-    const any = host === '0.0.0.0' || host === '::';
-    const internal = [this.routeTo(port)];
-    const external = any ? this.externalAddresses().map((ip) => hostPort(ip, port)) : [hostPort(host, port)];
-    return {
-      httpPort: port,
-      internalInvocationUrls: internal,
-      externalInvocationUrls: external.length ? external : internal,
-    };
+    return hostEndpoint(this.opts.host, () => this.externalAddresses(), port);
   }
 
   private routeTo(port: number): string {
-    const host = this.opts.host;
-    return hostPort(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, port);
+    return routeTo(this.opts.host, port);
   }
 
   private targets(port: number): string[] {
-    const e = this.endpoint(port);
-    return [...new Set([...e.internalInvocationUrls, ...e.externalInvocationUrls])];
+    return targetsOf(this.endpoint(port));
   }
 
   private async functionFor(fn: FunctionRecord): Promise<DockerFunction> {
     if (this.closed) throw new Error('The platform is shutting down');
     const ref = { namespace: fn.metadata.namespace!, name: fn.metadata.name! };
-    const http = Object.values(fn.spec.triggers ?? {}).find((t) => t.kind === 'http');
-    const fixed =
-      typeof http?.attributes?.port === 'number' && http.attributes.port > 0 ? http.attributes.port : undefined;
+    const fixed = fixedPortOf(fn);
     let f = this.functions.get(key(ref));
     if (f && fixed && f.port !== fixed) {
       // The http trigger asks for another port: move.

@@ -10,7 +10,7 @@ import { CONTAINER_HEALTH_PORT, CONTAINER_HTTP_PORT } from '../../processor/conf
 import { resourceLimits } from '../../resources/quantity.js';
 import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
 import type { ConnectionLimits } from '../../util/connection-guard.js';
-import { parseDuration } from '../../util/duration.js';
+import { processorConfigOf, readsStreams } from '../processor-config.js';
 import { ARTIFACT_MOUNT, type ReplicaTemplate } from './container-spec.js';
 import { IMAGE_PYTHON_RUNTIME_DIR } from './processor-image.js';
 
@@ -64,7 +64,7 @@ export function replicaTemplate(i: TemplateInput): ReplicaTemplate {
   const dir = cachedArtifactDir(ARTIFACT_MOUNT, i.cache.digest);
   const npmGlobal = join(dir, '.protium', 'npm-global');
   const sitePackages = join(dir, '.protium', 'site-packages');
-  const streams = Object.values(spec.triggers ?? {}).some((t) => t.kind === 'v3ioStream');
+  const streams = readsStreams(fn);
   const env: Record<string, string> = {
     PATH: `${join(npmGlobal, 'bin')}:${join(sitePackages, 'bin')}:${IMAGE_PATH}`,
     HOME: '/tmp',
@@ -88,22 +88,12 @@ export function replicaTemplate(i: TemplateInput): ReplicaTemplate {
     volume: i.cache.volume,
     artifactDir: dir,
     env,
-    config: {
-      namespace: ref.namespace,
-      functionName: ref.name,
-      family: artifact.family,
-      runtime: spec.runtime ?? artifact.runtime,
-      handler: spec.handler || artifact.handler,
+    // The container's memory limit governs (an OOM kill, reported as such), not a per-worker one.
+    config: processorConfigOf(fn, artifact, {
       artifactDir: dir,
-      triggers: spec.triggers ?? {},
-      env: spec.env ?? [],
-      eventTimeoutMs: parseDuration(spec.eventTimeout || '0') ?? 0,
-      runtimeAttributes: (spec.runtimeAttributes ?? {}) as Record<string, unknown>,
       pythonRuntimeDir: IMAGE_PYTHON_RUNTIME_DIR,
       connectionLimits: i.connectionLimits,
-      // The container's memory limit governs (an OOM kill, reported as such), not a per-worker one.
-      ...(streams && i.streamToken ? { streamToken: i.streamToken } : {}),
-      logLevel: 'debug',
-    },
+      streamToken: i.streamToken,
+    }),
   };
 }

@@ -11,8 +11,8 @@ import type { ProcessorConfig } from '../../processor/config.js';
 import { memoryLimitBytes } from '../../resources/quantity.js';
 import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
 import type { ConnectionLimits } from '../../util/connection-guard.js';
-import { parseDuration } from '../../util/duration.js';
 import { scalingOf } from '../replica-scaling.js';
+import { processorConfigOf } from '../processor-config.js';
 import type { Confinement } from './confinement.js';
 
 /** Replica names follow Nuclio's container names plus a pod-like suffix. */
@@ -91,7 +91,7 @@ export function replicaSpec(ref: FunctionRef, d: Deployment, name: string, host:
   return {
     name,
     configPath,
-    config: processorConfig(ref, d, name, host),
+    config: processorConfig(d, name, host),
     homeDir,
     cwd: d.dir,
     env: replicaEnv(ref, d, name, homeDir, host),
@@ -104,33 +104,19 @@ export function replicaSpec(ref: FunctionRef, d: Deployment, name: string, host:
   };
 }
 
-function processorConfig(ref: FunctionRef, d: Deployment, replica: string, host: ReplicaHost): ProcessorConfig {
-  const spec = d.fn.spec;
-  const runtime = spec.runtime ?? d.artifact.runtime;
+function processorConfig(d: Deployment, replica: string, host: ReplicaHost): ProcessorConfig {
+  const runtime = d.fn.spec.runtime ?? d.artifact.runtime;
   return {
     replica,
-    namespace: ref.namespace,
-    functionName: ref.name,
-    labels: d.fn.metadata.labels ?? {},
-    annotations: d.fn.metadata.annotations ?? {},
-    family: d.artifact.family,
-    runtime,
-    handler: spec.handler || d.artifact.handler,
-    artifactDir: d.dir,
-    triggers: spec.triggers ?? {},
-    env: spec.env ?? [],
-    eventTimeoutMs: parseDuration(spec.eventTimeout || '0') ?? 0,
-    runtimeAttributes: (spec.runtimeAttributes ?? {}) as Record<string, unknown>,
-    pythonPath: d.artifact.family === 'python' ? host.pythonFor(runtime) : undefined,
-    pythonRuntimeDir: host.pythonRuntimeDir,
-    ...(d.memoryLimit ? { memoryLimitBytes: d.memoryLimit } : {}),
-    connectionLimits: host.connectionLimits,
-    // Only a replica that reads the dashboard's streams gets the stream credential (a file readable by
-    // this user only, not the environment its handler's children inherit).
-    ...(host.streamToken && Object.values(spec.triggers ?? {}).some((t) => t.kind === 'v3ioStream')
-      ? { streamToken: host.streamToken }
-      : {}),
-    logLevel: 'debug',
+    ...processorConfigOf(d.fn, d.artifact, {
+      artifactDir: d.dir,
+      pythonPath: d.artifact.family === 'python' ? host.pythonFor(runtime) : undefined,
+      pythonRuntimeDir: host.pythonRuntimeDir,
+      connectionLimits: host.connectionLimits,
+      memoryLimitBytes: d.memoryLimit,
+      // A file readable by this user only, not the environment its handler's children inherit.
+      streamToken: host.streamToken,
+    }),
   };
 }
 
