@@ -65,11 +65,14 @@ export interface KubePlatformConfig {
   kubeconfig?: string;
   namespace?: string;
   processorImage: string;
+  /** The dashboard's URL as pods reach it (--kube-dashboard-url); default: its Service in a pod, else its own URL. */
+  dashboardUrl?: string;
 }
 
-/** The platform replicas run on (--platform, --docker-host, --base-image). */
+/** The platform replicas run on (--platform, --docker-host, --base-image; kube's settings are Config.kube). */
 export type PlatformConfig =
   | { kind: 'local' }
+  | { kind: 'kube' }
   /** `dockerHost`: the engine's URL (unix:///…, tcp://…); `baseImage`: what the processor image is built FROM. */
   | { kind: 'docker'; dockerHost: string; baseImage: string };
 
@@ -107,6 +110,7 @@ export interface RawOptions {
   kubeconfig?: string;
   kubeNamespace?: string;
   kubeProcessorImage?: string;
+  kubeDashboardUrl?: string;
 }
 
 /** Each option's environment variable. */
@@ -135,6 +139,7 @@ export const ENV_NAMES: Record<keyof RawOptions, string> = {
   kubeconfig: 'PROTIUM_KUBECONFIG',
   kubeNamespace: 'PROTIUM_KUBE_NAMESPACE',
   kubeProcessorImage: 'PROTIUM_KUBE_PROCESSOR_IMAGE',
+  kubeDashboardUrl: 'PROTIUM_KUBE_DASHBOARD_URL',
 };
 
 export const DEFAULTS = {
@@ -270,6 +275,7 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
     ...(pick('kubeconfig') ? { kubeconfig: resolve(pick('kubeconfig')!) } : {}),
     ...(kubeNamespace ? { namespace: kubeNamespace } : {}),
     processorImage: pick('kubeProcessorImage') ?? DEFAULTS.kubeProcessorImage,
+    ...(pick('kubeDashboardUrl') !== undefined ? { dashboardUrl: parseDashboardUrl(pick('kubeDashboardUrl')!) } : {}),
   };
   const dataDir = pick('dataDir') ?? DEFAULTS.dataDir;
   if (!dataDir.trim()) throw new ConfigError('--data-dir must not be empty');
@@ -307,8 +313,8 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
 
 /** The platform flags; the docker host is checked for its form only (the engine is asked at start). */
 function parsePlatform(kind: string, dockerHost: string, baseImage: string): PlatformConfig {
-  if (kind === 'local') return { kind };
-  if (kind !== 'docker') throw new ConfigError(`--platform must be local or docker, got "${kind}"`);
+  if (kind === 'local' || kind === 'kube') return { kind };
+  if (kind !== 'docker') throw new ConfigError(`--platform must be local, docker or kube, got "${kind}"`);
   if (!/^(unix|tcp|http|https):\/\/./.test(dockerHost)) {
     throw new ConfigError(
       `--docker-host must be a unix://, tcp://, http:// or https:// URL (e.g. unix:///var/run/docker.sock), got "${dockerHost}"`,
@@ -319,4 +325,27 @@ function parsePlatform(kind: string, dockerHost: string, baseImage: string): Pla
     throw new ConfigError(`--base-image must be an image reference such as node:20-bookworm-slim, got "${baseImage}"`);
   }
   return { kind, dockerHost, baseImage };
+}
+
+/** --kube-dashboard-url: an http(s) URL with no path, query or credentials (pods append /api/artifacts/<id>). */
+function parseDashboardUrl(raw: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (
+    !url ||
+    !/^https?:$/.test(url.protocol) ||
+    url.username ||
+    url.password ||
+    (url.pathname !== '/' && url.pathname !== '') ||
+    url.search ||
+    url.hash
+  )
+    throw new ConfigError(
+      `--kube-dashboard-url must be an http(s) URL of the dashboard without a path, e.g. http://protium-dashboard.protium.svc:8070, got "${raw}"`,
+    );
+  return url.origin;
 }

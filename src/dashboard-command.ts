@@ -83,8 +83,8 @@ export function addDashboardOptions(cmd: Command): Command {
     )
     .option(
       '--platform <kind>',
-      `where replicas run: local (processes on this machine) or docker (containers of a Docker or Podman engine) ` +
-        `(env ${ENV_NAMES.platform}, default ${DEFAULTS.platform})`,
+      'where replicas run: local (processes on this machine), docker (containers of a Docker or Podman engine) ' +
+        `or kube (pods of a Kubernetes cluster) (env ${ENV_NAMES.platform}, default ${DEFAULTS.platform})`,
     )
     .option(
       '--docker-host <url>',
@@ -110,6 +110,11 @@ export function addDashboardOptions(cmd: Command): Command {
       '--kube-processor-image <image>',
       `the processor image pods of --platform kube run (env ${ENV_NAMES.kubeProcessorImage}, default ` +
         `${DEFAULTS.kubeProcessorImage})`,
+    )
+    .option(
+      '--kube-dashboard-url <url>',
+      'the dashboard as pods of --platform kube reach it, for artifacts and streams ' +
+        `(env ${ENV_NAMES.kubeDashboardUrl}; default: its Service when the dashboard runs in a pod, else its own URL)`,
     )
     .option('--log-level <level>', `dashboard log level (env ${ENV_NAMES.logLevel}, default ${DEFAULTS.logLevel})`);
 }

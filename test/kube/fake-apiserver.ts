@@ -54,7 +54,7 @@ const TYPES: ResourceType[] = [
     namespaced: true,
   },
 ];
-const typeOf = (plural: string, group: string) => TYPES.find((t) => t.plural === plural && t.group === group);
+export const typeOf = (plural: string, group: string) => TYPES.find((t) => t.plural === plural && t.group === group);
 const apiVersionOf = (t: ResourceType) => (t.group ? `${t.group}/${t.version}` : t.version);
 
 /** A Kubernetes Status error. */

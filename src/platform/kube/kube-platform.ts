@@ -18,6 +18,8 @@
  * - **states** come from the pods (a watch): a container waiting in CrashLoopBackOff or ImagePullBackOff,
  *   or last terminated OOMKilled, makes the function `unhealthy` with that reason; all ready again,
  *   `ready`. **replicas** are the pods, **logs** the pod log API, **remove** deletes the root Service.
+ * - **cron triggers at zero**: while a function has no pod, the platform keeps its cron schedules and
+ *   sends each tick's event through route() — the tick wakes it (cron-at-zero.ts).
  */
 import { PassThrough } from 'node:stream';
 import net from 'node:net';
@@ -62,6 +64,7 @@ import { isUserImage } from './kube-defaults.js';
 import { LABELS, objectName, refOf, selectorOf, selectorString } from './names.js';
 import { functionObjects, HEALTH_PORT, HTTP_PORT, withOwner, type KubeObject } from './objects.js';
 import { processorRun } from './processor-run.js';
+import { CronAtZero, type CronTick } from './cron-at-zero.js';
 
 /** Where pods fetch an artifact: the dashboard's artifact endpoint, a credential, the archive's digest. */
 export interface ArtifactSource {
@@ -80,6 +83,8 @@ export interface KubePlatformOptions {
   artifacts: ArtifactSource;
   connectionLimits: ConnectionLimits;
   log: Logger;
+  /** --external-ip: the addresses reported instead of the nodes'. */
+  externalIps?: string[];
   /** How often the in-flight scaler runs (ms). */
   scaleIntervalMs?: number;
 }
@@ -120,6 +125,7 @@ export class KubePlatform implements Platform {
   private readonly changed = new Set<() => void>();
   private scaler?: NodeJS.Timeout;
   private closed = false;
+  private readonly cron: CronAtZero;
 
   private constructor(private readonly opts: KubePlatformOptions) {
     const kc = opts.kubeConfig;
@@ -147,6 +153,15 @@ export class KubePlatform implements Platform {
         setTimeout(() => void inf.start().catch(() => {}), 1_000).unref();
       });
     }
+    this.cron = new CronAtZero({
+      atZero: (ref) => this.podsOf(ref).every((p) => !!p.metadata?.deletionTimestamp),
+      fire: (ref, tick) => this.fireCron(ref, tick),
+      onError: (ref, tick, err) =>
+        this.opts.log.warn(
+          { function: keyOf(ref), trigger: tick.trigger, err: err.message },
+          'kube: a cron tick of a function at zero was not delivered',
+        ),
+    });
     this.pods.on('update', (pod) => this.podChanged(pod));
     this.pods.on('add', (pod) => this.podChanged(pod));
   }
@@ -155,6 +170,7 @@ export class KubePlatform implements Platform {
   static async start(opts: KubePlatformOptions): Promise<KubePlatform> {
     const p = new KubePlatform(opts);
     await Promise.all([p.pods.start(), p.slices.start()]);
+    await p.externalIps().catch((e: unknown) => opts.log.warn({ err: String(e) }, 'kube: cannot list the nodes'));
     p.scaler = setInterval(() => void p.scaleAll(), opts.scaleIntervalMs ?? 1_000);
     p.scaler.unref();
     return p;
@@ -343,12 +359,14 @@ export class KubePlatform implements Platform {
     const endpoint = await this.endpointOf(service);
     if (disabled) {
       state.serving = false;
+      this.cron.remove(ref);
       return endpoint;
     }
     if (opts.parked) {
       state.serving = true;
       state.servingTemplate = deployment.spec.template as Obj;
       state.servingArtifact = artifact;
+      await this.cron.set(ref, fn);
       return endpoint;
     }
     const failure = await this.rollout(fn, deployment, opts.signal);
@@ -363,6 +381,7 @@ export class KubePlatform implements Platform {
     state.lastActivity = Date.now();
     if (hadServed) this.emit({ type: 'routeChanged', ref, targets: [this.address(service)] });
     await this.collectConfigMaps(ref, objs.configMap?.metadata.name);
+    await this.cron.set(ref, fn);
     this.emit({ type: 'replicasStopped', ref });
     state.reported = 'ready';
     return endpoint;
@@ -461,13 +480,21 @@ export class KubePlatform implements Platform {
     return { httpPort: port ?? HTTP_PORT, internalInvocationUrls: internal, externalInvocationUrls: external };
   }
 
-  /** The nodes' external addresses (their internal ones where they have none). */
+  /** The nodes' external addresses (their internal ones where they have none), or --external-ip. */
   async externalIps(): Promise<string[]> {
+    if (this.opts.externalIps) return this.opts.externalIps;
     const nodes = await this.core.listNode();
     const pick = (type: string) =>
       nodes.items.flatMap((n) => (n.status?.addresses ?? []).filter((a) => a.type === type).map((a) => a.address));
     const ext = pick('ExternalIP');
-    return [...new Set(ext.length ? ext : pick('InternalIP'))];
+    this.nodeIps = [...new Set(ext.length ? ext : pick('InternalIP'))];
+    return this.nodeIps;
+  }
+
+  private nodeIps: string[] = [];
+  /** What /api/external_ip_addresses answers: the addresses last read from the nodes (at start, at each apply). */
+  externalAddresses(): string[] {
+    return this.opts.externalIps ?? this.nodeIps;
   }
 
   // ---- route: the activator -----------------------------------------------------------------------
@@ -510,6 +537,32 @@ export class KubePlatform implements Platform {
       throw apiError('FUNCTION_NOT_ROUTABLE', ref.name, why);
     }
     return address;
+  }
+
+  /** Delivers a cron tick of a function at zero: through the activator, to its http trigger. */
+  private async fireCron(ref: FunctionRef, tick: CronTick): Promise<void> {
+    const address = await this.route(ref);
+    const timeoutMs = (parseDuration(this.fns.get(keyOf(ref))?.fn.spec.eventTimeout || '') || 60_000) + 5_000;
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        `http://${address}/`,
+        {
+          method: 'POST',
+          agent: false,
+          timeout: timeoutMs,
+          headers: { ...tick.headers, 'content-length': Buffer.byteLength(tick.body) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
+      req.on('error', reject);
+      req.end(tick.body);
+    });
+    if (status >= 500) throw new Error(`the function answered ${status}`);
   }
 
   /** Scales a function at zero to its minimum (at least one). */
@@ -700,7 +753,9 @@ export class KubePlatform implements Platform {
     const controller = await new Log(this.opts.kubeConfig).log(this.opts.namespace, replica, container, out, {
       follow: query.follow,
       ...(query.sinceMs !== undefined ? { sinceSeconds: Math.max(1, Math.ceil(query.sinceMs / 1000)) } : {}),
-      ...(query.tailLines !== undefined ? { tailLines: query.tailLines } : {}),
+      // The client leaves out a falsy tailLines, so a follow from now (tailLines 0) would start with the
+      // whole log: the string '0' is truthy and reaches the query as tailLines=0.
+      ...(query.tailLines !== undefined ? { tailLines: String(query.tailLines) as unknown as number } : {}),
     });
     const stop = () => {
       controller.abort();
@@ -715,6 +770,7 @@ export class KubePlatform implements Platform {
   async remove(ref: FunctionRef): Promise<void> {
     const state = this.fns.get(keyOf(ref));
     this.fns.delete(keyOf(ref));
+    this.cron.remove(ref);
     const name = objectName(ref);
     const address = this.serviceAddress(ref);
     await this.remove_({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: this.opts.namespace } });
@@ -746,6 +802,7 @@ export class KubePlatform implements Platform {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.cron.close();
     clearInterval(this.scaler);
     await Promise.all([this.pods.stop(), this.slices.stop()]);
     this.notify();
