@@ -35,7 +35,7 @@ export function cronTicks(fn: FunctionRecord): CronTick[] {
   const out: CronTick[] = [];
   for (const [name, t] of Object.entries(fn.spec.triggers ?? {})) {
     if (t.kind !== 'cron' || t.disabled) continue;
-    const a = (t.attributes ?? {});
+    const a = t.attributes ?? {};
     const schedule = typeof a.schedule === 'string' ? a.schedule.trim() : '';
     const every = schedule.startsWith('@every ') ? parseDuration(schedule.slice(7)) : undefined;
     const interval = typeof a.interval === 'string' ? parseDuration(a.interval) : every;
