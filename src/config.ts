@@ -50,6 +50,13 @@ export interface Config {
    * --request-timeout).
    */
   connectionLimits: ConnectionLimits;
+  /**
+   * Count what functions, gateways and the API do, serve `GET /metrics` and the charts (--metrics on, the
+   * default), or count nothing at all (off).
+   */
+  metrics: boolean;
+  /** A second address serving only `GET /metrics`, without the token, for scrapers (--metrics-listen-addr). */
+  metricsListen?: HostPort;
 }
 
 /** Bounds of one function's source files. */
@@ -80,6 +87,8 @@ export interface RawOptions {
   maxConnections?: string;
   headersTimeout?: string;
   requestTimeout?: string;
+  metrics?: string;
+  metricsListenAddr?: string;
 }
 
 /** Each option's environment variable. */
@@ -102,6 +111,8 @@ export const ENV_NAMES: Record<keyof RawOptions, string> = {
   maxConnections: 'PROTIUM_MAX_CONNECTIONS',
   headersTimeout: 'PROTIUM_HEADERS_TIMEOUT',
   requestTimeout: 'PROTIUM_REQUEST_TIMEOUT',
+  metrics: 'PROTIUM_METRICS',
+  metricsListenAddr: 'PROTIUM_METRICS_LISTEN_ADDR',
 };
 
 export const DEFAULTS = {
@@ -117,6 +128,7 @@ export const DEFAULTS = {
   maxConnections: '1024',
   headersTimeout: '10s',
   requestTimeout: '2m',
+  metrics: 'on',
 };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -223,6 +235,13 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
   }
   const dataDir = pick('dataDir') ?? DEFAULTS.dataDir;
   if (!dataDir.trim()) throw new ConfigError('--data-dir must not be empty');
+  const metricsValue = pick('metrics') ?? DEFAULTS.metrics;
+  if (metricsValue !== 'on' && metricsValue !== 'off')
+    throw new ConfigError(`--metrics must be on or off, got "${metricsValue}"`);
+  const metricsAddr = pick('metricsListenAddr');
+  const metricsListen = metricsAddr ? parseHostPort(metricsAddr, '--metrics-listen-addr') : undefined;
+  if (metricsListen && metricsValue === 'off')
+    throw new ConfigError('--metrics-listen-addr serves metrics, which --metrics off turns off: drop one of them');
   const interpreterEntries = raw.runtimeInterpreter?.length
     ? raw.runtimeInterpreter
     : (list(env[ENV_NAMES.runtimeInterpreter]) ?? []);
@@ -245,5 +264,7 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
       pick('maxSourceFiles') ?? DEFAULTS.maxSourceFiles,
     ),
     connectionLimits,
+    metrics: metricsValue === 'on',
+    ...(metricsListen ? { metricsListen } : {}),
   };
 }

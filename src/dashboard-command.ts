@@ -73,6 +73,14 @@ export function addDashboardOptions(cmd: Command): Command {
       '--request-timeout <duration>',
       `a client must send a whole request, headers and body, within this (env ${ENV_NAMES.requestTimeout}, default ${DEFAULTS.requestTimeout})`,
     )
+    .option(
+      '--metrics <on|off>',
+      `count what functions, gateways and the API do, for GET /metrics and the charts (env ${ENV_NAMES.metrics}, default ${DEFAULTS.metrics})`,
+    )
+    .option(
+      '--metrics-listen-addr <host:port>',
+      `also serve GET /metrics here, without the token, for scrapers (env ${ENV_NAMES.metricsListenAddr})`,
+    )
     .option('--log-level <level>', `dashboard log level (env ${ENV_NAMES.logLevel}, default ${DEFAULTS.logLevel})`);
 }
 

@@ -81,6 +81,10 @@ export const ERRORS = {
     headers: () => ({ 'www-authenticate': DASHBOARD_CHALLENGE }),
   },
   NO_ROUTE: { status: 404, message: (method: string, path: string) => `No route ${method} ${path}` },
+  METRICS_OFF: {
+    status: 404,
+    message: () => 'Metrics are off: this dashboard runs with --metrics off (start it with --metrics on)',
+  },
   DATA_DIR_FULL: { status: 507, message: () => 'The data directory is full: free some space (nothing was changed)' },
   INTERNAL: {
     status: 500,

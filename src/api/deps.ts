@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import type { Platform } from '../platform/platform.js';
 import type { Store } from '../store/store.js';
 import type { StreamService } from '../streams/stream-service.js';
+import type { DashboardMetrics } from '../metrics/dashboard-metrics.js';
 import type { Credentials } from './auth.js';
 
 /** The parts the API is built from (dashboard.ts wires them). */
@@ -34,4 +35,6 @@ export interface ApiDeps {
   credentials?: Credentials;
   /** http://host:port of the API gateway listener, once it listens (for /api/frontend_spec). */
   gatewayUrl?: () => string | undefined;
+  /** The dashboard's metrics (`GET /metrics`, the charts, request counters); absent with --metrics off. */
+  metrics?: DashboardMetrics;
 }

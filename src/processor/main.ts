@@ -4,22 +4,34 @@
  * connections the dashboard passes it. It exits when told to stop or when the dashboard goes away, so a
  * dashboard killed with -9 leaves no replica behind.
  *
- * Standalone use (no IPC channel): PROTIUM_PROCESSOR_PORT=8080 serves the http trigger on that port.
+ * Standalone use (no IPC channel): PROTIUM_PROCESSOR_PORT=8080 serves the http trigger on that port, and
+ * PROTIUM_PROCESSOR_STATS_ADDR=HOST:PORT answers `GET /stats` with the replica's counters (stats.ts): how
+ * a platform that reaches replicas over the network (containers) reads what IPC carries here.
  */
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { FromReplica, ProcessorConfig, ToReplica } from './config.js';
 import { errorResult, type HandlerResult, type NuclioEvent } from './event.js';
 import { ProcessorLogger } from './logger.js';
 import { runtimeFactories } from './runtimes/index.js';
 import type { HttpTrigger } from './triggers/http-trigger.js';
 import { triggerFactories } from './triggers/index.js';
-import type { Trigger } from './triggers/trigger.js';
+import type { Submit, Trigger } from './triggers/trigger.js';
+import { ProcessStats, type TriggerStats } from './stats.js';
 import { WorkerPool } from './worker-pool.js';
 
-const send = (m: FromReplica) => {
-  if (process.send && process.connected) process.send(m);
+/** Sends a message to the dashboard; `done` runs once it is written (or cannot be). */
+const send = (m: FromReplica, done?: () => void) => {
+  if (!process.send || !process.connected) return done?.();
+  if (done) process.send(m, undefined, {}, () => done());
+  else process.send(m);
 };
+
+/** Snapshots go out at most this often while counters change, and at least every STATS_IDLE_MS anyway. */
+const STATS_EVERY_MS = 1_000;
+const STATS_IDLE_MS = 5_000;
 
 async function main(): Promise<void> {
   const path = process.env.PROTIUM_PROCESSOR_CONFIG;
@@ -31,11 +43,16 @@ async function main(): Promise<void> {
   const factory = runtimeFactories[config.family];
   const depth = factory.pipelineDepth ?? 1;
   const pools = new Map<string, WorkerPool>();
+  // Counters per trigger, unless the dashboard runs with --metrics off.
+  const stats = config.metrics === false ? undefined : new ProcessStats();
   let workers = 0;
   for (const [name, t] of enabled) {
     const n = Math.max(1, Math.min(t.numWorkers ?? 1, 1024));
+    const counters = stats?.trigger(t.kind, name);
     // A pool slot per queued event: worker w owns slots w·depth … w·depth + depth − 1.
-    pools.set(name, new WorkerPool(n * depth, workers * depth));
+    const pool = new WorkerPool(n * depth, workers * depth, counters?.allocation);
+    if (counters) counters.pool = pool;
+    pools.set(name, pool);
     workers += n;
   }
   const runtime = factory({ config, log, workers: Math.max(1, workers) });
@@ -59,7 +76,10 @@ async function main(): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         runtime.forget?.(event, worker);
-        log.warn(`Event ${event.id} timed out after ${timeoutMs} ms (spec.eventTimeout)`);
+        log.warn(
+          `Event ${event.id} timed out after ${timeoutMs} ms (spec.eventTimeout)`,
+          event.requestId ? { requestId: event.requestId } : undefined,
+        );
         resolve({
           ...errorResult(408, JSON.stringify({ error: 'handler timed out' })),
           contentType: 'application/json',
@@ -71,21 +91,34 @@ async function main(): Promise<void> {
       });
     });
   };
+  /** `submit` that also counts the event and its duration in the trigger's counters. */
+  const counting =
+    (counters: TriggerStats | undefined): Submit =>
+    (event, worker) => {
+      if (!counters) return submit(event, worker);
+      const start = performance.now();
+      return submit(event, worker).then((r) => {
+        counters.handled(r.status, performance.now() - start);
+        return r;
+      });
+    };
 
   const triggers: Trigger[] = [];
-  let http: HttpTrigger | undefined;
+  let httpTrigger: HttpTrigger | undefined;
   for (const [name, spec] of enabled) {
     const triggerFactory = triggerFactories[spec.kind];
     if (!triggerFactory) {
       log.warn(`Trigger ${name} of kind ${spec.kind} is not supported on this platform and does not run`);
       continue;
     }
+    const counters = stats?.triggers.get(name);
     const trigger = triggerFactory({
       name,
       spec,
       log,
       pool: pools.get(name)!,
-      submit,
+      submit: counting(counters),
+      ...(counters ? { stats: counters } : {}),
       connectionLimits: config.connectionLimits,
       streamToken: config.streamToken,
       fn: {
@@ -100,7 +133,7 @@ async function main(): Promise<void> {
     });
     await trigger.start();
     triggers.push(trigger);
-    if (spec.kind === 'http') http = trigger as HttpTrigger;
+    if (spec.kind === 'http') httpTrigger = trigger as HttpTrigger;
   }
 
   let stopping = false;
@@ -109,6 +142,8 @@ async function main(): Promise<void> {
     stopping = true;
     await Promise.all(triggers.map((t) => t.stop(graceMs, drainMs).catch(() => {})));
     await runtime.stop(Math.min(graceMs, 2000)).catch(() => {});
+    // The last counters, so that events handled while draining are counted; exit once they are sent.
+    if (stats) await new Promise<void>((r) => send({ t: 'stats', stats: stats.snapshot(true) }, r));
     process.exit(code);
   };
 
@@ -116,7 +151,7 @@ async function main(): Promise<void> {
     if (m.t === 'conn') {
       // Acknowledge before reading: until then the dashboard may give the connection to another replica.
       send({ t: 'ack', id: m.id });
-      if (handle && http) http.accept(handle);
+      if (handle && httpTrigger) httpTrigger.accept(handle);
       else handle?.destroy();
     } else if (m.t === 'stop') {
       void stop(m.graceMs, 0, m.drainMs);
@@ -138,13 +173,53 @@ async function main(): Promise<void> {
     };
     setInterval(report, 250).unref();
     send({ t: 'ready' });
+    if (stats) reportStats(stats);
   } else {
     const port = Number(process.env.PROTIUM_PROCESSOR_PORT ?? 8080);
-    if (!http) throw new Error('standalone mode needs an http trigger');
-    await http.listen(port, process.env.PROTIUM_PROCESSOR_HOST ?? '127.0.0.1');
+    if (!httpTrigger) throw new Error('standalone mode needs an http trigger');
+    await httpTrigger.listen(port, process.env.PROTIUM_PROCESSOR_HOST ?? '127.0.0.1');
     log.info(`serving on port ${port}`);
+    const statsAddr = process.env.PROTIUM_PROCESSOR_STATS_ADDR;
+    if (stats && statsAddr) await serveStats(stats, statsAddr);
   }
   log.debug('processor started', { replica: config.replica, handler: config.handler, runtime: config.runtime });
+}
+
+/** Sends the counters over IPC every second while they change, and every 5 s even when they do not. */
+function reportStats(stats: ProcessStats): void {
+  let last = '';
+  let lastAt = 0;
+  const tick = () => {
+    const snapshot = stats.snapshot();
+    const text = JSON.stringify(snapshot.triggers);
+    const now = Date.now();
+    if (text === last && now - lastAt < STATS_IDLE_MS) return;
+    last = text;
+    lastAt = now;
+    send({ t: 'stats', stats: snapshot });
+  };
+  setInterval(tick, STATS_EVERY_MS).unref();
+  tick();
+}
+
+/** Standalone: answers `GET /stats` on `addr` (HOST:PORT) with the counters, for a platform that polls. */
+function serveStats(stats: ProcessStats, addr: string): Promise<void> {
+  const i = addr.lastIndexOf(':');
+  const host = addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  const port = Number(addr.slice(i + 1));
+  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new Error(`PROTIUM_PROCESSOR_STATS_ADDR must be HOST:PORT, got "${addr}"`);
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/stats') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Not found: try GET /stats"}');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats.snapshot()));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
 }
 
 main().catch((e) => {

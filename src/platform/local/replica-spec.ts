@@ -83,6 +83,8 @@ export interface ReplicaHost {
   streamToken?: string;
   connectionLimits: ConnectionLimits;
   confinement: Confinement;
+  /** false: replicas count nothing and report no stats (--metrics off). */
+  metrics?: boolean;
 }
 
 /** Everything a replica process is started with. */
@@ -151,6 +153,7 @@ function processorConfig(ref: FunctionRef, d: Deployment, replica: string, host:
       ? { streamToken: host.streamToken }
       : {}),
     logLevel: 'debug',
+    ...(host.metrics === false ? { metrics: false } : {}),
   };
 }
 
