@@ -266,7 +266,8 @@ export class DashboardMetrics {
     const exists = new Set<string>();
     for (const g of (await this.opts.store.list('apiGateway', undefined)) as ApiGateway[])
       for (const u of g.spec.upstreams ?? [])
-        if (u.nucliofunction?.name) exists.add(`${g.metadata.namespace}\u0000${g.metadata.name}\u0000${u.nucliofunction.name}`);
+        if (u.nucliofunction?.name)
+          exists.add(`${g.metadata.namespace}\u0000${g.metadata.name}\u0000${u.nucliofunction.name}`);
     this.gateways.retain((l) => exists.has(`${l.namespace}\u0000${l.gateway}\u0000${l.function}`));
   }
 
@@ -286,8 +287,12 @@ export class DashboardMetrics {
   }
 
   private define(): void {
-    const add = (name: string, help: string, type: 'counter' | 'gauge' | 'histogram', read: () => Sample[] | Promise<Sample[]>) =>
-      registerScraped(this.registry, new ScrapedMetric(name, help, type, read));
+    const add = (
+      name: string,
+      help: string,
+      type: 'counter' | 'gauge' | 'histogram',
+      read: () => Sample[] | Promise<Sample[]>,
+    ) => registerScraped(this.registry, new ScrapedMetric(name, help, type, read));
     const perTrigger = (value: (t: TriggerTotals) => number | undefined) => () =>
       this.triggerRows().flatMap(({ t, labels }) => {
         const v = value(t);
@@ -359,7 +364,12 @@ export class DashboardMetrics {
       'gauge',
       perTrigger((t) => t.lag?.committed),
     );
-    add('protium_function_events_inflight', 'Events being handled now', 'gauge', perTrigger((t) => t.inflight));
+    add(
+      'protium_function_events_inflight',
+      'Events being handled now',
+      'gauge',
+      perTrigger((t) => t.inflight),
+    );
     add(
       'protium_function_worker_slots',
       'Events the replicas can run or queue at once (workers × pipeline depth)',

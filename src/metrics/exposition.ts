@@ -28,7 +28,13 @@ export class ScrapedMetric {
   ) {}
 
   async get(): Promise<{ name: string; help: string; type: MetricType; aggregator: string; values: Sample[] }> {
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: await this.read() };
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values: await this.read(),
+    };
   }
 
   /** Nothing to reset: the data belongs to its owner. */

@@ -4,7 +4,11 @@ import { DURATION_BUCKETS_MS, type ReplicaStats, type TriggerSnapshot } from '..
 import { checkedStats, ReplicaTotals, STALE_MS } from './replica-totals.js';
 
 /** A snapshot of one http trigger with `success` events (each 1 ms) and `inflight` running. */
-function snap(boot: string, success: number, opts: { inflight?: number; final?: boolean; failure?: number } = {}): ReplicaStats {
+function snap(
+  boot: string,
+  success: number,
+  opts: { inflight?: number; final?: boolean; failure?: number } = {},
+): ReplicaStats {
   const buckets = new Array<number>(DURATION_BUCKETS_MS.length + 1).fill(0);
   buckets[3] = success + (opts.failure ?? 0);
   const t: TriggerSnapshot = {
@@ -102,7 +106,10 @@ describe('ReplicaTotals', () => {
     ['wrong bucket count', { boot: 'x', triggers: [{ ...snap('x', 1).triggers[0], durationBuckets: [1, 2] }] }],
     ['a trigger without a name', { boot: 'x', triggers: [{ ...snap('x', 1).triggers[0], name: '' }] }],
     ['a huge name', { boot: 'x', triggers: [{ ...snap('x', 1).triggers[0], name: 'n'.repeat(10_000) }] }],
-    ['too many triggers', { boot: 'x', triggers: Array.from({ length: 65 }, (_, i) => ({ ...snap('x', 1).triggers[0], name: `t${i}` })) }],
+    [
+      'too many triggers',
+      { boot: 'x', triggers: Array.from({ length: 65 }, (_, i) => ({ ...snap('x', 1).triggers[0], name: `t${i}` })) },
+    ],
   ];
   for (const [what, stats] of malformed)
     it(`ReplicaTotals drops a malformed snapshot: ${what}`, () => {

@@ -9,7 +9,12 @@
  * Snapshots come from replica processes that run user code (a nodejs handler shares the processor's
  * process), so each one is checked: a malformed one is dropped, never trusted to size arrays or labels.
  */
-import { DURATION_BUCKETS_MS, type AllocationCounters, type ReplicaStats, type TriggerSnapshot } from '../processor/stats.js';
+import {
+  DURATION_BUCKETS_MS,
+  type AllocationCounters,
+  type ReplicaStats,
+  type TriggerSnapshot,
+} from '../processor/stats.js';
 
 /** A trigger's totals over the function's replicas. */
 export interface TriggerTotals {

@@ -46,7 +46,10 @@ export function metricsRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'metrics
 
   app.get('/metrics', async (_req, reply) => {
     const metrics = on();
-    return reply.code(200).header('content-type', metrics.contentType).send(await metrics.text());
+    return reply
+      .code(200)
+      .header('content-type', metrics.contentType)
+      .send(await metrics.text());
   });
 
   app.get('/api/functions/:name/metrics', async (req, reply) => {

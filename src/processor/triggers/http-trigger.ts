@@ -227,9 +227,7 @@ class HttpTrigger implements Trigger {
     headers: Record<string, string> = {},
   ): void {
     if (res.headersSent || res.destroyed) return;
-    res
-      .writeHead(status, { ...headers, 'content-type': 'application/json' })
-      .end(JSON.stringify({ error: message }));
+    res.writeHead(status, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify({ error: message }));
   }
 
   async stop(graceMs: number, drainMs = 0): Promise<void> {
