@@ -7,6 +7,7 @@
  *   npm run bench -- --quick      smaller (2 s per phase, fewer repetitions, a soak of 100,000)
  *   npm run bench -- --only throughput,wake
  *   npm run bench -- --only brokers              NATS and RabbitMQ triggers against bare clients
+ *   npm run bench -- --only metrics              metrics on against --metrics off, via the port and a gateway
  *   npm run bench -- --only soak --soak 100000   the soak (default 1,000,000 invocations; CI runs 100,000)
  *
  * The dashboard runs as its own process (as users run it) and the load generator (autocannon) here, so
@@ -15,6 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,9 +126,22 @@ interface Dash {
   ) => Promise<{ status: number; json: any }>;
 }
 
+/** A port nothing listens on now (the kernel's pick), so that two dashboards of one run never share one. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 async function dashboard(extra: string[] = []): Promise<Dash> {
   const dir = mkdtempSync(join(tmpdir(), 'protium-bench-'));
-  const port = 18_400 + Math.floor(Math.random() * 500);
+  const port = await freePort();
+  const gatewayPort = await freePort();
   const proc = spawn(
     process.execPath,
     [
@@ -135,7 +150,7 @@ async function dashboard(extra: string[] = []): Promise<Dash> {
       '--listen-addr',
       `127.0.0.1:${port}`,
       '--gateway-listen-addr',
-      `127.0.0.1:${port + 1}`,
+      `127.0.0.1:${gatewayPort}`,
       '--data-dir',
       dir,
       '--log-level',
@@ -156,7 +171,7 @@ async function dashboard(extra: string[] = []): Promise<Dash> {
     const text = await r.text();
     return { status: r.status, json: text ? JSON.parse(text) : undefined };
   };
-  return { url, gateway: `http://127.0.0.1:${port + 1}`, dir, proc, api };
+  return { url, gateway: `http://127.0.0.1:${gatewayPort}`, dir, proc, api };
 }
 
 async function stopDashboard(d: Dash): Promise<void> {
@@ -460,6 +475,77 @@ const benches: Record<string, () => Promise<void>> = {
     } finally {
       bare.kill('SIGKILL');
       await stopDashboard(d);
+    }
+  },
+
+  /**
+   * What metrics, request ids and the charts' counting cost: the same nodejs hello through its port and
+   * through an API gateway on two dashboards side by side, one with `--metrics off`, in alternating phases
+   * (the order flips every round, so drift on this shared machine falls on both). Each round gives a ratio;
+   * the row reports their median and spread.
+   */
+  async metrics() {
+    const on = await dashboard();
+    const off = await dashboard(['--metrics', 'off']);
+    try {
+      const urls = async (d: Dash) => {
+        const fn = await deploy(d, 'hello-node', 'nodejs', NODE_HELLO);
+        const gw = await d.api('POST', '/api/api_gateways', {
+          metadata: { name: 'bench' },
+          spec: {
+            host: 'bench.test',
+            path: '/',
+            upstreams: [{ kind: 'nucliofunction', nucliofunction: { name: 'hello-node' } }],
+          },
+        });
+        if (gw.status !== 202) throw new Error(`gateway: ${JSON.stringify(gw.json)}`);
+        for (let i = 0; i < 100 && (await d.api('GET', '/api/api_gateways/bench')).json.status?.state !== 'ready'; i++)
+          await sleep(20);
+        return { port: `http://127.0.0.1:${fn.status.httpPort}/`, gateway: `${d.gateway}/` };
+      };
+      const withMetrics = await urls(on);
+      const without = await urls(off);
+      const rounds = QUICK ? 3 : 8;
+      for (const path of ['port', 'gateway'] as const) {
+        const headers = path === 'gateway' ? { host: 'bench.test' } : undefined;
+        const run = async (url: string) => {
+          const r = await load(url, { headers });
+          if (r.errors + r.timeouts + r.non2xx) throw new Error(`metrics bench via ${path}: failed requests`);
+          return r.requests.average;
+        };
+        // One untimed round each: the first seconds of a fresh replica are slower.
+        await load(withMetrics[path], { headers, seconds: 1 });
+        await load(without[path], { headers, seconds: 1 });
+        const ratios: number[] = [];
+        const onRates: number[] = [];
+        const offRates: number[] = [];
+        for (let i = 0; i < rounds; i++) {
+          let a: number;
+          let b: number;
+          if (i % 2 === 0) {
+            b = await run(without[path]);
+            a = await run(withMetrics[path]);
+          } else {
+            a = await run(withMetrics[path]);
+            b = await run(without[path]);
+          }
+          onRates.push(a);
+          offRates.push(b);
+          ratios.push(a / b);
+        }
+        const sorted = [...ratios].sort((x, y) => x - y);
+        row({
+          benchmark: `nodejs hello via its ${path === 'port' ? 'port' : 'API gateway'}, metrics on vs off (req/s, median of ${rounds} rounds)`,
+          measured: `${median(onRates).toFixed(0)} (ratios ${sorted[0]!.toFixed(3)}–${sorted[sorted.length - 1]!.toFixed(3)})`,
+          baseline: `${median(offRates).toFixed(0)} with --metrics off`,
+          ratio: median(ratios),
+          target: '≥ 0.97',
+          pass: median(ratios) >= 0.97,
+        });
+      }
+    } finally {
+      await stopDashboard(on);
+      await stopDashboard(off);
     }
   },
 
