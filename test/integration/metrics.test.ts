@@ -7,7 +7,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -22,6 +24,7 @@ import {
 } from '../helpers/start-dashboard.js';
 import { parsePrometheus, select, valueOf, type PromSample } from '../helpers/prometheus-text.js';
 
+const BIN = fileURLToPath(new URL('../../../bin/protium.js', import.meta.url));
 const TOKEN = 'metrics-test-token';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
@@ -281,6 +284,35 @@ describe('GET /metrics', () => {
       assert.match(bad.json.error, new RegExp(`Query parameter ${field}`), query);
     }
     assert.equal((await api('GET', '/api/functions/no-such-fn/metrics')).status, 404);
+  });
+
+  it('protium top prints the same numbers once, and redraws them live on a terminal', async () => {
+    const env = { ...process.env, PROTIUM_URL: d.url, PROTIUM_TOKEN: TOKEN };
+    const once = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [BIN, 'top', '--once'], { env, timeout: 30_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+      ),
+    );
+    assert.match(once, /^NAME\s+REQ\/S\s+P50 MS\s+P95 MS\s+P99 MS\s+ERR\/S\s+READY/m);
+    const row = once.split('\n').find((l) => l.startsWith('counted '));
+    assert.ok(row, once);
+    assert.match(row, /^counted\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+1\s+[▁-█]{20}$/);
+    assert.ok(/[▂-█]/.test(row), `the sparkline shows no requests: ${row}`);
+    const json = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [BIN, 'top', '-o', 'json'], { env, timeout: 30_000 }, (err, stdout) =>
+        err ? reject(err) : resolve(stdout),
+      ),
+    );
+    assert.ok(JSON.parse(json).functions.counted.requests.length > 0);
+    // On a terminal (script gives it one) the table is drawn again every interval, in place.
+    const child = spawn('script', ['-qfec', `${process.execPath} ${BIN} top --interval 500ms`, '/dev/null'], { env });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    const deadline = Date.now() + 20_000;
+    while ((out.match(/\x1b\[H\x1b\[2J/g) ?? []).length < 3 && Date.now() < deadline) await sleep(100);
+    child.kill('SIGKILL');
+    assert.ok((out.match(/\x1b\[H\x1b\[2J/g) ?? []).length >= 3, out);
+    assert.match(out, /counted\s/);
   });
 });
 
