@@ -1,8 +1,9 @@
 /**
  * The dashboard's HTTP API: a Fastify instance with every route of the seed, one error format, CORS as
  * Nuclio's dashboard sets it (spec §1), the `X-Igz-*` header rewrite, JSON bodies of any content type up
- * to 10 MiB and 128 levels deep, optional bearer-token auth decided per matched route (auth.ts), and
- * bounded connections (util/connection-guard.ts).
+ * to 10 MiB and 128 levels deep, requests validated with the routes' schemas (request-validation.ts),
+ * which also make the OpenAPI document (api-docs.ts), optional bearer-token auth decided per matched
+ * route (auth.ts), and bounded connections (util/connection-guard.ts).
  */
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -14,6 +15,8 @@ import { ConnectionGuard } from '../util/connection-guard.js';
 import { jsonTextDepth, MAX_JSON_DEPTH } from '../util/json-depth.js';
 import { installErrorHandling } from './error-reply.js';
 import { installAuth } from './auth.js';
+import { installApiDocs } from './api-docs.js';
+import { AJV_OPTIONS, installRequestValidation, SCHEMA_CONTROLLER } from './request-validation.js';
 import type { ApiDeps } from './deps.js';
 import { functionRoutes } from './routes/functions.js';
 import { projectRoutes } from './routes/projects.js';
@@ -105,8 +108,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    ajv: AJV_OPTIONS,
+    schemaController: SCHEMA_CONTROLLER,
   });
   installErrorHandling(app, deps.log);
+  installRequestValidation(app);
 
   // Nuclio reads every body as JSON whatever its content type (clients often send none).
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -155,6 +161,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         .record(reply.statusCode, reply.elapsedTime / 1000);
     });
 
+  // Before auth: the document and its viewer are public (api-docs.ts says why).
+  installApiDocs(app);
   installAuth(app, deps.credentials);
   // Every route of the dashboard, each group given only what it uses.
   void app.register(async (api) => {

@@ -18,11 +18,16 @@ describe('readFunctionEventBody', () => {
 
   const missing: [string, unknown, string][] = [
     ['no metadata', { spec: {} }, 'nuclio'],
-    ['metadata that is not an object', { metadata: 'x' }, 'nuclio'],
     ['no namespace and an empty default', { metadata: { name: 'fe1' } }, ''],
     ['no name and no generator', { metadata: { namespace: 'n' } }, 'nuclio'],
     ['an empty name and no generator', { metadata: { name: '', namespace: 'n' } }, 'nuclio'],
   ];
+  it("readFunctionEventBody() answers 400 naming metadata for metadata that is not an object (as the route's schema does)", () => {
+    throws400(
+      () => readFunctionEventBody({ metadata: 'x' }, { defaultNamespace: 'nuclio' }),
+      'metadata must be an object, got "x"',
+    );
+  });
   for (const [what, body, ns] of missing) {
     it(`readFunctionEventBody() answers 400 "${MISSING}" for ${what}`, () => {
       throws400(() => readFunctionEventBody(body, { defaultNamespace: ns }), MISSING);

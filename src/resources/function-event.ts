@@ -3,7 +3,7 @@
  * kind and http attribute defaults).
  */
 import { apiError, fieldError, quote } from '../errors.js';
-import { isObject, optObject, optString } from './shape.js';
+import { optObject, optString } from './shape.js';
 import { checkFunctionName, readMeta, requireObjectBody } from './function-validate.js';
 import { qualifiedNameErrors } from './names.js';
 import { FUNCTION_LABEL, type FunctionEvent } from './types.js';
@@ -16,7 +16,8 @@ export function readFunctionEventBody(
   opts: { defaultNamespace: string; generateName?: () => string; withSpec?: boolean },
 ): FunctionEvent {
   const body = requireObjectBody(bodyIn);
-  if (!isObject(body.metadata)) throw fieldError('metadata', MISSING);
+  // A metadata of another type is a type error, as for every resource (and as the route's schema says).
+  if (!optObject(body.metadata, 'metadata')) throw fieldError('metadata', MISSING);
   const metadata = readMeta(body, 'Function event');
   metadata.namespace = metadata.namespace || opts.defaultNamespace;
   if (!metadata.namespace) throw fieldError('metadata.namespace', MISSING);

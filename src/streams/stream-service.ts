@@ -112,13 +112,11 @@ export class StreamService {
     const gErr = consumerGroupError(query.consumerGroup);
     if (gErr) throw apiError('STREAM_REQUEST_INVALID', gErr);
     const stream = await this.stream(StreamService.address(query.containerName, query.streamPath));
-    return stream
-      .offsets(query.consumerGroup)
-      .map((o) => ({
-        committed: o.committed ?? 0,
-        current: o.current,
-        lag: Math.max(0, o.current - (o.committed ?? 0)),
-      }));
+    return stream.offsets(query.consumerGroup).map((o) => ({
+      committed: o.committed ?? 0,
+      current: o.current,
+      lag: Math.max(0, o.current - (o.committed ?? 0)),
+    }));
   }
 
   private assertOpen(): void {

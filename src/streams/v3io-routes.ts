@@ -15,6 +15,7 @@ import { consumerGroupError, memberIdError, type StreamAddress } from './names.j
 import { MAX_RECORD_BYTES as STORED_MAX } from './record-format.js';
 import type { NewRecord, SeekTarget } from './stream.js';
 import { DEFAULT_RETENTION_HOURS, StreamService } from './stream-service.js';
+import { streamServiceSchema } from '../api/schemas/v3io-streams.js';
 import {
   FUNCTION_HEADER,
   SHARD_FUNCTIONS,
@@ -274,5 +275,11 @@ export function streamRoutes(app: FastifyInstance, service: StreamService): void
     throw apiError('STREAM_REQUEST_INVALID', `${fn} works on a shard, not on a stream`);
   };
   for (const method of ['POST', 'PUT', 'DELETE'] as const)
-    app.route({ method, url: `${V3IO_PREFIX}/*`, config: { access: 'streams' }, handler: handle });
+    app.route({
+      method,
+      url: `${V3IO_PREFIX}/*`,
+      config: { access: 'streams' },
+      schema: streamServiceSchema,
+      handler: handle,
+    });
 }

@@ -22,6 +22,7 @@ import {
   waitFor,
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
+import { procText } from '../helpers/proc.js';
 
 const MAIN = new URL('../../src/main.js', import.meta.url).pathname;
 
@@ -98,9 +99,7 @@ describe('process containment (--sandbox none)', () => {
         'started',
       );
       const sleepers = () =>
-        markedPids('PROTIUM_TEST_MARK', mark).filter((p) =>
-          readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sleep\0'),
-        );
+        markedPids('PROTIUM_TEST_MARK', mark).filter((p) => procText(p, 'cmdline').startsWith('sleep\0'));
       // Wait for the detached processes to exist (the nohup one is started asynchronously).
       const t0 = Date.now();
       while (sleepers().length < (runtime === 'nodejs' ? 2 : 1) && Date.now() - t0 < 5_000) await sleep(50);
@@ -112,7 +111,7 @@ describe('process containment (--sandbox none)', () => {
       assert.deepEqual(
         left,
         [],
-        `${name}: processes left after the delete: ${left.map((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ')).join('; ')}`,
+        `${name}: processes left after the delete: ${left.map((p) => procText(p, 'cmdline').replace(/\0/g, ' ')).join('; ')}`,
       );
     }
   });
@@ -127,16 +126,14 @@ describe('process containment (--sandbox none)', () => {
     );
     await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'POST', { body: 'x' });
     const before = markedPids('PROTIUM_TEST_MARK', mark);
-    const processor = before.find((p) =>
-      readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith(`${process.execPath}\0`),
-    );
+    const processor = before.find((p) => procText(p, 'cmdline').startsWith(`${process.execPath}\0`));
     assert.ok(processor, 'the processor runs');
     process.kill(processor!, 'SIGKILL');
     const left = await gone(before);
     assert.deepEqual(
       left,
       [],
-      `left after the kill: ${left.map((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ')).join('; ')}`,
+      `left after the kill: ${left.map((p) => procText(p, 'cmdline').replace(/\0/g, ' ')).join('; ')}`,
     );
     await waitFor(d, 'det-kill', (f) => f.status.state === 'ready', 10_000);
     assert.equal((await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'POST', { body: 'x' })).text, 'started');
@@ -267,7 +264,7 @@ describe(
         await sleep(300);
         const all = markedPids('PROTIUM_TEST_MARK', mark);
         assert.ok(
-          all.some((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sleep\0')),
+          all.some((p) => procText(p, 'cmdline').startsWith('sleep\0')),
           'the detached children run',
         );
         for (const p of all)

@@ -144,13 +144,23 @@ describe('security', () => {
   const concrete = (url: string) =>
     url.replace(/:([A-Za-z]+)/g, 'fz-x').replace(/\*$/, url.startsWith('/v3io') ? 'c/s/' : 'x/y');
 
-  it('every route the dashboard has needs the token unless it is public (/api/versions, the web UI), in every spelling and with every method', async () => {
+  it('every route the dashboard has needs the token unless it is public (/api/versions, the API document and its viewer, the web UI), in every spelling and with every method', async () => {
     const routes = d.dashboard.api.routeAccess;
     const publicRoutes = routes
       .filter((r) => r.access === 'public')
       .map((r) => `${r.method} ${r.url}`)
       .sort();
-    assert.deepEqual(publicRoutes, ['GET /api/versions', 'HEAD /api/versions']);
+    // The API document and its viewer describe the API and hold no data (api-docs.ts).
+    const docs = [
+      '/api/docs',
+      '/api/docs/json',
+      '/api/docs/static/*',
+      '/api/docs/static/index.html',
+      '/api/docs/static/swagger-initializer.js',
+      '/api/docs/yaml',
+      '/api/openapi.json',
+    ];
+    assert.deepEqual(publicRoutes, [...docs, '/api/versions'].flatMap((u) => [`GET ${u}`, `HEAD ${u}`]).sort());
     const perRequest = routes
       .filter((r) => r.access === 'per-request')
       .map((r) => `${r.method} ${r.url}`)

@@ -28,13 +28,25 @@ const SLACK = 40;
 /** The attacking host (Linux routes all of 127/8 to the loopback interface). */
 const ATTACKER_ADDRESS = '127.0.0.2';
 
-/** Open descriptors of a process. */
-const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
+/** Open descriptors of a process (0 once it is gone: a replica may restart while we watch). */
+function fdCount(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return 0;
+  }
+}
 
 /** A process's TCP sockets by local port, remote port and state (for a failure message). */
 function socketBreakdown(pid: number): string {
   const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+  let fds: string[] = [];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    /* gone */
+  }
+  for (const fd of fds) {
     try {
       const l = readlinkSync(`/proc/${pid}/fd/${fd}`);
       const m = /^socket:\[(\d+)\]$/.exec(l);

@@ -10,6 +10,7 @@ import { PROJECT_LABEL } from '../../resources/types.js';
 import { writeGateway } from '../gateway-writer.js';
 import { header, headerTrue, keyedByName, namespaceOf, paramName, queryTrue, sendEmpty, sendJson } from '../reply.js';
 import type { ApiDeps } from '../deps.js';
+import { apiGatewaySchemas as schemas } from '../schemas/api-gateways.js';
 
 const NS_HEADER = 'x-nuclio-api-gateway-namespace';
 
@@ -21,7 +22,7 @@ export function apiGatewayRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'stor
     nameFallback,
   });
 
-  app.get('/api/api_gateways', async (req, reply) => {
+  app.get('/api/api_gateways', { schema: schemas.list }, async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const project = header(req, 'x-nuclio-project-name');
     const fn = header(req, 'x-nuclio-function-name');
@@ -35,7 +36,7 @@ export function apiGatewayRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'stor
     );
   });
 
-  app.get('/api/api_gateways/:name', async (req, reply) => {
+  app.get('/api/api_gateways/:name', { schema: schemas.get }, async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const gw = await store.get('apiGateway', ns, paramName(req));
     if (!gw) throw apiError('API_GATEWAY_NOT_FOUND');
@@ -46,7 +47,7 @@ export function apiGatewayRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'stor
     );
   });
 
-  app.post('/api/api_gateways', async (req, reply) => {
+  app.post('/api/api_gateways', { schema: schemas.create }, async (req, reply) => {
     const gw = readApiGatewayBody(req.body, ctx(req));
     if (!gw.metadata.labels?.[PROJECT_LABEL])
       gw.metadata.labels = { ...(gw.metadata.labels ?? {}), [PROJECT_LABEL]: 'default' };
@@ -57,7 +58,7 @@ export function apiGatewayRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'stor
     return sendJson(reply, 202, stored);
   });
 
-  app.put('/api/api_gateways/:name', async (req, reply) => {
+  app.put('/api/api_gateways/:name', { schema: schemas.update }, async (req, reply) => {
     const id = paramName(req);
     const gw = readApiGatewayBody(req.body, ctx(req, id));
     if (gw.metadata.name !== id) throw apiError('API_GATEWAY_NAME_MISMATCH', gw.metadata.name ?? '', id);
@@ -76,7 +77,7 @@ export function apiGatewayRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'stor
     return sendEmpty(reply, 204);
   });
 
-  app.delete('/api/api_gateways', async (req, reply) => {
+  app.delete('/api/api_gateways', { schema: schemas.delete }, async (req, reply) => {
     const body = req.body;
     const gw = readIdentity(body, header(req, NS_HEADER) ?? config.namespace);
     await store.delete('apiGateway', gw.namespace, gw.name);

@@ -15,6 +15,7 @@ import { enrichFunctionEvent, eventFunctionName, readFunctionEventBody } from '.
 import { FUNCTION_LABEL, PROJECT_LABEL, type FunctionEvent } from '../../resources/types.js';
 import { header, keyedByName, namespaceOf, paramName, sendEmpty, sendJson } from '../reply.js';
 import type { ApiDeps } from '../deps.js';
+import { functionEventSchemas as schemas } from '../schemas/function-events.js';
 
 const NS_HEADER = 'x-nuclio-function-event-namespace';
 
@@ -48,7 +49,7 @@ export function functionEventRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 's
     }
   }
 
-  app.get('/api/function_events', async (req, reply) => {
+  app.get('/api/function_events', { schema: schemas.list }, async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const fn = header(req, 'x-nuclio-function-name');
     const only = header(req, 'x-nuclio-function-event-name');
@@ -57,14 +58,14 @@ export function functionEventRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 's
     return sendJson(reply, 200, keyedByName(events, present));
   });
 
-  app.get('/api/function_events/:name', async (req, reply) => {
+  app.get('/api/function_events/:name', { schema: schemas.get }, async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const ev = await store.get('functionEvent', ns, paramName(req));
     if (!ev) throw apiError('FUNCTION_EVENT_NOT_FOUND');
     return sendJson(reply, 200, present(ev));
   });
 
-  app.post('/api/function_events', async (req, reply) => {
+  app.post('/api/function_events', { schema: schemas.create }, async (req, reply) => {
     const ev = readFunctionEventBody(req.body, { defaultNamespace: defaultNs(req), generateName: randomUUID });
     const { event, parent } = await prepare(ev);
     await writeWithParent(parent, { op: 'create', kind: 'functionEvent', object: event });
@@ -72,7 +73,7 @@ export function functionEventRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 's
     return sendJson(reply, 201, present(stored ?? event));
   });
 
-  app.put('/api/function_events', async (req, reply) => {
+  app.put('/api/function_events', { schema: schemas.update }, async (req, reply) => {
     const ev = readFunctionEventBody(req.body, { defaultNamespace: defaultNs(req) });
     const existing = await store.get('functionEvent', ev.metadata.namespace!, ev.metadata.name!);
     if (!existing) throw apiError('FUNCTION_EVENT_NOT_FOUND');
@@ -92,7 +93,7 @@ export function functionEventRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 's
     return sendEmpty(reply, 204);
   });
 
-  app.delete('/api/function_events', async (req, reply) => {
+  app.delete('/api/function_events', { schema: schemas.delete }, async (req, reply) => {
     const ev = readFunctionEventBody(req.body, { defaultNamespace: defaultNs(req), withSpec: false });
     await store.delete('functionEvent', ev.metadata.namespace!, ev.metadata.name!, {
       ifVersion: ev.metadata.resourceVersion,

@@ -26,6 +26,7 @@ import { dnsLabelErrors } from '../../resources/names.js';
 import { parseDuration } from '../../util/duration.js';
 import { traceHeaders } from '../../util/trace-context.js';
 import { hasAccess, type Credentials } from '../auth.js';
+import { invocationSchema } from '../schemas/invocations.js';
 
 export const DEFAULT_INVOKE_TIMEOUT_MS = 60_000;
 /** What a browser may read of an invocation's answer (CORS): the logs, the request id, the trace. */
@@ -79,6 +80,8 @@ export function invocationRoutes(app: FastifyInstance, deps: InvocationDeps): vo
     app.route({
       method: [...INVOCATION_METHODS],
       url,
+      // The sub-path spelling is the same endpoint: documented once.
+      schema: invocationSchema(url !== INVOCATIONS_PATH),
       onRequest: async (req, reply) => {
         reply.hijack();
         await serveInvocation(req.raw, reply.raw, deps);

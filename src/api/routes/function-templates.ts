@@ -13,9 +13,10 @@ import { renderTemplate } from '../../resources/template-render.js';
 import { MAX_JSON_DEPTH, valueDepth } from '../../util/json-depth.js';
 import { header, sendJson } from '../reply.js';
 import type { ApiDeps } from '../deps.js';
+import { functionTemplateSchemas as schemas } from '../schemas/function-templates.js';
 
 export function functionTemplateRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'templates'>): void {
-  app.get('/api/function_templates', async (req, reply) => {
+  app.get('/api/function_templates', { schema: schemas.list }, async (req, reply) => {
     const out: Record<string, unknown> = {};
     for (const t of deps.templates.list(header(req, 'x-nuclio-filter-contains'))) {
       out[t.metadata.name] = { metadata: t.metadata, spec: t.spec, rendered: { metadata: t.metadata, spec: t.spec } };
@@ -23,7 +24,7 @@ export function functionTemplateRoutes(app: FastifyInstance, deps: Pick<ApiDeps,
     return sendJson(reply, 200, out);
   });
 
-  app.post('/api/function_templates/render', async (req, reply) => {
+  app.post('/api/function_templates/render', { schema: schemas.render }, async (req, reply) => {
     const body = req.body;
     if (!isObject(body) || typeof body.template !== 'string')
       throw apiError('INVALID_BODY', 'Request body must be {"template": "<yaml text>", "values": {...}}');

@@ -18,6 +18,7 @@ import { parseDuration } from '../../util/duration.js';
 import { header, headerTrue, keyedByName, namespaceOf, paramName, queryTrue, sendEmpty, sendJson } from '../reply.js';
 import { clientGone, waitForFunction } from '../wait.js';
 import type { ApiDeps } from '../deps.js';
+import { functionSchemas as schemas } from '../schemas/functions.js';
 
 const NS_HEADER = 'x-nuclio-function-namespace';
 /** Upper bound of X-Nuclio-Wait-Function-Action waits: a deploy that takes longer is reported by state. */
@@ -44,7 +45,7 @@ export function functionRoutes(
     return gws.filter((g) => upstreamFunctions(g).includes(ref.name)).map((g) => g.metadata.name!);
   }
 
-  app.get('/api/functions', async (req, reply) => {
+  app.get('/api/functions', { schema: schemas.list }, async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const project = header(req, 'x-nuclio-project-name');
     const nameFilter = header(req, 'x-nuclio-function-name');
@@ -62,7 +63,7 @@ export function functionRoutes(
     return sendJson(reply, 200, keyedByName(fns));
   });
 
-  app.get('/api/functions/:name', async (req, reply) => {
+  app.get('/api/functions/:name', { schema: schemas.get }, async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const fn = await store.get('function', ns, paramName(req));
     if (!fn) throw apiError('FUNCTION_NOT_FOUND');
@@ -93,7 +94,7 @@ export function functionRoutes(
     await waitForFunction(store, ref, settled, { timeoutMs: MAX_WAIT_MS, signal: clientGone(req.raw, reply.raw) });
   }
 
-  app.post('/api/functions', async (req, reply) => {
+  app.post('/api/functions', { schema: schemas.create }, async (req, reply) => {
     creationTimeout(req);
     const input = readFunctionBody(req.body, ctx(req));
     const ns = input.metadata.namespace!;
@@ -104,7 +105,7 @@ export function functionRoutes(
     return sendEmpty(reply, 202);
   });
 
-  app.put('/api/functions/:name', async (req, reply) => {
+  app.put('/api/functions/:name', { schema: schemas.update }, async (req, reply) => {
     creationTimeout(req);
     const body = isObject(req.body) ? req.body : req.body;
     if (isObject(body)) {
@@ -122,7 +123,7 @@ export function functionRoutes(
     return sendEmpty(reply, 202);
   });
 
-  app.patch('/api/functions/:name', async (req, reply) => {
+  app.patch('/api/functions/:name', { schema: schemas.patch }, async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     if (!isObject(req.body))
       throw apiError('INVALID_BODY', 'Request body must be a JSON object such as {"desiredState": "ready"}');
@@ -151,7 +152,7 @@ export function functionRoutes(
     return sendEmpty(reply, 204);
   });
 
-  app.delete('/api/functions', async (req, reply) => {
+  app.delete('/api/functions', { schema: schemas.delete }, async (req, reply) => {
     const id = readFunctionBody(req.body, ctx(req), false);
     const ns = id.metadata.namespace!;
     const name = id.metadata.name!;
@@ -178,14 +179,14 @@ export function functionRoutes(
     return sendEmpty(reply, 204);
   });
 
-  app.get('/api/functions/:name/replicas', async (req, reply) => {
+  app.get('/api/functions/:name/replicas', { schema: schemas.replicas }, async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const name = paramName(req);
     if (!(await store.get('function', ns, name))) throw apiError('FUNCTION_NOT_FOUND');
     return sendJson(reply, 200, { names: (await platform.replicas({ namespace: ns, name })).map((r) => r.name) });
   });
 
-  app.get('/api/functions/:name/logs/:replica', async (req, reply) => {
+  app.get('/api/functions/:name/logs/:replica', { schema: schemas.logs }, async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const name = paramName(req);
     const replica = paramName(req, 'replica');

@@ -16,6 +16,7 @@ import { RING_STEP_S } from '../../metrics/function-ring.js';
 import { parseDuration } from '../../util/duration.js';
 import type { ApiDeps } from '../deps.js';
 import { header, namespaceOf, paramName, sendJson } from '../reply.js';
+import { metricsSchemas as schemas } from '../schemas/metrics.js';
 
 const NS_HEADER = 'x-nuclio-function-namespace';
 
@@ -44,7 +45,7 @@ export function metricsRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'metrics
     return deps.metrics;
   };
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { schema: schemas.prometheus }, async (_req, reply) => {
     const metrics = on();
     return reply
       .code(200)
@@ -52,7 +53,7 @@ export function metricsRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'metrics
       .send(await metrics.text());
   });
 
-  app.get('/api/functions/:name/metrics', async (req, reply) => {
+  app.get('/api/functions/:name/metrics', { schema: schemas.function }, async (req, reply) => {
     const metrics = on();
     const ns = namespaceOf(req, NS_HEADER, deps.config.namespace);
     const name = paramName(req);
@@ -63,7 +64,7 @@ export function metricsRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'metrics
     return sendJson(reply, 200, { name, namespace: ns, window, ...series });
   });
 
-  app.get('/api/function_metrics', async (req, reply) => {
+  app.get('/api/function_metrics', { schema: schemas.functions }, async (req, reply) => {
     const metrics = on();
     const ns = namespaceOf(req, NS_HEADER, deps.config.namespace);
     const project = header(req, 'x-nuclio-project-name');

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { versionInfo } from '../../version.js';
 import { sendJson } from '../reply.js';
 import type { ApiDeps } from '../deps.js';
+import { miscSchemas as schemas } from '../schemas/misc.js';
 
 export function miscRoutes(
   app: FastifyInstance,
@@ -15,20 +16,20 @@ export function miscRoutes(
   const external = deps.externalIps;
 
   // The one public API route: clients probe it before they have a token.
-  app.get('/api/versions', { config: { access: 'public' } }, async (_req, reply) =>
+  app.get('/api/versions', { schema: schemas.versions, config: { access: 'public' } }, async (_req, reply) =>
     sendJson(reply, 200, { dashboard: versionInfo() }),
   );
 
-  app.get('/api/external_ip_addresses', async (_req, reply) =>
+  app.get('/api/external_ip_addresses', { schema: schemas.externalIpAddresses }, async (_req, reply) =>
     sendJson(reply, 200, { externalIPAddresses: { addresses: external() } }),
   );
 
-  app.get('/api/namespaces', async (_req, reply) => {
+  app.get('/api/namespaces', { schema: schemas.namespaces }, async (_req, reply) => {
     const names = new Set([deps.config.namespace, ...(await deps.store.namespaces())]);
     return sendJson(reply, 200, { namespaces: { names: [...names].sort() } });
   });
 
-  app.get('/api/frontend_spec', async (_req, reply) =>
+  app.get('/api/frontend_spec', { schema: schemas.frontendSpec }, async (_req, reply) =>
     sendJson(reply, 200, {
       externalIPAddresses: external().length ? external() : ['localhost'],
       namespace: deps.config.namespace,

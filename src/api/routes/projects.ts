@@ -25,6 +25,7 @@ import { storeForDeploy } from '../function-writer.js';
 import { writeGateway } from '../gateway-writer.js';
 import { header, keyedByName, namespaceOf, paramName, queryTrue, sendEmpty, sendJson } from '../reply.js';
 import type { ApiDeps } from '../deps.js';
+import { projectSchemas as schemas } from '../schemas/projects.js';
 
 const NS_HEADER = 'x-nuclio-project-namespace';
 
@@ -58,7 +59,7 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
     };
   }
 
-  app.get('/api/projects', async (req, reply) => {
+  app.get('/api/projects', { schema: schemas.list }, async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     let projects = await store.list('project', ns);
     const only = header(req, 'x-nuclio-project-name');
@@ -71,7 +72,7 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
     return sendJson(reply, 200, keyedByName(projects, present));
   });
 
-  app.get('/api/projects/:name', async (req, reply) => {
+  app.get('/api/projects/:name', { schema: schemas.get }, async (req, reply) => {
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const p = await store.get('project', ns, paramName(req));
     if (!p) throw apiError('PROJECT_NOT_FOUND');
@@ -82,7 +83,7 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
     );
   });
 
-  app.post('/api/projects', async (req, reply) => {
+  app.post('/api/projects', { schema: schemas.create }, async (req, reply) => {
     if (queryTrue(req, 'import')) return sendJson(reply, 201, await importBundle(req));
     const p = readProjectBody(req.body, { defaultNamespace: defaultNs(req), generateName: randomUUID });
     p.metadata.creationTimestamp = new Date().toISOString();
@@ -102,13 +103,13 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
     await store.update('project', { ...p, status: existing.status }, { ifVersion: p.metadata.resourceVersion });
   }
 
-  app.put('/api/projects/:name', async (req, reply) => {
+  app.put('/api/projects/:name', { schema: schemas.update }, async (req, reply) => {
     await updateProject(req, paramName(req));
     return sendEmpty(reply, 204);
   });
 
   // Deprecated form: identity from the body or X-Nuclio-Project-Name (spec §4.2).
-  app.put('/api/projects', async (req, reply) => {
+  app.put('/api/projects', { schema: schemas.updateDeprecated }, async (req, reply) => {
     const bodyName =
       isObject(req.body) && isObject(req.body.metadata) && typeof req.body.metadata.name === 'string'
         ? req.body.metadata.name
@@ -120,7 +121,7 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
     return sendEmpty(reply, 204);
   });
 
-  app.delete('/api/projects', async (req, reply) => {
+  app.delete('/api/projects', { schema: schemas.delete }, async (req, reply) => {
     const p = readProjectBody(req.body, { defaultNamespace: defaultNs(req) });
     const ns = p.metadata.namespace!;
     const name = p.metadata.name!;

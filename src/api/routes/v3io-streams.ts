@@ -9,9 +9,10 @@ import { isObject } from '../../resources/shape.js';
 import { PROJECT_LABEL } from '../../resources/types.js';
 import { header, namespaceOf, sendJson } from '../reply.js';
 import type { ApiDeps } from '../deps.js';
+import { v3ioStreamSchemas as schemas } from '../schemas/v3io-streams.js';
 
 export function v3ioStreamRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' | 'config'>): void {
-  app.get('/api/v3io_streams', async (req, reply) => {
+  app.get('/api/v3io_streams', { schema: schemas.list }, async (req, reply) => {
     const ns = namespaceOf(req, 'x-nuclio-project-namespace', deps.config.namespace);
     const project = header(req, 'x-nuclio-project-name');
     if (!project) throw apiError('PROJECT_HEADER_REQUIRED');
@@ -47,7 +48,7 @@ export interface ShardLagSource {
  * when the group committed nothing yet).
  */
 export function shardLagRoutes(app: FastifyInstance, source: ShardLagSource): void {
-  app.post('/api/v3io_streams/get_shard_lags', async (req, reply) => {
+  app.post('/api/v3io_streams/get_shard_lags', { schema: schemas.shardLags }, async (req, reply) => {
     const project = header(req, 'x-nuclio-project-name');
     if (!project) throw apiError('PROJECT_HEADER_REQUIRED');
     const body = req.body;

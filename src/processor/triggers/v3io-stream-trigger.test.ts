@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { installErrorHandling } from '../../api/error-reply.js';
+import { AJV_OPTIONS, installRequestValidation, SCHEMA_CONTROLLER } from '../../api/request-validation.js';
 import { silentLogger } from '../../log.js';
 import type { Trigger as TriggerSpec } from '../../resources/types.js';
 import { StreamService } from '../../streams/stream-service.js';
@@ -54,8 +55,10 @@ describe('v3ioStream trigger against the stream service', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'protium-trigger-'));
     service = new StreamService({ dir });
-    app = Fastify();
+    // The routes' schemas refer to the shared ones, which the API's validation setup adds.
+    app = Fastify({ ajv: AJV_OPTIONS, schemaController: SCHEMA_CONTROLLER });
     installErrorHandling(app, silentLogger());
+    installRequestValidation(app);
     streamRoutes(app, service);
     url = `${await app.listen({ host: '127.0.0.1', port: 0 })}`;
   });
