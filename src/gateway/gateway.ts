@@ -118,7 +118,7 @@ export class Gateway {
     const headers: Record<string, string | string[] | undefined> = { ...req.headers };
     headers['x-request-id'] = trace.requestId;
     headers.traceparent = trace.traceparent;
-    if (trace.restarted) delete headers.tracestate;
+    if (trace.restarted && headers.tracestate !== undefined) delete headers.tracestate;
     const remote = req.socket.remoteAddress ?? '';
     const prior = req.headers['x-forwarded-for'];
     headers['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${remote}` : remote;

@@ -23,6 +23,7 @@ import {
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
 import { parsePrometheus, select, valueOf, type PromSample } from '../helpers/prometheus-text.js';
+import { AnswerValidator, type OpenApiDocument } from '../helpers/api-document.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/protium.js', import.meta.url));
 const TOKEN = 'metrics-test-token';
@@ -273,6 +274,15 @@ describe('GET /metrics', () => {
     assert.equal(all.json.functions.counted.requests.length, 60);
     const none = await api('GET', '/api/function_metrics', { headers: { 'x-nuclio-project-name': 'no-such-project' } });
     assert.deepEqual(none.json.functions, {});
+    // The answers fit the API document.
+    const check = new AnswerValidator((await d.api('GET', '/api/openapi.json')).json as OpenApiDocument);
+    assert.deepEqual(
+      [
+        ...check.check('GET', '/api/functions/{name}/metrics', 200, series),
+        ...check.check('GET', '/api/function_metrics', 200, all.json),
+      ],
+      [],
+    );
     for (const [query, field] of [
       ['step=7s', 'step'],
       ['step=2h', 'step'],

@@ -158,7 +158,7 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
   headers['x-nuclio-target'] = name;
   headers['x-request-id'] = trace.requestId;
   headers.traceparent = trace.traceparent;
-  if (trace.restarted) delete headers.tracestate;
+  if (trace.restarted && headers.tracestate !== undefined) delete headers.tracestate;
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   try {
     await deps.invoker.forward(

@@ -166,7 +166,7 @@ class HttpTrigger implements Trigger {
     const trace = traceHeaders(headers['X-Request-Id'], headers.Traceparent, () => id);
     headers['X-Request-Id'] = trace.requestId;
     headers.Traceparent = trace.traceparent;
-    if (trace.restarted) delete headers.Tracestate;
+    if (trace.restarted && headers.Tracestate !== undefined) delete headers.Tracestate;
     const event: NuclioEvent = {
       id,
       requestId: trace.requestId,
