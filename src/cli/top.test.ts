@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { num, sparkline, topTable } from './commands/top.js';
-import type { Series } from '../metrics/function-ring.js';
+import type { Series } from '../metrics/series.js';
 
 describe('sparkline', () => {
   const cases: [number[], number, string][] = [

@@ -7,6 +7,9 @@
  */
 import { DURATION_BUCKETS_MS } from '../processor/stats.js';
 import { quantile } from './histogram.js';
+import type { Series } from './series.js';
+
+export type { Series };
 
 /** Seconds per bucket. */
 export const RING_STEP_S = 10;
@@ -24,24 +27,6 @@ export interface RingSample {
   durationBuckets: readonly number[];
   /** Ready replicas at the bucket's end. */
   replicas: number;
-}
-
-/** A series for the charts, as columns: point i covers [start + i·step, start + (i+1)·step). */
-export interface Series {
-  /** Seconds since the epoch of the first point. */
-  start: number;
-  /** Seconds per point. */
-  step: number;
-  /** Events per second. */
-  requests: number[];
-  /** Failed events per second. */
-  errors: number[];
-  /** Handler duration quantiles (ms); null where no event was handled. */
-  p50: (number | null)[];
-  p95: (number | null)[];
-  p99: (number | null)[];
-  /** The most replicas ready at a bucket's end within the point. */
-  replicas: number[];
 }
 
 export class FunctionRing {

@@ -6,7 +6,7 @@
  */
 
 import type { ErrorCode } from '../../src/errors';
-import type { Series } from '../../src/metrics/function-ring';
+import type { Series } from '../../src/metrics/series';
 import type * as R from '../../src/resources/types';
 
 export type ErrorKind = 'http' | 'network' | 'auth' | 'input';

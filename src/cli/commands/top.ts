@@ -5,7 +5,7 @@
  * numbers are the dashboard's own (GET /api/function_metrics), one ten-second bucket behind at most.
  */
 import type { Command } from 'commander';
-import type { Series } from '../../metrics/function-ring.js';
+import type { Series } from '../../metrics/series.js';
 import { contextOf, durationMs, sleep } from '../context.js';
 import { CliError } from '../errors.js';
 import { parseFormat, render, table } from '../output.js';

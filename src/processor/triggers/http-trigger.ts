@@ -29,6 +29,9 @@ const STANDALONE_LIMITS: ConnectionLimits = {
   requestTimeoutMs: 120_000,
 };
 
+/** Answer headers the trigger sets itself (lower case): a handler's own values are dropped. */
+const OWN_HEADERS = new Set(['content-length', 'transfer-encoding', 'content-type', 'x-request-id', 'traceparent']);
+
 /** Go's textproto.CanonicalMIMEHeaderKey: `x-cf-probe` → `X-Cf-Probe`, as Nuclio handlers see header names. */
 export function canonicalHeader(name: string): string {
   const known = canonicalCache.get(name);
@@ -42,9 +45,6 @@ export function canonicalHeader(name: string): string {
   if (canonicalCache.size < 1000) canonicalCache.set(name, out);
   return out;
 }
-/** Answer headers the trigger sets itself (lower case): a handler's own values are dropped. */
-const OWN_HEADERS = new Set(['content-length', 'transfer-encoding', 'content-type', 'x-request-id', 'traceparent']);
-
 /** Header names repeat from request to request: canonicalise each once. */
 const canonicalCache = new Map<string, string>();
 
