@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { parseQuantity } from './resources/quantity.js';
 import type { ConnectionLimits } from './util/connection-guard.js';
 import { parseDuration } from './util/duration.js';
+import { DEFAULT_PROCESSOR_IMAGE } from './platform/kube/kube-defaults.js';
 
 export interface HostPort {
   host: string;
@@ -57,6 +58,15 @@ export interface Config {
   metrics: boolean;
   /** A second address serving only `GET /metrics`, without the token, for scrapers (--metrics-listen-addr). */
   metricsListen?: HostPort;
+  /** The kube platform's cluster, namespace and processor image (--kubeconfig, --kube-namespace, --kube-processor-image). */
+  kube: KubePlatformConfig;
+}
+
+/** Settings of --platform kube; the cluster and namespace are resolved at start (platform/kube/kube-connection.ts). */
+export interface KubePlatformConfig {
+  kubeconfig?: string;
+  namespace?: string;
+  processorImage: string;
 }
 
 /** Bounds of one function's source files. */
@@ -89,6 +99,9 @@ export interface RawOptions {
   requestTimeout?: string;
   metrics?: string;
   metricsListenAddr?: string;
+  kubeconfig?: string;
+  kubeNamespace?: string;
+  kubeProcessorImage?: string;
 }
 
 /** Each option's environment variable. */
@@ -113,6 +126,9 @@ export const ENV_NAMES: Record<keyof RawOptions, string> = {
   requestTimeout: 'PROTIUM_REQUEST_TIMEOUT',
   metrics: 'PROTIUM_METRICS',
   metricsListenAddr: 'PROTIUM_METRICS_LISTEN_ADDR',
+  kubeconfig: 'PROTIUM_KUBECONFIG',
+  kubeNamespace: 'PROTIUM_KUBE_NAMESPACE',
+  kubeProcessorImage: 'PROTIUM_KUBE_PROCESSOR_IMAGE',
 };
 
 export const DEFAULTS = {
@@ -129,6 +145,7 @@ export const DEFAULTS = {
   headersTimeout: '10s',
   requestTimeout: '2m',
   metrics: 'on',
+  kubeProcessorImage: DEFAULT_PROCESSOR_IMAGE,
 };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -233,6 +250,17 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
       `--request-timeout (${pick('requestTimeout') ?? DEFAULTS.requestTimeout}) must be at least --headers-timeout (${pick('headersTimeout') ?? DEFAULTS.headersTimeout}): it covers the headers and the body`,
     );
   }
+  const kubeNamespace = pick('kubeNamespace');
+  if (
+    kubeNamespace !== undefined &&
+    (kubeNamespace.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(kubeNamespace))
+  )
+    throw new ConfigError(`--kube-namespace must be a DNS-1123 label, got "${kubeNamespace}"`);
+  const kube: KubePlatformConfig = {
+    ...(pick('kubeconfig') ? { kubeconfig: resolve(pick('kubeconfig')!) } : {}),
+    ...(kubeNamespace ? { namespace: kubeNamespace } : {}),
+    processorImage: pick('kubeProcessorImage') ?? DEFAULTS.kubeProcessorImage,
+  };
   const dataDir = pick('dataDir') ?? DEFAULTS.dataDir;
   if (!dataDir.trim()) throw new ConfigError('--data-dir must not be empty');
   const metricsValue = pick('metrics') ?? DEFAULTS.metrics;
@@ -266,5 +294,6 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
     connectionLimits,
     metrics: metricsValue === 'on',
     ...(metricsListen ? { metricsListen } : {}),
+    kube,
   };
 }

@@ -81,6 +81,18 @@ export function addDashboardOptions(cmd: Command): Command {
       '--metrics-listen-addr <host:port>',
       `also serve GET /metrics here, without the token, for scrapers (env ${ENV_NAMES.metricsListenAddr})`,
     )
+    .option(
+      '--kubeconfig <path>',
+      `the cluster of --platform kube (env ${ENV_NAMES.kubeconfig}; default: in-cluster in a pod, else KUBECONFIG, else ~/.kube/config)`,
+    )
+    .option(
+      '--kube-namespace <ns>',
+      `the namespace functions run in on --platform kube (env ${ENV_NAMES.kubeNamespace}; default: the dashboard's own)`,
+    )
+    .option(
+      '--kube-processor-image <image>',
+      `the processor image pods of --platform kube run (env ${ENV_NAMES.kubeProcessorImage}, default ${DEFAULTS.kubeProcessorImage})`,
+    )
     .option('--log-level <level>', `dashboard log level (env ${ENV_NAMES.logLevel}, default ${DEFAULTS.logLevel})`);
 }
 

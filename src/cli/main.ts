@@ -14,6 +14,7 @@ import { logsCommand } from './commands/logs.js';
 import { createCommand, deleteCommand, scaleCommand } from './commands/manage.js';
 import { exportCommand, importCommand } from './commands/transfer.js';
 import { topCommand } from './commands/top.js';
+import { kubeCommand } from './commands/kube.js';
 
 function version(): string {
   try {
@@ -76,6 +77,7 @@ Examples:
   createCommand(program);
   exportCommand(program);
   importCommand(program);
+  kubeCommand(program);
   return program;
 }
 
