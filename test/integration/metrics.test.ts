@@ -212,6 +212,58 @@ describe('GET /metrics', () => {
     assert.equal(valueOf(await scrape(), 'protium_function_cold_starts_total', fnLabels('sleepy')), 1);
   });
 
+  it("keeps Nuclio's metric names and types, and names every other one by Prometheus's rules", async () => {
+    const text = (await api('GET', '/metrics')).text;
+    const types = new Map<string, string>();
+    const helps = new Set<string>();
+    for (const line of text.split('\n')) {
+      const t = /^# TYPE (\S+) (\S+)$/.exec(line);
+      if (t) types.set(t[1]!, t[2]!);
+      const h = /^# HELP (\S+) ./.exec(line);
+      if (h) helps.add(h[1]!);
+    }
+    // Nuclio's processor metrics, as Nuclio exports them (its dashboards and alerts query these names).
+    const nuclio: Record<string, string> = {
+      nuclio_processor_handled_events_total: 'counter',
+      nuclio_processor_handled_events_duration_milliseconds: 'histogram',
+      nuclio_processor_worker_allocation_total: 'counter',
+      nuclio_processor_worker_allocation_count: 'counter',
+      nuclio_processor_worker_allocation_wait_duration_milliseconds_sum: 'counter',
+      nuclio_processor_worker_allocation_workers_available_percentage: 'counter',
+      nuclio_processor_worker_pending_allocation_current: 'gauge',
+      nuclio_processor_stream_high_water_mark_processed_lag: 'gauge',
+      nuclio_processor_stream_high_water_mark_committed_lag: 'gauge',
+    };
+    for (const [name, type] of Object.entries(nuclio)) assert.equal(types.get(name), type, name);
+    // Ours: the README's metric list, no more and no fewer.
+    const ours = [...types].filter(([name]) => name.startsWith('protium_'));
+    assert.deepEqual(ours.map(([name]) => name).sort(), [
+      'protium_api_request_duration_seconds',
+      'protium_api_requests_total',
+      'protium_function_build_duration_seconds',
+      'protium_function_builds_total',
+      'protium_function_cold_start_duration_seconds',
+      'protium_function_cold_starts_total',
+      'protium_function_events_inflight',
+      'protium_function_replica_restarts_total',
+      'protium_function_replicas_desired',
+      'protium_function_replicas_ready',
+      'protium_function_worker_slots',
+      'protium_gateway_request_duration_seconds',
+      'protium_gateway_requests_total',
+    ]);
+    for (const [name, type] of ours) {
+      assert.ok(helps.has(name), `${name} has no HELP line`);
+      assert.match(name, /^[a-z_][a-z0-9_]*$/, name);
+      // Counters end in _total; nothing else does, nor in a suffix Prometheus adds itself.
+      if (type === 'counter') assert.match(name, /_total$/, name);
+      else assert.doesNotMatch(name, /_(total|count|sum|bucket)$/, `${name} (${type})`);
+      // Base units: durations in seconds, never milliseconds.
+      assert.doesNotMatch(name, /millis|_ms$|minutes|hours/, name);
+      if (type === 'histogram') assert.match(name, /_seconds$/, name);
+    }
+  });
+
   it('labels API requests by route pattern, never by the path a client sent', async () => {
     const made = `nosuchfn${Date.now()}`;
     assert.equal((await api('GET', `/api/functions/${made}`)).status, 404);
