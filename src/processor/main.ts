@@ -11,7 +11,6 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { FromReplica, ProcessorConfig, ToReplica } from './config.js';
 import { errorResult, type HandlerResult, type NuclioEvent } from './event.js';
 import { ProcessorLogger } from './logger.js';
@@ -19,7 +18,7 @@ import { runtimeFactories } from './runtimes/index.js';
 import type { HttpTrigger } from './triggers/http-trigger.js';
 import { triggerFactories } from './triggers/index.js';
 import type { Submit, Trigger } from './triggers/trigger.js';
-import { ProcessStats, type TriggerStats } from './stats.js';
+import { countedSubmit, ProcessStats, type TriggerStats } from './stats.js';
 import { WorkerPool } from './worker-pool.js';
 
 /** Sends a message to the dashboard; `done` runs once it is written (or cannot be). */
@@ -92,16 +91,8 @@ async function main(): Promise<void> {
     });
   };
   /** `submit` that also counts the event and its duration in the trigger's counters. */
-  const counting =
-    (counters: TriggerStats | undefined): Submit =>
-    (event, worker) => {
-      if (!counters) return submit(event, worker);
-      const start = performance.now();
-      return submit(event, worker).then((r) => {
-        counters.handled(r.status, performance.now() - start);
-        return r;
-      });
-    };
+  const counting = (counters: TriggerStats | undefined): Submit =>
+    counters ? countedSubmit(submit, counters) : submit;
 
   const triggers: Trigger[] = [];
   let httpTrigger: HttpTrigger | undefined;

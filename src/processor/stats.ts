@@ -11,6 +11,7 @@
  * (`boot` tells incarnations apart), so the dashboard sums per-replica deltas to keep totals monotonic.
  */
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 
 /**
  * Upper bounds (ms, inclusive) of the handler-duration buckets; one more bucket (+Inf) follows. Nuclio
@@ -136,6 +137,23 @@ export class TriggerStats {
       ...lagField(this.readLag?.()),
     };
   }
+}
+
+/**
+ * `submit` that also counts each event and its handler time in `counters` — the whole per-event cost of
+ * the processor's metrics besides the worker allocator's additions (the bench times it).
+ */
+export function countedSubmit<E, R extends { status: number }>(
+  submit: (event: E, worker: number) => Promise<R>,
+  counters: TriggerStats,
+): (event: E, worker: number) => Promise<R> {
+  return (event, worker) => {
+    const start = performance.now();
+    return submit(event, worker).then((r) => {
+      counters.handled(r.status, performance.now() - start);
+      return r;
+    });
+  };
 }
 
 /** Every trigger's counters of one process. */
