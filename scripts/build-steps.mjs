@@ -24,6 +24,7 @@ export const STEPS = {
       'web/tsconfig.json',
       'package-lock.json',
       'src/errors.ts',
+      'src/metrics/series.ts',
       'src/resources/function-state.ts',
       'src/resources/types.ts',
     ],

@@ -64,6 +64,7 @@ describe('loadConfig', () => {
       sourceLimits: { maxBytes: 512 * 2 ** 20, maxFiles: 50_000 },
       connectionLimits: { maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000 },
       platform: { kind: 'local' },
+      metrics: true,
       kube: { processorImage: DEFAULTS.kubeProcessorImage },
     });
     assert.equal('externalIps' in c, false);

@@ -54,6 +54,13 @@ export interface Config {
   /** Where replicas run (--platform): processes on this machine, or containers of a Docker Engine API. */
   platform: PlatformConfig;
   /**
+   * Count what functions, gateways and the API do, serve `GET /metrics` and the charts (--metrics on, the
+   * default), or count nothing at all (off).
+   */
+  metrics: boolean;
+  /** A second address serving only `GET /metrics`, without the token, for scrapers (--metrics-listen-addr). */
+  metricsListen?: HostPort;
+  /**
    * The kube platform's cluster, namespace and processor image (--kubeconfig, --kube-namespace,
    * --kube-processor-image).
    */
@@ -107,6 +114,8 @@ export interface RawOptions {
   platform?: string;
   dockerHost?: string;
   baseImage?: string;
+  metrics?: string;
+  metricsListenAddr?: string;
   kubeconfig?: string;
   kubeNamespace?: string;
   kubeProcessorImage?: string;
@@ -136,6 +145,8 @@ export const ENV_NAMES: Record<keyof RawOptions, string> = {
   platform: 'PROTIUM_PLATFORM',
   dockerHost: 'PROTIUM_DOCKER_HOST',
   baseImage: 'PROTIUM_BASE_IMAGE',
+  metrics: 'PROTIUM_METRICS',
+  metricsListenAddr: 'PROTIUM_METRICS_LISTEN_ADDR',
   kubeconfig: 'PROTIUM_KUBECONFIG',
   kubeNamespace: 'PROTIUM_KUBE_NAMESPACE',
   kubeProcessorImage: 'PROTIUM_KUBE_PROCESSOR_IMAGE',
@@ -158,6 +169,7 @@ export const DEFAULTS = {
   platform: 'local',
   dockerHost: 'unix:///var/run/docker.sock',
   baseImage: 'node:20-bookworm-slim',
+  metrics: 'on',
   kubeProcessorImage: DEFAULT_PROCESSOR_IMAGE,
 };
 
@@ -284,6 +296,13 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
     pick('dockerHost') ?? env.DOCKER_HOST ?? DEFAULTS.dockerHost,
     pick('baseImage') ?? DEFAULTS.baseImage,
   );
+  const metricsValue = pick('metrics') ?? DEFAULTS.metrics;
+  if (metricsValue !== 'on' && metricsValue !== 'off')
+    throw new ConfigError(`--metrics must be on or off, got "${metricsValue}"`);
+  const metricsAddr = pick('metricsListenAddr');
+  const metricsListen = metricsAddr ? parseHostPort(metricsAddr, '--metrics-listen-addr') : undefined;
+  if (metricsListen && metricsValue === 'off')
+    throw new ConfigError('--metrics-listen-addr serves metrics, which --metrics off turns off: drop one of them');
   const interpreterEntries = raw.runtimeInterpreter?.length
     ? raw.runtimeInterpreter
     : (list(env[ENV_NAMES.runtimeInterpreter]) ?? []);
@@ -307,6 +326,8 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
     ),
     connectionLimits,
     platform,
+    metrics: metricsValue === 'on',
+    ...(metricsListen ? { metricsListen } : {}),
     kube,
   };
 }

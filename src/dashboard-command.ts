@@ -97,6 +97,15 @@ export function addDashboardOptions(cmd: Command): Command {
         `${DEFAULTS.baseImage})`,
     )
     .option(
+      '--metrics <on|off>',
+      'count what functions, gateways and the API do, for GET /metrics and the charts ' +
+        `(env ${ENV_NAMES.metrics}, default ${DEFAULTS.metrics})`,
+    )
+    .option(
+      '--metrics-listen-addr <host:port>',
+      `also serve GET /metrics here, without the token, for scrapers (env ${ENV_NAMES.metricsListenAddr})`,
+    )
+    .option(
       '--kubeconfig <path>',
       `the cluster of --platform kube (env ${ENV_NAMES.kubeconfig}; default: in-cluster in a pod, else KUBECONFIG, ` +
         `else ~/.kube/config)`,

@@ -27,6 +27,8 @@ import { Gateway } from './gateway/gateway.js';
 import { Invoker } from './invoke/invoker.js';
 import { FunctionDirectory } from './invoke/function-directory.js';
 import type { Logger } from './log.js';
+import { DashboardMetrics } from './metrics/dashboard-metrics.js';
+import { MetricsServer } from './metrics/metrics-server.js';
 import {
   dataLayout,
   PACKAGE_ROOT,
@@ -56,6 +58,10 @@ export interface Dashboard {
   url: string;
   /** http://host:port of the API gateway listener. */
   gatewayUrl: string;
+  /** http://host:port of the unguarded metrics listener (--metrics-listen-addr), when there is one. */
+  metricsUrl?: string;
+  /** The metrics; undefined with --metrics off. */
+  metrics?: DashboardMetrics;
   store: Store;
   platform: Platform;
   /** With --platform docker: this dashboard's id on the engine, and where containers reach it (once they needed to). */
@@ -200,6 +206,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   // only if that part was started.
   const steps: Record<string, () => Promise<void> | void> = {};
   const ORDER = [
+    'metricsServer',
     'gateways',
     'collector',
     'controller',
@@ -209,6 +216,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     'api',
     'streams',
     'directory',
+    'metrics',
     'invoker',
     'store',
   ];
@@ -340,6 +348,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
         dashboard: { url: () => apiUrl, ...(credentials ? { replicaToken: credentials.streamToken } : {}) },
         connectionLimits: config.connectionLimits,
         confinement,
+        metrics: config.metrics,
         reservedPorts,
       });
     }
@@ -362,6 +371,14 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     });
     const builder = docker ? docker.builder(localBuilder) : localBuilder;
     steps.platform = () => platform.close();
+    // Metrics follow the store and the platform from here on (--metrics off: nothing is counted).
+    const metrics = config.metrics
+      ? new DashboardMetrics({ store, platform, log: log.child({ component: 'metrics' }) })
+      : undefined;
+    if (metrics) {
+      await metrics.start();
+      steps.metrics = () => metrics.stop();
+    }
     const controller = new FunctionController({
       store,
       builder,
@@ -371,6 +388,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       ...(docker || kube ? {} : { runtimeNote: (runtime: string | undefined) => interpreters.note(runtime) }),
       onRemoved: () => collector?.schedule(),
       onDeployEnded: () => collector?.schedule(),
+      ...(metrics ? { onBuildEnded: (ref, ok, seconds) => metrics.build(ref, ok, seconds) } : {}),
     });
     steps.controller = () => controller.stop();
     collector = new ArtifactCollector({
@@ -392,7 +410,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       if (e.type === 'status')
         void controller.platformStatus(e.ref, e.status).catch((err) => log.warn({ err }, 'status update failed'));
       else if (e.type === 'routeChanged') for (const target of e.targets) invoker.forget(target);
-      else collector?.schedule();
+      else if (e.type === 'replicasStopped') collector?.schedule();
     });
 
     const gateway = new Gateway({
@@ -401,6 +419,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       accessKeys: () => accessKeys,
       log: log.child({ component: 'gateway' }),
       connectionLimits: config.connectionLimits,
+      ...(metrics ? { metrics } : {}),
     });
     const gateways = new GatewayController({
       store,
@@ -435,6 +454,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       artifacts: archived,
       externalIps: () => platform.externalAddresses(),
       gatewayUrl: () => gatewayUrl,
+      ...(metrics ? { metrics } : {}),
     });
     steps.api = () => api.close();
     await listen(api, config.listen.host, config.listen.port, '--listen-addr');
@@ -461,6 +481,23 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       return `http://${host.includes(':') ? `[${host}]` : host}:${p}`;
     };
     gatewayUrl = show(config.gatewayListen.host, gatewayAddr.port);
+    let metricsUrl: string | undefined;
+    if (metrics && config.metricsListen) {
+      const { host, port: metricsPort } = config.metricsListen;
+      const server = new MetricsServer(metrics, config.connectionLimits, log.child({ component: 'metrics' }));
+      steps.metricsServer = () => server.close();
+      try {
+        metricsUrl = show(host, (await server.listen(host, metricsPort)).port);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        throw new StartupError(
+          code === 'EADDRINUSE'
+            ? `Port ${metricsPort} on ${host} is already in use (--metrics-listen-addr): ` +
+                'stop the other program or choose another address'
+            : `Cannot listen on ${host}:${metricsPort} (--metrics-listen-addr): ${(e as Error).message}`,
+        );
+      }
+    }
     await controller.start();
     collector.start();
     await gateways.start();
@@ -476,6 +513,8 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       ...(docker ? { containers: { dashboardId: docker.dashboardId, replicaUrl: () => replicaListener?.url } } : {}),
       url: show(config.listen.host, port),
       gatewayUrl,
+      ...(metricsUrl ? { metricsUrl } : {}),
+      ...(metrics ? { metrics } : {}),
       close: closeAll,
     };
   } catch (e) {

@@ -91,6 +91,10 @@ export const ERRORS = {
     headers: () => ({ 'www-authenticate': 'Bearer realm="protium-artifacts"' }),
   },
   ARTIFACT_NOT_FOUND: { status: 404, message: (id: string) => `Artifact ${id} does not exist (any more)` },
+  METRICS_OFF: {
+    status: 404,
+    message: () => 'Metrics are off: this dashboard runs with --metrics off (start it with --metrics on)',
+  },
   DATA_DIR_FULL: { status: 507, message: () => 'The data directory is full: free some space (nothing was changed)' },
   INTERNAL: {
     status: 500,

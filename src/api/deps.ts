@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import type { Platform } from '../platform/platform.js';
 import type { Store } from '../store/store.js';
 import type { StreamService } from '../streams/stream-service.js';
+import type { DashboardMetrics } from '../metrics/dashboard-metrics.js';
 import type { Credentials } from './auth.js';
 import type { ArtifactRouteDeps } from './routes/artifacts.js';
 
@@ -37,4 +38,6 @@ export interface ApiDeps {
   gatewayUrl?: () => string | undefined;
   /** Artifact archives and the credentials for them: what replicas that do not share this disk fetch. */
   artifacts: ArtifactRouteDeps;
+  /** The dashboard's metrics (`GET /metrics`, the charts, request counters); absent with --metrics off. */
+  metrics?: DashboardMetrics;
 }

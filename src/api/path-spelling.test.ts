@@ -48,6 +48,9 @@ describe('isServicePath', () => {
     'http://h/api/versions',
     '/api%2Fprojects',
     '\\api\\x',
+    '/metrics',
+    '/./metrics/.',
+    '/%256detrics',
   ];
   for (const target of service) {
     it(`isServicePath() says ${JSON.stringify(target)} belongs to a service`, () =>
@@ -62,6 +65,7 @@ describe('isServicePath', () => {
     '/favicon.ico',
     '/x/api',
     '/%ZZ',
+    '/metricsboard',
   ];
   for (const target of app) {
     it(`isServicePath() leaves ${JSON.stringify(target)} to the web UI`, () =>

@@ -4,11 +4,11 @@
  * more; the router accepts several of these. Nothing may decide access by comparing the raw URL with a
  * prefix: auth decides on the route the router matched (auth.ts), and what has no route (the web UI's
  * catch-all) asks `isServicePath`, which reads the path the most generous way — if any reading of it is
- * an /api or /v3io path, it is one. Pure.
+ * an /api, /v3io or /metrics path, it is one. Pure.
  */
 
-/** The services whose paths are never the web UI's, whatever their spelling. */
-const SERVICE_SEGMENTS = ['api', 'v3io'];
+/** The services whose paths are never the web UI's, whatever their spelling (`metrics`: Prometheus's). */
+const SERVICE_SEGMENTS = ['api', 'v3io', 'metrics'];
 /** Percent-decoding is repeated at most this often (`%2561` → `%61` → `a`). */
 const MAX_DECODE_ROUNDS = 4;
 
@@ -44,8 +44,8 @@ export function canonicalPath(target: string): string {
 }
 
 /**
- * True when some reading of `target` is a path of the API or the stream service (`/api…`, `/v3io…`, in
- * any case, with any path parameters after `;`): such a path is never served as the web UI.
+ * True when some reading of `target` is a path of the API, the stream service or the metrics (`/api…`,
+ * `/v3io…`, `/metrics…`, in any case, with any path parameters after `;`): never served as the web UI.
  */
 export function isServicePath(target: string): boolean {
   const first = canonicalPath(target).split('/')[1] ?? '';

@@ -8,6 +8,7 @@
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { apiError } from '../errors.js';
 import { streamRoutes } from '../streams/v3io-routes.js';
 import { ConnectionGuard } from '../util/connection-guard.js';
@@ -24,12 +25,22 @@ import { projectRoutes } from './routes/projects.js';
 import { functionEventRoutes } from './routes/function-events.js';
 import { functionTemplateRoutes } from './routes/function-templates.js';
 import { apiGatewayRoutes } from './routes/api-gateways.js';
-import { invocationRoutes, isInvocation, serveInvocation, type InvocationDeps } from './routes/function-invocations.js';
+import {
+  EXPOSED_HEADERS,
+  INVOCATIONS_PATH,
+  invocationRoutes,
+  isInvocation,
+  serveInvocation,
+  type InvocationDeps,
+} from './routes/function-invocations.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { shardLagRoutes, v3ioStreamRoutes } from './routes/v3io-streams.js';
 import { miscRoutes } from './routes/misc.js';
 import { registerWebUi, WEB_DIST_DIR } from './web-ui.js';
 
 const BODY_LIMIT = 10 * 1024 * 1024;
+/** The `route` label of requests no route matched (404s of any path). */
+const UNMATCHED_ROUTE = '(unmatched)';
 
 /** Request headers allowed cross-origin: the Nuclio dashboard's list, so a browser client of Nuclio's works here. */
 const ALLOWED_HEADERS = [
@@ -77,9 +88,17 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     // Invocations spelled the canonical way go straight to the function, ahead of Fastify's routing and
     // hooks (the hot path); every other spelling is routed (invocationRoutes).
     serverFactory: (handler) => {
+      const metrics = deps.metrics;
       const server = http.createServer((req, res) => {
         if (isInvocation(req)) {
-          void serveInvocation(req, res, invocation);
+          if (!metrics) return void serveInvocation(req, res, invocation);
+          // Counted here: this path never meets Fastify's onResponse hook, which counts every other request.
+          const started = performance.now();
+          void serveInvocation(req, res, invocation).then(() =>
+            metrics
+              .apiRoute(req.method ?? 'GET', INVOCATIONS_PATH)
+              .record(res.statusCode, (performance.now() - started) / 1000),
+          );
           return;
         }
         handler(req, res);
@@ -136,10 +155,19 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     maxAge: 300,
     methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'],
     allowedHeaders: ALLOWED_HEADERS,
-    exposedHeaders: ['Content-Length', 'X-Nuclio-Logs'],
+    exposedHeaders: EXPOSED_HEADERS.split(', '),
     // A bare OPTIONS (no Origin) gets a plain 204 instead of a text/plain 400.
     strictPreflight: false,
   });
+
+  // Requests by method and route pattern (the matched route, never the raw URL: label values stay bounded).
+  const metrics = deps.metrics;
+  if (metrics)
+    app.addHook('onResponse', async (req, reply) => {
+      metrics
+        .apiRoute(req.method, req.routeOptions.url ?? UNMATCHED_ROUTE)
+        .record(reply.statusCode, reply.elapsedTime / 1000);
+    });
 
   // Before auth: the document and its viewer are public (api-docs.ts says why).
   installApiDocs(app);
@@ -158,6 +186,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     streamRoutes(api, deps.streams);
     miscRoutes(api, deps);
     artifactRoutes(api, deps.artifacts);
+    metricsRoutes(api, deps);
   });
   registerWebUi(app, WEB_DIST_DIR);
   return app;

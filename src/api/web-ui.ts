@@ -2,7 +2,7 @@
  * The web dashboard: the single-page app built by `npm run build:web` (web/ → web/dist) served at `/`.
  * Files that exist are sent as they are (hashed assets cached for a year, index.html never cached); any
  * other GET outside /api answers index.html, so that the app's own paths (/projects/x/functions/y) can be
- * reloaded and bookmarked. The app's files are public; /api and /v3io stay the services': a path that
+ * reloaded and bookmarked. The app's files are public; /api, /v3io and /metrics stay the services': a path that
  * spells one of them in any way (`/API/x`, `/api%2Fx`, `/./api/x`: see path-spelling.ts) is never the
  * app's — it needs the token like every service route, and then is the API's JSON 404. The app talks to
  * the dashboard through the public /api endpoints only.

@@ -13,6 +13,7 @@ import { invokeCommand } from './commands/invoke.js';
 import { logsCommand } from './commands/logs.js';
 import { createCommand, deleteCommand, scaleCommand } from './commands/manage.js';
 import { exportCommand, importCommand } from './commands/transfer.js';
+import { topCommand } from './commands/top.js';
 import { kubeCommand } from './commands/kube.js';
 
 function version(): string {
@@ -71,6 +72,7 @@ Examples:
   getCommand(program);
   invokeCommand(program);
   logsCommand(program);
+  topCommand(program);
   scaleCommand(program);
   deleteCommand(program);
   createCommand(program);

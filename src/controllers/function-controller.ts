@@ -7,6 +7,7 @@
  * idempotent. The controller's own store writes say so (`by: 'controller'`), and it ignores those changes:
  * spec.image after a build, status.logs during a deploy and outcomes are never new work.
  */
+import { performance } from 'node:perf_hooks';
 import { BuildError, type Artifact, type Builder } from '../builder/builder.js';
 import { sourceKind } from '../resources/function-source.js';
 import { canTransition, isRunning, isWorkPending, workFor } from '../resources/function-state.js';
@@ -35,6 +36,8 @@ export interface FunctionControllerDeps {
   runtimeNote?: (runtime: string | undefined) => string | undefined;
   /** Called when a deploy is over, whatever its outcome (artifacts it pinned may be collectable). */
   onDeployEnded?: () => void;
+  /** Called when a build ends (`ok`: an artifact came out) after `seconds`; not for one cancelled. */
+  onBuildEnded?: (ref: FunctionRef, ok: boolean, seconds: number) => void;
 }
 
 /** How the controller signs its store writes (StoreChange.by), to tell them from work asked of it. */
@@ -227,20 +230,7 @@ export class FunctionController {
         );
       if (note) say(note, 'warn');
       if (plan.missing) throw new BuildError(plan.missing);
-      const toRecord = (l: { time: number; level: string; message: string }): LogRecord => ({
-        level: l.level,
-        time: l.time,
-        name: 'builder',
-        message: l.message,
-      });
-      const artifact =
-        plan.existing ??
-        (await this.deps.builder.build(fn, {
-          signal: abort.signal,
-          onLog: (l) => onLog(toRecord(l)),
-          pin: (id) => pins.add(id),
-          logDir: this.deps.buildLogs.folder(ref),
-        }));
+      const artifact = plan.existing ?? (await this.build(fn, ref, abort.signal, onLog, pins));
       pins.add(artifact.id);
       if (abort.signal.aborted) return;
       if (fn.spec.image !== artifact.image) {
@@ -304,6 +294,31 @@ export class FunctionController {
       if (this.aborts.get(key) === abort) this.aborts.delete(key);
       this.pins.delete(pins);
       this.deps.onDeployEnded?.();
+    }
+  }
+
+  /** Builds `fn` (or reuses the artifact of its source), timing it for the metrics. */
+  private async build(
+    fn: FunctionRecord,
+    ref: FunctionRef,
+    signal: AbortSignal,
+    onLog: (r: LogRecord) => void,
+    pins: Set<string>,
+  ): Promise<Artifact> {
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      const artifact = await this.deps.builder.build(fn, {
+        signal,
+        onLog: (l) => onLog({ level: l.level, time: l.time, name: 'builder', message: l.message }),
+        pin: (id) => pins.add(id),
+        logDir: this.deps.buildLogs.folder(ref),
+      });
+      this.deps.onBuildEnded?.(ref, true, seconds());
+      return artifact;
+    } catch (e) {
+      if (!signal.aborted) this.deps.onBuildEnded?.(ref, false, seconds());
+      throw e;
     }
   }
 

@@ -2,18 +2,24 @@
  * The API gateway listener (--gateway-listen-addr): matches Host and path against the routing table,
  * checks the gateway's authentication, and forwards through the same Invoker as the invocation endpoint
  * (keep-alive pools, streamed bodies, X-Forwarded-* headers). The table is swapped whole on every change,
- * so a request sees one consistent set of routes.
+ * so a request sees one consistent set of routes. Every request gets an `X-Request-Id` and a `traceparent`
+ * (kept when valid, made otherwise: util/trace-context.ts), forwarded to the function and returned in the
+ * answer, the gateway's own error answers included; requests routed to a function are counted per
+ * gateway, upstream function and status (metrics/request-stats.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { sendError } from '../error-body.js';
 import { apiError, isApiError } from '../errors.js';
 import { ConnectionGuard, type ConnectionLimits } from '../util/connection-guard.js';
+import { traceHeaders, type TraceHeaders } from '../util/trace-context.js';
 import type { Invoker } from '../invoke/invoker.js';
+import type { RequestStats } from '../metrics/request-stats.js';
 import type { Logger } from '../log.js';
 import type { FunctionRef } from '../resources/types.js';
 import { authorize } from './auth.js';
-import { RoutingTable } from './routing-table.js';
+import { RoutingTable, type Route, type RouteMatch, type Upstream } from './routing-table.js';
 
 export interface GatewayOptions {
   invoker: Invoker;
@@ -25,6 +31,8 @@ export interface GatewayOptions {
   timeoutMs?: number;
   /** Bounds on the listener's connections (slow clients). */
   connectionLimits: ConnectionLimits;
+  /** Where requests routed to a function are counted (absent: --metrics off). */
+  metrics?: { gateway(gateway: Route['gateway'], upstream: Upstream): RequestStats };
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -74,10 +82,30 @@ export class Gateway {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = performance.now();
+    const trace = traceHeaders(req.headers['x-request-id'], req.headers.traceparent);
+    res.setHeader('x-request-id', trace.requestId);
+    res.setHeader('traceparent', trace.traceparent);
     const host = req.headers.host ?? '';
     const url = req.url ?? '/';
     const match = this.table.match(host, url);
     if (!match) return void sendError(res, apiError('GATEWAY_NO_ROUTE', host, url.split('?')[0] ?? ''));
+    // Counted once routed: the labels are the gateway's and its upstream's, never what the request made up.
+    const stats = this.opts.metrics?.gateway(match.route.gateway, match.upstream);
+    try {
+      await this.forward(req, res, match, trace);
+    } finally {
+      stats?.record(res.statusCode, (performance.now() - started) / 1000);
+    }
+  }
+
+  private async forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    match: RouteMatch,
+    trace: TraceHeaders,
+  ): Promise<void> {
+    const host = req.headers.host ?? '';
     const refused = authorize(match.route, req.headers, this.opts.accessKeys());
     if (refused) return void sendError(res, refused);
     const { upstream } = match;
@@ -88,6 +116,9 @@ export class Gateway {
       return void sendError(res, apiError('GATEWAY_FUNCTION_NOT_RUNNING', upstream.function));
     }
     const headers: Record<string, string | string[] | undefined> = { ...req.headers };
+    headers['x-request-id'] = trace.requestId;
+    headers.traceparent = trace.traceparent;
+    if (trace.restarted && headers.tracestate !== undefined) delete headers.tracestate;
     const remote = req.socket.remoteAddress ?? '';
     const prior = req.headers['x-forwarded-for'];
     headers['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${remote}` : remote;

@@ -10,6 +10,7 @@
  * names a process, a port the dashboard binds, or a path on this machine.
  */
 import type { Artifact } from '../builder/builder.js';
+import type { ReplicaStats } from '../processor/stats.js';
 import type { FunctionRecord, FunctionRef, FunctionStatus } from '../resources/types.js';
 
 /** Where a replica is in its life: only a `ready` one takes requests. */
@@ -65,7 +66,23 @@ export type PlatformEvent =
    */
   | { type: 'routeChanged'; ref: FunctionRef; targets: string[] }
   /** Replicas of a function stopped: the artifacts they ran from may be collectable now. */
-  | { type: 'replicasStopped'; ref: FunctionRef };
+  | { type: 'replicasStopped'; ref: FunctionRef }
+  /** Something measured about the function's replicas (the dashboard's metrics and charts). */
+  | { type: 'metrics'; ref: FunctionRef; metrics: PlatformMetrics };
+
+/**
+ * What a platform measures and reports as `metrics` events:
+ * - `replica`: a replica's counters as its processor reports them (processor/stats.ts), cumulative since
+ *   that process started — a platform passes each snapshot on as it gets it (IPC here; a container
+ *   platform polls the processor's stats address). Counters restart with the process (`stats.boot`); the
+ *   dashboard keeps totals monotonic.
+ * - `coldStart`: a request found no replica running (scaled to zero) and waited `durationMs` for one.
+ * - `restart`: the platform restarted a replica that exited on its own.
+ */
+export type PlatformMetrics =
+  | { kind: 'replica'; replica: string; stats: ReplicaStats }
+  | { kind: 'coldStart'; durationMs: number }
+  | { kind: 'restart'; replica: string };
 
 /** Receives every PlatformEvent; it must not throw (a throw is logged and ignored). */
 export type PlatformListener = (event: PlatformEvent) => void;

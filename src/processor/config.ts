@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { RuntimeFamily } from '../resources/runtimes.js';
 import type { EnvVar, Trigger } from '../resources/types.js';
 import type { ConnectionLimits } from '../util/connection-guard.js';
+import type { ReplicaStats } from './stats.js';
 
 export interface ProcessorConfig {
   /** Replica name, e.g. nuclio-nuclio-hello-7x2kq. */
@@ -39,6 +40,8 @@ export interface ProcessorConfig {
   streamToken?: string;
   /** Minimum level of the replica's own log lines. */
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** false: count nothing and send no stats (the dashboard's `--metrics off`); default on. */
+  metrics?: boolean;
 }
 
 /** Messages on the IPC channel between the dashboard and a replica. */
@@ -53,6 +56,8 @@ export type FromReplica =
   | { t: 'ack'; id: number }
   | { t: 'failed'; message: string }
   | { t: 'load'; inflight: number; handled: number }
+  /** The replica's cumulative counters (stats.ts): every second while they change, every 5 s anyway, at exit. */
+  | { t: 'stats'; stats: ReplicaStats }
   /** A broker trigger reaches its broker, or not (`message` says why); sent on every change, before `ready` too. */
   | { t: 'trigger'; name: string; kind: string; connected: boolean; message?: string };
 

@@ -23,6 +23,11 @@ export interface NuclioEvent {
   topic?: string;
   /** A Kafka record's key (UTF-8). */
   key?: string;
+  /**
+   * The request's id (X-Request-Id, made when the caller sent none; http events): the handler's log lines
+   * for this event carry it as `requestId`.
+   */
+  requestId?: string;
   /** Level of logs to capture for X-Nuclio-Logs (from X-Nuclio-Log-Level), if asked. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }

@@ -5,6 +5,7 @@
  *   GET /ready  200 once the runtime and triggers run, 503 before and while stopping
  *   GET /live   200 while the process answers at all
  *   GET /load   {"inflight": N, "handled": N}: events running or queued, events handled so far
+ *   GET /stats  the replica's counters (stats.ts), what IPC carries on the local platform; 404 with metrics off
  *
  * Nothing here changes the replica: stopping is the container engine's signal, never a request (any
  * container on the same network can reach this port).
@@ -14,6 +15,8 @@ import http from 'node:http';
 export interface HealthState {
   ready: () => boolean;
   load: () => { inflight: number; handled: number };
+  /** The counters' snapshot; absent when the dashboard runs with --metrics off. */
+  stats?: () => unknown;
 }
 
 /** The answer to a health request. Pure. */
@@ -29,7 +32,8 @@ export function healthAnswer(
   if (path === '/ready')
     return state.ready() ? { status: 200, body: '{"ready":true}' } : { status: 503, body: '{"ready":false}' };
   if (path === '/load') return { status: 200, body: JSON.stringify(state.load()) };
-  return { status: 404, body: '{"error":"Not found: the health port serves /ready, /live and /load"}' };
+  if (path === '/stats' && state.stats) return { status: 200, body: JSON.stringify(state.stats()) };
+  return { status: 404, body: '{"error":"Not found: the health port serves /ready, /live, /load and /stats"}' };
 }
 
 /** Serves the health port on host:port until the process exits. */

@@ -9,7 +9,8 @@
  * - **listen** (no IPC channel: a container): the http trigger listens on a port of its own, and the
  *   health port (health-server.ts) says when it is ready and how busy. SIGTERM stops it gracefully and lets
  *   idle keep-alive clients leave (a rollover, a scale-down); SIGINT stops it without waiting for them (a
- *   removal). It outlives the dashboard, which adopts it when it starts again.
+ *   removal). It outlives the dashboard, which adopts it when it starts again. The health port's
+ *   `GET /stats` answers the counters IPC carries to a local dashboard (stats.ts).
  */
 import type { Socket } from 'node:net';
 import { listenSettings, readProcessorConfig, type FromReplica, type ToReplica } from './config.js';
@@ -19,12 +20,20 @@ import { ProcessorLogger } from './logger.js';
 import { runtimeFactories } from './runtimes/index.js';
 import type { HttpTrigger } from './triggers/http-trigger.js';
 import { triggerFactories } from './triggers/index.js';
-import type { Trigger } from './triggers/trigger.js';
+import type { Submit, Trigger } from './triggers/trigger.js';
+import { countedSubmit, ProcessStats, type TriggerStats } from './stats.js';
 import { WorkerPool } from './worker-pool.js';
 
-const send = (m: FromReplica) => {
-  if (process.send && process.connected) process.send(m);
+/** Sends a message to the dashboard; `done` runs once it is written (or cannot be). */
+const send = (m: FromReplica, done?: () => void) => {
+  if (!process.send || !process.connected) return done?.();
+  if (done) process.send(m, undefined, {}, () => done());
+  else process.send(m);
 };
+
+/** Snapshots go out at most this often while counters change, and at least every STATS_IDLE_MS anyway. */
+const STATS_EVERY_MS = 1_000;
+const STATS_IDLE_MS = 5_000;
 
 async function main(): Promise<void> {
   const config = readProcessorConfig(process.env);
@@ -36,11 +45,16 @@ async function main(): Promise<void> {
   const factory = runtimeFactories[config.family];
   const depth = factory.pipelineDepth ?? 1;
   const pools = new Map<string, WorkerPool>();
+  // Counters per trigger, unless the dashboard runs with --metrics off.
+  const stats = config.metrics === false ? undefined : new ProcessStats();
   let workers = 0;
   for (const [name, t] of enabled) {
     const n = Math.max(1, Math.min(t.numWorkers ?? 1, 1024));
+    const counters = stats?.trigger(t.kind, name);
     // A pool slot per queued event: worker w owns slots w·depth … w·depth + depth − 1.
-    pools.set(name, new WorkerPool(n * depth, workers * depth));
+    const pool = new WorkerPool(n * depth, workers * depth, counters?.allocation);
+    if (counters) counters.pool = pool;
+    pools.set(name, pool);
     workers += n;
   }
   const runtime = factory({ config, log, workers: Math.max(1, workers) });
@@ -64,7 +78,10 @@ async function main(): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         runtime.forget?.(event, worker);
-        log.warn(`Event ${event.id} timed out after ${timeoutMs} ms (spec.eventTimeout)`);
+        log.warn(
+          `Event ${event.id} timed out after ${timeoutMs} ms (spec.eventTimeout)`,
+          event.requestId ? { requestId: event.requestId } : undefined,
+        );
         resolve({
           ...errorResult(408, JSON.stringify({ error: 'handler timed out' })),
           contentType: 'application/json',
@@ -76,21 +93,26 @@ async function main(): Promise<void> {
       });
     });
   };
+  /** `submit` that also counts the event and its duration in the trigger's counters. */
+  const counting = (counters: TriggerStats | undefined): Submit =>
+    counters ? countedSubmit(submit, counters) : submit;
 
   const triggers: Trigger[] = [];
-  let http: HttpTrigger | undefined;
+  let httpTrigger: HttpTrigger | undefined;
   for (const [name, spec] of enabled) {
     const triggerFactory = triggerFactories[spec.kind];
     if (!triggerFactory) {
       log.warn(`Trigger ${name} of kind ${spec.kind} is not supported on this platform and does not run`);
       continue;
     }
+    const counters = stats?.triggers.get(name);
     const trigger = triggerFactory({
       name,
       spec,
       log,
       pool: pools.get(name)!,
-      submit,
+      submit: counting(counters),
+      ...(counters ? { stats: counters } : {}),
       connectionLimits: config.connectionLimits,
       streamToken: config.streamToken,
       fn: {
@@ -105,7 +127,7 @@ async function main(): Promise<void> {
     });
     await trigger.start();
     triggers.push(trigger);
-    if (spec.kind === 'http') http = trigger as HttpTrigger;
+    if (spec.kind === 'http') httpTrigger = trigger as HttpTrigger;
   }
 
   let stopping = false;
@@ -114,6 +136,8 @@ async function main(): Promise<void> {
     stopping = true;
     await Promise.all(triggers.map((t) => t.stop(graceMs, drainMs).catch(() => {})));
     await runtime.stop(Math.min(graceMs, 2000)).catch(() => {});
+    // The last counters, so that events handled while draining are counted; exit once they are sent.
+    if (stats) await new Promise<void>((r) => send({ t: 'stats', stats: stats.snapshot(true) }, r));
     process.exit(code);
   };
 
@@ -124,7 +148,7 @@ async function main(): Promise<void> {
       if (m.t === 'conn') {
         // Acknowledge before reading: until then the dashboard may give the connection to another replica.
         send({ t: 'ack', id: m.id });
-        if (handle && http) http.accept(handle);
+        if (handle && httpTrigger) httpTrigger.accept(handle);
         else handle?.destroy();
       } else if (m.t === 'stop') {
         void stop(m.graceMs, 0, m.drainMs);
@@ -144,15 +168,37 @@ async function main(): Promise<void> {
     };
     setInterval(report, 250).unref();
     send({ t: 'ready' });
+    if (stats) reportStats(stats);
   } else {
     const at = listenSettings(process.env);
     process.on('SIGTERM', () => void stop(at.stopGraceMs, 0, at.drainMs));
     process.on('SIGINT', () => void stop(at.stopGraceMs, 0, 0));
-    if (http) await http.listen(at.port, at.host);
-    await serveHealth(at.host, at.healthPort, { ready: () => !stopping, load });
-    log.info(`serving${http ? ` on port ${at.port}` : ''}, health on port ${at.healthPort}`);
+    if (httpTrigger) await httpTrigger.listen(at.port, at.host);
+    await serveHealth(at.host, at.healthPort, {
+      ready: () => !stopping,
+      load,
+      ...(stats ? { stats: () => stats.snapshot() } : {}),
+    });
+    log.info(`serving${httpTrigger ? ` on port ${at.port}` : ''}, health on port ${at.healthPort}`);
   }
   log.debug('processor started', { replica: config.replica, handler: config.handler, runtime: config.runtime });
+}
+
+/** Sends the counters over IPC every second while they change, and every 5 s even when they do not. */
+function reportStats(stats: ProcessStats): void {
+  let last = '';
+  let lastAt = 0;
+  const tick = () => {
+    const snapshot = stats.snapshot();
+    const text = JSON.stringify(snapshot.triggers);
+    const now = Date.now();
+    if (text === last && now - lastAt < STATS_IDLE_MS) return;
+    last = text;
+    lastAt = now;
+    send({ t: 'stats', stats: snapshot });
+  };
+  setInterval(tick, STATS_EVERY_MS).unref();
+  tick();
 }
 
 main().catch((e) => {

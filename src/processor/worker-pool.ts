@@ -1,7 +1,11 @@
 /**
  * Workers of one trigger (Nuclio's worker allocator): at most `size` events run at once; an event waits
- * for a free worker up to the availability timeout, then is refused (503 for http).
+ * for a free worker up to the availability timeout, then is refused (503 for http). With `allocations`
+ * it counts allocations as Nuclio's allocator does (immediate, after a wait, timed out; time waited; the
+ * share of workers free): a clock is read only when an event has to wait.
  */
+import { performance } from 'node:perf_hooks';
+import type { AllocationCounters } from './stats.js';
 
 export class WorkerUnavailableError extends Error {
   constructor(ms: number) {
@@ -20,6 +24,7 @@ export class WorkerPool {
   constructor(
     readonly size: number,
     offset = 0,
+    private readonly allocations?: AllocationCounters,
   ) {
     this.free = Array.from({ length: size }, (_, i) => offset + size - 1 - i);
   }
@@ -42,14 +47,29 @@ export class WorkerPool {
   }
 
   private acquire(timeoutMs: number): Promise<number> {
+    const a = this.allocations;
+    if (a) a.availablePercentSum += (this.free.length / this.size) * 100;
     const id = this.free.pop();
-    if (id !== undefined) return Promise.resolve(id);
+    if (id !== undefined) {
+      if (a) a.immediate++;
+      return Promise.resolve(id);
+    }
+    const since = a ? performance.now() : 0;
     return new Promise((resolve, reject) => {
-      const waiter: { resolve: (id: number) => void; timer?: NodeJS.Timeout } = { resolve };
+      const waiter: { resolve: (id: number) => void; timer?: NodeJS.Timeout } = {
+        resolve: a
+          ? (id) => {
+              a.afterWait++;
+              a.waitMsSum += performance.now() - since;
+              resolve(id);
+            }
+          : resolve,
+      };
       if (timeoutMs > 0) {
         waiter.timer = setTimeout(() => {
           const i = this.waiters.indexOf(waiter);
           if (i >= 0) this.waiters.splice(i, 1);
+          if (a) a.timeout++;
           reject(new WorkerUnavailableError(timeoutMs));
         }, timeoutMs);
       }

@@ -189,7 +189,8 @@ describe('protium CLI', () => {
   it('prints logs of all replicas readably, raw with -o json, the build log, and follows with -f', async () => {
     const r = await run('logs', 'cli-hello');
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^\S+Z info {2}cli-hello-[a-z0-9]+ greeting caller=Ada$/m);
+    // The handler's line, with the request id every line of a request carries.
+    assert.match(r.stdout, /^\S+Z info {2}cli-hello-[a-z0-9]+ greeting caller=Ada requestId=\S+$/m);
     const raw = await run('logs', 'cli-hello', '-o', 'json', '--tail', '1');
     const lines = raw.stdout.trim().split('\n');
     assert.equal(lines.length, 1);

@@ -6,6 +6,7 @@
  */
 
 import type { ErrorCode } from '../../src/errors';
+import type { Series } from '../../src/metrics/series';
 import type * as R from '../../src/resources/types';
 
 export type ErrorKind = 'http' | 'network' | 'auth' | 'input';
@@ -309,6 +310,9 @@ export type FunctionEvent = Without<R.FunctionEvent, 'metadata' | 'spec'> & {
 export type Upstream = R.ApiGatewayUpstream;
 export type ApiGateway = Without<R.ApiGateway, 'metadata' | 'status'> & { metadata: Meta; status?: R.ApiGatewayStatus };
 
+/** A function's last hour (GET /api/functions/NAME/metrics): columns of one point per `step` seconds. */
+export type FunctionSeries = Series & { name?: string; window: number };
+
 export const byName = <T>(o: Record<string, T> | undefined): T[] =>
   Object.entries(o ?? {})
     .sort(([a], [b]) => a.localeCompare(b))
@@ -350,6 +354,16 @@ export const Api = {
   replicas: (name: string, signal?: AbortSignal) =>
     api<{ names?: string[] }>('GET', `/api/functions/${enc(name)}/replicas`, { signal }),
   templates: () => api<Record<string, FunctionTemplate>>('GET', '/api/function_templates'),
+  /** The charts of one function: the last `window` ("1h" at most), a point per `step` ("10s", "1m"). */
+  functionMetrics: (name: string, step: string, window: string, signal?: AbortSignal) =>
+    api<FunctionSeries>('GET', `/api/functions/${enc(name)}/metrics`, { query: { step, window }, signal }),
+  /** Every function's last hour (of a project), for the sparklines. */
+  projectMetrics: (project: string, step: string, signal?: AbortSignal) =>
+    api<{ step: number; functions: Record<string, Series> }>('GET', '/api/function_metrics', {
+      query: { step },
+      headers: { 'X-Nuclio-Project-Name': project },
+      signal,
+    }),
 
   functionEvents: (fn: string) =>
     api<Record<string, FunctionEvent>>('GET', '/api/function_events', { headers: { 'X-Nuclio-Function-Name': fn } }),

@@ -9,6 +9,10 @@
  * headers. Every other spelling the router accepts (`//api/function_invocations`, `/%61pi/…`, absolute
  * form, sub-paths) goes through Fastify's routing and auth hook first (`invocationRoutes`), so no
  * spelling reaches a function without the token.
+ *
+ * Every invocation carries an `X-Request-Id` and a `traceparent` to the function (kept when the caller's
+ * are valid, made otherwise: util/trace-context.ts), and the answer — the function's or the endpoint's
+ * own error — returns them.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
@@ -20,10 +24,13 @@ import type { Logger } from '../../log.js';
 import type { Platform } from '../../platform/platform.js';
 import { dnsLabelErrors } from '../../resources/names.js';
 import { parseDuration } from '../../util/duration.js';
+import { traceHeaders } from '../../util/trace-context.js';
 import { hasAccess, type Credentials } from '../auth.js';
 import { invocationSchema } from '../schemas/invocations.js';
 
 export const DEFAULT_INVOKE_TIMEOUT_MS = 60_000;
+/** What a browser may read of an invocation's answer (CORS): the logs, the request id, the trace. */
+export const EXPOSED_HEADERS = 'Content-Length, X-Nuclio-Logs, X-Request-Id, Traceparent';
 export const INVOCATIONS_PATH = '/api/function_invocations';
 
 /** Headers that steer the proxy and are not the function's business. */
@@ -106,11 +113,14 @@ export async function serveInvocation(req: IncomingMessage, res: ServerResponse,
 }
 
 export async function handleInvocation(req: IncomingMessage, res: ServerResponse, deps: InvocationDeps): Promise<void> {
+  const trace = traceHeaders(req.headers['x-request-id'], req.headers.traceparent);
+  res.setHeader('x-request-id', trace.requestId);
+  res.setHeader('traceparent', trace.traceparent);
   const origin = req.headers.origin;
   if (origin) {
     res.setHeader('access-control-allow-origin', origin);
     res.setHeader('access-control-allow-credentials', 'true');
-    res.setHeader('access-control-expose-headers', 'Content-Length, X-Nuclio-Logs');
+    res.setHeader('access-control-expose-headers', EXPOSED_HEADERS);
     res.setHeader('vary', 'Origin');
   }
   if (deps.credentials && !hasAccess(req.headers, 'token', deps.credentials)) {
@@ -146,6 +156,9 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
   for (const k in req.headers)
     if (!CONTROL_HEADERS.has(k) && !k.startsWith('x-igz-nuclio')) headers[k] = req.headers[k];
   headers['x-nuclio-target'] = name;
+  headers['x-request-id'] = trace.requestId;
+  headers.traceparent = trace.traceparent;
+  if (trace.restarted && headers.tracestate !== undefined) delete headers.tracestate;
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   try {
     await deps.invoker.forward(

@@ -35,6 +35,10 @@ export const TAGS = [
   },
   { name: 'Misc', description: 'Versions, addresses, namespaces, the frontend spec, this document (seed "Misc")' },
   {
+    name: 'Metrics',
+    description: "Prometheus metrics, and each function's last hour for charts (Protium's own)",
+  },
+  {
     name: 'Stream service',
     description: 'The embedded stream service behind v3ioStream triggers, speaking the V3IO streams web API',
   },

@@ -13,6 +13,7 @@ import { functionEventSchemas } from './function-events.js';
 import { functionTemplateSchemas } from './function-templates.js';
 import { functionSchemas } from './functions.js';
 import { invocationSchema } from './invocations.js';
+import { metricsSchemas } from './metrics.js';
 import { miscSchemas } from './misc.js';
 import { projectSchemas } from './projects.js';
 import { SHARED_SCHEMAS } from './resources.js';
@@ -26,6 +27,7 @@ const ROUTES: Record<string, FastifySchema> = {
   ...prefixed('apiGateways', apiGatewaySchemas),
   ...prefixed('v3ioStreams', v3ioStreamSchemas),
   ...prefixed('misc', miscSchemas),
+  ...prefixed('metrics', metricsSchemas),
   invocation: invocationSchema(),
   streamService: streamServiceSchema,
 };

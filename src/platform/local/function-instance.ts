@@ -17,7 +17,8 @@ import type { Artifact } from '../../builder/builder.js';
 import { apiError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { FunctionRecord, FunctionRef, FunctionStatus } from '../../resources/types.js';
-import type { ReplicaInfo } from '../platform.js';
+import type { PlatformMetrics, ReplicaInfo } from '../platform.js';
+import type { ReplicaStats } from '../../processor/stats.js';
 import { backoffDelay, nextAttempt } from './backoff.js';
 import { ConnectionBroker } from './connection-broker.js';
 import { Replica } from './replica.js';
@@ -41,6 +42,8 @@ export interface InstanceEnv extends Omit<ReplicaHost, 'dashboardUrl'> {
   onRollover: (port: number) => void;
   /** Replicas stopped (their artifacts may no longer be in use). */
   onReplicasStopped: () => void;
+  /** A replica's counters, a cold start, a restart (PlatformEvent `metrics`). */
+  onMetrics: (m: PlatformMetrics) => void;
 }
 
 const STOP_GRACE_MS = 30_000;
@@ -230,6 +233,7 @@ export class FunctionInstance {
         this.parked = false;
         this.broker.flush();
         this.log.info({ ms: Date.now() - started }, 'woke from zero');
+        this.env.onMetrics({ kind: 'coldStart', durationMs: Date.now() - started });
         this.onStatus({
           ...this.runningStatus(),
           scaleToZero: { lastScaleEvent: 'scaleFromZeroCompleted', lastScaleEventTime: new Date().toISOString() },
@@ -287,6 +291,7 @@ export class FunctionInstance {
     replica.on('trigger', () => {
       if (this.replicas.includes(replica)) this.checkTriggers();
     });
+    replica.on('stats', (stats: ReplicaStats) => this.env.onMetrics({ kind: 'replica', replica: name, stats }));
     this.artifactOf.set(replica, d.artifact.id);
     return replica;
   }
@@ -310,6 +315,7 @@ export class FunctionInstance {
       setTimeout(() => {
         if (this.closed || !this.replicas.includes(r)) return;
         r.restarts++;
+        this.env.onMetrics({ kind: 'restart', replica: r.name });
         r.start().then(
           () => {
             this.broker.flush();

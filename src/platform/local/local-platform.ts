@@ -54,6 +54,8 @@ export interface LocalPlatformOptions {
   connectionLimits?: ConnectionLimits;
   /** How replicas are confined (confinement.ts). */
   confinement: Confinement;
+  /** false: replicas count nothing and report no stats (--metrics off); default on. */
+  metrics?: boolean;
   /** Which interpreter runs each python runtime version (interpreters.ts); default: probe this machine. */
   interpreters?: Interpreters;
   /**
@@ -174,7 +176,9 @@ export class LocalPlatform implements Platform {
         connectionLimits: this.opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS,
         onRollover: (port) => this.emit({ type: 'routeChanged', ref, targets: this.targets(port) }),
         onReplicasStopped: () => this.emit({ type: 'replicasStopped', ref }),
+        onMetrics: (metrics) => this.emit({ type: 'metrics', ref, metrics }),
         confinement: this.opts.confinement,
+        ...(this.opts.metrics === false ? { metrics: false } : {}),
       },
       (status) => this.emit({ type: 'status', ref, status }),
     );

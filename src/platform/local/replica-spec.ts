@@ -63,6 +63,8 @@ export interface ReplicaHost {
   streamToken?: string;
   connectionLimits: ConnectionLimits;
   confinement: Confinement;
+  /** false: replicas count nothing and report no stats (--metrics off). */
+  metrics?: boolean;
 }
 
 /** Everything a replica process is started with. */
@@ -117,6 +119,7 @@ function processorConfig(d: Deployment, replica: string, host: ReplicaHost): Pro
       // A file readable by this user only, not the environment its handler's children inherit.
       streamToken: host.streamToken,
     }),
+    ...(host.metrics === false ? { metrics: false } : {}),
   };
 }
 

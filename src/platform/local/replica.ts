@@ -134,6 +134,8 @@ export class Replica extends EventEmitter {
           this.inflight = m.inflight;
           this.handled = m.handled;
           this.emit('load');
+        } else if (m.t === 'stats') {
+          this.emit('stats', m.stats);
         } else if (m.t === 'trigger') {
           this.triggers.set(m.name, {
             kind: m.kind,

@@ -18,6 +18,13 @@ import { describeUserError } from '../user-error.js';
 
 type Handler = (context: unknown, event: unknown) => unknown;
 
+/** What an event's context keeps for its logger (a symbol: never seen by handlers enumerating the context). */
+const EVENT_LOG = Symbol('eventLog');
+interface EventLog {
+  capture?: LogCapture;
+  requestId?: string;
+}
+
 /** The event as Nuclio's nodejs wrapper gives it: snake_case fields, a Buffer body, a Date timestamp. */
 function nodeEvent(e: NuclioEvent): Record<string, unknown> {
   return {
@@ -50,14 +57,30 @@ class NodejsRuntime implements Runtime {
 
   constructor(private readonly opts: RuntimeOptions) {
     const log = opts.log;
-    this.baseContext = {
+    const baseLogger = makeLogger(log);
+    const base: Record<string | symbol, unknown> = {
       userData: {},
       Response: NodeResponse,
       platform: { kind: 'local', namespace: opts.config.namespace },
       functionName: opts.config.functionName,
-      logger: makeLogger(log),
       callback: () => log.warn('context.callback called outside of an event'),
     };
+    // An event's logger carries its request id (and feeds X-Nuclio-Logs when asked): made the first time
+    // the handler reads `context.logger`, so an event that logs nothing costs nothing.
+    Object.defineProperty(base, 'logger', {
+      enumerable: true,
+      get(this: Record<string | symbol, unknown>) {
+        const own = this[EVENT_LOG] as EventLog | undefined;
+        if (this === base || !own) return baseLogger;
+        const logger = makeLogger(log, own.capture, own.requestId);
+        Object.defineProperty(this, 'logger', { value: logger, writable: true, enumerable: true, configurable: true });
+        return logger;
+      },
+      set(this: Record<string | symbol, unknown>, value: unknown) {
+        Object.defineProperty(this, 'logger', { value, writable: true, enumerable: true, configurable: true });
+      },
+    });
+    this.baseContext = base;
   }
 
   async start(): Promise<void> {
@@ -122,14 +145,15 @@ class NodejsRuntime implements Runtime {
         const text = e instanceof Error ? `${e.toString()}\n${e.stack ?? ''}` : String(err);
         this.opts.log.error(`Error in handler: ${e instanceof Error ? e.message : String(err)}`, {
           stack: e instanceof Error ? e.stack : undefined,
+          requestId: event.requestId,
         });
         resolve(errorResult(500, `Error in handler: ${text}`, capture?.records));
       };
-      const context = Object.create(this.baseContext) as Record<string, unknown>;
+      const context = Object.create(this.baseContext) as Record<string | symbol, unknown>;
       context.callback = finish;
       context.workerId = workerId;
       context.trigger = event.trigger;
-      if (capture) context.logger = makeLogger(this.opts.log, capture);
+      if (capture || event.requestId) context[EVENT_LOG] = { capture, requestId: event.requestId } satisfies EventLog;
       try {
         // A synchronous return value is ignored, as in Nuclio (handlers often `return setTimeout(...)`);
         // an async handler's resolved value is the answer unless it called the callback.
@@ -165,14 +189,17 @@ function withSyntaxLocation(err: unknown, file: string): unknown {
   return err;
 }
 
-function makeLogger(log: ProcessorLogger, capture?: LogCapture) {
-  const at = (level: Level) => (message: unknown, withData?: Record<string, unknown>) =>
+/** `context.logger`: Nuclio's logger methods; an event's records carry its request id. */
+function makeLogger(log: ProcessorLogger, capture?: LogCapture, requestId?: string) {
+  const at = (level: Level) => (message: unknown, withData?: Record<string, unknown>) => {
+    const fields = withData && typeof withData === 'object' && !Array.isArray(withData) ? withData : undefined;
     log.log(
       level,
       typeof message === 'string' ? message : JSON.stringify(message),
-      withData && typeof withData === 'object' && !Array.isArray(withData) ? withData : undefined,
+      requestId ? { ...fields, requestId } : fields,
       capture,
     );
+  };
   return {
     debug: at('debug'),
     info: at('info'),

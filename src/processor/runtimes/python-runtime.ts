@@ -11,7 +11,8 @@
  * Worker → processor:
  *   {t: 's'}                              started (handler loaded, init_context done)
  *   {t: 'f', message}                     failed to start (traceback); the worker exits
- *   {t: 'l', id, level, message, with?}   a log record (id: the event being handled, or null)
+ *   {t: 'l', id, level, message, with?}   a log record (id: the event being handled, or null; the
+ *                                         processor adds that event's request id to the record)
  *   {t: 'r', id, status, content_type, headers} + body   the answer to event `id`
  * Raw bodies avoid Nuclio's base64+msgpack round trip; one frame header is a short JSON object.
  */
@@ -26,6 +27,8 @@ import type { Runtime, RuntimeFactory, RuntimeOptions } from './runtime.js';
 interface Pending {
   resolve: (r: HandlerResult) => void;
   capture?: LogCapture;
+  /** The event's request id: its log lines carry it. */
+  requestId?: string;
 }
 
 /** Reassembles frames from a byte stream. */
@@ -132,7 +135,9 @@ class PythonWorker {
           h.with && typeof h.with === 'object' && !Array.isArray(h.with)
             ? (h.with as Record<string, unknown>)
             : undefined;
-        this.rt.opts.log.log(level, fieldText(h.message ?? ''), fields, p?.capture);
+        const requestId = p?.requestId;
+        const withId = requestId ? { ...fields, requestId } : fields;
+        this.rt.opts.log.log(level, fieldText(h.message ?? ''), withId, p?.capture);
         return;
       }
       case 'r': {
@@ -196,7 +201,7 @@ class PythonWorker {
       ...(event.key !== undefined ? { key: event.key } : {}),
     };
     return new Promise((resolve) => {
-      this.pending.set(event.id, { resolve, capture });
+      this.pending.set(event.id, { resolve, capture, requestId: event.requestId });
       const channel = this.channel!;
       // Events submitted in the same tick leave in one write.
       if (!this.corked) {

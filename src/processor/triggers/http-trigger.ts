@@ -2,6 +2,11 @@
  * The http trigger: turns HTTP requests into events and results into answers. It takes
  * connections the dashboard accepted on the function's port and passed over IPC, so every replica of a
  * function shares that port; `listen()` serves a port of its own instead (standalone use).
+ *
+ * Every request gets an id and a trace context (util/trace-context.ts): `X-Request-Id` and `traceparent`
+ * kept when the caller (a gateway, the dashboard, a client) sent valid ones, made otherwise; the handler
+ * sees them in `event.headers` (`X-Request-Id`, `Traceparent`), its log lines carry the id, and the answer
+ * returns both.
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -10,6 +15,7 @@ import { errorResult, type HandlerResult, type NuclioEvent } from '../event.js';
 import { parseLevel } from '../logger.js';
 import { WorkerUnavailableError } from '../worker-pool.js';
 import { ConnectionGuard, type ConnectionLimits } from '../../util/connection-guard.js';
+import { traceHeaders } from '../../util/trace-context.js';
 import type { Trigger, TriggerContext, TriggerFactory } from './trigger.js';
 
 /** Nuclio's default body limit (fasthttp's). */
@@ -22,6 +28,9 @@ const STANDALONE_LIMITS: ConnectionLimits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 120_000,
 };
+
+/** Answer headers the trigger sets itself (lower case): a handler's own values are dropped. */
+const OWN_HEADERS = new Set(['content-length', 'transfer-encoding', 'content-type', 'x-request-id', 'traceparent']);
 
 /** Go's textproto.CanonicalMIMEHeaderKey: `x-cf-probe` → `X-Cf-Probe`, as Nuclio handlers see header names. */
 export function canonicalHeader(name: string): string {
@@ -152,8 +161,15 @@ class HttpTrigger implements Trigger {
       headers[k] = headers[k] === undefined ? raw[i + 1] : `${headers[k]}, ${raw[i + 1]}`;
     }
     const logLevel = parseLevel(headers['X-Nuclio-Log-Level']);
+    const id = randomUUID();
+    // The event's id doubles as the request id when the caller sent none: one random id per request.
+    const trace = traceHeaders(headers['X-Request-Id'], headers.Traceparent, () => id);
+    headers['X-Request-Id'] = trace.requestId;
+    headers.Traceparent = trace.traceparent;
+    if (trace.restarted && headers.Tracestate !== undefined) delete headers.Tracestate;
     const event: NuclioEvent = {
-      id: randomUUID(),
+      id,
+      requestId: trace.requestId,
       trigger: { kind: 'http', name: this.name, class: 'sync' },
       method: req.method ?? 'GET',
       path,
@@ -169,18 +185,24 @@ class HttpTrigger implements Trigger {
     try {
       result = await this.ctx.pool.run(this.availabilityMs, (id) => this.ctx.submit(event, id));
     } catch (e) {
-      if (e instanceof WorkerUnavailableError) return this.sendJsonError(res, 503, e.message);
+      if (e instanceof WorkerUnavailableError)
+        return this.sendJsonError(res, 503, e.message, {
+          'x-request-id': trace.requestId,
+          traceparent: trace.traceparent,
+        });
       result = errorResult(500, (e as Error).message);
     }
     if (res.destroyed) return;
     const out: Record<string, string | number> = {};
     for (const k in result.headers) {
       const lower = k.toLowerCase();
-      // The trigger frames the body itself; a handler's own length or encoding would contradict it.
-      if (lower !== 'content-length' && lower !== 'transfer-encoding' && lower !== 'content-type')
-        out[k] = result.headers[k]!;
+      // The trigger frames the body itself; a handler's own length or encoding would contradict it. The
+      // request id and trace context are the request's, whatever the handler set.
+      if (!OWN_HEADERS.has(lower)) out[k] = result.headers[k]!;
     }
     out['content-type'] = result.contentType || 'text/plain';
+    out['x-request-id'] = trace.requestId;
+    out.traceparent = trace.traceparent;
     // A known length: no chunked framing, and a string body goes out with the head in one write.
     out['content-length'] = typeof result.body === 'string' ? Buffer.byteLength(result.body) : result.body.length;
     if (result.logs && logLevel) {
@@ -198,9 +220,14 @@ class HttpTrigger implements Trigger {
     res.end(req.method === 'HEAD' ? undefined : result.body);
   }
 
-  private sendJsonError(res: http.ServerResponse, status: number, message: string): void {
+  private sendJsonError(
+    res: http.ServerResponse,
+    status: number,
+    message: string,
+    headers: Record<string, string> = {},
+  ): void {
     if (res.headersSent || res.destroyed) return;
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: message }));
+    res.writeHead(status, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify({ error: message }));
   }
 
   async stop(graceMs: number, drainMs = 0): Promise<void> {

@@ -30,6 +30,11 @@ const CONNECT_TIMEOUT_MS = 5_000;
 
 class KafkaClient implements BrokerClient {
   readonly target: string;
+  /**
+   * Per partition this member consumes (`topic/partition`): the high watermark the last fetch reported and
+   * the offset after the last record handled — their difference is the partition's lag.
+   */
+  private readonly positions = new Map<string, { high: number; next: number }>();
 
   constructor(
     private readonly cfg: KafkaTriggerConfig,
@@ -37,10 +42,20 @@ class KafkaClient implements BrokerClient {
     private readonly handle: ConsumerHandle,
   ) {
     this.target = `${cfg.brokers.join(',')} (topics ${cfg.topics.join(', ')}, consumer group ${cfg.groupId})`;
+    if (ctx.stats) ctx.stats.readLag = () => this.lag();
+  }
+
+  /** Records behind the high watermark of the partitions consumed, not yet handled. */
+  private lag(): { processed: number } | undefined {
+    if (!this.positions.size) return undefined;
+    let processed = 0;
+    for (const p of this.positions.values()) processed += Math.max(0, p.high - p.next);
+    return { processed };
   }
 
   async connect(): Promise<BrokerSession> {
     const { cfg, ctx } = this;
+    this.positions.clear();
     const log = ctx.log;
     const config: KafkaConfig = {
       clientId: `nuclio-${ctx.fn?.namespace ?? ''}-${ctx.fn?.name ?? ''}-${ctx.name}`,
@@ -76,6 +91,8 @@ class KafkaClient implements BrokerClient {
     const lost = new Promise<string>((r) => {
       settleLost = r;
     });
+    // A rebalance may take partitions away: positions are learnt again from the next fetches.
+    consumer.on(consumer.events.GROUP_JOIN, () => this.positions.clear());
     consumer.on(consumer.events.CRASH, (e) => {
       if (!e.payload.restart) settleLost(e.payload.error?.message ?? 'the consumer crashed');
     });
@@ -111,6 +128,11 @@ class KafkaClient implements BrokerClient {
   /** A partition's records in order; each offset resolved only after its handler succeeded. */
   private async onBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
+    const key = `${batch.topic}/${batch.partition}`;
+    const first = batch.messages[0] ? Number(batch.messages[0].offset) : undefined;
+    const position = this.positions.get(key) ?? { high: 0, next: first ?? 0 };
+    position.high = Number(batch.highWatermark);
+    this.positions.set(key, position);
     for (const record of batch.messages) {
       if (!payload.isRunning() || payload.isStale() || this.handle.stopping) break;
       const headers: Record<string, string> = {};
@@ -131,6 +153,7 @@ class KafkaClient implements BrokerClient {
       );
       if (!ok) break;
       payload.resolveOffset(record.offset);
+      position.next = Number(record.offset) + 1;
       await payload.heartbeat().catch(() => {});
     }
     await payload.commitOffsetsIfNecessary().catch(() => {});

@@ -7,6 +7,7 @@ import type { HandlerResult, NuclioEvent } from '../event.js';
 import type { ProcessorLogger } from '../logger.js';
 import type { WorkerPool } from '../worker-pool.js';
 import type { ConnectionLimits } from '../../util/connection-guard.js';
+import type { TriggerStats } from '../stats.js';
 
 /** Runs an event on a worker of the trigger's pool and returns the handler's result. */
 export type Submit = (event: NuclioEvent, workerId: number) => Promise<HandlerResult>;
@@ -43,6 +44,11 @@ export interface TriggerContext {
   fn?: TriggerFunction;
   /** Tells the dashboard whether the trigger reaches its broker (the function's status shows it). */
   report?: (state: TriggerState) => void;
+  /**
+   * The trigger's counters (absent when metrics are off). `submit` already counts handled events; stream
+   * and Kafka triggers set `stats.readLag` to say how far behind they are.
+   */
+  stats?: TriggerStats;
 }
 
 export interface Trigger {

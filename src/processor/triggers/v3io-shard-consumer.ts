@@ -49,6 +49,11 @@ export class ShardConsumer {
   private lastCommit = Date.now();
   private committing?: Promise<void>;
   private readonly finished: Promise<void>;
+  /** The newest record of the shard as the last read said (null: nothing read yet). */
+  private highWater: number | null = null;
+  /** The last record fetched, and the last one handled (acknowledged or not). */
+  private lastFetched: number | null = null;
+  private lastHandled: number | null = null;
 
   constructor(
     private readonly t: ShardHost,
@@ -61,6 +66,19 @@ export class ShardConsumer {
     this.finished = this.run().catch((e) =>
       t.ctx.log.error(`v3ioStream trigger ${t.name}: shard ${shard} stopped: ${(e as Error).stack ?? e}`),
     );
+  }
+
+  /**
+   * Records behind the shard's newest one (as of the last read): not handled yet, and not committed yet —
+   * Nuclio's stream high-water-mark lags. Undefined before the first read.
+   */
+  lag(): { processed: number; committed: number } | undefined {
+    const high = this.highWater;
+    if (high === null) return undefined;
+    return {
+      processed: Math.max(0, high - (this.lastHandled ?? this.done ?? 0)),
+      committed: Math.max(0, high - (this.committed ?? 0)),
+    };
   }
 
   /** Stops after the record in hand; resolves once the last commit was attempted. */
@@ -147,6 +165,9 @@ export class ShardConsumer {
         continue;
       }
       failures = 0;
+      const last = r.Records.length ? r.Records[r.Records.length - 1].SequenceNumber : null;
+      if (last !== null) this.lastFetched = last;
+      this.highWater = (last ?? this.lastFetched ?? this.done ?? 0) + r.RecordsBehindLatest;
       if (!r.Records.length) {
         this.maybeCommit();
         await this.sleep(this.t.cfg.pollingIntervalMs);
@@ -158,6 +179,7 @@ export class ShardConsumer {
       for (const rec of r.Records) {
         const outcome = await this.handle(rec);
         if (outcome === 'aborted') break;
+        this.lastHandled = rec.SequenceNumber;
         if (outcome === 'noack') this.blocked = true;
         else if (!this.blocked) this.done = rec.SequenceNumber;
         this.maybeCommit();

@@ -85,6 +85,20 @@ class V3ioStreamTrigger implements Trigger {
     }
     this.memberId = opts.memberId ?? defaultMemberId();
     this.client = new StreamClient(this.cfg);
+    if (ctx.stats) ctx.stats.readLag = () => this.lag();
+  }
+
+  /** The lags of the shards this member consumes, summed (undefined before any shard was read). */
+  lag(): { processed: number; committed: number } | undefined {
+    let sum: { processed: number; committed: number } | undefined;
+    for (const c of this.consumers.values()) {
+      const l = c.lag();
+      if (!l) continue;
+      sum ??= { processed: 0, committed: 0 };
+      sum.processed += l.processed;
+      sum.committed += l.committed;
+    }
+    return sum;
   }
 
   /** The shards this member consumes now. */

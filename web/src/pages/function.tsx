@@ -1,6 +1,6 @@
 /**
  * A function: the code editor, its configuration, Deploy (PUT, then the state and the build log as it
- * streams), the build log, the replicas' logs followed live, and the Test pane.
+ * streams), the build log, the replicas' logs followed live, its charts, and the Test pane.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { isServing } from '../../../src/resources/function-state';
@@ -12,6 +12,7 @@ import { useAction, useNow, usePoll } from '../hooks';
 import { Link, navigate, paths } from '../router';
 import { fieldError, formatMs, invocationUrl, isFieldOf, splitFirstLine } from '../util';
 import { CONFIG_FIELDS, ConfigForm, draftOf, toSpec, type Draft } from './config';
+import { MetricsPanel } from './metrics-panel';
 import { TestPane } from './test-pane';
 
 interface Deploy {
@@ -29,6 +30,7 @@ const TABS = [
   { id: 'config', label: 'Configuration' },
   { id: 'build', label: 'Build log' },
   { id: 'logs', label: 'Logs' },
+  { id: 'metrics', label: 'Metrics' },
 ];
 
 export function FunctionPage(props: { project: string; name: string; tab: string }) {
@@ -272,6 +274,11 @@ export function FunctionPage(props: { project: string; name: string; tab: string
           <div class="tab-panel" hidden={tab !== 'logs'}>
             <ReplicaLogs fn={fn} active={tab === 'logs'} />
           </div>
+          {tab === 'metrics' && (
+            <div class="tab-panel">
+              <MetricsPanel name={name} />
+            </div>
+          )}
         </div>
         <aside class="fn-side">
           <TestPane fn={name} project={project} ready={isServing(state)} state={state} />

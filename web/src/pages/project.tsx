@@ -1,4 +1,7 @@
-/** A project: its functions (state, replicas, URL; create, scale, delete) and its API gateways. */
+/**
+ * A project: its functions (state, replicas, requests over the last hour, URL; create, scale, delete) and
+ * its API gateways.
+ */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import {
   Api,
@@ -21,6 +24,7 @@ import {
   Tabs,
   isTransient,
 } from '../components/ui';
+import { Sparkline } from '../components/charts';
 import { useAction, usePoll } from '../hooks';
 import { Link, navigate, paths } from '../router';
 import { b64encode, fieldError, invocationUrl } from '../util';
@@ -60,6 +64,23 @@ interface Row {
   replicas: number | undefined;
 }
 
+/** Requests per second of each function over the last hour, a point a minute (null: metrics are off). */
+function useRequestRates(project: string): Record<string, number[]> | null | undefined {
+  const m = usePoll(
+    (signal) =>
+      Api.projectMetrics(project, '1m', signal).then(
+        (r) => Object.fromEntries(Object.entries(r.functions).map(([name, s]) => [name, s.requests])),
+        (e: unknown) => {
+          if (e instanceof ApiError && e.code === 'METRICS_OFF') return null;
+          throw e;
+        },
+      ),
+    10_000,
+    [project],
+  );
+  return m.data;
+}
+
 function FunctionsPanel(props: { project: string }) {
   const { project } = props;
   const [fast, setFast] = useState(false);
@@ -83,6 +104,7 @@ function FunctionsPanel(props: { project: string }) {
   useEffect(() => {
     setFast(!!list.data?.some((r) => isTransient(r.fn.status.state)));
   }, [list.data]);
+  const rates = useRequestRates(project);
 
   return (
     <div>
@@ -103,6 +125,7 @@ function FunctionsPanel(props: { project: string }) {
                     <th>Runtime</th>
                     <th>State</th>
                     <th class="num">Replicas</th>
+                    {rates !== null && <th>Requests (1 h)</th>}
                     <th>Invocation URL</th>
                     <th class="actions-col">Actions</th>
                   </tr>
@@ -113,6 +136,7 @@ function FunctionsPanel(props: { project: string }) {
                       key={r.fn.metadata.name}
                       project={project}
                       row={r}
+                      rates={rates === null ? null : (rates?.[r.fn.metadata.name] ?? [])}
                       onChanged={() => void list.reload()}
                     />
                   ))}
@@ -126,7 +150,7 @@ function FunctionsPanel(props: { project: string }) {
   );
 }
 
-function FunctionRow(props: { project: string; row: Row; onChanged: () => void }) {
+function FunctionRow(props: { project: string; row: Row; rates: number[] | null; onChanged: () => void }) {
   const { fn, replicas } = props.row;
   const name = fn.metadata.name;
   const state = fn.status.state;
@@ -164,6 +188,18 @@ function FunctionRow(props: { project: string; row: Row; onChanged: () => void }
         {replicas ?? '?'}
         <span class="muted small"> / {fn.spec.maxReplicas ?? 1}</span>
       </td>
+      {props.rates !== null && (
+        <td data-label="Requests">
+          <Link href={paths.fn(props.project, name, 'metrics')} title="Charts of the last hour">
+            <Sparkline
+              values={props.rates}
+              unit="/s"
+              title={`Requests per second over the last hour (peak ${Math.max(0, ...props.rates)}/s)`}
+              testId={`sparkline-${name}`}
+            />
+          </Link>
+        </td>
+      )}
       <td data-label="URL">
         {url ? (
           <a href={url} target="_blank" rel="noreferrer">
