@@ -18,10 +18,7 @@ const WINDOWS = [
 
 export function MetricsPanel(props: { name: string }) {
   const [span, setSpan] = useState('1h');
-  const m = usePoll((signal) => Api.functionMetrics(props.name, '10s', span, signal), REFRESH_MS, [
-    props.name,
-    span,
-  ]);
+  const m = usePoll((signal) => Api.functionMetrics(props.name, '10s', span, signal), REFRESH_MS, [props.name, span]);
   if (m.error instanceof ApiError && m.error.code === 'METRICS_OFF')
     return (
       <Notice kind="info">
