@@ -85,6 +85,10 @@ export function addDashboardOptions(cmd: Command): Command {
       '--kube-processor-image <image>',
       `the processor image pods of --platform kube run (env ${ENV_NAMES.kubeProcessorImage}, default ${DEFAULTS.kubeProcessorImage})`,
     )
+    .option(
+      '--deploy-to-zero',
+      `functions with minReplicas 0 deploy without starting a replica: ready once built, the first request starts one (env ${ENV_NAMES.deployToZero}=true; default: a deploy starts one and waits for it, as Nuclio's does)`,
+    )
     .option('--log-level <level>', `dashboard log level (env ${ENV_NAMES.logLevel}, default ${DEFAULTS.logLevel})`);
 }
 

@@ -260,6 +260,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       runtimeNote: (runtime) => interpreters.note(runtime),
       onRemoved: () => collector?.schedule(),
       onDeployEnded: () => collector?.schedule(),
+      deployToZero: config.deployToZero,
     });
     steps.controller = () => controller.stop();
     collector = new ArtifactCollector({
