@@ -204,6 +204,8 @@ async function settle(
 
 /** Creates `count` functions; resolves with the time every one took to be `ready` (from the first POST). */
 async function deployMany(d: Dash, count: number, source: (i: number) => string, prefix: string) {
+  const p = await call(d.url, 'POST', '/api/projects', { metadata: { name: PROJECT }, spec: {} });
+  if (p.status !== 201) throw new Error(`POST project: ${p.status} ${p.text}`);
   const t0 = Date.now();
   await inParallel(count, async (i) => {
     const r = await call(d.url, 'POST', '/api/functions', pyFunction(`${prefix}-${i}`, source(i)));

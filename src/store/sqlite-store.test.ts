@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { SqliteStore } from './sqlite-store.js';
 import { storeContract } from './store.contract.js';
 
@@ -24,6 +25,47 @@ describe('SqliteStore', () => {
       assert.deepEqual(await b.get('project', 'nuclio', 'p'), created);
       const next = await b.create('project', { metadata: { name: 'q', namespace: 'nuclio' }, spec: {}, status: {} });
       assert.ok(Number(next.metadata.resourceVersion) > Number(created.metadata.resourceVersion));
+      await b.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes made in one turn share one commit, and each resolves once another connection can read it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'protium-store-'));
+    const file = join(dir, 'store.db');
+    const store = new SqliteStore(file);
+    const other = new Database(file, { readonly: true });
+    try {
+      // data_version changes when another connection commits: one step per commit.
+      const version = () => other.pragma('data_version', { simple: true }) as number;
+      const before = version();
+      const names = Array.from({ length: 50 }, (_, i) => `p${i}`);
+      await Promise.all(
+        names.map(async (name) => {
+          await store.create('project', { metadata: { name, namespace: 'nuclio' }, spec: {}, status: {} });
+          const row = other.prepare('SELECT name FROM resources WHERE kind = ? AND name = ?').get('project', name);
+          assert.ok(row, `${name} is readable by another connection when its write resolves`);
+        }),
+      );
+      assert.equal(version() - before, 1, 'fifty writes made at once committed once');
+    } finally {
+      other.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('close() commits the writes of the current turn before closing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'protium-store-'));
+    try {
+      const file = join(dir, 'store.db');
+      const a = new SqliteStore(file);
+      const pending = a.create('project', { metadata: { name: 'late', namespace: 'nuclio' }, spec: {}, status: {} });
+      await a.close();
+      await pending;
+      const b = new SqliteStore(file);
+      assert.ok(await b.get('project', 'nuclio', 'late'));
       await b.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
