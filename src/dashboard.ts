@@ -23,6 +23,7 @@ import { GatewayController } from './controllers/gateway-controller.js';
 import { Gateway } from './gateway/gateway.js';
 import { Invoker } from './invoke/invoker.js';
 import { FunctionDirectory } from './invoke/function-directory.js';
+import { FunctionList } from './api/function-list.js';
 import type { Logger } from './log.js';
 import {
   dataLayout,
@@ -181,6 +182,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     'api',
     'streams',
     'directory',
+    'functionList',
     'invoker',
     'store',
   ];
@@ -298,6 +300,9 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     const directory = new FunctionDirectory(store);
     await directory.start();
     steps.directory = () => directory.stop();
+    const functionList = new FunctionList(store);
+    await functionList.start();
+    steps.functionList = () => functionList.stop();
     // The embedded stream service (v3ioStream triggers, /v3io/…, get_shard_lags).
     const streams = new StreamService({
       dir: join(config.dataDir, 'streams'),
@@ -313,6 +318,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       invoker,
       templates,
       directory,
+      functionList,
       streams,
       log,
       credentials,
