@@ -72,3 +72,45 @@ describe('SqliteStore', () => {
     }
   });
 });
+
+describe('SqliteStore durability', () => {
+  it('a write resolves, and watchers see it, only after the WAL file is flushed; a failed flush rejects the writers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'protium-store-'));
+    const flushes: ((err: NodeJS.ErrnoException | null) => void)[] = [];
+    const store = new SqliteStore(join(dir, 'store.db'), { fsync: (_fd, done) => flushes.push(done) });
+    const flushAsked = async () => {
+      for (let i = 0; !flushes.length; i++) {
+        assert.ok(i < 1000, 'the store flushes its WAL file after a commit');
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    try {
+      const seen: string[] = [];
+      store.watch((c) => seen.push(c.name));
+      let resolved = false;
+      const write = store.create('project', { metadata: { name: 'a', namespace: 'nuclio' }, spec: {}, status: {} });
+      void write.then(() => (resolved = true));
+      await flushAsked();
+      // Committed, not yet on disk: neither acknowledged nor announced.
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(resolved, false);
+      assert.deepEqual(seen, []);
+      // Writes committed while a flush runs wait for the next one.
+      const second = store.create('project', { metadata: { name: 'b', namespace: 'nuclio' }, spec: {}, status: {} });
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(flushes.length, 1, 'one flush at a time');
+      flushes.shift()!(null);
+      await write;
+      assert.deepEqual(seen, ['a']);
+      await flushAsked();
+      flushes.shift()!(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+      await assert.rejects(second, /Failed to flush the store's write-ahead log to disk: EIO/);
+      assert.deepEqual(seen, ['a', 'b'], 'a committed change is announced even when its flush failed');
+    } finally {
+      const closing = store.close();
+      for (const f of flushes.splice(0)) f(null);
+      await closing;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
