@@ -83,6 +83,44 @@ describe('LocalBuilder with many builds at once', () => {
     assert.equal(lines.filter((l) => l.some((m) => m.startsWith('Waiting for an identical build'))).length, 4);
   });
 
+  it('build() of inline code built before reuses its artifact without staging the source again', async () => {
+    let stagings = 0;
+    class CountingStore extends ArtifactStore {
+      override async staging(): Promise<string> {
+        stagings++;
+        return super.staging();
+      }
+    }
+    const builder = new LocalBuilder({
+      artifacts: new CountingStore(join(dir, 'artifacts-counting')),
+      templates: TemplateCatalog.load(TEMPLATES_DIR),
+      sourceRoots: { roots: [], forbidden: [dir] },
+      sourceLimits: loadConfig({ dataDir: dir }, {}).sourceLimits,
+      commands: new BuildCommands({
+        baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        packageManagers: { env: {}, files: [] },
+        jail: PROCESS_GROUP_ONLY('a test'),
+        pidDir: join(dir, 'run', 'builds'),
+      }),
+    });
+    const first = await builder.build(fn('inline-a', 'exports.handler = async () => "inline";', []));
+    const again = await builder.build(fn('inline-b', 'exports.handler = async () => "inline";', []));
+    assert.equal(again.id, first.id);
+    assert.equal(again.image, `protium/processor-inline-b:${first.id}`);
+    assert.equal(stagings, 1, 'the second build staged nothing');
+    // Another handler, other commands, other code: each is built (a different id or a fresh staging).
+    const other = await builder.build(fn('inline-c', 'exports.handler = async () => "other";', []));
+    assert.notEqual(other.id, first.id);
+    const withCommand = await builder.build(fn('inline-d', 'exports.handler = async () => "inline";', ['true']));
+    assert.notEqual(withCommand.id, first.id);
+    assert.equal(stagings, 3);
+    // Its artifact gone (collected): built again from the source.
+    rmSync(join(dir, 'artifacts-counting', first.id), { recursive: true, force: true });
+    const rebuilt = await builder.build(fn('inline-e', 'exports.handler = async () => "inline";', []));
+    assert.equal(rebuilt.id, first.id);
+    assert.equal(stagings, 4);
+  });
+
   it('build() waiting for an identical build that fails builds on its own, and fails with its own error', async () => {
     const ran = join(dir, 'ran-failing');
     const builder = makeBuilder(4);

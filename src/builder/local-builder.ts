@@ -11,6 +11,7 @@
  */
 import { createWriteStream, existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -54,6 +55,30 @@ export interface LocalBuilderOptions {
   concurrency?: number;
 }
 
+/** Inline sources whose artifact id is remembered (a thousand functions' worth, ten times over). */
+const INLINE_IDS_KEPT = 10_000;
+
+/**
+ * Everything an inline source's staging folder — and so its content hash — is made of: the code, the file
+ * it is written to, how it is read (an archive or not), and the hash's other inputs. Same key, same id.
+ */
+function inlineInputsKey(fn: FunctionConfig, family: RuntimeFamily, handler: string): string {
+  const b = fn.spec.build;
+  return createHash('sha256')
+    .update(
+      JSON.stringify({
+        family,
+        runtime: fn.spec.runtime,
+        handler,
+        commands: b.commands ?? [],
+        codeEntryType: b.codeEntryType,
+      }),
+    )
+    .update('\0')
+    .update(b.functionSourceCode ?? '')
+    .digest('hex');
+}
+
 /** The image name recorded in spec.image for an artifact. */
 export function imageName(functionName: string, id: string): string {
   const repo =
@@ -71,6 +96,15 @@ export class LocalBuilder implements Builder {
 
   constructor(private readonly opts: LocalBuilderOptions) {
     this.slots = new Limiter(opts.concurrency ?? availableParallelism());
+  }
+
+  /** Artifact ids of inline sources by their inputs (inlineInputsKey), the most recent last. */
+  private readonly inlineIds = new Map<string, string>();
+
+  private rememberInline(inputs: string, id: string): void {
+    this.inlineIds.delete(inputs);
+    this.inlineIds.set(inputs, id);
+    if (this.inlineIds.size > INLINE_IDS_KEPT) this.inlineIds.delete(this.inlineIds.keys().next().value!);
   }
 
   /** Builds running now, and waiting for a slot (tests, diagnostics). */
@@ -108,6 +142,17 @@ export class LocalBuilder implements Builder {
       return existing;
     }
 
+    // Inline code seen before: its artifact id is known without staging, writing and hashing the files.
+    const inputs = kind === 'inline' ? inlineInputsKey(fn, family, handler) : undefined;
+    const known = inputs !== undefined && !spec.build.noCache ? this.inlineIds.get(inputs) : undefined;
+    if (known) {
+      const cached = await this.opts.artifacts.reuse(known, opts.pin);
+      if (cached) {
+        log('info', `Reusing the artifact ${known} (same runtime, handler, source and build commands)`);
+        return { ...cached, image: imageName(fn.metadata.name ?? 'function', known) };
+      }
+    }
+
     const release = await this.slots.acquire(opts.signal);
     let releaseAgain: (() => void) | undefined;
     let finished: (() => void) | undefined;
@@ -132,6 +177,7 @@ export class LocalBuilder implements Builder {
       }
       const commands = spec.build.commands ?? [];
       const id = await contentHash({ v: 1, family, runtime: spec.runtime, handler, commands }, staging);
+      if (inputs !== undefined) this.rememberInline(inputs, id);
       const final = this.opts.artifacts.dirOf(id);
       // Pinned from here: a collection running meanwhile keeps it (or removed it before, and we rebuild).
       let cached = await this.opts.artifacts.reuse(id, opts.pin);
