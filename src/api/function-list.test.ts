@@ -33,7 +33,11 @@ describe('FunctionList', () => {
         ['other', undefined],
         ['empty', undefined],
       ] as const)
-        assert.equal(list.body(ns, project).toString(), await fromStore(store, ns, project), `${label}: ${ns} ${project}`);
+        assert.equal(
+          list.body(ns, project).toString(),
+          await fromStore(store, ns, project),
+          `${label}: ${ns} ${project}`,
+        );
     };
     await check('loaded');
     // Names a JS object orders first (array indices), and one that is not an index (leading zero, too big).

@@ -52,9 +52,7 @@ describe('LocalBuilder with many builds at once', () => {
     const command = `touch ${running}/$$ && ls ${running} | wc -l >> ${seen} && sleep 0.3 && rm ${running}/$$`;
     const builder = makeBuilder(2);
     const artifacts = await Promise.all(
-      Array.from({ length: 6 }, (_, i) =>
-        builder.build(fn(`f${i}`, `exports.handler = async () => ${i};`, [command])),
-      ),
+      Array.from({ length: 6 }, (_, i) => builder.build(fn(`f${i}`, `exports.handler = async () => ${i};`, [command]))),
     );
     assert.equal(new Set(artifacts.map((a) => a.id)).size, 6, 'six distinct artifacts');
     const counts = readFileSync(seen, 'utf8').trim().split('\n').map(Number);

@@ -54,18 +54,21 @@ export class ArtifactCollector {
       return;
     }
     if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      const started = Date.now();
-      this.running = this.run().finally(() => {
-        this.running = undefined;
-        this.lastRunMs = Date.now() - started;
-        if (this.again) {
-          this.again = false;
-          this.schedule();
-        }
-      });
-    }, Math.max(this.deps.delayMs ?? 100, DUTY * this.lastRunMs));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        const started = Date.now();
+        this.running = this.run().finally(() => {
+          this.running = undefined;
+          this.lastRunMs = Date.now() - started;
+          if (this.again) {
+            this.again = false;
+            this.schedule();
+          }
+        });
+      },
+      Math.max(this.deps.delayMs ?? 100, DUTY * this.lastRunMs),
+    );
     this.timer.unref();
   }
 

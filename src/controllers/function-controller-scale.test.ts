@@ -142,7 +142,9 @@ describe('FunctionController with many functions', () => {
         handler: 'main:handler',
         minReplicas: 1,
         maxReplicas: 1,
-        build: { functionSourceCode: Buffer.from(`def handler(context, event):\n    return '${source}'\n`).toString('base64') },
+        build: {
+          functionSourceCode: Buffer.from(`def handler(context, event):\n    return '${source}'\n`).toString('base64'),
+        },
       },
       status: { state },
     }) as unknown as FunctionRecord;
@@ -159,7 +161,10 @@ describe('FunctionController with many functions', () => {
     while (platform.finished < total) {
       await until(
         `${limit} calls at once (or all ${total} begun)`,
-        () => platform.active >= limit || (platform.calls.length >= total && platform.active > 0) || platform.finished >= total,
+        () =>
+          platform.active >= limit ||
+          (platform.calls.length >= total && platform.active > 0) ||
+          platform.finished >= total,
       );
       const before = platform.finished;
       if (platform.release()) await until('the released call to finish', () => platform.finished > before);
@@ -221,7 +226,10 @@ describe('FunctionController with many functions', () => {
     const applied = Object.fromEntries(platform.calls.map((c) => [c.name, c.parked]));
     for (const name of zero) assert.equal(applied[name], true, `${name} came back with no replica`);
     for (const name of running) assert.equal(applied[name], false, `${name} started a replica`);
-    assert.deepEqual(await states(store), [...running.map((n) => `${n}:ready`), ...zero.map((n) => `${n}:scaledToZero`)].sort());
+    assert.deepEqual(
+      await states(store),
+      [...running.map((n) => `${n}:ready`), ...zero.map((n) => `${n}:scaledToZero`)].sort(),
+    );
     await controller.stop();
     await store.close();
   });
