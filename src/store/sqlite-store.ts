@@ -10,11 +10,12 @@
  * caller), and the group commits once, in the loop's check phase (setImmediate). The commit itself does
  * not wait for the disk (synchronous=NORMAL); the store then flushes the WAL file off the loop (an fsync
  * on libuv's thread pool — what synchronous=FULL would have done inside the commit), one flush at a time
- * covering every group committed before it started. Only after that flush are the groups' changes
- * announced to watchers, in commit order, and their writers' promises resolved: a write resolves only once
- * it is durable, and watchers see only durable changes. (Checkpoints, which copy the WAL into the database
- * file, are synced by SQLite itself under synchronous=NORMAL.) Reads on this connection see a group's
- * writes before it is durable.
+ * covering every group committed before it started. A group's changes are announced to watchers at its
+ * commit — when reads on this connection see them too, so that what the API reads and what the in-memory
+ * views built from watchers (the function directory, the function list) say never disagree — and its
+ * writers' promises resolve only after the flush: a write is acknowledged only once it is durable.
+ * (Checkpoints, which copy the WAL into the database file, are synced by SQLite itself under
+ * synchronous=NORMAL.) Reads on this connection also see the writes of the turn's open group.
  */
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, fsync, fsyncSync, openSync } from 'node:fs';
@@ -148,6 +149,8 @@ export class SqliteStore implements Store {
       for (const w of group.writers) w.reject(e);
       return;
     }
+    // Committed: what reads see from now on, so watchers hear of it now (see the module comment).
+    for (const c of group.changes) this.emit(c);
     this.committed.push(group);
     this.flush();
   }
@@ -170,12 +173,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  /**
-   * Announces the changes of flushed groups (committed: watchers must see them, whatever the disk said)
-   * and resolves their writers — or rejects them when the flush failed, since durability is not known.
-   */
+  /** Resolves the writers of flushed groups — or rejects them when the flush failed: durability is not known. */
   private settle(groups: Group[], err: unknown): void {
-    for (const g of groups) for (const c of g.changes) this.emit(c);
     const failure = err
       ? new Error(`Failed to flush the store's write-ahead log to disk: ${(err as Error).message ?? err}`)
       : undefined;
