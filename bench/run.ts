@@ -9,6 +9,7 @@
  *   npm run bench -- --only brokers              NATS and RabbitMQ triggers against bare clients
  *   npm run bench -- --only metrics              metrics on against --metrics off, via the port and a gateway
  *   npm run bench -- --only soak --soak 100000   the soak (default 1,000,000 invocations; CI runs 100,000)
+ *   npm run bench -- --only scale [--scale 1000]  a thousand functions: deploys, lists, restart, memory, export
  *   npm run bench -- --only containers   the docker platform beside the local one (needs a container engine)
  *
  * The dashboard runs as its own process (as users run it) and the load generator (autocannon) here, so
@@ -27,6 +28,7 @@ import type { ApiGateway, FunctionRecord } from '../src/resources/types.js';
 import { RequestStatsTable } from '../src/metrics/request-stats.js';
 import { countedSubmit, TriggerStats } from '../src/processor/stats.js';
 import { WorkerPool } from '../src/processor/worker-pool.js';
+import { scaleBench } from './scale.js';
 
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
@@ -56,6 +58,10 @@ const SOAK = (() => {
   return i >= 0 ? Number(args[i + 1]) : QUICK ? 100_000 : 1_000_000;
 })();
 
+const numberArg = (flag: string, dflt: number) => {
+  const i = args.indexOf(flag);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -479,6 +485,15 @@ async function countingCost(processorOffUs: number, gatewayOffUs: number): Promi
 const benches: Record<string, () => Promise<void>> = {
   /** Messages/s through NATS and RabbitMQ triggers against a bare client of each broker (bench/brokers.ts). */
   brokers: () => brokersBench({ dashboard, stopDashboard, deploy, row, quick: QUICK, repeat: REPEAT }),
+
+  /** The control plane at a thousand functions, then ten thousand (bench/scale.ts). */
+  scale: () =>
+    scaleBench({
+      row,
+      n: numberArg('--scale', QUICK ? 200 : 1000),
+      verify: numberArg('--scale-verify', QUICK ? 0 : 100),
+      track: (c) => children.push(c),
+    }),
 
   /** Many invocations through the port, the proxy and a gateway: no errors, and memory that stays flat. */
   async soak() {

@@ -66,6 +66,7 @@ describe('loadConfig', () => {
       platform: { kind: 'local' },
       metrics: true,
       kube: { processorImage: DEFAULTS.kubeProcessorImage },
+      deployToZero: false,
     });
     assert.equal('externalIps' in c, false);
     assert.equal('accessKeysFile' in c, false);
@@ -96,6 +97,25 @@ describe('loadConfig', () => {
     assert.equal(fromFlags.namespace, 'from-flag');
     assert.equal(fromFlags.logLevel, 'warn');
     assert.deepEqual(fromFlags.portRange, [5000, 5001]);
+  });
+
+  it('loadConfig() reads --deploy-to-zero as a flag or as true/false in the environment, and refuses other text', () => {
+    const cases: [RawOptions, Record<string, string>, boolean][] = [
+      [{}, {}, false],
+      [{ deployToZero: true }, {}, true],
+      [{}, { [ENV_NAMES.deployToZero]: 'true' }, true],
+      [{}, { [ENV_NAMES.deployToZero]: '1' }, true],
+      [{}, { [ENV_NAMES.deployToZero]: 'FALSE' }, false],
+      [{}, { [ENV_NAMES.deployToZero]: '' }, false],
+      [{ deployToZero: true }, { [ENV_NAMES.deployToZero]: 'false' }, true],
+    ];
+    for (const [raw, env, want] of cases)
+      assert.equal(loadConfig(raw, env).deployToZero, want, JSON.stringify([raw, env]));
+    assert.throws(
+      () => loadConfig({}, { [ENV_NAMES.deployToZero]: 'yes please' }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.message === '--deploy-to-zero must be true or false, got "yes please"',
+    );
   });
 
   it('loadConfig() defaults functionHost to the listen host, and takes --function-host when given', () => {

@@ -65,6 +65,11 @@ export interface Config {
    * --kube-processor-image).
    */
   kube: KubePlatformConfig;
+  /**
+   * Functions whose minReplicas is 0 deploy without a replica: ready once built and routable, the first
+   * request starts one (--deploy-to-zero). Off: a deploy starts one and waits for it, as Nuclio's does.
+   */
+  deployToZero: boolean;
 }
 
 /** Settings of --platform kube; the cluster and namespace are resolved at start (platform/kube/kube-connection.ts). */
@@ -120,6 +125,8 @@ export interface RawOptions {
   kubeNamespace?: string;
   kubeProcessorImage?: string;
   kubeDashboardUrl?: string;
+  /** A flag: true when given (commander), or the environment's text. */
+  deployToZero?: boolean | string;
 }
 
 /** Each option's environment variable. */
@@ -151,6 +158,7 @@ export const ENV_NAMES: Record<keyof RawOptions, string> = {
   kubeNamespace: 'PROTIUM_KUBE_NAMESPACE',
   kubeProcessorImage: 'PROTIUM_KUBE_PROCESSOR_IMAGE',
   kubeDashboardUrl: 'PROTIUM_KUBE_DASHBOARD_URL',
+  deployToZero: 'PROTIUM_DEPLOY_TO_ZERO',
 };
 
 export const DEFAULTS = {
@@ -249,8 +257,9 @@ const list = (v: string | undefined): string[] | undefined =>
 
 /** Flags win over environment variables, which win over defaults. */
 export function loadConfig(raw: RawOptions, env: Record<string, string | undefined>): Config {
-  const pick = (k: Exclude<keyof RawOptions, 'externalIp' | 'sourceRoot' | 'runtimeInterpreter'>): string | undefined =>
-    raw[k] ?? env[ENV_NAMES[k]] ?? undefined;
+  const pick = (
+    k: Exclude<keyof RawOptions, 'externalIp' | 'sourceRoot' | 'runtimeInterpreter' | 'deployToZero'>,
+  ): string | undefined => raw[k] ?? env[ENV_NAMES[k]] ?? undefined;
   const listen = parseHostPort(pick('listenAddr') ?? DEFAULTS.listenAddr, '--listen-addr');
   const gatewayListen = parseHostPort(pick('gatewayListenAddr') ?? DEFAULTS.gatewayListenAddr, '--gateway-listen-addr');
   const namespace = pick('namespace') ?? DEFAULTS.namespace;
@@ -329,7 +338,17 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
     metrics: metricsValue === 'on',
     ...(metricsListen ? { metricsListen } : {}),
     kube,
+    deployToZero: parseSwitch(raw.deployToZero ?? env[ENV_NAMES.deployToZero], '--deploy-to-zero'),
   };
+}
+
+/** An on/off option: given as a flag (true), or as text in the environment (true/false, 1/0, empty: off). */
+function parseSwitch(value: boolean | string | undefined, flag: string): boolean {
+  if (typeof value === 'boolean') return value;
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '' || v === 'false' || v === '0') return false;
+  if (v === 'true' || v === '1') return true;
+  throw new ConfigError(`${flag} must be true or false, got "${value}"`);
 }
 
 /** The platform flags; the docker host is checked for its form only (the engine is asked at start). */

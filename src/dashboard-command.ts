@@ -125,6 +125,12 @@ export function addDashboardOptions(cmd: Command): Command {
       'the dashboard as pods of --platform kube reach it, for artifacts and streams ' +
         `(env ${ENV_NAMES.kubeDashboardUrl}; default: its Service when the dashboard runs in a pod, else its own URL)`,
     )
+    .option(
+      '--deploy-to-zero',
+      'functions with minReplicas 0 deploy without starting a replica: ready once built, the first request ' +
+        `starts one (env ${ENV_NAMES.deployToZero}=true; default: a deploy starts one and waits for it, ` +
+        "as Nuclio's does)",
+    )
     .option('--log-level <level>', `dashboard log level (env ${ENV_NAMES.logLevel}, default ${DEFAULTS.logLevel})`);
 }
 

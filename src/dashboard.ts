@@ -26,6 +26,7 @@ import { GatewayController } from './controllers/gateway-controller.js';
 import { Gateway } from './gateway/gateway.js';
 import { Invoker } from './invoke/invoker.js';
 import { FunctionDirectory } from './invoke/function-directory.js';
+import { FunctionList } from './api/function-list.js';
 import type { Logger } from './log.js';
 import { DashboardMetrics } from './metrics/dashboard-metrics.js';
 import { MetricsServer } from './metrics/metrics-server.js';
@@ -217,6 +218,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     'streams',
     'directory',
     'metrics',
+    'functionList',
     'invoker',
     'store',
   ];
@@ -389,6 +391,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       onRemoved: () => collector?.schedule(),
       onDeployEnded: () => collector?.schedule(),
       ...(metrics ? { onBuildEnded: (ref, ok, seconds) => metrics.build(ref, ok, seconds) } : {}),
+      deployToZero: config.deployToZero,
     });
     steps.controller = () => controller.stop();
     collector = new ArtifactCollector({
@@ -433,6 +436,9 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     const directory = new FunctionDirectory(store);
     await directory.start();
     steps.directory = () => directory.stop();
+    const functionList = new FunctionList(store);
+    await functionList.start();
+    steps.functionList = () => functionList.stop();
     // The embedded stream service (v3ioStream triggers, /v3io/…, get_shard_lags).
     const streams = new StreamService({
       dir: join(config.dataDir, 'streams'),
@@ -448,6 +454,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       invoker,
       templates,
       directory,
+      functionList,
       streams,
       log,
       credentials,

@@ -7,6 +7,7 @@ import type { TemplateCatalog } from '../builder/template-catalog.js';
 import type { Config } from '../config.js';
 import type { BuildLogs } from '../controllers/build-log.js';
 import type { FunctionDirectory } from '../invoke/function-directory.js';
+import type { FunctionList } from './function-list.js';
 import type { Invoker } from '../invoke/invoker.js';
 import type { Logger } from '../log.js';
 import type { Platform } from '../platform/platform.js';
@@ -27,6 +28,8 @@ export interface ApiDeps {
   templates: TemplateCatalog;
   /** Function states and URLs in memory, for the invocation path. */
   directory: FunctionDirectory;
+  /** Function records serialised in memory, for GET /api/functions. */
+  functionList: FunctionList;
   /** The embedded stream service: /v3io/… and the shard lags of /api/v3io_streams. */
   streams: StreamService;
   log: Logger;

@@ -3,8 +3,15 @@
  * archive, template) into a staging folder, runs spec.build.commands there with installs kept inside it,
  * and publishes it as `artifacts/<content hash>` — atomically, so a crash never leaves a half artifact.
  * Same inputs give the same id, and an existing artifact is reused unless spec.build.noCache.
+ *
+ * Many deploys at once (an import, a restart, a thousand POSTs): builds run at most `concurrency` at a
+ * time (the machine's cores by default; a build's commands are CPU work), in the order they asked, and
+ * builds of one content hash are computed once — a build that finds an identical one in flight gives up
+ * its slot, waits for it and reuses its artifact (or builds itself if that one failed).
  */
 import { createWriteStream, existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -28,6 +35,7 @@ import { contentHash } from './content-hash.js';
 import { formatBytes, SourceBudget, sizeLimitMessage, type SourceLimits } from './source-limits.js';
 import { copySourceFile, copySourceFolder, resolveLocalSource, type SourceRoots } from './source-path.js';
 import type { TemplateCatalog } from './template-catalog.js';
+import { Limiter } from '../util/limiter.js';
 
 /** Default bound of all build commands together (spec.build.buildTimeoutSeconds overrides). */
 const DEFAULT_BUILD_TIMEOUT_S = 600;
@@ -43,6 +51,32 @@ export interface LocalBuilderOptions {
   sourceLimits: SourceLimits;
   /** Runs spec.build.commands (confined, tracked, with the package managers' configuration). */
   commands: BuildCommandRunner;
+  /** Builds at once (default: the machine's cores). */
+  concurrency?: number;
+}
+
+/** Inline sources whose artifact id is remembered (a thousand functions' worth, ten times over). */
+const INLINE_IDS_KEPT = 10_000;
+
+/**
+ * Everything an inline source's staging folder — and so its content hash — is made of: the code, the file
+ * it is written to, how it is read (an archive or not), and the hash's other inputs. Same key, same id.
+ */
+function inlineInputsKey(fn: FunctionConfig, family: RuntimeFamily, handler: string): string {
+  const b = fn.spec.build;
+  return createHash('sha256')
+    .update(
+      JSON.stringify({
+        family,
+        runtime: fn.spec.runtime,
+        handler,
+        commands: b.commands ?? [],
+        codeEntryType: b.codeEntryType,
+      }),
+    )
+    .update('\0')
+    .update(b.functionSourceCode ?? '')
+    .digest('hex');
 }
 
 /** The image name recorded in spec.image for an artifact. */
@@ -56,7 +90,27 @@ export function imageName(functionName: string, id: string): string {
 }
 
 export class LocalBuilder implements Builder {
-  constructor(private readonly opts: LocalBuilderOptions) {}
+  private readonly slots: Limiter;
+  /** Builds in flight by content hash: an identical build waits for the one running (settles, never rejects). */
+  private readonly inFlight = new Map<string, Promise<void>>();
+
+  constructor(private readonly opts: LocalBuilderOptions) {
+    this.slots = new Limiter(opts.concurrency ?? availableParallelism());
+  }
+
+  /** Artifact ids of inline sources by their inputs (inlineInputsKey), the most recent last. */
+  private readonly inlineIds = new Map<string, string>();
+
+  private rememberInline(inputs: string, id: string): void {
+    this.inlineIds.delete(inputs);
+    this.inlineIds.set(inputs, id);
+    if (this.inlineIds.size > INLINE_IDS_KEPT) this.inlineIds.delete(this.inlineIds.keys().next().value!);
+  }
+
+  /** Builds running now, and waiting for a slot (tests, diagnostics). */
+  get load(): { running: number; waiting: number } {
+    return { running: this.slots.running, waiting: this.slots.waiting };
+  }
 
   async fromImage(image: string): Promise<Artifact | undefined> {
     const id = artifactIdOfImage(image);
@@ -89,7 +143,27 @@ export class LocalBuilder implements Builder {
       return existing;
     }
 
-    const staging = await this.opts.artifacts.staging();
+    // Inline code seen before: its artifact id is known without staging, writing and hashing the files.
+    const inputs = kind === 'inline' ? inlineInputsKey(fn, family, handler) : undefined;
+    const known = inputs !== undefined && !spec.build.noCache ? this.inlineIds.get(inputs) : undefined;
+    if (known) {
+      const cached = await this.opts.artifacts.reuse(known, opts.pin);
+      if (cached) {
+        log('info', `Reusing the artifact ${known} (same runtime, handler, source and build commands)`);
+        return { ...cached, image: imageName(fn.metadata.name ?? 'function', known) };
+      }
+    }
+
+    const release = await this.slots.acquire(opts.signal);
+    let releaseAgain: (() => void) | undefined;
+    let finished: (() => void) | undefined;
+    let staging: string;
+    try {
+      staging = await this.opts.artifacts.staging();
+    } catch (e) {
+      release();
+      throw e;
+    }
     try {
       await this.fetchSource(fn, kind, parsed.file, staging, log, opts.signal);
       if (family !== 'shell' && !existsSync(join(staging, parsed.file))) {
@@ -104,14 +178,33 @@ export class LocalBuilder implements Builder {
       }
       const commands = spec.build.commands ?? [];
       const id = await contentHash({ v: 1, family, runtime: spec.runtime, handler, commands }, staging);
+      if (inputs !== undefined) this.rememberInline(inputs, id);
       const final = this.opts.artifacts.dirOf(id);
       // Pinned from here: a collection running meanwhile keeps it (or removed it before, and we rebuild).
-      const cached = await this.opts.artifacts.reuse(id, opts.pin);
+      let cached = await this.opts.artifacts.reuse(id, opts.pin);
       if (!spec.build.noCache) {
+        const running = this.inFlight.get(id);
+        if (!cached && running) {
+          // The same inputs are being built: wait for that build (without a slot) and take its artifact.
+          log('info', `Waiting for an identical build of ${id} in progress`);
+          release();
+          await running;
+          cached = await this.opts.artifacts.reuse(id, opts.pin);
+          if (!cached) await this.slots.acquire(opts.signal).then((r) => (releaseAgain = r));
+        }
         if (cached) {
           log('info', `Reusing the artifact ${id} (same runtime, handler, source and build commands)`);
           return { ...cached, image: imageName(fn.metadata.name ?? 'function', id) };
         }
+      }
+      if (!this.inFlight.has(id)) {
+        const done = new Promise<void>((r) => (finished = r));
+        this.inFlight.set(id, done);
+        const own = finished!;
+        finished = () => {
+          if (this.inFlight.get(id) === done) this.inFlight.delete(id);
+          own();
+        };
       }
       if (commands.length)
         await this.runCommands(
@@ -151,6 +244,9 @@ export class LocalBuilder implements Builder {
       log('info', `Built the artifact ${id}`);
       return artifact;
     } finally {
+      finished?.();
+      release();
+      releaseAgain?.();
       await rm(staging, { recursive: true, force: true }).catch(() => {});
     }
   }

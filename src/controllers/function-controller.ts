@@ -19,6 +19,8 @@ import { buildLogName, type BuildLogs } from './build-log.js';
 import type { Store, StoreChange } from '../store/store.js';
 import { DeployLog } from './deploy-log.js';
 import { WorkQueue } from './work-queue.js';
+import { canStartOnDemand } from '../resources/replica-count.js';
+import { Limiter } from '../util/limiter.js';
 
 export interface FunctionControllerDeps {
   store: Store;
@@ -38,7 +40,24 @@ export interface FunctionControllerDeps {
   onDeployEnded?: () => void;
   /** Called when a build ends (`ok`: an artifact came out) after `seconds`; not for one cancelled. */
   onBuildEnded?: (ref: FunctionRef, ok: boolean, seconds: number) => void;
+  /**
+   * Functions that can start on demand (minReplicas 0, http triggers only) deploy without a replica:
+   * `ready` once built and routable, the first request starts one (--deploy-to-zero).
+   */
+  deployToZero?: boolean;
+  /** Bounds on the work in flight (defaults: DEFAULT_LIMITS). */
+  limits?: Partial<ControllerLimits>;
 }
+
+/** How much the controller does at once. Builds are bounded by the builder itself (by cores). */
+export interface ControllerLimits {
+  /** Functions being reconciled at once (most of them wait for a build or a start slot). */
+  reconciles: number;
+  /** Platform calls that start or stop replicas at once: apply, scale to zero, remove. */
+  startsAndStops: number;
+}
+
+export const DEFAULT_LIMITS: ControllerLimits = { reconciles: 64, startsAndStops: 8 };
 
 /** How the controller signs its store writes (StoreChange.by), to tell them from work asked of it. */
 const BY = 'controller';
@@ -54,6 +73,8 @@ const parseKey = (key: string): FunctionRef => {
 
 export class FunctionController {
   private readonly queue: WorkQueue;
+  /** Starts and stops of replicas in flight (a replica start costs a process or two of CPU). */
+  private readonly platformSlots: Limiter;
   /** Functions whose replicas this controller has set up since it started. */
   private readonly applied = new Set<string>();
   private readonly aborts = new Map<string, AbortController>();
@@ -62,9 +83,11 @@ export class FunctionController {
   private unwatch?: () => void;
 
   constructor(private readonly deps: FunctionControllerDeps) {
+    const limits = { ...DEFAULT_LIMITS, ...deps.limits };
+    this.platformSlots = new Limiter(limits.startsAndStops);
     this.queue = new WorkQueue(
       (k) => this.reconcile(k),
-      8,
+      limits.reconciles,
       (k, e) => deps.log.error({ err: e, function: k }, 'reconcile failed'),
     );
   }
@@ -72,19 +95,23 @@ export class FunctionController {
   /** Starts watching the store and reconciles every stored function. */
   async start(): Promise<void> {
     this.unwatch = this.deps.store.watch((c) => this.onChange(c));
-    for (const fn of await this.deps.store.list('function', undefined)) {
-      const ref = refOf(fn);
-      // Nothing runs yet after a restart: say so until the replicas are back.
-      if (isRunning(fn.status.state))
-        await this.deps.store.setStatus(
-          'function',
-          ref.namespace,
-          ref.name,
-          { state: 'configuringResources' },
-          { by: BY },
-        );
-      this.queue.add(keyOf(ref));
-    }
+    const fns = await this.deps.store.list('function', undefined);
+    // Nothing runs yet after a restart: say so until the replicas are back. Written all at once, so that
+    // a thousand of them share a commit rather than wait for a thousand.
+    await Promise.all(
+      fns
+        .filter((fn) => isRunning(fn.status.state))
+        .map((fn) =>
+          this.deps.store.setStatus(
+            'function',
+            fn.metadata.namespace!,
+            fn.metadata.name!,
+            { state: 'configuringResources' },
+            { by: BY },
+          ),
+        ),
+    );
+    for (const fn of fns) this.queue.add(keyOf(refOf(fn)));
   }
 
   /** Resolves when no reconcile is queued or running. */
@@ -138,7 +165,7 @@ export class FunctionController {
     const { store, platform } = this.deps;
     const fn = await store.get('function', ref.namespace, ref.name);
     if (!fn) {
-      await platform.remove(ref);
+      await this.platformSlots.run(() => platform.remove(ref));
       this.applied.delete(key);
       this.deps.buildLogs.remove(ref);
       this.deps.onRemoved?.(ref);
@@ -150,7 +177,7 @@ export class FunctionController {
       case 'deploy':
         return this.deploy(fn, { build: false });
       case 'scaleToZero':
-        await platform.scaleToZero(ref);
+        await this.platformSlots.run(() => platform.scaleToZero(ref));
         await this.setStatusIfCurrent(fn, {
           state: 'scaledToZero',
           message: undefined,
@@ -250,21 +277,33 @@ export class FunctionController {
           by: BY,
         });
       }
-      if (!opts.parked) say(`Starting the function's replicas (${Math.max(current.spec.minReplicas ?? 1, 1)})`);
-      const endpoint = await this.deps.platform.apply(current, artifact, { parked: opts.parked, signal: abort.signal });
+      // With --deploy-to-zero a function that can start on demand gets no replica until a request comes.
+      const onDemand = !opts.parked && this.deps.deployToZero === true && canStartOnDemand(current.spec);
+      const parked = opts.parked === true || onDemand;
+      if (!parked) say(`Starting the function's replicas (${Math.max(current.spec.minReplicas ?? 1, 1)})`);
+      const endpoint = await this.platformSlots.run(
+        () => this.deps.platform.apply(current, artifact, { parked, signal: abort.signal }),
+        abort.signal,
+      );
       this.applied.add(key);
-      await this.copyStartupLines(ref, onLog, abort.signal);
-      say(opts.parked ? 'Function deployed, scaled to zero' : 'Function deploy complete', 'info', {
-        httpPort: endpoint.httpPort,
-      });
+      if (!parked) await this.copyStartupLines(ref, onLog, abort.signal);
+      say(
+        onDemand
+          ? 'Function deployed with no replica (minReplicas 0, --deploy-to-zero): the first request starts one'
+          : opts.parked
+            ? 'Function deployed, scaled to zero'
+            : 'Function deploy complete',
+        'info',
+        { httpPort: endpoint.httpPort },
+      );
       this.deps.log.info(
-        { function: key, ms: Date.now() - started, artifact: artifact.id, parked: opts.parked === true },
+        { function: key, ms: Date.now() - started, artifact: artifact.id, parked },
         'function deployed',
       );
       await log.close();
       // A broker trigger that cannot reach its broker leaves the function running (it keeps retrying) and
       // says so: unhealthy, with the reason.
-      const problem = opts.parked ? undefined : endpoint.problem;
+      const problem = parked ? undefined : endpoint.problem;
       await this.setStatusIfCurrent(current, {
         state: opts.parked ? 'scaledToZero' : problem ? 'unhealthy' : 'ready',
         message: [note, problem].filter(Boolean).join('\n') || undefined,

@@ -9,18 +9,26 @@ describe('WorkQueue', () => {
     const log: string[] = [];
     let active = 0;
     let maxActive = 0;
+    // Each reconcile waits for the test to let it end (no timers: a loaded machine cannot reorder them).
+    const gates: (() => void)[] = [];
     const q = new WorkQueue(async (k) => {
       active++;
       maxActive = Math.max(maxActive, active);
       log.push(`start ${k}`);
-      await tick(20);
+      await new Promise<void>((r) => gates.push(r));
       log.push(`end ${k}`);
       active--;
     });
     q.add('a');
-    await tick(2);
+    assert.deepEqual(log, ['start a']);
+    // Changed twice while it runs: one more run afterwards, not two, and not at once.
     q.add('a');
     q.add('a');
+    gates.shift()!();
+    while (gates.length === 0) await tick(1);
+    gates.shift()!();
+    await tick(5);
+    assert.equal(gates.length, 0, 'no third run');
     await q.idle();
     assert.deepEqual(log, ['start a', 'end a', 'start a', 'end a']);
     assert.equal(maxActive, 1);

@@ -1,11 +1,13 @@
 /**
  * A per-key work queue (the controller pattern's workqueue): a key is never reconciled twice at once; a key
- * changed while it is being reconciled runs again afterwards; at most `concurrency` keys run together.
+ * changed while it is being reconciled runs again afterwards, behind the keys already waiting (one busy key
+ * cannot starve the rest); at most `concurrency` keys run together, taken in the order they were added.
  */
 export class WorkQueue {
   private readonly running = new Set<string>();
   private readonly dirty = new Set<string>();
-  private readonly waiting: string[] = [];
+  /** Keys waiting, in order (a Set keeps insertion order and finds a key without a scan). */
+  private readonly waiting = new Set<string>();
   private idleWaiters: (() => void)[] = [];
   private stopped = false;
 
@@ -21,22 +23,23 @@ export class WorkQueue {
       this.dirty.add(key);
       return;
     }
-    if (this.waiting.includes(key)) return;
-    this.waiting.push(key);
+    if (this.waiting.has(key)) return;
+    this.waiting.add(key);
     this.pump();
   }
 
   private pump(): void {
-    while (!this.stopped && this.running.size < this.concurrency && this.waiting.length) {
-      const key = this.waiting.shift()!;
+    while (!this.stopped && this.running.size < this.concurrency && this.waiting.size) {
+      const key = this.waiting.values().next().value!;
+      this.waiting.delete(key);
       this.running.add(key);
       void this.reconcile(key)
         .catch((e) => this.onError(key, e))
         .finally(() => {
           this.running.delete(key);
-          if (this.dirty.delete(key)) this.waiting.push(key);
+          if (this.dirty.delete(key)) this.waiting.add(key);
           this.pump();
-          if (!this.running.size && !this.waiting.length) {
+          if (!this.running.size && !this.waiting.size) {
             for (const w of this.idleWaiters.splice(0)) w();
           }
         });
@@ -45,12 +48,12 @@ export class WorkQueue {
 
   /** Resolves when nothing is queued or running (tests, shutdown). */
   idle(): Promise<void> {
-    if (!this.running.size && !this.waiting.length) return Promise.resolve();
+    if (!this.running.size && !this.waiting.size) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
   stop(): void {
     this.stopped = true;
-    this.waiting.length = 0;
+    this.waiting.clear();
   }
 }

@@ -251,6 +251,45 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
       ]);
     });
 
+    it('writes made at once are independent: a refused one leaves the others written, and each is seen once', async () => {
+      store = await makeStore();
+      const seen: string[] = [];
+      store.watch((c: StoreChange) => seen.push(`${c.type}:${c.name}`));
+      const results = await Promise.allSettled([
+        store.create('function', fn('a')),
+        store.create('function', { ...fn('a'), spec: { ...fn('a').spec, runtime: 'python' } }),
+        store.create('function', fn('b')),
+        store.setStatus('function', 'nuclio', 'missing', { state: 'ready' }),
+        store.batch([
+          { op: 'create', kind: 'function', object: fn('c') },
+          { op: 'require', kind: 'project', namespace: 'nuclio', name: 'nope' },
+        ]),
+        store.setStatus('function', 'nuclio', 'b', { state: 'ready' }),
+      ]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+      );
+      assert.ok(storeError('ALREADY_EXISTS', 'a')((results[1] as PromiseRejectedResult).reason));
+      assert.ok(storeError('REQUIRED_MISSING', 'nope')((results[4] as PromiseRejectedResult).reason));
+      assert.equal((await store.get('function', 'nuclio', 'a'))!.spec.runtime, 'nodejs');
+      assert.equal((await store.get('function', 'nuclio', 'b'))!.status.state, 'ready');
+      assert.equal(await store.get('function', 'nuclio', 'c'), undefined);
+      assert.deepEqual(seen, ['created:a', 'created:b', 'status:b']);
+    });
+
+    it('a write resolves only after watchers saw its change', async () => {
+      store = await makeStore();
+      const seen = new Set<string>();
+      store.watch((c: StoreChange) => seen.add(c.name));
+      await Promise.all(
+        ['a', 'b', 'c'].map(async (name) => {
+          await store.create('function', fn(name));
+          assert.ok(seen.has(name), `the change of ${name} was announced before its write resolved`);
+        }),
+      );
+    });
+
     it('namespaces() lists the namespaces in use', async () => {
       store = await makeStore();
       await store.create('project', project('a', 'n1'));

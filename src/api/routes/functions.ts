@@ -27,9 +27,9 @@ const DEFAULT_CREATION_TIMEOUT_MS = 60_000;
 
 export function functionRoutes(
   app: FastifyInstance,
-  deps: Pick<ApiDeps, 'store' | 'config' | 'platform' | 'buildLogs'>,
+  deps: Pick<ApiDeps, 'store' | 'config' | 'platform' | 'buildLogs' | 'functionList'>,
 ): void {
-  const { store, config, platform, buildLogs } = deps;
+  const { store, config, platform, buildLogs, functionList } = deps;
   // Followed logs never end by themselves: a closing dashboard ends them, or close() would wait for clients.
   const following = new Set<AbortController>();
   app.addHook('preClose', async () => {
@@ -49,6 +49,9 @@ export function functionRoutes(
     const ns = namespaceOf(req, NS_HEADER, config.namespace);
     const project = header(req, 'x-nuclio-project-name');
     const nameFilter = header(req, 'x-nuclio-function-name');
+    // The plain list (what UIs poll) comes from memory, serialised once per change.
+    if (!nameFilter && !queryTrue(req, 'export'))
+      return reply.code(200).header('content-type', 'application/json').send(functionList.body(ns, project));
     let fns = await store.list('function', ns, project ? { labels: { [PROJECT_LABEL]: project } } : undefined);
     if (nameFilter) fns = fns.filter((f) => f.metadata.name === nameFilter);
     if (queryTrue(req, 'export')) {
