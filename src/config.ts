@@ -53,6 +53,8 @@ export interface Config {
   connectionLimits: ConnectionLimits;
   /** The kube platform's cluster, namespace and processor image (--kubeconfig, --kube-namespace, --kube-processor-image). */
   kube: KubePlatformConfig;
+  /** Generic processors kept started for replicas to take, e.g. on a wake from zero (--prewarm; 0: none). */
+  prewarm: number;
 }
 
 /** Settings of --platform kube; the cluster and namespace are resolved at start (platform/kube/kube-connection.ts). */
@@ -93,6 +95,7 @@ export interface RawOptions {
   kubeconfig?: string;
   kubeNamespace?: string;
   kubeProcessorImage?: string;
+  prewarm?: string;
 }
 
 /** Each option's environment variable. */
@@ -118,6 +121,7 @@ export const ENV_NAMES: Record<keyof RawOptions, string> = {
   kubeconfig: 'PROTIUM_KUBECONFIG',
   kubeNamespace: 'PROTIUM_KUBE_NAMESPACE',
   kubeProcessorImage: 'PROTIUM_KUBE_PROCESSOR_IMAGE',
+  prewarm: 'PROTIUM_PREWARM',
 };
 
 export const DEFAULTS = {
@@ -134,6 +138,7 @@ export const DEFAULTS = {
   headersTimeout: '10s',
   requestTimeout: '2m',
   kubeProcessorImage: DEFAULT_PROCESSOR_IMAGE,
+  prewarm: '0',
 };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -274,5 +279,13 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
     ),
     connectionLimits,
     kube,
+    prewarm: parsePrewarm(pick('prewarm') ?? DEFAULTS.prewarm),
   };
+}
+
+/** --prewarm: 0 to 16 processes (each idles at about 40 MB). */
+function parsePrewarm(value: string): number {
+  const n = /^\d{1,2}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!(n >= 0 && n <= 16)) throw new ConfigError(`--prewarm must be a whole number from 0 to 16, got "${value}"`);
+  return n;
 }

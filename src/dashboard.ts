@@ -243,6 +243,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       dashboard: { url: () => apiUrl, ...(credentials ? { replicaToken: credentials.streamToken } : {}) },
       connectionLimits: config.connectionLimits,
       confinement,
+      prewarm: config.prewarm,
       reservedPorts: stored
         .filter((fn) => fn.status.httpPort)
         .map((fn) => ({

@@ -7,6 +7,7 @@
  * Standalone use (no IPC channel): PROTIUM_PROCESSOR_PORT=8080 serves the http trigger on that port.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import type { FromReplica, ProcessorConfig, ToReplica } from './config.js';
 import { errorResult, type HandlerResult, type NuclioEvent } from './event.js';
@@ -21,8 +22,35 @@ const send = (m: FromReplica) => {
   if (process.send && process.connected) process.send(m);
 };
 
+/**
+ * A pre-started processor (PROTIUM_PROCESSOR_POOL, platform/local/processor-pool.ts) has its modules
+ * loaded and waits for the replica it is to become: it takes that replica's environment and working
+ * folder, then starts as a replica started cold would, from its config file.
+ */
+function specialised(): Promise<string> {
+  return new Promise((resolve) => {
+    const leave = () => process.exit(0);
+    process.on('disconnect', leave);
+    const onMessage = (m: ToReplica) => {
+      if (m.t !== 'specialise') return;
+      process.off('message', onMessage);
+      process.off('disconnect', leave);
+      process.chdir(m.cwd);
+      for (const k of Object.keys(process.env)) delete process.env[k];
+      Object.assign(process.env, m.env);
+      // require() reads NODE_PATH once, at start: read it again for the function's installed packages.
+      (createRequire(import.meta.url)('node:module') as { _initPaths?: () => void })._initPaths?.();
+      resolve(m.env.PROTIUM_PROCESSOR_CONFIG ?? '');
+    };
+    process.on('message', onMessage);
+    send({ t: 'pooled' });
+  });
+}
+
 async function main(): Promise<void> {
-  const path = process.env.PROTIUM_PROCESSOR_CONFIG;
+  const path =
+    process.env.PROTIUM_PROCESSOR_CONFIG ??
+    (process.env.PROTIUM_PROCESSOR_POOL && process.send ? await specialised() : undefined);
   if (!path) throw new Error('PROTIUM_PROCESSOR_CONFIG is not set');
   const config = JSON.parse(readFileSync(path, 'utf8')) as ProcessorConfig;
   const log = new ProcessorLogger('processor', config.logLevel);

@@ -32,6 +32,7 @@ import { Interpreters } from './interpreters.js';
 import { candidatePorts, listenOnFree } from './port-pool.js';
 import { readLog } from '../../util/log-files.js';
 import { hostAddresses } from './host-addresses.js';
+import { ProcessorPool } from './processor-pool.js';
 import type { ConnectionLimits } from '../../util/connection-guard.js';
 
 export interface LocalPlatformOptions {
@@ -60,6 +61,11 @@ export interface LocalPlatformOptions {
    * claim of a port wins.
    */
   reservedPorts?: { ref: FunctionRef; port: number }[];
+  /**
+   * Generic processors kept started for replicas to specialise (--prewarm; processor-pool.ts); 0 or
+   * undefined: none. Not with the bwrap sandbox, whose command depends on the function.
+   */
+  prewarm?: number;
 }
 
 const key = (ref: FunctionRef) => `${ref.namespace}/${ref.name}`;
@@ -101,6 +107,8 @@ export class LocalPlatform implements Platform {
   private readonly reserved = new Map<number, string>();
   private readonly listeners = new Set<PlatformListener>();
   private closed = false;
+  /** Pre-started processors (--prewarm), undefined when there are none. */
+  readonly pool?: ProcessorPool;
 
   constructor(private readonly opts: LocalPlatformOptions) {
     for (const { ref, port } of opts.reservedPorts ?? [])
@@ -109,6 +117,20 @@ export class LocalPlatform implements Platform {
     if (orphans) opts.log.warn({ orphans }, 'killed replicas left behind by a previous run');
     rmSync(join(opts.layout.run, 'configs'), { recursive: true, force: true });
     this.interpreters = opts.interpreters ?? new Interpreters();
+    if (opts.prewarm && opts.confinement.kind !== 'bwrap') {
+      this.pool = new ProcessorPool({
+        size: opts.prewarm,
+        program: opts.program,
+        // The prefix of the PID namespace and the process group does not depend on the function's paths.
+        wrap: opts.confinement.replicaPrefix({ artifactDir: '/', configPath: '/', homeDir: '/' }),
+        baseEnv: baseReplicaEnv(process.env),
+        pidDir: join(opts.layout.run, 'replicas'),
+        log: opts.log.child({ component: 'processor-pool' }),
+      });
+      this.pool.fill();
+    } else if (opts.prewarm) {
+      opts.log.warn('--prewarm has no effect with --sandbox bwrap: each replica runs in a sandbox of its own');
+    }
     if (!this.interpreters.python('python').path)
       opts.log.warn('python3 was not found: python functions will fail to start');
   }
@@ -192,6 +214,7 @@ export class LocalPlatform implements Platform {
         onRollover: (port) => this.emit({ type: 'routeChanged', ref, targets: this.targets(port) }),
         onReplicasStopped: () => this.emit({ type: 'replicasStopped', ref }),
         confinement: this.opts.confinement,
+        ...(this.pool ? { pool: this.pool } : {}),
       },
       (status) => this.emit({ type: 'status', ref, status }),
     );
@@ -315,6 +338,7 @@ export class LocalPlatform implements Platform {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.pool?.close();
     const all = [...this.instances.values()];
     this.instances.clear();
     await Promise.all(all.map((i) => i.close()));
