@@ -522,10 +522,7 @@ const benches: Record<string, () => Promise<void>> = {
           target: '≥ 0.80',
           pass: ng.subj / ng.base >= 0.8 && ng.errors === 0,
         });
-        const nd = await compare(
-          () => load(direct),
-          viaNginx,
-        );
+        const nd = await compare(() => load(direct), viaNginx);
         row({
           benchmark: 'nginx in front of the function (req/s)',
           measured: nd.subj.toFixed(0),
@@ -535,7 +532,9 @@ const benches: Record<string, () => Promise<void>> = {
           pass: null,
         });
       } else {
-        process.stderr.write('  (nginx is not installed: the gateway is not compared with it; apt-get install nginx)\n');
+        process.stderr.write(
+          '  (nginx is not installed: the gateway is not compared with it; apt-get install nginx)\n',
+        );
       }
       const g = await compare(() => load(direct), viaGateway);
       row({

@@ -13,6 +13,7 @@ import type { FromReplica, ProcessorConfig, ToReplica } from './config.js';
 import { errorResult, type HandlerResult, type NuclioEvent } from './event.js';
 import { ProcessorLogger } from './logger.js';
 import { runtimeFactories } from './runtimes/index.js';
+import { discardPrestartedPython, prestartPython } from './runtimes/python-runtime.js';
 import type { HttpTrigger } from './triggers/http-trigger.js';
 import { triggerFactories } from './triggers/index.js';
 import type { Trigger } from './triggers/trigger.js';
@@ -43,6 +44,10 @@ function specialised(): Promise<string> {
       resolve(m.env.PROTIUM_PROCESSOR_CONFIG ?? '');
     };
     process.on('message', onMessage);
+    // The likely python interpreter starts now too: a python function's first worker takes it.
+    const python = process.env.PROTIUM_PREWARM_PYTHON;
+    const runtimeDir = process.env.PROTIUM_PYTHON_RUNTIME_DIR;
+    if (python && runtimeDir) prestartPython(python, runtimeDir);
     send({ t: 'pooled' });
   });
 }
@@ -66,6 +71,7 @@ async function main(): Promise<void> {
     pools.set(name, new WorkerPool(n * depth, workers * depth));
     workers += n;
   }
+  if (config.family !== 'python') discardPrestartedPython();
   const runtime = factory({ config, log, workers: Math.max(1, workers) });
   try {
     await runtime.start();

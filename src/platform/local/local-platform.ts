@@ -124,6 +124,9 @@ export class LocalPlatform implements Platform {
         // The prefix of the PID namespace and the process group does not depend on the function's paths.
         wrap: opts.confinement.replicaPrefix({ artifactDir: '/', configPath: '/', homeDir: '/' }),
         baseEnv: baseReplicaEnv(process.env),
+        ...(this.interpreters.python('python').path
+          ? { python: { path: this.interpreters.python('python').path!, runtimeDir: opts.pythonRuntimeDir } }
+          : {}),
         pidDir: join(opts.layout.run, 'replicas'),
         log: opts.log.child({ component: 'processor-pool' }),
       });

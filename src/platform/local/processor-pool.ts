@@ -27,6 +27,8 @@ export interface ProcessorPoolOptions {
   wrap: string[];
   /** The environment every replica starts from (replica-spec.ts adds the function's on specialisation). */
   baseEnv: Record<string, string>;
+  /** The interpreter of `python` functions and the wrapper's folder: each pooled processor starts one too. */
+  python?: { path: string; runtimeDir: string };
   /** Where pid files go (the replicas' folder). */
   pidDir: string;
   log: Logger;
@@ -79,6 +81,11 @@ export class ProcessorPool {
     return n;
   }
 
+  /** Pids (the confinement's wrapper, as Replica.pid) of the processes ready to be taken. */
+  readyPids(): number[] {
+    return [...this.idle].filter((p) => p.ready && p.child.pid).map((p) => p.child.pid!);
+  }
+
   /** Resident memory of the idle processes, in bytes (what the pool costs while nothing wakes). */
   idleRssBytes(): number {
     let total = 0;
@@ -105,7 +112,13 @@ export class ProcessorPool {
     const [command, ...args] = this.opts.wrap.length ? [...this.opts.wrap, ...argv] : argv;
     const child = spawn(command!, args, {
       cwd: '/',
-      env: { ...this.opts.baseEnv, PROTIUM_PROCESSOR_POOL: '1' },
+      env: {
+        ...this.opts.baseEnv,
+        PROTIUM_PROCESSOR_POOL: '1',
+        ...(this.opts.python
+          ? { PROTIUM_PREWARM_PYTHON: this.opts.python.path, PROTIUM_PYTHON_RUNTIME_DIR: this.opts.python.runtimeDir }
+          : {}),
+      },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       detached: true,
       serialization: 'json',
