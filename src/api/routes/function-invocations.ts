@@ -38,6 +38,8 @@ const CONTROL_HEADERS = new Set([
   'x-nuclio-sanitize-response',
 ]);
 
+const isControlHeader = (k: string) => CONTROL_HEADERS.has(k) || k.startsWith('x-igz-nuclio');
+
 export interface InvocationDeps {
   defaultNamespace: string;
   directory: FunctionDirectory;
@@ -142,10 +144,6 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
   if (wanted && !fn.urls.includes(wanted)) {
     return fail(res, 'INVALID_INVOKE_URL', wanted, fn.urls);
   }
-  const headers: Record<string, string | string[] | undefined> = {};
-  for (const k in req.headers)
-    if (!CONTROL_HEADERS.has(k) && !k.startsWith('x-igz-nuclio')) headers[k] = req.headers[k];
-  headers['x-nuclio-target'] = name;
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   try {
     await deps.invoker.forward(
@@ -153,7 +151,9 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
         target: wanted ?? route,
         method: req.method ?? 'GET',
         path: `/${(header(req, 'x-nuclio-path') ?? '').replace(/^\/+/, '')}`,
-        headers,
+        headers: req.headers,
+        skipHeader: isControlHeader,
+        extraHeaders: { 'x-nuclio-target': name },
         body: hasBody ? req : null,
         timeoutMs,
         // Nuclio drops the function's X-Nuclio-* headers; X-Nuclio-Logs stays, as the UI's test pane shows it.
