@@ -220,11 +220,17 @@ async function load(
   return { rps: r.requests.average, errors: r.errors + r.timeouts + r.non2xx, p50: r.latency.p50 };
 }
 
-/** Alternates baseline and subject REPEAT times; returns the median req/s of each. */
+/**
+ * Alternates baseline and subject REPEAT times, after one untimed second of each (JIT, connection pools: a
+ * first phase would otherwise measure the warm-up of whichever path ran first); returns the median req/s
+ * of each.
+ */
 async function compare(
-  baseline: () => Promise<LoadResult>,
-  subject: () => Promise<LoadResult>,
+  baseline: (seconds?: number) => Promise<LoadResult>,
+  subject: (seconds?: number) => Promise<LoadResult>,
 ): Promise<{ base: number; subj: number; errors: number }> {
+  await baseline(1);
+  await subject(1);
   const b: number[] = [];
   const s: number[] = [];
   let errors = 0;
@@ -436,8 +442,8 @@ const benches: Record<string, () => Promise<void>> = {
       const py = await deploy(d, 'hello-py', 'python:3.9', PY_HELLO);
       const bareUrl = 'http://127.0.0.1:18390/';
       const n = await compare(
-        () => load(bareUrl),
-        () => load(`http://127.0.0.1:${node.status.httpPort}/`),
+        (t) => load(bareUrl, { seconds: t }),
+        (t) => load(`http://127.0.0.1:${node.status.httpPort}/`, { seconds: t }),
       );
       row({
         benchmark: 'nodejs hello via its port (req/s)',
@@ -448,8 +454,8 @@ const benches: Record<string, () => Promise<void>> = {
         pass: n.subj / n.base >= 0.95 && n.errors === 0,
       });
       const p = await compare(
-        () => load(bareUrl),
-        () => load(`http://127.0.0.1:${py.status.httpPort}/`),
+        (t) => load(bareUrl, { seconds: t }),
+        (t) => load(`http://127.0.0.1:${py.status.httpPort}/`, { seconds: t }),
       );
       row({
         benchmark: 'python hello via its port (req/s)',
@@ -460,8 +466,8 @@ const benches: Record<string, () => Promise<void>> = {
         pass: p.subj / p.base >= 0.75 && p.errors === 0,
       });
       const f = await compare(
-        () => load(bareUrl),
-        () => load('http://127.0.0.1:18391/'),
+        (t) => load(bareUrl, { seconds: t }),
+        (t) => load('http://127.0.0.1:18391/', { seconds: t }),
       );
       row({
         benchmark: 'floor: trivial Node parent ↔ python child over a socket (req/s)',
@@ -472,8 +478,8 @@ const benches: Record<string, () => Promise<void>> = {
         pass: null,
       });
       const pf = await compare(
-        () => load('http://127.0.0.1:18391/'),
-        () => load(`http://127.0.0.1:${py.status.httpPort}/`),
+        (t) => load('http://127.0.0.1:18391/', { seconds: t }),
+        (t) => load(`http://127.0.0.1:${py.status.httpPort}/`, { seconds: t }),
       );
       row({
         benchmark: 'python hello via its port against the floor (req/s)',
@@ -485,8 +491,12 @@ const benches: Record<string, () => Promise<void>> = {
       });
       const direct = `http://127.0.0.1:${node.status.httpPort}/`;
       const proxy = await compare(
-        () => load(direct),
-        () => load(`${d.url}/api/function_invocations`, { headers: { 'x-nuclio-function-name': 'hello-node' } }),
+        (t) => load(direct, { seconds: t }),
+        (t) =>
+          load(`${d.url}/api/function_invocations`, {
+            seconds: t,
+            headers: { 'x-nuclio-function-name': 'hello-node' },
+          }),
       );
       row({
         benchmark: 'nodejs hello via /api/function_invocations (req/s)',
@@ -507,12 +517,12 @@ const benches: Record<string, () => Promise<void>> = {
       if (gw.status !== 202) throw new Error(`gateway: ${JSON.stringify(gw.json)}`);
       for (let i = 0; i < 100 && (await d.api('GET', '/api/api_gateways/bench')).json.status?.state !== 'ready'; i++)
         await sleep(20);
-      const viaGateway = () => load(`${d.gateway}/`, { headers: { host: 'bench.test' } });
+      const viaGateway = (t?: number) => load(`${d.gateway}/`, { seconds: t, headers: { host: 'bench.test' } });
       if (NGINX) {
         nginx = startNginx(nginxDir, '127.0.0.1:18392', `127.0.0.1:${node.status.httpPort}`);
         children.push(nginx);
         await waitHttp('http://127.0.0.1:18392/');
-        const viaNginx = () => load('http://127.0.0.1:18392/');
+        const viaNginx = (t?: number) => load('http://127.0.0.1:18392/', { seconds: t });
         const ng = await compare(viaNginx, viaGateway);
         row({
           benchmark: 'nodejs hello via an API gateway against nginx in front of it (req/s)',
@@ -522,7 +532,7 @@ const benches: Record<string, () => Promise<void>> = {
           target: '≥ 0.80',
           pass: ng.subj / ng.base >= 0.8 && ng.errors === 0,
         });
-        const nd = await compare(() => load(direct), viaNginx);
+        const nd = await compare((t) => load(direct, { seconds: t }), viaNginx);
         row({
           benchmark: 'nginx in front of the function (req/s)',
           measured: nd.subj.toFixed(0),
@@ -536,7 +546,7 @@ const benches: Record<string, () => Promise<void>> = {
           '  (nginx is not installed: the gateway is not compared with it; apt-get install nginx)\n',
         );
       }
-      const g = await compare(() => load(direct), viaGateway);
+      const g = await compare((t) => load(direct, { seconds: t }), viaGateway);
       row({
         benchmark: 'nodejs hello via an API gateway (req/s)',
         measured: g.subj.toFixed(0),
