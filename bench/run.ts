@@ -8,6 +8,7 @@
  *   npm run bench -- --only throughput,wake
  *   npm run bench -- --only brokers              NATS and RabbitMQ triggers against bare clients
  *   npm run bench -- --only soak --soak 100000   the soak (default 1,000,000 invocations; CI runs 100,000)
+ *   npm run bench -- --only containers   the docker platform beside the local one (needs a container engine)
  *
  * The dashboard runs as its own process (as users run it) and the load generator (wrk when installed,
  * else autocannon) apart from it, so that the proxy and gateway do not share an event loop with the load.
@@ -664,6 +665,108 @@ const benches: Record<string, () => Promise<void>> = {
       target: 'report',
       pass: null,
     });
+  },
+
+  /**
+   * The docker platform beside the local one, in the same run: deploy, wake from zero and throughput via
+   * the function's port, container replicas against process replicas. Runs when a container engine answers
+   * (PROTIUM_BENCH_DOCKER_HOST, default the one scripts/container-host.sh starts).
+   */
+  async containers() {
+    const dockerHost = process.env.PROTIUM_BENCH_DOCKER_HOST || 'unix:///run/protium/podman.sock';
+    const baseImage = process.env.PROTIUM_BENCH_BASE_IMAGE || 'localhost/protium-base:bookworm';
+    const { connectEngine } = await import('../src/platform/docker/engine.js');
+    try {
+      await connectEngine(dockerHost);
+    } catch (e) {
+      process.stderr.write(`  (no container engine: ${(e as Error).message.split(':')[0]}; skipped)\n`);
+      return;
+    }
+    const local = await dashboard();
+    const docker = await dashboard(['--platform', 'docker', '--docker-host', dockerHost, '--base-image', baseImage]);
+    try {
+      // The first deploy builds the processor image (once per version): not counted.
+      await deploy(docker, 'warm', 'nodejs', NODE_HELLO);
+      const deploys = async (d: Dash, label: string) => {
+        const times: number[] = [];
+        for (let i = 0; i < 5; i++)
+          times.push(
+            (await deploy(d, `cdeploy-${i}`, 'nodejs', `${NODE_HELLO}// ${label} ${i} ${Date.now()}\n`)).deployMs,
+          );
+        return median(times);
+      };
+      const [dl, dd] = [await deploys(local, 'local'), await deploys(docker, 'docker')];
+      row({
+        benchmark: 'deploy, POST → ready, nodejs: container vs local (p50 of 5, ms)',
+        measured: `${dd} ms`,
+        baseline: `${dl} ms local`,
+        ratio: dd / dl,
+        target: 'report',
+        pass: null,
+      });
+      const wakes = async (d: Dash) => {
+        const fn = await deploy(d, 'cwake', 'nodejs', NODE_HELLO, { minReplicas: 0, maxReplicas: 1 });
+        const times: number[] = [];
+        for (let i = 0; i < 10; i++) {
+          await d.api(
+            'PATCH',
+            '/api/functions/cwake',
+            { desiredState: 'scaledToZero' },
+            { 'x-nuclio-wait-function-action': 'true' },
+          );
+          await sleep(500);
+          const t0 = process.hrtime.bigint();
+          const r = await fetch(`http://127.0.0.1:${fn.status.httpPort}/`, { headers: { connection: 'close' } });
+          await r.text();
+          if (r.status !== 200) throw new Error(`wake: ${r.status}`);
+          times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        }
+        return median(times);
+      };
+      const [wl, wd] = [await wakes(local), await wakes(docker)];
+      row({
+        benchmark: 'wake from zero to first 200, nodejs: container vs local (p50 of 10, ms)',
+        measured: `${wd.toFixed(0)} ms`,
+        baseline: `${wl.toFixed(0)} ms local`,
+        ratio: wd / wl,
+        target: 'report',
+        pass: null,
+      });
+      const [nl, nd] = [
+        await deploy(local, 'cthroughput', 'nodejs', NODE_HELLO),
+        await deploy(docker, 'cthroughput', 'nodejs', NODE_HELLO),
+      ];
+      const t = await compare(
+        () => load(`http://127.0.0.1:${nl.status.httpPort}/`),
+        () => load(`http://127.0.0.1:${nd.status.httpPort}/`),
+      );
+      row({
+        benchmark: 'nodejs hello via its port: container vs local (req/s)',
+        measured: t.subj.toFixed(0),
+        baseline: `${t.base.toFixed(0)} local`,
+        ratio: t.subj / t.base,
+        target: 'report',
+        pass: t.errors === 0 ? null : false,
+        gate: t.errors > 0,
+      });
+    } finally {
+      const id = readFileSync(join(docker.dir, 'dashboard-id'), 'utf8').trim();
+      await stopDashboard(docker);
+      await stopDashboard(local);
+      // Its artifact caches outlive a dashboard (for its next start): this one does not come back.
+      const Docker = (await import('dockerode')).default;
+      const { dockerOptions } = await import('../src/platform/docker/engine.js');
+      const engine = new Docker(dockerOptions(dockerHost));
+      const { Volumes } = await engine.listVolumes({ filters: { label: [`io.protium.dashboard=${id}`] } });
+      await Promise.all(
+        (Volumes ?? []).map((v) =>
+          engine
+            .getVolume(v.Name)
+            .remove()
+            .catch(() => {}),
+        ),
+      );
+    }
   },
 
   /**

@@ -2,7 +2,7 @@
 # A container host for the docker platform on machines like ours: no Docker engine, no Docker Hub, only
 # Debian's packages. Installs Podman from Debian, configures it for these machines, starts its
 # Docker-compatible API service, and builds the base image offline (debootstrap of Debian bookworm with
-# python3, plus this machine's Node binary), tagged localhost/protium-base:bookworm.
+# python3 and pip, plus this machine's Node binary and npm), tagged localhost/protium-base:bookworm.
 #
 # Idempotent: each step is skipped when already done. Needs root (apt-get, rootful Podman).
 # The last line of output is the DOCKER_HOST to use, e.g.:
@@ -24,9 +24,11 @@ die() { printf 'container-host: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (it installs packages and runs rootful Podman)"
 
-# 1. Packages. runc, not crun: crun refuses the hybrid cgroup layout of these machines.
+# 1. Packages. runc, not crun: crun refuses the hybrid cgroup layout of these machines. catatonit is the
+#    init Podman puts as PID 1 of a container started with --init (replicas are: it reaps what handlers
+#    orphan and passes signals on).
 need=()
-for pkg in podman runc debootstrap containernetworking-plugins iptables uidmap; do
+for pkg in podman runc catatonit debootstrap containernetworking-plugins iptables uidmap; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -73,8 +75,14 @@ if ! api_ok; then
   api_ok || die "the Podman API service did not answer on $socket (see /var/log/protium-podman-service.log)"
 fi
 
-# 4. The base image, built offline from Debian's mirror.
-if ! podman image exists "$image"; then
+# 4. The base image, built offline from Debian's mirror: what the processor image is built FROM, and what
+#    build commands run in (npm install, pip install). An image from an earlier version of this script
+#    without npm or pip is built again.
+base_ok() {
+  podman image exists "$image" &&
+    podman run --rm --network none "$image" sh -c 'command -v node && command -v npm && command -v python3 && python3 -m pip --version' >/dev/null 2>&1
+}
+if ! base_ok; then
   mirror="${DEBIAN_MIRROR:-}"
   if [ -z "$mirror" ]; then
     mirror=$(grep -hoE '^(URIs:|deb) +https?://[^ ]+' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
@@ -82,16 +90,23 @@ if ! podman image exists "$image"; then
     mirror="${mirror:-http://deb.debian.org/debian}"
   fi
   rootfs="$work/rootfs"
-  if [ ! -x "$rootfs/usr/bin/python3" ]; then
+  if [ ! -x "$rootfs/usr/bin/python3" ] || [ ! -d "$rootfs/usr/lib/python3/dist-packages/pip" ]; then
     say "debootstrap bookworm from $mirror into $rootfs (about a minute)"
     rm -rf "$rootfs"
     mkdir -p "$work"
-    debootstrap --variant=minbase --include=python3,ca-certificates bookworm "$rootfs" "$mirror" >&2
+    debootstrap --variant=minbase --include=python3,python3-pip,ca-certificates bookworm "$rootfs" "$mirror" >&2
   fi
-  say "adding this machine's Node ($(node --version)) and importing $image"
+  say "adding this machine's Node ($(node --version)) and npm, and importing $image"
   install -m 0755 "$(command -v node)" "$rootfs/usr/local/bin/node"
+  npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
+  rm -rf "$rootfs/usr/local/lib/node_modules/npm"
+  mkdir -p "$rootfs/usr/local/lib/node_modules"
+  cp -a "$npm_dir" "$rootfs/usr/local/lib/node_modules/npm"
+  ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
+  ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/tmp/* 2>/dev/null || true
   tar -C "$rootfs" -c . | podman import --change 'CMD ["/bin/sh"]' - "$image" >&2
+  base_ok || die "the base image $image lacks node, npm, python3 or pip after its build"
 fi
 
 echo "unix://$socket"

@@ -23,13 +23,15 @@ const walk = (dir) => {
 };
 walk(dist);
 const filters = process.argv.slice(2);
-// The broker suites (test/brokers/) start NATS, MQTT and RabbitMQ servers: they run when named
-// (`npm run test:brokers`), not in every `npm test`.
+// Suites that need servers or a container engine run when named (`npm run test:brokers`: test/brokers/
+// starts NATS, MQTT and RabbitMQ; `npm run test:containers`: test/containers/ needs the engine of
+// scripts/container-host.sh), not in every `npm test`.
+const NAMED_ONLY = ['test/brokers/', 'test/containers/'];
 const selected = files
   .filter((f) =>
     filters.length
       ? filters.some((s) => relative(dist, f).includes(s))
-      : !relative(dist, f).startsWith('test/brokers/'),
+      : !NAMED_ONLY.some((group) => relative(dist, f).startsWith(group)),
   )
   .sort();
 if (!selected.length) {

@@ -63,6 +63,7 @@ describe('loadConfig', () => {
       sandbox: 'none',
       sourceLimits: { maxBytes: 512 * 2 ** 20, maxFiles: 50_000 },
       connectionLimits: { maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000 },
+      platform: { kind: 'local' },
       kube: { processorImage: DEFAULTS.kubeProcessorImage },
       prewarm: 0,
     });

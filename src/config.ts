@@ -51,6 +51,8 @@ export interface Config {
    * --request-timeout).
    */
   connectionLimits: ConnectionLimits;
+  /** Where replicas run (--platform): processes on this machine, or containers of a Docker Engine API. */
+  platform: PlatformConfig;
   /** The kube platform's cluster, namespace and processor image (--kubeconfig, --kube-namespace, --kube-processor-image). */
   kube: KubePlatformConfig;
   /** Generic processors kept started for replicas to take, e.g. on a wake from zero (--prewarm; 0: none). */
@@ -63,6 +65,12 @@ export interface KubePlatformConfig {
   namespace?: string;
   processorImage: string;
 }
+
+/** The platform replicas run on (--platform, --docker-host, --base-image). */
+export type PlatformConfig =
+  | { kind: 'local' }
+  /** `dockerHost`: the engine's URL (unix:///…, tcp://…); `baseImage`: what the processor image is built FROM. */
+  | { kind: 'docker'; dockerHost: string; baseImage: string };
 
 /** Bounds of one function's source files. */
 export interface SourceLimits {
@@ -92,6 +100,9 @@ export interface RawOptions {
   maxConnections?: string;
   headersTimeout?: string;
   requestTimeout?: string;
+  platform?: string;
+  dockerHost?: string;
+  baseImage?: string;
   kubeconfig?: string;
   kubeNamespace?: string;
   kubeProcessorImage?: string;
@@ -118,6 +129,9 @@ export const ENV_NAMES: Record<keyof RawOptions, string> = {
   maxConnections: 'PROTIUM_MAX_CONNECTIONS',
   headersTimeout: 'PROTIUM_HEADERS_TIMEOUT',
   requestTimeout: 'PROTIUM_REQUEST_TIMEOUT',
+  platform: 'PROTIUM_PLATFORM',
+  dockerHost: 'PROTIUM_DOCKER_HOST',
+  baseImage: 'PROTIUM_BASE_IMAGE',
   kubeconfig: 'PROTIUM_KUBECONFIG',
   kubeNamespace: 'PROTIUM_KUBE_NAMESPACE',
   kubeProcessorImage: 'PROTIUM_KUBE_PROCESSOR_IMAGE',
@@ -137,6 +151,9 @@ export const DEFAULTS = {
   maxConnections: '1024',
   headersTimeout: '10s',
   requestTimeout: '2m',
+  platform: 'local',
+  dockerHost: 'unix:///var/run/docker.sock',
+  baseImage: 'node:20-bookworm-slim',
   kubeProcessorImage: DEFAULT_PROCESSOR_IMAGE,
   prewarm: '0',
 };
@@ -256,6 +273,11 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
   };
   const dataDir = pick('dataDir') ?? DEFAULTS.dataDir;
   if (!dataDir.trim()) throw new ConfigError('--data-dir must not be empty');
+  const platform = parsePlatform(
+    pick('platform') ?? DEFAULTS.platform,
+    pick('dockerHost') ?? env.DOCKER_HOST ?? DEFAULTS.dockerHost,
+    pick('baseImage') ?? DEFAULTS.baseImage,
+  );
   const interpreterEntries = raw.runtimeInterpreter?.length
     ? raw.runtimeInterpreter
     : (list(env[ENV_NAMES.runtimeInterpreter]) ?? []);
@@ -278,6 +300,7 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
       pick('maxSourceFiles') ?? DEFAULTS.maxSourceFiles,
     ),
     connectionLimits,
+    platform,
     kube,
     prewarm: parsePrewarm(pick('prewarm') ?? DEFAULTS.prewarm),
   };
@@ -288,4 +311,20 @@ function parsePrewarm(value: string): number {
   const n = /^\d{1,2}$/.test(value.trim()) ? Number(value.trim()) : NaN;
   if (!(n >= 0 && n <= 16)) throw new ConfigError(`--prewarm must be a whole number from 0 to 16, got "${value}"`);
   return n;
+}
+
+/** The platform flags; the docker host is checked for its form only (the engine is asked at start). */
+function parsePlatform(kind: string, dockerHost: string, baseImage: string): PlatformConfig {
+  if (kind === 'local') return { kind };
+  if (kind !== 'docker') throw new ConfigError(`--platform must be local or docker, got "${kind}"`);
+  if (!/^(unix|tcp|http|https):\/\/./.test(dockerHost)) {
+    throw new ConfigError(
+      `--docker-host must be a unix://, tcp://, http:// or https:// URL (e.g. unix:///var/run/docker.sock), got "${dockerHost}"`,
+    );
+  }
+  // An image reference: [registry[:port]/]path[:tag][@digest].
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9._:/@-]*$/.test(baseImage) || /[/:]$/.test(baseImage)) {
+    throw new ConfigError(`--base-image must be an image reference such as node:20-bookworm-slim, got "${baseImage}"`);
+  }
+  return { kind, dockerHost, baseImage };
 }

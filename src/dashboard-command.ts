@@ -74,6 +74,18 @@ export function addDashboardOptions(cmd: Command): Command {
       `a client must send a whole request, headers and body, within this (env ${ENV_NAMES.requestTimeout}, default ${DEFAULTS.requestTimeout})`,
     )
     .option(
+      '--platform <kind>',
+      `where replicas run: local (processes on this machine) or docker (containers of a Docker or Podman engine) (env ${ENV_NAMES.platform}, default ${DEFAULTS.platform})`,
+    )
+    .option(
+      '--docker-host <url>',
+      `the container engine of --platform docker (env ${ENV_NAMES.dockerHost}, else DOCKER_HOST, default ${DEFAULTS.dockerHost})`,
+    )
+    .option(
+      '--base-image <image>',
+      `the image the processor image is built from, with node on PATH (env ${ENV_NAMES.baseImage}, default ${DEFAULTS.baseImage})`,
+    )
+    .option(
       '--kubeconfig <path>',
       `the cluster of --platform kube (env ${ENV_NAMES.kubeconfig}; default: in-cluster in a pod, else KUBECONFIG, else ~/.kube/config)`,
     )

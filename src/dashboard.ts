@@ -8,7 +8,10 @@ import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { ArtifactTokens } from './api/artifact-tokens.js';
+import { listenForReplicas, type ReplicaListener } from './api/replica-listener.js';
 import { buildApi } from './api/server.js';
+import { ArtifactArchives } from './builder/artifact-archive.js';
 import { ArtifactStore } from './builder/artifact-store.js';
 import { BuildCommands } from './builder/build-commands.js';
 import { cleanUpBuildLeftovers } from './builder/build-leftovers.js';
@@ -36,6 +39,8 @@ import { bwrapConfinement, detectPidNamespace, type Confinement } from './platfo
 import { baseReplicaEnv, LocalPlatform } from './platform/local/local-platform.js';
 import { Interpreters } from './platform/local/interpreters.js';
 import { findBwrap, homeFoldersToKeep } from './platform/local/sandbox.js';
+import { DockerPlatform } from './platform/docker/docker-platform.js';
+import type { Platform } from './platform/platform.js';
 import { StreamService } from './streams/stream-service.js';
 import { DEFAULT_PROJECT } from './resources/types.js';
 import { SqliteStore } from './store/sqlite-store.js';
@@ -49,7 +54,9 @@ export interface Dashboard {
   /** http://host:port of the API gateway listener. */
   gatewayUrl: string;
   store: Store;
-  platform: LocalPlatform;
+  platform: Platform;
+  /** With --platform docker: this dashboard's id on the engine, and where containers reach it (once they needed to). */
+  containers?: { dashboardId: string; replicaUrl: () => string | undefined };
   controller: FunctionController;
   gateways: GatewayController;
   api: FastifyInstance;
@@ -178,6 +185,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     'controller',
     'gateway',
     'platform',
+    'replicas',
     'api',
     'streams',
     'directory',
@@ -211,46 +219,90 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     const artifacts = new ArtifactStore(layout.artifacts);
     // Before any build starts: staging and trash folders a previous run left half done.
     await artifacts.removeLeftovers();
-    const commands = new BuildCommands({
-      baseEnv: baseReplicaEnv(process.env),
-      packageManagers: currentPackageManagerConfig(),
-      jail: confinement,
-      pidDir: join(layout.run, 'builds'),
-    });
-    const builder = new LocalBuilder({
+    const buildLogs = new BuildLogs(layout.builds);
+    const invoker = new Invoker();
+    steps.invoker = () => invoker.close();
+    let collector: ArtifactCollector | undefined;
+    let apiUrl: string | undefined;
+    // Artifacts as archives, and the credentials their fetchers present: a platform whose replicas do
+    // not share this disk (containers) has them fetch GET /api/artifacts/<id>.
+    const archived = {
+      archives: new ArtifactArchives((id) => artifacts.dirOf(id), layout.archives),
+      tokens: new ArtifactTokens(),
+    };
+    let api: FastifyInstance | undefined;
+    let replicaListener: ReplicaListener | undefined;
+    // Functions bind concurrently after a restart: every stored port is claimed before any is given out.
+    const stored = await store.list('function', undefined);
+    const refOf = (fn: (typeof stored)[number]) => ({ namespace: fn.metadata.namespace!, name: fn.metadata.name! });
+    const reservedPorts = stored
+      .filter((fn) => fn.status.httpPort)
+      .map((fn) => ({ ref: refOf(fn), port: fn.status.httpPort! }));
+    const packageManagers = currentPackageManagerConfig();
+    let platform: Platform & { externalAddresses(): string[] };
+    let docker: DockerPlatform | undefined;
+    if (config.platform.kind === 'docker') {
+      try {
+        docker = await DockerPlatform.start({
+          dockerHost: config.platform.dockerHost,
+          baseImage: config.platform.baseImage,
+          packageRoot: PACKAGE_ROOT,
+          dataDir: config.dataDir,
+          host: config.functionHost,
+          portRange: config.portRange,
+          ...(config.externalIps ? { externalIps: config.externalIps } : {}),
+          reservedPorts,
+          knownFunctions: stored.map(refOf),
+          log: log.child({ component: 'platform' }),
+          connectionLimits: config.connectionLimits,
+          ...(credentials ? { dashboard: { replicaToken: credentials.streamToken } } : {}),
+          artifacts: archived,
+          // Containers reach the dashboard on a listener of their own, opened on first need.
+          replicaEndpoint: async (host) => {
+            if (!api) throw new Error("The dashboard's API is not listening yet");
+            replicaListener ??= await listenForReplicas(api, host, config.connectionLimits);
+            return replicaListener.url;
+          },
+        });
+      } catch (e) {
+        throw new StartupError((e as Error).message);
+      }
+      platform = docker;
+    } else {
+      platform = new LocalPlatform({
+        interpreters,
+        layout,
+        host: config.functionHost,
+        portRange: config.portRange,
+        ...(config.externalIps ? { externalIps: config.externalIps } : {}),
+        program: PROCESSOR_MAIN,
+        pythonRuntimeDir: PYTHON_RUNTIME_DIR,
+        log: log.child({ component: 'platform' }),
+        dashboard: { url: () => apiUrl, ...(credentials ? { replicaToken: credentials.streamToken } : {}) },
+        connectionLimits: config.connectionLimits,
+        confinement,
+        prewarm: config.prewarm,
+        reservedPorts,
+      });
+    }
+    steps.replicas = () => replicaListener?.close();
+    // Build commands run where replicas do: confined on this machine, or in the processor image.
+    const commands = docker
+      ? docker.buildCommands(packageManagers)
+      : new BuildCommands({
+          baseEnv: baseReplicaEnv(process.env),
+          packageManagers,
+          jail: confinement,
+          pidDir: join(layout.run, 'builds'),
+        });
+    const localBuilder = new LocalBuilder({
       artifacts,
       templates,
       sourceRoots: { roots: config.sourceRoots, forbidden: [config.dataDir] },
       sourceLimits: config.sourceLimits,
       commands,
     });
-    const buildLogs = new BuildLogs(layout.builds);
-    const invoker = new Invoker();
-    steps.invoker = () => invoker.close();
-    let collector: ArtifactCollector | undefined;
-    let apiUrl: string | undefined;
-    // Functions bind concurrently after a restart: every stored port is claimed before any is given out.
-    const stored = await store.list('function', undefined);
-    const platform = new LocalPlatform({
-      interpreters,
-      layout,
-      host: config.functionHost,
-      portRange: config.portRange,
-      ...(config.externalIps ? { externalIps: config.externalIps } : {}),
-      program: PROCESSOR_MAIN,
-      pythonRuntimeDir: PYTHON_RUNTIME_DIR,
-      log: log.child({ component: 'platform' }),
-      dashboard: { url: () => apiUrl, ...(credentials ? { replicaToken: credentials.streamToken } : {}) },
-      connectionLimits: config.connectionLimits,
-      confinement,
-      prewarm: config.prewarm,
-      reservedPorts: stored
-        .filter((fn) => fn.status.httpPort)
-        .map((fn) => ({
-          ref: { namespace: fn.metadata.namespace!, name: fn.metadata.name! },
-          port: fn.status.httpPort!,
-        })),
-    });
+    const builder = docker ? docker.builder(localBuilder) : localBuilder;
     steps.platform = () => platform.close();
     const controller = new FunctionController({
       store,
@@ -258,7 +310,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       platform,
       log: log.child({ component: 'function-controller' }),
       buildLogs,
-      runtimeNote: (runtime) => interpreters.note(runtime),
+      ...(docker ? {} : { runtimeNote: (runtime: string | undefined) => interpreters.note(runtime) }),
       onRemoved: () => collector?.schedule(),
       onDeployEnded: () => collector?.schedule(),
     });
@@ -305,7 +357,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     });
     steps.streams = () => streams.close();
     let gatewayUrl: string | undefined;
-    const api = buildApi({
+    api = buildApi({
       config,
       store,
       platform,
@@ -316,6 +368,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       streams,
       log,
       credentials,
+      artifacts: archived,
       externalIps: () => platform.externalAddresses(),
       gatewayUrl: () => gatewayUrl,
     });
@@ -354,6 +407,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       controller,
       gateways,
       api,
+      ...(docker ? { containers: { dashboardId: docker.dashboardId, replicaUrl: () => replicaListener?.url } } : {}),
       url: show(config.listen.host, port),
       gatewayUrl,
       close: closeAll,

@@ -168,4 +168,35 @@ describe('renderError() (error-body.ts)', () => {
       server.close();
     }
   });
+
+  it('refuseSocket() lets go of a client that never closes, and of one that keeps trickling bytes', async () => {
+    const refused: net.Socket[] = [];
+    const server = net.createServer((socket) => {
+      refused.push(socket);
+      refuseSocket(socket, apiError('FUNCTION_BUSY', 'f'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    // allowHalfOpen: the clients read the answer and its end but never close their side.
+    const silent = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const trickler = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const drip = setInterval(() => trickler.writable && trickler.write('x'), 100);
+    for (const c of [silent, trickler]) c.on('error', () => {}).resume();
+    try {
+      const deadline = Date.now() + 10_000;
+      while ((refused.length < 2 || refused.some((s) => !s.destroyed)) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.equal(refused.length, 2);
+      assert.deepEqual(
+        refused.map((s) => s.destroyed),
+        [true, true],
+        'the server still holds a refused connection',
+      );
+    } finally {
+      clearInterval(drip);
+      silent.destroy();
+      trickler.destroy();
+      server.close();
+    }
+  });
 });

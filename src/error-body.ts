@@ -132,4 +132,13 @@ export function refuseSocket(socket: Socket, err: unknown): void {
   socket.on('error', () => {});
   socket.resume();
   socket.end(`${head.join('\r\n')}\r\n\r\n${answer.body}`);
+  // end() waits for the client's own close; a client that never closes (or trickles bytes) would keep the
+  // descriptor forever, so refusals under a flood would not be bounded. The answer has reached the kernel
+  // well before this; the client gets a moment to read it first.
+  const linger = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
 }
+
+/** How long a refused connection is kept for its client to read the answer and close first. */
+export const REFUSAL_LINGER_MS = 1_000;

@@ -81,6 +81,16 @@ export const ERRORS = {
     headers: () => ({ 'www-authenticate': DASHBOARD_CHALLENGE }),
   },
   NO_ROUTE: { status: 404, message: (method: string, path: string) => `No route ${method} ${path}` },
+  REPLICA_ROUTE_REFUSED: {
+    status: 404,
+    message: () => 'Not found: replicas may fetch their artifact and use the stream service here, nothing else',
+  },
+  ARTIFACT_UNAUTHORIZED: {
+    status: 401,
+    message: () => 'Missing or invalid artifact token: a platform issues one for the artifact its replica runs',
+    headers: () => ({ 'www-authenticate': 'Bearer realm="protium-artifacts"' }),
+  },
+  ARTIFACT_NOT_FOUND: { status: 404, message: (id: string) => `Artifact ${id} does not exist (any more)` },
   DATA_DIR_FULL: { status: 507, message: () => 'The data directory is full: free some space (nothing was changed)' },
   INTERNAL: {
     status: 500,

@@ -33,6 +33,8 @@ export function dataLayout(dataDir: string) {
     logs: join(dataDir, 'logs'),
     run: join(dataDir, 'run'),
     builds: join(dataDir, 'builds'),
+    /** Artifacts packed for platforms that fetch them (build/artifact-archive.ts). */
+    archives: join(dataDir, 'archives'),
   };
 }
 export type DataLayout = ReturnType<typeof dataLayout>;

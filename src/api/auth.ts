@@ -8,6 +8,8 @@
  *             v3ioStream triggers read its stream service (/v3io/…), as a bearer token or in
  *             `X-v3io-session-key`
  *   'public'  anyone: /api/versions and the web UI's files
+ *   'artifact' the route checks a credential of its own, always (with or without a dashboard token): an
+ *             artifact's archive, for the replica a platform issued the credential to (routes/artifacts.ts)
  *
  * A route may decide per request (the web UI's catch-all is public unless the path spells an /api or
  * /v3io path). CORS preflights are public: the CORS hook (registered first, so it runs first) answers
@@ -21,7 +23,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { apiError } from '../errors.js';
 
 /** Who may call a route when the dashboard has a token. */
-export type Access = 'public' | 'token' | 'streams';
+export type Access = 'public' | 'token' | 'streams' | 'artifact';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -61,7 +63,7 @@ function first(v: string | string[] | undefined): string {
 
 /** True when the headers carry a credential that `access` accepts. */
 export function hasAccess(headers: IncomingHttpHeaders, access: Access, creds: Credentials): boolean {
-  if (access === 'public') return true;
+  if (access === 'public' || access === 'artifact') return true;
   const presented: string[] = [];
   const m = /^Bearer\s+(.+)$/i.exec(first(headers.authorization));
   if (m) presented.push(m[1]!.trim());

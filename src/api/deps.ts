@@ -13,6 +13,7 @@ import type { Platform } from '../platform/platform.js';
 import type { Store } from '../store/store.js';
 import type { StreamService } from '../streams/stream-service.js';
 import type { Credentials } from './auth.js';
+import type { ArtifactRouteDeps } from './routes/artifacts.js';
 
 /** The parts the API is built from (dashboard.ts wires them). */
 export interface ApiDeps {
@@ -34,4 +35,6 @@ export interface ApiDeps {
   credentials?: Credentials;
   /** http://host:port of the API gateway listener, once it listens (for /api/frontend_spec). */
   gatewayUrl?: () => string | undefined;
+  /** Artifact archives and the credentials for them: what replicas that do not share this disk fetch. */
+  artifacts: ArtifactRouteDeps;
 }

@@ -13,6 +13,8 @@ import { streamRoutes } from '../streams/v3io-routes.js';
 import { ConnectionGuard } from '../util/connection-guard.js';
 import { jsonTextDepth, MAX_JSON_DEPTH } from '../util/json-depth.js';
 import { installErrorHandling } from './error-reply.js';
+import { installReplicaGate } from './replica-listener.js';
+import { artifactRoutes } from './routes/artifacts.js';
 import { installAuth } from './auth.js';
 import { installApiDocs } from './api-docs.js';
 import { AJV_OPTIONS, installRequestValidation, SCHEMA_CONTROLLER } from './request-validation.js';
@@ -136,6 +138,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   // Before auth: the document and its viewer are public (api-docs.ts says why).
   installApiDocs(app);
   installAuth(app, deps.credentials);
+  installReplicaGate(app);
   // Every route of the dashboard, each group given only what it uses.
   void app.register(async (api) => {
     invocationRoutes(api, invocation);
@@ -148,6 +151,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     shardLagRoutes(api, deps.streams);
     streamRoutes(api, deps.streams);
     miscRoutes(api, deps);
+    artifactRoutes(api, deps.artifacts);
   });
   registerWebUi(app, WEB_DIST_DIR);
   return app;

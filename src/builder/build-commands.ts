@@ -48,7 +48,13 @@ export interface RunOptions {
 
 const TAIL_LINES = 20;
 
-export class BuildCommands {
+/** What runs spec.build.commands: this class on this machine, or a container of the processor image (platform/docker). */
+export interface BuildCommandRunner {
+  /** Runs `commands` one after the other in `o.dir`; throws a BuildError quoting the failing one and its last lines. */
+  run(commands: string[], o: RunOptions): Promise<void>;
+}
+
+export class BuildCommands implements BuildCommandRunner {
   constructor(private readonly opts: BuildCommandsOptions) {}
 
   /** The environment of a build command in `dir`. */

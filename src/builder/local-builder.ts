@@ -23,7 +23,7 @@ import { artifactIdOfImage } from './artifact-gc.js';
 import { ARTIFACT_META_FILE } from './artifact-layout.js';
 import type { ArtifactStore } from './artifact-store.js';
 import { BuildError, type Artifact, type BuildLogLine, type BuildOptions, type Builder } from './builder.js';
-import type { BuildCommands } from './build-commands.js';
+import type { BuildCommandRunner } from './build-commands.js';
 import { contentHash } from './content-hash.js';
 import { formatBytes, SourceBudget, sizeLimitMessage, type SourceLimits } from './source-limits.js';
 import { copySourceFile, copySourceFolder, resolveLocalSource, type SourceRoots } from './source-path.js';
@@ -42,7 +42,7 @@ export interface LocalBuilderOptions {
   /** Bounds of a source once fetched: archive expanded, folder copied, download, inline code. */
   sourceLimits: SourceLimits;
   /** Runs spec.build.commands (confined, tracked, with the package managers' configuration). */
-  commands: BuildCommands;
+  commands: BuildCommandRunner;
 }
 
 /** The image name recorded in spec.image for an artifact. */

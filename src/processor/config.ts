@@ -1,7 +1,9 @@
 /**
- * What the dashboard tells a replica: written as JSON to a file named by PROTIUM_PROCESSOR_CONFIG before
- * the processor starts. The processor shares only resource types with the dashboard.
+ * What the dashboard tells a replica: JSON in a file named by PROTIUM_PROCESSOR_CONFIG (a replica process of
+ * the local platform), or the JSON itself in PROTIUM_PROCESSOR_CONFIG_JSON (a container, which sees no file
+ * of the dashboard's). The processor shares only resource types with the dashboard.
  */
+import { readFileSync } from 'node:fs';
 import type { RuntimeFamily } from '../resources/runtimes.js';
 import type { EnvVar, Trigger } from '../resources/types.js';
 import type { ConnectionLimits } from '../util/connection-guard.js';
@@ -60,3 +62,48 @@ export type FromReplica =
   | { t: 'load'; inflight: number; handled: number }
   /** A broker trigger reaches its broker, or not (`message` says why); sent on every change, before `ready` too. */
   | { t: 'trigger'; name: string; kind: string; connected: boolean; message?: string };
+
+/** The processor's config from its environment (see the top of this file). */
+export function readProcessorConfig(env: NodeJS.ProcessEnv): ProcessorConfig {
+  const inline = env.PROTIUM_PROCESSOR_CONFIG_JSON;
+  if (inline) return JSON.parse(inline) as ProcessorConfig;
+  const path = env.PROTIUM_PROCESSOR_CONFIG;
+  if (!path) throw new Error('Neither PROTIUM_PROCESSOR_CONFIG nor PROTIUM_PROCESSOR_CONFIG_JSON is set');
+  return JSON.parse(readFileSync(path, 'utf8')) as ProcessorConfig;
+}
+
+/** Where a processor without an IPC channel (a container) serves, and how it stops. */
+export interface ListenSettings {
+  host: string;
+  /** The http trigger's port. */
+  port: number;
+  /** The health port (health-server.ts). */
+  healthPort: number;
+  /** On SIGTERM or SIGINT, events in flight get this long. */
+  stopGraceMs: number;
+  /** On SIGTERM, idle keep-alive clients get this long to leave (each gets `Connection: close`). */
+  drainMs: number;
+}
+
+/** The container's ports: the http trigger on 8080 and health on 8082, as Nuclio's processor image. */
+export const CONTAINER_HTTP_PORT = 8080;
+export const CONTAINER_HEALTH_PORT = 8082;
+
+/** Listen settings from the environment (PROTIUM_PROCESSOR_HOST, _PORT, _HEALTH_PORT, _STOP_GRACE_MS, _DRAIN_MS). Pure. */
+export function listenSettings(env: Record<string, string | undefined>): ListenSettings {
+  const num = (name: string, fallback: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0 || n > max)
+      throw new Error(`${name} must be an integer from 0 to ${max}, not ${JSON.stringify(raw)}`);
+    return n;
+  };
+  return {
+    host: env.PROTIUM_PROCESSOR_HOST || '127.0.0.1',
+    port: num('PROTIUM_PROCESSOR_PORT', CONTAINER_HTTP_PORT, 65535),
+    healthPort: num('PROTIUM_PROCESSOR_HEALTH_PORT', CONTAINER_HEALTH_PORT, 65535),
+    stopGraceMs: num('PROTIUM_PROCESSOR_STOP_GRACE_MS', 30_000, 3_600_000),
+    drainMs: num('PROTIUM_PROCESSOR_DRAIN_MS', 6_000, 3_600_000),
+  };
+}

@@ -1,16 +1,21 @@
 /**
- * The processor: the program one replica of a function runs. It reads its config (PROTIUM_PROCESSOR_CONFIG),
- * starts the runtime and the triggers, tells the dashboard it is ready over IPC, then serves the
- * connections the dashboard passes it. It exits when told to stop or when the dashboard goes away, so a
- * dashboard killed with -9 leaves no replica behind.
+ * The processor: the program one replica of a function runs. It reads its config (config.ts: a file named by
+ * PROTIUM_PROCESSOR_CONFIG, or the JSON itself in PROTIUM_PROCESSOR_CONFIG_JSON), starts the runtime and
+ * the triggers, then serves in one of two modes:
  *
- * Standalone use (no IPC channel): PROTIUM_PROCESSOR_PORT=8080 serves the http trigger on that port.
+ * - **IPC** (a replica process of the local platform): tells the dashboard it is ready over IPC and serves
+ *   the connections the dashboard passes it. It exits when told to stop or when the dashboard goes away,
+ *   so a dashboard killed with -9 leaves no replica behind.
+ * - **listen** (no IPC channel: a container): the http trigger listens on a port of its own, and the
+ *   health port (health-server.ts) says when it is ready and how busy. SIGTERM stops it gracefully and lets
+ *   idle keep-alive clients leave (a rollover, a scale-down); SIGINT stops it without waiting for them (a
+ *   removal). It outlives the dashboard, which adopts it when it starts again.
  */
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
-import type { FromReplica, ProcessorConfig, ToReplica } from './config.js';
+import { listenSettings, readProcessorConfig, type FromReplica, type ToReplica } from './config.js';
 import { errorResult, type HandlerResult, type NuclioEvent } from './event.js';
+import { serveHealth } from './health-server.js';
 import { ProcessorLogger } from './logger.js';
 import { runtimeFactories } from './runtimes/index.js';
 import { discardPrestartedPython, prestartPython } from './runtimes/python-runtime.js';
@@ -28,7 +33,7 @@ const send = (m: FromReplica) => {
  * loaded and waits for the replica it is to become: it takes that replica's environment and working
  * folder, then starts as a replica started cold would, from its config file.
  */
-function specialised(): Promise<string> {
+function specialised(): Promise<void> {
   return new Promise((resolve) => {
     const leave = () => process.exit(0);
     process.on('disconnect', leave);
@@ -41,7 +46,7 @@ function specialised(): Promise<string> {
       Object.assign(process.env, m.env);
       // require() reads NODE_PATH once, at start: read it again for the function's installed packages.
       (createRequire(import.meta.url)('node:module') as { _initPaths?: () => void })._initPaths?.();
-      resolve(m.env.PROTIUM_PROCESSOR_CONFIG ?? '');
+      resolve();
     };
     process.on('message', onMessage);
     // The likely python interpreter starts now too: a python function's first worker takes it.
@@ -53,11 +58,11 @@ function specialised(): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const path =
-    process.env.PROTIUM_PROCESSOR_CONFIG ??
-    (process.env.PROTIUM_PROCESSOR_POOL && process.send ? await specialised() : undefined);
-  if (!path) throw new Error('PROTIUM_PROCESSOR_CONFIG is not set');
-  const config = JSON.parse(readFileSync(path, 'utf8')) as ProcessorConfig;
+  // A pre-started processor learns which replica it is first (it then has PROTIUM_PROCESSOR_CONFIG).
+  if (!process.env.PROTIUM_PROCESSOR_CONFIG && process.env.PROTIUM_PROCESSOR_POOL && process.send) await specialised();
+  const config = readProcessorConfig(process.env);
+  // The handler runs in this process (nodejs) or as its child: it has no use for the config's copy.
+  delete process.env.PROTIUM_PROCESSOR_CONFIG_JSON;
   const log = new ProcessorLogger('processor', config.logLevel);
 
   const enabled = Object.entries(config.triggers).filter(([, t]) => !t.disabled);
@@ -146,24 +151,25 @@ async function main(): Promise<void> {
     process.exit(code);
   };
 
-  process.on('message', (m: ToReplica, handle?: Socket) => {
-    if (m.t === 'conn') {
-      // Acknowledge before reading: until then the dashboard may give the connection to another replica.
-      send({ t: 'ack', id: m.id });
-      if (handle && http) http.accept(handle);
-      else handle?.destroy();
-    } else if (m.t === 'stop') {
-      void stop(m.graceMs, 0, m.drainMs);
-    }
-  });
-  // The dashboard went away (even kill -9): this replica must not outlive it.
-  process.on('disconnect', () => void stop(1000, 0));
-  process.on('SIGTERM', () => void stop(5000, 0));
+  const load = () => ({ inflight: [...pools.values()].reduce((n, p) => n + p.inflight + p.queued, 0), handled });
 
   if (process.send) {
+    process.on('message', (m: ToReplica, handle?: Socket) => {
+      if (m.t === 'conn') {
+        // Acknowledge before reading: until then the dashboard may give the connection to another replica.
+        send({ t: 'ack', id: m.id });
+        if (handle && http) http.accept(handle);
+        else handle?.destroy();
+      } else if (m.t === 'stop') {
+        void stop(m.graceMs, 0, m.drainMs);
+      }
+    });
+    // The dashboard went away (even kill -9): this replica must not outlive it.
+    process.on('disconnect', () => void stop(1000, 0));
+    process.on('SIGTERM', () => void stop(5000, 0));
     let last = '';
     const report = () => {
-      const inflight = [...pools.values()].reduce((n, p) => n + p.inflight + p.queued, 0);
+      const { inflight } = load();
       const msg = `${inflight}/${handled}`;
       if (msg !== last) {
         last = msg;
@@ -173,10 +179,12 @@ async function main(): Promise<void> {
     setInterval(report, 250).unref();
     send({ t: 'ready' });
   } else {
-    const port = Number(process.env.PROTIUM_PROCESSOR_PORT ?? 8080);
-    if (!http) throw new Error('standalone mode needs an http trigger');
-    await http.listen(port, process.env.PROTIUM_PROCESSOR_HOST ?? '127.0.0.1');
-    log.info(`serving on port ${port}`);
+    const at = listenSettings(process.env);
+    process.on('SIGTERM', () => void stop(at.stopGraceMs, 0, at.drainMs));
+    process.on('SIGINT', () => void stop(at.stopGraceMs, 0, 0));
+    if (http) await http.listen(at.port, at.host);
+    await serveHealth(at.host, at.healthPort, { ready: () => !stopping, load });
+    log.info(`serving${http ? ` on port ${at.port}` : ''}, health on port ${at.healthPort}`);
   }
   log.debug('processor started', { replica: config.replica, handler: config.handler, runtime: config.runtime });
 }

@@ -7,7 +7,7 @@ import { Cron } from 'croner';
 import { apiError, fieldError, quote } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { normaliseCronSchedule } from './cron-schedule.js';
-import { parseQuantity } from './quantity.js';
+import { parseCpu, parseQuantity } from './quantity.js';
 import { functionNameErrors, labelKeyErrors, labelValueErrors } from './names.js';
 import { triggerKindError } from './trigger-kinds.js';
 import { validateBrokerTrigger } from './broker-triggers/index.js';
@@ -132,6 +132,11 @@ export function validateFunctionSpec(spec: Record<string, unknown>, meta: Meta =
         limits.memory,
       );
     }
+  }
+  if (limits?.cpu !== undefined) {
+    const cores = parseCpu(limits.cpu);
+    if (cores === undefined || cores <= 0)
+      throw apiError('FIELD_MUST_BE', 'spec.resources.limits.cpu', 'a CPU quantity such as "500m" or "2"', limits.cpu);
   }
   optObject(spec.platform, 'spec.platform');
   optObject(spec.runtimeAttributes, 'spec.runtimeAttributes');

@@ -34,3 +34,32 @@ export function memoryLimitBytes(resources: Record<string, unknown> | undefined)
   const limits = resources?.limits as Record<string, unknown> | undefined;
   return limits?.memory === undefined ? undefined : parseQuantity(limits.memory);
 }
+
+/** CPU cores of a quantity (`500m`, `0.5`, `2`, a number), or undefined when it is not one. */
+export function parseCpu(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const m = /^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(m?)$/.exec(value.trim());
+  return m ? Number(m[1]) / (m[2] ? 1000 : 1) : undefined;
+}
+
+/** spec.resources limits and requests: memory in bytes, cpu in cores (each when set and valid). */
+export function resourceLimits(resources: Record<string, unknown> | undefined): {
+  memory?: number;
+  cpu?: number;
+  memoryRequest?: number;
+  cpuRequest?: number;
+} {
+  const limits = resources?.limits as Record<string, unknown> | undefined;
+  const requests = resources?.requests as Record<string, unknown> | undefined;
+  const out: { memory?: number; cpu?: number; memoryRequest?: number; cpuRequest?: number } = {};
+  const memory = limits?.memory === undefined ? undefined : parseQuantity(limits.memory);
+  const cpu = limits?.cpu === undefined ? undefined : parseCpu(limits.cpu);
+  const memoryRequest = requests?.memory === undefined ? undefined : parseQuantity(requests.memory);
+  const cpuRequest = requests?.cpu === undefined ? undefined : parseCpu(requests.cpu);
+  if (memory) out.memory = memory;
+  if (cpu) out.cpu = cpu;
+  if (memoryRequest) out.memoryRequest = memoryRequest;
+  if (cpuRequest) out.cpuRequest = cpuRequest;
+  return out;
+}

@@ -172,7 +172,13 @@ describe('.ci/run', () => {
    * `npmCiOutput`; test runs the real runner over dist/; --version and start are no-ops), the soak is a
    * script exiting `soakExit`, the conformance suite prints `summary`.
    */
-  function ciCheckout(opts: { tests: string; npmCiOutput?: string; soakExit?: number; summary?: string }) {
+  function ciCheckout(opts: {
+    tests: string;
+    npmCiOutput?: string;
+    soakExit?: number;
+    summary?: string;
+    containerTests?: string;
+  }) {
     const conf = opts.summary === undefined ? undefined : mkdtempSync(join(tmpdir(), 'protium-conf-'));
     if (conf) {
       scratch.push(conf);
@@ -188,6 +194,10 @@ describe('.ci/run', () => {
         ['nats', 'mqtt', 'rabbitmq', 'kafka-unreachable'].map((b) => [`dist/test/brokers/${b}.test.js`, PASSING]),
       ),
       'dist/bench/run.js': `process.exit(${opts.soakExit ?? 0});\n`,
+      // The container step: a host script printing its engine's address last, the suites, the cleanup.
+      'scripts/container-host.sh': `#!/usr/bin/env bash\necho '== podman already set up' >&2\necho unix:///run/stand-in.sock\n`,
+      'dist/test/containers/engine.test.js': opts.containerTests ?? PASSING,
+      'scripts/container-cleanup.mjs': 'console.log("container-cleanup: stand-in");\n',
       'bin/npm': [
         '#!/usr/bin/env bash',
         'case "$1" in',
@@ -221,6 +231,16 @@ describe('.ci/run', () => {
 
   it('fails when a test is skipped', () => {
     const r = ciCheckout({ ...green, tests: SKIPPING });
+    assert.notEqual(r.status, 0);
+    assert.match(r.out, /skips fail this run/);
+    assert.doesNotMatch(r.out, /== soak/);
+  });
+
+  it('runs the container tests after the container host, and a skipped container test fails it', () => {
+    const ok = ciCheckout(green);
+    assert.match(ok.out, /== container host \(Podman\) and the container tests[\s\S]*== podman already set up/);
+    assert.match(ok.out, /== conformance with --platform docker/);
+    const r = ciCheckout({ ...green, containerTests: SKIPPING });
     assert.notEqual(r.status, 0);
     assert.match(r.out, /skips fail this run/);
     assert.doesNotMatch(r.out, /== soak/);

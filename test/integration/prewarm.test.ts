@@ -11,6 +11,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { deploy, functionBody, sleep, startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
 import { procText } from '../helpers/proc.js';
+import type { LocalPlatform } from '../../src/platform/local/local-platform.js';
 
 const NODE_SRC = `exports.handler = (context, event) => context.callback(JSON.stringify({
   secret: process.env.SECRET,
@@ -33,7 +34,7 @@ const scaled = { minReplicas: 0, maxReplicas: 1 };
 
 describe('pre-started processors (--prewarm)', () => {
   let d: TestDashboard;
-  const pool = () => d.dashboard.platform.pool!;
+  const pool = () => (d.dashboard.platform as LocalPlatform).pool!;
 
   async function poolReady(): Promise<number[]> {
     for (let i = 0; i < 300; i++) {

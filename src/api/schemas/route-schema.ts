@@ -38,6 +38,10 @@ export const TAGS = [
     name: 'Stream service',
     description: 'The embedded stream service behind v3ioStream triggers, speaking the V3IO streams web API',
   },
+  {
+    name: 'Artifacts',
+    description: "Built functions as archives, for replicas that do not share the dashboard's disk (--platform docker)",
+  },
 ] as const;
 
 export type Tag = (typeof TAGS)[number]['name'];
@@ -56,6 +60,12 @@ export const SECURITY_SCHEMES = {
     name: 'X-v3io-session-key',
     description:
       'The stream credential the dashboard gives replicas with a v3ioStream trigger (also accepted as a bearer token); /v3io only',
+  },
+  artifactCredential: {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      "A credential for one artifact, which a platform issues to the fetcher of a replica's artifact (short-lived; the dashboard token does not open artifacts)",
   },
 } as const;
 
@@ -94,7 +104,8 @@ const BODY_ERRORS: readonly ErrorCode[] = [
 /** The error codes a route documents: its own plus those of its kind, in catalogue order. */
 export function routeErrors(doc: Pick<RouteDoc, 'errors' | 'access' | 'body' | 'query'>): ErrorCode[] {
   const codes = new Set<ErrorCode>(doc.errors ?? []);
-  if ((doc.access ?? 'token') !== 'public') codes.add('UNAUTHORIZED');
+  // An artifact route checks its own credential (ARTIFACT_UNAUTHORIZED), never the dashboard token.
+  if (!['public', 'artifact'].includes(doc.access ?? 'token')) codes.add('UNAUTHORIZED');
   if (doc.body) for (const c of BODY_ERRORS) codes.add(c);
   if (doc.query) codes.add('INVALID_QUERY');
   codes.add('INTERNAL');
@@ -143,6 +154,7 @@ export function routeSchema(doc: RouteDoc): FastifySchema {
   if (doc.body) schema.body = doc.body;
   if (access === 'public') schema.security = [];
   if (access === 'streams') schema.security = [{ dashboardToken: [] }, { streamCredential: [] }, {}];
+  if (access === 'artifact') schema.security = [{ artifactCredential: [] }];
   if (doc.hide) schema.hide = true;
   return schema;
 }

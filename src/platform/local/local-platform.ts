@@ -13,6 +13,8 @@ import type { Artifact } from '../../builder/builder.js';
 import type { Logger } from '../../log.js';
 import type { DataLayout } from '../../paths.js';
 import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
+import { fixedPortOf, hostEndpoint, routeTo, targetsOf } from '../host-endpoints.js';
+import { PlatformEvents } from '../platform-events.js';
 import {
   ApplyError,
   type ApplyOptions,
@@ -71,7 +73,6 @@ export interface LocalPlatformOptions {
 const key = (ref: FunctionRef) => `${ref.namespace}/${ref.name}`;
 
 /** `host:port` (IPv6 literals in brackets). */
-const hostPort = (host: string, port: number) => `${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 /** The dashboard's defaults (config.ts), for platforms built without a Config (tests, benchmarks). */
 const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
@@ -105,12 +106,13 @@ export class LocalPlatform implements Platform {
   private readonly interpreters: Interpreters;
   /** Stored ports (status.httpPort) kept for their function until it binds (port → function key). */
   private readonly reserved = new Map<number, string>();
-  private readonly listeners = new Set<PlatformListener>();
+  private readonly events: PlatformEvents;
   private closed = false;
   /** Pre-started processors (--prewarm), undefined when there are none. */
   readonly pool?: ProcessorPool;
 
   constructor(private readonly opts: LocalPlatformOptions) {
+    this.events = new PlatformEvents(opts.log);
     for (const { ref, port } of opts.reservedPorts ?? [])
       if (!this.reserved.has(port)) this.reserved.set(port, key(ref));
     const orphans = killOrphans(join(opts.layout.run, 'replicas'), opts.program);
@@ -139,20 +141,11 @@ export class LocalPlatform implements Platform {
   }
 
   subscribe(listener: PlatformListener): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.events.subscribe(listener);
   }
 
   private emit(event: PlatformEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(event);
-      } catch (e) {
-        this.opts.log.warn({ err: e, event: event.type }, 'a platform event listener failed');
-      }
-    }
+    this.events.emit(event);
   }
 
   /** The addresses functions are reached at from outside (--external-ip, else this host's): /api/external_ip_addresses. */
@@ -162,35 +155,23 @@ export class LocalPlatform implements Platform {
 
   /** Where a function bound on `port` answers: from this machine, the route; from outside, these addresses. */
   private endpoint(port: number): Endpoint {
-    const host = this.opts.host;
-    const any = host === '0.0.0.0' || host === '::';
-    const internal = [this.routeTo(port)];
-    const external = any ? this.externalAddresses().map((ip) => hostPort(ip, port)) : [hostPort(host, port)];
-    return {
-      httpPort: port,
-      internalInvocationUrls: internal,
-      externalInvocationUrls: external.length ? external : internal,
-    };
+    return hostEndpoint(this.opts.host, () => this.externalAddresses(), port);
   }
 
   /** The route to a function bound on `port`: its address from this machine. */
   private routeTo(port: number): string {
-    const host = this.opts.host;
-    return hostPort(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, port);
+    return routeTo(this.opts.host, port);
   }
 
   /** Every host:port a client may have used for the function on `port` (its pools there must go on a rollover). */
   private targets(port: number): string[] {
-    const e = this.endpoint(port);
-    return [...new Set([...e.internalInvocationUrls, ...e.externalInvocationUrls])];
+    return targetsOf(this.endpoint(port));
   }
 
   private async instanceFor(fn: FunctionRecord): Promise<FunctionInstance> {
     if (this.closed) throw new Error('The platform is shutting down');
     const ref = { namespace: fn.metadata.namespace!, name: fn.metadata.name! };
-    const http = Object.values(fn.spec.triggers ?? {}).find((t) => t.kind === 'http');
-    const fixed =
-      typeof http?.attributes?.port === 'number' && http.attributes.port > 0 ? http.attributes.port : undefined;
+    const fixed = fixedPortOf(fn);
     let inst = this.instances.get(key(ref));
     if (inst && fixed && inst.port !== fixed) {
       // The http trigger asks for another port: move (the logs stay; clients of the old port reconnect).

@@ -8,14 +8,12 @@ import { join } from 'node:path';
 import { installedPaths } from '../../builder/artifact-layout.js';
 import type { Artifact } from '../../builder/builder.js';
 import type { ProcessorConfig } from '../../processor/config.js';
-import { brokerOf } from '../../resources/broker-triggers/index.js';
 import { memoryLimitBytes } from '../../resources/quantity.js';
 import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
 import type { ConnectionLimits } from '../../util/connection-guard.js';
-import { parseDuration } from '../../util/duration.js';
+import { scalingOf } from '../replica-scaling.js';
+import { processorConfigOf } from '../processor-config.js';
 import type { Confinement } from './confinement.js';
-
-const DEFAULT_READINESS_S = 120;
 
 /** Replica names follow Nuclio's container names plus a pod-like suffix. */
 export function replicaPrefix(ref: FunctionRef): string {
@@ -45,25 +43,7 @@ export interface Deployment {
 
 /** The deployment a function record asks for, running `artifact` from `dir`. */
 export function deploymentOf(fn: FunctionRecord, artifact: Artifact, dir: string): Deployment {
-  const spec = fn.spec;
-  const min = spec.minReplicas ?? spec.replicas ?? 1;
-  const max = Math.max(spec.maxReplicas ?? Math.max(min, 1), 1);
-  const window =
-    spec.scaleToZero?.scaleResources?.map((r) => parseDuration(r.windowSize ?? '') ?? 0).filter((ms) => ms > 0) ?? [];
-  const http = Object.values(spec.triggers ?? {}).find((t) => t.kind === 'http');
-  const consumesBroker = Object.values(spec.triggers ?? {}).some((t) => brokerOf(t.kind) !== undefined && !t.disabled);
-  return {
-    fn,
-    artifact,
-    dir,
-    min,
-    max,
-    readinessMs: (spec.readinessTimeoutSeconds || DEFAULT_READINESS_S) * 1000,
-    idleWindowMs: window.length && !consumesBroker ? Math.min(...window) : undefined,
-    targetInflight: Math.max(1, http?.numWorkers ?? 1),
-    disabled: spec.disable === true,
-    memoryLimit: memoryLimitBytes(spec.resources),
-  };
+  return { fn, artifact, dir, ...scalingOf(fn), memoryLimit: memoryLimitBytes(fn.spec.resources) };
 }
 
 /** What every replica of the platform shares. */
@@ -111,7 +91,7 @@ export function replicaSpec(ref: FunctionRef, d: Deployment, name: string, host:
   return {
     name,
     configPath,
-    config: processorConfig(ref, d, name, host),
+    config: processorConfig(d, name, host),
     homeDir,
     cwd: d.dir,
     env: replicaEnv(ref, d, name, homeDir, host),
@@ -124,33 +104,19 @@ export function replicaSpec(ref: FunctionRef, d: Deployment, name: string, host:
   };
 }
 
-function processorConfig(ref: FunctionRef, d: Deployment, replica: string, host: ReplicaHost): ProcessorConfig {
-  const spec = d.fn.spec;
-  const runtime = spec.runtime ?? d.artifact.runtime;
+function processorConfig(d: Deployment, replica: string, host: ReplicaHost): ProcessorConfig {
+  const runtime = d.fn.spec.runtime ?? d.artifact.runtime;
   return {
     replica,
-    namespace: ref.namespace,
-    functionName: ref.name,
-    labels: d.fn.metadata.labels ?? {},
-    annotations: d.fn.metadata.annotations ?? {},
-    family: d.artifact.family,
-    runtime,
-    handler: spec.handler || d.artifact.handler,
-    artifactDir: d.dir,
-    triggers: spec.triggers ?? {},
-    env: spec.env ?? [],
-    eventTimeoutMs: parseDuration(spec.eventTimeout || '0') ?? 0,
-    runtimeAttributes: (spec.runtimeAttributes ?? {}) as Record<string, unknown>,
-    pythonPath: d.artifact.family === 'python' ? host.pythonFor(runtime) : undefined,
-    pythonRuntimeDir: host.pythonRuntimeDir,
-    ...(d.memoryLimit ? { memoryLimitBytes: d.memoryLimit } : {}),
-    connectionLimits: host.connectionLimits,
-    // Only a replica that reads the dashboard's streams gets the stream credential (a file readable by
-    // this user only, not the environment its handler's children inherit).
-    ...(host.streamToken && Object.values(spec.triggers ?? {}).some((t) => t.kind === 'v3ioStream')
-      ? { streamToken: host.streamToken }
-      : {}),
-    logLevel: 'debug',
+    ...processorConfigOf(d.fn, d.artifact, {
+      artifactDir: d.dir,
+      pythonPath: d.artifact.family === 'python' ? host.pythonFor(runtime) : undefined,
+      pythonRuntimeDir: host.pythonRuntimeDir,
+      connectionLimits: host.connectionLimits,
+      memoryLimitBytes: d.memoryLimit,
+      // A file readable by this user only, not the environment its handler's children inherit.
+      streamToken: host.streamToken,
+    }),
   };
 }
 

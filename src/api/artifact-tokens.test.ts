@@ -1,0 +1,35 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ArtifactTokens } from './artifact-tokens.js';
+
+const A = 'a'.repeat(32);
+const B = 'b'.repeat(32);
+
+describe('ArtifactTokens', () => {
+  const tokens = new ArtifactTokens();
+  const now = 1_700_000_000_000;
+
+  it('a token opens its artifact until it expires', () => {
+    const t = tokens.issue(A, 60_000, now);
+    assert.equal(tokens.verify(A, t, now), true);
+    assert.equal(tokens.verify(A, t, now + 59_999), true);
+    assert.equal(tokens.verify(A, t, now + 60_000), false);
+  });
+
+  it('a token opens no other artifact', () => {
+    assert.equal(tokens.verify(B, tokens.issue(A, 60_000, now), now), false);
+  });
+
+  it('a token of another dashboard (another key) opens nothing', () => {
+    assert.equal(tokens.verify(A, new ArtifactTokens().issue(A, 60_000, now), now), false);
+  });
+
+  it('a token with its expiry moved, its MAC altered, or malformed is refused', () => {
+    const t = tokens.issue(A, 60_000, now);
+    const [exp, mac] = t.split('.');
+    assert.equal(tokens.verify(A, `${Number(exp) + 10_000_000}.${mac}`, now), false);
+    assert.equal(tokens.verify(A, `${exp}.${mac!.slice(0, -1)}${mac!.endsWith('A') ? 'B' : 'A'}`, now), false);
+    for (const bad of ['', '.', `${exp}.`, `.${mac}`, `${exp}.${mac}.x`, `x${t}`, 'Bearer x'])
+      assert.equal(tokens.verify(A, bad, now), false, bad);
+  });
+});

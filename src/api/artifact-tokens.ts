@@ -1,0 +1,38 @@
+/**
+ * Credentials for fetching one artifact: what a platform gives the fetcher of a replica's artifact
+ * (processor/fetch-artifact.ts) instead of the dashboard's token. A token names its artifact and an expiry
+ * and is an HMAC of both under a key that lives only in the dashboard's memory (new at every start), so
+ * it opens that artifact alone, for a while, and nothing else — a handler that got hold of one could fetch
+ * nothing it does not run already.
+ *
+ *     <expiry, ms since the epoch>.<base64url HMAC-SHA256(key, "artifact:" id ":" expiry)>
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** Long enough for a big artifact's download (the fetcher gives up after 10 minutes). */
+export const ARTIFACT_TOKEN_TTL_MS = 15 * 60_000;
+
+export class ArtifactTokens {
+  constructor(private readonly key: Buffer = randomBytes(32)) {}
+
+  private mac(id: string, expiry: number): Buffer {
+    return createHmac('sha256', this.key).update(`artifact:${id}:${expiry}`).digest();
+  }
+
+  /** A token for artifact `id`, good until `now + ttlMs`. */
+  issue(id: string, ttlMs = ARTIFACT_TOKEN_TTL_MS, now = Date.now()): string {
+    const expiry = now + ttlMs;
+    return `${expiry}.${this.mac(id, expiry).toString('base64url')}`;
+  }
+
+  /** True when `token` was issued for artifact `id` and has not expired. */
+  verify(id: string, token: string, now = Date.now()): boolean {
+    const m = /^(\d{1,16})\.([A-Za-z0-9_-]{43})$/.exec(token);
+    if (!m) return false;
+    const expiry = Number(m[1]);
+    if (!(expiry > now)) return false;
+    const given = Buffer.from(m[2]!, 'base64url');
+    const want = this.mac(id, expiry);
+    return given.length === want.length && timingSafeEqual(given, want);
+  }
+}
