@@ -306,7 +306,7 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
   };
 }
 
-/** --prewarm: 0 to 16 processes (each idles at about 40 MB). */
+/** --prewarm: 0 to 16 processes (each idles at about 75 MB with its python worker). */
 function parsePrewarm(value: string): number {
   const n = /^\d{1,2}$/.test(value.trim()) ? Number(value.trim()) : NaN;
   if (!(n >= 0 && n <= 16)) throw new ConfigError(`--prewarm must be a whole number from 0 to 16, got "${value}"`);

@@ -99,7 +99,7 @@ export function addDashboardOptions(cmd: Command): Command {
     )
     .option(
       '--prewarm <n>',
-      `generic processors kept started, so that a function waking from zero (or scaling up) skips starting one; 0 to 16, about 40 MB each, not with --sandbox bwrap (env ${ENV_NAMES.prewarm}, default ${DEFAULTS.prewarm})`,
+      `generic processors kept started, so that a function waking from zero (or scaling up) skips starting one; 0 to 16, about 75 MB each with its python worker, not with --sandbox bwrap (env ${ENV_NAMES.prewarm}, default ${DEFAULTS.prewarm})`,
     )
     .option('--log-level <level>', `dashboard log level (env ${ENV_NAMES.logLevel}, default ${DEFAULTS.logLevel})`);
 }
