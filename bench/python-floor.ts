@@ -18,7 +18,9 @@ while True:
 
 const parent = (port: number, python: string) => `
 const { spawn } = require('child_process');
-const py = spawn(${JSON.stringify(python)}, ['-c', ${JSON.stringify(PY)}], { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
+const py = spawn(${JSON.stringify(python)}, ['-c', ${JSON.stringify(PY)}], {
+  stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
+});
 const ch = py.stdio[3];
 const waiting = [];
 let buf = '';

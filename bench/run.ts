@@ -24,6 +24,7 @@ import { brokersBench } from './brokers.js';
 import { NGINX, startNginx } from './nginx.js';
 import { startPythonFloor } from './python-floor.js';
 import { WRK, wrk } from './wrk.js';
+import type { ApiGateway, FunctionRecord } from '../src/resources/types.js';
 
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
@@ -43,7 +44,7 @@ const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
 const ONLY = (() => {
   const i = args.indexOf('--only');
-  return i >= 0 ? args[i + 1]!.split(',') : undefined;
+  return i >= 0 ? args[i + 1].split(',') : undefined;
 })();
 const PHASE_S = QUICK ? 2 : 5;
 const REPEAT = QUICK ? 1 : 2;
@@ -56,7 +57,7 @@ const SOAK = (() => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  return s[Math.floor(s.length / 2)];
 };
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -74,7 +75,8 @@ const rows: Row[] = [];
 function row(r: Row): void {
   rows.push(r);
   process.stderr.write(
-    `  ${r.benchmark}: ${r.measured} vs ${r.baseline} → ${r.ratio === null ? '-' : r.ratio.toFixed(2)} (target ${r.target})\n`,
+    `  ${r.benchmark}: ${r.measured} vs ${r.baseline} → ${r.ratio === null ? '-' : r.ratio.toFixed(2)} ` +
+      `(target ${r.target})\n`,
   );
 }
 
@@ -108,7 +110,9 @@ async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
 
 /** A bare Node http hello server in its own process: the baseline of function throughput. */
 async function bareNode(port: number): Promise<ChildProcess> {
-  const code = `require('http').createServer((q, s) => { s.writeHead(200, {'content-type': 'text/plain'}); s.end('hello'); }).listen(${port}, '127.0.0.1');`;
+  const code =
+    `require('http').createServer((q, s) => { s.writeHead(200, {'content-type': 'text/plain'}); ` +
+    `s.end('hello'); }).listen(${port}, '127.0.0.1');`;
   const c = spawn(process.execPath, ['-e', code], { stdio: 'ignore', detached: true });
   children.push(c);
   await waitHttp(`http://127.0.0.1:${port}/`);
@@ -120,12 +124,13 @@ interface Dash {
   gateway: string;
   dir: string;
   proc: ChildProcess;
-  api: (
+  /** A request to the dashboard; `json` is the body parsed, of the type the caller names. */
+  api: <T = unknown>(
     method: string,
     path: string,
     body?: unknown,
     headers?: Record<string, string>,
-  ) => Promise<{ status: number; json: any }>;
+  ) => Promise<{ status: number; json: T }>;
 }
 
 async function dashboard(extra: string[] = []): Promise<Dash> {
@@ -151,14 +156,19 @@ async function dashboard(extra: string[] = []): Promise<Dash> {
   children.push(proc);
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/api/versions`);
-  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const api = async <T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     const r = await fetch(`${url}${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await r.text();
-    return { status: r.status, json: text ? JSON.parse(text) : undefined };
+    return { status: r.status, json: (text ? JSON.parse(text) : undefined) as T };
   };
   return { url, gateway: `http://127.0.0.1:${port + 1}`, dir, proc, api };
 }
@@ -175,7 +185,7 @@ async function deploy(
   runtime: string,
   source: string,
   spec: Record<string, unknown> = {},
-): Promise<any> {
+): Promise<FunctionRecord & { deployMs: number }> {
   const handler = runtime === 'nodejs' ? 'handler:handler' : 'main:handler';
   const t0 = Date.now();
   const post = await d.api('POST', '/api/functions', {
@@ -184,7 +194,7 @@ async function deploy(
   });
   if (post.status !== 202) throw new Error(`deploy ${name}: ${post.status} ${JSON.stringify(post.json)}`);
   for (;;) {
-    const fn = (await d.api('GET', `/api/functions/${name}`)).json;
+    const fn = (await d.api<FunctionRecord>('GET', `/api/functions/${name}`)).json;
     if (fn.status?.state === 'ready') return { ...fn, deployMs: Date.now() - t0 };
     if (fn.status?.state === 'error') throw new Error(`deploy ${name}: ${fn.status.message}`);
     await sleep(5);
@@ -325,7 +335,11 @@ const benches: Record<string, () => Promise<void>> = {
         },
       });
       if (gw.status !== 202) throw new Error(`gateway: ${JSON.stringify(gw.json)}`);
-      for (let i = 0; i < 100 && (await d.api('GET', '/api/api_gateways/soak')).json.status?.state !== 'ready'; i++)
+      for (
+        let i = 0;
+        i < 100 && (await d.api<ApiGateway>('GET', '/api/api_gateways/soak')).json.status?.state !== 'ready';
+        i++
+      )
         await sleep(20);
       const paths = [
         { name: 'port', url: `http://127.0.0.1:${fn.status.httpPort}/`, headers: {} },
@@ -381,9 +395,9 @@ const benches: Record<string, () => Promise<void>> = {
       const t0 = Date.now();
       const runs = await Promise.all(paths.map((p) => run(p, per - warm)));
       runs.forEach((r, i) => {
-        const t = tallySoak([warmRuns[i]!, r]);
+        const t = tallySoak([warmRuns[i], r]);
         process.stderr.write(
-          `  soak via ${paths[i]!.name}: ${t.requests} requests, ${t.ok} ok, ${t.failed} failed, ${t.lost} lost\n`,
+          `  soak via ${paths[i].name}: ${t.requests} requests, ${t.ok} ok, ${t.failed} failed, ${t.lost} lost\n`,
         );
       });
       clearInterval(sampler);
@@ -402,7 +416,9 @@ const benches: Record<string, () => Promise<void>> = {
       const tally = tallySoak([...warmRuns, ...runs]);
       row({
         benchmark: `soak: ${tally.requests} invocations via port, proxy and gateway, each checked (errors)`,
-        measured: `${tally.failed} failed, ${tally.lost} lost (${tally.ok} ok) in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+        measured:
+          `${tally.failed} failed, ${tally.lost} lost (${tally.ok} ok) ` +
+          `in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
         baseline: '0 errors target',
         ratio: null,
         target: '0',
@@ -516,7 +532,11 @@ const benches: Record<string, () => Promise<void>> = {
         },
       });
       if (gw.status !== 202) throw new Error(`gateway: ${JSON.stringify(gw.json)}`);
-      for (let i = 0; i < 100 && (await d.api('GET', '/api/api_gateways/bench')).json.status?.state !== 'ready'; i++)
+      for (
+        let i = 0;
+        i < 100 && (await d.api<ApiGateway>('GET', '/api/api_gateways/bench')).json.status?.state !== 'ready';
+        i++
+      )
         await sleep(20);
       const viaGateway = (t?: number) => load(`${d.gateway}/`, { seconds: t, headers: { host: 'bench.test' } });
       if (NGINX) {
@@ -804,7 +824,7 @@ const benches: Record<string, () => Promise<void>> = {
             if (r.status !== 200) throw new Error(`wake ${name}: ${r.status}`);
             times.push(Number(process.hrtime.bigint() - t0) / 1e6);
           }
-          p50[runtime.split(':')[0]!] = median(times);
+          p50[runtime.split(':')[0]] = median(times);
         }
         await d.api(
           'PATCH',
@@ -813,7 +833,7 @@ const benches: Record<string, () => Promise<void>> = {
           { 'x-nuclio-wait-function-action': 'true' },
         );
         await sleep(1_000);
-        const fn = (await d.api('GET', '/api/functions/wake-nodejs')).json;
+        const fn = (await d.api<FunctionRecord>('GET', '/api/functions/wake-nodejs')).json;
         const answers = await Promise.all(
           Array.from({ length: 64 }, () =>
             fetch(`http://127.0.0.1:${fn.status.httpPort}/`)
@@ -834,11 +854,11 @@ const benches: Record<string, () => Promise<void>> = {
     ] as const) {
       row({
         benchmark: `wake from zero to first 200, ${runtime}, --prewarm 1 (p50 of 20, ms)`,
-        measured: `${warm.p50[runtime]!.toFixed(0)} ms`,
-        baseline: `${cold.p50[runtime]!.toFixed(0)} ms cold start (no pool)`,
-        ratio: warm.p50[runtime]! / cold.p50[runtime]!,
+        measured: `${warm.p50[runtime].toFixed(0)} ms`,
+        baseline: `${cold.p50[runtime].toFixed(0)} ms cold start (no pool)`,
+        ratio: warm.p50[runtime] / cold.p50[runtime],
         target: `≤ ${target} ms`,
-        pass: warm.p50[runtime]! <= target,
+        pass: warm.p50[runtime] <= target,
       });
     }
     row({
@@ -870,20 +890,25 @@ async function main(): Promise<number> {
   process.stderr.write(`protium bench (${QUICK ? 'quick' : 'full'}): ${names.join(', ')}\n`);
   for (const n of names) {
     process.stderr.write(`# ${n}\n`);
-    await benches[n]!();
+    await benches[n]();
   }
   const lines = [
     '| benchmark | measured | baseline (same run) | ratio | target | ok |',
     '| --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| ${r.benchmark} | ${r.measured} | ${r.baseline} | ${r.ratio === null ? '-' : r.ratio.toFixed(2)} | ${r.target} | ${r.pass === null ? '-' : r.pass ? 'yes' : 'no'} |`,
+        `| ${r.benchmark} | ${r.measured} | ${r.baseline} | ${r.ratio === null ? '-' : r.ratio.toFixed(2)} ` +
+        `| ${r.target} | ${r.pass === null ? '-' : r.pass ? 'yes' : 'no'} |`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   writeFileSync(
     join(ROOT, 'bench', 'results.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), quick: QUICK, cpus: (await import('node:os')).cpus().length, rows }, null, 2)}\n`,
+    JSON.stringify(
+      { date: new Date().toISOString(), quick: QUICK, cpus: (await import('node:os')).cpus().length, rows },
+      null,
+      2,
+    ) + '\n',
   );
   // Lost or failed requests fail the run (CI runs the soak); ratios and memory are reported, noise and all.
   const failed = rows.filter((r) => r.gate && r.pass === false);

@@ -19,6 +19,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { GetRecordsAnswer, PutRecordsAnswer, SeekAnswer } from '../src/streams/v3io-wire.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const args = process.argv.slice(2);
@@ -37,11 +38,11 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 
 /** A JSON POST over keep-alive connections (fetch costs more than the service under test). */
-function post(
+function post<T = unknown>(
   url: string,
   body: unknown,
   headers: Record<string, string> = {},
-): Promise<{ status: number; json: any }> {
+): Promise<{ status: number; json: T }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -56,7 +57,7 @@ function post(
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined });
+          resolve({ status: res.statusCode ?? 0, json: (text ? JSON.parse(text) : undefined) as T });
         });
         res.on('error', reject);
       },
@@ -109,8 +110,9 @@ async function startDashboard(dir: string): Promise<string> {
   }
 }
 
-async function v3io(url: string, path: string, fn: string, body: unknown): Promise<any> {
-  const r = await post(`${url}/v3io/${path}`, body, { 'x-v3io-function': fn });
+/** A call of the stream service; `T` is the answer of `fn` (v3io-wire.ts). */
+async function v3io<T>(url: string, path: string, fn: string, body: unknown): Promise<T> {
+  const r = await post<T>(`${url}/v3io/${path}`, body, { 'x-v3io-function': fn });
   if (r.status >= 300) throw new Error(`${fn} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
   return r.json;
 }
@@ -123,7 +125,7 @@ async function produce(url: string, path: string): Promise<void> {
     Array.from({ length: PRODUCERS }, async () => {
       for (let b = next++; b < batches; b = next++) {
         const n = Math.min(BATCH, N - b * BATCH);
-        const res = await v3io(url, path, 'PutRecords', {
+        const res = await v3io<PutRecordsAnswer>(url, path, 'PutRecords', {
           Records: Array.from({ length: n }, () => ({ Data: RECORD })),
         });
         if (res.FailedRecordCount) throw new Error(`${res.FailedRecordCount} records failed`);
@@ -137,9 +139,9 @@ async function readAll(url: string, path: string): Promise<void> {
   let total = 0;
   await Promise.all(
     Array.from({ length: SHARDS }, async (_, s) => {
-      let loc = (await v3io(url, `${path}${s}`, 'Seek', { Type: 'EARLIEST' })).Location;
+      let loc = (await v3io<SeekAnswer>(url, `${path}${s}`, 'Seek', { Type: 'EARLIEST' })).Location;
       while (total < N) {
-        const r = await v3io(url, `${path}${s}`, 'GetRecords', { Location: loc, Limit: 1000 });
+        const r = await v3io<GetRecordsAnswer>(url, `${path}${s}`, 'GetRecords', { Location: loc, Limit: 1000 });
         loc = r.NextLocation;
         total += r.Records.length;
         if (!r.Records.length) await sleep(1);
@@ -149,13 +151,14 @@ async function readAll(url: string, path: string): Promise<void> {
 }
 
 async function lag(url: string, stream: string): Promise<number> {
-  const r = await post(
+  // container+path → consumer group → shard → offsets
+  const r = await post<Record<string, Record<string, Record<string, { lag: number; current: number }>>>>(
     `${url}/api/v3io_streams/get_shard_lags`,
     { containerName: 'bench', streamPath: `/${stream}`, consumerGroup: 'g' },
     { 'x-nuclio-project-name': 'default' },
   );
   if (r.status !== 200) throw new Error(`get_shard_lags: ${r.status} ${JSON.stringify(r.json)}`);
-  const shards = Object.values(r.json[`bench/${stream}`].g as Record<string, { lag: number; current: number }>);
+  const shards = Object.values(r.json[`bench/${stream}`].g);
   return shards.reduce((n, s) => n + s.lag, 0) + (shards.reduce((n, s) => n + s.current, 0) < N ? 1 : 0);
 }
 
@@ -252,8 +255,10 @@ async function main(): Promise<void> {
       `| stream service: append (PutRecords, ${BATCH} per call, fsync'd) | ${f(r.append)} | - | - |`,
       `| stream service: read a backlog (GetRecords, 1000 per call, ${SHARDS} shards) | ${f(r.read)} | - | - |`,
       `| stream service: append + read side by side (raw baseline) | ${f(r.both)} | - | - |`,
-      `| nodejs function, 1 replica, to lag 0 | ${f(one)} | ${f(r.both)} raw append + read | ${(one / r.both).toFixed(2)} |`,
-      `| nodejs function, 2 replicas, to lag 0 | ${f(two)} | ${f(r.both)} raw append + read | ${(two / r.both).toFixed(2)} |`,
+      `| nodejs function, 1 replica, to lag 0 | ${f(one)} | ${f(r.both)} raw append + read ` +
+        `| ${(one / r.both).toFixed(2)} |`,
+      `| nodejs function, 2 replicas, to lag 0 | ${f(two)} | ${f(r.both)} raw append + read ` +
+        `| ${(two / r.both).toFixed(2)} |`,
       `| 2 replicas against 1 | ${f(two)} | ${f(one)} with 1 replica | ${(two / one).toFixed(2)} |`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -56,7 +56,7 @@ export function wrk(
       try {
         resolve(parseWrk(stdout));
       } catch (e) {
-        reject(e as Error);
+        reject(e instanceof Error ? e : new Error(String(e)));
       }
     });
   });

@@ -4,7 +4,10 @@ import { existsSync } from 'node:fs';
 
 const main = new URL('../dist/src/cli/main.js', import.meta.url);
 if (!existsSync(main)) {
-  process.stderr.write(`protium: the CLI is not built yet (no ${main.pathname}): run "npm run build" in ${new URL('..', import.meta.url).pathname}\n`);
+  process.stderr.write(
+    `protium: the CLI is not built yet (no ${main.pathname}): run "npm run build" ` +
+      `in ${new URL('..', import.meta.url).pathname}\n`,
+  );
   process.exit(1);
 }
 const { run } = await import(main.href);

@@ -25,8 +25,9 @@ walk(dist);
 const filters = process.argv.slice(2);
 // Suites that need servers or a container engine run when named (`npm run test:brokers`: test/brokers/
 // starts NATS, MQTT and RabbitMQ; `npm run test:containers`: test/containers/ needs the engine of
-// scripts/container-host.sh), not in every `npm test`.
-const NAMED_ONLY = ['test/brokers/', 'test/containers/'];
+// scripts/container-host.sh; `npm run test:kube-cluster`: test/kube-cluster/ needs a real cluster), not in every
+// `npm test`.
+const NAMED_ONLY = ['test/brokers/', 'test/containers/', 'test/kube-cluster/'];
 const selected = files
   .filter((f) =>
     filters.length
@@ -75,7 +76,8 @@ if (skips.length) {
   const lines = skips.map((s) => `  - ${relative(dist, s.file) || '?'}: ${s.name} — ${s.reason}`);
   if (failOnSkip) {
     console.error(
-      `\n${skips.length} test(s) skipped, and skips fail this run (PROTIUM_FAIL_ON_SKIP=1 or CI is set):\n${lines.join('\n')}`,
+      `\n${skips.length} test(s) skipped, and skips fail this run (PROTIUM_FAIL_ON_SKIP=1 or CI is ` +
+        `set):\n${lines.join('\n')}`,
     );
     if (status === 0) status = 1;
   } else {

@@ -9,7 +9,9 @@ export default async function* skipReporter(source) {
       event.data.skip !== false
     ) {
       const { file, name, skip } = event.data;
-      yield `${JSON.stringify({ file: file ?? '', name, reason: typeof skip === 'string' ? skip : '(no reason given)' })}\n`;
+      yield (
+        JSON.stringify({ file: file ?? '', name, reason: typeof skip === 'string' ? skip : '(no reason given)' }) + '\n'
+      );
     }
   }
 }

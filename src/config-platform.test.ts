@@ -38,6 +38,8 @@ describe('loadConfig(): --platform, --docker-host, --base-image', () => {
         baseImage: 'registry.example:5000/team/node@sha256:abc',
       },
     ],
+    [{ platform: 'kube' }, {}, { kind: 'kube' }],
+    [{}, { PROTIUM_PLATFORM: 'kube', DOCKER_HOST: 'not a url' }, { kind: 'kube' }],
   ] as const) {
     it(`${JSON.stringify(raw)} ${JSON.stringify(env)} → ${JSON.stringify(want)}`, () => {
       assert.deepEqual(loadConfig(raw, env).platform, want);
@@ -45,7 +47,7 @@ describe('loadConfig(): --platform, --docker-host, --base-image', () => {
   }
 
   for (const [raw, flag] of [
-    [{ platform: 'kubernetes' }, /--platform must be local or docker, got "kubernetes"/],
+    [{ platform: 'kubernetes' }, /--platform must be local, docker or kube, got "kubernetes"/],
     [
       { platform: 'docker', dockerHost: '/var/run/docker.sock' },
       /--docker-host must be a unix:\/\/.*got "\/var\/run\/docker.sock"/,
@@ -64,4 +66,40 @@ describe('loadConfig(): --platform, --docker-host, --base-image', () => {
   it('the local platform ignores a DOCKER_HOST it does not use', () => {
     assert.deepEqual(loadConfig({}, { DOCKER_HOST: 'not a url' }).platform, { kind: 'local' });
   });
+});
+
+describe('loadConfig(): --kube-dashboard-url', () => {
+  for (const [raw, env, want] of [
+    [{}, {}, undefined],
+    [
+      { kubeDashboardUrl: 'http://protium-dashboard.protium.svc:8070' },
+      {},
+      'http://protium-dashboard.protium.svc:8070',
+    ],
+    [{}, { PROTIUM_KUBE_DASHBOARD_URL: 'https://dash.example.com/' }, 'https://dash.example.com'],
+    [
+      { kubeDashboardUrl: 'http://10.0.0.5:8070' },
+      { PROTIUM_KUBE_DASHBOARD_URL: 'http://other:1' },
+      'http://10.0.0.5:8070',
+    ],
+  ] as const) {
+    it(`${JSON.stringify(raw)} ${JSON.stringify(env)} → ${want}`, () => {
+      assert.equal(loadConfig({ platform: 'kube', ...raw }, env).kube.dashboardUrl, want);
+    });
+  }
+  for (const bad of [
+    'protium-dashboard:8070',
+    'ftp://x',
+    'http://x/api',
+    'http://u:p@x',
+    'http://x?a=1',
+    'http://x#f',
+    '',
+  ]) {
+    it(`refuses ${JSON.stringify(bad)}`, () =>
+      assert.throws(
+        () => loadConfig({ platform: 'kube', kubeDashboardUrl: bad }, { PROTIUM_KUBE_DASHBOARD_URL: bad || 'x' }),
+        (e: Error) => e instanceof ConfigError && /--kube-dashboard-url must be an http\(s\) URL/.test(e.message),
+      ));
+  }
 });

@@ -291,7 +291,7 @@ describe('loadConfig', () => {
   ];
   for (const [raw, flag] of badSourceLimits) {
     it(`loadConfig() rejects ${JSON.stringify(raw)} with a ConfigError naming ${flag} and the value`, () => {
-      const value = Object.values(raw)[0]!;
+      const value = Object.values(raw)[0] as string;
       assert.throws(
         () => loadConfig(raw, {}),
         (e: unknown) => e instanceof ConfigError && e.message.includes(flag) && e.message.includes(value),

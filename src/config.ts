@@ -53,7 +53,10 @@ export interface Config {
   connectionLimits: ConnectionLimits;
   /** Where replicas run (--platform): processes on this machine, or containers of a Docker Engine API. */
   platform: PlatformConfig;
-  /** The kube platform's cluster, namespace and processor image (--kubeconfig, --kube-namespace, --kube-processor-image). */
+  /**
+   * The kube platform's cluster, namespace and processor image (--kubeconfig, --kube-namespace,
+   * --kube-processor-image).
+   */
   kube: KubePlatformConfig;
   /** Generic processors kept started for replicas to take, e.g. on a wake from zero (--prewarm; 0: none). */
   prewarm: number;
@@ -64,11 +67,14 @@ export interface KubePlatformConfig {
   kubeconfig?: string;
   namespace?: string;
   processorImage: string;
+  /** The dashboard's URL as pods reach it (--kube-dashboard-url); default: its Service in a pod, else its own URL. */
+  dashboardUrl?: string;
 }
 
-/** The platform replicas run on (--platform, --docker-host, --base-image). */
+/** The platform replicas run on (--platform, --docker-host, --base-image; kube's settings are Config.kube). */
 export type PlatformConfig =
   | { kind: 'local' }
+  | { kind: 'kube' }
   /** `dockerHost`: the engine's URL (unix:///…, tcp://…); `baseImage`: what the processor image is built FROM. */
   | { kind: 'docker'; dockerHost: string; baseImage: string };
 
@@ -106,6 +112,7 @@ export interface RawOptions {
   kubeconfig?: string;
   kubeNamespace?: string;
   kubeProcessorImage?: string;
+  kubeDashboardUrl?: string;
   prewarm?: string;
 }
 
@@ -135,6 +142,7 @@ export const ENV_NAMES: Record<keyof RawOptions, string> = {
   kubeconfig: 'PROTIUM_KUBECONFIG',
   kubeNamespace: 'PROTIUM_KUBE_NAMESPACE',
   kubeProcessorImage: 'PROTIUM_KUBE_PROCESSOR_IMAGE',
+  kubeDashboardUrl: 'PROTIUM_KUBE_DASHBOARD_URL',
   prewarm: 'PROTIUM_PREWARM',
 };
 
@@ -189,7 +197,8 @@ function parseInterpreters(entries: string[]): Record<string, string> {
     const path = i > 0 ? entry.slice(i + 1).trim() : '';
     if (!/^python:3\.\d+$/.test(runtime) || !path) {
       throw new ConfigError(
-        `--runtime-interpreter must be python:3.X=PATH (e.g. python:3.9=/usr/bin/python3.9; nodejs functions run in the processor's own Node.js), got "${entry}"`,
+        `--runtime-interpreter must be python:3.X=PATH (e.g. python:3.9=/usr/bin/python3.9; nodejs functions ` +
+          `run in the processor's own Node.js), got "${entry}"`,
       );
     }
     out[runtime] = path;
@@ -257,7 +266,8 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
   };
   if (connectionLimits.requestTimeoutMs < connectionLimits.headersTimeoutMs) {
     throw new ConfigError(
-      `--request-timeout (${pick('requestTimeout') ?? DEFAULTS.requestTimeout}) must be at least --headers-timeout (${pick('headersTimeout') ?? DEFAULTS.headersTimeout}): it covers the headers and the body`,
+      `--request-timeout (${pick('requestTimeout') ?? DEFAULTS.requestTimeout}) must be at least ` +
+        `--headers-timeout (${pick('headersTimeout') ?? DEFAULTS.headersTimeout}): it covers the headers and the body`,
     );
   }
   const kubeNamespace = pick('kubeNamespace');
@@ -270,6 +280,7 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
     ...(pick('kubeconfig') ? { kubeconfig: resolve(pick('kubeconfig')!) } : {}),
     ...(kubeNamespace ? { namespace: kubeNamespace } : {}),
     processorImage: pick('kubeProcessorImage') ?? DEFAULTS.kubeProcessorImage,
+    ...(pick('kubeDashboardUrl') !== undefined ? { dashboardUrl: parseDashboardUrl(pick('kubeDashboardUrl')!) } : {}),
   };
   const dataDir = pick('dataDir') ?? DEFAULTS.dataDir;
   if (!dataDir.trim()) throw new ConfigError('--data-dir must not be empty');
@@ -315,8 +326,8 @@ function parsePrewarm(value: string): number {
 
 /** The platform flags; the docker host is checked for its form only (the engine is asked at start). */
 function parsePlatform(kind: string, dockerHost: string, baseImage: string): PlatformConfig {
-  if (kind === 'local') return { kind };
-  if (kind !== 'docker') throw new ConfigError(`--platform must be local or docker, got "${kind}"`);
+  if (kind === 'local' || kind === 'kube') return { kind };
+  if (kind !== 'docker') throw new ConfigError(`--platform must be local, docker or kube, got "${kind}"`);
   if (!/^(unix|tcp|http|https):\/\/./.test(dockerHost)) {
     throw new ConfigError(
       `--docker-host must be a unix://, tcp://, http:// or https:// URL (e.g. unix:///var/run/docker.sock), got "${dockerHost}"`,
@@ -327,4 +338,27 @@ function parsePlatform(kind: string, dockerHost: string, baseImage: string): Pla
     throw new ConfigError(`--base-image must be an image reference such as node:20-bookworm-slim, got "${baseImage}"`);
   }
   return { kind, dockerHost, baseImage };
+}
+
+/** --kube-dashboard-url: an http(s) URL with no path, query or credentials (pods append /api/artifacts/<id>). */
+function parseDashboardUrl(raw: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (
+    !url ||
+    !/^https?:$/.test(url.protocol) ||
+    url.username ||
+    url.password ||
+    (url.pathname !== '/' && url.pathname !== '') ||
+    url.search ||
+    url.hash
+  )
+    throw new ConfigError(
+      `--kube-dashboard-url must be an http(s) URL of the dashboard without a path, e.g. http://protium-dashboard.protium.svc:8070, got "${raw}"`,
+    );
+  return url.origin;
 }

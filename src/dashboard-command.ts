@@ -37,7 +37,8 @@ export function addDashboardOptions(cmd: Command): Command {
     )
     .option(
       '--auth-token-file <file>',
-      `require "Authorization: Bearer <token>" on every route but /api/versions and the web UI's files, /v3io included (env ${ENV_NAMES.authTokenFile})`,
+      `require "Authorization: Bearer <token>" on every route but /api/versions and the web UI's files, /v3io ` +
+        `included (env ${ENV_NAMES.authTokenFile})`,
     )
     .option(
       '--source-root <dir>',
@@ -46,60 +47,80 @@ export function addDashboardOptions(cmd: Command): Command {
     )
     .option(
       '--runtime-interpreter <runtime=path>',
-      `interpreter of a python runtime version, e.g. python:3.9=/usr/bin/python3.9, repeatable (env ${ENV_NAMES.runtimeInterpreter}, comma-separated)`,
+      `interpreter of a python runtime version, e.g. python:3.9=/usr/bin/python3.9, repeatable ` +
+        `(env ${ENV_NAMES.runtimeInterpreter}, comma-separated)`,
       collect,
     )
     .option(
       '--sandbox <kind>',
-      `run replicas and build commands in a bubblewrap sandbox: none or bwrap (env ${ENV_NAMES.sandbox}, default ${DEFAULTS.sandbox})`,
+      `run replicas and build commands in a bubblewrap sandbox: none or bwrap (env ${ENV_NAMES.sandbox}, ` +
+        `default ${DEFAULTS.sandbox})`,
     )
     .option(
       '--max-source-size <size>',
-      `bound of a function's source once fetched: archive expanded, folder copied, download (env ${ENV_NAMES.maxSourceSize}, default ${DEFAULTS.maxSourceSize})`,
+      `bound of a function's source once fetched: archive expanded, folder copied, download ` +
+        `(env ${ENV_NAMES.maxSourceSize}, default ${DEFAULTS.maxSourceSize})`,
     )
     .option(
       '--max-source-files <n>',
-      `bound of the files and folders in a function's source (env ${ENV_NAMES.maxSourceFiles}, default ${DEFAULTS.maxSourceFiles})`,
+      `bound of the files and folders in a function's source (env ${ENV_NAMES.maxSourceFiles}, ` +
+        `default ${DEFAULTS.maxSourceFiles})`,
     )
     .option(
       '--max-connections <n>',
-      `connections open at once per listener (dashboard, gateways, each function port); slow clients make room for new ones (env ${ENV_NAMES.maxConnections}, default ${DEFAULTS.maxConnections})`,
+      `connections open at once per listener (dashboard, gateways, each function port); slow clients make room ` +
+        `for new ones (env ${ENV_NAMES.maxConnections}, default ${DEFAULTS.maxConnections})`,
     )
     .option(
       '--headers-timeout <duration>',
-      `a client must send a request's headers within this (env ${ENV_NAMES.headersTimeout}, default ${DEFAULTS.headersTimeout})`,
+      `a client must send a request's headers within this (env ${ENV_NAMES.headersTimeout}, ` +
+        `default ${DEFAULTS.headersTimeout})`,
     )
     .option(
       '--request-timeout <duration>',
-      `a client must send a whole request, headers and body, within this (env ${ENV_NAMES.requestTimeout}, default ${DEFAULTS.requestTimeout})`,
+      `a client must send a whole request, headers and body, within this (env ${ENV_NAMES.requestTimeout}, ` +
+        `default ${DEFAULTS.requestTimeout})`,
     )
     .option(
       '--platform <kind>',
-      `where replicas run: local (processes on this machine) or docker (containers of a Docker or Podman engine) (env ${ENV_NAMES.platform}, default ${DEFAULTS.platform})`,
+      'where replicas run: local (processes on this machine), docker (containers of a Docker or Podman engine) ' +
+        `or kube (pods of a Kubernetes cluster) (env ${ENV_NAMES.platform}, default ${DEFAULTS.platform})`,
     )
     .option(
       '--docker-host <url>',
-      `the container engine of --platform docker (env ${ENV_NAMES.dockerHost}, else DOCKER_HOST, default ${DEFAULTS.dockerHost})`,
+      `the container engine of --platform docker (env ${ENV_NAMES.dockerHost}, else DOCKER_HOST, default ` +
+        `${DEFAULTS.dockerHost})`,
     )
     .option(
       '--base-image <image>',
-      `the image the processor image is built from, with node on PATH (env ${ENV_NAMES.baseImage}, default ${DEFAULTS.baseImage})`,
+      `the image the processor image is built from, with node on PATH (env ${ENV_NAMES.baseImage}, default ` +
+        `${DEFAULTS.baseImage})`,
     )
     .option(
       '--kubeconfig <path>',
-      `the cluster of --platform kube (env ${ENV_NAMES.kubeconfig}; default: in-cluster in a pod, else KUBECONFIG, else ~/.kube/config)`,
+      `the cluster of --platform kube (env ${ENV_NAMES.kubeconfig}; default: in-cluster in a pod, else KUBECONFIG, ` +
+        `else ~/.kube/config)`,
     )
     .option(
       '--kube-namespace <ns>',
-      `the namespace functions run in on --platform kube (env ${ENV_NAMES.kubeNamespace}; default: the dashboard's own)`,
+      `the namespace functions run in on --platform kube (env ${ENV_NAMES.kubeNamespace}; default: the dashboard's ` +
+        `own)`,
     )
     .option(
       '--kube-processor-image <image>',
-      `the processor image pods of --platform kube run (env ${ENV_NAMES.kubeProcessorImage}, default ${DEFAULTS.kubeProcessorImage})`,
+      `the processor image pods of --platform kube run (env ${ENV_NAMES.kubeProcessorImage}, default ` +
+        `${DEFAULTS.kubeProcessorImage})`,
+    )
+    .option(
+      '--kube-dashboard-url <url>',
+      'the dashboard as pods of --platform kube reach it, for artifacts and streams ' +
+        `(env ${ENV_NAMES.kubeDashboardUrl}; default: its Service when the dashboard runs in a pod, else its own URL)`,
     )
     .option(
       '--prewarm <n>',
-      `generic processors kept started, so that a function waking from zero (or scaling up) skips starting one; 0 to 16, about 75 MB each with its python worker, not with --sandbox bwrap (env ${ENV_NAMES.prewarm}, default ${DEFAULTS.prewarm})`,
+      'generic processors kept started, so that a function waking from zero (or scaling up) skips starting one; ' +
+        '0 to 16, about 75 MB each with its python worker, not with --sandbox bwrap ' +
+        `(env ${ENV_NAMES.prewarm}, default ${DEFAULTS.prewarm})`,
     )
     .option('--log-level <level>', `dashboard log level (env ${ENV_NAMES.logLevel}, default ${DEFAULTS.logLevel})`);
 }

@@ -40,6 +40,9 @@ import { baseReplicaEnv, LocalPlatform } from './platform/local/local-platform.j
 import { Interpreters } from './platform/local/interpreters.js';
 import { findBwrap, homeFoldersToKeep } from './platform/local/sandbox.js';
 import { DockerPlatform } from './platform/docker/docker-platform.js';
+import { dashboardServiceUrl } from './platform/kube/kube-defaults.js';
+import type { KubePlatform } from './platform/kube/kube-platform.js';
+import { deriveKey, loadOrCreateSecret } from './api/persisted-secret.js';
 import type { Platform } from './platform/platform.js';
 import { StreamService } from './streams/stream-service.js';
 import { DEFAULT_PROJECT } from './resources/types.js';
@@ -75,7 +78,8 @@ function ensureWritable(dir: string): void {
     rmSync(probe);
   } catch (e) {
     throw new StartupError(
-      `The data directory ${dir} is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another with --data-dir`,
+      `The data directory ${dir} is not writable ` +
+        `(${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another with --data-dir`,
     );
   }
 }
@@ -153,9 +157,25 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   const layout = dataLayout(config.dataDir);
   for (const dir of [layout.artifacts, layout.logs, layout.run]) mkdirSync(dir, { recursive: true });
   const authToken = readSecretFile(config.authTokenFile, 'auth token');
+  // On a cluster, credentials written into a function's objects must outlive this process (a pod may start
+  // days later, and a credential that changed at every start would roll every function over): they are
+  // derived from a secret kept in the data dir.
+  let lasting: Buffer | undefined;
+  if (config.platform.kind === 'kube') {
+    try {
+      lasting = loadOrCreateSecret(join(config.dataDir, 'kube-secret'));
+    } catch (e) {
+      throw new StartupError((e as Error).message);
+    }
+  }
   // With a token, replicas whose v3ioStream triggers read this dashboard's stream service get a credential
-  // of their own, good for /v3io only and new on every start — never the dashboard's token.
-  const credentials = authToken ? { token: authToken, streamToken: randomBytes(32).toString('base64url') } : undefined;
+  // of their own, good for /v3io only and new on every start (lasting on a cluster) — never the dashboard's token.
+  const credentials = authToken
+    ? {
+        token: authToken,
+        streamToken: (lasting ? deriveKey(lasting, 'stream-token') : randomBytes(32)).toString('base64url'),
+      }
+    : undefined;
   const accessKeys = readAccessKeys(config.accessKeysFile);
   const interpreters = new Interpreters(config.runtimeInterpreters);
   const confinement = chooseConfinement(config, interpreters.python('python').path);
@@ -228,7 +248,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     // not share this disk (containers) has them fetch GET /api/artifacts/<id>.
     const archived = {
       archives: new ArtifactArchives((id) => artifacts.dirOf(id), layout.archives),
-      tokens: new ArtifactTokens(),
+      tokens: new ArtifactTokens(lasting ? deriveKey(lasting, 'artifact-tokens') : undefined),
     };
     let api: FastifyInstance | undefined;
     let replicaListener: ReplicaListener | undefined;
@@ -241,6 +261,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     const packageManagers = currentPackageManagerConfig();
     let platform: Platform & { externalAddresses(): string[] };
     let docker: DockerPlatform | undefined;
+    let kube: KubePlatform | undefined;
     if (config.platform.kind === 'docker') {
       try {
         docker = await DockerPlatform.start({
@@ -268,6 +289,44 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
         throw new StartupError((e as Error).message);
       }
       platform = docker;
+    } else if (config.platform.kind === 'kube') {
+      try {
+        // Loaded only here: the Kubernetes client is hundreds of modules, which the ESM loader opens at
+        // once — a cost (and, under a low descriptor limit, an EMFILE) every other dashboard need not pay.
+        const { loadKubeConfig } = await import('./platform/kube/kube-connection.js');
+        const { KubePlatform } = await import('./platform/kube/kube-platform.js');
+        const cluster = loadKubeConfig({
+          ...(config.kube.kubeconfig ? { kubeconfig: config.kube.kubeconfig } : {}),
+          ...(config.kube.namespace ? { namespace: config.kube.namespace } : {}),
+        });
+        // Pods fetch artifacts (and read streams) from the dashboard: its Service when it runs in the
+        // cluster (deploy/kubernetes/), else its own URL unless --kube-dashboard-url says otherwise.
+        const podUrl =
+          config.kube.dashboardUrl ?? (cluster.podNamespace ? dashboardServiceUrl(cluster.podNamespace) : undefined);
+        kube = await KubePlatform.start({
+          kubeConfig: cluster.kubeConfig,
+          namespace: cluster.namespace,
+          processorImage: config.kube.processorImage,
+          dashboard: {
+            url: () => podUrl ?? apiUrl,
+            ...(credentials ? { replicaToken: credentials.streamToken } : {}),
+          },
+          artifacts: {
+            digest: async (id) => (await archived.archives.archive(id))?.digest,
+            token: (id) => archived.tokens.issueLasting(id),
+          },
+          ...(config.externalIps ? { externalIps: config.externalIps } : {}),
+          connectionLimits: config.connectionLimits,
+          log: log.child({ component: 'platform' }),
+        });
+        log.info(
+          { namespace: cluster.namespace, source: cluster.source, processorImage: config.kube.processorImage },
+          'running functions on Kubernetes',
+        );
+      } catch (e) {
+        throw new StartupError(`Failed to start the Kubernetes platform: ${(e as Error).message}`);
+      }
+      platform = kube;
     } else {
       platform = new LocalPlatform({
         interpreters,
@@ -310,18 +369,24 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       platform,
       log: log.child({ component: 'function-controller' }),
       buildLogs,
-      ...(docker ? {} : { runtimeNote: (runtime: string | undefined) => interpreters.note(runtime) }),
+      ...(docker || kube ? {} : { runtimeNote: (runtime: string | undefined) => interpreters.note(runtime) }),
       onRemoved: () => collector?.schedule(),
       onDeployEnded: () => collector?.schedule(),
     });
     steps.controller = () => controller.stop();
     collector = new ArtifactCollector({
       store,
-      collect: (keep) => artifacts.collect(keep),
+      // On a cluster the archives pods fetch are the only copies platform code keeps besides the artifact:
+      // those of collected artifacts go with them (the docker platform prunes its own with its volumes).
+      collect: async (keep) => {
+        const removed = await artifacts.collect(keep);
+        if (kube) await archived.archives.pruneCollected();
+        return removed;
+      },
       inUse: async () => [...(await platform.artifactsInUse()), ...controller.pinnedArtifacts()],
       log: log.child({ component: 'artifact-collector' }),
     });
-    steps.collector = () => collector!.stop();
+    steps.collector = () => collector.stop();
     // What the platform reports on its own: status to the store (through the controller), new versions
     // and removals to the invoker's pools, stopped replicas to the artifact collector.
     platform.subscribe((e) => {
@@ -384,10 +449,12 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE')
         throw new StartupError(
-          `Port ${config.gatewayListen.port} on ${config.gatewayListen.host} is already in use (--gateway-listen-addr): stop the other program or choose another address`,
+          `Port ${config.gatewayListen.port} on ${config.gatewayListen.host} is already in use ` +
+            `(--gateway-listen-addr): stop the other program or choose another address`,
         );
       throw new StartupError(
-        `Cannot listen on ${config.gatewayListen.host}:${config.gatewayListen.port} (--gateway-listen-addr): ${(e as Error).message}`,
+        `Cannot listen on ${config.gatewayListen.host}:${config.gatewayListen.port} ` +
+          `(--gateway-listen-addr): ${(e as Error).message}`,
       );
     }
     const show = (h: string, p: number) => {

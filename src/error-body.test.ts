@@ -154,13 +154,13 @@ describe('renderError() (error-body.ts)', () => {
         c.on('error', reject);
       });
       const [head, body] = text.split('\r\n\r\n');
-      const lines = head!.split('\r\n');
+      const lines = head.split('\r\n');
       assert.equal(lines[0], 'HTTP/1.1 503 Service Unavailable');
       assert.ok(lines.includes('content-type: application/json'));
       assert.ok(lines.includes('x-protium-internal: true'));
       assert.ok(lines.includes('connection: close'));
-      assert.ok(lines.includes(`content-length: ${Buffer.byteLength(body!)}`));
-      assert.deepEqual(JSON.parse(body!), {
+      assert.ok(lines.includes(`content-length: ${Buffer.byteLength(body)}`));
+      assert.deepEqual(JSON.parse(body), {
         error: 'Function f is disabled (spec.disable)',
         code: 'FUNCTION_DISABLED',
       });

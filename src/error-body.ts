@@ -5,7 +5,7 @@
  * here — store refusals, Fastify's own errors, a full disk, anything unexpected — and every answer has one
  * shape (hono's HTTPException with one errorHandler):
  *
- *   status from the catalogue; `Content-Type: application/json` exactly (spec §15: clients compare it);
+ *   status from the catalogue; `Content-Type: application/json` exactly (Nuclio's clients compare it literally);
  *   `X-Protium-Internal: true` (the dashboard's own answer, not a function's: faas-provider's
  *   X-OpenFaaS-Internal); the error's own headers (a challenge); body
  *   `{"error": "<message>", "field"?: "<field>", "code": "<CODE>"}` and a newline, as Go's encoder writes.
@@ -123,7 +123,10 @@ export function sendError(res: ServerResponse, err: unknown, extraHeaders: Recor
   return answer;
 }
 
-/** Answers `err` on a raw socket whose request was never read (a function port refusing a held connection), and closes it. */
+/**
+ * Answers `err` on a raw socket whose request was never read (a function port refusing a held connection), and closes
+ * it.
+ */
 export function refuseSocket(socket: Socket, err: unknown): void {
   const answer = renderError(err);
   const head = [`HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? 'Error'}`];

@@ -19,8 +19,8 @@ function readmeTable(): Map<string, number> {
   for (const line of text.slice(start, end < 0 ? undefined : end).split('\n')) {
     const m = /^\| `([A-Z0-9_]+)` \| (\d{3}) \|/.exec(line);
     if (!m) continue;
-    assert.ok(!rows.has(m[1]!), `${m[1]} is listed twice`);
-    rows.set(m[1]!, Number(m[2]));
+    assert.ok(!rows.has(m[1]), `${m[1]} is listed twice`);
+    rows.set(m[1], Number(m[2]));
   }
   return rows;
 }
@@ -85,7 +85,8 @@ describe('error catalogue (errors.ts)', () => {
       'FUNCTION_USED_BY_API_GATEWAYS',
       [['a', 'b']],
       412,
-      'Function is used by api gateways: a, b (send X-Nuclio-Delete-Function-With-API-Gateways: true to delete them too)',
+      'Function is used by api gateways: a, b (send X-Nuclio-Delete-Function-With-API-Gateways: true to delete ' +
+        'them too)',
     ],
     ['PROJECT_NOT_FOUND', [], 404, 'Project not found'],
     [

@@ -3,7 +3,7 @@
  * the invocation path, the API gateway listener and the function ports — has a stable code here, the HTTP
  * status it answers with and the template of its message. Code throws `apiError(CODE, ...args)`, callers
  * test `e.code`, and one renderer (`error-body.ts`) turns any error into the one JSON shape
- * `{"error": "<message>", "field"?: "...", "code": "<CODE>"}` (spec §5 names `error`; `field` and `code`
+ * `{"error": "<message>", "field"?: "...", "code": "<CODE>"}` (Nuclio's body names `error`; `field` and `code`
  * are Protium's additions). README.md lists the catalogue (`## Errors`); a test keeps the two in sync.
  *
  * Messages follow Nuclio's wording where clients match substrings of them (`Function not found`,
@@ -132,7 +132,8 @@ export const ERRORS = {
   DESIRED_STATE_UNSUPPORTED: {
     status: 400,
     message: (desired: unknown) =>
-      `Unsupported desired state in patch request: ${typeof desired === 'string' ? desired : JSON.stringify(desired)} (supported: ready, scaledToZero)`,
+      `Unsupported desired state in patch ` +
+      `request: ${typeof desired === 'string' ? desired : JSON.stringify(desired)} (supported: ready, scaledToZero)`,
   },
   REPLICA_OF_OTHER_FUNCTION: {
     status: 400,
@@ -156,7 +157,8 @@ export const ERRORS = {
   INVALID_INVOKE_TIMEOUT: {
     status: 400,
     message: (got: string) =>
-      `Invalid invoke timeout: X-Nuclio-Invoke-Timeout must be a duration such as "5s", got ${JSON.stringify(got.slice(0, 40))}`,
+      `Invalid invoke timeout: X-Nuclio-Invoke-Timeout must be a duration such as "5s", ` +
+      `got ${JSON.stringify(got.slice(0, 40))}`,
   },
   INVALID_INVOKE_URL: {
     status: 400,
@@ -199,7 +201,8 @@ export const ERRORS = {
   GATEWAY_FUNCTION_NOT_RUNNING: {
     status: 503,
     message: (fn: string) =>
-      `The gateway's function ${fn} is not running (it does not exist, is still being deployed for the first time, or failed to deploy)`,
+      `The gateway's function ${fn} is not running (it does not exist, is still being deployed for the first ` +
+      `time, or failed to deploy)`,
   },
   GATEWAY_UPSTREAM_FAILED: {
     status: 502,
@@ -210,7 +213,8 @@ export const ERRORS = {
   FUNCTION_BUSY: {
     status: 503,
     message: (fn: string, limit?: number) =>
-      `Function ${fn} has too many connections waiting for a replica${limit === undefined ? '' : ` (${limit})`}; try again`,
+      `Function ${fn} has too many connections waiting for a ` +
+      `replica${limit === undefined ? '' : ` (${limit})`}; try again`,
   },
   FUNCTION_NO_REPLICA: {
     status: 503,
@@ -235,7 +239,8 @@ export const ERRORS = {
     status: 412,
     message: (what: 'functions' | 'api gateways', list: readonly string[]) =>
       what === 'functions'
-        ? `Project contains functions: ${names(list)} (delete them first, or send X-Nuclio-Delete-Project-Strategy: cascading)`
+        ? `Project contains functions: ${names(list)} (delete them first, or send ` +
+          `X-Nuclio-Delete-Project-Strategy: cascading)`
         : `Project contains api gateways: ${names(list)}`,
   },
   PROJECT_FUNCTIONS_IN_USE: {
@@ -258,7 +263,8 @@ export const ERRORS = {
   API_GATEWAY_ROUTE_TAKEN: {
     status: 409,
     message: (host: string, path: string, other: string) =>
-      `Host ${JSON.stringify(host)} and path ${JSON.stringify(path)} are already used by api gateway ${JSON.stringify(other)}`,
+      `Host ${JSON.stringify(host)} and path ${JSON.stringify(path)} are already used by api ` +
+      `gateway ${JSON.stringify(other)}`,
   },
   API_GATEWAY_NAME_MISMATCH: {
     status: 400,
@@ -299,7 +305,8 @@ export const ERRORS = {
   STREAM_NOT_FOUND: {
     status: 404,
     message: (stream: string) =>
-      `Stream ${stream} does not exist (create it with a POST to /v3io/${stream}/ and header X-v3io-function: CreateStream)`,
+      `Stream ${stream} does not exist (create it with a POST to /v3io/${stream}/ and header X-v3io-function: ` +
+      `CreateStream)`,
   },
   SHARD_NOT_FOUND: {
     status: 400,
@@ -309,12 +316,14 @@ export const ERRORS = {
   SEQUENCE_NOT_FOUND: {
     status: 400,
     message: (seq: number, shard: number, stream: string, held: string, next: number) =>
-      `Sequence number ${seq} does not exist in shard ${shard} of stream ${stream}: ${held}, and ${next} is the next to be written`,
+      `Sequence number ${seq} does not exist in shard ${shard} of stream ${stream}: ${held}, and ${next} is the ` +
+      `next to be written`,
   },
   LOCATION_BEYOND_END: {
     status: 400,
     message: (shard: number, stream: string, seq: number, last: number) =>
-      `Location is beyond the end of shard ${shard} of stream ${stream} (sequence number ${seq}, the last is ${last}): seek again`,
+      `Location is beyond the end of shard ${shard} of stream ${stream} (sequence number ${seq}, the last ` +
+      `is ${last}): seek again`,
   },
   COMMIT_BEYOND_END: {
     status: 400,
@@ -324,7 +333,8 @@ export const ERRORS = {
   SHARD_NOT_OWNED: {
     status: 409,
     message: (member: string, shard: number, stream: string, group: string) =>
-      `Member ${member} does not own shard ${shard} of stream ${stream} in consumer group ${group} (it was reassigned or the member's session expired): the commit is refused`,
+      `Member ${member} does not own shard ${shard} of stream ${stream} in consumer group ${group} (it was ` +
+      `reassigned or the member's session expired): the commit is refused`,
   },
 } as const satisfies Record<string, ErrorSpec>;
 
@@ -363,7 +373,9 @@ export function apiError<C extends ErrorCode>(code: C, ...args: ErrorArgs<C>): A
   return new ApiError(code, args);
 }
 
-/** A field-level validation failure (INVALID_FIELD): names the field; the message states the rule and quotes the value. */
+/**
+ * A field-level validation failure (INVALID_FIELD): names the field; the message states the rule and quotes the value.
+ */
 export function fieldError(field: string, message: string): ApiError {
   return new ApiError('INVALID_FIELD', [field, message]);
 }

@@ -22,7 +22,8 @@ export const DOCS_PREFIX = '/api/docs';
 export const OPENAPI_PATH = '/api/openapi.json';
 
 const CSP =
-  "default-src 'self'; base-uri 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; frame-ancestors 'self'; form-action 'self'";
+  "default-src 'self'; base-uri 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; " +
+  "object-src 'none'; frame-ancestors 'self'; form-action 'self'";
 
 /**
  * Registers the generator, the viewer and the document's route. Call before `installAuth`: the viewer's
@@ -42,7 +43,8 @@ export function installApiDocs(app: FastifyInstance): void {
         title: 'Protium dashboard API',
         version: versionInfo().label,
         description:
-          'The HTTP API of the Nuclio dashboard, as Protium serves it. Generated from the routes\' schemas, which also validate every request. Errors are `{"error", "field"?, "code"}` with a stable code (README "Errors").',
+          "The HTTP API of the Nuclio dashboard, as Protium serves it. Generated from the routes' schemas, which " +
+          'also validate every request. Errors are `{"error", "field"?, "code"}` with a stable code (README "Errors").',
       },
       tags: TAGS.map((t) => ({ ...t })),
       components: { securitySchemes: structuredClone(SECURITY_SCHEMES) as never },
@@ -50,7 +52,9 @@ export function installApiDocs(app: FastifyInstance): void {
       security: [{ dashboardToken: [] }, {}],
     },
     // Shared schemas are named by their $id in components.schemas (not def-0, def-1…).
-    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, i) => String((json.$id as string | undefined) ?? `def-${i}`),
+    },
     // A wildcard route (`/v3io/*`) is one path parameter, named for what it holds.
     transform: ({ schema, url }) => {
       if (!url.endsWith('*') || !schema?.params) return { schema, url };

@@ -28,8 +28,19 @@ describe('ArtifactTokens', () => {
     const t = tokens.issue(A, 60_000, now);
     const [exp, mac] = t.split('.');
     assert.equal(tokens.verify(A, `${Number(exp) + 10_000_000}.${mac}`, now), false);
-    assert.equal(tokens.verify(A, `${exp}.${mac!.slice(0, -1)}${mac!.endsWith('A') ? 'B' : 'A'}`, now), false);
+    assert.equal(tokens.verify(A, `${exp}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`, now), false);
     for (const bad of ['', '.', `${exp}.`, `.${mac}`, `${exp}.${mac}.x`, `x${t}`, 'Bearer x'])
       assert.equal(tokens.verify(A, bad, now), false, bad);
+  });
+
+  it('a lasting token is the same at every issue, opens its artifact only, and survives a restart with the same key', () => {
+    const key = Buffer.alloc(32, 3);
+    const before = new ArtifactTokens(key);
+    const t = before.issueLasting(A);
+    assert.equal(before.issueLasting(A), t);
+    const after = new ArtifactTokens(Buffer.alloc(32, 3));
+    assert.equal(after.verify(A, t, Date.now() + 10 * 365 * 86_400_000), true);
+    assert.equal(after.verify(B, t), false);
+    assert.equal(new ArtifactTokens().verify(A, t), false, 'another key');
   });
 });

@@ -66,7 +66,7 @@ export function hasAccess(headers: IncomingHttpHeaders, access: Access, creds: C
   if (access === 'public' || access === 'artifact') return true;
   const presented: string[] = [];
   const m = /^Bearer\s+(.+)$/i.exec(first(headers.authorization));
-  if (m) presented.push(m[1]!.trim());
+  if (m) presented.push(m[1].trim());
   if (access === 'streams') {
     const key = first(headers['x-v3io-session-key']).trim();
     if (key) presented.push(key);

@@ -44,7 +44,7 @@ export async function storeForDeploy(
     roots: { roots: config.sourceRoots, forbidden: [config.dataDir] },
     limits: config.sourceLimits,
   });
-  const project = fn.metadata.labels![PROJECT_LABEL]!;
+  const project = fn.metadata.labels![PROJECT_LABEL];
   if (!(await store.get('project', namespace, project))) {
     throw apiError('FUNCTION_PROJECT_MISSING', project, PROJECT_LABEL);
   }

@@ -49,6 +49,6 @@ export function canonicalPath(target: string): string {
  */
 export function isServicePath(target: string): boolean {
   const first = canonicalPath(target).split('/')[1] ?? '';
-  const name = first.toLowerCase().split(';', 1)[0]!;
+  const name = first.toLowerCase().split(';', 1)[0];
   return SERVICE_SEGMENTS.some((s) => name === s || (name.startsWith(s) && !/[a-z0-9]/.test(name.charAt(s.length))));
 }

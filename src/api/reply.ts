@@ -1,5 +1,5 @@
 /**
- * Small helpers every route uses: JSON answers with `Content-Type: application/json` exactly (spec §15:
+ * Small helpers every route uses: JSON answers with `Content-Type: application/json` exactly (Nuclio's
  * clients compare it literally), namespaces from headers, and Nuclio's boolean headers.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -27,7 +27,7 @@ export function header(req: FastifyRequest, name: string): string | undefined {
   return s === undefined || s === '' ? undefined : s;
 }
 
-/** Nuclio's boolean headers are true only when the value is `true`, case-insensitively (spec §0.10). */
+/** Nuclio's boolean headers are true only when the value is `true`, case-insensitively. */
 export function headerTrue(req: FastifyRequest, name: string): boolean {
   return header(req, name)?.toLowerCase() === 'true';
 }
@@ -52,7 +52,7 @@ export function paramName(req: FastifyRequest, key = 'name'): string {
   return (req.params as Record<string, string>)[key] ?? '';
 }
 
-/** A list answer: an object keyed by metadata.name (spec §0.2). */
+/** A list answer: an object keyed by metadata.name, never an array (Nuclio's lists). */
 export function keyedByName<T extends { metadata: { name?: string } }>(
   items: T[],
   map: (item: T) => unknown = (i) => i,

@@ -58,7 +58,7 @@ export const SCHEMA_CONTROLLER: NonNullable<FastifyServerOptions['schemaControll
       ajvOptions: Parameters<ReturnType<typeof AjvCompiler>>[1],
     ) => {
       const compile = AjvCompiler()(externalSchemas, ajvOptions);
-      return (route: Parameters<typeof compile>[0]) => lazily(() => compile(route) as unknown as Validate);
+      return (route: Parameters<typeof compile>[0]) => lazily(() => compile(route));
     }) as never,
   },
 };

@@ -1,12 +1,12 @@
 /**
  * The dashboard's HTTP API: a Fastify instance with every route of the seed, one error format, CORS as
- * Nuclio's dashboard sets it (spec §1), the `X-Igz-*` header rewrite, JSON bodies of any content type up
+ * Nuclio's dashboard sets it, the `X-Igz-*` header rewrite, JSON bodies of any content type up
  * to 10 MiB and 128 levels deep, requests validated with the routes' schemas (request-validation.ts),
  * which also make the OpenAPI document (api-docs.ts), optional bearer-token auth decided per matched
  * route (auth.ts), and bounded connections (util/connection-guard.ts).
  */
 import cors from '@fastify/cors';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import http from 'node:http';
 import { apiError } from '../errors.js';
 import { streamRoutes } from '../streams/v3io-routes.js';
@@ -31,7 +31,7 @@ import { registerWebUi, WEB_DIST_DIR } from './web-ui.js';
 
 const BODY_LIMIT = 10 * 1024 * 1024;
 
-/** Request headers the Nuclio dashboard allows cross-origin (spec §1). */
+/** Request headers allowed cross-origin: the Nuclio dashboard's list, so a browser client of Nuclio's works here. */
 const ALLOWED_HEADERS = [
   'Accept',
   'Authorization',
@@ -98,7 +98,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   installRequestValidation(app);
 
   // Nuclio reads every body as JSON whatever its content type (clients often send none).
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // Fastify's default parser takes a callback and returns nothing (its declared type also admits a parser
+  // that returns a promise instead).
+  const parseJson = app.getDefaultJsonParser('error', 'error') as (
+    req: FastifyRequest,
+    body: string,
+    done: (err: Error | null, value?: unknown) => void,
+  ) => void;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
@@ -114,7 +120,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     });
   });
 
-  // X-Igz-* headers are X-* headers to Nuclio (spec §1, middleware 5).
+  // X-Igz-* headers are X-* headers to Nuclio (its dashboard rewrites them before any route reads one).
   app.addHook('onRequest', async (req) => {
     for (const [k, v] of Object.entries(req.headers)) {
       if (k.startsWith('x-igz')) {

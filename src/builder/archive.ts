@@ -18,7 +18,7 @@ export type ArchiveKind = 'zip' | 'tar' | 'tgz';
 
 /** The archive kind a file name implies, if any. */
 export function archiveKindOf(name: string): ArchiveKind | undefined {
-  const n = name.toLowerCase().split('?')[0]!;
+  const n = name.toLowerCase().split('?')[0];
   if (n.endsWith('.zip')) return 'zip';
   if (n.endsWith('.tar.gz') || n.endsWith('.tgz')) return 'tgz';
   if (n.endsWith('.tar')) return 'tar';
@@ -129,7 +129,8 @@ function extractZip(file: string, dest: string, budget: SourceBudget): Promise<v
         if (mode === 0o120000)
           return fail(
             new BuildError(
-              `The archive was refused: link ${JSON.stringify(entry.fileName)} (links are not allowed in function archives)`,
+              `The archive was refused: link ${JSON.stringify(entry.fileName)} (links are not allowed in ` +
+                `function archives)`,
             ),
           );
         try {

@@ -115,7 +115,10 @@ export class ArtifactArchives {
     return this.prune(keep);
   }
 
-  /** Removes the archives (and leftovers of interrupted packing) of artifacts not in `keep`. Returns the ids removed. */
+  /**
+   * Removes the archives (and leftovers of interrupted packing) of artifacts not in `keep`. Returns the ids
+   * removed.
+   */
   async prune(keep: ReadonlySet<string>): Promise<string[]> {
     let names: string[];
     try {

@@ -48,7 +48,10 @@ export interface RunOptions {
 
 const TAIL_LINES = 20;
 
-/** What runs spec.build.commands: this class on this machine, or a container of the processor image (platform/docker). */
+/**
+ * What runs spec.build.commands: this class on this machine, or a container of the processor image
+ * (platform/docker).
+ */
 export interface BuildCommandRunner {
   /** Runs `commands` one after the other in `o.dir`; throws a BuildError quoting the failing one and its last lines. */
   run(commands: string[], o: RunOptions): Promise<void>;
@@ -81,7 +84,7 @@ export class BuildCommands implements BuildCommandRunner {
   async run(commands: string[], o: RunOptions): Promise<void> {
     const npmLogs = o.logDir ? join(o.logDir, 'npm') : undefined;
     const env = this.env(o.dir, o.family, npmLogs);
-    await mkdir(env.HOME!, { recursive: true });
+    await mkdir(env.HOME, { recursive: true });
     if (npmLogs) await mkdir(npmLogs, { recursive: true });
     const prefix = this.opts.jail.buildPrefix({
       stagingDir: o.dir,
@@ -95,7 +98,7 @@ export class BuildCommands implements BuildCommandRunner {
       const code = await new Promise<number | string>((resolve) => {
         const argv = [...prefix, '/bin/sh', '-c', cmd];
         // Its own process group: a timeout or a cancel kills the group (and with it the namespace).
-        const child = spawn(argv[0]!, argv.slice(1), {
+        const child = spawn(argv[0], argv.slice(1), {
           cwd: o.dir,
           env,
           stdio: ['ignore', 'pipe', 'pipe'],

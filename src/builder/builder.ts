@@ -13,7 +13,10 @@ import type { FunctionConfig } from '../resources/types.js';
 export interface Artifact {
   /** Content hash of the build inputs (hex): the same inputs give the same id. */
   id: string;
-  /** The name recorded in spec.image (`protium/processor-<fn>:<id>`), so PATCH can redeploy without a build. Not an OCI image. */
+  /**
+   * The name recorded in spec.image (`protium/processor-<fn>:<id>`), so PATCH can redeploy without a build. Not an OCI
+   * image.
+   */
   image: string;
   /** The runtime the artifact was built for (`nodejs`, `python:3.9`, `shell`). */
   runtime: string;

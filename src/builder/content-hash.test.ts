@@ -39,7 +39,7 @@ describe('contentHash', () => {
   it('contentHash() is stable across file creation order', async () => {
     const a = await contentHash(inputs, tree(files));
     const b = await contentHash(inputs, tree([...files].reverse()));
-    const c = await contentHash(inputs, tree([files[1]!, files[0]!, files[2]!]));
+    const c = await contentHash(inputs, tree([files[1], files[0], files[2]]));
     assert.equal(a, b);
     assert.equal(a, c);
   });
@@ -52,9 +52,9 @@ describe('contentHash', () => {
   });
 
   const variants: [string, () => [unknown, [string, string | Buffer][]]][] = [
-    ['a file content changes', () => [inputs, [['main.py', 'print(2)\n'], files[1]!, files[2]!]]],
-    ['a file name changes', () => [inputs, [['main2.py', 'print(1)\n'], files[1]!, files[2]!]]],
-    ['a file moves to another folder', () => [inputs, [['main.py', 'print(1)\n'], ['util.py', 'x = 1\n'], files[2]!]]],
+    ['a file content changes', () => [inputs, [['main.py', 'print(2)\n'], files[1], files[2]]]],
+    ['a file name changes', () => [inputs, [['main2.py', 'print(1)\n'], files[1], files[2]]]],
+    ['a file moves to another folder', () => [inputs, [['main.py', 'print(1)\n'], ['util.py', 'x = 1\n'], files[2]]]],
     ['a file is added', () => [inputs, [...files, ['extra.txt', '']]]],
     ['a file is removed', () => [inputs, files.slice(1)]],
     ['the runtime changes', () => [{ ...inputs, runtime: 'python:3.11' }, files]],
@@ -63,7 +63,7 @@ describe('contentHash', () => {
     ['the inputs are empty', () => [{}, files]],
     [
       'bytes move from one file to the next',
-      () => [inputs, [['main.py', 'print(1)\nx'], ['lib/util.py', ' = 1\n'], files[2]!]],
+      () => [inputs, [['main.py', 'print(1)\nx'], ['lib/util.py', ' = 1\n'], files[2]]],
     ],
   ];
   for (const [what, make] of variants) {

@@ -34,7 +34,9 @@ async function listLinks(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/** Hex id (32 characters) of the build inputs: `inputs` (JSON) plus each file's path and bytes, and each link's target. */
+/**
+ * Hex id (32 characters) of the build inputs: `inputs` (JSON) plus each file's path and bytes, and each link's target.
+ */
 export async function contentHash(inputs: unknown, dir: string): Promise<string> {
   const h = createHash('sha256');
   h.update(JSON.stringify(inputs) ?? 'null');

@@ -82,7 +82,8 @@ export class LocalBuilder implements Builder {
       const existing = await this.fromImage(image);
       if (!existing)
         throw new BuildError(
-          `spec.image ${JSON.stringify(image)} is not an artifact built on this machine: give the function's source (spec.build.functionSourceCode or spec.build.path) to build it`,
+          `spec.image ${JSON.stringify(image)} is not an artifact built on this machine: give the function's ` +
+            `source (spec.build.functionSourceCode or spec.build.path) to build it`,
         );
       log('info', `Using the existing artifact ${existing.id}`);
       return existing;
@@ -180,7 +181,8 @@ export class LocalBuilder implements Builder {
       }
       if (!isBase64(source))
         throw new BuildError(
-          'spec.build.functionSourceCode is not valid base64: encode the source with base64 (e.g. `base64 -w0 main.py`)',
+          'spec.build.functionSourceCode is not valid base64: encode the source with base64 (e.g. `base64 -w0 ' +
+            'main.py`)',
         );
       const bytes = Buffer.from(source, 'base64');
       if (bytes.length > limits.maxBytes)

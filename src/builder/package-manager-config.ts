@@ -126,7 +126,7 @@ export function packageManagerConfig(env: Record<string, string | undefined>, s:
 
   const files = new Set<string>();
   for (const p of [userNpmrc, globalNpmrc, pipConf]) if (p) files.add(p);
-  for (const name of FILE_VARIABLES) if (existing(out[name])) files.add(out[name]!);
+  for (const name of FILE_VARIABLES) if (existing(out[name])) files.add(out[name]);
   const cafile = envNpm('cafile');
   if (existing(cafile)) files.add(cafile!);
   // Files the configuration files name (npm's cafile, pip's cert and client-cert).

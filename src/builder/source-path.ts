@@ -77,7 +77,9 @@ export async function resolveLocalSource(
   const why = refusal(real, r);
   if (why)
     return {
-      refused: `spec.build.path ${JSON.stringify(path)} ${why}${real !== resolve(path) ? ' (through a symbolic link)' : ''}`,
+      refused:
+        `spec.build.path ${JSON.stringify(path)} ` +
+        `${why}${real !== resolve(path) ? ' (through a symbolic link)' : ''}`,
     };
   return { real };
 }
@@ -131,7 +133,8 @@ export async function copySourceFolder(from: string, into: string, opts: CopyFol
     } catch {
       const to = await readlink(src).catch(() => '?');
       throw refuse(
-        `the symbolic link ${shown(src)} leads to ${JSON.stringify(to)}, which does not resolve (missing, or a loop of links)`,
+        `the symbolic link ${shown(src)} leads to ${JSON.stringify(to)}, which does not resolve (missing, or a ` +
+          `loop of links)`,
       );
     }
     const why = refusal(target, roots);

@@ -12,7 +12,7 @@ import type { FunctionConfig } from '../resources/types.js';
 export interface Template {
   metadata: { name: string };
   spec: FunctionConfig['spec'];
-  /** The YAML text of the template's configuration, matched by X-Nuclio-Filter-Contains (spec §4.4). */
+  /** The YAML text of the template's configuration, matched by X-Nuclio-Filter-Contains. */
   searchText: string;
 }
 

@@ -91,7 +91,7 @@ function connectionProblem(e: unknown): string | undefined {
     case 'ENETUNREACH':
       return 'host unreachable';
     default:
-      return err.cause?.message ?? err.cause?.code ?? (e as Error).message;
+      return err.cause?.message ?? err.cause?.code ?? e.message;
   }
 }
 
@@ -177,7 +177,8 @@ export class ApiClient {
     } catch {
       if (isHtml(res, text)) throw notADashboard(this.url);
       throw new CliError(
-        `the dashboard at ${this.url} answered ${method} ${path} with something that is not JSON: ${text.slice(0, 120)}`,
+        `the dashboard at ${this.url} answered ${method} ${path} with something that is not ` +
+          `JSON: ${text.slice(0, 120)}`,
       );
     }
   }
@@ -195,7 +196,8 @@ export class ApiClient {
 
 export function unreachable(url: string, why: string): CliError {
   return new CliError(
-    `no dashboard answered at ${url} (${why}): start one with "protium dashboard" (or "npm start"), or point --url or PROTIUM_URL at a running one`,
+    `no dashboard answered at ${url} (${why}): start one with "protium dashboard" (or "npm start"), or point ` +
+      `--url or PROTIUM_URL at a running one`,
   );
 }
 

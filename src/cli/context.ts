@@ -18,7 +18,7 @@ export interface Context {
 }
 
 export function contextOf(cmd: Command, env: NodeJS.ProcessEnv = process.env): Context {
-  const globals = cmd.optsWithGlobals() as Globals;
+  const globals = cmd.optsWithGlobals<Globals>();
   const url = resolveUrl(globals.url, env);
   const token = globals.token || env.PROTIUM_TOKEN || undefined;
   return { client: new ApiClient({ url, token, namespace: globals.namespace || undefined }), globals };

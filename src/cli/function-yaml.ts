@@ -52,6 +52,9 @@ const TOP_LEVEL_KEYS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
 
 type Json = Record<string, unknown>;
 const isMap = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** An env value as the string it becomes: numbers and booleans as YAML wrote them, a list or mapping as JSON. */
+const envText = (v: unknown): string =>
+  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : (JSON.stringify(v) ?? '');
 
 /** Position of a node, 1-based. */
 function posOf(
@@ -79,9 +82,9 @@ export function parseFunctionYaml(text: string, file: string): FunctionYaml {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
   if (doc.errors.length) {
-    const e = doc.errors[0]!;
+    const e = doc.errors[0];
     const pos = e.linePos?.[0];
-    const msg = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    const msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     throw new CliError(`${file}${pos ? ` line ${pos.line}, column ${pos.col}` : ''}: ${msg}`);
   }
   const fy = { file, doc, lineCounter };
@@ -100,7 +103,8 @@ export function parseFunctionYaml(text: string, file: string): FunctionYaml {
   const raw = doc.toJS() as unknown;
   if (raw === null || raw === undefined) {
     throw new CliError(
-      `${file} is empty: it needs apiVersion: nuclio.io/v1, kind: NuclioFunction, metadata (name) and spec (runtime, handler)`,
+      `${file} is empty: it needs apiVersion: nuclio.io/v1, kind: NuclioFunction, metadata (name) and spec ` +
+        `(runtime, handler)`,
     );
   }
   if (!isMap(raw)) fail([], 'expected a mapping with apiVersion, kind, metadata and spec');
@@ -110,7 +114,8 @@ export function parseFunctionYaml(text: string, file: string): FunctionYaml {
       const near = closest(key, TOP_LEVEL_KEYS);
       failAtKey(
         key,
-        `unknown key ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ''}: a function.yaml has apiVersion, kind, metadata and spec`,
+        `unknown key ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ''}: a function.yaml has ` +
+          `apiVersion, kind, metadata and spec`,
       );
     }
   }
@@ -154,7 +159,7 @@ export function parseFunctionYaml(text: string, file: string): FunctionYaml {
   if (s.env !== undefined && s.env !== null) {
     if (isMap(s.env)) {
       // A convenience nuctl does not have: env as a mapping NAME: value.
-      s.env = Object.entries(s.env).map(([name, value]) => ({ name, value: value === null ? '' : String(value) }));
+      s.env = Object.entries(s.env).map(([name, value]) => ({ name, value: value === null ? '' : envText(value) }));
     } else if (!Array.isArray(s.env)) {
       fail(['spec', 'env'], 'spec.env must be a list of {name, value}');
     } else {
@@ -162,7 +167,7 @@ export function parseFunctionYaml(text: string, file: string): FunctionYaml {
         if (!isMap(e) || typeof e.name !== 'string' || !e.name)
           fail(['spec', 'env', i], `spec.env[${i}] must be {name: NAME, value: VALUE}`);
         const ev = e as Json;
-        if (ev.value !== undefined && ev.value !== null && typeof ev.value !== 'string') ev.value = String(ev.value);
+        if (ev.value !== undefined && ev.value !== null && typeof ev.value !== 'string') ev.value = envText(ev.value);
       });
     }
   }
@@ -186,8 +191,8 @@ export function parseFunctionYaml(text: string, file: string): FunctionYaml {
   const config: FunctionDoc = {
     ...(top.apiVersion !== undefined ? { apiVersion: top.apiVersion as string } : {}),
     ...(top.kind !== undefined ? { kind: top.kind as string } : {}),
-    metadata: m as FunctionDoc['metadata'],
-    spec: s as FunctionSpecDoc,
+    metadata: m,
+    spec: s,
   };
   return { file, config, doc, lineCounter };
 }
@@ -240,12 +245,13 @@ export function parseTrigger(value: string): Record<string, Record<string, unkno
   if (broker) return broker;
   const m = /^(?:([A-Za-z0-9][\w-]*):)?cron=(.+)$/.exec(v);
   if (m) {
-    const spec = m[2]!.trim();
+    const spec = m[2].trim();
     const isInterval = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(spec);
     return { [m[1] ?? 'cron']: { kind: 'cron', attributes: isInterval ? { interval: spec } : { schedule: spec } } };
   }
   throw new CliError(
-    `--trigger ${JSON.stringify(value)} must be JSON (e.g. '{"tick": {"kind": "cron", "attributes": {"interval": "10s"}}}'), cron=<interval|schedule> (e.g. cron=10s), or <kind>=<url>?<attribute>=<value>&… for nats, mqtt, rabbit-mq and kafka-cluster (e.g. 'nats=nats://127.0.0.1:4222?topic=orders.*')`,
+    `--trigger ${JSON.stringify(value)} must be JSON (e.g. '{"tick": {"kind": "cron", "attributes": ` +
+      `{"interval": "10s"}}}'), cron=<interval|schedule> (e.g. cron=10s), or <kind>=<url>?<attribute>=<value>&… for nats, mqtt, rabbit-mq and kafka-cluster (e.g. 'nats=nats://127.0.0.1:4222?topic=orders.*')`,
     2,
   );
 }
@@ -382,7 +388,8 @@ export async function listSourceFiles(root: string): Promise<string[]> {
       out.push(rel);
       if (out.length > MAX_FILES)
         throw new CliError(
-          `${root} has more than ${MAX_FILES} files: deploy a smaller folder, and install dependencies with --build-command`,
+          `${root} has more than ${MAX_FILES} files: deploy a smaller folder, and install dependencies with ` +
+            `--build-command`,
         );
     }
   };
@@ -418,7 +425,8 @@ function familyOf(runtime: string | undefined, flag: string): RuntimeFamily {
   const f = runtimeFamily(runtime);
   if (!f)
     throw new CliError(
-      `${flag} ${JSON.stringify(runtime)} is not a runtime this platform runs: use nodejs, python (python:3.x) or shell`,
+      `${flag} ${JSON.stringify(runtime)} is not a runtime this platform runs: use nodejs, python (python:3.x) ` +
+        `or shell`,
       2,
     );
   return f;
@@ -488,7 +496,8 @@ export async function loadDeployInput(
     const families = new Set(files.map((f) => EXT_FAMILY[extname(f)]).filter((f): f is RuntimeFamily => !!f));
     if (families.size !== 1) {
       throw new CliError(
-        `cannot tell the runtime of ${given}: give --runtime (nodejs, python or shell)${isDir && !yaml ? ' or add a function.yaml' : ''}`,
+        `cannot tell the runtime of ${given}: give --runtime (nodejs, python or ` +
+          `shell)${isDir && !yaml ? ' or add a function.yaml' : ''}`,
         2,
       );
     }
@@ -504,8 +513,8 @@ export async function loadDeployInput(
     const topLevel = all.filter((f) => !f.includes('/'));
     const candidates = topLevel.length ? topLevel : all;
     const conventional = files.includes(parseHandlerFile(family, DEFAULT_HANDLER[family]));
-    if (!isDir) spec.handler = defaultHandler(family, files[0]!);
-    else if (candidates.length === 1) spec.handler = defaultHandler(family, candidates[0]!);
+    if (!isDir) spec.handler = defaultHandler(family, files[0]);
+    else if (candidates.length === 1) spec.handler = defaultHandler(family, candidates[0]);
     else if (conventional) spec.handler = DEFAULT_HANDLER[family];
     else throw new CliError(`cannot tell the handler of ${given}: give --handler (e.g. ${DEFAULT_HANDLER[family]})`, 2);
   }
@@ -513,18 +522,19 @@ export async function loadDeployInput(
   if (typeof parsed === 'string') throw new CliError(parsed, 2);
   if (isDir && family !== 'shell' && !files.includes(parsed.file)) {
     throw new CliError(
-      `the handler ${JSON.stringify(spec.handler)} is in ${parsed.file}, which is not in ${given} (it has ${files.slice(0, 5).join(', ')}${files.length > 5 ? ', ...' : ''})`,
+      `the handler ${JSON.stringify(spec.handler)} is in ${parsed.file}, which is not in ${given} (it ` +
+        `has ${files.slice(0, 5).join(', ')}${files.length > 5 ? ', ...' : ''})`,
     );
   }
   if (!config.metadata.name) {
-    const name = nameFrom(isDir ? basename(target) : files[0]!);
+    const name = nameFrom(isDir ? basename(target) : files[0]);
     if (!name) throw new CliError(`cannot make a function name from ${given}: give --name`, 2);
     config.metadata.name = name;
   }
   const plan: SourcePlan = !isDir
     ? { kind: 'file', path: target }
     : files.length === 1 && files[0] === parsed.file
-      ? { kind: 'file', path: join(root, files[0]!) }
+      ? { kind: 'file', path: join(root, files[0]) }
       : { kind: 'archive', root, files };
   return { config, yaml, plan, what };
 }
@@ -559,7 +569,9 @@ export async function packSource(
   if (code.length > MAX_SOURCE_BASE64) {
     const mb = (bytes.length / 1024 / 1024).toFixed(1);
     throw new CliError(
-      `the source is ${mb} MiB${plan.kind === 'archive' ? ' packed' : ''}, over what the dashboard accepts (about ${Math.floor((MAX_SOURCE_BASE64 * 3) / 4 / 1024 / 1024)} MiB): leave out large files and install dependencies with --build-command`,
+      `the source is ${mb} MiB${plan.kind === 'archive' ? ' packed' : ''}, over what the dashboard accepts ` +
+        `(about ${Math.floor((MAX_SOURCE_BASE64 * 3) / 4 / 1024 / 1024)} MiB): leave out large files and install ` +
+        `dependencies with --build-command`,
     );
   }
   return plan.kind === 'archive'
@@ -571,15 +583,15 @@ export async function packSource(
 export function distance(a: string, b: string): number {
   const d: number[] = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
-    let prev = d[0]!;
+    let prev = d[0];
     d[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const tmp = d[j]!;
-      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const tmp = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
       prev = tmp;
     }
   }
-  return d[b.length]!;
+  return d[b.length];
 }
 
 /** The closest of `choices` to `word`, if it is close enough to be a typo. */

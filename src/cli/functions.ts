@@ -62,7 +62,7 @@ export interface WaitOptions {
 }
 
 /** The first line of a multi-line message. */
-const first = (s: string | undefined) => (s ?? '').split('\n')[0]!.trim();
+const first = (s: string | undefined) => (s ?? '').split('\n')[0].trim();
 
 /** One line for a failure message: its first line, or for a traceback the line that says what went wrong. */
 export function summary(message: string | undefined): string {
@@ -70,8 +70,8 @@ export function summary(message: string | undefined): string {
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
-  if (lines.length > 1 && /Traceback \(most recent call last\):$/.test(lines[0]!)) {
-    return `${lines[0]!.replace(/Traceback \(most recent call last\):$/, '')}${lines[lines.length - 1]}`;
+  if (lines.length > 1 && /Traceback \(most recent call last\):$/.test(lines[0])) {
+    return `${lines[0].replace(/Traceback \(most recent call last\):$/, '')}${lines[lines.length - 1]}`;
   }
   return lines[0] ?? '';
 }
@@ -160,7 +160,8 @@ export async function waitForFunction(client: ApiClient, name: string, opts: Wai
     if (Date.now() > deadline) {
       progress.stop();
       throw new CliError(
-        `function ${name} is still ${state} after ${Math.round(opts.timeoutMs / 1000)} s; it keeps going on the dashboard (protium get function ${name} shows its state)`,
+        `function ${name} is still ${state} after ${Math.round(opts.timeoutMs / 1000)} s; it keeps going on the ` +
+          `dashboard (protium get function ${name} shows its state)`,
       );
     }
     await sleep(250);

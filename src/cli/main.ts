@@ -49,7 +49,8 @@ function configure(cmd: Command): Command {
 export function buildProgram(): Command {
   const program = configure(new Command('protium'))
     .description(
-      'The Protium command line: deploy, call and watch functions on a Protium (Nuclio-compatible) dashboard, here or remote.',
+      'The Protium command line: deploy, call and watch functions on a Protium (Nuclio-compatible) dashboard, ' +
+        'here or remote.',
     )
     .version(version(), '-V, --version')
     .option('--url <url>', 'dashboard URL (env PROTIUM_URL, then NUCLIO_DASHBOARD_URL; default http://127.0.0.1:8070)')

@@ -38,7 +38,8 @@ describe('output', () => {
 
   it('formats log lines readably, with the fields of info_with', () => {
     const line =
-      '{"time":"2024-01-01T00:00:00.000Z","level":"info","name":"processor","message":"greeting","with":{"caller":"Ada Lovelace"}}';
+      '{"time":"2024-01-01T00:00:00.000Z","level":"info","name":"processor","message":"greeting",' +
+      '"with":{"caller":"Ada Lovelace"}}';
     assert.equal(
       formatLogLine(line, 'hello-abc12'),
       '2024-01-01T00:00:00.000Z info  hello-abc12 greeting caller="Ada Lovelace"',
@@ -57,7 +58,8 @@ describe('output', () => {
   it('summarises a traceback by its last line', () => {
     assert.equal(
       summary(
-        'Failed to deploy the function: Traceback (most recent call last):\n  File "x"\nModuleNotFoundError: No module named \'g\'\n',
+        'Failed to deploy the function: Traceback (most recent call last):\n  File "x"\nModuleNotFoundError: No ' +
+          "module named 'g'\n",
       ),
       "Failed to deploy the function: ModuleNotFoundError: No module named 'g'",
     );

@@ -8,7 +8,7 @@ import { CliError } from './errors.js';
 export type Format = 'table' | 'json' | 'yaml';
 
 export function parseFormat(value: string | undefined, allowed: Format[] = ['table', 'json', 'yaml']): Format {
-  const v = (value ?? allowed[0]!).toLowerCase();
+  const v = (value ?? allowed[0]).toLowerCase();
   if (!(allowed as string[]).includes(v))
     throw new CliError(`-o ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`, 2);
   return v as Format;
@@ -19,7 +19,7 @@ export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
       .join('   ')
       .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n') + '\n';
@@ -82,17 +82,20 @@ export function formatLogLine(line: string, source?: string): string {
   return formatLogRecord(rec, source);
 }
 
+/** A field as text: a string as it is, anything else (a handler may log an object) as JSON. */
+const fieldText = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
+
 export function formatLogRecord(rec: Record<string, unknown>, source?: string): string {
-  const time = typeof rec.time === 'number' ? new Date(rec.time).toISOString() : String(rec.time ?? '');
-  const level = String(rec.level ?? '').padEnd(5);
-  const message = String(rec.message ?? rec.msg ?? '');
+  const time = typeof rec.time === 'number' ? new Date(rec.time).toISOString() : fieldText(rec.time ?? '');
+  const level = fieldText(rec.level ?? '').padEnd(5);
+  const message = fieldText(rec.message ?? rec.msg ?? '');
   return `${time} ${level} ${source ? `${source} ` : ''}${message}${extras(rec)}`;
 }
 
 /** Time of a log line (ms) for interleaving replicas; lines without one sort first. */
 export function lineTime(line: string): number {
   const m = /"time":\s*"([^"]+)"/.exec(line);
-  const t = m ? Date.parse(m[1]!) : NaN;
+  const t = m ? Date.parse(m[1]) : NaN;
   return Number.isNaN(t) ? 0 : t;
 }
 
@@ -143,7 +146,7 @@ export class Progress {
 
   private draw(): void {
     const cols = this.out.columns || 80;
-    const frame = FRAMES[this.frame++ % FRAMES.length]!;
+    const frame = FRAMES[this.frame++ % FRAMES.length];
     const text = `${this.text.split('\n')[0]} (${Math.floor((Date.now() - this.started) / 1000)}s)`;
     this.out.write(`\r\x1b[K${frame} ${text.slice(0, Math.max(10, cols - 3))}`);
   }

@@ -7,14 +7,15 @@ import { redactUrl } from '../resources/broker-triggers/attributes.js';
 
 type TriggerLike = { kind?: unknown; url?: unknown; numWorkers?: unknown; attributes?: Record<string, unknown> };
 
+/** A field as a cell: lists joined with commas, strings as they are, anything else as JSON. */
 const text = (v: unknown): string =>
   v === undefined || v === null
     ? ''
     : Array.isArray(v)
       ? v.map(text).join(',')
-      : typeof v === 'object'
-        ? JSON.stringify(v)
-        : String(v);
+      : typeof v === 'string'
+        ? v
+        : (JSON.stringify(v) ?? '');
 
 /** One row per trigger, sorted by name. */
 export function triggerRows(triggers: unknown): string[][] {

@@ -7,7 +7,6 @@
  */
 import type { Logger } from '../log.js';
 import { referencedArtifacts } from '../builder/artifact-gc.js';
-import type { FunctionRecord } from '../resources/types.js';
 import type { Store } from '../store/store.js';
 
 export interface ArtifactCollectorDeps {
@@ -63,7 +62,7 @@ export class ArtifactCollector {
   async run(): Promise<void> {
     try {
       const removed = await this.deps.collect(async () => {
-        const keep = referencedArtifacts((await this.deps.store.list('function', undefined)) as FunctionRecord[]);
+        const keep = referencedArtifacts(await this.deps.store.list('function', undefined));
         for (const id of await this.deps.inUse()) keep.add(id);
         return keep;
       });

@@ -17,7 +17,7 @@ describe('BuildLogs', () => {
     return text
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l).message);
+      .map((l) => (JSON.parse(l) as { message: string }).message);
   };
 
   it("isBuildLog() knows the name Nuclio reads a build log by, in any case, and no replica's", () => {

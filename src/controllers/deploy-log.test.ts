@@ -14,10 +14,10 @@ describe('boundedRecords()', () => {
     const out = boundedRecords([rec(0)], [rec(9)], 8, 'GET /api/functions/f/logs/nuclio-nuclio-f-build');
     assert.equal(out.length, 3);
     assert.equal(
-      out[1]!.message,
+      out[1].message,
       '… 8 log records left out here (the full log: GET /api/functions/f/logs/nuclio-nuclio-f-build)',
     );
-    assert.equal(out[1]!.time, rec(9).time);
+    assert.equal(out[1].time, rec(9).time);
   });
 });
 
@@ -38,8 +38,8 @@ describe('DeployLog', () => {
       view.slice(0, 10).map((r) => r.message),
       Array.from({ length: 10 }, (_, i) => `line ${i}`),
     );
-    assert.match(view[10]!.message, /^… 901 log records left out here/);
-    assert.equal(view[view.length - 1]!.message, 'line 999');
+    assert.match(view[10].message, /^… 901 log records left out here/);
+    assert.equal(view[view.length - 1].message, 'line 999');
     await log.close();
   });
 
@@ -56,7 +56,7 @@ describe('DeployLog', () => {
     assert.equal(published.length, 0, 'not on every line');
     await sleep(120);
     assert.equal(published.length, 1, 'one write for the burst');
-    assert.equal(published[0]!.at(-1)!.message, 'line 199');
+    assert.equal(published[0].at(-1)!.message, 'line 199');
     log.add(rec(200));
     await sleep(120);
     assert.equal(published.length, 2);

@@ -191,7 +191,9 @@ export class FunctionController {
     if (sourceKind({ ...fn.spec, image: undefined }) === undefined) {
       return {
         build: false,
-        missing: `The artifact of spec.image ${JSON.stringify(fn.spec.image)} is not on this machine, and the function has no source to rebuild it from`,
+        missing:
+          `The artifact of spec.image ${JSON.stringify(fn.spec.image)} is not on this machine, and the ` +
+          `function has no source to rebuild it from`,
       };
     }
     return { build: true };
@@ -365,12 +367,14 @@ function replicaRecord(line: string, replica: string): LogRecord {
     const obj = JSON.parse(line) as Record<string, unknown>;
     const { time, level, message, msg, name: _name, ...rest } = obj;
     const t = typeof time === 'string' ? Date.parse(time) : typeof time === 'number' ? time : NaN;
+    const text = message ?? msg;
     return {
       ...rest,
       level: typeof level === 'string' ? level : 'info',
       time: Number.isNaN(t) ? Date.now() : t,
       name: replica,
-      message: String(message ?? msg ?? ''),
+      // A handler may log an object: it reads as JSON.
+      message: typeof text === 'string' ? text : (JSON.stringify(text) ?? ''),
     };
   } catch {
     return { level: 'info', time: Date.now(), name: replica, message: line };

@@ -60,7 +60,9 @@ export class GatewayController {
           if (!(await store.get('function', g.metadata.namespace!, fn))) missing.push(fn);
         }
         if (missing.length)
-          problem = `Upstream function${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} not exist`;
+          problem =
+            `Upstream function${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ` +
+            `do${missing.length > 1 ? '' : 'es'} not exist`;
       }
       if (!problem && authMode(g.spec.authenticationMode) === 'accessKey' && !keys.length) {
         problem = 'authenticationMode accessKey needs access keys: start the dashboard with --access-keys-file';

@@ -11,7 +11,7 @@ import type { Route } from './routing-table.js';
 export function parseBasic(header: string | undefined): { username: string; password: string } | undefined {
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
   if (!m) return undefined;
-  const text = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const text = Buffer.from(m[1], 'base64').toString('utf8');
   const i = text.indexOf(':');
   if (i < 0) return undefined;
   return { username: text.slice(0, i), password: text.slice(i + 1) };

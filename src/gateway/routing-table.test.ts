@@ -75,7 +75,7 @@ describe('compileRoutes() and match()', () => {
 
   it('rewriteTarget replaces the matched prefix', () => {
     const g = gw('rw', 'h.test', '/public', [['f']]);
-    g.spec.upstreams![0]!.rewriteTarget = '/internal';
+    g.spec.upstreams![0].rewriteTarget = '/internal';
     const { table } = compileRoutes([g]);
     assert.equal(table.match('h.test', '/public/a')?.path, '/internal/a');
   });

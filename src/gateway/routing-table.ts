@@ -138,8 +138,8 @@ export function compileRoutes(gateways: ApiGateway[]): CompileResult {
     }
     const upstream = (i: number): Upstream => ({
       namespace: ns,
-      function: ups[i]!.nucliofunction!.name,
-      rewriteTarget: ups[i]!.rewriteTarget || '/',
+      function: ups[i].nucliofunction!.name,
+      rewriteTarget: ups[i].rewriteTarget || '/',
     });
     const mode = authMode(g.spec.authenticationMode);
     const basic = g.spec.authentication?.basicAuth;
@@ -152,7 +152,7 @@ export function compileRoutes(gateways: ApiGateway[]): CompileResult {
         ? { basic: { username: basic.username, password: basic.password } }
         : {}),
       primary: upstream(0),
-      ...(ups.length > 1 ? { canary: { upstream: upstream(1), percentage: ups[1]!.percentage ?? 0 } } : {}),
+      ...(ups.length > 1 ? { canary: { upstream: upstream(1), percentage: ups[1].percentage ?? 0 } } : {}),
       count: 0,
     });
     routes.sort((a, b) => b.path.length - a.path.length);

@@ -128,12 +128,8 @@ export class Invoker {
       const opts: Dispatcher.DispatchOptions = {
         origin: `http://${req.target}`,
         path: req.path,
-        method: req.method as Dispatcher.HttpMethod,
-        headers: forwardableHeaders(
-          req.headers as Record<string, string | string[] | undefined>,
-          req.extraHeaders,
-          req.skipHeader,
-        ),
+        method: req.method,
+        headers: forwardableHeaders(req.headers, req.extraHeaders, req.skipHeader),
         body: req.body ?? null,
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,

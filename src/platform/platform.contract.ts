@@ -75,7 +75,7 @@ function fnRecord(name: string, s: ContractSource, spec: Partial<FunctionSpec> =
       ...spec,
     },
   } as FunctionConfig);
-  return { ...config, status: {} } as FunctionRecord;
+  return { ...config, status: {} };
 }
 
 const refOf = (name: string): FunctionRef => ({ namespace: NS, name });
@@ -193,7 +193,8 @@ export function platformContract(label: string, makeSubject: () => Promise<Contr
     );
 
     it(
-      'apply() of a version that fails to start rejects; a first deploy is then not routable, an update leaves the previous version serving',
+      'apply() of a version that fails to start rejects; a first deploy is then not routable, an update leaves the ' +
+        'previous version serving',
       { timeout: TIMEOUT_MS },
       async () => {
         const p = await start();
@@ -402,7 +403,7 @@ export function platformContract(label: string, makeSubject: () => Promise<Contr
       const [replica] = await p.replicas(ref);
       assert.equal((await get(route, '/log/before-remove')).status, 200);
       await until('the line is in the log', async () =>
-        (await readLines(p, ref, replica!.name)).some((l) => l.includes('before-remove')),
+        (await readLines(p, ref, replica.name)).some((l) => l.includes('before-remove')),
       );
       events.length = 0;
       await p.remove(ref);
@@ -411,7 +412,7 @@ export function platformContract(label: string, makeSubject: () => Promise<Contr
       await assert.rejects(p.route(ref), (e) => statusOf(e) === 503);
       assert.deepEqual(await p.replicas(ref), []);
       await assert.rejects(
-        p.logs(ref, replica!.name, { follow: false, signal: AbortSignal.timeout(5_000) }),
+        p.logs(ref, replica.name, { follow: false, signal: AbortSignal.timeout(5_000) }),
         (e) => statusOf(e) === 404,
       );
       assert.ok(

@@ -28,7 +28,7 @@ export interface ReplicaInfo {
   startedAt: string;
 }
 
-/** Where a deployed function answers, as status reports it (spec §15). */
+/** Where a deployed function answers, as status reports it (clients read its `host:port` lists). */
 export interface Endpoint {
   /** The function's port (the http trigger's), stable across updates and restarts. */
   httpPort: number;
@@ -43,7 +43,7 @@ export interface Endpoint {
   problem?: string;
 }
 
-/** Which lines of a log to read, and whether to keep reading (the logs endpoint's query, spec §4.1). */
+/** Which lines of a log to read, and whether to keep reading (the logs endpoint's query). */
 export interface LogQuery {
   /** Keep the stream open and send new lines until the signal aborts. */
   follow: boolean;

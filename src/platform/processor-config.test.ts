@@ -55,7 +55,7 @@ describe('processorConfigOf()', () => {
     ],
     [
       'the stream credential only with a v3ioStream trigger',
-      record({ triggers: stream } as Partial<FunctionSpec>),
+      record({ triggers: stream }),
       node,
       { streamToken: 'secret' },
     ],

@@ -47,7 +47,7 @@ export function processorConfigOf(
     triggers: spec.triggers ?? {},
     env: spec.env ?? [],
     eventTimeoutMs: parseDuration(spec.eventTimeout || '0') ?? 0,
-    runtimeAttributes: (spec.runtimeAttributes ?? {}) as Record<string, unknown>,
+    runtimeAttributes: spec.runtimeAttributes ?? {},
     ...(artifact.family === 'python' && place.pythonPath ? { pythonPath: place.pythonPath } : {}),
     pythonRuntimeDir: place.pythonRuntimeDir,
     ...(place.memoryLimitBytes ? { memoryLimitBytes: place.memoryLimitBytes } : {}),

@@ -89,7 +89,10 @@ export interface ListenSettings {
 export const CONTAINER_HTTP_PORT = 8080;
 export const CONTAINER_HEALTH_PORT = 8082;
 
-/** Listen settings from the environment (PROTIUM_PROCESSOR_HOST, _PORT, _HEALTH_PORT, _STOP_GRACE_MS, _DRAIN_MS). Pure. */
+/**
+ * Listen settings from the environment (PROTIUM_PROCESSOR_HOST, _PORT, _HEALTH_PORT, _STOP_GRACE_MS, _DRAIN_MS).
+ * Pure.
+ */
 export function listenSettings(env: Record<string, string | undefined>): ListenSettings {
   const num = (name: string, fallback: number, max: number): number => {
     const raw = env[name];

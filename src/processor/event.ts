@@ -1,5 +1,5 @@
 /**
- * The event model (spec §11): what a trigger hands a runtime, and what a runtime answers.
+ * Nuclio's event model: what a trigger hands a runtime, and what a runtime answers.
  */
 
 export interface NuclioEvent {

@@ -37,7 +37,8 @@ async function download(url: string, token: string, file: string): Promise<strin
   if (!res.ok || !res.body) {
     const text = await res.text().catch(() => '');
     throw new FetchError(
-      `Failed to fetch the artifact from ${url}: the dashboard answered ${res.status}${text ? ` ${text.slice(0, 200)}` : ''}`,
+      `Failed to fetch the artifact from ${url}: the dashboard answered ` +
+        `${res.status}${text ? ` ${text.slice(0, 200)}` : ''}`,
     );
   }
   const hash = createHash('sha256');
@@ -121,11 +122,21 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   fetchArtifact(process.env).then(
     ({ dir, cached }) =>
       process.stdout.write(
-        `${JSON.stringify({ level: 'info', name: 'fetcher', message: cached ? `The artifact is in the cache already (${dir})` : `Fetched and verified the artifact into ${dir}` })}\n`,
+        JSON.stringify({
+          level: 'info',
+          name: 'fetcher',
+          message: cached
+            ? `The artifact is in the cache already (${dir})`
+            : `Fetched and verified the artifact into ${dir}`,
+        }) + '\n',
       ),
     (e) => {
       process.stderr.write(
-        `${JSON.stringify({ level: 'error', name: 'fetcher', message: e instanceof FetchError ? e.message : `Failed to fetch the artifact: ${(e as Error).stack ?? e}` })}\n`,
+        JSON.stringify({
+          level: 'error',
+          name: 'fetcher',
+          message: e instanceof FetchError ? e.message : `Failed to fetch the artifact: ${(e as Error).stack ?? e}`,
+        }) + '\n',
       );
       process.exitCode = 1;
     },

@@ -17,7 +17,7 @@ describe('healthAnswer()', () => {
       const a = healthAnswer(method, url, state(ready));
       assert.equal(a.status, status);
       if (body) assert.deepEqual(JSON.parse(a.body), body);
-      else assert.ok(JSON.parse(a.body).error);
+      else assert.ok((JSON.parse(a.body) as { error?: string }).error);
     });
   }
 });

@@ -1,5 +1,5 @@
 /**
- * Mapping a handler's output to an HTTP-shaped result, as Nuclio's nodejs wrapper does (spec §11.2):
+ * Mapping a handler's output to an HTTP-shaped result, as Nuclio's nodejs wrapper does:
  * string or Buffer → body; [status, body] → status + body (non-string → JSON); a Response → as given;
  * anything else → JSON with `application/json`.
  */
@@ -33,14 +33,21 @@ export class NodeResponse {
   }
 }
 
-const isText = (v: unknown): v is string | String => typeof v === 'string' || v instanceof String;
+/** A value String() renders as itself (an object would render as "[object Object]"). */
+const isPrimitive = (v: unknown): v is string | number | boolean | bigint | symbol | undefined =>
+  v === undefined || (v !== null && typeof v !== 'object' && typeof v !== 'function');
+
+/** Text: a string, or a String object (`new String(...)`), which a handler may return as well. */
+const isText = (v: unknown): boolean => typeof v === 'string' || v instanceof String;
 
 /** A body as the http trigger writes it: bytes stay bytes, anything else becomes text. */
 function toBody(body: unknown): string | Buffer {
   if (Buffer.isBuffer(body)) return body;
   if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   if (body === undefined || body === null) return '';
-  return String(body);
+  if (body instanceof String) return body.valueOf();
+  // An object a handler put into `response.body` after construction: JSON, as the constructor makes it.
+  return isPrimitive(body) ? String(body) : (JSON.stringify(body) ?? '');
 }
 
 /** Header values become strings; null/undefined values are dropped. */
@@ -49,7 +56,7 @@ export function stringHeaders(h: unknown): Record<string, string> {
   if (!h || typeof h !== 'object') return out;
   for (const [k, v] of Object.entries(h as Record<string, unknown>)) {
     if (v === undefined || v === null) continue;
-    out[k] = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    out[k] = isPrimitive(v) ? String(v) : (JSON.stringify(v) ?? '');
   }
   return out;
 }

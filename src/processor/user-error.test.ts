@@ -35,7 +35,7 @@ describe('describeUserError()', () => {
     );
     const text = describeUserError(e, root);
     const [first, ...rest] = text.split('\n');
-    assert.match(first!, /^SyntaxError: Unexpected token '\)' \(handler\.js:3\)$/);
+    assert.match(first, /^SyntaxError: Unexpected token '\)' \(handler\.js:3\)$/);
     assert.equal(rest[0], 'handler.js:3');
     assert.ok(rest.includes('});'), text);
     assert.doesNotMatch(text, /node:internal|wrapSafe|Module\._compile/);
@@ -46,7 +46,7 @@ describe('describeUserError()', () => {
     const e = await loadError(root, 'lib/top.js', '// a comment\nconst x = undefined;\nx.boom();\n');
     const text = describeUserError(e, root);
     assert.match(
-      text.split('\n')[0]!,
+      text.split('\n')[0],
       /^TypeError: Cannot read properties of undefined \(reading 'boom'\) \(lib\/top\.js:3:3\)$/,
     );
     assert.match(text, /\n {4}at .* \(lib\/top\.js:3:3\)/);
@@ -63,7 +63,7 @@ describe('describeUserError()', () => {
     }
     const err = Object.assign(new SyntaxError("Unexpected token '}'"), { stack: report });
     const text = describeUserError(err, root);
-    assert.match(text.split('\n')[0]!, /^SyntaxError: Unexpected token '\}' \(esm\.mjs:3\)$/);
+    assert.match(text.split('\n')[0], /^SyntaxError: Unexpected token '\}' \(esm\.mjs:3\)$/);
     assert.ok(text.split('\n').includes('}}'), text);
   });
 

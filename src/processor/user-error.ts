@@ -30,7 +30,7 @@ function inside(root: string, path: string): string | undefined {
 function userFrame(line: string, root: string): { fn: string; where: string } | undefined {
   const m = /^\s*at (?:(.*?) \()?((?:file:\/\/)?\/[^()]*?):(\d+):(\d+)\)?$/.exec(line);
   if (!m) return undefined;
-  const file = inside(root, m[2]!);
+  const file = inside(root, m[2]);
   return file ? { fn: m[1] ?? '<anonymous>', where: `${file}:${m[3]}:${m[4]}` } : undefined;
 }
 
@@ -38,15 +38,15 @@ export function describeUserError(err: unknown, root: string): string {
   if (!(err instanceof Error)) return `Uncaught ${typeof err === 'string' ? JSON.stringify(err) : String(err)}`;
   const stack = err.stack ?? `${err.name}: ${err.message}`;
   const lines = stack.split('\n');
-  const headline = `${err.name}: ${err.message}`.split('\n')[0]!;
+  const headline = `${err.name}: ${err.message}`.split('\n')[0];
 
   // A compile error: Node puts "<file>:<line>", the offending line and a caret above the message.
   const loc = /^((?:file:\/\/)?\/.*):(\d+)$/.exec(lines[0] ?? '');
-  const compileFile = loc ? inside(root, loc[1]!) : undefined;
+  const compileFile = loc ? inside(root, loc[1]) : undefined;
   if (loc && compileFile) {
     const frame: string[] = [`${compileFile}:${loc[2]}`];
     for (const l of lines.slice(1)) {
-      if (!l.trim() || l.startsWith(headline.split(':')[0]!)) break;
+      if (!l.trim() || l.startsWith(headline.split(':')[0])) break;
       frame.push(l);
     }
     return [`${headline} (${compileFile}:${loc[2]})`, ...frame].join('\n');
@@ -56,5 +56,5 @@ export function describeUserError(err: unknown, root: string): string {
     .map((l) => userFrame(l, root))
     .filter((f): f is { fn: string; where: string } => f !== undefined);
   if (!frames.length) return headline;
-  return [`${headline} (${frames[0]!.where})`, ...frames.map((f) => `    at ${f.fn} (${f.where})`)].join('\n');
+  return [`${headline} (${frames[0].where})`, ...frames.map((f) => `    at ${f.fn} (${f.where})`)].join('\n');
 }

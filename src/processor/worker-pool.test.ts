@@ -54,7 +54,7 @@ describe('WorkerPool', () => {
     await tick();
     assert.equal(pool.inflight, 2);
     assert.equal(pool.queued, 3);
-    gates[0]!.resolve();
+    gates[0].resolve();
     await tick();
     assert.equal(pool.inflight, 2);
     assert.equal(pool.queued, 2);

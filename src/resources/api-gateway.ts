@@ -1,5 +1,5 @@
 /**
- * API gateways (spec §4.5): body processing and the spec rules (host, path, one or two `nucliofunction`
+ * API gateways: body processing and the spec rules (host, path, one or two `nucliofunction`
  * upstreams, canary percentage, authentication mode and its credentials). Pure.
  */
 import { apiError, fieldError, quote } from '../errors.js';
@@ -24,7 +24,7 @@ const AUTH_MODES: Record<string, AuthenticationMode> = {
 /** The effective mode of a stored gateway. */
 export function authMode(mode: string | undefined): AuthenticationMode {
   const m = mode ?? 'none';
-  return Object.hasOwn(AUTH_MODES, m) ? AUTH_MODES[m]! : 'none';
+  return Object.hasOwn(AUTH_MODES, m) ? AUTH_MODES[m] : 'none';
 }
 
 /** `path` as routed: leading slash added, trailing slash removed (but "/" stays). */
@@ -89,7 +89,8 @@ export function validateApiGatewaySpec(spec: Record<string, unknown>): void {
     if (!username || !password) {
       throw fieldError(
         'spec.authentication.basicAuth',
-        'Basic authentication needs spec.authentication.basicAuth.username and .password (an export blanks the password unless made with ?includeSecrets=true)',
+        'Basic authentication needs spec.authentication.basicAuth.username and .password (an export blanks the ' +
+          'password unless made with ?includeSecrets=true)',
       );
     }
     if (username.includes(':'))

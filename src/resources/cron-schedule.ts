@@ -23,7 +23,7 @@ const ROBFIG_DESCRIPTORS: Record<string, string> = {
  */
 export function normaliseCronSchedule(schedule: string): string {
   const s = schedule.trim();
-  if (Object.hasOwn(ROBFIG_DESCRIPTORS, s)) return ROBFIG_DESCRIPTORS[s]!;
+  if (Object.hasOwn(ROBFIG_DESCRIPTORS, s)) return ROBFIG_DESCRIPTORS[s];
   if (s.startsWith('@every ')) {
     const ms = parseDuration(s.slice(7));
     if (!(ms! > 0)) throw new Error(`"@every" needs a positive duration, got ${quote(s.slice(7))}`);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { enrichFunction } from './function-enrich.js';
-import type { FunctionConfig, Trigger } from './types.js';
+import type { FunctionConfig } from './types.js';
 
 /** A minimal config as a client sends it (most always-present keys missing). */
 function fn(
@@ -120,43 +120,43 @@ describe('enrichFunction', () => {
 
   it('enrichFunction() defaults a trigger name to its key and class/kind to ""', () => {
     const t = enrichFunction(fn({ triggers: { mytrig: { kind: 'cron' }, other: {} } })).spec.triggers!;
-    assert.equal(t.mytrig!.name, 'mytrig');
-    assert.equal(t.mytrig!.class, '');
-    assert.equal(t.other!.name, 'other');
-    assert.equal(t.other!.kind, '');
+    assert.equal(t.mytrig.name, 'mytrig');
+    assert.equal(t.mytrig.class, '');
+    assert.equal(t.other.name, 'other');
+    assert.equal(t.other.kind, '');
   });
 
   it('enrichFunction() copies maxWorkers into numWorkers unless numWorkers is set', () => {
     const t = enrichFunction(
       fn({ triggers: { a: { kind: 'http', maxWorkers: 4 }, b: { kind: 'cron', maxWorkers: 4, numWorkers: 2 } } }),
     ).spec.triggers!;
-    assert.equal(t.a!.numWorkers, 4);
-    assert.equal(t.b!.numWorkers, 2);
+    assert.equal(t.a.numWorkers, 4);
+    assert.equal(t.b.numWorkers, 2);
   });
 
   it('enrichFunction() defaults numWorkers to 1 for http and v3ioStream only', () => {
     const t = enrichFunction(fn({ triggers: { h: { kind: 'http' }, v: { kind: 'v3ioStream' }, c: { kind: 'cron' } } }))
       .spec.triggers!;
-    assert.equal(t.h!.numWorkers, 1);
-    assert.equal(t.v!.numWorkers, 1);
-    assert.equal(t.c!.numWorkers, undefined);
+    assert.equal(t.h.numWorkers, 1);
+    assert.equal(t.v.numWorkers, 1);
+    assert.equal(t.c.numWorkers, undefined);
   });
 
   for (const kind of ['kafka', 'kafka-cluster', 'v3ioStream']) {
     it(`enrichFunction() sets explicitAckMode and workerTerminationTimeout defaults for ${kind}`, () => {
-      const t = enrichFunction(fn({ triggers: { s: { kind } } })).spec.triggers!.s!;
+      const t = enrichFunction(fn({ triggers: { s: { kind } } })).spec.triggers!.s;
       assert.equal(t.explicitAckMode, 'disable');
       assert.equal(t.workerTerminationTimeout, '10s');
       const kept = enrichFunction(
         fn({ triggers: { s: { kind, explicitAckMode: 'enable', workerTerminationTimeout: '5s' } } }),
-      ).spec.triggers!.s!;
+      ).spec.triggers!.s;
       assert.equal(kept.explicitAckMode, 'enable');
       assert.equal(kept.workerTerminationTimeout, '5s');
     });
   }
 
   it('enrichFunction() sets no stream defaults on an http trigger', () => {
-    const t = enrichFunction(fn({ triggers: { h: { kind: 'http' } } })).spec.triggers!.h! as Trigger;
+    const t = enrichFunction(fn({ triggers: { h: { kind: 'http' } } })).spec.triggers!.h;
     assert.equal(t.explicitAckMode, undefined);
     assert.equal(t.workerTerminationTimeout, undefined);
   });

@@ -1,12 +1,12 @@
 /**
- * Defaults Nuclio applies to a function config before storing it (spec §7, §0.7): the keys that are
+ * Defaults Nuclio applies to a function config before storing it: the keys that are
  * always present, the project label, the `python` → `python:3.9` alias, replica copying and the default
  * http trigger. Pure: returns a new config.
  */
 import { DEFAULT_PROJECT, PROJECT_LABEL, type FunctionConfig, type Trigger } from './types.js';
 import { clone, isObject } from './shape.js';
 
-/** Trigger kinds whose numWorkers defaults to 1 (spec §7). */
+/** Trigger kinds whose numWorkers defaults to 1, as in Nuclio. */
 const ONE_WORKER_KINDS = new Set(['http', 'v3ioStream']);
 const STREAM_KINDS = new Set(['kafka', 'kafka-cluster', 'v3ioStream']);
 

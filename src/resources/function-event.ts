@@ -1,5 +1,5 @@
 /**
- * Function events (spec §4.3): body processing and the enrichment Nuclio applies (display name, trigger
+ * Function events: body processing and the enrichment Nuclio applies (display name, trigger
  * kind and http attribute defaults).
  */
 import { apiError, fieldError, quote } from '../errors.js';

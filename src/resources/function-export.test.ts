@@ -79,11 +79,11 @@ describe('exportFunction', () => {
 
   it('exportFunction() blanks trigger passwords and secrets and keeps other trigger fields', () => {
     const t = exportFunction(record()).spec.triggers!;
-    assert.equal(t.k!.password, '');
-    assert.equal(t.k!.secret, '');
-    assert.equal(t.k!.username, 'u');
-    assert.equal(t.h!.password, '');
-    assert.equal('secret' in t.h!, false);
+    assert.equal(t.k.password, '');
+    assert.equal(t.k.secret, '');
+    assert.equal(t.k.username, 'u');
+    assert.equal(t.h.password, '');
+    assert.equal('secret' in t.h, false);
   });
 
   it('exportFunction() keeps scrubbed-secret references and the rest of the spec', () => {
@@ -153,7 +153,7 @@ describe('exportFunction() secrets', () => {
       GREETING: 'hello',
       TOKENIZER_MODE: 'fast',
     });
-    assert.equal(fn.spec.env[0]!.value, 'hunter2', 'the stored function is not changed');
+    assert.equal(fn.spec.env[0].value, 'hunter2', 'the stored function is not changed');
   });
 });
 
@@ -201,7 +201,7 @@ describe('exportFunction() secrets beyond env names', () => {
     assert.equal(out.spec.build.path, '');
     assert.deepEqual(out.spec.build.commands, ['pip install x']);
     assert.equal(out.spec.build.functionSourceCode, 'cGFzc3dvcmQ9eA==');
-    assert.deepEqual(out.spec.triggers!.k!.attributes, { sasl: { password: '' }, accessKey: '', topics: ['t'] });
+    assert.deepEqual(out.spec.triggers!.k.attributes, { sasl: { password: '' }, accessKey: '', topics: ['t'] });
     assert.deepEqual(out.spec.env, [{ name: 'DATABASE_URL', value: '' }]);
     assert.equal(out.metadata.annotations!['nuclio.io/kafka-sasl-password'], '');
     assert.equal(out.metadata.annotations!.keep, 'me');

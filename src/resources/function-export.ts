@@ -1,5 +1,5 @@
 /**
- * The export form of a function (spec §4.1.1): no namespace, resource version or status, annotations that
+ * The export form of a function, as Nuclio's: no namespace, resource version or status, annotations that
  * make an import skip build and deploy and remember the state, and — unless `includeSecrets` — every
  * secret blanked (secrets.ts says what is one): in environment variables, triggers (passwords, secrets,
  * attributes such as `sasl.password`, `accessKey`, a cron event's `Authorization` header), the build's
@@ -54,7 +54,7 @@ function redactSpec(spec: FunctionConfig['spec']): FunctionConfig['spec'] {
         k,
         k === 'functionSourceCode' ? v : redactSecrets(v, isSecretName(k)),
       ]),
-    ) as typeof spec.build;
+    );
   }
   return out;
 }

@@ -5,8 +5,13 @@ import { ApiError } from '../errors.js';
 import { checkSource, insideRoots, isBase64, sourceKind, type SourceKind } from './function-source.js';
 import type { FunctionSpec } from './types.js';
 
-const spec = (s: Partial<FunctionSpec> & { build?: FunctionSpec['build'] }): FunctionSpec =>
-  ({ resources: {}, platform: {}, eventTimeout: '', ...s, build: s.build ?? {} }) as FunctionSpec;
+const spec = (s: Partial<FunctionSpec> & { build?: FunctionSpec['build'] }): FunctionSpec => ({
+  resources: {},
+  platform: {},
+  eventTimeout: '',
+  ...s,
+  build: s.build ?? {},
+});
 
 describe('sourceKind', () => {
   const cases: [string, FunctionSpec, SourceKind | undefined][] = [
@@ -111,7 +116,8 @@ describe('checkSource', () => {
     refuses(
       spec({}),
       roots,
-      'Function must have either spec.build.path, spec.build.functionSourceCode, spec.build.image or spec.image set in order to create',
+      'Function must have either spec.build.path, spec.build.functionSourceCode, spec.build.image or spec.image ' +
+        'set in order to create',
     );
   });
 

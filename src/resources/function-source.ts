@@ -1,5 +1,5 @@
 /**
- * Where a function's code comes from (spec §6 "Build source", §9 Build) and which sources this dashboard
+ * Where a function's code comes from (spec.build) and which sources this dashboard
  * accepts: inline base64, an http(s) URL, a local path inside an allowed root, a built-in template, or an
  * existing artifact (spec.image). Pure.
  */
@@ -41,7 +41,8 @@ export function checkSource(spec: FunctionSpec, opts: { sourceRoots: string[] })
   if (!kind) {
     throw fieldError(
       'spec.build',
-      'Function must have either spec.build.path, spec.build.functionSourceCode, spec.build.image or spec.image set in order to create',
+      'Function must have either spec.build.path, spec.build.functionSourceCode, spec.build.image or spec.image ' +
+        'set in order to create',
     );
   }
   const b = spec.build;
@@ -55,7 +56,8 @@ export function checkSource(spec: FunctionSpec, opts: { sourceRoots: string[] })
     if (!opts.sourceRoots.length) {
       throw fieldError(
         'spec.build.path',
-        `spec.build.path ${quote(p)} is a local path, and this dashboard allows none (start it with --source-root DIR to allow paths inside DIR)`,
+        `spec.build.path ${quote(p)} is a local path, and this dashboard allows none (start it with ` +
+          `--source-root DIR to allow paths inside DIR)`,
       );
     }
     if (!isAbsolute(p) || !insideRoots(p, opts.sourceRoots)) {

@@ -1,7 +1,7 @@
 /**
- * The function lifecycle (spec §8): the closed set of states, what each one means, the work each one asks
- * for, and who may move a function from one state to another. Every part that reads or writes a state —
- * the API, the function controller, the platform's reports, the CLI and the web UI — asks here.
+ * The function lifecycle (ARCHITECTURE.md, "A function's life"): the closed set of states, what each one means, the
+ * work each one asks for, and who may move a function from one state to another. Every part that reads or writes a
+ * state — the API, the function controller, the platform's reports, the CLI and the web UI — asks here.
  *
  * The API names the work by the state it writes (`building`: build, then deploy; `configuringResources`:
  * deploy the artifact `spec.image` names; `waitingForScaleResourceToZero`: stop the replicas); the
@@ -10,7 +10,7 @@
  */
 import type { FunctionState } from './types.js';
 
-/** Every state, in the order of spec §8. */
+/** Every state, in the order Nuclio declares them. */
 export const FUNCTION_STATES: readonly FunctionState[] = [
   'waitingForBuild',
   'building',
@@ -145,7 +145,9 @@ export const TRANSITIONS: readonly TransitionRule[] = [
     by: 'controller',
     from: ['building', 'configuringResources'],
     to: ['ready', 'unhealthy', 'error'],
-    when: 'the build and deploy, or the deploy, ended (unhealthy: it runs, but a broker trigger cannot reach its broker)',
+    when:
+      'the build and deploy, or the deploy, ended (unhealthy: it runs, but a broker trigger cannot reach ' +
+      'its broker)',
   },
   {
     by: 'controller',

@@ -1,6 +1,6 @@
 /**
- * Turning an untrusted request body into a FunctionConfig: the body rules of spec §4.1 (name and
- * namespace from the body, project label from the header) and the field rules of spec §6. Every failure is
+ * Turning an untrusted request body into a FunctionConfig: Nuclio's body rules (name and
+ * namespace from the body, project label from the header) and its field rules. Every failure is
  * an ApiError naming the field and quoting the value. Pure.
  */
 import { Cron } from 'croner';
@@ -76,7 +76,7 @@ export function checkFunctionName(name: string, field: string): void {
 }
 
 /**
- * Create/update/delete body processing of spec §4.1: namespace defaults, project header, name rules.
+ * Create/update/delete body processing, as Nuclio's: namespace defaults, project header, name rules.
  * `withSpec` false (delete) reads only the identity, and looks the name up without the name rule: a name
  * no function can have is simply not found, and a function stored before the rule stays deletable.
  */
@@ -94,7 +94,7 @@ export function readFunctionBody(bodyIn: unknown, ctx: BodyContext, withSpec = t
   return { metadata, spec: spec as unknown as FunctionConfig['spec'] };
 }
 
-/** Names a platform refuses (spec §6): 412, as Nuclio answers. */
+/** Names a platform refuses: 412, as Nuclio answers. */
 export function checkReservedName(name: string): void {
   if (RESERVED_FUNCTION_NAMES.includes(name)) {
     throw apiError('FUNCTION_NAME_RESERVED', name);
@@ -112,7 +112,7 @@ function checkImage(value: unknown, field: string, goName: string): void {
 }
 
 /**
- * Field rules of a function spec (spec §6, §9). Throws on the first problem. `meta` (the function's
+ * Field rules of a function spec, as Nuclio's. Throws on the first problem. `meta` (the function's
  * identity) fills what broker triggers derive from it (a NATS queue name template, a default queue).
  */
 export function validateFunctionSpec(spec: Record<string, unknown>, meta: Meta = {}): void {
@@ -164,14 +164,15 @@ export function validateFunctionSpec(spec: Record<string, unknown>, meta: Meta =
       `Min replicas must be less than or equal to max replicas (min ${min}, max ${max})`,
     );
   }
-  // Stream consumers share shards among a fixed set of replicas (Nuclio: no autoscaling, spec §6).
+  // Stream consumers share shards among a fixed set of replicas (Nuclio refuses autoscaling for them).
   const triggerList = isObject(spec.triggers) ? Object.values(spec.triggers) : [];
   if (triggerList.some((t) => isObject(t) && t.kind === 'v3ioStream')) {
     const n = min ?? max ?? 1;
     if ((max ?? n) !== n || n < 1) {
       throw fieldError(
         'spec.maxReplicas',
-        `V3IO Stream trigger does not support autoscaling: set minReplicas equal to maxReplicas, at least 1 (min ${min ?? '-'}, max ${max ?? '-'})`,
+        `V3IO Stream trigger does not support autoscaling: set minReplicas equal to maxReplicas, at least 1 ` +
+          `(min ${min ?? '-'}, max ${max ?? '-'})`,
       );
     }
   }

@@ -1,5 +1,5 @@
 /**
- * Name rules of Kubernetes that Nuclio applies (spec §6): function and project names are DNS-1123 labels
+ * Name rules of Kubernetes that Nuclio applies: function and project names are DNS-1123 labels
  * (a function's name becomes its Kubernetes Service and Deployment names, and here a folder name), labels
  * valid label keys and values. Each check returns the list of problems (empty when valid), worded like
  * Kubernetes' validation messages.
@@ -24,14 +24,16 @@ export function qualifiedNameErrors(value: string): string[] {
     }
   } else if (parts.length > 2) {
     return [
-      "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character, with an optional DNS subdomain prefix and '/'",
+      "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with " +
+        "an alphanumeric character, with an optional DNS subdomain prefix and '/'",
     ];
   }
   if (name.length === 0) errors.push('name part must be non-empty');
   else if (name.length > 63) errors.push('name part must be no more than 63 characters');
   if (name.length > 0 && !QUALIFIED_NAME.test(name)) {
     errors.push(
-      "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName', 'my.name', or '123-abc')",
+      "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an " +
+        "alphanumeric character (e.g. 'MyName', 'my.name', or '123-abc')",
     );
   }
   return errors;
@@ -50,7 +52,8 @@ export const dnsLabelErrors = (value: string): string[] =>
   shortNameErrors(
     value,
     DNS1123_LABEL,
-    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc')",
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and " +
+      "end with an alphanumeric character (e.g. 'my-name', or '123-abc')",
   );
 
 /**
@@ -65,7 +68,8 @@ export const labelValueErrors = (value: string): string[] =>
   shortNameErrors(
     value,
     LABEL_VALUE,
-    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must " +
+      'start and end with an alphanumeric character',
   );
 
 /** Problems of a label key (a qualified name). */

@@ -1,5 +1,5 @@
 /**
- * Projects (spec §4.2): body processing and name rules.
+ * Projects: body processing and name rules.
  */
 import { fieldError, quote } from '../errors.js';
 import { dnsLabelErrors } from './names.js';
@@ -26,7 +26,8 @@ export function readProjectBody(
   if (errors.length) {
     throw fieldError(
       'metadata.name',
-      `Project name must adhere to Kubernetes naming conventions. Errors: ${errors.join('; ')} (metadata.name ${quote(metadata.name)})`,
+      `Project name must adhere to Kubernetes naming conventions. Errors: ${errors.join('; ')} ` +
+        `(metadata.name ${quote(metadata.name)})`,
     );
   }
   const spec = optObject(body.spec, 'spec') ?? {};

@@ -25,7 +25,7 @@ export function parseQuantity(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   const m = QUANTITY.exec(value.trim());
   if (!m) return undefined;
-  const n = Number(m[1]) * 10 ** Number(m[2] ?? 0) * SUFFIX[m[3] ?? '']!;
+  const n = Number(m[1]) * 10 ** Number(m[2] ?? 0) * SUFFIX[m[3] ?? ''];
   return Number.isFinite(n) ? n : undefined;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Export forms of API gateways and function events (spec §4.2; functions: function-export.ts): no
+ * Export forms of API gateways and function events (functions: function-export.ts): no
  * namespace, resource version, creation time or status, and — unless `includeSecrets` — secrets blanked
  * (secrets.ts): a gateway's basic-auth password, a function event's Authorization header and the like.
  * A function event's body is left as written: it is a test payload, not configuration.

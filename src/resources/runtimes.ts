@@ -1,6 +1,7 @@
 /**
  * The runtime catalogue: which runtime names the API accepts, which this platform can run, and how a
- * handler string (`module:function`) maps to the file the inline source is written to (spec §11.2, §15).
+ * handler string (`module:function`) maps to the file the inline source is written to (clients send
+ * `main:handler` and expect `main.py`).
  */
 
 /** Runtimes the local platform builds and runs. */
@@ -23,9 +24,12 @@ export function runtimeFamily(runtime: string | undefined): RuntimeFamily | unde
 /** Why a runtime cannot be built here, in words a user can act on. */
 export function unavailableRuntimeMessage(runtime: string | undefined): string {
   if (!runtime) return 'spec.runtime must be set (one of nodejs, python, python:3.x, shell)';
-  const base = runtime.split(':')[0]!;
+  const base = runtime.split(':')[0];
   if ((KNOWN_UNAVAILABLE as readonly string[]).includes(base)) {
-    return `Runtime "${runtime}" is not available on this platform: it runs nodejs, python (python:3.x) and shell functions only`;
+    return (
+      `Runtime "${runtime}" is not available on this platform: it runs nodejs, python (python:3.x) and ` +
+      `shell functions only`
+    );
   }
   return `Runtime "${runtime}" is not supported: use one of nodejs, python, python:3.x, shell`;
 }
@@ -62,18 +66,21 @@ export function parseHandler(family: RuntimeFamily, handler: string): ParsedHand
   if (family === 'python') {
     const m = PY_HANDLER.exec(handler);
     if (!m) return `spec.handler ${JSON.stringify(handler)} must look like "module:function" (e.g. "main:handler")`;
-    const module = m[1]!;
-    return { module, entry: m[2]!, file: `${module.replace(/\.py$/, '').split('.').join('/')}.py` };
+    const module = m[1];
+    return { module, entry: m[2], file: `${module.replace(/\.py$/, '').split('.').join('/')}.py` };
   }
   if (family === 'nodejs') {
     const m = JS_HANDLER.exec(handler);
     if (!m)
-      return `spec.handler ${JSON.stringify(handler)} must look like "file:exportName" (e.g. "handler:handler") or "exportName" (file handler.js)`;
+      return (
+        `spec.handler ${JSON.stringify(handler)} must look like "file:exportName" (e.g. "handler:handler") ` +
+        `or "exportName" (file handler.js)`
+      );
     const module = m[1] ?? JS_DEFAULT_MODULE;
     if (module.includes('..') || module.startsWith('/'))
       return `spec.handler ${JSON.stringify(handler)} must name a file inside the function`;
     const file = /\.(c|m)?js$/.test(module) ? module : `${module}.js`;
-    return { module, entry: m[2]!, file };
+    return { module, entry: m[2], file };
   }
   const idx = handler.indexOf(':');
   const module = idx >= 0 ? handler.slice(0, idx) : handler;

@@ -88,7 +88,7 @@ export function isSecretName(name: string): boolean {
   if (!words.length) return false;
   const joined = words.join('');
   if (KNOWN_SECRET_ENDINGS.some((e) => joined.endsWith(e))) return true;
-  if (REFERENCE_WORDS.has(words[words.length - 1]!)) return false;
+  if (REFERENCE_WORDS.has(words[words.length - 1])) return false;
   return (
     words.some((w) => SECRET_WORDS.has(w) || (PAIRED_WORDS.has(w) && words.length > 1)) ||
     SECRET_PARTS.some((p) => joined.includes(p))

@@ -1,6 +1,6 @@
 /**
- * Shape checks for untrusted JSON: each helper either returns the typed value or throws an error of the catalogue (FIELD_MUST_BE, INVALID_FIELD) that
- * names the field and quotes the value. Used at the edge of every resource family.
+ * Shape checks for untrusted JSON: each helper either returns the typed value or throws an error of the catalogue
+ * (FIELD_MUST_BE, INVALID_FIELD) that names the field and quotes the value. Used at the edge of every resource family.
  */
 import { apiError, fieldError } from '../errors.js';
 
@@ -46,7 +46,7 @@ export function optStringArray(value: unknown, field: string): string[] | undefi
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
     throw apiError('FIELD_MUST_BE', field, 'a list of strings', value);
   }
-  return value as string[];
+  return value;
 }
 
 /** A map of string values (labels, annotations). */

@@ -1,5 +1,5 @@
 /**
- * Trigger kinds (spec §10): the kinds Nuclio registers, and which of them this platform runs. A function
+ * Trigger kinds: the kinds Nuclio registers, and which of them this platform runs. A function
  * with another kind is refused at the API (a typo like `htp` would otherwise deploy as ready, beside the
  * default http trigger, and never fire); the kinds Nuclio knows but this platform does not run are
  * accepted (a function exported from Nuclio keeps them) and reported by the replica as not running.
@@ -34,5 +34,8 @@ const KNOWN = new Set<string>([...RUN_TRIGGER_KINDS, ...OTHER_NUCLIO_TRIGGER_KIN
 export function triggerKindError(field: string, kind: unknown): string | undefined {
   if (typeof kind === 'string' && KNOWN.has(kind)) return undefined;
   const got = kind === undefined || kind === '' ? 'is missing' : `${JSON.stringify(kind)} is not a trigger kind`;
-  return `${field} ${got}: use one of ${RUN_TRIGGER_KINDS.join(', ')} (run here), or ${OTHER_NUCLIO_TRIGGER_KINDS.join(', ')} (Nuclio's, accepted but not run here)`;
+  return (
+    `${field} ${got}: use one of ${RUN_TRIGGER_KINDS.join(', ')} (run here), ` +
+    `or ${OTHER_NUCLIO_TRIGGER_KINDS.join(', ')} (Nuclio's, accepted but not run here)`
+  );
 }

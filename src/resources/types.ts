@@ -1,5 +1,5 @@
 /**
- * The resource types of the Nuclio dashboard API, as pure data (spec §9, §4.2–§4.5).
+ * The resource types of the Nuclio dashboard API, as pure data.
  *
  * Field names are the JSON names on the wire. Every field is optional on input; the enrichment in
  * `function-enrich.ts` fills the ones Nuclio always emits. Nothing here imports I/O or platform types.
@@ -23,7 +23,7 @@ export interface EnvVar {
   valueFrom?: unknown;
 }
 
-/** A trigger of a function (spec §9 Trigger, §10). `attributes` is kind-specific. */
+/** A trigger of a function. `attributes` is kind-specific. */
 export interface Trigger {
   class: string;
   kind: string;
@@ -44,7 +44,7 @@ export interface Trigger {
   [extra: string]: unknown;
 }
 
-/** spec.build (spec §9 Build). */
+/** spec.build: where the code comes from and how it is built. */
 export interface BuildSpec {
   path?: string;
   functionSourceCode?: string;
@@ -70,7 +70,7 @@ export interface ScaleResource {
   threshold?: number;
 }
 
-/** spec of a function (spec §9 Spec). Unknown fields are kept as given. */
+/** spec of a function. Unknown fields are kept as given. */
 export interface FunctionSpec {
   description?: string;
   disable?: boolean;
@@ -98,7 +98,7 @@ export interface FunctionSpec {
   [extra: string]: unknown;
 }
 
-/** Function states (spec §8). */
+/** Function states (resources/function-state.ts says what each means). */
 export type FunctionState =
   | 'waitingForBuild'
   | 'building'
@@ -121,7 +121,7 @@ export interface LogRecord {
   [extra: string]: unknown;
 }
 
-/** status of a function (spec §8). Every field is omitted when empty. */
+/** status of a function. Every field is omitted when empty. */
 export interface FunctionStatus {
   state?: FunctionState;
   message?: string;

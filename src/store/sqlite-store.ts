@@ -78,7 +78,7 @@ export class SqliteStore implements Store {
     }
     for (let i = current; i < MIGRATIONS.length; i++) {
       this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[i]!);
+        this.db.exec(MIGRATIONS[i]);
         this.db.pragma(`user_version = ${i + 1}`);
       })();
     }
@@ -131,7 +131,7 @@ export class SqliteStore implements Store {
       const obj = JSON.parse(row.body) as ResourceOf<K>;
       const merged: Record<string, unknown> = opts.replace ? { ...status } : { ...(obj.status ?? {}), ...status };
       for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
-      obj.status = merged as ResourceOf<K>['status'];
+      obj.status = merged;
       this.stmts.update.run(row.version, JSON.stringify(obj), kind, namespace, name);
       return obj;
     })();
@@ -196,7 +196,7 @@ export class SqliteStore implements Store {
     const { namespace, name } = identity(kind, object);
     if (this.stmts.get.get(kind, namespace, name)) throw new StoreError('ALREADY_EXISTS', { kind, namespace, name });
     const version = this.stmts.nextVersion.get()!.value;
-    const stored = structuredClone(object) as ResourceOf<K>;
+    const stored = structuredClone<ResourceOf<K>>(object);
     stored.metadata.resourceVersion = String(version);
     this.stmts.insert.run(kind, namespace, name, version, JSON.stringify(stored));
     return { stored, change: { kind, type: 'created', namespace, name, object: stored } };
@@ -219,7 +219,7 @@ export class SqliteStore implements Store {
     }
     const previous = JSON.parse(row.body) as AnyResource;
     const version = this.stmts.nextVersion.get()!.value;
-    const stored = structuredClone(object) as ResourceOf<K>;
+    const stored = structuredClone<ResourceOf<K>>(object);
     stored.metadata.resourceVersion = String(version);
     if (previous.metadata.creationTimestamp) stored.metadata.creationTimestamp = previous.metadata.creationTimestamp;
     if ('status' in previous && !('status' in stored && stored.status))

@@ -35,7 +35,7 @@ export function storeContract(label: string, makeStore: () => Promise<Store>): v
       assert.ok(created.metadata.resourceVersion);
       const got = await store.get('project', 'nuclio', 'a');
       assert.deepEqual(got, created);
-      got!.spec.description = 'mutated';
+      got.spec.description = 'mutated';
       assert.equal((await store.get('project', 'nuclio', 'a'))!.spec.description, 'a');
     });
 

@@ -41,7 +41,8 @@ export class StoreError extends Error {
   ) {
     const { kind, namespace, name } = resource;
     super(
-      `${code}: ${kind} ${namespace}/${name}${versions ? ` (given version ${versions.given}, stored ${versions.stored})` : ''}`,
+      `${code}: ${kind} ${namespace}/${name}` +
+        `${versions ? ` (given version ${versions.given}, stored ${versions.stored})` : ''}`,
     );
     this.name = 'StoreError';
   }

@@ -32,7 +32,7 @@ describe('balance()', () => {
         const once = balance(n, members, []);
         assert.deepEqual(balance(n, members, once), once);
         const counts = members.map((m) => once.filter((o) => o === m).length);
-        assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `${members} ${n}: ${counts}`);
+        assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `${members.join()} ${n}: ${counts.join()}`);
       }
     }
   });

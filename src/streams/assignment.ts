@@ -40,9 +40,9 @@ export function balance(
   let i = 0;
   for (let s = 0; s < shardCount; s++) {
     if (desired[s] !== undefined) continue;
-    while (owned.get(live[i]!)!.length >= quota.get(live[i]!)!) i++;
+    while (owned.get(live[i])!.length >= quota.get(live[i])!) i++;
     desired[s] = live[i]!;
-    owned.get(live[i]!)!.push(s);
+    owned.get(live[i])!.push(s);
   }
   return desired;
 }

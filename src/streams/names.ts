@@ -26,7 +26,10 @@ export const streamKey = (a: StreamAddress): string => `${a.container}/${a.path}
 /** Why `name` is not a valid container name, or undefined when it is. */
 export function containerError(name: string): string | undefined {
   if (!SEGMENT.test(name)) {
-    return `Container name ${JSON.stringify(name.slice(0, 140))} is invalid: use 1 to 128 letters, digits, '_', '.' or '-', starting with a letter, digit or '_'`;
+    return (
+      `Container name ${JSON.stringify(name.slice(0, 140))} is invalid: use 1 to 128 letters, digits, '_', ` +
+      `'.' or '-', starting with a letter, digit or '_'`
+    );
   }
   return undefined;
 }
@@ -46,7 +49,10 @@ export function parseStreamPath(raw: string): { path: string } | { error: string
   for (const s of segments) {
     if (!SEGMENT.test(s)) {
       return {
-        error: `Stream path ${JSON.stringify(raw.slice(0, 140))} is invalid: segment ${JSON.stringify(s.slice(0, 140))} must be 1 to 128 letters, digits, '_', '.' or '-', starting with a letter, digit or '_'`,
+        error:
+          `Stream path ${JSON.stringify(raw.slice(0, 140))} is invalid: ` +
+          `segment ${JSON.stringify(s.slice(0, 140))} must be 1 to 128 letters, digits, '_', '.' or '-', starting ` +
+          `with a letter, digit or '_'`,
       };
     }
   }
@@ -57,7 +63,10 @@ export function parseStreamPath(raw: string): { path: string } | { error: string
 export function consumerGroupError(name: unknown): string | undefined {
   if (typeof name !== 'string' || !name) return 'ConsumerGroup must be a non-empty string';
   if (!GROUP.test(name)) {
-    return `Consumer group name ${JSON.stringify(name.slice(0, 140))} is invalid: use 1 to 128 letters, digits, '_', '.' or '-', starting with a letter, digit or '_'`;
+    return (
+      `Consumer group name ${JSON.stringify(name.slice(0, 140))} is invalid: use 1 to 128 letters, digits, ` +
+      `'_', '.' or '-', starting with a letter, digit or '_'`
+    );
   }
   return undefined;
 }
@@ -66,7 +75,10 @@ export function consumerGroupError(name: unknown): string | undefined {
 export function memberIdError(id: unknown): string | undefined {
   if (typeof id !== 'string' || !id) return 'MemberId must be a non-empty string';
   if (!MEMBER.test(id)) {
-    return `Member id ${JSON.stringify(id.slice(0, 140))} is invalid: use 1 to 256 letters, digits, '_', '.', ':', '@' or '-'`;
+    return (
+      `Member id ${JSON.stringify(id.slice(0, 140))} is invalid: use 1 to 256 letters, digits, '_', '.', ` +
+      `':', '@' or '-'`
+    );
   }
   return undefined;
 }

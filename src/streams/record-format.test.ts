@@ -38,7 +38,7 @@ describe('record format', () => {
       'a flipped data bit',
       (b) => {
         const c = Buffer.from(b);
-        c[c.length - 1]! ^= 1;
+        c[c.length - 1] ^= 1;
         return c;
       },
       3,

@@ -46,7 +46,7 @@ describe('ShardLog', () => {
     );
     const all = await log.read(1, 1000, 1e6);
     assert.equal(all.length, 100);
-    assert.equal(all[41]!.data.toString(), 'y20');
+    assert.equal(all[41].data.toString(), 'y20');
     await log.close();
   });
 
@@ -65,12 +65,12 @@ describe('ShardLog', () => {
     await log.append(bufs('one', 'two'));
     await log.close();
     const [file] = readdirSync(dir);
-    const size = statSync(join(dir, file!)).size;
-    appendFileSync(join(dir, file!), Buffer.from([5, 0, 0, 0, 1, 2, 3]));
+    const size = statSync(join(dir, file)).size;
+    appendFileSync(join(dir, file), Buffer.from([5, 0, 0, 0, 1, 2, 3]));
     log = await ShardLog.open({ dir, retentionMs: HOUR, onRepair: (m) => repairs.push(m) });
     assert.equal(repairs.length, 1);
-    assert.match(repairs[0]!, /torn record header/);
-    assert.equal(statSync(join(dir, file!)).size, size);
+    assert.match(repairs[0], /torn record header/);
+    assert.equal(statSync(join(dir, file)).size, size);
     assert.equal(log.lastSeq, 2);
     assert.equal((await log.append(bufs('three'))).firstSeq, 3);
     assert.deepEqual(texts(await log.read(1, 10, 1e6)), ['one', 'two', 'three']);

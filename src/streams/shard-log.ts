@@ -51,7 +51,7 @@ class OffsetList {
     this.data[this.length++] = v;
   }
   get(i: number): number {
-    return this.data[i]!;
+    return this.data[i];
   }
 }
 
@@ -197,7 +197,7 @@ export class ShardLog {
       let seg: Segment | undefined;
       let startSize = 0;
       try {
-        seg = await this.segmentForAppend(batch[0]!.firstSeq, batch[0]!.arrivalMs);
+        seg = await this.segmentForAppend(batch[0].firstSeq, batch[0].arrivalMs);
         startSize = seg.size;
         await seg.fh!.writev(batch.map((b) => b.buf));
         await seg.fh!.datasync();
@@ -267,7 +267,7 @@ export class ShardLog {
     if (!force && now - this.lastSweep < SWEEP_EVERY_MS) return;
     this.lastSweep = now;
     while (this.segments.length > 1) {
-      const oldest = this.segments[0]!;
+      const oldest = this.segments[0];
       if (oldest.offsets.length && oldest.lastArrivalMs >= now - this.opts.retentionMs) break;
       this.segments.shift();
       this.retire(oldest);

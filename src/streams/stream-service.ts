@@ -62,7 +62,8 @@ export class StreamService {
     if (!Number.isSafeInteger(retentionHours) || retentionHours < 1 || retentionHours > MAX_RETENTION_HOURS) {
       throw apiError(
         'STREAM_REQUEST_INVALID',
-        `RetentionPeriodHours must be an integer from 1 to ${MAX_RETENTION_HOURS}, got ${JSON.stringify(retentionHours)}`,
+        `RetentionPeriodHours must be an integer from 1 to ${MAX_RETENTION_HOURS}, ` +
+          `got ${JSON.stringify(retentionHours)}`,
       );
     }
     const dir = this.dirOf(a);

@@ -126,11 +126,11 @@ export class Stream {
       if (list) list.push(i);
       else byShard.set(s, [i]);
     });
-    const out: PutResult[] = new Array(records.length);
+    const out = new Array<PutResult>(records.length);
     await Promise.all(
       [...byShard].map(async ([s, idx]) => {
         try {
-          const { firstSeq } = await this.shard(s).append(idx.map((i) => records[i]!.data));
+          const { firstSeq } = await this.shard(s).append(idx.map((i) => records[i].data));
           idx.forEach((i, k) => {
             out[i] = { shard: s, seq: firstSeq + k };
           });

@@ -170,7 +170,7 @@ export function streamRoutes(app: FastifyInstance, service: StreamService): void
     const fn = canonicalFunction(t.fn, req.method);
     if (req.body !== undefined && !isObject(req.body))
       throw apiError('STREAM_REQUEST_INVALID', `The body of ${fn} must be a JSON object`);
-    const body: Body = (req.body as Body | undefined) ?? {};
+    const body: Body = req.body ?? {};
     const now = Date.now();
 
     if (fn === 'Seek' || fn === 'GetRecords') {
@@ -181,7 +181,7 @@ export function streamRoutes(app: FastifyInstance, service: StreamService): void
           `${fn} works on a shard: POST to ${V3IO_PREFIX}/<container>/<stream path>/<shard id>`,
         );
       const shard = Number(m[2]);
-      const stream = await service.stream(StreamService.address(t.container, m[1]!));
+      const stream = await service.stream(StreamService.address(t.container, m[1]));
       if (fn === 'Seek') {
         const seq = await stream.seek(shard, seekTarget(body));
         return sendJson(reply, 200, { Location: encodeLocation(shard, seq) } satisfies SeekAnswer);
@@ -262,17 +262,15 @@ export function streamRoutes(app: FastifyInstance, service: StreamService): void
       }
       case 'GetOffsets':
         return sendJson(reply, 200, {
-          Shards: stream
-            .offsets(groupField(body))
-            .map((o, s) => ({
-              ShardId: s,
-              Committed: o.committed,
-              Current: o.current,
-              Lag: Math.max(0, o.current - (o.committed ?? 0)),
-            })),
+          Shards: stream.offsets(groupField(body)).map((o, s) => ({
+            ShardId: s,
+            Committed: o.committed,
+            Current: o.current,
+            Lag: Math.max(0, o.current - (o.committed ?? 0)),
+          })),
         } satisfies GetOffsetsAnswer);
     }
-    throw apiError('STREAM_REQUEST_INVALID', `${fn} works on a shard, not on a stream`);
+    throw apiError('STREAM_REQUEST_INVALID', `${String(fn satisfies never)} works on a shard, not on a stream`);
   };
   for (const method of ['POST', 'PUT', 'DELETE'] as const)
     app.route({

@@ -12,7 +12,8 @@
  *                           DescribeStream {}  → {ShardCount, RetentionPeriodHours, Shards, ConsumerGroups}
  *                           DeleteStream   {}  (or the DELETE method)                                  → 204
  *                           PutRecords     {Records: [{Data: <base64>, ShardId?, PartitionKey?}]}
- *                                          → {FailedRecordCount, Records: [{SequenceNumber, ShardId} | {ErrorCode, ErrorMessage}]}
+ *                                          → {FailedRecordCount, Records: [{SequenceNumber, ShardId} | {ErrorCode,
+ * ErrorMessage}]}
  *   on <stream>/<shard>     Seek           {Type: EARLIEST|LATEST|SEQUENCE|TIME, StartingSequenceNumber?,
  *                                           TimestampSec?, TimestampNSec?}                            → {Location}
  *                           GetRecords     {Location, Limit?=1000}
@@ -22,7 +23,8 @@
  * Consumer groups are Protium's own operations on <stream>/ (real V3IO keeps offsets in shard attributes):
  *
  *   Heartbeat    {ConsumerGroup, MemberId, SessionTimeoutMs?=10000, Release?: [shard…]}
- *                → {ShardCount, Shards: [to consume], Release: [to hand back], Committed: [per shard], Current: [per shard]}
+ *                → {ShardCount, Shards: [to consume], Release: [to hand back], Committed: [per shard], Current: [per
+ * shard]}
  *   LeaveGroup   {ConsumerGroup, MemberId}                                                             → 204
  *   CommitOffset {ConsumerGroup, ShardId, SequenceNumber, MemberId?}   → 204; 409 when MemberId does not own the shard
  *   GetOffsets   {ConsumerGroup}                                   → {Shards: [{ShardId, Committed, Current, Lag}]}

@@ -37,7 +37,7 @@ export function parseDuration(text: string): number | undefined {
     PART.lastIndex = pos;
     const m = PART.exec(s);
     if (!m) return undefined;
-    total += Number(m[1]) * UNIT_MS[m[2]!]!;
+    total += Number(m[1]) * UNIT_MS[m[2]];
     pos = PART.lastIndex;
   }
   return Number.isFinite(total) ? sign * total : undefined;

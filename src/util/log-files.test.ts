@@ -47,7 +47,7 @@ describe('normaliseLine', () => {
   }
 
   it('normaliseLine() trims trailing whitespace of plain text', () => {
-    assert.equal(JSON.parse(normaliseLine('  hello \t\r', 'stdout', NOW)).message, '  hello');
+    assert.equal((JSON.parse(normaliseLine('  hello \t\r', 'stdout', NOW)) as { message: string }).message, '  hello');
   });
 });
 
@@ -176,7 +176,7 @@ describe('RotatingLog and readers', () => {
     );
     const all = ['line-6', 'line-7', 'line-8', 'line-9'];
     assert.deepEqual(
-      readExisting(path, {}).map((l) => JSON.parse(l).message),
+      readExisting(path, {}).map((l) => (JSON.parse(l) as { message: string }).message),
       all,
     );
   });
@@ -202,7 +202,7 @@ describe('RotatingLog and readers', () => {
       writeFileSync(`${path}.1`, `${at(600, 'old-1')}\n${at(300, 'old-2')}\n`);
       writeFileSync(path, `${at(120, 'cur-1')}\n${at(30, 'cur-2')}\n{"message":"no time"}\n${at(5, 'cur-3')}\n`);
     });
-    const msgs = (ls: string[]) => ls.map((l) => JSON.parse(l).message as string);
+    const msgs = (ls: string[]) => ls.map((l) => (JSON.parse(l) as { message: string }).message);
 
     const cases: [string, { sinceMs?: number; tailLines?: number }, string[]][] = [
       ['everything, rotated generation first', {}, ['old-1', 'old-2', 'cur-1', 'cur-2', 'no time', 'cur-3']],
@@ -247,12 +247,12 @@ describe('RotatingLog and readers', () => {
       log.close();
       const chunks = await collect(readLog(path, { follow: false, signal: new AbortController().signal }));
       assert.equal(chunks.length, 1);
-      assert.ok(chunks[0]!.endsWith('\n'));
+      assert.ok(chunks[0].endsWith('\n'));
       assert.deepEqual(
-        chunks[0]!
+        chunks[0]
           .trimEnd()
           .split('\n')
-          .map((l) => JSON.parse(l).message),
+          .map((l) => (JSON.parse(l) as { message: string }).message),
         ['a', 'b', 'c'],
       );
     });
@@ -270,7 +270,7 @@ describe('RotatingLog and readers', () => {
           c
             .trimEnd()
             .split('\n')
-            .map((l) => JSON.parse(l).message),
+            .map((l) => (JSON.parse(l) as { message: string }).message),
         ),
         [['c']],
       );

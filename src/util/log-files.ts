@@ -2,7 +2,7 @@
  * Log files, as the local platform keeps replica logs and the function controller build logs: one JSON
  * object per line, capped in size with one rotated generation (`.1`). Lines a process writes that are not JSON
  * are wrapped as {time, level, name, message} so that `since` can filter every line. Reading supports
- * `tailLines`, `since` and `follow` (the logs endpoint of spec §4.1).
+ * `tailLines`, `since` and `follow` (the query of a replica's logs endpoint).
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -98,7 +98,7 @@ export class RotatingLog {
 export function lineTime(line: string): number | undefined {
   const m = /"time":"([^"]+)"/.exec(line);
   if (!m) return undefined;
-  const t = Date.parse(m[1]!);
+  const t = Date.parse(m[1]);
   return Number.isNaN(t) ? undefined : t;
 }
 

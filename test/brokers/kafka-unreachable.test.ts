@@ -42,15 +42,16 @@ describe('kafka-cluster trigger without a broker', () => {
       );
       assert.equal(fn.status.state, 'unhealthy', JSON.stringify(fn.status));
       assert.match(
-        fn.status.message,
+        fn.status.message ?? '',
         new RegExp(
-          `^Trigger in \\(kafka-cluster\\) cannot reach 127\\.0\\.0\\.1:${srv} \\(topics t, consumer group g\\): .+; retrying with back-off$`,
+          `^Trigger in \\(kafka-cluster\\) cannot reach 127\\.0\\.0\\.1:${srv} \\(topics t, consumer group ` +
+            `g\\): .+; retrying with back-off$`,
         ),
       );
       assert.ok(!JSON.stringify(fn.status).includes('hunter2-secret'));
       const pids = await replicaPids(d, 'kafka-none');
       assert.equal(pids.length, 1);
-      process.kill(pids[0]!, 0);
+      process.kill(pids[0], 0);
     } finally {
       await d.close();
       rmSync(work, { recursive: true, force: true });

@@ -28,7 +28,8 @@ const BROKERS = (process.env.KAFKA_BROKERS ?? '')
   .filter(Boolean);
 const skip = BROKERS.length
   ? false
-  : 'KAFKA_BROKERS is not set: no Kafka broker to test the kafka-cluster trigger against (Debian has no Kafka package); its configuration mapping is unit-tested';
+  : 'KAFKA_BROKERS is not set: no Kafka broker to test the kafka-cluster trigger against (Debian has no Kafka ' +
+    'package); its configuration mapping is unit-tested';
 
 describe('kafka-cluster trigger (real Kafka broker from KAFKA_BROKERS)', { skip }, () => {
   let d: TestDashboard;
@@ -119,7 +120,7 @@ describe('kafka-cluster trigger (real Kafka broker from KAFKA_BROKERS)', { skip 
     const bodies = Array.from({ length: 400 }, (_, i) => `k${i}`);
     await send(t, bodies);
     await eventually('some records handled', () => records(out).length >= 50, 60_000);
-    process.kill((await replicaPids(d, 'kafka-kill'))[0]!, 'SIGKILL');
+    process.kill((await replicaPids(d, 'kafka-kill'))[0], 'SIGKILL');
     const counts = await untilHandled(out, bodies, 180_000);
     assert.equal(bodies.filter((b) => !counts.has(b)).length, 0);
     assert.ok(handledCounts(out).size === bodies.length);
@@ -131,7 +132,7 @@ describe('kafka-cluster trigger (real Kafka broker from KAFKA_BROKERS)', { skip 
     await deployConsumer(d, 'kafka-delete', join(work, 'delete.jsonl'), trigger(t, group), { replicas: 2 });
     await eventually(
       'two members',
-      async () => (await admin.describeGroups([group])).groups[0]!.members.length === 2,
+      async () => (await admin.describeGroups([group])).groups[0].members.length === 2,
       60_000,
     );
     assert.equal(
@@ -140,7 +141,7 @@ describe('kafka-cluster trigger (real Kafka broker from KAFKA_BROKERS)', { skip 
     );
     await eventually(
       'no member left',
-      async () => (await admin.describeGroups([group])).groups[0]!.members.length === 0,
+      async () => (await admin.describeGroups([group])).groups[0].members.length === 0,
       60_000,
     );
   });

@@ -24,7 +24,7 @@ import {
   untilHandled,
 } from '../helpers/broker-functions.js';
 import { skipUnlessInstalled, startMosquitto, type Broker } from '../helpers/brokers.js';
-import { startTestDashboard, waitFor, type TestDashboard } from '../helpers/start-dashboard.js';
+import { startTestDashboard, waitFor, type ReplicaNames, type TestDashboard } from '../helpers/start-dashboard.js';
 
 const skip = skipUnlessInstalled('mosquitto');
 
@@ -77,7 +77,7 @@ describe('mqtt trigger (real mosquitto)', { skip }, () => {
     );
     const recs = records(out);
     assert.equal(new Set(recs.map((r) => r.replica)).size, 2, 'both replicas handled messages');
-    const r = recs[0]!;
+    const r = recs[0];
     assert.deepEqual(
       [r.kind, r.name, r.path, r.topic, r.url],
       ['mqtt', 'in', 'sensors/kitchen/temp', 'sensors/kitchen/temp', broker.url],
@@ -93,7 +93,7 @@ describe('mqtt trigger (real mosquitto)', { skip }, () => {
       properties: { userProperties: { tenant: 'acme' }, contentType: 'application/json' },
     });
     await untilHandled(out, ['{"a":1}']);
-    const r = records(out)[0]!;
+    const r = records(out)[0];
     assert.equal(r.headers.tenant, 'acme');
     assert.equal(r.ct, 'application/json');
   });
@@ -121,7 +121,7 @@ describe('mqtt trigger (real mosquitto)', { skip }, () => {
     const bodies = Array.from({ length: 300 }, (_, i) => `k${i}`);
     const publishing = publishAll('kill/in', bodies);
     await eventually('some messages handled', () => records(out).length >= 40, 60_000);
-    const victim = (await replicaPids(d, 'mqtt-kill'))[0]!;
+    const victim = (await replicaPids(d, 'mqtt-kill'))[0];
     process.kill(victim, 'SIGKILL');
     await publishing;
     const counts = await untilHandled(out, bodies, 120_000);
@@ -160,7 +160,7 @@ describe('mqtt trigger (real mosquitto)', { skip }, () => {
     await publishAll('delete/in', ['before-delete']);
     await untilHandled(out, ['before-delete']);
     // The replicas' client ids: the trigger's base and each replica's suffix.
-    const ids = ((await d.api('GET', '/api/functions/mqtt-delete/replicas')).json.names as string[]).map(
+    const ids = (await d.api<ReplicaNames>('GET', '/api/functions/mqtt-delete/replicas')).json.names.map(
       (r) => `nuclio-nuclio-mqtt-delete-in-${r.split('-').pop()}`,
     );
     assert.equal(ids.length, 2);

@@ -22,7 +22,15 @@ import {
   untilHandled,
 } from '../helpers/broker-functions.js';
 import { freePort, skipUnlessInstalled, startNats, type Broker } from '../helpers/brokers.js';
-import { deploy, functionBody, startTestDashboard, waitFor, type TestDashboard } from '../helpers/start-dashboard.js';
+import {
+  deploy,
+  functionBody,
+  startTestDashboard,
+  waitFor,
+  type ReplicaNames,
+  type TestDashboard,
+} from '../helpers/start-dashboard.js';
+import type { FunctionRecord } from '../../src/resources/types.js';
 
 const skip = skipUnlessInstalled('nats');
 
@@ -54,7 +62,10 @@ describe('nats trigger (real nats-server)', { skip }, () => {
     const body = (await res.json()) as { connections: { name?: string; subscriptions_list?: string[] }[] };
     return body.connections.filter((c) => c.name?.startsWith(prefix));
   };
-  /** A request, retried until answered (core NATS is at most once: an unanswered request is the requester's to send again). */
+  /**
+   * A request, retried until answered (core NATS is at most once: an unanswered request is the requester's to send
+   * again).
+   */
   async function requestUntilAnswered(subject: string, body: string, timeoutMs = 60_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -63,7 +74,7 @@ describe('nats trigger (real nats-server)', { skip }, () => {
         return Buffer.from(m.data).toString();
       } catch (e) {
         if (Date.now() > deadline)
-          throw new Error(`request ${body} on ${subject} was never answered: ${(e as Error).message}`);
+          throw new Error(`request ${body} on ${subject} was never answered: ${(e as Error).message}`, { cause: e });
       }
     }
   }
@@ -117,7 +128,7 @@ describe('nats trigger (real nats-server)', { skip }, () => {
     assert.equal(await requestUntilAnswered('rpc', 'after'), 'handled after');
     assert.equal(records(out).filter((r) => r.body === 'fail-always-1').length, 1);
     // The handler's own error log line is in the replica's log.
-    const replica = (await d.api('GET', '/api/functions/nats-reply/replicas')).json.names[0];
+    const replica = (await d.api<ReplicaNames>('GET', '/api/functions/nats-reply/replicas')).json.names[0];
     const log = (await d.api('GET', `/api/functions/nats-reply/logs/${replica}?follow=false`)).text;
     assert.match(log, /failing on purpose/);
     assert.match(log, /nats trigger in: event .* on rpc failed \(the handler answered 500/);
@@ -137,7 +148,7 @@ describe('nats trigger (real nats-server)', { skip }, () => {
       }),
     );
     await eventually('some requests answered', () => answered >= 20, 60_000);
-    const victim = (await replicaPids(d, 'nats-kill'))[0]!;
+    const victim = (await replicaPids(d, 'nats-kill'))[0];
     process.kill(victim, 'SIGKILL');
     await all;
     const counts = handledCounts(out);
@@ -162,7 +173,7 @@ describe('nats trigger (real nats-server)', { skip }, () => {
     await nats.restart();
     assert.equal(await requestUntilAnswered('restart.b', 'after', 90_000), 'handled after');
     assert.deepEqual(await replicaPids(d, 'nats-restart'), pids, 'the same replica process');
-    const replica = (await d.api('GET', '/api/functions/nats-restart/replicas')).json.names[0];
+    const replica = (await d.api<ReplicaNames>('GET', '/api/functions/nats-restart/replicas')).json.names[0];
     const log = (await d.api('GET', `/api/functions/nats-restart/logs/${replica}?follow=false`)).text;
     assert.match(log, /cannot reach nats:\/\/127\.0\.0\.1:\d+ .*lost the connection/);
     await waitFor(d, 'nats-restart', (f) => f.status.state === 'ready' && !f.status.message, 30_000);
@@ -180,9 +191,10 @@ describe('nats trigger (real nats-server)', { skip }, () => {
     );
     assert.equal(fn.status.state, 'unhealthy', JSON.stringify(fn.status));
     assert.match(
-      fn.status.message,
+      fn.status.message ?? '',
       new RegExp(
-        `^Trigger in \\(nats\\) cannot reach nats://127\\.0\\.0\\.1:${port} \\(subject late, queue group nuclio\\.nats-late-in\\): .+; retrying with back-off$`,
+        `^Trigger in \\(nats\\) cannot reach nats://127\\.0\\.0\\.1:${port} \\(subject late, queue group ` +
+          `nuclio\\.nats-late-in\\): .+; retrying with back-off$`,
       ),
     );
     assert.ok(!JSON.stringify(fn.status).includes('s3cret-token'));
@@ -198,7 +210,7 @@ describe('nats trigger (real nats-server)', { skip }, () => {
       } finally {
         await lc.close();
       }
-      const replica = (await d.api('GET', '/api/functions/nats-late/replicas')).json.names[0];
+      const replica = (await d.api<ReplicaNames>('GET', '/api/functions/nats-late/replicas')).json.names[0];
       const log = (await d.api('GET', `/api/functions/nats-late/logs/${replica}?follow=false`)).text;
       assert.ok(!log.includes('s3cret-token'), 'the replica log never shows the token');
     } finally {
@@ -250,7 +262,7 @@ describe('nats trigger (real nats-server)', { skip }, () => {
     const out = join(work, 'idle.jsonl');
     await deployConsumer(d, 'nats-idle', out, trigger('idle'), { replicas: 1, spec: idle });
     await waitFor(d, 'nats-idle-http', (f) => f.status.state === 'scaledToZero', 60_000);
-    const fn = (await d.api('GET', '/api/functions/nats-idle')).json;
+    const fn = (await d.api<FunctionRecord>('GET', '/api/functions/nats-idle')).json;
     assert.equal(fn.status.state, 'ready');
     assert.equal((await replicaPids(d, 'nats-idle')).length, 1);
     assert.equal(await requestUntilAnswered('idle', 'still-here'), 'handled still-here');

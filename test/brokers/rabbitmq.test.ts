@@ -28,6 +28,7 @@ import {
 } from '../helpers/broker-functions.js';
 import { skipUnlessInstalled, startRabbit, type Broker } from '../helpers/brokers.js';
 import { b64, startTestDashboard, waitFor, type TestDashboard } from '../helpers/start-dashboard.js';
+import type { FunctionRecord } from '../../src/resources/types.js';
 
 const skip = skipUnlessInstalled('rabbitmq');
 
@@ -182,7 +183,7 @@ describe('rabbit-mq trigger (real rabbitmq-server)', { skip }, () => {
     const bodies = Array.from({ length: 300 }, (_, i) => `k${i}`);
     await publish('kill.x', bodies);
     await eventually('some messages handled', () => records(out).length >= 40, 60_000);
-    const victim = (await replicaPids(d, 'rmq-kill'))[0]!;
+    const victim = (await replicaPids(d, 'rmq-kill'))[0];
     process.kill(victim, 'SIGKILL');
     const counts = await untilHandled(out, bodies, 120_000);
     assert.equal(bodies.filter((b) => !counts.has(b)).length, 0);
@@ -193,14 +194,14 @@ describe('rabbit-mq trigger (real rabbitmq-server)', { skip }, () => {
     const out = join(work, 'update.jsonl');
     const triggers = { in: { ...trigger('q-update', { topics: ['update.*'] }).in, numWorkers: 2 } };
     const fn = await deployConsumer(d, 'rmq-update', out, triggers, { replicas: 1, delayMs: 1_000 });
-    const oldReplica = (await replicaNames(d, 'rmq-update'))[0]!;
+    const oldReplica = (await replicaNames(d, 'rmq-update'))[0];
     const bodies = Array.from({ length: 10 }, (_, i) => `u${i}`);
     await publish('update.x', bodies);
     await eventually('handling started', () => starts(out).length >= 2, 30_000);
     // A new version (another env value) replaces the replica while it is in the middle of two messages.
     const spec = {
       ...fn.spec,
-      env: [...fn.spec.env, { name: 'VERSION', value: '2' }],
+      env: [...(fn.spec.env ?? []), { name: 'VERSION', value: '2' }],
       build: { ...fn.spec.build, functionSourceCode: b64(CONSUMER) },
     };
     delete spec.image;
@@ -244,8 +245,8 @@ describe('rabbit-mq trigger (real rabbitmq-server)', { skip }, () => {
     let watching = true;
     const watch = (async () => {
       while (watching) {
-        const f = (await d.api('GET', '/api/functions/rmq-restart')).json;
-        states.push({ state: f.status.state, message: f.status.message });
+        const f = (await d.api<FunctionRecord>('GET', '/api/functions/rmq-restart')).json;
+        states.push({ state: f.status.state ?? '', message: f.status.message });
         await new Promise((r) => setTimeout(r, 100));
       }
     })();

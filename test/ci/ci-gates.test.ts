@@ -56,7 +56,7 @@ function run(cmd: string, args: string[], opts: { cwd: string; env?: Record<stri
     CONFORMANCE_DIR: undefined,
     ...opts.env,
   };
-  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: env as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: env, encoding: 'utf8', timeout: 120_000 });
   return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
@@ -140,7 +140,9 @@ describe('.ci/lib.sh checks', () => {
     scratch.push(dir);
     writeFileSync(
       join(dir, 'bad.log'),
-      "npm warn EBADENGINE Unsupported engine {\nnpm warn EBADENGINE   package: 'cookie@2.0.2',\nnpm warn EBADENGINE   required: { node: '>=22' },\nnpm warn EBADENGINE   current: { node: 'v20.20.2', npm: '10.8.2' }\nnpm warn EBADENGINE }\nadded 1 package\n",
+      "npm warn EBADENGINE Unsupported engine {\nnpm warn EBADENGINE   package: 'cookie@2.0.2',\nnpm warn " +
+        "EBADENGINE   required: { node: '>=22' },\nnpm warn EBADENGINE   current: { node: 'v20.20.2', npm: '10.8.2' " +
+        '}\nnpm warn EBADENGINE }\nadded 1 package\n',
     );
     writeFileSync(join(dir, 'good.log'), 'added 1 package in 1s\n');
     const bad = sh(`check_no_ebadengine ${join(dir, 'bad.log')}`);
@@ -169,12 +171,13 @@ describe('.ci/lib.sh checks', () => {
 describe('.ci/run', () => {
   /**
    * A checkout where `.ci/run` runs from start to end in seconds: npm is a stand-in (ci prints
-   * `npmCiOutput`; test runs the real runner over dist/; --version and start are no-ops), the soak is a
-   * script exiting `soakExit`, the conformance suite prints `summary`.
+   * `npmCiOutput`; `run lint` exits `lintExit`; test runs the real runner over dist/; --version and start are
+   * no-ops), the soak is a script exiting `soakExit`, the conformance suite prints `summary`.
    */
   function ciCheckout(opts: {
     tests: string;
     npmCiOutput?: string;
+    lintExit?: number;
     soakExit?: number;
     summary?: string;
     containerTests?: string;
@@ -184,7 +187,8 @@ describe('.ci/run', () => {
       scratch.push(conf);
       writeFileSync(
         join(conf, 'run.mjs'),
-        `console.log(${JSON.stringify(opts.summary)}); process.exit(/ 0 failed/.test(${JSON.stringify(opts.summary)}) ? 0 : 1);\n`,
+        `console.log(${JSON.stringify(opts.summary)}); process.exit(/ 0 ` +
+          `failed/.test(${JSON.stringify(opts.summary)}) ? 0 : 1);\n`,
       );
     }
     const dir = checkout({
@@ -202,6 +206,7 @@ describe('.ci/run', () => {
         '#!/usr/bin/env bash',
         'case "$1" in',
         `  ci) printf '%s\\n' ${JSON.stringify(opts.npmCiOutput ?? 'added 1 package')} >&2 ;;`,
+        `  run) if [ "$2" = lint ]; then exit ${opts.lintExit ?? 0}; fi ;;`,
         '  test) exec node scripts/run-tests.mjs ;;',
         '  --version) echo 10.0.0 ;;',
         'esac',
@@ -226,6 +231,13 @@ describe('.ci/run', () => {
     const r = ciCheckout({ tests: PASSING });
     assert.notEqual(r.status, 0);
     assert.match(r.out, /no conformance suite in CONFORMANCE_DIR/);
+    assert.doesNotMatch(r.out, /== npm test/);
+  });
+
+  it('fails when the lint fails, before the tests run', () => {
+    const r = ciCheckout({ ...green, lintExit: 1 });
+    assert.notEqual(r.status, 0);
+    assert.match(r.out, /== npm run lint/);
     assert.doesNotMatch(r.out, /== npm test/);
   });
 

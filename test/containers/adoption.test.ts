@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { LABELS } from '../../src/platform/docker/labels.js';
+import type { FunctionRecord } from '../../src/resources/types.js';
 import { b64, request, sleep } from '../helpers/start-dashboard.js';
 import { BASE_IMAGE, DOCKER_HOST, engine, engineMissing, leftovers, removeAll } from './engine.js';
 
@@ -84,7 +85,8 @@ describe('kill -9 of a dashboard with --platform docker, then a start', { skip: 
     }
   }
 
-  const state = async (name: string) => (await request(`${url}/api/functions/${name}`, 'GET')).json?.status;
+  const state = async (name: string) =>
+    (await request<FunctionRecord | undefined>(`${url}/api/functions/${name}`, 'GET')).json?.status;
   async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!(await cond())) {
@@ -125,12 +127,15 @@ describe('kill -9 of a dashboard with --platform docker, then a start', { skip: 
       await until('a-parked scaled to zero', async () => (await state('a-parked'))?.state === 'scaledToZero');
       await until("a-parked's container gone", async () => (await replicaContainers()).length === 3);
       const portsBefore = Object.fromEntries(
-        await Promise.all(Object.keys(fns).map(async (n) => [n, (await state(n)).httpPort])),
+        await Promise.all(
+          Object.keys(fns).map(async (n): Promise<[string, number | undefined]> => [n, (await state(n))?.httpPort]),
+        ),
       );
       const before = (await replicaContainers()).map((c) => c.Id).sort();
       assert.equal(before.length, 3);
 
-      // Containers this dashboard did not make: one labelled as a replica of a-one by another dashboard, one unlabelled.
+      // Containers this dashboard did not make: one labelled as a replica of a-one by another dashboard, one
+      // unlabelled.
       const labelSets: Record<string, string>[] = [
         {
           [LABELS.dashboard]: 'someoneelse0',
@@ -164,13 +169,13 @@ describe('kill -9 of a dashboard with --platform docker, then a start', { skip: 
       const after = await replicaContainers();
       assert.deepEqual(after.map((c) => c.Id).sort(), before, 'the same containers: none added, none left over');
       for (const name of Object.keys(fns))
-        assert.equal((await state(name)).httpPort, portsBefore[name], `${name} keeps its port`);
-      const names = (await request(`${url}/api/functions/a-two/replicas`, 'GET')).json.names as string[];
+        assert.equal((await state(name))?.httpPort, portsBefore[name], `${name} keeps its port`);
+      const names = (await request<{ names: string[] }>(`${url}/api/functions/a-two/replicas`, 'GET')).json.names;
       assert.deepEqual(
         names.sort(),
         after
           .filter((c) => c.Labels[LABELS.function] === 'a-two')
-          .map((c) => c.Names[0]!.replace(/^\//, ''))
+          .map((c) => c.Names[0].replace(/^\//, ''))
           .sort(),
       );
       for (const name of ['a-one', 'a-two']) {

@@ -18,14 +18,13 @@ const source = {
   code: 'exports.handler = (c) => c.callback("digest ok");\n',
 };
 
-const record = (name: string): FunctionRecord =>
-  ({
-    ...enrichFunction({
-      metadata: { name, namespace: 'contract' },
-      spec: { runtime: source.runtime, handler: source.handler, minReplicas: 1, maxReplicas: 1 },
-    } as FunctionConfig),
-    status: {},
-  }) as FunctionRecord;
+const record = (name: string): FunctionRecord => ({
+  ...enrichFunction({
+    metadata: { name, namespace: 'contract' },
+    spec: { runtime: source.runtime, handler: source.handler, minReplicas: 1, maxReplicas: 1 },
+  } as FunctionConfig),
+  status: {},
+});
 
 describe('the artifact digest on real containers', { skip: missing }, () => {
   it(

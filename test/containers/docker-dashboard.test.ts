@@ -23,8 +23,8 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
   const tokenDir = mkdtempSync(join(tmpdir(), 'protium-token-'));
   const tokenFile = join(tokenDir, 'token');
   const auth = { authorization: `Bearer ${TOKEN}` };
-  const api = (method: string, path: string, body?: unknown) =>
-    d.api(method, path, { headers: auth, ...(body !== undefined ? { body } : {}) });
+  const api = <T = unknown>(method: string, path: string, body?: unknown) =>
+    d.api<T>(method, path, { headers: auth, ...(body !== undefined ? { body } : {}) });
   const changes: StoreChange[] = [];
 
   before(async () => {
@@ -59,7 +59,7 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
     const fn = await waitFor(
       { ...d, api: (m, p, o) => d.api(m, p, { ...o, headers: { ...auth, ...(o?.headers ?? {}) } }) },
       body.metadata.name,
-      (f) => ['ready', 'error'].includes(f.status?.state),
+      (f) => ['ready', 'error'].includes(f.status?.state ?? ''),
       120_000,
     );
     assert.equal(fn.status.state, 'ready', fn.status.message);
@@ -67,14 +67,17 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
   };
 
   it(
-    'runs each runtime in containers named as its replicas, labelled with the function, project, namespace and this dashboard',
+    'runs each runtime in containers named as its replicas, labelled with the function, project, namespace and this ' +
+      'dashboard',
     { timeout: 240_000 },
     async () => {
       const sources = {
         nodejs:
-          'exports.handler = (context, event) => { context.logger.info("node-log " + event.body.toString()); context.callback("node:" + event.body.toString()); };',
+          'exports.handler = (context, event) => { context.logger.info("node-log " + event.body.toString()); ' +
+          'context.callback("node:" + event.body.toString()); };',
         'python:3.9':
-          'def handler(context, event):\n    context.logger.info("py-log " + event.body.decode())\n    return "py:" + event.body.decode()\n',
+          'def handler(context, event):\n    context.logger.info("py-log " + event.body.decode())\n    return "py:" ' +
+          '+ event.body.decode()\n',
         shell: 'read x; echo "sh:$x"\n',
       } as const;
       const names = { nodejs: 'c-node', 'python:3.9': 'c-py', shell: 'c-sh' } as const;
@@ -91,9 +94,9 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
             body: 'hey',
           });
           assert.equal(viaApi.status, 200, viaApi.text);
-          const replicas = (await api('GET', `/api/functions/${name}/replicas`)).json.names as string[];
+          const replicas = (await api<{ names: string[] }>('GET', `/api/functions/${name}/replicas`)).json.names;
           assert.equal(replicas.length, 1);
-          const info = await engine().getContainer(replicas[0]!).inspect();
+          const info = await engine().getContainer(replicas[0]).inspect();
           assert.equal(info.State.Running, true);
           assert.deepEqual(
             [LABELS.dashboard, LABELS.function, LABELS.project, LABELS.namespace, LABELS.role].map(
@@ -110,7 +113,7 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
           );
           if (runtime !== 'shell') {
             const word = runtime === 'nodejs' ? 'node-log hi' : 'py-log hi';
-            await waitForLog(replicas[0]!, name, word);
+            await waitForLog(replicas[0], name, word);
           }
         }),
       );
@@ -133,12 +136,13 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
     { timeout: 180_000 },
     async () => {
       const code =
-        'exports.handler = async (context, event) => { if (event.path === "/hog") { const a = []; for (let i = 0; i < 512; i++) a.push(Buffer.alloc(1 << 20, 1)); return "survived " + a.length; } return "fine"; };';
+        'exports.handler = async (context, event) => { if (event.path === "/hog") { const a = []; for (let i = 0; i ' +
+        '< 512; i++) a.push(Buffer.alloc(1 << 20, 1)); return "survived " + a.length; } return "fine"; };';
       const fn = await deployed(
         functionBody('c-hog', 'nodejs', code, { spec: { resources: { limits: { memory: '64Mi' } } } }),
       );
       const port = fn.status.httpPort as number;
-      const replica = (await api('GET', '/api/functions/c-hog/replicas')).json.names[0] as string;
+      const replica = (await api<{ names: string[] }>('GET', '/api/functions/c-hog/replicas')).json.names[0];
       assert.equal((await engine().getContainer(replica).inspect()).HostConfig.Memory, 64 * 2 ** 20);
       const hog = await request(`http://127.0.0.1:${port}/hog`, 'GET').catch((e: Error) => ({
         status: -1,
@@ -174,7 +178,7 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
       const again = await request(`http://127.0.0.1:${port}/`, 'GET');
       assert.equal(again.text, 'fine');
       assert.deepEqual(
-        (await api('GET', '/api/functions/c-hog/replicas')).json.names,
+        (await api<{ names: string[] }>('GET', '/api/functions/c-hog/replicas')).json.names,
         [replica],
         'restarted in place: the same replica',
       );
@@ -188,7 +192,7 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
       const other = await deployed(
         functionBody('c-other', 'nodejs', 'exports.handler = (c, e) => c.callback("other");'),
       );
-      const otherArtifact = /:([0-9a-f]{32})$/.exec(other.spec.image as string)![1]!;
+      const otherArtifact = /:([0-9a-f]{32})$/.exec(other.spec.image as string)![1];
       const replicaUrl = d.dashboard.containers!.replicaUrl()!;
       assert.ok(replicaUrl, 'the replica listener is up after a deploy');
       const apiPort = new URL(d.url).port;
@@ -196,34 +200,53 @@ describe('the dashboard with --platform docker', { skip: missing }, () => {
       const probe = `
 const fs = require('fs');
 const found = {};
-const read = (p) => { try { const s = fs.statSync(p); return s.isDirectory() ? fs.readdirSync(p) : fs.readFileSync(p, 'utf8'); } catch (e) { return e.code; } };
+const read = (p) => {
+  try { const s = fs.statSync(p); return s.isDirectory() ? fs.readdirSync(p) : fs.readFileSync(p, 'utf8'); }
+  catch (e) { return e.code; }
+};
 exports.handler = async (context, event) => {
-  for (const p of [${JSON.stringify(d.dataDir)}, ${JSON.stringify(join(d.dataDir, 'store.db'))}, ${JSON.stringify(tokenFile)}, ${JSON.stringify(join(d.dataDir, 'artifacts', otherArtifact))}]) found[p] = read(p);
+  const paths = [
+    ${JSON.stringify(d.dataDir)},
+    ${JSON.stringify(join(d.dataDir, 'store.db'))},
+    ${JSON.stringify(tokenFile)},
+    ${JSON.stringify(join(d.dataDir, 'artifacts', otherArtifact))},
+  ];
+  for (const p of paths) found[p] = read(p);
   found.cache = read('/var/lib/protium/artifacts');
   let environs = '';
-  for (const pid of fs.readdirSync('/proc').filter((x) => /^\\d+$/.test(x))) { environs += read('/proc/' + pid + '/environ') + read('/proc/' + pid + '/cmdline'); }
+  for (const pid of fs.readdirSync('/proc').filter((x) => /^\\d+$/.test(x))) {
+    environs += read('/proc/' + pid + '/environ') + read('/proc/' + pid + '/cmdline');
+  }
   found.tokenInProcesses = environs.includes(${JSON.stringify(TOKEN)});
-  const get = (url, headers) => fetch(url, { headers, signal: AbortSignal.timeout(3000) }).then((r) => r.status, (e) => (e.cause && e.cause.code) || e.message);
-  found.otherArtifactNoToken = await get(${JSON.stringify(`${replicaUrl}/api/artifacts/${otherArtifact}`)}, {});
-  found.otherArtifactForgedToken = await get(${JSON.stringify(`${replicaUrl}/api/artifacts/${otherArtifact}`)}, { authorization: 'Bearer 9999999999999.' + 'A'.repeat(43) });
-  found.apiThroughReplicaListener = await get(${JSON.stringify(`${replicaUrl}/api/functions`)}, { authorization: 'Bearer ${TOKEN}' });
+  const get = (url, headers) =>
+    fetch(url, { headers, signal: AbortSignal.timeout(3000) }).then(
+      (r) => r.status,
+      (e) => (e.cause && e.cause.code) || e.message,
+    );
+  const otherUrl = ${JSON.stringify(`${replicaUrl}/api/artifacts/${otherArtifact}`)};
+  found.otherArtifactNoToken = await get(otherUrl, {});
+  found.otherArtifactForgedToken = await get(otherUrl, { authorization: 'Bearer 9999999999999.' + 'A'.repeat(43) });
+  found.apiThroughReplicaListener = await get(${JSON.stringify(`${replicaUrl}/api/functions`)}, {
+    authorization: 'Bearer ${TOKEN}',
+  });
   found.apiOnGateway = await get(${JSON.stringify(`http://${gateway}:${apiPort}/api/functions`)}, {});
   found.root = process.getuid();
   const status = read('/proc/self/status');
   found.capEff = /CapEff:\\s*(\\w+)/.exec(status)[1];
   found.noNewPrivs = /NoNewPrivs:\\s*(\\d)/.exec(status)[1];
   try { fs.writeFileSync('/opt/protium/x', '1'); found.writeRoot = 'ok'; } catch (e) { found.writeRoot = e.code; }
-  try { fs.writeFileSync('/var/lib/protium/artifacts/x', '1'); found.writeArtifact = 'ok'; } catch (e) { found.writeArtifact = e.code; }
+  try { fs.writeFileSync('/var/lib/protium/artifacts/x', '1'); found.writeArtifact = 'ok'; }
+  catch (e) { found.writeArtifact = e.code; }
   try { fs.writeFileSync('/tmp/x', '1'); found.writeTmp = 'ok'; } catch (e) { found.writeTmp = e.code; }
   return JSON.stringify(found);
 };`;
       const fn = await deployed(functionBody('c-probe', 'nodejs', probe));
       const res = await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'GET');
       assert.equal(res.status, 200, res.text);
-      const found = JSON.parse(res.text);
+      const found = JSON.parse(res.text) as { [p: string]: unknown; cache: string[] };
       for (const p of [d.dataDir, join(d.dataDir, 'store.db'), tokenFile, join(d.dataDir, 'artifacts', otherArtifact)])
         assert.equal(found[p], 'ENOENT', `${p}: ${JSON.stringify(found[p]).slice(0, 100)}`);
-      assert.equal(found.cache.length, 1, `only its own artifact is in its cache: ${found.cache}`);
+      assert.equal(found.cache.length, 1, `only its own artifact is in its cache: ${String(found.cache)}`);
       assert.equal(found.tokenInProcesses, false, 'the dashboard token is in no process it can see');
       assert.equal(found.otherArtifactNoToken, 401);
       assert.equal(found.otherArtifactForgedToken, 401);
@@ -239,7 +262,8 @@ exports.handler = async (context, event) => {
   );
 
   it(
-    'runs build commands inside the processor image (npm from the registry included), and the function finds what they made',
+    'runs build commands inside the processor image (npm from the registry included), and the function finds what ' +
+      'they made',
     { timeout: 240_000 },
     async () => {
       const code = [
@@ -294,7 +318,7 @@ exports.handler = async (context, event) => {
       const fn = await deployed(body as unknown as ReturnType<typeof functionBody>);
       const res = await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'GET');
       assert.equal(res.text, 'own image hello');
-      const replica = (await api('GET', '/api/functions/c-own/replicas')).json.names[0] as string;
+      const replica = (await api<{ names: string[] }>('GET', '/api/functions/c-own/replicas')).json.names[0];
       assert.match(
         (await engine().getContainer(replica).inspect()).Config.Image,
         new RegExp(`(^|/)${tag.replace(/[.:]/g, '\\$&')}$`),

@@ -54,7 +54,8 @@ describe('the processor image', { skip: missing }, () => {
       const tools = await run(docker, tag, [
         'sh',
         '-c',
-        'node --version && python3 --version && tar --version | head -1 && test -x /opt/protium/bin/processor && echo ok',
+        'node --version && python3 --version && tar --version | head -1 && test -x /opt/protium/bin/processor && ' +
+          'echo ok',
       ]);
       assert.equal(tools.code, 0, tools.out);
       assert.match(tools.out, /^v20\./m);

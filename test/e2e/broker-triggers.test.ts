@@ -16,6 +16,7 @@ import { PACKAGE_ROOT } from '../../src/paths.js';
 import { CONSUMER, untilHandled } from '../helpers/broker-functions.js';
 import { freePort, skipUnlessInstalled, startNats, type Broker } from '../helpers/brokers.js';
 import { deploy, functionBody, startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
+import type { FunctionRecord } from '../../src/resources/types.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM)
@@ -96,9 +97,9 @@ describe('message triggers in the web dashboard (Chromium, real nats-server)', {
     await trig.locator('input[name="trigger-nats-1-numWorkers"]').fill('2');
     await page.getByTestId('deploy').click();
     await page.getByTestId('deploy-result').filter({ hasText: 'Deployed in' }).waitFor({ timeout: 60_000 });
-    const fn = (await d.api('GET', '/api/functions/ui-nats')).json;
+    const fn = (await d.api<FunctionRecord>('GET', '/api/functions/ui-nats')).json;
     assert.deepEqual(
-      { ...fn.spec.triggers['nats-1'] },
+      { ...fn.spec.triggers?.['nats-1'] },
       { class: '', kind: 'nats', name: 'nats-1', url: nats.url, numWorkers: 2, attributes: { topic: 'ui.orders' } },
     );
     nc.publish('ui.orders', Buffer.from('from-the-ui'));
@@ -144,14 +145,14 @@ describe('message triggers in the web dashboard (Chromium, real nats-server)', {
     await trig.locator('input[name="trigger-rabbitmq-1-attributes.requeueOnError"]').check();
     await page.getByTestId('deploy').click();
     await page.getByTestId('deploy-result').waitFor({ timeout: 60_000 });
-    const fn = (await d.api('GET', '/api/functions/ui-nats')).json;
-    assert.deepEqual(fn.spec.triggers['rabbitmq-1'].attributes, {
+    const fn = (await d.api<FunctionRecord>('GET', '/api/functions/ui-nats')).json;
+    assert.deepEqual(fn.spec.triggers?.['rabbitmq-1'].attributes, {
       exchangeName: 'orders',
       topics: ['orders.*', 'invoices.#'],
       prefetchCount: 3,
       requeueOnError: true,
     });
-    assert.equal(fn.spec.triggers['nats-1'], undefined);
+    assert.equal(fn.spec.triggers?.['nats-1'], undefined);
     assert.deepEqual(problems.splice(0), []);
   });
 });

@@ -45,7 +45,8 @@ describe("web dashboard: a new user's first hour", { skip }, () => {
     const broken = functionBody(
       'broken',
       'python',
-      'def init_context(context):\n    settings = {}\n    context.user_data.db = settings["db"]\n\ndef handler(context, event):\n    return "x"\n',
+      'def init_context(context):\n    settings = {}\n    context.user_data.db = settings["db"]\n\ndef ' +
+        'handler(context, event):\n    return "x"\n',
       { project: 'firsthour' },
     );
     await d.api('POST', '/api/functions', { body: broken });
@@ -155,7 +156,7 @@ describe("web dashboard: a new user's first hour", { skip }, () => {
     assert.equal(curl, `curl -H 'Host: greeter.local' ${d.gatewayUrl}/greet`);
     // What the line does: that Host, that URL.
     const [, host, url] = /-H 'Host: ([^']+)' (\S+)$/.exec(curl)!;
-    const res = await rawRequest(url!, 'GET', { headers: { host: host! } });
+    const res = await rawRequest(url, 'GET', { headers: { host: host } });
     assert.deepEqual([res.status, res.text], [200, 'hi /']);
     noProblems();
   });
@@ -175,7 +176,8 @@ describe("web dashboard: a new user's first hour", { skip }, () => {
     await offer.getByRole('button', { name: 'Delete with its contents' }).click();
     await offer
       .getByText(
-        'Delete project firsthour and 2 functions (broken and greeter) and 1 API gateway (greeter-gw)? This cannot be undone.',
+        'Delete project firsthour and 2 functions (broken and greeter) and 1 API gateway (greeter-gw)? This ' +
+          'cannot be undone.',
       )
       .waitFor();
     await offer.getByRole('button', { name: 'Yes, delete all' }).click();

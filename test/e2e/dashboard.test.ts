@@ -18,6 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { b64, rawRequest, startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
+import type { ApiGateway, FunctionEvent, FunctionRecord } from '../../src/resources/types.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM)
@@ -175,10 +176,10 @@ describe('web dashboard in Chromium', { skip }, () => {
     await page.getByTestId('deploy').click();
     await page.getByTestId('deploy-result').filter({ hasText: 'Deployed in' }).waitFor({ timeout: 60_000 });
     await page.locator('.fn-title [data-state=ready]').waitFor();
-    const fn = (await d.api('GET', '/api/functions/hello')).json;
+    const fn = (await d.api<FunctionRecord>('GET', '/api/functions/hello')).json;
     assert.deepEqual(fn.spec.env, [{ name: 'GREETING', value: 'Hej' }]);
-    assert.equal(fn.spec.triggers['cron-1'].attributes.interval, '1h');
-    assert.match(Buffer.from(fn.spec.build.functionSourceCode, 'base64').toString(), /info_with\('greeting'/);
+    assert.equal(fn.spec.triggers?.['cron-1'].attributes?.interval, '1h');
+    assert.match(Buffer.from(fn.spec.build.functionSourceCode ?? '', 'base64').toString(), /info_with\('greeting'/);
 
     await page.getByRole('tab', { name: 'Build log' }).click();
     await page.getByTestId('build-log').filter({ hasText: 'Built the artifact' }).waitFor();
@@ -196,11 +197,14 @@ describe('web dashboard in Chromium', { skip }, () => {
     await pane.locator('input[name=event-name]').fill('greeting');
     await pane.getByTestId('save-event').click();
     await pane.getByText('Saved "greeting".').waitFor();
-    const events = (await d.api('GET', '/api/function_events', { headers: { 'x-nuclio-function-name': 'hello' } }))
-      .json;
-    const saved = Object.values(events) as any[];
+    const events = (
+      await d.api<Record<string, FunctionEvent>>('GET', '/api/function_events', {
+        headers: { 'x-nuclio-function-name': 'hello' },
+      })
+    ).json;
+    const saved = Object.values(events);
     assert.equal(saved.length, 1);
-    assert.equal(saved[0].spec.attributes.path, '/greet');
+    assert.equal(saved[0].spec.attributes?.path, '/greet');
     assert.equal(saved[0].spec.body, 'protium');
 
     // The saved event survives a reload and fills the request.
@@ -224,8 +228,12 @@ describe('web dashboard in Chromium', { skip }, () => {
     await pane.getByRole('button', { name: 'Update event' }).click();
     await pane.getByText('Updated "greeting".').waitFor();
     const again = Object.values(
-      (await d.api('GET', '/api/function_events', { headers: { 'x-nuclio-function-name': 'hello' } })).json,
-    ) as any[];
+      (
+        await d.api<Record<string, FunctionEvent>>('GET', '/api/function_events', {
+          headers: { 'x-nuclio-function-name': 'hello' },
+        })
+      ).json,
+    );
     assert.equal(again[0].spec.body, 'nuclio');
     noProblems();
   });
@@ -344,10 +352,17 @@ describe('web dashboard in Chromium', { skip }, () => {
     const file = join(userDataDir, 'demo.project.json');
     await download.saveAs(file);
     exported = readFileSync(file, 'utf8');
-    const bundle = JSON.parse(exported);
+    const bundle = JSON.parse(exported) as {
+      functions: Record<string, unknown>;
+      apiGateways: Record<string, ApiGateway>;
+    };
     assert.ok(bundle.functions.hello, 'the export has the function');
     assert.equal(Object.keys(bundle.apiGateways).length, 1);
-    assert.equal(bundle.apiGateways['hello-gw'].spec.authentication.basicAuth.password, '', 'an export blanks secrets');
+    assert.equal(
+      bundle.apiGateways['hello-gw'].spec.authentication?.basicAuth?.password,
+      '',
+      'an export blanks secrets',
+    );
 
     await row.getByRole('button', { name: 'Delete' }).click();
     await expecting([failedStatus(412, 409)], async () => {
@@ -488,13 +503,13 @@ describe('web dashboard in Chromium', { skip }, () => {
     await page.goto(`${d.url}/projects/demo/functions`);
     await page.getByTestId('function-row-hello').locator('[data-state]').waitFor();
     await shot('narrow-functions.png');
-    const overflow = (await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px`);
     await page.goto(`${d.url}/projects/demo/functions/hello`);
     await page.locator('.fn-title [data-state]').waitFor();
     await page.locator('.cm-content').waitFor();
     await shot('narrow-function.png');
-    const overflow2 = (await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
+    const overflow2 = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     assert.ok(overflow2 <= 1, `the function page scrolls sideways by ${overflow2}px`);
     await page.setViewportSize({ width: 1440, height: 900 });
     noProblems();

@@ -1,20 +1,23 @@
 /**
  * The function the broker tests deploy, and reading what it handled. The handler (nodejs) appends one JSON
- * line per event it handled to $OUT (body, the replica's name, and the event's trigger, path, topic, headers, ...), waits
- * $DELAY_MS first (writing a `started` line before), and fails on purpose for bodies starting `fail-always` (every time) or `fail-once` (the
- * first time; a marker file remembers), writing a `failed` line then.
+ * line per event it handled to $OUT (body, the replica's name, and the event's trigger, path, topic, headers, ...),
+ * waits
+ * $DELAY_MS first (writing a `started` line before), and fails on purpose for bodies starting `fail-always` (every
+ * time) or `fail-once` (the first time; a marker file remembers), writing a `failed` line then.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deploy, functionBody, waitFor, type TestDashboard } from './start-dashboard.js';
+import { deploy, functionBody, waitFor, type ReplicaNames, type TestDashboard } from './start-dashboard.js';
+import type { FunctionRecord } from '../../src/resources/types.js';
 
 export const CONSUMER = `const fs = require('fs');
 exports.handler = async (context, event) => {
   const body = event.body.toString();
-  const rec = { body, replica: process.env.HOSTNAME, kind: event.trigger.kind, name: event.trigger.name, path: event.path, topic: event.topic,
-    headers: event.headers, id: event.id, offset: event.offset, shard: event.shard_id, key: event.key, ct: event.content_type,
+  const rec = { body, replica: process.env.HOSTNAME, kind: event.trigger.kind, name: event.trigger.name,
+    path: event.path, topic: event.topic, headers: event.headers, id: event.id, offset: event.offset,
+    shard: event.shard_id, key: event.key, ct: event.content_type,
     url: event.url, method: event.method };
   const delay = Number(process.env.DELAY_MS || 0);
   if (delay) {
@@ -121,7 +124,7 @@ export async function deployConsumer(
   out: string,
   triggers: Record<string, unknown>,
   opts: { replicas?: number; delayMs?: number; spec?: Record<string, unknown>; expect?: 'ready' | 'unhealthy' } = {},
-): Promise<any> {
+): Promise<FunctionRecord> {
   const body = functionBody(name, 'nodejs', CONSUMER, {
     spec: {
       minReplicas: opts.replicas ?? 1,
@@ -137,7 +140,7 @@ export async function deployConsumer(
   if ((opts.expect ?? 'ready') === 'ready') return deploy(d, body, 90_000);
   const res = await d.api('POST', '/api/functions', { body });
   if (res.status !== 202) throw new Error(`POST /api/functions answered ${res.status}: ${res.text}`);
-  return waitFor(d, name, (f) => ['ready', 'error', 'unhealthy'].includes(f.status?.state), 90_000);
+  return waitFor(d, name, (f) => ['ready', 'error', 'unhealthy'].includes(f.status?.state ?? ''), 90_000);
 }
 
 /** The pids of a function's replica processes (the in-process dashboard's platform knows them). */
@@ -189,6 +192,6 @@ export function functionFolder(dir: string, yaml: string): string {
 
 /** The log of a function's first replica. */
 export async function replicaLog(d: TestDashboard, name: string): Promise<string> {
-  const replica = (await d.api('GET', `/api/functions/${name}/replicas`)).json.names[0];
+  const replica = (await d.api<ReplicaNames>('GET', `/api/functions/${name}/replicas`)).json.names[0];
   return (await d.api('GET', `/api/functions/${name}/logs/${replica}?follow=false`)).text;
 }

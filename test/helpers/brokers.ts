@@ -109,8 +109,8 @@ function launch(
   const keep = (c: Buffer) => {
     out = (out + c.toString('utf8')).slice(-20_000);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   child.once('exit', () => live.delete(child));
   return { child, output: () => out };
 }

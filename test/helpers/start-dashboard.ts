@@ -10,12 +10,39 @@ import { join } from 'node:path';
 import { loadConfig, type RawOptions } from '../../src/config.js';
 import { startDashboard, type Dashboard } from '../../src/dashboard.js';
 import { createLogger, silentLogger } from '../../src/log.js';
+import type { BuildSpec, FunctionRecord, FunctionSpec, Meta } from '../../src/resources/types.js';
 
-export interface Answer {
+/**
+ * An HTTP answer. `json` is the body parsed as JSON (undefined when it is not JSON), of the type the caller
+ * names (`d.api<FunctionRecord>(...)`): the shape the test expects of the wire, which its assertions check.
+ */
+export interface Answer<T = unknown> {
   status: number;
   headers: Headers;
   text: string;
-  json: any;
+  json: T;
+}
+
+/** GET /api/functions/<name>/replicas. */
+export interface ReplicaNames {
+  names: string[];
+}
+
+/** What the echo fixtures (test/fixtures/functions/echo) answer without an X-Mode header: the event. */
+export interface EchoedEvent {
+  method: string;
+  path: string;
+  fields: Record<string, string>;
+  headers: Record<string, string>;
+  bodyHex: string;
+  triggerKind: string;
+}
+
+/** The body of every error the dashboard answers (error-body.ts). */
+export interface ErrorBody {
+  error: string;
+  field?: string;
+  code?: string;
 }
 
 export interface TestDashboard {
@@ -24,19 +51,19 @@ export interface TestDashboard {
   dataDir: string;
   dashboard: Dashboard;
   /** A request to the dashboard; objects are sent as JSON. */
-  api(
+  api<T = unknown>(
     method: string,
     path: string,
     opts?: { headers?: Record<string, string>; body?: unknown; timeoutMs?: number },
-  ): Promise<Answer>;
+  ): Promise<Answer<T>>;
   close(): Promise<void>;
 }
 
-export async function request(
+export async function request<T = unknown>(
   url: string,
   method: string,
   opts: { headers?: Record<string, string>; body?: unknown; timeoutMs?: number } = {},
-): Promise<Answer> {
+): Promise<Answer<T>> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   let body: string | Buffer | undefined;
   if (opts.body !== undefined) {
@@ -55,7 +82,7 @@ export async function request(
   } catch {
     json = undefined;
   }
-  return { status: res.status, headers: res.headers, text, json };
+  return { status: res.status, headers: res.headers, text, json: json as T };
 }
 
 /**
@@ -64,11 +91,11 @@ export async function request(
  */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 const guarded = new WeakSet<object>();
-export function rawRequest(
+export function rawRequest<T = unknown>(
   url: string,
   method: string,
   opts: { headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number; fresh?: boolean } = {},
-): Promise<Answer> {
+): Promise<Answer<T>> {
   return new Promise((resolve, reject) => {
     // Node sends no length for a DELETE or OPTIONS body on its own: without one a server reads the body as
     // the next request.
@@ -92,7 +119,7 @@ export function rawRequest(
           const headers = new Headers();
           for (const [k, v] of Object.entries(res.headers))
             if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
-          resolve({ status: res.statusCode ?? 0, headers, text, json });
+          resolve({ status: res.statusCode ?? 0, headers, text, json: json as T });
         });
         res.on('error', reject);
       },
@@ -121,7 +148,8 @@ export async function startTestDashboard(raw: RawOptions = {}, dataDir?: string)
     gatewayUrl: dashboard.gatewayUrl,
     dataDir: dir,
     dashboard,
-    api: (method, path, opts) => request(`${url}${path}`, method, opts),
+    api: <T>(method: string, path: string, opts?: Parameters<typeof request>[2]) =>
+      request<T>(`${url}${path}`, method, opts),
     async close() {
       await dashboard.close();
       if (!dataDir) rmSync(dir, { recursive: true, force: true });
@@ -138,7 +166,7 @@ export function functionBody(
   runtime: string,
   source: string,
   opts: { handler?: string; project?: string; spec?: Record<string, unknown> } = {},
-) {
+): { metadata: Meta & { name: string }; spec: Partial<FunctionSpec> & { build: BuildSpec } } {
   const handler =
     opts.handler ??
     (runtime === 'nodejs' ? 'handler:handler' : runtime.startsWith('python') ? 'main:handler' : 'main.sh:main');
@@ -152,25 +180,40 @@ export function functionBody(
 export async function waitFor(
   d: TestDashboard,
   name: string,
-  done: (fn: any) => boolean,
+  done: (fn: FunctionRecord) => boolean,
   timeoutMs = 60_000,
-): Promise<any> {
+): Promise<FunctionRecord> {
   const deadline = Date.now() + timeoutMs;
-  let last: any;
+  let last: FunctionRecord | undefined;
   for (;;) {
-    const res = await d.api('GET', `/api/functions/${name}`);
+    const res = await d.api<FunctionRecord>('GET', `/api/functions/${name}`);
     last = res.json;
-    if (res.status === 200 && done(last)) return last;
+    if (res.status === 200 && done(res.json)) return res.json;
     if (Date.now() > deadline)
       throw new Error(
-        `function ${name}: condition not reached within ${timeoutMs} ms; last: ${JSON.stringify(last?.status ?? res.status).slice(0, 500)}`,
+        `function ${name}: condition not reached within ${timeoutMs} ms; ` +
+          `last: ${JSON.stringify(last?.status ?? res.status).slice(0, 500)}`,
       );
     await sleep(100);
   }
 }
 
+/** The id of the artifact a built function runs (its image's tag); throws for a function without one. */
+export function artifactOf(fn: FunctionRecord): string {
+  const id = fn.spec.image?.split(':')[1];
+  if (!id)
+    throw new Error(`function ${fn.metadata.name} has no artifact (spec.image ${JSON.stringify(fn.spec.image)})`);
+  return id;
+}
+
 /** Creates a function and waits until it is ready (fails fast on error). */
-export async function deploy(d: TestDashboard, body: { metadata: { name: string } }, timeoutMs = 60_000): Promise<any> {
+/** A function's body as a test sends it: a name, and whatever else the test wants the API to see. */
+export interface FunctionBody {
+  metadata: Meta & { name: string };
+  [key: string]: unknown;
+}
+
+export async function deploy(d: TestDashboard, body: FunctionBody, timeoutMs = 60_000): Promise<FunctionRecord> {
   const res = await d.api('POST', '/api/functions', { body });
   if (res.status !== 202) throw new Error(`POST /api/functions answered ${res.status}: ${res.text}`);
   const fn = await waitFor(

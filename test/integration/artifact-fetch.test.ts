@@ -44,10 +44,10 @@ function fetcher(env: Record<string, string>): Promise<{ code: number | null; ou
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => {
-      out += c;
+      out += c.toString();
     });
     child.stderr.on('data', (c: Buffer) => {
-      err += c;
+      err += c.toString();
     });
     child.once('close', (code) => resolve({ code, out, err }));
   });
@@ -180,7 +180,7 @@ describe('the artifact endpoint, the replica listener and the fetcher', () => {
     });
     assert.equal(res.code, 1);
     assert.match(
-      JSON.parse(res.err).message,
+      (JSON.parse(res.err) as { message: string }).message,
       new RegExp(`Refusing the artifact .*its digest is sha256:[0-9a-f]{64}, not the expected ${digest}`),
     );
     assert.equal(existsSync(cachedArtifactDir(cache, digest)), false);
@@ -197,7 +197,7 @@ describe('the artifact endpoint, the replica listener and the fetcher', () => {
       [FETCH_ENV.cache]: cache,
     });
     assert.equal(denied.code, 1);
-    assert.match(JSON.parse(denied.err).message, /answered 401/);
+    assert.match((JSON.parse(denied.err) as { message: string }).message, /answered 401/);
     const bad = await fetcher({
       [FETCH_ENV.url]: `${replicas.url}/api/artifacts/${A}`,
       [FETCH_ENV.token]: tokens.issue(A),
@@ -205,6 +205,9 @@ describe('the artifact endpoint, the replica listener and the fetcher', () => {
       [FETCH_ENV.cache]: cache,
     });
     assert.equal(bad.code, 1);
-    assert.match(JSON.parse(bad.err).message, /PROTIUM_ARTIFACT_DIGEST is not a sha256 digest/);
+    assert.match(
+      (JSON.parse(bad.err) as { message: string }).message,
+      /PROTIUM_ARTIFACT_DIGEST is not a sha256 digest/,
+    );
   });
 });

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  artifactOf,
   deploy,
   functionBody,
   rawRequest,
@@ -17,6 +18,7 @@ import {
   waitFor,
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
+import type { FunctionRecord } from '../../src/resources/types.js';
 
 const source = (v: string) => `exports.handler = (c) => c.callback(${JSON.stringify(v)});`;
 
@@ -27,7 +29,6 @@ describe('artifact collection', () => {
     readdirSync(join(dataDir, 'artifacts'))
       .filter((n) => /^[0-9a-f]{32}$/.test(n))
       .sort();
-  const idOf = (fn: { spec: { image: string } }) => fn.spec.image.split(':')[1]!;
   /** Polls until the artifacts folder holds exactly `want` (sorted). */
   const until = async (want: string[], what: string) => {
     for (let i = 0; ; i++) {
@@ -75,7 +76,7 @@ describe('artifact collection', () => {
     }
     assert.equal((await rawRequest(`http://127.0.0.1:${fn.status.httpPort}/`, 'GET')).text, 'v20');
     // Once the old versions have drained, only the one serving is left.
-    await until([...at0, idOf(fn)], 'after 20 updates');
+    await until([...at0, artifactOf(fn)], 'after 20 updates');
     await remove('churn');
     await until(at0, 'after the delete');
   });
@@ -85,12 +86,12 @@ describe('artifact collection', () => {
     const a = await deploy(d, functionBody('share-a', 'nodejs', source('shared')));
     const b = await deploy(d, functionBody('share-b', 'nodejs', source('shared')));
     const c = await deploy(d, functionBody('share-c', 'nodejs', source('alone')));
-    assert.equal(idOf(a), idOf(b), 'same inputs, same artifact');
+    assert.equal(artifactOf(a), artifactOf(b), 'same inputs, same artifact');
     await remove('share-a');
     await gone('share-a');
     // A collection that runs after share-a is gone (it removes share-c's artifact) keeps the shared one.
     await remove('share-c');
-    await until([...at0, idOf(b)], 'after deleting share-a and share-c');
+    await until([...at0, artifactOf(b)], 'after deleting share-a and share-c');
     assert.equal((await rawRequest(`http://127.0.0.1:${b.status.httpPort}/`, 'GET')).text, 'shared');
     assert.ok(c);
     await remove('share-b');
@@ -106,14 +107,14 @@ describe('artifact collection', () => {
     const failed = await waitFor(d, 'half', (f) => f.status?.state === 'error');
     // Deleting another function makes a collection run; neither artifact of "half" may go.
     await deploy(d, functionBody('other', 'nodejs', source('other')));
-    const other = (await d.api('GET', '/api/functions/other')).json;
+    const other = (await d.api<FunctionRecord>('GET', '/api/functions/other')).json;
     await remove('other');
-    for (let i = 0; artifacts().includes(idOf(other)); i++) {
+    for (let i = 0; artifacts().includes(artifactOf(other)); i++) {
       assert.ok(i < 600, 'the collection did not run');
       await sleep(50);
     }
-    assert.ok(artifacts().includes(idOf(ok)), 'the version still serving keeps its artifact');
-    assert.ok(artifacts().includes(idOf(failed)), 'the artifact the spec names stays');
+    assert.ok(artifacts().includes(artifactOf(ok)), 'the version still serving keeps its artifact');
+    assert.ok(artifacts().includes(artifactOf(failed)), 'the artifact the spec names stays');
     assert.equal((await rawRequest(`http://127.0.0.1:${ok.status.httpPort}/`, 'GET')).text, 'ok');
     await remove('half');
   });
@@ -127,7 +128,7 @@ describe('artifact collection', () => {
     const staging = join(dataDir, 'artifacts', '.staging-0123456789ab');
     mkdirSync(staging);
     d = await startTestDashboard({}, dataDir);
-    await until([idOf(kept)], 'after a restart');
+    await until([artifactOf(kept)], 'after a restart');
     assert.equal(existsSync(staging), false);
     const back = await waitFor(d, 'kept', (f) => f.status?.state === 'ready');
     assert.equal((await rawRequest(`http://127.0.0.1:${back.status.httpPort}/`, 'GET')).text, 'kept');

@@ -159,7 +159,10 @@ describe("the package managers' configuration in build commands", () => {
           }),
           120_000,
         );
-        const res = JSON.parse((await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'GET')).text);
+        const res = JSON.parse((await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'GET')).text) as Record<
+          string,
+          string
+        >;
         assert.equal(res.greeting, 'hello from the private registry');
         assert.ok(registry.hits.includes(`/${PKG}`), 'npm asked the registry the user configured');
         const env = Object.fromEntries(
@@ -205,17 +208,17 @@ describe("the package managers' configuration in build commands", () => {
         assert.equal(res.status, 202);
         const fn = await waitFor(d, name, (f) => f.status.state === 'error' || f.status.state === 'ready', 120_000);
         assert.equal(fn.status.state, 'error');
-        const pointer = /A complete log of this run can be found in: (\S+)/.exec(fn.status.message)?.[1];
+        const pointer = /A complete log of this run can be found in: (\S+)/.exec(fn.status.message ?? '')?.[1];
         assert.ok(pointer, `the build's output names npm's debug log: ${fn.status.message}`);
         assert.ok(
-          pointer!.startsWith(join(d.dataDir, 'builds', 'nuclio', name)),
+          pointer.startsWith(join(d.dataDir, 'builds', 'nuclio', name)),
           `kept with the function's build log: ${pointer}`,
         );
-        assert.match(readFileSync(pointer!, 'utf8'), /404/);
+        assert.match(readFileSync(pointer, 'utf8'), /404/);
         // The function's logs go with it.
         assert.equal((await d.api('DELETE', '/api/functions', { body: { metadata: { name } } })).status, 204);
-        for (let i = 0; i < 100 && existsSync(pointer!); i++) await new Promise((r) => setTimeout(r, 100));
-        assert.ok(!existsSync(pointer!), 'removed with the function');
+        for (let i = 0; i < 100 && existsSync(pointer); i++) await new Promise((r) => setTimeout(r, 100));
+        assert.ok(!existsSync(pointer), 'removed with the function');
       });
     });
   }

@@ -32,7 +32,8 @@ function cli(url: string, args: string[]): Promise<Run> {
           ? (err as { code: number }).code
           : -1
         : 0;
-      if (err && code === -1) return reject(err);
+      // err is an Error whenever it is set; instanceof tells the types so (ExecFileException, an Omit<>, does not).
+      if (err instanceof Error && code === -1) return reject(err);
       resolve({ code, stdout, stderr });
     });
   });
@@ -44,8 +45,8 @@ function oneErrorLine(r: Run, re: RegExp): void {
   assert.equal(r.stdout, '', 'nothing on stdout');
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
-  assert.match(lines[0]!, /^protium: /);
-  assert.match(lines[0]!, re);
+  assert.match(lines[0], /^protium: /);
+  assert.match(lines[0], re);
 }
 
 describe('protium CLI errors', () => {
@@ -64,7 +65,8 @@ describe('protium CLI errors', () => {
     webUrl = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
     const source =
       'exports.handler = (context, event) => {\n' +
-      '  if (event.path === "/own-error") return context.callback(new context.Response({ error: "the function\'s own" }, {}, "application/json", 503));\n' +
+      '  if (event.path === "/own-error") return context.callback(new context.Response({ error: "the ' +
+      'function\'s own" }, {}, "application/json", 503));\n' +
       '  context.callback(event.body.toString());\n};\n';
     await deploy(d, functionBody('cli-echo-js', 'nodejs', source));
     await d.api('POST', '/api/functions', {
@@ -103,7 +105,8 @@ describe('protium CLI errors', () => {
       oneErrorLine(
         await cli(webUrl, args),
         new RegExp(
-          `^protium: ${webUrl.replace(/[.:/]/g, '\\$&')} answered with an HTML page: this is not a Protium/Nuclio dashboard`,
+          `^protium: ${webUrl.replace(/[.:/]/g, '\\$&')} answered with an HTML page: this is not a ` +
+            `Protium/Nuclio dashboard`,
         ),
       );
     }
@@ -126,7 +129,8 @@ describe('protium CLI errors', () => {
       );
       writeFileSync(
         join(dir, 'initfail.py'),
-        'def init_context(context):\n    raise ValueError("no database configured")\n\ndef handler(context, event):\n    return "x"\n',
+        'def init_context(context):\n    raise ValueError("no database configured")\n\ndef handler(context, ' +
+          'event):\n    return "x"\n',
       );
       const js = await cli(d.url, ['deploy', join(dir, 'broken.js')]);
       assert.equal(js.code, 1);
@@ -155,7 +159,7 @@ describe('protium CLI errors', () => {
         'script',
         ['-qec', command, '/dev/null'],
         { env: { ...process.env, PROTIUM_URL: d.url }, timeout: 60_000 },
-        (err, stdout) => (err ? reject(err) : resolve(stdout)),
+        (err, stdout) => (err instanceof Error ? reject(err) : resolve(stdout)),
       );
     });
     assert.equal(tty, 'no newline\r\n');

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
+import type { FunctionRecord, Project } from '../../src/resources/types.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/protium.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/cli/', import.meta.url));
@@ -81,8 +82,8 @@ async function closedPort(): Promise<number> {
 function oneLine(r: Run, re: RegExp): void {
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, `expected one line on stderr, got:\n${r.stderr}`);
-  assert.match(lines[0]!, /^protium: /);
-  assert.match(lines[0]!, re);
+  assert.match(lines[0], /^protium: /);
+  assert.match(lines[0], re);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 }
 
@@ -110,7 +111,7 @@ describe('protium CLI', () => {
     assert.match(r.stderr, /^Deploying function cli-hello \(2 files, \d+ B packed\)/);
     assert.match(r.stderr, /\ncli-hello: building\n/);
     assert.match(r.stderr, /\[build\] (Built|Reusing) the artifact/);
-    assert.doesNotMatch(r.stderr, /\x1b\[/, 'no spinner when piped');
+    assert.ok(!r.stderr.includes('\x1b['), 'no spinner when piped: no escape sequence');
     const res = await post(helloUrl, 'Ada');
     assert.deepEqual(res, { status: 200, text: 'Hello, Ada!' });
   });
@@ -119,17 +120,17 @@ describe('protium CLI', () => {
     const table = await run('get', 'functions');
     assert.equal(table.code, 0, table.stderr);
     const [header, ...rows] = table.stdout.trim().split('\n');
-    assert.deepEqual(header!.split(/\s{2,}/), ['NAME', 'PROJECT', 'STATE', 'RUNTIME', 'REPLICAS', 'URL', 'AGE']);
+    assert.deepEqual(header.split(/\s{2,}/), ['NAME', 'PROJECT', 'STATE', 'RUNTIME', 'REPLICAS', 'URL', 'AGE']);
     const row = rows.find((l) => l.startsWith('cli-hello '))!.split(/\s{2,}/);
     assert.deepEqual(row.slice(0, 6), ['cli-hello', 'default', 'ready', 'python:3.9', '1', helloUrl]);
 
     const json = await run('get', 'function', 'cli-hello', '-o', 'json');
-    const fn = JSON.parse(json.stdout);
+    const fn = JSON.parse(json.stdout) as FunctionRecord;
     assert.equal(fn.status.state, 'ready');
     assert.deepEqual(fn.spec.env, [{ name: 'GREETING', value: 'Hello' }]);
     assert.equal(fn.spec.build.codeEntryType, 'archive');
     const yaml = await run('get', 'fn', 'cli-hello', '-o', 'yaml');
-    assert.match(yaml.stdout, /^metadata:\n  name: cli-hello\n/);
+    assert.match(yaml.stdout, /^metadata:\n {2}name: cli-hello\n/);
 
     const projects = await run('get', 'projects');
     assert.match(projects.stdout, /^NAME\s+FUNCTIONS\s+AGE\s+DESCRIPTION\ndefault\s+1\s/);
@@ -165,7 +166,7 @@ describe('protium CLI', () => {
       '-v',
     );
     assert.equal(r.code, 0, r.stderr);
-    const echoed = JSON.parse(r.stdout);
+    const echoed = JSON.parse(r.stdout) as Record<string, unknown>;
     assert.equal(echoed.method, 'PUT');
     assert.equal(echoed.path, '/a/b');
     assert.deepEqual(echoed.fields, { q: '1' });
@@ -176,7 +177,7 @@ describe('protium CLI', () => {
 
     const failing = await run('invoke', 'cli-echo', '-H', 'X-Status: 502');
     assert.equal(failing.code, 1);
-    assert.equal(JSON.parse(failing.stdout).method, 'GET');
+    assert.equal((JSON.parse(failing.stdout) as { method: string }).method, 'GET');
     const clientError = await run('invoke', 'cli-echo', '-H', 'X-Status: 404');
     assert.equal(clientError.code, 0, 'a 4xx from the function is its answer');
 
@@ -188,11 +189,11 @@ describe('protium CLI', () => {
   it('prints logs of all replicas readably, raw with -o json, the build log, and follows with -f', async () => {
     const r = await run('logs', 'cli-hello');
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^\S+Z info  cli-hello-[a-z0-9]+ greeting caller=Ada$/m);
+    assert.match(r.stdout, /^\S+Z info {2}cli-hello-[a-z0-9]+ greeting caller=Ada$/m);
     const raw = await run('logs', 'cli-hello', '-o', 'json', '--tail', '1');
     const lines = raw.stdout.trim().split('\n');
     assert.equal(lines.length, 1);
-    assert.equal(JSON.parse(lines[0]!).message, 'greeting');
+    assert.equal((JSON.parse(lines[0]) as { message: string }).message, 'greeting');
     const build = await run('logs', 'cli-hello', 'build');
     assert.match(build.stdout, /cli-hello-build (Built|Reusing) the artifact/);
 
@@ -242,11 +243,11 @@ describe('protium CLI', () => {
       zero.stdout,
       /^Function cli-echo is scaled to zero: the next request to http:\/\/127\.0\.0\.1:\d+ wakes it\n$/,
     );
-    const got = JSON.parse((await run('get', 'function', 'cli-echo', '-o', 'json')).stdout);
+    const got = JSON.parse((await run('get', 'function', 'cli-echo', '-o', 'json')).stdout) as FunctionRecord;
     assert.equal(got.status.state, 'scaledToZero');
     const woken = await run('invoke', 'cli-echo', '--body', 'wake');
     assert.equal(woken.code, 0, woken.stderr);
-    assert.equal(JSON.parse(woken.stdout).body, 'wake');
+    assert.equal((JSON.parse(woken.stdout) as { body: string }).body, 'wake');
     const ready = await run('scale', 'cli-echo', '--ready');
     assert.equal(ready.code, 0, ready.stderr);
     assert.match(ready.stdout, /^Function cli-echo is ready: http/);
@@ -281,11 +282,16 @@ describe('protium CLI', () => {
 
     const exported = await run('export', 'project', 'cli-proj');
     assert.equal(exported.code, 0, exported.stderr);
-    assert.match(exported.stdout, /^project:\n  metadata:\n    name: cli-proj\n/);
+    assert.match(exported.stdout, /^project:\n {2}metadata:\n {4}name: cli-proj\n/);
     const file = join(tmp, 'cli-proj.yaml');
     writeFileSync(file, exported.stdout);
     const asJson = await run('export', 'project', 'cli-proj', '-o', 'json');
-    assert.deepEqual(Object.keys(JSON.parse(asJson.stdout)), ['project', 'functions', 'functionEvents', 'apiGateways']);
+    assert.deepEqual(Object.keys(JSON.parse(asJson.stdout) as object), [
+      'project',
+      'functions',
+      'functionEvents',
+      'apiGateways',
+    ]);
 
     const refused = await run('delete', 'project', 'cli-proj');
     assert.equal(refused.code, 1);
@@ -328,7 +334,8 @@ describe('protium CLI', () => {
 
     writeFileSync(
       join(bad, 'function.yaml'),
-      'metadata:\n  name: cli-bad\nspec:\n  runtime: python\n  handler: main:handler\n  triggers:\n    tick:\n      kind: cron\n      attributes:\n        schedule: "every day"\n',
+      'metadata:\n  name: cli-bad\nspec:\n  runtime: python\n  handler: main:handler\n  triggers:\n    tick:\n  ' +
+        '    kind: cron\n      attributes:\n        schedule: "every day"\n',
     );
     const invalid = await run('deploy', bad);
     assert.equal(invalid.code, 1);
@@ -368,7 +375,8 @@ describe('protium CLI', () => {
     // A build that fails: the build output, the error and a non-zero exit.
     writeFileSync(
       join(bad, 'function.yaml'),
-      'metadata:\n  name: cli-bad\nspec:\n  runtime: python\n  handler: main:handler\n  build:\n    commands:\n      - "echo oops >&2; exit 3"\n',
+      'metadata:\n  name: cli-bad\nspec:\n  runtime: python\n  handler: main:handler\n  build:\n    commands:\n ' +
+        '     - "echo oops >&2; exit 3"\n',
     );
     const failed = await run('deploy', bad);
     assert.equal(failed.code, 1);
@@ -422,12 +430,12 @@ describe('protium CLI', () => {
       const url = await new Promise<string>((resolve, reject) => {
         let out = '';
         const timer = setTimeout(() => reject(new Error(`no "listening" line: ${out}`)), 20_000);
-        child.stdout!.on('data', (c: Buffer) => {
+        child.stdout.on('data', (c: Buffer) => {
           out += c.toString();
           const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
           if (m) {
             clearTimeout(timer);
-            resolve(m[1]!);
+            resolve(m[1]);
           }
         });
         child.once('exit', (code) => {
@@ -435,7 +443,10 @@ describe('protium CLI', () => {
           reject(new Error(`exited ${code}: ${out}`));
         });
       });
-      const projects = JSON.parse((await cli(url, ['get', 'projects', '-o', 'json'])).stdout);
+      const projects = JSON.parse((await cli(url, ['get', 'projects', '-o', 'json'])).stdout) as Record<
+        string,
+        Project
+      >;
       assert.equal(projects.default.metadata.namespace, 'cli-ns');
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
@@ -460,13 +471,14 @@ describe('protium CLI', () => {
     ];
     const runs = await Promise.all(verbs.map((v) => run(...v, '--help')));
     runs.forEach((r, i) => {
-      assert.equal(r.code, 0, `${verbs[i]!.join(' ')} --help: ${r.stderr}`);
-      assert.match(r.stdout, /Example:\n  \$ protium /, verbs[i]!.join(' '));
+      assert.equal(r.code, 0, `${verbs[i].join(' ')} --help: ${r.stderr}`);
+      assert.match(r.stdout, /Example:\n {2}\$ protium /, verbs[i].join(' '));
     });
     const version = await run('--version');
     assert.equal(
       version.stdout.trim(),
-      JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version,
+      (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string })
+        .version,
     );
   });
 });

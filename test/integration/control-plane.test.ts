@@ -1,11 +1,25 @@
 /**
  * The control plane over real HTTP: projects, function records, function events, templates, API gateway
- * records, misc routes, and the error paths of spec §13 that apply. Functions here are records only (their
- * deploys run in the background and are not waited for).
+ * records, misc routes, and the error paths of Nuclio's dashboard tests that apply. Functions here are
+ * records only (their deploys run in the background and are not waited for).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { functionBody, startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
+import type {
+  ApiGateway,
+  FunctionConfig,
+  FunctionEvent,
+  FunctionRecord,
+  Meta,
+  Project,
+} from '../../src/resources/types.js';
+import {
+  functionBody,
+  startTestDashboard,
+  type Answer,
+  type ErrorBody,
+  type TestDashboard,
+} from '../helpers/start-dashboard.js';
 
 const NS = { 'x-nuclio-function-namespace': 'nuclio' };
 const PNS = { 'x-nuclio-project-namespace': 'nuclio' };
@@ -14,11 +28,12 @@ const GNS = { 'x-nuclio-api-gateway-namespace': 'nuclio' };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const nodeSource = 'exports.handler = (c, e) => c.callback("hi");';
 
-function assertJsonError(res: { status: number; headers: Headers; json: any }, status: number, contains?: RegExp) {
-  assert.equal(res.status, status, JSON.stringify(res.json));
+function assertJsonError(res: Answer, status: number, contains?: RegExp) {
+  const body = res.json as Partial<ErrorBody> | undefined;
+  assert.equal(res.status, status, JSON.stringify(body));
   assert.equal(res.headers.get('content-type'), 'application/json');
-  assert.equal(typeof res.json?.error, 'string');
-  if (contains) assert.match(res.json.error, contains);
+  assert.equal(typeof body?.error, 'string');
+  if (contains) assert.match(body?.error ?? '', contains);
 }
 
 describe('control plane', () => {
@@ -32,18 +47,18 @@ describe('control plane', () => {
 
   describe('misc', () => {
     it('GET /api/versions answers the dashboard version with exactly application/json', async () => {
-      const res = await d.api('GET', '/api/versions');
+      const res = await d.api<{ dashboard: Record<string, unknown> }>('GET', '/api/versions');
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-type'), 'application/json');
       for (const k of ['label', 'gitCommit', 'os', 'arch']) assert.equal(typeof res.json.dashboard[k], 'string');
     });
 
     it('GET /api/external_ip_addresses, /api/namespaces and /api/frontend_spec answer their shapes', async () => {
-      const ips = await d.api('GET', '/api/external_ip_addresses');
+      const ips = await d.api<{ externalIPAddresses: { addresses: unknown } }>('GET', '/api/external_ip_addresses');
       assert.ok(Array.isArray(ips.json.externalIPAddresses.addresses));
-      const ns = await d.api('GET', '/api/namespaces');
+      const ns = await d.api<{ namespaces: { names: string[] } }>('GET', '/api/namespaces');
       assert.deepEqual(ns.json.namespaces.names, ['nuclio']);
-      const fe = await d.api('GET', '/api/frontend_spec');
+      const fe = await d.api<Record<string, unknown>>('GET', '/api/frontend_spec');
       assert.equal(fe.json.platformKind, 'local');
       assert.equal(fe.json.validFunctionPriorityClassNames, null);
     });
@@ -74,7 +89,7 @@ describe('control plane', () => {
 
   describe('projects', () => {
     it('POST answers 201 with the project; a missing name becomes a UUID; the default project exists', async () => {
-      const res = await d.api('POST', '/api/projects', {
+      const res = await d.api<Project>('POST', '/api/projects', {
         headers: PNS,
         body: { metadata: { name: 'p1' }, spec: { description: 'first' } },
       });
@@ -82,19 +97,21 @@ describe('control plane', () => {
       assert.deepEqual(res.json.metadata.name, 'p1');
       assert.equal(res.json.metadata.namespace, 'nuclio');
       assert.deepEqual(res.json.status, {});
-      const unnamed = await d.api('POST', '/api/projects', { body: { metadata: {}, spec: {} } });
+      const unnamed = await d.api<Project>('POST', '/api/projects', { body: { metadata: {}, spec: {} } });
       assert.equal(unnamed.status, 201);
-      assert.match(unnamed.json.metadata.name, UUID);
+      assert.match(unnamed.json.metadata.name ?? '', UUID);
       assert.equal((await d.api('GET', '/api/projects/default')).status, 200);
     });
 
     it('GET list is keyed by name; X-Nuclio-Project-Name filters; ?export=true gives bundles', async () => {
       await d.api('POST', '/api/projects', { body: { metadata: { name: 'p-list' }, spec: {} } });
-      const all = await d.api('GET', '/api/projects', { headers: PNS });
+      const all = await d.api<Record<string, Project>>('GET', '/api/projects', { headers: PNS });
       assert.equal(all.json['p-list'].metadata.name, 'p-list');
-      const one = await d.api('GET', '/api/projects', { headers: { ...PNS, 'x-nuclio-project-name': 'p-list' } });
+      const one = await d.api<Record<string, Project>>('GET', '/api/projects', {
+        headers: { ...PNS, 'x-nuclio-project-name': 'p-list' },
+      });
       assert.deepEqual(Object.keys(one.json), ['p-list']);
-      const exp = await d.api('GET', '/api/projects/p-list?export=true');
+      const exp = await d.api<{ project: Project }>('GET', '/api/projects/p-list?export=true');
       assert.deepEqual(Object.keys(exp.json).sort(), ['apiGateways', 'functionEvents', 'functions', 'project']);
       assert.equal(exp.json.project.metadata.namespace, undefined);
     });
@@ -132,7 +149,7 @@ describe('control plane', () => {
         ).status,
         204,
       );
-      assert.equal((await d.api('GET', '/api/projects/p-put')).json.spec.description, 'b');
+      assert.equal((await d.api<Project>('GET', '/api/projects/p-put')).json.spec.description, 'b');
       assertJsonError(
         await d.api('PUT', '/api/projects/p-put', { body: { metadata: { name: 'other' }, spec: {} } }),
         400,
@@ -143,7 +160,7 @@ describe('control plane', () => {
       });
       assert.equal(dep.status, 204);
       assert.equal(dep.headers.get('deprecation'), 'true');
-      assert.equal((await d.api('GET', '/api/projects/p-put')).json.spec.description, 'c');
+      assert.equal((await d.api<Project>('GET', '/api/projects/p-put')).json.spec.description, 'c');
     });
 
     it('DELETE: restricted refuses a project with functions (412) and keeps it; cascading removes it all; default cannot go', async () => {
@@ -192,12 +209,12 @@ describe('control plane', () => {
       });
       assert.equal(post.status, 202);
       assert.equal(post.text, '');
-      const get = await d.api('GET', '/api/functions/rec1', { headers: NS });
+      const get = await d.api<FunctionRecord>('GET', '/api/functions/rec1', { headers: NS });
       assert.equal(get.status, 200);
-      assert.equal(get.json.metadata.labels['nuclio.io/project-name'], 'default');
+      assert.equal(get.json.metadata.labels?.['nuclio.io/project-name'], 'default');
       for (const k of ['resources', 'build', 'platform']) assert.equal(typeof get.json.spec[k], 'object');
       assert.equal(get.json.spec.eventTimeout, '');
-      assert.equal(get.json.spec.triggers['default-http'].kind, 'http');
+      assert.equal(get.json.spec.triggers?.['default-http'].kind, 'http');
       assert.equal(typeof get.json.status, 'object');
     });
 
@@ -207,10 +224,12 @@ describe('control plane', () => {
         headers: { ...NS, 'x-nuclio-project-name': 'p-fn' },
         body: functionBody('rec-py', 'python', 'def handler(c, e):\n    return "x"\n'),
       });
-      const got = await d.api('GET', '/api/functions/rec-py');
+      const got = await d.api<FunctionRecord>('GET', '/api/functions/rec-py');
       assert.equal(got.json.spec.runtime, 'python:3.9');
-      assert.equal(got.json.metadata.labels['nuclio.io/project-name'], 'p-fn');
-      const list = await d.api('GET', '/api/functions', { headers: { ...NS, 'x-nuclio-project-name': 'p-fn' } });
+      assert.equal(got.json.metadata.labels?.['nuclio.io/project-name'], 'p-fn');
+      const list = await d.api<Record<string, FunctionRecord>>('GET', '/api/functions', {
+        headers: { ...NS, 'x-nuclio-project-name': 'p-fn' },
+      });
       assert.deepEqual(Object.keys(list.json), ['rec-py']);
     });
 
@@ -334,19 +353,19 @@ describe('control plane', () => {
 
     it('?export=true strips namespace and status and adds the skip annotations', async () => {
       await d.api('POST', '/api/functions', { body: functionBody('exp1', 'nodejs', nodeSource) });
-      const res = await d.api('GET', '/api/functions/exp1?export=true');
+      const res = await d.api<{ metadata: Meta; status?: unknown }>('GET', '/api/functions/exp1?export=true');
       assert.equal(res.json.metadata.namespace, undefined);
       assert.equal(res.json.status, undefined);
-      assert.equal(res.json.metadata.annotations['skip-build'], 'true');
-      assert.equal(res.json.metadata.annotations['skip-deploy'], 'true');
-      assert.equal(typeof res.json.metadata.annotations['nuclio.io/previous-state'], 'string');
+      assert.equal(res.json.metadata.annotations?.['skip-build'], 'true');
+      assert.equal(res.json.metadata.annotations?.['skip-deploy'], 'true');
+      assert.equal(typeof res.json.metadata.annotations?.['nuclio.io/previous-state'], 'string');
     });
   });
 
   describe('function events', () => {
     it('CRUD as the seed says: POST 201 (UUID name), GET, list filtered by function, PUT/DELETE on the collection', async () => {
       await d.api('POST', '/api/functions', { body: functionBody('ev-parent', 'nodejs', nodeSource) });
-      const created = await d.api('POST', '/api/function_events', {
+      const created = await d.api<FunctionEvent>('POST', '/api/function_events', {
         headers: ENS,
         body: {
           metadata: { labels: { 'nuclio.io/function-name': 'ev-parent' } },
@@ -355,10 +374,10 @@ describe('control plane', () => {
       });
       assert.equal(created.status, 201);
       const name = created.json.metadata.name;
-      assert.match(name, UUID);
+      assert.match(name ?? '', UUID);
       assert.equal(created.json.spec.triggerKind, 'http');
-      assert.equal(created.json.metadata.labels['nuclio.io/project-name'], 'default');
-      const list = await d.api('GET', '/api/function_events', {
+      assert.equal(created.json.metadata.labels?.['nuclio.io/project-name'], 'default');
+      const list = await d.api<Record<string, FunctionEvent>>('GET', '/api/function_events', {
         headers: { ...ENS, 'x-nuclio-function-name': 'ev-parent' },
       });
       assert.deepEqual(Object.keys(list.json), [name]);
@@ -373,7 +392,7 @@ describe('control plane', () => {
         },
       });
       assert.equal(put.status, 204);
-      assert.equal((await d.api('GET', `/api/function_events/${name}`)).json.spec.displayName, 'e2');
+      assert.equal((await d.api<FunctionEvent>('GET', `/api/function_events/${name}`)).json.spec.displayName, 'e2');
       assert.equal((await d.api('DELETE', '/api/function_events', { body: { metadata: { name } } })).status, 204);
       assertJsonError(await d.api('GET', `/api/function_events/${name}`), 404, /Function event not found/);
     });
@@ -412,16 +431,16 @@ describe('control plane', () => {
 
   describe('function templates', () => {
     it('lists at least 8 templates keyed by name with base64 source; the filter narrows; render fills values', async () => {
-      const all = await d.api('GET', '/api/function_templates');
+      const all = await d.api<Record<string, FunctionConfig>>('GET', '/api/function_templates');
       const names = Object.keys(all.json);
       assert.ok(names.length >= 8, names.join(','));
       for (const n of names) {
         assert.equal(all.json[n].metadata.name, n);
-        assert.ok(Buffer.from(all.json[n].spec.build.functionSourceCode, 'base64').toString().length > 0);
+        assert.ok(Buffer.from(all.json[n].spec.build.functionSourceCode ?? '', 'base64').toString().length > 0);
       }
-      const runtimes = new Set(names.map((n) => all.json[n].spec.runtime.split(':')[0]));
+      const runtimes = new Set(names.map((n) => all.json[n].spec.runtime?.split(':')[0]));
       assert.deepEqual([...runtimes].sort(), ['nodejs', 'python', 'shell']);
-      const py = await d.api('GET', '/api/function_templates', {
+      const py = await d.api<Record<string, FunctionConfig>>('GET', '/api/function_templates', {
         headers: { 'x-nuclio-filter-contains': 'helloworld:python' },
       });
       assert.deepEqual(Object.keys(py.json), ['helloworld:python']);
@@ -429,7 +448,7 @@ describe('control plane', () => {
         headers: { 'x-nuclio-filter-contains': 'zzz-nothing-zzz' },
       });
       assert.deepEqual(none.json, {});
-      const render = await d.api('POST', '/api/function_templates/render', {
+      const render = await d.api<FunctionConfig>('POST', '/api/function_templates/render', {
         body: { template: 'metadata:\n  name: {{ .name }}\nspec:\n  runtime: nodejs\n', values: { name: 'rendered' } },
       });
       assert.equal(render.status, 200);
@@ -458,12 +477,17 @@ describe('control plane', () => {
     it('POST answers 202 with the record; GET, list by project, PUT 204 and DELETE 204 work', async () => {
       const res = await d.api('POST', '/api/api_gateways', { headers: GNS, body: gw('g1', 'g1.example.test') });
       assert.equal(res.status, 202);
-      assert.equal((await d.api('GET', '/api/api_gateways/g1', { headers: GNS })).json.spec.host, 'g1.example.test');
-      const list = await d.api('GET', '/api/api_gateways', { headers: { ...GNS, 'x-nuclio-project-name': 'default' } });
+      assert.equal(
+        (await d.api<ApiGateway>('GET', '/api/api_gateways/g1', { headers: GNS })).json.spec.host,
+        'g1.example.test',
+      );
+      const list = await d.api<Record<string, ApiGateway>>('GET', '/api/api_gateways', {
+        headers: { ...GNS, 'x-nuclio-project-name': 'default' },
+      });
       assert.ok(list.json.g1);
       const put = await d.api('PUT', '/api/api_gateways/g1', { body: gw('g1', 'g1.example.test', { path: '/y' }) });
       assert.equal(put.status, 204);
-      assert.equal((await d.api('GET', '/api/api_gateways/g1')).json.spec.path, '/y');
+      assert.equal((await d.api<ApiGateway>('GET', '/api/api_gateways/g1')).json.spec.path, '/y');
       assert.equal((await d.api('DELETE', '/api/api_gateways', { body: { metadata: { name: 'g1' } } })).status, 204);
       assertJsonError(await d.api('GET', '/api/api_gateways/g1'), 404, /Api-Gateway not found/);
     });
@@ -527,7 +551,7 @@ describe('control plane', () => {
           },
         },
       });
-      const enriched = await d.api('GET', '/api/functions/gw-target', {
+      const enriched = await d.api<FunctionRecord>('GET', '/api/functions/gw-target', {
         headers: { 'x-nuclio-function-enrich-apigateways': 'true' },
       });
       assert.deepEqual(enriched.json.status.apiGateways, ['uses-target']);
@@ -586,7 +610,9 @@ describe('control plane', () => {
         },
         apiGateways: {},
       };
-      const res = await d.api('POST', '/api/projects?import=true', { body: bundle });
+      const res = await d.api<Record<string, Record<string, unknown>>>('POST', '/api/projects?import=true', {
+        body: bundle,
+      });
       assert.equal(res.status, 201, res.text);
       assert.deepEqual(res.json.functionImportResult, {
         createdAmount: 1,
@@ -595,10 +621,12 @@ describe('control plane', () => {
       });
       assert.equal(res.json.functionEventImportResult.createdAmount, 1);
       assert.equal(res.json.apiGatewayImportResult.failedAPIGateways, null);
-      const fn = await d.api('GET', '/api/functions/imp-fn');
+      const fn = await d.api<FunctionRecord>('GET', '/api/functions/imp-fn');
       assert.equal(fn.json.status.state, 'imported');
-      assert.equal(fn.json.metadata.labels['nuclio.io/project-name'], 'p-imp');
-      const events = await d.api('GET', '/api/function_events', { headers: { 'x-nuclio-function-name': 'imp-fn' } });
+      assert.equal(fn.json.metadata.labels?.['nuclio.io/project-name'], 'p-imp');
+      const events = await d.api<Record<string, FunctionEvent>>('GET', '/api/function_events', {
+        headers: { 'x-nuclio-function-name': 'imp-fn' },
+      });
       const names = Object.keys(events.json);
       assert.equal(names.length, 1);
       assert.notEqual(names[0], 'e');

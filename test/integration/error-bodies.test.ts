@@ -17,6 +17,7 @@ import {
   request,
   startTestDashboard,
   type Answer,
+  type ErrorBody,
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
 
@@ -39,8 +40,11 @@ describe('error bodies: one shape and a catalogue code on every listener', () =>
   let d: TestDashboard;
   let dir: string;
   const auth = { authorization: `Bearer ${TOKEN}` };
-  const api = (method: string, path: string, opts: { headers?: Record<string, string>; body?: unknown } = {}) =>
-    d.api(method, path, { ...opts, headers: { ...auth, ...(opts.headers ?? {}) } });
+  const api = <T = unknown>(
+    method: string,
+    path: string,
+    opts: { headers?: Record<string, string>; body?: unknown } = {},
+  ) => d.api<T>(method, path, { ...opts, headers: { ...auth, ...(opts.headers ?? {}) } });
   /** The dashboard as the helpers see it, with the token on every request. */
   const withToken = (): TestDashboard => ({ ...d, api });
 
@@ -89,7 +93,7 @@ describe('error bodies: one shape and a catalogue code on every listener', () =>
       'PROJECT_EXISTS',
       'project exists (the store refused)',
     );
-    const stale = await api('PUT', '/api/projects/default', {
+    const stale = await api<ErrorBody>('PUT', '/api/projects/default', {
       body: { metadata: { name: 'default', resourceVersion: '999999' }, spec: {} },
     });
     assertError(stale, 'RESOURCE_VERSION_STALE', 'stale project version (the store refused)');

@@ -10,6 +10,26 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { b64, startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
+import type { ApiGateway, BuildSpec, EnvVar } from '../../src/resources/types.js';
+
+/** The parts of a project bundle (GET /api/projects/<name>?export=true) this test reads. */
+interface Bundle {
+  functions: Record<
+    string,
+    {
+      spec: {
+        env: EnvVar[];
+        triggers: Record<
+          string,
+          { attributes: { sasl?: { user: string }; brokers?: string[]; event?: { body: string } } }
+        >;
+        build: BuildSpec;
+      };
+    }
+  >;
+  functionEvents: Record<string, { spec: { body: string; attributes: { headers: Record<string, string> } } }>;
+  apiGateways: Record<string, ApiGateway>;
+}
 
 const SECRETS = [
   'aws-secret-value',
@@ -129,10 +149,10 @@ describe('secrets in exports', () => {
       assert.equal(res.status, 200, path);
       assert.deepEqual(leaks(res.text), [], path);
     }
-    const bundle = (await d.api('GET', '/api/projects/default?export=true')).json;
+    const bundle = (await d.api<Bundle>('GET', '/api/projects/default?export=true')).json;
     const fn = bundle.functions.leaky;
     assert.deepEqual(
-      fn.spec.env.map((e: { name: string; value: string }) => [e.name, e.value]),
+      fn.spec.env.map((e) => [e.name, e.value]),
       [
         ['AWS_SECRET_ACCESS_KEY', ''],
         ['SECRET_KEY', ''],
@@ -140,12 +160,12 @@ describe('secrets in exports', () => {
         ['MODE', 'fast'],
       ],
     );
-    assert.equal(fn.spec.triggers.queue.attributes.sasl.user, 'svc');
+    assert.equal(fn.spec.triggers.queue.attributes.sasl?.user, 'svc');
     assert.deepEqual(fn.spec.triggers.queue.attributes.brokers, ['kafka:9092']);
-    assert.equal(fn.spec.triggers.tick.attributes.event.body, 'tick');
+    assert.equal(fn.spec.triggers.tick.attributes.event?.body, 'tick');
     assert.equal(bundle.functionEvents.ev1.spec.attributes.headers['X-Trace'], 'keep-me');
     assert.equal(bundle.functionEvents.ev1.spec.body, 'payload');
-    assert.equal(bundle.apiGateways['leaky-gw'].spec.authentication.basicAuth.username, 'ann');
+    assert.equal(bundle.apiGateways['leaky-gw'].spec.authentication?.basicAuth?.username, 'ann');
     assert.ok(fn.spec.build.functionSourceCode, 'the source stays');
   });
 

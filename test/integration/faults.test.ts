@@ -31,6 +31,7 @@ import { silentLogger } from '../../src/log.js';
 import { PROCESSOR_MAIN } from '../../src/paths.js';
 import { candidatePorts } from '../../src/platform/local/port-pool.js';
 import {
+  artifactOf,
   b64,
   deploy,
   functionBody,
@@ -38,8 +39,11 @@ import {
   sleep,
   startTestDashboard,
   waitFor,
+  type Answer,
+  type ReplicaNames,
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
+import type { FunctionRecord, Trigger } from '../../src/resources/types.js';
 
 const MAIN = new URL('../../src/main.js', import.meta.url).pathname;
 /** Kill cycles of the fault loop: 50 under `npm run test:faults`, a few in `npm test`. */
@@ -52,7 +56,7 @@ const portWindow = (size: number): [number, number] => {
   const lo = 20_000 + Math.floor(Math.random() * 9_000);
   return [lo, lo + size - 1];
 };
-const at = (fn: any, path = '/') => `http://127.0.0.1:${fn.status.httpPort}${path}`;
+const at = (fn: FunctionRecord, path = '/') => `http://127.0.0.1:${fn.status.httpPort}${path}`;
 
 /** A process started for a data dir, as /proc shows it. */
 interface Proc {
@@ -111,7 +115,8 @@ const describeProcs = (ps: Proc[]) =>
   ps
     .map(
       (p) =>
-        `${p.pid} ${p.role}${p.replica ? ` of ${p.replica}` : ''}${p.build ? ' (build)' : ''}: ${p.argv.join(' ').slice(0, 120)}`,
+        `${p.pid} ${p.role}${p.replica ? ` of ${p.replica}` : ''}${p.build ? ' (build)' : ''}: ` +
+        `${p.argv.join(' ').slice(0, 120)}`,
     )
     .join('\n');
 
@@ -168,37 +173,41 @@ async function dashboardProcess(dataDir: string, port: number, range: [number, n
 }
 
 /** The functions as stored (read from the store file of a dashboard that is not running). */
-function storedFunctions(dataDir: string): Map<string, any> {
+function storedFunctions(dataDir: string): Map<string, FunctionRecord> {
   const db = new Database(join(dataDir, 'store.db'), { readonly: true, fileMustExist: true });
   try {
     const rows = db.prepare("SELECT name, body FROM resources WHERE kind = 'function'").all() as {
       name: string;
       body: string;
     }[];
-    return new Map(rows.map((r) => [r.name, JSON.parse(r.body)]));
+    return new Map(rows.map((r) => [r.name, JSON.parse(r.body) as FunctionRecord]));
   } finally {
     db.close();
   }
 }
 
-type Api = (method: string, path: string, body?: unknown) => Promise<{ status: number; json: any; text: string }>;
+/** A request to a dashboard (of another process, or in this one); `T` as in `Answer<T>`. */
+/** POST /api/projects?import=true: per resource family, how many were created. */
+type ImportAnswer = Record<string, { createdAmount?: number } | undefined>;
+
+type Api = <T = unknown>(method: string, path: string, body?: unknown) => Promise<Answer<T>>;
 
 const SETTLED = new Set(['ready', 'error', 'scaledToZero', 'imported']);
 
 /** Waits until no function has work pending; returns them all. */
-async function settled(api: Api, timeoutMs = 120_000): Promise<Record<string, any>> {
+async function settled(api: Api, timeoutMs = 120_000): Promise<Record<string, FunctionRecord>> {
   return until(
     'every function settled',
     async () => {
-      const list = (await api('GET', '/api/functions')).json as Record<string, any>;
-      return Object.values(list).every((f) => SETTLED.has(f.status?.state)) ? list : undefined;
+      const list = (await api<Record<string, FunctionRecord>>('GET', '/api/functions')).json;
+      return Object.values(list).every((f) => SETTLED.has(f.status?.state ?? '')) ? list : undefined;
     },
     timeoutMs,
   );
 }
 
 /** The version a handler answers with is built into its source: `VERSION=<v>;`. */
-const versionOf = (fn: any) =>
+const versionOf = (fn: FunctionRecord) =>
   /VERSION=([\w@.-]+);/.exec(Buffer.from(fn.spec.build.functionSourceCode ?? '', 'base64').toString())?.[1];
 
 /**
@@ -209,10 +218,10 @@ const versionOf = (fn: any) =>
  */
 async function audit(api: Api, dataDir: string, dashboardPid: number): Promise<string[]> {
   const problems: string[] = [];
-  const fns = (await api('GET', '/api/functions')).json as Record<string, any>;
+  const fns = (await api<Record<string, FunctionRecord>>('GET', '/api/functions')).json;
   const listed = new Map<string, string>();
   for (const [name, fn] of Object.entries(fns)) {
-    const names: string[] = (await api('GET', `/api/functions/${name}/replicas`)).json?.names ?? [];
+    const names = (await api<ReplicaNames | undefined>('GET', `/api/functions/${name}/replicas`)).json?.names ?? [];
     for (const r of names) listed.set(r, name);
     const state = fn.status.state;
     const want = state === 'ready' ? Math.max(fn.spec.minReplicas ?? 1, 1) : 0;
@@ -228,8 +237,8 @@ async function audit(api: Api, dataDir: string, dashboardPid: number): Promise<s
     const processors = mine.filter((p) => p.role === 'processor').length;
     if (processors !== 1) problems.push(`replica ${replica} of ${name} has ${processors} processor processes`);
     const fn = fns[name];
-    if (fn.spec.runtime.startsWith('python')) {
-      const want = Object.values(fn.spec.triggers ?? {}).find((t: any) => t.kind === 'http') as any;
+    if (fn.spec.runtime?.startsWith('python')) {
+      const want: Trigger | undefined = Object.values(fn.spec.triggers ?? {}).find((t) => t.kind === 'http');
       const workers = mine.filter((p) => p.role === 'python-worker').length;
       if (workers !== (want?.numWorkers ?? 1))
         problems.push(
@@ -280,7 +289,7 @@ describe('faults', () => {
       until(
         `${name} ready`,
         async () => {
-          const f = (await api('GET', `/api/functions/${name}`)).json;
+          const f = (await api<FunctionRecord | undefined>('GET', `/api/functions/${name}`)).json;
           if (f?.status?.state === 'error') throw new Error(`${name}: ${f.status.message}`);
           return f?.status?.state === 'ready' ? f : undefined;
         },
@@ -295,7 +304,7 @@ describe('faults', () => {
       '/api/functions',
       functionBody('parked', 'nodejs', nodeSrc('parked-1'), { spec: { minReplicas: 0, maxReplicas: 1 } }),
     );
-    const before: Record<string, any> = {};
+    const before: Record<string, FunctionRecord> = {};
     for (const name of ['steady-node', 'steady-py', 'steady-sh', 'parked']) before[name] = await fnReady(name);
     await request(`${base}/api/functions/parked`, 'PATCH', {
       body: { desiredState: 'scaledToZero' },
@@ -359,10 +368,10 @@ describe('faults', () => {
     assert.equal(list.parked.status.state, 'scaledToZero');
     for (const [name, fn] of stored)
       if (fn.status.httpPort) assert.equal(list[name].status.httpPort, fn.status.httpPort, `${name} kept its port`);
-    assert.ok(!existsSync(join(dir, 'artifacts', staging[0]!)), "the killed build's staging folder is gone");
+    assert.ok(!existsSync(join(dir, 'artifacts', staging[0])), "the killed build's staging folder is gone");
     assert.deepEqual(await audit(api, dir, dash.pid!), []);
     assert.equal((await request(at(list.parked), 'GET')).text, 'parked-1');
-    const projects = (await request(`${base}/api/projects`, 'GET')).json;
+    const projects = (await request<Record<string, unknown>>(`${base}/api/projects`, 'GET')).json;
     assert.deepEqual(Object.keys(projects), ['default']);
     dash.kill('SIGTERM');
     await new Promise((r) => dash.once('exit', r));
@@ -391,14 +400,15 @@ describe('faults', () => {
       seed = (seed * 16_807) % 2_147_483_647;
       return (seed % 10_000) / 10_000;
     };
-    const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
     /** What the dashboard acknowledged: for each name, the versions it may have (null: absent). */
     const model = new Map<string, Set<string | null>>();
-    const bodies = new Map<string, (v: string, slow: boolean) => any>();
+    type Body = ReturnType<typeof functionBody>;
+    const bodies = new Map<string, (v: string, slow: boolean) => Body>();
     /** A slow build (a build command) makes it likelier that a kill lands in the middle of one. */
-    const withBuild = (body: any, slow: boolean) =>
+    const withBuild = (body: Body, slow: boolean): Body =>
       slow ? { ...body, spec: { ...body.spec, build: { ...body.spec.build, commands: ['sleep 2'] } } } : body;
-    const kinds: Record<string, (name: string, v: string, slow: boolean) => any> = {
+    const kinds: Record<string, (name: string, v: string, slow: boolean) => Body> = {
       node: (name, v, slow) => withBuild(functionBody(name, 'nodejs', nodeSrc(v)), slow),
       py: (name, v, slow) =>
         withBuild(
@@ -411,7 +421,7 @@ describe('faults', () => {
     };
     let next = 0;
     let buildsKilled = 0;
-    let stored = new Map<string, any>();
+    let stored = new Map<string, FunctionRecord>();
     const report: string[] = [];
 
     for (let cycle = 0; cycle <= CYCLES; cycle++) {
@@ -423,7 +433,8 @@ describe('faults', () => {
         const show = (v: string | null) => v ?? '(absent)';
         assert.ok(
           allowed.has(actual),
-          `cycle ${cycle} (seed ${seed0}): ${name} is ${show(actual)}, acknowledged: ${[...allowed].map(show).join(' or ')}`,
+          `cycle ${cycle} (seed ${seed0}): ${name} is ${show(actual)}, ` +
+            `acknowledged: ${[...allowed].map(show).join(' or ')}`,
         );
       }
       for (const name of Object.keys(list))
@@ -477,15 +488,15 @@ describe('faults', () => {
         let name: string;
         let send: () => Promise<boolean>;
         if (op === 'create' || op === 'import') {
-          const kind = cycle === 0 && i < 3 ? (['node', 'py', 'sh'] as const)[i]! : 'node';
+          const kind = cycle === 0 && i < 3 ? (['node', 'py', 'sh'] as const)[i] : 'node';
           name = `f${next++}-${kind}`;
-          bodies.set(name, (version, s) => kinds[kind]!(name, version, s));
+          bodies.set(name, (version, s) => kinds[kind](name, version, s));
           const body = bodies.get(name)!(v, slow);
           send =
             op === 'create'
               ? async () => (await api('POST', '/api/functions', body)).status === 202
               : async () => {
-                  const r = await api('POST', '/api/projects?import=true', {
+                  const r = await api<ImportAnswer | undefined>('POST', '/api/projects?import=true', {
                     project: { metadata: { name: 'default' } },
                     functions: { [name]: body },
                   });
@@ -538,7 +549,8 @@ describe('faults', () => {
       if (buildAtKill) buildsKilled++;
       stored = storedFunctions(dir);
       report.push(
-        `cycle ${cycle}: ${acked} acknowledged, ${unanswered} cut off, ${stored.size} stored${buildAtKill ? ', killed mid-build' : ''}`,
+        `cycle ${cycle}: ${acked} acknowledged, ${unanswered} cut off, ${stored.size} ` +
+          `stored${buildAtKill ? ', killed mid-build' : ''}`,
       );
       // Everything the dead dashboard started goes with it.
       await until(
@@ -567,7 +579,7 @@ describe('faults', () => {
       names.map((n) => d.api('POST', '/api/functions', { body: functionBody(n, 'nodejs', nodeSrc(n)) })),
     );
     const ports = new Map<string, number>();
-    for (const n of names) ports.set(n, (await waitFor(d, n, (f) => f.status.state === 'ready')).status.httpPort);
+    for (const n of names) ports.set(n, (await waitFor(d, n, (f) => f.status.state === 'ready')).status.httpPort ?? 0);
     // A function that has no port yet when the dashboard stops (its build is held), named so that it sorts
     // (and is reconciled) first and its first choice of port is the stored port of the function reconciled last.
     const last = ports.get(names.at(-1)!)!;
@@ -591,7 +603,7 @@ describe('faults', () => {
     rmSync(hold);
     d = await startTestDashboard({ portRange: `${range[0]}-${range[1]}` }, dir);
     cleanups.push(() => d.close());
-    const back = await settled(d.api as unknown as Api);
+    const back = await settled((method, path) => d.api(method, path));
     for (const n of names) assert.equal(back[n].status.httpPort, ports.get(n), `${n} kept its port`);
     assert.equal(back[early].status.state, 'ready');
     assert.ok(!names.some((n) => ports.get(n) === back[early].status.httpPort), `${early} took a port of its own`);
@@ -605,7 +617,7 @@ describe('faults', () => {
       const fn = await deploy(d, functionBody('victim', 'nodejs', 'exports.handler = (c) => c.callback("alive");'));
       const [pid] = processorPids(d.dataDir);
       assert.ok(pid);
-      process.kill(pid!, 'SIGKILL');
+      process.kill(pid, 'SIGKILL');
       const t0 = Date.now();
       await until(
         'serving again',
@@ -621,9 +633,10 @@ describe('faults', () => {
 
     it('a replica that keeps crashing is restarted with growing back-off, and the state says so', async () => {
       const src =
-        "if (require('fs').existsSync(__dirname + '/armed')) process.exit(9);\nexports.handler = (c) => c.callback('ok');";
+        "if (require('fs').existsSync(__dirname + '/armed')) process.exit(9);\nexports.handler = (c) => " +
+        "c.callback('ok');";
       const fn = await deploy(d, functionBody('crashloop', 'nodejs', src));
-      writeFileSync(join(d.dataDir, 'artifacts', fn.spec.image.split(':')[1], 'armed'), '1');
+      writeFileSync(join(d.dataDir, 'artifacts', artifactOf(fn), 'armed'), '1');
       process.kill(
         processorPids(d.dataDir).find((p) => readFileSync(`/proc/${p}/environ`, 'utf8').includes('crashloop'))!,
         'SIGKILL',
@@ -632,24 +645,28 @@ describe('faults', () => {
       await until(
         'three restarts',
         async () => {
-          const f = (await d.api('GET', '/api/functions/crashloop')).json;
+          const f = (await d.api<FunctionRecord>('GET', '/api/functions/crashloop')).json;
           const m = /restarting in (\d+) ms/.exec(f.status.message ?? '');
           if (f.status.state === 'unhealthy' && m && !delays.includes(Number(m[1]))) delays.push(Number(m[1]));
           return delays.length >= 3 ? true : undefined;
         },
         15_000,
       );
-      assert.ok(delays[1]! > delays[0]! && delays[2]! > delays[1]!, `delays ${delays.join(', ')}`);
-      assert.match((await d.api('GET', '/api/functions/crashloop')).json.status.message, /exit code 9/);
+      assert.ok(delays[1] > delays[0] && delays[2] > delays[1], `delays ${delays.join(', ')}`);
+      assert.match(
+        (await d.api<FunctionRecord>('GET', '/api/functions/crashloop')).json.status.message ?? '',
+        /exit code 9/,
+      );
       // Fixed: it comes back by itself.
-      rmSync(join(d.dataDir, 'artifacts', fn.spec.image.split(':')[1], 'armed'));
+      rmSync(join(d.dataDir, 'artifacts', artifactOf(fn), 'armed'));
       await waitFor(d, 'crashloop', (f) => f.status.state === 'ready', 20_000);
       assert.equal((await request(at(fn), 'GET')).text, 'ok');
     });
 
     it('a handler that leaks memory past spec.resources.limits.memory dies, is restarted, and serves again', async () => {
       const src =
-        "const leak = [];\nexports.handler = (c, e) => { if (e.path === '/leak') { for (let i = 0; i < 40; i++) leak.push(new Array(100000).fill(i + Math.random())); } c.callback('held ' + leak.length); };";
+        "const leak = [];\nexports.handler = (c, e) => { if (e.path === '/leak') { for (let i = 0; i < 40; i++) " +
+        "leak.push(new Array(100000).fill(i + Math.random())); } c.callback('held ' + leak.length); };";
       const fn = await deploy(
         d,
         functionBody('leaker', 'nodejs', src, { spec: { resources: { limits: { memory: '64Mi' } } } }),
@@ -768,18 +785,14 @@ describe('faults', () => {
       assert.equal(res.status, 202);
       const big = await waitFor(d, 'big', (f) => f.status.state === 'error' || f.status.state === 'ready');
       assert.equal(big.status.state, 'error');
-      assert.match(big.status.message, /No space left on device/);
+      assert.match(big.status.message ?? '', /No space left on device/);
       // The failed build's files are gone, so the store and the other function work on.
       assert.equal((await request(at(ok), 'GET')).text, 'small');
       assert.equal((await d.api('GET', '/api/functions')).status, 200);
       const later = await deploy(d, functionBody('after', 'nodejs', 'exports.handler = (c) => c.callback("after");'));
       // Builds run in artifacts/.staging-*: the failed one left no folder behind, only the good artifacts.
       const artifacts = readdirSync(join(mnt, 'data', 'artifacts')).sort();
-      assert.deepEqual(
-        artifacts,
-        [ok, later].map((f) => f.spec.image.split(':')[1]).sort(),
-        `artifacts left: ${artifacts.join(', ')}`,
-      );
+      assert.deepEqual(artifacts, [ok, later].map(artifactOf).sort(), `artifacts left: ${artifacts.join(', ')}`);
       // The store is intact: SQLite's own check, and every function with its state.
       const { default: Database } = await import('better-sqlite3');
       const db = new Database(join(mnt, 'data', 'store.db'), { readonly: true });
@@ -789,7 +802,10 @@ describe('faults', () => {
         db.close();
       }
       const states = Object.fromEntries(
-        Object.entries((await d.api('GET', '/api/functions')).json).map(([k, f]: [string, any]) => [k, f.status.state]),
+        Object.entries((await d.api<Record<string, FunctionRecord>>('GET', '/api/functions')).json).map(([k, f]) => [
+          k,
+          f.status.state,
+        ]),
       );
       assert.deepEqual(states, { after: 'ready', big: 'error', small: 'ready' });
     });

@@ -20,12 +20,16 @@ import {
   startTestDashboard,
   waitFor,
   type Answer,
+  type EchoedEvent,
+  type ErrorBody,
+  type ReplicaNames,
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
+import type { FunctionConfig, FunctionRecord } from '../../src/resources/types.js';
 
 const fixture = (rel: string) =>
   readFileSync(new URL(`../../../test/fixtures/functions/${rel}`, import.meta.url), 'utf8');
-const at = (fn: any, path = '/') => `http://127.0.0.1:${fn.status.httpPort}${path}`;
+const at = (fn: FunctionRecord, path = '/') => `http://127.0.0.1:${fn.status.httpPort}${path}`;
 
 /** Each built-in template: requests that exercise it and what it must answer (templates/<name>/). */
 const hmac = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
@@ -76,7 +80,7 @@ const TEMPLATE_CASES: Record<
           headers: { 'content-type': 'text/plain' },
           check: (r: Answer, w: string) => {
             assert.equal(r.status, 400, w);
-            assert.match(r.json?.error ?? '', /not valid JSON/, w);
+            assert.match((r.json as Partial<ErrorBody> | undefined)?.error ?? '', /not valid JSON/, w);
           },
         },
       ],
@@ -117,7 +121,7 @@ const TEMPLATE_CASES: Record<
       headers: { 'content-type': 'application/json' },
       check: (r, w) => {
         assert.equal(r.status, 400, w);
-        assert.match(r.json?.error ?? '', /"unit" must be one of/, w);
+        assert.match((r.json as Partial<ErrorBody> | undefined)?.error ?? '', /"unit" must be one of/, w);
       },
     },
   ],
@@ -139,7 +143,7 @@ const TEMPLATE_CASES: Record<
       headers: { 'x-hub-signature-256': hmac('wrong', '{"zen": "ok"}'), 'content-type': 'text/plain' },
       check: (r, w) => {
         assert.equal(r.status, 401, w);
-        assert.match(r.json?.error ?? '', /signature mismatch/, w);
+        assert.match((r.json as Partial<ErrorBody> | undefined)?.error ?? '', /signature mismatch/, w);
       },
     },
     {
@@ -164,9 +168,9 @@ const TEMPLATE_CASES: Record<
 
 describe('functions', () => {
   let d: TestDashboard;
-  let node: any;
-  let py: any;
-  let sh: any;
+  let node: FunctionRecord;
+  let py: FunctionRecord;
+  let sh: FunctionRecord;
   before(async () => {
     d = await startTestDashboard();
     [node, py, sh] = await Promise.all([
@@ -185,10 +189,10 @@ describe('functions', () => {
   });
 
   it('a ready function reports its port and host:port invocation URLs that answer', async () => {
-    assert.ok(node.status.httpPort > 0);
+    assert.ok((node.status.httpPort ?? 0) > 0);
     assert.deepEqual(node.status.internalInvocationUrls, [`127.0.0.1:${node.status.httpPort}`]);
-    assert.match(node.spec.image, /^protium\/processor-echo-node:[0-9a-f]{32}$/);
-    const res = await request(`http://${node.status.externalInvocationUrls[0]}/`, 'GET');
+    assert.match(node.spec.image ?? '', /^protium\/processor-echo-node:[0-9a-f]{32}$/);
+    const res = await request(`http://${node.status.externalInvocationUrls?.[0]}/`, 'GET');
     assert.equal(res.status, 200);
   });
 
@@ -198,7 +202,7 @@ describe('functions', () => {
   ] as const) {
     it(`${rt}: the event carries method, path, query fields, canonical headers and the raw body`, async () => {
       const body = Buffer.from([0, 1, 2, 250, 255]);
-      const res = await request(at(get(), '/a/b?x=1&y=two'), 'PUT', {
+      const res = await request<EchoedEvent>(at(get(), '/a/b?x=1&y=two'), 'PUT', {
         headers: { 'x-probe': 'p', 'content-type': 'application/octet-stream' },
         body,
       });
@@ -231,9 +235,9 @@ describe('functions', () => {
       assert.equal(e.status, 500);
       assert.match(e.text, /deliberate failure/);
       const l = await request(at(get()), 'GET', { headers: { 'x-mode': 'log', 'x-nuclio-log-level': 'info' } });
-      const logs = JSON.parse(l.headers.get('x-nuclio-logs') ?? '[]');
+      const logs = JSON.parse(l.headers.get('x-nuclio-logs') ?? '[]') as { message?: string }[];
       assert.ok(
-        logs.some((r: any) => r.message === 'logged from the handler'),
+        logs.some((r) => r.message === 'logged from the handler'),
         JSON.stringify(logs),
       );
     });
@@ -256,7 +260,8 @@ describe('functions', () => {
 
   it('build commands run inside the artifact with /bin/sh, and their files are there at run time', async () => {
     const src =
-      "const fs = require('fs');\nexports.handler = (c) => c.callback(fs.readFileSync(__dirname + '/built.txt', 'utf8').trim() + '|' + process.env.GREETING);\n";
+      "const fs = require('fs');\nexports.handler = (c) => c.callback(fs.readFileSync(__dirname + '/built.txt', " +
+      "'utf8').trim() + '|' + process.env.GREETING);\n";
     const fn = await deploy(
       d,
       functionBody('with-commands', 'nodejs', src, {
@@ -363,7 +368,7 @@ describe('functions', () => {
         assert.equal(res.status, 202, res.text);
         const fn = await waitFor(d, name, (f) => f.status?.state === 'error' || f.status?.state === 'ready', 40_000);
         assert.equal(fn.status.state, 'error');
-        assert.match(fn.status.message, message);
+        assert.match(fn.status.message ?? '', message);
         assert.ok((await d.api('GET', '/api/versions')).status === 200);
       });
     }
@@ -376,7 +381,8 @@ describe('functions', () => {
       execFileSync('tar', ['-czf', join(dir, 'fn.tar.gz'), '-C', dir, 'handler.js']);
       execFileSync('python3', [
         '-c',
-        `import tarfile, io\nt = tarfile.open('${join(dir, 'evil.tgz')}', 'w:gz')\ndata = b'x'\ni = tarfile.TarInfo('../evil.js'); i.size = len(data); t.addfile(i, io.BytesIO(data)); t.close()`,
+        `import tarfile, io\nt = tarfile.open('${join(dir, 'evil.tgz')}', 'w:gz')\ndata = b'x'\ni = ` +
+          `tarfile.TarInfo('../evil.js'); i.size = len(data); t.addfile(i, io.BytesIO(data)); t.close()`,
       ]);
       const server = http.createServer((req, res) => {
         try {
@@ -395,7 +401,7 @@ describe('functions', () => {
             handler: 'handler:handler',
             build: { path: `http://127.0.0.1:${port}/handler.js` },
           },
-        } as any);
+        });
         assert.equal((await request(at(plain), 'GET')).text, 'from a url');
         const arch = await deploy(d, {
           metadata: { name: 'from-tgz' },
@@ -404,7 +410,7 @@ describe('functions', () => {
             handler: 'handler:handler',
             build: { path: `http://127.0.0.1:${port}/fn.tar.gz` },
           },
-        } as any);
+        });
         assert.equal((await request(at(arch), 'GET')).text, 'from a url');
         await d.api('POST', '/api/functions', {
           body: {
@@ -416,9 +422,9 @@ describe('functions', () => {
             },
           },
         });
-        const evil = await waitFor(d, 'evil-tgz', (f) => ['error', 'ready'].includes(f.status?.state));
+        const evil = await waitFor(d, 'evil-tgz', (f) => ['error', 'ready'].includes(f.status?.state ?? ''));
         assert.equal(evil.status.state, 'error');
-        assert.match(evil.status.message, /leaves the archive/);
+        assert.match(evil.status.message ?? '', /leaves the archive/);
         await d.api('POST', '/api/functions', {
           body: {
             metadata: { name: 'tgz-no-handler' },
@@ -429,8 +435,8 @@ describe('functions', () => {
             },
           },
         });
-        const nh = await waitFor(d, 'tgz-no-handler', (f) => ['error', 'ready'].includes(f.status?.state));
-        assert.match(nh.status.message, /handler file other.js is not in the function's source/);
+        const nh = await waitFor(d, 'tgz-no-handler', (f) => ['error', 'ready'].includes(f.status?.state ?? ''));
+        assert.match(nh.status.message ?? '', /handler file other.js is not in the function's source/);
         const missing = await d.api('POST', '/api/functions', {
           body: {
             metadata: { name: 'url-404' },
@@ -442,8 +448,8 @@ describe('functions', () => {
           },
         });
         assert.equal(missing.status, 202);
-        const m = await waitFor(d, 'url-404', (f) => ['error', 'ready'].includes(f.status?.state));
-        assert.match(m.status.message, /answered 404/);
+        const m = await waitFor(d, 'url-404', (f) => ['error', 'ready'].includes(f.status?.state ?? ''));
+        assert.match(m.status.message ?? '', /answered 404/);
       } finally {
         server.close();
       }
@@ -471,13 +477,14 @@ describe('functions', () => {
     assert.ok(Date.now() - t0 < 2_000, `came back after ${Date.now() - t0} ms`);
     const state = await waitFor(d, 'crasher', (f) => f.status.state === 'ready', 5_000);
     assert.equal(state.status.state, 'ready');
-    const replicas = (await d.api('GET', '/api/functions/crasher/replicas')).json.names;
+    const replicas = (await d.api<ReplicaNames>('GET', '/api/functions/crasher/replicas')).json.names;
     assert.equal(replicas.length, 1);
   });
 
   it('python: sys.exit in a handler answers 500 and the next request is served by a new worker', async () => {
     const src =
-      'import sys\n\ndef handler(context, event):\n    if event.path == "/exit":\n        sys.exit(3)\n    return "still here"\n';
+      'import sys\n\ndef handler(context, event):\n    if event.path == "/exit":\n        sys.exit(3)\n    ' +
+      'return "still here"\n';
     const fn = await deploy(d, functionBody('py-exit', 'python', src));
     const dead = await request(at(fn, '/exit'), 'GET');
     assert.equal(dead.status, 500);
@@ -514,7 +521,7 @@ describe('functions', () => {
       }
     })();
     await sleep(200);
-    const cur = (await d.api('GET', '/api/functions/rolling')).json;
+    const cur = (await d.api<FunctionRecord>('GET', '/api/functions/rolling')).json;
     cur.spec.build.functionSourceCode = b64(v(2));
     assert.equal(
       (await d.api('PUT', '/api/functions/rolling', { body: { metadata: cur.metadata, spec: cur.spec } })).status,
@@ -550,7 +557,8 @@ describe('functions', () => {
 
   it('a cron trigger fires with the configured body; spec.eventTimeout answers 408', async () => {
     const src =
-      "exports.handler = (c, e) => { if (e.trigger.kind === 'cron') c.logger.info('tick ' + e.body.toString()); if (e.path === '/slow') return setTimeout(() => c.callback('late'), 3000); c.callback('ok'); };";
+      "exports.handler = (c, e) => { if (e.trigger.kind === 'cron') c.logger.info('tick ' + e.body.toString()); " +
+      "if (e.path === '/slow') return setTimeout(() => c.callback('late'), 3000); c.callback('ok'); };";
     const fn = await deploy(
       d,
       functionBody('ticker', 'nodejs', src, {
@@ -562,7 +570,7 @@ describe('functions', () => {
     );
     const slow = await request(at(fn, '/slow'), 'GET');
     assert.equal(slow.status, 408);
-    const replica = (await d.api('GET', '/api/functions/ticker/replicas')).json.names[0];
+    const replica = (await d.api<ReplicaNames>('GET', '/api/functions/ticker/replicas')).json.names[0];
     const t0 = Date.now();
     let text = '';
     while (Date.now() - t0 < 5_000 && !text.includes('tick payload')) {
@@ -573,15 +581,15 @@ describe('functions', () => {
   });
 
   it('every built-in template deploys and answers what its description says', async () => {
-    const list = (await d.api('GET', '/api/function_templates')).json;
+    const list = (await d.api<Record<string, FunctionConfig>>('GET', '/api/function_templates')).json;
     const names = Object.keys(list).sort();
     const missing = names.filter((n) => !TEMPLATE_CASES[n]);
     assert.deepEqual(missing, [], 'a template without a case in TEMPLATE_CASES is untested: add what it answers');
     const fns = await Promise.all(
-      names.map((t, i) => deploy(d, { metadata: { name: `tpl-${i}` }, spec: { ...list[t].spec } } as any)),
+      names.map((t, i) => deploy(d, { metadata: { name: `tpl-${i}` }, spec: { ...list[t].spec } })),
     );
     for (const [i, fn] of fns.entries()) {
-      for (const c of TEMPLATE_CASES[names[i]!]!) {
+      for (const c of TEMPLATE_CASES[names[i]]) {
         const res = await request(at(fn), c.method ?? 'POST', { body: c.body, headers: c.headers });
         c.check(res, `${names[i]} ${c.method ?? 'POST'} ${JSON.stringify(c.body ?? '')}: ${res.status} ${res.text}`);
       }

@@ -15,8 +15,10 @@ import {
   functionBody,
   startTestDashboard,
   type Answer,
+  type ErrorBody,
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
+import type { ApiGateway, FunctionEvent, FunctionRecord, Meta, Project } from '../../src/resources/types.js';
 
 const SEED = Number(process.env.PROTIUM_FUZZ_SEED ?? 20261127);
 const COUNT = Number(process.env.PROTIUM_FUZZ_COUNT ?? 10_000);
@@ -32,7 +34,7 @@ function rng(seed: number) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
   return { next, int, pick, chance: (p: number) => next() < p };
 }
 type Rng = ReturnType<typeof rng>;
@@ -446,7 +448,7 @@ function request(r: Rng): Req {
 }
 
 /** A request with the target exactly as given (no URL parsing, so hostile spellings arrive as written). */
-function send(port: string, q: Req): Promise<Answer> {
+function send(port: string, q: Req): Promise<Answer<Partial<ErrorBody> | undefined>> {
   return new Promise((resolve, reject) => {
     const headers = { ...q.headers };
     if (q.body !== undefined) headers['content-length'] = String(Buffer.byteLength(q.body));
@@ -479,7 +481,7 @@ function send(port: string, q: Req): Promise<Answer> {
           const h = new Headers();
           for (const [k, v] of Object.entries(res.headers))
             if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
-          resolve({ status: res.statusCode ?? 0, headers: h, text, json });
+          resolve({ status: res.statusCode ?? 0, headers: h, text, json: json as Partial<ErrorBody> | undefined });
         });
         res.on('error', reject);
       },
@@ -565,12 +567,14 @@ describe('fuzz', () => {
         ),
       );
       answers.forEach((a, i) => {
-        const q = batch[i]!;
+        const q = batch[i];
         statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
         if (a.status >= 200 && a.status < 300)
           reached[q.gateway ? 'gateway' : q.path.includes('v3io/') ? 'v3io' : 'api']++;
         if (a.status === 400 && /levels deep/.test(a.text)) reached.deep++;
-        const what = `${q.gateway ? 'gateway ' : ''}${q.method} ${q.path.slice(0, 80)} ${JSON.stringify(q.headers).slice(0, 120)} body ${String(q.body ?? '').slice(0, 120)}`;
+        const what =
+          `${q.gateway ? 'gateway ' : ''}${q.method} ${q.path.slice(0, 80)} ` +
+          `${JSON.stringify(q.headers).slice(0, 120)} body ${String(q.body ?? '').slice(0, 120)}`;
         // A target the HTTP parser cannot read is refused before any route (Fastify's 400 has a body even
         // for HEAD, which the client then fails to parse).
         if (a.status < 0 && q.method === 'HEAD' && /Parse Error/.test(a.text)) return;
@@ -598,7 +602,11 @@ describe('fuzz', () => {
       });
       if (problems.length > 20) break;
     }
-    assert.deepEqual(problems.slice(0, 20), [], `statuses ${JSON.stringify([...statuses])}`);
+    assert.deepEqual(
+      problems.slice(0, 20),
+      [],
+      `statuses ${JSON.stringify([...statuses])}, ${notReady} of them a function not ready yet`,
+    );
     assert.ok(
       (statuses.get(200) ?? 0) > 0 && [...statuses.keys()].some((s) => s >= 400 && s < 500),
       `a fuzz run that never succeeds or never fails tests nothing: ${JSON.stringify([...statuses])}`,
@@ -612,32 +620,35 @@ describe('fuzz', () => {
 
   it('afterwards the store is consistent: every list parses, keys match names, events and functions belong to existing parents', async () => {
     const ns = 'nuclio';
-    const [projects, functions, events, gateways] = await Promise.all(
-      ['/api/projects', '/api/functions', '/api/function_events', '/api/api_gateways'].map((p) => d.api('GET', p)),
-    );
+    const [projects, functions, events, gateways] = await Promise.all([
+      d.api<Record<string, Project>>('GET', '/api/projects'),
+      d.api<Record<string, FunctionRecord>>('GET', '/api/functions'),
+      d.api<Record<string, FunctionEvent>>('GET', '/api/function_events'),
+      d.api<Record<string, ApiGateway>>('GET', '/api/api_gateways'),
+    ]);
     for (const list of [projects, functions, events, gateways]) {
-      assert.equal(list!.status, 200);
-      for (const [k, v] of Object.entries(list!.json as Record<string, any>)) {
+      assert.equal(list.status, 200);
+      for (const [k, v] of Object.entries<{ metadata: Meta }>(list.json)) {
         assert.equal(v.metadata.name, k);
         assert.equal(v.metadata.namespace, ns);
       }
     }
-    for (const fn of Object.values(functions!.json as Record<string, any>)) {
+    for (const fn of Object.values(functions.json)) {
       assert.ok(
-        projects!.json[fn.metadata.labels['nuclio.io/project-name']],
+        projects.json[fn.metadata.labels?.['nuclio.io/project-name'] ?? ''],
         `function ${fn.metadata.name} of a missing project`,
       );
       assert.match(
-        fn.metadata.name,
+        fn.metadata.name ?? '',
         /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
         'every stored function name is a DNS-1123 label',
       );
     }
     // An event belongs to the function its label names, in its namespace: that function must exist.
-    for (const ev of Object.values(events!.json as Record<string, any>)) {
+    for (const ev of Object.values(events.json)) {
       const parent = ev.metadata.labels?.['nuclio.io/function-name'];
       assert.ok(
-        functions!.json[parent],
+        functions.json[parent ?? ''],
         `function event ${ev.metadata.name} names function ${JSON.stringify(parent)}, which does not exist`,
       );
     }
@@ -656,7 +667,7 @@ describe('fuzz', () => {
   });
 
   it("an event is written only while its function exists: never for a missing function, even with a project label, nor racing the function's deletion", async () => {
-    const orphan = await d.api('POST', '/api/function_events', {
+    const orphan = await d.api<ErrorBody>('POST', '/api/function_events', {
       body: {
         metadata: {
           name: 'fz-orphan',
@@ -667,7 +678,7 @@ describe('fuzz', () => {
     });
     assert.equal(orphan.status, 400, orphan.text);
     assert.equal(orphan.json.field, 'metadata.labels.nuclio.io/function-name');
-    const imported = await d.api('POST', '/api/projects?import=true', {
+    const imported = await d.api<Record<string, { failedAmount: number }>>('POST', '/api/projects?import=true', {
       body: {
         project: { metadata: { name: 'fz-proj' }, spec: {} },
         functionEvents: { e: { metadata: { labels: { 'nuclio.io/function-name': 'no-such-fn' } }, spec: {} } },
@@ -702,7 +713,9 @@ describe('fuzz', () => {
       });
       for (const res of await Promise.all(events)) assert.ok(res.status === 201 || res.status === 400, res.text);
       assert.equal((await deleted).status, 204);
-      const left = await d.api('GET', '/api/function_events', { headers: { 'x-nuclio-function-name': name } });
+      const left = await d.api<Record<string, FunctionEvent>>('GET', '/api/function_events', {
+        headers: { 'x-nuclio-function-name': name },
+      });
       assert.deepEqual(Object.keys(left.json), [], `events of deleted function ${name} were left behind`);
     }
   });

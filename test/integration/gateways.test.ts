@@ -16,6 +16,7 @@ import {
   startTestDashboard,
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
+import type { ApiGateway, FunctionRecord } from '../../src/resources/types.js';
 
 const text = (t: string) => `exports.handler = (c, e) => c.callback(${JSON.stringify(t)} + ' ' + e.path);`;
 const gateway = (
@@ -43,14 +44,14 @@ const gateway = (
 describe('api gateways', () => {
   let d: TestDashboard;
   let keysDir: string;
-  const via = (host: string, path: string, headers: Record<string, string> = {}) =>
-    rawRequest(`${d.gatewayUrl}${path}`, 'GET', { headers: { host, ...headers } });
+  const via = <T = unknown>(host: string, path: string, headers: Record<string, string> = {}) =>
+    rawRequest<T>(`${d.gatewayUrl}${path}`, 'GET', { headers: { host, ...headers } });
   async function create(body: ReturnType<typeof gateway>, want = 'ready') {
     const res = await d.api('POST', '/api/api_gateways', { body });
     assert.equal(res.status, 202, res.text);
     const t0 = Date.now();
     for (;;) {
-      const g = (await d.api('GET', `/api/api_gateways/${body.metadata.name}`)).json;
+      const g = (await d.api<ApiGateway>('GET', `/api/api_gateways/${body.metadata.name}`)).json;
       if (g.status?.state === want) return g;
       if (Date.now() - t0 > 10_000)
         throw new Error(`gateway ${body.metadata.name} did not reach ${want}: ${JSON.stringify(g.status)}`);
@@ -92,7 +93,7 @@ describe('api gateways', () => {
     );
     assert.ok(echo);
     await create(gateway('echo', 'echo.test', '/', [['gw-echo']]));
-    const h = (await via('echo.test', '/x')).json;
+    const h = (await via<Record<string, string>>('echo.test', '/x')).json;
     assert.equal(h['X-Forwarded-Host'], 'echo.test');
     assert.match(h['X-Forwarded-For'], /127\.0\.0\.1/);
   });
@@ -149,7 +150,7 @@ describe('api gateways', () => {
           Array.from({ length: 5 }, () => via('moving.test', '/').catch((e) => ({ status: 0, text: String(e) }))),
         );
         for (const r of rs) {
-          if (r.status === 200) seen.add(r.text[0]!);
+          if (r.status === 200) seen.add(r.text[0]);
           else failures.push(`${r.status} ${r.text}`);
         }
       }
@@ -179,7 +180,7 @@ describe('api gateways', () => {
       headers: { 'x-nuclio-wait-function-action': 'true' },
       body: { desiredState: 'scaledToZero' },
     });
-    assert.equal((await d.api('GET', '/api/functions/gw-sleepy')).json.status.state, 'scaledToZero');
+    assert.equal((await d.api<FunctionRecord>('GET', '/api/functions/gw-sleepy')).json.status.state, 'scaledToZero');
     const answers = await Promise.all(Array.from({ length: 16 }, () => via('sleepy.test', '/w')));
     assert.ok(
       answers.every((r) => r.status === 200 && r.text === 'Z /w'),
@@ -189,13 +190,13 @@ describe('api gateways', () => {
 
   it('a gateway whose function does not exist is in state error, and becomes ready when it does', async () => {
     const g = await create(gateway('orphan', 'orphan.test', '/', [['gw-later']]), 'error');
-    assert.match(g.status.last_error, /gw-later does not exist/);
+    assert.match(g.status.last_error ?? '', /gw-later does not exist/);
     assert.equal((await via('orphan.test', '/')).status, 503);
     await deploy(d, functionBody('gw-later', 'nodejs', text('L')));
     const t0 = Date.now();
     let state = '';
     while (state !== 'ready' && Date.now() - t0 < 5_000) {
-      state = (await d.api('GET', '/api/api_gateways/orphan')).json.status.state;
+      state = (await d.api<ApiGateway>('GET', '/api/api_gateways/orphan')).json.status.state ?? '';
       await sleep(50);
     }
     assert.equal(state, 'ready');

@@ -16,12 +16,18 @@ import {
   request,
   startTestDashboard,
   waitFor,
+  type ErrorBody,
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
+import type { FunctionConfig, FunctionRecord, LogRecord } from '../../src/resources/types.js';
 
-const at = (fn: any, path = '/') => `http://127.0.0.1:${fn.status.httpPort}${path}`;
-const settled = (f: any) => f.status?.state === 'ready' || f.status?.state === 'error';
-const messages = (fn: any): string[] => (fn.status.logs ?? []).map((r: any) => String(r.message));
+/** GET /api/function_templates: each template in the seed's shape and in Nuclio's rendered one. */
+type Template = FunctionConfig & { rendered: FunctionConfig };
+
+const at = (fn: FunctionRecord, path = '/') => `http://127.0.0.1:${fn.status.httpPort}${path}`;
+const settled = (f: FunctionRecord) => f.status?.state === 'ready' || f.status?.state === 'error';
+const logsOf = (fn: FunctionRecord): LogRecord[] => fn.status.logs ?? [];
+const messages = (fn: FunctionRecord): string[] => logsOf(fn).map((r) => r.message);
 
 describe('Nuclio compatibility', () => {
   let d: TestDashboard;
@@ -33,7 +39,7 @@ describe('Nuclio compatibility', () => {
   });
 
   it("templates come in both shapes: the seed's {metadata, spec} and Nuclio's rendered {metadata, spec}", async () => {
-    const list = (await d.api('GET', '/api/function_templates')).json;
+    const list = (await d.api<Record<string, Template>>('GET', '/api/function_templates')).json;
     const names = Object.keys(list);
     assert.ok(names.length > 0);
     for (const n of names) {
@@ -41,17 +47,20 @@ describe('Nuclio compatibility', () => {
       assert.equal(t.metadata.name, n);
       assert.equal(t.rendered.metadata.name, n, `${n}: rendered.metadata`);
       assert.deepEqual(t.rendered.spec, t.spec, `${n}: rendered.spec is the same spec`);
-      assert.ok(Buffer.from(t.rendered.spec.build.functionSourceCode, 'base64').length > 0);
+      assert.ok(Buffer.from(t.rendered.spec.build.functionSourceCode ?? '', 'base64').length > 0);
     }
-    const one = (await d.api('GET', '/api/function_templates', { headers: { 'x-nuclio-filter-contains': names[0]! } }))
-      .json;
-    assert.ok(one[names[0]!].rendered.spec.runtime);
+    const one = (
+      await d.api<Record<string, Template>>('GET', '/api/function_templates', {
+        headers: { 'x-nuclio-filter-contains': names[0] },
+      })
+    ).json;
+    assert.ok(one[names[0]].rendered.spec.runtime);
   });
 
   it('status.logs holds the build records while the build runs, and build + start-up records after it', async () => {
     const source = 'print("module loaded, at start-up")\n\ndef handler(context, event):\n    return "ok"\n';
     const body = functionBody('logs-py', 'python', source);
-    (body.spec.build as any).commands = ['echo first-step', 'sleep 4', 'echo second-step'];
+    body.spec.build.commands = ['echo first-step', 'sleep 4', 'echo second-step'];
     assert.equal((await d.api('POST', '/api/functions', { body })).status, 202);
     // During the build: the state is still building and status.logs already has the first step.
     const during = await waitFor(d, 'logs-py', (f) => messages(f).includes('first-step') || settled(f), 15_000);
@@ -60,7 +69,7 @@ describe('Nuclio compatibility', () => {
     const fn = await waitFor(d, 'logs-py', settled);
     assert.equal(fn.status.state, 'ready', fn.status.message);
     const m = messages(fn);
-    assert.match(m[0]!, /^Building function logs-py \(python:3\.9, handler main:handler\)$/);
+    assert.match(m[0], /^Building function logs-py \(python:3\.9, handler main:handler\)$/);
     for (const want of ['first-step', 'second-step', 'module loaded, at start-up', 'Function deploy complete']) {
       assert.ok(m.includes(want), `status.logs lacks ${JSON.stringify(want)}: ${JSON.stringify(m)}`);
     }
@@ -68,9 +77,9 @@ describe('Nuclio compatibility', () => {
       m.indexOf('second-step') < m.indexOf('module loaded, at start-up'),
       'build records come before start-up records',
     );
-    const done = fn.status.logs.find((r: any) => r.message === 'Function deploy complete');
-    assert.equal(done.httpPort, fn.status.httpPort);
-    for (const r of fn.status.logs) {
+    const done = logsOf(fn).find((r) => r.message === 'Function deploy complete');
+    assert.equal(done?.httpPort, fn.status.httpPort);
+    for (const r of logsOf(fn)) {
       assert.equal(typeof r.time, 'number');
       assert.ok(['debug', 'info', 'warn', 'error'].includes(r.level), JSON.stringify(r));
     }
@@ -78,10 +87,10 @@ describe('Nuclio compatibility', () => {
 
   it('status.logs stays bounded for a chatty build; the whole log stays at the replica-logs endpoint', async () => {
     const body = functionBody('chatty', 'shell', 'echo ok\n');
-    (body.spec.build as any).commands = ['seq 1 3000'];
+    body.spec.build.commands = ['seq 1 3000'];
     const fn = await deploy(d, body);
     const m = messages(fn);
-    assert.ok(fn.status.logs.length <= 100, `status.logs has ${fn.status.logs.length} records`);
+    assert.ok(logsOf(fn).length <= 100, `status.logs has ${logsOf(fn).length} records`);
     assert.ok(
       m.some((x) =>
         /^… \d+ log records left out here \(the full log: GET \/api\/functions\/chatty\/logs\/nuclio-nuclio-chatty-build\)$/.test(
@@ -102,7 +111,7 @@ describe('Nuclio compatibility', () => {
 
   it('a failed build keeps its records in status.logs, the error last', async () => {
     const body = functionBody('fails-build', 'python', 'def handler(context, event):\n    return "x"\n');
-    (body.spec as any).build.commands = ['echo about to fail', 'exit 7'];
+    body.spec.build.commands = ['echo about to fail', 'exit 7'];
     await d.api('POST', '/api/functions', { body });
     const fn = await waitFor(d, 'fails-build', settled);
     assert.equal(fn.status.state, 'error');
@@ -143,7 +152,7 @@ describe('Nuclio compatibility', () => {
     const body = functionBody('typo-trigger', 'python', 'def handler(context, event):\n    return "x"\n', {
       spec: { triggers: { web: { kind: 'htp', attributes: { port: 0 } } } },
     });
-    const res = await d.api('POST', '/api/functions', { body });
+    const res = await d.api<ErrorBody>('POST', '/api/functions', { body });
     assert.equal(res.status, 400);
     assert.equal(res.json.field, 'spec.triggers.web.kind');
     assert.match(
@@ -161,14 +170,14 @@ describe('Nuclio compatibility', () => {
       /^python:3\.99 asks for Python 3\.99, which is not installed here .*: the function runs on the default python3, Python 3\.\d+ \(\//,
     );
     assert.ok(
-      fn.status.logs.some((r: any) => r.level === 'warn' && r.message === fn.status.message),
+      logsOf(fn).some((r) => r.level === 'warn' && r.message === fn.status.message),
       'the note is in status.logs',
     );
     const build = await d.api('GET', '/api/functions/py-future/logs/nuclio-nuclio-py-future-build?follow=false');
     assert.match(build.text, /asks for Python 3\.99/);
     const version = (await request(at(fn), 'GET')).text;
     assert.match(version, /^3\.\d+$/);
-    assert.match(fn.status.message, new RegExp(`Python ${version.replace('.', '\\.')} `));
+    assert.match(fn.status.message ?? '', new RegExp(`Python ${version.replace('.', '\\.')} `));
   });
 
   it("a failed deploy names the user's error first: python init_context and syntax errors, nodejs syntax errors", async () => {
@@ -176,7 +185,8 @@ describe('Nuclio compatibility', () => {
       [
         'py-init-fails',
         'python',
-        'def init_context(context):\n    setup = {}\n    return setup["db"]\n\ndef handler(context, event):\n    return "x"\n',
+        'def init_context(context):\n    setup = {}\n    return setup["db"]\n\ndef handler(context, event):\n   ' +
+          ' return "x"\n',
         /^Failed to deploy the function: KeyError: 'db' \(main\.py, line 3, in init_context\)$/,
         /File "main\.py", line 3, in init_context\n {4}return setup\["db"\]/,
       ],
@@ -203,8 +213,8 @@ describe('Nuclio compatibility', () => {
     for (const [name, , , first, detail] of cases) {
       const fn = await waitFor(d, name, settled);
       assert.equal(fn.status.state, 'error', name);
-      const message: string = fn.status.message;
-      assert.match(message.split('\n')[0]!, first, message);
+      const message = fn.status.message ?? '';
+      assert.match(message.split('\n')[0], first, message);
       assert.match(message, detail);
       assert.doesNotMatch(
         message,
@@ -212,13 +222,13 @@ describe('Nuclio compatibility', () => {
         `${name}: no wrapper frames`,
       );
       // The 503 of an invocation quotes the first line: the user's error.
-      const inv = await d.api('POST', '/api/function_invocations', {
+      const inv = await d.api<ErrorBody>('POST', '/api/function_invocations', {
         headers: { 'x-nuclio-function-name': name },
         body: 'x',
       });
       assert.equal(inv.status, 503);
       assert.ok(
-        inv.json.error.includes(message.split('\n')[0]!.replace('Failed to deploy the function: ', '')),
+        inv.json.error.includes(message.split('\n')[0].replace('Failed to deploy the function: ', '')),
         inv.json.error,
       );
     }

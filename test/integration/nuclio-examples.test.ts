@@ -10,7 +10,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { deploy, rawRequest, startTestDashboard, type Answer, type TestDashboard } from '../helpers/start-dashboard.js';
+import {
+  deploy,
+  rawRequest,
+  startTestDashboard,
+  type Answer,
+  type ReplicaNames,
+  type TestDashboard,
+} from '../helpers/start-dashboard.js';
+import type { FunctionRecord } from '../../src/resources/types.js';
 
 const FIXTURES = new URL('../../../test/fixtures/functions/nuclio/', import.meta.url);
 const source = (rel: string) => readFileSync(new URL(rel, FIXTURES));
@@ -35,7 +43,7 @@ function bodyOf(ex: Example) {
   if (ex.runtime) spec.runtime = ex.runtime;
   if (ex.handler) spec.handler = ex.handler;
   spec.build = {
-    ...((spec.build as object | undefined) ?? {}),
+    ...(spec.build ?? {}),
     functionSourceCode: source(ex.file).toString('base64'),
   };
   return { metadata: { name: ex.name, namespace: 'nuclio' }, spec };
@@ -60,7 +68,7 @@ interface Exchange {
   logRecords?: Record<string, unknown>[];
 }
 
-async function exchange(fn: any, x: Exchange): Promise<void> {
+async function exchange(fn: FunctionRecord, x: Exchange): Promise<void> {
   const headers: Record<string, string> = { ...(x.headers ?? {}) };
   if (x.logLevel) headers['x-nuclio-log-level'] = x.logLevel;
   const method = x.method ?? 'POST';
@@ -279,7 +287,7 @@ const EXAMPLES: { ex: Example; exchanges: Exchange[] }[] = [
         headers: { Testheaderkey1: 'testHeaderValue1', Testheaderkey2: 'testHeaderValue2' },
         status: 200,
         expect: (a) => {
-          const e = JSON.parse(a.text);
+          const e = JSON.parse(a.text) as Record<string, string> & { headers: Record<string, string> };
           assert.equal(e.body, 'testBody');
           assert.equal(e.path, '/testPath');
           assert.equal(e.method, 'POST');
@@ -311,12 +319,12 @@ const EXAMPLES: { ex: Example; exchanges: Exchange[] }[] = [
 
 describe("Nuclio's example functions give the answers Nuclio's tests expect", () => {
   let d: TestDashboard;
-  const deployed = new Map<string, any>();
+  const deployed = new Map<string, FunctionRecord>();
   before(async () => {
     d = await startTestDashboard();
     // All at once, as a user deploying a folder of examples would; each must reach ready.
-    const fns = await Promise.all(EXAMPLES.map(({ ex }) => deploy(d, bodyOf(ex) as any, 120_000)));
-    fns.forEach((fn, i) => deployed.set(EXAMPLES[i]!.ex.name, fn));
+    const fns = await Promise.all(EXAMPLES.map(({ ex }) => deploy(d, bodyOf(ex), 120_000)));
+    fns.forEach((fn, i) => deployed.set(EXAMPLES[i].ex.name, fn));
   });
   after(async () => {
     await d?.close();
@@ -325,16 +333,18 @@ describe("Nuclio's example functions give the answers Nuclio's tests expect", ()
   for (const { ex, exchanges } of EXAMPLES) {
     it(`${ex.name} (${ex.file}, handler ${ex.handler ?? 'from function.yaml'})`, async () => {
       const fn = deployed.get(ex.name);
+      assert.ok(fn, `${ex.name} was deployed`);
       for (const x of exchanges) await exchange(fn, x);
     });
   }
 
   it("the helloworld example's function.yaml is honoured: its runtime, handler and replica bounds", async () => {
     const fn = deployed.get('nx-helloworld');
+    assert.ok(fn, 'nx-helloworld was deployed');
     assert.equal(fn.spec.runtime, 'python:3.6');
     assert.equal(fn.spec.handler, 'helloworld:handler');
     assert.equal(fn.spec.minReplicas, 1);
     assert.equal(fn.spec.maxReplicas, 1);
-    assert.equal((await d.api('GET', '/api/functions/nx-helloworld/replicas')).json.names.length, 1);
+    assert.equal((await d.api<ReplicaNames>('GET', '/api/functions/nx-helloworld/replicas')).json.names.length, 1);
   });
 });

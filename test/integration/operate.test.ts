@@ -8,24 +8,34 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import {
+  artifactOf,
   deploy,
   functionBody,
   request,
   sleep,
   startTestDashboard,
   waitFor,
+  type EchoedEvent,
+  type ErrorBody,
+  type ReplicaNames,
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
+import type { FunctionRecord } from '../../src/resources/types.js';
 
 const fixture = (rel: string) =>
   readFileSync(new URL(`../../../test/fixtures/functions/${rel}`, import.meta.url), 'utf8');
-const at = (fn: any, path = '/') => `http://127.0.0.1:${fn.status.httpPort}${path}`;
-const invoke = (d: TestDashboard, name: string, method: string, headers: Record<string, string> = {}, body?: unknown) =>
-  d.api(method, '/api/function_invocations', { headers: { 'x-nuclio-function-name': name, ...headers }, body });
+const at = (fn: FunctionRecord, path = '/') => `http://127.0.0.1:${fn.status.httpPort}${path}`;
+const invoke = <T = unknown>(
+  d: TestDashboard,
+  name: string,
+  method: string,
+  headers: Record<string, string> = {},
+  body?: unknown,
+) => d.api<T>(method, '/api/function_invocations', { headers: { 'x-nuclio-function-name': name, ...headers }, body });
 
 describe('operate', () => {
   let d: TestDashboard;
-  let echo: any;
+  let echo: FunctionRecord;
   before(async () => {
     d = await startTestDashboard();
     echo = await deploy(d, functionBody('op-echo', 'nodejs', fixture('echo/nodejs/handler.js')));
@@ -37,7 +47,7 @@ describe('operate', () => {
   describe('invocation proxy', () => {
     it('passes method, x-nuclio-path, other headers and the body; returns status, headers and body', async () => {
       for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH']) {
-        const res = await invoke(
+        const res = await invoke<EchoedEvent>(
           d,
           'op-echo',
           method,
@@ -61,22 +71,24 @@ describe('operate', () => {
 
     it('streams a large body through without buffering it whole', async () => {
       const big = Buffer.alloc(3 * 1024 * 1024, 7);
-      const res = await invoke(d, 'op-echo', 'POST', { 'content-type': 'application/octet-stream' }, big);
+      const res = await invoke<EchoedEvent>(d, 'op-echo', 'POST', { 'content-type': 'application/octet-stream' }, big);
       assert.equal(res.status, 200);
       assert.equal(res.json.bodyHex.length, big.length * 2);
     });
 
     it("x-nuclio-invoke-url must be one of the function's URLs; missing name 400; unknown 404; bad timeout 400", async () => {
-      const ok = await invoke(d, 'op-echo', 'GET', { 'x-nuclio-invoke-url': echo.status.internalInvocationUrls[0] });
+      const ok = await invoke(d, 'op-echo', 'GET', {
+        'x-nuclio-invoke-url': echo.status.internalInvocationUrls?.[0] ?? '',
+      });
       assert.equal(ok.status, 200);
-      const bad = await invoke(d, 'op-echo', 'GET', { 'x-nuclio-invoke-url': 'example.com:80' });
+      const bad = await invoke<ErrorBody>(d, 'op-echo', 'GET', { 'x-nuclio-invoke-url': 'example.com:80' });
       assert.equal(bad.status, 400);
       assert.match(bad.json.error, /Invalid function url/);
       const noName = await d.api('GET', '/api/function_invocations');
       assert.equal(noName.status, 400);
       assert.equal(noName.headers.get('content-type'), 'application/json');
       assert.equal((await invoke(d, 'nobody', 'GET')).status, 404);
-      const t = await invoke(d, 'op-echo', 'GET', { 'x-nuclio-invoke-timeout': 'soon' });
+      const t = await invoke<ErrorBody>(d, 'op-echo', 'GET', { 'x-nuclio-invoke-timeout': 'soon' });
       assert.equal(t.status, 400);
       assert.match(t.json.error, /Invalid invoke timeout/);
     });
@@ -89,7 +101,10 @@ describe('operate', () => {
         functionBody('op-slow', 'nodejs', src, { spec: { triggers: { http: { kind: 'http', numWorkers: 4 } } } }),
       );
       const t0 = Date.now();
-      const res = await invoke(d, 'op-slow', 'GET', { 'x-nuclio-invoke-timeout': '300ms', 'x-sleep': '3000' });
+      const res = await invoke<ErrorBody>(d, 'op-slow', 'GET', {
+        'x-nuclio-invoke-timeout': '300ms',
+        'x-sleep': '3000',
+      });
       assert.equal(res.status, 504);
       assert.match(res.json.error, /300 ms/);
       assert.ok(Date.now() - t0 < 2_000);
@@ -102,7 +117,7 @@ describe('operate', () => {
       await deploy(d, functionBody('op-versions', 'nodejs', v(1)));
       for (let n = 2; n <= 4; n++) {
         assert.equal((await invoke(d, 'op-versions', 'GET')).text, `version ${n - 1}`);
-        const cur = (await d.api('GET', '/api/functions/op-versions')).json;
+        const cur = (await d.api<FunctionRecord>('GET', '/api/functions/op-versions')).json;
         cur.spec.build.functionSourceCode = Buffer.from(v(n)).toString('base64');
         assert.equal(
           (
@@ -125,7 +140,7 @@ describe('operate', () => {
         },
       });
       await waitFor(d, 'op-broken', (f) => f.status.state === 'error');
-      const res = await invoke(d, 'op-broken', 'GET');
+      const res = await invoke<ErrorBody>(d, 'op-broken', 'GET');
       assert.equal(res.status, 503);
       assert.match(res.json.error, /not ready.*error/);
     });
@@ -133,7 +148,7 @@ describe('operate', () => {
 
   describe('replicas and logs', () => {
     it("lists real replica names; logs honour tailLines, since and follow=false; another function's replica is 400", async () => {
-      const names = (await d.api('GET', '/api/functions/op-echo/replicas')).json.names;
+      const names = (await d.api<ReplicaNames>('GET', '/api/functions/op-echo/replicas')).json.names;
       assert.equal(names.length, 1);
       assert.match(names[0], /^nuclio-nuclio-op-echo-[0-9a-f]{5}$/);
       for (let i = 0; i < 5; i++) await request(at(echo), 'GET', { headers: { 'x-mode': 'log' } });
@@ -160,7 +175,7 @@ describe('operate', () => {
     });
 
     it('follow=true streams new lines until the client leaves', async () => {
-      const name = (await d.api('GET', '/api/functions/op-echo/replicas')).json.names[0];
+      const name = (await d.api<ReplicaNames>('GET', '/api/functions/op-echo/replicas')).json.names[0];
       const url = new URL(`${d.url}/api/functions/op-echo/logs/${name}?tailLines=0`);
       const got = await new Promise<string>((resolve, reject) => {
         let text = '';
@@ -220,10 +235,10 @@ describe('operate', () => {
       );
       const parked = await waitFor(d, 'op-zero', (f) => f.status.state === 'scaledToZero');
       assert.equal(parked.status.httpPort, fn.status.httpPort);
-      assert.deepEqual((await d.api('GET', '/api/functions/op-zero/replicas')).json.names, []);
+      assert.deepEqual((await d.api<ReplicaNames>('GET', '/api/functions/op-zero/replicas')).json.names, []);
       const answers = await Promise.all(
         Array.from({ length: 64 }, (_, i) =>
-          request(at(fn, `/wake/${i}`), 'GET', { timeoutMs: 30_000 }).catch((e) => ({
+          request<EchoedEvent>(at(fn, `/wake/${i}`), 'GET', { timeoutMs: 30_000 }).catch((e) => ({
             status: 0,
             text: String(e),
             json: undefined,
@@ -234,13 +249,13 @@ describe('operate', () => {
       assert.equal(bad.length, 0, JSON.stringify(bad.slice(0, 2)));
       const woke = await waitFor(d, 'op-zero', (f) => f.status.state === 'ready', 5_000);
       assert.equal(woke.status.state, 'ready');
-      assert.equal((await d.api('GET', '/api/functions/op-zero/replicas')).json.names.length, 1);
+      assert.equal((await d.api<ReplicaNames>('GET', '/api/functions/op-zero/replicas')).json.names.length, 1);
       // Through the invocation proxy too.
       await d.api('PATCH', '/api/functions/op-zero', {
         headers: { 'x-nuclio-wait-function-action': 'true' },
         body: { desiredState: 'scaledToZero' },
       });
-      assert.equal((await d.api('GET', '/api/functions/op-zero')).json.status.state, 'scaledToZero');
+      assert.equal((await d.api<FunctionRecord>('GET', '/api/functions/op-zero')).json.status.state, 'scaledToZero');
       const via = await invoke(d, 'op-zero', 'GET');
       assert.equal(via.status, 200);
       const ready = await d.api('PATCH', '/api/functions/op-zero', {
@@ -248,7 +263,7 @@ describe('operate', () => {
         body: { desiredState: 'ready' },
       });
       assert.equal(ready.status, 204);
-      assert.equal((await d.api('GET', '/api/functions/op-zero')).json.status.state, 'ready');
+      assert.equal((await d.api<FunctionRecord>('GET', '/api/functions/op-zero')).json.status.state, 'ready');
     });
 
     it('a function idle for its scaleToZero window scales to zero by itself, and wakes again', async () => {
@@ -263,7 +278,7 @@ describe('operate', () => {
         }),
       );
       const parked = await waitFor(d, 'op-idle', (f) => f.status.state === 'scaledToZero', 15_000);
-      assert.equal(parked.status.scaleToZero.lastScaleEvent, 'scaleToZeroCompleted');
+      assert.equal(parked.status.scaleToZero?.lastScaleEvent, 'scaleToZeroCompleted');
       assert.equal((await request(at(fn), 'GET')).text, 'awake');
     });
 
@@ -277,7 +292,7 @@ describe('operate', () => {
           { spec: { minReplicas: 1, maxReplicas: 3 } },
         ),
       );
-      assert.equal((await d.api('GET', '/api/functions/op-busy/replicas')).json.names.length, 1);
+      assert.equal((await d.api<ReplicaNames>('GET', '/api/functions/op-busy/replicas')).json.names.length, 1);
       const pids = new Set<string>(); // replica names (HOSTNAME): pids are per-replica namespaces
       const t0 = Date.now();
       // Fresh connections (new clients), so that new replicas get some of them.
@@ -287,14 +302,15 @@ describe('operate', () => {
         );
         for (const a of answers) if (a.status === 200) pids.add(a.text);
       }
-      const replicas = (await d.api('GET', '/api/functions/op-busy/replicas')).json.names;
+      const replicas = (await d.api<ReplicaNames>('GET', '/api/functions/op-busy/replicas')).json.names;
       assert.ok(replicas.length >= 2 && replicas.length <= 3, `replicas: ${replicas.join(', ')}`);
       assert.ok(pids.size >= 2, `answers came from ${pids.size} process(es)`);
     });
 
     it('a wake that fails answers 503 with the reason', async () => {
       const src =
-        "if (process.env.BROKEN === 'yes' && require('fs').existsSync(__dirname + '/armed')) throw new Error('cannot start'); exports.handler=(c)=>c.callback('x');";
+        "if (process.env.BROKEN === 'yes' && require('fs').existsSync(__dirname + '/armed')) throw new " +
+        "Error('cannot start'); exports.handler=(c)=>c.callback('x');";
       const fn = await deploy(
         d,
         functionBody('op-badwake', 'nodejs', src, {
@@ -305,10 +321,10 @@ describe('operate', () => {
         headers: { 'x-nuclio-wait-function-action': 'true' },
         body: { desiredState: 'scaledToZero' },
       });
-      const artifact = (await d.api('GET', '/api/functions/op-badwake')).json.spec.image.split(':')[1];
+      const artifact = artifactOf((await d.api<FunctionRecord>('GET', '/api/functions/op-badwake')).json);
       const { writeFileSync } = await import('node:fs');
       writeFileSync(`${d.dataDir}/artifacts/${artifact}/armed`, '1');
-      const res = await request(at(fn), 'GET', { timeoutMs: 20_000 });
+      const res = await request<ErrorBody>(at(fn), 'GET', { timeoutMs: 20_000 });
       assert.equal(res.status, 503);
       assert.match(res.json.error, /cannot start/);
     });
@@ -340,7 +356,10 @@ describe('operate', () => {
         ).status,
         204,
       );
-      assert.equal((await first.api('GET', '/api/functions/op-parked')).json.status.state, 'scaledToZero');
+      assert.equal(
+        (await first.api<FunctionRecord>('GET', '/api/functions/op-parked')).json.status.state,
+        'scaledToZero',
+      );
       await first.dashboard.close();
       firstClosed = true;
       await assert.rejects(request(at(a), 'GET', { timeoutMs: 2_000 }));
@@ -357,10 +376,10 @@ describe('operate', () => {
       // Every stored function has been reconciled: the parked one is still parked, with no replica, and
       // keeps its port (bound by the dashboard, so that a request wakes it).
       await second.dashboard.controller.idle();
-      const parked = (await second.api('GET', '/api/functions/op-parked')).json;
+      const parked = (await second.api<FunctionRecord>('GET', '/api/functions/op-parked')).json;
       assert.equal(parked.status.state, 'scaledToZero');
       assert.equal(parked.status.httpPort, p.status.httpPort);
-      assert.deepEqual((await second.api('GET', '/api/functions/op-parked/replicas')).json.names, []);
+      assert.deepEqual((await second.api<ReplicaNames>('GET', '/api/functions/op-parked/replicas')).json.names, []);
       assert.equal((await request(at(parked), 'GET')).text, 'woke');
       await waitFor(second, 'op-parked', (f) => f.status.state === 'ready', 5_000);
     } finally {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { deploy, functionBody, sleep, startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
 import { procText } from '../helpers/proc.js';
 import type { LocalPlatform } from '../../src/platform/local/local-platform.js';
+import type { FunctionRecord } from '../../src/resources/types.js';
 
 const NODE_SRC = `exports.handler = (context, event) => context.callback(JSON.stringify({
   secret: process.env.SECRET,
@@ -32,6 +33,23 @@ def handler(context, event):
 
 const scaled = { minReplicas: 0, maxReplicas: 1 };
 
+/** What the handlers above answer. */
+interface Answer {
+  secret?: string;
+  pool: string | null;
+  home: string;
+  cwd: string;
+  helper?: number;
+  argv: string[];
+}
+
+interface Woken {
+  answer: Answer;
+  /** The pool's ready processes just before the wake. */
+  pooled: number[];
+  replicaPids: number[];
+}
+
 describe('pre-started processors (--prewarm)', () => {
   let d: TestDashboard;
   const pool = () => (d.dashboard.platform as LocalPlatform).pool!;
@@ -45,7 +63,9 @@ describe('pre-started processors (--prewarm)', () => {
     throw new Error('the pool never had a processor ready');
   }
 
-  async function wake(name: string, port: number): Promise<any> {
+  async function wake(fn: FunctionRecord): Promise<Woken> {
+    const name = fn.metadata.name ?? '';
+    const port = fn.status.httpPort ?? 0;
     const parked = await d.api('PATCH', `/api/functions/${name}`, {
       body: { desiredState: 'scaledToZero' },
       headers: { 'x-nuclio-wait-function-action': 'true' },
@@ -56,7 +76,7 @@ describe('pre-started processors (--prewarm)', () => {
     const text = await res.text();
     assert.equal(res.status, 200, text);
     const replicas = await d.dashboard.platform.replicas({ namespace: 'nuclio', name });
-    return { answer: JSON.parse(text), pooled: before, replicaPids: replicas.map((r) => r.pid) };
+    return { answer: JSON.parse(text) as Answer, pooled: before, replicaPids: replicas.map((r) => r.pid ?? 0) };
   }
 
   before(async () => {
@@ -75,10 +95,10 @@ describe('pre-started processors (--prewarm)', () => {
       d,
       functionBody('warm-two', 'nodejs', NODE_SRC, { spec: { ...scaled, env: [{ name: 'SECRET', value: 'two' }] } }),
     );
-    const a = await wake('warm-one', one.status.httpPort);
+    const a = await wake(one);
     assert.ok(
-      a.replicaPids.some((p: number) => a.pooled.includes(p)),
-      `the replica (${a.replicaPids}) is a pooled process (${a.pooled})`,
+      a.replicaPids.some((p) => a.pooled.includes(p)),
+      `the replica (${a.replicaPids.join(', ')}) is a pooled process (${a.pooled.join(', ')})`,
     );
     assert.equal(a.answer.secret, 'one');
     assert.equal(a.answer.pool, null, "the pool's own variable is gone: the environment is the function's alone");
@@ -86,7 +106,7 @@ describe('pre-started processors (--prewarm)', () => {
     assert.ok(existsSync(join(a.answer.cwd, 'handler.js')), `works in its artifact folder (${a.answer.cwd})`);
 
     // The pool started a replacement: the next function gets another process, never the first one's.
-    const b = await wake('warm-two', two.status.httpPort);
+    const b = await wake(two);
     assert.equal(b.answer.secret, 'two');
     assert.notEqual(b.replicaPids[0], a.replicaPids[0]);
     assert.ok(!a.pooled.includes(b.replicaPids[0]), 'a process taken once is not pooled again');
@@ -110,8 +130,7 @@ describe('pre-started processors (--prewarm)', () => {
         },
       }),
     );
-    const name = deployed.metadata.name;
-    const w = await wake(name, deployed.status.httpPort);
+    const w = await wake(deployed);
     assert.equal(w.answer.secret, 'py');
     assert.equal(w.answer.pool, null);
     assert.equal(w.answer.helper, 42, 'a module next to the handler imports');
@@ -120,7 +139,10 @@ describe('pre-started processors (--prewarm)', () => {
   });
 });
 
-/** Python workers started for the pool in process group `pgid` (a replica's: the group of its pid, as the dashboard sees it). */
+/**
+ * Python workers started for the pool in process group `pgid` (a replica's: the group of its pid, as the
+ * dashboard sees it).
+ */
 function pythonsInGroup(pgid: number): string[] {
   const out: string[] = [];
   for (const entry of readdirSync('/proc')) {

@@ -22,6 +22,7 @@ import {
   waitFor,
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
+import type { FunctionRecord } from '../../src/resources/types.js';
 import { procText } from '../helpers/proc.js';
 
 const MAIN = new URL('../../src/main.js', import.meta.url).pathname;
@@ -111,7 +112,8 @@ describe('process containment (--sandbox none)', () => {
       assert.deepEqual(
         left,
         [],
-        `${name}: processes left after the delete: ${left.map((p) => procText(p, 'cmdline').replace(/\0/g, ' ')).join('; ')}`,
+        `${name}: processes left after the ` +
+          `delete: ${left.map((p) => procText(p, 'cmdline').replace(/\0/g, ' ')).join('; ')}`,
       );
     }
   });
@@ -128,7 +130,7 @@ describe('process containment (--sandbox none)', () => {
     const before = markedPids('PROTIUM_TEST_MARK', mark);
     const processor = before.find((p) => procText(p, 'cmdline').startsWith(`${process.execPath}\0`));
     assert.ok(processor, 'the processor runs');
-    process.kill(processor!, 'SIGKILL');
+    process.kill(processor, 'SIGKILL');
     const left = await gone(before);
     assert.deepEqual(
       left,
@@ -216,11 +218,11 @@ describe(
           dash.kill('SIGKILL');
         });
         let out = '';
-        dash.stdout!.on('data', (c: Buffer) => {
+        dash.stdout.on('data', (c: Buffer) => {
           out += c.toString();
         });
-        const api = (method: string, path: string, body?: unknown) =>
-          request(`http://127.0.0.1:${port}${path}`, method, { body });
+        const api = <T = unknown>(method: string, path: string, body?: unknown) =>
+          request<T>(`http://127.0.0.1:${port}${path}`, method, { body });
         const t0 = Date.now();
         while (
           (await api('GET', '/api/versions').then(
@@ -234,7 +236,7 @@ describe(
         const containment = out
           .split('\n')
           .filter(Boolean)
-          .map((l) => JSON.parse(l))
+          .map((l) => JSON.parse(l) as { containment?: string })
           .find((l) => l.containment);
         assert.equal(
           containment?.containment,
@@ -254,13 +256,19 @@ describe(
           ).status,
           202,
         );
-        let fn: any;
-        while ((fn = (await api('GET', '/api/functions/det-nobody')).json)?.status?.state !== 'ready') {
+        let fn: FunctionRecord | undefined;
+        while (
+          (fn = (await api<FunctionRecord | undefined>('GET', '/api/functions/det-nobody')).json)?.status?.state !==
+          'ready'
+        ) {
           assert.notEqual(fn?.status?.state, 'error', fn?.status?.message);
           assert.ok(Date.now() - t0 < 60_000, 'deployed');
           await sleep(100);
         }
-        assert.equal((await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'POST', { body: 'x' })).text, 'started');
+        assert.equal(
+          (await request(`http://127.0.0.1:${fn?.status.httpPort}/`, 'POST', { body: 'x' })).text,
+          'started',
+        );
         await sleep(300);
         const all = markedPids('PROTIUM_TEST_MARK', mark);
         assert.ok(

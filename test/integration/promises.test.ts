@@ -19,11 +19,13 @@ import {
   sleep,
   startTestDashboard,
   waitFor,
+  type ReplicaNames,
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
+import type { FunctionRecord } from '../../src/resources/types.js';
 
 const MAIN = new URL('../../src/main.js', import.meta.url).pathname;
-const at = (fn: any, path = '/') => `http://127.0.0.1:${fn.status.httpPort}${path}`;
+const at = (fn: FunctionRecord, path = '/') => `http://127.0.0.1:${fn.status.httpPort}${path}`;
 
 async function until<T>(
   what: string,
@@ -67,10 +69,10 @@ async function childDashboard(dataDir: string, extra: string[] = []): Promise<Ch
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => {
+  proc.stdout.on('data', (c: Buffer) => {
     out += c.toString('utf8');
   });
-  proc.stderr!.on('data', (c: Buffer) => {
+  proc.stderr.on('data', (c: Buffer) => {
     out += c.toString('utf8');
   });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
@@ -81,8 +83,8 @@ async function childDashboard(dataDir: string, extra: string[] = []): Promise<Ch
       if (proc.exitCode !== null) throw new Error(`the dashboard exited: ${out}`);
       for (const line of out.split('\n')) {
         try {
-          const o = JSON.parse(line);
-          if (typeof o.url === 'string' && /listening/.test(o.msg)) return o.url as string;
+          const o = JSON.parse(line) as { url?: unknown; msg?: string };
+          if (typeof o.url === 'string' && /listening/.test(o.msg ?? '')) return o.url;
         } catch {
           /* not a whole line yet */
         }
@@ -109,14 +111,16 @@ async function childDashboard(dataDir: string, extra: string[] = []): Promise<Ch
 }
 
 /** The API of a dashboard at `url`, as the test helper's `d.api`. */
-const apiOf = (url: string) => (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
-  request(`${url}${path}`, method, { body, headers });
+const apiOf =
+  (url: string) =>
+  <T = unknown>(method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+    request<T>(`${url}${path}`, method, { body, headers });
 const asTest = (url: string, dataDir: string) =>
   ({
     url,
     dataDir,
-    api: (m: string, p: string, o?: { body?: unknown; headers?: Record<string, string> }) =>
-      request(`${url}${p}`, m, o),
+    api: <T>(m: string, p: string, o?: { body?: unknown; headers?: Record<string, string> }) =>
+      request<T>(`${url}${p}`, m, o),
   }) as unknown as TestDashboard;
 
 describe('promises of the README and ARCHITECTURE', () => {
@@ -139,7 +143,10 @@ describe('promises of the README and ARCHITECTURE', () => {
     // After answering /stick, the replica spins: it cannot see the dashboard go, so it outlives it.
     // The replica's pid as this machine sees it (replicas have PID namespaces of their own; /proc is the host's).
     const src =
-      "const hostPid = () => require('fs').readFileSync('/proc/self/status', 'utf8').match(/NSpid:\\s+(\\d+)/)[1]; exports.handler = (c, e) => { c.callback(hostPid()); if (e.path === '/stick') setTimeout(() => { const end = Date.now() + 120000; while (Date.now() < end); }, 50); };";
+      "const hostPid = () => require('fs').readFileSync('/proc/self/status', " +
+      "'utf8').match(/NSpid:\\s+(\\d+)/)[1]; exports.handler = (c, e) => { c.callback(hostPid()); " +
+      "if (e.path === '/stick') setTimeout(() => { const end = Date.now() + 120000; " +
+      'while (Date.now() < end); }, 50); };';
     const fn = await deploy(asTest(dash.url, dir), functionBody('stuck', 'nodejs', src));
     const pid = Number((await request(at(fn, '/stick'), 'GET')).text);
     const started = startTime(pid)!;
@@ -182,7 +189,8 @@ describe('promises of the README and ARCHITECTURE', () => {
         'exports.handler = (c, e) => {',
         // Its pid as this machine sees it (replicas have PID namespaces of their own; /proc is the host's).
         "  const hostPid = require('fs').readFileSync('/proc/self/status', 'utf8').match(/NSpid:\\s+(\\d+)/)[1];",
-        "  if (e.path === '/block') { require('fs').writeFileSync(process.env.MARK, `${hostPid} ${process.env.HOSTNAME}`); const end = Date.now() + 120000; while (Date.now() < end); }",
+        "  if (e.path === '/block') { require('fs').writeFileSync(process.env.MARK, `${hostPid} " +
+          '${process.env.HOSTNAME}`); const end = Date.now() + 120000; while (Date.now() < end); }',
         '  c.callback(process.env.HOSTNAME);',
         '};',
       ].join('\n');
@@ -289,7 +297,7 @@ describe('promises of the README and ARCHITECTURE', () => {
         10_000,
       );
       assert.equal(fresh.count, '0');
-      const replica = (await d.api('GET', '/api/functions/py-limit/replicas')).json.names[0];
+      const replica = (await d.api<ReplicaNames>('GET', '/api/functions/py-limit/replicas')).json.names[0];
       const log = (await d.api('GET', `/api/functions/py-limit/logs/${replica}?follow=false`)).text;
       assert.match(log, /ran out of memory/);
       assert.match(log, /python worker 0 exited .*starting a new one/);
@@ -334,7 +342,8 @@ describe('promises of the README and ARCHITECTURE', () => {
     ];
     // The handler prints its env and can crash: its output is the replica's log, never the dashboard's.
     const src =
-      "exports.handler = (c, e) => { console.log(process.env.DB_PASSWORD, process.env.GREETING); if (e.path === '/crash') process.exit(3); c.callback(process.env.GREETING); };";
+      'exports.handler = (c, e) => { console.log(process.env.DB_PASSWORD, process.env.GREETING); if (e.path === ' +
+      "'/crash') process.exit(3); c.callback(process.env.GREETING); };";
     const t = asTest(dash.url, dir);
     const fn = await deploy(
       t,
@@ -358,7 +367,7 @@ describe('promises of the README and ARCHITECTURE', () => {
     await request(at(fn, '/crash'), 'GET').catch(() => undefined);
     await waitFor(t, 'quiet', (f) => f.status.state === 'ready', 20_000);
     // An update with new values, a failed deploy, a refused one, an export, a delete.
-    const cur = (await api('GET', '/api/functions/quiet')).json;
+    const cur = (await api<FunctionRecord>('GET', '/api/functions/quiet')).json;
     assert.equal(
       (
         await api(
@@ -415,7 +424,8 @@ describe('promises of the README and ARCHITECTURE', () => {
       "const fs = require('fs');",
       'exports.handler = (c, e) => {',
       "  const name = '/tmp/' + (e.method === 'POST' ? e.body.toString() : e.path.slice(1));",
-      "  if (e.method === 'POST') { fs.writeFileSync(name, process.env.NUCLIO_FUNCTION_NAME); return c.callback('written'); }",
+      "  if (e.method === 'POST') { fs.writeFileSync(name, process.env.NUCLIO_FUNCTION_NAME); return " +
+        "c.callback('written'); }",
       "  try { c.callback(fs.readFileSync(name, 'utf8')); } catch (err) { c.callback(err.code); }",
       '};',
     ].join('\n');
@@ -424,12 +434,12 @@ describe('promises of the README and ARCHITECTURE', () => {
     const [a, b] = await Promise.all(
       ['tmp-a', 'tmp-b'].map((n) => deploy(d, functionBody(n, 'nodejs', `${src}\n// ${n}\n`))),
     );
-    assert.equal((await request(at(a!), 'POST', { body: `${tag}-a` })).text, 'written');
-    assert.equal((await request(at(a!, `/${tag}-a`), 'GET')).text, 'tmp-a', 'the replica reads back what it wrote');
+    assert.equal((await request(at(a), 'POST', { body: `${tag}-a` })).text, 'written');
+    assert.equal((await request(at(a, `/${tag}-a`), 'GET')).text, 'tmp-a', 'the replica reads back what it wrote');
     assert.ok(!existsSync(join('/tmp', `${tag}-a`)), 'the host does not see it');
-    assert.equal((await request(at(b!, `/${tag}-a`), 'GET')).text, 'ENOENT', 'another function does not see it');
+    assert.equal((await request(at(b, `/${tag}-a`), 'GET')).text, 'ENOENT', 'another function does not see it');
     assert.equal(
-      (await request(at(a!, `/${tag}-host`), 'GET')).text,
+      (await request(at(a, `/${tag}-host`), 'GET')).text,
       'ENOENT',
       "the replica does not see the host's /tmp",
     );

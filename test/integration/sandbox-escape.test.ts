@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { findBwrap } from '../../src/platform/local/sandbox.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import {
+  artifactOf,
   b64,
   deploy,
   functionBody,
@@ -33,9 +34,16 @@ const PROBE = `
 const fs = require('fs');
 const { spawnSync } = require('child_process');
 const T = JSON.parse(process.env.PROBE_TARGETS);
-const read = (p) => { try { const s = fs.readFileSync(p); return 'read ' + s.length + ' bytes' + (s.includes(T.needle) || s.includes(T.token) ? ' WITH SECRET' : ''); } catch (e) { return e.code || String(e); } };
+const read = (p) => {
+  try {
+    const s = fs.readFileSync(p);
+    return 'read ' + s.length + ' bytes' + (s.includes(T.needle) || s.includes(T.token) ? ' WITH SECRET' : '');
+  } catch (e) { return e.code || String(e); }
+};
 const list = (p) => { try { return fs.readdirSync(p); } catch (e) { return e.code || String(e); } };
-const write = (p) => { try { fs.writeFileSync(p, 'escaped'); return 'written'; } catch (e) { return e.code || String(e); } };
+const write = (p) => {
+  try { fs.writeFileSync(p, 'escaped'); return 'written'; } catch (e) { return e.code || String(e); }
+};
 const signal = (pid) => { try { process.kill(pid, 0); return 'exists'; } catch (e) { return e.code; } };
 const viaRoot = {};
 for (const pid of fs.readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p))) {
@@ -68,6 +76,19 @@ const report = {
   allowedWrites: Object.fromEntries(T.allowedWrites.map((p) => [p, write(p)])),
 };
 `;
+
+/** What PROBE reports: per attempt, what came of it (an errno code when refused). */
+interface ProbeReport {
+  read: Record<string, string | string[]>;
+  anyProcRoot: Record<string, string>;
+  /** The folder's entries, or the code of the error listing it. */
+  artifacts: string[] | string;
+  signalDashboard: string;
+  visibleProcesses: number;
+  nestedUserNamespace: string | number | null;
+  write: Record<string, string>;
+  allowedWrites: Record<string, string>;
+}
 
 describe(
   'the bwrap sandbox against a hostile handler (--sandbox bwrap)',
@@ -139,7 +160,7 @@ describe(
     };
 
     /** What the probe reports must all be refusals. */
-    const assertContained = (report: any, forbidden: string[]) => {
+    const assertContained = (report: ProbeReport, forbidden: string[]) => {
       for (const [what, result] of Object.entries(report.read)) {
         assert.ok(typeof result !== 'string' || /^E[A-Z]+$/.test(result), `${what}: ${JSON.stringify(result)}`);
         if (Array.isArray(result)) assert.deepEqual(result, [], `${what} lists nothing`);
@@ -153,7 +174,10 @@ describe(
     };
 
     it("a sandboxed handler can read neither the dashboard's files nor another function's, and can write only its home and /tmp", async () => {
-      const victimSrc = `const fs = require('fs');\nexports.handler = (c) => { fs.writeFileSync(process.env.HOME + '/secret.txt', '${SECRET}'); c.logger.info('${SECRET}'); c.callback('victim ok'); };`;
+      const victimSrc =
+        `const fs = require('fs');\nexports.handler = (c) => { ` +
+        `fs.writeFileSync(process.env.HOME + '/secret.txt', '${SECRET}'); c.logger.info('${SECRET}'); ` +
+        `c.callback('victim ok'); };`;
       const victim = await deploy(
         d,
         functionBody('victim', 'nodejs', victimSrc, { spec: { env: [{ name: 'VICTIM_SECRET', value: SECRET }] } }),
@@ -163,7 +187,7 @@ describe(
         readFileSync(join(d.dataDir, 'run', 'home', 'nuclio', 'victim', 'secret.txt'), 'utf8').includes(SECRET),
         'the victim wrote its secret',
       );
-      const victimArtifact = victim.spec.image.split(':')[1];
+      const victimArtifact = artifactOf(victim);
       const ownHome = join(d.dataDir, 'run', 'home', 'nuclio', 'attacker');
       const t = targets(victimArtifact, ownHome, {
         allowed: [],
@@ -182,10 +206,12 @@ describe(
           ),
         ),
       );
-      const report = JSON.parse((await request(`http://127.0.0.1:${attacker.status.httpPort}/`, 'GET')).text);
+      const report = JSON.parse(
+        (await request(`http://127.0.0.1:${attacker.status.httpPort}/`, 'GET')).text,
+      ) as ProbeReport;
       if (process.env.SHOW_REPORT) console.error(JSON.stringify(report, null, 1));
       assertContained(report, t.forbiddenWrites);
-      assert.deepEqual(report.artifacts, [attacker.spec.image.split(':')[1]], 'only its own artifact is visible');
+      assert.deepEqual(report.artifacts, [artifactOf(attacker)], 'only its own artifact is visible');
       assert.deepEqual(
         Object.values(report.allowedWrites),
         ['written', 'written'],
@@ -198,7 +224,7 @@ describe(
     });
 
     it('build commands run in the same confinement: staging writable, nothing else, network allowed', async () => {
-      const victimArtifact = (await waitFor(d, 'victim', (f) => f.status.state === 'ready')).spec.image.split(':')[1];
+      const victimArtifact = artifactOf(await waitFor(d, 'victim', (f) => f.status.state === 'ready'));
       const stagingMarker = `staging-${randomBytes(4).toString('hex')}`;
       const t = targets(victimArtifact, '/nonexistent-home', {
         allowed: [stagingMarker],
@@ -207,8 +233,11 @@ describe(
       t.allowedWrites = ['/tmp/ok', stagingMarker];
       const probe = `${PROBE}\nrequire('fs').writeFileSync('report.json', JSON.stringify(report));`;
       const handler =
-        "exports.handler = (c) => c.callback(require('fs').readFileSync(__dirname + '/report.json', 'utf8') + '\\n' + require('fs').readFileSync(__dirname + '/net.txt', 'utf8'));";
-      const fetchCmd = `node -e "fetch('${netUrl}').then((r) => r.text()).then((t) => require('fs').writeFileSync('net.txt', t))"`;
+        "exports.handler = (c) => c.callback(require('fs').readFileSync(__dirname + '/report.json', 'utf8') + " +
+        "'\\n' + require('fs').readFileSync(__dirname + '/net.txt', 'utf8'));";
+      const fetchCmd =
+        `node -e "fetch('${netUrl}').then((r) => r.text()).then((t) => ` +
+        `require('fs').writeFileSync('net.txt', t))"`;
       const body = functionBody('builder-probe', 'nodejs', handler, {
         spec: {
           build: {
@@ -224,7 +253,7 @@ describe(
       });
       const fn = await deploy(d, body);
       const [reportText, net] = (await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'GET')).text.split('\n');
-      const report = JSON.parse(reportText!);
+      const report = JSON.parse(reportText) as ProbeReport;
       if (process.env.SHOW_REPORT) console.error(JSON.stringify(report, null, 1));
       // While it builds, the staging folder is the only artifact-like thing it sees (not even the published ones).
       assert.equal(report.artifacts.length, 1, JSON.stringify(report.artifacts));

@@ -21,6 +21,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  artifactOf,
   b64,
   deploy,
   functionBody,
@@ -28,16 +29,18 @@ import {
   startTestDashboard,
   waitFor,
   type Answer,
+  type ErrorBody,
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
+import type { FunctionRecord } from '../../src/resources/types.js';
 
 /** A request with the request target exactly as given (no URL parsing: dots, escapes and absolute form stay). */
-function send(
+function send<T = unknown>(
   base: string,
   method: string,
   target: string,
   opts: { headers?: Record<string, string>; body?: string } = {},
-): Promise<Answer> {
+): Promise<Answer<T>> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
@@ -58,7 +61,7 @@ function send(
           const h = new Headers();
           for (const [k, v] of Object.entries(res.headers))
             if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
-          resolve({ status: res.statusCode ?? 0, headers: h, text, json });
+          resolve({ status: res.statusCode ?? 0, headers: h, text, json: json as T });
         });
         res.on('error', reject);
       },
@@ -72,7 +75,7 @@ function send(
 /** Every spelling of `path` a client might try to slip past a prefix check. */
 function spellingsOf(path: string): string[] {
   const segs = path.split('/').slice(1);
-  const first = segs[0]!;
+  const first = segs[0];
   const rest = segs.slice(1).join('/');
   const tail = rest ? `/${rest}` : '';
   const enc = (s: string) => [...s].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('');
@@ -98,7 +101,7 @@ function spellingsOf(path: string): string[] {
     `/x/%2e%2e${path}`,
     `/${first}/x/..${tail}`,
     path.toUpperCase(),
-    `/${first[0]!.toUpperCase()}${first.slice(1)}${tail}`,
+    `/${first[0].toUpperCase()}${first.slice(1)}${tail}`,
     `/${first};p=1${tail}`,
     `http://127.0.0.1${path}`,
     `http://evil.example${path}`,
@@ -126,7 +129,8 @@ describe('security', () => {
     d = await startTestDashboard({ authTokenFile: join(dir, 'token'), sourceRoot: [join(dir, 'sources')] });
     // Counts its calls in its home folder: a spelling that slipped past auth would leave a trace.
     const counted =
-      "const fs = require('fs'); exports.handler = (c, e) => { fs.appendFileSync(process.env.HOME + '/calls', 'x'); c.callback('counted ' + e.body.toString()); };";
+      "const fs = require('fs'); exports.handler = (c, e) => { fs.appendFileSync(process.env.HOME + '/calls', " +
+      "'x'); c.callback('counted ' + e.body.toString()); };";
     await deploy(authed(), functionBody('counted', 'nodejs', counted));
   });
   /** The test dashboard with the token on every request. */
@@ -191,7 +195,7 @@ describe('security', () => {
             const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)
               ? '{"metadata":{"name":"fz-x"}}'
               : undefined;
-            const res = await send(d.url, method, target, {
+            const res = await send<ErrorBody>(d.url, method, target, {
               body,
               headers: { 'x-nuclio-function-name': 'counted', 'x-v3io-function': 'DescribeStream' },
             }).catch((e: Error) => ({ status: -1, text: e.message, json: undefined, headers: new Headers() }));
@@ -234,7 +238,7 @@ describe('security', () => {
       'http://evil.example/api/versions',
     ];
     for (const target of new Set([...routed, ...spellingsOf('/api/versions')])) {
-      const res = await send(d.url, 'GET', target).catch((e: Error) => ({
+      const res = await send<{ dashboard?: unknown }>(d.url, 'GET', target).catch((e: Error) => ({
         status: -1,
         text: e.message,
         json: undefined,
@@ -272,7 +276,7 @@ describe('security', () => {
       '/api/projects/',
       '/api/projects?x=1',
     ]) {
-      const res = await send(d.url, 'GET', target, { headers: auth });
+      const res = await send<Record<string, unknown>>(d.url, 'GET', target, { headers: auth });
       assert.equal(res.status, 200, `GET ${target}`);
       assert.ok(res.json?.default, target);
     }
@@ -310,7 +314,8 @@ describe('security', () => {
     );
     const consumer = [
       "const fs = require('fs');",
-      "exports.handler = (c, e) => { fs.appendFileSync(process.env.HOME + '/consumed', e.body.toString() + '\\n'); c.callback(''); };",
+      "exports.handler = (c, e) => { fs.appendFileSync(process.env.HOME + '/consumed', e.body.toString() + " +
+        "'\\n'); c.callback(''); };",
     ].join('\n');
     await deploy(
       authed(),
@@ -351,14 +356,16 @@ describe('security', () => {
       f,
       path: join(d.dataDir, 'run', 'configs', f),
     }));
-    const withCredential = configs.filter((c) => JSON.parse(readFileSync(c.path, 'utf8')).streamToken);
+    const streamTokenOf = (path: string) =>
+      (JSON.parse(readFileSync(path, 'utf8')) as { streamToken?: string }).streamToken;
+    const withCredential = configs.filter((c) => streamTokenOf(c.path));
     assert.deepEqual(
       withCredential.map((c) => c.f.replace(/-[a-z0-9]+\.json$/, '')),
       ['nuclio-nuclio-sec-consumer'],
     );
-    const streamToken = JSON.parse(readFileSync(withCredential[0]!.path, 'utf8')).streamToken as string;
+    const streamToken = streamTokenOf(withCredential[0].path);
     assert.notEqual(streamToken, token);
-    assert.equal(statSync(withCredential[0]!.path).mode & 0o077, 0);
+    assert.equal(statSync(withCredential[0].path).mode & 0o077, 0);
     for (const headers of [{ authorization: `Bearer ${streamToken}` }, { 'x-v3io-session-key': streamToken }] as Record<
       string,
       string
@@ -395,7 +402,7 @@ describe('security', () => {
     assert.ok(withBody.length >= 15);
     for (const r of withBody) {
       for (const [what, body] of Object.entries(bodies)) {
-        const res = await send(d.url, r.method, concrete(r.url), {
+        const res = await send<ErrorBody>(d.url, r.method, concrete(r.url), {
           headers: { ...auth, 'x-v3io-function': 'PutRecords' },
           body,
         });
@@ -417,7 +424,10 @@ describe('security', () => {
     assert.equal(atLimit.status, 201, atLimit.text);
     // A template whose YAML nests too deeply is refused the same way.
     const yaml = `metadata:\n  name: t\nspec:\n  x: ${'['.repeat(500)}${']'.repeat(500)}\n`;
-    const render = await d.api('POST', '/api/function_templates/render', { headers: auth, body: { template: yaml } });
+    const render = await d.api<ErrorBody>('POST', '/api/function_templates/render', {
+      headers: auth,
+      body: { template: yaml },
+    });
     assert.equal(render.status, 400);
     assert.match(render.json.error, /more than 128 levels deep/);
     assert.equal((await d.api('GET', '/api/versions')).status, 200, 'the dashboard is still up');
@@ -430,17 +440,20 @@ describe('security', () => {
       build: { functionSourceCode: b64('exports.handler = (c) => c.callback("x");') },
     };
     for (const name of ['x.y/z', 'a/b', '..', 'Upper', 'under_score', 'dots.dots', `${'a'.repeat(64)}`]) {
-      const created = await d.api('POST', '/api/functions', { headers: auth, body: { metadata: { name }, spec } });
+      const created = await d.api<ErrorBody>('POST', '/api/functions', {
+        headers: auth,
+        body: { metadata: { name }, spec },
+      });
       assert.equal(created.status, 400, `POST ${name}: ${created.text}`);
       assert.equal(created.json.field, 'metadata.name');
       assert.match(created.json.error, /Function name doesn't conform to k8s naming convention/);
-      const put = await send(d.url, 'PUT', `/api/functions/${encodeURIComponent(name)}`, {
+      const put = await send<ErrorBody>(d.url, 'PUT', `/api/functions/${encodeURIComponent(name)}`, {
         headers: auth,
         body: JSON.stringify({ metadata: { name }, spec }),
       });
       assert.equal(put.status, 400, `PUT ${name}: ${put.text}`);
       assert.equal(put.json.field, 'metadata.name');
-      const event = await d.api('POST', '/api/function_events', {
+      const event = await d.api<ErrorBody>('POST', '/api/function_events', {
         headers: auth,
         body: {
           metadata: { labels: { 'nuclio.io/function-name': name, 'nuclio.io/project-name': 'default' } },
@@ -448,8 +461,8 @@ describe('security', () => {
         },
       });
       assert.equal(event.status, 400, `event for ${name}: ${event.text}`);
-      assert.match(event.json.field, /^metadata\.labels/);
-      const gw = await d.api('POST', '/api/api_gateways', {
+      assert.match(event.json.field ?? '', /^metadata\.labels/);
+      const gw = await d.api<ErrorBody>('POST', '/api/api_gateways', {
         headers: auth,
         body: {
           metadata: { name: 'gw-bad-name' },
@@ -484,17 +497,23 @@ describe('security', () => {
         204,
       );
     }
-    const imported = await d.api('POST', '/api/projects?import=true', {
-      headers: auth,
-      body: {
-        project: { metadata: { name: 'imp-names' }, spec: {} },
-        functions: { 'x.y/z': { metadata: { name: 'x.y/z' }, spec } },
+    const imported = await d.api<Record<string, { failedAmount: number; failedFunctions: ErrorBody[] }>>(
+      'POST',
+      '/api/projects?import=true',
+      {
+        headers: auth,
+        body: {
+          project: { metadata: { name: 'imp-names' }, spec: {} },
+          functions: { 'x.y/z': { metadata: { name: 'x.y/z' }, spec } },
+        },
       },
-    });
+    );
     assert.equal(imported.status, 201, imported.text);
     assert.equal(imported.json.functionImportResult.failedAmount, 1);
     assert.match(imported.json.functionImportResult.failedFunctions[0].error, /k8s naming convention/);
-    const names = Object.keys((await d.api('GET', '/api/functions', { headers: auth })).json);
+    const names = Object.keys(
+      (await d.api<Record<string, FunctionRecord>>('GET', '/api/functions', { headers: auth })).json,
+    );
     assert.ok(
       names.every((n) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n)),
       names.join(', '),
@@ -515,7 +534,7 @@ describe('security', () => {
         { authorization: 'Bearer wrong' },
         { authorization: `Basic ${Buffer.from(`x:${token}`).toString('base64')}` },
       ] as Record<string, string>[]) {
-        const res = await d.api(method, path, { headers, body: method === 'POST' ? {} : undefined });
+        const res = await d.api<ErrorBody>(method, path, { headers, body: method === 'POST' ? {} : undefined });
         assert.equal(res.status, 401, `${method} ${path} ${JSON.stringify(headers)}`);
         assert.equal(res.headers.get('content-type'), 'application/json');
         assert.match(res.json.error, /token/);
@@ -533,7 +552,7 @@ describe('security', () => {
       },
     });
     assert.equal(res.status, 202, res.text);
-    const outside = await d.api('POST', '/api/functions', {
+    const outside = await d.api<ErrorBody>('POST', '/api/functions', {
       headers: auth,
       body: {
         metadata: { name: 'outside' },
@@ -545,11 +564,11 @@ describe('security', () => {
   });
 
   it("a replica sees only its curated environment: none of the dashboard's variables", async () => {
-    const fn = (await waitFor(
+    const fn = await waitFor(
       { ...d, api: (m, p, o) => d.api(m, p, { ...o, headers: { ...auth, ...(o?.headers ?? {}) } }) },
       'from-folder',
       (f) => f.status.state === 'ready' || f.status.state === 'error',
-    )) as any;
+    );
     assert.equal(fn.status.state, 'ready', fn.status.message);
     const keys = (await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'GET')).json as string[];
     assert.ok(!keys.includes('PROTIUM_TEST_DASHBOARD_SECRET'));
@@ -611,7 +630,8 @@ describe('the bwrap sandbox (--sandbox bwrap)', () => {
         'exports.handler = (c) => {',
         '  const tryIt = (f) => { try { f(); return "allowed"; } catch (e) { return e.code; } };',
         '  c.callback({',
-        `    store: tryIt(() => fs.readFileSync(${JSON.stringify(join('DATA', 'store.db'))}.replace('DATA', process.env.PROTIUM_TEST_DATA_DIR))),`,
+        `    store: tryIt(() => fs.readFileSync(${JSON.stringify(join('DATA', 'store.db'))}.replace('DATA', ` +
+          `process.env.PROTIUM_TEST_DATA_DIR))),`,
         "    artifacts: fs.readdirSync(process.env.PROTIUM_TEST_DATA_DIR + '/artifacts'),",
         "    etc: tryIt(() => fs.writeFileSync('/etc/protium-test', 'x')),",
         "    home: tryIt(() => fs.writeFileSync(process.env.HOME + '/note', 'x')),",
@@ -623,12 +643,12 @@ describe('the bwrap sandbox (--sandbox bwrap)', () => {
         d,
         functionBody('boxed', 'nodejs', src, { spec: { env: [{ name: 'PROTIUM_TEST_DATA_DIR', value: d.dataDir }] } }),
       );
-      const res = (await request(`http://127.0.0.1:${fn.status.httpPort}/`, 'GET')).json;
+      const res = (await request<Record<string, unknown>>(`http://127.0.0.1:${fn.status.httpPort}/`, 'GET')).json;
       assert.equal(res.store, 'ENOENT');
       assert.equal(res.etc, 'EROFS');
       assert.equal(res.home, 'allowed');
       assert.equal(res.own, 'allowed');
-      assert.deepEqual(res.artifacts, [fn.spec.image.split(':')[1]], 'only its own artifact is visible');
+      assert.deepEqual(res.artifacts, [artifactOf(fn)], 'only its own artifact is visible');
     } finally {
       await d.close();
     }

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { functionBody, request, sleep } from '../helpers/start-dashboard.js';
+import type { FunctionRecord } from '../../src/resources/types.js';
 
 const MAIN = new URL('../../src/main.js', import.meta.url).pathname;
 const FD_LIMIT = 512;
@@ -50,7 +51,7 @@ function socketBreakdown(pid: number): string {
     try {
       const l = readlinkSync(`/proc/${pid}/fd/${fd}`);
       const m = /^socket:\[(\d+)\]$/.exec(l);
-      if (m) inodes.add(m[1]!);
+      if (m) inodes.add(m[1]);
     } catch {
       /* gone */
     }
@@ -58,9 +59,9 @@ function socketBreakdown(pid: number): string {
   const counts = new Map<string, number>();
   for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
-    if (f.length < 10 || !inodes.has(f[9]!)) continue;
-    const lp = parseInt(f[1]!.split(':')[1]!, 16);
-    const rp = parseInt(f[2]!.split(':')[1]!, 16);
+    if (f.length < 10 || !inodes.has(f[9])) continue;
+    const lp = parseInt(f[1].split(':')[1], 16);
+    const rp = parseInt(f[2].split(':')[1], 16);
     const key = `local ${lp} remote ${rp < 32768 && rp > 0 ? rp : rp === 0 ? 0 : 'eph'} st ${f[3]}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
@@ -196,8 +197,8 @@ describe('slow clients', () => {
   let dir: string;
   let api = 0;
   let gateway = 0;
-  const call = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
-    request(`http://127.0.0.1:${api}${path}`, method, { body, headers });
+  const call = <T = unknown>(method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+    request<T>(`http://127.0.0.1:${api}${path}`, method, { body, headers });
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'protium-slow-'));
@@ -271,7 +272,7 @@ describe('slow clients', () => {
     );
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const fn = (await call('GET', '/api/functions/slow-fn')).json;
+      const fn = (await call<FunctionRecord | undefined>('GET', '/api/functions/slow-fn')).json;
       if (fn?.status?.state === 'ready') break;
       if (fn?.status?.state === 'error' || Date.now() > deadline)
         throw new Error(`slow-fn: ${JSON.stringify(fn?.status)}`);
@@ -310,8 +311,8 @@ describe('slow clients', () => {
     await sleep(300);
     let worstMs = 0;
     let peakFds = 0;
-    let closedDuring = 0;
-    let left = -1;
+    let closedDuring: number;
+    let left: number;
     try {
       for (let i = 0; i < 10; i++) {
         assert.ok(!attack.spent, 'the attack still reopens what the server closes when the client comes');
@@ -337,7 +338,8 @@ describe('slow clients', () => {
       left = await attack.stop(8_000);
     }
     t.diagnostic(
-      `opened ${attack.opened} slow connections, ${closedDuring} closed by the server during the attack; normal client: worst ${worstMs} ms; peak descriptors ${peakFds}; left open 8 s after the attack stopped: ${left}`,
+      `opened ${attack.opened} slow connections, ${closedDuring} closed by the server during the attack; normal ` +
+        `client: worst ${worstMs} ms; peak descriptors ${peakFds}; left open 8 s after the attack stopped: ${left}`,
     );
     assert.ok(
       closedDuring >= ATTACKERS - CAP,
@@ -371,7 +373,7 @@ describe('slow clients', () => {
 
   // On a function port the dashboard holds up to the cap for a replica, and passes up to the cap at once.
   it('a function port with a replica up does too (the replica bounds its connections)', async (t) => {
-    const port = (await call('GET', '/api/functions/slow-fn')).json.status.httpPort as number;
+    const port = (await call<FunctionRecord>('GET', '/api/functions/slow-fn')).json.status.httpPort ?? 0;
     await underAttack(
       t,
       port,
@@ -383,7 +385,7 @@ describe('slow clients', () => {
   });
 
   it('a function port while the function wakes from zero does too (held connections are bounded)', async (t) => {
-    const port = (await call('GET', '/api/functions/slow-fn')).json.status.httpPort as number;
+    const port = (await call<FunctionRecord>('GET', '/api/functions/slow-fn')).json.status.httpPort ?? 0;
     const parked = await call(
       'PATCH',
       '/api/functions/slow-fn',
@@ -391,7 +393,7 @@ describe('slow clients', () => {
       { 'x-nuclio-wait-function-action': 'true' },
     );
     assert.equal(parked.status, 204, parked.text);
-    assert.equal((await call('GET', '/api/functions/slow-fn')).json.status.state, 'scaledToZero');
+    assert.equal((await call<FunctionRecord>('GET', '/api/functions/slow-fn')).json.status.state, 'scaledToZero');
     await underAttack(
       t,
       port,

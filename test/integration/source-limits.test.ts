@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
-import { deploy, startTestDashboard, waitFor, type TestDashboard } from '../helpers/start-dashboard.js';
+import { deploy, startTestDashboard, waitFor, type ErrorBody, type TestDashboard } from '../helpers/start-dashboard.js';
 
 const MiB = 2 ** 20;
 const handler = 'exports.handler = (c) => c.callback("ok");';
@@ -88,14 +88,14 @@ with zipfile.ZipFile('${zips}/many.zip', 'w') as z:
     ]);
     const bomb = readFileSync(join(zips, 'bomb.zip'));
     assert.ok(bomb.length < 64 * 1024, `the bomb is ${bomb.length} bytes`);
-    const res = await d.api('POST', '/api/functions', { body: archiveFn('zip-bomb', bomb) });
+    const res = await d.api<ErrorBody>('POST', '/api/functions', { body: archiveFn('zip-bomb', bomb) });
     assert.equal(res.status, 400, res.text);
     assert.equal(res.json.field, 'spec.build.functionSourceCode');
     assert.match(
       res.json.error,
       /The archive in spec\.build\.functionSourceCode \(expanded\) is over the size limit of 1 MiB \(1048576 bytes\) \(--max-source-size\)/,
     );
-    const many = await d.api('POST', '/api/functions', {
+    const many = await d.api<ErrorBody>('POST', '/api/functions', {
       body: archiveFn('zip-many', readFileSync(join(zips, 'many.zip'))),
     });
     assert.equal(many.status, 400, many.text);
@@ -103,7 +103,7 @@ with zipfile.ZipFile('${zips}/many.zip', 'w') as z:
   });
 
   it('answers 400 for inline code that decodes to more than --max-source-size', async () => {
-    const res = await d.api('POST', '/api/functions', {
+    const res = await d.api<ErrorBody>('POST', '/api/functions', {
       body: {
         metadata: { name: 'too-long' },
         spec: {

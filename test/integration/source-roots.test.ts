@@ -8,12 +8,20 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deploy, rawRequest, startTestDashboard, waitFor, type TestDashboard } from '../helpers/start-dashboard.js';
+import {
+  deploy,
+  rawRequest,
+  startTestDashboard,
+  waitFor,
+  type ErrorBody,
+  type TestDashboard,
+} from '../helpers/start-dashboard.js';
 
 const reader = `const fs = require('fs');
 exports.handler = (c, e) => {
   const name = e.path.replace(/^\\//, '') || 'handler.js';
-  try { c.callback(fs.readFileSync(name, 'utf8')); } catch (err) { c.callback(new c.Response({ body: err.code, statusCode: 404 })); }
+  try { c.callback(fs.readFileSync(name, 'utf8')); }
+  catch (err) { c.callback(new c.Response({ body: err.code, statusCode: 404 })); }
 };`;
 
 describe('local sources inside --source-root, with symbolic links', () => {
@@ -69,7 +77,7 @@ describe('local sources inside --source-root, with symbolic links', () => {
       [join(root, 'loop-a', 'handler.js'), /cannot be resolved: a loop of symbolic links/],
     ];
     for (const [i, [path, why]] of cases.entries()) {
-      const res = await d.api('POST', '/api/functions', { body: fn(`refused-${i}`, path) });
+      const res = await d.api<ErrorBody>('POST', '/api/functions', { body: fn(`refused-${i}`, path) });
       assert.equal(res.status, 400, `${path}: ${res.text}`);
       assert.equal(res.json.field, 'spec.build.path', path);
       assert.match(res.json.error, why, path);
@@ -100,7 +108,7 @@ describe('local sources inside --source-root, with symbolic links', () => {
     const f = await waitFor(d, 'leaky', (x) => x.status?.state === 'error' || x.status?.state === 'ready');
     assert.equal(f.status.state, 'error');
     assert.match(
-      f.status.message,
+      f.status.message ?? '',
       /The folder spec\.build\.path ".*leaky" was refused: the symbolic link "leak\.txt" leads to ".*outside\/secret\.txt", outside the source roots/,
     );
 
@@ -109,7 +117,7 @@ describe('local sources inside --source-root, with symbolic links', () => {
     assert.equal((await d.api('POST', '/api/functions', { body: fn('loop', loop) })).status, 202);
     const l = await waitFor(d, 'loop', (x) => x.status?.state === 'error' || x.status?.state === 'ready');
     assert.equal(l.status.state, 'error');
-    assert.match(l.status.message, /the symbolic link "up" leads back to a folder it is in/);
+    assert.match(l.status.message ?? '', /the symbolic link "up" leads back to a folder it is in/);
   });
 
   it('checks again at build time: a folder swapped for a link out of the root after it was accepted does not build', async () => {
@@ -127,7 +135,10 @@ describe('local sources inside --source-root, with symbolic links', () => {
     assert.equal((await d.api('PATCH', '/api/functions/swapped', { body: { desiredState: 'ready' } })).status, 204);
     const f = await waitFor(d, 'swapped', (x) => x.status?.state === 'error' || x.status?.state === 'ready');
     assert.equal(f.status.state, 'error');
-    assert.match(f.status.message, /spec\.build\.path ".*swapped" leads to ".*outside", outside the source roots/);
+    assert.match(
+      f.status.message ?? '',
+      /spec\.build\.path ".*swapped" leads to ".*outside", outside the source roots/,
+    );
   });
 
   it('a PATCH ready after the folder was swapped redeploys the artifact built before, reading nothing from the path', async () => {

@@ -16,8 +16,13 @@ import {
   startTestDashboard,
   waitFor,
   type Answer,
+  type ErrorBody,
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
+import type { GetOffsetsAnswer, GetRecordsAnswer, PutRecordsAnswer, SeekAnswer } from '../../src/streams/v3io-wire.js';
+
+/** POST /api/v3io_streams/get_shard_lags: container+path → consumer group → shard → offsets. */
+type ShardLags = Record<string, Record<string, Record<string, { committed: number; current: number; lag: number }>>>;
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const PROJECT = { 'x-nuclio-project-name': 'default' };
@@ -29,7 +34,8 @@ const PROJECT = { 'x-nuclio-project-name': 'default' };
 const CONSUMER = `const fs = require('fs');
 const PROC = process.env.HOSTNAME + '/' + require('crypto').randomBytes(4).toString('hex');
 exports.handler = (context, event) => {
-  fs.appendFileSync(process.env.OUT, event.shard_id + ' ' + event.offset + ' ' + PROC + ' ' + event.body.toString() + ' ' + event.trigger.kind + '\\n');
+  fs.appendFileSync(process.env.OUT,
+    event.shard_id + ' ' + event.offset + ' ' + PROC + ' ' + event.body.toString() + ' ' + event.trigger.kind + '\\n');
   const delay = Number(process.env.DELAY_MS || 0);
   if (delay) setTimeout(() => context.callback('ok'), delay);
   else context.callback('ok');
@@ -61,27 +67,25 @@ describe('v3io streams', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  const v3io = (path: string, fn: string | undefined, body?: unknown): Promise<Answer> =>
-    d.api('POST', `/v3io/${path}`, { headers: fn ? { 'x-v3io-function': fn } : {}, body });
-  const lags = (containerName: string, streamPath: string, consumerGroup: string) =>
-    d.api('POST', '/api/v3io_streams/get_shard_lags', {
+  const v3io = <T = unknown>(path: string, fn: string | undefined, body?: unknown): Promise<Answer<T>> =>
+    d.api<T>('POST', `/v3io/${path}`, { headers: fn ? { 'x-v3io-function': fn } : {}, body });
+  const lags = <T = ShardLags>(containerName: string, streamPath: string, consumerGroup: string) =>
+    d.api<T>('POST', '/api/v3io_streams/get_shard_lags', {
       headers: PROJECT,
       body: { containerName, streamPath, consumerGroup },
     });
   const totalLag = async (container: string, path: string, group: string) => {
     const res = await lags(container, path, group);
     assert.equal(res.status, 200, res.text);
-    return Object.values(res.json[`${container}${path}`][group] as Record<string, { lag: number }>).reduce(
-      (n, s) => n + s.lag,
-      0,
-    );
+    return Object.values(res.json[`${container}${path}`][group]).reduce((n, s) => n + s.lag, 0);
   };
   async function untilLagZero(container: string, path: string, group: string, timeoutMs = 40_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while ((await totalLag(container, path, group)) !== 0) {
       if (Date.now() > deadline)
         throw new Error(
-          `the lag of ${container}/${path} (${group}) did not fall to 0 within ${timeoutMs} ms: ${(await lags(container, path, group)).text}`,
+          `the lag of ${container}/${path} (${group}) did not fall to 0 within ${timeoutMs} ` +
+            `ms: ${(await lags(container, path, group)).text}`,
         );
       await sleep(100);
     }
@@ -89,7 +93,7 @@ describe('v3io streams', () => {
   async function produce(path: string, from: number, count: number, batch = 500): Promise<void> {
     for (let i = from; i < from + count; i += batch) {
       const n = Math.min(batch, from + count - i);
-      const res = await v3io(path, 'PutRecords', {
+      const res = await v3io<PutRecordsAnswer>(path, 'PutRecords', {
         Records: Array.from({ length: n }, (_, k) => ({ Data: b64(`r${i + k}`) })),
       });
       assert.equal(res.status, 200, res.text);
@@ -102,10 +106,10 @@ describe('v3io streams', () => {
       return {
         shard: Number(shard),
         seq: Number(seq),
-        replica: proc!.split('/')[0]!,
-        proc: proc!,
-        body: body!,
-        kind: kind!,
+        replica: proc.split('/')[0],
+        proc: proc,
+        body: body,
+        kind: kind,
       };
     });
   const countBy = (list: Handled[]) => {
@@ -175,9 +179,12 @@ describe('v3io streams', () => {
         ],
       });
 
-      const seek = await v3io('bigdata/api/s/1', 'Seek', { Type: 'EARLIEST' });
+      const seek = await v3io<SeekAnswer>('bigdata/api/s/1', 'Seek', { Type: 'EARLIEST' });
       assert.equal(seek.status, 200);
-      const get = await v3io('bigdata/api/s/1', 'GetRecords', { Location: seek.json.Location, Limit: 1 });
+      const get = await v3io<GetRecordsAnswer>('bigdata/api/s/1', 'GetRecords', {
+        Location: seek.json.Location,
+        Limit: 1,
+      });
       assert.equal(get.status, 200);
       assert.deepEqual(
         get.json.Records.map((r: { Data: string; SequenceNumber: number }) => [
@@ -188,15 +195,16 @@ describe('v3io streams', () => {
       );
       assert.equal(get.json.RecordsBehindLatest, 1);
       assert.ok(get.json.Records[0].ArrivalTimeSec > 1_600_000_000);
-      const rest = await v3io('bigdata/api/s/1', 'GetRecords', { Location: get.json.NextLocation });
+      const rest = await v3io<GetRecordsAnswer>('bigdata/api/s/1', 'GetRecords', { Location: get.json.NextLocation });
       assert.deepEqual(
         rest.json.Records.map((r: { SequenceNumber: number }) => r.SequenceNumber),
         [2],
       );
       assert.equal(rest.json.RecordsBehindLatest, 0);
-      const seq = await v3io('bigdata/api/s/1', 'Seek', { Type: 'SEQUENCE', StartingSequenceNumber: 2 });
+      const seq = await v3io<SeekAnswer>('bigdata/api/s/1', 'Seek', { Type: 'SEQUENCE', StartingSequenceNumber: 2 });
       assert.equal(
-        (await v3io('bigdata/api/s/1', 'GetRecords', { Location: seq.json.Location })).json.Records[0].SequenceNumber,
+        (await v3io<GetRecordsAnswer>('bigdata/api/s/1', 'GetRecords', { Location: seq.json.Location })).json.Records[0]
+          .SequenceNumber,
         2,
       );
 
@@ -205,7 +213,7 @@ describe('v3io streams', () => {
           .status,
         204,
       );
-      const offsets = await v3io('bigdata/api/s/', 'GetOffsets', { ConsumerGroup: 'reporting' });
+      const offsets = await v3io<GetOffsetsAnswer>('bigdata/api/s/', 'GetOffsets', { ConsumerGroup: 'reporting' });
       assert.deepEqual(offsets.json.Shards, [
         { ShardId: 0, Committed: null, Current: 1, Lag: 1 },
         { ShardId: 1, Committed: 1, Current: 2, Lag: 1 },
@@ -317,21 +325,21 @@ describe('v3io streams', () => {
         ['bigdata/bad/s/', 'Seek', { Type: 'EARLIEST' }, 400, /Seek works on a shard/],
       ];
       for (const [path, fn, body, status, message] of cases) {
-        const res = await v3io(path, fn, body);
+        const res = await v3io<ErrorBody>(path, fn, body);
         assert.equal(res.status, status, `${fn} ${path} ${JSON.stringify(body)}: ${res.text}`);
         assert.equal(res.headers.get('content-type'), 'application/json');
         assert.match(res.json.error, message, `${fn} ${path}`);
       }
-      const bad = await lags('bigdata', '/bad/s', 'odd group');
+      const bad = await lags<ErrorBody>('bigdata', '/bad/s', 'odd group');
       assert.equal(bad.status, 400);
       assert.match(bad.json.error, /Consumer group name "odd group" is invalid/);
-      const missing = await lags('bigdata', '/bad/none', 'g');
+      const missing = await lags<ErrorBody>('bigdata', '/bad/none', 'g');
       assert.equal(missing.status, 404);
       assert.match(missing.json.error, /Stream bigdata\/bad\/none does not exist/);
       for (const path of ['bigdata/bad/zero/', 'bigdata/bad/many/'])
         assert.equal((await v3io(path, 'DescribeStream', {})).status, 404);
       // Nothing of the refused requests was stored.
-      const desc = await v3io('bigdata/bad/s/', 'DescribeStream', {});
+      const desc = await v3io<Record<string, unknown>>('bigdata/bad/s/', 'DescribeStream', {});
       assert.deepEqual(desc.json.Shards, [
         { ShardId: 0, FirstSequenceNumber: 1, LastSequenceNumber: 1 },
         { ShardId: 1, FirstSequenceNumber: 1, LastSequenceNumber: 0 },
@@ -340,7 +348,7 @@ describe('v3io streams', () => {
     });
 
     it('get_shard_lags needs the project header and the three body fields', async () => {
-      const noProject = await d.api('POST', '/api/v3io_streams/get_shard_lags', {
+      const noProject = await d.api<ErrorBody>('POST', '/api/v3io_streams/get_shard_lags', {
         body: { containerName: 'bigdata', streamPath: '/api/s', consumerGroup: 'g' },
       });
       assert.equal(noProject.status, 400);
@@ -348,7 +356,7 @@ describe('v3io streams', () => {
       for (const k of ['containerName', 'streamPath', 'consumerGroup']) {
         const body: Record<string, string> = { containerName: 'bigdata', streamPath: '/api/s', consumerGroup: 'g' };
         delete body[k];
-        const res = await d.api('POST', '/api/v3io_streams/get_shard_lags', { headers: PROJECT, body });
+        const res = await d.api<ErrorBody>('POST', '/api/v3io_streams/get_shard_lags', { headers: PROJECT, body });
         assert.equal(res.status, 400);
         assert.match(res.json.error, new RegExp(`${k} must be provided`));
       }
@@ -359,7 +367,7 @@ describe('v3io streams', () => {
     it('10,000 records over 4 shards to a function with 2 replicas: each handled exactly once, and the lag falls to 0', async () => {
       assert.equal((await v3io('bigdata/orders/', 'CreateStream', { ShardCount: 4 })).status, 204);
       const out = await consumer('stream-orders', 'orders');
-      const listed = await d.api('GET', '/api/v3io_streams', { headers: PROJECT });
+      const listed = await d.api<Record<string, unknown>>('GET', '/api/v3io_streams', { headers: PROJECT });
       assert.deepEqual(listed.json['stream-orders@stream'], {
         consumerGroup: 'g',
         containerName: 'bigdata',
@@ -407,8 +415,8 @@ describe('v3io streams', () => {
       const busy = handled(out);
       const target = replicas.find((r) => r.pid !== undefined && busy.some((h) => h.replica === r.name));
       assert.ok(target, 'a replica that consumed records');
-      const victim = busy.find((h) => h.replica === target!.name)!.proc;
-      process.kill(target!.pid!, 'SIGKILL');
+      const victim = busy.find((h) => h.replica === target.name)!.proc;
+      process.kill(target.pid!, 'SIGKILL');
       const killedAt = handled(out).filter((h) => h.proc === victim);
 
       await untilLagZero('bigdata', '/clicks', 'g');

@@ -12,8 +12,10 @@ import {
   sleep,
   startTestDashboard,
   waitFor,
+  type ErrorBody,
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
+import type { ApiGateway } from '../../src/resources/types.js';
 
 const versioned = (v: number) => `exports.handler = (c) => c.callback('v${v}');`;
 
@@ -46,7 +48,11 @@ describe('invocation during updates', () => {
       },
     });
     assert.equal(gw.status, 202, gw.text);
-    for (let i = 0; (await d.api('GET', '/api/api_gateways/rolling-gw')).json?.status?.state !== 'ready'; i++) {
+    for (
+      let i = 0;
+      (await d.api<ApiGateway | undefined>('GET', '/api/api_gateways/rolling-gw')).json?.status?.state !== 'ready';
+      i++
+    ) {
       assert.ok(i < 100, 'the gateway did not become ready');
       await sleep(50);
     }
@@ -106,7 +112,7 @@ describe('invocation during updates', () => {
 
   it('answers 503 while nothing serves yet (the first build still running), then serves', async () => {
     const body = functionBody('first', 'nodejs', versioned(1));
-    (body.spec as Record<string, any>).build.commands = ['sleep 2'];
+    body.spec.build.commands = ['sleep 2'];
     assert.equal((await d.api('POST', '/api/functions', { body })).status, 202);
     const gw = await d.api('POST', '/api/api_gateways', {
       body: {
@@ -121,7 +127,7 @@ describe('invocation during updates', () => {
     });
     assert.equal(gw.status, 202, gw.text);
     await sleep(200);
-    const early = await rawRequest(`${d.url}/api/function_invocations`, 'GET', {
+    const early = await rawRequest<ErrorBody>(`${d.url}/api/function_invocations`, 'GET', {
       headers: { 'x-nuclio-function-name': 'first' },
     });
     assert.equal(early.status, 503, early.text);

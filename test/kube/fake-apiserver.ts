@@ -54,7 +54,7 @@ const TYPES: ResourceType[] = [
     namespaced: true,
   },
 ];
-const typeOf = (plural: string, group: string) => TYPES.find((t) => t.plural === plural && t.group === group);
+export const typeOf = (plural: string, group: string) => TYPES.find((t) => t.plural === plural && t.group === group);
 const apiVersionOf = (t: ResourceType) => (t.group ? `${t.group}/${t.version}` : t.version);
 
 /** A Kubernetes Status error. */
@@ -247,7 +247,8 @@ export class FakeApiServer {
       throw new StatusError(
         409,
         'Conflict',
-        `Operation cannot be fulfilled on ${t.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        `Operation cannot be fulfilled on ${t.plural} "${name}": the object has been modified; please apply your ` +
+          `changes to the latest version and try again`,
       );
     if (input.metadata?.name && input.metadata.name !== name)
       throw new StatusError(400, 'BadRequest', 'the name of the object does not match the name on the URL');
@@ -313,7 +314,9 @@ export class FakeApiServer {
       throw new StatusError(
         415,
         'UnsupportedMediaType',
-        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${contentType})`,
+        `the body of the request was in an unknown format - accepted media types include: ` +
+          `application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ` +
+          `${contentType})`,
       );
     return this.update(
       t,
@@ -629,7 +632,7 @@ export class FakeApiServer {
       const url = new URL(req.url ?? '/', 'http://fake');
       const discovery = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))\/?$/.exec(url.pathname);
       if (discovery && req.method === 'GET') {
-        const [group, version] = discovery[1] ? ['', 'v1'] : [discovery[2]!, discovery[3]!];
+        const [group, version] = discovery[1] ? ['', 'v1'] : [discovery[2], discovery[3]];
         const types = TYPES.filter((t) => t.group === group && t.version === version);
         if (!types.length)
           throw new StatusError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
@@ -653,7 +656,7 @@ export class FakeApiServer {
       if (!m)
         throw new StatusError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
       const group = m[2] ?? '';
-      const [ns, plural, name, sub] = [m[4], m[5]!, m[6], m[7]];
+      const [ns, plural, name, sub] = [m[4], m[5], m[6], m[7]];
       const t = typeOf(plural, group);
       if (!t) throw new StatusError(404, 'NotFound', `the server could not find the requested resource (${plural})`);
       const body = await readBody(req);
@@ -670,10 +673,11 @@ export class FakeApiServer {
         throw new StatusError(
           403,
           'Forbidden',
-          `${plural}${group ? `.${group}` : ''} is forbidden: User "system:serviceaccount:protium:protium-dashboard" cannot ${verb} resource "${resource}" in API group "${group}"`,
+          `${plural}${group ? `.${group}` : ''} is forbidden: User "system:serviceaccount:protium:protium-dashboard" ` +
+            `cannot ${verb} resource "${resource}" in API group "${group}"`,
         );
       }
-      if (sub === 'log' && t.kind === 'Pod' && name) return await this.kubelet.serveLog(ns!, name, q, req, res);
+      if (sub === 'log' && t.kind === 'Pod' && name) return await this.kubelet.serveLog(ns, name, q, req, res);
       if (sub === 'scale' && t.kind === 'Deployment' && name) {
         if (req.method === 'GET') return send(200, scaleOf(this.get(t, ns, name)));
         const d = this.get(t, ns, name);
@@ -711,11 +715,11 @@ export class FakeApiServer {
         case 'POST':
           return send(201, this.create(t, ns, JSON.parse(body) as Obj));
         case 'PUT':
-          return send(200, this.update(t, ns, name!, JSON.parse(body) as Obj, status));
+          return send(200, this.update(t, ns, name, JSON.parse(body) as Obj, status));
         case 'PATCH':
-          return send(200, this.patch(t, ns, name!, req.headers['content-type'] ?? '', JSON.parse(body), status));
+          return send(200, this.patch(t, ns, name, req.headers['content-type'] ?? '', JSON.parse(body), status));
         case 'DELETE': {
-          const d = this.delete(t, ns, name!);
+          const d = this.delete(t, ns, name);
           return send(
             200,
             t.kind === 'Pod'
@@ -817,7 +821,7 @@ function parseSelector(s: string | undefined): Array<[string, '=' | '!=', string
   return s.split(',').map((part) => {
     const m = /^([^!=]+)(!=|==|=)(.*)$/.exec(part.trim());
     if (!m) throw new StatusError(400, 'BadRequest', `unable to parse requirement: ${part}`);
-    return [m[1]!, m[2] === '!=' ? '!=' : '=', m[3]!];
+    return [m[1], m[2] === '!=' ? '!=' : '=', m[3]];
   });
 }
 
@@ -916,7 +920,7 @@ export function jsonPatch(target: Obj, ops: Obj[]): Obj {
       continue;
     }
     const parent = path.slice(0, -1).reduce<any>((x, k) => (x == null ? x : x[k]), doc);
-    const last = path[path.length - 1]!;
+    const last = path[path.length - 1];
     if (parent == null || typeof parent !== 'object')
       throw new StatusError(422, 'Invalid', `the JSON patch path ${String(op.path)} does not exist`);
     switch (op.op) {

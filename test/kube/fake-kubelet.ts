@@ -224,7 +224,7 @@ export class FakeKubelet {
       for (const [from, to] of maps)
         if (
           text.startsWith(from, i) &&
-          (i === 0 || /[\s:="'[,]/.test(text[i - 1]!)) &&
+          (i === 0 || /[\s:="'[,]/.test(text[i - 1])) &&
           /^($|[/\s:"',\]])/.test(text.slice(i + from.length, i + from.length + 1))
         ) {
           out += to;
@@ -282,8 +282,8 @@ export class FakeKubelet {
       });
       stream.on('end', () => rest && this.log(c, rest));
     };
-    collect(proc.stdout!);
-    collect(proc.stderr!);
+    collect(proc.stdout);
+    collect(proc.stderr);
     c.exited = new Promise((resolve) => proc.once('close', () => resolve()));
     return proc;
   }
@@ -506,7 +506,11 @@ export class FakeKubelet {
     };
     signal('SIGTERM');
     const exits = Promise.all(
-      all.map((c) => (c.proc && c.proc.exitCode === null && c.proc.signalCode === null ? c.exited : undefined)),
+      all.map((c) =>
+        c.proc && c.proc.exitCode === null && c.proc.signalCode === null
+          ? (c.exited ?? Promise.resolve())
+          : Promise.resolve(),
+      ),
     );
     const timer = setTimeout(() => signal('SIGKILL'), graceMs);
     await exits;
@@ -526,7 +530,7 @@ export class FakeKubelet {
   ): Promise<void> {
     const run = this.pods.get(`${ns}/${name}`);
     if (!run || run.gone) throw new StatusError(404, 'NotFound', `pods "${name}" not found`);
-    const containerName = q.get('container') ?? (run.main.length === 1 ? run.main[0]!.name : undefined);
+    const containerName = q.get('container') ?? (run.main.length === 1 ? run.main[0].name : undefined);
     if (!containerName)
       throw new StatusError(
         400,
@@ -546,7 +550,8 @@ export class FakeKubelet {
       throw new StatusError(
         400,
         'BadRequest',
-        `container "${containerName}" in pod "${name}" is waiting to start: ${String(Object.values(c.state)[0]?.reason ?? 'ContainerCreating')}`,
+        `container "${containerName}" in pod "${name}" is waiting to start: ` +
+          `${String(Object.values(c.state)[0]?.reason ?? 'ContainerCreating')}`,
       );
     const timestamps = q.get('timestamps') === 'true';
     const since = q.get('sinceSeconds') ? Date.now() - Number(q.get('sinceSeconds')) * 1000 : 0;

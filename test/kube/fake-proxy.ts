@@ -53,7 +53,7 @@ export class FakeProxy {
       const key = `${ns}/${name}/${String(port.port)}`;
       const i = (this.rr.get(key) ?? 0) % targets.length;
       this.rr.set(key, i + 1);
-      const upstream = net.connect(targets[i]!);
+      const upstream = net.connect(targets[i]);
       client.pipe(upstream);
       upstream.pipe(client);
       const end = () => {

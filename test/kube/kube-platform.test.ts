@@ -51,7 +51,7 @@ function record(name: string, spec: Partial<FunctionSpec> = {}): FunctionRecord 
       ...spec,
     },
   } as FunctionConfig);
-  return { ...config, status: {} } as FunctionRecord;
+  return { ...config, status: {} };
 }
 
 function get(route: string, path = '/'): Promise<{ status: number; text: string }> {
@@ -117,14 +117,14 @@ describe('KubePlatform over the fake API server (user images)', { timeout: 240_0
 
   it('apply() resolves once a pod is ready; route() answers through the Service; replicas() lists the pod', async () => {
     const endpoint = await platform.apply(record('hello'), ARTIFACT);
-    assert.ok(endpoint.internalInvocationUrls[0]!.startsWith('nuclio-nuclio-hello.protium.svc:'));
+    assert.ok(endpoint.internalInvocationUrls[0].startsWith('nuclio-nuclio-hello.protium.svc:'));
     const route = await platform.route(ref('hello'));
     const res = await get(route);
     assert.equal(res.status, 200);
     assert.match(res.text, /^v1 nuclio-nuclio-hello-/);
     const replicas = await platform.replicas(ref('hello'));
     assert.equal(replicas.length, 1);
-    assert.equal(replicas[0]!.state, 'ready');
+    assert.equal(replicas[0].state, 'ready');
   });
 
   it('an update rolls over: the same route answers the new version, and routeChanged names it', async () => {
@@ -171,7 +171,7 @@ describe('KubePlatform over the fake API server (user images)', { timeout: 240_0
     await get(route, '/log/one');
     const read = async (q: { tailLines?: number }) => {
       let text = '';
-      for await (const c of await platform.logs(ref('hello'), r!.name, {
+      for await (const c of await platform.logs(ref('hello'), r.name, {
         follow: false,
         signal: AbortSignal.timeout(10_000),
         ...q,
@@ -183,7 +183,7 @@ describe('KubePlatform over the fake API server (user images)', { timeout: 240_0
     assert.equal((await read({ tailLines: 1 })).trim(), 'echo-log one');
     const ac = new AbortController();
     let text = '';
-    const stream = await platform.logs(ref('hello'), r!.name, { follow: true, tailLines: 0, signal: ac.signal });
+    const stream = await platform.logs(ref('hello'), r.name, { follow: true, tailLines: 0, signal: ac.signal });
     const reading = (async () => {
       for await (const c of stream) text += String(c);
     })();

@@ -6,12 +6,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, parse } from 'yaml';
+import { Command } from 'commander';
+import { loadConfig } from '../../src/config.js';
+import { addDashboardOptions } from '../../src/dashboard-command.js';
 import { semanticProblems } from '../../src/platform/kube/checks.js';
+import { DASHBOARD_PORT, DASHBOARD_SERVICE } from '../../src/platform/kube/kube-defaults.js';
 import { schemaProblems } from '../../src/platform/kube/schema.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -63,6 +67,21 @@ describe('deploy/kubernetes', () => {
     assert.ok(c.args.includes('--platform=kube') && c.args.includes('--data-dir=/data'));
     assert.ok(c.volumeMounts.some((m: Obj) => m.name === 'data' && m.mountPath === '/data'));
     assert.equal(sts.spec.template.spec.serviceAccountName, 'protium-dashboard');
+  });
+
+  it("the dashboard's arguments and environment load as the dashboard's own flags; pods reach it at its Service", () => {
+    const c = objects.find((o) => o.kind === 'StatefulSet')!.spec.template.spec.containers[0];
+    assert.equal(c.args[0], 'dashboard');
+    const raw = addDashboardOptions(new Command()).parse(c.args.slice(1), { from: 'user' }).opts();
+    const env = Object.fromEntries((c.env as Obj[]).map((e) => [e.name, e.value]));
+    const config = loadConfig(raw, env);
+    assert.equal(config.platform.kind, 'kube');
+    assert.equal(config.kube.processorImage, env.PROTIUM_KUBE_PROCESSOR_IMAGE);
+    assert.equal(config.listen.port, c.ports.find((p: Obj) => p.name === 'api').containerPort);
+    assert.equal(config.gatewayListen.port, c.ports.find((p: Obj) => p.name === 'gateway').containerPort);
+    // Pods fetch artifacts from the dashboard's Service in its namespace (kube-defaults.ts dashboardServiceUrl).
+    const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === DASHBOARD_SERVICE)!;
+    assert.ok(svc.spec.ports.some((p: Obj) => p.port === DASHBOARD_PORT && p.targetPort === 'api'));
   });
 
   it('the Role grants no wildcard and nothing on secrets', () => {
@@ -123,6 +142,29 @@ describe('protium kube manifests', () => {
       assert.notEqual(run.code, 0);
       assert.equal(run.stdout, '');
       assert.match(run.stderr, /^protium: .*metadata\.name/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('protium kube processor-image', () => {
+  it('writes the build context the docker platform builds from; refuses a folder that is not empty', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'protium-processor-context-'));
+    try {
+      const run = await cli(['kube', 'processor-image', dir]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^Wrote the processor image's build context \(\d+ files\)/);
+      assert.equal(
+        readFileSync(join(dir, 'Dockerfile'), 'utf8'),
+        readFileSync(join(ROOT, 'images/processor/Dockerfile'), 'utf8'),
+      );
+      assert.ok(statSync(join(dir, 'protium/bin/processor')).mode & 0o100, 'the entry point is executable');
+      for (const f of ['dist/src/processor/main.js', 'dist/src/processor/fetch-artifact.js', 'package.json'])
+        assert.ok(existsSync(join(dir, 'protium', f)), f);
+      const again = await cli(['kube', 'processor-image', dir]);
+      assert.equal(again.code, 2);
+      assert.match(again.stderr, /Refusing to write .* the folder is not empty/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

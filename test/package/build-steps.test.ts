@@ -14,11 +14,12 @@ interface Step {
   output: string;
   stamp: string;
 }
+/** The module's exports: plain functions (no `this`), so they can be destructured. */
 interface BuildSteps {
   STEPS: Record<'server' | 'web', Step>;
-  fingerprint(root: string, step: Step): string;
-  isStale(root: string, step: Step, hash?: string): boolean;
-  markBuilt(root: string, step: Step, hash: string): void;
+  fingerprint: (root: string, step: Step) => string;
+  isStale: (root: string, step: Step, hash?: string) => boolean;
+  markBuilt: (root: string, step: Step, hash: string) => void;
 }
 
 const scriptUrl = new URL('../../../scripts/build-steps.mjs', import.meta.url).href;

@@ -50,8 +50,8 @@ describe('web app inputs (scripts/build-steps.mjs)', () => {
       seen.add(file);
       if (!file.startsWith(web)) outside.push(file);
       for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
-        if (!m[1]!.startsWith('.')) continue;
-        const target = resolveSpecifier(file, m[1]!);
+        if (!m[1].startsWith('.')) continue;
+        const target = resolveSpecifier(file, m[1]);
         assert.ok(target, `${relative(root, file)} imports ${m[1]}, which does not resolve`);
         queue.push(target);
       }

@@ -277,7 +277,9 @@ export async function streamLines(
 
 export { FUNCTION_LABEL, PROJECT_LABEL } from '../../src/resources/types';
 
-/** `T` without the keys `K`, its other keys and index signature kept (Omit loses known keys beside an index signature). */
+/**
+ * `T` without the keys `K`, its other keys and index signature kept (Omit loses known keys beside an index signature).
+ */
 type Without<T, K extends PropertyKey> = { [P in keyof T as P extends K ? never : P]: T[P] };
 
 /** Metadata of a stored resource: the dashboard always answers its name. */

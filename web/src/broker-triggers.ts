@@ -161,27 +161,32 @@ function get(obj: Record<string, unknown>, path: string[]): unknown {
   return v;
 }
 
+/** A value as text: a string as it is, a number or anything else as JSON. */
+const text = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
+
 /** A field's value as the form's text. */
 export function fieldText(t: Trigger, f: BrokerField): string {
   const v = get(t, f.path);
   if (v === undefined || v === null) return '';
-  if (f.type === 'list') return Array.isArray(v) ? v.join(', ') : String(v);
+  if (f.type === 'list') return Array.isArray(v) ? v.join(', ') : text(v);
   if (f.type === 'checkbox') return v === true || v === 'true' ? 'true' : '';
   if (f.type === 'subscriptions') {
     return Array.isArray(v)
       ? v
           .map((s) =>
             s && typeof s === 'object'
-              ? `${(s as { topic?: unknown }).topic ?? ''} ${(s as { qos?: unknown }).qos ?? 0}`
-              : String(s),
+              ? `${text((s as { topic?: unknown }).topic ?? '')} ${text((s as { qos?: unknown }).qos ?? 0)}`
+              : text(s),
           )
           .join('\n')
       : JSON.stringify(v);
   }
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return text(v);
 }
 
-/** The value a field's text stands for; undefined removes it. Text that is not a number stays text, for the API to name. */
+/**
+ * The value a field's text stands for; undefined removes it. Text that is not a number stays text, for the API to name.
+ */
 function fieldValue(f: BrokerField, text: string): unknown {
   const s = text.trim();
   switch (f.type) {
@@ -226,7 +231,7 @@ export function withFields(t: Trigger, kind: BrokerKind, values: Record<string, 
       if (!obj[p] || typeof obj[p] !== 'object') obj[p] = {};
       obj = obj[p] as Record<string, unknown>;
     }
-    const last = f.path[f.path.length - 1]!;
+    const last = f.path[f.path.length - 1];
     if (value === undefined) delete obj[last];
     else obj[last] = value;
   }

@@ -73,7 +73,7 @@ export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, intervalMs
       ac.abort();
       clearTimeout(timer);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `load` is read through loadRef (a new closure each render must not restart polling); `deps` say when to.
   }, [...deps, epoch, intervalMs]);
 
   const reload = useCallback(() => runRef.current(), []);

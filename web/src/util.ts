@@ -122,7 +122,10 @@ export function stateSentence(state: string | undefined): string {
     case 'scaledToZero':
       return 'The function is scaled to zero: a request wakes it up (the first answer takes longer).';
     case 'unhealthy':
-      return 'The function is not healthy (replicas restarting, or a trigger that cannot reach its broker): a request may fail.';
+      return (
+        'The function is not healthy (replicas restarting, or a trigger that cannot reach its broker): a ' +
+        'request may fail.'
+      );
     case 'imported':
       return 'The function is imported but not deployed: deploy it before calling it.';
     case 'error':

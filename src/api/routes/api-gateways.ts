@@ -1,5 +1,5 @@
 /**
- * /api/api_gateways (seed "API Gateways", spec §4.5). Create answers 202 as the seed says (Nuclio's code
+ * /api/api_gateways (seed "API Gateways"). Create answers 202 as the seed says (Nuclio's code
  * answers 201); the gateway controller validates, compiles the routing table and sets the state.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';

@@ -1,5 +1,5 @@
 /**
- * /api/function_events (seed "Function event", spec §4.3): saved test events bound to a function by the
+ * /api/function_events (seed "Function event"): saved test events bound to a function by the
  * `nuclio.io/function-name` label. PUT and DELETE take the identity from the body at the collection URL.
  *
  * An event is written only while its function exists (checked in the same store batch as the write), and

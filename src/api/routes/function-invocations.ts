@@ -1,5 +1,5 @@
 /**
- * <Method> /api/function_invocations (seed "Invoking a function", spec §4.6): the method, body (streamed,
+ * <Method> /api/function_invocations (seed "Invoking a function"): the method, body (streamed,
  * never buffered whole) and headers go to the function; its status, headers and body come back as it gave
  * them. Errors of the proxy itself are `{"error": ...}` JSON.
  *

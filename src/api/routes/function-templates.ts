@@ -1,5 +1,5 @@
 /**
- * /api/function_templates (seed "Function template", spec §4.4): the built-in templates keyed by name, with
+ * /api/function_templates (seed "Function template"): the built-in templates keyed by name, with
  * base64 source; `X-Nuclio-Filter-Contains` narrows the list. Each entry comes in both shapes clients read:
  * `{metadata, spec}` as the seed shows, and `rendered: {metadata, spec}` as Nuclio's dashboard answers
  * for plain templates (and its web UI reads) — the same objects, so either kind of client works.
@@ -34,7 +34,7 @@ export function functionTemplateRoutes(app: FastifyInstance, deps: Pick<ApiDeps,
       apiError('INVALID_TEMPLATE', `it nests mappings and lists more than ${MAX_JSON_DEPTH} levels deep`);
     let doc: unknown;
     try {
-      doc = parseYaml(renderTemplate(body.template, (body.values ?? {}) as Record<string, unknown>));
+      doc = parseYaml(renderTemplate(body.template, body.values ?? {}));
     } catch (e) {
       // The YAML parser recurses: it reports text nested deeply enough to overflow its stack as an error.
       if (e instanceof RangeError || /Maximum call stack size exceeded/.test((e as Error).message)) throw tooDeep();

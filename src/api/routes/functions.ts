@@ -1,5 +1,5 @@
 /**
- * /api/functions (seed "Function", spec §4.1): list, get, create (202), update (202), patch (204),
+ * /api/functions (seed "Function"): list, get, create (202), update (202), patch (204),
  * delete (body identity), replicas and replica logs. The API records desired state and returns; the
  * function controller builds and runs.
  */
@@ -240,7 +240,7 @@ export function functionRoutes(
   });
 }
 
-/** X-Nuclio-Creation-State-Updated-Timeout must be a Go duration when present (spec §2; a bad value is a 400 here). */
+/** X-Nuclio-Creation-State-Updated-Timeout must be a Go duration when present (a bad value is a 400 here). */
 function creationTimeout(req: FastifyRequest): number {
   const v = header(req, 'x-nuclio-creation-state-updated-timeout');
   if (v === undefined) return DEFAULT_CREATION_TIMEOUT_MS;

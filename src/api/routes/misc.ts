@@ -1,5 +1,5 @@
 /**
- * Misc routes (seed "Misc", spec §3, §4.8, §4.9): versions, external IP addresses, namespaces and the
+ * Misc routes (seed "Misc"): versions, external IP addresses, namespaces and the
  * frontend spec the Nuclio UI reads at start. The frontend spec also carries `apiGatewayListenUrl`, where
  * this dashboard serves API gateways (Protium's own key; Nuclio's UI ignores it, ours shows it).
  */

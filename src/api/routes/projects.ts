@@ -1,5 +1,5 @@
 /**
- * /api/projects (seed "Project", spec §4.2): CRUD, deletion strategies, and the export/import bundles
+ * /api/projects (seed "Project"): CRUD, deletion strategies, and the export/import bundles
  * that move a project (functions, function events, API gateways) between dashboards.
  */
 import { randomUUID } from 'node:crypto';
@@ -12,14 +12,7 @@ import { deleteStrategy, readProjectBody } from '../../resources/project.js';
 import { readApiGatewayBody, upstreamFunctions } from '../../resources/api-gateway.js';
 import { enrichFunctionEvent, readFunctionEventBody } from '../../resources/function-event.js';
 import { isObject } from '../../resources/shape.js';
-import {
-  DEFAULT_PROJECT,
-  FUNCTION_LABEL,
-  PROJECT_LABEL,
-  type ApiGateway,
-  type FunctionEvent,
-  type Project,
-} from '../../resources/types.js';
+import { DEFAULT_PROJECT, FUNCTION_LABEL, PROJECT_LABEL, type Project } from '../../resources/types.js';
 import { isStoreError, type StoreOp } from '../../store/store.js';
 import { storeForDeploy } from '../function-writer.js';
 import { writeGateway } from '../gateway-writer.js';
@@ -36,7 +29,7 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
   const defaultNs = (req: FastifyRequest) => header(req, NS_HEADER) ?? config.namespace;
 
   /**
-   * The export bundle of a project (spec §4.2): exported functions, their events, the project's gateways,
+   * The export bundle of a project, as Nuclio's: exported functions, their events, the project's gateways,
    * secrets blanked unless `?includeSecrets=true`.
    */
   async function exportBundle(p: Project, includeSecrets: boolean) {
@@ -108,7 +101,7 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
     return sendEmpty(reply, 204);
   });
 
-  // Deprecated form: identity from the body or X-Nuclio-Project-Name (spec §4.2).
+  // Deprecated form, still accepted as Nuclio does: identity from the body or X-Nuclio-Project-Name.
   app.put('/api/projects', { schema: schemas.updateDeprecated }, async (req, reply) => {
     const bodyName =
       isObject(req.body) && isObject(req.body.metadata) && typeof req.body.metadata.name === 'string'
@@ -183,7 +176,8 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
     if (!body)
       throw apiError(
         'INVALID_BODY',
-        'Import body must be a JSON object {"project": ..., "functions": ..., "functionEvents": ..., "apiGateways": ...}',
+        'Import body must be a JSON object {"project": ..., "functions": ..., "functionEvents": ..., ' +
+          '"apiGateways": ...}',
       );
     const p = readProjectBody(body.project ?? {}, { defaultNamespace: defaultNs(req) });
     const ns = p.metadata.namespace!;
@@ -231,7 +225,7 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
         await store
           .batch([
             { op: 'require', kind: 'function', namespace: ns, name: fnName },
-            { op: 'create', kind: 'functionEvent', object: enrichFunctionEvent(ev) as FunctionEvent },
+            { op: 'create', kind: 'functionEvent', object: enrichFunctionEvent(ev) },
           ])
           .catch((e: unknown) => {
             throw isStoreError(e, 'REQUIRED_MISSING') ? apiError('FUNCTION_EVENT_PARENT_MISSING', fnName) : e;
@@ -251,7 +245,7 @@ export function projectRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'store' 
           : raw;
         const gw = readApiGatewayBody(obj, { defaultNamespace: ns, projectName, nameFallback: key });
         name = gw.spec.name ?? key;
-        await writeGateway(deps, gw as ApiGateway, { mode: 'create', validateFunctions: false });
+        await writeGateway(deps, gw, { mode: 'create', validateFunctions: false });
       } catch (e) {
         failedAPIGateways.push({ apiGateway: name, error: (e as Error).message });
       }

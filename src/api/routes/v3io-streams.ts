@@ -1,5 +1,5 @@
 /**
- * /api/v3io_streams (seed "V3IO Streams", spec §4.7): the `v3ioStream` triggers of a project's functions,
+ * /api/v3io_streams (seed "V3IO Streams"): the `v3ioStream` triggers of a project's functions,
  * keyed `<function>@<trigger>`, and the shard lags of a stream for a consumer group, which come from a
  * `ShardLagSource` (the embedded stream service, src/streams) that the composition root wires in.
  */

@@ -30,7 +30,8 @@ export const functionEventSchemas = {
     tag: 'Function events',
     summary: 'Create a function event',
     description:
-      'metadata.labels["nuclio.io/function-name"] names its function, which must exist; a missing name is a generated UUID.',
+      'metadata.labels["nuclio.io/function-name"] names its function, which must exist; a missing name is a ' +
+      'generated UUID.',
     headers: ['x-nuclio-function-event-namespace'],
     body: ref('FunctionEvent'),
     success: { 201: json('The event as stored', ref('FunctionEvent')) },

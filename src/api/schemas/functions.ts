@@ -1,5 +1,5 @@
 /** The schemas of /api/functions (routes/functions.ts). */
-import { ref, text, type JsonSchema } from './json-schema.js';
+import { ref, text } from './json-schema.js';
 import { EXPORT, NAME_PARAM } from './query.js';
 import { FUNCTION_MAP } from './resources.js';
 import { empty, json, routeSchema } from './route-schema.js';
@@ -44,7 +44,8 @@ export const functionSchemas = {
     tag: 'Functions',
     summary: 'Create and deploy a function',
     description:
-      'Stores the function in state building and answers at once; the build and deploy follow (poll GET until status.state is ready or error, or send X-Nuclio-Wait-Function-Action: true).',
+      'Stores the function in state building and answers at once; the build and deploy follow (poll GET until ' +
+      'status.state is ready or error, or send X-Nuclio-Wait-Function-Action: true).',
     headers: [
       'x-nuclio-function-namespace',
       'x-nuclio-project-name',
@@ -77,7 +78,8 @@ export const functionSchemas = {
     tag: 'Functions',
     summary: 'Redeploy a function or scale it to zero',
     description:
-      'desiredState ready redeploys the artifact spec.image names (no build); scaledToZero stops its replicas (it keeps its port, and the next request wakes it).',
+      'desiredState ready redeploys the artifact spec.image names (no build); scaledToZero stops its replicas (it ' +
+      'keeps its port, and the next request wakes it).',
     params,
     headers: ['x-nuclio-function-namespace', 'x-nuclio-imported-function-only', 'x-nuclio-wait-function-action'],
     body: {
@@ -107,7 +109,8 @@ export const functionSchemas = {
     tag: 'Functions',
     summary: 'Delete a function (its identity in the body)',
     description:
-      'Its function events go with it; the API gateways that route to it too with X-Nuclio-Delete-Function-With-API-Gateways: true. A function that does not exist answers 204.',
+      'Its function events go with it; the API gateways that route to it too with ' +
+      'X-Nuclio-Delete-Function-With-API-Gateways: true. A function that does not exist answers 204.',
     headers: [
       'x-nuclio-function-namespace',
       'x-nuclio-delete-function-ignore-state-validation',
@@ -148,7 +151,7 @@ export const functionSchemas = {
       200: {
         description: 'The log, one JSON record per line, streamed',
         content: { 'text/plain': { schema: { type: 'string' } } },
-      } as JsonSchema,
+      },
     },
     errors: ['FUNCTION_NOT_FOUND', 'REPLICA_OF_OTHER_FUNCTION', 'REPLICA_NAME_INVALID', 'REPLICA_LOG_NOT_FOUND', ...NS],
   }),

@@ -1,9 +1,9 @@
 /**
- * The request headers the dashboard reads (spec §2), each described once, and the `headers` schema of a
- * route built from their names. Every header is a string (Node gives nothing else), so validation never
- * refuses one here: what a value must look like is the handler's rule (a duration, `true`), answered
- * with INVALID_HEADER or the route's own error, and said in the description. Each also arrives as
- * `X-Igz-…` (the dashboard renames them). Headers a route does not read are allowed, as clients send many.
+ * The request headers the dashboard reads (Nuclio's header catalogue), each described once, and the `headers` schema
+ * of a route built from their names. Every header is a string (Node gives nothing else), so validation never refuses
+ * one here: what a value must look like is the handler's rule (a duration, `true`), answered with INVALID_HEADER or
+ * the route's own error, and said in the description. Each also arrives as `X-Igz-…` (the dashboard renames them).
+ * Headers a route does not read are allowed, as clients send many.
  */
 import { text, type JsonSchema } from './json-schema.js';
 
@@ -46,7 +46,8 @@ export const HEADERS = {
     ['true'],
   ),
   'x-nuclio-delete-project-strategy': text(
-    'restricted (the default: refuse while it holds functions or gateways), cascading (delete them too), check (only say whether it could be deleted)',
+    'restricted (the default: refuse while it holds functions or gateways), cascading (delete them too), check (only ' +
+      'say whether it could be deleted)',
     ['restricted', 'cascading', 'check'],
   ),
   'x-nuclio-agw-validate-functions-existence': text(`true: the upstream functions must exist (else 400).${BOOLEAN}`, [
@@ -70,7 +71,8 @@ export const HEADERS = {
     'debug',
   ]),
   'x-v3io-function': text(
-    'The stream operation: CreateStream, DescribeStream, DeleteStream, PutRecords, Heartbeat, LeaveGroup, CommitOffset, GetOffsets (on a stream), Seek, GetRecords (on a shard); any case',
+    'The stream operation: CreateStream, DescribeStream, DeleteStream, PutRecords, Heartbeat, LeaveGroup, ' +
+      'CommitOffset, GetOffsets (on a stream), Seek, GetRecords (on a shard); any case',
     ['PutRecords'],
   ),
 } as const satisfies Record<string, JsonSchema>;

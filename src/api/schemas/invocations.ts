@@ -15,7 +15,10 @@ export const invocationSchema = (hide = false) =>
     tag: 'Invocation',
     summary: 'Invoke a function: any method, its body and headers go to the function',
     description:
-      "The request's method, body (streamed) and headers (but the X-Nuclio-* ones that steer the call) go to the function named by X-Nuclio-Function-Name; its status, headers and body come back as it gave them. While a new version deploys, the previous one answers. An error of the dashboard itself carries X-Protium-Internal: true; any other answer is the function's.",
+      "The request's method, body (streamed) and headers (but the X-Nuclio-* ones that steer the call) go to the " +
+      'function named by X-Nuclio-Function-Name; its status, headers and body come back as it gave them. While a new ' +
+      'version deploys, the previous one answers. An error of the dashboard itself carries X-Protium-Internal: true; ' +
+      "any other answer is the function's.",
     headers: [
       'x-nuclio-function-name',
       'x-nuclio-function-namespace',

@@ -59,7 +59,7 @@ export function stringMap(description: string): JsonSchema {
   return { type: ['object', 'null'], description, additionalProperties: { type: 'string' } };
 }
 
-/** An object keyed by name (a list answer, spec §0.2). */
+/** An object keyed by name (a list answer: Nuclio's lists are objects, never arrays). */
 export function keyedBy(item: JsonSchema, description: string): JsonSchema {
   return { type: 'object', description, additionalProperties: item };
 }

@@ -52,7 +52,7 @@ export const miscSchemas = {
   frontendSpec: routeSchema({
     operationId: 'getFrontendSpec',
     tag: 'Misc',
-    summary: 'What the web UI reads at start (spec §4.9), and where API gateways are served',
+    summary: 'What the web UI reads at start, and where API gateways are served',
     success: {
       200: json('The frontend spec', {
         type: 'object',

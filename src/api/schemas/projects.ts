@@ -60,7 +60,9 @@ export const projectSchemas = {
     tag: 'Projects',
     summary: 'Create a project, or import an export bundle (?import=true)',
     description:
-      'A missing metadata.name is generated. With ?import=true the body is an export bundle: the project is created when missing, then its functions (deployed unless the export said skip-deploy), events and gateways; what failed is listed, per resource.',
+      'A missing metadata.name is generated. With ?import=true the body is an export bundle: the project is created ' +
+      'when missing, then its functions (deployed unless the export said skip-deploy), events and gateways; what ' +
+      'failed is listed, per resource.',
     headers: ['x-nuclio-project-namespace'],
     query: {
       import: { type: 'string', description: 'true: the body is an export bundle to import', examples: ['true'] },
@@ -68,7 +70,8 @@ export const projectSchemas = {
     body: {
       type: 'object',
       description:
-        'A project ({metadata, spec}); with ?import=true an export bundle ({project, functions, functionEvents, apiGateways})',
+        'A project ({metadata, spec}); with ?import=true an export bundle ({project, functions, functionEvents, ' +
+        'apiGateways})',
       properties: {
         metadata: ref('Meta'),
         spec: { description: 'The project spec (description, owner)' },

@@ -45,7 +45,8 @@ const Meta: JsonSchema = {
   $id: 'Meta',
   type: ['object', 'null'],
   description:
-    "Identity and labels of a resource. `name` is required in every body (spec §0.1); a missing `namespace` is the dashboard's (or the namespace header's).",
+    'Identity and labels of a resource. `name` is required in every body (it identifies the resource); a missing ' +
+    "`namespace` is the dashboard's (or the namespace header's).",
   properties: props<Meta>({
     name: orNull('string', 'The resource name (functions, projects and gateways: a DNS-1123 label)'),
     namespace: orNull('string', 'The namespace; the namespace header or the dashboard default when absent'),
@@ -76,12 +77,14 @@ const Trigger: JsonSchema = {
   $id: 'Trigger',
   type: 'object',
   description:
-    'A trigger (spec §10): http, cron, v3ioStream, nats, mqtt, rabbit-mq, kafka-cluster. `attributes` are kind-specific and checked by kind.',
+    'A trigger: http, cron, v3ioStream, nats, mqtt, rabbit-mq, kafka-cluster. `attributes` are kind-specific and ' +
+    'checked by kind.',
   properties: props<Trigger>({
     class: described('Unused on this platform'),
     kind: orNull(
       'string',
-      'http, cron, v3ioStream, nats, mqtt, rabbit-mq or kafka-cluster (other Nuclio kinds are kept and reported as not running)',
+      'http, cron, v3ioStream, nats, mqtt, rabbit-mq or kafka-cluster (other Nuclio kinds are kept and reported as ' +
+        'not running)',
     ),
     name: orNull('string', 'The trigger name; must equal its key in spec.triggers'),
     disabled: described('true: the trigger does not run (boolean)'),
@@ -136,7 +139,7 @@ const ScaleResource: JsonSchema = {
 const FunctionSpec: JsonSchema = {
   $id: 'FunctionSpec',
   type: ['object', 'null'],
-  description: 'What the function is and how it runs (spec §9); unknown fields are kept as given',
+  description: 'What the function is and how it runs; unknown fields are kept as given',
   properties: props<FunctionSpec>({
     description: orNull('string', 'Free text'),
     disable: orNull('boolean', 'true: deployed but not serving (calls answer 503)'),
@@ -195,7 +198,7 @@ const LogRecord: JsonSchema = {
 const FunctionStatus: JsonSchema = {
   $id: 'FunctionStatus',
   type: 'object',
-  description: 'Where the function is (spec §8), written by the dashboard; ignored in requests',
+  description: 'Where the function is in its lifecycle, written by the dashboard; ignored in requests',
   properties: props<FunctionStatus>({
     state: { type: 'string', enum: FUNCTION_STATES, description: 'The lifecycle state (resources/function-state.ts)' },
     message: { type: 'string', description: 'Why it is in error or unhealthy' },
@@ -220,7 +223,8 @@ const Function: JsonSchema = {
   $id: 'Function',
   type: 'object',
   description:
-    'A function as stored and served. With ?export=true: the export form (no status, secrets blanked, skip-build annotations).',
+    'A function as stored and served. With ?export=true: the export form (no status, secrets blanked, skip-build ' +
+    'annotations).',
   properties: { metadata: ref('Meta'), spec: ref('FunctionSpec'), status: ref('FunctionStatus') },
 };
 
@@ -251,7 +255,7 @@ const ProjectSpecSchema: JsonSchema = {
 const Project: JsonSchema = {
   $id: 'Project',
   type: 'object',
-  description: 'A project: a name space for functions and API gateways (spec §4.2)',
+  description: 'A project: a name space for functions and API gateways',
   properties: { metadata: ref('Meta'), spec: ProjectSpecSchema, status: described('Empty; ignored in requests') },
 };
 
@@ -269,7 +273,7 @@ const FunctionEventSpecSchema: JsonSchema = {
 const FunctionEvent: JsonSchema = {
   $id: 'FunctionEvent',
   type: 'object',
-  description: 'A saved test event of a function (label nuclio.io/function-name), spec §4.3',
+  description: 'A saved test event of a function (label nuclio.io/function-name)',
   properties: { metadata: ref('Meta'), spec: FunctionEventSpecSchema },
 };
 
@@ -322,7 +326,7 @@ const ApiGatewayStatusSchema: JsonSchema = {
 const ApiGateway: JsonSchema = {
   $id: 'ApiGateway',
   type: 'object',
-  description: 'An API gateway: a host and path routed to one or two functions (spec §4.5)',
+  description: 'An API gateway: a host and path routed to one or two functions',
   properties: { metadata: ref('Meta'), spec: ApiGatewaySpecSchema, status: ApiGatewayStatusSchema },
 };
 
@@ -337,7 +341,8 @@ const FunctionTemplate: JsonSchema = {
   $id: 'FunctionTemplate',
   type: 'object',
   description:
-    "A ready-made function: {metadata, spec} as the seed shows, and the same objects under `rendered`, as Nuclio's UI reads them",
+    "A ready-made function: {metadata, spec} as the seed shows, and the same objects under `rendered`, as Nuclio's " +
+    'UI reads them',
   properties: {
     metadata: { type: 'object', properties: { name: { type: 'string' } } },
     spec: ref('FunctionSpec'),
@@ -349,7 +354,8 @@ const ErrorBody: JsonSchema = {
   $id: 'ErrorBody',
   type: 'object',
   description:
-    'Every error answer (src/errors.ts, rendered by src/error-body.ts), with Content-Type: application/json and X-Protium-Internal: true',
+    'Every error answer (src/errors.ts, rendered by src/error-body.ts), with Content-Type: application/json and ' +
+    'X-Protium-Internal: true',
   required: ['error', 'code'],
   properties: {
     error: { type: 'string', description: "What failed, in Nuclio's words where clients match them" },

@@ -52,20 +52,23 @@ export const SECURITY_SCHEMES = {
     type: 'http',
     scheme: 'bearer',
     description:
-      "The dashboard token, needed when the dashboard runs with --auth-token-file (without it the dashboard is open, as Nuclio's is)",
+      'The dashboard token, needed when the dashboard runs with --auth-token-file (without it the dashboard is open, ' +
+      "as Nuclio's is)",
   },
   streamCredential: {
     type: 'apiKey',
     in: 'header',
     name: 'X-v3io-session-key',
     description:
-      'The stream credential the dashboard gives replicas with a v3ioStream trigger (also accepted as a bearer token); /v3io only',
+      'The stream credential the dashboard gives replicas with a v3ioStream trigger (also accepted as a bearer ' +
+      'token); /v3io only',
   },
   artifactCredential: {
     type: 'http',
     scheme: 'bearer',
     description:
-      "A credential for one artifact, which a platform issues to the fetcher of a replica's artifact (short-lived; the dashboard token does not open artifacts)",
+      "A credential for one artifact, which a platform issues to the fetcher of a replica's artifact (short-lived; " +
+      'the dashboard token does not open artifacts)',
   },
 } as const;
 

@@ -151,7 +151,7 @@ function mutate(body: unknown, path: Path, value: unknown, remove = false): unkn
   const copy = structuredClone(body) as Record<string | number, unknown>;
   let at = copy;
   for (const seg of path.slice(0, -1)) at = at[seg] as Record<string | number, unknown>;
-  const last = path[path.length - 1]!;
+  const last = path[path.length - 1];
   if (remove) {
     if (Array.isArray(at)) at.splice(Number(last), 1);
     else delete at[last];
@@ -200,7 +200,7 @@ describe('resource schemas agree with the resource validators', () => {
       headers: { 'content-type': 'application/json' },
     });
     if (res.statusCode === 204) return 'accepted';
-    const answer = res.json() as { error: string; field?: string; code: string };
+    const answer = res.json<{ error: string; field?: string; code: string }>();
     let thrown: unknown;
     try {
       kind.validate(structuredClone(body));

@@ -73,7 +73,11 @@ export const v3ioStreamSchemas = {
 const STREAM_BODY: JsonSchema = {
   type: ['object', 'null'],
   description:
-    "The operation's fields (absent: {}). CreateStream {ShardCount, RetentionPeriodHours}; PutRecords {Records: [{Data (base64), ShardId?, PartitionKey?}]}; Seek {Type: EARLIEST|LATEST|SEQUENCE|TIME, StartingSequenceNumber?, TimestampSec?, TimestampNSec?}; GetRecords {Location, Limit?}; Heartbeat {ConsumerGroup, MemberId, SessionTimeoutMs?, Release?}; LeaveGroup {ConsumerGroup, MemberId}; CommitOffset {ConsumerGroup, ShardId, SequenceNumber, MemberId?}; GetOffsets {ConsumerGroup}",
+    "The operation's fields (absent: {}). CreateStream {ShardCount, RetentionPeriodHours}; PutRecords {Records: " +
+    '[{Data (base64), ShardId?, PartitionKey?}]}; Seek {Type: EARLIEST|LATEST|SEQUENCE|TIME, ' +
+    'StartingSequenceNumber?, TimestampSec?, TimestampNSec?}; GetRecords {Location, Limit?}; Heartbeat ' +
+    '{ConsumerGroup, MemberId, SessionTimeoutMs?, Release?}; LeaveGroup {ConsumerGroup, MemberId}; CommitOffset ' +
+    '{ConsumerGroup, ShardId, SequenceNumber, MemberId?}; GetOffsets {ConsumerGroup}',
   properties: {
     ShardCount: integer('CreateStream: 1 to 256'),
     RetentionPeriodHours: integer('CreateStream: default 24'),
@@ -98,7 +102,8 @@ export const streamServiceSchema = routeSchema({
   tag: 'Stream service',
   summary: 'A stream operation (V3IO streams web API), named by X-v3io-function',
   description:
-    'POST or PUT to /v3io/<container>/<stream path>/ for stream operations, to /v3io/<container>/<stream path>/<shard id> for Seek and GetRecords; DELETE deletes the stream. Sequence numbers start at 1 in every shard.',
+    'POST or PUT to /v3io/<container>/<stream path>/ for stream operations, to /v3io/<container>/<stream ' +
+    'path>/<shard id> for Seek and GetRecords; DELETE deletes the stream. Sequence numbers start at 1 in every shard.',
   access: 'streams',
   headers: ['x-v3io-function'],
   params: {
@@ -110,7 +115,10 @@ export const streamServiceSchema = routeSchema({
   body: STREAM_BODY,
   success: {
     200: json(
-      "The operation's answer: DescribeStream {ShardCount, RetentionPeriodHours, Shards, ConsumerGroups}; PutRecords {FailedRecordCount, Records}; Seek {Location}; GetRecords {NextLocation, MSecBehindLatest, RecordsBehindLatest, Records}; Heartbeat {ShardCount, Shards, Release, Committed, Current}; GetOffsets {Shards}",
+      "The operation's answer: DescribeStream {ShardCount, RetentionPeriodHours, Shards, ConsumerGroups}; PutRecords " +
+        '{FailedRecordCount, Records}; Seek {Location}; GetRecords {NextLocation, MSecBehindLatest, ' +
+        'RecordsBehindLatest, Records}; Heartbeat {ShardCount, Shards, Release, Committed, Current}; GetOffsets ' +
+        '{Shards}',
       { type: 'object' },
     ),
     204: empty('Done (CreateStream, DeleteStream, LeaveGroup, CommitOffset)'),

@@ -17,7 +17,8 @@ export function dashboardCommand(program: Command, configure: (cmd: Command) => 
       const { addDashboardOptions, runDashboard } = await import('../../dashboard-command.js');
       const inner = configure(new Command('protium dashboard'))
         .description(
-          'Start the Protium dashboard on this machine (the program "npm start" runs). Ctrl-C stops it and its functions.',
+          'Start the Protium dashboard on this machine (the program "npm start" runs). Ctrl-C stops it and its ' +
+            'functions.',
         )
         .addHelpText(
           'after',
@@ -29,7 +30,7 @@ Example:
         );
       addDashboardOptions(inner);
       // --namespace is also a global flag, and the program takes it wherever it appears: hand it on.
-      const globals = c.optsWithGlobals() as { namespace?: string };
+      const globals = c.optsWithGlobals<{ namespace?: string }>();
       inner.action(async (opts: Record<string, unknown>) => {
         await runDashboard({
           ...opts,

@@ -73,7 +73,8 @@ async function deploy(path: string, opts: DeployOptions, cmd: Command): Promise<
   const source =
     input.plan.kind === 'none'
       ? 'source named in the config'
-      : `${packed.files} file${packed.files === 1 ? '' : 's'}, ${size}${input.plan.kind === 'archive' ? ' packed' : ''}`;
+      : `${packed.files} file${packed.files === 1 ? '' : 's'}, ` +
+        `${size}${input.plan.kind === 'archive' ? ' packed' : ''}`;
 
   const existing = await client.find<FunctionLike>(`/api/functions/${seg(name)}`, { ns: 'function' });
   const startedAt = Date.now();
@@ -112,7 +113,8 @@ function withYamlLine(e: unknown, yaml: FunctionYaml | undefined, namespace: str
     const m = /^Project does not exist: "([^"]+)"/.exec(e.message);
     if (m)
       return new CliError(
-        `project ${m[1]} does not exist${namespace ? ` in namespace ${namespace}` : ''}: create it with "protium${namespace ? ` -n ${namespace}` : ''} create project ${m[1]}"`,
+        `project ${m[1]} does not exist${namespace ? ` in namespace ${namespace}` : ''}: create it with ` +
+          `"protium${namespace ? ` -n ${namespace}` : ''} create project ${m[1]}"`,
       );
   }
   if (!(e instanceof ApiAnswerError) || !e.field || !yaml) return e;

@@ -47,11 +47,12 @@ export function kindOf(
 ): Kind {
   const k = ALIASES[word.toLowerCase()];
   if (k && allowed.includes(k)) return k;
-  const names = Object.keys(ALIASES).filter((a) => allowed.includes(ALIASES[a]!));
+  const names = Object.keys(ALIASES).filter((a) => allowed.includes(ALIASES[a]));
   const near = closest(word, names);
   const singular = (x: Kind) => x.replace(/s$/, '');
   throw new CliError(
-    `unknown kind ${JSON.stringify(word)}${near ? ` (did you mean ${near}?)` : ''}: use ${allowed.map(singular).join(', ')}`,
+    `unknown kind ${JSON.stringify(word)}${near ? ` (did you mean ${near}?)` : ''}: ` +
+      `use ${allowed.map(singular).join(', ')}`,
     2,
   );
 }
@@ -97,12 +98,12 @@ async function one<T>(client: ApiClient, path: string, ns: Parameters<ApiClient[
 
 /** Runs `fn` over items, at most `limit` at a time. */
 async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
+  const out = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i]!);
+      out[i] = await fn(items[i]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
@@ -126,7 +127,10 @@ async function getFunctions(ctx: Context, name: string | undefined, format: Form
   if (format !== 'table') return render(data, format);
   const fns = name ? [data as FunctionLike] : byName(Object.values(data as Keyed<FunctionLike>));
   if (!fns.length)
-    return `No functions${globals.project ? ` in project ${globals.project}` : ''}. Deploy one with: protium deploy PATH\n`;
+    return (
+      `No functions${globals.project ? ` in project ${globals.project}` : ''}. Deploy one with: protium ` +
+      `deploy PATH\n`
+    );
   const replicas = await mapLimit(fns, 8, async (f) => {
     try {
       const r = await client.json<{ names?: string[] }>('GET', `/api/functions/${seg(f.metadata.name!)}/replicas`, {
@@ -142,17 +146,19 @@ async function getFunctions(ctx: Context, name: string | undefined, format: Form
     f.metadata.labels?.[PROJECT_LABEL] ?? '',
     f.status?.state ?? '',
     f.spec.runtime ?? '',
-    replicas[i]!,
+    replicas[i],
     invocationUrl(f, client.url) ?? '-',
     age(f.metadata.creationTimestamp),
   ]);
   let text = table(['NAME', 'PROJECT', 'STATE', 'RUNTIME', 'REPLICAS', 'URL', 'AGE'], rows);
   if (!name) return text;
-  const fn = fns[0]!;
+  const fn = fns[0];
   const message = fn.status?.message;
   // Unhealthy: every line (one per trigger that cannot reach its broker); otherwise the first.
   if (message)
-    text += `\nMessage: ${fn.status?.state === 'unhealthy' ? message.split('\n').join('\n         ') : message.split('\n')[0]}\n`;
+    text +=
+      `\nMessage: ` +
+      `${fn.status?.state === 'unhealthy' ? message.split('\n').join('\n         ') : message.split('\n')[0]}\n`;
   const triggers = triggerRows(fn.spec.triggers);
   if (triggers.length) text += `\n${table(['TRIGGER', 'KIND', 'SOURCE', 'CONSUMES', 'WORKERS'], triggers)}`;
   return text;
@@ -272,7 +278,7 @@ async function getTemplates(ctx: Context, name: string | undefined, format: Form
       throw new CliError(`no template matches ${JSON.stringify(name)} (protium get templates lists them)`);
   }
   if (format !== 'table') return render(data, format);
-  const list = name && all?.[name] ? [all[name]!] : byName(Object.values(all ?? {}));
+  const list = name && all?.[name] ? [all[name]] : byName(Object.values(all ?? {}));
   const rows = list.map((t) => [t.metadata.name ?? '', t.spec?.runtime ?? '', oneLine(t.spec?.description, 70)]);
   return table(['NAME', 'RUNTIME', 'DESCRIPTION'], rows);
 }

@@ -8,6 +8,8 @@
  * credential — the dashboard's build makes them), and the owner references (the cluster's uids). A
  * function with `spec.image` naming an image of its own needs no artifact, and its manifests are complete.
  */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import type { Artifact } from '../../builder/builder.js';
@@ -21,6 +23,7 @@ import { readFunctionBody } from '../../resources/function-validate.js';
 import { runtimeFamily } from '../../resources/runtimes.js';
 import type { FunctionRecord } from '../../resources/types.js';
 import { CliError } from '../errors.js';
+import { PACKAGE_ROOT } from '../../paths.js';
 import { loadDeployInput } from '../function-yaml.js';
 
 interface ManifestOptions {
@@ -54,6 +57,37 @@ Example:
     .action(async (path: string, opts: ManifestOptions) => {
       process.stdout.write(await manifests(path, opts));
     });
+  kube
+    .command('processor-image')
+    .argument('<dir>', 'an empty (or new) folder')
+    .description("write the processor image's build context (images/processor) into DIR, to build and push it")
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ protium kube processor-image /tmp/processor && docker build -t ${DEFAULT_PROCESSOR_IMAGE} /tmp/processor`,
+    )
+    .action(async (dir: string) => {
+      const n = await writeProcessorContext(dir);
+      process.stdout.write(`Wrote the processor image's build context (${n} files) into ${resolve(dir)}\n`);
+    });
+}
+
+/** Writes the processor image's build context (the docker platform's, processor-image.ts) into `dir`. */
+export async function writeProcessorContext(dir: string): Promise<number> {
+  if (existsSync(dir) && readdirSync(dir).length > 0)
+    throw new CliError(`Refusing to write the processor image's build context into ${dir}: the folder is not empty`, 2);
+  if (!existsSync(join(PACKAGE_ROOT, 'dist', 'src', 'processor', 'main.js')))
+    throw new CliError('The processor is not compiled: run npm run build first');
+  // Loaded here only: the context's import scan (es-module-lexer) is no other command's cost.
+  const { processorContext } = await import('../../platform/docker/processor-image.js');
+  const files = await processorContext(PACKAGE_ROOT);
+  for (const f of files) {
+    const path = join(dir, ...f.rel.split('/'));
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, f.content, { mode: f.mode });
+  }
+  return files.length;
 }
 
 /** The YAML of PATH's function. */
@@ -62,7 +96,7 @@ export async function manifests(path: string, opts: ManifestOptions): Promise<st
   let fn: FunctionRecord;
   try {
     const body = readFunctionBody(input.config, { defaultNamespace: 'nuclio' });
-    fn = { ...enrichFunction(body), status: {} } as FunctionRecord;
+    fn = { ...enrichFunction(body), status: {} };
   } catch (e) {
     const field = (e as { field?: string }).field;
     throw new CliError(`${input.what}: ${(e as Error).message}${field ? ` (${field})` : ''}`);

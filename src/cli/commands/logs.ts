@@ -79,7 +79,8 @@ async function logs(name: string, replicaArg: string | undefined, opts: LogsOpti
     const replicas = (await listReplicas()) ?? [];
     if (!replicas.length) {
       process.stderr.write(
-        `function ${name} has no running replicas (state ${fn.status?.state ?? 'unknown'}); "protium logs ${name} build" shows its build log\n`,
+        `function ${name} has no running replicas (state ${fn.status?.state ?? 'unknown'}); "protium ` +
+          `logs ${name} build" shows its build log\n`,
       );
       return;
     }

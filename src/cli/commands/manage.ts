@@ -36,7 +36,7 @@ Example:
     .action(
       async (kindWord: string, name: string, opts: { cascade?: boolean; withApiGateways?: boolean }, cmd: Command) => {
         const kind = kindOf(kindWord, DELETABLE);
-        const route = ROUTES[kind]!;
+        const route = ROUTES[kind];
         const { client } = contextOf(cmd);
         const existing = await client.find(`${route.path}/${seg(name)}`, { ns: route.ns });
         if (!existing)
@@ -54,7 +54,8 @@ Example:
           if (e instanceof ApiAnswerError && e.status === 412) {
             if (kind === 'projects' && /functions|api gateways/i.test(e.message))
               throw new CliError(
-                `${e.message.replace(/ \(delete them first.*\)$/, '')}: delete them first, or add --cascade to delete them with the project`,
+                `${e.message.replace(/ \(delete them first.*\)$/, '')}: delete them first, or add --cascade to ` +
+                  `delete them with the project`,
               );
             if (kind === 'functions' && /api gateways/i.test(e.message))
               throw new CliError(
@@ -63,7 +64,7 @@ Example:
           }
           throw e;
         }
-        process.stdout.write(`${route.what[0]!.toUpperCase()}${route.what.slice(1)} ${name} deleted\n`);
+        process.stdout.write(`${route.what[0].toUpperCase()}${route.what.slice(1)} ${name} deleted\n`);
       },
     );
 }

@@ -92,11 +92,12 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** The bundles in an export file: one bundle, or several keyed by project name (GET /api/projects?export=true). */
 export function bundlesOf(doc: unknown, file: string): Bundle[] {
-  if (isMap(doc) && isMap(doc.project)) return [doc as Bundle];
+  if (isMap(doc) && isMap(doc.project)) return [doc];
   if (isMap(doc) && Object.keys(doc).length && Object.values(doc).every((v) => isMap(v) && isMap(v.project)))
     return Object.values(doc) as Bundle[];
   throw new CliError(
-    `${file} is not a project export: it needs project, functions, functionEvents and apiGateways (protium export project NAME writes one)`,
+    `${file} is not a project export: it needs project, functions, functionEvents and apiGateways (protium ` +
+      `export project NAME writes one)`,
   );
 }
 
@@ -124,10 +125,10 @@ Example:
       }
       const doc = parseDocument(text, {});
       if (doc.errors.length) {
-        const e = doc.errors[0]!;
+        const e = doc.errors[0];
         const pos = e.linePos?.[0];
         throw new CliError(
-          `${opts.file}${pos ? ` line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+          `${opts.file}${pos ? ` line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
         );
       }
       const bundles = bundlesOf(doc.toJS(), opts.file);
@@ -146,7 +147,9 @@ Example:
         const e = res?.functionEventImportResult ?? {};
         const g = res?.apiGatewayImportResult ?? {};
         process.stdout.write(
-          `Project ${project} imported: ${plural(f.createdAmount ?? 0, 'function')}, ${plural(e.createdAmount ?? 0, 'function event')}, ${plural(g.createdAmount ?? 0, 'API gateway')}\n`,
+          `Project ${project} ` +
+            `imported: ${plural(f.createdAmount ?? 0, 'function')}, ` +
+            `${plural(e.createdAmount ?? 0, 'function event')}, ${plural(g.createdAmount ?? 0, 'API gateway')}\n`,
         );
         const failures = [
           ...(f.failedFunctions ?? []).map((x) => `function ${x.function}: ${x.error}`),

@@ -73,12 +73,12 @@ export class ArtifactVolumes {
       await this.docker.getVolume(volume).inspect();
     } catch (e) {
       if (engineStatus(e) !== 404)
-        throw new Error(`Failed to look up the artifact volume ${volume}: ${engineMessage(e)}`);
+        throw new Error(`Failed to look up the artifact volume ${volume}: ${engineMessage(e)}`, { cause: e });
       try {
         await this.docker.createVolume({ Name: volume, Labels: labels });
       } catch (e2) {
         if (engineStatus(e2) !== 409)
-          throw new Error(`Failed to create the artifact volume ${volume}: ${engineMessage(e2)}`);
+          throw new Error(`Failed to create the artifact volume ${volume}: ${engineMessage(e2)}`, { cause: e2 });
       }
     }
     const image = await this.opts.image();
@@ -109,7 +109,9 @@ export class ArtifactVolumes {
         },
       });
     } catch (e) {
-      throw new Error(`Failed to create the container that fetches artifact ${artifactId}: ${engineMessage(e)}`);
+      throw new Error(`Failed to create the container that fetches artifact ${artifactId}: ${engineMessage(e)}`, {
+        cause: e,
+      });
     }
     try {
       await container.start();
@@ -118,7 +120,7 @@ export class ArtifactVolumes {
       clearTimeout(timer);
       const said = (await lastLines(this.docker, container, 20)).map((l) => {
         try {
-          return String((JSON.parse(l) as { message?: unknown }).message ?? l);
+          return String((JSON.parse(l) as { message?: string }).message ?? l);
         } catch {
           return l;
         }
@@ -132,7 +134,9 @@ export class ArtifactVolumes {
         `${said.at(-1) ?? 'Fetched the artifact'} (artifact ${artifactId}, ${Date.now() - started} ms)`,
       );
     } catch (e) {
-      throw new Error(`Failed to fetch artifact ${artifactId} into the node's cache: ${engineMessage(e)}`);
+      throw new Error(`Failed to fetch artifact ${artifactId} into the node's cache: ${engineMessage(e)}`, {
+        cause: e,
+      });
     } finally {
       await container.remove({ force: true }).catch(() => {});
     }

@@ -69,7 +69,7 @@ export class ContainerBuildCommands implements BuildCommandRunner {
     const image = await this.opts.image.ensure((level, message) => o.log(level, message));
     const npmLogs = o.logDir ? `${o.logDir}/npm` : undefined;
     const env = this.envs.env(o.dir, o.family, npmLogs);
-    await mkdir(env.HOME!, { recursive: true });
+    await mkdir(env.HOME, { recursive: true });
     if (npmLogs) await mkdir(npmLogs, { recursive: true });
     const mounts: Docker.MountConfig = [{ Type: 'bind', Source: o.dir, Target: o.dir, ReadOnly: false }];
     if (npmLogs) mounts.push({ Type: 'bind', Source: npmLogs, Target: npmLogs, ReadOnly: false });

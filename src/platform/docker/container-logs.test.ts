@@ -23,7 +23,7 @@ describe('storedLine()', () => {
   });
 
   it('a line without a timestamp is still stored; an empty one is not', () => {
-    assert.equal(JSON.parse(storedLine('no stamp here', 'stdout')!).message, 'no stamp here');
+    assert.equal((JSON.parse(storedLine('no stamp here', 'stdout')!) as { message: string }).message, 'no stamp here');
     assert.equal(storedLine('2026-01-01T10:00:05Z ', 'stdout'), undefined);
   });
 });

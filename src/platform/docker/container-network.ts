@@ -54,7 +54,9 @@ export async function bridgeAddress(
       );
     return gateway;
   } catch (e) {
-    throw new Error(`Failed to find this machine's address on the container network: ${engineMessage(e)}`);
+    throw new Error(`Failed to find this machine's address on the container network: ${engineMessage(e)}`, {
+      cause: e,
+    });
   } finally {
     await container?.remove({ force: true }).catch(() => {});
   }

@@ -55,7 +55,10 @@ export function exitWhy(code: number, oomKilled: boolean, memoryLimit?: number):
   const base = exitReason(code, null, true);
   if (!oomKilled) return base;
   const limit = memoryLimit ? ` of ${Math.round(memoryLimit / 2 ** 20)} MiB` : '';
-  return `${base}: out of memory, the kernel killed it for exceeding its memory limit${limit} (spec.resources.limits.memory)`;
+  return (
+    `${base}: out of memory, the kernel killed it for exceeding its memory limit${limit} ` +
+    `(spec.resources.limits.memory)`
+  );
 }
 
 export class ContainerReplica extends EventEmitter {
@@ -116,14 +119,15 @@ export class ContainerReplica extends EventEmitter {
       try {
         await this.container.start();
       } catch (e) {
-        if (engineStatus(e) !== 304) throw new Error(`Failed to start the container ${this.name}: ${engineMessage(e)}`);
+        if (engineStatus(e) !== 304)
+          throw new Error(`Failed to start the container ${this.name}: ${engineMessage(e)}`, { cause: e });
       }
     }
     let info: Docker.ContainerInspectInfo;
     try {
       info = await this.container.inspect();
     } catch (e) {
-      throw new Error(`Failed to inspect the container ${this.name}: ${engineMessage(e)}`);
+      throw new Error(`Failed to inspect the container ${this.name}: ${engineMessage(e)}`, { cause: e });
     }
     this.startedAt = Date.parse(info.State.StartedAt) || Date.now();
     this.address = addressOf(info);
@@ -150,7 +154,7 @@ export class ContainerReplica extends EventEmitter {
       }
       await new Promise((r) => setTimeout(r, READY_POLL_MS));
     }
-    const x = gone as ReplicaExit;
+    const x = gone;
     throw new Error(`The replica exited (${x.why}) before it was ready${x.lastLines ? `. Logs:\n${x.lastLines}` : ''}`);
   }
 

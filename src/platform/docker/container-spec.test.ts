@@ -12,6 +12,7 @@ import { LABELS } from './labels.js';
 import { replicaTemplate } from './replica-template.js';
 import type { FunctionRecord } from '../../resources/types.js';
 import type { Artifact } from '../../builder/builder.js';
+import type { ProcessorConfig } from '../../processor/config.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const LIMITS = { maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000 };
@@ -30,7 +31,7 @@ function fn(spec: Record<string, unknown> = {}): FunctionRecord {
       ...spec,
     },
     status: {},
-  } as unknown as FunctionRecord;
+  };
 }
 const artifact = {
   id: 'a'.repeat(32),
@@ -91,7 +92,7 @@ describe('replicaCreateOptions()', () => {
 
   it('the processor config travels in the environment, with the replica name and the container paths', () => {
     const env = envOf(replicaCreateOptions(template(), 'nuclio-nuclio-hello-abcde'));
-    const config = JSON.parse(env.PROTIUM_PROCESSOR_CONFIG_JSON!);
+    const config = JSON.parse(env.PROTIUM_PROCESSOR_CONFIG_JSON) as ProcessorConfig;
     assert.equal(config.replica, 'nuclio-nuclio-hello-abcde');
     assert.equal(config.artifactDir, `${ARTIFACT_MOUNT}/${'ab'.repeat(32)}`);
     assert.equal(config.pythonPath, undefined, "the image's python3");
@@ -100,7 +101,7 @@ describe('replicaCreateOptions()', () => {
     assert.equal(env.HOME, '/tmp');
     assert.equal(env.PROTIUM_PROCESSOR_HOST, '0.0.0.0');
     assert.equal(env.NUCLIO_FUNCTION_NAME, 'hello');
-    assert.ok(env.PATH!.startsWith(`${ARTIFACT_MOUNT}/`), 'installed programs first');
+    assert.ok(env.PATH.startsWith(`${ARTIFACT_MOUNT}/`), 'installed programs first');
   });
 
   for (const [resources, want] of [
@@ -146,12 +147,12 @@ describe('replicaCreateOptions()', () => {
     const extra = { dashboardUrl: 'http://10.88.0.1:4000', streamToken: 'tok' };
     const plain = envOf(replicaCreateOptions(template({}, extra), 'r'));
     assert.equal(plain.PROTIUM_DASHBOARD_URL, undefined);
-    assert.equal(JSON.parse(plain.PROTIUM_PROCESSOR_CONFIG_JSON!).streamToken, undefined);
+    assert.equal((JSON.parse(plain.PROTIUM_PROCESSOR_CONFIG_JSON) as ProcessorConfig).streamToken, undefined);
     const streams = envOf(
       replicaCreateOptions(template({ triggers: { s: { kind: 'v3ioStream', attributes: {} } } }, extra), 'r'),
     );
     assert.equal(streams.PROTIUM_DASHBOARD_URL, 'http://10.88.0.1:4000');
-    assert.equal(JSON.parse(streams.PROTIUM_PROCESSOR_CONFIG_JSON!).streamToken, 'tok');
+    assert.equal((JSON.parse(streams.PROTIUM_PROCESSOR_CONFIG_JSON) as ProcessorConfig).streamToken, 'tok');
   });
 });
 

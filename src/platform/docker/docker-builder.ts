@@ -27,7 +27,7 @@ export function userImageArtifact(image: string, runtime?: string, handler?: str
     runtime: runtime ?? '',
     family: runtimeFamily(runtime) ?? 'shell',
     handler: handler ?? '',
-  } as Artifact;
+  };
 }
 
 /** True when an artifact is a user's image (userImageArtifact) rather than files this dashboard built. */

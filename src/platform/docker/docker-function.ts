@@ -269,7 +269,9 @@ export class DockerFunction {
         return this.replicaOf(container, name, t);
       } catch (e) {
         if (engineStatus(e) === 409 && attempt < 5) continue;
-        throw new Error(`Failed to create the replica container ${name} (image ${t.image}): ${engineMessage(e)}`);
+        throw new Error(`Failed to create the replica container ${name} (image ${t.image}): ${engineMessage(e)}`, {
+          cause: e,
+        });
       }
     }
   }
@@ -299,7 +301,9 @@ export class DockerFunction {
       if (!others)
         this.env.onStatus({
           state: 'unhealthy',
-          message: `Replica ${r.name} exited (${x.why}); restarting in ${delay} ms (restart ${r.restarts + 1}). Last output:\n${x.lastLines}`,
+          message:
+            `Replica ${r.name} exited (${x.why}); restarting in ${delay} ms (restart ${r.restarts + 1}). Last ` +
+            `output:\n${x.lastLines}`,
         });
       setTimeout(() => {
         if (this.closed || !this.replicas.includes(r)) return;
@@ -394,7 +398,7 @@ export class DockerFunction {
         return;
       }
       case 'down': {
-        const victim = this.replicas[this.replicas.length - 1]!;
+        const victim = this.replicas[this.replicas.length - 1];
         this.replicas = this.replicas.slice(0, -1);
         this.log.info({ replicas: this.replicas.length }, 'scaling down');
         void this.stopAll([victim], true);

@@ -143,7 +143,7 @@ export class DockerPlatform implements Platform {
     this.events = new PlatformEvents(opts.log);
     for (const { ref, port } of opts.reservedPorts ?? [])
       if (!this.reserved.has(port)) this.reserved.set(port, key(ref));
-    for (const list of leftovers) if (list.length) this.leftovers.set(key(list[0]!.ref), list);
+    for (const list of leftovers) if (list.length) this.leftovers.set(key(list[0].ref), list);
     const say = (level: 'info' | 'warn' | 'error', message: string) =>
       opts.log[level]({ component: 'processor-image' }, message);
     this.image = new ProcessorImage(docker, { root: opts.packageRoot, baseImage: opts.baseImage, log: say });
@@ -427,7 +427,7 @@ export class DockerPlatform implements Platform {
       await container.inspect();
     } catch (e) {
       if (engineStatus(e) === 404) throw apiError('REPLICA_LOG_NOT_FOUND', replica, ref.name);
-      throw new Error(`Failed to read the log of ${replica}: ${engineMessage(e)}`);
+      throw new Error(`Failed to read the log of ${replica}: ${engineMessage(e)}`, { cause: e });
     }
     return openContainerLog(this.docker, container, query);
   }

@@ -67,7 +67,9 @@ export async function connectEngine(host: string): Promise<{ docker: Docker; ver
     return { docker, version: v.Version, name: podman ? `Podman ${v.Version}` : `Docker ${v.Version}` };
   } catch (e) {
     throw new Error(
-      `The container engine at ${host} does not answer (${engineMessage(e)}): start Docker, or run scripts/container-host.sh for Podman, and pass its address with --docker-host`,
+      `The container engine at ${host} does not answer (${engineMessage(e)}): start Docker, or run ` +
+        `scripts/container-host.sh for Podman, and pass its address with --docker-host`,
+      { cause: e },
     );
   }
 }

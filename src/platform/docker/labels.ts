@@ -16,7 +16,10 @@ export const LABELS = {
   project: 'nuclio.io/project-name',
   /** The artifact a replica runs or a volume caches. */
   artifact: 'io.protium.artifact',
-  /** A hash of everything a replica's container is made of but its name: replicas with equal ones are interchangeable. */
+  /**
+   * A hash of everything a replica's container is made of but its name: replicas with equal ones are
+   * interchangeable.
+   */
   spec: 'io.protium.replica-spec',
   /** On processor images: their tag. */
   processorImage: 'io.protium.processor-image',

@@ -39,7 +39,7 @@ function ask(port: number, opts: { halfClose?: boolean } = {}): Promise<string> 
     const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     let data = '';
     s.on('data', (c) => {
-      data += c;
+      data += c.toString();
     });
     s.on('end', () => {
       s.end();

@@ -59,7 +59,8 @@ export function refuse(socket: net.Socket, status: number, message: string): voi
   socket.on('error', () => {});
   socket.resume();
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ` +
+      `${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
@@ -100,7 +101,8 @@ export class PortProxy {
       return refuse(
         socket,
         503,
-        `Function ${this.opts.name} has too many connections waiting for a replica (${this.opts.maxConnections}); try again`,
+        `Function ${this.opts.name} has too many connections waiting for a replica (${this.opts.maxConnections}); ` +
+          `try again`,
       );
     this.held.push({ socket, since: Date.now() });
     this.opts.onHeld();
@@ -110,7 +112,7 @@ export class PortProxy {
   private forward(socket: net.Socket): boolean {
     const targets = this.opts.targets();
     for (let i = 0; i < targets.length; i++) {
-      const t = targets[this.rr++ % targets.length]!;
+      const t = targets[this.rr++ % targets.length];
       if (!t.ready || !t.address) continue;
       this.holding.forget(socket);
       t.touch();
@@ -156,7 +158,7 @@ export class PortProxy {
   /** Forwards held connections to replicas that became ready. */
   flush(): void {
     while (this.held.length) {
-      const h = this.held[0]!;
+      const h = this.held[0];
       if (h.socket.destroyed) {
         this.held.shift();
         continue;

@@ -56,7 +56,8 @@ describe("the processor image's context (from this checkout's build)", () => {
     ])
       assert.ok(rels.includes(r), r);
     assert.equal(files.find((f) => f.rel === 'protium/bin/processor')!.mode, 0o755);
-    assert.equal(JSON.parse(files.find((f) => f.rel === 'protium/package.json')!.content.toString()).type, 'module');
+    const pkg = JSON.parse(files.find((f) => f.rel === 'protium/package.json')!.content.toString()) as { type: string };
+    assert.equal(pkg.type, 'module');
     const tag = imageTag(files, 'node:20-bookworm-slim', '0.1.0');
     assert.match(tag, /^protium-processor:0\.1\.0-[0-9a-f]{16}$/);
     assert.equal(imageTag(files, 'node:20-bookworm-slim', '0.1.0'), tag);

@@ -132,7 +132,7 @@ function packageFolders(root: string, names: string[]): string[] {
           basename(dirname(dirname(dirname(f)))) === 'node_modules'),
     );
     for (const meta of metas) {
-      let deps: Record<string, string> = {};
+      let deps: Record<string, string>;
       try {
         deps = (JSON.parse(readFileSync(meta, 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {};
       } catch {
@@ -275,7 +275,8 @@ export class ProcessorImage {
       await this.docker.getImage(tag).inspect();
       return tag;
     } catch (e) {
-      if (engineStatus(e) !== 404) throw new Error(`Failed to look up the processor image ${tag}: ${engineMessage(e)}`);
+      if (engineStatus(e) !== 404)
+        throw new Error(`Failed to look up the processor image ${tag}: ${engineMessage(e)}`, { cause: e });
     }
     await this.build(files, tag);
     return tag;
@@ -306,7 +307,7 @@ export class ProcessorImage {
           forcerm: true,
         });
       } catch (e) {
-        throw new Error(`Failed to build the processor image ${tag}: ${engineMessage(e)}`);
+        throw new Error(`Failed to build the processor image ${tag}: ${engineMessage(e)}`, { cause: e });
       }
       const tail: string[] = [];
       await new Promise<void>((resolve, reject) => {
@@ -326,7 +327,8 @@ export class ProcessorImage {
         );
       }).catch((e: Error) => {
         throw new Error(
-          `Failed to build the processor image ${tag} from ${this.opts.baseImage}: ${e.message}${tail.length ? `\n${tail.join('\n')}` : ''}`,
+          `Failed to build the processor image ${tag} from ${this.opts.baseImage}: ` +
+            `${e.message}${tail.length ? `\n${tail.join('\n')}` : ''}`,
         );
       });
       // The engine may end the stream without an error line yet without the image (an engine bug): check.

@@ -51,7 +51,13 @@ export function resolveKubeConnection(
 }
 
 /** The client's configuration and the namespace functions run in. Throws a sentence naming the file. */
-export function loadKubeConfig(flags: KubeFlags): { kubeConfig: KubeConfig; namespace: string; source: KubeSource } {
+export function loadKubeConfig(flags: KubeFlags): {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  source: KubeSource;
+  /** The dashboard's own namespace when it runs in a pod. */
+  podNamespace?: string;
+} {
   const nsFile = join(SERVICE_ACCOUNT_DIR, 'namespace');
   const podNamespace = existsSync(nsFile) ? readFileSync(nsFile, 'utf8').trim() : undefined;
   const { source, namespace } = resolveKubeConnection(flags, {
@@ -71,8 +77,14 @@ export function loadKubeConfig(flags: KubeFlags): { kubeConfig: KubeConfig; name
   }
   if (!kc.getCurrentCluster())
     throw new Error(
-      `Failed to load the Kubernetes configuration from ${source.kind === 'file' ? source.path : 'the pod'}: no current cluster`,
+      `Failed to load the Kubernetes configuration from ${source.kind === 'file' ? source.path : 'the pod'}: no ` +
+        `current cluster`,
     );
   const contextNs = kc.getContextObject(kc.getCurrentContext())?.namespace;
-  return { kubeConfig: kc, namespace: namespace ?? contextNs ?? 'default', source };
+  return {
+    kubeConfig: kc,
+    namespace: namespace ?? contextNs ?? 'default',
+    source,
+    ...(source.kind === 'in-cluster' && podNamespace ? { podNamespace } : {}),
+  };
 }

@@ -18,6 +18,8 @@
  * - **states** come from the pods (a watch): a container waiting in CrashLoopBackOff or ImagePullBackOff,
  *   or last terminated OOMKilled, makes the function `unhealthy` with that reason; all ready again,
  *   `ready`. **replicas** are the pods, **logs** the pod log API, **remove** deletes the root Service.
+ * - **cron triggers at zero**: while a function has no pod, the platform keeps its cron schedules and
+ *   sends each tick's event through route() — the tick wakes it (cron-at-zero.ts).
  */
 import { PassThrough } from 'node:stream';
 import net from 'node:net';
@@ -41,7 +43,7 @@ import {
 import type { Artifact } from '../../builder/builder.js';
 import { apiError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { FunctionRecord, FunctionRef, FunctionStatus } from '../../resources/types.js';
+import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
 import type { ConnectionLimits } from '../../util/connection-guard.js';
 import { parseDuration } from '../../util/duration.js';
 import { brokerOf } from '../../resources/broker-triggers/index.js';
@@ -62,6 +64,7 @@ import { isUserImage } from './kube-defaults.js';
 import { LABELS, objectName, refOf, selectorOf, selectorString } from './names.js';
 import { functionObjects, HEALTH_PORT, HTTP_PORT, withOwner, type KubeObject } from './objects.js';
 import { processorRun } from './processor-run.js';
+import { CronAtZero, type CronTick } from './cron-at-zero.js';
 
 /** Where pods fetch an artifact: the dashboard's artifact endpoint, a credential, the archive's digest. */
 export interface ArtifactSource {
@@ -80,6 +83,8 @@ export interface KubePlatformOptions {
   artifacts: ArtifactSource;
   connectionLimits: ConnectionLimits;
   log: Logger;
+  /** --external-ip: the addresses reported instead of the nodes'. */
+  externalIps?: string[];
   /** How often the in-flight scaler runs (ms). */
   scaleIntervalMs?: number;
 }
@@ -120,6 +125,7 @@ export class KubePlatform implements Platform {
   private readonly changed = new Set<() => void>();
   private scaler?: NodeJS.Timeout;
   private closed = false;
+  private readonly cron: CronAtZero;
 
   private constructor(private readonly opts: KubePlatformOptions) {
     const kc = opts.kubeConfig;
@@ -147,6 +153,15 @@ export class KubePlatform implements Platform {
         setTimeout(() => void inf.start().catch(() => {}), 1_000).unref();
       });
     }
+    this.cron = new CronAtZero({
+      atZero: (ref) => this.podsOf(ref).every((p) => !!p.metadata?.deletionTimestamp),
+      fire: (ref, tick) => this.fireCron(ref, tick),
+      onError: (ref, tick, err) =>
+        this.opts.log.warn(
+          { function: keyOf(ref), trigger: tick.trigger, err: err.message },
+          'kube: a cron tick of a function at zero was not delivered',
+        ),
+    });
     this.pods.on('update', (pod) => this.podChanged(pod));
     this.pods.on('add', (pod) => this.podChanged(pod));
   }
@@ -155,6 +170,7 @@ export class KubePlatform implements Platform {
   static async start(opts: KubePlatformOptions): Promise<KubePlatform> {
     const p = new KubePlatform(opts);
     await Promise.all([p.pods.start(), p.slices.start()]);
+    await p.externalIps().catch((e: unknown) => opts.log.warn({ err: String(e) }, 'kube: cannot list the nodes'));
     p.scaler = setInterval(() => void p.scaleAll(), opts.scaleIntervalMs ?? 1_000);
     p.scaler.unref();
     return p;
@@ -209,7 +225,7 @@ export class KubePlatform implements Platform {
         kind: obj.kind,
         metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace ?? this.opts.namespace },
       };
-      return (await this.objects.read<KubernetesObject>(header)) as Obj;
+      return await this.objects.read<KubernetesObject>(header);
     } catch (e) {
       if (statusCode(e) === 404) return undefined;
       throw e;
@@ -221,11 +237,11 @@ export class KubePlatform implements Platform {
     for (let attempt = 0; ; attempt++) {
       const current = await this.read(obj);
       try {
-        if (!current) return (await this.objects.create(obj as KubernetesObject)) as Obj;
+        if (!current) return await this.objects.create(obj);
         const next = structuredClone(obj) as Obj;
         next.metadata.resourceVersion = current.metadata.resourceVersion;
         keep(current, next);
-        return (await this.objects.replace(next as KubernetesObject)) as Obj;
+        return await this.objects.replace(next);
       } catch (e) {
         // Someone else wrote it between our read and write (409): read again.
         if (statusCode(e) === 409 && attempt < 5) continue;
@@ -236,7 +252,7 @@ export class KubePlatform implements Platform {
 
   private async remove_(obj: KubeObject): Promise<void> {
     try {
-      await this.objects.delete(obj as KubernetesObject, undefined, undefined, undefined, undefined, 'Background');
+      await this.objects.delete(obj, undefined, undefined, undefined, undefined, 'Background');
     } catch (e) {
       if (statusCode(e) !== 404) throw e;
     }
@@ -316,7 +332,7 @@ export class KubePlatform implements Platform {
     };
     if (objs.configMap) {
       try {
-        await this.objects.create(withOwner(objs.configMap, owner) as KubernetesObject);
+        await this.objects.create(withOwner(objs.configMap, owner));
       } catch (e) {
         // Immutable and named by its content: one that exists is this one.
         if (statusCode(e) !== 409) throw e;
@@ -343,12 +359,14 @@ export class KubePlatform implements Platform {
     const endpoint = await this.endpointOf(service);
     if (disabled) {
       state.serving = false;
+      this.cron.remove(ref);
       return endpoint;
     }
     if (opts.parked) {
       state.serving = true;
       state.servingTemplate = deployment.spec.template as Obj;
       state.servingArtifact = artifact;
+      await this.cron.set(ref, fn);
       return endpoint;
     }
     const failure = await this.rollout(fn, deployment, opts.signal);
@@ -363,6 +381,7 @@ export class KubePlatform implements Platform {
     state.lastActivity = Date.now();
     if (hadServed) this.emit({ type: 'routeChanged', ref, targets: [this.address(service)] });
     await this.collectConfigMaps(ref, objs.configMap?.metadata.name);
+    await this.cron.set(ref, fn);
     this.emit({ type: 'replicasStopped', ref });
     state.reported = 'ready';
     return endpoint;
@@ -427,7 +446,7 @@ export class KubePlatform implements Platform {
       if (state.servingArtifact) state.artifact = state.servingArtifact;
     } else current.spec.replicas = 0;
     try {
-      await this.objects.replace(current as KubernetesObject);
+      await this.objects.replace(current);
     } catch (e) {
       this.opts.log.warn({ err: String(e) }, 'kube: rolling back a failed version failed');
     }
@@ -461,13 +480,21 @@ export class KubePlatform implements Platform {
     return { httpPort: port ?? HTTP_PORT, internalInvocationUrls: internal, externalInvocationUrls: external };
   }
 
-  /** The nodes' external addresses (their internal ones where they have none). */
+  /** The nodes' external addresses (their internal ones where they have none), or --external-ip. */
   async externalIps(): Promise<string[]> {
+    if (this.opts.externalIps) return this.opts.externalIps;
     const nodes = await this.core.listNode();
     const pick = (type: string) =>
       nodes.items.flatMap((n) => (n.status?.addresses ?? []).filter((a) => a.type === type).map((a) => a.address));
     const ext = pick('ExternalIP');
-    return [...new Set(ext.length ? ext : pick('InternalIP'))];
+    this.nodeIps = [...new Set(ext.length ? ext : pick('InternalIP'))];
+    return this.nodeIps;
+  }
+
+  private nodeIps: string[] = [];
+  /** What /api/external_ip_addresses answers: the addresses last read from the nodes (at start, at each apply). */
+  externalAddresses(): string[] {
+    return this.opts.externalIps ?? this.nodeIps;
   }
 
   // ---- route: the activator -----------------------------------------------------------------------
@@ -510,6 +537,32 @@ export class KubePlatform implements Platform {
       throw apiError('FUNCTION_NOT_ROUTABLE', ref.name, why);
     }
     return address;
+  }
+
+  /** Delivers a cron tick of a function at zero: through the activator, to its http trigger. */
+  private async fireCron(ref: FunctionRef, tick: CronTick): Promise<void> {
+    const address = await this.route(ref);
+    const timeoutMs = (parseDuration(this.fns.get(keyOf(ref))?.fn.spec.eventTimeout || '') || 60_000) + 5_000;
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        `http://${address}/`,
+        {
+          method: 'POST',
+          agent: false,
+          timeout: timeoutMs,
+          headers: { ...tick.headers, 'content-length': Buffer.byteLength(tick.body) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
+      req.on('error', reject);
+      req.end(tick.body);
+    });
+    if (status >= 500) throw new Error(`the function answered ${status}`);
   }
 
   /** Scales a function at zero to its minimum (at least one). */
@@ -652,7 +705,7 @@ export class KubePlatform implements Platform {
     if ((problem || crashed) && state.reported !== 'unhealthy') {
       state.reported = 'unhealthy';
       const message = problem ?? `Replica ${pod.metadata?.name} exited and is restarting`;
-      this.emit({ type: 'status', ref, status: { state: 'unhealthy', message } as Partial<FunctionStatus> });
+      this.emit({ type: 'status', ref, status: { state: 'unhealthy', message } });
     } else if (!problem && state.reported === 'unhealthy' && pods.length > 0 && pods.every(isReadyPod)) {
       state.reported = 'ready';
       this.emit({ type: 'status', ref, status: { state: 'ready', message: '' } });
@@ -700,7 +753,9 @@ export class KubePlatform implements Platform {
     const controller = await new Log(this.opts.kubeConfig).log(this.opts.namespace, replica, container, out, {
       follow: query.follow,
       ...(query.sinceMs !== undefined ? { sinceSeconds: Math.max(1, Math.ceil(query.sinceMs / 1000)) } : {}),
-      ...(query.tailLines !== undefined ? { tailLines: query.tailLines } : {}),
+      // The client leaves out a falsy tailLines, so a follow from now (tailLines 0) would start with the
+      // whole log: the string '0' is truthy and reaches the query as tailLines=0.
+      ...(query.tailLines !== undefined ? { tailLines: String(query.tailLines) as unknown as number } : {}),
     });
     const stop = () => {
       controller.abort();
@@ -715,6 +770,7 @@ export class KubePlatform implements Platform {
   async remove(ref: FunctionRef): Promise<void> {
     const state = this.fns.get(keyOf(ref));
     this.fns.delete(keyOf(ref));
+    this.cron.remove(ref);
     const name = objectName(ref);
     const address = this.serviceAddress(ref);
     await this.remove_({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: this.opts.namespace } });
@@ -746,6 +802,7 @@ export class KubePlatform implements Platform {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.cron.close();
     clearInterval(this.scaler);
     await Promise.all([this.pods.stop(), this.slices.stop()]);
     this.notify();
@@ -771,7 +828,10 @@ export function podProblem(p: V1Pod): string | undefined {
     const waiting = c.state?.waiting;
     const last = c.lastState?.terminated;
     if (last?.reason === 'OOMKilled')
-      return `Replica ${p.metadata?.name}: container ${c.name} was killed for using more memory than spec.resources.limits.memory allows (OOMKilled)`;
+      return (
+        `Replica ${p.metadata?.name}: container ${c.name} was killed for using more memory than ` +
+        `spec.resources.limits.memory allows (OOMKilled)`
+      );
     if (
       waiting &&
       [
@@ -783,7 +843,10 @@ export function podProblem(p: V1Pod): string | undefined {
       ].includes(waiting.reason ?? '')
     ) {
       const exit = last ? ` (exited with code ${last.exitCode}${last.reason ? `, ${last.reason}` : ''})` : '';
-      return `Replica ${p.metadata?.name}: container ${c.name} ${waiting.reason}${exit}${waiting.message ? `: ${waiting.message}` : ''}`;
+      return (
+        `Replica ${p.metadata?.name}: container ${c.name} ${waiting.reason}${exit}` +
+        `${waiting.message ? `: ${waiting.message}` : ''}`
+      );
     }
   }
   return undefined;

@@ -26,7 +26,7 @@ function record(name: string, spec: Partial<FunctionSpec>, namespace = 'nuclio',
     metadata: { name, namespace, labels },
     spec: { runtime: 'nodejs', handler: 'handler:handler', ...spec },
   } as FunctionConfig);
-  return { ...config, status: {} } as FunctionRecord;
+  return { ...config, status: {} };
 }
 
 function objectsOf(fn: FunctionRecord, replicas = 1): FunctionObjects {
@@ -114,7 +114,7 @@ const TABLE: Array<[string, FunctionRecord, (o: FunctionObjects) => void]> = [
   [
     'a NodePort service on the trigger port',
     record('noded', { triggers: http({ serviceType: 'NodePort', port: 30080 }) }),
-    (o) => assert.equal((o.service.spec as { ports: Array<{ nodePort: number }> }).ports[0]!.nodePort, 30080),
+    (o) => assert.equal((o.service.spec as { ports: Array<{ nodePort: number }> }).ports[0].nodePort, 30080),
   ],
   [
     'targetCPU with room to scale: an HPA from max(min, 1)',
@@ -169,7 +169,7 @@ type Container = {
   env: Array<{ name: string; value?: string; valueFrom?: unknown }>;
 };
 const container = (d: KubeObject): Container =>
-  (d.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers[0]!;
+  (d.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers[0];
 const env = (d: KubeObject) => container(d).env;
 
 describe('functionObjects()', () => {
@@ -199,7 +199,7 @@ describe('functionObjects()', () => {
     const spec = (
       objectsOf(record('fetchy', {})).deployment.spec as { template: { spec: { initContainers: Container[] } } }
     ).template.spec;
-    const init = spec.initContainers[0]!;
+    const init = spec.initContainers[0];
     assert.ok(init.env.some((e) => e.name === 'PROTIUM_ARTIFACT_DIGEST' && e.value === DIGEST));
     assert.ok(env(objectsOf(record('fetchy', {})).deployment).some((e) => e.name === 'PROTIUM_PROCESSOR_CONFIG'));
   });
@@ -302,8 +302,8 @@ describe('semanticProblems() catches what schemas miss', () => {
 describe('schemaProblems()', () => {
   it('names the field a schema refuses, and refuses kinds it does not know', () => {
     const [svc] = objectList(objectsOf(record('typed', {})));
-    const bad = structuredClone(svc!) as KubeObject & { spec: { ports: Array<{ port: unknown }> } };
-    bad.spec.ports[0]!.port = 'eighty';
+    const bad = structuredClone(svc) as KubeObject & { spec: { ports: Array<{ port: unknown }> } };
+    bad.spec.ports[0].port = 'eighty';
     assert.match(schemaProblems(bad).join('\n'), /\/spec\/ports\/0\/port must be integer/);
     assert.match(schemaProblems({ apiVersion: 'v1', kind: 'Pod' }).join('\n'), /not a kind this validator knows/);
   });

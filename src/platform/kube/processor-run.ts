@@ -10,7 +10,7 @@ import type { Artifact } from '../../builder/builder.js';
 import { memoryLimitBytes } from '../../resources/quantity.js';
 import type { FunctionRecord } from '../../resources/types.js';
 import type { ConnectionLimits } from '../../util/connection-guard.js';
-import { parseDuration } from '../../util/duration.js';
+import { processorConfigOf, readsStreams } from '../processor-config.js';
 import { refOf } from './names.js';
 import { ARTIFACT_CACHE, type ProcessorRun } from './objects.js';
 
@@ -44,7 +44,7 @@ export function processorRun(i: ProcessorRunInput): ProcessorRun {
   const spec = fn.spec;
   const dir = cachedDir(i.fetch.digest);
   const installed = installedPaths(dir);
-  const streams = Object.values(spec.triggers ?? {}).some((t) => t.kind === 'v3ioStream' && !t.disabled);
+  const streams = readsStreams(fn);
   const runtime = spec.runtime ?? artifact.runtime;
   const memory = memoryLimitBytes(spec.resources);
   const env: Record<string, string> = {
@@ -66,24 +66,12 @@ export function processorRun(i: ProcessorRunInput): ProcessorRun {
   return {
     env,
     artifact: { id: artifact.id, ...i.fetch },
-    config: {
-      namespace: ref.namespace,
-      functionName: ref.name,
-      labels: fn.metadata.labels ?? {},
-      annotations: fn.metadata.annotations ?? {},
-      family: artifact.family,
-      runtime,
-      handler: spec.handler || artifact.handler,
+    config: processorConfigOf(fn, artifact, {
       artifactDir: dir,
-      triggers: spec.triggers ?? {},
-      env: spec.env ?? [],
-      eventTimeoutMs: parseDuration(spec.eventTimeout || '0') ?? 0,
-      runtimeAttributes: (spec.runtimeAttributes ?? {}) as Record<string, unknown>,
-      ...(artifact.family === 'python' ? { pythonPath: 'python3' } : {}),
+      pythonPath: 'python3',
       pythonRuntimeDir: IMAGE_PYTHON_RUNTIME_DIR,
       connectionLimits: i.connectionLimits,
-      ...(streams && i.streamToken ? { streamToken: i.streamToken } : {}),
-      logLevel: 'debug',
-    },
+      ...(i.streamToken ? { streamToken: i.streamToken } : {}),
+    }),
   };
 }

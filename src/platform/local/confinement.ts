@@ -78,7 +78,10 @@ export function pidNamespacePrefix(t: PidNamespaceTools): string[] {
 
 export const PROCESS_GROUP_ONLY = (why: string): Confinement => ({
   kind: 'process-group',
-  description: `No PID namespaces here (${why}): replicas and build commands get their own process group only, so a process a handler moves to another session (setsid) can outlive its replica. Install util-linux or allow user namespaces (sysctl kernel.unprivileged_userns_clone=1)`,
+  description:
+    `No PID namespaces here (${why}): replicas and build commands get their own process group only, ` +
+    `so a process a handler moves to another session (setsid) can outlive its replica. Install util-linux or allow ` +
+    `user namespaces (sysctl kernel.unprivileged_userns_clone=1)`,
   replicaPrefix: () => [],
   buildPrefix: () => [],
   signalsAsExitCodes: false,
@@ -96,7 +99,7 @@ function which(program: string): string | undefined {
 /** Runs `argv`; its trimmed output, or undefined when it fails. */
 function probe(argv: string[]): string | undefined {
   try {
-    return execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 })
+    return execFileSync(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 })
       .toString()
       .trim();
   } catch {
@@ -118,7 +121,10 @@ export function detectPidNamespace(): Confinement {
     if (probe([...prefix, '/bin/sh', '-c', 'echo $$']) !== '1') continue;
     return {
       kind: 'pid-namespace',
-      description: `Replicas and build commands run in PID namespaces of their own (unshare --pid${userArgs.length ? ` ${userArgs.join(' ')}` : ''}${withDeathSignal ? ', setpriv --pdeathsig' : ''}): whatever they start ends with them${withDeathSignal ? ', and with the dashboard' : ''}`,
+      description:
+        `Replicas and build commands run in PID namespaces of their own (unshare ` +
+        `--pid${userArgs.length ? ` ${userArgs.join(' ')}` : ''}${withDeathSignal ? ', setpriv --pdeathsig' : ''}): ` +
+        `whatever they start ends with them${withDeathSignal ? ', and with the dashboard' : ''}`,
       replicaPrefix: () => [...prefix, ...REAPER],
       buildPrefix: () => prefix,
       signalsAsExitCodes: true,
@@ -151,7 +157,7 @@ export function bwrapConfinement(bwrap: string, view: SandboxView): Confinement 
   const test = [bwrap, ...bwrapArgs(current(), { readOnly: [], writable: [] }), '/bin/sh', '-c', 'echo $$'];
   let failure = '';
   try {
-    const out = execFileSync(test[0]!, test.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 })
+    const out = execFileSync(test[0], test.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 })
       .toString()
       .trim();
     if (out !== '2') failure = `expected to run as PID 2 of a new namespace, got ${JSON.stringify(out)}`;
@@ -165,7 +171,8 @@ export function bwrapConfinement(bwrap: string, view: SandboxView): Confinement 
   return {
     kind: 'bwrap',
     description:
-      'Replicas and build commands run in the bubblewrap sandbox: own PID, user, IPC and UTS namespaces, no capabilities, a read-only view without the data dir, the token files and the home folder',
+      'Replicas and build commands run in the bubblewrap sandbox: own PID, user, IPC and UTS namespaces, no ' +
+      'capabilities, a read-only view without the data dir, the token files and the home folder',
     replicaPrefix: (p) => [
       bwrap,
       ...bwrapArgs(current(), { readOnly: [p.artifactDir, p.configPath], writable: [p.homeDir] }),

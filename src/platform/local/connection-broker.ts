@@ -92,7 +92,7 @@ export class ConnectionBroker {
   /** Hands held connections to ready replicas, oldest first, while they take them. */
   flush(): void {
     while (this.held.length) {
-      if (!this.sendToReplica(this.held[0]!.socket)) return;
+      if (!this.sendToReplica(this.held[0].socket)) return;
       this.held.shift();
     }
   }
@@ -124,7 +124,7 @@ export class ConnectionBroker {
     const replicas = this.opts.replicas();
     const n = replicas.length;
     for (let i = 0; i < n; i++) {
-      const r = replicas[this.rr++ % n]!;
+      const r = replicas[this.rr++ % n];
       if (r.state === 'ready' && r.send(socket)) {
         this.holding.forget(socket);
         this.passing.add(socket);

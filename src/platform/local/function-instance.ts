@@ -110,7 +110,10 @@ export class FunctionInstance {
     }));
   }
 
-  /** True when a version serves the port (replicas answer, restart, or wake from zero); false before the first deploy succeeds, when disabled, and once closed. */
+  /**
+   * True when a version serves the port (replicas answer, restart, or wake from zero); false before the first deploy
+   * succeeds, when disabled, and once closed.
+   */
   serving(): boolean {
     return !this.closed && this.live !== undefined && !this.live.disabled;
   }
@@ -305,7 +308,9 @@ export class FunctionInstance {
       if (!others)
         this.onStatus({
           state: 'unhealthy',
-          message: `Replica ${r.name} exited (${info.why}); restarting in ${delay} ms (restart ${r.restarts + 1}). Last output:\n${r.lastLines()}`,
+          message:
+            `Replica ${r.name} exited (${info.why}); restarting in ${delay} ms ` +
+            `(restart ${r.restarts + 1}). Last output:\n${r.lastLines()}`,
         });
       setTimeout(() => {
         if (this.closed || !this.replicas.includes(r)) return;
@@ -389,7 +394,7 @@ export class FunctionInstance {
         return;
       }
       case 'down': {
-        const victim = this.replicas[this.replicas.length - 1]!;
+        const victim = this.replicas[this.replicas.length - 1];
         this.replicas = this.replicas.slice(0, -1);
         this.log.info({ replicas: this.replicas.length }, 'scaling down');
         void this.stopAll([victim]);

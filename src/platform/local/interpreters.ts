@@ -50,7 +50,9 @@ export function choosePython(runtime: string | undefined, sources: PythonSources
   const useDefault = (why?: string): PythonChoice => {
     if (!fallback)
       return {
-        note: `${why ? `${why}, and ` : ''}no python3 runs on this machine: python functions cannot start (install python3)`,
+        note:
+          `${why ? `${why}, and ` : ''}no python3 runs on this machine: python functions cannot start ` +
+          `(install python3)`,
       };
     const note = why
       ? `${why}: the function runs on the default python3, Python ${short(fallback.version)} (${fallback.executable})`
@@ -73,7 +75,8 @@ export function choosePython(runtime: string | undefined, sources: PythonSources
   if (onPath && matches(onPath.version, wanted)) return { path: onPath.executable, version: onPath.version };
   if (fallback && matches(fallback.version, wanted)) return useDefault();
   return useDefault(
-    `${runtime} asks for Python ${wanted}, which is not installed here (no python${wanted} on PATH, no --runtime-interpreter ${runtime}=PATH)`,
+    `${runtime} asks for Python ${wanted}, which is not installed here (no python${wanted} on PATH, no ` +
+      `--runtime-interpreter ${runtime}=PATH)`,
   );
 }
 

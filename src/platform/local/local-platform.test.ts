@@ -19,7 +19,7 @@ describe('LocalPlatform ports', () => {
     { level: 'debug' },
     {
       write: (s: string) => {
-        lines.push(JSON.parse(s));
+        lines.push(JSON.parse(s) as { level: number; msg: string });
       },
     },
   );

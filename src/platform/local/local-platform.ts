@@ -148,7 +148,9 @@ export class LocalPlatform implements Platform {
     this.events.emit(event);
   }
 
-  /** The addresses functions are reached at from outside (--external-ip, else this host's): /api/external_ip_addresses. */
+  /**
+   * The addresses functions are reached at from outside (--external-ip, else this host's): /api/external_ip_addresses.
+   */
   externalAddresses(): string[] {
     return this.opts.externalIps ?? hostAddresses();
   }

@@ -32,7 +32,7 @@ describe('candidatePorts', () => {
   it('candidatePorts() lists consecutive ports from the seed start, wrapping around', () => {
     const ports = candidatePorts([100, 149], 'x');
     for (let i = 1; i < ports.length; i++) {
-      assert.equal(ports[i], ports[i - 1] === 149 ? 100 : ports[i - 1]! + 1);
+      assert.equal(ports[i], ports[i - 1] === 149 ? 100 : ports[i - 1] + 1);
     }
   });
 

@@ -110,7 +110,7 @@ export class ProcessorPool {
   private startOne(): void {
     const argv = [process.execPath, this.opts.program];
     const [command, ...args] = this.opts.wrap.length ? [...this.opts.wrap, ...argv] : argv;
-    const child = spawn(command!, args, {
+    const child = spawn(command, args, {
       cwd: '/',
       env: {
         ...this.opts.baseEnv,

@@ -72,7 +72,7 @@ describe('deploymentOf()', () => {
       'the shortest scale-to-zero window, unparseable ones ignored',
       {
         scaleToZero: { scaleResources: [{ windowSize: '10m' }, { windowSize: '2m' }, { windowSize: 'soon' }] },
-      } as Partial<FunctionSpec>,
+      },
       { idleWindowMs: 120_000 },
     ],
     ['readinessTimeoutSeconds', { readinessTimeoutSeconds: 7 }, { readinessMs: 7_000 }],
@@ -139,7 +139,7 @@ describe('replicaSpec()', () => {
       'an env entry without a literal value (valueFrom) is left out',
       () => {
         assert.equal(
-          spec({ env: [{ name: 'FROM', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } } as never] }).env.FROM,
+          spec({ env: [{ name: 'FROM', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] }).env.FROM,
           undefined,
         );
       },

@@ -87,7 +87,7 @@ export class Replica extends EventEmitter {
     } else {
       const argv = [process.execPath, ...(this.opts.nodeArgs ?? []), this.opts.program];
       const [command, ...args] = this.opts.wrap?.length ? [...this.opts.wrap, ...argv] : argv;
-      child = spawn(command!, args, {
+      child = spawn(command, args, {
         cwd: this.opts.cwd,
         env,
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -125,7 +125,8 @@ export class Replica extends EventEmitter {
         () =>
           settle(
             new Error(
-              `Function wasn't ready in time (${this.opts.readinessTimeoutMs / 1000} s, spec.readinessTimeoutSeconds). Logs:\n${this.lastLines()}`,
+              `Function wasn't ready in time (${this.opts.readinessTimeoutMs / 1000} s, ` +
+                `spec.readinessTimeoutSeconds). Logs:\n${this.lastLines()}`,
             ),
           ),
         this.opts.readinessTimeoutMs,

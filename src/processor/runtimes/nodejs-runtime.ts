@@ -1,6 +1,6 @@
 /**
  * The nodejs runtime: the handler module is loaded into the processor itself (no wrapper process, no
- * socket hop), with Nuclio's handler contract (spec §11.2): `(context, event)`, `context.callback(out)`,
+ * socket hop), with Nuclio's handler contract: `(context, event)`, `context.callback(out)`,
  * async handlers that return a value, `context.Response`, `context.logger`, `context.userData`, and an
  * exported `initContext(context)` run once at start.
  */
@@ -73,12 +73,13 @@ class NodejsRuntime implements Runtime {
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code !== 'ERR_REQUIRE_ESM')
-        throw new Error(`Failed to load ${parsed.file}: ${describeUserError(e, config.artifactDir)}`);
+        throw new Error(`Failed to load ${parsed.file}: ${describeUserError(e, config.artifactDir)}`, { cause: e });
       try {
         mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
       } catch (e2) {
         throw new Error(
           `Failed to load ${parsed.file}: ${describeUserError(withSyntaxLocation(e2, file), config.artifactDir)}`,
+          { cause: e2 },
         );
       }
     }
@@ -91,9 +92,9 @@ class NodejsRuntime implements Runtime {
     const init = mod.initContext;
     if (typeof init === 'function') {
       try {
-        await init(this.baseContext);
+        await (init as (context: unknown) => unknown)(this.baseContext);
       } catch (e) {
-        throw new Error(`initContext failed: ${describeUserError(e, config.artifactDir)}`);
+        throw new Error(`initContext failed: ${describeUserError(e, config.artifactDir)}`, { cause: e });
       }
     }
   }

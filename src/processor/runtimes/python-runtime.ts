@@ -5,7 +5,8 @@
  * Protocol (fd 3 of each worker, a socketpair). Every frame, in both directions, is
  *   u32 BE header length | u32 BE body length | header (UTF-8 JSON) | body (raw bytes)
  * Processor → worker: one frame per event; header {id, trigger: {class, kind, name}, content_type,
- *   headers, fields, method, path, url, timestamp (unix seconds), shard_id, num_shards, offset, topic?, key?}; body = the
+ *   headers, fields, method, path, url, timestamp (unix seconds), shard_id, num_shards, offset, topic?, key?}; body =
+ * the
  *   event body, raw (no base64).
  * A worker started ahead of its function (`--pooled`, prestartPython) first gets one frame
  *   {t: 'load', args: {--handler, --worker-id, ...}, cwd, env}: it becomes the function's worker.
@@ -141,7 +142,7 @@ class PythonWorker {
     this.channel = child.stdio[3] as Socket;
     if (pooled) {
       const named: Record<string, string> = {};
-      for (let i = 1; i + 1 < args.length; i += 2) named[args[i]!] = args[i + 1]!;
+      for (let i = 1; i + 1 < args.length; i += 2) named[args[i]] = args[i + 1]!;
       this.channel.write(
         encodeFrame({ t: 'load', args: named, cwd: config.artifactDir, env: process.env as Record<string, string> }),
       );
@@ -165,13 +166,15 @@ class PythonWorker {
   }
 
   private onFrame(h: Record<string, unknown>, body: Buffer): void {
+    // A frame's text field as text: a string as it is, anything else (a handler may log a dict) as JSON.
+    const fieldText = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
     switch (h.t) {
       case 's':
         this.started?.resolve();
         this.started = undefined;
         return;
       case 'f':
-        this.started?.reject(new Error(String(h.message ?? 'the python worker failed to start')));
+        this.started?.reject(new Error(fieldText(h.message ?? 'the python worker failed to start')));
         this.started = undefined;
         return;
       case 'l': {
@@ -181,7 +184,7 @@ class PythonWorker {
           h.with && typeof h.with === 'object' && !Array.isArray(h.with)
             ? (h.with as Record<string, unknown>)
             : undefined;
-        this.rt.opts.log.log(level, String(h.message ?? ''), fields, p?.capture);
+        this.rt.opts.log.log(level, fieldText(h.message ?? ''), fields, p?.capture);
         return;
       }
       case 'r': {
@@ -193,7 +196,7 @@ class PythonWorker {
         p.resolve({
           status: Number(h.status) || 200,
           headers,
-          contentType: String(h.content_type || 'text/plain'),
+          contentType: fieldText(h.content_type || 'text/plain'),
           body,
           ...(p.capture ? { logs: p.capture.records } : {}),
         });
@@ -301,7 +304,7 @@ class PythonRuntime implements Runtime {
 
   /** The least busy worker process takes the event (queued behind the one it runs, if any). */
   invoke(event: NuclioEvent): Promise<HandlerResult> {
-    let best = this.workers[0]!;
+    let best = this.workers[0];
     for (const w of this.workers) if (w.load < best.load) best = w;
     return best.invoke(event);
   }

@@ -1,9 +1,9 @@
 /**
- * The shell runtime (spec §11.2): each event runs the handler script (with `sh`) or command (with
- * `sh -c`), the body on stdin, NUCLIO_EVENT_* in the environment, arguments from X-Nuclio-Arguments or
- * spec.runtimeAttributes.arguments. The combined stdout and stderr is the 200 body (`text/plain;
- * charset=utf-8`, as Nuclio's processor answers a shell function); a non-zero exit is a 500 with the
- * output; spec.runtimeAttributes.responseHeaders are added to every answer.
+ * The shell runtime, with Nuclio's shell handler contract: each event runs the handler script (with `sh`) or command
+ * (with `sh -c`), the body on stdin, NUCLIO_EVENT_* in the environment, arguments from X-Nuclio-Arguments or
+ * spec.runtimeAttributes.arguments. The combined stdout and stderr is the 200 body (`text/plain; charset=utf-8`, as
+ * Nuclio's processor answers a shell function); a non-zero exit is a 500 with the output;
+ * spec.runtimeAttributes.responseHeaders are added to every answer.
  *
  * The body reaches the command through a real pipe, as Nuclio's runtime gives it: Node's child stdio is a
  * socket, and a program that opens /dev/stdin (`rev /dev/stdin`) cannot open a socket ("No such device or

@@ -128,7 +128,7 @@ describe('brokerTrigger()', () => {
     control.lose('socket hang up');
     await until(() => states.length === 3);
     assert.equal(
-      states[2]!.message,
+      states[2].message,
       'Trigger in (nats) cannot reach test://broker: lost the connection: socket hang up; retrying with back-off',
     );
     await until(() => states.length === 4);

@@ -69,7 +69,10 @@ export function backoffMs(attempt: number, max = 10_000): number {
   return Math.min(max, 250 * 2 ** Math.min(attempt, 16));
 }
 
-/** A handler's answer as a delivery outcome: below 500 and not 408 is success, as the v3ioStream trigger counts it. Pure. */
+/**
+ * A handler's answer as a delivery outcome: below 500 and not 408 is success, as the v3ioStream trigger counts it.
+ * Pure.
+ */
 export function outcomeOf(result: HandlerResult): Delivery {
   if (result.status < 500 && result.status !== 408) return { ok: true, result };
   const body = typeof result.body === 'string' ? result.body : result.body.toString('utf8');
@@ -95,6 +98,8 @@ export function messageEvent(kind: string, name: string, fields: Partial<NuclioE
 /** Header values of any broker (numbers, buffers, lists) as the strings an event carries. */
 export function headerText(value: unknown): string {
   if (value === undefined || value === null) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (Buffer.isBuffer(value)) return value.toString('utf8');
   if (Array.isArray(value)) return value.map(headerText).join(', ');
   if (value instanceof Date) return value.toISOString();
@@ -102,10 +107,11 @@ export function headerText(value: unknown): string {
     try {
       return JSON.stringify(value);
     } catch {
-      return String(value);
+      // An object JSON cannot hold (a cycle, a BigInt): its tag is all the text there is.
+      return Object.prototype.toString.call(value);
     }
   }
-  return String(value);
+  return ''; // a symbol or a function, which no broker's client decodes
 }
 
 class BrokerTrigger implements Trigger, ConsumerHandle {
@@ -172,7 +178,9 @@ class BrokerTrigger implements Trigger, ConsumerHandle {
         reason = (e as Error).message || String(e);
       }
       const delay = backoffMs(attempt++, this.maxBackoffMs);
-      const message = `Trigger ${this.name} (${this.kind}) cannot reach ${this.client.target}: ${reason}; retrying with back-off`;
+      const message =
+        `Trigger ${this.name} (${this.kind}) cannot reach ${this.client.target}: ${reason}; ` +
+        `retrying with back-off`;
       this.warn(`${message} (next attempt in ${delay} ms)`);
       this.setState({ connected: false, message });
       attempted();
@@ -215,13 +223,15 @@ class BrokerTrigger implements Trigger, ConsumerHandle {
       const outcome = outcomeOf(result);
       if (!outcome.ok)
         this.ctx.log.error(
-          `${this.kind} trigger ${this.name}: event ${event.id}${event.topic ? ` on ${event.topic}` : ''} failed (${outcome.failure})`,
+          `${this.kind} trigger ${this.name}: event ${event.id}${event.topic ? ` on ${event.topic}` : ''} ` +
+            `failed (${outcome.failure})`,
         );
       return outcome;
     } catch (e) {
       const failure = e instanceof WorkerUnavailableError ? e.message : `the handler failed: ${(e as Error).message}`;
       this.ctx.log.error(
-        `${this.kind} trigger ${this.name}: event ${event.id}${event.topic ? ` on ${event.topic}` : ''} failed (${failure})`,
+        `${this.kind} trigger ${this.name}: event ${event.id}${event.topic ? ` on ${event.topic}` : ''} failed ` +
+          `(${failure})`,
       );
       return { ok: false, failure };
     } finally {

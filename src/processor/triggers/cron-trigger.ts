@@ -1,7 +1,7 @@
 /**
- * The cron trigger (spec §10): `interval` (a Go duration) or `schedule` (a cron expression, seconds field
- * allowed, or `@every <duration>`), firing events whose body and headers come from `attributes.event`.
- * A tick that finds every worker busy is skipped, as Nuclio does with missed ticks.
+ * The cron trigger, with Nuclio's attributes: `interval` (a Go duration) or `schedule` (a cron expression, seconds
+ * field allowed, or `@every <duration>`), firing events whose body and headers come from `attributes.event`. A tick
+ * that finds every worker busy is skipped, as Nuclio does with missed ticks.
  */
 import { randomUUID } from 'node:crypto';
 import { parseDuration } from '../../util/duration.js';

@@ -1,5 +1,5 @@
 /**
- * The http trigger: turns HTTP requests into events (spec §11) and results into answers. It takes
+ * The http trigger: turns HTTP requests into events and results into answers. It takes
  * connections the dashboard accepted on the function's port and passed over IPC, so every replica of a
  * function shares that port; `listen()` serves a port of its own instead (standalone use).
  */
@@ -12,9 +12,9 @@ import { WorkerUnavailableError } from '../worker-pool.js';
 import { ConnectionGuard, type ConnectionLimits } from '../../util/connection-guard.js';
 import type { Trigger, TriggerContext, TriggerFactory } from './trigger.js';
 
-/** Nuclio's default body limit (fasthttp, spec §10). */
+/** Nuclio's default body limit (fasthttp's). */
 const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
-/** X-Nuclio-Logs is sent only when it stays under this size (spec §2). */
+/** X-Nuclio-Logs is sent only when it stays under this size, as Nuclio's processor does. */
 const MAX_LOGS_HEADER = 4096;
 const EMPTY = Buffer.alloc(0);
 const ignore = () => {};
@@ -138,7 +138,7 @@ class HttpTrigger implements Trigger {
     });
     req.on('end', () => {
       if (tooBig) return;
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
       void this.dispatch(req, res, rawUrl, body);
     });
     req.on('error', () => res.destroy());
@@ -157,8 +157,8 @@ class HttpTrigger implements Trigger {
     const headers: Record<string, string> = {};
     const raw = req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
-      const k = canonicalHeader(raw[i]!);
-      headers[k] = headers[k] === undefined ? raw[i + 1]! : `${headers[k]}, ${raw[i + 1]}`;
+      const k = canonicalHeader(raw[i]);
+      headers[k] = headers[k] === undefined ? raw[i + 1] : `${headers[k]}, ${raw[i + 1]}`;
     }
     const logLevel = parseLevel(headers['X-Nuclio-Log-Level']);
     const event: NuclioEvent = {

@@ -109,16 +109,10 @@ class KafkaClient implements BrokerClient {
   }
 
   /** A partition's records in order; each offset resolved only after its handler succeeded. */
-  private async onBatch({
-    batch,
-    resolveOffset,
-    heartbeat,
-    isRunning,
-    isStale,
-    commitOffsetsIfNecessary,
-  }: EachBatchPayload): Promise<void> {
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
     for (const record of batch.messages) {
-      if (!isRunning() || isStale() || this.handle.stopping) break;
+      if (!payload.isRunning() || payload.isStale() || this.handle.stopping) break;
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(record.headers ?? {})) headers[k] = headerText(v);
       const event = messageEvent(this.ctx.spec.kind, this.ctx.name, {
@@ -136,10 +130,10 @@ class KafkaClient implements BrokerClient {
         `record ${record.offset} of ${batch.topic}/${batch.partition}`,
       );
       if (!ok) break;
-      resolveOffset(record.offset);
-      await heartbeat().catch(() => {});
+      payload.resolveOffset(record.offset);
+      await payload.heartbeat().catch(() => {});
     }
-    await commitOffsetsIfNecessary().catch(() => {});
+    await payload.commitOffsetsIfNecessary().catch(() => {});
   }
 }
 

@@ -105,7 +105,8 @@ class MqttBrokerClient implements BrokerClient {
       const refused = granted.filter((g) => g.qos === 128 || g.qos > 2);
       if (refused.length)
         throw new Error(
-          `the broker refused the subscription${refused.length > 1 ? 's' : ''} ${refused.map((g) => g.topic).join(', ')}`,
+          `the broker refused the ` +
+            `subscription${refused.length > 1 ? 's' : ''} ${refused.map((g) => g.topic).join(', ')}`,
         );
     } catch (e) {
       await client.endAsync(true).catch(() => {});
@@ -148,7 +149,10 @@ class MqttBrokerClient implements BrokerClient {
     }
   }
 
-  /** Ends the replica's session (everything delivered to it was handled first): nothing piles up for a replica that is gone. */
+  /**
+   * Ends the replica's session (everything delivered to it was handled first): nothing piles up for a replica that is
+   * gone.
+   */
   private async endSession(client: MqttClient): Promise<void> {
     if (this.cfg.protocolVersion === 5) {
       await client

@@ -40,7 +40,9 @@ class RabbitClient implements BrokerClient {
     private readonly ctx: TriggerContext,
     private readonly handle: ConsumerHandle,
   ) {
-    this.target = `${cfg.url} (queue ${cfg.queue}${cfg.topics.length ? `, exchange ${cfg.exchange}, routing keys ${cfg.topics.join(', ')}` : ''})`;
+    this.target =
+      `${cfg.url} (queue ` +
+      `${cfg.queue}${cfg.topics.length ? `, exchange ${cfg.exchange}, routing keys ${cfg.topics.join(', ')}` : ''})`;
   }
 
   async connect(): Promise<BrokerSession> {
@@ -95,7 +97,7 @@ class RabbitClient implements BrokerClient {
       ));
     } catch (e) {
       await conn.close().catch(() => {});
-      throw new Error(lastError || (e as Error).message);
+      throw new Error(lastError || (e as Error).message, { cause: e });
     }
     return {
       lost,
@@ -115,13 +117,14 @@ class RabbitClient implements BrokerClient {
     for (const [k, v] of Object.entries(p.headers ?? {})) headers[k] = headerText(v);
     const event = messageEvent(this.ctx.spec.kind, this.ctx.name, {
       body: msg.content,
-      contentType: p.contentType ?? '',
+      // amqplib types these properties as any: they are short strings when present.
+      contentType: (p.contentType as string | undefined) ?? '',
       headers,
       ...(p.messageId ? { id: String(p.messageId) } : {}),
       method: p.type ? String(p.type) : '',
       path: `${msg.fields.exchange}/${msg.fields.routingKey}`,
       topic: msg.fields.routingKey,
-      url: p.replyTo ?? '',
+      url: (p.replyTo as string | undefined) ?? '',
       ...(typeof p.timestamp === 'number' ? { timestamp: new Date(p.timestamp * 1000) } : {}),
     });
     const d = await this.handle.deliver(event);

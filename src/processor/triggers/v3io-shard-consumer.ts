@@ -99,7 +99,8 @@ export class ShardConsumer {
           } catch (e) {
             if ((e as StreamCallError).status !== 400) throw e;
             this.t.ctx.log.warn(
-              `v3ioStream trigger ${this.t.name}: shard ${this.shard} no longer holds the record after the committed ${this.done} (retention?): starting at its earliest record`,
+              `v3ioStream trigger ${this.t.name}: shard ${this.shard} no longer holds the record after the ` +
+                `committed ${this.done} (retention?): starting at its earliest record`,
             );
             return (await this.seek({ Type: 'EARLIEST' })).Location;
           }
@@ -202,7 +203,8 @@ export class ShardConsumer {
       const delay = retryDelay(attempt);
       if (attempt < 3 || attempt % 20 === 0) {
         log.error(
-          `v3ioStream trigger ${this.t.name}: record ${rec.SequenceNumber} of shard ${this.shard} failed (${failure}); retrying in ${delay} ms`,
+          `v3ioStream trigger ${this.t.name}: record ${rec.SequenceNumber} of shard ${this.shard} failed ` +
+            `(${failure}); retrying in ${delay} ms`,
           { attempt: attempt + 1 },
         );
       }
@@ -236,7 +238,8 @@ export class ShardConsumer {
       if ((e as StreamCallError).status === 409) {
         // The shard is someone else's now (our session lapsed): stop, and let its owner go on.
         this.t.ctx.log.warn(
-          `v3ioStream trigger ${this.t.name}: shard ${this.shard} was reassigned; stopping it (${(e as Error).message})`,
+          `v3ioStream trigger ${this.t.name}: shard ${this.shard} was reassigned; stopping it ` +
+            `(${(e as Error).message})`,
         );
         this.lost = true;
         this.stopRequested = true;

@@ -47,7 +47,7 @@ export class StreamClient {
   async open(): Promise<void> {
     const mod = this.base.protocol === 'https:' ? (await import('node:https')).default : http;
     this.agent = new mod.Agent({ keepAlive: true, maxSockets: 64 });
-    this.request = mod.request as typeof http.request;
+    this.request = mod.request;
   }
 
   /** Joins (or stays in) the consumer group; hands back released shards. */
@@ -103,20 +103,21 @@ export class StreamClient {
           res.on('end', () => {
             const status = res.statusCode ?? 0;
             const text = Buffer.concat(chunks).toString('utf8');
-            let json: any;
+            let json: unknown;
             try {
               json = text ? JSON.parse(text) : undefined;
             } catch {
               json = undefined;
             }
-            if (status >= 200 && status < 300) resolve(json as T);
-            else
-              reject(
-                new StreamCallError(
-                  status,
-                  `${fn} answered ${status}: ${json?.error ?? json?.ErrorMessage ?? text.slice(0, 300)}`,
-                ),
-              );
+            if (status >= 200 && status < 300) return resolve(json as T);
+            // The service's error body: {error} from the dashboard, {ErrorMessage} in v3io's own shape.
+            const failure = json as { error?: string; ErrorMessage?: string } | undefined;
+            reject(
+              new StreamCallError(
+                status,
+                `${fn} answered ${status}: ${failure?.error ?? failure?.ErrorMessage ?? text.slice(0, 300)}`,
+              ),
+            );
           });
         },
       );

@@ -160,7 +160,7 @@ describe('v3ioStream trigger against the stream service', () => {
       return ok();
     });
     await t.start();
-    await until('three committed', async () => (await offsets(path))[0]!.committed === 3);
+    await until('three committed', async () => (await offsets(path))[0].committed === 3);
     assert.deepEqual(calls, ['one@1', 'flaky@2', 'flaky@2', 'flaky@2', 'three@3']);
     await t.stop(5_000);
   });
@@ -178,7 +178,7 @@ describe('v3ioStream trigger against the stream service', () => {
     await sleep(100);
     await first.stop(5_000);
     assert.deepEqual(calls, ['a', 'hold', 'c']);
-    assert.equal((await offsets(path))[0]!.committed, 1);
+    assert.equal((await offsets(path))[0].committed, 1);
     const second = member(path, 'second', handler);
     await second.start();
     await until('hold redelivered', () => calls.length >= 5);

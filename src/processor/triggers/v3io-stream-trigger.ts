@@ -1,5 +1,5 @@
 /**
- * The v3ioStream trigger (spec §10): consumes a sharded stream as a member of a consumer group.
+ * The v3ioStream trigger: consumes a sharded stream as a member of a consumer group.
  *
  * It speaks the V3IO streams web API (Seek and GetRecords on `<url>/<container>/<stream path>/<shard>`),
  * plus the consumer-group operations of Protium's embedded stream service (Heartbeat, CommitOffset,
@@ -81,7 +81,7 @@ class V3ioStreamTrigger implements Trigger {
     try {
       this.cfg = streamTriggerConfig(ctx.spec, opts.dashboardUrl ?? process.env.PROTIUM_DASHBOARD_URL, ctx.streamToken);
     } catch (e) {
-      throw new Error(`v3ioStream trigger ${ctx.name}: ${(e as Error).message}`);
+      throw new Error(`v3ioStream trigger ${ctx.name}: ${(e as Error).message}`, { cause: e });
     }
     this.memberId = opts.memberId ?? defaultMemberId();
     this.client = new StreamClient(this.cfg);
@@ -100,11 +100,14 @@ class V3ioStreamTrigger implements Trigger {
     } catch (e) {
       this.client.close();
       throw new Error(
-        `v3ioStream trigger ${this.name} cannot join consumer group ${this.cfg.consumerGroup} of ${this.cfg.containerName}/${this.cfg.streamPath} at ${this.cfg.url}: ${(e as Error).message}`,
+        `v3ioStream trigger ${this.name} cannot join consumer group ${this.cfg.consumerGroup} ` +
+          `of ${this.cfg.containerName}/${this.cfg.streamPath} at ${this.cfg.url}: ${(e as Error).message}`,
+        { cause: e },
       );
     }
     this.ctx.log.info(
-      `v3ioStream trigger ${this.name} joined consumer group ${this.cfg.consumerGroup} of ${this.cfg.containerName}/${this.cfg.streamPath} as ${this.memberId}`,
+      `v3ioStream trigger ${this.name} joined consumer group ${this.cfg.consumerGroup} ` +
+        `of ${this.cfg.containerName}/${this.cfg.streamPath} as ${this.memberId}`,
       { shards: this.shards },
     );
     this.schedule(this.cfg.heartbeatIntervalMs);

@@ -1,8 +1,8 @@
 /**
  * Reading a message trigger's settings (nats, mqtt, rabbit-mq, kafka-cluster) from its spec: attributes
  * matched case-insensitively (Nuclio decodes them with mapstructure, which does the same), typed reads that
- * throw a field error (INVALID_FIELD) naming `spec.triggers.<name>.…` and quoting the value, broker URLs with credentials
- * taken out of them, and the redacted form of a URL for logs and status messages. Pure.
+ * throw a field error (INVALID_FIELD) naming `spec.triggers.<name>.…` and quoting the value, broker URLs with
+ * credentials taken out of them, and the redacted form of a URL for logs and status messages. Pure.
  */
 import { fieldError, quote } from '../../errors.js';
 import { parseDuration } from '../../util/duration.js';
@@ -73,7 +73,10 @@ export class TriggerFields {
     return (list as string[]).map((s) => s.trim());
   }
 
-  /** An integer attribute within [min, max]; `fallback` when absent (numeric strings are accepted, as annotations are strings). */
+  /**
+   * An integer attribute within [min, max]; `fallback` when absent (numeric strings are accepted, as annotations are
+   * strings).
+   */
   int(name: string, fallback: number, min: number, max: number): number {
     const v = this.raw(name);
     if (v === undefined || v === '') return fallback;
@@ -209,10 +212,11 @@ export function renderNameTemplate(
     const dotted = /^\.(Labels|Annotations)\.([A-Za-z0-9_]+)$/.exec(expr);
     const indexed = /^index\s+\.(Labels|Annotations)\s+"([^"]*)"$/.exec(expr);
     const m = dotted ?? indexed;
-    if (m) return values[m[1] as 'Labels' | 'Annotations'][m[2]!] ?? '';
+    if (m) return values[m[1] as 'Labels' | 'Annotations'][m[2]] ?? '';
     throw fieldError(
       field,
-      `${field} has ${quote(whole)}, which is not one of {{ .Namespace }}, {{ .Name }}, {{ .Id }}, {{ .Labels.<key> }}, {{ .Annotations.<key> }}`,
+      `${field} has ${quote(whole)}, which is not one of {{ .Namespace }}, {{ .Name }}, {{ .Id }}, {{ ` +
+        `.Labels.<key> }}, {{ .Annotations.<key> }}`,
     );
   });
 }

@@ -1,6 +1,7 @@
 /**
  * The configuration mapping of the four message triggers, table-driven: Nuclio's attribute spellings and
- * URL forms in, the resolved settings out; bad input → a field error (INVALID_FIELD) naming the field and quoting the value.
+ * URL forms in, the resolved settings out; bad input → a field error (INVALID_FIELD) naming the field and quoting the
+ * value.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -172,8 +173,8 @@ describe('mqttTriggerConfig()', () => {
         a.password,
         a.clientIdBase,
         a.protocolVersion,
-        a.subscriptions[0]!.filter,
-        a.subscriptions[0]!.qos,
+        a.subscriptions[0].filter,
+        a.subscriptions[0].qos,
       ],
       ['mqtt://h:1883', 'u', 'p', 'c1', 5, '$share/g/a/#', 1],
     );

@@ -63,8 +63,8 @@ function withAnnotations(trigger: Trigger, annotations: Record<string, string>):
     const value = annotations[key];
     if (value === undefined) continue;
     const [head, tail] = path.split('.');
-    if (tail) nested[head!]![tail] = value;
-    else attrs[head!] = value;
+    if (tail) nested[head][tail] = value;
+    else attrs[head] = value;
   }
   const own = trigger.attributes ?? {};
   for (const [k, v] of Object.entries(own)) {
@@ -105,7 +105,8 @@ export function kafkaTriggerConfig(name: string, trigger: Trigger, fn: FunctionI
   if (!groupId)
     f.fail(
       f.attrField('consumerGroup'),
-      `${f.attrField('consumerGroup')} must be set: the replicas share the partitions as members of that consumer group`,
+      `${f.attrField('consumerGroup')} must be set: the replicas share the partitions as members of that ` +
+        `consumer group`,
     );
   const initial = f.choice('initialOffset', ['earliest', 'latest'] as const, 'latest');
 
@@ -128,7 +129,8 @@ export function kafkaTriggerConfig(name: string, trigger: Trigger, fn: FunctionI
   if (out.heartbeatIntervalMs >= out.sessionTimeoutMs) {
     f.fail(
       f.attrField('heartbeatInterval'),
-      `${f.attrField('heartbeatInterval')} must be shorter than sessionTimeout (${out.sessionTimeoutMs} ms), got ${quote(f.raw('heartbeatInterval') ?? '3s')}`,
+      `${f.attrField('heartbeatInterval')} must be shorter than sessionTimeout (${out.sessionTimeoutMs} ms), ` +
+        `got ${quote(f.raw('heartbeatInterval') ?? '3s')}`,
     );
   }
 

@@ -2,8 +2,8 @@
  * The `mqtt` trigger's settings, from Nuclio's trigger reference: `url` (`tcp://`, `mqtt://`, `mqtts://`,
  * `ssl://`, `tls://`, `ws://`, `wss://`, or a bare `host:port`; credentials in it, else `attributes.username`/
  * `attributes.password`, else the trigger's `username`/`password`), `attributes.subscriptions` (a list of
- * `{topic, qos}`; or one as `attributes.topic` and `attributes.qos`), `attributes.clientID` and `attributes.protocolVersion` (3, 4 — the default, MQTT 3.1.1 —
- * or 5).
+ * `{topic, qos}`; or one as `attributes.topic` and `attributes.qos`), `attributes.clientID` and
+ * `attributes.protocolVersion` (3, 4 — the default, MQTT 3.1.1 — or 5).
  *
  * Replicas share the load: each subscription is made as an MQTT shared subscription
  * (`$share/<group>/<topic>`, group `attributes.shareGroup`, by default `<namespace>.<function>.<trigger>`),
@@ -61,7 +61,8 @@ export function mqttTriggerConfig(name: string, trigger: Trigger, fn: FunctionId
   if (!Array.isArray(rawSubs) || rawSubs.length === 0) {
     f.fail(
       field,
-      `${field} must be a list of {topic, qos}, e.g. [{"topic": "house/+/temperature", "qos": 1}], got ${quote(rawSubs)}`,
+      `${field} must be a list of {topic, qos}, e.g. [{"topic": "house/+/temperature", "qos": 1}], ` +
+        `got ${quote(rawSubs)}`,
     );
   }
   const subscriptions = rawSubs.map((s, i): MqttSubscription => {
@@ -75,7 +76,8 @@ export function mqttTriggerConfig(name: string, trigger: Trigger, fn: FunctionId
     if (!validFilter(topic))
       f.fail(
         `${at}.topic`,
-        `${at}.topic is not a valid MQTT topic filter ("#" only last, "+" and "#" alone in their level), got ${quote(topic)}`,
+        `${at}.topic is not a valid MQTT topic filter ("#" only last, "+" and "#" alone in their level), ` +
+          `got ${quote(topic)}`,
       );
     const qosRaw = entry.get('qos') ?? 0;
     const qos = typeof qosRaw === 'string' && /^\d$/.test(qosRaw) ? Number(qosRaw) : qosRaw;

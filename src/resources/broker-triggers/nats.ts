@@ -47,7 +47,8 @@ export function natsTriggerConfig(name: string, trigger: Trigger, fn: FunctionId
   if (/\s/.test(out.subject) || out.subject.split('.').some((t) => t === '')) {
     f.fail(
       f.attrField('topic'),
-      `${f.attrField('topic')} is not a valid NATS subject (dot-separated tokens, no spaces), got ${quote(out.subject)}`,
+      `${f.attrField('topic')} is not a valid NATS subject (dot-separated tokens, no spaces), ` +
+        `got ${quote(out.subject)}`,
     );
   }
   const template = f.str('queueName') || NATS_DEFAULT_QUEUE;

@@ -77,7 +77,8 @@ export function CodeEditor(props: {
     });
     view.current = v;
     return () => v.destroy();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // Created once, on mount: later values, runtimes and read-only states reach the editor through the effects
+    // below and the refs, not by building a new one.
   }, []);
 
   // The source replaced from outside (a function loaded, a template picked).

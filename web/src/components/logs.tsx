@@ -25,7 +25,7 @@ export function parseLine(raw: string): LogLine {
   let record: LogRecord | undefined;
   try {
     const j = JSON.parse(raw) as unknown;
-    if (j && typeof j === 'object' && !Array.isArray(j)) record = j as LogRecord;
+    if (j && typeof j === 'object' && !Array.isArray(j)) record = j;
   } catch {
     /* a plain text line */
   }

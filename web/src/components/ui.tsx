@@ -8,7 +8,9 @@ export function Spinner(props: { label?: string }) {
   return <span class="spinner" role="status" aria-label={props.label ?? 'Working'} />;
 }
 
-type ButtonProps = Omit<ButtonHTMLAttributes<HTMLButtonElement>, 'disabled' | 'type'> & {
+type ButtonProps = Omit<ButtonHTMLAttributes<HTMLButtonElement>, 'disabled' | 'type' | 'class'> & {
+  /** Classes added to the button's own (a plain string: the UI uses no signals). */
+  class?: string;
   busy?: boolean;
   variant?: 'primary' | 'danger' | 'plain' | 'link';
   disabled?: boolean;

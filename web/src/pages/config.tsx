@@ -38,7 +38,8 @@ export interface Draft {
   commands: string;
 }
 
-const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+/** A field as form text: strings as they are, numbers and anything else as JSON. */
+const str = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v));
 
 export function draftOf(fn: NuclioFunction): Draft {
   const s = fn.spec;

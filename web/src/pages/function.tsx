@@ -261,7 +261,8 @@ export function FunctionPage(props: { project: string; name: string; tab: string
               lines={buildLines}
               empty={
                 build.state === 'missing'
-                  ? 'No build log: the function has not been built on this dashboard yet (an imported function runs its existing artifact).'
+                  ? 'No build log: the function has not been built on this dashboard yet (an imported function ' +
+                    'runs its existing artifact).'
                   : 'Waiting for build output…'
               }
               testId="build-log"
@@ -283,8 +284,11 @@ export function FunctionPage(props: { project: string; name: string; tab: string
 function Crumbs(props: { project: string; name: string }) {
   return (
     <div class="crumbs">
-      <Link href={paths.projects()}>Projects</Link> / <Link href={paths.functions(props.project)}>{props.project}</Link>{' '}
-      / <span>{props.name}</span>
+      <Link href={paths.projects()}>Projects</Link>
+      {' / '}
+      <Link href={paths.functions(props.project)}>{props.project}</Link>
+      {' / '}
+      <span>{props.name}</span>
     </div>
   );
 }

@@ -290,7 +290,7 @@ function CreateFunction(props: { project: string }) {
     // "helloworld:python" → "helloworld", unless the user typed a name of their own.
     const suggested = value
       ? value
-          .split(':')[0]!
+          .split(':')[0]
           .toLowerCase()
           .replace(/[^a-z0-9-]+/g, '-')
           .replace(/^-+|-+$/g, '')
@@ -312,7 +312,7 @@ function CreateFunction(props: { project: string }) {
         spec = JSON.parse(JSON.stringify(template.spec)) as FunctionSpec;
       } else {
         const family = RUNTIMES.find((r) => r.id === runtime)?.family ?? 'python';
-        const starter = STARTERS[family]!;
+        const starter = STARTERS[family];
         spec = { runtime, handler: starter.handler, build: { functionSourceCode: b64encode(starter.source) } };
       }
       await Api.createFunction({ metadata: { name: n, labels: { [PROJECT_LABEL]: props.project } }, spec });

@@ -252,7 +252,7 @@ function ImportProject(props: { onImported: () => void }) {
       .run(async () => {
         let bundle: { project?: { metadata?: { name?: string } } };
         try {
-          bundle = JSON.parse(await f.text());
+          bundle = JSON.parse(await f.text()) as typeof bundle;
         } catch (e) {
           throw inputError(`${f.name} is not JSON: ${(e as Error).message}`);
         }
