@@ -67,6 +67,7 @@ describe('loadConfig', () => {
       metrics: true,
       kube: { processorImage: DEFAULTS.kubeProcessorImage },
       deployToZero: false,
+      prewarm: 0,
     });
     assert.equal('externalIps' in c, false);
     assert.equal('accessKeysFile' in c, false);
@@ -196,6 +197,10 @@ describe('loadConfig', () => {
     ['headersTimeout', '-1s', '--headers-timeout'],
     ['requestTimeout', 'soon', '--request-timeout'],
     ['requestTimeout', '5s', '--request-timeout'],
+    ['prewarm', '-1', '--prewarm'],
+    ['prewarm', '17', '--prewarm'],
+    ['prewarm', 'some', '--prewarm'],
+    ['prewarm', '1.5', '--prewarm'],
   ];
   for (const [key, value, flag] of badLimits) {
     it(`loadConfig() rejects ${key} ${JSON.stringify(value)} with a ConfigError naming ${flag}`, () => {
@@ -205,6 +210,12 @@ describe('loadConfig', () => {
       );
     });
   }
+
+  it('loadConfig() reads --prewarm from the flag or the environment (0 to 16)', () => {
+    assert.equal(loadConfig({ prewarm: '2' }, {}).prewarm, 2);
+    assert.equal(loadConfig({}, { [ENV_NAMES.prewarm]: '16' }).prewarm, 16);
+    assert.equal(loadConfig({ prewarm: '0' }, { [ENV_NAMES.prewarm]: '3' }).prewarm, 0);
+  });
 
   const goodNamespaces = ['nuclio', 'a', 'my-ns', '123', 'a1-b2', 'a'.repeat(63)];
   for (const ns of goodNamespaces) {

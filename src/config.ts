@@ -70,6 +70,8 @@ export interface Config {
    * request starts one (--deploy-to-zero). Off: a deploy starts one and waits for it, as Nuclio's does.
    */
   deployToZero: boolean;
+  /** Generic processors kept started for replicas to take, e.g. on a wake from zero (--prewarm; 0: none). */
+  prewarm: number;
 }
 
 /** Settings of --platform kube; the cluster and namespace are resolved at start (platform/kube/kube-connection.ts). */
@@ -127,6 +129,7 @@ export interface RawOptions {
   kubeDashboardUrl?: string;
   /** A flag: true when given (commander), or the environment's text. */
   deployToZero?: boolean | string;
+  prewarm?: string;
 }
 
 /** Each option's environment variable. */
@@ -159,6 +162,7 @@ export const ENV_NAMES: Record<keyof RawOptions, string> = {
   kubeProcessorImage: 'PROTIUM_KUBE_PROCESSOR_IMAGE',
   kubeDashboardUrl: 'PROTIUM_KUBE_DASHBOARD_URL',
   deployToZero: 'PROTIUM_DEPLOY_TO_ZERO',
+  prewarm: 'PROTIUM_PREWARM',
 };
 
 export const DEFAULTS = {
@@ -179,6 +183,7 @@ export const DEFAULTS = {
   baseImage: 'node:20-bookworm-slim',
   metrics: 'on',
   kubeProcessorImage: DEFAULT_PROCESSOR_IMAGE,
+  prewarm: '0',
 };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -339,6 +344,7 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
     ...(metricsListen ? { metricsListen } : {}),
     kube,
     deployToZero: parseSwitch(raw.deployToZero ?? env[ENV_NAMES.deployToZero], '--deploy-to-zero'),
+    prewarm: parsePrewarm(pick('prewarm') ?? DEFAULTS.prewarm),
   };
 }
 
@@ -349,6 +355,13 @@ function parseSwitch(value: boolean | string | undefined, flag: string): boolean
   if (v === '' || v === 'false' || v === '0') return false;
   if (v === 'true' || v === '1') return true;
   throw new ConfigError(`${flag} must be true or false, got "${value}"`);
+}
+
+/** --prewarm: 0 to 16 processes (each idles at about 75 MB with its python worker). */
+function parsePrewarm(value: string): number {
+  const n = /^\d{1,2}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!(n >= 0 && n <= 16)) throw new ConfigError(`--prewarm must be a whole number from 0 to 16, got "${value}"`);
+  return n;
 }
 
 /** The platform flags; the docker host is checked for its form only (the engine is asked at start). */

@@ -351,6 +351,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
         connectionLimits: config.connectionLimits,
         confinement,
         metrics: config.metrics,
+        prewarm: config.prewarm,
         reservedPorts,
       });
     }

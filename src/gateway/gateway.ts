@@ -115,17 +115,18 @@ export class Gateway {
     } catch {
       return void sendError(res, apiError('GATEWAY_FUNCTION_NOT_RUNNING', upstream.function));
     }
-    const headers: Record<string, string | string[] | undefined> = { ...req.headers };
-    headers['x-request-id'] = trace.requestId;
-    headers.traceparent = trace.traceparent;
-    if (trace.restarted && headers.tracestate !== undefined) delete headers.tracestate;
     const remote = req.socket.remoteAddress ?? '';
     const prior = req.headers['x-forwarded-for'];
-    headers['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${remote}` : remote;
-    headers['x-forwarded-host'] = host;
-    headers['x-forwarded-proto'] = 'http';
-    headers['x-forwarded-prefix'] = match.route.path;
-    headers['x-nuclio-target'] = upstream.function;
+    // Added in the invoker's one pass over the client's headers (no copy of them here).
+    const extraHeaders = {
+      'x-forwarded-for': prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${remote}` : remote,
+      'x-forwarded-host': host,
+      'x-forwarded-proto': 'http',
+      'x-forwarded-prefix': match.route.path,
+      'x-nuclio-target': upstream.function,
+      'x-request-id': trace.requestId,
+      traceparent: trace.traceparent,
+    };
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     try {
       await this.opts.invoker.forward(
@@ -133,7 +134,9 @@ export class Gateway {
           target,
           method: req.method ?? 'GET',
           path: match.path,
-          headers,
+          headers: req.headers,
+          extraHeaders,
+          ...(trace.restarted ? { skipHeader: (k: string) => k === 'tracestate' } : {}),
           body: hasBody ? req : null,
           timeoutMs: this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         },

@@ -43,9 +43,25 @@ export interface CompileResult {
 
 const idOf = (g: ApiGateway) => `${g.metadata.namespace}/${g.metadata.name}`;
 
+/** Host headers whose routes a table remembers (the same few repeat on every request). */
+const HOST_CACHE_SIZE = 256;
+
 export class RoutingTable {
+  /** Host header as sent → its routes (or none): the table never changes, so neither do the answers. */
+  private readonly hostCache = new Map<string, Route[] | undefined>();
+
   /** host → routes, longest path first. */
   constructor(private readonly byHost: Map<string, Route[]>) {}
+
+  private routesOf(hostHeader: string): Route[] | undefined {
+    if (this.hostCache.has(hostHeader)) return this.hostCache.get(hostHeader);
+    const host = normaliseHost(hostHeader);
+    const routes = this.byHost.get(host) ?? this.byHost.get(host.replace(/:\d+$/, ''));
+    // Bounded: a client sending ever new Host headers only empties it.
+    if (this.hostCache.size >= HOST_CACHE_SIZE) this.hostCache.clear();
+    this.hostCache.set(hostHeader, routes);
+    return routes;
+  }
 
   get size(): number {
     let n = 0;
@@ -55,8 +71,7 @@ export class RoutingTable {
 
   /** The route for a request, or undefined. `rawPath` may carry a query string, which is kept. */
   match(hostHeader: string, rawPath: string): RouteMatch | undefined {
-    const host = normaliseHost(hostHeader);
-    const routes = this.byHost.get(host) ?? this.byHost.get(host.replace(/:\d+$/, ''));
+    const routes = this.routesOf(hostHeader);
     if (!routes) return undefined;
     const q = rawPath.indexOf('?');
     const path = q >= 0 ? rawPath.slice(0, q) : rawPath;

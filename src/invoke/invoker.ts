@@ -33,6 +33,10 @@ export interface ForwardRequest {
   /** Path and query, starting with '/'. */
   path: string;
   headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>;
+  /** Headers the proxy adds (lower-case names); each replaces the client's header of the same name. */
+  extraHeaders?: Record<string, string>;
+  /** Request headers to leave out (lower-case names), besides hop-by-hop ones. */
+  skipHeader?: (name: string) => boolean;
   body?: Readable | Buffer | string | null;
   /** No answer (headers, then each body chunk) for this long ends the call with 504. */
   timeoutMs: number;
@@ -40,9 +44,14 @@ export interface ForwardRequest {
   dropResponseHeader?: (name: string) => boolean;
 }
 
-/** Removes hop-by-hop headers and the ones named by Connection. */
+/**
+ * The headers to forward, in one pass (this runs per request): `headers` without hop-by-hop ones, the ones
+ * named by Connection, and the ones `skip` names; then `extra`, which replaces a header of the same name.
+ */
 export function forwardableHeaders(
   headers: Record<string, string | string[] | undefined>,
+  extra?: Record<string, string>,
+  skip?: (name: string) => boolean,
 ): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const conn = headers.connection;
@@ -51,9 +60,10 @@ export function forwardableHeaders(
     const v = headers[k];
     if (v === undefined) continue;
     const lower = k.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || (named.length && named.includes(lower))) continue;
+    if (HOP_BY_HOP.has(lower) || (named.length && named.includes(lower)) || skip?.(lower)) continue;
     out[lower] = v;
   }
+  if (extra) for (const k in extra) out[k] = extra[k]!;
   return out;
 }
 
@@ -119,7 +129,7 @@ export class Invoker {
         origin: `http://${req.target}`,
         path: req.path,
         method: req.method,
-        headers: forwardableHeaders(req.headers),
+        headers: forwardableHeaders(req.headers, req.extraHeaders, req.skipHeader),
         body: req.body ?? null,
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,

@@ -49,10 +49,17 @@ export type ToReplica =
   /** A connection (the handle) to serve; the replica acknowledges it before reading from it. */
   | { t: 'conn'; id: number }
   /** Stop: events in flight get `graceMs`; idle keep-alive clients get `drainMs` to leave on their own. */
-  | { t: 'stop'; graceMs: number; drainMs: number };
+  | { t: 'stop'; graceMs: number; drainMs: number }
+  /**
+   * To a pre-started processor (processor-pool.ts): become this replica — its config file, its whole
+   * environment (PROTIUM_PROCESSOR_CONFIG included) and its working folder.
+   */
+  | { t: 'specialise'; env: Record<string, string>; cwd: string };
 
 export type FromReplica =
   | { t: 'ready' }
+  /** A pre-started processor has loaded its modules and waits for `specialise`. */
+  | { t: 'pooled' }
   | { t: 'ack'; id: number }
   | { t: 'failed'; message: string }
   | { t: 'load'; inflight: number; handled: number }

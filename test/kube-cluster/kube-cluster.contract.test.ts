@@ -65,5 +65,6 @@ if (missing) {
           close: removeContractFunctions,
         },
       }),
+    { metrics: true },
   );
 }

@@ -45,6 +45,8 @@ const CONTROL_HEADERS = new Set([
   'x-nuclio-sanitize-response',
 ]);
 
+const isControlHeader = (k: string) => CONTROL_HEADERS.has(k) || k.startsWith('x-igz-nuclio');
+
 export interface InvocationDeps {
   defaultNamespace: string;
   directory: FunctionDirectory;
@@ -152,13 +154,6 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
   if (wanted && !fn.urls.includes(wanted)) {
     return fail(res, 'INVALID_INVOKE_URL', wanted, fn.urls);
   }
-  const headers: Record<string, string | string[] | undefined> = {};
-  for (const k in req.headers)
-    if (!CONTROL_HEADERS.has(k) && !k.startsWith('x-igz-nuclio')) headers[k] = req.headers[k];
-  headers['x-nuclio-target'] = name;
-  headers['x-request-id'] = trace.requestId;
-  headers.traceparent = trace.traceparent;
-  if (trace.restarted && headers.tracestate !== undefined) delete headers.tracestate;
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   try {
     await deps.invoker.forward(
@@ -166,7 +161,10 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
         target: wanted ?? route,
         method: req.method ?? 'GET',
         path: `/${(header(req, 'x-nuclio-path') ?? '').replace(/^\/+/, '')}`,
-        headers,
+        headers: req.headers,
+        // The trace headers decided above replace the caller's (a restarted trace drops its tracestate).
+        skipHeader: trace.restarted ? (k) => isControlHeader(k) || k === 'tracestate' : isControlHeader,
+        extraHeaders: { 'x-nuclio-target': name, 'x-request-id': trace.requestId, traceparent: trace.traceparent },
         body: hasBody ? req : null,
         timeoutMs,
         // Nuclio drops the function's X-Nuclio-* headers; X-Nuclio-Logs stays, as the UI's test pane shows it.

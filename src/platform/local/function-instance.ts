@@ -21,6 +21,7 @@ import type { PlatformMetrics, ReplicaInfo } from '../platform.js';
 import type { ReplicaStats } from '../../processor/stats.js';
 import { backoffDelay, nextAttempt } from './backoff.js';
 import { ConnectionBroker } from './connection-broker.js';
+import type { ProcessorPool } from './processor-pool.js';
 import { Replica } from './replica.js';
 import { deploymentOf, replicaPrefix, replicaSpec, type Deployment, type ReplicaHost } from './replica-spec.js';
 import { decideScale } from './scaling.js';
@@ -44,6 +45,8 @@ export interface InstanceEnv extends Omit<ReplicaHost, 'dashboardUrl'> {
   onReplicasStopped: () => void;
   /** A replica's counters, a cold start, a restart (PlatformEvent `metrics`). */
   onMetrics: (m: PlatformMetrics) => void;
+  /** Pre-started processors (--prewarm), when the confinement allows them (processor-pool.ts). */
+  pool?: ProcessorPool;
 }
 
 const STOP_GRACE_MS = 30_000;
@@ -265,7 +268,7 @@ export class FunctionInstance {
 
   private newReplica(d: Deployment): Replica {
     const name = `${replicaPrefix(this.ref)}${randomBytes(3).toString('hex').slice(0, 5)}`;
-    const { dashboardUrl, ...host } = this.env;
+    const { dashboardUrl, pool, ...host } = this.env;
     const url = dashboardUrl();
     const spec = replicaSpec(this.ref, d, name, { ...host, ...(url ? { dashboardUrl: url } : {}) });
     mkdirSync(dirname(spec.configPath), { recursive: true });
@@ -284,6 +287,8 @@ export class FunctionInstance {
       logPath: spec.logPath,
       pidDir: spec.pidDir,
       readinessTimeoutMs: spec.readinessTimeoutMs,
+      // A pre-started processor runs plain node: not for a replica that needs node options (a heap limit).
+      ...(pool && !spec.nodeArgs.length ? { pooled: () => pool.take() } : {}),
     });
     replica.on('orphans', (sockets: net.Socket[]) => {
       for (const s of sockets) this.broker.dispatch(s);

@@ -34,6 +34,7 @@ import { Interpreters } from './interpreters.js';
 import { candidatePorts, listenOnFree } from './port-pool.js';
 import { readLog } from '../../util/log-files.js';
 import { hostAddresses } from './host-addresses.js';
+import { ProcessorPool } from './processor-pool.js';
 import type { ConnectionLimits } from '../../util/connection-guard.js';
 
 export interface LocalPlatformOptions {
@@ -64,6 +65,11 @@ export interface LocalPlatformOptions {
    * claim of a port wins.
    */
   reservedPorts?: { ref: FunctionRef; port: number }[];
+  /**
+   * Generic processors kept started for replicas to specialise (--prewarm; processor-pool.ts); 0 or
+   * undefined: none. Not with the bwrap sandbox, whose command depends on the function.
+   */
+  prewarm?: number;
 }
 
 const key = (ref: FunctionRef) => `${ref.namespace}/${ref.name}`;
@@ -104,6 +110,8 @@ export class LocalPlatform implements Platform {
   private readonly reserved = new Map<number, string>();
   private readonly events: PlatformEvents;
   private closed = false;
+  /** Pre-started processors (--prewarm), undefined when there are none. */
+  readonly pool?: ProcessorPool;
 
   constructor(private readonly opts: LocalPlatformOptions) {
     this.events = new PlatformEvents(opts.log);
@@ -113,6 +121,23 @@ export class LocalPlatform implements Platform {
     if (orphans) opts.log.warn({ orphans }, 'killed replicas left behind by a previous run');
     rmSync(join(opts.layout.run, 'configs'), { recursive: true, force: true });
     this.interpreters = opts.interpreters ?? new Interpreters();
+    if (opts.prewarm && opts.confinement.kind !== 'bwrap') {
+      this.pool = new ProcessorPool({
+        size: opts.prewarm,
+        program: opts.program,
+        // The prefix of the PID namespace and the process group does not depend on the function's paths.
+        wrap: opts.confinement.replicaPrefix({ artifactDir: '/', configPath: '/', homeDir: '/' }),
+        baseEnv: baseReplicaEnv(process.env),
+        ...(this.interpreters.python('python').path
+          ? { python: { path: this.interpreters.python('python').path!, runtimeDir: opts.pythonRuntimeDir } }
+          : {}),
+        pidDir: join(opts.layout.run, 'replicas'),
+        log: opts.log.child({ component: 'processor-pool' }),
+      });
+      this.pool.fill();
+    } else if (opts.prewarm) {
+      opts.log.warn('--prewarm has no effect with --sandbox bwrap: each replica runs in a sandbox of its own');
+    }
     if (!this.interpreters.python('python').path)
       opts.log.warn('python3 was not found: python functions will fail to start');
   }
@@ -179,6 +204,7 @@ export class LocalPlatform implements Platform {
         onMetrics: (metrics) => this.emit({ type: 'metrics', ref, metrics }),
         confinement: this.opts.confinement,
         ...(this.opts.metrics === false ? { metrics: false } : {}),
+        ...(this.pool ? { pool: this.pool } : {}),
       },
       (status) => this.emit({ type: 'status', ref, status }),
     );
@@ -302,6 +328,7 @@ export class LocalPlatform implements Platform {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.pool?.close();
     const all = [...this.instances.values()];
     this.instances.clear();
     await Promise.all(all.map((i) => i.close()));

@@ -29,6 +29,12 @@ export interface ReplicaOptions {
   logPath: string;
   pidDir: string;
   readinessTimeoutMs: number;
+  /**
+   * A pre-started processor to specialise instead of starting one (processor-pool.ts), or undefined.
+   * Only where the command would be the pool's: no node options, a confinement that does not depend on
+   * the function.
+   */
+  pooled?: () => ChildProcess | undefined;
 }
 
 const TAIL_LINES = 30;
@@ -72,15 +78,23 @@ export class Replica extends EventEmitter {
     this.startedAt = Date.now();
     this.tail = [];
     this.triggers.clear();
-    const argv = [process.execPath, ...(this.opts.nodeArgs ?? []), this.opts.program];
-    const [command, ...args] = this.opts.wrap?.length ? [...this.opts.wrap, ...argv] : argv;
-    const child = spawn(command, args, {
-      cwd: this.opts.cwd,
-      env: { ...this.opts.env, PROTIUM_PROCESSOR_CONFIG: this.opts.configPath },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      detached: true,
-      serialization: 'json',
-    });
+    const env = { ...this.opts.env, PROTIUM_PROCESSOR_CONFIG: this.opts.configPath };
+    const pooled = this.opts.pooled?.();
+    let child: ChildProcess;
+    if (pooled) {
+      child = pooled;
+      child.send({ t: 'specialise', env, cwd: this.opts.cwd } satisfies ToReplica);
+    } else {
+      const argv = [process.execPath, ...(this.opts.nodeArgs ?? []), this.opts.program];
+      const [command, ...args] = this.opts.wrap?.length ? [...this.opts.wrap, ...argv] : argv;
+      child = spawn(command, args, {
+        cwd: this.opts.cwd,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        detached: true,
+        serialization: 'json',
+      });
+    }
     this.child = child;
     const pidFile = child.pid ? writePidFile(this.opts.pidDir, this.name, child.pid) : undefined;
     const onOutput = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {

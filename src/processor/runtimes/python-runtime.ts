@@ -8,6 +8,8 @@
  *   headers, fields, method, path, url, timestamp (unix seconds), shard_id, num_shards, offset, topic?, key?}; body =
  * the
  *   event body, raw (no base64).
+ * A worker started ahead of its function (`--pooled`, prestartPython) first gets one frame
+ *   {t: 'load', args: {--handler, --worker-id, ...}, cwd, env}: it becomes the function's worker.
  * Worker → processor:
  *   {t: 's'}                              started (handler loaded, init_context done)
  *   {t: 'f', message}                     failed to start (traceback); the worker exits
@@ -57,6 +59,42 @@ export function encodeFrame(header: unknown, body: Buffer = Buffer.alloc(0)): Bu
   return Buffer.concat([head, h, body]);
 }
 
+/**
+ * A python worker started before the processor knows its function (a pre-started processor,
+ * processor/main.ts): the interpreter is up and the wrapper's modules (nuclio_sdk, json, asyncio) are
+ * loaded, so worker 0 of a python function that runs on the same interpreter skips that start.
+ */
+let prestarted: { python: string; child: ChildProcess } | undefined;
+
+/** Starts a pooled python worker on `python` (the processor is not yet any function's). */
+export function prestartPython(python: string, runtimeDir: string): void {
+  const child = spawn(python, [join(runtimeDir, 'wrapper.py'), '--pooled', '1', '--socket-fd', '3'], {
+    cwd: '/',
+    stdio: ['ignore', 'inherit', 'pipe', 'pipe'],
+    env: { ...process.env, PYTHONPATH: runtimeDir, PYTHONUNBUFFERED: '1' },
+  });
+  child.once('error', () => {});
+  child.once('exit', () => {
+    if (prestarted?.child === child) prestarted = undefined;
+  });
+  prestarted = { python, child };
+}
+
+/** The pooled python worker when it runs `python`, once (a function of another runtime stops it). */
+function takePrestarted(python: string | undefined): ChildProcess | undefined {
+  const p = prestarted;
+  prestarted = undefined;
+  if (!p) return undefined;
+  if (p.python === python && p.child.exitCode === null && p.child.signalCode === null) return p.child;
+  p.child.kill('SIGKILL');
+  return undefined;
+}
+
+/** Stops a pooled python worker the function does not use (it is not a python function). */
+export function discardPrestartedPython(): void {
+  takePrestarted(undefined);
+}
+
 /** One python process serving one worker slot. */
 class PythonWorker {
   private child?: ChildProcess;
@@ -66,6 +104,8 @@ class PythonWorker {
   private stopping = false;
   private corked = false;
   private stderrTail = '';
+  /** Started once already (a restart starts a fresh interpreter). */
+  private restarted = false;
 
   constructor(
     private readonly id: number,
@@ -91,13 +131,25 @@ class PythonWorker {
       trigger?.name ?? '',
       ...(config.memoryLimitBytes ? ['--memory-limit', String(Math.floor(config.memoryLimitBytes))] : []),
     ];
-    const child = spawn(config.pythonPath ?? 'python3', args, {
-      cwd: config.artifactDir,
-      stdio: ['ignore', 'inherit', 'pipe', 'pipe'],
-      env: process.env,
-    });
+    // Worker 0's first start may take the pooled interpreter; restarts and other workers start their own.
+    const pooled = this.id === 0 && !this.restarted ? takePrestarted(config.pythonPath) : undefined;
+    this.restarted = true;
+    const child =
+      pooled ??
+      spawn(config.pythonPath ?? 'python3', args, {
+        cwd: config.artifactDir,
+        stdio: ['ignore', 'inherit', 'pipe', 'pipe'],
+        env: process.env,
+      });
     this.child = child;
     this.channel = child.stdio[3] as Socket;
+    if (pooled) {
+      const named: Record<string, string> = {};
+      for (let i = 1; i + 1 < args.length; i += 2) named[args[i]] = args[i + 1]!;
+      this.channel.write(
+        encodeFrame({ t: 'load', args: named, cwd: config.artifactDir, env: process.env as Record<string, string> }),
+      );
+    }
     const reader = new FrameReader((h, b) => this.onFrame(h, b));
     this.channel.on('data', (c: Buffer) => reader.push(c));
     this.channel.on('error', () => {
@@ -203,11 +255,12 @@ class PythonWorker {
     return new Promise((resolve) => {
       this.pending.set(event.id, { resolve, capture, requestId: event.requestId });
       const channel = this.channel!;
-      // Events submitted in the same tick leave in one write.
+      // Events submitted in the same turn of the event loop (the requests of every connection read in one
+      // poll) leave in one write: one syscall, and one wake-up of the worker, per burst instead of per event.
       if (!this.corked) {
         this.corked = true;
         channel.cork();
-        process.nextTick(() => {
+        setImmediate(() => {
           this.corked = false;
           channel.uncork();
         });

@@ -22,6 +22,8 @@ import type { Trigger, TriggerContext, TriggerFactory } from './trigger.js';
 const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
 /** X-Nuclio-Logs is sent only when it stays under this size, as Nuclio's processor does. */
 const MAX_LOGS_HEADER = 4096;
+const EMPTY = Buffer.alloc(0);
+const ignore = () => {};
 /** Standalone (no dashboard to say otherwise): the dashboard's defaults. */
 const STANDALONE_LIMITS: ConnectionLimits = {
   maxConnections: 1024,
@@ -118,6 +120,13 @@ class HttpTrigger implements Trigger {
     }
     if (this.stopping) res.shouldKeepAlive = false;
     const declared = Number(req.headers['content-length'] ?? 0);
+    // No body (no length, no chunked transfer; most GETs): the event goes at once, without collecting.
+    if (!declared && req.headers['transfer-encoding'] === undefined) {
+      req.on('error', ignore);
+      req.resume();
+      void this.dispatch(req, res, rawUrl, EMPTY);
+      return;
+    }
     if (declared > this.maxBody) {
       this.sendJsonError(res, 413, `Request body is larger than ${this.maxBody} bytes`);
       req.resume();

@@ -179,14 +179,32 @@ def user_error(exc, root):
     return '\n'.join([first] + details)
 
 
+def specialise(header, args):
+    """A pre-started worker (--pooled) becomes the function's: its arguments, working folder, environment
+    and import path, as a worker started for the function would have had them from the start."""
+    args.update(header.get('args') or {})
+    os.chdir(header['cwd'])
+    env = header.get('env') or {}
+    os.environ.clear()
+    os.environ.update(env)
+    # PYTHONPATH is read once, at start: its entries go where they would have been (after the script's folder).
+    extra = [p for p in env.get('PYTHONPATH', '').split(':') if p and p not in sys.path]
+    sys.path[1:1] = extra
+
+
 def main():
     args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+    channel = Channel(int(args.get('--socket-fd', '3')))
+    if args.get('--pooled'):
+        header, _ = channel.read()
+        if header is None or header.get('t') != 'load':
+            return
+        specialise(header, args)
     if args.get('--memory-limit'):
         # spec.resources.limits.memory: a handler that outgrows it gets MemoryError, and the worker restarts.
         import resource
         limit = int(args['--memory-limit'])
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-    channel = Channel(int(args.get('--socket-fd', '3')))
     current = {'id': None}
 
     def emit(level, message, data):
