@@ -8,6 +8,7 @@
  *   npm run bench -- --only throughput,wake
  *   npm run bench -- --only brokers              NATS and RabbitMQ triggers against bare clients
  *   npm run bench -- --only metrics              metrics on against --metrics off, via the port and a gateway
+ *   npm run bench -- --only async                async invocations beside the synchronous proxy
  *   npm run bench -- --only soak --soak 100000   the soak (default 1,000,000 invocations; CI runs 100,000)
  *   npm run bench -- --only containers   the docker platform beside the local one (needs a container engine)
  *
@@ -22,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tallySoak, type LoadRun } from './soak-tally.js';
+import { asyncBench } from './async.js';
 import { brokersBench } from './brokers.js';
 import type { ApiGateway, FunctionRecord } from '../src/resources/types.js';
 import { RequestStatsTable } from '../src/metrics/request-stats.js';
@@ -479,6 +481,19 @@ async function countingCost(processorOffUs: number, gatewayOffUs: number): Promi
 const benches: Record<string, () => Promise<void>> = {
   /** Messages/s through NATS and RabbitMQ triggers against a bare client of each broker (bench/brokers.ts). */
   brokers: () => brokersBench({ dashboard, stopDashboard, deploy, row, quick: QUICK, repeat: REPEAT }),
+
+  /** Async enqueue and completion rates and enqueue → completion times beside the sync proxy (bench/async.ts). */
+  async: () =>
+    asyncBench({
+      dashboard,
+      stopDashboard,
+      deploy,
+      load: (url, opts) => autocannon({ url, ...opts }),
+      row,
+      quick: QUICK,
+      repeat: REPEAT,
+      phaseSeconds: PHASE_S,
+    }),
 
   /** Many invocations through the port, the proxy and a gateway: no errors, and memory that stays flat. */
   async soak() {
