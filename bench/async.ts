@@ -34,7 +34,8 @@ interface Row {
 
 interface Dash {
   url: string;
-  api: (method: string, path: string) => Promise<{ status: number; json: any }>;
+  /** `json` is the body parsed, of the type the caller names. */
+  api: <T = unknown>(method: string, path: string) => Promise<{ status: number; json: T }>;
 }
 
 /** What the bench runner lends this benchmark. */
@@ -74,6 +75,12 @@ interface Summary {
   endedAt?: string;
 }
 
+/** GET /api/functions/NAME/invocations. */
+interface SummaryList {
+  invocations: Summary[];
+  counts: Record<string, number>;
+}
+
 interface Phase {
   enqueuePerS: number;
   completePerS: number;
@@ -94,8 +101,8 @@ export async function asyncBench<D extends Dash>(kit: AsyncBenchKit<D>): Promise
       kit.load(invokeUrl, { ...request, duration: kit.phaseSeconds, headers: { 'x-nuclio-function-name': FN } });
 
     /** Invocations (succeeded) before a phase: each phase reads only its own from the newest. */
-    const listNewest = async (limit: number): Promise<{ invocations: Summary[]; counts: Record<string, number> }> => {
-      const r = await d.api('GET', `/api/functions/${FN}/invocations?limit=${limit}`);
+    const listNewest = async (limit: number): Promise<SummaryList> => {
+      const r = await d.api<SummaryList>('GET', `/api/functions/${FN}/invocations?limit=${limit}`);
       if (r.status !== 200) throw new Error(`list ${FN}'s invocations: ${r.status} ${JSON.stringify(r.json)}`);
       return r.json;
     };
@@ -151,7 +158,8 @@ export async function asyncBench<D extends Dash>(kit: AsyncBenchKit<D>): Promise
     const mid = phases.find((p) => p.completePerS === complete)!;
     const failed = phases.reduce((a, p) => a + p.failed, 0);
     kit.row({
-      benchmark: `async: ${(n * kit.repeat).toLocaleString('en')} nodejs hello invocations queued, each run once (failed)`,
+      benchmark:
+        `async: ${(n * kit.repeat).toLocaleString('en')} nodejs hello invocations queued, ` + 'each run once (failed)',
       measured: `${failed} failed`,
       baseline: `${syncErrors} sync errors`,
       ratio: null,

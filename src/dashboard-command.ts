@@ -83,19 +83,23 @@ export function addDashboardOptions(cmd: Command): Command {
     )
     .option(
       '--async-queue-size <n>',
-      `queued and running async invocations per function; more answer 429 (env ${ENV_NAMES.asyncQueueSize}, default ${DEFAULTS.asyncQueueSize})`,
+      'queued and running async invocations per function; more answer 429 ' +
+        `(env ${ENV_NAMES.asyncQueueSize}, default ${DEFAULTS.asyncQueueSize})`,
     )
     .option(
       '--async-retention <duration>',
-      `how long an ended async invocation (answer, dead letter) is kept (env ${ENV_NAMES.asyncRetention}, default ${DEFAULTS.asyncRetention})`,
+      'how long an ended async invocation (answer, dead letter) is kept ' +
+        `(env ${ENV_NAMES.asyncRetention}, default ${DEFAULTS.asyncRetention})`,
     )
     .option(
       '--async-retry-delay <duration>',
-      `an async invocation's first retry delay, doubling with jitter up to 5m (env ${ENV_NAMES.asyncRetryDelay}, default ${DEFAULTS.asyncRetryDelay})`,
+      "an async invocation's first retry delay, doubling with jitter up to 5m " +
+        `(env ${ENV_NAMES.asyncRetryDelay}, default ${DEFAULTS.asyncRetryDelay})`,
     )
     .option(
       '--async-callback-allow <host>',
-      `a host X-Callback-Url may name: host, host:port or *.domain, repeatable; none by default (env ${ENV_NAMES.asyncCallbackAllow}, comma-separated)`,
+      'a host X-Callback-Url may name: host, host:port or *.domain, repeatable; none by default ' +
+        `(env ${ENV_NAMES.asyncCallbackAllow}, comma-separated)`,
       collect,
     )
     .option(

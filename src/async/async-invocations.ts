@@ -104,6 +104,9 @@ export interface Enqueued {
   existing: boolean;
 }
 
+/** What `GET /api/functions/NAME/invocations` answers (AsyncInvocations.list). */
+export type InvocationList = ReturnType<AsyncInvocations['list']>;
+
 /** Filters of a function's list. */
 export interface ListFilter {
   state?: InvocationState;

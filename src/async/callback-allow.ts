@@ -26,14 +26,10 @@ export function parseAllowList(entries: readonly string[]): AllowRule[] {
     const entry = raw.trim().toLowerCase();
     const m = /^(\*\.)?(\[[^\]]*\]|[^:]*)(?::(\d{1,5}))?$/.exec(entry);
     const port = m?.[3] === undefined ? undefined : Number(m[3]);
-    if (
-      !m ||
-      !HOST.test(m[2]) ||
-      (m[1] && m[2].startsWith('[')) ||
-      (port !== undefined && (port < 1 || port > 65_535))
-    )
+    if (!m || !HOST.test(m[2]) || (m[1] && m[2].startsWith('[')) || (port !== undefined && (port < 1 || port > 65_535)))
       throw new TypeError(
-        `--async-callback-allow must be a host, host:port or *.domain (e.g. hooks.example.com, 127.0.0.1:9000), got ${JSON.stringify(raw)}`,
+        '--async-callback-allow must be a host, host:port or *.domain (e.g. hooks.example.com, 127.0.0.1:9000), ' +
+          `got ${JSON.stringify(raw)}`,
       );
     return { host: m[2], wildcard: !!m[1], ...(port !== undefined ? { port } : {}) };
   });
@@ -50,7 +46,10 @@ export function callbackRefusal(url: string, rules: readonly AllowRule[]): strin
   if (u.protocol !== 'http:' && u.protocol !== 'https:')
     return `X-Callback-Url must be an http:// or https:// URL, got ${JSON.stringify(u.protocol)}`;
   if (!rules.length)
-    return "Callbacks are off: X-Callback-Url needs its host in the dashboard's --async-callback-allow list, which is empty";
+    return (
+      "Callbacks are off: X-Callback-Url needs its host in the dashboard's --async-callback-allow list, " +
+      'which is empty'
+    );
   const host = u.hostname.toLowerCase();
   const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
   const allowed = rules.some(

@@ -225,7 +225,7 @@ export class InvocationIndex {
     const fnKey = functionKey(x.inv.namespace, x.inv.name);
     this.byId.set(x.inv.id, x);
     let list = this.byFunction.get(fnKey);
-    if (!list) this.byFunction.set(fnKey, (list = new Map()));
+    if (!list) this.byFunction.set(fnKey, (list = new Map<string, Indexed>()));
     list.set(x.inv.id, x);
     this.count(fnKey, x.inv.state, 1);
     if (x.inv.idempotencyKey !== undefined) this.keys.set(`${fnKey}\n${x.inv.idempotencyKey}`, x.inv.id);

@@ -236,6 +236,9 @@ export function invocationSummary(inv: Invocation) {
   };
 }
 
+/** An invocation as the API shows it in lists (the wire shape, for clients and tests). */
+export type InvocationSummary = ReturnType<typeof invocationSummary>;
+
 /** An invocation as `GET /api/function_invocations/ID` shows it; `answerBody` when it has an answer. */
 export function invocationView(inv: Invocation, answerBody?: Buffer) {
   return {
@@ -277,3 +280,6 @@ export function invocationView(inv: Invocation, answerBody?: Buffer) {
     ...(inv.idempotencyKey !== undefined ? { idempotencyKey: inv.idempotencyKey } : {}),
   };
 }
+
+/** An invocation as `GET /api/function_invocations/ID` shows it (the wire shape, for clients and tests). */
+export type InvocationView = ReturnType<typeof invocationView>;

@@ -108,7 +108,7 @@ export function queueFullRetryAfter(endedPerSecond: number): number {
 export function parseRetryStatuses(value: unknown): { rules: StatusRule[] } | { error: string } {
   if (!Array.isArray(value)) return { error: 'a list of statuses (400 to 599) and "4xx" or "5xx"' };
   const rules: StatusRule[] = [];
-  for (const v of value) {
+  for (const v of value as unknown[]) {
     if (v === '4xx' || v === '5xx') rules.push(v);
     else if (Number.isInteger(v) && (v as number) >= 400 && (v as number) <= 599) rules.push(v as number);
     else return { error: 'a list of statuses (400 to 599) and "4xx" or "5xx"' };

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { InvocationList } from '../../src/async/async-invocations.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { ended, enqueued, until, WORKER } from '../helpers/async-invocations.js';
 import { deploy, functionBody, startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
@@ -103,7 +104,7 @@ describe('async invocations in the web dashboard (Chromium)', { skip }, () => {
     const again = await ended(d, dead[0]);
     assert.equal(again.state, 'succeeded');
     assert.deepEqual(
-      again.attemptHistory.map((a: { status: number }) => a.status),
+      again.attemptHistory.map((a) => a.status),
       [500, 200],
     );
 
@@ -117,7 +118,8 @@ describe('async invocations in the web dashboard (Chromium)', { skip }, () => {
     await until(
       'ui-busy drained',
       async () =>
-        (await d.api('GET', '/api/functions/ui-busy/invocations?state=succeeded')).json.counts.succeeded === 3
+        (await d.api<InvocationList>('GET', '/api/functions/ui-busy/invocations?state=succeeded')).json.counts
+          .succeeded === 3
           ? true
           : undefined,
       20_000,

@@ -3,7 +3,14 @@
  * status, fail the first attempts, exit, write a line to a sink file), and small clients for enqueueing
  * and waiting for invocations to end.
  */
+import type { InvocationState, InvocationView } from '../../src/async/invocation.js';
 import { request, sleep, type Answer, type TestDashboard } from './start-dashboard.js';
+
+/** What an accepted enqueue answers (202). */
+export interface Queued {
+  id: string;
+  state: InvocationState;
+}
 
 /**
  * A handler steered by its body `{n, sleep, status, failAttempts, failStatus, exitAttempts, flag, big,
@@ -43,6 +50,18 @@ exports.handler = async (context, event) => {
 };
 `;
 
+/** What WORKER answers (JSON), `headers` with `echo`. */
+export interface WorkerAnswer {
+  n?: number;
+  attempt: number;
+  id: string;
+  most: number;
+  method: string;
+  path: string;
+  bytes: number;
+  headers?: Record<string, string>;
+}
+
 export const ENDED = new Set(['succeeded', 'failed', 'dead']);
 
 /** Polls `probe` until it returns something, or fails naming `what`. */
@@ -60,30 +79,33 @@ export async function until<T>(
   }
 }
 
-/** POSTs `body` to a function with X-Protium-Invoke-Mode: async (and more headers). */
-export function enqueue(
+/**
+ * POSTs `body` to a function with X-Protium-Invoke-Mode: async (and more headers); `T` is the answer the
+ * test expects (`ErrorBody` for a refusal).
+ */
+export function enqueue<T = Queued>(
   d: Pick<TestDashboard, 'url'>,
   fn: string,
   body: unknown,
   headers: Record<string, string> = {},
-): Promise<Answer> {
-  return request(`${d.url}/api/function_invocations`, 'POST', {
+): Promise<Answer<T>> {
+  return request<T>(`${d.url}/api/function_invocations`, 'POST', {
     headers: { 'x-nuclio-function-name': fn, 'x-protium-invoke-mode': 'async', ...headers },
     body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
   });
 }
 
-/** The invocation's status (GET /api/function_invocations/ID). */
-export const getInvocation = (d: Pick<TestDashboard, 'url'>, id: string) =>
-  request(`${d.url}/api/function_invocations/${id}`, 'GET');
+/** The invocation's status (GET /api/function_invocations/ID); `T` as in `enqueue`. */
+export const getInvocation = <T = InvocationView>(d: Pick<TestDashboard, 'url'>, id: string) =>
+  request<T>(`${d.url}/api/function_invocations/${id}`, 'GET');
 
 /** Waits until the invocation ended; returns its status. */
-export const ended = (d: Pick<TestDashboard, 'url'>, id: string, timeoutMs = 30_000): Promise<any> =>
+export const ended = (d: Pick<TestDashboard, 'url'>, id: string, timeoutMs = 30_000): Promise<InvocationView> =>
   until(
     `invocation ${id} ended`,
     async () => {
-      const r = await getInvocation(d, id);
-      return ENDED.has(r.json?.state) ? r.json : undefined;
+      const inv = (await getInvocation<InvocationView | undefined>(d, id)).json;
+      return inv && ENDED.has(inv.state) ? inv : undefined;
     },
     timeoutMs,
   );
@@ -97,5 +119,5 @@ export async function enqueued(
 ): Promise<string> {
   const r = await enqueue(d, fn, body, headers);
   if (r.status !== 202) throw new Error(`enqueue to ${fn} answered ${r.status}: ${r.text}`);
-  return r.json.id as string;
+  return r.json.id;
 }

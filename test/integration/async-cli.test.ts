@@ -11,7 +11,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ended, WORKER } from '../helpers/async-invocations.js';
+import type { InvocationList } from '../../src/async/async-invocations.js';
+import type { InvocationView } from '../../src/async/invocation.js';
+import { ended, WORKER, type WorkerAnswer } from '../helpers/async-invocations.js';
 import { deploy, functionBody, startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/protium.js', import.meta.url));
@@ -103,7 +105,7 @@ describe('protium invoke --async and protium invocations', () => {
     assert.match(got.stderr, /state: +dead/);
     assert.match(got.stderr, /attempts: +2 \(0 of 2 left\)/);
     assert.match(got.stderr, /answer: +500/);
-    assert.equal(JSON.parse(got.stdout).n, 1, "the function's last answer on stdout");
+    assert.equal((JSON.parse(got.stdout) as WorkerAnswer).n, 1, "the function's last answer on stdout");
 
     writeFileSync(flag, 'fixed');
     const retry = await cli(d.url, ['invocations', 'retry', first, '--max-attempts', '1']);
@@ -113,10 +115,10 @@ describe('protium invoke --async and protium invocations', () => {
     assert.equal(done.state, 'succeeded');
     const json = await cli(d.url, ['invocations', 'get', first, '-o', 'json']);
     assert.equal(json.code, 0, json.stderr);
-    const inv = JSON.parse(json.stdout);
+    const inv = JSON.parse(json.stdout) as InvocationView;
     assert.equal(inv.state, 'succeeded');
     assert.deepEqual(
-      inv.attemptHistory.map((a: { status: number }) => a.status),
+      inv.attemptHistory.map((a) => a.status),
       [500, 500, 200],
     );
 
@@ -129,7 +131,7 @@ describe('protium invoke --async and protium invocations', () => {
     const left = await cli(d.url, ['invocations', 'list', 'cli-async', '-o', 'json']);
     assert.equal(left.code, 0, left.stderr);
     assert.deepEqual(
-      JSON.parse(left.stdout).invocations.map((x: { id: string; state: string }) => [x.id, x.state]),
+      (JSON.parse(left.stdout) as InvocationList).invocations.map((x) => [x.id, x.state]),
       [[first, 'succeeded']],
     );
   });

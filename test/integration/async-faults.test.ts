@@ -13,7 +13,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { functionBody, request, sleep } from '../helpers/start-dashboard.js';
-import { until, WORKER } from '../helpers/async-invocations.js';
+import type { InvocationList } from '../../src/async/async-invocations.js';
+import type { InvocationView } from '../../src/async/invocation.js';
+import type { FunctionRecord } from '../../src/resources/types.js';
+import { until, WORKER, type Queued } from '../helpers/async-invocations.js';
 
 const MAIN = new URL('../../src/main.js', import.meta.url).pathname;
 /** Invocations queued before the kill. */
@@ -100,7 +103,8 @@ describe('async invocations: kill -9 of the dashboard', () => {
     const lo = 20_000 + Math.floor(Math.random() * 9_000);
     const range: [number, number] = [lo, lo + 19];
     const url = `http://127.0.0.1:${port}`;
-    const api = (method: string, path: string, body?: unknown) => request(`${url}${path}`, method, { body });
+    const api = <T = unknown>(method: string, path: string, body?: unknown) =>
+      request<T>(`${url}${path}`, method, { body });
     dash = await dashboardProcess(dataDir, port, range);
 
     const fn = functionBody('sink', 'nodejs', WORKER, {
@@ -113,7 +117,10 @@ describe('async invocations: kill -9 of the dashboard', () => {
     assert.equal((await api('POST', '/api/functions', fn)).status, 202);
     await until(
       'function ready',
-      async () => ((await api('GET', '/api/functions/sink')).json?.status?.state === 'ready' ? true : undefined),
+      async () =>
+        (await api<FunctionRecord | undefined>('GET', '/api/functions/sink')).json?.status?.state === 'ready'
+          ? true
+          : undefined,
       60_000,
     );
 
@@ -124,20 +131,17 @@ describe('async invocations: kill -9 of the dashboard', () => {
       Array.from({ length: 64 }, async () => {
         while (next < N) {
           const n = next++;
-          const r = await request(`${url}/api/function_invocations`, 'POST', {
+          const r = await request<Queued>(`${url}/api/function_invocations`, 'POST', {
             headers: { 'x-nuclio-function-name': 'sink', 'x-protium-invoke-mode': 'async' },
             body: JSON.stringify({ n, sleep: 40 }),
           });
           assert.equal(r.status, 202, r.text);
-          idOf.set(n, r.json.id as string);
+          idOf.set(n, r.json.id);
         }
       }),
     );
     const list = async (query: string) =>
-      (await api('GET', `/api/functions/sink/invocations?limit=10000&${query}`)).json as {
-        invocations: { id: string; state: string }[];
-        counts: Record<string, number>;
-      };
+      (await api<InvocationList>('GET', `/api/functions/sink/invocations?limit=10000&${query}`)).json;
     await until('some succeeded', async () =>
       (await list('state=succeeded')).counts.succeeded >= 100 ? true : undefined,
     );
@@ -174,16 +178,21 @@ describe('async invocations: kill -9 of the dashboard', () => {
     const runs = new Map<string, number[]>();
     for (const l of lines) runs.set(l.id, [...(runs.get(l.id) ?? []), l.attempt]);
     for (const [n, id] of idOf) assert.ok(runs.has(id), `invocation ${n} (${id}) never ran`);
-    for (const id of acked) assert.deepEqual(runs.get(id), [1], `succeeded before the kill, yet ran ${runs.get(id)}`);
+    for (const id of acked)
+      assert.deepEqual(runs.get(id), [1], `succeeded before the kill, yet ran ${JSON.stringify(runs.get(id))}`);
     for (const [id, attempts] of runs)
-      assert.equal(new Set(attempts).size, attempts.length, `${id}: an attempt number ran twice (${attempts})`);
+      assert.equal(
+        new Set(attempts).size,
+        attempts.length,
+        `${id}: an attempt number ran twice (${attempts.join(',')})`,
+      );
 
     // Those running at the kill ran again: an interrupted attempt, then one that succeeded.
     let interrupted = 0;
     for (const id of running) {
-      const inv = (await api('GET', `/api/function_invocations/${id}`)).json;
+      const inv = (await api<InvocationView>('GET', `/api/function_invocations/${id}`)).json;
       assert.equal(inv.state, 'succeeded', id);
-      const history = inv.attemptHistory as { interrupted?: boolean; status?: number; attempt: number }[];
+      const history = inv.attemptHistory;
       if (!history.some((a) => a.interrupted)) continue; // it ended (and was recorded) before the kill
       interrupted++;
       const last = history.at(-1)!;

@@ -20,9 +20,23 @@ import {
   sleep,
   startTestDashboard,
   waitFor,
+  type ErrorBody,
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
-import { ended, enqueue, enqueued, getInvocation, until, WORKER } from '../helpers/async-invocations.js';
+import {
+  ended,
+  enqueue,
+  enqueued,
+  getInvocation,
+  until,
+  WORKER,
+  type Queued,
+  type WorkerAnswer,
+} from '../helpers/async-invocations.js';
+import type { InvocationList } from '../../src/async/async-invocations.js';
+import type { Counts } from '../../src/async/invocation-index.js';
+import type { InvocationView } from '../../src/async/invocation.js';
+import type { ApiGateway } from '../../src/resources/types.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'protium-async-'));
 const sinkOf = (name: string) => join(tmp, `${name}.sink`);
@@ -94,16 +108,14 @@ describe('async invocations', () => {
     assert.equal(inv.state, 'succeeded');
     assert.equal(inv.function, 'work');
     assert.equal(inv.attempts, 1);
-    assert.equal(inv.answer.status, 200);
+    assert.equal(inv.answer?.status, 200);
     assert.equal(inv.answer.headers['content-type'], 'application/json');
-    const answer = JSON.parse(inv.answer.body);
+    const answer = JSON.parse(inv.answer.body) as WorkerAnswer;
     assert.equal(answer.method, 'POST');
     assert.equal(answer.path, '/orders/7');
     assert.equal(answer.id, r.json.id, 'the function sees the invocation id');
     assert.equal(answer.attempt, 1);
-    const seen = Object.fromEntries(
-      Object.entries(answer.headers as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]),
-    );
+    const seen = Object.fromEntries(Object.entries(answer.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     assert.equal(seen['x-custom'], 'kept');
     for (const steering of ['x-protium-invoke-mode', 'x-nuclio-function-name', 'x-nuclio-path'])
       assert.equal(seen[steering], undefined, `${steering} is not the function's`);
@@ -115,17 +127,17 @@ describe('async invocations', () => {
   });
 
   it('keeps the synchronous path as it was: mode sync answers at once, another mode is a 400', async () => {
-    const sync = await rawRequest(`${d.url}/api/function_invocations`, 'POST', {
+    const sync = await rawRequest<WorkerAnswer>(`${d.url}/api/function_invocations`, 'POST', {
       headers: { 'x-nuclio-function-name': 'work', 'x-protium-invoke-mode': 'sync' },
       body: JSON.stringify({ n: 2 }),
     });
     assert.equal(sync.status, 200);
     assert.equal(sync.json.n, 2);
-    const bad = await enqueue(d, 'work', {}, { 'x-protium-invoke-mode': 'later' });
+    const bad = await enqueue<ErrorBody>(d, 'work', {}, { 'x-protium-invoke-mode': 'later' });
     assert.equal(bad.status, 400);
     assert.equal(bad.json.code, 'INVALID_HEADER');
     assert.match(bad.json.error, /X-Protium-Invoke-Mode must be "async" or "sync", got "later"/);
-    const missing = await enqueue(d, 'nope', {});
+    const missing = await enqueue<ErrorBody>(d, 'nope', {});
     assert.equal(missing.status, 404);
     assert.equal(missing.json.code, 'FUNCTION_NOT_FOUND');
   });
@@ -135,18 +147,18 @@ describe('async invocations', () => {
     const inv = await ended(d, id);
     assert.equal(inv.state, 'dead');
     assert.deepEqual(
-      inv.attemptHistory.map((a: any) => a.status),
+      inv.attemptHistory.map((a) => a.status),
       [503, 503, 503],
     );
-    const starts = inv.attemptHistory.map((a: any) => Date.parse(a.startedAt));
-    const ends = inv.attemptHistory.map((a: any) => Date.parse(a.endedAt));
+    const starts = inv.attemptHistory.map((a) => Date.parse(a.startedAt));
+    const ends = inv.attemptHistory.map((a) => Date.parse(a.endedAt ?? ''));
     // --async-retry-delay 100ms doubling, with at most half taken off by the jitter.
     assert.ok(starts[1] - ends[0] >= 50, `first wait ${starts[1] - ends[0]} ms`);
     assert.ok(starts[2] - ends[1] >= 100, `second wait ${starts[2] - ends[1]} ms`);
-    assert.equal(inv.answer.status, 503, 'the final answer is kept');
+    assert.equal(inv.answer?.status, 503, 'the final answer is kept');
     assert.equal(inv.attemptsLeft, 0);
-    const dead = await d.api('GET', '/api/functions/work/invocations?state=dead');
-    assert.ok(dead.json.invocations.some((x: any) => x.id === id));
+    const dead = await d.api<InvocationList>('GET', '/api/functions/work/invocations?state=dead');
+    assert.ok(dead.json.invocations.some((x) => x.id === id));
     assert.ok(dead.json.counts.dead >= 1);
   });
 
@@ -157,20 +169,20 @@ describe('async invocations', () => {
     const flaky = await ended(d, await enqueued(d, 'work', { failAttempts: 2 }));
     assert.equal(flaky.state, 'succeeded');
     assert.deepEqual(
-      flaky.attemptHistory.map((a: any) => a.status),
+      flaky.attemptHistory.map((a) => a.status),
       [503, 503, 200],
     );
     const slow = await ended(d, await enqueued(d, 'work', { sleep: 3_000 }, { 'x-nuclio-invoke-timeout': '200ms' }));
     assert.equal(slow.state, 'dead');
     assert.equal(slow.attempts, 3);
-    for (const a of slow.attemptHistory) assert.match(a.error, /no answer within 200 ms/);
+    for (const a of slow.attemptHistory) assert.match(a.error ?? '', /no answer within 200 ms/);
     const crash = await ended(d, await enqueued(d, 'work', { exitAttempts: 1 }), 60_000);
     assert.equal(crash.state, 'succeeded', JSON.stringify(crash.attemptHistory));
     assert.equal(crash.attemptHistory[0].status, undefined);
     assert.ok(crash.attemptHistory[0].error, 'the cut connection is the first attempt');
     const later = await ended(d, await enqueued(d, 'work', { failAttempts: 1, failStatus: 429, retryAfter: 1 }));
     assert.equal(later.state, 'succeeded');
-    const wait = Date.parse(later.attemptHistory[1].startedAt) - Date.parse(later.attemptHistory[0].endedAt);
+    const wait = Date.parse(later.attemptHistory[1].startedAt) - Date.parse(later.attemptHistory[0].endedAt ?? '');
     assert.ok(wait >= 950, `Retry-After: 1 was honoured (${wait} ms)`);
   });
 
@@ -184,10 +196,10 @@ describe('async invocations', () => {
     assert.equal(conflict.state, 'dead', "409 is in the function's retry statuses");
     const notFound = await ended(d, await enqueued(d, 'twice', { status: 429 }));
     assert.equal(notFound.state, 'failed', '429 is not in them');
-    const bad = await enqueue(d, 'work', {}, { 'x-protium-max-attempts': '0' });
+    const bad = await enqueue<ErrorBody>(d, 'work', {}, { 'x-protium-max-attempts': '0' });
     assert.equal(bad.status, 400);
     assert.match(bad.json.error, /X-Protium-Max-Attempts must be a whole number from 1 to 100/);
-    const refused = await d.api('PUT', '/api/functions/twice', {
+    const refused = await d.api<ErrorBody>('PUT', '/api/functions/twice', {
       body: worker('twice', { asyncInvocation: { maxAttempts: 0 } }),
     });
     assert.equal(refused.status, 400);
@@ -199,7 +211,7 @@ describe('async invocations', () => {
     const id = await enqueued(d, 'work', { n: 10, flag }, { 'x-protium-max-attempts': '1' });
     assert.equal((await ended(d, id)).state, 'dead');
     writeFileSync(flag, 'the bug is fixed');
-    const again = await d.api('POST', `/api/function_invocations/${id}/retry`, {
+    const again = await d.api<Queued>('POST', `/api/function_invocations/${id}/retry`, {
       headers: { 'x-protium-max-attempts': '2' },
     });
     assert.equal(again.status, 202, again.text);
@@ -209,25 +221,25 @@ describe('async invocations', () => {
     assert.equal(done.state, 'succeeded');
     assert.equal(done.maxAttempts, 2);
     assert.deepEqual(
-      done.attemptHistory.map((a: any) => [a.attempt, a.status]),
+      done.attemptHistory.map((a) => [a.attempt, a.status]),
       [
         [1, 500],
         [2, 200],
       ],
     );
-    const twice = await d.api('POST', `/api/function_invocations/${id}/retry`);
+    const twice = await d.api<ErrorBody>('POST', `/api/function_invocations/${id}/retry`);
     assert.equal(twice.status, 409);
     assert.equal(twice.json.code, 'INVOCATION_NOT_REQUEUEABLE');
 
     const other = await enqueued(d, 'work', { status: 502 }, { 'x-protium-max-attempts': '1' });
     await ended(d, other);
     assert.equal((await d.api('DELETE', `/api/function_invocations/${other}`)).status, 204);
-    assert.equal((await getInvocation(d, other)).json.code, 'INVOCATION_NOT_FOUND');
+    assert.equal((await getInvocation<ErrorBody>(d, other)).json.code, 'INVOCATION_NOT_FOUND');
     assert.equal((await d.api('DELETE', `/api/function_invocations/${other}`)).status, 404);
 
     const running = await enqueued(d, 'work', { sleep: 1_500 });
     await until('running', async () => ((await getInvocation(d, running)).json.state === 'running' ? true : undefined));
-    const busy = await d.api('DELETE', `/api/function_invocations/${running}`);
+    const busy = await d.api<ErrorBody>('DELETE', `/api/function_invocations/${running}`);
     assert.equal(busy.status, 409);
     assert.equal(busy.json.code, 'INVOCATION_RUNNING');
     assert.equal((await ended(d, running)).state, 'succeeded');
@@ -261,7 +273,7 @@ describe('async invocations', () => {
     assert.notEqual(elsewhere.json.id, a.json.id, 'keys are per function');
     await ended(d, elsewhere.json.id);
     assert.equal(sinkLines('work').filter((l) => l.n === 77).length, 1);
-    const bad = await enqueue(d, 'work', {}, { 'x-idempotency-key': 'with space' });
+    const bad = await enqueue<ErrorBody>(d, 'work', {}, { 'x-idempotency-key': 'with space' });
     assert.equal(bad.status, 400);
   });
 
@@ -269,8 +281,10 @@ describe('async invocations', () => {
     const ids = await Promise.all(
       Array.from({ length: 12 }, (_, i) => enqueued(d, 'pair', { n: 100 + i, sleep: 150 })),
     );
-    const answers = await Promise.all(ids.map(async (id) => JSON.parse((await ended(d, id)).answer.body)));
-    const most = Math.max(...answers.map((a) => a.most as number));
+    const answers = await Promise.all(
+      ids.map(async (id) => JSON.parse((await ended(d, id)).answer!.body) as WorkerAnswer),
+    );
+    const most = Math.max(...answers.map((a) => a.most));
     assert.equal(most, 2, `the function ran ${most} at once with 2 workers and 1 replica`);
   });
 
@@ -279,8 +293,8 @@ describe('async invocations', () => {
     const ok = await enqueue(d, 'work', big);
     assert.equal(ok.status, 202, ok.text);
     const done = await ended(d, ok.json.id);
-    assert.equal(JSON.parse(done.answer.body).bytes, big.length, done.answer.body.slice(0, 300));
-    const tooBig = await rawRequest(`${d.url}/api/function_invocations`, 'POST', {
+    assert.equal((JSON.parse(done.answer!.body) as WorkerAnswer).bytes, big.length, done.answer!.body.slice(0, 300));
+    const tooBig = await rawRequest<ErrorBody>(`${d.url}/api/function_invocations`, 'POST', {
       headers: { 'x-nuclio-function-name': 'work', 'x-protium-invoke-mode': 'async' },
       body: Buffer.alloc(10 * 1024 * 1024 + 1),
       fresh: true,
@@ -288,7 +302,7 @@ describe('async invocations', () => {
     assert.equal(tooBig.status, 413);
     assert.equal(tooBig.json.code, 'BODY_TOO_LARGE');
     const long = await ended(d, await enqueued(d, 'work', { big: 2 * 1024 * 1024 }));
-    assert.equal(long.answer.truncated, true);
+    assert.equal(long.answer?.truncated, true);
     assert.equal(long.answer.bodyBytes, 1024 * 1024);
     assert.equal(long.answer.body.length, 1024 * 1024);
   });
@@ -323,20 +337,18 @@ describe('async invocations', () => {
     });
     assert.equal(gw.status, 202, gw.text);
     await until('gateway ready', async () =>
-      (await d.api('GET', '/api/api_gateways/async-gw')).json.status?.state === 'ready' ? true : undefined,
+      (await d.api<ApiGateway>('GET', '/api/api_gateways/async-gw')).json.status?.state === 'ready' ? true : undefined,
     );
-    const r = await rawRequest(`${d.gatewayUrl}/shop/cart?x=2`, 'POST', {
+    const r = await rawRequest<Queued>(`${d.gatewayUrl}/shop/cart?x=2`, 'POST', {
       headers: { host: 'async.test', 'x-protium-invoke-mode': 'async' },
       body: JSON.stringify({ n: 5, echo: true }),
     });
     assert.equal(r.status, 202, r.text);
     assert.equal(r.headers.get('location'), `/api/function_invocations/${r.json.id}`);
     const inv = await ended(d, r.json.id);
-    const answer = JSON.parse(inv.answer.body);
+    const answer = JSON.parse(inv.answer!.body) as WorkerAnswer;
     assert.equal(answer.path, '/cart');
-    const seen = Object.fromEntries(
-      Object.entries(answer.headers as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]),
-    );
+    const seen = Object.fromEntries(Object.entries(answer.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     assert.equal(seen['x-forwarded-host'], 'async.test');
     assert.equal(seen['x-forwarded-prefix'], '/shop');
     const bad = await rawRequest(`${d.gatewayUrl}/shop`, 'POST', {
@@ -353,7 +365,7 @@ describe('async invocations', () => {
         const r = (await getInvocation(d, id)).json;
         return r.callback?.state === 'delivered' ? r : undefined;
       });
-      assert.equal(inv.callback.attempts, 2);
+      assert.equal(inv.callback?.attempts, 2);
       assert.equal(inv.callback.status, 200);
       assert.equal(hook.got.length, 2);
       const last = hook.got[1];
@@ -364,7 +376,7 @@ describe('async invocations', () => {
       assert.equal(last.headers['x-protium-function-status'], '200');
       assert.equal(last.headers['x-protium-function-name'], 'work');
       assert.equal(last.headers['content-type'], 'application/json');
-      assert.equal(JSON.parse(last.body).n, 9);
+      assert.equal((JSON.parse(last.body) as WorkerAnswer).n, 9);
 
       const dead = await enqueued(
         d,
@@ -378,7 +390,7 @@ describe('async invocations', () => {
       assert.equal(hook.got[2].headers['x-protium-function-status'], '500');
 
       for (const url of ['http://localhost:1/x', 'http://10.0.0.1/x', 'file:///etc/passwd', 'gopher://127.0.0.1/']) {
-        const refused = await enqueue(d, 'work', {}, { 'x-callback-url': url });
+        const refused = await enqueue<ErrorBody>(d, 'work', {}, { 'x-callback-url': url });
         assert.equal(refused.status, 400, url);
         assert.equal(refused.json.code, 'CALLBACK_URL_NOT_ALLOWED', url);
       }
@@ -393,16 +405,19 @@ describe('async invocations', () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push(await enqueued(d, 'twice', { n: i }));
     for (const id of ids) await ended(d, id);
-    const list = await d.api('GET', `/api/functions/twice/invocations?since=${before}&state=succeeded&limit=2`);
+    const list = await d.api<InvocationList>(
+      'GET',
+      `/api/functions/twice/invocations?since=${before}&state=succeeded&limit=2`,
+    );
     assert.equal(list.status, 200, list.text);
     assert.deepEqual(
-      list.json.invocations.map((x: any) => x.id),
+      list.json.invocations.map((x) => x.id),
       [ids[2], ids[1]],
     );
     assert.equal(list.json.total, 3);
-    const none = await d.api('GET', `/api/functions/twice/invocations?until=${before}&state=queued`);
+    const none = await d.api<InvocationList>('GET', `/api/functions/twice/invocations?until=${before}&state=queued`);
     assert.deepEqual(none.json.invocations, []);
-    const counts = await d.api('GET', '/api/function_invocation_counts');
+    const counts = await d.api<Record<string, Counts>>('GET', '/api/function_invocation_counts');
     assert.ok(counts.json.twice.succeeded >= 3);
     for (const [q, param] of [
       ['state=lost', 'state'],
@@ -410,7 +425,7 @@ describe('async invocations', () => {
       ['limit=0', 'limit'],
       ['limit=99999', 'limit'],
     ]) {
-      const bad = await d.api('GET', `/api/functions/twice/invocations?${q}`);
+      const bad = await d.api<ErrorBody>('GET', `/api/functions/twice/invocations?${q}`);
       assert.equal(bad.status, 400, q);
       assert.equal(bad.json.code, 'INVALID_QUERY');
       assert.match(bad.json.error, new RegExp(`Query parameter ${param}`));
@@ -446,7 +461,7 @@ describe('async invocations', () => {
       await deploy(d, worker('doomed', {}, 1));
       const fresh = await ended(d, await enqueued(d, 'doomed', { n: 5 }));
       assert.equal(fresh.state, 'succeeded');
-      assert.equal((await d.api('GET', '/api/functions/doomed/invocations')).json.total, 1);
+      assert.equal((await d.api<InvocationList>('GET', '/api/functions/doomed/invocations')).json.total, 1);
       await sleep(300);
       assert.deepEqual(
         sinkLines('doomed').map((l) => l.n),
@@ -484,7 +499,7 @@ describe('async invocations: bound, retention, token, restart', () => {
   const auth = { authorization: `Bearer ${token}` };
 
   it('needs the token for queueing and for reading an invocation', async () => {
-    const denied = await enqueue(d, 'bounded', {});
+    const denied = await enqueue<ErrorBody>(d, 'bounded', {});
     assert.equal(denied.status, 401);
     assert.equal(denied.json.code, 'UNAUTHORIZED');
     const id = await enqueued(d, 'bounded', { n: 1 }, auth);
@@ -495,20 +510,21 @@ describe('async invocations: bound, retention, token, restart', () => {
   it('answers 429 with Retry-After when a function has its bound of queued and running invocations', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push(await enqueued(d, 'bounded', { n: i, sleep: 400 }, auth));
-    const full = await enqueue(d, 'bounded', { n: 9 }, auth);
+    const full = await enqueue<ErrorBody>(d, 'bounded', { n: 9 }, auth);
     assert.equal(full.status, 429, full.text);
     assert.equal(full.json.code, 'ASYNC_QUEUE_FULL');
     assert.match(full.headers.get('retry-after') ?? '', /^\d+$/);
     assert.ok(Number(full.headers.get('retry-after')) >= 1);
-    const get = (id: string) => d.api('GET', `/api/function_invocations/${id}`, { headers: auth });
+    const get = (id: string) => d.api<InvocationView>('GET', `/api/function_invocations/${id}`, { headers: auth });
     await until('the first ended', async () => ((await get(ids[0])).json.state === 'succeeded' ? true : undefined));
     assert.equal((await enqueue(d, 'bounded', { n: 10 }, auth)).status, 202, 'room again');
   });
 
   it('forgets ended invocations after --async-retention, and keeps everything else across a restart', async () => {
-    const get = (id: string) => d.api('GET', `/api/function_invocations/${id}`, { headers: auth });
+    const get = (id: string) => d.api<InvocationView>('GET', `/api/function_invocations/${id}`, { headers: auth });
     await until('the queue drained', async () => {
-      const { counts } = (await d.api('GET', '/api/functions/bounded/invocations', { headers: auth })).json;
+      const { counts } = (await d.api<InvocationList>('GET', '/api/functions/bounded/invocations', { headers: auth }))
+        .json;
       return counts.queued + counts.running === 0 ? true : undefined;
     });
     const id = await enqueued(d, 'bounded', { echo: true }, auth);
@@ -516,7 +532,7 @@ describe('async invocations: bound, retention, token, restart', () => {
       const r = (await get(id)).json;
       return r.state === 'succeeded' ? r : undefined;
     });
-    const seen = Object.keys(JSON.parse(done.answer.body).headers).map((k) => k.toLowerCase());
+    const seen = Object.keys((JSON.parse(done.answer!.body) as WorkerAnswer).headers ?? {}).map((k) => k.toLowerCase());
     assert.equal(seen.includes('authorization'), false, "the dashboard's token is not the function's");
     await until('forgotten', async () => ((await get(id)).status === 404 ? true : undefined), 10_000);
 
@@ -542,7 +558,7 @@ describe('async invocations: bound, retention, token, restart', () => {
     assert.equal((await get(id)).status, 404);
     const after = (await get(dead)).json;
     assert.equal(after.state, 'dead');
-    assert.equal(after.answer.status, 500);
+    assert.equal(after.answer?.status, 500);
     await waitFor(
       { ...d, api: (m, p, o) => d.api(m, p, { ...o, headers: auth }) },
       'bounded',

@@ -37,7 +37,8 @@ export const invocationSchema = (hide = false) =>
     ],
     success: {
       202: json(
-        'With X-Protium-Invoke-Mode: async: queued (durably) — its status is at the Location, /api/function_invocations/ID',
+        'With X-Protium-Invoke-Mode: async: queued (durably) — ' +
+          'its status is at the Location, /api/function_invocations/ID',
         QUEUED,
       ),
       '2xx': {

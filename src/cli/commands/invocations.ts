@@ -124,19 +124,23 @@ Examples:
       const lines = [
         `id:        ${inv.id}`,
         `function:  ${inv.function} (${inv.namespace})`,
-        `state:     ${inv.state}${inv.state === 'queued' && inv.nextAttemptAt ? ` (next attempt ${inv.nextAttemptAt})` : ''}`,
+        `state:     ${inv.state}` +
+          (inv.state === 'queued' && inv.nextAttemptAt ? ` (next attempt ${inv.nextAttemptAt})` : ''),
         `request:   ${inv.request.method} ${inv.request.path} (${inv.request.bodyBytes} bytes)`,
         `queued:    ${inv.createdAt}${inv.endedAt ? `, ended ${inv.endedAt}` : ''}`,
         `attempts:  ${inv.attempts} (${inv.attemptsLeft} of ${inv.maxAttempts} left)`,
       ];
       for (const a of inv.attemptHistory)
         lines.push(
-          `  #${a.attempt} ${a.startedAt} ${a.interrupted ? 'interrupted' : a.status !== undefined ? String(a.status) : (a.error ?? 'running')}`,
+          `  #${a.attempt} ${a.startedAt} ` +
+            (a.interrupted ? 'interrupted' : a.status !== undefined ? String(a.status) : (a.error ?? 'running')),
         );
       if (inv.state !== 'succeeded' && inv.error) lines.push(`error:     ${inv.error}`);
       if (inv.callback)
         lines.push(
-          `callback:  ${inv.callback.url}: ${inv.callback.state}${inv.callback.status ? ` (${inv.callback.status})` : ''}${inv.callback.error ? ` (${inv.callback.error})` : ''}`,
+          `callback:  ${inv.callback.url}: ${inv.callback.state}` +
+            (inv.callback.status ? ` (${inv.callback.status})` : '') +
+            (inv.callback.error ? ` (${inv.callback.error})` : ''),
         );
       process.stderr.write(`${lines.join('\n')}\n`);
       if (inv.answer) {
