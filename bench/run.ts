@@ -8,6 +8,7 @@
  *   npm run bench -- --only throughput,wake
  *   npm run bench -- --only brokers              NATS and RabbitMQ triggers against bare clients
  *   npm run bench -- --only metrics              metrics on against --metrics off, via the port and a gateway
+ *   npm run bench -- --only async                async invocations beside the synchronous proxy
  *   npm run bench -- --only soak --soak 100000   the soak (default 1,000,000 invocations; CI runs 100,000)
  *   npm run bench -- --only scale [--scale 1000]  a thousand functions: deploys, lists, restart, memory, export
  *   npm run bench -- --only containers   the docker platform beside the local one (needs a container engine)
@@ -23,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tallySoak, type LoadRun } from './soak-tally.js';
+import { asyncBench } from './async.js';
 import { brokersBench } from './brokers.js';
 import { NGINX, startNginx } from './nginx.js';
 import { startPythonFloor } from './python-floor.js';
@@ -549,6 +551,19 @@ const benches: Record<string, () => Promise<void>> = {
       n: numberArg('--scale', QUICK ? 200 : 1000),
       verify: numberArg('--scale-verify', QUICK ? 0 : 100),
       track: (c) => children.push(c),
+    }),
+
+  /** Async enqueue and completion rates and enqueue → completion times beside the sync proxy (bench/async.ts). */
+  async: () =>
+    asyncBench({
+      dashboard,
+      stopDashboard,
+      deploy,
+      load: (url, opts) => autocannon({ url, ...opts }),
+      row,
+      quick: QUICK,
+      repeat: REPEAT,
+      phaseSeconds: PHASE_S,
     }),
 
   /** Many invocations through the port, the proxy and a gateway: no errors, and memory that stays flat. */

@@ -63,6 +63,7 @@ describe('loadConfig', () => {
       sandbox: 'none',
       sourceLimits: { maxBytes: 512 * 2 ** 20, maxFiles: 50_000 },
       connectionLimits: { maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000 },
+      async: { queueSize: 10_000, retentionMs: 86_400_000, retryDelayMs: 1_000, callbackHosts: [] },
       platform: { kind: 'local' },
       metrics: true,
       kube: { processorImage: DEFAULTS.kubeProcessorImage },
@@ -216,6 +217,58 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({}, { [ENV_NAMES.prewarm]: '16' }).prewarm, 16);
     assert.equal(loadConfig({ prewarm: '0' }, { [ENV_NAMES.prewarm]: '3' }).prewarm, 0);
   });
+
+  it('loadConfig() reads the async settings from flags or the environment', () => {
+    assert.deepEqual(
+      loadConfig(
+        {
+          asyncQueueSize: '50',
+          asyncRetention: '90m',
+          asyncRetryDelay: '250ms',
+          asyncCallbackAllow: ['hooks.example.com', '127.0.0.1:9000'],
+        },
+        { [ENV_NAMES.asyncCallbackAllow]: 'ignored.example.com' },
+      ).async,
+      {
+        queueSize: 50,
+        retentionMs: 5_400_000,
+        retryDelayMs: 250,
+        callbackHosts: ['hooks.example.com', '127.0.0.1:9000'],
+      },
+    );
+    const env = {
+      [ENV_NAMES.asyncQueueSize]: '7',
+      [ENV_NAMES.asyncRetention]: '2s',
+      [ENV_NAMES.asyncCallbackAllow]: '*.example.com, [::1]',
+    };
+    assert.deepEqual(loadConfig({}, env).async, {
+      queueSize: 7,
+      retentionMs: 2_000,
+      retryDelayMs: 1_000,
+      callbackHosts: ['*.example.com', '[::1]'],
+    });
+  });
+
+  const badAsync: [keyof RawOptions, string | string[], string][] = [
+    ['asyncQueueSize', '0', '--async-queue-size'],
+    ['asyncQueueSize', 'many', '--async-queue-size'],
+    ['asyncRetention', 'forever', '--async-retention'],
+    ['asyncRetention', '9000h', '--async-retention'],
+    ['asyncRetryDelay', '0s', '--async-retry-delay'],
+    ['asyncRetryDelay', '10m', '--async-retry-delay'],
+    ['asyncCallbackAllow', ['http://hooks.example.com/'], '--async-callback-allow'],
+    ['asyncCallbackAllow', ['*.[::1]'], '--async-callback-allow'],
+    ['asyncCallbackAllow', ['host:99999'], '--async-callback-allow'],
+  ];
+  for (const [key, value, flag] of badAsync) {
+    it(`loadConfig() rejects ${key} ${JSON.stringify(value)} with a ConfigError naming ${flag}`, () => {
+      assert.throws(
+        () => loadConfig({ [key]: value }, {}),
+        (e: unknown) =>
+          e instanceof ConfigError && e.message.includes(flag) && e.message.includes(String(value).slice(0, 10)),
+      );
+    });
+  }
 
   const goodNamespaces = ['nuclio', 'a', 'my-ns', '123', 'a1-b2', 'a'.repeat(63)];
   for (const ns of goodNamespaces) {

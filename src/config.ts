@@ -3,6 +3,7 @@
  * every default in one place. Pure: `loadConfig` reads only what it is given.
  */
 import { resolve } from 'node:path';
+import { parseAllowList } from './async/callback-allow.js';
 import { parseQuantity } from './resources/quantity.js';
 import type { ConnectionLimits } from './util/connection-guard.js';
 import { parseDuration } from './util/duration.js';
@@ -51,6 +52,8 @@ export interface Config {
    * --request-timeout).
    */
   connectionLimits: ConnectionLimits;
+  /** Asynchronous invocations (src/async/): queue bound, retention, retries, callback hosts. */
+  async: AsyncConfig;
   /** Where replicas run (--platform): processes on this machine, or containers of a Docker Engine API. */
   platform: PlatformConfig;
   /**
@@ -72,6 +75,18 @@ export interface Config {
   deployToZero: boolean;
   /** Generic processors kept started for replicas to take, e.g. on a wake from zero (--prewarm; 0: none). */
   prewarm: number;
+}
+
+/** Settings of asynchronous invocations. */
+export interface AsyncConfig {
+  /** Queued and running invocations per function; more answer 429 (--async-queue-size). */
+  queueSize: number;
+  /** How long an ended invocation (its answer, a dead letter) is kept (--async-retention). */
+  retentionMs: number;
+  /** The first retry's delay, doubling after each failed attempt (--async-retry-delay). */
+  retryDelayMs: number;
+  /** Hosts X-Callback-Url may name (--async-callback-allow, repeatable); none: no callbacks. */
+  callbackHosts: string[];
 }
 
 /** Settings of --platform kube; the cluster and namespace are resolved at start (platform/kube/kube-connection.ts). */
@@ -118,6 +133,10 @@ export interface RawOptions {
   maxConnections?: string;
   headersTimeout?: string;
   requestTimeout?: string;
+  asyncQueueSize?: string;
+  asyncRetention?: string;
+  asyncRetryDelay?: string;
+  asyncCallbackAllow?: string[];
   platform?: string;
   dockerHost?: string;
   baseImage?: string;
@@ -152,6 +171,10 @@ export const ENV_NAMES: Record<keyof RawOptions, string> = {
   maxConnections: 'PROTIUM_MAX_CONNECTIONS',
   headersTimeout: 'PROTIUM_HEADERS_TIMEOUT',
   requestTimeout: 'PROTIUM_REQUEST_TIMEOUT',
+  asyncQueueSize: 'PROTIUM_ASYNC_QUEUE_SIZE',
+  asyncRetention: 'PROTIUM_ASYNC_RETENTION',
+  asyncRetryDelay: 'PROTIUM_ASYNC_RETRY_DELAY',
+  asyncCallbackAllow: 'PROTIUM_ASYNC_CALLBACK_ALLOW',
   platform: 'PROTIUM_PLATFORM',
   dockerHost: 'PROTIUM_DOCKER_HOST',
   baseImage: 'PROTIUM_BASE_IMAGE',
@@ -178,6 +201,9 @@ export const DEFAULTS = {
   maxConnections: '1024',
   headersTimeout: '10s',
   requestTimeout: '2m',
+  asyncQueueSize: '10000',
+  asyncRetention: '24h',
+  asyncRetryDelay: '1s',
   platform: 'local',
   dockerHost: 'unix:///var/run/docker.sock',
   baseImage: 'node:20-bookworm-slim',
@@ -185,6 +211,9 @@ export const DEFAULTS = {
   kubeProcessorImage: DEFAULT_PROCESSOR_IMAGE,
   prewarm: '0',
 };
+
+/** The longest --async-retention: the journal's stream keeps at most a year. */
+const MAX_ASYNC_RETENTION_MS = 8760 * 3_600_000;
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -263,7 +292,10 @@ const list = (v: string | undefined): string[] | undefined =>
 /** Flags win over environment variables, which win over defaults. */
 export function loadConfig(raw: RawOptions, env: Record<string, string | undefined>): Config {
   const pick = (
-    k: Exclude<keyof RawOptions, 'externalIp' | 'sourceRoot' | 'runtimeInterpreter' | 'deployToZero'>,
+    k: Exclude<
+      keyof RawOptions,
+      'externalIp' | 'sourceRoot' | 'runtimeInterpreter' | 'deployToZero' | 'asyncCallbackAllow'
+    >,
   ): string | undefined => raw[k] ?? env[ENV_NAMES[k]] ?? undefined;
   const listen = parseHostPort(pick('listenAddr') ?? DEFAULTS.listenAddr, '--listen-addr');
   const gatewayListen = parseHostPort(pick('gatewayListenAddr') ?? DEFAULTS.gatewayListenAddr, '--gateway-listen-addr');
@@ -320,6 +352,24 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
   const interpreterEntries = raw.runtimeInterpreter?.length
     ? raw.runtimeInterpreter
     : (list(env[ENV_NAMES.runtimeInterpreter]) ?? []);
+  const callbackHosts = raw.asyncCallbackAllow?.length
+    ? raw.asyncCallbackAllow
+    : (list(env[ENV_NAMES.asyncCallbackAllow]) ?? []);
+  try {
+    parseAllowList(callbackHosts);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  const asyncRetention = pick('asyncRetention') ?? DEFAULTS.asyncRetention;
+  const retentionMs = parsePositiveDuration(asyncRetention, '--async-retention');
+  if (retentionMs > MAX_ASYNC_RETENTION_MS)
+    throw new ConfigError(`--async-retention must be at most 8760h (a year), got "${asyncRetention}"`);
+  const asyncRetryDelay = pick('asyncRetryDelay') ?? DEFAULTS.asyncRetryDelay;
+  const retryDelayMs = parsePositiveDuration(asyncRetryDelay, '--async-retry-delay');
+  if (retryDelayMs > 300_000)
+    throw new ConfigError(
+      `--async-retry-delay must be at most 5m (the longest wait between attempts), got "${asyncRetryDelay}"`,
+    );
   return {
     listen,
     gatewayListen,
@@ -339,6 +389,12 @@ export function loadConfig(raw: RawOptions, env: Record<string, string | undefin
       pick('maxSourceFiles') ?? DEFAULTS.maxSourceFiles,
     ),
     connectionLimits,
+    async: {
+      queueSize: parseCount(pick('asyncQueueSize') ?? DEFAULTS.asyncQueueSize, '--async-queue-size'),
+      retentionMs,
+      retryDelayMs,
+      callbackHosts,
+    },
     platform,
     metrics: metricsValue === 'on',
     ...(metricsListen ? { metricsListen } : {}),

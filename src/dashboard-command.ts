@@ -82,6 +82,27 @@ export function addDashboardOptions(cmd: Command): Command {
         `default ${DEFAULTS.requestTimeout})`,
     )
     .option(
+      '--async-queue-size <n>',
+      'queued and running async invocations per function; more answer 429 ' +
+        `(env ${ENV_NAMES.asyncQueueSize}, default ${DEFAULTS.asyncQueueSize})`,
+    )
+    .option(
+      '--async-retention <duration>',
+      'how long an ended async invocation (answer, dead letter) is kept ' +
+        `(env ${ENV_NAMES.asyncRetention}, default ${DEFAULTS.asyncRetention})`,
+    )
+    .option(
+      '--async-retry-delay <duration>',
+      "an async invocation's first retry delay, doubling with jitter up to 5m " +
+        `(env ${ENV_NAMES.asyncRetryDelay}, default ${DEFAULTS.asyncRetryDelay})`,
+    )
+    .option(
+      '--async-callback-allow <host>',
+      'a host X-Callback-Url may name: host, host:port or *.domain, repeatable; none by default ' +
+        `(env ${ENV_NAMES.asyncCallbackAllow}, comma-separated)`,
+      collect,
+    )
+    .option(
       '--platform <kind>',
       'where replicas run: local (processes on this machine), docker (containers of a Docker or Podman engine) ' +
         `or kube (pods of a Kubernetes cluster) (env ${ENV_NAMES.platform}, default ${DEFAULTS.platform})`,

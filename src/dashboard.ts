@@ -11,6 +11,8 @@ import type { FastifyInstance } from 'fastify';
 import { ArtifactTokens } from './api/artifact-tokens.js';
 import { listenForReplicas, type ReplicaListener } from './api/replica-listener.js';
 import { buildApi } from './api/server.js';
+import { AsyncInvocations } from './async/async-invocations.js';
+import { serveEnqueue } from './async/enqueue-http.js';
 import { ArtifactArchives } from './builder/artifact-archive.js';
 import { ArtifactStore } from './builder/artifact-store.js';
 import { BuildCommands } from './builder/build-commands.js';
@@ -70,6 +72,8 @@ export interface Dashboard {
   controller: FunctionController;
   gateways: GatewayController;
   api: FastifyInstance;
+  /** Asynchronous invocations (src/async/). */
+  asyncInvocations: AsyncInvocations;
   close(): Promise<void>;
 }
 
@@ -212,6 +216,8 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     'collector',
     'controller',
     'gateway',
+    // Before the platform: attempts in flight may end while their replicas still run.
+    'async',
     'platform',
     'replicas',
     'api',
@@ -417,6 +423,18 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       else if (e.type === 'replicasStopped') collector?.schedule();
     });
 
+    // Asynchronous invocations: a journal of their own (the stream service's code, not its /v3io instance).
+    const asyncInvocations = new AsyncInvocations({
+      dir: layout.async,
+      store,
+      platform,
+      invoker,
+      log: log.child({ component: 'async' }),
+      settings: config.async,
+    });
+    steps.async = () => asyncInvocations.close();
+    await asyncInvocations.start();
+
     const gateway = new Gateway({
       invoker,
       route: (ref) => platform.route(ref),
@@ -424,6 +442,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       log: log.child({ component: 'gateway' }),
       connectionLimits: config.connectionLimits,
       ...(metrics ? { metrics } : {}),
+      enqueue: (req, res, target) => serveEnqueue(req, res, asyncInvocations, target),
     });
     const gateways = new GatewayController({
       store,
@@ -457,6 +476,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       directory,
       functionList,
       streams,
+      asyncInvocations,
       log,
       credentials,
       artifacts: archived,
@@ -507,6 +527,8 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       }
     }
     await controller.start();
+    // After the controller marked restored functions as being deployed: their queues wait for them.
+    asyncInvocations.run();
     collector.start();
     await gateways.start();
 
@@ -518,6 +540,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       controller,
       gateways,
       api,
+      asyncInvocations,
       ...(docker ? { containers: { dashboardId: docker.dashboardId, replicaUrl: () => replicaListener?.url } } : {}),
       url: show(config.listen.host, port),
       gatewayUrl,

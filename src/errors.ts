@@ -230,6 +230,29 @@ export const ERRORS = {
     message: (fn: string, why: string) => `Function ${fn} has no replica to route to: ${why}`,
   },
 
+  // ---- Asynchronous invocations (src/async/) ----
+  ASYNC_QUEUE_FULL: {
+    status: 429,
+    message: (fn: string, bound: number, _retryAfterSeconds: number) =>
+      `The async queue of function ${fn} is full (${bound} queued or running, --async-queue-size): try again later`,
+    headers: (_fn: string, _bound: number, retryAfterSeconds: number) => ({ 'retry-after': String(retryAfterSeconds) }),
+  },
+  CALLBACK_URL_NOT_ALLOWED: { status: 400, message: (why: string) => why },
+  INVOCATION_NOT_FOUND: {
+    status: 404,
+    message: (id: string) =>
+      `Async invocation ${JSON.stringify(id.slice(0, 80))} not found (never queued, discarded, or past its retention)`,
+  },
+  INVOCATION_NOT_REQUEUEABLE: {
+    status: 409,
+    message: (id: string, state: string) =>
+      `Async invocation ${id} is ${state}: only a dead or failed invocation can be queued again`,
+  },
+  INVOCATION_RUNNING: {
+    status: 409,
+    message: (id: string) => `Async invocation ${id} is running: discard it once its attempt ended`,
+  },
+
   // ---- Projects, function events, templates, API gateways ----
   PROJECT_NOT_FOUND: { status: 404, message: () => 'Project not found' },
   PROJECT_EXISTS: { status: 409, message: (name: string) => `Project ${JSON.stringify(name)} already exists` },

@@ -33,6 +33,8 @@ export function dataLayout(dataDir: string) {
     logs: join(dataDir, 'logs'),
     run: join(dataDir, 'run'),
     builds: join(dataDir, 'builds'),
+    /** The async invocation journal (src/async/journal.ts). */
+    async: join(dataDir, 'async'),
     /** Artifacts packed for platforms that fetch them (build/artifact-archive.ts). */
     archives: join(dataDir, 'archives'),
   };

@@ -43,4 +43,14 @@ describe('ArtifactTokens', () => {
     assert.equal(after.verify(B, t), false);
     assert.equal(new ArtifactTokens().verify(A, t), false, 'another key');
   });
+
+  it("a token whose MAC is spelt otherwise (the last character's ignored bits flipped) is refused", () => {
+    const t = tokens.issue(A, 60_000, now);
+    const [exp, mac] = t.split('.') as [string, string];
+    const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const other = ALPHABET[ALPHABET.indexOf(mac.at(-1)!) ^ 1];
+    const respelt = `${exp}.${mac.slice(0, -1)}${other}`;
+    assert.deepEqual(Buffer.from(respelt.split('.')[1], 'base64url'), Buffer.from(mac, 'base64url'), 'same bytes');
+    assert.equal(tokens.verify(A, respelt, now), false);
+  });
 });

@@ -3,6 +3,7 @@
  * route group takes only the part it uses (a `Pick` of this), so its signature says what it touches.
  * Its own module, so that route groups import it without importing the server that imports them.
  */
+import type { AsyncInvocations } from '../async/async-invocations.js';
 import type { TemplateCatalog } from '../builder/template-catalog.js';
 import type { Config } from '../config.js';
 import type { BuildLogs } from '../controllers/build-log.js';
@@ -32,6 +33,8 @@ export interface ApiDeps {
   functionList: FunctionList;
   /** The embedded stream service: /v3io/… and the shard lags of /api/v3io_streams. */
   streams: StreamService;
+  /** Asynchronous invocations: queued on the invocation path, read and acted on at /api/function_invocations/ID. */
+  asyncInvocations: AsyncInvocations;
   log: Logger;
   /** This host's addresses for external invocation URLs (`--external-ip`, else the platform's host addresses). */
   externalIps: () => string[];

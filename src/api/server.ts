@@ -35,6 +35,7 @@ import {
 } from './routes/function-invocations.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { shardLagRoutes, v3ioStreamRoutes } from './routes/v3io-streams.js';
+import { asyncInvocationRoutes } from './routes/async-invocations.js';
 import { miscRoutes } from './routes/misc.js';
 import { registerWebUi, WEB_DIST_DIR } from './web-ui.js';
 
@@ -73,6 +74,10 @@ const ALLOWED_HEADERS = [
   'X-Nuclio-Skip-Tls-Verification',
   'X-Nuclio-Imported-Function-Only',
   'X-Nuclio-Skip-Spec-Cleanup',
+  'X-Protium-Invoke-Mode',
+  'X-Protium-Max-Attempts',
+  'X-Callback-Url',
+  'X-Idempotency-Key',
 ];
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
@@ -83,6 +88,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     invoker: deps.invoker,
     credentials: deps.credentials,
     log: deps.log,
+    async: deps.asyncInvocations,
   };
   const app = Fastify({
     // Invocations spelled the canonical way go straight to the function, ahead of Fastify's routing and
@@ -176,6 +182,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   // Every route of the dashboard, each group given only what it uses.
   void app.register(async (api) => {
     invocationRoutes(api, invocation);
+    asyncInvocationRoutes(api, deps);
     functionRoutes(api, deps);
     projectRoutes(api, deps);
     functionEventRoutes(api, deps);

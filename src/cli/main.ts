@@ -10,6 +10,7 @@ import { dashboardCommand } from './commands/dashboard.js';
 import { deployCommand } from './commands/deploy.js';
 import { getCommand } from './commands/get.js';
 import { invokeCommand } from './commands/invoke.js';
+import { invocationsCommand } from './commands/invocations.js';
 import { logsCommand } from './commands/logs.js';
 import { createCommand, deleteCommand, scaleCommand } from './commands/manage.js';
 import { exportCommand, importCommand } from './commands/transfer.js';
@@ -71,6 +72,7 @@ Examples:
   deployCommand(program);
   getCommand(program);
   invokeCommand(program);
+  invocationsCommand(program);
   logsCommand(program);
   topCommand(program);
   scaleCommand(program);

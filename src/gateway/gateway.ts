@@ -10,6 +10,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { INVOKE_MODE_HEADER, invalidModeError, invokeMode, type EnqueueTarget } from '../async/enqueue-http.js';
 import { sendError } from '../error-body.js';
 import { apiError, isApiError } from '../errors.js';
 import { ConnectionGuard, type ConnectionLimits } from '../util/connection-guard.js';
@@ -33,6 +34,8 @@ export interface GatewayOptions {
   connectionLimits: ConnectionLimits;
   /** Where requests routed to a function are counted (absent: --metrics off). */
   metrics?: { gateway(gateway: Route['gateway'], upstream: Upstream): RequestStats };
+  /** Queues a request sent with X-Protium-Invoke-Mode: async, and answers it (src/async/enqueue-http.ts). */
+  enqueue?: (req: http.IncomingMessage, res: http.ServerResponse, target: EnqueueTarget) => Promise<void>;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -109,12 +112,6 @@ export class Gateway {
     const refused = authorize(match.route, req.headers, this.opts.accessKeys());
     if (refused) return void sendError(res, refused);
     const { upstream } = match;
-    let target: string;
-    try {
-      target = await this.opts.route({ namespace: upstream.namespace, name: upstream.function });
-    } catch {
-      return void sendError(res, apiError('GATEWAY_FUNCTION_NOT_RUNNING', upstream.function));
-    }
     const remote = req.socket.remoteAddress ?? '';
     const prior = req.headers['x-forwarded-for'];
     // Added in the invoker's one pass over the client's headers (no copy of them here).
@@ -127,6 +124,32 @@ export class Gateway {
       'x-request-id': trace.requestId,
       traceparent: trace.traceparent,
     };
+    /** The headers stored with an asynchronous invocation: the client's, with what the gateway adds. */
+    const asyncHeaders = () => {
+      const headers: Record<string, string | string[] | undefined> = { ...req.headers, ...extraHeaders };
+      if (trace.restarted) delete headers.tracestate;
+      return headers;
+    };
+    // Asynchronous: queued durably and answered 202, as on /api/function_invocations.
+    const mode = req.headers[INVOKE_MODE_HEADER];
+    if (mode !== undefined && this.opts.enqueue) {
+      const wanted = invokeMode(mode);
+      if (!wanted) return void sendError(res, invalidModeError(mode));
+      if (wanted === 'async')
+        return this.opts.enqueue(req, res, {
+          ref: { namespace: upstream.namespace, name: upstream.function },
+          method: req.method ?? 'GET',
+          path: match.path,
+          headers: asyncHeaders(),
+          timeoutMs: this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        });
+    }
+    let target: string;
+    try {
+      target = await this.opts.route({ namespace: upstream.namespace, name: upstream.function });
+    } catch {
+      return void sendError(res, apiError('GATEWAY_FUNCTION_NOT_RUNNING', upstream.function));
+    }
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     try {
       await this.opts.invoker.forward(

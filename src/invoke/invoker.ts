@@ -44,6 +44,22 @@ export interface ForwardRequest {
   dropResponseHeader?: (name: string) => boolean;
 }
 
+/** A call whose answer is read into memory, up to a bound (an asynchronous invocation's attempt). */
+export interface CallRequest extends Omit<ForwardRequest, 'body'> {
+  body: Buffer | null;
+  /** Bytes of the answer's body kept; the rest is not read (`truncated`). */
+  maxAnswerBytes: number;
+}
+
+/** The function's answer to a call. */
+export interface CallAnswer {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+  /** The function answered more than `maxAnswerBytes`. */
+  truncated: boolean;
+}
+
 /**
  * The headers to forward, in one pass (this runs per request): `headers` without hop-by-hop ones, the ones
  * named by Connection, and the ones `skip` names; then `extra`, which replaces a header of the same name.
@@ -155,6 +171,54 @@ export class Invoker {
         },
       });
     });
+  }
+
+  /**
+   * Calls a function and reads its answer into memory, up to `maxAnswerBytes` of body. Rejects with
+   * ApiError 504 (no answer, or a body stalled, within the timeout) or 502 (the connection failed, the
+   * answer's body included).
+   */
+  async call(req: CallRequest): Promise<CallAnswer> {
+    if (this.closed) throw apiError('SHUTTING_DOWN');
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.pool(req.target).request({
+        path: req.path,
+        method: req.method,
+        headers: forwardableHeaders(req.headers as Record<string, string | string[] | undefined>),
+        body: req.body,
+        headersTimeout: req.timeoutMs,
+        bodyTimeout: req.timeoutMs,
+      });
+    } catch (e) {
+      throw transportError(e as Error, req);
+    }
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    let truncated = false;
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        const room = req.maxAnswerBytes - kept;
+        if (chunk.length > room) {
+          if (room > 0) chunks.push(chunk.subarray(0, room));
+          kept += Math.max(0, room);
+          truncated = true;
+          // The rest is not wanted: cutting the body costs the connection, reading it could cost much more.
+          res.body.destroy();
+          break;
+        }
+        chunks.push(chunk);
+        kept += chunk.length;
+      }
+    } catch (e) {
+      throw transportError(e as Error, req);
+    }
+    return {
+      status: res.statusCode,
+      headers: answerHeaders(res.headers, req.dropResponseHeader),
+      body: Buffer.concat(chunks, kept),
+      truncated,
+    };
   }
 
   /** Drops the pool of a target (its function went away or a new version took over: PlatformEvent routeChanged). */

@@ -4,6 +4,7 @@
  * an ApiError naming the field and quoting the value. Pure.
  */
 import { Cron } from 'croner';
+import { MAX_ATTEMPTS_LIMIT, parseRetryStatuses } from '../async/retry-policy.js';
 import { apiError, fieldError, quote } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { normaliseCronSchedule } from './cron-schedule.js';
@@ -211,6 +212,23 @@ export function validateFunctionSpec(spec: Record<string, unknown>, meta: Meta =
       if (w !== undefined && !(parseDuration(w)! > 0))
         throw apiError('FIELD_MUST_BE', `${f}.windowSize`, 'a positive duration such as "5m"', w);
     });
+  }
+
+  const asyncSpec = optObject(spec.asyncInvocation, 'spec.asyncInvocation');
+  if (asyncSpec) {
+    optInt(asyncSpec.maxAttempts, 'spec.asyncInvocation.maxAttempts', 1, MAX_ATTEMPTS_LIMIT);
+    if (asyncSpec.retryStatuses !== undefined && asyncSpec.retryStatuses !== null) {
+      // A status out of range is a range error of that item, as the API schema words it.
+      if (Array.isArray(asyncSpec.retryStatuses))
+        asyncSpec.retryStatuses.forEach((v, i) => {
+          const field = `spec.asyncInvocation.retryStatuses[${i}]`;
+          if (Number.isInteger(v) && ((v as number) < 400 || (v as number) > 599))
+            throw fieldError(field, `${field} must be between 400 and 599, got ${quote(v)}`);
+        });
+      const parsed = parseRetryStatuses(asyncSpec.retryStatuses);
+      if ('error' in parsed)
+        throw apiError('FIELD_MUST_BE', 'spec.asyncInvocation.retryStatuses', parsed.error, asyncSpec.retryStatuses);
+    }
   }
 
   validateTriggers(spec.triggers, meta);

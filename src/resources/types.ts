@@ -70,6 +70,17 @@ export interface ScaleResource {
   threshold?: number;
 }
 
+/**
+ * spec.asyncInvocation: how the function's asynchronous invocations are retried (Protium's own field;
+ * Nuclio has no asynchronous invocation).
+ */
+export interface AsyncInvocationSpec {
+  /** Attempts an invocation gets before it becomes a dead letter (1 to 100; default 3). */
+  maxAttempts?: number;
+  /** Answers that are retried: statuses 400–599 and "4xx", "5xx" (default ["5xx", 408, 429]). */
+  retryStatuses?: (number | '4xx' | '5xx')[];
+}
+
 /** spec of a function. Unknown fields are kept as given. */
 export interface FunctionSpec {
   description?: string;
@@ -95,6 +106,7 @@ export interface FunctionSpec {
   disableDefaultHTTPTrigger?: boolean;
   securityContext?: Record<string, unknown>;
   eventTimeout: string;
+  asyncInvocation?: AsyncInvocationSpec;
   [extra: string]: unknown;
 }
 

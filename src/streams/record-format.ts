@@ -16,8 +16,12 @@ import { crc32 } from 'node:zlib';
 
 /** Bytes before each record's data. */
 export const HEADER_BYTES = 24;
-/** The largest record data accepted (a longer length field means a corrupt file). */
-export const MAX_RECORD_BYTES = 4 * 1024 * 1024;
+/**
+ * The largest record data accepted (a longer length field means a corrupt file). 16 MiB: the async
+ * invocation journal (src/async/) keeps a request body of up to 10 MiB and a bounded answer in one record;
+ * PutRecords keeps its own 1 MiB limit (v3io-routes.ts).
+ */
+export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
 /** A record as stored. `data` may share memory with the buffer it was decoded from. */
 export interface StoredRecord {

@@ -145,4 +145,23 @@ describe('StreamService', () => {
     assert.equal((await svc.stream(at('s'))).offsets('g')[0].current, 0);
     await svc.close();
   });
+
+  it('StreamService.ensure() creates a stream, then changes only its retention, and only while it is closed', async () => {
+    const dir = fresh();
+    let svc = new StreamService({ dir });
+    await svc.ensure(at('own'), { shardCount: 2, retentionHours: 24 });
+    await (await svc.stream(at('own'))).put([{ data: Buffer.from('kept'), shard: 1 }]);
+    await assert.rejects(svc.ensure(at('own'), { shardCount: 2, retentionHours: 1 }), /is open/);
+    await svc.close();
+    svc = new StreamService({ dir });
+    await svc.ensure(at('own'), { shardCount: 8, retentionHours: 3 });
+    const s = await svc.stream(at('own'));
+    assert.equal(s.meta.retentionHours, 3);
+    assert.equal(s.meta.shardCount, 2);
+    assert.deepEqual(
+      (await s.read(1, 1, 10, 1e6)).records.map((r) => r.data.toString()),
+      ['kept'],
+    );
+    await svc.close();
+  });
 });

@@ -81,6 +81,20 @@ export class StreamService {
     writeJsonFileSync(join(dir, META_FILE), meta);
   }
 
+  /**
+   * Creates the stream, or, when it exists and is not open yet, sets its retention (its shards stay as
+   * they were): for streams the dashboard keeps for itself, whose retention follows a flag across restarts.
+   */
+  async ensure(a: StreamAddress, settings: { shardCount: number; retentionHours: number }): Promise<void> {
+    this.assertOpen();
+    const file = join(this.dirOf(a), META_FILE);
+    const meta = readJsonFile(file) as StreamMeta | undefined;
+    if (!meta) return this.create(a, settings);
+    if (this.streams.has(streamKey(a))) throw new Error(`Stream ${streamKey(a)} is open: its retention cannot change`);
+    if (meta.retentionHours !== settings.retentionHours)
+      writeJsonFileSync(file, { ...meta, retentionHours: settings.retentionHours } satisfies StreamMeta);
+  }
+
   /** The open stream at `a` (opening it on first use), or a 404. */
   stream(a: StreamAddress): Promise<Stream> {
     this.assertOpen();

@@ -381,11 +381,69 @@ export const Api = {
   updateGateway: (gw: ApiGateway) => api('PUT', `/api/api_gateways/${enc(gw.metadata.name)}`, { body: gw }),
   deleteGateway: (name: string) => api('DELETE', '/api/api_gateways', { body: { metadata: { name } } }),
 
+  /** Asynchronous invocations kept per function of the namespace, by state (functions without any left out). */
+  invocationCounts: (signal?: AbortSignal) =>
+    api<Record<string, AsyncCounts>>('GET', '/api/function_invocation_counts', { signal }),
+  /** A function's asynchronous invocations, newest first. */
+  invocations: (fn: string, query: { state?: string; limit?: number }, signal?: AbortSignal) =>
+    api<{ invocations: AsyncInvocationSummary[]; total: number; counts: AsyncCounts }>(
+      'GET',
+      `/api/functions/${enc(fn)}/invocations`,
+      { query: { ...(query.state ? { state: query.state } : {}), limit: String(query.limit ?? 100) }, signal },
+    ),
+  invocation: (id: string, signal?: AbortSignal) =>
+    api<AsyncInvocation>('GET', `/api/function_invocations/${enc(id)}`, { signal }),
+  /** Queues a dead letter (or a failed invocation) again. */
+  retryInvocation: (id: string) =>
+    api<{ id: string; state: string }>('POST', `/api/function_invocations/${enc(id)}/retry`),
+  discardInvocation: (id: string) => api('DELETE', `/api/function_invocations/${enc(id)}`),
+
   versions: () => api<{ dashboard?: { label?: string; gitCommit?: string } }>('GET', '/api/versions'),
   /** Nuclio's frontend spec; Protium adds where it serves API gateways. */
   frontendSpec: () =>
     api<{ apiGatewayListenUrl?: string; externalIPAddresses?: string[] }>('GET', '/api/frontend_spec'),
 };
+
+/** Where an asynchronous invocation is (src/async/invocation.ts). */
+export type AsyncState = 'queued' | 'running' | 'succeeded' | 'failed' | 'dead';
+export type AsyncCounts = Record<AsyncState, number>;
+
+/** An asynchronous invocation as a function's list shows it. */
+export interface AsyncInvocationSummary {
+  id: string;
+  state: AsyncState;
+  createdAt: string;
+  attempts: number;
+  nextAttemptAt?: string;
+  endedAt?: string;
+  status?: number;
+  error?: string;
+}
+
+/** An asynchronous invocation as GET /api/function_invocations/ID shows it. */
+export interface AsyncInvocation extends AsyncInvocationSummary {
+  function: string;
+  request: { method: string; path: string; bodyBytes: number };
+  maxAttempts: number;
+  attemptsLeft: number;
+  attemptHistory: {
+    attempt: number;
+    startedAt: string;
+    endedAt?: string;
+    status?: number;
+    error?: string;
+    interrupted?: boolean;
+  }[];
+  answer?: {
+    status: number;
+    headers: Record<string, string | string[]>;
+    body: string;
+    bodyEncoding: 'utf8' | 'base64';
+    bodyBytes: number;
+    truncated: boolean;
+  };
+  callback?: { url: string; state: string; attempts: number; status?: number; error?: string };
+}
 
 export interface ImportResult {
   functionImportResult?: {

@@ -5,7 +5,7 @@
  *   /projects                                   projects
  *   /projects/:project[/functions]              the functions of a project
  *   /projects/:project/gateways                 its API gateways
- *   /projects/:project/functions/:fn[/:tab]     a function (tab: code, config, build, logs, metrics)
+ *   /projects/:project/functions/:fn[/:tab]     a function (tab: code, config, build, logs, metrics, invocations)
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';

@@ -16,6 +16,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import type { AsyncInvocations } from '../../async/async-invocations.js';
+import { INVOKE_MODE_HEADER, invalidModeError, invokeMode, serveEnqueue } from '../../async/enqueue-http.js';
 import { sendError } from '../../error-body.js';
 import { apiError, isApiError, type ErrorArgs, type ErrorCode } from '../../errors.js';
 import type { Invoker } from '../../invoke/invoker.js';
@@ -24,13 +26,13 @@ import type { Logger } from '../../log.js';
 import type { Platform } from '../../platform/platform.js';
 import { dnsLabelErrors } from '../../resources/names.js';
 import { parseDuration } from '../../util/duration.js';
-import { traceHeaders } from '../../util/trace-context.js';
+import { traceHeaders, type TraceHeaders } from '../../util/trace-context.js';
 import { hasAccess, type Credentials } from '../auth.js';
 import { invocationSchema } from '../schemas/invocations.js';
 
 export const DEFAULT_INVOKE_TIMEOUT_MS = 60_000;
 /** What a browser may read of an invocation's answer (CORS): the logs, the request id, the trace. */
-export const EXPOSED_HEADERS = 'Content-Length, X-Nuclio-Logs, X-Request-Id, Traceparent';
+export const EXPOSED_HEADERS = 'Content-Length, X-Nuclio-Logs, X-Request-Id, Traceparent, Location';
 export const INVOCATIONS_PATH = '/api/function_invocations';
 
 /** Headers that steer the proxy and are not the function's business. */
@@ -55,6 +57,8 @@ export interface InvocationDeps {
   /** The dashboard's credentials; undefined → no auth. */
   credentials?: Credentials;
   log: Logger;
+  /** Asynchronous invocations (X-Protium-Invoke-Mode: async). */
+  async?: AsyncInvocations;
 }
 
 /**
@@ -99,6 +103,25 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return s === undefined || s === '' ? undefined : s;
 }
 
+/** The headers the function gets: the caller's, but those that steer the call. */
+function functionHeaders(
+  req: IncomingMessage,
+  name: string,
+  trace: TraceHeaders,
+): Record<string, string | string[] | undefined> {
+  const headers: Record<string, string | string[] | undefined> = {};
+  for (const k in req.headers)
+    if (!CONTROL_HEADERS.has(k) && !k.startsWith('x-igz-nuclio')) headers[k] = req.headers[k];
+  headers['x-nuclio-target'] = name;
+  headers['x-request-id'] = trace.requestId;
+  headers.traceparent = trace.traceparent;
+  if (trace.restarted && headers.tracestate !== undefined) delete headers.tracestate;
+  return headers;
+}
+
+/** The path (and query) the function sees: X-Nuclio-Path, leading slashes trimmed to one. */
+const functionPath = (req: IncomingMessage): string => `/${(header(req, 'x-nuclio-path') ?? '').replace(/^\/+/, '')}`;
+
 /** Answers with an error of the catalogue (the one renderer: error-body.ts). */
 function fail<C extends ErrorCode>(res: ServerResponse, code: C, ...args: ErrorArgs<C>): void {
   sendError(res, apiError(code, ...args));
@@ -141,6 +164,24 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
   }
   const fn = deps.directory.get(ns, name);
   if (!fn) return fail(res, 'FUNCTION_NOT_FOUND', { name, namespace: ns });
+  // Asynchronous (src/async/): queued durably and answered 202; the queue wakes and routes later.
+  const mode = req.headers[INVOKE_MODE_HEADER];
+  if (mode !== undefined && deps.async) {
+    const wanted = invokeMode(mode);
+    if (!wanted) return void sendError(res, invalidModeError(mode));
+    if (wanted === 'async') {
+      const headers = functionHeaders(req, name, trace);
+      // The dashboard's token is its own credential: never stored with the request.
+      if (deps.credentials) delete headers.authorization;
+      return serveEnqueue(req, res, deps.async, {
+        ref: { namespace: ns, name },
+        method: req.method ?? 'GET',
+        path: functionPath(req),
+        headers,
+        timeoutMs,
+      });
+    }
+  }
   // The platform knows whether a version serves: during an update (state building) the previous one does.
   let route: string;
   try {
@@ -160,7 +201,7 @@ export async function handleInvocation(req: IncomingMessage, res: ServerResponse
       {
         target: wanted ?? route,
         method: req.method ?? 'GET',
-        path: `/${(header(req, 'x-nuclio-path') ?? '').replace(/^\/+/, '')}`,
+        path: functionPath(req),
         headers: req.headers,
         // The trace headers decided above replace the caller's (a restarted trace drops its tracestate).
         skipHeader: trace.restarted ? (k) => isControlHeader(k) || k === 'tracestate' : isControlHeader,

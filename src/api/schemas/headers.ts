@@ -70,6 +70,26 @@ export const HEADERS = {
   'x-nuclio-log-level': text('Passed to the function: its logs of this level and above come back in X-Nuclio-Logs', [
     'debug',
   ]),
+  'x-protium-invoke-mode': text(
+    'async: queue the invocation durably and answer 202 with its id (poll GET /api/function_invocations/ID); ' +
+      'sync (the default): wait for the answer',
+    ['async'],
+  ),
+  'x-protium-max-attempts': text(
+    'Async: attempts before the invocation is a dead letter, 1 to 100 ' +
+      '(default: spec.asyncInvocation.maxAttempts, else 3)',
+    ['5'],
+  ),
+  'x-callback-url': text(
+    'Async: where the result is POSTed when the invocation ends; ' +
+      "its host must be in the dashboard's --async-callback-allow list",
+    ['https://hooks.example.com/done'],
+  ),
+  'x-idempotency-key': text(
+    'Async: a repeated enqueue with the same key (per function, 1 to 256 visible ASCII characters) ' +
+      'answers the first invocation instead of queueing another',
+    ['order-7-resize'],
+  ),
   'x-v3io-function': text(
     'The stream operation: CreateStream, DescribeStream, DeleteStream, PutRecords, Heartbeat, LeaveGroup, ' +
       'CommitOffset, GetOffsets (on a stream), Seek, GetRecords (on a shard); any case',

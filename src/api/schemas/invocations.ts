@@ -3,8 +3,9 @@
  * ahead of Fastify (the hot path), so this schema validates nothing: the handler reads the headers
  * itself. It describes the route Fastify registers for the other spellings, which is the same endpoint.
  */
+import { QUEUED } from './async-invocations.js';
 import type { JsonSchema } from './json-schema.js';
-import { routeSchema } from './route-schema.js';
+import { json, routeSchema } from './route-schema.js';
 
 const anything = (description: string): JsonSchema => ({ description, content: { '*/*': { schema: {} } } });
 
@@ -29,8 +30,17 @@ export const invocationSchema = (hide = false) =>
       'x-nuclio-invoke-via',
       'x-nuclio-skip-tls-verification',
       'x-nuclio-sanitize-response',
+      'x-protium-invoke-mode',
+      'x-protium-max-attempts',
+      'x-callback-url',
+      'x-idempotency-key',
     ],
     success: {
+      202: json(
+        'With X-Protium-Invoke-Mode: async: queued (durably) — ' +
+          'its status is at the Location, /api/function_invocations/ID',
+        QUEUED,
+      ),
       '2xx': {
         ...anything("The function's answer, as it gave it (so is any status without X-Protium-Internal)"),
         headers: {
@@ -51,6 +61,10 @@ export const invocationSchema = (hide = false) =>
       'UPSTREAM_FAILED',
       'FUNCTION_NOT_READY',
       'UPSTREAM_TIMEOUT',
+      'INVALID_HEADER',
+      'ASYNC_QUEUE_FULL',
+      'CALLBACK_URL_NOT_ALLOWED',
+      'SHUTTING_DOWN',
     ],
     hide,
   });

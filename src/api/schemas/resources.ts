@@ -182,6 +182,19 @@ const FunctionSpec: JsonSchema = {
     disableDefaultHTTPTrigger: described('true: no default http trigger is added (boolean)'),
     securityContext: described('Kubernetes security context (kept)'),
     eventTimeout: orNull('string', 'How long an event may run (a duration such as "30s"); 408 after it'),
+    asyncInvocation: {
+      type: ['object', 'null'],
+      description: "How the function's asynchronous invocations are retried (Protium's own field)",
+      properties: {
+        maxAttempts: intRange('Attempts before an invocation is a dead letter (default 3)', 1, 100),
+        retryStatuses: {
+          type: ['array', 'null'],
+          description:
+            'Answers that are retried (default ["5xx", 408, 429]); timeouts and connection errors always are',
+          items: { anyOf: [{ type: 'integer', minimum: 400, maximum: 599 }, { enum: ['4xx', '5xx'] }] },
+        },
+      },
+    },
   }),
 };
 

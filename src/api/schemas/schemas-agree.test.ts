@@ -78,6 +78,7 @@ const KINDS: { name: string; schema: string; validate: (body: unknown) => unknow
           readinessTimeoutSeconds: 60,
           eventTimeout: '30s',
           scaleToZero: { scaleResources: [{ windowSize: '5m' }] },
+          asyncInvocation: { maxAttempts: 5, retryStatuses: ['5xx', 429] },
         },
       },
     },

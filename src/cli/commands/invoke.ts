@@ -20,6 +20,10 @@ interface InvokeOptions {
   timeout?: string;
   logLevel?: string;
   verbose?: boolean;
+  async?: boolean;
+  callbackUrl?: string;
+  idempotencyKey?: string;
+  maxAttempts?: string;
 }
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'];
@@ -45,11 +49,16 @@ export function invokeCommand(program: Command): void {
       "return and print the function's logs of this call at or above this level (debug, info, warn, error)",
     )
     .option('-v, --verbose', 'print the status line and headers (on stderr)')
+    .option('--async', 'queue the call and print its id instead of waiting (see protium invocations)')
+    .option('--callback-url <url>', "with --async: where the result is POSTed (a host the dashboard's allow-list has)")
+    .option('--idempotency-key <key>', 'with --async: a repeated call with the same key is queued once')
+    .option('--max-attempts <n>', "with --async: attempts before it is a dead letter (default: the function's, else 3)")
     .addHelpText(
       'after',
       `
 Example:
-  $ protium invoke hello --body '{"name": "protium"}' --log-level debug`,
+  $ protium invoke hello --body '{"name": "protium"}' --log-level debug
+  $ protium invoke resize --async --body '{"id": 7}'      # prints the invocation id`,
     )
     .action(async (name: string, opts: InvokeOptions, cmd: Command) => {
       process.exitCode = await invoke(name, opts, cmd);
@@ -115,6 +124,19 @@ async function invoke(name: string, opts: InvokeOptions, cmd: Command): Promise<
     if (!k) throw new CliError(`--header ${JSON.stringify(h)} must look like Name:value`, 2);
     headers[k.toLowerCase()] = h.slice(i + 1).trim();
   }
+  const asyncOnly = {
+    '--callback-url': opts.callbackUrl,
+    '--idempotency-key': opts.idempotencyKey,
+    '--max-attempts': opts.maxAttempts,
+  };
+  for (const [flag, v] of Object.entries(asyncOnly))
+    if (v !== undefined && !opts.async) throw new CliError(`${flag} needs --async`, 2);
+  if (opts.async) {
+    headers['x-protium-invoke-mode'] = 'async';
+    if (opts.callbackUrl !== undefined) headers['x-callback-url'] = opts.callbackUrl;
+    if (opts.idempotencyKey !== undefined) headers['x-idempotency-key'] = opts.idempotencyKey;
+    if (opts.maxAttempts !== undefined) headers['x-protium-max-attempts'] = opts.maxAttempts;
+  }
   const sendBody = method !== 'GET' && method !== 'HEAD' ? body : undefined;
   if (body && !sendBody) throw new CliError(`a ${method} request has no body: use --method POST (or PUT, PATCH)`, 2);
 
@@ -132,6 +154,13 @@ async function invoke(name: string, opts: InvokeOptions, cmd: Command): Promise<
     throw new CliError(`${own.split('\n')[0]}${res.status === 401 ? ' (pass --token or set PROTIUM_TOKEN)' : ''}`);
   // A web page where the dashboard should answer: maybe the function's own page, maybe not a dashboard.
   if (isHtml(res) && !(await isDashboard(client))) throw notADashboard(client.url);
+  if (opts.async && res.status === 202 && res.headers.get('x-protium-invocation-id')) {
+    // The id alone on stdout (ID=$(protium invoke f --async)); how to follow it on stderr.
+    const id = res.headers.get('x-protium-invocation-id')!;
+    process.stdout.write(`${id}\n`);
+    process.stderr.write(`queued: protium invocations get ${id}\n`);
+    return 0;
+  }
   if (opts.verbose) {
     process.stderr.write(`< ${res.status} ${res.statusText}\n`);
     res.headers.forEach((v, k) => {

@@ -13,6 +13,7 @@ import { Link, navigate, paths } from '../router';
 import { fieldError, formatMs, invocationUrl, isFieldOf, splitFirstLine } from '../util';
 import { CONFIG_FIELDS, ConfigForm, draftOf, toSpec, type Draft } from './config';
 import { MetricsPanel } from './metrics-panel';
+import { InvocationsPanel } from './invocations';
 import { TestPane } from './test-pane';
 
 interface Deploy {
@@ -31,6 +32,7 @@ const TABS = [
   { id: 'build', label: 'Build log' },
   { id: 'logs', label: 'Logs' },
   { id: 'metrics', label: 'Metrics' },
+  { id: 'invocations', label: 'Invocations' },
 ];
 
 export function FunctionPage(props: { project: string; name: string; tab: string }) {
@@ -279,6 +281,9 @@ export function FunctionPage(props: { project: string; name: string; tab: string
               <MetricsPanel name={name} />
             </div>
           )}
+          <div class="tab-panel" hidden={tab !== 'invocations'}>
+            {tab === 'invocations' && <InvocationsPanel fn={name} active />}
+          </div>
         </div>
         <aside class="fn-side">
           <TestPane fn={name} project={project} ready={isServing(state)} state={state} />

@@ -9,6 +9,7 @@ import {
   byName,
   inputError,
   PROJECT_LABEL,
+  type AsyncCounts,
   type FunctionSpec,
   type FunctionTemplate,
   type NuclioFunction,
@@ -62,6 +63,8 @@ export function ProjectPage(props: { project: string; tab: 'functions' | 'gatewa
 interface Row {
   fn: NuclioFunction;
   replicas: number | undefined;
+  /** Its asynchronous invocations by state (undefined: the counts could not be read). */
+  async: AsyncCounts | undefined;
 }
 
 /** Requests per second of each function over the last hour, a point a minute (null: metrics are off). */
@@ -95,7 +98,12 @@ function FunctionsPanel(props: { project: string }) {
           ),
         ),
       );
-      return fns.map((fn, i): Row => ({ fn, replicas: replicas[i] }));
+      const counts = await Api.invocationCounts(signal).catch(() => undefined);
+      return fns.map((fn, i): Row => ({
+        fn,
+        replicas: replicas[i],
+        async: counts ? (counts[fn.metadata.name] ?? NO_INVOCATIONS) : undefined,
+      }));
     },
     fast ? 1000 : 3000,
     [project, fast],
@@ -126,6 +134,7 @@ function FunctionsPanel(props: { project: string }) {
                     <th>State</th>
                     <th class="num">Replicas</th>
                     {rates !== null && <th>Requests (1 h)</th>}
+                    <th>Async</th>
                     <th>Invocation URL</th>
                     <th class="actions-col">Actions</th>
                   </tr>
@@ -147,6 +156,29 @@ function FunctionsPanel(props: { project: string }) {
         </>
       )}
     </div>
+  );
+}
+
+const NO_INVOCATIONS: AsyncCounts = { queued: 0, running: 0, succeeded: 0, failed: 0, dead: 0 };
+
+/** Queued (and running) and dead asynchronous invocations; the dead ones link to where they can be requeued. */
+function AsyncCountsCell(props: { counts: AsyncCounts | undefined; href: string }) {
+  const c = props.counts;
+  if (!c) return <span class="muted">?</span>;
+  if (!c.queued && !c.running && !c.dead) return <span class="muted">—</span>;
+  return (
+    <span class="small">
+      <span data-testid="async-queued">{c.queued} queued</span>
+      {c.running > 0 && <span class="muted"> · {c.running} running</span>}
+      {c.dead > 0 && (
+        <>
+          {' · '}
+          <Link href={props.href} class="error-text" title="Dead letters: open them to requeue or discard">
+            <span data-testid="async-dead">{c.dead} dead</span>
+          </Link>
+        </>
+      )}
+    </span>
   );
 }
 
@@ -200,6 +232,9 @@ function FunctionRow(props: { project: string; row: Row; rates: number[] | null;
           </Link>
         </td>
       )}
+      <td data-label="Async" data-testid="async-counts">
+        <AsyncCountsCell counts={props.row.async} href={paths.fn(props.project, name, 'invocations')} />
+      </td>
       <td data-label="URL">
         {url ? (
           <a href={url} target="_blank" rel="noreferrer">
