@@ -312,13 +312,13 @@ describe('faults', () => {
     });
     // The shell handler leaves a detached child behind; python runs two workers.
     assert.equal((await request(at(before['steady-sh']), 'POST', { body: 'x' })).text, 'sh-1');
-    const running = processesOf(dir, [dash.pid!]);
+    // The handler answers before its background `setsid` has become `sleep 1000`: wait for it.
+    const running = await until("the shell handler's detached child runs", () => {
+      const procs = processesOf(dir, [dash.pid!]);
+      return procs.some((p) => p.argv.join(' ') === 'sleep 1000') ? procs : undefined;
+    });
     assert.equal(running.filter((p) => p.role === 'processor').length, 3, describeProcs(running));
     assert.equal(running.filter((p) => p.role === 'python-worker').length, 2, describeProcs(running));
-    assert.ok(
-      running.some((p) => p.argv.join(' ') === 'sleep 1000'),
-      "the shell handler's detached child runs",
-    );
 
     // One function is in the middle of its build when the dashboard dies.
     const slow = nodeSrc('slow-1');
