@@ -6,7 +6,7 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -186,6 +186,20 @@ describe(
           chownSync(d, NOBODY, NOBODY);
         }
         chownSync(dir, NOBODY, NOBODY);
+        // The dashboard runs as nobody from this checkout: it must be readable by others (a clone inside a
+        // mode-700 folder such as `mktemp -d` is not).
+        const readable = spawnSync('setpriv', [
+          '--reuid',
+          String(NOBODY),
+          '--regid',
+          String(NOBODY),
+          '--clear-groups',
+          '--',
+          'test',
+          '-r',
+          MAIN,
+        ]);
+        assert.equal(readable.status, 0, `user nobody cannot read ${MAIN}: put the checkout where others can read it`);
         const port = 19_200 + Math.floor(Math.random() * 400);
         const lo = 20_000 + Math.floor(Math.random() * 9_000);
         const dash = spawn(

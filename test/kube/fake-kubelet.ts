@@ -25,7 +25,11 @@ import { StatusError, type FakeApiServer, type Obj } from './fake-apiserver.js';
 
 /** What an image runs here. */
 export interface FakeImage {
-  /** The program and arguments for the container's `args` (the image's entry point). */
+  /**
+   * The program and arguments for the container's `args` (the image's entry point), as paths of this
+   * machine: only the `args` are the container's view (rewritten before this sees them), so a checkout
+   * under a folder a pod mounts (`/tmp`) stays where it is.
+   */
   command: (args: string[]) => string[];
   /** Folders of the image (`/opt/protium`) and where they are on this machine. */
   paths?: Record<string, string>;
@@ -258,7 +262,7 @@ export class FakeKubelet {
       else env[e.name] = '';
     }
     if (image.bindEnv) env[image.bindEnv] = run.ip;
-    const argv = image.command((spec.args ?? []) as string[]).map((a) => this.rewrite(run, a, image));
+    const argv = image.command(((spec.args ?? []) as string[]).map((a) => this.rewrite(run, a, image)));
     const cwd = spec.workingDir ? this.rewrite(run, spec.workingDir as string, image) : join(run.dir, 'volumes');
     mkdirSync(cwd, { recursive: true });
     const proc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...argv], {
