@@ -180,12 +180,18 @@ describe('async invocations: kill -9 of the dashboard', () => {
     for (const [n, id] of idOf) assert.ok(runs.has(id), `invocation ${n} (${id}) never ran`);
     for (const id of acked)
       assert.deepEqual(runs.get(id), [1], `succeeded before the kill, yet ran ${JSON.stringify(runs.get(id))}`);
-    for (const [id, attempts] of runs)
-      assert.equal(
-        new Set(attempts).size,
-        attempts.length,
-        `${id}: an attempt number ran twice (${attempts.join(',')})`,
+    // An attempt's start is written without waiting (async-invocations.ts): one cut off by the kill before
+    // its start was on disk runs again under the same number. Numbers never go back, and repeat at most once.
+    for (const [id, attempts] of runs) {
+      assert.ok(
+        attempts.every((a, i) => i === 0 || a >= attempts[i - 1]),
+        `${id}: attempt numbers went back (${attempts.join(',')})`,
       );
+      assert.ok(
+        attempts.length - new Set(attempts).size <= 1,
+        `${id}: attempt numbers repeated more than the kill explains (${attempts.join(',')})`,
+      );
+    }
 
     // Those running at the kill ran again: an interrupted attempt, then one that succeeded.
     let interrupted = 0;

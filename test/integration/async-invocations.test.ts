@@ -505,6 +505,13 @@ describe('async invocations: bound, retention, token, restart', () => {
     const id = await enqueued(d, 'bounded', { n: 1 }, auth);
     assert.equal((await getInvocation(d, id)).status, 401);
     assert.equal((await d.api('GET', `/api/function_invocations/${id}`, { headers: auth })).status, 200);
+    // Ended before the next test fills the bound of 3.
+    await until('the invocation ended', async () =>
+      (await d.api<InvocationView>('GET', `/api/function_invocations/${id}`, { headers: auth })).json.state ===
+      'succeeded'
+        ? true
+        : undefined,
+    );
   });
 
   it('answers 429 with Retry-After when a function has its bound of queued and running invocations', async () => {
