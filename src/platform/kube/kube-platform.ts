@@ -48,6 +48,7 @@ import type { ConnectionLimits } from '../../util/connection-guard.js';
 import { parseDuration } from '../../util/duration.js';
 import { brokerOf } from '../../resources/broker-triggers/index.js';
 import { decideScale, type ReplicaLoad } from '../local/scaling.js';
+import { PlatformEvents } from '../platform-events.js';
 import {
   ApplyError,
   type ApplyOptions,
@@ -119,7 +120,7 @@ export class KubePlatform implements Platform {
   private readonly core: CoreV1Api;
   private readonly apps: AppsV1Api;
   private readonly fns = new Map<string, FunctionState>();
-  private readonly listeners = new Set<PlatformListener>();
+  private readonly events: PlatformEvents;
   private readonly pods: Informer<V1Pod> & ObjectCache<V1Pod>;
   private readonly slices: Informer<V1EndpointSlice> & ObjectCache<V1EndpointSlice>;
   private readonly changed = new Set<() => void>();
@@ -128,6 +129,7 @@ export class KubePlatform implements Platform {
   private readonly cron: CronAtZero;
 
   private constructor(private readonly opts: KubePlatformOptions) {
+    this.events = new PlatformEvents(opts.log);
     const kc = opts.kubeConfig;
     this.objects = KubernetesObjectApi.makeApiClient(kc);
     this.core = kc.makeApiClient(CoreV1Api);
@@ -203,17 +205,11 @@ export class KubePlatform implements Platform {
   }
 
   private emit(e: PlatformEvent): void {
-    for (const l of this.listeners)
-      try {
-        l(e);
-      } catch (err) {
-        this.opts.log.warn({ err: String(err) }, 'a platform listener threw');
-      }
+    this.events.emit(e);
   }
 
   subscribe(listener: PlatformListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.events.subscribe(listener);
   }
 
   // ---- objects ------------------------------------------------------------------------------------
