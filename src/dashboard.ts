@@ -292,6 +292,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
           knownFunctions: stored.map(refOf),
           log: log.child({ component: 'platform' }),
           connectionLimits: config.connectionLimits,
+          metrics: config.metrics,
           ...(credentials ? { dashboard: { replicaToken: credentials.streamToken } } : {}),
           artifacts: archived,
           // Containers reach the dashboard on a listener of their own, opened on first need.
@@ -333,6 +334,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
           },
           ...(config.externalIps ? { externalIps: config.externalIps } : {}),
           connectionLimits: config.connectionLimits,
+          metrics: config.metrics,
           log: log.child({ component: 'platform' }),
         });
         log.info(

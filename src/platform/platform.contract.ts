@@ -124,20 +124,7 @@ async function readLines(
 const statusOf = (e: unknown) => (e as { status?: number }).status;
 
 /** Registers the contract's cases (node:test) for the platform `makeSubject` builds, a fresh one per case. */
-/** What a platform under test does not do yet, so the contract leaves those cases out (never skipped). */
-export interface ContractGaps {
-  /**
-   * No `metrics` events: the docker and kube platforms do not yet poll their replicas' counters (the
-   * processor's health port answers them as `GET /stats`), count restarts or cold starts as events.
-   */
-  metrics?: true;
-}
-
-export function platformContract(
-  label: string,
-  makeSubject: () => Promise<ContractSubject>,
-  gaps: ContractGaps = {},
-): void {
+export function platformContract(label: string, makeSubject: () => Promise<ContractSubject>): void {
   describe(`Platform contract: ${label}`, () => {
     let subject: ContractSubject | undefined;
     let events: PlatformEvent[] = [];
@@ -397,11 +384,9 @@ export function platformContract(
         await until('the replica is restarted', async () =>
           (await p.replicas(refOf('crashy'))).some((r) => r.restarts >= 1 && r.state === 'ready'),
         );
-        if (!gaps.metrics)
-          assert.ok(
-            events.some((e) => e.type === 'metrics' && e.ref.name === 'crashy' && e.metrics.kind === 'restart'),
-            'the restart is reported as a metrics event',
-          );
+        await until('the restart is reported as a metrics event', () =>
+          events.some((e) => e.type === 'metrics' && e.ref.name === 'crashy' && e.metrics.kind === 'restart'),
+        );
         await until('a status event reports it ready again', () => {
           const s = statuses('crashy');
           return s.findIndex((x) => x.state === 'ready') > s.findIndex((x) => x.state === 'unhealthy');
@@ -412,41 +397,40 @@ export function platformContract(
       },
     );
 
-    if (!gaps.metrics)
-      it(
-        'metrics events: replica counters reach the requests made through the route; ' +
-          'a wake from zero is one cold start',
-        { timeout: TIMEOUT_MS },
-        async () => {
-          const p = await start();
-          const artifact = await subject!.artifactFor(source('v1'));
-          const ref = refOf('counted');
-          await p.apply(fnRecord('counted', source('v1'), { minReplicas: 0 }), artifact);
-          const route = await p.route(ref);
-          for (let i = 0; i < 5; i++) assert.equal((await get(route)).status, 200);
-          /** Events handled by the http trigger: each replica's latest snapshot, summed. */
-          const handled = () => {
-            const latest = new Map<string, number>();
-            for (const e of events)
-              if (e.type === 'metrics' && e.ref.name === 'counted' && e.metrics.kind === 'replica')
-                latest.set(
-                  e.metrics.replica,
-                  e.metrics.stats.triggers.filter((t) => t.name === 'http').reduce((n, t) => n + t.success, 0),
-                );
-            return [...latest.values()].reduce((a, b) => a + b, 0);
-          };
-          await until('the replicas report 5 events handled', () => handled() === 5);
-          const coldStarts = () =>
-            events.filter((e) => e.type === 'metrics' && e.ref.name === 'counted' && e.metrics.kind === 'coldStart');
-          assert.equal(coldStarts().length, 0, 'a deploy is no cold start');
-          await p.scaleToZero(ref);
-          await until('no replica runs', async () => (await p.replicas(ref)).length === 0);
-          assert.equal((await get(await p.route(ref))).status, 200);
-          await until('one cold start is reported', () => coldStarts().length === 1);
-          const c = coldStarts()[0];
-          assert.ok(c.type === 'metrics' && c.metrics.kind === 'coldStart' && c.metrics.durationMs > 0);
-        },
-      );
+    it(
+      'metrics events: replica counters reach the requests made through the route; ' +
+        'a wake from zero is one cold start',
+      { timeout: TIMEOUT_MS },
+      async () => {
+        const p = await start();
+        const artifact = await subject!.artifactFor(source('v1'));
+        const ref = refOf('counted');
+        await p.apply(fnRecord('counted', source('v1'), { minReplicas: 0 }), artifact);
+        const route = await p.route(ref);
+        for (let i = 0; i < 5; i++) assert.equal((await get(route)).status, 200);
+        /** Events handled by the http trigger: each replica's latest snapshot, summed. */
+        const handled = () => {
+          const latest = new Map<string, number>();
+          for (const e of events)
+            if (e.type === 'metrics' && e.ref.name === 'counted' && e.metrics.kind === 'replica')
+              latest.set(
+                e.metrics.replica,
+                e.metrics.stats.triggers.filter((t) => t.name === 'http').reduce((n, t) => n + t.success, 0),
+              );
+          return [...latest.values()].reduce((a, b) => a + b, 0);
+        };
+        await until('the replicas report 5 events handled', () => handled() === 5);
+        const coldStarts = () =>
+          events.filter((e) => e.type === 'metrics' && e.ref.name === 'counted' && e.metrics.kind === 'coldStart');
+        assert.equal(coldStarts().length, 0, 'a deploy is no cold start');
+        await p.scaleToZero(ref);
+        await until('no replica runs', async () => (await p.replicas(ref)).length === 0);
+        assert.equal((await get(await p.route(ref))).status, 200);
+        await until('one cold start is reported', () => coldStarts().length === 1);
+        const c = coldStarts()[0];
+        assert.ok(c.type === 'metrics' && c.metrics.kind === 'coldStart' && c.metrics.durationMs > 0);
+      },
+    );
 
     it('remove() is idempotent: the route goes, the replicas go, their logs go', { timeout: TIMEOUT_MS }, async () => {
       const p = await start();

@@ -16,5 +16,5 @@ if (missing) {
     it('runs against a container engine', { skip: missing }, () => {});
   });
 } else {
-  platformContract(`DockerPlatform (${DOCKER_HOST})`, dockerSubject, { metrics: true });
+  platformContract(`DockerPlatform (${DOCKER_HOST})`, dockerSubject);
 }

@@ -65,6 +65,5 @@ if (missing) {
           close: removeContractFunctions,
         },
       }),
-    { metrics: true },
   );
 }

@@ -7,4 +7,4 @@
 import { platformContract } from '../../src/platform/platform.contract.js';
 import { kubeSubject } from './kube-subject.js';
 
-platformContract('KubePlatform (fake API server, processor pods)', () => kubeSubject(), { metrics: true });
+platformContract('KubePlatform (fake API server, processor pods)', () => kubeSubject());

@@ -14,6 +14,7 @@ import type { ReplicaInfo, ReplicaState } from '../platform.js';
 import { exitReason } from '../../util/exit-reason.js';
 import { lastLines } from './container-logs.js';
 import { engineMessage, engineStatus } from './engine.js';
+import { loadOf, readHealth } from '../health-port.js';
 
 /** How a replica ended on its own. */
 export interface ReplicaExit {
@@ -216,25 +217,28 @@ export class ContainerReplica extends EventEmitter {
     return (await lastLines(this.docker, this.container, 30)).map(messageOf).join('\n');
   }
 
-  /** Asks the processor how busy it is (health port /load); a user's image has no such port. */
-  async pollLoad(): Promise<void> {
+  /**
+   * Asks the processor how busy it is (health port /load) and, with `stats`, for its counters (`/stats`,
+   * emitted as 'stats' for the platform's metrics events); a user's image has no such port.
+   */
+  async pollLoad(stats = false): Promise<void> {
     // A replica set aside for refusing connections comes back when it answers again (it did not exit).
     if (this.state === 'restarting' && this.refusals >= 3 && this.address && (await this.probe(this.address))) {
       this.refusals = 0;
       this.state = 'ready';
     }
     if (!this.processor || this.state !== 'ready' || !this.address) return;
-    try {
-      const r = await fetch(`http://${this.address}:${CONTAINER_HEALTH_PORT}/load`, {
-        signal: AbortSignal.timeout(1000),
-      });
-      const { inflight, handled } = (await r.json()) as { inflight: number; handled: number };
-      if (handled !== this.handled || inflight > 0) this.lastActivity = Date.now();
-      this.inflight = inflight;
-      this.handled = handled;
-    } catch {
-      /* busy or gone: its exit says which */
+    const [load, snapshot] = await Promise.all([
+      readHealth(this.address, '/load').then(loadOf),
+      stats ? readHealth(this.address, '/stats') : undefined,
+    ]);
+    // No answer: busy or gone, and its exit says which.
+    if (load) {
+      if (load.handled !== this.handled || load.inflight > 0) this.lastActivity = Date.now();
+      this.inflight = load.inflight;
+      this.handled = load.handled;
     }
+    if (snapshot !== undefined) this.emit('stats', snapshot);
   }
 
   /**

@@ -17,7 +17,8 @@ import type { Logger } from '../../log.js';
 import type { FunctionRecord, FunctionRef, FunctionStatus } from '../../resources/types.js';
 import type { ConnectionLimits } from '../../util/connection-guard.js';
 import { backoffDelay, nextAttempt } from '../local/backoff.js';
-import type { ReplicaInfo } from '../platform.js';
+import type { PlatformMetrics, ReplicaInfo } from '../platform.js';
+import type { ReplicaStats } from '../../processor/stats.js';
 import { decideScale } from '../local/scaling.js';
 import { scalingOf, type Scaling } from '../replica-scaling.js';
 import { ContainerReplica, type ReplicaExit } from './container-replica.js';
@@ -59,6 +60,10 @@ export interface FunctionEnv {
   onRouteChanged: () => void;
   /** Replicas stopped: the artifacts they ran from may be collectable. */
   onReplicasStopped: () => void;
+  /** Something measured about the replicas: their counters, a restart, a wake from zero. */
+  onMetrics: (metrics: PlatformMetrics) => void;
+  /** Poll the replicas' counters (`/stats`) every tick: the dashboard counts them (--metrics on). */
+  stats: boolean;
 }
 
 interface Version {
@@ -201,6 +206,7 @@ export class DockerFunction {
         this.parked = false;
         this.proxy.flush();
         this.log.info({ ms: Date.now() - started }, 'woke from zero');
+        this.env.onMetrics({ kind: 'coldStart', durationMs: Date.now() - started });
         this.env.onStatus({
           state: 'ready',
           message: undefined,
@@ -289,8 +295,12 @@ export class DockerFunction {
     );
   }
 
-  /** Restarts a replica of the serving version that exits on its own, with back-off. */
+  /** Reports its counters, and restarts a replica of the serving version that exits on its own, with back-off. */
   private watch(r: ContainerReplica): void {
+    // Checked by the dashboard before it counts (metrics/replica-totals.ts): the container runs user code.
+    r.on('stats', (stats: unknown) =>
+      this.env.onMetrics({ kind: 'replica', replica: r.name, stats: stats as ReplicaStats }),
+    );
     r.on('exit', (x: ReplicaExit) => {
       if (x.stopping || this.closed || !this.replicas.includes(r)) return;
       const attempt = nextAttempt(this.attempts.get(r) ?? -1, Date.now() - r.startedAt);
@@ -308,6 +318,7 @@ export class DockerFunction {
       setTimeout(() => {
         if (this.closed || !this.replicas.includes(r)) return;
         r.restarts++;
+        this.env.onMetrics({ kind: 'restart', replica: r.name });
         const v = this.live;
         r.start(v?.scaling.readinessMs ?? 120_000).then(
           () => {
@@ -352,7 +363,7 @@ export class DockerFunction {
     this.proxy.expire();
     const v = this.live;
     if (!v || this.parked || this.closed || this.waking) return;
-    await Promise.all(this.replicas.map((r) => r.pollLoad()));
+    await Promise.all(this.replicas.map((r) => r.pollLoad(this.env.stats)));
     if (this.parked || this.closed || this.live !== v) return;
     const now = Date.now();
     const loads = this.replicas.map((r) => ({ ready: r.ready, inflight: r.inflight, lastActivity: r.lastActivity }));

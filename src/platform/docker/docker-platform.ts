@@ -97,6 +97,8 @@ export interface DockerPlatformOptions {
    * container network: api/replica-listener.ts) and answers that listener's URL. Called once, on first need.
    */
   replicaEndpoint: (host: string) => Promise<string>;
+  /** false (--metrics off): the replicas' counters are not polled. */
+  metrics?: boolean;
 }
 
 const key = (ref: FunctionRef) => `${ref.namespace}/${ref.name}`;
@@ -304,6 +306,8 @@ export class DockerPlatform implements Platform {
         this.emit({ type: 'replicasStopped', ref });
         this.schedulePrune();
       },
+      onMetrics: (metrics) => this.emit({ type: 'metrics', ref, metrics }),
+      stats: this.opts.metrics !== false,
     });
     const preferred = [...this.reserved].find(([, k]) => k === own)?.[0];
     const candidates = fixed ? [fixed] : candidatePorts(this.opts.portRange, own, preferred);

@@ -49,6 +49,8 @@ import { parseDuration } from '../../util/duration.js';
 import { brokerOf } from '../../resources/broker-triggers/index.js';
 import { decideScale, type ReplicaLoad } from '../local/scaling.js';
 import { PlatformEvents } from '../platform-events.js';
+import { loadOf, readHealth } from '../health-port.js';
+import type { ReplicaStats } from '../../processor/stats.js';
 import {
   ApplyError,
   type ApplyOptions,
@@ -88,6 +90,8 @@ export interface KubePlatformOptions {
   externalIps?: string[];
   /** How often the in-flight scaler runs (ms). */
   scaleIntervalMs?: number;
+  /** false (--metrics off): the pods' counters are not polled. */
+  metrics?: boolean;
 }
 
 type Obj = Record<string, any>;
@@ -126,6 +130,8 @@ export class KubePlatform implements Platform {
   private readonly changed = new Set<() => void>();
   private scaler?: NodeJS.Timeout;
   private closed = false;
+  /** Container restarts counted so far, per pod uid (metrics events). */
+  private readonly restartsSeen = new Map<string, number>();
   private readonly cron: CronAtZero;
 
   private constructor(private readonly opts: KubePlatformOptions) {
@@ -166,6 +172,7 @@ export class KubePlatform implements Platform {
     });
     this.pods.on('update', (pod) => this.podChanged(pod));
     this.pods.on('add', (pod) => this.podChanged(pod));
+    this.pods.on('delete', (pod) => this.restartsSeen.delete(pod.metadata?.uid ?? ''));
   }
 
   /** A platform whose watches have their first lists. */
@@ -570,11 +577,13 @@ export class KubePlatform implements Platform {
       namespace: this.opts.namespace,
     });
     if (Number(scale.spec?.replicas ?? 0) === 0) {
+      const started = Date.now();
       await this.setReplicas(ref, Math.max(min, 1));
       this.emit({ type: 'status', ref, status: { state: 'waitingForScaleResourceFromZero' } });
       const name = objectName(ref);
       void this.until(() => this.readyEndpoints(name).length > 0, 600_000).then((ok) => {
         if (ok) {
+          this.emit({ type: 'metrics', ref, metrics: { kind: 'coldStart', durationMs: Date.now() - started } });
           state.reported = 'ready';
           this.emit({ type: 'status', ref, status: { state: 'ready', message: '' } });
         }
@@ -650,7 +659,20 @@ export class KubePlatform implements Platform {
     const loads: ReplicaLoad[] = await Promise.all(
       pods.map(async (p) => {
         const ready = isReadyPod(p);
-        const load = ready && p.status?.podIP ? await podLoad(p.status.podIP) : undefined;
+        const ip = ready ? p.status?.podIP : undefined;
+        const [load, stats] = ip
+          ? await Promise.all([
+              readHealth(ip, '/load', HEALTH_PORT).then(loadOf),
+              this.opts.metrics !== false ? readHealth(ip, '/stats', HEALTH_PORT) : undefined,
+            ])
+          : [];
+        // Checked by the dashboard before it counts (metrics/replica-totals.ts): the pod runs user code.
+        if (stats !== undefined)
+          this.emit({
+            type: 'metrics',
+            ref,
+            metrics: { kind: 'replica', replica: p.metadata!.name!, stats: stats as ReplicaStats },
+          });
         if (load && load.inflight > 0) state.lastActivity = Date.now();
         return { ready, inflight: load?.inflight ?? 0, lastActivity: state.lastActivity };
       }),
@@ -695,6 +717,7 @@ export class KubePlatform implements Platform {
     const ref = { namespace: ns, name: fnName };
     const state = this.fns.get(keyOf(ref));
     if (!state || !state.serving) return;
+    this.countRestarts(ref, pod);
     const pods = this.podsOf(ref).filter((p) => !p.metadata?.deletionTimestamp);
     const problem = pods.map(podProblem).find((x) => x !== undefined);
     const crashed = pods.some((p) => (p.status?.containerStatuses ?? []).some((c) => !c.ready && c.restartCount > 0));
@@ -706,6 +729,17 @@ export class KubePlatform implements Platform {
       state.reported = 'ready';
       this.emit({ type: 'status', ref, status: { state: 'ready', message: '' } });
     }
+  }
+
+  /** Restarts of a pod's containers (the kubelet's restartCount) since it was last seen, as metrics events. */
+  private countRestarts(ref: FunctionRef, pod: V1Pod): void {
+    const uid = pod.metadata?.uid;
+    if (!uid) return;
+    const restarts = (pod.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
+    const seen = this.restartsSeen.get(uid) ?? 0;
+    this.restartsSeen.set(uid, restarts);
+    for (let i = seen; i < restarts; i++)
+      this.emit({ type: 'metrics', ref, metrics: { kind: 'restart', replica: pod.metadata!.name! } });
   }
 
   async replicas(ref: FunctionRef): Promise<ReplicaInfo[]> {
@@ -846,25 +880,4 @@ export function podProblem(p: V1Pod): string | undefined {
     }
   }
   return undefined;
-}
-
-/** A ready pod's in-flight events, from the processor's health port (undefined when it does not answer). */
-function podLoad(ip: string): Promise<{ inflight: number } | undefined> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: ip, port: HEALTH_PORT, path: '/load', agent: false, timeout: 1_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        try {
-          const v = JSON.parse(text) as { inflight?: unknown };
-          resolve(typeof v.inflight === 'number' ? { inflight: v.inflight } : undefined);
-        } catch {
-          resolve(undefined);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-  });
 }

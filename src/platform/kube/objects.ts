@@ -15,13 +15,13 @@
  * knows: `withOwner` adds them at apply time, and printed manifests have none.
  */
 import { createHash } from 'node:crypto';
-import type { ProcessorConfig } from '../../processor/config.js';
+import { CONTAINER_HEALTH_PORT, CONTAINER_HTTP_PORT, type ProcessorConfig } from '../../processor/config.js';
 import type { EnvVar, FunctionRecord, Trigger } from '../../resources/types.js';
 import { ANNOTATIONS, configMapName, LABELS, labelsOf, objectName, refOf, selectorOf } from './names.js';
 
 /** The processor's ports in its image: the http trigger and the health port (as Nuclio's processor). */
-export const HTTP_PORT = 8080;
-export const HEALTH_PORT = 8082;
+export const HTTP_PORT = CONTAINER_HTTP_PORT;
+export const HEALTH_PORT = CONTAINER_HEALTH_PORT;
 /** Where the artifact cache (an emptyDir the init container fills) and the processor's config are mounted. */
 export const ARTIFACT_CACHE = '/var/lib/protium/artifacts';
 export const CONFIG_DIR = '/etc/protium';
