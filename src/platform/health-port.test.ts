@@ -69,8 +69,14 @@ describe('readHealth', () => {
 
 describe('loadOf', () => {
   const cases: [unknown, ReturnType<typeof loadOf>][] = [
-    [{ inflight: 2, handled: 9 }, { inflight: 2, handled: 9 }],
-    [{ inflight: 0, handled: 0, extra: true }, { inflight: 0, handled: 0 }],
+    [
+      { inflight: 2, handled: 9 },
+      { inflight: 2, handled: 9 },
+    ],
+    [
+      { inflight: 0, handled: 0, extra: true },
+      { inflight: 0, handled: 0 },
+    ],
     [{ inflight: '2', handled: 9 }, undefined],
     [{ inflight: 2 }, undefined],
     [null, undefined],
