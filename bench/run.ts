@@ -27,6 +27,7 @@ import { tallySoak, type LoadRun } from './soak-tally.js';
 import { asyncBench } from './async.js';
 import { brokersBench } from './brokers.js';
 import { NGINX, startNginx } from './nginx.js';
+import { startNodeProxyFloor } from './node-proxy-floor.js';
 import { startPythonFloor } from './python-floor.js';
 import { WRK, wrk } from './wrk.js';
 import type { ApiGateway, FunctionRecord } from '../src/resources/types.js';
@@ -703,6 +704,7 @@ const benches: Record<string, () => Promise<void>> = {
     const floor = startPythonFloor(18_391);
     children.push(floor);
     let nginx: ChildProcess | undefined;
+    let proxyFloor: ChildProcess | undefined;
     const nginxDir = mkdtempSync(join(tmpdir(), 'protium-bench-nginx-'));
     try {
       await waitHttp('http://127.0.0.1:18391/');
@@ -790,6 +792,11 @@ const benches: Record<string, () => Promise<void>> = {
       )
         await sleep(20);
       const viaGateway = (t?: number) => load(`${d.gateway}/`, { seconds: t, headers: { host: 'bench.test' } });
+      // A proxy with nothing but Node's http server and an undici pool (bench/node-proxy-floor.ts).
+      proxyFloor = startNodeProxyFloor(18_393, `127.0.0.1:${node.status.httpPort}`);
+      children.push(proxyFloor);
+      await waitHttp('http://127.0.0.1:18393/');
+      const viaProxyFloor = (t?: number) => load('http://127.0.0.1:18393/', { seconds: t });
       if (NGINX) {
         nginx = startNginx(nginxDir, '127.0.0.1:18392', `127.0.0.1:${node.status.httpPort}`);
         children.push(nginx);
@@ -813,11 +820,29 @@ const benches: Record<string, () => Promise<void>> = {
           target: 'report',
           pass: null,
         });
+        const fl = await compare(viaNginx, viaProxyFloor);
+        row({
+          benchmark: "floor: a minimal proxy on Node's http and undici in front of the function, against nginx (req/s)",
+          measured: fl.subj.toFixed(0),
+          baseline: `${fl.base.toFixed(0)} nginx (1 worker, keep-alive upstream)`,
+          ratio: fl.subj / fl.base,
+          target: 'report',
+          pass: null,
+        });
       } else {
         process.stderr.write(
           '  (nginx is not installed: the gateway is not compared with it; apt-get install nginx)\n',
         );
       }
+      const gf = await compare(viaProxyFloor, viaGateway);
+      row({
+        benchmark: 'nodejs hello via an API gateway against the minimal Node proxy (req/s)',
+        measured: gf.subj.toFixed(0),
+        baseline: `${gf.base.toFixed(0)} minimal proxy (Node http + undici)`,
+        ratio: gf.subj / gf.base,
+        target: 'report',
+        pass: null,
+      });
       const g = await compare((t) => load(direct, { seconds: t }), viaGateway);
       row({
         benchmark: 'nodejs hello via an API gateway (req/s)',
@@ -839,7 +864,7 @@ const benches: Record<string, () => Promise<void>> = {
       });
     } finally {
       bare.kill('SIGKILL');
-      for (const c of [floor, nginx])
+      for (const c of [floor, nginx, proxyFloor])
         try {
           if (c) process.kill(-c.pid!, 'SIGKILL');
         } catch {
