@@ -4,19 +4,15 @@
  * (its Content-Security-Policy holds).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { type BrowserContext } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.js';
 import { startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
-
-describe('/api/docs in Chromium', { skip }, () => {
+describe('/api/docs in Chromium', { skip: chromiumSkip }, () => {
   let d: TestDashboard;
   let dir: string;
   let ctx: BrowserContext;
@@ -25,20 +21,7 @@ describe('/api/docs in Chromium', { skip }, () => {
     dir = mkdtempSync(join(tmpdir(), 'protium-docs-e2e-'));
     writeFileSync(join(dir, 'token'), 'docs-e2e-token');
     d = await startTestDashboard({ authTokenFile: join(dir, 'token') });
-    ctx = await chromium.launchPersistentContext(join(dir, 'chromium'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    ctx = await launchChromium(join(dir, 'chromium'));
     ctx.setDefaultTimeout(30_000);
   });
   after(async () => {

@@ -9,19 +9,16 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.js';
 import type { InvocationList } from '../../src/async/async-invocations.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { ended, enqueued, until, WORKER } from '../helpers/async-invocations.js';
 import { deploy, functionBody, startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
 const WEB_INDEX = join(PACKAGE_ROOT, 'web', 'dist', 'index.html');
 
-describe('async invocations in the web dashboard (Chromium)', { skip }, () => {
+describe('async invocations in the web dashboard (Chromium)', { skip: chromiumSkip }, () => {
   let d: TestDashboard;
   let ctx: BrowserContext;
   let page: Page;
@@ -41,21 +38,7 @@ describe('async invocations in the web dashboard (Chromium)', { skip }, () => {
       deploy(d, functionBody('ui-busy', 'nodejs', WORKER, { spec: { maxReplicas: 1 } })),
     ]);
     userDataDir = mkdtempSync(join(tmpdir(), 'protium-chromium-'));
-    ctx = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1440, height: 900 },
-    });
+    ctx = await launchChromium(userDataDir);
     ctx.setDefaultTimeout(15_000);
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.on('console', (m) => {

@@ -11,17 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { CONSUMER, untilHandled } from '../helpers/broker-functions.js';
 import { freePort, skipUnlessInstalled, startNats, type Broker } from '../helpers/brokers.js';
 import { deploy, functionBody, startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
 import type { FunctionRecord } from '../../src/resources/types.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? skipUnlessInstalled('nats')
-  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
+const skip = chromiumSkip || skipUnlessInstalled('nats');
 const WEB_INDEX = join(PACKAGE_ROOT, 'web', 'dist', 'index.html');
 const T = 15_000;
 
@@ -46,21 +44,7 @@ describe('message triggers in the web dashboard (Chromium, real nats-server)', {
     nc = await connect({ servers: nats.url });
     d = await startTestDashboard();
     userDataDir = mkdtempSync(join(tmpdir(), 'protium-chromium-'));
-    ctx = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1440, height: 900 },
-    });
+    ctx = await launchChromium(userDataDir);
     ctx.setDefaultTimeout(T);
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.on('console', (m) => {

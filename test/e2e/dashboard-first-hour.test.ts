@@ -5,11 +5,12 @@
  * curl line that works, and a failed deploy that shows the user's error line first.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.js';
 import {
   deploy,
   functionBody,
@@ -19,14 +20,10 @@ import {
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
 const T = 15_000;
 const PROJECT = { 'nuclio.io/project-name': 'firsthour' };
 
-describe("web dashboard: a new user's first hour", { skip }, () => {
+describe("web dashboard: a new user's first hour", { skip: chromiumSkip }, () => {
   let d: TestDashboard;
   let ctx: BrowserContext;
   let page: Page;
@@ -71,20 +68,7 @@ describe("web dashboard: a new user's first hour", { skip }, () => {
     await waitFor(d, 'broken', (f) => f.status?.state === 'error');
 
     userDataDir = mkdtempSync(join(tmpdir(), 'protium-chromium-'));
-    ctx = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1440, height: 900 },
-    });
+    ctx = await launchChromium(userDataDir);
     ctx.setDefaultTimeout(T);
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.on('console', (m) => {

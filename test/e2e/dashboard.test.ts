@@ -15,15 +15,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { b64, rawRequest, startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
 import type { ApiGateway, FunctionEvent, FunctionRecord } from '../../src/resources/types.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
 const WEB_INDEX = join(PACKAGE_ROOT, 'web', 'dist', 'index.html');
 const SHOTS = process.env.PROTIUM_UPDATE_SCREENSHOTS
   ? join(PACKAGE_ROOT, 'docs', 'screenshots')
@@ -41,7 +38,7 @@ def handler(context, event):
                             content_type='application/json', status_code=200)
 `;
 
-describe('web dashboard in Chromium', { skip }, () => {
+describe('web dashboard in Chromium', { skip: chromiumSkip }, () => {
   let dataDir: string;
   let d: TestDashboard;
   let ctx: BrowserContext;
@@ -86,22 +83,7 @@ describe('web dashboard in Chromium', { skip }, () => {
     dataDir = mkdtempSync(join(tmpdir(), 'protium-e2e-'));
     d = await startTestDashboard({}, dataDir);
     userDataDir = mkdtempSync(join(tmpdir(), 'protium-chromium-'));
-    ctx = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1440, height: 900 },
-      acceptDownloads: true,
-    });
+    ctx = await launchChromium(userDataDir, { acceptDownloads: true });
     ctx.setDefaultTimeout(T);
     ctx.setDefaultNavigationTimeout(T);
     page = ctx.pages()[0] ?? (await ctx.newPage());

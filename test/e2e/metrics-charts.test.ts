@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import {
   deploy,
@@ -23,10 +24,6 @@ import {
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
 const WEB_INDEX = join(PACKAGE_ROOT, 'web', 'dist', 'index.html');
 const UPDATE = !!process.env.PROTIUM_UPDATE_SCREENSHOTS;
 const SHOTS = UPDATE ? join(PACKAGE_ROOT, 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'protium-shots-'));
@@ -42,7 +39,7 @@ exports.handler = (context, event) => {
 };
 `;
 
-describe('charts in Chromium', { skip }, () => {
+describe('charts in Chromium', { skip: chromiumSkip }, () => {
   let d: TestDashboard;
   let ctx: BrowserContext;
   let page: Page;
@@ -75,12 +72,7 @@ describe('charts in Chromium', { skip }, () => {
     port = (await deploy(d, functionBody('checkout', 'nodejs', HANDLER))).status.httpPort!;
     await deploy(d, functionBody('quiet', 'nodejs', HANDLER));
     userDataDir = mkdtempSync(join(tmpdir(), 'protium-chromium-'));
-    ctx = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-component-update'],
-      viewport: { width: 1440, height: 900 },
-    });
+    ctx = await launchChromium(userDataDir);
     ctx.setDefaultTimeout(T);
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.on('console', (m) => {
