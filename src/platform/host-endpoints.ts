@@ -31,6 +31,33 @@ export function targetsOf(e: Endpoint): string[] {
   return [...new Set([...e.internalInvocationUrls, ...e.externalInvocationUrls])];
 }
 
+/**
+ * The endpoints of a platform whose function ports bind on `host` of this machine (the local and docker
+ * platforms). `externalAddresses` is asked only when they bind every address.
+ */
+export class HostPorts {
+  constructor(
+    private readonly host: string,
+    /** The addresses that make external invocation URLs (--external-ip, else this host's). */
+    readonly externalAddresses: () => string[],
+  ) {}
+
+  /** Where a function bound on `port` answers: from this machine, the route; from outside, these addresses. */
+  endpoint(port: number): Endpoint {
+    return hostEndpoint(this.host, this.externalAddresses, port);
+  }
+
+  /** The route to a function bound on `port`: its address from this machine. */
+  routeTo(port: number): string {
+    return routeTo(this.host, port);
+  }
+
+  /** Every host:port a client may have used for the function on `port` (its pools there must go on a rollover). */
+  targets(port: number): string[] {
+    return targetsOf(this.endpoint(port));
+  }
+}
+
 /** The port the function's http trigger asks for (attributes.port), if any. */
 export function fixedPortOf(fn: FunctionRecord): number | undefined {
   const http = Object.values(fn.spec.triggers ?? {}).find((t) => t.kind === 'http');

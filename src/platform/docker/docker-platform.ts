@@ -32,7 +32,7 @@ import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
 import type { ConnectionLimits } from '../../util/connection-guard.js';
 import { hostAddresses } from '../local/host-addresses.js';
 import { candidatePorts, listenOnFree } from '../local/port-pool.js';
-import { fixedPortOf, hostEndpoint, routeTo, targetsOf } from '../host-endpoints.js';
+import { fixedPortOf, HostPorts } from '../host-endpoints.js';
 import { PlatformEvents } from '../platform-events.js';
 import {
   ApplyError,
@@ -133,6 +133,7 @@ export class DockerPlatform implements Platform {
   private replicaUrl?: Promise<string>;
   private pruning?: NodeJS.Timeout;
   private readonly events: PlatformEvents;
+  private readonly ports: HostPorts;
   private closed = false;
 
   private constructor(
@@ -143,6 +144,7 @@ export class DockerPlatform implements Platform {
     leftovers: (Leftover & { ref: FunctionRef })[][],
   ) {
     this.events = new PlatformEvents(opts.log);
+    this.ports = new HostPorts(opts.host, () => opts.externalIps ?? hostAddresses());
     for (const { ref, port } of opts.reservedPorts ?? [])
       if (!this.reserved.has(port)) this.reserved.set(port, key(ref));
     for (const list of leftovers) if (list.length) this.leftovers.set(key(list[0].ref), list);
@@ -260,21 +262,9 @@ export class DockerPlatform implements Platform {
 
   // ---------------------------------------------------------------- ports and routes
 
-  /** This host's addresses for external invocation URLs (`--external-ip`, else its own). */
+  /** Where functions are reached from outside (--external-ip, else this host's): /api/external_ip_addresses. */
   externalAddresses(): string[] {
-    return this.opts.externalIps ?? hostAddresses();
-  }
-
-  private endpoint(port: number): Endpoint {
-    return hostEndpoint(this.opts.host, () => this.externalAddresses(), port);
-  }
-
-  private routeTo(port: number): string {
-    return routeTo(this.opts.host, port);
-  }
-
-  private targets(port: number): string[] {
-    return targetsOf(this.endpoint(port));
+    return this.ports.externalAddresses();
   }
 
   private async functionFor(fn: FunctionRecord): Promise<DockerFunction> {
@@ -301,7 +291,7 @@ export class DockerPlatform implements Platform {
         return list;
       },
       onStatus: (status) => this.emit({ type: 'status', ref, status }),
-      onRouteChanged: () => this.emit({ type: 'routeChanged', ref, targets: this.targets(f!.port) }),
+      onRouteChanged: () => this.emit({ type: 'routeChanged', ref, targets: this.ports.targets(f!.port) }),
       onReplicasStopped: () => {
         this.emit({ type: 'replicasStopped', ref });
         this.schedulePrune();
@@ -344,9 +334,9 @@ export class DockerPlatform implements Platform {
     try {
       await f.deploy(fn, artifact, opts.parked === true);
     } catch (e) {
-      throw new ApplyError((e as Error).message, this.endpoint(f.port));
+      throw new ApplyError((e as Error).message, this.ports.endpoint(f.port));
     }
-    return this.endpoint(f.port);
+    return this.ports.endpoint(f.port);
   }
 
   async scaleToZero(ref: FunctionRef): Promise<void> {
@@ -365,7 +355,7 @@ export class DockerPlatform implements Platform {
           .catch(() => {}),
       ),
     );
-    if (port) this.emit({ type: 'routeChanged', ref, targets: this.targets(port) });
+    if (port) this.emit({ type: 'routeChanged', ref, targets: this.ports.targets(port) });
   }
 
   /** Stops a function's replicas (removing their containers, logs with them) and frees its port. */
@@ -390,7 +380,7 @@ export class DockerPlatform implements Platform {
    */
   route(ref: FunctionRef): Promise<string> {
     const f = this.functions.get(key(ref));
-    if (f?.serving()) return Promise.resolve(this.routeTo(f.port));
+    if (f?.serving()) return Promise.resolve(this.ports.routeTo(f.port));
     const why = !f
       ? 'it is not deployed'
       : f.disabled()

@@ -13,7 +13,7 @@ import type { Artifact } from '../../builder/builder.js';
 import type { Logger } from '../../log.js';
 import type { DataLayout } from '../../paths.js';
 import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
-import { fixedPortOf, hostEndpoint, routeTo, targetsOf } from '../host-endpoints.js';
+import { fixedPortOf, HostPorts } from '../host-endpoints.js';
 import { PlatformEvents } from '../platform-events.js';
 import {
   ApplyError,
@@ -109,12 +109,14 @@ export class LocalPlatform implements Platform {
   /** Stored ports (status.httpPort) kept for their function until it binds (port → function key). */
   private readonly reserved = new Map<number, string>();
   private readonly events: PlatformEvents;
+  private readonly ports: HostPorts;
   private closed = false;
   /** Pre-started processors (--prewarm), undefined when there are none. */
   readonly pool?: ProcessorPool;
 
   constructor(private readonly opts: LocalPlatformOptions) {
     this.events = new PlatformEvents(opts.log);
+    this.ports = new HostPorts(opts.host, () => opts.externalIps ?? hostAddresses());
     for (const { ref, port } of opts.reservedPorts ?? [])
       if (!this.reserved.has(port)) this.reserved.set(port, key(ref));
     const orphans = killOrphans(join(opts.layout.run, 'replicas'), opts.program);
@@ -150,26 +152,9 @@ export class LocalPlatform implements Platform {
     this.events.emit(event);
   }
 
-  /**
-   * The addresses functions are reached at from outside (--external-ip, else this host's): /api/external_ip_addresses.
-   */
+  /** Where functions are reached from outside (--external-ip, else this host's): /api/external_ip_addresses. */
   externalAddresses(): string[] {
-    return this.opts.externalIps ?? hostAddresses();
-  }
-
-  /** Where a function bound on `port` answers: from this machine, the route; from outside, these addresses. */
-  private endpoint(port: number): Endpoint {
-    return hostEndpoint(this.opts.host, () => this.externalAddresses(), port);
-  }
-
-  /** The route to a function bound on `port`: its address from this machine. */
-  private routeTo(port: number): string {
-    return routeTo(this.opts.host, port);
-  }
-
-  /** Every host:port a client may have used for the function on `port` (its pools there must go on a rollover). */
-  private targets(port: number): string[] {
-    return targetsOf(this.endpoint(port));
+    return this.ports.externalAddresses();
   }
 
   private async instanceFor(fn: FunctionRecord): Promise<FunctionInstance> {
@@ -180,7 +165,7 @@ export class LocalPlatform implements Platform {
     if (inst && fixed && inst.port !== fixed) {
       // The http trigger asks for another port: move (the logs stay; clients of the old port reconnect).
       const old = await this.stopInstance(ref);
-      if (old) this.emit({ type: 'routeChanged', ref, targets: this.targets(old) });
+      if (old) this.emit({ type: 'routeChanged', ref, targets: this.ports.targets(old) });
       inst = undefined;
     }
     if (inst) return inst;
@@ -199,7 +184,7 @@ export class LocalPlatform implements Platform {
         dashboardUrl: this.opts.dashboard?.url ?? (() => undefined),
         ...(this.opts.dashboard?.replicaToken ? { streamToken: this.opts.dashboard.replicaToken } : {}),
         connectionLimits: this.opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS,
-        onRollover: (port) => this.emit({ type: 'routeChanged', ref, targets: this.targets(port) }),
+        onRollover: (port) => this.emit({ type: 'routeChanged', ref, targets: this.ports.targets(port) }),
         onReplicasStopped: () => this.emit({ type: 'replicasStopped', ref }),
         onMetrics: (metrics) => this.emit({ type: 'metrics', ref, metrics }),
         confinement: this.opts.confinement,
@@ -250,10 +235,10 @@ export class LocalPlatform implements Platform {
     try {
       await inst.deploy(fn, artifact, opts.parked === true);
     } catch (e) {
-      throw new ApplyError((e as Error).message, this.endpoint(inst.port));
+      throw new ApplyError((e as Error).message, this.ports.endpoint(inst.port));
     }
     const problem = opts.parked ? undefined : inst.triggerProblem();
-    return { ...this.endpoint(inst.port), ...(problem ? { problem } : {}) };
+    return { ...this.ports.endpoint(inst.port), ...(problem ? { problem } : {}) };
   }
 
   async scaleToZero(ref: FunctionRef): Promise<void> {
@@ -262,7 +247,7 @@ export class LocalPlatform implements Platform {
 
   async remove(ref: FunctionRef): Promise<void> {
     const port = await this.stopInstance(ref);
-    if (port) this.emit({ type: 'routeChanged', ref, targets: this.targets(port) });
+    if (port) this.emit({ type: 'routeChanged', ref, targets: this.ports.targets(port) });
     rmSync(join(this.opts.layout.logs, ref.namespace, ref.name), { recursive: true, force: true });
   }
 
@@ -301,7 +286,7 @@ export class LocalPlatform implements Platform {
    */
   route(ref: FunctionRef): Promise<string> {
     const inst = this.instances.get(key(ref));
-    if (inst?.serving()) return Promise.resolve(this.routeTo(inst.port));
+    if (inst?.serving()) return Promise.resolve(this.ports.routeTo(inst.port));
     const why = !inst
       ? 'it is not deployed'
       : inst.disabled()
