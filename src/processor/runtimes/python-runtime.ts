@@ -233,7 +233,7 @@ class PythonWorker {
     if (!channel || channel.destroyed) return;
     const chunks = assembleFrames(frames);
     if (chunks.length === 1) {
-      channel.write(chunks[0]!);
+      channel.write(chunks[0]);
       return;
     }
     channel.cork();

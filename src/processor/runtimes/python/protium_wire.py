@@ -77,8 +77,13 @@ def decode_event(header, body):
             h.get('num_shards'), h.get('offset'), h.get('topic'), h.get('key'), body)
     p = header.decode('utf-8').split('\0')
     end = N_HEADERS + 1 + 2 * int(p[N_HEADERS])
-    headers = dict(zip(p[N_HEADERS + 1:end:2], p[N_HEADERS + 2:end:2]))
-    fields = dict(zip(p[end::2], p[end + 1::2])) if len(p) > end else {}
+    # A loop, not dict(zip(...)) of two slices: half the time for a few headers.
+    headers = {}
+    for i in range(N_HEADERS + 1, end, 2):
+        headers[p[i]] = p[i + 1]
+    fields = {}
+    for i in range(end, len(p) - 1, 2):
+        fields[p[i]] = p[i + 1]
     topic = p[13]
     key = p[14]
     return int(p[0]), WireEvent(
@@ -110,49 +115,59 @@ class Channel(object):
 
     def __init__(self, fd):
         self.sock = socket.socket(fileno=fd)
-        self.buf = b''
-        self.pos = 0
+        # Reads land in one buffer allocated once: a recv() of RECV_SIZE bytes allocates (and maps) that
+        # much per call, ~12 µs, for bursts of a few hundred bytes.
+        self.buf = bytearray(RECV_SIZE)
+        self.view = memoryview(self.buf)
+        # The bytes read and not yet handled: buf[start:end].
+        self.start = 0
+        self.end = 0
         self.pending = []
 
     def read(self):
         """The next frame as (header bytes, body bytes); (None, None) once the processor has gone."""
         while True:
-            buf = self.buf
-            pos = self.pos
-            if len(buf) - pos >= 8:
-                hl, bl = HEAD.unpack_from(buf, pos)
-                mid = pos + 8 + hl
+            start = self.start
+            if self.end - start >= 8:
+                hl, bl = HEAD.unpack_from(self.buf, start)
+                mid = start + 8 + hl
                 end = mid + bl
-                if len(buf) >= end:
-                    self.pos = end
-                    return buf[pos + 8:mid], buf[mid:end]
+                if end <= self.end:
+                    self.start = end
+                    view = self.view
+                    return bytes(view[start + 8:mid]), bytes(view[mid:end])
+                if end - start > RECV_SIZE:
+                    return self._read_large(end - start)
             self.flush()
             if not self._fill():
                 return None, None
 
     def _fill(self):
-        """Reads until the head frame is complete (or its prefix is, when even that was cut); False at
-        the end of the stream. A frame split across reads is kept as chunks, joined once."""
-        rest = self.buf[self.pos:]
-        chunks = [rest] if rest else []
-        have = len(rest)
-        need = 8
-        while True:
-            if need == 8 and have >= 8:
-                head = rest if len(rest) >= 8 else b''.join(chunks)
-                hl, bl = HEAD.unpack_from(head, 0)
-                need = 8 + hl + bl
-            if have >= need and chunks:
-                break
-            chunk = self.sock.recv(max(RECV_SIZE, need - have))
-            if not chunk:
-                return False
-            chunks.append(chunk)
-            have += len(chunk)
-            rest = chunks[0]
-        self.buf = chunks[0] if len(chunks) == 1 else b''.join(chunks)
-        self.pos = 0
-        return True
+        """Reads more after the bytes not handled yet (moved to the front first); False at the end of the
+        stream."""
+        have = self.end - self.start
+        if self.start:
+            self.buf[:have] = self.view[self.start:self.end]
+            self.start = 0
+            self.end = have
+        n = self.sock.recv_into(self.view[have:])
+        self.end += n
+        return n > 0
+
+    def _read_large(self, size):
+        """A frame larger than the read buffer, read straight into a buffer of its own."""
+        frame = bytearray(size)
+        got = self.end - self.start
+        frame[:got] = self.view[self.start:self.end]
+        self.start = self.end = 0
+        view = memoryview(frame)
+        while got < size:
+            n = self.sock.recv_into(view[got:], size - got)
+            if not n:
+                return None, None
+            got += n
+        hl = HEAD.unpack_from(frame, 0)[0]
+        return bytes(view[8:8 + hl]), bytes(view[8 + hl:])
 
     def queue(self, header, body=b''):
         """Queues a JSON frame (written with the next flush)."""
