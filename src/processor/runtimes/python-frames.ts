@@ -84,9 +84,9 @@ export function compactEventHeader(seq: number, e: NuclioEvent): string | undefi
   if (headers === undefined || fields === undefined) return undefined;
   const topic = e.topic === undefined ? '' : '+' + e.topic;
   const key = e.key === undefined ? '' : '+' + e.key;
-  // Numbers become text through JSON.stringify, not a template or String(): those go through V8's
-  // number-string cache, an old-generation table, and a new seq per event kept every event's young
-  // objects alive across scavenges (the heap grew ~1 MB per scavenge, each scavenge took 2–10 ms, not 0.2).
+  // Numbers become text through JSON.stringify, not a template or String(), which go through V8's
+  // number-string cache (an old-generation table): with a new seq per event, the heap left after each
+  // scavenge grew by ~1 MB and scavenges took 2–10 ms instead of 0.2 (measured under wrk).
   const num = JSON.stringify;
   return (
     `${num(seq)}\0${e.id}\0${e.method}\0${e.path}\0${e.url}\0${e.contentType}\0${num(timestamp)}\0` +
