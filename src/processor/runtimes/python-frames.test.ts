@@ -376,6 +376,12 @@ describe('python/protium_wire.py against these frames', { timeout: 60_000 }, () 
       'json',
     ],
     ['a content type that is not text', { status: 200, content_type: 5, headers: {} }, Buffer.from('x'), 'json'],
+    [
+      'a lone surrogate in a header value (not UTF-8)',
+      { status: 200, content_type: 'text/plain', headers: { 'X-A': '\udc80' } },
+      Buffer.from('x'),
+      'json',
+    ],
   ];
   for (const [name, answer, body, form] of answers)
     it(`python answers ${name} in the ${form} form`, async () => {

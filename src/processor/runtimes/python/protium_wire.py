@@ -104,7 +104,10 @@ def answer_header(seq, status, content_type, headers):
         for k, v in headers.items():
             parts.append(k)
             parts.append(v)
-        return '\0'.join(parts).encode('utf-8')
+        try:
+            return '\0'.join(parts).encode('utf-8')
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: JSON escapes it
     return json.dumps({'t': 'r', 'seq': seq, 'status': status, 'content_type': content_type, 'headers': headers},
                       default=str, separators=(',', ':')).encode('utf-8')
 
