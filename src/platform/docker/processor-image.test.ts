@@ -52,6 +52,7 @@ describe("the processor image's context (from this checkout's build)", () => {
       'protium/bin/processor',
       'protium/package.json',
       'protium/src/processor/runtimes/python/wrapper.py',
+      'protium/src/processor/runtimes/python/protium_wire.py',
       'protium/node_modules/croner/package.json',
     ])
       assert.ok(rels.includes(r), r);

@@ -2,21 +2,16 @@
  * The python runtime: a pool of `python3` worker processes running `python/wrapper.py`, one per worker
  * slot, with the `nuclio_sdk` shim on the path so Nuclio handlers run unchanged.
  *
- * Protocol (fd 3 of each worker, a socketpair). Every frame, in both directions, is
- *   u32 BE header length | u32 BE body length | header (UTF-8 JSON) | body (raw bytes)
- * Processor → worker: one frame per event; header {id, trigger: {class, kind, name}, content_type,
- *   headers, fields, method, path, url, timestamp (unix seconds), shard_id, num_shards, offset, topic?, key?}; body =
- * the
- *   event body, raw (no base64).
- * A worker started ahead of its function (`--pooled`, prestartPython) first gets one frame
- *   {t: 'load', args: {--handler, --worker-id, ...}, cwd, env}: it becomes the function's worker.
- * Worker → processor:
- *   {t: 's'}                              started (handler loaded, init_context done)
- *   {t: 'f', message}                     failed to start (traceback); the worker exits
- *   {t: 'l', id, level, message, with?}   a log record (id: the event being handled, or null; the
- *                                         processor adds that event's request id to the record)
- *   {t: 'r', id, status, content_type, headers} + body   the answer to event `id`
- * Raw bodies avoid Nuclio's base64+msgpack round trip; one frame header is a short JSON object.
+ * Each worker talks to the processor over fd 3 (a socketpair) in the frames python-frames.ts documents:
+ * one frame per event, its answer one frame back; raw bodies (no base64), a compact NUL-separated header
+ * for events and answers, JSON for the rest:
+ * - processor → worker: an event; and first, for a worker started ahead of its function (`--pooled`,
+ *   prestartPython), {t: 'load', args: {--handler, --worker-id, ...}, cwd, env}: it becomes the
+ *   function's worker;
+ * - worker → processor: {t: 's'} started (handler loaded, init_context done); {t: 'f', message} failed to
+ *   start (traceback), the worker exits; {t: 'l', seq, level, message, with?} a log record (seq: the event
+ *   being handled, or null; the processor adds that event's request id to the record); an answer.
+ * Events of one event-loop turn leave in one write, and a worker answers a burst with one write.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -24,39 +19,23 @@ import type { Socket } from 'node:net';
 import { parseHandler } from '../../resources/runtimes.js';
 import { errorResult, type HandlerResult, type NuclioEvent } from '../event.js';
 import { LogCapture, parseLevel } from '../logger.js';
+import {
+  assembleFrames,
+  encodeFrame,
+  eventHeader,
+  fieldText,
+  FrameReader,
+  parseCompactAnswer,
+  parseJsonAnswer,
+  type Answer,
+  type Frame,
+} from './python-frames.js';
 import type { Runtime, RuntimeFactory, RuntimeOptions } from './runtime.js';
 
 interface Pending {
+  event: NuclioEvent;
   resolve: (r: HandlerResult) => void;
   capture?: LogCapture;
-  /** The event's request id: its log lines carry it. */
-  requestId?: string;
-}
-
-/** Reassembles frames from a byte stream. */
-class FrameReader {
-  private buf: Buffer = Buffer.alloc(0);
-  constructor(private readonly onFrame: (header: Record<string, unknown>, body: Buffer) => void) {}
-  push(chunk: Buffer): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-    while (this.buf.length >= 8) {
-      const hl = this.buf.readUInt32BE(0);
-      const bl = this.buf.readUInt32BE(4);
-      if (this.buf.length < 8 + hl + bl) return;
-      const header = JSON.parse(this.buf.toString('utf8', 8, 8 + hl)) as Record<string, unknown>;
-      const body = this.buf.subarray(8 + hl, 8 + hl + bl);
-      this.buf = this.buf.subarray(8 + hl + bl);
-      this.onFrame(header, body);
-    }
-  }
-}
-
-export function encodeFrame(header: unknown, body: Buffer = Buffer.alloc(0)): Buffer {
-  const h = Buffer.from(JSON.stringify(header));
-  const head = Buffer.allocUnsafe(8);
-  head.writeUInt32BE(h.length, 0);
-  head.writeUInt32BE(body.length, 4);
-  return Buffer.concat([head, h, body]);
 }
 
 /**
@@ -99,10 +78,13 @@ export function discardPrestartedPython(): void {
 class PythonWorker {
   private child?: ChildProcess;
   private channel?: Socket;
-  private readonly pending = new Map<string, Pending>();
+  /** Events sent and not answered, by seq. */
+  private readonly pending = new Map<number, Pending>();
+  private seq = 0;
+  /** Frames of this turn of the event loop, written together at its end. */
+  private outbox: Frame[] = [];
   private started?: { resolve: () => void; reject: (e: Error) => void };
   private stopping = false;
-  private corked = false;
   private stderrTail = '';
   /** Started once already (a restart starts a fresh interpreter). */
   private restarted = false;
@@ -168,10 +150,12 @@ class PythonWorker {
     });
   }
 
-  private onFrame(h: Record<string, unknown>, body: Buffer): void {
-    // A frame's text field as text: a string as it is, anything else (a handler may log a dict) as JSON.
-    const fieldText = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
+  private onFrame(text: string, body: Buffer): void {
+    if (text[0] !== '{') return this.onAnswer(parseCompactAnswer(text, body));
+    const h = JSON.parse(text) as Record<string, unknown>;
     switch (h.t) {
+      case 'r':
+        return this.onAnswer(parseJsonAnswer(h, body));
       case 's':
         this.started?.resolve();
         this.started = undefined;
@@ -182,32 +166,25 @@ class PythonWorker {
         return;
       case 'l': {
         const level = parseLevel(String(h.level)) ?? 'info';
-        const p = typeof h.id === 'string' ? this.pending.get(h.id) : undefined;
+        const p = typeof h.seq === 'number' ? this.pending.get(h.seq) : undefined;
         const fields =
           h.with && typeof h.with === 'object' && !Array.isArray(h.with)
             ? (h.with as Record<string, unknown>)
             : undefined;
-        const requestId = p?.requestId;
+        const requestId = p?.event.requestId;
         const withId = requestId ? { ...fields, requestId } : fields;
         this.rt.opts.log.log(level, fieldText(h.message ?? ''), withId, p?.capture);
         return;
       }
-      case 'r': {
-        const id = String(h.id);
-        const p = this.pending.get(id);
-        if (!p) return;
-        this.pending.delete(id);
-        const headers = (h.headers ?? {}) as Record<string, string>;
-        p.resolve({
-          status: Number(h.status) || 200,
-          headers,
-          contentType: fieldText(h.content_type || 'text/plain'),
-          body,
-          ...(p.capture ? { logs: p.capture.records } : {}),
-        });
-        return;
-      }
     }
+  }
+
+  private onAnswer({ seq, result }: Answer): void {
+    const p = this.pending.get(seq);
+    if (!p) return;
+    this.pending.delete(seq);
+    if (p.capture) result.logs = p.capture.records;
+    p.resolve(result);
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
@@ -235,43 +212,43 @@ class PythonWorker {
 
   invoke(event: NuclioEvent): Promise<HandlerResult> {
     if (!this.child || !this.channel) return Promise.resolve(errorResult(503, 'The python worker is restarting'));
-    const capture = event.logLevel ? new LogCapture(event.logLevel) : undefined;
-    const header = {
-      id: event.id,
-      trigger: event.trigger,
-      content_type: event.contentType,
-      headers: event.headers,
-      fields: event.fields,
-      method: event.method,
-      path: event.path,
-      url: event.url,
-      timestamp: event.timestamp.getTime() / 1000,
-      shard_id: event.shardId ?? 0,
-      num_shards: event.numShards ?? 0,
-      offset: event.offset ?? 0,
-      ...(event.topic !== undefined ? { topic: event.topic } : {}),
-      ...(event.key !== undefined ? { key: event.key } : {}),
-    };
+    const seq = ++this.seq;
     return new Promise((resolve) => {
-      this.pending.set(event.id, { resolve, capture, requestId: event.requestId });
-      const channel = this.channel!;
+      this.pending.set(seq, {
+        event,
+        resolve,
+        ...(event.logLevel ? { capture: new LogCapture(event.logLevel) } : {}),
+      });
       // Events submitted in the same turn of the event loop (the requests of every connection read in one
       // poll) leave in one write: one syscall, and one wake-up of the worker, per burst instead of per event.
-      if (!this.corked) {
-        this.corked = true;
-        channel.cork();
-        setImmediate(() => {
-          this.corked = false;
-          channel.uncork();
-        });
-      }
-      channel.write(encodeFrame(header, event.body));
+      if (this.outbox.length === 0) setImmediate(this.flush);
+      this.outbox.push({ header: eventHeader(seq, event), body: event.body });
     });
   }
 
+  private readonly flush = (): void => {
+    const frames = this.outbox;
+    this.outbox = [];
+    const channel = this.channel;
+    if (!channel || channel.destroyed) return;
+    const chunks = assembleFrames(frames);
+    if (chunks.length === 1) {
+      channel.write(chunks[0]);
+      return;
+    }
+    channel.cork();
+    for (const c of chunks) channel.write(c);
+    channel.uncork();
+  };
+
   /** Drops a pending event (timed out): its late answer is ignored. */
-  forget(id: string): void {
-    this.pending.delete(id);
+  forget(event: NuclioEvent): void {
+    for (const [seq, p] of this.pending) {
+      if (p.event === event) {
+        this.pending.delete(seq);
+        return;
+      }
+    }
   }
 
   /** Events sent and not answered yet (a worker that is not running counts as full). */
@@ -315,7 +292,7 @@ class PythonRuntime implements Runtime {
   }
 
   forget(event: NuclioEvent): void {
-    for (const w of this.workers) w.forget(event.id);
+    for (const w of this.workers) w.forget(event);
   }
 
   async stop(graceMs: number): Promise<void> {

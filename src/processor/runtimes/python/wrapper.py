@@ -1,76 +1,19 @@
 # Protium's python wrapper: one worker process of a python function. It loads the handler module
 # (`module:function`), runs `init_context(context)` if the module has one, then serves events that the
-# processor sends over the socket on fd 3. The protocol is documented in ../python-runtime.ts.
+# processor sends over the socket on fd 3. The frames are documented in ../python-frames.ts.
 #
-# Frames, both ways: 4-byte big-endian header length, 4-byte big-endian body length, header JSON, body.
+# Frames: see protium_wire.py.
 
 import asyncio
-import datetime
 import importlib.util
 import inspect
 import json
 import os
-import socket
-import struct
 import sys
 import traceback
 
 import nuclio_sdk
-
-HEAD = struct.Struct('>II')
-
-
-class Channel(object):
-    """Frames over the socket. Answers are batched: they go out together when no complete frame is left
-    to handle, so a burst of pipelined events costs one write, not one per event."""
-
-    def __init__(self, fd):
-        self.sock = socket.socket(fileno=fd)
-        self.buf = bytearray()
-        self.pending = []
-
-    def _frame(self):
-        if len(self.buf) < 8:
-            return None
-        hl, bl = HEAD.unpack_from(self.buf, 0)
-        end = 8 + hl + bl
-        if len(self.buf) < end:
-            return None
-        header = json.loads(bytes(self.buf[8:8 + hl]))
-        body = bytes(self.buf[8 + hl:end])
-        del self.buf[:end]
-        return header, body
-
-    def read(self):
-        while True:
-            frame = self._frame()
-            if frame is not None:
-                return frame
-            self.flush()
-            chunk = self.sock.recv(262144)
-            if not chunk:
-                return None, None
-            self.buf += chunk
-
-    def queue(self, header, body=b''):
-        data = json.dumps(header, default=str, separators=(',', ':')).encode('utf-8')
-        self.pending.append(HEAD.pack(len(data), len(body)) + data + body)
-
-    def queue_text(self, event_id, text):
-        """A 200 text/plain answer (a handler returned a str)."""
-        body = text.encode('utf-8')
-        data = ('{"t":"r","id":%s,"status":200,"content_type":"text/plain","headers":{}}' % json.dumps(event_id)).encode('utf-8')
-        self.pending.append(HEAD.pack(len(data), len(body)) + data + body)
-
-    def write(self, header, body=b''):
-        self.queue(header, body)
-        self.flush()
-
-    def flush(self):
-        if self.pending:
-            data = b''.join(self.pending)
-            self.pending = []
-            self.sock.sendall(data)
+from protium_wire import Channel, decode_event
 
 
 class HandlerNotFound(Exception):
@@ -92,44 +35,6 @@ def load_handler(handler, root):
     if not callable(fn):
         raise HandlerNotFound('Handler function "{}" is not defined in {}'.format(entry, os.path.relpath(path, root)))
     return module, fn
-
-
-class WireEvent(nuclio_sdk.Event):
-    """An event straight from a frame: fields set directly, the timestamp made a datetime only when read."""
-
-    def __init__(self, header, body):
-        trig = header.get('trigger') or {}
-        content_type = header.get('content_type', '')
-        self.body = nuclio_sdk.Event.decode_body(body, content_type) if content_type == 'application/json' else body
-        self.content_type = content_type
-        self.trigger = nuclio_sdk.TriggerInfo(trig.get('class', ''), trig.get('kind', ''), trig.get('name', ''))
-        self.fields = header.get('fields') or {}
-        self.headers = header.get('headers') or {}
-        self.id = header.get('id')
-        self.method = header.get('method')
-        self.path = header.get('path') or '/'
-        self.size = len(body)
-        self._ts = header.get('timestamp', 0)
-        self.url = header.get('url')
-        self.shard_id = header.get('shard_id')
-        self.num_shards = header.get('num_shards')
-        self.type = None
-        self.type_version = None
-        self.version = None
-        self.offset = header.get('offset')
-        self.topic = header.get('topic')
-        # A Kafka record's key (UTF-8), for broker triggers; None otherwise.
-        self.key = header.get('key')
-        self.last_in_batch = None
-
-    @property
-    def timestamp(self):
-        # A naive UTC datetime, as nuclio-sdk-py gives it (handlers write `timestamp.isoformat() + 'Z'`).
-        return datetime.datetime.fromtimestamp(self._ts, tz=datetime.timezone.utc).replace(tzinfo=None)
-
-    @timestamp.setter
-    def timestamp(self, value):
-        self._ts = value.timestamp() if isinstance(value, datetime.datetime) else value
 
 
 def json_encoder(obj):
@@ -196,7 +101,8 @@ def main():
     args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
     channel = Channel(int(args.get('--socket-fd', '3')))
     if args.get('--pooled'):
-        header, _ = channel.read()
+        frame, _ = channel.read()
+        header = json.loads(frame) if frame is not None and frame[:1] == b'{' else None
         if header is None or header.get('t') != 'load':
             return
         specialise(header, args)
@@ -205,10 +111,11 @@ def main():
         import resource
         limit = int(args['--memory-limit'])
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-    current = {'id': None}
+    # The seq of the event being handled (its log records carry it), None between events.
+    current = {'seq': None}
 
     def emit(level, message, data):
-        header = {'t': 'l', 'level': level, 'message': message, 'id': current['id']}
+        header = {'t': 'l', 'level': level, 'message': message, 'seq': current['seq']}
         if data:
             header['with'] = data
         try:
@@ -241,23 +148,23 @@ def main():
         header, body = channel.read()
         if header is None:
             return
-        current['id'] = header.get('id')
-        event = WireEvent(header, body)
+        seq, event = decode_event(header, body)
+        current['seq'] = seq
         try:
             output = handler(context, event)
+            if type(output) is str:
+                # The common case, without building a response dict.
+                channel.queue_text(seq, output)
+                current['seq'] = None
+                continue
             if inspect.isawaitable(output):
                 loop = loop or asyncio.new_event_loop()
                 output = loop.run_until_complete(output)
-            if type(output) is str:
-                # The common case, without building a response dict.
-                channel.queue_text(current['id'], output)
-                current['id'] = None
-                continue
             response = nuclio_sdk.Response.from_entrypoint_output(json_encoder, output)
         except SystemExit as exc:
             # The worker process ends; the processor answers this event and starts a new worker.
-            channel.write({'t': 'r', 'id': current['id'], 'status': 500, 'content_type': 'text/plain',
-                           'headers': {}}, 'Handler called sys.exit({})'.format(exc.code).encode('utf-8'))
+            channel.queue_answer(seq, 500, 'text/plain', {}, 'Handler called sys.exit({})'.format(exc.code).encode('utf-8'))
+            channel.flush()
             raise
         except MemoryError:
             # Past spec.resources.limits.memory (RLIMIT_DATA): the handler still holds what it allocated, so
@@ -265,8 +172,9 @@ def main():
             # fresh one, as a container over its limit is restarted.
             emit('error', 'The handler ran out of memory (spec.resources.limits.memory): this python worker exits '
                           'and a new one starts', {'traceback': traceback.format_exc()})
-            channel.write({'t': 'r', 'id': current['id'], 'status': 500, 'content_type': 'text/plain', 'headers': {}},
-                          b'The handler ran out of memory (spec.resources.limits.memory); its python worker restarts')
+            channel.queue_answer(seq, 500, 'text/plain', {},
+                                 b'The handler ran out of memory (spec.resources.limits.memory); its python worker restarts')
+            channel.flush()
             os._exit(1)
         except Exception as exc:
             tb = traceback.format_exc()
@@ -283,9 +191,8 @@ def main():
             status = int(response.get('status_code') or 200)
         except (TypeError, ValueError):
             status = 500
-        channel.queue({'t': 'r', 'id': current['id'], 'status': status,
-                       'content_type': response.get('content_type') or 'text/plain', 'headers': headers}, bytes(out))
-        current['id'] = None
+        channel.queue_answer(seq, status, response.get('content_type') or 'text/plain', headers, out)
+        current['seq'] = None
 
 
 if __name__ == '__main__':
