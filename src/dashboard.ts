@@ -292,6 +292,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
           knownFunctions: stored.map(refOf),
           log: log.child({ component: 'platform' }),
           connectionLimits: config.connectionLimits,
+          prewarm: config.prewarm,
           ...(credentials ? { dashboard: { replicaToken: credentials.streamToken } } : {}),
           artifacts: archived,
           // Containers reach the dashboard on a listener of their own, opened on first need.

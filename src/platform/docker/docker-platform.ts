@@ -49,6 +49,7 @@ import { ArtifactVolumes } from './artifact-volumes.js';
 import { ContainerBuildCommands } from './container-build-commands.js';
 import { openContainerLog } from './container-logs.js';
 import { bridgeAddress } from './container-network.js';
+import { ContainerPool } from './container-pool.js';
 import type { ReplicaTemplate } from './container-spec.js';
 import { DockerBuilder, isUserImage } from './docker-builder.js';
 import { DockerFunction, leftoverOf, replicaPrefix, type Leftover } from './docker-function.js';
@@ -56,6 +57,9 @@ import { connectEngine, engineMessage, engineStatus } from './engine.js';
 import { functionOf, LABELS, ownFilter, ROLES } from './labels.js';
 import { ProcessorImage } from './processor-image.js';
 import { replicaTemplate } from './replica-template.js';
+
+/** How long the credential a specialising pool container fetches its artifact with lasts. */
+const POOL_FETCH_TOKEN_TTL_MS = 2 * 60_000;
 
 /** Replicas an earlier run left are removed when no apply adopted them within this long of the start. */
 export const ADOPT_WINDOW_MS = 120_000;
@@ -85,6 +89,11 @@ export interface DockerPlatformOptions {
   /** The functions the store holds: replicas an earlier run left for any other function go at start. */
   knownFunctions?: FunctionRef[];
   log: Logger;
+  /**
+   * Processor containers kept started for replicas to take, e.g. on a wake from zero (--prewarm;
+   * container-pool.ts); 0 or absent: none.
+   */
+  prewarm?: number;
   /** How long a connection waits for a replica (wake, restart) before a 503. */
   holdTimeoutMs?: number;
   connectionLimits?: ConnectionLimits;
@@ -131,6 +140,8 @@ export class DockerPlatform implements Platform {
   private replicaUrl?: Promise<string>;
   private pruning?: NodeJS.Timeout;
   private readonly events: PlatformEvents;
+  /** Pre-started processor containers (--prewarm), undefined when there are none. */
+  readonly pool?: ContainerPool;
   private closed = false;
 
   private constructor(
@@ -157,6 +168,25 @@ export class DockerPlatform implements Platform {
     });
     this.adoptTimer = setTimeout(() => void this.removeUnadopted(), ADOPT_WINDOW_MS);
     this.adoptTimer.unref();
+    if (opts.prewarm) {
+      this.pool = new ContainerPool({
+        docker,
+        dashboardId,
+        size: opts.prewarm,
+        image: () => this.image.ensure(),
+        artifactFetch: async (id) => {
+          const archive = await opts.artifacts.archives.archive(id);
+          if (!archive) throw new Error(`The artifact ${id} is not on the dashboard (any more)`);
+          return {
+            url: `${await this.dashboardUrl()}/api/artifacts/${id}`,
+            token: opts.artifacts.tokens.issue(id, POOL_FETCH_TOKEN_TTL_MS),
+            digest: archive.digest,
+          };
+        },
+        log: opts.log.child({ component: 'container-pool' }),
+      });
+      this.pool.fill();
+    }
   }
 
   /**
@@ -171,6 +201,7 @@ export class DockerPlatform implements Platform {
     const known = opts.knownFunctions ? new Set(opts.knownFunctions.map(key)) : undefined;
     const byFunction = new Map<string, (Leftover & { ref: FunctionRef })[]>();
     let removed = 0;
+    let pooled = 0;
     for (const c of own) {
       const ref = functionOf(c.Labels);
       if (c.Labels?.[LABELS.role] === ROLES.replica && ref && (!known || known.has(key(ref)))) {
@@ -183,6 +214,8 @@ export class DockerPlatform implements Platform {
           .remove({ force: true })
           .catch(() => {});
         removed++;
+        // A pool container, idle or taken (its labels still say pool): a taken one's function starts anew.
+        if (c.Labels?.[LABELS.role] === ROLES.pool) pooled++;
       }
     }
     const replicas = [...byFunction.values()].reduce((n, l) => n + l.length, 0);
@@ -193,6 +226,7 @@ export class DockerPlatform implements Platform {
         dashboardId: id,
         leftoverReplicas: replicas,
         removedLeftovers: removed,
+        ...(pooled ? { removedPoolContainers: pooled } : {}),
       },
       'container platform ready',
     );
@@ -293,6 +327,7 @@ export class DockerPlatform implements Platform {
       holdTimeoutMs: this.opts.holdTimeoutMs ?? 60_000,
       connectionLimits: this.opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS,
       prepare: (record, artifact) => this.prepare(record, artifact),
+      ...(this.pool ? { takePooled: this.pool.take.bind(this.pool) } : {}),
       takeLeftovers: () => {
         const list = this.leftovers.get(own) ?? [];
         this.leftovers.delete(own);
@@ -478,7 +513,7 @@ export class DockerPlatform implements Platform {
     if (this.pruning) clearTimeout(this.pruning);
     const all = [...this.functions.values()];
     this.functions.clear();
-    await Promise.all(all.map((f) => f.close()));
+    await Promise.all([...all.map((f) => f.close()), this.pool?.close()]);
     await this.removeUnadopted();
   }
 }
