@@ -146,8 +146,10 @@ export function awaitSpecialise(host: string, port: number, token: string): Prom
           } catch (e) {
             return answer(res, 502, { error: `Failed to specialise: ${(e as Error).message}` });
           }
+          // The container's host name is what the engine set, as in a replica made cold.
+          const hostname = process.env.HOSTNAME;
           for (const k of Object.keys(process.env)) delete process.env[k];
-          Object.assign(process.env, r.env);
+          Object.assign(process.env, hostname ? { HOSTNAME: hostname } : {}, r.env);
           // require() reads NODE_PATH once, at start: read it again for the function's installed packages.
           (createRequire(import.meta.url)('node:module') as { _initPaths?: () => void })._initPaths?.();
           done = true;

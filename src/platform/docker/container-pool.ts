@@ -18,7 +18,7 @@ import type Docker from 'dockerode';
 import type { Logger } from '../../log.js';
 import { CONTAINER_HEALTH_PORT } from '../../processor/config.js';
 import type { ReplicaTemplate } from './container-spec.js';
-import { engineMessage } from './engine.js';
+import { engineMessage, engineStatus } from './engine.js';
 import { limitsUpdate, poolCreateOptions, specialiseRequest, type ArtifactFetch } from './pool-spec.js';
 
 /** Give up refilling after this many containers in a row fail to start (a broken image or engine). */
@@ -125,7 +125,7 @@ export class ContainerPool {
         try {
           await container.update(update);
         } catch (e) {
-          this.limitsRefused = engineMessage(e);
+          this.limitsRefused = `the engine answered ${engineStatus(e) ?? 'an error'}: ${engineMessage(e)}`;
           this.opts.log.debug(
             { replica: name, reason: this.limitsRefused },
             'not served from the pool: the engine cannot apply resource limits to a started container',
@@ -209,6 +209,17 @@ export class ContainerPool {
       if (this.closed || !this.idle.has(p)) throw new Error('closed');
       p.ready = true;
       this.earlyFailures = 0;
+      // One that dies while it waits (killed, OOM) leaves the pool at once, rather than fail a wake.
+      const container = p.container;
+      void container
+        .wait({ condition: 'not-running' })
+        .catch(() => {})
+        .then(() => {
+          if (!this.idle.delete(p) || this.closed) return;
+          this.opts.log.warn({ container: p.name }, 'a pre-started container exited; starting another');
+          void container.remove({ force: true }).catch(() => {});
+          this.fill();
+        });
     } catch (e) {
       const wasIdle = this.idle.delete(p);
       await p.container?.remove({ force: true }).catch(() => {});
