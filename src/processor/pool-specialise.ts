@@ -49,11 +49,13 @@ export function specialiseRequestOf(body: unknown): SpecialiseRequest | { error:
       return { error: `env holds an invalid variable: ${JSON.stringify(k)}`, field: 'env' };
   if (!o.env.PROTIUM_PROCESSOR_CONFIG_JSON)
     return { error: 'env must hold PROTIUM_PROCESSOR_CONFIG_JSON', field: 'env.PROTIUM_PROCESSOR_CONFIG_JSON' };
-  if (typeof o.cwd !== 'string' || !o.cwd.startsWith('/')) return { error: 'cwd must be an absolute path', field: 'cwd' };
+  if (typeof o.cwd !== 'string' || !o.cwd.startsWith('/'))
+    return { error: 'cwd must be an absolute path', field: 'cwd' };
   const a = o.artifact;
   if (!a || typeof a !== 'object') return { error: 'artifact must be an object', field: 'artifact' };
   for (const k of ['url', 'token', 'digest', 'cache'] as const)
-    if (typeof a[k] !== 'string' || !a[k]) return { error: `artifact.${k} must be a non-empty string`, field: `artifact.${k}` };
+    if (typeof a[k] !== 'string' || !a[k])
+      return { error: `artifact.${k} must be a non-empty string`, field: `artifact.${k}` };
   if (!a.cache.startsWith('/') || !o.cwd.startsWith(`${a.cache}/`))
     return { error: 'cwd must be a folder of artifact.cache', field: 'cwd' };
   return { env: o.env, cwd: o.cwd, artifact: a };
@@ -113,7 +115,9 @@ export function awaitSpecialise(host: string, port: number, token: string): Prom
         if (req.method === 'GET' && path === '/pooled') return answer(res, done ? 503 : 200, { pooled: !done });
         if (req.method === 'GET' && path === '/ready') return answer(res, 503, { ready: false, pooled: true });
         if (path !== '/specialise')
-          return answer(res, 404, { error: 'Not found: a pooled processor serves /live, /pooled, /ready and /specialise' });
+          return answer(res, 404, {
+            error: 'Not found: a pooled processor serves /live, /pooled, /ready and /specialise',
+          });
         if (req.method !== 'POST') return answer(res, 405, { error: 'Only POST is served on /specialise' });
         if (!bearerMatches(req.headers.authorization, token)) {
           req.resume();

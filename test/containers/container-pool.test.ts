@@ -13,7 +13,14 @@ import { CONTAINER_HEALTH_PORT } from '../../src/processor/config.js';
 import type { DockerPlatform } from '../../src/platform/docker/docker-platform.js';
 import { LABELS, ROLES } from '../../src/platform/docker/labels.js';
 import type { FunctionRecord } from '../../src/resources/types.js';
-import { functionBody, request, sleep, startTestDashboard, waitFor, type TestDashboard } from '../helpers/start-dashboard.js';
+import {
+  functionBody,
+  request,
+  sleep,
+  startTestDashboard,
+  waitFor,
+  type TestDashboard,
+} from '../helpers/start-dashboard.js';
 import { BASE_IMAGE, DOCKER_HOST, engine, engineMissing, leftovers, removeAll } from './engine.js';
 
 const missing = await engineMissing();
@@ -167,48 +174,61 @@ describe('--prewarm on the docker platform', { skip: missing }, () => {
     },
   );
 
-  it('refuses a specialise request without the pool token, and the container stays in the pool', { timeout: 240_000 }, async () => {
-    const p = await onePooled();
-    const url = `http://${p.address}:${CONTAINER_HEALTH_PORT}/specialise`;
-    const body = JSON.stringify({
-      env: { PROTIUM_PROCESSOR_CONFIG_JSON: '{}' },
-      cwd: '/var/lib/protium/artifacts/x',
-      artifact: { url: 'http://192.0.2.1/', token: 't', digest: `sha256:${'0'.repeat(64)}`, cache: '/var/lib/protium/artifacts' },
-    });
-    for (const authorization of [undefined, 'Bearer wrong', 'Basic abc', 'Bearer ', `Bearer ${'x'.repeat(43)}`]) {
-      const r = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
-        body,
+  it(
+    'refuses a specialise request without the pool token, and the container stays in the pool',
+    { timeout: 240_000 },
+    async () => {
+      const p = await onePooled();
+      const url = `http://${p.address}:${CONTAINER_HEALTH_PORT}/specialise`;
+      const body = JSON.stringify({
+        env: { PROTIUM_PROCESSOR_CONFIG_JSON: '{}' },
+        cwd: '/var/lib/protium/artifacts/x',
+        artifact: {
+          url: 'http://192.0.2.1/',
+          token: 't',
+          digest: `sha256:${'0'.repeat(64)}`,
+          cache: '/var/lib/protium/artifacts',
+        },
       });
-      assert.equal(r.status, 401, `${authorization}: ${await r.text()}`);
-    }
-    // The token is checked before the body is read: a huge body without it is refused as quickly.
-    const big = await fetch(url, { method: 'POST', body: 'x'.repeat(4 << 20) }).then(
-      (r) => r.status,
-      () => 'closed',
-    );
-    assert.ok(big === 401 || big === 'closed', `a huge body without the token: ${big}`);
-    assert.ok(await pooledAt(p.address), 'still waiting to be specialised');
-    // And the dashboard, which knows the token, still makes it a replica.
-    const port = await deployedAtZero('pool-c', 'gamma');
-    assert.equal((await invoke(port)).who, 'gamma');
-    assert.equal((await replicaContainers('pool-c'))[0].Id, p.id);
-  });
+      for (const authorization of [undefined, 'Bearer wrong', 'Basic abc', 'Bearer ', `Bearer ${'x'.repeat(43)}`]) {
+        const r = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+          body,
+        });
+        assert.equal(r.status, 401, `${authorization}: ${await r.text()}`);
+      }
+      // The token is checked before the body is read: a huge body without it is refused as quickly.
+      const big = await fetch(url, { method: 'POST', body: 'x'.repeat(4 << 20) }).then(
+        (r) => r.status,
+        () => 'closed',
+      );
+      assert.ok(big === 401 || big === 'closed', `a huge body without the token: ${big}`);
+      assert.ok(await pooledAt(p.address), 'still waiting to be specialised');
+      // And the dashboard, which knows the token, still makes it a replica.
+      const port = await deployedAtZero('pool-c', 'gamma');
+      assert.equal((await invoke(port)).who, 'gamma');
+      assert.equal((await replicaContainers('pool-c'))[0].Id, p.id);
+    },
+  );
 
-  it('starts a container cold when the pool container cannot be specialised (it hangs)', { timeout: 240_000 }, async () => {
-    const port = await deployedAtZero('pool-d', 'delta', { readinessTimeoutSeconds: 10 });
-    const p = await onePooled();
-    // Frozen: it takes the specialise request's connection and never answers, until the readiness timeout.
-    await docker.getContainer(p.id).pause();
-    assert.equal((await invoke(port)).who, 'delta');
-    const [serving] = await replicaContainers('pool-d');
-    assert.notEqual(serving.Id, p.id);
-    assert.equal(serving.Config.Labels[LABELS.role], ROLES.replica, 'a container made cold');
-    await until('the frozen pool container removed', async () =>
-      (await docker.listContainers({ all: true, filters: { id: [p.id] } })).length === 0 ? true : undefined,
-    );
-  });
+  it(
+    'starts a container cold when the pool container cannot be specialised (it hangs)',
+    { timeout: 240_000 },
+    async () => {
+      const port = await deployedAtZero('pool-d', 'delta', { readinessTimeoutSeconds: 10 });
+      const p = await onePooled();
+      // Frozen: it takes the specialise request's connection and never answers, until the readiness timeout.
+      await docker.getContainer(p.id).pause();
+      assert.equal((await invoke(port)).who, 'delta');
+      const [serving] = await replicaContainers('pool-d');
+      assert.notEqual(serving.Id, p.id);
+      assert.equal(serving.Config.Labels[LABELS.role], ROLES.replica, 'a container made cold');
+      await until('the frozen pool container removed', async () =>
+        (await docker.listContainers({ all: true, filters: { id: [p.id] } })).length === 0 ? true : undefined,
+      );
+    },
+  );
 
   it('gives a function with a memory limit its limit, from the pool or cold', { timeout: 240_000 }, async () => {
     await onePooled();

@@ -90,8 +90,7 @@ export class ContainerPool {
 
   /** Starts containers up to the pool's size (in the background). */
   fill(): void {
-    while (!this.closed && this.idle.size < this.opts.size && this.earlyFailures < MAX_EARLY_FAILURES)
-{
+    while (!this.closed && this.idle.size < this.opts.size && this.earlyFailures < MAX_EARLY_FAILURES) {
       const run = this.startOne().finally(() => this.starting.delete(run));
       this.starting.add(run);
     }
@@ -142,9 +141,11 @@ export class ContainerPool {
       };
       await this.specialise(p.address!, p.token, t, name, Date.now() + timeoutMs);
       // Its name and log go by the replica's name, as a container made cold.
-      await container.rename({ name }).catch((e) =>
-        this.opts.log.debug({ replica: name, err: engineMessage(e) }, 'could not rename a pool container'),
-      );
+      await container
+        .rename({ name })
+        .catch((e) =>
+          this.opts.log.debug({ replica: name, err: engineMessage(e) }, 'could not rename a pool container'),
+        );
       return { container, respecialise };
     } catch (e) {
       this.opts.log.warn(
@@ -163,10 +164,7 @@ export class ContainerPool {
     this.closed = true;
     const all = [...this.idle];
     this.idle.clear();
-    await Promise.all([
-      ...all.map((p) => p.container?.remove({ force: true }).catch(() => {})),
-      ...this.starting,
-    ]);
+    await Promise.all([...all.map((p) => p.container?.remove({ force: true }).catch(() => {})), ...this.starting]);
   }
 
   private async specialise(
@@ -184,7 +182,8 @@ export class ContainerPool {
       signal: AbortSignal.timeout(Math.max(1000, deadline - Date.now())),
     });
     const text = await res.text().catch(() => '');
-    if (res.status !== 200) throw new Error(`The pool container answered ${res.status} to specialise: ${text.slice(0, 500)}`);
+    if (res.status !== 200)
+      throw new Error(`The pool container answered ${res.status} to specialise: ${text.slice(0, 500)}`);
   }
 
   private async startOne(): Promise<void> {

@@ -143,7 +143,10 @@ export class ContainerReplica extends EventEmitter {
         await this.respecialise(this.address, readinessMs);
       } catch (e) {
         await this.container.kill().catch(() => {});
-        throw new Error(`Failed to make the restarted container ${this.name} its replica again: ${(e as Error).message}`);
+        throw new Error(
+          `Failed to make the restarted container ${this.name} its replica again: ${(e as Error).message}`,
+          { cause: e },
+        );
       }
     }
     const exited = this.watchExit();
