@@ -123,10 +123,25 @@ describe('--prewarm on the docker platform', { skip: missing }, () => {
     assert.equal(r.status, 200, r.text);
     return r.json;
   };
-  /** The containers serving a function now, by the replica names the API lists. */
+  /**
+   * The containers serving a function now, by the replica names the API lists (a container from the pool
+   * is renamed just after it became the replica).
+   */
   async function replicaContainers(name: string): Promise<Docker.ContainerInspectInfo[]> {
     const names = (await d.api<{ names: string[] }>('GET', `/api/functions/${name}/replicas`)).json.names;
-    return Promise.all(names.map((n) => docker.getContainer(n).inspect()));
+    return Promise.all(
+      names.map((n) =>
+        until(
+          `a container named ${n}`,
+          () =>
+            docker
+              .getContainer(n)
+              .inspect()
+              .catch(() => undefined),
+          10_000,
+        ),
+      ),
+    );
   }
 
   it(

@@ -139,9 +139,15 @@ export class ContainerPool {
           throw new Error(`The container of ${name} did not wait to be specialised within ${ms / 1000} s`);
         await this.specialise(address, p.token, t, name, deadline);
       };
+      const started = Date.now();
       await this.specialise(p.address!, p.token, t, name, Date.now() + timeoutMs);
-      // Its name and log go by the replica's name, as a container made cold.
-      await container
+      this.opts.log.debug(
+        { replica: name, container: p.name, ms: Date.now() - started },
+        'a pre-started container became a replica',
+      );
+      // Its name (what `docker ps` and a look-up of its log by name find) becomes the replica's, as a
+      // container made cold has; not waited for: the platform knows the container by its id.
+      void container
         .rename({ name })
         .catch((e) =>
           this.opts.log.debug({ replica: name, err: engineMessage(e) }, 'could not rename a pool container'),
