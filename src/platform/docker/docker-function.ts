@@ -63,6 +63,8 @@ export interface FunctionEnv {
    * undefined (no pool, none ready, or it could not be): then a container is created.
    */
   takePooled?: (t: ReplicaTemplate, name: string, timeoutMs: number) => Promise<TakenContainer | undefined>;
+  /** Before a container of the template is created: its artifact's cache volume is filled (with a pool, late). */
+  beforeCreate?: (t: ReplicaTemplate) => Promise<void>;
   /** Containers of this function an earlier run left (each handed out once). */
   takeLeftovers: () => Leftover[];
   onStatus: (status: Partial<FunctionStatus>) => void;
@@ -294,6 +296,7 @@ export class DockerFunction {
 
   /** Creates a replica container (another name if the engine has that one: names are per engine). */
   private async create(t: ReplicaTemplate): Promise<ContainerReplica> {
+    await this.env.beforeCreate?.(t);
     for (let attempt = 0; ; attempt++) {
       const name = replicaName(this.ref);
       try {

@@ -279,7 +279,8 @@ export class DockerPlatform implements Platform {
     };
     if (isUserImage(artifact)) return replicaTemplate({ ...common, image: artifact.image });
     const image = await this.image.ensure();
-    const cache = await this.volumes.ensure(artifact.id);
+    // With a pool, the volume is filled only when a container that mounts it is made (FunctionEnv.beforeCreate).
+    const cache = this.pool ? await this.volumes.planned(artifact.id) : await this.volumes.ensure(artifact.id);
     const streams = Object.values(fn.spec.triggers ?? {}).some((t) => t.kind === 'v3ioStream');
     return replicaTemplate({
       ...common,
@@ -327,7 +328,14 @@ export class DockerPlatform implements Platform {
       holdTimeoutMs: this.opts.holdTimeoutMs ?? 60_000,
       connectionLimits: this.opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS,
       prepare: (record, artifact) => this.prepare(record, artifact),
-      ...(this.pool ? { takePooled: this.pool.take.bind(this.pool) } : {}),
+      ...(this.pool
+        ? {
+            takePooled: this.pool.take.bind(this.pool),
+            beforeCreate: async (t: ReplicaTemplate) => {
+              if (t.artifactId && t.volume) await this.volumes.ensure(t.artifactId);
+            },
+          }
+        : {}),
       takeLeftovers: () => {
         const list = this.leftovers.get(own) ?? [];
         this.leftovers.delete(own);
