@@ -107,8 +107,9 @@ describe('--prewarm on the docker platform', { skip: missing }, () => {
     who: string,
     spec: Record<string, unknown> = {},
     source = SOURCE,
+    runtime = 'nodejs',
   ): Promise<number> {
-    const body = functionBody(name, 'nodejs', source, {
+    const body = functionBody(name, runtime, source, {
       spec: { env: [{ name: 'WHO', value: who }], minReplicas: 0, maxReplicas: 1, ...spec },
     });
     const res = await d.api('POST', '/api/functions', { body });
@@ -244,6 +245,19 @@ describe('--prewarm on the docker platform', { skip: missing }, () => {
       );
     },
   );
+
+  it('wakes a python function in a pool container, with its own env', { timeout: 240_000 }, async () => {
+    const p = await onePooled();
+    const source =
+      'import json, os\n\ndef handler(context, event):\n' +
+      '    return json.dumps({"who": os.environ.get("WHO"), "cwd": os.getcwd(), ' +
+      '"artifacts": os.listdir("/var/lib/protium/artifacts")})\n';
+    const port = await deployedAtZero('pool-py', 'python', {}, source, 'python:3.9');
+    const a = await invoke(port);
+    assert.equal(a.who, 'python');
+    assert.deepEqual(a.artifacts, [a.cwd.split('/').pop()]);
+    assert.equal((await replicaContainers('pool-py'))[0].Id, p.id);
+  });
 
   it('gives a function with a memory limit its limit, from the pool or cold', { timeout: 240_000 }, async () => {
     await onePooled();
