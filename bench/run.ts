@@ -1124,7 +1124,19 @@ const benches: Record<string, () => Promise<void>> = {
           times.push(Number(process.hrtime.bigint() - t0) / 1e6);
           if (pool) {
             const names = (await d.api<{ names: string[] }>('GET', '/api/functions/cwake/replicas')).json.names;
-            const labels = names.length ? (await engine.getContainer(names[0]).inspect()).Config.Labels : {};
+            // A pool container is renamed after its replica just after it became one.
+            let labels: Record<string, string> = {};
+            for (let tries = 0; names.length && tries < 50; tries++) {
+              const info = await engine
+                .getContainer(names[0])
+                .inspect()
+                .catch(() => undefined);
+              if (info) {
+                labels = info.Config.Labels;
+                break;
+              }
+              await sleep(100);
+            }
             if (labels['io.protium.role'] === 'pool') fromPool++;
           }
         }
