@@ -20,7 +20,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { FETCH_ENV } from './artifact-cache.js';
+import { readProcessorConfig, type ProcessorConfig } from './config.js';
 import { fetchArtifact } from './fetch-artifact.js';
+import { ProcessorLogger } from './logger.js';
 
 /** The environment variable holding the pool container's specialise token. */
 export const POOL_TOKEN_ENV = 'PROTIUM_POOL_TOKEN';
@@ -139,13 +141,26 @@ export function awaitSpecialise(host: string, port: number, token: string): Prom
           }
           const r = specialiseRequestOf(parsed);
           if ('error' in r) return answer(res, 400, r);
+          let config: ProcessorConfig;
           try {
-            await fetchArtifact({
-              [FETCH_ENV.url]: r.artifact.url,
-              [FETCH_ENV.token]: r.artifact.token,
-              [FETCH_ENV.digest]: r.artifact.digest,
-              [FETCH_ENV.cache]: r.artifact.cache,
+            config = readProcessorConfig(r.env);
+          } catch {
+            return answer(res, 400, {
+              error: 'env.PROTIUM_PROCESSOR_CONFIG_JSON is not JSON',
+              field: 'env.PROTIUM_PROCESSOR_CONFIG_JSON',
             });
+          }
+          const started = Date.now();
+          try {
+            await fetchArtifact(
+              {
+                [FETCH_ENV.url]: r.artifact.url,
+                [FETCH_ENV.token]: r.artifact.token,
+                [FETCH_ENV.digest]: r.artifact.digest,
+                [FETCH_ENV.cache]: r.artifact.cache,
+              },
+              { ownUse: true },
+            );
             process.chdir(r.cwd);
           } catch (e) {
             return answer(res, 502, { error: `Failed to specialise: ${(e as Error).message}` });
@@ -157,6 +172,10 @@ export function awaitSpecialise(host: string, port: number, token: string): Prom
           // require() reads NODE_PATH once, at start: read it again for the function's installed packages.
           (createRequire(import.meta.url)('node:module') as { _initPaths?: () => void })._initPaths?.();
           done = true;
+          const ms = Date.now() - started;
+          new ProcessorLogger('processor', config.logLevel ?? 'info').info(
+            `Became replica ${config.replica} from the pool: artifact fetched and unpacked in ${ms} ms`,
+          );
           answer(res, 200, { specialised: true }, true);
           res.once('finish', () => {
             server.close(() => resolve());
