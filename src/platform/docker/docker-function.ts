@@ -56,7 +56,10 @@ export interface FunctionEnv {
   log: Logger;
   holdTimeoutMs: number;
   connectionLimits: ConnectionLimits;
-  /** The replica template of a version: the image exists, the artifact is in the node's cache. */
+  /**
+   * The replica template of a version: the image exists, the artifact is in the node's cache (with a
+   * pool: once `beforeCreate` ran).
+   */
   prepare: (fn: FunctionRecord, artifact: Artifact) => Promise<ReplicaTemplate>;
   /**
    * A pre-started container made replica `name` of the template (--prewarm: container-pool.ts), or

@@ -9,11 +9,12 @@
  *   (artifact-volumes.ts): replicas get their code the way a cluster's pods will, fetched from the
  *   dashboard by id and verified by digest — never a bind mount of the data dir.
  * - **What it made.** Everything it creates in the engine carries this dashboard's id (kept in the data
- *   dir: `dashboard-id`). At start it removes the build, fetch and probe containers an earlier run left,
+ *   dir: `dashboard-id`). At start it removes the build, fetch, probe and pool containers an earlier run left,
  *   and keeps that run's replicas for the functions to adopt when they are applied again (kill -9 of the
  *   dashboard, then a start: the same containers serve on); those of functions the store no longer holds
  *   go at once, those not adopted within ADOPT_WINDOW_MS after.
  *   It never touches a container without its id.
+ * - **Pre-started containers** (--prewarm: container-pool.ts) that replicas take instead of creating one.
  * - **Logs** are the containers' own (container-logs.ts): they survive the dashboard and go with the
  *   container.
  */
