@@ -1078,7 +1078,14 @@ const benches: Record<string, () => Promise<void>> = {
       return;
     }
     const local = await dashboard();
-    const docker = await dashboard(['--platform', 'docker', '--docker-host', dockerHost, '--base-image', baseImage]);
+    const dockerArgs = ['--platform', 'docker', '--docker-host', dockerHost, '--base-image', baseImage];
+    const docker = await dashboard(dockerArgs);
+    let pooled: Dash | undefined;
+    /** The docker dashboards' ids: their artifact caches go at the end. */
+    const ids = [readFileSync(join(docker.dir, 'dashboard-id'), 'utf8').trim()];
+    const Docker = (await import('dockerode')).default;
+    const { dockerOptions } = await import('../src/platform/docker/engine.js');
+    const engine = new Docker(dockerOptions(dockerHost));
     try {
       // The first deploy builds the processor image (once per version): not counted.
       await deploy(docker, 'warm', 'nodejs', NODE_HELLO);
@@ -1099,9 +1106,33 @@ const benches: Record<string, () => Promise<void>> = {
         target: 'report',
         pass: null,
       });
-      const wakes = async (d: Dash) => {
+      /** With --prewarm: waits until the pool's container waits to be specialised (it refills after a wake). */
+      const poolWaiting = async (d: Dash) => {
+        const id = readFileSync(join(d.dir, 'dashboard-id'), 'utf8').trim();
+        const deadline = Date.now() + 60_000;
+        while (Date.now() < deadline) {
+          const list = await engine.listContainers({
+            filters: { label: [`io.protium.dashboard=${id}`, 'io.protium.role=pool'] },
+          });
+          for (const c of list) {
+            const info = await engine.getContainer(c.Id).inspect();
+            const ip = Object.values(info.NetworkSettings.Networks).find((n) => n.IPAddress)?.IPAddress;
+            const ok = await fetch(`http://${ip}:8082/pooled`, { signal: AbortSignal.timeout(1000) }).then(
+              (r) => r.status === 200,
+              () => false,
+            );
+            // The dashboard polls it too: give it the same moment to count it as ready.
+            if (ok) return sleep(300);
+          }
+          await sleep(100);
+        }
+        throw new Error('the pool did not refill within 60 s');
+      };
+      /** Wakes from zero, p50 of 10; with `pool`, also how many a pool container served. */
+      const wakes = async (d: Dash, pool = false) => {
         const fn = await deploy(d, 'cwake', 'nodejs', NODE_HELLO, { minReplicas: 0, maxReplicas: 1 });
         const times: number[] = [];
+        let fromPool = 0;
         for (let i = 0; i < 10; i++) {
           await d.api(
             'PATCH',
@@ -1110,15 +1141,33 @@ const benches: Record<string, () => Promise<void>> = {
             { 'x-nuclio-wait-function-action': 'true' },
           );
           await sleep(500);
+          if (pool) await poolWaiting(d);
           const t0 = process.hrtime.bigint();
           const r = await fetch(`http://127.0.0.1:${fn.status.httpPort}/`, { headers: { connection: 'close' } });
           await r.text();
           if (r.status !== 200) throw new Error(`wake: ${r.status}`);
           times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+          if (pool) {
+            const names = (await d.api<{ names: string[] }>('GET', '/api/functions/cwake/replicas')).json.names;
+            // A pool container is renamed after its replica just after it became one.
+            let labels: Record<string, string> = {};
+            for (let tries = 0; names.length && tries < 50; tries++) {
+              const info = await engine
+                .getContainer(names[0])
+                .inspect()
+                .catch(() => undefined);
+              if (info) {
+                labels = info.Config.Labels;
+                break;
+              }
+              await sleep(100);
+            }
+            if (labels['io.protium.role'] === 'pool') fromPool++;
+          }
         }
-        return median(times);
+        return { p50: median(times), fromPool };
       };
-      const [wl, wd] = [await wakes(local), await wakes(docker)];
+      const [wl, wd] = [(await wakes(local)).p50, (await wakes(docker)).p50];
       row({
         benchmark: 'wake from zero to first 200, nodejs: container vs local (p50 of 10, ms)',
         measured: `${wd.toFixed(0)} ms`,
@@ -1127,6 +1176,22 @@ const benches: Record<string, () => Promise<void>> = {
         target: 'report',
         pass: null,
       });
+      // A pre-started processor container (container-pool.ts) against creating one, in the same run.
+      pooled = await dashboard([...dockerArgs, '--prewarm', '1']);
+      ids.push(readFileSync(join(pooled.dir, 'dashboard-id'), 'utf8').trim());
+      await deploy(pooled, 'warm', 'nodejs', NODE_HELLO);
+      const wp = await wakes(pooled, true);
+      row({
+        benchmark: 'wake from zero to first 200, nodejs: container --prewarm 1 vs cold container (p50 of 10, ms)',
+        measured: `${wp.p50.toFixed(0)} ms (${wp.fromPool}/10 from the pool)`,
+        baseline: `${wd.toFixed(0)} ms cold container, ${wl.toFixed(0)} ms local`,
+        ratio: wp.p50 / wd,
+        target: 'report',
+        pass: null,
+      });
+      // Stopped before the throughput rows, which it would share the CPU with.
+      await stopDashboard(pooled);
+      pooled = undefined;
       const [nl, nd] = [
         await deploy(local, 'cthroughput', 'nodejs', NODE_HELLO),
         await deploy(docker, 'cthroughput', 'nodejs', NODE_HELLO),
@@ -1145,22 +1210,21 @@ const benches: Record<string, () => Promise<void>> = {
         gate: t.errors > 0,
       });
     } finally {
-      const id = readFileSync(join(docker.dir, 'dashboard-id'), 'utf8').trim();
+      if (pooled) await stopDashboard(pooled);
       await stopDashboard(docker);
       await stopDashboard(local);
       // Its artifact caches outlive a dashboard (for its next start): this one does not come back.
-      const Docker = (await import('dockerode')).default;
-      const { dockerOptions } = await import('../src/platform/docker/engine.js');
-      const engine = new Docker(dockerOptions(dockerHost));
-      const { Volumes } = await engine.listVolumes({ filters: { label: [`io.protium.dashboard=${id}`] } });
-      await Promise.all(
-        (Volumes ?? []).map((v) =>
-          engine
-            .getVolume(v.Name)
-            .remove()
-            .catch(() => {}),
-        ),
-      );
+      for (const id of ids) {
+        const { Volumes } = await engine.listVolumes({ filters: { label: [`io.protium.dashboard=${id}`] } });
+        await Promise.all(
+          (Volumes ?? []).map((v) =>
+            engine
+              .getVolume(v.Name)
+              .remove()
+              .catch(() => {}),
+          ),
+        );
+      }
     }
   },
 

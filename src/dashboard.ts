@@ -293,6 +293,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
           log: log.child({ component: 'platform' }),
           connectionLimits: config.connectionLimits,
           metrics: config.metrics,
+          prewarm: config.prewarm,
           ...(credentials ? { dashboard: { replicaToken: credentials.streamToken } } : {}),
           artifacts: archived,
           // Containers reach the dashboard on a listener of their own, opened on first need.

@@ -72,17 +72,27 @@ function run(program: string, args: string[], what: string): Promise<void> {
   });
 }
 
-/** Extracts a verified archive; every file readable (and folders searchable) by the replica's user. */
-async function untar(archive: string, dir: string): Promise<void> {
+/**
+ * Extracts a verified archive; unless `ownUse`, every file readable (and folders searchable) by the
+ * replica's user (the fetcher runs as another).
+ */
+async function untar(archive: string, dir: string, ownUse: boolean): Promise<void> {
   await run(
     'tar',
     ['-x', '-f', archive, '-C', dir, '--no-same-owner', '--no-same-permissions'],
     'extract the artifact',
   );
-  await run('chmod', ['-R', 'a+rX', dir], 'make the artifact readable');
+  if (!ownUse) await run('chmod', ['-R', 'a+rX', dir], 'make the artifact readable');
 }
 
-export async function fetchArtifact(env: NodeJS.ProcessEnv): Promise<{ dir: string; cached: boolean }> {
+/**
+ * Fetches, checks and extracts the artifact FETCH_ENV names. `ownUse`: the process that will run it
+ * fetches it (a pre-started processor: processor/pool-specialise.ts), so its files are its own already.
+ */
+export async function fetchArtifact(
+  env: NodeJS.ProcessEnv,
+  { ownUse = false }: { ownUse?: boolean } = {},
+): Promise<{ dir: string; cached: boolean }> {
   const need = (name: string) => {
     const v = env[name];
     if (!v) throw new FetchError(`${name} is not set`);
@@ -104,7 +114,7 @@ export async function fetchArtifact(env: NodeJS.ProcessEnv): Promise<{ dir: stri
     if (got !== digest)
       throw new FetchError(`Refusing the artifact from ${url}: its digest is ${got}, not the expected ${digest}`);
     await mkdir(staging, { mode: 0o755 });
-    await untar(archive, staging);
+    await untar(archive, staging, ownUse);
     try {
       await rename(staging, dir);
     } catch (e) {

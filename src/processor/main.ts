@@ -17,6 +17,7 @@ import type { Socket } from 'node:net';
 import { listenSettings, readProcessorConfig, type FromReplica, type ToReplica } from './config.js';
 import { errorResult, type HandlerResult, type NuclioEvent } from './event.js';
 import { serveHealth } from './health-server.js';
+import { awaitSpecialise, POOL_TOKEN_ENV } from './pool-specialise.js';
 import { ProcessorLogger } from './logger.js';
 import { runtimeFactories } from './runtimes/index.js';
 import { discardPrestartedPython, prestartPython } from './runtimes/python-runtime.js';
@@ -66,9 +67,20 @@ function specialised(): Promise<void> {
   });
 }
 
+/** A pre-started processor in a container: specialised over its health port, guarded by its pool token. */
+async function specialisedInContainer(): Promise<void> {
+  const token = process.env[POOL_TOKEN_ENV] ?? '';
+  if (!token) throw new Error(`${POOL_TOKEN_ENV} is not set: a pooled processor in a container needs its token`);
+  const at = listenSettings(process.env);
+  await awaitSpecialise(at.host, at.healthPort, token);
+}
+
 async function main(): Promise<void> {
   // A pre-started processor learns which replica it is first (it then has PROTIUM_PROCESSOR_CONFIG).
   if (!process.env.PROTIUM_PROCESSOR_CONFIG && process.env.PROTIUM_PROCESSOR_POOL && process.send) await specialised();
+  // In a container (no IPC) it learns over its health port instead (pool-specialise.ts).
+  if (process.env.PROTIUM_PROCESSOR_POOL && !process.send && !process.env.PROTIUM_PROCESSOR_CONFIG_JSON)
+    await specialisedInContainer();
   const config = readProcessorConfig(process.env);
   // The handler runs in this process (nodejs) or as its child: it has no use for the config's copy.
   delete process.env.PROTIUM_PROCESSOR_CONFIG_JSON;

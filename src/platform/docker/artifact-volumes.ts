@@ -62,6 +62,17 @@ export class ArtifactVolumes {
     return run;
   }
 
+  /**
+   * Where the artifact will be cached, without filling the volume yet (a replica from the pool fetches its
+   * own copy; `ensure` fills it before a container that mounts it is created).
+   */
+  async planned(artifactId: string): Promise<CachedArtifact> {
+    const archive = await this.opts.archives.archive(artifactId);
+    if (!archive)
+      throw new Error(`The artifact ${artifactId} is not on the dashboard (any more): build the function again`);
+    return { volume: volumeName(this.opts.dashboardId, artifactId), digest: archive.digest };
+  }
+
   private async fill(artifactId: string): Promise<CachedArtifact> {
     const archive = await this.opts.archives.archive(artifactId);
     if (!archive)

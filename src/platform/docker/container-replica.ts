@@ -72,6 +72,11 @@ export class ContainerReplica extends EventEmitter {
   address?: string;
   /** Connections it refused since it was last seen ready. */
   private refusals = 0;
+  /**
+   * A replica made from a pre-started container (container-pool.ts): after a restart the container waits
+   * in pool mode again, and this makes it the same replica again.
+   */
+  respecialise?: (address: string, timeoutMs: number) => Promise<void>;
 
   constructor(
     private readonly docker: Docker,
@@ -130,8 +135,21 @@ export class ContainerReplica extends EventEmitter {
     } catch (e) {
       throw new Error(`Failed to inspect the container ${this.name}: ${engineMessage(e)}`, { cause: e });
     }
-    this.startedAt = Date.parse(info.State.StartedAt) || Date.now();
+    // A pre-started container became this replica now, not when it started.
+    this.startedAt = (this.respecialise && running ? 0 : Date.parse(info.State.StartedAt)) || Date.now();
     this.address = addressOf(info);
+    if (this.respecialise && !running) {
+      if (!this.address) throw new Error(`The container ${this.name} has no address on the engine network`);
+      try {
+        await this.respecialise(this.address, readinessMs);
+      } catch (e) {
+        await this.container.kill().catch(() => {});
+        throw new Error(
+          `Failed to make the restarted container ${this.name} its replica again: ${(e as Error).message}`,
+          { cause: e },
+        );
+      }
+    }
     const exited = this.watchExit();
     let gone: ReplicaExit | undefined;
     void exited.then((x) => {

@@ -67,6 +67,19 @@ export function hostnameOf(name: string): string {
   );
 }
 
+/** spec.resources as the engine's HostConfig fields (also an update request's body); {} for none. Pure. */
+export function limitsConfig(limits: ResourceLimits): Docker.HostConfig {
+  const h: Docker.HostConfig = {};
+  if (limits.memory) {
+    h.Memory = Math.floor(limits.memory);
+    h.MemorySwap = Math.floor(limits.memory);
+  }
+  if (limits.memoryRequest) h.MemoryReservation = Math.floor(limits.memoryRequest);
+  if (limits.cpu) h.NanoCpus = Math.round(limits.cpu * 1e9);
+  if (limits.cpuRequest) h.CpuShares = Math.max(2, Math.round(limits.cpuRequest * 1024));
+  return h;
+}
+
 /** The engine's HostConfig for a template. */
 function hostConfig(t: ReplicaTemplate): Docker.HostConfig {
   const processor = t.config !== undefined;
@@ -79,13 +92,7 @@ function hostConfig(t: ReplicaTemplate): Docker.HostConfig {
     RestartPolicy: { Name: 'no' },
     LogConfig: { Type: 'json-file', Config: LOG_OPTIONS },
   };
-  if (t.limits.memory) {
-    h.Memory = Math.floor(t.limits.memory);
-    h.MemorySwap = Math.floor(t.limits.memory);
-  }
-  if (t.limits.memoryRequest) h.MemoryReservation = Math.floor(t.limits.memoryRequest);
-  if (t.limits.cpu) h.NanoCpus = Math.round(t.limits.cpu * 1e9);
-  if (t.limits.cpuRequest) h.CpuShares = Math.max(2, Math.round(t.limits.cpuRequest * 1024));
+  Object.assign(h, limitsConfig(t.limits));
   if (processor) {
     h.ReadonlyRootfs = true;
     h.Tmpfs = { '/tmp': 'rw,nosuid,nodev,mode=1777' };
@@ -94,10 +101,16 @@ function hostConfig(t: ReplicaTemplate): Docker.HostConfig {
   return h;
 }
 
-/** The engine's create request for replica `name` of a template. Pure. */
-export function replicaCreateOptions(t: ReplicaTemplate, name: string): Docker.ContainerCreateOptions {
+/** The environment of replica `name` of a template (the processor's config in it). Pure. */
+export function replicaEnv(t: ReplicaTemplate, name: string): Record<string, string> {
   const env = { ...t.env };
   if (t.config) env.PROTIUM_PROCESSOR_CONFIG_JSON = JSON.stringify({ replica: name, ...t.config });
+  return env;
+}
+
+/** The engine's create request for replica `name` of a template. Pure. */
+export function replicaCreateOptions(t: ReplicaTemplate, name: string): Docker.ContainerCreateOptions {
+  const env = replicaEnv(t, name);
   const labels: Record<string, string> = {
     [LABELS.dashboard]: t.dashboardId,
     [LABELS.role]: ROLES.replica,

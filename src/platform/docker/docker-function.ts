@@ -21,6 +21,7 @@ import type { PlatformMetrics, ReplicaInfo } from '../platform.js';
 import type { ReplicaStats } from '../../processor/stats.js';
 import { decideScale } from '../local/scaling.js';
 import { scalingOf, type Scaling } from '../replica-scaling.js';
+import type { TakenContainer } from './container-pool.js';
 import { ContainerReplica, type ReplicaExit } from './container-replica.js';
 import { replicaCreateOptions, templateHash, type ReplicaTemplate } from './container-spec.js';
 import { engineMessage, engineStatus } from './engine.js';
@@ -34,6 +35,11 @@ const SCALE_DOWN_AFTER_MS = 30_000;
 /** Replica names: Nuclio's container names plus a pod-like suffix. */
 export function replicaPrefix(ref: FunctionRef): string {
   return `nuclio-${ref.namespace}-${ref.name}-`;
+}
+
+/** A new replica name: the prefix and 5 random characters. */
+function replicaName(ref: FunctionRef): string {
+  return `${replicaPrefix(ref)}${randomBytes(3).toString('hex').slice(0, 5)}`;
 }
 
 /** A container an earlier run of the dashboard left, as the engine lists it. */
@@ -51,8 +57,18 @@ export interface FunctionEnv {
   log: Logger;
   holdTimeoutMs: number;
   connectionLimits: ConnectionLimits;
-  /** The replica template of a version: the image exists, the artifact is in the node's cache. */
+  /**
+   * The replica template of a version: the image exists, the artifact is in the node's cache (with a
+   * pool: once `beforeCreate` ran).
+   */
   prepare: (fn: FunctionRecord, artifact: Artifact) => Promise<ReplicaTemplate>;
+  /**
+   * A pre-started container made replica `name` of the template (--prewarm: container-pool.ts), or
+   * undefined (no pool, none ready, or it could not be): then a container is created.
+   */
+  takePooled?: (t: ReplicaTemplate, name: string, timeoutMs: number) => Promise<TakenContainer | undefined>;
+  /** Before a container of the template is created: its artifact's cache volume is filled (with a pool, late). */
+  beforeCreate?: (t: ReplicaTemplate) => Promise<void>;
   /** Containers of this function an earlier run left (each handed out once). */
   takeLeftovers: () => Leftover[];
   onStatus: (status: Partial<FunctionStatus>) => void;
@@ -240,13 +256,17 @@ export class DockerFunction {
       this.replicaOf(this.env.docker.getContainer(l.id), l.name, template),
     );
     const running = new Set(adopt.filter((l) => l.running).map((l) => l.name));
+    const pooled = (r: ContainerReplica) => {
+      fresh.push(r);
+      if (r.respecialise) running.add(r.name);
+    };
     if (adopt.length)
       this.log.info(
         { replicas: adopt.map((l) => l.name) },
         'adopting the replicas an earlier run of the dashboard left',
       );
     try {
-      while (fresh.length < n) fresh.push(await this.create(template));
+      while (fresh.length < n) pooled(await this.newReplica(template, v.scaling.readinessMs));
       await Promise.all(fresh.map((r) => r.start(v.scaling.readinessMs, running.has(r.name))));
       return fresh;
     } catch (e) {
@@ -266,10 +286,28 @@ export class DockerFunction {
     );
   }
 
+  /**
+   * A new replica: a pre-started container made this replica when the pool has one (it runs already:
+   * `respecialise` is set), else a container created.
+   */
+  private async newReplica(t: ReplicaTemplate, readinessMs: number): Promise<ContainerReplica> {
+    if (this.env.takePooled) {
+      const name = replicaName(this.ref);
+      const taken = await this.env.takePooled(t, name, readinessMs);
+      if (taken) {
+        const r = this.replicaOf(taken.container, name, t);
+        r.respecialise = taken.respecialise;
+        return r;
+      }
+    }
+    return this.create(t);
+  }
+
   /** Creates a replica container (another name if the engine has that one: names are per engine). */
   private async create(t: ReplicaTemplate): Promise<ContainerReplica> {
+    await this.env.beforeCreate?.(t);
     for (let attempt = 0; ; attempt++) {
-      const name = `${replicaPrefix(this.ref)}${randomBytes(3).toString('hex').slice(0, 5)}`;
+      const name = replicaName(this.ref);
       try {
         const container = await this.env.docker.createContainer(replicaCreateOptions(t, name));
         return this.replicaOf(container, name, t);
@@ -388,7 +426,7 @@ export class DockerFunction {
         this.log.info({ replicas: this.replicas.length + 1 }, 'scaling up');
         let r: ContainerReplica;
         try {
-          r = await this.create(v.template);
+          r = await this.newReplica(v.template, v.scaling.readinessMs);
         } catch (e) {
           this.log.warn({ err: (e as Error).message }, 'failed to scale up');
           return;
@@ -399,7 +437,7 @@ export class DockerFunction {
         }
         this.replicas.push(r);
         this.watch(r);
-        r.start(v.scaling.readinessMs).then(
+        r.start(v.scaling.readinessMs, r.respecialise !== undefined).then(
           () => this.proxy.flush(),
           () => {
             this.replicas = this.replicas.filter((x) => x !== r);

@@ -9,11 +9,12 @@
  *   (artifact-volumes.ts): replicas get their code the way a cluster's pods will, fetched from the
  *   dashboard by id and verified by digest — never a bind mount of the data dir.
  * - **What it made.** Everything it creates in the engine carries this dashboard's id (kept in the data
- *   dir: `dashboard-id`). At start it removes the build, fetch and probe containers an earlier run left,
+ *   dir: `dashboard-id`). At start it removes the build, fetch, probe and pool containers an earlier run left,
  *   and keeps that run's replicas for the functions to adopt when they are applied again (kill -9 of the
  *   dashboard, then a start: the same containers serve on); those of functions the store no longer holds
  *   go at once, those not adopted within ADOPT_WINDOW_MS after.
  *   It never touches a container without its id.
+ * - **Pre-started containers** (--prewarm: container-pool.ts) that replicas take instead of creating one.
  * - **Logs** are the containers' own (container-logs.ts): they survive the dashboard and go with the
  *   container.
  */
@@ -49,6 +50,7 @@ import { ArtifactVolumes } from './artifact-volumes.js';
 import { ContainerBuildCommands } from './container-build-commands.js';
 import { openContainerLog } from './container-logs.js';
 import { bridgeAddress } from './container-network.js';
+import { ContainerPool } from './container-pool.js';
 import type { ReplicaTemplate } from './container-spec.js';
 import { DockerBuilder, isUserImage } from './docker-builder.js';
 import { DockerFunction, leftoverOf, replicaPrefix, type Leftover } from './docker-function.js';
@@ -56,6 +58,9 @@ import { connectEngine, engineMessage, engineStatus } from './engine.js';
 import { functionOf, LABELS, ownFilter, ROLES } from './labels.js';
 import { ProcessorImage } from './processor-image.js';
 import { replicaTemplate } from './replica-template.js';
+
+/** How long the credential a specialising pool container fetches its artifact with lasts. */
+const POOL_FETCH_TOKEN_TTL_MS = 2 * 60_000;
 
 /** Replicas an earlier run left are removed when no apply adopted them within this long of the start. */
 export const ADOPT_WINDOW_MS = 120_000;
@@ -85,6 +90,11 @@ export interface DockerPlatformOptions {
   /** The functions the store holds: replicas an earlier run left for any other function go at start. */
   knownFunctions?: FunctionRef[];
   log: Logger;
+  /**
+   * Processor containers kept started for replicas to take, e.g. on a wake from zero (--prewarm;
+   * container-pool.ts); 0 or absent: none.
+   */
+  prewarm?: number;
   /** How long a connection waits for a replica (wake, restart) before a 503. */
   holdTimeoutMs?: number;
   connectionLimits?: ConnectionLimits;
@@ -134,6 +144,8 @@ export class DockerPlatform implements Platform {
   private pruning?: NodeJS.Timeout;
   private readonly events: PlatformEvents;
   private readonly ports: HostPorts;
+  /** Pre-started processor containers (--prewarm), undefined when there are none. */
+  readonly pool?: ContainerPool;
   private closed = false;
 
   private constructor(
@@ -161,6 +173,25 @@ export class DockerPlatform implements Platform {
     });
     this.adoptTimer = setTimeout(() => void this.removeUnadopted(), ADOPT_WINDOW_MS);
     this.adoptTimer.unref();
+    if (opts.prewarm) {
+      this.pool = new ContainerPool({
+        docker,
+        dashboardId,
+        size: opts.prewarm,
+        image: () => this.image.ensure(),
+        artifactFetch: async (id) => {
+          const archive = await opts.artifacts.archives.archive(id);
+          if (!archive) throw new Error(`The artifact ${id} is not on the dashboard (any more)`);
+          return {
+            url: `${await this.dashboardUrl()}/api/artifacts/${id}`,
+            token: opts.artifacts.tokens.issue(id, POOL_FETCH_TOKEN_TTL_MS),
+            digest: archive.digest,
+          };
+        },
+        log: opts.log.child({ component: 'container-pool' }),
+      });
+      this.pool.fill();
+    }
   }
 
   /**
@@ -175,6 +206,7 @@ export class DockerPlatform implements Platform {
     const known = opts.knownFunctions ? new Set(opts.knownFunctions.map(key)) : undefined;
     const byFunction = new Map<string, (Leftover & { ref: FunctionRef })[]>();
     let removed = 0;
+    let pooled = 0;
     for (const c of own) {
       const ref = functionOf(c.Labels);
       if (c.Labels?.[LABELS.role] === ROLES.replica && ref && (!known || known.has(key(ref)))) {
@@ -187,6 +219,8 @@ export class DockerPlatform implements Platform {
           .remove({ force: true })
           .catch(() => {});
         removed++;
+        // A pool container, idle or taken (its labels still say pool): a taken one's function starts anew.
+        if (c.Labels?.[LABELS.role] === ROLES.pool) pooled++;
       }
     }
     const replicas = [...byFunction.values()].reduce((n, l) => n + l.length, 0);
@@ -197,6 +231,7 @@ export class DockerPlatform implements Platform {
         dashboardId: id,
         leftoverReplicas: replicas,
         removedLeftovers: removed,
+        ...(pooled ? { removedPoolContainers: pooled } : {}),
       },
       'container platform ready',
     );
@@ -249,7 +284,8 @@ export class DockerPlatform implements Platform {
     };
     if (isUserImage(artifact)) return replicaTemplate({ ...common, image: artifact.image });
     const image = await this.image.ensure();
-    const cache = await this.volumes.ensure(artifact.id);
+    // With a pool, the volume is filled only when a container that mounts it is made (FunctionEnv.beforeCreate).
+    const cache = this.pool ? await this.volumes.planned(artifact.id) : await this.volumes.ensure(artifact.id);
     const streams = Object.values(fn.spec.triggers ?? {}).some((t) => t.kind === 'v3ioStream');
     return replicaTemplate({
       ...common,
@@ -285,6 +321,14 @@ export class DockerPlatform implements Platform {
       holdTimeoutMs: this.opts.holdTimeoutMs ?? 60_000,
       connectionLimits: this.opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS,
       prepare: (record, artifact) => this.prepare(record, artifact),
+      ...(this.pool
+        ? {
+            takePooled: this.pool.take.bind(this.pool),
+            beforeCreate: async (t: ReplicaTemplate) => {
+              if (t.artifactId && t.volume) await this.volumes.ensure(t.artifactId);
+            },
+          }
+        : {}),
       takeLeftovers: () => {
         const list = this.leftovers.get(own) ?? [];
         this.leftovers.delete(own);
@@ -472,7 +516,7 @@ export class DockerPlatform implements Platform {
     if (this.pruning) clearTimeout(this.pruning);
     const all = [...this.functions.values()];
     this.functions.clear();
-    await Promise.all(all.map((f) => f.close()));
+    await Promise.all([...all.map((f) => f.close()), this.pool?.close()]);
     await this.removeUnadopted();
   }
 }

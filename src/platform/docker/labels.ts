@@ -25,7 +25,8 @@ export const LABELS = {
   processorImage: 'io.protium.processor-image',
 } as const;
 
-export const ROLES = { replica: 'replica', fetch: 'fetch', build: 'build', probe: 'probe' } as const;
+/** `pool`: a generic processor kept started for a replica to take (--prewarm: container-pool.ts). */
+export const ROLES = { replica: 'replica', fetch: 'fetch', build: 'build', probe: 'probe', pool: 'pool' } as const;
 export type Role = (typeof ROLES)[keyof typeof ROLES];
 
 /** The engine's label filter for what this dashboard made (optionally of one role, or one function). */
