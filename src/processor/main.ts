@@ -12,14 +12,14 @@
  *   removal). It outlives the dashboard, which adopts it when it starts again. The health port's
  *   `GET /stats` answers the counters IPC carries to a local dashboard (stats.ts).
  */
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { listenSettings, readProcessorConfig, type FromReplica, type ToReplica } from './config.js';
 import { errorResult, type HandlerResult, type NuclioEvent } from './event.js';
 import { serveHealth } from './health-server.js';
 import { ProcessorLogger } from './logger.js';
 import { runtimeFactories } from './runtimes/index.js';
-import { discardPrestartedPython, prestartPython } from './runtimes/python-runtime.js';
+import { discardPrestartedPython } from './runtimes/python-runtime.js';
+import { specialised } from './pooled.js';
 import type { HttpTrigger } from './triggers/http-trigger.js';
 import { triggerFactories } from './triggers/index.js';
 import type { Submit, Trigger } from './triggers/trigger.js';
@@ -37,39 +37,13 @@ const send = (m: FromReplica, done?: () => void) => {
 const STATS_EVERY_MS = 1_000;
 const STATS_IDLE_MS = 5_000;
 
-/**
- * A pre-started processor (PROTIUM_PROCESSOR_POOL, platform/local/processor-pool.ts) has its modules
- * loaded and waits for the replica it is to become: it takes that replica's environment and working
- * folder, then starts as a replica started cold would, from its config file.
- */
-function specialised(): Promise<void> {
-  return new Promise((resolve) => {
-    const leave = () => process.exit(0);
-    process.on('disconnect', leave);
-    const onMessage = (m: ToReplica) => {
-      if (m.t !== 'specialise') return;
-      process.off('message', onMessage);
-      process.off('disconnect', leave);
-      process.chdir(m.cwd);
-      for (const k of Object.keys(process.env)) delete process.env[k];
-      Object.assign(process.env, m.env);
-      // require() reads NODE_PATH once, at start: read it again for the function's installed packages.
-      (createRequire(import.meta.url)('node:module') as { _initPaths?: () => void })._initPaths?.();
-      resolve();
-    };
-    process.on('message', onMessage);
-    // The likely python interpreter starts now too: a python function's first worker takes it.
-    const python = process.env.PROTIUM_PREWARM_PYTHON;
-    const runtimeDir = process.env.PROTIUM_PYTHON_RUNTIME_DIR;
-    if (python && runtimeDir) prestartPython(python, runtimeDir);
-    send({ t: 'pooled' });
-  });
-}
-
 async function main(): Promise<void> {
-  // A pre-started processor learns which replica it is first (it then has PROTIUM_PROCESSOR_CONFIG).
-  if (!process.env.PROTIUM_PROCESSOR_CONFIG && process.env.PROTIUM_PROCESSOR_POOL && process.send) await specialised();
-  const config = readProcessorConfig(process.env);
+  // A pre-started processor learns which replica it is first, and gets that replica's config with it.
+  const pooled =
+    !process.env.PROTIUM_PROCESSOR_CONFIG && process.env.PROTIUM_PROCESSOR_POOL && process.send
+      ? await specialised(send)
+      : undefined;
+  const config = pooled?.config ?? readProcessorConfig(process.env);
   // The handler runs in this process (nodejs) or as its child: it has no use for the config's copy.
   delete process.env.PROTIUM_PROCESSOR_CONFIG_JSON;
   const log = new ProcessorLogger('processor', config.logLevel);

@@ -282,6 +282,7 @@ export class FunctionInstance {
       signalsAsExitCodes: this.env.confinement.signalsAsExitCodes,
       program: this.env.program,
       configPath: spec.configPath,
+      config: spec.config,
       cwd: spec.cwd,
       env: spec.env,
       logPath: spec.logPath,

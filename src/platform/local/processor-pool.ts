@@ -42,6 +42,8 @@ interface Pooled {
 
 /** Give up refilling after this many processes in a row exit before they are ready (a broken install). */
 const MAX_EARLY_EXITS = 5;
+/** A replacement starts this long after the taken process started as its replica (see refillAfter). */
+const REFILL_DELAY_MS = 50;
 
 export class ProcessorPool {
   private readonly idle = new Set<Pooled>();
@@ -67,8 +69,7 @@ export class ProcessorPool {
       p.child.stderr!.removeAllListeners('data');
       p.child.removeAllListeners('message');
       p.child.removeAllListeners('exit');
-      // A replacement starts once the caller has had its turn on the CPU (the wake comes first).
-      setImmediate(() => this.fill());
+      this.refillAfter(p.child);
       return p.child;
     }
     return undefined;
@@ -105,6 +106,28 @@ export class ProcessorPool {
     this.closed = true;
     for (const p of this.idle) this.kill(p);
     this.idle.clear();
+  }
+
+  /**
+   * Starts the replacement of a taken process once that process has started as its replica (ready,
+   * failed or gone): a process starting beside it would compete with the wake for the CPU — Node's start
+   * costs tens of milliseconds of CPU, the wake a few.
+   */
+  private refillAfter(child: ChildProcess): void {
+    let done = false;
+    const refill = () => {
+      if (done) return;
+      done = true;
+      child.off('message', onMessage);
+      child.off('exit', refill);
+      // After the ready message the replica still takes its first connection: let that go first.
+      setTimeout(() => this.fill(), REFILL_DELAY_MS).unref();
+    };
+    const onMessage = (m: FromReplica) => {
+      if (m.t === 'ready' || m.t === 'failed') refill();
+    };
+    child.on('message', onMessage);
+    child.once('exit', refill);
   }
 
   private startOne(): void {

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import type { FromReplica, ToReplica } from '../../processor/config.js';
+import type { FromReplica, ProcessorConfig, ToReplica } from '../../processor/config.js';
 import { exitReason } from '../../util/exit-reason.js';
 import { removePidFile, writePidFile } from '../../util/pid-files.js';
 import { RotatingLog } from '../../util/log-files.js';
@@ -24,6 +24,8 @@ export interface ReplicaOptions {
   /** The processor program (dist/src/processor/main.js). */
   program: string;
   configPath: string;
+  /** The config the file holds: a pre-started processor gets it with `specialise` instead of reading the file. */
+  config?: ProcessorConfig;
   cwd: string;
   env: Record<string, string>;
   logPath: string;
@@ -83,7 +85,7 @@ export class Replica extends EventEmitter {
     let child: ChildProcess;
     if (pooled) {
       child = pooled;
-      child.send({ t: 'specialise', env, cwd: this.opts.cwd } satisfies ToReplica);
+      child.send({ t: 'specialise', env, cwd: this.opts.cwd, config: this.opts.config } satisfies ToReplica);
     } else {
       const argv = [process.execPath, ...(this.opts.nodeArgs ?? []), this.opts.program];
       const [command, ...args] = this.opts.wrap?.length ? [...this.opts.wrap, ...argv] : argv;
