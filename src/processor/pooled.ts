@@ -5,12 +5,11 @@
  * path. It waits for the replica it is to become (`specialise`): that replica's config, environment and
  * working folder.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { ProcessorConfig, ToReplica } from './config.js';
+import type { HandlerResult, NuclioEvent } from './event.js';
 import { ProcessorLogger } from './logger.js';
 import { runtimeFactories } from './runtimes/index.js';
 import { prestartPython } from './runtimes/python-runtime.js';
@@ -49,7 +48,7 @@ export function specialised(send: (m: { t: 'pooled' }) => void): Promise<Special
     const python = process.env.PROTIUM_PREWARM_PYTHON;
     const runtimeDir = process.env.PROTIUM_PYTHON_RUNTIME_DIR;
     if (python && runtimeDir) prestartPython(python, runtimeDir);
-    warmUp().then(
+    warmUp(process.env.PROTIUM_WARM_UP_HANDLER).then(
       () => send({ t: 'pooled' }),
       // Only a slower first request comes of a warm-up that failed: the process is still of use.
       () => send({ t: 'pooled' }),
@@ -57,49 +56,56 @@ export function specialised(send: (m: { t: 'pooled' }) => void): Promise<Special
   });
 }
 
-const WARM_UP_HANDLER = "exports.handler = (context, event) => context.callback('ok');\n";
 const WARM_UP_REQUESTS = 2;
 
 /**
  * Serves a few requests through the code a woken replica runs — a connection accepted paused and handed
- * to the http trigger, the event, the worker pool, the counters, a nodejs handler loaded by require() —
- * so that V8 has compiled it before the first real request: on a fresh process that first request costs
- * several milliseconds more than the next. Nothing of it stays: the port, the trigger, the handler's
- * folder go once it is done.
+ * to the http trigger, the event, the worker pool, the counters, and with `handlerFile` (a CommonJS module
+ * exporting `handler`) the nodejs runtime loading it by require() and calling it — so that V8 has compiled
+ * that code before the first real request: in a fresh process the first request costs several
+ * milliseconds more than the next. Nothing of it stays: its port and trigger are closed, its module is
+ * out of require's cache (a function's handler sees its own modules only), its counters are its own.
  */
-export async function warmUp(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'protium-warm-up-'));
+export async function warmUp(handlerFile?: string): Promise<void> {
   const log = new ProcessorLogger('warm-up', 'error');
+  const spec = { kind: 'http', attributes: {} } as ProcessorConfig['triggers'][string];
+  const runtime = handlerFile
+    ? runtimeFactories.nodejs({
+        config: {
+          replica: 'warm-up',
+          namespace: 'warm-up',
+          functionName: 'warm-up',
+          family: 'nodejs',
+          runtime: 'nodejs',
+          handler: `${basename(handlerFile)}:handler`,
+          artifactDir: dirname(handlerFile),
+          triggers: { http: spec },
+          env: [],
+          eventTimeoutMs: 0,
+          runtimeAttributes: {},
+          logLevel: 'error',
+        },
+        log,
+        workers: 1,
+      })
+    : undefined;
   const server = net.createServer({ pauseOnConnect: true });
   try {
-    writeFileSync(join(dir, 'handler.js'), WARM_UP_HANDLER);
-    const spec = { kind: 'http', attributes: {} } as ProcessorConfig['triggers'][string];
-    const config: ProcessorConfig = {
-      replica: 'warm-up',
-      namespace: 'warm-up',
-      functionName: 'warm-up',
-      family: 'nodejs',
-      runtime: 'nodejs',
-      handler: 'handler:handler',
-      artifactDir: dir,
-      triggers: { http: spec },
-      env: [],
-      eventTimeoutMs: 0,
-      runtimeAttributes: {},
-      logLevel: 'error',
-    };
-    const runtime = runtimeFactories.nodejs({ config, log, workers: 1 });
-    await runtime.start();
+    await runtime?.start();
     const counters = new ProcessStats().trigger('http', 'http');
     const pool = new WorkerPool(1, 0, counters.allocation);
     counters.pool = pool;
+    const invoke = (event: NuclioEvent, worker: number): Promise<HandlerResult> =>
+      runtime
+        ? runtime.invoke(event, worker)
+        : Promise.resolve({ status: 200, headers: {}, contentType: 'text/plain', body: 'ok' });
     const trigger = triggerFactories.http({
       name: 'http',
       spec,
       log,
       pool,
       stats: counters,
-      submit: countedSubmit((event, worker) => runtime.invoke(event, worker), counters),
+      submit: countedSubmit(invoke, counters),
     }) as HttpTrigger;
     await trigger.start();
     server.on('connection', (s: net.Socket) => trigger.accept(s));
@@ -110,10 +116,13 @@ export async function warmUp(): Promise<void> {
     const { port } = server.address() as net.AddressInfo;
     for (let i = 0; i < WARM_UP_REQUESTS; i++) await request(port);
     await trigger.stop(0, 0);
-    await runtime.stop(0);
+    await runtime?.stop(0);
   } finally {
     server.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (handlerFile) {
+      const require = createRequire(import.meta.url);
+      delete require.cache[require.resolve(handlerFile)];
+    }
   }
 }
 

@@ -16,6 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { FromReplica } from '../../processor/config.js';
 import type { Logger } from '../../log.js';
+import type { PrewarmStats } from '../platform.js';
 import { removePidFile, writePidFile } from '../../util/pid-files.js';
 
 export interface ProcessorPoolOptions {
@@ -31,6 +32,8 @@ export interface ProcessorPoolOptions {
   python?: { path: string; runtimeDir: string };
   /** Where pid files go (the replicas' folder). */
   pidDir: string;
+  /** A nodejs handler each process runs once before it is pooled (processor/pooled.ts warmUp). */
+  warmUpHandler?: string;
   log: Logger;
 }
 
@@ -49,6 +52,9 @@ export class ProcessorPool {
   private readonly idle = new Set<Pooled>();
   private earlyExits = 0;
   private seq = 0;
+  /** Replica starts that took a process, and those that found none ready (they started cold). */
+  private taken = 0;
+  private missed = 0;
   private closed = false;
 
   constructor(private readonly opts: ProcessorPoolOptions) {}
@@ -70,9 +76,16 @@ export class ProcessorPool {
       p.child.removeAllListeners('message');
       p.child.removeAllListeners('exit');
       this.refillAfter(p.child);
+      this.taken++;
       return p.child;
     }
+    this.missed++;
     return undefined;
+  }
+
+  /** The pool's counters (GET /metrics: protium_prewarm_*). */
+  stats(): PrewarmStats {
+    return { size: this.opts.size, ready: this.readyCount, taken: this.taken, missed: this.missed };
   }
 
   /** Processes started and ready now. */
@@ -141,6 +154,7 @@ export class ProcessorPool {
         ...(this.opts.python
           ? { PROTIUM_PREWARM_PYTHON: this.opts.python.path, PROTIUM_PYTHON_RUNTIME_DIR: this.opts.python.runtimeDir }
           : {}),
+        ...(this.opts.warmUpHandler ? { PROTIUM_WARM_UP_HANDLER: this.opts.warmUpHandler } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       detached: true,

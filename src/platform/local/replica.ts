@@ -41,6 +41,9 @@ export interface ReplicaOptions {
 
 const TAIL_LINES = 30;
 
+/** A pre-started process went away while it specialised (Replica.start starts one cold instead). */
+class PooledProcessLost extends Error {}
+
 export class Replica extends EventEmitter {
   state: ReplicaState | 'exited' = 'starting';
   startedAt = 0;
@@ -74,14 +77,33 @@ export class Replica extends EventEmitter {
     return this.tail.join('\n');
   }
 
-  /** Spawns the process; resolves when it reports ready, rejects with the reason (and its last output). */
-  start(): Promise<void> {
+  /**
+   * Spawns the process (or specialises a pre-started one); resolves when it reports ready, rejects with
+   * the reason (and its last output). A pre-started process that goes away before it is ready without
+   * saying why (killed, crashed: nothing the function did) is replaced by one started cold.
+   */
+  async start(): Promise<void> {
+    const pooled = this.opts.pooled?.();
+    if (!pooled) return this.run(undefined);
+    try {
+      await this.run(pooled);
+    } catch (e) {
+      if (!(e instanceof PooledProcessLost)) throw e;
+      // In the replica's log: the lines above it are the lost process's.
+      this.log.writeChunk(
+        Buffer.from(`The pre-started processor was lost (${e.message}) before it was ready: starting one cold\n`),
+        'stderr',
+      );
+      await this.run(undefined);
+    }
+  }
+
+  private run(pooled: ChildProcess | undefined): Promise<void> {
     this.state = this.restarts > 0 ? 'restarting' : 'starting';
     this.startedAt = Date.now();
     this.tail = [];
     this.triggers.clear();
     const env = { ...this.opts.env, PROTIUM_PROCESSOR_CONFIG: this.opts.configPath };
-    const pooled = this.opts.pooled?.();
     let child: ChildProcess;
     if (pooled) {
       child = pooled;
@@ -112,6 +134,8 @@ export class Replica extends EventEmitter {
 
     return new Promise<void>((resolve, reject) => {
       let settled = false;
+      /** The process said why it failed (the function's handler, its runtime): a cold start would too. */
+      let failed = false;
       const settle = (err?: Error) => {
         if (settled) return;
         settled = true;
@@ -144,6 +168,7 @@ export class Replica extends EventEmitter {
           this.unacked.get(m.id)?.destroy();
           this.unacked.delete(m.id);
         } else if (m.t === 'failed') {
+          failed = true;
           settle(new Error(m.message));
         } else if (m.t === 'load') {
           if (m.handled !== this.handled || m.inflight > 0) this.lastActivity = Date.now();
@@ -161,14 +186,25 @@ export class Replica extends EventEmitter {
           this.emit('trigger');
         }
       });
-      child.once('error', (e) => settle(new Error(`Failed to start the processor: ${e.message}`)));
+      child.once('error', (e) =>
+        settle(
+          pooled && !failed
+            ? new PooledProcessLost(e.message)
+            : new Error(`Failed to start the processor: ${e.message}`),
+        ),
+      );
       child.once('exit', (code, signal) => {
+        if (pidFile) removePidFile(pidFile);
+        // A pre-started process given up for a cold one (start()): the replica is that one now.
+        if (this.child !== child) return;
         const wasReady = this.state === 'ready';
         const stopping = this.state === 'stopping';
         this.state = 'exited';
         this.inflight = 0;
-        if (pidFile) removePidFile(pidFile);
         const why = exitReason(code, signal, this.opts.signalsAsExitCodes === true);
+        // A pre-started process lost while specialising: start() starts one cold. No connection was
+        // handed to it (that waits for ready), and the replica did not exit: it is still starting.
+        if (pooled && !settled && !failed && !wasReady && !stopping) return settle(new PooledProcessLost(why));
         settle(
           new Error(
             `The replica exited (${why}) before it was ready${this.tail.length ? `. Logs:\n${this.lastLines()}` : ''}`,
