@@ -1,10 +1,10 @@
 /**
  * Pre-started generic processors (--prewarm N): processes that have started Node and loaded the
- * processor's modules (runtimes, triggers) but no function, kept so that a replica — above all one
- * waking a function from zero — skips the interpreter's start. A replica takes one (`take`), tells it
- * which function to become (the `specialise` message: config file, environment, working folder; see
- * processor/main.ts), and the pool starts a replacement in the background. A taken process never comes
- * back: it has run a function's code.
+ * processor's modules (runtimes, triggers), and run the request path once (processor/pooled.ts), but no
+ * function, kept so that a replica — above all one waking a function from zero — skips the interpreter's
+ * start. A replica takes one (`take`), tells it which function to become (the `specialise` message: its
+ * config, environment, working folder; see processor/pooled.ts), and the pool starts a replacement once
+ * that one has started as its replica. A taken process never comes back: it has run a function's code.
  *
  * Pooled processes run in the same confinement as replicas (its command must not depend on the function:
  * the PID namespace or the process group, not the bwrap sandbox, which mounts the function's own
