@@ -152,7 +152,7 @@ async function main(): Promise<void> {
   const load = () => ({ inflight: [...pools.values()].reduce((n, p) => n + p.inflight + p.queued, 0), handled });
 
   if (process.send) {
-    process.on('message', (m: ToReplica, handle?: Socket) => {
+    const onMessage = (m: ToReplica, handle?: Socket) => {
       if (m.t === 'conn') {
         // Acknowledge before reading: until then the dashboard may give the connection to another replica.
         send({ t: 'ack', id: m.id });
@@ -161,7 +161,10 @@ async function main(): Promise<void> {
       } else if (m.t === 'stop') {
         void stop(m.graceMs, 0, m.drainMs);
       }
-    });
+    };
+    process.on('message', onMessage);
+    // A pre-started processor: what the dashboard sent while it started (a wake's connections).
+    pooled?.replay(onMessage);
     // The dashboard went away (even kill -9): this replica must not outlive it.
     process.on('disconnect', () => void stop(1000, 0));
     process.on('SIGTERM', () => void stop(5000, 0));

@@ -6,7 +6,7 @@
  * working folder.
  */
 import { createRequire } from 'node:module';
-import net from 'node:net';
+import net, { type Socket } from 'node:net';
 import { basename, dirname } from 'node:path';
 import type { ProcessorConfig, ToReplica } from './config.js';
 import type { HandlerResult, NuclioEvent } from './event.js';
@@ -22,6 +22,11 @@ import { WorkerPool } from './worker-pool.js';
 export interface Specialisation {
   /** The replica's config (sent with the message: no file to read on the wake's path). */
   config?: ProcessorConfig;
+  /**
+   * Stops queueing and passes what came since `specialise` — above all the connections of a wake, sent
+   * while this process starts (ConnectionBroker.handOverEarly) — to the replica's own message handler.
+   */
+  replay(handler: (m: ToReplica, handle?: Socket) => void): void;
 }
 
 /**
@@ -36,12 +41,23 @@ export function specialised(send: (m: { t: 'pooled' }) => void): Promise<Special
       if (m.t !== 'specialise') return;
       process.off('message', onMessage);
       process.off('disconnect', leave);
+      // Messages until the replica's handler runs wait here (unacknowledged connections: the dashboard
+      // keeps its copy, and gives them to another process if this one dies first).
+      const queued: [ToReplica, Socket | undefined][] = [];
+      const queue = (q: ToReplica, handle?: Socket) => void queued.push([q, handle]);
+      process.on('message', queue);
       process.chdir(m.cwd);
       for (const k of Object.keys(process.env)) delete process.env[k];
       Object.assign(process.env, m.env);
       // require() reads NODE_PATH once, at start: read it again for the function's installed packages.
       (createRequire(import.meta.url)('node:module') as { _initPaths?: () => void })._initPaths?.();
-      resolve(m.config ? { config: m.config } : {});
+      resolve({
+        ...(m.config ? { config: m.config } : {}),
+        replay(handler) {
+          process.off('message', queue);
+          for (const [q, handle] of queued.splice(0)) handler(q, handle);
+        },
+      });
     };
     process.on('message', onMessage);
     // The likely python interpreter starts now too: a python function's first worker takes it.

@@ -14,6 +14,8 @@ import { pino } from 'pino';
 import { NODEJS_WARM_UP_HANDLER, PROCESSOR_MAIN, PYTHON_RUNTIME_DIR } from '../../paths.js';
 import type { ProcessorConfig } from '../../processor/config.js';
 import type { ReplicaStats } from '../../processor/stats.js';
+import { apiError } from '../../errors.js';
+import { ConnectionBroker } from './connection-broker.js';
 import { ProcessorPool } from './processor-pool.js';
 import { Replica } from './replica.js';
 
@@ -153,6 +155,48 @@ describe('pre-started processors', () => {
     assert.equal(status, 200, text);
     assert.equal((JSON.parse(text) as { secret: string }).secret, 'lost');
     assert.match(readFileSync(join(root, 'lost.log'), 'utf8'), /pre-started processor was lost .*starting one cold/);
+  });
+
+  it('a connection handed over while the replica starts is served, even when its pre-started processor dies first', async () => {
+    for (const lose of [false, true]) {
+      const pool = newPool();
+      await ready(pool);
+      const name = lose ? 'early-lost' : 'early';
+      let live = false;
+      const r = replica(name, () => {
+        const child = pool.take()!;
+        if (lose) process.kill(-child.pid!, 'SIGKILL');
+        return child;
+      });
+      // The function's port as the platform runs it: it holds the connection while no replica is ready.
+      const broker = new ConnectionBroker({
+        name,
+        maxConnections: 16,
+        holdTimeoutMs: 60_000,
+        replicas: () => (live ? [r] : []),
+        refusal: () => undefined,
+        onHeld: () => {},
+        log,
+      });
+      r.on('orphans', (sockets: net.Socket[]) => sockets.forEach((s) => broker.dispatch(s)));
+      await new Promise<void>((resolve) => broker.server.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => broker.close(apiError('FUNCTION_REMOVED', name)));
+      const answer = fetch(`http://127.0.0.1:${(broker.server.address() as net.AddressInfo).port}/`, {
+        headers: { connection: 'close' },
+        signal: AbortSignal.timeout(30_000),
+      }).then(async (res) => ({ status: res.status, text: await res.text() }));
+      for (let i = 0; i < 200 && broker.heldCount === 0; i++) await sleep(10);
+      assert.equal(broker.heldCount, 1, 'the connection is held');
+      const started = r.start();
+      broker.handOverEarly([r]);
+      assert.equal(broker.heldCount, 0, 'the starting replica took it at once');
+      await started;
+      live = true;
+      broker.flush();
+      const { status, text } = await answer;
+      assert.equal(status, 200, text);
+      assert.equal((JSON.parse(text) as { secret: string }).secret, name);
+    }
   });
 
   it("a pre-started processor that reports the function's own failure fails the start, without a cold retry", async () => {

@@ -54,11 +54,18 @@ export class Replica extends EventEmitter {
   /** What each broker trigger of the process last reported (cleared when a process starts). */
   readonly triggers = new Map<string, { kind: string; connected: boolean; message?: string }>();
   child?: ChildProcess;
+  /**
+   * A pre-started process specialising: it takes connections already (ConnectionBroker.handOverEarly),
+   * queues them, and acknowledges and serves them once its trigger runs.
+   */
+  takesEarly = false;
   private log: RotatingLog;
   private tail: string[] = [];
   /** Connections handed to the process that it has not acknowledged yet (it never read from them). */
   private readonly unacked = new Map<number, Socket>();
   private nextConn = 1;
+  /** A process whose IPC channel failed a hand-over: it is going away, it gets no more connections. */
+  private brokenChannel?: ChildProcess;
 
   constructor(readonly opts: ReplicaOptions) {
     super();
@@ -108,6 +115,7 @@ export class Replica extends EventEmitter {
     if (pooled) {
       child = pooled;
       child.send({ t: 'specialise', env, cwd: this.opts.cwd, config: this.opts.config } satisfies ToReplica);
+      this.takesEarly = true;
     } else {
       const argv = [process.execPath, ...(this.opts.nodeArgs ?? []), this.opts.program];
       const [command, ...args] = this.opts.wrap?.length ? [...this.opts.wrap, ...argv] : argv;
@@ -139,6 +147,7 @@ export class Replica extends EventEmitter {
       const settle = (err?: Error) => {
         if (settled) return;
         settled = true;
+        this.takesEarly = false;
         clearTimeout(timer);
         if (err) {
           this.kill();
@@ -202,35 +211,44 @@ export class Replica extends EventEmitter {
         this.state = 'exited';
         this.inflight = 0;
         const why = exitReason(code, signal, this.opts.signalsAsExitCodes === true);
-        // A pre-started process lost while specialising: start() starts one cold. No connection was
-        // handed to it (that waits for ready), and the replica did not exit: it is still starting.
-        if (pooled && !settled && !failed && !wasReady && !stopping) return settle(new PooledProcessLost(why));
+        // A pre-started process lost while specialising: start() starts one cold. The replica did not
+        // exit (it is still starting), but the connections the lost one never took go back to the port.
+        if (pooled && !settled && !failed && !wasReady && !stopping) {
+          settle(new PooledProcessLost(why));
+          return this.returnUnacked();
+        }
         settle(
           new Error(
             `The replica exited (${why}) before it was ready${this.tail.length ? `. Logs:\n${this.lastLines()}` : ''}`,
           ),
         );
-        // Connections it never took were never read: they can go to another replica.
-        const orphans = [...this.unacked.values()].filter((s) => !s.destroyed);
-        this.unacked.clear();
         this.emit('exit', { code, signal, wasReady, stopping, why });
-        if (orphans.length) this.emit('orphans', orphans);
+        this.returnUnacked();
       });
     });
+  }
+
+  /** Connections the process never took were never read: they can go to another replica (`orphans`). */
+  private returnUnacked(): void {
+    const orphans = [...this.unacked.values()].filter((s) => !s.destroyed);
+    this.unacked.clear();
+    if (orphans.length) this.emit('orphans', orphans);
   }
 
   /** Hands an accepted connection to the process; false when it cannot take it. */
   send(socket: Socket): boolean {
     const child = this.child;
-    if (this.state !== 'ready' || !child?.connected) return false;
+    if (!(this.state === 'ready' || this.takesEarly) || !child?.connected || child === this.brokenChannel) return false;
     const id = this.nextConn++;
     try {
       // keepOpen: our copy stays until the process acknowledges, so a process that dies first loses nothing.
       this.unacked.set(id, socket);
       child.send({ t: 'conn', id } satisfies ToReplica, socket, { keepOpen: true }, (err) => {
-        if (err) {
-          this.unacked.delete(id);
-          socket.destroy();
+        // The channel failed (the process is dying): the connection was never read, so it goes back to
+        // the port instead of being dropped, and this process takes no more.
+        if (err && this.unacked.delete(id)) {
+          this.brokenChannel = child;
+          if (!socket.destroyed) this.emit('orphans', [socket]);
         }
       });
       this.lastActivity = Date.now();
