@@ -3,8 +3,8 @@
  * `pauseOnConnect` server, so nothing is read) and hands each to a ready replica over IPC — the kernel
  * socket moves, the bytes never pass through the dashboard, and keep-alive connections stay on their
  * replica. With no ready replica (scaled to zero, waking, restarting) a connection is held and handed
- * over when one is ready, refused with a 503 after the hold timeout, or refused at once when the
- * function is disabled.
+ * over when one is ready (on a wake, to a pre-started processor as soon as it starts: handOverEarly),
+ * refused with a 503 after the hold timeout, or refused at once when the function is disabled.
  *
  * The connections the dashboard keeps for the port cost it a descriptor each, so both kinds are bounded by
  * maxConnections: those held for a replica — a newcomer may take a held one's place, as on every listener
