@@ -62,7 +62,7 @@ export class Replica extends EventEmitter {
   private log: RotatingLog;
   private tail: string[] = [];
   /** Connections handed to the process that it has not acknowledged yet (it never read from them). */
-  private readonly unacked = new Map<number, Socket>();
+  private readonly unacked = new Map<number, { socket: Socket; child: ChildProcess }>();
   private nextConn = 1;
   /** A process whose IPC channel failed a hand-over: it is going away, it gets no more connections. */
   private brokenChannel?: ChildProcess;
@@ -174,7 +174,7 @@ export class Replica extends EventEmitter {
           this.emit('ready');
         } else if (m.t === 'ack') {
           // The process has its own copy of the connection now; ours goes.
-          this.unacked.get(m.id)?.destroy();
+          this.unacked.get(m.id)?.socket.destroy();
           this.unacked.delete(m.id);
         } else if (m.t === 'failed') {
           failed = true;
@@ -204,8 +204,9 @@ export class Replica extends EventEmitter {
       );
       child.once('exit', (code, signal) => {
         if (pidFile) removePidFile(pidFile);
-        // A pre-started process given up for a cold one (start()): the replica is that one now.
-        if (this.child !== child) return;
+        // A pre-started process given up for a cold one (start(), on its channel's error): the replica is
+        // that one now; what was handed to this one and never taken goes back to the port.
+        if (this.child !== child) return this.returnUnacked(child);
         const wasReady = this.state === 'ready';
         const stopping = this.state === 'stopping';
         this.state = 'exited';
@@ -215,7 +216,7 @@ export class Replica extends EventEmitter {
         // exit (it is still starting), but the connections the lost one never took go back to the port.
         if (pooled && !settled && !failed && !wasReady && !stopping) {
           settle(new PooledProcessLost(why));
-          return this.returnUnacked();
+          return this.returnUnacked(child);
         }
         settle(
           new Error(
@@ -223,15 +224,19 @@ export class Replica extends EventEmitter {
           ),
         );
         this.emit('exit', { code, signal, wasReady, stopping, why });
-        this.returnUnacked();
+        this.returnUnacked(child);
       });
     });
   }
 
-  /** Connections the process never took were never read: they can go to another replica (`orphans`). */
-  private returnUnacked(): void {
-    const orphans = [...this.unacked.values()].filter((s) => !s.destroyed);
-    this.unacked.clear();
+  /** Connections `child` never took were never read: they can go to another replica (`orphans`). */
+  private returnUnacked(child: ChildProcess): void {
+    const orphans: Socket[] = [];
+    for (const [id, u] of this.unacked) {
+      if (u.child !== child) continue;
+      this.unacked.delete(id);
+      if (!u.socket.destroyed) orphans.push(u.socket);
+    }
     if (orphans.length) this.emit('orphans', orphans);
   }
 
@@ -242,7 +247,7 @@ export class Replica extends EventEmitter {
     const id = this.nextConn++;
     try {
       // keepOpen: our copy stays until the process acknowledges, so a process that dies first loses nothing.
-      this.unacked.set(id, socket);
+      this.unacked.set(id, { socket, child });
       child.send({ t: 'conn', id } satisfies ToReplica, socket, { keepOpen: true }, (err) => {
         // The channel failed (the process is dying): the connection was never read, so it goes back to
         // the port instead of being dropped, and this process takes no more.
