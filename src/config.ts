@@ -413,7 +413,7 @@ function parseSwitch(value: boolean | string | undefined, flag: string): boolean
   throw new ConfigError(`${flag} must be true or false, got "${value}"`);
 }
 
-/** --prewarm: 0 to 16 processes (each idles at about 75 MB with its python worker). */
+/** --prewarm: 0 to 16 processes (each idles at about 78 MB with its python worker). */
 function parsePrewarm(value: string): number {
   const n = /^\d{1,2}$/.test(value.trim()) ? Number(value.trim()) : NaN;
   if (!(n >= 0 && n <= 16)) throw new ConfigError(`--prewarm must be a whole number from 0 to 16, got "${value}"`);

@@ -23,6 +23,8 @@ export const TEMPLATES_DIR = join(PACKAGE_ROOT, 'templates');
 export const PROCESSOR_MAIN = join(PACKAGE_ROOT, 'dist', 'src', 'processor', 'main.js');
 /** The python wrapper and the nuclio_sdk shim (plain files, not compiled). */
 export const PYTHON_RUNTIME_DIR = join(PACKAGE_ROOT, 'src', 'processor', 'runtimes', 'python');
+/** The nodejs handler pre-started processors run once before they are any function's (processor/pooled.ts). */
+export const NODEJS_WARM_UP_HANDLER = join(PACKAGE_ROOT, 'src', 'processor', 'runtimes', 'warm-up.cjs');
 
 /** The layout of a data directory (ARCHITECTURE.md, "Data on disk"). */
 export function dataLayout(dataDir: string) {

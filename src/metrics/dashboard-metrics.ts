@@ -17,7 +17,7 @@
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from '../log.js';
-import type { PlatformEvent, Platform, ReplicaInfo } from '../platform/platform.js';
+import type { PlatformEvent, Platform, PrewarmStats, ReplicaInfo } from '../platform/platform.js';
 import { DURATION_BUCKETS_MS } from '../processor/stats.js';
 import { PROJECT_LABEL, type FunctionRecord, type FunctionRef } from '../resources/types.js';
 import type { Store, StoreChange } from '../store/store.js';
@@ -436,6 +436,30 @@ export class DashboardMetrics {
           e.buildDuration.sum,
         ),
       ),
+    );
+
+    // The platform's pre-started processors (--prewarm): no series without them.
+    const prewarm = (value: (s: PrewarmStats) => number) => () => {
+      const s = this.opts.platform.prewarm?.();
+      return s ? [{ labels: {}, value: value(s) }] : [];
+    };
+    add(
+      'protium_prewarm_processors_ready',
+      'Pre-started processors ready for a replica to take',
+      'gauge',
+      prewarm((s) => s.ready),
+    );
+    add(
+      'protium_prewarm_processors_taken_total',
+      'Replica starts that took a pre-started processor',
+      'counter',
+      prewarm((s) => s.taken),
+    );
+    add(
+      'protium_prewarm_misses_total',
+      'Replica starts that could have taken a pre-started processor but found none ready (they started cold)',
+      'counter',
+      prewarm((s) => s.missed),
     );
 
     // The dashboard's own listeners.

@@ -124,6 +124,18 @@ export interface DashboardAccess {
 }
 
 /** Runs functions: see the module comment, and platform.contract.ts for what every implementation must pass. */
+/** A platform's pre-started processors (--prewarm; the local platform's processor-pool.ts). */
+export interface PrewarmStats {
+  /** Processes the pool keeps started. */
+  size: number;
+  /** Processes started and ready to be taken now. */
+  ready: number;
+  /** Replica starts that took one, since the platform started. */
+  taken: number;
+  /** Replica starts that found none ready and started cold. */
+  missed: number;
+}
+
 export interface Platform {
   readonly name: string;
   /**
@@ -158,4 +170,6 @@ export interface Platform {
   subscribe(listener: PlatformListener): () => void;
   /** Stops every replica; the platform takes no more work. */
   close(): Promise<void>;
+  /** Its pre-started processors, when it keeps some (--prewarm). */
+  prewarm?(): PrewarmStats | undefined;
 }

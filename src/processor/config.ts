@@ -51,10 +51,11 @@ export type ToReplica =
   /** Stop: events in flight get `graceMs`; idle keep-alive clients get `drainMs` to leave on their own. */
   | { t: 'stop'; graceMs: number; drainMs: number }
   /**
-   * To a pre-started processor (processor-pool.ts): become this replica — its config file, its whole
-   * environment (PROTIUM_PROCESSOR_CONFIG included) and its working folder.
+   * To a pre-started processor (processor-pool.ts): become this replica — its config (the file's content,
+   * so that the wake reads no file), its whole environment (PROTIUM_PROCESSOR_CONFIG included) and its
+   * working folder.
    */
-  | { t: 'specialise'; env: Record<string, string>; cwd: string };
+  | { t: 'specialise'; env: Record<string, string>; cwd: string; config?: ProcessorConfig };
 
 export type FromReplica =
   | { t: 'ready' }

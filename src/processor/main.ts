@@ -12,7 +12,6 @@
  *   removal). It outlives the dashboard, which adopts it when it starts again. The health port's
  *   `GET /stats` answers the counters IPC carries to a local dashboard (stats.ts).
  */
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { listenSettings, readProcessorConfig, type FromReplica, type ToReplica } from './config.js';
 import { errorResult, type HandlerResult, type NuclioEvent } from './event.js';
@@ -20,7 +19,8 @@ import { serveHealth } from './health-server.js';
 import { awaitSpecialise, POOL_TOKEN_ENV } from './pool-specialise.js';
 import { ProcessorLogger } from './logger.js';
 import { runtimeFactories } from './runtimes/index.js';
-import { discardPrestartedPython, prestartPython } from './runtimes/python-runtime.js';
+import { discardPrestartedPython } from './runtimes/python-runtime.js';
+import { specialised } from './pooled.js';
 import type { HttpTrigger } from './triggers/http-trigger.js';
 import { triggerFactories } from './triggers/index.js';
 import type { Submit, Trigger } from './triggers/trigger.js';
@@ -38,35 +38,6 @@ const send = (m: FromReplica, done?: () => void) => {
 const STATS_EVERY_MS = 1_000;
 const STATS_IDLE_MS = 5_000;
 
-/**
- * A pre-started processor (PROTIUM_PROCESSOR_POOL, platform/local/processor-pool.ts) has its modules
- * loaded and waits for the replica it is to become: it takes that replica's environment and working
- * folder, then starts as a replica started cold would, from its config file.
- */
-function specialised(): Promise<void> {
-  return new Promise((resolve) => {
-    const leave = () => process.exit(0);
-    process.on('disconnect', leave);
-    const onMessage = (m: ToReplica) => {
-      if (m.t !== 'specialise') return;
-      process.off('message', onMessage);
-      process.off('disconnect', leave);
-      process.chdir(m.cwd);
-      for (const k of Object.keys(process.env)) delete process.env[k];
-      Object.assign(process.env, m.env);
-      // require() reads NODE_PATH once, at start: read it again for the function's installed packages.
-      (createRequire(import.meta.url)('node:module') as { _initPaths?: () => void })._initPaths?.();
-      resolve();
-    };
-    process.on('message', onMessage);
-    // The likely python interpreter starts now too: a python function's first worker takes it.
-    const python = process.env.PROTIUM_PREWARM_PYTHON;
-    const runtimeDir = process.env.PROTIUM_PYTHON_RUNTIME_DIR;
-    if (python && runtimeDir) prestartPython(python, runtimeDir);
-    send({ t: 'pooled' });
-  });
-}
-
 /** A pre-started processor in a container: specialised over its health port, guarded by its pool token. */
 async function specialisedInContainer(): Promise<void> {
   const token = process.env[POOL_TOKEN_ENV] ?? '';
@@ -76,12 +47,15 @@ async function specialisedInContainer(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  // A pre-started processor learns which replica it is first (it then has PROTIUM_PROCESSOR_CONFIG).
-  if (!process.env.PROTIUM_PROCESSOR_CONFIG && process.env.PROTIUM_PROCESSOR_POOL && process.send) await specialised();
+  // A pre-started processor learns which replica it is first, and gets that replica's config with it.
+  const pooled =
+    !process.env.PROTIUM_PROCESSOR_CONFIG && process.env.PROTIUM_PROCESSOR_POOL && process.send
+      ? await specialised(send)
+      : undefined;
   // In a container (no IPC) it learns over its health port instead (pool-specialise.ts).
   if (process.env.PROTIUM_PROCESSOR_POOL && !process.send && !process.env.PROTIUM_PROCESSOR_CONFIG_JSON)
     await specialisedInContainer();
-  const config = readProcessorConfig(process.env);
+  const config = pooled?.config ?? readProcessorConfig(process.env);
   // The handler runs in this process (nodejs) or as its child: it has no use for the config's copy.
   delete process.env.PROTIUM_PROCESSOR_CONFIG_JSON;
   const log = new ProcessorLogger('processor', config.logLevel);
@@ -190,7 +164,7 @@ async function main(): Promise<void> {
   const load = () => ({ inflight: [...pools.values()].reduce((n, p) => n + p.inflight + p.queued, 0), handled });
 
   if (process.send) {
-    process.on('message', (m: ToReplica, handle?: Socket) => {
+    const onMessage = (m: ToReplica, handle?: Socket) => {
       if (m.t === 'conn') {
         // Acknowledge before reading: until then the dashboard may give the connection to another replica.
         send({ t: 'ack', id: m.id });
@@ -199,7 +173,10 @@ async function main(): Promise<void> {
       } else if (m.t === 'stop') {
         void stop(m.graceMs, 0, m.drainMs);
       }
-    });
+    };
+    process.on('message', onMessage);
+    // A pre-started processor: what the dashboard sent while it started (a wake's connections).
+    pooled?.replay(onMessage);
     // The dashboard went away (even kill -9): this replica must not outlive it.
     process.on('disconnect', () => void stop(1000, 0));
     process.on('SIGTERM', () => void stop(5000, 0));

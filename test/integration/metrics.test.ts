@@ -274,6 +274,9 @@ describe('GET /metrics', () => {
       'protium_function_worker_slots',
       'protium_gateway_request_duration_seconds',
       'protium_gateway_requests_total',
+      'protium_prewarm_misses_total',
+      'protium_prewarm_processors_ready',
+      'protium_prewarm_processors_taken_total',
     ]);
     for (const [name, type] of ours) {
       assert.ok(helps.has(name), `${name} has no HELP line`);

@@ -75,7 +75,13 @@ describe('pre-started processors (--prewarm)', () => {
     const res = await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } });
     const text = await res.text();
     assert.equal(res.status, 200, text);
-    const replicas = await d.dashboard.platform.replicas({ namespace: 'nuclio', name });
+    // The held connection reaches the replica before it reports ready (the early hand-over): the answer
+    // may come a moment before the platform lists it.
+    let replicas = await d.dashboard.platform.replicas({ namespace: 'nuclio', name });
+    for (let i = 0; i < 100 && !replicas.length; i++) {
+      await sleep(20);
+      replicas = await d.dashboard.platform.replicas({ namespace: 'nuclio', name });
+    }
     return { answer: JSON.parse(text) as Answer, pooled: before, replicaPids: replicas.map((r) => r.pid ?? 0) };
   }
 

@@ -3,8 +3,8 @@
  * `pauseOnConnect` server, so nothing is read) and hands each to a ready replica over IPC — the kernel
  * socket moves, the bytes never pass through the dashboard, and keep-alive connections stay on their
  * replica. With no ready replica (scaled to zero, waking, restarting) a connection is held and handed
- * over when one is ready, refused with a 503 after the hold timeout, or refused at once when the
- * function is disabled.
+ * over when one is ready (on a wake, to a pre-started processor as soon as it starts: handOverEarly),
+ * refused with a 503 after the hold timeout, or refused at once when the function is disabled.
  *
  * The connections the dashboard keeps for the port cost it a descriptor each, so both kinds are bounded by
  * maxConnections: those held for a replica — a newcomer may take a held one's place, as on every listener
@@ -24,6 +24,11 @@ export interface HandOver {
   readonly state: string;
   /** Passes the connection to the process; false when it cannot take it now. */
   send(socket: net.Socket): boolean;
+  /**
+   * True while the replica starts and already takes connections (a pre-started processor: it queues
+   * them, and serves them once its trigger runs; one that dies first gives them back).
+   */
+  readonly takesEarly?: boolean;
 }
 
 /** What a broker needs of its function instance. */
@@ -42,6 +47,8 @@ export interface BrokerOptions {
   onHeld: () => void;
   log: Logger;
 }
+
+const isReady = (r: HandOver) => r.state === 'ready';
 
 interface Held {
   socket: net.Socket;
@@ -97,6 +104,17 @@ export class ConnectionBroker {
     }
   }
 
+  /**
+   * Hands held connections, oldest first, to replicas still starting that take them early (a wake from
+   * zero: the connection is on its way while the process starts, instead of after it said it is ready).
+   */
+  handOverEarly(starting: readonly HandOver[]): void {
+    while (this.held.length) {
+      if (!this.sendTo(this.held[0].socket, starting, (r) => r.takesEarly === true)) return;
+      this.held.shift();
+    }
+  }
+
   /** Refuses the connections held longer than the hold timeout. */
   expire(now: number): void {
     const limit = this.opts.holdTimeoutMs;
@@ -120,12 +138,16 @@ export class ConnectionBroker {
   }
 
   private sendToReplica(socket: net.Socket): boolean {
+    return this.sendTo(socket, this.opts.replicas(), isReady);
+  }
+
+  /** Passes `socket` to one of `replicas` that `takes`, round-robin; false when none takes it. */
+  private sendTo(socket: net.Socket, replicas: readonly HandOver[], takes: (r: HandOver) => boolean): boolean {
     if (this.passing.size >= this.opts.maxConnections) return false;
-    const replicas = this.opts.replicas();
     const n = replicas.length;
     for (let i = 0; i < n; i++) {
       const r = replicas[this.rr++ % n];
-      if (r.state === 'ready' && r.send(socket)) {
+      if (takes(r) && r.send(socket)) {
         this.holding.forget(socket);
         this.passing.add(socket);
         // Our copy closes once the replica acknowledges it: room for a held one.

@@ -226,7 +226,7 @@ export class FunctionInstance {
     const started = Date.now();
     this.waking = (async () => {
       try {
-        const fresh = await this.startReplicas(d, Math.max(d.min, 1));
+        const fresh = await this.startReplicas(d, Math.max(d.min, 1), true);
         if (this.closed || (this.live ?? this.deployment) !== d) {
           await this.stopAll(fresh, 0);
           return;
@@ -254,11 +254,16 @@ export class FunctionInstance {
 
   // ---------------------------------------------------------------- replicas
 
-  /** Starts `n` replicas of `d` and waits until all are ready; on a failure stops them all and rethrows. */
-  private async startReplicas(d: Deployment, n: number): Promise<Replica[]> {
+  /**
+   * Starts `n` replicas of `d` and waits until all are ready; on a failure stops them all and rethrows.
+   * `early` (a wake): held connections go at once to those that take them while they start.
+   */
+  private async startReplicas(d: Deployment, n: number, early = false): Promise<Replica[]> {
     const fresh = Array.from({ length: n }, () => this.newReplica(d));
     try {
-      await Promise.all(fresh.map((r) => r.start()));
+      const started = Promise.all(fresh.map((r) => r.start()));
+      if (early) this.broker.handOverEarly(fresh);
+      await started;
       return fresh;
     } catch (e) {
       await this.stopAll(fresh, 0);
@@ -282,6 +287,7 @@ export class FunctionInstance {
       signalsAsExitCodes: this.env.confinement.signalsAsExitCodes,
       program: this.env.program,
       configPath: spec.configPath,
+      config: spec.config,
       cwd: spec.cwd,
       env: spec.env,
       logPath: spec.logPath,

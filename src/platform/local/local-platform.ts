@@ -24,6 +24,7 @@ import {
   type Platform,
   type PlatformEvent,
   type PlatformListener,
+  type PrewarmStats,
   type ReplicaInfo,
 } from '../platform.js';
 import { killRecorded } from '../../util/pid-files.js';
@@ -70,6 +71,8 @@ export interface LocalPlatformOptions {
    * undefined: none. Not with the bwrap sandbox, whose command depends on the function.
    */
   prewarm?: number;
+  /** The nodejs handler pre-started processors run once to warm up (paths.ts NODEJS_WARM_UP_HANDLER). */
+  warmUpHandler?: string;
 }
 
 const key = (ref: FunctionRef) => `${ref.namespace}/${ref.name}`;
@@ -134,6 +137,7 @@ export class LocalPlatform implements Platform {
           ? { python: { path: this.interpreters.python('python').path!, runtimeDir: opts.pythonRuntimeDir } }
           : {}),
         pidDir: join(opts.layout.run, 'replicas'),
+        ...(opts.warmUpHandler ? { warmUpHandler: opts.warmUpHandler } : {}),
         log: opts.log.child({ component: 'processor-pool' }),
       });
       this.pool.fill();
@@ -142,6 +146,10 @@ export class LocalPlatform implements Platform {
     }
     if (!this.interpreters.python('python').path)
       opts.log.warn('python3 was not found: python functions will fail to start');
+  }
+
+  prewarm(): PrewarmStats | undefined {
+    return this.pool?.stats();
   }
 
   subscribe(listener: PlatformListener): () => void {

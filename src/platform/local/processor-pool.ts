@@ -1,10 +1,10 @@
 /**
  * Pre-started generic processors (--prewarm N): processes that have started Node and loaded the
- * processor's modules (runtimes, triggers) but no function, kept so that a replica — above all one
- * waking a function from zero — skips the interpreter's start. A replica takes one (`take`), tells it
- * which function to become (the `specialise` message: config file, environment, working folder; see
- * processor/main.ts), and the pool starts a replacement in the background. A taken process never comes
- * back: it has run a function's code.
+ * processor's modules (runtimes, triggers), and run the request path once (processor/pooled.ts), but no
+ * function, kept so that a replica — above all one waking a function from zero — skips the interpreter's
+ * start. A replica takes one (`take`), tells it which function to become (the `specialise` message: its
+ * config, environment, working folder; see processor/pooled.ts), and the pool starts a replacement once
+ * that one has started as its replica. A taken process never comes back: it has run a function's code.
  *
  * Pooled processes run in the same confinement as replicas (its command must not depend on the function:
  * the PID namespace or the process group, not the bwrap sandbox, which mounts the function's own
@@ -16,6 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { FromReplica } from '../../processor/config.js';
 import type { Logger } from '../../log.js';
+import type { PrewarmStats } from '../platform.js';
 import { removePidFile, writePidFile } from '../../util/pid-files.js';
 
 export interface ProcessorPoolOptions {
@@ -31,6 +32,8 @@ export interface ProcessorPoolOptions {
   python?: { path: string; runtimeDir: string };
   /** Where pid files go (the replicas' folder). */
   pidDir: string;
+  /** A nodejs handler each process runs once before it is pooled (processor/pooled.ts warmUp). */
+  warmUpHandler?: string;
   log: Logger;
 }
 
@@ -42,11 +45,16 @@ interface Pooled {
 
 /** Give up refilling after this many processes in a row exit before they are ready (a broken install). */
 const MAX_EARLY_EXITS = 5;
+/** A replacement starts this long after the taken process started as its replica (see refillAfter). */
+const REFILL_DELAY_MS = 50;
 
 export class ProcessorPool {
   private readonly idle = new Set<Pooled>();
   private earlyExits = 0;
   private seq = 0;
+  /** Replica starts that took a process, and those that found none ready (they started cold). */
+  private taken = 0;
+  private missed = 0;
   private closed = false;
 
   constructor(private readonly opts: ProcessorPoolOptions) {}
@@ -67,11 +75,17 @@ export class ProcessorPool {
       p.child.stderr!.removeAllListeners('data');
       p.child.removeAllListeners('message');
       p.child.removeAllListeners('exit');
-      // A replacement starts once the caller has had its turn on the CPU (the wake comes first).
-      setImmediate(() => this.fill());
+      this.refillAfter(p.child);
+      this.taken++;
       return p.child;
     }
+    this.missed++;
     return undefined;
+  }
+
+  /** The pool's counters (GET /metrics: protium_prewarm_*). */
+  stats(): PrewarmStats {
+    return { size: this.opts.size, ready: this.readyCount, taken: this.taken, missed: this.missed };
   }
 
   /** Processes started and ready now. */
@@ -107,6 +121,28 @@ export class ProcessorPool {
     this.idle.clear();
   }
 
+  /**
+   * Starts the replacement of a taken process once that process has started as its replica (ready,
+   * failed or gone): a process starting beside it would compete with the wake for the CPU — Node's start
+   * costs tens of milliseconds of CPU, the wake a few.
+   */
+  private refillAfter(child: ChildProcess): void {
+    let done = false;
+    const refill = () => {
+      if (done) return;
+      done = true;
+      child.off('message', onMessage);
+      child.off('exit', refill);
+      // After the ready message the replica still takes its first connection: let that go first.
+      setTimeout(() => this.fill(), REFILL_DELAY_MS).unref();
+    };
+    const onMessage = (m: FromReplica) => {
+      if (m.t === 'ready' || m.t === 'failed') refill();
+    };
+    child.on('message', onMessage);
+    child.once('exit', refill);
+  }
+
   private startOne(): void {
     const argv = [process.execPath, this.opts.program];
     const [command, ...args] = this.opts.wrap.length ? [...this.opts.wrap, ...argv] : argv;
@@ -118,6 +154,7 @@ export class ProcessorPool {
         ...(this.opts.python
           ? { PROTIUM_PREWARM_PYTHON: this.opts.python.path, PROTIUM_PYTHON_RUNTIME_DIR: this.opts.python.runtimeDir }
           : {}),
+        ...(this.opts.warmUpHandler ? { PROTIUM_WARM_UP_HANDLER: this.opts.warmUpHandler } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       detached: true,

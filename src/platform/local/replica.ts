@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import type { FromReplica, ToReplica } from '../../processor/config.js';
+import type { FromReplica, ProcessorConfig, ToReplica } from '../../processor/config.js';
 import { exitReason } from '../../util/exit-reason.js';
 import { removePidFile, writePidFile } from '../../util/pid-files.js';
 import { RotatingLog } from '../../util/log-files.js';
@@ -24,6 +24,8 @@ export interface ReplicaOptions {
   /** The processor program (dist/src/processor/main.js). */
   program: string;
   configPath: string;
+  /** The config the file holds: a pre-started processor gets it with `specialise` instead of reading the file. */
+  config?: ProcessorConfig;
   cwd: string;
   env: Record<string, string>;
   logPath: string;
@@ -39,6 +41,9 @@ export interface ReplicaOptions {
 
 const TAIL_LINES = 30;
 
+/** A pre-started process went away while it specialised (Replica.start starts one cold instead). */
+class PooledProcessLost extends Error {}
+
 export class Replica extends EventEmitter {
   state: ReplicaState | 'exited' = 'starting';
   startedAt = 0;
@@ -49,11 +54,18 @@ export class Replica extends EventEmitter {
   /** What each broker trigger of the process last reported (cleared when a process starts). */
   readonly triggers = new Map<string, { kind: string; connected: boolean; message?: string }>();
   child?: ChildProcess;
+  /**
+   * A pre-started process specialising: it takes connections already (ConnectionBroker.handOverEarly),
+   * queues them, and acknowledges and serves them once its trigger runs.
+   */
+  takesEarly = false;
   private log: RotatingLog;
   private tail: string[] = [];
   /** Connections handed to the process that it has not acknowledged yet (it never read from them). */
-  private readonly unacked = new Map<number, Socket>();
+  private readonly unacked = new Map<number, { socket: Socket; child: ChildProcess }>();
   private nextConn = 1;
+  /** A process whose IPC channel failed a hand-over: it is going away, it gets no more connections. */
+  private brokenChannel?: ChildProcess;
 
   constructor(readonly opts: ReplicaOptions) {
     super();
@@ -72,18 +84,38 @@ export class Replica extends EventEmitter {
     return this.tail.join('\n');
   }
 
-  /** Spawns the process; resolves when it reports ready, rejects with the reason (and its last output). */
-  start(): Promise<void> {
+  /**
+   * Spawns the process (or specialises a pre-started one); resolves when it reports ready, rejects with
+   * the reason (and its last output). A pre-started process that goes away before it is ready without
+   * saying why (killed, crashed: nothing the function did) is replaced by one started cold.
+   */
+  async start(): Promise<void> {
+    const pooled = this.opts.pooled?.();
+    if (!pooled) return this.run(undefined);
+    try {
+      await this.run(pooled);
+    } catch (e) {
+      if (!(e instanceof PooledProcessLost)) throw e;
+      // In the replica's log: the lines above it are the lost process's.
+      this.log.writeChunk(
+        Buffer.from(`The pre-started processor was lost (${e.message}) before it was ready: starting one cold\n`),
+        'stderr',
+      );
+      await this.run(undefined);
+    }
+  }
+
+  private run(pooled: ChildProcess | undefined): Promise<void> {
     this.state = this.restarts > 0 ? 'restarting' : 'starting';
     this.startedAt = Date.now();
     this.tail = [];
     this.triggers.clear();
     const env = { ...this.opts.env, PROTIUM_PROCESSOR_CONFIG: this.opts.configPath };
-    const pooled = this.opts.pooled?.();
     let child: ChildProcess;
     if (pooled) {
       child = pooled;
-      child.send({ t: 'specialise', env, cwd: this.opts.cwd } satisfies ToReplica);
+      child.send({ t: 'specialise', env, cwd: this.opts.cwd, config: this.opts.config } satisfies ToReplica);
+      this.takesEarly = true;
     } else {
       const argv = [process.execPath, ...(this.opts.nodeArgs ?? []), this.opts.program];
       const [command, ...args] = this.opts.wrap?.length ? [...this.opts.wrap, ...argv] : argv;
@@ -110,9 +142,12 @@ export class Replica extends EventEmitter {
 
     return new Promise<void>((resolve, reject) => {
       let settled = false;
+      /** The process said why it failed (the function's handler, its runtime): a cold start would too. */
+      let failed = false;
       const settle = (err?: Error) => {
         if (settled) return;
         settled = true;
+        this.takesEarly = false;
         clearTimeout(timer);
         if (err) {
           this.kill();
@@ -139,9 +174,10 @@ export class Replica extends EventEmitter {
           this.emit('ready');
         } else if (m.t === 'ack') {
           // The process has its own copy of the connection now; ours goes.
-          this.unacked.get(m.id)?.destroy();
+          this.unacked.get(m.id)?.socket.destroy();
           this.unacked.delete(m.id);
         } else if (m.t === 'failed') {
+          failed = true;
           settle(new Error(m.message));
         } else if (m.t === 'load') {
           if (m.handled !== this.handled || m.inflight > 0) this.lastActivity = Date.now();
@@ -159,40 +195,65 @@ export class Replica extends EventEmitter {
           this.emit('trigger');
         }
       });
-      child.once('error', (e) => settle(new Error(`Failed to start the processor: ${e.message}`)));
+      child.once('error', (e) =>
+        settle(
+          pooled && !failed
+            ? new PooledProcessLost(e.message)
+            : new Error(`Failed to start the processor: ${e.message}`),
+        ),
+      );
       child.once('exit', (code, signal) => {
+        if (pidFile) removePidFile(pidFile);
+        // A pre-started process given up for a cold one (start(), on its channel's error): the replica is
+        // that one now; what was handed to this one and never taken goes back to the port.
+        if (this.child !== child) return this.returnUnacked(child);
         const wasReady = this.state === 'ready';
         const stopping = this.state === 'stopping';
         this.state = 'exited';
         this.inflight = 0;
-        if (pidFile) removePidFile(pidFile);
         const why = exitReason(code, signal, this.opts.signalsAsExitCodes === true);
+        // A pre-started process lost while specialising: start() starts one cold. The replica did not
+        // exit (it is still starting), but the connections the lost one never took go back to the port.
+        if (pooled && !settled && !failed && !wasReady && !stopping) {
+          settle(new PooledProcessLost(why));
+          return this.returnUnacked(child);
+        }
         settle(
           new Error(
             `The replica exited (${why}) before it was ready${this.tail.length ? `. Logs:\n${this.lastLines()}` : ''}`,
           ),
         );
-        // Connections it never took were never read: they can go to another replica.
-        const orphans = [...this.unacked.values()].filter((s) => !s.destroyed);
-        this.unacked.clear();
         this.emit('exit', { code, signal, wasReady, stopping, why });
-        if (orphans.length) this.emit('orphans', orphans);
+        this.returnUnacked(child);
       });
     });
+  }
+
+  /** Connections `child` never took were never read: they can go to another replica (`orphans`). */
+  private returnUnacked(child: ChildProcess): void {
+    const orphans: Socket[] = [];
+    for (const [id, u] of this.unacked) {
+      if (u.child !== child) continue;
+      this.unacked.delete(id);
+      if (!u.socket.destroyed) orphans.push(u.socket);
+    }
+    if (orphans.length) this.emit('orphans', orphans);
   }
 
   /** Hands an accepted connection to the process; false when it cannot take it. */
   send(socket: Socket): boolean {
     const child = this.child;
-    if (this.state !== 'ready' || !child?.connected) return false;
+    if (!(this.state === 'ready' || this.takesEarly) || !child?.connected || child === this.brokenChannel) return false;
     const id = this.nextConn++;
     try {
       // keepOpen: our copy stays until the process acknowledges, so a process that dies first loses nothing.
-      this.unacked.set(id, socket);
+      this.unacked.set(id, { socket, child });
       child.send({ t: 'conn', id } satisfies ToReplica, socket, { keepOpen: true }, (err) => {
-        if (err) {
-          this.unacked.delete(id);
-          socket.destroy();
+        // The channel failed (the process is dying): the connection was never read, so it goes back to
+        // the port instead of being dropped, and this process takes no more.
+        if (err && this.unacked.delete(id)) {
+          this.brokenChannel = child;
+          if (!socket.destroyed) this.emit('orphans', [socket]);
         }
       });
       this.lastActivity = Date.now();
