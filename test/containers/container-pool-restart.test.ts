@@ -97,7 +97,13 @@ describe('--prewarm on the docker platform, kill -9 of the dashboard, then a sta
     async () => {
       const api = await freePort();
       await start(api);
-      await until('a pool container running', async () => (await pool()).some((c) => c.State === 'running'));
+      // Ready to be specialised, as the dashboard counts it: a deploy before that starts its replica cold.
+      await until('a pool container ready', async () =>
+        request(`${url}/metrics`, 'GET').then(
+          (r) => /^protium_prewarm_processors_ready 1$/m.test(r.text),
+          () => false,
+        ),
+      );
       const res = await request(`${url}/api/functions`, 'POST', {
         body: {
           metadata: { name: 'p-one' },

@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { Logger } from '../../log.js';
 import { CONTAINER_HEALTH_PORT } from '../../processor/config.js';
+import type { PrewarmStats } from '../platform.js';
 import type { ReplicaTemplate } from './container-spec.js';
 import { engineMessage, engineStatus } from './engine.js';
 import { limitsUpdate, poolCreateOptions, specialiseRequest, type ArtifactFetch } from './pool-spec.js';
@@ -85,8 +86,16 @@ export class ContainerPool {
   private closed = false;
   /** Why the engine refused to apply resource limits to a started container (then limited functions go cold). */
   private limitsRefused?: string;
+  /** Replicas made from a pool container, and replica starts that found none ready (PrewarmStats). */
+  private taken = 0;
+  private missed = 0;
 
   constructor(private readonly opts: ContainerPoolOptions) {}
+
+  /** What GET /metrics reports of the pool (protium_prewarm_*). */
+  stats(): PrewarmStats {
+    return { size: this.opts.size, ready: this.readyCount, taken: this.taken, missed: this.missed };
+  }
 
   /** Starts containers up to the pool's size (in the background). */
   fill(): void {
@@ -116,7 +125,10 @@ export class ContainerPool {
       return undefined;
     }
     const p = [...this.idle].find((x) => x.ready);
-    if (!p) return undefined;
+    if (!p) {
+      this.missed++;
+      return undefined;
+    }
     this.idle.delete(p);
     const container = p.container!;
     try {
@@ -152,6 +164,7 @@ export class ContainerPool {
         .catch((e) =>
           this.opts.log.debug({ replica: name, err: engineMessage(e) }, 'could not rename a pool container'),
         );
+      this.taken++;
       return { container, respecialise };
     } catch (e) {
       this.opts.log.warn(

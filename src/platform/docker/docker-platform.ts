@@ -44,6 +44,7 @@ import {
   type Platform,
   type PlatformEvent,
   type PlatformListener,
+  type PrewarmStats,
   type ReplicaInfo,
 } from '../platform.js';
 import { ArtifactVolumes } from './artifact-volumes.js';
@@ -250,6 +251,11 @@ export class DockerPlatform implements Platform {
       image: this.image,
       packageManagers,
     });
+  }
+
+  /** Its pre-started containers (--prewarm), for GET /metrics. */
+  prewarm(): PrewarmStats | undefined {
+    return this.pool?.stats();
   }
 
   subscribe(listener: PlatformListener): () => void {
