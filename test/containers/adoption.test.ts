@@ -7,7 +7,6 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/paths.js';
@@ -15,18 +14,10 @@ import { LABELS } from '../../src/platform/docker/labels.js';
 import type { FunctionRecord } from '../../src/resources/types.js';
 import { b64, request, sleep } from '../helpers/start-dashboard.js';
 import { BASE_IMAGE, DOCKER_HOST, engine, engineMissing, leftovers, removeAll } from './engine.js';
+import { freePort } from '../helpers/free-port.js';
 
 const missing = await engineMissing();
 const MAIN = join(PACKAGE_ROOT, 'dist', 'src', 'main.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('kill -9 of a dashboard with --platform docker, then a start', { skip: missing }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'protium-adopt-'));

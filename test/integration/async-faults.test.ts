@@ -9,7 +9,6 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { functionBody, request, sleep } from '../helpers/start-dashboard.js';
@@ -17,19 +16,11 @@ import type { InvocationList } from '../../src/async/async-invocations.js';
 import type { InvocationView } from '../../src/async/invocation.js';
 import type { FunctionRecord } from '../../src/resources/types.js';
 import { until, WORKER, type Queued } from '../helpers/async-invocations.js';
+import { freePort } from '../helpers/free-port.js';
 
 const MAIN = new URL('../../src/main.js', import.meta.url).pathname;
 /** Invocations queued before the kill. */
 const N = 3000;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** A dashboard in its own process (so that it can be killed with -9), up once /api/versions answers. */
 async function dashboardProcess(dataDir: string, port: number, range: [number, number]): Promise<ChildProcess> {

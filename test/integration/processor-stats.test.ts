@@ -7,24 +7,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROCESSOR_MAIN } from '../../src/paths.js';
 import type { ProcessorConfig } from '../../src/processor/config.js';
 import { checkedStats } from '../../src/metrics/replica-totals.js';
 import { rawRequest, sleep } from '../helpers/start-dashboard.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../helpers/free-port.js';
 
 describe('processor stats on the health port (listen mode)', () => {
   let dir: string;

@@ -11,7 +11,6 @@ import type { FunctionRecord } from '../../src/resources/types.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -26,18 +25,11 @@ import {
 } from '../helpers/start-dashboard.js';
 import { FakeApiServer, typeOf } from './fake-apiserver.js';
 import { installRules, PROCESSOR_IMAGE, processorImage } from './kube-subject.js';
+import { freePort } from '../helpers/free-port.js';
 
 const HANDLER =
   'exports.handler = async (context, event) => ' +
   "'hello ' + event.body.toString() + ' from ' + process.env.HOSTNAME;\n";
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function until<T>(what: string, get: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
