@@ -5,10 +5,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { deploy, functionBody, sleep, startTestDashboard, type TestDashboard } from '../helpers/start-dashboard.js';
 import { parsePrometheus, select } from '../helpers/prometheus-text.js';
 import type { LocalPlatform } from '../../src/platform/local/local-platform.js';
+import { alive, processesInGroup } from '../helpers/proc.js';
 
 const SRC = "exports.handler = (context, event) => context.callback('awake');\n";
 
@@ -88,28 +88,3 @@ describe('waking from zero with --prewarm', () => {
     assert.deepEqual(members.filter(alive), [], 'every process of the pool is gone');
   });
 });
-
-/** Pids in process group `pgid` (a pooled process, its confinement and what it started). */
-function processesInGroup(pgid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid) out.push(Number(entry));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
-/** Running (not gone, not a zombie). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}

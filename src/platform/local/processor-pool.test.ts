@@ -18,6 +18,7 @@ import { apiError } from '../../errors.js';
 import { ConnectionBroker } from './connection-broker.js';
 import { ProcessorPool } from './processor-pool.js';
 import { Replica } from './replica.js';
+import { alive, processesInGroup } from '../../../test/helpers/proc.js';
 
 const HANDLER = `exports.handler = (context, event) => context.callback(JSON.stringify({
   secret: process.env.SECRET ?? null,
@@ -233,28 +234,3 @@ describe('pre-started processors', () => {
     assert.equal(pool.readyCount, 0);
   });
 });
-
-/** Pids in process group `pgid` (a pooled process and what it started). */
-function processesInGroup(pgid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid) out.push(Number(entry));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
-/** Running (not gone, not a zombie). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
