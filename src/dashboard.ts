@@ -448,14 +448,25 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       connectionLimits: config.connectionLimits,
       ...(metrics ? { metrics } : {}),
       enqueue: (req, res, target) => serveEnqueue(req, res, asyncInvocations, target),
+      // Connections go to the function's replicas where the platform's take connections (gateway/handed-route.ts).
+      ...(platform.handOverGateway && platform.revokeGatewayRoutes
+        ? {
+            handOver: (ref, conn) => platform.handOverGateway!(ref, conn),
+            revoke: (keys) => platform.revokeGatewayRoutes!(keys),
+          }
+        : {}),
     });
+    const stopGatewayEvents = platform.subscribe((e) => gateway.onPlatformEvent(e));
     const gateways = new GatewayController({
       store,
       gateway,
       accessKeys: () => accessKeys,
       log: log.child({ component: 'gateway-controller' }),
     });
-    steps.gateway = () => gateway.close();
+    steps.gateway = () => {
+      stopGatewayEvents();
+      return gateway.close();
+    };
     steps.gateways = () => gateways.stop();
 
     const directory = new FunctionDirectory(store);

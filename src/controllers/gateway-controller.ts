@@ -49,7 +49,7 @@ export class GatewayController {
     const { store } = this.deps;
     const gateways = await store.list('apiGateway', undefined);
     const { table, errors } = compileRoutes(gateways);
-    this.deps.gateway.apply(table);
+    await this.deps.gateway.apply(table);
     const keys = this.deps.accessKeys();
     for (const g of gateways) {
       const id = `${g.metadata.namespace}/${g.metadata.name}`;

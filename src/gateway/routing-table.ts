@@ -63,6 +63,18 @@ export class RoutingTable {
     return routes;
   }
 
+  /** The routes of a (normalised) host, longest path first. */
+  routesOfHost(host: string): readonly Route[] | undefined {
+    return this.byHost.get(host);
+  }
+
+  /** The route of a gateway, if it is in the table. */
+  routeOf(namespace: string, name: string): Route | undefined {
+    for (const routes of this.byHost.values())
+      for (const r of routes) if (r.gateway.name === name && r.gateway.namespace === namespace) return r;
+    return undefined;
+  }
+
   get size(): number {
     let n = 0;
     for (const r of this.byHost.values()) n += r.length;

@@ -11,20 +11,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { apiError, type ApiError } from '../errors.js';
-
-/** Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'host',
-  'proxy-authorization',
-  'proxy-authenticate',
-]);
+import { HOP_BY_HOP } from '../util/hop-by-hop.js';
 
 export interface ForwardRequest {
   /** host:port of the function (no scheme). */

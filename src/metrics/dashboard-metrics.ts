@@ -35,6 +35,9 @@ export interface DashboardMetricsOptions {
   now?: () => number;
 }
 
+/** Who serves a connection the gateway listener accepted: a replica it was handed to, or the dashboard. */
+export type GatewayConnectionServer = 'replica' | 'dashboard';
+
 /** A gateway's identity and one upstream function, as the routing table has them. */
 export interface GatewayUpstream {
   namespace: string;
@@ -68,6 +71,7 @@ export class DashboardMetrics {
   private readonly functions = new Map<string, FunctionEntry>();
   private readonly gateways = new RequestStatsTable(['namespace', 'gateway', 'function'] as const);
   private readonly api = new RequestStatsTable(['method', 'route'] as const);
+  private readonly gatewayConnections: Record<GatewayConnectionServer, number> = { replica: 0, dashboard: 0 };
   /** The gateway's stats per routing-table upstream object (a table is recompiled on every change). */
   private readonly upstreamStats = new WeakMap<object, RequestStats>();
   private readonly now: () => number;
@@ -121,6 +125,11 @@ export class DashboardMetrics {
       this.upstreamStats.set(upstream, s);
     }
     return s;
+  }
+
+  /** The gateway listener accepted a connection, which `servedBy` serves (a replica it was handed to, or itself). */
+  gatewayConnection(servedBy: GatewayConnectionServer): void {
+    this.gatewayConnections[servedBy]++;
   }
 
   /** The API's counters for a method and a route pattern (never a raw URL: it must be bounded). */
@@ -489,6 +498,12 @@ export class DashboardMetrics {
           ),
       );
     };
+    add(
+      'protium_gateway_connections_total',
+      'Connections the API gateway listener accepted, by who served them: a replica (handed over) or the dashboard',
+      'counter',
+      () => Object.entries(this.gatewayConnections).map(([by, value]) => ({ labels: { served_by: by }, value })),
+    );
     requestMetrics(this.gateways, 'protium_gateway', {
       count: 'API gateway requests, per gateway, upstream function and status code',
       duration: 'How long API gateway requests took, to the end of the answer',

@@ -5,7 +5,7 @@
  * Histogram cost about 3 µs per request, a few percent of a proxied call). The caller bounds the label
  * sets: route patterns, gateway names, function names — never a raw path or anything a request makes up.
  */
-import { Histogram, REQUEST_BUCKETS_S } from './histogram.js';
+import { addBuckets, Histogram, REQUEST_BUCKETS_S } from './histogram.js';
 
 /** Requests of one label set. */
 export class RequestStats {
@@ -16,6 +16,13 @@ export class RequestStats {
   record(status: number, seconds: number): void {
     this.byStatus.set(status, (this.byStatus.get(status) ?? 0) + 1);
     this.duration.observe(seconds);
+  }
+
+  /** Adds requests counted elsewhere (a replica's, on a connection the gateway handed it). */
+  merge(counts: { byStatus: readonly [number, number][]; buckets: readonly number[]; sum: number }): void {
+    for (const [status, n] of counts.byStatus) this.byStatus.set(status, (this.byStatus.get(status) ?? 0) + n);
+    addBuckets(this.duration.buckets, counts.buckets);
+    this.duration.sum += counts.sum;
   }
 }
 

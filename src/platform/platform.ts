@@ -10,6 +10,7 @@
  * names a process, a port the dashboard binds, or a path on this machine.
  */
 import type { Artifact } from '../builder/builder.js';
+import type { HandedConnection } from '../gateway/handed-route.js';
 import type { ReplicaStats } from '../processor/stats.js';
 import type { FunctionRecord, FunctionRef, FunctionStatus } from '../resources/types.js';
 
@@ -82,7 +83,12 @@ export type PlatformEvent =
 export type PlatformMetrics =
   | { kind: 'replica'; replica: string; stats: ReplicaStats }
   | { kind: 'coldStart'; durationMs: number }
-  | { kind: 'restart'; replica: string };
+  | { kind: 'restart'; replica: string }
+  /**
+   * Requests replicas served on connections the API gateway handed them (`handOverGateway`), since their
+   * last report, as they sent them: the gateway reads them with readRequestCounts (gateway/handed-route.ts).
+   */
+  | { kind: 'gatewayRequests'; rows: unknown };
 
 /** Receives every PlatformEvent; it must not throw (a throw is logged and ignored). */
 export type PlatformListener = (event: PlatformEvent) => void;
@@ -172,4 +178,13 @@ export interface Platform {
   close(): Promise<void>;
   /** Its pre-started processors, when it keeps some (--prewarm). */
   prewarm?(): PrewarmStats | undefined;
+  /**
+   * Hands a client's connection to the API gateway, with the bytes of its first request already read, to
+   * a ready replica of `ref`, which serves the route's requests on it (gateway/handed-route.ts) and sends
+   * the others back. False when no replica can take it now: the gateway serves the connection itself.
+   * Only a platform whose replicas take connections from the dashboard has it (the local one).
+   */
+  handOverGateway?(ref: FunctionRef, conn: HandedConnection): boolean;
+  /** Tells the replicas holding connections of the routes `keys` name that those changed; resolves once they know. */
+  revokeGatewayRoutes?(keys: readonly string[]): Promise<void>;
 }

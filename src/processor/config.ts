@@ -4,6 +4,7 @@
  * of the dashboard's). The processor shares only resource types with the dashboard.
  */
 import { readFileSync } from 'node:fs';
+import type { HandedRoute, RequestCounts } from '../gateway/handed-route.js';
 import type { RuntimeFamily } from '../resources/runtimes.js';
 import type { EnvVar, Trigger } from '../resources/types.js';
 import type { ConnectionLimits } from '../util/connection-guard.js';
@@ -48,6 +49,13 @@ export interface ProcessorConfig {
 export type ToReplica =
   /** A connection (the handle) to serve; the replica acknowledges it before reading from it. */
   | { t: 'conn'; id: number }
+  /**
+   * A client's connection to the API gateway (the handle), with the bytes the gateway read of it (base64)
+   * and the route it serves (gateway/handed-route.ts); acknowledged like `conn`.
+   */
+  | { t: 'gw-conn'; id: number; bytes: string; route: HandedRoute }
+  /** The routes these keys name changed: their connections' requests go back to the gateway (`gw-revoked`). */
+  | { t: 'gw-revoke'; id: number; keys: string[] }
   /** Stop: events in flight get `graceMs`; idle keep-alive clients get `drainMs` to leave on their own. */
   | { t: 'stop'; graceMs: number; drainMs: number }
   /**
@@ -62,6 +70,9 @@ export type FromReplica =
   /** A pre-started processor has loaded its modules and waits for `specialise`. */
   | { t: 'pooled' }
   | { t: 'ack'; id: number }
+  | { t: 'gw-revoked'; id: number }
+  /** Requests served on handed gateway connections since the last report: every second while there are some. */
+  | { t: 'gw-requests'; rows: RequestCounts[] }
   | { t: 'failed'; message: string }
   | { t: 'load'; inflight: number; handled: number }
   /** The replica's cumulative counters (stats.ts): every second while they change, every 5 s anyway, at exit. */

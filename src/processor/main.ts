@@ -157,7 +157,11 @@ async function main(): Promise<void> {
     await Promise.all(triggers.map((t) => t.stop(graceMs, drainMs).catch(() => {})));
     await runtime.stop(Math.min(graceMs, 2000)).catch(() => {});
     // The last counters, so that events handled while draining are counted; exit once they are sent.
-    if (stats) await new Promise<void>((r) => send({ t: 'stats', stats: stats.snapshot(true) }, r));
+    if (stats) {
+      const rows = httpTrigger?.handed.takeCounts() ?? [];
+      if (rows.length) send({ t: 'gw-requests', rows });
+      await new Promise<void>((r) => send({ t: 'stats', stats: stats.snapshot(true) }, r));
+    }
     process.exit(code);
   };
 
@@ -170,6 +174,13 @@ async function main(): Promise<void> {
         send({ t: 'ack', id: m.id });
         if (handle && httpTrigger) httpTrigger.accept(handle);
         else handle?.destroy();
+      } else if (m.t === 'gw-conn') {
+        send({ t: 'ack', id: m.id });
+        if (handle && httpTrigger) httpTrigger.acceptHanded(handle, Buffer.from(m.bytes, 'base64'), m.route);
+        else handle?.destroy();
+      } else if (m.t === 'gw-revoke') {
+        httpTrigger?.handed.revoke(m.keys);
+        send({ t: 'gw-revoked', id: m.id });
       } else if (m.t === 'stop') {
         void stop(m.graceMs, 0, m.drainMs);
       }
@@ -192,6 +203,7 @@ async function main(): Promise<void> {
     setInterval(report, 250).unref();
     send({ t: 'ready' });
     if (stats) reportStats(stats);
+    if (stats && httpTrigger) reportGatewayRequests(httpTrigger);
   } else {
     const at = listenSettings(process.env);
     process.on('SIGTERM', () => void stop(at.stopGraceMs, 0, at.drainMs));
@@ -222,6 +234,14 @@ function reportStats(stats: ProcessStats): void {
   };
   setInterval(tick, STATS_EVERY_MS).unref();
   tick();
+}
+
+/** Sends what was served on handed gateway connections every second while there is some. */
+function reportGatewayRequests(trigger: HttpTrigger): void {
+  setInterval(() => {
+    const rows = trigger.handed.takeCounts();
+    if (rows.length) send({ t: 'gw-requests', rows });
+  }, STATS_EVERY_MS).unref();
 }
 
 main().catch((e) => {

@@ -272,6 +272,7 @@ describe('GET /metrics', () => {
       'protium_function_replicas_desired',
       'protium_function_replicas_ready',
       'protium_function_worker_slots',
+      'protium_gateway_connections_total',
       'protium_gateway_request_duration_seconds',
       'protium_gateway_requests_total',
       'protium_prewarm_misses_total',

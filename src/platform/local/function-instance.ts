@@ -15,6 +15,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Artifact } from '../../builder/builder.js';
 import { apiError } from '../../errors.js';
+import type { HandedConnection, HandedRoute } from '../../gateway/handed-route.js';
 import type { Logger } from '../../log.js';
 import type { FunctionRecord, FunctionRef, FunctionStatus } from '../../resources/types.js';
 import type { PlatformMetrics, ReplicaInfo } from '../platform.js';
@@ -69,6 +70,8 @@ export class FunctionInstance {
   private closed = false;
   private lowSince = 0;
   private readonly attempts = new Map<Replica, number>();
+  /** The next replica a gateway connection goes to. */
+  private handedRR = 0;
   /** The artifact each replica runs from (draining replicas may run an older one). */
   private readonly artifactOf = new WeakMap<Replica, string>();
   private readonly timer: NodeJS.Timeout;
@@ -119,6 +122,25 @@ export class FunctionInstance {
    */
   serving(): boolean {
     return !this.closed && this.live !== undefined && !this.live.disabled;
+  }
+
+  /**
+   * Hands a connection of the API gateway to a ready replica of the serving version (round-robin, as the
+   * port's); false when none is ready — the gateway then forwards, which wakes the function if need be.
+   */
+  handOverGateway(conn: HandedConnection, route: HandedRoute): boolean {
+    if (!this.serving()) return false;
+    const n = this.replicas.length;
+    for (let i = 0; i < n; i++) {
+      const r = this.replicas[this.handedRR++ % n];
+      if (r.sendHanded(conn, route)) return true;
+    }
+    return false;
+  }
+
+  /** Tells every replica, draining ones too, that the gateway routes `keys` name changed. */
+  async revokeGatewayRoutes(keys: readonly string[], timeoutMs: number): Promise<void> {
+    await Promise.all([...this.replicas, ...this.draining].map((r) => r.revokeHanded(keys, timeoutMs)));
   }
 
   /** True when the version asked for last is disabled (spec.disable). */
@@ -303,6 +325,7 @@ export class FunctionInstance {
       if (this.replicas.includes(replica)) this.checkTriggers();
     });
     replica.on('stats', (stats: ReplicaStats) => this.env.onMetrics({ kind: 'replica', replica: name, stats }));
+    replica.on('gatewayRequests', (rows: unknown) => this.env.onMetrics({ kind: 'gatewayRequests', rows }));
     this.artifactOf.set(replica, d.artifact.id);
     return replica;
   }

@@ -12,6 +12,7 @@ import { artifactDir } from '../../builder/artifact-layout.js';
 import type { Artifact } from '../../builder/builder.js';
 import type { Logger } from '../../log.js';
 import type { DataLayout } from '../../paths.js';
+import type { HandedConnection } from '../../gateway/handed-route.js';
 import type { FunctionRecord, FunctionRef } from '../../resources/types.js';
 import { fixedPortOf, HostPorts } from '../host-endpoints.js';
 import { PlatformEvents } from '../platform-events.js';
@@ -76,6 +77,8 @@ export interface LocalPlatformOptions {
 }
 
 const key = (ref: FunctionRef) => `${ref.namespace}/${ref.name}`;
+/** How long a gateway change waits for replicas to learn that their handed routes changed. */
+const REVOKE_TIMEOUT_MS = 2_000;
 
 /** `host:port` (IPv6 literals in brackets). */
 
@@ -301,6 +304,17 @@ export class LocalPlatform implements Platform {
         ? 'it is disabled (spec.disable)'
         : 'no version of it has started yet';
     return Promise.reject(apiError('FUNCTION_NOT_ROUTABLE', ref.name, why));
+  }
+
+  handOverGateway(ref: FunctionRef, conn: HandedConnection): boolean {
+    const inst = this.instances.get(key(ref));
+    if (!inst?.serving()) return false;
+    return inst.handOverGateway(conn, { ...conn.route, upstreamHost: this.ports.routeTo(inst.port) });
+  }
+
+  async revokeGatewayRoutes(keys: readonly string[]): Promise<void> {
+    const all = [...this.instances.values(), ...this.closing];
+    await Promise.all(all.map((inst) => inst.revokeGatewayRoutes(keys, REVOKE_TIMEOUT_MS)));
   }
 
   async logs(ref: FunctionRef, replica: string, query: LogQuery): Promise<AsyncIterable<string>> {

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import type { HandedConnection, HandedRoute } from '../../gateway/handed-route.js';
 import type { FromReplica, ProcessorConfig, ToReplica } from '../../processor/config.js';
 import { exitReason } from '../../util/exit-reason.js';
 import { removePidFile, writePidFile } from '../../util/pid-files.js';
@@ -62,8 +63,15 @@ export class Replica extends EventEmitter {
   private log: RotatingLog;
   private tail: string[] = [];
   /** Connections handed to the process that it has not acknowledged yet (it never read from them). */
-  private readonly unacked = new Map<number, { socket: Socket; child: ChildProcess }>();
+  private readonly unacked = new Map<
+    number,
+    { socket: Socket; child: ChildProcess; giveBack?: (socket: Socket) => void }
+  >();
   private nextConn = 1;
+  /** Keys of the gateway routes handed to the process with connections (gateway/handed-route.ts). */
+  private readonly handedKeys = new Set<string>();
+  /** Revocations sent and not yet answered, by id. */
+  private readonly revoking = new Map<number, () => void>();
   /** A process whose IPC channel failed a hand-over: it is going away, it gets no more connections. */
   private brokenChannel?: ChildProcess;
 
@@ -176,6 +184,10 @@ export class Replica extends EventEmitter {
           // The process has its own copy of the connection now; ours goes.
           this.unacked.get(m.id)?.socket.destroy();
           this.unacked.delete(m.id);
+        } else if (m.t === 'gw-revoked') {
+          this.revoking.get(m.id)?.();
+        } else if (m.t === 'gw-requests') {
+          this.emit('gatewayRequests', m.rows);
         } else if (m.t === 'failed') {
           failed = true;
           settle(new Error(m.message));
@@ -235,25 +247,72 @@ export class Replica extends EventEmitter {
     for (const [id, u] of this.unacked) {
       if (u.child !== child) continue;
       this.unacked.delete(id);
-      if (!u.socket.destroyed) orphans.push(u.socket);
+      if (u.socket.destroyed) continue;
+      if (u.giveBack) u.giveBack(u.socket);
+      else orphans.push(u.socket);
     }
+    for (const done of this.revoking.values()) done();
     if (orphans.length) this.emit('orphans', orphans);
   }
 
   /** Hands an accepted connection to the process; false when it cannot take it. */
   send(socket: Socket): boolean {
+    return this.pass(socket, (id) => ({ t: 'conn', id }));
+  }
+
+  /** Hands a connection of the API gateway to a ready process, with its route; false when it cannot take it. */
+  sendHanded(conn: HandedConnection, route: HandedRoute): boolean {
+    if (this.state !== 'ready') return false;
+    const bytes = conn.bytes.toString('base64');
+    if (!this.pass(conn.socket, (id) => ({ t: 'gw-conn', id, bytes, route }), conn.giveBack)) return false;
+    this.handedKeys.add(route.key);
+    return true;
+  }
+
+  /**
+   * Tells the process that the gateway routes `keys` name changed, if it holds connections of them;
+   * resolves once it answered, exited, or `timeoutMs` passed.
+   */
+  revokeHanded(keys: readonly string[], timeoutMs: number): Promise<void> {
+    const mine = keys.filter((k) => this.handedKeys.delete(k));
+    const child = this.child;
+    if (!mine.length || !child?.connected) return Promise.resolve();
+    const id = this.nextConn++;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.revoking.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.revoking.set(id, done);
+      try {
+        child.send({ t: 'gw-revoke', id, keys: mine } satisfies ToReplica, (err: Error | null) => err && done());
+      } catch {
+        done();
+      }
+    });
+  }
+
+  /**
+   * Passes a connection with the message `msg` makes; `giveBack` takes it back if the process never
+   * acknowledges it (default: the function's port takes it, as an `orphans` event).
+   */
+  private pass(socket: Socket, msg: (id: number) => ToReplica, giveBack?: (socket: Socket) => void): boolean {
     const child = this.child;
     if (!(this.state === 'ready' || this.takesEarly) || !child?.connected || child === this.brokenChannel) return false;
     const id = this.nextConn++;
     try {
       // keepOpen: our copy stays until the process acknowledges, so a process that dies first loses nothing.
-      this.unacked.set(id, { socket, child });
-      child.send({ t: 'conn', id } satisfies ToReplica, socket, { keepOpen: true }, (err) => {
+      this.unacked.set(id, { socket, child, ...(giveBack ? { giveBack } : {}) });
+      child.send(msg(id), socket, { keepOpen: true }, (err) => {
         // The channel failed (the process is dying): the connection was never read, so it goes back to
         // the port instead of being dropped, and this process takes no more.
         if (err && this.unacked.delete(id)) {
           this.brokenChannel = child;
-          if (!socket.destroyed) this.emit('orphans', [socket]);
+          if (socket.destroyed) return;
+          if (giveBack) giveBack(socket);
+          else this.emit('orphans', [socket]);
         }
       });
       this.lastActivity = Date.now();

@@ -16,6 +16,8 @@ import { parseLevel } from '../logger.js';
 import { WorkerUnavailableError } from '../worker-pool.js';
 import { ConnectionGuard, type ConnectionLimits } from '../../util/connection-guard.js';
 import { traceHeaders } from '../../util/trace-context.js';
+import type { HandedRoute } from '../../gateway/handed-route.js';
+import { HandedConnections } from './handed-connections.js';
 import type { Trigger, TriggerContext, TriggerFactory } from './trigger.js';
 
 /** Nuclio's default body limit (fasthttp's). */
@@ -67,6 +69,8 @@ class HttpTrigger implements Trigger {
   private stopping = false;
   private readonly connections = new Set<Socket>();
   private readonly guard: ConnectionGuard;
+  /** Connections of the API gateway handed to this replica with their route. */
+  readonly handed: HandedConnections;
 
   constructor(private readonly ctx: TriggerContext) {
     this.name = ctx.name;
@@ -76,6 +80,7 @@ class HttpTrigger implements Trigger {
         ? attrs.maxRequestBodySize
         : DEFAULT_MAX_BODY;
     this.availabilityMs = ctx.spec.workerAvailabilityTimeoutMilliseconds ?? 10_000;
+    this.handed = new HandedConnections(ctx.stats !== undefined);
     this.server = http.createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) =>
       this.handle(req, res),
     );
@@ -104,6 +109,21 @@ class HttpTrigger implements Trigger {
     socket.resume();
   }
 
+  /**
+   * Serves a connection of the API gateway, handed over with `bytes` (what the gateway read of it: the
+   * first request's head at least) and the route its requests are served as (handed-connections.ts).
+   */
+  acceptHanded(socket: Socket, bytes: Buffer, route: HandedRoute): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    this.handed.add(socket, route);
+    this.server.emit('connection', socket);
+    socket.emit('data', bytes);
+    socket.resume();
+  }
+
   /** Serves a port of its own (standalone processor). */
   listen(port: number, host: string): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -113,6 +133,7 @@ class HttpTrigger implements Trigger {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (!this.handed.admit(req, res)) return;
     const rawUrl = req.url ?? '/';
     if (rawUrl.startsWith('/__internal/health')) {
       res.writeHead(200, { 'content-type': 'text/plain' }).end();
@@ -253,6 +274,7 @@ class HttpTrigger implements Trigger {
     }
     this.server.closeAllConnections();
     this.guard.stop();
+    this.handed.close();
     if (this.server.listening) await new Promise((r) => this.server.close(() => r(undefined)));
   }
 }
