@@ -212,19 +212,15 @@ class Conn {
 
   /**
    * A GET that a real client would retry once when the server had closed the idle connection (an error
-   * before any answer); answers are never retried. Returns the answer and whether it retried.
+   * before any answer); answers are never retried.
    */
-  async sendOrRetry<T = Seen>(
-    path: string,
-    host: string,
-    headers: Record<string, string> = {},
-  ): Promise<Reply<T> & { retried: boolean }> {
+  async sendOrRetry<T = Seen>(path: string, host: string, headers: Record<string, string> = {}): Promise<Reply<T>> {
     try {
-      return { ...(await this.send<T>('GET', path, host, { headers })), retried: false };
+      return await this.send<T>('GET', path, host, { headers });
     } catch (e) {
       const code = (e as { code?: string }).code ?? '';
       if (!/^(UND_ERR_SOCKET|UND_ERR_CLOSED|ECONNRESET|EPIPE)$/.test(code)) throw e;
-      return { ...(await this.send<T>('GET', path, host, { headers })), retried: true };
+      return this.send<T>('GET', path, host, { headers });
     }
   }
 
@@ -752,6 +748,38 @@ describe('api gateway on keep-alive connections', { timeout: 180_000 }, () => {
     );
     assert.equal(await gatewayCount('c-metered', 'conn-b', '200'), ok0 + N);
     assert.equal(c.wire.connections, 1);
+  });
+
+  it('HEAD and Connection: close on a used connection: no body after a HEAD, and the server closes after the close', async () => {
+    // Raw (undici closes a connection after a HEAD): a served request, a HEAD, then a request asking to
+    // close; the answers must be framed right, and the server must close its side after the last.
+    const s = net.connect(gatewayPort, '127.0.0.1');
+    let text = '';
+    let ended = false;
+    s.on('data', (b) => (text += b.toString('latin1')));
+    s.on('end', () => (ended = true));
+    s.on('error', () => {});
+    const wait = (what: string, done: () => boolean) => until(what, () => (done() ? true : undefined), 10_000);
+    try {
+      s.write('GET /b/hi HTTP/1.1\r\nHost: b.test\r\n\r\n');
+      await wait('the first answer', () => text.includes('"fn":"b"') && text.endsWith('}'));
+      s.write('HEAD /a/h HTTP/1.1\r\nHost: a.test\r\nX-Request-Id: head-1\r\n\r\n');
+      await wait('the answer to the HEAD', () => text.split('\r\n\r\n').length === 3);
+      s.write('GET /a/bye HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n');
+      await wait('the server closing', () => ended);
+    } finally {
+      s.destroy();
+    }
+    // [head 1, body 1 + head of the HEAD, head 3 (no body of the HEAD before it), body 3]
+    const parts = text.split('\r\n\r\n');
+    assert.equal(parts.length, 4, text.slice(0, 1000));
+    assert.match(parts[1], /\}HTTP\/1\.1 200 [^]*x-request-id: head-1/i);
+    assert.match(parts[2], /^HTTP\/1\.1 200 /);
+    assert.match(parts[2], /^connection: close$/im);
+    const bye = JSON.parse(parts[3]) as Seen;
+    assert.deepEqual([bye.fn, bye.method, bye.path], ['a', 'GET', '/ra/bye']);
+    const ran = reached('conn-a');
+    assert.ok(ran.includes('head-1'), 'the HEAD reached the function');
   });
 
   it('the upstream function redeployed while a connection is open: the next requests reach the new code, never a wrong answer or a 5xx', async () => {
