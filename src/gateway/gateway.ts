@@ -7,7 +7,7 @@
  * answer, the gateway's own error answers included; requests routed to a function are counted per
  * gateway, upstream function and status (metrics/request-stats.ts).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +22,7 @@ import type { RequestStats } from '../metrics/request-stats.js';
 import type { Logger } from '../log.js';
 import type { PlatformEvent } from '../platform/platform.js';
 import type { FunctionRef } from '../resources/types.js';
+import { safeEqual } from '../api/auth.js';
 import { authorize } from './auth.js';
 import { readFirstRequest } from './first-request.js';
 import { HANDED_BACK_HEADER, readRequestCounts, type HandedConnection } from './handed-route.js';
@@ -68,6 +69,8 @@ export class Gateway {
   /** Connections served here (not handed over). */
   private readonly local = new Set<net.Socket>();
   private address = '';
+  /** Proves a request sent back by a replica (handed-route.ts): only then is the client address it names used. */
+  private readonly backToken = randomBytes(16).toString('hex');
 
   constructor(private readonly opts: GatewayOptions) {
     this.server = http.createServer(
@@ -179,6 +182,19 @@ export class Gateway {
   }
 
   /**
+   * The client's address: the connection's peer, or for a request a replica sent back with the gateway's
+   * token, the address of the client that replica serves (a proxy hop of ours adds no X-Forwarded-For).
+   */
+  private clientAddress(req: http.IncomingMessage): string {
+    const back = req.headers[HANDED_BACK_HEADER];
+    if (typeof back === 'string') {
+      const [token = '', address = ''] = back.split(' ');
+      if (safeEqual(token, this.backToken) && net.isIP(address)) return address;
+    }
+    return req.socket.remoteAddress ?? '';
+  }
+
+  /**
    * The function and route a connection can be handed over with, judged by its first request: a route
    * without authentication or canary (a replica checks no credential, and a canary splits per request),
    * a request that is not asynchronous, not an upgrade and not one a replica sent back.
@@ -206,6 +222,7 @@ export class Gateway {
         upstream: route.primary,
         backHeaders: [INVOKE_MODE_HEADER],
         gatewayAddress: this.address,
+        backToken: this.backToken,
       },
     };
   }
@@ -238,7 +255,7 @@ export class Gateway {
     const refused = authorize(match.route, req.headers, this.opts.accessKeys());
     if (refused) return void sendError(res, refused);
     const { upstream } = match;
-    const remote = req.socket.remoteAddress ?? '';
+    const remote = this.clientAddress(req);
     const prior = req.headers['x-forwarded-for'];
     // Added in the invoker's one pass over the client's headers (no copy of them here).
     const extraHeaders = {
@@ -253,6 +270,7 @@ export class Gateway {
     /** The headers stored with an asynchronous invocation: the client's, with what the gateway adds. */
     const asyncHeaders = () => {
       const headers: Record<string, string | string[] | undefined> = { ...req.headers, ...extraHeaders };
+      delete headers[HANDED_BACK_HEADER];
       if (trace.restarted) delete headers.tracestate;
       return headers;
     };

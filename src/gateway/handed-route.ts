@@ -24,6 +24,13 @@ export interface HandedRoute {
   backHeaders: string[];
   /** host:port of the gateway listener, where requests go back. */
   gatewayAddress: string;
+  /**
+   * Sent back with a request (`HANDED_BACK_HEADER: <token> <client address>`), so that the gateway takes
+   * the client's address from it rather than from the replica's connection. The function's code can read
+   * it where it runs in the processor's own process (nodejs): it could then claim any client address in
+   * requests it sends through the gateway, as any client can claim addresses earlier in X-Forwarded-For.
+   */
+  backToken: string;
   /** The Host header the gateway's proxy sends the function (its port); the platform fills it in. */
   upstreamHost: string;
 }
@@ -68,8 +75,9 @@ export function handedPath(
 }
 
 /**
- * Marks a request a replica sends back to the gateway: the gateway serves that connection itself rather
- * than hand it to a replica again, and drops the header before forwarding.
+ * Marks a request a replica sends back to the gateway, with the route's `backToken` and the client's
+ * address: the gateway serves that connection itself rather than hand it to a replica again, and drops
+ * the header before forwarding.
  */
 export const HANDED_BACK_HEADER = 'x-protium-handed-back';
 

@@ -510,7 +510,9 @@ describe('api gateway on keep-alive connections', { timeout: 180_000 }, () => {
       return f === 404 ? true : undefined;
     });
     assertNoRoute(await c.send<ErrorBody>('GET', '/q/y', 'mut.test'), 'mut.test', '/q/y');
-    assert.equal(c.wire.connections, 1, 'every request of the test went over one connection');
+    // A connection handed to a replica gets `Connection: close` on its first answer after its route
+    // changed (the client's next connection is routed afresh): at most one connection per change.
+    assert.ok(c.wire.connections <= 5, `${c.wire.connections} connections for 4 changes`);
   });
 
   it('X-Forwarded-For and -Proto, X-Request-Id and traceparent per request on one connection', async () => {
@@ -798,8 +800,9 @@ describe('api gateway on keep-alive connections', { timeout: 180_000 }, () => {
       const r = await c.sendOrRetry(`/r2-${i}`, 'v.test');
       assert.equal(r.status, 200, r.text);
       assert.deepEqual([r.json.fn, r.json.version, r.json.path], ['v', 2, `/r2-${i}`]);
-      // The connection may have closed during the redeploy; the one that served the new code stays open.
-      if (i === 0) connections = c.wire.connections;
+      // The connection may close once after the redeploy (an idle one closed by the old replica, or the
+      // first answer after it saying `Connection: close`); from then on one connection serves.
+      if (i <= 1) connections = c.wire.connections;
       else assert.equal(c.wire.connections, connections, `request ${i} needed a new connection`);
     }
   });

@@ -3,9 +3,10 @@
  * trigger serves their requests as if the gateway had forwarded them — the request path rewritten, the
  * headers the gateway's proxy sends (no hop-by-hop ones, its `Host`, `X-Forwarded-*`, `X-Nuclio-Target`,
  * `X-Request-Id`, `traceparent`) — and counts them for the gateway's metrics. A request that is not the
- * route's (another Host, a path of another gateway, an asynchronous invocation), or any request on a
- * connection whose route changed since, goes back: it is forwarded to the gateway listener as a proxy
- * would (the client's address appended to `X-Forwarded-For`), and after a change its answer closes the
+ * route's (another Host, a path of another gateway, an asynchronous invocation), and any request on a
+ * connection whose route changed since or while this replica stops, goes back: it is forwarded to the
+ * gateway listener with the client's address in a header the gateway trusts by its token (so the function
+ * sees the same X-Forwarded-For either way). After a change or while stopping, its answer also closes the
  * connection, so that the client's next connection is routed afresh.
  */
 import http from 'node:http';
@@ -77,16 +78,22 @@ export class HandedConnections {
    * now what the gateway would have forwarded), false when it went back to the gateway. Any other
    * request: true, untouched.
    */
-  admit(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+  admit(req: http.IncomingMessage, res: http.ServerResponse, draining: boolean): boolean {
     const entry = this.bySocket.get(req.socket);
     if (!entry) return true;
+    if (draining) {
+      // A replica that stops (a new version took over, a scale-down) serves no more of the gateway's
+      // requests: they go back, and the connection closes after the answer.
+      this.sendBack(req, res, entry, true);
+      return false;
+    }
     const { route } = entry;
     const host = req.headers.host ?? '';
     const url = req.url ?? '/';
     let path = entry.revoked ? undefined : handedPath(entry.table, route, host, url);
     if (path !== undefined) for (const h of route.backHeaders) if (req.headers[h] !== undefined) path = undefined;
     if (path === undefined) {
-      this.sendBack(req, res, entry);
+      this.sendBack(req, res, entry, entry.revoked);
       return false;
     }
     const started = performance.now();
@@ -137,22 +144,19 @@ export class HandedConnections {
   }
 
   /**
-   * Forwards a request that is not the route's to the gateway, and its answer to the client. On a revoked
-   * route the answer closes the connection.
+   * Forwards a request that is not the route's to the gateway, and its answer to the client; with `close`
+   * (a revoked route, a replica stopping) the answer closes the connection.
    */
-  private sendBack(req: http.IncomingMessage, res: http.ServerResponse, entry: HandedEntry): void {
-    if (entry.revoked) res.shouldKeepAlive = false;
-    const headers: [string, string][] = [];
+  private sendBack(req: http.IncomingMessage, res: http.ServerResponse, entry: HandedEntry, close: boolean): void {
+    if (close) res.shouldKeepAlive = false;
+    // The client's headers as they came, with the client's address for the gateway to forward as its own.
+    const headers: string[] = [];
     const raw = req.rawHeaders;
-    const remote = req.socket.remoteAddress ?? '';
-    let forwardedFor = '';
     for (let i = 0; i < raw.length; i += 2) {
       const lower = raw[i].toLowerCase();
-      if (lower === 'x-forwarded-for') forwardedFor = forwardedFor ? `${forwardedFor}, ${raw[i + 1]}` : raw[i + 1];
-      else if (lower === 'host' || !HOP_BY_HOP.has(lower)) headers.push([raw[i], raw[i + 1]]);
+      if ((lower === 'host' || !HOP_BY_HOP.has(lower)) && lower !== HANDED_BACK_HEADER) headers.push(raw[i], raw[i + 1]);
     }
-    headers.push(['x-forwarded-for', forwardedFor ? `${forwardedFor}, ${remote}` : remote]);
-    headers.push([HANDED_BACK_HEADER, '1']);
+    headers.push(HANDED_BACK_HEADER, `${entry.route.backToken} ${req.socket.remoteAddress ?? ''}`);
     const colon = entry.route.gatewayAddress.lastIndexOf(':');
     const upstream = http.request(
       {
@@ -160,7 +164,7 @@ export class HandedConnections {
         port: Number(entry.route.gatewayAddress.slice(colon + 1)),
         method: req.method,
         path: req.url,
-        headers: headers.flat(),
+        headers,
         agent: this.agent,
       },
       (answer) => {

@@ -133,7 +133,7 @@ class HttpTrigger implements Trigger {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    if (!this.handed.admit(req, res)) return;
+    if (!this.handed.admit(req, res, this.stopping)) return;
     const rawUrl = req.url ?? '/';
     if (rawUrl.startsWith('/__internal/health')) {
       res.writeHead(200, { 'content-type': 'text/plain' }).end();
