@@ -37,14 +37,35 @@ const parser = http.createServer({ maxHeaderSize: MAX_HEAD_BYTES, requestTimeout
 parser.on('request', (req: http.IncomingMessage) => (req.socket as unknown as Probe).onHead?.(req));
 parser.on('clientError', (_err, socket) => (socket as unknown as Probe).onInvalid?.());
 
-/** Stops the kernel reads of a socket that is being read in flowing mode (pause() alone keeps reading). */
+type Handle = { reading?: boolean; readStop?: () => number; readStart?: () => number };
+const internals = (socket: Socket) => socket as unknown as { _handle?: Handle; _read: () => void };
+
+/**
+ * Stops reading a socket that was read in flowing mode, for good: pause() alone keeps the kernel reads
+ * going until the buffer fills, and the stream's own read-ahead (scheduled by the last chunk) would start
+ * them again, so the socket's `_read` is disabled too until `resumeReading`.
+ */
 export function stopReading(socket: Socket): void {
-  const handle = (socket as unknown as { _handle?: { reading?: boolean; readStop?: () => number } })._handle;
-  if (handle?.readStop) {
-    handle.reading = false;
-    handle.readStop();
-  }
   socket.pause();
+  const s = internals(socket);
+  s._read = () => {};
+  if (s._handle?.readStop) {
+    s._handle.reading = false;
+    s._handle.readStop();
+  }
+}
+
+/**
+ * Undoes `stopReading` for the socket's next owner in this process: the kernel reads start again (a
+ * disabled read may have left the stream waiting on one that never ran).
+ */
+export function resumeReading(socket: Socket): void {
+  const s = internals(socket);
+  delete (s as { _read?: unknown })._read;
+  if (s._handle?.readStart && !s._handle.reading) {
+    s._handle.reading = true;
+    s._handle.readStart();
+  }
 }
 
 /** The head of `socket`'s first request, or why there is none, within `timeoutMs`. */

@@ -24,7 +24,7 @@ import type { PlatformEvent } from '../platform/platform.js';
 import type { FunctionRef } from '../resources/types.js';
 import { safeEqual } from '../api/auth.js';
 import { authorize } from './auth.js';
-import { readFirstRequest } from './first-request.js';
+import { readFirstRequest, resumeReading } from './first-request.js';
 import { HANDED_BACK_HEADER, readRequestCounts, type HandedConnection } from './handed-route.js';
 import { RoutingTable, type Route, type RouteMatch, type Upstream } from './routing-table.js';
 
@@ -174,6 +174,7 @@ export class Gateway {
   }
 
   private serveHere(socket: net.Socket, bytes?: Buffer): void {
+    resumeReading(socket);
     this.local.add(socket);
     socket.once('close', () => this.local.delete(socket));
     this.server.emit('connection', socket);

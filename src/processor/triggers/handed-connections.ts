@@ -154,7 +154,8 @@ export class HandedConnections {
     const raw = req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const lower = raw[i].toLowerCase();
-      if ((lower === 'host' || !HOP_BY_HOP.has(lower)) && lower !== HANDED_BACK_HEADER) headers.push(raw[i], raw[i + 1]);
+      const kept = (lower === 'host' || !HOP_BY_HOP.has(lower)) && lower !== HANDED_BACK_HEADER;
+      if (kept) headers.push(raw[i], raw[i + 1]);
     }
     headers.push(HANDED_BACK_HEADER, `${entry.route.backToken} ${req.socket.remoteAddress ?? ''}`);
     const colon = entry.route.gatewayAddress.lastIndexOf(':');
