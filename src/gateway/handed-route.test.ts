@@ -35,7 +35,8 @@ describe('handedPath', () => {
 
 describe('readRequestCounts', () => {
   const n = REQUEST_BUCKETS_S.length + 1;
-  const good = { gateway: { namespace: 'nuclio', name: 'g' }, byStatus: [[200, 3]], buckets: Array(n).fill(1), sum: 0.5 };
+  const ones = (k: number): number[] => new Array<number>(k).fill(1);
+  const good = { gateway: { namespace: 'nuclio', name: 'g' }, byStatus: [[200, 3]], buckets: ones(n), sum: 0.5 };
 
   it('keeps well-formed rows', () => {
     assert.deepEqual(readRequestCounts([good]), [good]);
@@ -46,9 +47,9 @@ describe('readRequestCounts', () => {
       null,
       'x',
       { ...good, gateway: { namespace: 1, name: 'g' } },
-      { ...good, buckets: Array(n + 1).fill(1) },
-      { ...good, buckets: [...Array(n - 1).fill(1), -1] },
-      { ...good, buckets: [...Array(n - 1).fill(1), 1.5] },
+      { ...good, buckets: ones(n + 1) },
+      { ...good, buckets: [...ones(n - 1), -1] },
+      { ...good, buckets: [...ones(n - 1), 1.5] },
       { ...good, sum: Number.NaN },
       { ...good, sum: -1 },
       { ...good, sum: Infinity },
@@ -56,13 +57,13 @@ describe('readRequestCounts', () => {
       { ...good, byStatus: [[600, 1]] },
       { ...good, byStatus: [[200, -1]] },
       { ...good, byStatus: [[200]] },
-      { ...good, byStatus: Array(101).fill([200, 1]) },
+      { ...good, byStatus: new Array<number[]>(101).fill([200, 1]) },
     ];
     assert.deepEqual(readRequestCounts(bad), []);
     assert.deepEqual(readRequestCounts({ rows: [good] }), []);
   });
 
   it('reads at most 1000 rows of one report', () => {
-    assert.equal(readRequestCounts(Array(5000).fill(good)).length, 1000);
+    assert.equal(readRequestCounts(new Array<typeof good>(5000).fill(good)).length, 1000);
   });
 });
