@@ -6,6 +6,12 @@
  * (kept when valid, made otherwise: util/trace-context.ts), forwarded to the function and returned in the
  * answer, the gateway's own error answers included; requests routed to a function are counted per
  * gateway, upstream function and status (metrics/request-stats.ts).
+ *
+ * Where the platform's replicas take connections (the local platform), a connection is not proxied when its
+ * first request allows otherwise: the listener reads that request's head (first-request.ts) and hands the
+ * connection, with the bytes read, to a replica of the route's function, which serves the route's requests
+ * on it and sends the others back here (handed-route.ts; ARCHITECTURE.md, "Gateway connections handed to
+ * replicas"). Requests sent back carry the gateway's token and the client's address.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
