@@ -51,16 +51,19 @@ describe('the processor image', { skip: missing }, () => {
       assert.equal(tag, await image.tag());
       const info = await docker.getImage(tag).inspect();
       assert.equal(info.Config.Labels?.['io.protium.processor-image'], tag);
+      // Podman 4.3's log of a container that exits at once sometimes loses its first line, or the newline
+      // after it: a first line nothing depends on, then every answer on one line, matched anywhere.
       const tools = await run(docker, tag, [
         'sh',
         '-c',
-        'node --version && python3 --version && tar --version | head -1 && test -x /opt/protium/bin/processor && ' +
-          'echo ok',
+        'echo tools; echo "node=$(node --version) python=$(python3 --version) tar=$(tar --version | head -1) ' +
+          'processor=$(test -x /opt/protium/bin/processor && echo yes) end"',
       ]);
       assert.equal(tools.code, 0, tools.out);
-      assert.match(tools.out, /^v20\./m);
-      assert.match(tools.out, /^Python 3\./m);
-      assert.match(tools.out, /^ok$/m);
+      assert.match(tools.out, /node=v20\./);
+      assert.match(tools.out, /python=Python 3\./);
+      assert.match(tools.out, /tar=tar \(GNU tar\)/);
+      assert.match(tools.out, /processor=yes end/);
     },
   );
 
@@ -75,10 +78,13 @@ describe('the processor image', { skip: missing }, () => {
         log: () => {},
       }).ensure();
       const modules = ['croner', 'kafkajs', 'mqtt', 'nats', 'amqplib'];
-      const script = `for (const m of ${JSON.stringify(modules)}) { await import(m); console.log('loaded ' + m); }`;
+      // A first line nothing depends on (the log quirk above), and each module's line matched unanchored.
+      const script =
+        `console.log('modules'); ` +
+        `for (const m of ${JSON.stringify(modules)}) { await import(m); console.log('loaded ' + m); }`;
       const res = await run(docker, tag, ['node', '--input-type=module', '-e', script], '/opt/protium');
       assert.equal(res.code, 0, res.out);
-      for (const m of modules) assert.match(res.out, new RegExp(`^loaded ${m}$`, 'm'));
+      for (const m of modules) assert.match(res.out, new RegExp(`loaded ${m}$`, 'm'));
       // And the trigger modules themselves load.
       const triggers = await run(
         docker,
