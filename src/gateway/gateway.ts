@@ -213,8 +213,8 @@ export class Gateway {
   ): { ref: FunctionRef; route: HandedConnection['route'] } | undefined {
     if (method === 'CONNECT' || headers.upgrade !== undefined || headers[HANDED_BACK_HEADER] !== undefined) return;
     if (headers[INVOKE_MODE_HEADER] !== undefined) return;
-    const match = this.table.match(headers.host ?? '', url);
-    const route = match?.route;
+    // Not `match`: that would count the request in a canary's split, and the server counts it again.
+    const route = this.table.routeFor(headers.host ?? '', url);
     if (!route || route.auth !== 'none' || route.canary) return;
     const key = handedKey(this.table, route.host)!;
     this.handed.set(key, route);

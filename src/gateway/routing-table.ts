@@ -81,8 +81,24 @@ export class RoutingTable {
     return n;
   }
 
-  /** The route for a request, or undefined. `rawPath` may carry a query string, which is kept. */
+  /**
+   * The route for a request, with the upstream that serves it (a canary's split counts the request) and the
+   * path the function sees; or undefined. `rawPath` may carry a query string, which is kept.
+   */
   match(hostHeader: string, rawPath: string): RouteMatch | undefined {
+    const found = this.find(hostHeader, rawPath);
+    if (!found) return undefined;
+    const { route, rest, query } = found;
+    const upstream = pickUpstream(route);
+    return { route, upstream, path: joinPath(upstream.rewriteTarget, rest) + query };
+  }
+
+  /** The route a request would take, without counting it (the gateway deciding where a connection goes). */
+  routeFor(hostHeader: string, rawPath: string): Route | undefined {
+    return this.find(hostHeader, rawPath)?.route;
+  }
+
+  private find(hostHeader: string, rawPath: string): { route: Route; rest: string; query: string } | undefined {
     const routes = this.routesOf(hostHeader);
     if (!routes) return undefined;
     const q = rawPath.indexOf('?');
@@ -90,9 +106,7 @@ export class RoutingTable {
     const query = q >= 0 ? rawPath.slice(q) : '';
     for (const route of routes) {
       const rest = prefixRest(route.path, path);
-      if (rest === undefined) continue;
-      const upstream = pickUpstream(route);
-      return { route, upstream, path: joinPath(upstream.rewriteTarget, rest) + query };
+      if (rest !== undefined) return { route, rest, query };
     }
     return undefined;
   }

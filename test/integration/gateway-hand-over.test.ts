@@ -70,6 +70,12 @@ describe('gateway connections handed to replicas', () => {
     await gateway('handed-gw', 'handed.test', 'handed');
     await gateway('victim-gw', 'victim.test', 'victim');
     await gateway('forge-gw', 'forge.test', 'handed');
+    await gateway('split-gw', 'split.test', 'handed', {
+      upstreams: [
+        { kind: 'nucliofunction', nucliofunction: { name: 'handed' } },
+        { kind: 'nucliofunction', nucliofunction: { name: 'victim' }, percentage: 50 },
+      ],
+    });
     await gateway('locked-gw', 'locked.test', 'handed', {
       authenticationMode: 'basicAuth',
       authentication: { basicAuth: { username: 'u', password: 'p' } },
@@ -90,6 +96,19 @@ describe('gateway connections handed to replicas', () => {
     assert.equal(locked.status, 200, locked.text);
     assert.equal(await connections('dashboard'), dashboard + 1);
     assert.equal(await connections('replica'), replica + 1);
+  });
+
+  it('a canary splits requests on new connections exactly (reading a first request does not count it)', async () => {
+    const seen = { handed: 0, victim: 0 };
+    for (let i = 0; i < 20; i++) {
+      const res = await rawRequest<{ headers: Record<string, string> }>(`${d.gatewayUrl}/x`, 'GET', {
+        headers: { host: 'split.test' },
+        fresh: true,
+      });
+      assert.equal(res.status, 200, res.text);
+      seen[res.json.headers['x-nuclio-target'] as keyof typeof seen]++;
+    }
+    assert.deepEqual(seen, { handed: 10, victim: 10 });
   });
 
   it("a client's own X-Protium-Handed-Back does not make up its address, and the function never sees it", async () => {
