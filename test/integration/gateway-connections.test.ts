@@ -28,6 +28,7 @@ import {
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
 import { ended, until, type Queued } from '../helpers/async-invocations.js';
+import { gatewayBody } from '../helpers/gateways.js';
 import { parsePrometheus, valueOf } from '../helpers/prometheus-text.js';
 import { isValidTraceparent } from '../../src/util/trace-context.js';
 import type { ApiGateway, FunctionRecord } from '../../src/resources/types.js';
@@ -229,30 +230,6 @@ class Conn {
     await this.wire.close();
   }
 }
-
-/** A gateway body: `upstreams` are [function, percentage?, rewriteTarget?]. */
-const gatewayBody = (
-  name: string,
-  host: string,
-  path: string,
-  upstreams: [string, number?, string?][],
-  extra: Record<string, unknown> = {},
-) => ({
-  metadata: { name, labels: { 'nuclio.io/project-name': 'default' } },
-  spec: {
-    name,
-    host,
-    path,
-    authenticationMode: 'none',
-    upstreams: upstreams.map(([fn, pct, rewrite]) => ({
-      kind: 'nucliofunction',
-      nucliofunction: { name: fn },
-      ...(pct === undefined ? {} : { percentage: pct }),
-      ...(rewrite === undefined ? {} : { rewriteTarget: rewrite }),
-    })),
-    ...extra,
-  },
-});
 
 const basic = (username: string, password: string) => ({
   authenticationMode: 'basicAuth',

@@ -17,6 +17,7 @@ import {
   startTestDashboard,
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
+import { gatewayBody } from '../helpers/gateways.js';
 import { parsePrometheus, valueOf } from '../helpers/prometheus-text.js';
 
 /** Answers the headers it saw; at /forge, sends the dashboard made-up request counts for `victim-gw`. */
@@ -37,13 +38,8 @@ exports.handler = (context, event) => {
 describe('gateway connections handed to replicas', () => {
   let d: TestDashboard;
 
-  const gateway = async (name: string, host: string, fn: string, spec: Record<string, unknown> = {}) => {
-    const res = await d.api('POST', '/api/api_gateways', {
-      body: {
-        metadata: { name },
-        spec: { host, path: '/', upstreams: [{ kind: 'nucliofunction', nucliofunction: { name: fn } }], ...spec },
-      },
-    });
+  const gateway = async (name: string, host: string, upstreams: [string, number?][], spec = {}) => {
+    const res = await d.api('POST', '/api/api_gateways', { body: gatewayBody(name, host, '/', upstreams, spec) });
     assert.equal(res.status, 202, res.text);
     for (let i = 0; i < 100; i++) {
       const g = await d.api<{ status?: { state?: string } }>('GET', `/api/api_gateways/${name}`);
@@ -67,16 +63,11 @@ describe('gateway connections handed to replicas', () => {
     d = await startTestDashboard();
     await deploy(d, functionBody('handed', 'nodejs', HANDLER));
     await deploy(d, functionBody('victim', 'nodejs', HANDLER));
-    await gateway('handed-gw', 'handed.test', 'handed');
-    await gateway('victim-gw', 'victim.test', 'victim');
-    await gateway('forge-gw', 'forge.test', 'handed');
-    await gateway('split-gw', 'split.test', 'handed', {
-      upstreams: [
-        { kind: 'nucliofunction', nucliofunction: { name: 'handed' } },
-        { kind: 'nucliofunction', nucliofunction: { name: 'victim' }, percentage: 50 },
-      ],
-    });
-    await gateway('locked-gw', 'locked.test', 'handed', {
+    await gateway('handed-gw', 'handed.test', [['handed']]);
+    await gateway('victim-gw', 'victim.test', [['victim']]);
+    await gateway('forge-gw', 'forge.test', [['handed']]);
+    await gateway('split-gw', 'split.test', [['handed'], ['victim', 50]]);
+    await gateway('locked-gw', 'locked.test', [['handed']], {
       authenticationMode: 'basicAuth',
       authentication: { basicAuth: { username: 'u', password: 'p' } },
     });

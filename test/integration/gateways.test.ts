@@ -17,36 +17,16 @@ import {
   type TestDashboard,
 } from '../helpers/start-dashboard.js';
 import type { ApiGateway, FunctionRecord } from '../../src/resources/types.js';
+import { gatewayBody } from '../helpers/gateways.js';
 
 const text = (t: string) => `exports.handler = (c, e) => c.callback(${JSON.stringify(t)} + ' ' + e.path);`;
-const gateway = (
-  name: string,
-  host: string,
-  path: string,
-  upstreams: [string, number?][],
-  extra: Record<string, unknown> = {},
-) => ({
-  metadata: { name, labels: { 'nuclio.io/project-name': 'default' } },
-  spec: {
-    name,
-    host,
-    path,
-    authenticationMode: 'none',
-    upstreams: upstreams.map(([fn, pct]) => ({
-      kind: 'nucliofunction',
-      nucliofunction: { name: fn },
-      ...(pct === undefined ? {} : { percentage: pct }),
-    })),
-    ...extra,
-  },
-});
 
 describe('api gateways', () => {
   let d: TestDashboard;
   let keysDir: string;
   const via = <T = unknown>(host: string, path: string, headers: Record<string, string> = {}) =>
     rawRequest<T>(`${d.gatewayUrl}${path}`, 'GET', { headers: { host, ...headers } });
-  async function create(body: ReturnType<typeof gateway>, want = 'ready') {
+  async function create(body: ReturnType<typeof gatewayBody>, want = 'ready') {
     const res = await d.api('POST', '/api/api_gateways', { body });
     assert.equal(res.status, 202, res.text);
     const t0 = Date.now();
@@ -80,7 +60,7 @@ describe('api gateways', () => {
   });
 
   it('routes Host + path prefix to the function, passing the rest of the path and X-Forwarded-* headers', async () => {
-    await create(gateway('plain', 'plain.test', '/api', [['gw-a']]));
+    await create(gatewayBody('plain', 'plain.test', '/api', [['gw-a']]));
     assert.equal((await via('plain.test', '/api')).text, 'A /');
     assert.equal((await via('plain.test', '/api/items/7?x=1')).text, 'A /items/7');
     const miss = await via('plain.test', '/apix');
@@ -92,7 +72,7 @@ describe('api gateways', () => {
       functionBody('gw-echo', 'nodejs', 'exports.handler = (c, e) => c.callback(e.headers);'),
     );
     assert.ok(echo);
-    await create(gateway('echo', 'echo.test', '/', [['gw-echo']]));
+    await create(gatewayBody('echo', 'echo.test', '/', [['gw-echo']]));
     const h = (await via<Record<string, string>>('echo.test', '/x')).json;
     assert.equal(h['X-Forwarded-Host'], 'echo.test');
     assert.match(h['X-Forwarded-For'], /127\.0\.0\.1/);
@@ -100,7 +80,7 @@ describe('api gateways', () => {
 
   it('basic auth: 401 with WWW-Authenticate without or with wrong credentials, 200 with them; a flood of bad ones does not stop other routes', async () => {
     await create(
-      gateway('basic', 'basic.test', '/', [['gw-a']], {
+      gatewayBody('basic', 'basic.test', '/', [['gw-a']], {
         authenticationMode: 'basicAuth',
         authentication: { basicAuth: { username: 'ann', password: 's3cret' } },
       }),
@@ -119,7 +99,7 @@ describe('api gateways', () => {
   });
 
   it('access keys: a configured key (header or session cookie) passes, others get 401', async () => {
-    await create(gateway('keyed', 'keyed.test', '/', [['gw-b']], { authenticationMode: 'accessKey' }));
+    await create(gatewayBody('keyed', 'keyed.test', '/', [['gw-b']], { authenticationMode: 'accessKey' }));
     assert.equal((await via('keyed.test', '/')).status, 401);
     assert.equal((await via('keyed.test', '/', { 'x-v3io-session-key': 'not-a-key' })).status, 401);
     assert.equal((await via('keyed.test', '/', { 'x-v3io-session-key': 'key-two' })).text, 'B /');
@@ -130,7 +110,7 @@ describe('api gateways', () => {
   });
 
   it('canary: 30% to the second upstream over 400 requests (within 10 points)', async () => {
-    await create(gateway('canary', 'canary.test', '/', [['gw-a'], ['gw-b', 30]]));
+    await create(gatewayBody('canary', 'canary.test', '/', [['gw-a'], ['gw-b', 30]]));
     const answers = [];
     for (let i = 0; i < 8; i++)
       answers.push(...(await Promise.all(Array.from({ length: 50 }, () => via('canary.test', '/')))));
@@ -140,7 +120,7 @@ describe('api gateways', () => {
   });
 
   it('PUT changes the route without a restart and without failing requests under load; DELETE removes it', async () => {
-    await create(gateway('moving', 'moving.test', '/', [['gw-a']]));
+    await create(gatewayBody('moving', 'moving.test', '/', [['gw-a']]));
     let stop = false;
     const seen = new Set<string>();
     const failures: string[] = [];
@@ -157,7 +137,7 @@ describe('api gateways', () => {
     })();
     await sleep(200);
     assert.equal(
-      (await d.api('PUT', '/api/api_gateways/moving', { body: gateway('moving', 'moving.test', '/', [['gw-b']]) }))
+      (await d.api('PUT', '/api/api_gateways/moving', { body: gatewayBody('moving', 'moving.test', '/', [['gw-b']]) }))
         .status,
       204,
     );
@@ -175,7 +155,7 @@ describe('api gateways', () => {
 
   it('wakes a function scaled to zero through the gateway', async () => {
     await deploy(d, functionBody('gw-sleepy', 'nodejs', text('Z'), { spec: { minReplicas: 0, maxReplicas: 1 } }));
-    await create(gateway('sleepy', 'sleepy.test', '/', [['gw-sleepy']]));
+    await create(gatewayBody('sleepy', 'sleepy.test', '/', [['gw-sleepy']]));
     await d.api('PATCH', '/api/functions/gw-sleepy', {
       headers: { 'x-nuclio-wait-function-action': 'true' },
       body: { desiredState: 'scaledToZero' },
@@ -189,7 +169,7 @@ describe('api gateways', () => {
   });
 
   it('a gateway whose function does not exist is in state error, and becomes ready when it does', async () => {
-    const g = await create(gateway('orphan', 'orphan.test', '/', [['gw-later']]), 'error');
+    const g = await create(gatewayBody('orphan', 'orphan.test', '/', [['gw-later']]), 'error');
     assert.match(g.status.last_error ?? '', /gw-later does not exist/);
     assert.equal((await via('orphan.test', '/')).status, 503);
     await deploy(d, functionBody('gw-later', 'nodejs', text('L')));
