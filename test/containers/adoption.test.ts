@@ -5,19 +5,18 @@
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../src/paths.js';
 import { LABELS } from '../../src/platform/docker/labels.js';
 import type { FunctionRecord } from '../../src/resources/types.js';
 import { b64, request, sleep } from '../helpers/start-dashboard.js';
-import { BASE_IMAGE, DOCKER_HOST, engine, engineMissing, leftovers, removeAll } from './engine.js';
+import { startDockerDashboard } from './dashboard-process.js';
+import { BASE_IMAGE, engine, engineMissing, leftovers, removeAll } from './engine.js';
 import { freePort } from '../helpers/free-port.js';
 
 const missing = await engineMissing();
-const MAIN = join(PACKAGE_ROOT, 'dist', 'src', 'main.js');
 
 describe('kill -9 of a dashboard with --platform docker, then a start', { skip: missing }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'protium-adopt-'));
@@ -42,38 +41,7 @@ describe('kill -9 of a dashboard with --platform docker, then a start', { skip: 
 
   async function start(ports: { api: number; gateway: number }): Promise<void> {
     url = `http://127.0.0.1:${ports.api}`;
-    child = spawn(
-      process.execPath,
-      [
-        MAIN,
-        '--platform',
-        'docker',
-        '--docker-host',
-        DOCKER_HOST,
-        '--base-image',
-        BASE_IMAGE,
-        '--listen-addr',
-        `127.0.0.1:${ports.api}`,
-        '--gateway-listen-addr',
-        `127.0.0.1:${ports.gateway}`,
-        '--data-dir',
-        dir,
-        '--log-level',
-        'warn',
-      ],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    );
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const ok = await request(`${url}/api/versions`, 'GET').then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (ok) return;
-      if (child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`the dashboard did not start (exit ${child.exitCode})`);
-      await sleep(100);
-    }
+    child = await startDockerDashboard({ dir, api: ports.api, gateway: ports.gateway, timeoutMs: 60_000 });
   }
 
   const state = async (name: string) =>

@@ -6,19 +6,18 @@
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../src/paths.js';
 import { LABELS, ROLES } from '../../src/platform/docker/labels.js';
 import type { FunctionRecord } from '../../src/resources/types.js';
 import { b64, request, sleep } from '../helpers/start-dashboard.js';
-import { BASE_IMAGE, DOCKER_HOST, engineMissing, leftovers, removeAll } from './engine.js';
+import { startDockerDashboard } from './dashboard-process.js';
+import { engineMissing, leftovers, removeAll } from './engine.js';
 import { freePort } from '../helpers/free-port.js';
 
 const missing = await engineMissing();
-const MAIN = join(PACKAGE_ROOT, 'dist', 'src', 'main.js');
 
 describe('--prewarm on the docker platform, kill -9 of the dashboard, then a start', { skip: missing }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'protium-pool-restart-'));
@@ -34,35 +33,7 @@ describe('--prewarm on the docker platform, kill -9 of the dashboard, then a sta
 
   async function start(api: number): Promise<void> {
     url = `http://127.0.0.1:${api}`;
-    child = spawn(
-      process.execPath,
-      [
-        MAIN,
-        '--platform',
-        'docker',
-        '--docker-host',
-        DOCKER_HOST,
-        '--base-image',
-        BASE_IMAGE,
-        '--prewarm',
-        '1',
-        '--listen-addr',
-        `127.0.0.1:${api}`,
-        '--gateway-listen-addr',
-        `127.0.0.1:${await freePort()}`,
-        '--data-dir',
-        dir,
-        '--log-level',
-        'warn',
-      ],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    );
-    await until('the dashboard answering', () =>
-      request(`${url}/api/versions`, 'GET').then(
-        (r) => r.status === 200,
-        () => false,
-      ),
-    );
+    child = await startDockerDashboard({ dir, api, gateway: await freePort(), args: ['--prewarm', '1'] });
     dashboardId = readFileSync(join(dir, 'dashboard-id'), 'utf8').trim();
   }
 
