@@ -68,6 +68,8 @@ export class Gateway {
   private readonly listener: net.Server;
   /** Serves the connections the gateway keeps. */
   readonly server: http.Server;
+  /** The key of each host's routes in the current table (handedKey), made on first use. */
+  private readonly keys = new Map<string, string>();
   /** Keys of the routes handed over with connections (handed-route.ts), with the route of each. */
   private handed = new Map<string, Route>();
   /** Connections whose first request is being read. */
@@ -103,8 +105,9 @@ export class Gateway {
    */
   async apply(table: RoutingTable): Promise<void> {
     this.table = table;
+    this.keys.clear();
     const gone: string[] = [];
-    for (const [key, route] of this.handed) if (handedKey(table, route.host) !== key) gone.push(key);
+    for (const [key, route] of this.handed) if (this.keyOf(route.host) !== key) gone.push(key);
     for (const key of gone) this.handed.delete(key);
     if (gone.length) await this.opts.revoke?.(gone);
   }
@@ -188,6 +191,16 @@ export class Gateway {
     socket.resume();
   }
 
+  /** The key of a host's routes in the current table ('' when it has none). */
+  private keyOf(host: string): string {
+    let key = this.keys.get(host);
+    if (key === undefined) {
+      key = handedKey(this.table, host) ?? '';
+      this.keys.set(host, key);
+    }
+    return key;
+  }
+
   /**
    * The client's address: the connection's peer, or for a request a replica sent back with the gateway's
    * token, the address of the client that replica serves (a proxy hop of ours adds no X-Forwarded-For).
@@ -216,7 +229,7 @@ export class Gateway {
     // Not `match`: that would count the request in a canary's split, and the server counts it again.
     const route = this.table.routeFor(headers.host ?? '', url);
     if (!route || route.auth !== 'none' || route.canary) return;
-    const key = handedKey(this.table, route.host)!;
+    const key = this.keyOf(route.host);
     this.handed.set(key, route);
     return {
       ref: { namespace: route.primary.namespace, name: route.primary.function },
